@@ -1,0 +1,64 @@
+"""The ``treatplan`` command line (also ``python -m treatplan``).
+
+Each sub-command lives in a module with ``register(subparsers)`` that adds its
+parser and sets ``func`` to a callable taking the parsed arguments and returning
+an exit code. :data:`_COMMAND_MODULES` lists them, in help order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._errors import TreatplanError, ValidationError
+
+#: Modules that define sub-commands (each has ``register(subparsers)``).
+_COMMAND_MODULES: tuple[str, ...] = ("treatplan._cli_core",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="treatplan",
+        description="Typed psychotherapy treatment plans: validate, inspect, review, simulate.",
+    )
+    parser.add_argument("--version", action="version", version=f"treatplan {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def read_plan_text(path: str) -> str:
+    """Read a plan document, ``-`` for standard input."""
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    except TreatplanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. `treatplan show x | head`
+        return 0
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""The library's exceptions.
+
+Every message here names *where* and *what was expected*, never the offending
+value: plan documents carry free-text clinical content (goal statements, notes)
+that must not leak into logs through an error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = [
+    "Problem",
+    "TransitionError",
+    "TreatplanError",
+    "ValidationError",
+]
+
+
+class TreatplanError(Exception):
+    """Base class of every error treatplan raises on purpose."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with an input: where it is and what was expected.
+
+    ``path`` is a JSONPath-like location such as
+    ``$.goals[1].objectives[0].target.threshold``.
+    """
+
+    path: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.expected}"
+
+
+class ValidationError(TreatplanError, ValueError):
+    """Input (a document, a value, or a constructor call) is not a valid plan part.
+
+    ``problems`` lists every problem found, each with its path.
+    """
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem], what: str = "invalid input") -> None:
+        self.problems = tuple(problems)
+        if not self.problems:
+            self.problems = (Problem("$", what),)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"{what}: {n} problem{'s' if n != 1 else ''}\n{lines}")
+
+    @classmethod
+    def at(cls, path: str, expected: str) -> ValidationError:
+        """A single-problem error."""
+        return cls([Problem(path, expected)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same problems, located under ``prefix`` (a JSON path such as ``$.goals[0]``)."""
+        return ValidationError([Problem(_join(prefix, p.path), p.expected) for p in self.problems])
+
+
+class TransitionError(TreatplanError):
+    """A lifecycle event or plan operation is not allowed in the plan's current state.
+
+    ``phase`` and ``event`` name what was attempted; ``reasons`` lists every
+    failed guard. The plan that was passed in is untouched.
+    """
+
+    phase: str
+    event: str
+    reasons: tuple[str, ...]
+
+    def __init__(self, phase: str, event: str, reasons: Sequence[str]) -> None:
+        self.phase = phase
+        self.event = event
+        self.reasons = tuple(reasons)
+        because = "; ".join(self.reasons) if self.reasons else "not allowed"
+        super().__init__(f"{event!s} is not allowed in phase {phase!s}: {because}")
+
+
+def _join(prefix: str, path: str) -> str:
+    """Join a JSON path prefix (``$.a``) and a relative path (``$.b[0]`` or ``$``)."""
+    if path == "$":
+        return prefix
+    if path.startswith("$"):
+        path = path[1:]
+    return prefix + path

@@ -1,0 +1,240 @@
+"""Standardised measures: the instrument definition type and the built-in catalogue.
+
+An :class:`Instrument` says how a questionnaire is answered and read: item count
+and ranges, reverse-scored items, direction, severity bands, caseness cut-off,
+reliable-change threshold, LOINC code, risk items and the prorating rule for
+missing items. Users define their own with the same type; they serialise with
+the plan (``TreatmentPlan.custom_instruments``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from . import _validation as v
+from ._errors import Problem, ValidationError
+
+__all__ = [
+    "BUILTIN_INSTRUMENTS",
+    "GAD7",
+    "PHQ9",
+    "Band",
+    "Direction",
+    "Instrument",
+    "ItemChoices",
+    "RiskItem",
+]
+
+
+class Direction(enum.StrEnum):
+    """Which way is worse on an instrument's total."""
+
+    HIGHER_IS_WORSE = "higher_is_worse"
+    HIGHER_IS_BETTER = "higher_is_better"
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+@attrs.frozen
+class Band:
+    """A labelled, inclusive range of totals (e.g. PHQ-9 10-14 "moderate")."""
+
+    label: str = attrs.field(validator=v.text(max_length=100))
+    low: float = attrs.field(validator=v.number())
+    high: float = attrs.field(validator=v.number())
+
+    def __attrs_post_init__(self) -> None:
+        if self.high < self.low:
+            raise ValidationError.at("$.high", "a number not below low")
+
+    def contains(self, total: float) -> bool:
+        return self.low <= total <= self.high
+
+
+@attrs.frozen
+class ItemChoices:
+    """The allowed responses of one item where they differ from the instrument's range.
+
+    AUDIT items 9 and 10 take only 0, 2 or 4 (Babor et al. 2001).
+    """
+
+    item: int = attrs.field(validator=v.integer(low=1, high=1000))
+    values: tuple[int, ...] = attrs.field(
+        converter=_tuple,
+        validator=v.items_of(int, "integers", min_length=1, max_length=100, each=v.is_int),
+    )
+
+
+@attrs.frozen
+class RiskItem:
+    """An item whose response at or above ``threshold`` raises a risk flag.
+
+    PHQ-9 item 9 >= 1: thoughts of self-harm (Kroenke, Spitzer & Williams 2001).
+    """
+
+    item: int = attrs.field(validator=v.integer(low=1, high=1000))
+    threshold: int = attrs.field(validator=v.integer(low=-1000, high=1000))
+    flag: str = attrs.field(validator=v.ref())
+
+
+@attrs.frozen
+class Instrument:
+    """The definition of a standardised measure.
+
+    ``caseness_cutoff``: for a higher-is-worse instrument a total at or above it
+    is a case; for a higher-is-better one a total below it is. ``reliable_change``
+    is the smallest change in total that counts as reliable, where one is
+    published. ``max_missing`` items may be missing; the total is then prorated
+    (scaled up from the mean of the answered items) and rounded half up.
+    """
+
+    code: str = attrs.field(validator=v.ref())
+    name: str = attrs.field(validator=v.text(max_length=200))
+    item_count: int = attrs.field(validator=v.integer(low=1, high=1000))
+    item_min: int = attrs.field(validator=v.integer(low=-1000, high=1000))
+    item_max: int = attrs.field(validator=v.integer(low=-1000, high=1000))
+    direction: Direction = attrs.field(
+        default=Direction.HIGHER_IS_WORSE, validator=v.enum(Direction)
+    )
+    bands: tuple[Band, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Band, "bands", max_length=50)
+    )
+    caseness_cutoff: float | None = attrs.field(default=None, validator=v.number(optional=True))
+    reliable_change: float | None = attrs.field(
+        default=None, validator=v.number(low=0, optional=True)
+    )
+    reverse_items: tuple[int, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(int, "item numbers", max_length=1000, each=v.is_int, unique=True),
+    )
+    item_choices: tuple[ItemChoices, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(ItemChoices, "item choices", max_length=1000),
+    )
+    risk_items: tuple[RiskItem, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(RiskItem, "risk items", max_length=100)
+    )
+    max_missing: int = attrs.field(default=0, validator=v.integer(low=0, high=1000))
+    loinc: str | None = attrs.field(default=None, validator=v.ref(optional=True))
+    source: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[Problem] = []
+        if self.item_max < self.item_min:
+            problems.append(Problem("$.item_max", "an integer not below item_min"))
+        for name, numbers in (
+            ("reverse_items", self.reverse_items),
+            ("item_choices", tuple(c.item for c in self.item_choices)),
+            ("risk_items", tuple(r.item for r in self.risk_items)),
+        ):
+            for i, n in enumerate(numbers):
+                if not 1 <= n <= self.item_count:
+                    problems.append(
+                        Problem(f"$.{name}[{i}]", f"an item number from 1 to {self.item_count}")
+                    )
+        if self.max_missing >= self.item_count:
+            problems.append(Problem("$.max_missing", "fewer than item_count"))
+        if problems:
+            raise ValidationError(problems)
+
+    # -- derived -----------------------------------------------------------
+    def allowed(self, item: int) -> tuple[int, ...]:
+        """The responses item ``item`` (1-based) accepts."""
+        for choice in self.item_choices:
+            if choice.item == item:
+                return choice.values
+        return tuple(range(self.item_min, self.item_max + 1))
+
+    @property
+    def total_min(self) -> int:
+        return sum(min(self.allowed(i)) for i in range(1, self.item_count + 1))
+
+    @property
+    def total_max(self) -> int:
+        return sum(max(self.allowed(i)) for i in range(1, self.item_count + 1))
+
+    def response_problems(
+        self, items: Sequence[int | None] | None, total: float | None
+    ) -> list[Problem]:
+        """Problems with a response to this instrument, with paths relative to the assessment."""
+        problems: list[Problem] = []
+        if items is None and total is None:
+            return [Problem("$", "item responses or a total")]
+        if items is not None:
+            if len(items) != self.item_count:
+                problems.append(Problem("$.items", f"a list of {self.item_count} item responses"))
+            else:
+                for i, value in enumerate(items):
+                    if value is not None and value not in self.allowed(i + 1):
+                        choices = self.allowed(i + 1)
+                        problems.append(
+                            Problem(
+                                f"$.items[{i}]",
+                                f"null or an integer in {{{', '.join(map(str, choices))}}}"
+                                if len(choices) < self.item_max - self.item_min + 1
+                                else f"null or an integer from {self.item_min} to {self.item_max}",
+                            )
+                        )
+        if total is not None and not self.total_min <= total <= self.total_max:
+            problems.append(
+                Problem("$.total", f"a number from {self.total_min} to {self.total_max}")
+            )
+        return problems
+
+
+#: PHQ-9 (Kroenke, Spitzer & Williams 2001): 9 items 0-3, total 0-27; bands 0-4
+#: minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe, 20-27 severe;
+#: caseness >= 10; item 9 >= 1 flags thoughts of self-harm. Reliable change 6 is
+#: the NHS Talking Therapies threshold (NHS Digital, IAPT manual). LOINC 44261-6.
+PHQ9 = Instrument(
+    code="PHQ-9",
+    name="Patient Health Questionnaire-9",
+    item_count=9,
+    item_min=0,
+    item_max=3,
+    bands=(
+        Band("minimal", 0, 4),
+        Band("mild", 5, 9),
+        Band("moderate", 10, 14),
+        Band("moderately severe", 15, 19),
+        Band("severe", 20, 27),
+    ),
+    caseness_cutoff=10,
+    reliable_change=6,
+    risk_items=(RiskItem(item=9, threshold=1, flag="self-harm-thoughts"),),
+    loinc="44261-6",
+    source="Kroenke, Spitzer & Williams 2001; NHS Talking Therapies manual",
+)
+
+#: GAD-7 (Spitzer et al. 2006): 7 items 0-3, total 0-21; bands 0-4 minimal,
+#: 5-9 mild, 10-14 moderate, 15-21 severe. Caseness >= 8 is the NHS Talking
+#: Therapies cut-off (screening cut-off 10); reliable change 4 (NHS Talking
+#: Therapies). LOINC 70274-6.
+GAD7 = Instrument(
+    code="GAD-7",
+    name="Generalized Anxiety Disorder-7",
+    item_count=7,
+    item_min=0,
+    item_max=3,
+    bands=(
+        Band("minimal", 0, 4),
+        Band("mild", 5, 9),
+        Band("moderate", 10, 14),
+        Band("severe", 15, 21),
+    ),
+    caseness_cutoff=8,
+    reliable_change=4,
+    loinc="70274-6",
+    source="Spitzer et al. 2006; NHS Talking Therapies manual",
+)
+
+BUILTIN_INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({i.code: i for i in (PHQ9, GAD7)})

@@ -1,0 +1,364 @@
+"""Lossless JSON for plans and their parts, through one configured cattrs converter.
+
+Documents are plain JSON: ISO 8601 dates and date-times with offsets, enums as
+their values, tagged unions with a ``kind`` key, ``schema_version`` on the plan.
+Unknown keys are rejected. Every problem in a bad document is reported at once,
+each with its JSON path and what was expected, in one :class:`ValidationError`;
+no value from the document is echoed. Loading never uses pickle or eval.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, TypeVar, get_args
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from . import _validation as v
+from ._errors import Problem, ValidationError
+from ._model import SCHEMA_VERSION, Schedule, Target, TreatmentPlan
+from ._rules import RULE_TYPES, Rule
+
+__all__ = ["converter", "dumps", "from_dict", "loads", "to_dict"]
+
+T = TypeVar("T")
+
+#: Deepest nesting a document may have; deeper is refused, not recursed into.
+MAX_DEPTH = 64
+
+
+class _Expected(ValueError):
+    """A leaf type mismatch: the message is what was expected."""
+
+
+def _strict(kind: type[Any], expected: str) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise _Expected(expected)
+        if kind is float:
+            if not v.is_number(value):
+                raise _Expected("a finite number")
+            return value
+        if not isinstance(value, kind):
+            raise _Expected(expected)
+        return value
+
+    return structure
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, str) and 10 < len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.utcoffset() is not None:
+                return parsed
+    raise _Expected("an ISO 8601 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00")
+
+
+def _structure_date(value: Any, _: Any) -> date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Expected("an ISO 8601 date, YYYY-MM-DD")
+
+
+def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        raise _Expected("one of " + v.enum_choices(kind)) from None
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+    for kind, expected in (
+        (str, "a string"),
+        (int, "an integer"),
+        (float, "a finite number"),
+        (bool, "true or false"),
+    ):
+        conv.register_structure_hook(kind, _strict(kind, expected))
+    # Registered for StrEnum too: otherwise the str hook above would win for str-based enums.
+    conv.register_structure_hook(enum.Enum, _structure_enum)
+    conv.register_structure_hook(enum.StrEnum, _structure_enum)
+    conv.register_unstructure_hook(enum.StrEnum, lambda e: e.value)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook(date, _structure_date)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_unstructure_hook(date, date.isoformat)
+
+    # Only JSON arrays become tuples: a string or object where a list belongs is an error.
+    def is_homogeneous_tuple(t: Any) -> bool:
+        return getattr(t, "__origin__", None) is tuple
+
+    def structure_tuple(value: Any, t: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise _Expected("a JSON array")
+        (member, _ellipsis) = get_args(t)
+        hook = conv.get_structure_hook(member)
+        out: list[Any] = []
+        errors: list[Exception] = []
+        for i, item in enumerate(value):
+            try:
+                out.append(hook(item, member))
+            except Exception as exc:
+                exc.__notes__ = [*getattr(exc, "__notes__", []), _Index(i)]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError("While structuring a list", errors, t)
+        return tuple(out)
+
+    conv.register_structure_hook_func(is_homogeneous_tuple, structure_tuple)
+
+    # Schedule keeps its parsed rule in a private field that is not data.
+    conv.register_unstructure_hook(
+        Schedule,
+        make_dict_unstructure_fn(Schedule, conv, _parsed=override(omit=True)),
+    )
+    # Tagged unions, dispatched on "kind".
+    _register_union(conv, Target, get_args(Target))
+    _register_union(conv, Rule, RULE_TYPES)
+    for cls in (*get_args(Target), *RULE_TYPES):
+        conv.register_structure_hook(cls, _tagged_member(conv, cls))
+        conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
+
+    plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
+    plan_unstructure = make_dict_unstructure_fn(TreatmentPlan, conv)
+
+    def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
+        doc = plan_unstructure(plan)
+        # Phase and outcome are derived from the history; written for readers and checked on load.
+        out = {"schema_version": doc.pop("schema_version"), "phase": plan.phase.value}
+        out["outcome"] = plan.outcome.value if plan.outcome is not None else None
+        out.update(doc)
+        return out
+
+    def structure_plan(value: Any, _: Any) -> TreatmentPlan:
+        if not isinstance(value, dict):
+            raise _Expected("a JSON object")
+        body = dict(value)
+        phase, outcome = body.pop("phase", None), body.pop("outcome", None)
+        plan = plan_structure(body, TreatmentPlan)
+        problems = []
+        if phase != plan.phase.value:
+            problems.append(Problem("$.phase", "the target of the last history record"))
+        if outcome != (plan.outcome.value if plan.outcome is not None else None):
+            problems.append(Problem("$.outcome", "the outcome of the last history record"))
+        if problems:
+            raise ValidationError(problems)
+        return plan
+
+    conv.register_structure_hook(TreatmentPlan, structure_plan)
+    conv.register_unstructure_hook(TreatmentPlan, unstructure_plan)
+    return conv
+
+
+def _register_union(conv: cattrs.Converter, union: Any, members: tuple[type[Any], ...]) -> None:
+    by_kind: dict[str, type[Any]] = {_tag(m): m for m in members}
+    choices = ", ".join(repr(k) for k in by_kind)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _Expected("a JSON object with a kind")
+        member = by_kind.get(value.get("kind"))  # type: ignore[arg-type]
+        if member is None:
+            err = _Expected(f"one of {choices}")
+            err.__notes__ = [_Key("kind")]
+            raise err
+        return conv.structure(value, member)
+
+    conv.register_structure_hook(union, structure)
+
+    def unstructure(value: Any) -> Any:
+        return conv.unstructure(value, type(value))
+
+    conv.register_unstructure_hook(union, unstructure)
+
+
+def _tagged_member(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any, Any], Any]:
+    inner = make_dict_structure_fn(cls, conv)
+    tag = _tag(cls)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _Expected("a JSON object")
+        body = dict(value)
+        if body.pop("kind", tag) != tag:
+            err = _Expected(f"kind {tag!r}")
+            err.__notes__ = [_Key("kind")]
+            raise err
+        return inner(body, cls)
+
+    return structure
+
+
+def _tagged_unstructure(conv: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    inner = make_dict_unstructure_fn(cls, conv)
+    tag = _tag(cls)
+
+    def unstructure(value: Any) -> dict[str, Any]:
+        return {"kind": tag, **inner(value)}
+
+    return unstructure
+
+
+def _tag(cls: type[Any]) -> str:
+    return str(attrs.fields_dict(cls)["kind"].default)
+
+
+class _Index(str):
+    """An exception note: the error is at this list index."""
+
+    position: int
+
+    def __new__(cls, position: int) -> _Index:
+        note = super().__new__(cls, f"at index {position}")
+        note.position = position
+        return note
+
+
+class _Key(str):
+    """An exception note: the error is at this object key."""
+
+    key: str
+
+    def __new__(cls, key: str) -> _Key:
+        note = super().__new__(cls, f"at key {key}")
+        note.key = key
+        return note
+
+
+converter: cattrs.Converter = _make_converter()
+"""The one configured converter. Use :func:`to_dict`/:func:`from_dict` rather than it directly."""
+
+
+# --------------------------------------------------------------------------- errors
+def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
+    """Flatten a cattrs error tree into problems with JSON paths. Values are never echoed."""
+    if isinstance(exc, ValidationError):
+        return list(exc.prefixed(path).problems)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [
+            Problem(f"{path}.{k}", "no such key (unknown keys are rejected)")
+            for k in sorted(exc.extra_fields)
+        ]
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        out: list[Problem] = []
+        for inner in exc.exceptions:
+            out.extend(_problems(inner, path + _step(inner)))
+        return out
+    if isinstance(exc, _Expected):
+        return [Problem(path, str(exc))]
+    if isinstance(exc, KeyError):
+        return [Problem(path, "a required key")]
+    if isinstance(exc, RecursionError):
+        return [Problem(path, f"nesting no deeper than {MAX_DEPTH}")]
+    return [Problem(path, "a valid value")]
+
+
+def _step(exc: BaseException) -> str:
+    step = ""
+    for note in getattr(exc, "__notes__", []):
+        if isinstance(note, _Index):
+            step = f"[{note.position}]"
+        elif isinstance(note, IterableValidationNote):
+            step = f"[{note.index}]"
+        elif isinstance(note, _Key):
+            step = f".{note.key}"
+        elif isinstance(note, AttributeValidationNote):
+            step = f".{note.name}"
+    return step
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((x, depth + 1) for x in item.values())
+        elif isinstance(item, list):
+            stack.extend((x, depth + 1) for x in item)
+    return True
+
+
+# --------------------------------------------------------------------------- public
+def to_dict(value: Any) -> Any:
+    """A plan (or any part of one) as JSON-ready Python data."""
+    return converter.unstructure(value)
+
+
+def from_dict(data: Any, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[assignment]
+    """Build a ``kind`` (default :class:`TreatmentPlan`) from JSON-ready data.
+
+    Raises :class:`ValidationError` listing every problem with its JSON path.
+    """
+    if kind is TreatmentPlan:
+        _check_version(data)
+    if not _depth_ok(data):
+        raise ValidationError.at("$", f"a document nested no deeper than {MAX_DEPTH} levels")
+    try:
+        return converter.structure(data, kind)
+    except Exception as exc:  # every failure becomes the one library error
+        raise ValidationError(_problems(exc), f"invalid {kind.__name__} document") from None
+
+
+def _check_version(data: Any) -> None:
+    if not isinstance(data, Mapping):
+        raise ValidationError.at("$", "a JSON object (a treatment plan document)")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationError.at("$.schema_version", "an integer schema version")
+    if version > SCHEMA_VERSION:
+        raise ValidationError.at(
+            "$.schema_version",
+            f"a schema version this release reads (1 to {SCHEMA_VERSION}); "
+            f"the document is version {version}: upgrade treatplan to read it",
+        )
+    if version < 1:
+        raise ValidationError.at("$.schema_version", f"an integer from 1 to {SCHEMA_VERSION}")
+
+
+def dumps(value: Any, *, indent: int | None = 2) -> str:
+    """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``."""
+    return json.dumps(to_dict(value), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def loads(text: str | bytes, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[assignment]
+    """Parse JSON text into a ``kind`` (default :class:`TreatmentPlan`).
+
+    Raises :class:`ValidationError` for text that is not JSON, or not a valid document.
+    """
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise ValidationError.at("$", f"well-formed JSON{where}") from None
+    return from_dict(data, kind)
+
+
+def _reject_constant(name: str) -> float:
+    # NaN and Infinity are not JSON; Python's json would otherwise accept them.
+    raise ValueError(name)

@@ -1,0 +1,539 @@
+"""The therapy lifecycle: phases, events, guards, and the operations that change a plan.
+
+FHIR describes episode statuses but no transition rules (DOMAIN.md section 2);
+this module supplies them. The whole transition table is :data:`TRANSITIONS`,
+data in one place; :func:`mermaid` draws it.
+
+Every operation takes a valid plan and returns a new valid plan, or raises and
+leaves the input untouched (plans are immutable, so nothing can be half-applied).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from . import _validation as v
+from ._errors import Problem, TransitionError, ValidationError
+from ._model import (
+    Assessment,
+    Goal,
+    GoalStatus,
+    Intervention,
+    MeasureTarget,
+    Outcome,
+    Phase,
+    PresentingProblem,
+    ProgressReview,
+    Session,
+    Transition,
+    TreatmentPlan,
+)
+
+__all__ = [
+    "OPEN_PHASES",
+    "RECORDING_PHASES",
+    "TRANSITIONS",
+    "Event",
+    "EventCheck",
+    "Guard",
+    "TransitionSpec",
+    "allowed_events",
+    "check_event",
+    "fire",
+    "mermaid",
+    "record_assessment",
+    "record_review",
+    "record_session",
+    "revise",
+]
+
+
+class Event(enum.StrEnum):
+    """Lifecycle events. ``refer`` only ever opens a plan (:meth:`TreatmentPlan.refer`)."""
+
+    REFER = "refer"
+    WAITLIST = "waitlist"
+    BEGIN_ASSESSMENT = "begin_assessment"
+    AGREE_PLAN = "agree_plan"
+    PAUSE = "pause"
+    RESUME = "resume"
+    BEGIN_ENDING = "begin_ending"
+    RESUME_TREATMENT = "resume_treatment"
+    START_FOLLOW_UP = "start_follow_up"
+    COMPLETE = "complete"
+    DROP_OUT = "drop_out"
+    TRANSFER = "transfer"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    REOPEN = "reopen"
+
+
+@attrs.frozen
+class _Request:
+    event: Event
+    at: datetime
+    by: str
+    reason: str | None
+
+
+#: A guard looks at the plan and the requested event and returns why it fails, or None.
+Guard = Callable[[TreatmentPlan, _Request], "str | None"]
+
+
+def _has_baseline(plan: TreatmentPlan, _: _Request) -> str | None:
+    if not plan.all_assessments():
+        return "a baseline assessment is required before the plan is agreed"
+    return None
+
+
+def _has_measurable_goal(plan: TreatmentPlan, _: _Request) -> str | None:
+    if not any(g.objectives for g in plan.goals):
+        return "at least one goal with a measurable objective is required"
+    return None
+
+
+def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
+    served = {oid for i in plan.interventions for oid in i.serves}
+    unserved = [o.id for o in _live_objectives(plan) if o.id not in served]
+    if unserved:
+        return "objectives not served by any intervention: " + ", ".join(unserved)
+    return None
+
+
+def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | None:
+    measured = {a.instrument for a in plan.all_assessments()}
+    missing = sorted(
+        {
+            o.target.instrument
+            for o in _live_objectives(plan)
+            if isinstance(o.target, MeasureTarget) and o.target.instrument not in measured
+        }
+    )
+    if missing:
+        return "no baseline score for the instruments in objective targets: " + ", ".join(missing)
+    return None
+
+
+def _reason_given(_: TreatmentPlan, request: _Request) -> str | None:
+    if request.reason is None or not request.reason.strip():
+        return "a reason is required"
+    return None
+
+
+def _live_objectives(plan: TreatmentPlan) -> list[Any]:
+    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
+    return [o for o in plan.objectives if o.status not in dead]
+
+
+@attrs.frozen
+class TransitionSpec:
+    """One row of the transition table."""
+
+    event: Event
+    sources: frozenset[Phase]
+    target: Phase
+    description: str
+    outcome: Outcome | None = None
+    guards: tuple[Guard, ...] = ()
+
+
+_OPEN = frozenset(Phase) - {Phase.CLOSED}
+#: Phases in which an episode is still open.
+OPEN_PHASES: frozenset[Phase] = _OPEN
+_REASON: tuple[Guard, ...] = (_reason_given,)
+
+
+def _row(
+    event: Event,
+    sources: Iterable[Phase],
+    target: Phase,
+    description: str,
+    outcome: Outcome | None = None,
+    guards: tuple[Guard, ...] = (),
+) -> tuple[str, TransitionSpec]:
+    return event.value, TransitionSpec(
+        event, frozenset(sources), target, description, outcome, guards
+    )
+
+
+P = Phase
+#: The transition table: event -> which phases it leaves, where it goes, its guards.
+TRANSITIONS: Mapping[str, TransitionSpec] = MappingProxyType(
+    dict(
+        [
+            _row(Event.REFER, (), P.REFERRED, "referral received; opens the plan"),
+            _row(Event.WAITLIST, (P.REFERRED,), P.WAITLISTED, "accepted, waiting for a slot"),
+            _row(
+                Event.BEGIN_ASSESSMENT,
+                (P.REFERRED, P.WAITLISTED),
+                P.ASSESSING,
+                "initial assessment and goal setting begins",
+            ),
+            _row(
+                Event.AGREE_PLAN,
+                (P.ASSESSING,),
+                P.ACTIVE,
+                "plan agreed with the client",
+                guards=(
+                    _has_baseline,
+                    _has_measurable_goal,
+                    _objectives_served,
+                    _measure_targets_have_baselines,
+                ),
+            ),
+            _row(Event.PAUSE, (P.ACTIVE,), P.ON_HOLD, "therapy paused", guards=_REASON),
+            _row(Event.RESUME, (P.ON_HOLD,), P.ACTIVE, "therapy resumes"),
+            _row(
+                Event.BEGIN_ENDING,
+                (P.ACTIVE, P.ON_HOLD),
+                P.ENDING,
+                "termination agreed: tapering, relapse prevention",
+                guards=_REASON,
+            ),
+            _row(
+                Event.RESUME_TREATMENT,
+                (P.ENDING, P.FOLLOW_UP),
+                P.ACTIVE,
+                "ending reconsidered; regular sessions again",
+                guards=_REASON,
+            ),
+            _row(
+                Event.START_FOLLOW_UP,
+                (P.ENDING,),
+                P.FOLLOW_UP,
+                "regular sessions over; post-therapy support",
+            ),
+            _row(
+                Event.COMPLETE,
+                (P.ENDING, P.FOLLOW_UP),
+                P.CLOSED,
+                "episode completed as planned",
+                Outcome.COMPLETED,
+                _REASON,
+            ),
+            _row(
+                Event.DROP_OUT,
+                (P.ASSESSING, P.ACTIVE, P.ON_HOLD, P.ENDING),
+                P.CLOSED,
+                "client stopped attending before a planned ending",
+                Outcome.DROPPED_OUT,
+                _REASON,
+            ),
+            _row(
+                Event.TRANSFER,
+                _OPEN,
+                P.CLOSED,
+                "care transferred to another service",
+                Outcome.TRANSFERRED,
+                _REASON,
+            ),
+            _row(
+                Event.DECLINE,
+                (P.REFERRED, P.WAITLISTED, P.ASSESSING),
+                P.CLOSED,
+                "client declined treatment",
+                Outcome.DECLINED,
+                _REASON,
+            ),
+            _row(
+                Event.CANCEL,
+                (P.REFERRED, P.WAITLISTED),
+                P.CLOSED,
+                "referral cancelled before treatment",
+                Outcome.CANCELLED,
+                _REASON,
+            ),
+            _row(
+                Event.REOPEN,
+                (P.CLOSED,),
+                P.ASSESSING,
+                "closed episode reopened for reassessment",
+                guards=_REASON,
+            ),
+        ]
+    )
+)
+
+#: Where each kind of record may be added to a plan.
+RECORDING_PHASES: Mapping[str, frozenset[Phase]] = MappingProxyType(
+    {
+        # Waiting-list and assessment measures are routine (NHS Talking Therapies).
+        "assessment": _OPEN,
+        "session": frozenset({P.ASSESSING, P.ACTIVE, P.ENDING, P.FOLLOW_UP}),
+        "review": frozenset({P.ACTIVE, P.ON_HOLD, P.ENDING, P.FOLLOW_UP}),
+        "revision": frozenset(
+            {P.REFERRED, P.WAITLISTED, P.ASSESSING, P.ACTIVE, P.ON_HOLD, P.ENDING}
+        ),
+    }
+)
+
+
+@attrs.frozen
+class EventCheck:
+    """Whether an event may fire now, and if not, every reason why not."""
+
+    event: Event
+    allowed: bool
+    reasons: tuple[str, ...]
+    target: Phase
+
+
+def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
+    spec = TRANSITIONS[request.event.value]
+    phase = plan.phase
+    if phase not in spec.sources:
+        if phase is Phase.CLOSED:
+            return ["a closed episode changes only through reopen"]
+        allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
+        return [f"{request.event.value} is allowed only from {allowed_from}"]
+    reasons: list[str] = []
+    if request.at < plan.last_event_at:
+        reasons.append("event time is before the last recorded transition")
+    for guard in spec.guards:
+        why = guard(plan, request)
+        if why is not None:
+            reasons.append(why)
+    return reasons
+
+
+def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _Request:
+    try:
+        ev = Event(event)
+    except ValueError:
+        raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
+    if ev is Event.REFER:
+        raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
+    if not v.is_aware(at):
+        raise ValidationError.at("at", "a timezone-aware date-time")
+    return _Request(ev, at, by, reason)
+
+
+def check_event(
+    plan: TreatmentPlan,
+    event: Event | str,
+    *,
+    at: datetime,
+    by: str = "system",
+    reason: str | None = "unspecified",
+) -> EventCheck:
+    """Whether ``event`` may fire on ``plan`` at ``at``, with every failed guard."""
+    request = _request(event, at, by, reason)
+    reasons = _failures(plan, request)
+    return EventCheck(request.event, not reasons, tuple(reasons), TRANSITIONS[event].target)
+
+
+def allowed_events(
+    plan: TreatmentPlan, *, at: datetime | None = None, reason: str | None = "unspecified"
+) -> tuple[EventCheck, ...]:
+    """Every event with whether it may fire now and, where not, why not.
+
+    ``at`` defaults to the time of the last transition; ``reason`` is assumed
+    given unless you pass ``None``.
+    """
+    when = plan.last_event_at if at is None else at
+    return tuple(
+        check_event(plan, ev, at=when, reason=reason) for ev in Event if ev is not Event.REFER
+    )
+
+
+def fire(
+    plan: TreatmentPlan,
+    event: Event | str,
+    *,
+    at: datetime,
+    by: str,
+    reason: str | None = None,
+) -> TreatmentPlan:
+    """Fire a lifecycle event: a new plan with one more history record.
+
+    Raises :class:`TransitionError` naming the phase, the event and every failed
+    guard; the input plan is unchanged.
+    """
+    request = _request(event, at, by, reason)
+    failures = _failures(plan, request)
+    if failures:
+        raise TransitionError(plan.phase.value, request.event.value, failures)
+    spec = TRANSITIONS[request.event.value]
+    record = Transition(
+        event=request.event.value,
+        source=plan.phase,
+        target=spec.target,
+        at=at,
+        by=by,
+        reason=reason,
+        outcome=spec.outcome,
+    )
+    # The input was valid and the new record was checked against the table: no
+    # need to re-validate the whole plan.
+    return _trusted(plan, history=(*plan.history, record))
+
+
+# --------------------------------------------------------------------------- recording
+def _require_phase(plan: TreatmentPlan, what: str) -> None:
+    if plan.phase not in RECORDING_PHASES[what]:
+        allowed = ", ".join(sorted(p.value for p in RECORDING_PHASES[what]))
+        raise TransitionError(
+            plan.phase.value, f"record_{what}", [f"a {what} may be recorded only in {allowed}"]
+        )
+
+
+def _ids(plan: TreatmentPlan) -> set[str]:
+    ids = {p.id for p in plan.presenting_problems}
+    for g in plan.goals:
+        ids.add(g.id)
+        ids.update(o.id for o in g.objectives)
+    ids.update(i.id for i in plan.interventions)
+    ids.update(a.id for a in plan.all_assessments())
+    ids.update(s.id for s in plan.sessions)
+    ids.update(r.id for r in plan.reviews)
+    return ids
+
+
+def _assessment_problems(
+    plan: TreatmentPlan, a: Assessment, path: str, taken: set[str]
+) -> list[Problem]:
+    if a.id in taken:
+        return [Problem(f"{path}.id", "an id not already used in the plan")]
+    taken.add(a.id)
+    try:
+        instrument = plan.instrument(a.instrument)
+    except KeyError:
+        return [Problem(f"{path}.instrument", "the code of a built-in or custom instrument")]
+    return [Problem(path + p.path[1:], p.expected) for p in a.problems_against(instrument)]
+
+
+def _not_before_episode(plan: TreatmentPlan, when: datetime, path: str) -> list[Problem]:
+    if when < plan.history[0].at:
+        return [Problem(path, "a time not before the referral")]
+    return []
+
+
+def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
+    """Add a standalone assessment (outside a session): any open phase."""
+    _require_phase(plan, "assessment")
+    if not isinstance(assessment, Assessment):
+        raise ValidationError.at("assessment", "an Assessment")
+    problems = _assessment_problems(plan, assessment, "$", _ids(plan))
+    problems += _not_before_episode(plan, assessment.administered_at, "$.administered_at")
+    if problems:
+        raise ValidationError(problems, "assessment cannot be recorded")
+    return _trusted(plan, assessments=(*plan.assessments, assessment))
+
+
+def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
+    """Add a session, in time order, in assessing, active, ending or follow-up."""
+    _require_phase(plan, "session")
+    if not isinstance(session, Session):
+        raise ValidationError.at("session", "a Session")
+    taken = _ids(plan)
+    problems: list[Problem] = []
+    if session.id in taken:
+        problems.append(Problem("$.id", "an id not already used in the plan"))
+    taken.add(session.id)
+    if plan.sessions and session.at < plan.sessions[-1].at:
+        problems.append(Problem("$.at", "a time not before the previous session"))
+    problems += _not_before_episode(plan, session.at, "$.at")
+    known = {i.id for i in plan.interventions}
+    problems += [
+        Problem(f"$.interventions[{i}]", "the id of an intervention")
+        for i, iid in enumerate(session.interventions)
+        if iid not in known
+    ]
+    for i, a in enumerate(session.assessments):
+        problems += _assessment_problems(plan, a, f"$.assessments[{i}]", taken)
+    if problems:
+        raise ValidationError(problems, "session cannot be recorded")
+    return _trusted(plan, sessions=(*plan.sessions, session))
+
+
+def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
+    """Add a progress review, in time order, once the plan is agreed."""
+    _require_phase(plan, "review")
+    if not isinstance(review, ProgressReview):
+        raise ValidationError.at("review", "a ProgressReview")
+    problems: list[Problem] = []
+    if review.id in _ids(plan):
+        problems.append(Problem("$.id", "an id not already used in the plan"))
+    if plan.reviews and review.at < plan.reviews[-1].at:
+        problems.append(Problem("$.at", "a time not before the previous review"))
+    problems += _not_before_episode(plan, review.at, "$.at")
+    objectives = {o.id for o in plan.objectives}
+    problems += [
+        Problem(f"$.progress[{i}].objective", "the id of an objective")
+        for i, p in enumerate(review.progress)
+        if p.objective not in objectives
+    ]
+    if problems:
+        raise ValidationError(problems, "review cannot be recorded")
+    return _trusted(plan, reviews=(*plan.reviews, review))
+
+
+def revise(
+    plan: TreatmentPlan,
+    *,
+    presenting_problems: Iterable[PresentingProblem] | None = None,
+    goals: Iterable[Goal] | None = None,
+    interventions: Iterable[Intervention] | None = None,
+    **other: Any,
+) -> TreatmentPlan:
+    """Revise the plan's content (problems, goals, interventions, criteria, factors).
+
+    Allowed in any open phase but follow-up; the whole result is validated.
+    History, sessions, assessments and reviews cannot be revised: they are records.
+    """
+    _require_phase(plan, "revision")
+    forbidden = sorted(
+        set(other) & {"history", "sessions", "assessments", "reviews", "plan_id", "client_ref"}
+    )
+    if forbidden:
+        raise ValidationError.at(
+            "revise", "only plan content, not the records: " + ", ".join(forbidden)
+        )
+    changes: dict[str, Any] = dict(other)
+    if presenting_problems is not None:
+        changes["presenting_problems"] = tuple(presenting_problems)
+    if goals is not None:
+        changes["goals"] = tuple(goals)
+    if interventions is not None:
+        changes["interventions"] = tuple(interventions)
+    try:
+        return attrs.evolve(plan, **changes)
+    except TypeError:
+        raise ValidationError.at(
+            "revise", "keyword arguments naming TreatmentPlan fields"
+        ) from None
+
+
+_PLAN_FIELDS = tuple(a.name for a in attrs.fields(TreatmentPlan))
+
+
+def _trusted(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    """A copy of a valid plan with changes the caller has already validated.
+
+    The hot path of every operation: skips re-checking parts that cannot have changed.
+    """
+    new = object.__new__(TreatmentPlan)
+    for name in _PLAN_FIELDS:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(plan, name))
+    return new
+
+
+# --------------------------------------------------------------------------- pictures
+def mermaid() -> str:
+    """The transition table as a Mermaid ``stateDiagram-v2``."""
+    lines = ["stateDiagram-v2", "    [*] --> referred: refer"]
+    order = list(Phase)
+    for spec in TRANSITIONS.values():
+        for source in sorted(spec.sources, key=order.index):
+            label = spec.event.value
+            if spec.outcome is not None:
+                label += f" ({spec.outcome.value})"
+            lines.append(f"    {source.value} --> {spec.target.value}: {label}")
+    lines.append("    closed --> [*]")
+    return "\n".join(lines) + "\n"

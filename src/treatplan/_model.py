@@ -1,0 +1,805 @@
+"""The treatment plan model: frozen, validated value classes.
+
+Structure follows the planning practice in Jongsma & Peterson, *The Complete
+Adult Psychotherapy Treatment Planner* (presenting problem -> long-term goal ->
+short-term SMART objectives -> interventions -> reviews -> discharge criteria),
+CARF 2.C and Joint Commission CTS.03.01.03. Status vocabularies map to FHIR
+R4/R5 value sets (see ``../shared/DOMAIN.md`` section 2).
+
+Every class validates itself at construction; the :class:`TreatmentPlan`
+additionally checks the references between its parts (unique ids, objectives
+served by interventions that exist, assessments that fit their instrument,
+a history that is a connected path). No personal identifiers: the client is an
+opaque reference.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, Literal
+
+import attrs
+from dateutil import rrule as _rrule
+
+from . import _validation as v
+from ._errors import Problem, ValidationError
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
+from ._rules import RULE_TYPES, Rule
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AchievementStatus",
+    "Assessment",
+    "Attendance",
+    "Barrier",
+    "BarrierKind",
+    "BehaviourTarget",
+    "ClientFactors",
+    "CodeSystem",
+    "Comparator",
+    "Diagnosis",
+    "Format",
+    "GasTarget",
+    "Goal",
+    "GoalDomain",
+    "GoalStatus",
+    "Intervention",
+    "MeasureTarget",
+    "Modality",
+    "Objective",
+    "ObjectiveProgress",
+    "Outcome",
+    "Period",
+    "Phase",
+    "PresentingProblem",
+    "ProgressReview",
+    "Readiness",
+    "ReviewDecision",
+    "Schedule",
+    "Session",
+    "SupportLevel",
+    "Target",
+    "Transition",
+    "TreatmentPlan",
+]
+
+#: The version of the JSON document layout this release writes. See docs/schema.md.
+SCHEMA_VERSION = 1
+
+
+# --------------------------------------------------------------------------- enums
+class Phase(enum.StrEnum):
+    """Lifecycle phase of an episode of care (DOMAIN.md section 2)."""
+
+    REFERRED = "referred"
+    WAITLISTED = "waitlisted"
+    ASSESSING = "assessing"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    ENDING = "ending"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+class Outcome(enum.StrEnum):
+    """How a closed episode ended."""
+
+    COMPLETED = "completed"
+    DROPPED_OUT = "dropped_out"
+    TRANSFERRED = "transferred"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class GoalDomain(enum.StrEnum):
+    """The four aims of psychotherapy, or other."""
+
+    EMOTIONAL_WELLBEING = "emotional_wellbeing"
+    RELATIONSHIPS = "relationships"
+    SELF_AWARENESS = "self_awareness"
+    BEHAVIOUR_CHANGE = "behaviour_change"
+    OTHER = "other"
+
+
+class GoalStatus(enum.StrEnum):
+    """Objective lifecycle status: FHIR Goal.lifecycleStatus (R4 and R5)."""
+
+    PROPOSED = "proposed"
+    PLANNED = "planned"
+    ACCEPTED = "accepted"
+    ACTIVE = "active"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered-in-error"
+    REJECTED = "rejected"
+
+
+class AchievementStatus(enum.StrEnum):
+    """Objective achievement: FHIR Goal.achievementStatus (goal-achievement value set)."""
+
+    IN_PROGRESS = "in-progress"
+    IMPROVING = "improving"
+    WORSENING = "worsening"
+    NO_CHANGE = "no-change"
+    ACHIEVED = "achieved"
+    SUSTAINING = "sustaining"
+    NOT_ACHIEVED = "not-achieved"
+    NO_PROGRESS = "no-progress"
+    NOT_ATTAINABLE = "not-attainable"
+
+
+class Modality(enum.StrEnum):
+    """Therapy modalities treatplan knows by name (DOMAIN.md section 1)."""
+
+    CBT = "cbt"
+    PSYCHODYNAMIC = "psychodynamic"
+    PSYCHOANALYSIS = "psychoanalysis"
+    HUMANISTIC = "humanistic"
+    PERSON_CENTRED = "person_centred"
+    FAMILY = "family"
+    GROUP = "group"
+    DBT = "dbt"
+    IPT = "ipt"
+    BEHAVIOURAL_ACTIVATION = "behavioural_activation"
+    EMDR = "emdr"
+    COUNSELLING = "counselling"
+    GUIDED_SELF_HELP = "guided_self_help"
+    OTHER = "other"
+
+
+class Format(enum.StrEnum):
+    """Who is in the room."""
+
+    INDIVIDUAL = "individual"
+    COUPLE = "couple"
+    FAMILY = "family"
+    GROUP = "group"
+
+
+class Attendance(enum.StrEnum):
+    """What happened to a scheduled session."""
+
+    ATTENDED = "attended"
+    CANCELLED_BY_CLIENT = "cancelled_by_client"
+    CANCELLED_BY_SERVICE = "cancelled_by_service"
+    DID_NOT_ATTEND = "did_not_attend"
+
+
+class ReviewDecision(enum.StrEnum):
+    """The decision a progress review takes."""
+
+    CONTINUE = "continue"
+    REVISE_PLAN = "revise_plan"
+    STEP_UP = "step_up"
+    STEP_DOWN = "step_down"
+    BEGIN_ENDING = "begin_ending"
+    REFER_ON = "refer_on"
+
+
+class CodeSystem(enum.StrEnum):
+    """Diagnosis code systems."""
+
+    ICD_10_CM = "ICD-10-CM"
+    ICD_10 = "ICD-10"
+    ICD_11 = "ICD-11"
+    DSM_5_TR = "DSM-5-TR"
+    SNOMED_CT = "SNOMED-CT"
+
+
+class Comparator(enum.StrEnum):
+    """How a measured value is compared with a target threshold."""
+
+    BELOW = "below"
+    AT_MOST = "at_most"
+    AT_LEAST = "at_least"
+    ABOVE = "above"
+
+    def holds(self, value: float, threshold: float) -> bool:
+        if self is Comparator.BELOW:
+            return value < threshold
+        if self is Comparator.AT_MOST:
+            return value <= threshold
+        if self is Comparator.AT_LEAST:
+            return value >= threshold
+        return value > threshold
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class Readiness(enum.StrEnum):
+    """Stage of change (Prochaska & DiClemente's transtheoretical model)."""
+
+    PRECONTEMPLATION = "precontemplation"
+    CONTEMPLATION = "contemplation"
+    PREPARATION = "preparation"
+    ACTION = "action"
+    MAINTENANCE = "maintenance"
+
+
+class SupportLevel(enum.StrEnum):
+    """How much support the client has from family, friends or partner."""
+
+    NONE = "none"
+    LIMITED = "limited"
+    ADEQUATE = "adequate"
+    STRONG = "strong"
+
+
+class BarrierKind(enum.StrEnum):
+    """Practical barriers to attending therapy."""
+
+    COST = "cost"
+    TRANSPORT = "transport"
+    TIME = "time"
+    OTHER = "other"
+
+
+def _optional_tuple(value: Any) -> Any:
+    return None if value is None else _tuple(value)
+
+
+def _tuple(value: Any) -> Any:
+    # Lists and tuples become tuples; anything else is left for the validator to reject.
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+# --------------------------------------------------------------------------- problems
+@attrs.frozen
+class Diagnosis:
+    """A diagnosis code and the code system it comes from."""
+
+    code: str = attrs.field(validator=v.ref())
+    system: CodeSystem = attrs.field(validator=v.enum(CodeSystem))
+
+
+@attrs.frozen
+class PresentingProblem:
+    """The issue in the client's words, how it shows, and optionally a diagnosis."""
+
+    id: str = attrs.field(validator=v.ref())
+    description: str = attrs.field(validator=v.text())
+    behavioural_definitions: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(str, "non-empty strings", max_length=100, each=lambda s: bool(s)),
+    )
+    diagnosis: Diagnosis | None = attrs.field(
+        default=None, validator=attrs.validators.optional(v.instance(Diagnosis))
+    )
+
+
+# --------------------------------------------------------------------------- targets
+@attrs.frozen
+class MeasureTarget:
+    """Reach a total on an instrument: e.g. PHQ-9 ``below`` 10."""
+
+    instrument: str = attrs.field(validator=v.ref())
+    comparator: Comparator = attrs.field(validator=v.enum(Comparator))
+    threshold: float = attrs.field(validator=v.number())
+    kind: Literal["measure"] = attrs.field(default="measure", init=False)
+
+    def met_by(self, total: float) -> bool:
+        return self.comparator.holds(total, self.threshold)
+
+
+@attrs.frozen
+class GasTarget:
+    """Reach a Goal Attainment Scaling level (-2..+2; 0 is the expected outcome).
+
+    Kiresuk & Sherman 1968.
+    """
+
+    level: int = attrs.field(default=0, validator=v.integer(low=-2, high=2))
+    weight: float = attrs.field(default=1.0, validator=v.number(low=0, high=1000))
+    kind: Literal["gas"] = attrs.field(default="gas", init=False)
+
+
+@attrs.frozen
+class BehaviourTarget:
+    """A count of a behaviour per period, e.g. at least 3 walks per week."""
+
+    behaviour: str = attrs.field(validator=v.text(max_length=500))
+    comparator: Comparator = attrs.field(validator=v.enum(Comparator))
+    count: float = attrs.field(validator=v.number(low=0))
+    unit: str = attrs.field(validator=v.text(max_length=100))
+    period: Period = attrs.field(validator=v.enum(Period))
+    kind: Literal["behaviour"] = attrs.field(default="behaviour", init=False)
+
+
+Target = MeasureTarget | GasTarget | BehaviourTarget
+_TARGETS = (MeasureTarget, GasTarget, BehaviourTarget)
+
+
+# --------------------------------------------------------------------------- goals
+@attrs.frozen
+class Objective:
+    """A short-term SMART objective: specific text, a measurable target, a date.
+
+    ``status`` and ``achievement`` use the FHIR Goal value sets.
+    """
+
+    id: str = attrs.field(validator=v.ref())
+    description: str = attrs.field(validator=v.text())
+    target: Target = attrs.field(validator=v.instance(*_TARGETS))
+    target_date: date = attrs.field(validator=v.a_date())
+    status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=v.enum(GoalStatus))
+    achievement: AchievementStatus | None = attrs.field(
+        default=None, validator=v.enum(AchievementStatus, optional=True)
+    )
+
+
+@attrs.frozen
+class Goal:
+    """A long-term goal in the client's own words, with its short-term objectives."""
+
+    id: str = attrs.field(validator=v.ref())
+    statement: str = attrs.field(validator=v.text())
+    domain: GoalDomain = attrs.field(validator=v.enum(GoalDomain))
+    objectives: tuple[Objective, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Objective, "objectives", max_length=100)
+    )
+    addresses: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(str, "presenting problem ids", max_length=100, unique=True),
+    )
+
+
+# --------------------------------------------------------------------------- interventions
+@attrs.frozen
+class Schedule:
+    """When an intervention happens: an RFC 5545 recurrence rule from a start time.
+
+    ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;COUNT=12``; it is parsed by
+    python-dateutil and kept verbatim so documents round-trip exactly.
+    """
+
+    start: datetime = attrs.field(validator=v.aware_datetime())
+    rrule: str = attrs.field(validator=v.text(max_length=500))
+    _parsed: _rrule.rrule = attrs.field(init=False, repr=False, eq=False, hash=False)
+
+    @_parsed.default
+    def _parse(self) -> _rrule.rrule:
+        text = self.rrule.removeprefix("RRULE:")
+        if any(c in text for c in "\n\r") or text.upper().startswith(("DTSTART", "EXDATE")):
+            raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
+        try:
+            parsed = _rrule.rrulestr(text, dtstart=self.start)
+        except (ValueError, TypeError, OverflowError):
+            raise ValidationError.at(
+                "$.rrule", "an RFC 5545 RRULE value such as FREQ=WEEKLY;COUNT=12"
+            ) from None
+        if not isinstance(parsed, _rrule.rrule):  # pragma: no cover - rrulestr on one rule
+            raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
+        until: datetime | None = getattr(parsed, "_until", None)
+        if until is not None and until.tzinfo is None:
+            raise ValidationError.at("$.rrule", "an UNTIL in UTC (ending in Z)")
+        return parsed
+
+    def occurrences(self, until: datetime | None = None, limit: int = 1000) -> list[datetime]:
+        """Dated occurrences from ``start``, up to ``until`` (inclusive) and ``limit`` many."""
+        out: list[datetime] = []
+        for when in self._parsed:
+            if (until is not None and when > until) or len(out) >= limit:
+                break
+            out.append(when)
+        return out
+
+    def __iter__(self) -> Iterator[datetime]:
+        return iter(self._parsed)
+
+
+@attrs.frozen
+class Intervention:
+    """What the therapist does, how often, and which objectives it serves."""
+
+    id: str = attrs.field(validator=v.ref())
+    modality: Modality = attrs.field(validator=v.enum(Modality))
+    technique: str = attrs.field(validator=v.text(max_length=500))
+    format: Format = attrs.field(default=Format.INDIVIDUAL, validator=v.enum(Format))
+    serves: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(str, "objective ids", max_length=100, unique=True),
+    )
+    schedule: Schedule | None = attrs.field(
+        default=None, validator=attrs.validators.optional(v.instance(Schedule))
+    )
+    delivered_by: str | None = attrs.field(default=None, validator=v.ref(optional=True))
+
+
+# --------------------------------------------------------------------------- measures
+@attrs.frozen
+class Assessment:
+    """One administration of an instrument: item responses (``None`` = missing) or a total.
+
+    The responses are checked against the instrument's definition when the
+    assessment becomes part of a plan (built-in or ``custom_instruments``).
+    """
+
+    id: str = attrs.field(validator=v.ref())
+    instrument: str = attrs.field(validator=v.ref())
+    administered_at: datetime = attrs.field(validator=v.aware_datetime())
+    items: tuple[int | None, ...] | None = attrs.field(
+        default=None,
+        converter=_optional_tuple,
+        validator=attrs.validators.optional(
+            v.items_of(
+                (int, type(None)),
+                "integers or nulls",
+                max_length=1000,
+                each=lambda i: i is None or (v.is_int(i) and abs(i) <= 1000),
+            )
+        ),
+    )
+    total: float | None = attrs.field(default=None, validator=v.number(optional=True))
+
+    def __attrs_post_init__(self) -> None:
+        if self.items is None and self.total is None:
+            raise ValidationError.at("$", "item responses or a total")
+
+    def problems_against(self, instrument: Instrument) -> list[Problem]:
+        return instrument.response_problems(self.items, self.total)
+
+
+# --------------------------------------------------------------------------- sessions
+@attrs.frozen
+class Session:
+    """A scheduled contact and what happened at it."""
+
+    id: str = attrs.field(validator=v.ref())
+    at: datetime = attrs.field(validator=v.aware_datetime())
+    attendance: Attendance = attrs.field(validator=v.enum(Attendance))
+    interventions: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(str, "intervention ids", max_length=100, unique=True),
+    )
+    assessments: tuple[Assessment, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(Assessment, "assessments", max_length=100),
+    )
+    duration_minutes: int | None = attrs.field(
+        default=None, validator=v.integer(low=1, high=24 * 60, optional=True)
+    )
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+
+    def __attrs_post_init__(self) -> None:
+        if self.attendance is not Attendance.ATTENDED and (self.interventions or self.assessments):
+            raise ValidationError.at(
+                "$", "no interventions or assessments on a session that was not attended"
+            )
+
+    @property
+    def attended(self) -> bool:
+        return self.attendance is Attendance.ATTENDED
+
+
+# --------------------------------------------------------------------------- reviews
+@attrs.frozen
+class ObjectiveProgress:
+    """Progress on one objective at a review, optionally with a GAS level (-2..+2)."""
+
+    objective: str = attrs.field(validator=v.ref())
+    achievement: AchievementStatus = attrs.field(validator=v.enum(AchievementStatus))
+    gas_level: int | None = attrs.field(
+        default=None, validator=v.integer(low=-2, high=2, optional=True)
+    )
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+
+
+@attrs.frozen
+class ProgressReview:
+    """A dated review: progress per objective, the decision taken, the next review date."""
+
+    id: str = attrs.field(validator=v.ref())
+    at: datetime = attrs.field(validator=v.aware_datetime())
+    decision: ReviewDecision = attrs.field(validator=v.enum(ReviewDecision))
+    progress: tuple[ObjectiveProgress, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(ObjectiveProgress, "objective progress records", max_length=1000),
+    )
+    next_review: date | None = attrs.field(default=None, validator=v.a_date(optional=True))
+    by: str | None = attrs.field(default=None, validator=v.ref(optional=True))
+    client_requested_ending: bool = attrs.field(default=False, validator=v.boolean())
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+
+    def __attrs_post_init__(self) -> None:
+        if self.next_review is not None and self.next_review < self.at.date():
+            raise ValidationError.at("$.next_review", "a date on or after the review")
+        ids = [p.objective for p in self.progress]
+        if len(set(ids)) != len(ids):
+            raise ValidationError.at("$.progress", "at most one record per objective")
+
+
+# --------------------------------------------------------------------------- client factors
+@attrs.frozen
+class Barrier:
+    """A practical barrier to attending, and what the plan does about it."""
+
+    kind: BarrierKind = attrs.field(validator=v.enum(BarrierKind))
+    mitigation: str | None = attrs.field(default=None, validator=v.text(optional=True))
+
+
+@attrs.frozen
+class ClientFactors:
+    """What drives success: readiness for change, support system, practical barriers."""
+
+    readiness: Readiness | None = attrs.field(
+        default=None, validator=v.enum(Readiness, optional=True)
+    )
+    support: SupportLevel | None = attrs.field(
+        default=None, validator=v.enum(SupportLevel, optional=True)
+    )
+    barriers: tuple[Barrier, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Barrier, "barriers", max_length=20)
+    )
+
+
+# --------------------------------------------------------------------------- history
+@attrs.frozen
+class Transition:
+    """One record of the append-only lifecycle history.
+
+    The first record of every plan is the referral: ``event="refer"``,
+    ``source=None``. ``outcome`` is set on transitions into ``closed``.
+    """
+
+    event: str = attrs.field(validator=v.ref())
+    source: Phase | None = attrs.field(validator=v.enum(Phase, optional=True))
+    target: Phase = attrs.field(validator=v.enum(Phase))
+    at: datetime = attrs.field(validator=v.aware_datetime())
+    by: str = attrs.field(validator=v.ref())
+    reason: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    outcome: Outcome | None = attrs.field(default=None, validator=v.enum(Outcome, optional=True))
+
+    def __attrs_post_init__(self) -> None:
+        if (self.target is Phase.CLOSED) != (self.outcome is not None):
+            raise ValidationError.at("$.outcome", "an outcome exactly when the target is closed")
+
+
+# --------------------------------------------------------------------------- the plan
+@attrs.frozen
+class TreatmentPlan:
+    """A client's treatment plan over one episode of care: the aggregate root.
+
+    Build one with :meth:`TreatmentPlan.refer`, then change it only through
+    :mod:`treatplan`'s operations (``fire``, ``record_session``, ...), each of
+    which returns a new plan. ``phase`` and ``outcome`` are derived from the
+    last history record.
+    """
+
+    plan_id: str = attrs.field(validator=v.ref())
+    client_ref: str = attrs.field(validator=v.ref())
+    history: tuple[Transition, ...] = attrs.field(
+        converter=_tuple, validator=v.items_of(Transition, "transitions", min_length=1)
+    )
+    presenting_problems: tuple[PresentingProblem, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(PresentingProblem, "presenting problems", max_length=100),
+    )
+    goals: tuple[Goal, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Goal, "goals", max_length=100)
+    )
+    interventions: tuple[Intervention, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(Intervention, "interventions", max_length=100),
+    )
+    assessments: tuple[Assessment, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Assessment, "assessments")
+    )
+    sessions: tuple[Session, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(Session, "sessions")
+    )
+    reviews: tuple[ProgressReview, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(ProgressReview, "progress reviews")
+    )
+    discharge_criteria: Rule | None = attrs.field(default=None)
+    client_factors: ClientFactors = attrs.field(
+        factory=ClientFactors, validator=v.instance(ClientFactors)
+    )
+    custom_instruments: tuple[Instrument, ...] = attrs.field(
+        default=(),
+        converter=_tuple,
+        validator=v.items_of(Instrument, "instrument definitions", max_length=100),
+    )
+    schema_version: int = attrs.field(default=SCHEMA_VERSION, validator=v.integer(low=1))
+
+    def __attrs_post_init__(self) -> None:
+        problems = _plan_problems(self)
+        if problems:
+            raise ValidationError(problems, "invalid treatment plan")
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def refer(
+        cls,
+        plan_id: str,
+        client_ref: str,
+        at: datetime,
+        by: str,
+        reason: str | None = None,
+        **parts: Any,
+    ) -> TreatmentPlan:
+        """A new plan in phase ``referred``, its history starting with the referral."""
+        first = Transition(
+            event="refer", source=None, target=Phase.REFERRED, at=at, by=by, reason=reason
+        )
+        return cls(plan_id=plan_id, client_ref=client_ref, history=(first,), **parts)
+
+    # -- derived -----------------------------------------------------------
+    @property
+    def phase(self) -> Phase:
+        """The current lifecycle phase: the target of the last history record."""
+        return self.history[-1].target
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the episode ended, when it is closed."""
+        return self.history[-1].outcome
+
+    @property
+    def last_event_at(self) -> datetime:
+        return self.history[-1].at
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """Every objective of every goal, in plan order."""
+        return tuple(o for g in self.goals for o in g.objectives)
+
+    def objective(self, objective_id: str) -> Objective:
+        for o in self.objectives:
+            if o.id == objective_id:
+                return o
+        raise KeyError(objective_id)
+
+    def instrument(self, code: str) -> Instrument:
+        """The definition of instrument ``code``: the plan's own first, then the built-ins."""
+        for custom in self.custom_instruments:
+            if custom.code == code:
+                return custom
+        return BUILTIN_INSTRUMENTS[code]
+
+    def all_assessments(self) -> tuple[Assessment, ...]:
+        """Every assessment, standalone and taken at sessions, in time order."""
+        taken = [*self.assessments, *(a for s in self.sessions for a in s.assessments)]
+        taken.sort(key=lambda a: a.administered_at)
+        return tuple(taken)
+
+    def scores(self, instrument: str) -> tuple[Assessment, ...]:
+        """Assessments of one instrument, in time order."""
+        return tuple(a for a in self.all_assessments() if a.instrument == instrument)
+
+    @property
+    def attended_sessions(self) -> tuple[Session, ...]:
+        return tuple(s for s in self.sessions if s.attended)
+
+
+def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
+    """Cross-references and invariants that span the plan's parts."""
+    problems: list[Problem] = []
+    add = problems.append
+    if plan.schema_version != SCHEMA_VERSION:
+        add(Problem("$.schema_version", f"schema version {SCHEMA_VERSION}"))
+    if plan.discharge_criteria is not None and not isinstance(plan.discharge_criteria, RULE_TYPES):
+        add(Problem("$.discharge_criteria", "a termination rule"))
+
+    # Ids are unique across the whole plan so any reference is unambiguous.
+    seen: dict[str, str] = {}
+
+    def claim(ident: str, path: str) -> None:
+        if ident in seen:
+            add(Problem(f"{path}.id", f"an id not already used at {seen[ident]}"))
+        else:
+            seen[ident] = path
+
+    problem_ids: set[str] = set()
+    for i, p in enumerate(plan.presenting_problems):
+        claim(p.id, f"$.presenting_problems[{i}]")
+        problem_ids.add(p.id)
+    objective_ids: set[str] = set()
+    for gi, g in enumerate(plan.goals):
+        claim(g.id, f"$.goals[{gi}]")
+        for oi, o in enumerate(g.objectives):
+            claim(o.id, f"$.goals[{gi}].objectives[{oi}]")
+            objective_ids.add(o.id)
+            if isinstance(o.target, MeasureTarget):
+                _check_instrument_code(
+                    plan,
+                    o.target.instrument,
+                    add,
+                    f"$.goals[{gi}].objectives[{oi}].target.instrument",
+                )
+        for ai, pid in enumerate(g.addresses):
+            if pid not in problem_ids:
+                add(Problem(f"$.goals[{gi}].addresses[{ai}]", "the id of a presenting problem"))
+    intervention_ids: set[str] = set()
+    for ii, iv in enumerate(plan.interventions):
+        claim(iv.id, f"$.interventions[{ii}]")
+        intervention_ids.add(iv.id)
+        for si, oid in enumerate(iv.serves):
+            if oid not in objective_ids:
+                add(Problem(f"$.interventions[{ii}].serves[{si}]", "the id of an objective"))
+    for ci, custom in enumerate(plan.custom_instruments):
+        if any(c.code == custom.code for c in plan.custom_instruments[:ci]):
+            add(Problem(f"$.custom_instruments[{ci}].code", "a code not already defined"))
+
+    def check_assessment(a: Assessment, path: str) -> None:
+        claim(a.id, path)
+        instrument = _check_instrument_code(plan, a.instrument, add, f"{path}.instrument")
+        if instrument is not None:
+            for p in a.problems_against(instrument):
+                add(Problem(path + p.path[1:], p.expected))
+
+    for ai, a in enumerate(plan.assessments):
+        check_assessment(a, f"$.assessments[{ai}]")
+    previous: datetime | None = None
+    for si, s in enumerate(plan.sessions):
+        path = f"$.sessions[{si}]"
+        claim(s.id, path)
+        if previous is not None and s.at < previous:
+            add(Problem(f"{path}.at", "a time not before the previous session"))
+        previous = s.at
+        for ii, iid in enumerate(s.interventions):
+            if iid not in intervention_ids:
+                add(Problem(f"{path}.interventions[{ii}]", "the id of an intervention"))
+        for ai, a in enumerate(s.assessments):
+            check_assessment(a, f"{path}.assessments[{ai}]")
+    previous = None
+    for ri, r in enumerate(plan.reviews):
+        path = f"$.reviews[{ri}]"
+        claim(r.id, path)
+        if previous is not None and r.at < previous:
+            add(Problem(f"{path}.at", "a time not before the previous review"))
+        previous = r.at
+        for pi, prog in enumerate(r.progress):
+            if prog.objective not in objective_ids:
+                add(Problem(f"{path}.progress[{pi}].objective", "the id of an objective"))
+    problems.extend(_history_problems(plan.history))
+    return problems
+
+
+def _check_instrument_code(
+    plan: TreatmentPlan, code: str, add: Any, path: str
+) -> Instrument | None:
+    try:
+        return plan.instrument(code)
+    except KeyError:
+        add(Problem(path, "the code of a built-in or custom instrument"))
+        return None
+
+
+def _history_problems(history: tuple[Transition, ...]) -> list[Problem]:
+    """The history is a connected path from the referral, with times never going back."""
+    from ._lifecycle import TRANSITIONS
+
+    problems: list[Problem] = []
+    first = history[0]
+    if first.source is not None or first.target is not Phase.REFERRED or first.event != "refer":
+        problems.append(
+            Problem("$.history[0]", "the referral: event refer, from null to referred")
+        )
+    for i in range(1, len(history)):
+        before, record = history[i - 1], history[i]
+        path = f"$.history[{i}]"
+        if record.source is not before.target:
+            problems.append(Problem(f"{path}.source", "the target of the previous record"))
+        if record.at < before.at:
+            problems.append(Problem(f"{path}.at", "a time not before the previous record"))
+        spec = TRANSITIONS.get(record.event)
+        if spec is None or record.source not in spec.sources or spec.target is not record.target:
+            problems.append(Problem(f"{path}.event", "an event of the transition table"))
+        elif spec.outcome is not record.outcome:
+            problems.append(Problem(f"{path}.outcome", "the outcome the event sets"))
+    return problems

@@ -1,0 +1,375 @@
+"""Termination (discharge) rules as data, composable with :class:`AnyOf` / :class:`AllOf`.
+
+Each rule is a frozen value with a ``kind`` tag (its JSON discriminator) and an
+``evaluate(plan, as_of)`` method giving a :class:`Verdict`: whether it fired,
+what action it recommends, why, and on which evidence (record ids). Rule types
+follow the ending rules services use (DOMAIN.md section 5): goals met, session
+limit, non-attendance (consecutive; more than M in the last K; N within D days),
+inactivity, time limit, client request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from . import _validation as v
+from ._errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._model import TreatmentPlan
+
+__all__ = [
+    "RULE_TYPES",
+    "Action",
+    "AllOf",
+    "AnyOf",
+    "ClientRequest",
+    "ConsecutiveMissed",
+    "GoalsMet",
+    "Inactivity",
+    "MissedInWindow",
+    "MissedWithinDays",
+    "Rule",
+    "SessionLimit",
+    "TimeLimit",
+    "Verdict",
+    "evaluate",
+]
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+class Action(enum.StrEnum):
+    """What a fired rule recommends."""
+
+    DISCHARGE = "discharge"  # begin ending / close the episode
+    REVIEW = "review"  # take it to a review: step up, refer, revise; not an ending
+    WARN = "warn"  # tell the clinician; nothing to decide yet
+
+
+@attrs.frozen
+class Verdict:
+    """The result of evaluating a rule on a plan."""
+
+    rule: str
+    fired: bool
+    action: Action
+    reason: str
+    evidence: tuple[str, ...] = ()
+    children: tuple[Verdict, ...] = ()
+
+    def fired_leaves(self) -> tuple[Verdict, ...]:
+        """The simple (non-composite) rules that fired, depth first."""
+        if not self.children:
+            return (self,) if self.fired else ()
+        return tuple(leaf for c in self.children for leaf in c.fired_leaves())
+
+
+def _missed(plan: TreatmentPlan, include_client_cancellations: bool) -> list[bool]:
+    from ._model import Attendance
+
+    missed = {Attendance.DID_NOT_ATTEND}
+    if include_client_cancellations:
+        missed.add(Attendance.CANCELLED_BY_CLIENT)
+    # Sessions the service cancelled were never offered: they do not count either way.
+    return [
+        s.attendance in missed
+        for s in plan.sessions
+        if s.attendance is not Attendance.CANCELLED_BY_SERVICE
+    ]
+
+
+def _scheduled(plan: TreatmentPlan) -> list[Any]:
+    from ._model import Attendance
+
+    return [s for s in plan.sessions if s.attendance is not Attendance.CANCELLED_BY_SERVICE]
+
+
+@attrs.frozen
+class GoalsMet:
+    """Fires when the named objectives (default: every live objective) are achieved.
+
+    Achieved means achievement ``achieved`` or ``sustaining``, or status ``completed``.
+    """
+
+    objectives: tuple[str, ...] = attrs.field(
+        default=(), converter=_tuple, validator=v.items_of(str, "objective ids", unique=True)
+    )
+    kind: Literal["goals_met"] = attrs.field(default="goals_met", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        from ._model import AchievementStatus, GoalStatus
+
+        dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
+        chosen = [
+            o
+            for o in plan.objectives
+            if (o.id in self.objectives if self.objectives else o.status not in dead)
+        ]
+        met = [
+            o.id
+            for o in chosen
+            if o.status is GoalStatus.COMPLETED
+            or o.achievement in (AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING)
+        ]
+        fired = bool(chosen) and len(met) == len(chosen)
+        reason = f"{len(met)} of {len(chosen)} objectives achieved"
+        return Verdict(self.kind, fired, Action.DISCHARGE, reason, tuple(met))
+
+
+@attrs.frozen
+class SessionLimit:
+    """Fires when ``max_sessions`` sessions have been attended (or offered, with
+    ``count_missed``)."""
+
+    max_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
+    count_missed: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["session_limit"] = attrs.field(default="session_limit", init=False)
+
+    def used(self, plan: TreatmentPlan) -> int:
+        return len(_scheduled(plan)) if self.count_missed else len(plan.attended_sessions)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        used = self.used(plan)
+        return Verdict(
+            self.kind,
+            used >= self.max_sessions,
+            Action.DISCHARGE,
+            f"{used} of {self.max_sessions} sessions used",
+        )
+
+
+@attrs.frozen
+class ConsecutiveMissed:
+    """Fires after ``count`` consecutive missed sessions (did not attend; optionally late
+    client cancellations). DOMAIN.md section 5: e.g. 2 consecutive no-shows."""
+
+    count: int = attrs.field(validator=v.integer(low=1, high=1000))
+    include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["consecutive_missed"] = attrs.field(default="consecutive_missed", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        run = 0
+        for missed in reversed(_missed(plan, self.include_client_cancellations)):
+            if not missed:
+                break
+            run += 1
+        scheduled = _scheduled(plan)
+        evidence = tuple(s.id for s in scheduled[len(scheduled) - run :]) if run else ()
+        return Verdict(
+            self.kind,
+            run >= self.count,
+            Action.DISCHARGE,
+            f"{run} consecutive missed sessions (limit {self.count})",
+            evidence,
+        )
+
+
+@attrs.frozen
+class MissedInWindow:
+    """Fires when more than ``max_missed`` of the last ``window`` scheduled sessions were
+    missed. DOMAIN.md section 5: more than 1 in a 6-session course, more than 2 in 12."""
+
+    max_missed: int = attrs.field(validator=v.integer(low=0, high=1000))
+    window: int = attrs.field(validator=v.integer(low=1, high=1000))
+    include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["missed_in_window"] = attrs.field(default="missed_in_window", init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_missed >= self.window:
+            raise ValidationError.at("$.max_missed", "fewer than window")
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        scheduled = _scheduled(plan)[-self.window :]
+        flags = _missed(plan, self.include_client_cancellations)[-self.window :]
+        evidence = tuple(s.id for s, missed in zip(scheduled, flags, strict=True) if missed)
+        return Verdict(
+            self.kind,
+            len(evidence) > self.max_missed,
+            Action.DISCHARGE,
+            f"{len(evidence)} missed of the last {len(flags)} scheduled "
+            f"(more than {self.max_missed} of {self.window} ends)",
+            evidence,
+        )
+
+
+@attrs.frozen
+class MissedWithinDays:
+    """Fires when ``count`` or more sessions were missed within the ``days`` before
+    ``as_of``. DOMAIN.md section 5: e.g. 3 missed within 90 days."""
+
+    count: int = attrs.field(validator=v.integer(low=1, high=1000))
+    days: int = attrs.field(validator=v.integer(low=1, high=36_500))
+    include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["missed_within_days"] = attrs.field(default="missed_within_days", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        since = as_of - timedelta(days=self.days)
+        scheduled = _scheduled(plan)
+        flags = _missed(plan, self.include_client_cancellations)
+        evidence = tuple(
+            s.id
+            for s, missed in zip(scheduled, flags, strict=True)
+            if missed and since <= s.at <= as_of
+        )
+        return Verdict(
+            self.kind,
+            len(evidence) >= self.count,
+            Action.DISCHARGE,
+            f"{len(evidence)} missed within {self.days} days (limit {self.count})",
+            evidence,
+        )
+
+
+@attrs.frozen
+class Inactivity:
+    """Fires when there has been no attended contact for ``days`` days.
+
+    Counted from the last attended session, or from the last transition if none.
+    """
+
+    days: int = attrs.field(validator=v.integer(low=1, high=36_500))
+    kind: Literal["inactivity"] = attrs.field(default="inactivity", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        attended = plan.attended_sessions
+        last = attended[-1].at if attended else plan.history[0].at
+        idle = (as_of - last).days
+        return Verdict(
+            self.kind,
+            idle >= self.days,
+            Action.DISCHARGE,
+            f"{max(idle, 0)} days since the last contact (limit {self.days})",
+            (attended[-1].id,) if attended else (),
+        )
+
+
+@attrs.frozen
+class TimeLimit:
+    """Fires ``days`` days after the plan was agreed (or referred, with ``from_referral``)."""
+
+    days: int = attrs.field(validator=v.integer(low=1, high=36_500))
+    from_referral: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["time_limit"] = attrs.field(default="time_limit", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        start = plan.history[0].at
+        if not self.from_referral:
+            agreed = [t.at for t in plan.history if t.event == "agree_plan"]
+            if not agreed:
+                return Verdict(self.kind, False, Action.DISCHARGE, "plan not yet agreed")
+            start = agreed[-1]
+        elapsed = (as_of - start).days
+        return Verdict(
+            self.kind,
+            elapsed >= self.days,
+            Action.DISCHARGE,
+            f"{max(elapsed, 0)} of {self.days} days elapsed",
+        )
+
+
+@attrs.frozen
+class ClientRequest:
+    """Fires when a progress review records that the client asked to end."""
+
+    kind: Literal["client_request"] = attrs.field(default="client_request", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        asked = tuple(r.id for r in plan.reviews if r.client_requested_ending and r.at <= as_of)
+        return Verdict(
+            self.kind,
+            bool(asked),
+            Action.DISCHARGE,
+            "client asked to end" if asked else "no request to end recorded",
+            asked,
+        )
+
+
+def _rules_validator(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.items_of(RULE_TYPES, "termination rules", min_length=1, max_length=100)(_, attribute, value)
+
+
+@attrs.frozen
+class AnyOf:
+    """Fires when any of its rules fires. The verdict's action is the most decisive
+    among the fired rules (discharge over review over warn)."""
+
+    rules: tuple[Rule, ...] = attrs.field(converter=_tuple, validator=_rules_validator)
+    kind: Literal["any_of"] = attrs.field(default="any_of", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        children = tuple(r.evaluate(plan, as_of) for r in self.rules)
+        fired = [c for c in children if c.fired]
+        action = _strongest([c.action for c in (fired or children)])
+        reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
+        evidence = tuple(e for c in fired for e in c.evidence)
+        return Verdict(self.kind, bool(fired), action, reason, evidence, children)
+
+
+@attrs.frozen
+class AllOf:
+    """Fires when every one of its rules fires."""
+
+    rules: tuple[Rule, ...] = attrs.field(converter=_tuple, validator=_rules_validator)
+    kind: Literal["all_of"] = attrs.field(default="all_of", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        children = tuple(r.evaluate(plan, as_of) for r in self.rules)
+        fired = all(c.fired for c in children)
+        action = _strongest([c.action for c in children])
+        pending = [c for c in children if not c.fired]
+        reason = (
+            "; ".join(f"{c.rule}: {c.reason}" for c in children)
+            if fired
+            else "not yet: " + "; ".join(f"{c.rule}: {c.reason}" for c in pending)
+        )
+        evidence = tuple(e for c in children for e in c.evidence) if fired else ()
+        return Verdict(self.kind, fired, action, reason, evidence, children)
+
+
+_ORDER = (Action.WARN, Action.REVIEW, Action.DISCHARGE)
+
+
+def _strongest(actions: Sequence[Action]) -> Action:
+    return max(actions, key=_ORDER.index) if actions else Action.DISCHARGE
+
+
+Rule = (
+    GoalsMet
+    | SessionLimit
+    | ConsecutiveMissed
+    | MissedInWindow
+    | MissedWithinDays
+    | Inactivity
+    | TimeLimit
+    | ClientRequest
+    | AnyOf
+    | AllOf
+)
+#: Every rule class, for isinstance checks and the JSON tag registry.
+RULE_TYPES: tuple[type[Any], ...] = (
+    GoalsMet,
+    SessionLimit,
+    ConsecutiveMissed,
+    MissedInWindow,
+    MissedWithinDays,
+    Inactivity,
+    TimeLimit,
+    ClientRequest,
+    AnyOf,
+    AllOf,
+)
+
+
+def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+    """Evaluate ``rule`` on ``plan`` at ``as_of`` (a timezone-aware date-time)."""
+    if not v.is_aware(as_of):
+        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    return rule.evaluate(plan, as_of)

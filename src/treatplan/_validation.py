@@ -1,0 +1,214 @@
+"""attrs validators whose errors name the field and the expectation, never the value.
+
+attrs' own validators put the offending value into the message; plan fields hold
+free-text clinical content, so treatplan uses these instead. Each raises
+:class:`~treatplan.ValidationError` with a path relative to the instance
+(``$.field``), which the JSON layer prefixes with the document path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+import attrs
+
+from ._errors import Problem, ValidationError
+
+T = TypeVar("T")
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+#: Hard upper bound on any numeric field: keeps hostile documents ("1e308") out.
+MAX_NUMBER = 1e9
+#: Hard upper bound on free-text fields, in characters.
+MAX_TEXT = 10_000
+#: Opaque references (client, clinician, ids): no spaces, so no names.
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}\Z")
+
+
+def fail(attribute: attrs.Attribute[Any], expected: str, suffix: str = "") -> ValidationError:
+    return ValidationError([Problem(f"$.{attribute.name}{suffix}", expected)])
+
+
+def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
+    """A non-blank string of at most ``max_length`` characters."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str) or not value.strip():
+            raise fail(attribute, "a non-empty string")
+        if len(value) > max_length:
+            raise fail(attribute, f"a string of at most {max_length} characters")
+
+    return check
+
+
+def ref(*, optional: bool = False) -> Validator:
+    """An opaque reference: 1-128 characters of ``A-Z a-z 0-9 . _ : / # -``, no spaces."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, str) or not _REF.match(value):
+            raise fail(
+                attribute,
+                "an opaque reference: 1-128 characters of letters, digits and . _ : / # -",
+            )
+
+    return check
+
+
+def enum(kind: type[Enum], *, optional: bool = False) -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, kind):
+            raise fail(attribute, f"one of {enum_choices(kind)}")
+
+    return check
+
+
+def enum_choices(kind: type[Enum]) -> str:
+    return ", ".join(repr(m.value) for m in kind)
+
+
+def integer(
+    *, low: int | None = None, high: int | None = None, optional: bool = False
+) -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not is_int(value) or not _in_range(value, low, high):
+            raise fail(attribute, "an integer" + _range_text(low, high))
+
+    return check
+
+
+def number(
+    *, low: float | None = None, high: float | None = None, optional: bool = False
+) -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not is_number(value) or not _in_range(value, low, high):
+            raise fail(attribute, "a finite number" + _range_text(low, high))
+
+    return check
+
+
+def aware_datetime(*, optional: bool = False) -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not is_aware(value):
+            raise fail(attribute, "a timezone-aware date-time (ISO 8601 with an offset)")
+
+    return check
+
+
+def a_date(*, optional: bool = False) -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise fail(attribute, "a calendar date (ISO 8601 YYYY-MM-DD)")
+
+    return check
+
+
+def boolean() -> Validator:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, bool):
+            raise fail(attribute, "true or false")
+
+    return check
+
+
+def items_of(
+    kind: type[Any] | tuple[type[Any], ...],
+    expected: str,
+    *,
+    min_length: int = 0,
+    max_length: int = 100_000,
+    each: Callable[[Any], bool] | None = None,
+    unique: bool = False,
+) -> Validator:
+    """A tuple whose members are ``kind`` (and pass ``each``); errors name the index."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, tuple):
+            raise fail(attribute, f"a list of {expected}")
+        if not min_length <= len(value) <= max_length:
+            raise fail(attribute, f"a list of {min_length} to {max_length} {expected}")
+        problems = [
+            Problem(f"$.{attribute.name}[{i}]", expected)
+            for i, member in enumerate(value)
+            if not isinstance(member, kind) or (each is not None and not each(member))
+        ]
+        if problems:
+            raise ValidationError(problems)
+        if unique and len(set(value)) != len(value):
+            raise fail(attribute, f"a list of distinct {expected}")
+
+    return check
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_NUMBER
+    )
+
+
+def is_aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def _in_range(value: float, low: float | None, high: float | None) -> bool:
+    if abs(value) > MAX_NUMBER:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f" from {low:g} to {high:g}"
+    if low is not None:
+        return f" of at least {low:g}"
+    if high is not None:
+        return f" of at most {high:g}"
+    return ""
+
+
+def collect(checks: Iterable[tuple[str, Callable[[], None]]]) -> None:
+    """Run checks that raise ValidationError; raise one error with all problems, prefixed."""
+    problems: list[Problem] = []
+    for prefix, run in checks:
+        try:
+            run()
+        except ValidationError as exc:
+            problems.extend(exc.prefixed(prefix).problems)
+    if problems:
+        raise ValidationError(problems)
+
+
+def instance(*kinds: type[Any]) -> Validator:
+    """An instance of one of ``kinds``."""
+    names = " or ".join(k.__name__ for k in kinds)
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, kinds):
+            raise fail(attribute, f"a {names}")
+
+    return check

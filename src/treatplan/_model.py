@@ -674,7 +674,7 @@ class TreatmentPlan:
     def all_assessments(self) -> tuple[Assessment, ...]:
         """Every assessment, standalone and taken at sessions, in time order."""
         taken = [*self.assessments, *(a for s in self.sessions for a in s.assessments)]
-        taken.sort(key=lambda a: a.administered_at)
+        taken.sort(key=lambda a: v.instant(a.administered_at))
         return tuple(taken)
 
     def scores(self, instrument: str) -> tuple[Assessment, ...]:
@@ -748,9 +748,9 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
     for si, s in enumerate(plan.sessions):
         path = f"$.sessions[{si}]"
         claim(s.id, path)
-        if previous is not None and s.at < previous:
+        if previous is not None and v.instant(s.at) < previous:
             add(Problem(f"{path}.at", "a time not before the previous session"))
-        previous = s.at
+        previous = v.instant(s.at)
         for ii, iid in enumerate(s.interventions):
             if iid not in intervention_ids:
                 add(Problem(f"{path}.interventions[{ii}]", "the id of an intervention"))
@@ -760,9 +760,9 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
     for ri, r in enumerate(plan.reviews):
         path = f"$.reviews[{ri}]"
         claim(r.id, path)
-        if previous is not None and r.at < previous:
+        if previous is not None and v.instant(r.at) < previous:
             add(Problem(f"{path}.at", "a time not before the previous review"))
-        previous = r.at
+        previous = v.instant(r.at)
         for pi, prog in enumerate(r.progress):
             if prog.objective not in objective_ids:
                 add(Problem(f"{path}.progress[{pi}].objective", "the id of an objective"))
@@ -795,7 +795,7 @@ def _history_problems(history: tuple[Transition, ...]) -> list[Problem]:
         path = f"$.history[{i}]"
         if record.source is not before.target:
             problems.append(Problem(f"{path}.source", "the target of the previous record"))
-        if record.at < before.at:
+        if v.instant(record.at) < v.instant(before.at):
             problems.append(Problem(f"{path}.at", "a time not before the previous record"))
         spec = TRANSITIONS.get(record.event)
         if spec is None or record.source not in spec.sources or spec.target is not record.target:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -173,6 +173,16 @@ def is_number(value: object) -> bool:
 
 def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def instant(value: datetime) -> datetime:
+    """``value`` in UTC, for ordering and arithmetic.
+
+    Python compares and subtracts two datetimes that share a tzinfo object by wall
+    clock, ignoring their offsets, so across a DST change in one zone (a ``fold``)
+    a later time can compare as earlier. UTC has no folds.
+    """
+    return value.astimezone(UTC)
 
 
 def _in_range(value: float, low: float | None, high: float | None) -> bool:

@@ -1,0 +1,143 @@
+"""Core benchmarks: JSON, lifecycle events, import time.
+
+Each figure is a ratio against a baseline measured in the same run on the same
+machine, so it means the same thing on a laptop and in CI:
+
+- JSON: ``treatplan.loads`` + ``treatplan.dumps`` of the largest example plan
+  against stdlib ``json.loads`` + ``json.dumps`` of the same text (aim: within 5x).
+- Lifecycle: one ``treatplan.fire`` (guards checked, history record appended, a
+  new immutable plan) against one bare transition of the ``transitions`` library
+  (aim: treatplan at least 3x faster). Needs the ``bench`` extra.
+- ``import treatplan`` time in a fresh interpreter, against ``import json``.
+
+Run::
+
+    python -m pip install -e '.[bench]'
+    python benchmarks/bench_core.py            # add --quick for a fast smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import treatplan as tp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def best_per_call(fn: Callable[[], object], number: int, repeat: int) -> float:
+    """Best-of-``repeat`` seconds per call: the least disturbed measurement."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def bench_json(number: int, repeat: int) -> dict[str, float]:
+    largest = max((ROOT / "examples").glob("*.json"), key=lambda p: p.stat().st_size)
+    text = largest.read_text(encoding="utf-8")
+    plan = tp.loads(text)
+
+    def stdlib() -> object:
+        return json.dumps(json.loads(text), indent=2)
+
+    def library() -> object:
+        return tp.dumps(tp.loads(text))
+
+    base = best_per_call(stdlib, number, repeat)
+    ours = best_per_call(library, number, repeat)
+    load_only = best_per_call(lambda: tp.loads(text), number, repeat)
+    dump_only = best_per_call(lambda: tp.dumps(plan), number, repeat)
+    return {
+        "document_bytes": float(len(text.encode())),
+        "stdlib_us": base * 1e6,
+        "treatplan_us": ours * 1e6,
+        "treatplan_load_us": load_only * 1e6,
+        "treatplan_dump_us": dump_only * 1e6,
+        "ratio": ours / base,
+    }
+
+
+def bench_lifecycle(number: int, repeat: int) -> dict[str, float]:
+    from transitions import Machine  # the `bench` extra
+
+    plan = tp.loads((ROOT / "examples" / "adolescent-anxiety-family.json").read_text())
+    at = plan.last_event_at + timedelta(days=1)
+
+    def pause_resume() -> object:
+        paused = tp.fire(plan, tp.Event.PAUSE, at=at, by="clin-1", reason="annual leave")
+        return tp.fire(paused, tp.Event.RESUME, at=at, by="clin-1")
+
+    class Model:
+        pass
+
+    model = Model()
+    Machine(
+        model=model,
+        states=["active", "on_hold"],
+        transitions=[
+            {"trigger": "pause", "source": "active", "dest": "on_hold"},
+            {"trigger": "resume", "source": "on_hold", "dest": "active"},
+        ],
+        initial="active",
+    )
+
+    def bare_pause_resume() -> object:
+        model.pause()  # type: ignore[attr-defined]
+        return model.resume()  # type: ignore[attr-defined]
+
+    base = best_per_call(bare_pause_resume, number, repeat) / 2
+    ours = best_per_call(pause_resume, number, repeat) / 2
+    return {"transitions_us": base * 1e6, "treatplan_us": ours * 1e6, "speedup": base / ours}
+
+
+def bench_import(repeat: int) -> dict[str, float]:
+    def timed(module: str) -> float:
+        code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        runs = [
+            float(subprocess.check_output([sys.executable, "-c", code], text=True))
+            for _ in range(repeat)
+        ]
+        return statistics.median(runs)
+
+    ours, base = timed("treatplan"), timed("json")
+    return {"import_treatplan_ms": ours * 1e3, "import_json_ms": base * 1e3}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="treatplan core benchmarks")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
+    args = parser.parse_args()
+    number, repeat = (20, 3) if args.quick else (300, 7)
+
+    print(f"python {sys.version.split()[0]}, treatplan {tp.__version__}")
+    j = bench_json(number, repeat)
+    print(
+        f"JSON load+dump, {j['document_bytes']:.0f}-byte plan: "
+        f"treatplan {j['treatplan_us']:.0f} us (load {j['treatplan_load_us']:.0f}, "
+        f"dump {j['treatplan_dump_us']:.0f}) vs stdlib json {j['stdlib_us']:.0f} us "
+        f"= {j['ratio']:.1f}x stdlib (aim <= 5x)"
+    )
+    try:
+        lc = bench_lifecycle(number * 10, repeat)
+    except ImportError:
+        print("lifecycle: skipped (pip install -e '.[bench]' for the transitions baseline)")
+    else:
+        print(
+            f"lifecycle event: treatplan.fire {lc['treatplan_us']:.1f} us vs transitions "
+            f"{lc['transitions_us']:.1f} us = {lc['speedup']:.1f}x faster (aim >= 3x)"
+        )
+    imp = bench_import(3 if args.quick else 7)
+    print(
+        f"import time: treatplan {imp['import_treatplan_ms']:.0f} ms "
+        f"(import json {imp['import_json_ms']:.1f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -293,7 +293,7 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
         allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
         return [f"{request.event.value} is allowed only from {allowed_from}"]
     reasons: list[str] = []
-    if request.at < plan.last_event_at:
+    if v.instant(request.at) < v.instant(plan.last_event_at):
         reasons.append("event time is before the last recorded transition")
     for guard in spec.guards:
         why = guard(plan, request)
@@ -311,6 +311,9 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if not v.is_aware(at):
         raise ValidationError.at("at", "a timezone-aware date-time")
+    # Guards read the reason before the record is built; ``by`` is checked by Transition.
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError.at("reason", "a string or None")
     return _Request(ev, at, by, reason)
 
 
@@ -325,7 +328,8 @@ def check_event(
     """Whether ``event`` may fire on ``plan`` at ``at``, with every failed guard."""
     request = _request(event, at, by, reason)
     reasons = _failures(plan, request)
-    return EventCheck(request.event, not reasons, tuple(reasons), TRANSITIONS[event].target)
+    target = TRANSITIONS[request.event.value].target
+    return EventCheck(request.event, not reasons, tuple(reasons), target)
 
 
 def allowed_events(
@@ -360,6 +364,8 @@ def fire(
     if failures:
         raise TransitionError(plan.phase.value, request.event.value, failures)
     spec = TRANSITIONS[request.event.value]
+    # Transition's own validators check every field of the new record (the reason
+    # text, ``by``, the outcome exactly when closing).
     record = Transition(
         event=request.event.value,
         source=plan.phase,
@@ -369,8 +375,10 @@ def fire(
         reason=reason,
         outcome=spec.outcome,
     )
-    # The input was valid and the new record was checked against the table: no
-    # need to re-validate the whole plan.
+    # Sound to skip re-validating the plan: the input was valid, and the record
+    # extends its history exactly as _history_problems requires (source is the
+    # current phase, event/target/outcome from the table, time not before the
+    # last record). Nothing else changed.
     return _trusted(plan, history=(*plan.history, record))
 
 
@@ -409,7 +417,7 @@ def _assessment_problems(
 
 
 def _not_before_episode(plan: TreatmentPlan, when: datetime, path: str) -> list[Problem]:
-    if when < plan.history[0].at:
+    if v.instant(when) < v.instant(plan.history[0].at):
         return [Problem(path, "a time not before the referral")]
     return []
 
@@ -436,7 +444,7 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     if session.id in taken:
         problems.append(Problem("$.id", "an id not already used in the plan"))
     taken.add(session.id)
-    if plan.sessions and session.at < plan.sessions[-1].at:
+    if plan.sessions and v.instant(session.at) < v.instant(plan.sessions[-1].at):
         problems.append(Problem("$.at", "a time not before the previous session"))
     problems += _not_before_episode(plan, session.at, "$.at")
     known = {i.id for i in plan.interventions}
@@ -460,7 +468,7 @@ def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     problems: list[Problem] = []
     if review.id in _ids(plan):
         problems.append(Problem("$.id", "an id not already used in the plan"))
-    if plan.reviews and review.at < plan.reviews[-1].at:
+    if plan.reviews and v.instant(review.at) < v.instant(plan.reviews[-1].at):
         problems.append(Problem("$.at", "a time not before the previous review"))
     problems += _not_before_episode(plan, review.at, "$.at")
     objectives = {o.id for o in plan.objectives}

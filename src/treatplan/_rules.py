@@ -66,30 +66,43 @@ class Verdict:
     children: tuple[Verdict, ...] = ()
 
     def fired_leaves(self) -> tuple[Verdict, ...]:
-        """The simple (non-composite) rules that fired, depth first."""
+        """The simple (non-composite) rules that made this verdict fire, depth first.
+
+        Empty when it did not fire: a child of an unfired :class:`AllOf` explains nothing.
+        """
+        if not self.fired:
+            return ()
         if not self.children:
-            return (self,) if self.fired else ()
+            return (self,)
         return tuple(leaf for c in self.children for leaf in c.fired_leaves())
 
 
-def _missed(plan: TreatmentPlan, include_client_cancellations: bool) -> list[bool]:
+def _missed(
+    plan: TreatmentPlan, as_of: datetime, include_client_cancellations: bool
+) -> list[bool]:
+    """For each session in :func:`_scheduled`, whether it was missed."""
     from ._model import Attendance
 
     missed = {Attendance.DID_NOT_ATTEND}
     if include_client_cancellations:
         missed.add(Attendance.CANCELLED_BY_CLIENT)
-    # Sessions the service cancelled were never offered: they do not count either way.
-    return [
-        s.attendance in missed
-        for s in plan.sessions
-        if s.attendance is not Attendance.CANCELLED_BY_SERVICE
-    ]
+    return [s.attendance in missed for s in _scheduled(plan, as_of)]
 
 
-def _scheduled(plan: TreatmentPlan) -> list[Any]:
+def _scheduled(plan: TreatmentPlan, as_of: datetime) -> list[Any]:
+    """Sessions offered to the client up to ``as_of``, in time order.
+
+    Sessions the service cancelled were never offered: they count neither as
+    attended nor as missed. A verdict as of a date sees only what had happened by then.
+    """
     from ._model import Attendance
 
-    return [s for s in plan.sessions if s.attendance is not Attendance.CANCELLED_BY_SERVICE]
+    until = v.instant(as_of)
+    return [
+        s
+        for s in plan.sessions
+        if s.attendance is not Attendance.CANCELLED_BY_SERVICE and v.instant(s.at) <= until
+    ]
 
 
 @attrs.frozen
@@ -97,6 +110,8 @@ class GoalsMet:
     """Fires when the named objectives (default: every live objective) are achieved.
 
     Achieved means achievement ``achieved`` or ``sustaining``, or status ``completed``.
+    A named objective the plan no longer has counts as not achieved. Objective
+    status is the plan's current state: ``as_of`` does not apply to it.
     """
 
     objectives: tuple[str, ...] = attrs.field(
@@ -108,19 +123,20 @@ class GoalsMet:
         from ._model import AchievementStatus, GoalStatus
 
         dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
-        chosen = [
-            o
-            for o in plan.objectives
-            if (o.id in self.objectives if self.objectives else o.status not in dead)
-        ]
+        if self.objectives:
+            chosen = [o for o in plan.objectives if o.id in self.objectives]
+            wanted = len(self.objectives)
+        else:
+            chosen = [o for o in plan.objectives if o.status not in dead]
+            wanted = len(chosen)
         met = [
             o.id
             for o in chosen
             if o.status is GoalStatus.COMPLETED
             or o.achievement in (AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING)
         ]
-        fired = bool(chosen) and len(met) == len(chosen)
-        reason = f"{len(met)} of {len(chosen)} objectives achieved"
+        fired = wanted > 0 and len(met) == wanted
+        reason = f"{len(met)} of {wanted} objectives achieved"
         return Verdict(self.kind, fired, Action.DISCHARGE, reason, tuple(met))
 
 
@@ -133,11 +149,13 @@ class SessionLimit:
     count_missed: bool = attrs.field(default=False, validator=v.boolean())
     kind: Literal["session_limit"] = attrs.field(default="session_limit", init=False)
 
-    def used(self, plan: TreatmentPlan) -> int:
-        return len(_scheduled(plan)) if self.count_missed else len(plan.attended_sessions)
+    def used(self, plan: TreatmentPlan, as_of: datetime) -> int:
+        """Sessions counted against the limit up to ``as_of``."""
+        scheduled = _scheduled(plan, as_of)
+        return len(scheduled if self.count_missed else [s for s in scheduled if s.attended])
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        used = self.used(plan)
+        used = self.used(plan, as_of)
         return Verdict(
             self.kind,
             used >= self.max_sessions,
@@ -157,11 +175,11 @@ class ConsecutiveMissed:
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
         run = 0
-        for missed in reversed(_missed(plan, self.include_client_cancellations)):
+        for missed in reversed(_missed(plan, as_of, self.include_client_cancellations)):
             if not missed:
                 break
             run += 1
-        scheduled = _scheduled(plan)
+        scheduled = _scheduled(plan, as_of)
         evidence = tuple(s.id for s in scheduled[len(scheduled) - run :]) if run else ()
         return Verdict(
             self.kind,
@@ -187,8 +205,8 @@ class MissedInWindow:
             raise ValidationError.at("$.max_missed", "fewer than window")
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        scheduled = _scheduled(plan)[-self.window :]
-        flags = _missed(plan, self.include_client_cancellations)[-self.window :]
+        scheduled = _scheduled(plan, as_of)[-self.window :]
+        flags = _missed(plan, as_of, self.include_client_cancellations)[-self.window :]
         evidence = tuple(s.id for s, missed in zip(scheduled, flags, strict=True) if missed)
         return Verdict(
             self.kind,
@@ -211,13 +229,13 @@ class MissedWithinDays:
     kind: Literal["missed_within_days"] = attrs.field(default="missed_within_days", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        since = as_of - timedelta(days=self.days)
-        scheduled = _scheduled(plan)
-        flags = _missed(plan, self.include_client_cancellations)
+        since = v.instant(as_of) - timedelta(days=self.days)
+        scheduled = _scheduled(plan, as_of)
+        flags = _missed(plan, as_of, self.include_client_cancellations)
         evidence = tuple(
             s.id
             for s, missed in zip(scheduled, flags, strict=True)
-            if missed and since <= s.at <= as_of
+            if missed and since <= v.instant(s.at)
         )
         return Verdict(
             self.kind,
@@ -230,18 +248,18 @@ class MissedWithinDays:
 
 @attrs.frozen
 class Inactivity:
-    """Fires when there has been no attended contact for ``days`` days.
+    """Fires when there has been no attended contact for ``days`` whole days.
 
-    Counted from the last attended session, or from the last transition if none.
+    Counted from the last attended session up to ``as_of``, or from the referral if none.
     """
 
     days: int = attrs.field(validator=v.integer(low=1, high=36_500))
     kind: Literal["inactivity"] = attrs.field(default="inactivity", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        attended = plan.attended_sessions
+        attended = [s for s in _scheduled(plan, as_of) if s.attended]
         last = attended[-1].at if attended else plan.history[0].at
-        idle = (as_of - last).days
+        idle = (v.instant(as_of) - v.instant(last)).days
         return Verdict(
             self.kind,
             idle >= self.days,
@@ -260,13 +278,19 @@ class TimeLimit:
     kind: Literal["time_limit"] = attrs.field(default="time_limit", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        start = plan.history[0].at
+        until = v.instant(as_of)
+        start = v.instant(plan.history[0].at)
         if not self.from_referral:
-            agreed = [t.at for t in plan.history if t.event == "agree_plan"]
+            # The latest agreement by as_of: a reopened, re-agreed episode starts again.
+            agreed = [
+                v.instant(t.at)
+                for t in plan.history
+                if t.event == "agree_plan" and v.instant(t.at) <= until
+            ]
             if not agreed:
                 return Verdict(self.kind, False, Action.DISCHARGE, "plan not yet agreed")
             start = agreed[-1]
-        elapsed = (as_of - start).days
+        elapsed = (until - start).days
         return Verdict(
             self.kind,
             elapsed >= self.days,
@@ -282,7 +306,10 @@ class ClientRequest:
     kind: Literal["client_request"] = attrs.field(default="client_request", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        asked = tuple(r.id for r in plan.reviews if r.client_requested_ending and r.at <= as_of)
+        until = v.instant(as_of)
+        asked = tuple(
+            r.id for r in plan.reviews if r.client_requested_ending and v.instant(r.at) <= until
+        )
         return Verdict(
             self.kind,
             bool(asked),

@@ -27,7 +27,10 @@ __all__ = [
     "Direction",
     "Instrument",
     "ItemChoices",
+    "Norms",
     "RiskItem",
+    "instrument",
+    "instruments",
 ]
 
 
@@ -85,6 +88,34 @@ class RiskItem:
 
 
 @attrs.frozen
+class Norms:
+    """Population norms for Jacobson-Truax clinical significance and reliable change.
+
+    ``clinical_*``: mean and SD of a clinical (dysfunctional) sample before
+    treatment (the RCI uses ``clinical_sd`` as SD_pre); ``functional_*``: mean
+    and SD of a functional (non-clinical) sample; ``reliability``: the
+    measure's reliability r_xx (e.g. Cronbach's alpha). ``source`` cites them.
+    """
+
+    clinical_mean: float = attrs.field(validator=v.number())
+    clinical_sd: float = attrs.field(validator=v.number(low=0))
+    functional_mean: float = attrs.field(validator=v.number())
+    functional_sd: float = attrs.field(validator=v.number(low=0))
+    reliability: float = attrs.field(validator=v.number(low=0, high=1))
+    source: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[Problem] = []
+        for name in ("clinical_sd", "functional_sd"):
+            if getattr(self, name) <= 0:
+                problems.append(Problem(f"$.{name}", "a number above 0"))
+        if self.reliability >= 1:
+            problems.append(Problem("$.reliability", "a number below 1"))
+        if problems:
+            raise ValidationError(problems)
+
+
+@attrs.frozen
 class Instrument:
     """The definition of a standardised measure.
 
@@ -126,6 +157,9 @@ class Instrument:
     max_missing: int = attrs.field(default=0, validator=v.integer(low=0, high=1000))
     loinc: str | None = attrs.field(default=None, validator=v.ref(optional=True))
     source: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
+    norms: Norms | None = attrs.field(
+        default=None, validator=attrs.validators.optional(v.instance(Norms))
+    )
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
@@ -238,3 +272,13 @@ GAD7 = Instrument(
 )
 
 BUILTIN_INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({i.code: i for i in (PHQ9, GAD7)})
+
+
+def instrument(code: str) -> Instrument:
+    """The built-in instrument ``code`` (e.g. ``"PHQ-9"``); ``KeyError`` if there is none."""
+    return BUILTIN_INSTRUMENTS[code]
+
+
+def instruments() -> tuple[Instrument, ...]:
+    """The built-in catalogue, in a stable order."""
+    return tuple(BUILTIN_INSTRUMENTS.values())

@@ -6,6 +6,7 @@ Implementation modules are private (``treatplan._*``).
 
 from ._change import (
     DEFAULT_Z,
+    HAGEMAN_ARRINDELL_Z,
     ChangeCategory,
     ChangeMethod,
     ClinicalChange,
@@ -31,9 +32,16 @@ from ._gas import (
     plan_gas_t_score,
 )
 from ._instruments import (
+    AUDIT,
     BUILTIN_INSTRUMENTS,
+    CORE10,
     GAD7,
+    K10,
+    ORS,
+    PCL5,
     PHQ9,
+    SRS,
+    WSAS,
     Band,
     Direction,
     Instrument,
@@ -130,15 +138,23 @@ from ._scoring import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUDIT",
     "BUILTIN_INSTRUMENTS",
+    "CORE10",
     "DEFAULT_GAS_RHO",
     "DEFAULT_Z",
     "GAD7",
+    "HAGEMAN_ARRINDELL_Z",
+    "K10",
     "OPEN_PHASES",
+    "ORS",
+    "PCL5",
     "PHQ9",
     "RECORDING_PHASES",
     "SCHEMA_VERSION",
+    "SRS",
     "TRANSITIONS",
+    "WSAS",
     "AchievementStatus",
     "Action",
     "AllOf",

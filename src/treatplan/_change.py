@@ -10,6 +10,7 @@ higher-is-worse measure and a rise on a higher-is-better one.
 from __future__ import annotations
 
 import enum
+import math
 
 import attrs
 
@@ -17,6 +18,7 @@ from ._instruments import Direction, Instrument, Norms
 
 __all__ = [
     "DEFAULT_Z",
+    "HAGEMAN_ARRINDELL_Z",
     "ChangeCategory",
     "ChangeMethod",
     "ClinicalChange",
@@ -38,6 +40,8 @@ __all__ = [
 
 #: Two-sided 5% criterion for the reliable change index (Jacobson & Truax 1991).
 DEFAULT_Z = 1.96
+#: One-sided 5% criterion for the RC_ID (Hageman & Arrindell 1999 print 1.65).
+HAGEMAN_ARRINDELL_Z = 1.645
 
 
 class ChangeCategory(enum.StrEnum):
@@ -135,29 +139,62 @@ class ClinicalChange:
         return self.reliable_improvement or self.reliable_deterioration
 
 
+def _check_sd_reliability(sd: float, reliability: float, sd_name: str, r_name: str) -> None:
+    if not (math.isfinite(sd) and sd > 0):
+        raise ValueError(f"{sd_name} must be a finite number above 0")
+    if not (math.isfinite(reliability) and 0 <= reliability < 1):
+        raise ValueError(f"{r_name} must be a number from 0 up to (not including) 1")
+
+
 def standard_error_of_difference(sd_pre: float, reliability: float) -> float:
-    """S_diff = sqrt(2) * SD_pre * sqrt(1 - r_xx) (Christensen & Mendoza 1986)."""
-    raise NotImplementedError
+    """S_diff = sqrt(2) * SE, SE = SD_pre * sqrt(1 - r_xx).
+
+    Jacobson & Truax (1991), with the sqrt(2) of Christensen & Mendoza (1986).
+    """
+    _check_sd_reliability(sd_pre, reliability, "sd_pre", "reliability")
+    return math.sqrt(2) * sd_pre * math.sqrt(1 - reliability)
 
 
 def reliable_change_index(pre: float, post: float, sd_pre: float, reliability: float) -> float:
     """Jacobson-Truax RC = (post - pre) / S_diff (signed like ``post - pre``)."""
-    raise NotImplementedError
+    return (post - pre) / standard_error_of_difference(sd_pre, reliability)
 
 
 def reliable_difference(sd_pre: float, reliability: float, z: float = DEFAULT_Z) -> float:
-    """The raw change whose |RC| equals ``z``: ``z * S_diff``."""
-    raise NotImplementedError
+    """The raw change whose |RC| equals ``z``: ``z * S_diff``.
+
+    A change is reliable when it is strictly larger than this.
+    """
+    return z * standard_error_of_difference(sd_pre, reliability)
 
 
 def clinical_cutoffs(norms: Norms, direction: Direction) -> Cutoffs:
-    """Cut-offs a, b and c from population norms, for the instrument's direction."""
-    raise NotImplementedError
+    """Cut-offs a, b and c from population norms, for the instrument's direction.
+
+    Jacobson & Truax (1991), with 1 = the clinical (dysfunctional) and 0 = the
+    functional population. Higher-is-worse: a = M1 - 2 SD1, b = M0 + 2 SD0;
+    higher-is-better: a = M1 + 2 SD1, b = M0 - 2 SD0; both:
+    c = (SD0 * M1 + SD1 * M0) / (SD0 + SD1).
+    """
+    m1, sd1 = norms.clinical_mean, norms.clinical_sd
+    m0, sd0 = norms.functional_mean, norms.functional_sd
+    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    return Cutoffs(
+        a=m1 + toward_health * 2 * sd1,
+        b=m0 - toward_health * 2 * sd0,
+        c=(sd0 * m1 + sd1 * m0) / (sd0 + sd1),
+    )
 
 
 def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool:
-    """Higher-is-worse: ``total >= cutoff``; higher-is-better: ``total < cutoff``."""
-    raise NotImplementedError
+    """Higher-is-worse: ``total >= cutoff``; higher-is-better: ``total < cutoff``.
+
+    The same convention as an instrument's caseness cut-off, so a caseness
+    cut-off and a Jacobson-Truax cut-off are used the same way.
+    """
+    if direction is Direction.HIGHER_IS_BETTER:
+        return total < cutoff
+    return total >= cutoff
 
 
 def change_category(
@@ -166,8 +203,62 @@ def change_category(
     clinical_at_pre: bool | None,
     clinical_at_post: bool | None,
 ) -> ChangeCategory:
-    """The category from reliability and the range at pre and post (see ChangeCategory)."""
-    raise NotImplementedError
+    """The category from reliability and the range at pre and post (see ChangeCategory).
+
+    Without a cut-off (``None`` ranges) reliable improvement is "improved" and
+    reliable worsening "deteriorated".
+    """
+    if improvement_reliable and deterioration_reliable:
+        raise ValueError("a change cannot be both a reliable improvement and deterioration")
+    if improvement_reliable:
+        recovered = clinical_at_pre is True and clinical_at_post is False
+        return ChangeCategory.RECOVERED if recovered else ChangeCategory.IMPROVED
+    if deterioration_reliable:
+        harmed = clinical_at_pre is False and clinical_at_post is True
+        return ChangeCategory.HARMED if harmed else ChangeCategory.DETERIORATED
+    return ChangeCategory.UNCHANGED
+
+
+def _improvement(pre: float, post: float, direction: Direction) -> float:
+    return post - pre if direction is Direction.HIGHER_IS_BETTER else pre - post
+
+
+def _build(
+    pre: float,
+    post: float,
+    *,
+    direction: Direction,
+    method: ChangeMethod,
+    index: float | None,
+    reliable: bool,
+    cutoff: float | None,
+    range_pre: float | None = None,
+    range_post: float | None = None,
+) -> ClinicalChange:
+    for name, value in (("pre", pre), ("post", post)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number")
+    improvement = _improvement(pre, post, direction)
+    at_pre = at_post = None
+    if cutoff is not None:
+        at_pre = in_clinical_range(pre if range_pre is None else range_pre, cutoff, direction)
+        at_post = in_clinical_range(post if range_post is None else range_post, cutoff, direction)
+    better = reliable and improvement > 0
+    worse = reliable and improvement < 0
+    return ClinicalChange(
+        pre=pre,
+        post=post,
+        difference=post - pre,
+        improvement=improvement,
+        method=method,
+        index=index,
+        reliable_improvement=better,
+        reliable_deterioration=worse,
+        cutoff=cutoff,
+        clinical_at_pre=at_pre,
+        clinical_at_post=at_post,
+        category=change_category(better, worse, at_pre, at_post),
+    )
 
 
 def jacobson_truax_change(
@@ -180,13 +271,55 @@ def jacobson_truax_change(
     cutoff: float | None = None,
     z: float = DEFAULT_Z,
 ) -> ClinicalChange:
-    """Classify a change with the Jacobson-Truax RCI; reliable when |RC| > z."""
-    raise NotImplementedError
+    """Classify a change with the Jacobson-Truax RCI; reliable when |RC| > z.
+
+    ``sd_pre`` is the SD of the clinical sample before treatment and
+    ``reliability`` the measure's r_xx (Jacobson & Truax 1991; Christensen &
+    Mendoza 1986). ``cutoff`` (a caseness cut-off or a, b or c from
+    :func:`clinical_cutoffs`) decides recovered and harmed.
+    """
+    index = reliable_change_index(pre, post, sd_pre, reliability)
+    return _build(
+        pre,
+        post,
+        direction=direction,
+        method=ChangeMethod.JACOBSON_TRUAX,
+        index=index,
+        reliable=abs(index) > z,
+        cutoff=cutoff,
+    )
+
+
+def _hageman_arrindell_parts(stats: HagemanArrindell) -> tuple[float, float]:
+    """(r_dd, denominator) of the RC_ID (Hageman & Arrindell 1999)."""
+    _check_sd_reliability(stats.sd_pre, stats.reliability_pre, "sd_pre", "reliability_pre")
+    _check_sd_reliability(stats.sd_post, stats.reliability_post, "sd_post", "reliability_post")
+    r12 = stats.pre_post_correlation
+    if not (math.isfinite(r12) and -1 <= r12 <= 1):
+        raise ValueError("pre_post_correlation must be a number from -1 to 1")
+    s1, s2 = stats.sd_pre, stats.sd_post
+    numerator = s1**2 * stats.reliability_pre + s2**2 * stats.reliability_post - 2 * r12 * s1 * s2
+    denominator = s1**2 + s2**2 - 2 * r12 * s1 * s2
+    if denominator <= 0 or numerator <= 0:
+        raise ValueError("the reliability of the difference (r_dd) must be above 0")
+    r_dd = numerator / denominator
+    se_pre_sq = s1**2 * (1 - stats.reliability_pre)
+    se_post_sq = s2**2 * (1 - stats.reliability_post)
+    return r_dd, math.sqrt(r_dd * (se_pre_sq + se_post_sq))
 
 
 def hageman_arrindell_rc(pre: float, post: float, stats: HagemanArrindell) -> float:
-    """The Hageman & Arrindell (1999) RC_ID for one person (signed like post - pre)."""
-    raise NotImplementedError
+    """The Hageman & Arrindell (1999) RC_ID for one person (signed like post - pre).
+
+    ``RC_ID = [(x2 - x1) r_dd + (M2 - M1)(1 - r_dd)] / sqrt(r_dd (SE1^2 + SE2^2))``
+    with ``SE_t = SD_t sqrt(1 - r_xx_t)`` and the reliability of the difference
+    ``r_dd = (SD1^2 r_xx1 + SD2^2 r_xx2 - 2 r12 SD1 SD2) / (SD1^2 + SD2^2 - 2 r12 SD1 SD2)``
+    (1 = pre, 2 = post; r12 the pre-post correlation). Hageman & Arrindell
+    advise r_dd >= 0.40; this function only requires r_dd > 0.
+    """
+    r_dd, denominator = _hageman_arrindell_parts(stats)
+    mean_change = stats.mean_post - stats.mean_pre
+    return ((post - pre) * r_dd + mean_change * (1 - r_dd)) / denominator
 
 
 def hageman_arrindell_change(
@@ -196,10 +329,30 @@ def hageman_arrindell_change(
     stats: HagemanArrindell,
     direction: Direction = Direction.HIGHER_IS_WORSE,
     cutoff: float | None = None,
-    z: float = 1.645,
+    z: float = HAGEMAN_ARRINDELL_Z,
 ) -> ClinicalChange:
-    """Classify a change with the Hageman-Arrindell RC_ID; reliable when |RC_ID| > z."""
-    raise NotImplementedError
+    """Classify a change with the Hageman-Arrindell RC_ID; reliable when |RC_ID| > z.
+
+    ``z`` defaults to 1.645, the one-sided 5% criterion Hageman & Arrindell
+    (1999) use (they round it to 1.65). Whether each score lies in the clinical
+    range is judged on its reliability-corrected (Kelley true-score) estimate
+    ``M_t + r_xx_t (x_t - M_t)``, after Hageman & Arrindell's individual
+    clinical-significance criterion; the cut-off itself is supplied.
+    """
+    index = hageman_arrindell_rc(pre, post, stats)
+    true_pre = stats.mean_pre + stats.reliability_pre * (pre - stats.mean_pre)
+    true_post = stats.mean_post + stats.reliability_post * (post - stats.mean_post)
+    return _build(
+        pre,
+        post,
+        direction=direction,
+        method=ChangeMethod.HAGEMAN_ARRINDELL,
+        index=index,
+        reliable=abs(index) > z,
+        cutoff=cutoff,
+        range_pre=true_pre,
+        range_post=true_post,
+    )
 
 
 def fixed_threshold_change(
@@ -212,9 +365,20 @@ def fixed_threshold_change(
 ) -> ClinicalChange:
     """Classify a change that is reliable when its size is at least ``threshold``.
 
-    NHS Talking Therapies: PHQ-9 changes of 6 or more, GAD-7 of 4 or more.
+    NHS Talking Therapies: PHQ-9 changes of 6 or more, GAD-7 of 4 or more
+    (NHS Talking Therapies manual; DOMAIN.md section 4).
     """
-    raise NotImplementedError
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ValueError("threshold must be a finite number above 0")
+    return _build(
+        pre,
+        post,
+        direction=direction,
+        method=ChangeMethod.FIXED_THRESHOLD,
+        index=None,
+        reliable=abs(post - pre) >= threshold,
+        cutoff=cutoff,
+    )
 
 
 def classify_change(
@@ -225,11 +389,66 @@ def classify_change(
     method: ChangeMethod | None = None,
     cutoff: CutoffChoice | float | None = None,
     stats: HagemanArrindell | None = None,
+    z: float | None = None,
 ) -> ClinicalChange:
     """Classify a change on ``instrument`` with the best method its definition supports.
 
     Default method: fixed threshold when the instrument has ``reliable_change``,
-    else Jacobson-Truax from its ``norms``. Default cut-off: the caseness
-    cut-off, else cut-off c from the norms.
+    else Jacobson-Truax from its ``norms`` (Hageman-Arrindell needs ``stats``).
+    Default cut-off: the caseness cut-off, else cut-off c from the norms, else
+    none (then "recovered" and "harmed" cannot occur). ``z`` overrides the
+    method's criterion (1.96 Jacobson-Truax, 1.645 Hageman-Arrindell).
     """
-    raise NotImplementedError
+    norms = instrument.norms
+    if method is None:
+        if instrument.reliable_change is not None:
+            method = ChangeMethod.FIXED_THRESHOLD
+        elif norms is not None:
+            method = ChangeMethod.JACOBSON_TRUAX
+        else:
+            raise ValueError(
+                "the instrument has neither a reliable_change threshold nor norms; "
+                "give it one or pass method and stats"
+            )
+    level: float | None
+    if isinstance(cutoff, CutoffChoice):
+        if norms is None:
+            raise ValueError("cut-offs a, b and c need the instrument's norms")
+        level = clinical_cutoffs(norms, instrument.direction).get(cutoff)
+    elif cutoff is not None:
+        level = cutoff
+    elif instrument.caseness_cutoff is not None:
+        level = instrument.caseness_cutoff
+    elif norms is not None:
+        level = clinical_cutoffs(norms, instrument.direction).c
+    else:
+        level = None
+    direction = instrument.direction
+    if method is ChangeMethod.FIXED_THRESHOLD:
+        if instrument.reliable_change is None:
+            raise ValueError("the instrument has no reliable_change threshold")
+        return fixed_threshold_change(
+            pre, post, threshold=instrument.reliable_change, direction=direction, cutoff=level
+        )
+    if method is ChangeMethod.JACOBSON_TRUAX:
+        if norms is None:
+            raise ValueError("the Jacobson-Truax method needs the instrument's norms")
+        return jacobson_truax_change(
+            pre,
+            post,
+            sd_pre=norms.clinical_sd,
+            reliability=norms.reliability,
+            direction=direction,
+            cutoff=level,
+            z=DEFAULT_Z if z is None else z,
+        )
+    if stats is None:
+        raise ValueError("the Hageman-Arrindell method needs stats")
+    return hageman_arrindell_change(
+        pre,
+        post,
+        stats=stats,
+        direction=direction,
+        cutoff=level,
+        z=HAGEMAN_ARRINDELL_Z if z is None else z,
+    )

@@ -9,9 +9,10 @@ Sherman 1968; the formula as corrected in Turner-Stokes 2009's erratum).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from ._model import TreatmentPlan
+from ._model import GasTarget, TreatmentPlan
 
 __all__ = ["DEFAULT_GAS_RHO", "gas_t_score", "plan_gas_t_score"]
 
@@ -22,8 +23,29 @@ DEFAULT_GAS_RHO = 0.3
 def gas_t_score(
     levels: Sequence[int], weights: Sequence[float] | None = None, *, rho: float = DEFAULT_GAS_RHO
 ) -> float:
-    """The Kiresuk-Sherman T-score of goal levels (-2..+2), weights 1 by default."""
-    raise NotImplementedError
+    """The Kiresuk-Sherman T-score of goal levels (-2..+2), weights 1 by default.
+
+    ``T = 50 + 10 * sum(w*x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2)``
+    (Kiresuk & Sherman 1968). 50 when every goal is at its expected level (0);
+    one goal of weight 1 gives 30, 40, 50, 60, 70 for -2..+2. Raises
+    ``ValueError`` for no goals, a level outside -2..+2, a negative or
+    non-finite weight, weights that are all 0, or rho outside 0..1.
+    """
+    if not levels:
+        raise ValueError("at least one goal level is needed")
+    if any(not isinstance(x, int) or isinstance(x, bool) or not -2 <= x <= 2 for x in levels):
+        raise ValueError("goal levels must be integers from -2 to 2")
+    w = [1.0] * len(levels) if weights is None else [float(x) for x in weights]
+    if len(w) != len(levels):
+        raise ValueError("weights must have one entry per goal level")
+    if any(not math.isfinite(x) or x < 0 for x in w):
+        raise ValueError("weights must be finite numbers of at least 0")
+    if not (math.isfinite(rho) and 0 <= rho <= 1):
+        raise ValueError("rho must be a number from 0 to 1")
+    spread = (1 - rho) * sum(x * x for x in w) + rho * sum(w) ** 2
+    if spread <= 0:
+        raise ValueError("at least one weight must be above 0")
+    return 50 + 10 * sum(wi * xi for wi, xi in zip(w, levels, strict=True)) / math.sqrt(spread)
 
 
 def plan_gas_t_score(plan: TreatmentPlan, *, rho: float = DEFAULT_GAS_RHO) -> float | None:
@@ -33,4 +55,16 @@ def plan_gas_t_score(plan: TreatmentPlan, *, rho: float = DEFAULT_GAS_RHO) -> fl
     the objective's ``GasTarget.weight`` (1.0 when the objective has another kind
     of target).
     """
-    raise NotImplementedError
+    for review in reversed(plan.reviews):
+        scored = [p for p in review.progress if p.gas_level is not None]
+        if not scored:
+            continue
+        levels: list[int] = []
+        weights: list[float] = []
+        for progress in scored:
+            assert progress.gas_level is not None
+            target = plan.objective(progress.objective).target
+            levels.append(progress.gas_level)
+            weights.append(target.weight if isinstance(target, GasTarget) else 1.0)
+        return gas_t_score(levels, weights, rho=rho)
+    return None

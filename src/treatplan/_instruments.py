@@ -20,9 +20,16 @@ from . import _validation as v
 from ._errors import Problem, ValidationError
 
 __all__ = [
+    "AUDIT",
     "BUILTIN_INSTRUMENTS",
+    "CORE10",
     "GAD7",
+    "K10",
+    "ORS",
+    "PCL5",
     "PHQ9",
+    "SRS",
+    "WSAS",
     "Band",
     "Direction",
     "Instrument",
@@ -271,7 +278,148 @@ GAD7 = Instrument(
     source="Spitzer et al. 2006; NHS Talking Therapies manual",
 )
 
-BUILTIN_INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType({i.code: i for i in (PHQ9, GAD7)})
+#: CORE-10 (Barkham et al. 2013; CORE System Trust): 10 items 0-4, total 0-40
+#: (the "clinical score" is the item sum). Items 2 ("someone to turn to") and 3
+#: ("able to cope") are positively worded and reverse-scored. Clinical cut-off
+#: 11. One missing item may be prorated (CORE System Trust, "What's in a name
+#: (1): scoring CORE measures": pro-rate when no more than 10% of items, i.e.
+#: one CORE-10 item, are missing). Bands (unconfirmed, configurable: CORE
+#: System Trust CORE-10 scoring guide as commonly reproduced): 0-5 healthy, 6-10
+#: low level, 11-14 mild, 15-19 moderate, 20-24 moderate-to-severe, 25-40
+#: severe. Item 6 ("I made plans to end my life") is the risk item; flagging
+#: any response >= 1 is a configurable default (unconfirmed). No reliable-change
+#: threshold is built in (source unconfirmed): supply one or ``norms``.
+CORE10 = Instrument(
+    code="CORE-10",
+    name="Clinical Outcomes in Routine Evaluation-10",
+    item_count=10,
+    item_min=0,
+    item_max=4,
+    bands=(
+        Band("healthy", 0, 5),
+        Band("low level", 6, 10),
+        Band("mild", 11, 14),
+        Band("moderate", 15, 19),
+        Band("moderate-to-severe", 20, 24),
+        Band("severe", 25, 40),
+    ),
+    caseness_cutoff=11,
+    reverse_items=(2, 3),
+    risk_items=(RiskItem(item=6, threshold=1, flag="plans-to-end-life"),),
+    max_missing=1,
+    source="Barkham et al. 2013; CORE System Trust (bands and risk threshold unconfirmed)",
+)
+
+#: Outcome Rating Scale (Miller et al. 2003): 4 visual-analogue items 0-10,
+#: total 0-40, higher is better. Adult clinical cut-off 25 (a total below 25 is
+#: in the clinical range; 32 for children is not built in). Reliable change 5
+#: is a configurable default (unconfirmed). No bands are published. Items are
+#: whole centimetres here; record a decimal total directly when marks are finer.
+ORS = Instrument(
+    code="ORS",
+    name="Outcome Rating Scale",
+    item_count=4,
+    item_min=0,
+    item_max=10,
+    direction=Direction.HIGHER_IS_BETTER,
+    caseness_cutoff=25,
+    reliable_change=5,
+    source="Miller et al. 2003 (reliable change 5 unconfirmed)",
+)
+
+#: Session Rating Scale (Duncan et al. 2003): 4 visual-analogue items 0-10,
+#: total 0-40, higher is better alliance. Cut-off 36 (a total below 36 flags a
+#: possible alliance problem) is a configurable default (unconfirmed).
+SRS = Instrument(
+    code="SRS",
+    name="Session Rating Scale",
+    item_count=4,
+    item_min=0,
+    item_max=10,
+    direction=Direction.HIGHER_IS_BETTER,
+    caseness_cutoff=36,
+    source="Duncan et al. 2003 (cut-off 36 unconfirmed)",
+)
+
+#: Work and Social Adjustment Scale (Mundt et al. 2002): 5 items 0-8, total
+#: 0-40; < 10 subclinical, 10-20 significant functional impairment, > 20
+#: moderately severe or worse. Caseness at 10, the lower edge of "significant".
+WSAS = Instrument(
+    code="WSAS",
+    name="Work and Social Adjustment Scale",
+    item_count=5,
+    item_min=0,
+    item_max=8,
+    bands=(
+        Band("subclinical", 0, 9),
+        Band("significant impairment", 10, 20),
+        Band("moderately severe impairment", 21, 40),
+    ),
+    caseness_cutoff=10,
+    source="Mundt et al. 2002",
+)
+
+#: PTSD Checklist for DSM-5 (Weathers et al. 2013): 20 items 0-4, total 0-80.
+#: Provisional cut-off 31-33; 33 is the configurable default (unconfirmed).
+#: LOINC 101698-9 (PCL-5 total score). No reliable-change threshold built in.
+PCL5 = Instrument(
+    code="PCL-5",
+    name="PTSD Checklist for DSM-5",
+    item_count=20,
+    item_min=0,
+    item_max=4,
+    caseness_cutoff=33,
+    loinc="101698-9",
+    source="Weathers et al. 2013 (provisional cut-off 31-33; 33 used, unconfirmed)",
+)
+
+#: Kessler Psychological Distress Scale (ABS 4817.0.55.001): 10 items 1-5,
+#: total 10-50; 10-15 low, 16-21 moderate, 22-29 high, 30-50 very high. No
+#: caseness cut-off is built in (none in the cited source).
+K10 = Instrument(
+    code="K10",
+    name="Kessler Psychological Distress Scale",
+    item_count=10,
+    item_min=1,
+    item_max=5,
+    bands=(
+        Band("low", 10, 15),
+        Band("moderate", 16, 21),
+        Band("high", 22, 29),
+        Band("very high", 30, 50),
+    ),
+    source="Kessler et al.; ABS 4817.0.55.001",
+)
+
+#: Alcohol Use Disorders Identification Test (Babor et al. 2001, WHO): items
+#: 1-8 take 0-4, items 9 and 10 take 0, 2 or 4; total 0-40. Risk zones I 0-7,
+#: II 8-15, III 16-19, IV 20-40; a total of 8 or more indicates hazardous or
+#: harmful drinking (the caseness cut-off here).
+AUDIT = Instrument(
+    code="AUDIT",
+    name="Alcohol Use Disorders Identification Test",
+    item_count=10,
+    item_min=0,
+    item_max=4,
+    bands=(
+        Band("zone I: low risk", 0, 7),
+        Band("zone II: hazardous", 8, 15),
+        Band("zone III: harmful", 16, 19),
+        Band("zone IV: possible dependence", 20, 40),
+    ),
+    caseness_cutoff=8,
+    item_choices=(ItemChoices(9, (0, 2, 4)), ItemChoices(10, (0, 2, 4))),
+    source="Babor et al. 2001 (WHO)",
+)
+
+#: The built-in catalogue by code. Prorating (``max_missing``): only CORE-10
+#: has a published rule (one item); every other built-in defaults to 0 (no
+#: total from incomplete responses), a configurable default because no
+#: prorating rule was confirmed for it: ``attrs.evolve(PHQ9, max_missing=1)``
+#: and a plan's ``custom_instruments`` adopt a local rule.
+BUILTIN_INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType(
+    {i.code: i for i in (PHQ9, GAD7, CORE10, ORS, SRS, WSAS, PCL5, K10, AUDIT)}
+)
 
 
 def instrument(code: str) -> Instrument:

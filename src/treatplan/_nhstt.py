@@ -14,7 +14,10 @@ import enum
 
 import attrs
 
-from ._model import TreatmentPlan
+from ._change import in_clinical_range
+from ._instruments import Direction, Instrument
+from ._model import Phase, TreatmentPlan
+from ._scoring import plan_scores
 
 __all__ = [
     "TalkingTherapiesOutcome",
@@ -25,7 +28,13 @@ __all__ = [
 
 
 class TreatmentSessionRule(enum.StrEnum):
-    """Which sessions count as treatment sessions."""
+    """Which sessions count as treatment sessions.
+
+    ``with_intervention`` (default): attended sessions that delivered at least
+    one of the plan's interventions, so assessment-only contacts do not count
+    (NHS Talking Therapies counts treatment appointments, not assessments);
+    ``attended``: every attended session.
+    """
 
     WITH_INTERVENTION = "with_intervention"
     ATTENDED = "attended"
@@ -40,6 +49,8 @@ class TalkingTherapiesPolicy:
     4). ``improvement_requires_no_deterioration``: NHS Digital's definition of
     reliable improvement adds "and neither measure reliably deteriorates";
     DOMAIN.md marks it unconfirmed, so it is an option (default on).
+    ``min_treatment_sessions`` (2) and the paired-scores rule are from the NHS
+    Talking Therapies definition of a finished course of treatment.
     """
 
     depression: str = "PHQ-9"
@@ -80,5 +91,100 @@ class TalkingTherapiesOutcome:
 def talking_therapies_outcome(
     plan: TreatmentPlan, policy: TalkingTherapiesPolicy | None = None
 ) -> TalkingTherapiesOutcome:
-    """The NHS Talking Therapies outcome of ``plan`` from its first and last scores."""
-    raise NotImplementedError
+    """The NHS Talking Therapies outcome of ``plan`` from its first and last scores.
+
+    Per measure, the first and last assessments that could be scored are
+    paired (at least two are needed). With paired scores on both measures:
+    caseness at the start (depression >= 10 or anxiety >= 8 by default);
+    recovery (a case at the start and below caseness on both at the end;
+    false when not a case at the start, so the recovery rate's denominator is
+    the counted episodes that were cases); reliable improvement (either measure
+    improves by at least its reliable-change threshold, and, by default, neither
+    reliably deteriorates); reliable deterioration (either worsens by at least
+    its threshold); reliable recovery (recovery and reliable improvement).
+
+    Raises ``KeyError`` for a measure the plan does not define and
+    ``ValueError`` when a threshold is neither in the policy nor in the
+    instrument's definition.
+    """
+    policy = policy or TalkingTherapiesPolicy()
+    depression = plan.instrument(policy.depression)
+    anxiety = plan.instrument(policy.anxiety)
+    dep_case = _threshold(policy.depression_caseness, depression.caseness_cutoff, "caseness")
+    anx_case = _threshold(policy.anxiety_caseness, anxiety.caseness_cutoff, "caseness")
+    dep_rc = _threshold(
+        policy.depression_reliable_change, depression.reliable_change, "reliable change"
+    )
+    anx_rc = _threshold(policy.anxiety_reliable_change, anxiety.reliable_change, "reliable change")
+
+    if policy.treatment_sessions is TreatmentSessionRule.ATTENDED:
+        sessions = len(plan.attended_sessions)
+    else:
+        sessions = sum(1 for s in plan.attended_sessions if s.interventions)
+    dep_pair = _pair(plan, depression.code)
+    anx_pair = _pair(plan, anxiety.code)
+
+    reasons: list[str] = []
+    if plan.phase is not Phase.CLOSED:
+        reasons.append("the episode has not finished (not closed)")
+    if sessions < policy.min_treatment_sessions:
+        reasons.append(
+            f"{sessions} treatment sessions; at least {policy.min_treatment_sessions} are needed"
+        )
+    for code, pair in ((depression.code, dep_pair), (anxiety.code, anx_pair)):
+        if pair is None:
+            reasons.append(f"no paired first and last {code} scores")
+
+    case_at_start = recovered = improvement = deterioration = reliable_recovery = None
+    if dep_pair is not None and anx_pair is not None:
+        (d1, d2), (a1, a2) = dep_pair, anx_pair
+        case_at_start = _case(d1, dep_case, depression) or _case(a1, anx_case, anxiety)
+        recovered = (
+            case_at_start
+            and not _case(d2, dep_case, depression)
+            and not _case(a2, anx_case, anxiety)
+        )
+        dep_gain, anx_gain = _gain(d1, d2, depression), _gain(a1, a2, anxiety)
+        deterioration = dep_gain <= -dep_rc or anx_gain <= -anx_rc
+        improvement = dep_gain >= dep_rc or anx_gain >= anx_rc
+        if policy.improvement_requires_no_deterioration and deterioration:
+            improvement = False
+        reliable_recovery = recovered and improvement
+
+    return TalkingTherapiesOutcome(
+        counts=not reasons,
+        not_counted_because=tuple(reasons),
+        treatment_sessions=sessions,
+        depression_first=dep_pair[0] if dep_pair else None,
+        depression_last=dep_pair[1] if dep_pair else None,
+        anxiety_first=anx_pair[0] if anx_pair else None,
+        anxiety_last=anx_pair[1] if anx_pair else None,
+        case_at_start=case_at_start,
+        recovered=recovered,
+        reliable_improvement=improvement,
+        reliable_deterioration=deterioration,
+        reliable_recovery=reliable_recovery,
+    )
+
+
+def _threshold(override: float | None, defined: float | None, what: str) -> float:
+    value = override if override is not None else defined
+    if value is None:
+        raise ValueError(f"no {what} threshold in the policy or the instrument definition")
+    return value
+
+
+def _pair(plan: TreatmentPlan, code: str) -> tuple[float, float] | None:
+    totals = [s.total for s in plan_scores(plan, code) if s.total is not None]
+    return (totals[0], totals[-1]) if len(totals) >= 2 else None
+
+
+def _case(total: float, cutoff: float, instrument: Instrument) -> bool:
+    return in_clinical_range(total, cutoff, instrument.direction)
+
+
+def _gain(first: float, last: float, instrument: Instrument) -> float:
+    """The improvement from first to last, positive when better."""
+    if instrument.direction is Direction.HIGHER_IS_BETTER:
+        return last - first
+    return first - last

@@ -1,19 +1,25 @@
 """Scoring one administration of an instrument: total, band, caseness and risk flags.
 
 Reverse-scored items are reflected within the item's own response set
-(``min + max - response``). Missing items (``None``) are prorated when no more
-than the instrument's ``max_missing`` are missing: the total is the mean of the
-answered items times the item count, rounded half up to a whole number (totals
-of the built-in instruments are integers). Beyond that limit there is no total,
-and :attr:`Score.reason` says why.
+(``lowest + highest - response``: CORE-10 items 2 and 3 score 4 - response).
+Missing items (``None``) are prorated when no more than the instrument's
+``max_missing`` are missing: the total is the mean of the answered (reflected)
+items times the item count, rounded half up to a whole number, computed in exact
+fractions (CORE System Trust's pro-rating rule for CORE-10, whose clinical score
+is the item mean times 10). Beyond that limit there is no total, and
+:attr:`Score.reason` says why. When an assessment has item responses they
+decide the total; a recorded ``total`` is used only when there are no items.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from fractions import Fraction
 
 import attrs
 
+from ._errors import Problem, ValidationError
 from ._instruments import Band, Direction, Instrument
 from ._model import Assessment, TreatmentPlan
 
@@ -26,22 +32,27 @@ class Score:
 
     ``total`` is ``None`` when too many items are missing (``reason`` says so);
     then ``band`` and ``case`` are ``None`` too. ``prorated`` is true when the
-    total was scaled up from the answered items. ``risk_flags`` lists the flags
-    of the instrument's risk items that the responses reach (in item order).
+    total was scaled up from the answered items. ``answered`` is the number of
+    answered items (``None`` when only a total was recorded). ``risk_flags``
+    lists the flags of the instrument's risk items that the responses reach, in
+    item order; ``risk_assessed`` is false when a risk item could not be read
+    (no item responses, or the risk item missing), so an empty ``risk_flags``
+    then means "unknown", not "no risk".
     """
 
     instrument: str
     assessment_id: str
     administered_at: datetime
     total: float | None
+    direction: Direction = Direction.HIGHER_IS_WORSE
     prorated: bool = False
     answered: int | None = None
     missing: int = 0
     band: str | None = None
     case: bool | None = None
     risk_flags: tuple[str, ...] = ()
+    risk_assessed: bool = True
     reason: str | None = None
-    direction: Direction = Direction.HIGHER_IS_WORSE
 
     @property
     def scored(self) -> bool:
@@ -50,17 +61,41 @@ class Score:
 
 
 def band_of(instrument: Instrument, total: float) -> Band | None:
-    """The instrument's band containing ``total`` (inclusive edges), or ``None``."""
-    raise NotImplementedError
+    """The instrument's band for ``total``, or ``None`` when it has no bands.
+
+    A band contains its inclusive edges. A fractional total between two
+    integer-edged bands (possible only for a recorded total) falls in the band
+    whose lower edge it has reached: PHQ-9 9.5 is "mild".
+    """
+    for band in instrument.bands:
+        if band.contains(total):
+            return band
+    reached = [b for b in instrument.bands if b.low <= total]
+    return max(reached, key=lambda b: b.low) if reached else None
 
 
 def is_case(instrument: Instrument, total: float) -> bool | None:
     """Whether ``total`` is in the clinical range; ``None`` without a caseness cut-off.
 
-    Higher-is-worse: a case at or above the cut-off. Higher-is-better (ORS, SRS):
-    a case below it.
+    Higher-is-worse: a case at or above the cut-off (PHQ-9 >= 10, Kroenke et al.
+    2001). Higher-is-better (ORS, SRS): a case below it (ORS < 25, Miller et al.
+    2003).
     """
-    raise NotImplementedError
+    cutoff = instrument.caseness_cutoff
+    if cutoff is None:
+        return None
+    if instrument.direction is Direction.HIGHER_IS_BETTER:
+        return total < cutoff
+    return total >= cutoff
+
+
+def _reflect(instrument: Instrument, item: int, response: int) -> int:
+    choices = instrument.allowed(item)
+    return min(choices) + max(choices) - response
+
+
+def _round_half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
 
 
 def score(instrument: Instrument, assessment: Assessment) -> Score:
@@ -69,14 +104,80 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
     Raises :class:`~treatplan.ValidationError` when the assessment is of another
     instrument or its responses do not fit the definition.
     """
-    raise NotImplementedError
+    if assessment.instrument != instrument.code:
+        raise ValidationError.at("$.instrument", "the code of the instrument being scored")
+    problems = assessment.problems_against(instrument)
+    if problems:
+        raise ValidationError([Problem(p.path, p.expected) for p in problems])
+    if assessment.items is None:
+        assert assessment.total is not None  # an Assessment has items or a total
+        return _finish(
+            instrument,
+            Score(
+                instrument=instrument.code,
+                assessment_id=assessment.id,
+                administered_at=assessment.administered_at,
+                direction=instrument.direction,
+                total=float(assessment.total),
+                risk_assessed=not instrument.risk_items,
+            ),
+        )
+    items = assessment.items
+    answered = [(n, r) for n, r in enumerate(items, start=1) if r is not None]
+    missing = len(items) - len(answered)
+    flags: list[str] = []
+    risk_assessed = True
+    for risk in sorted(instrument.risk_items, key=lambda r: r.item):
+        response = items[risk.item - 1]
+        if response is None:
+            risk_assessed = False
+        elif response >= risk.threshold:
+            flags.append(risk.flag)
+    result = Score(
+        instrument=instrument.code,
+        assessment_id=assessment.id,
+        administered_at=assessment.administered_at,
+        direction=instrument.direction,
+        total=None,
+        answered=len(answered),
+        missing=missing,
+        risk_flags=tuple(flags),
+        risk_assessed=risk_assessed,
+    )
+    if missing > instrument.max_missing or not answered:
+        return attrs.evolve(
+            result,
+            reason=(
+                f"{missing} of {instrument.item_count} items missing; "
+                f"{instrument.code} allows at most {instrument.max_missing} missing"
+            ),
+        )
+    values = [
+        _reflect(instrument, n, r) if n in instrument.reverse_items else r for n, r in answered
+    ]
+    if missing:
+        total = _round_half_up(Fraction(sum(values) * instrument.item_count, len(values)))
+    else:
+        total = sum(values)
+    return _finish(instrument, attrs.evolve(result, total=float(total), prorated=missing > 0))
+
+
+def _finish(instrument: Instrument, result: Score) -> Score:
+    assert result.total is not None
+    band = band_of(instrument, result.total)
+    return attrs.evolve(
+        result,
+        band=band.label if band is not None else None,
+        case=is_case(instrument, result.total),
+    )
 
 
 def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
     """Score ``assessment`` with the plan's definition of its instrument (custom first)."""
-    raise NotImplementedError
+    return score(plan.instrument(assessment.instrument), assessment)
 
 
 def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
     """Every score of ``instrument`` in the plan, in time order (unscorable ones included)."""
-    raise NotImplementedError
+    definition = plan.instrument(instrument)
+    return tuple(score(definition, a) for a in plan.scores(instrument))

@@ -311,9 +311,14 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if not v.is_aware(at):
         raise ValidationError.at("at", "a timezone-aware date-time")
-    # Guards read the reason before the record is built; ``by`` is checked by Transition.
-    if reason is not None and not isinstance(reason, str):
-        raise ValidationError.at("reason", "a string or None")
+    # Checked here, not only by Transition, so that check_event agrees with fire.
+    if not v.is_ref(by):
+        raise ValidationError.at("by", "an opaque reference (who fired the event)")
+    if reason is not None:
+        if not isinstance(reason, str) or len(reason) > v.MAX_TEXT:
+            raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
+        if not reason.strip():
+            reason = None  # a blank reason is no reason: guards that need one say so
     return _Request(ev, at, by, reason)
 
 
@@ -357,7 +362,9 @@ def fire(
     """Fire a lifecycle event: a new plan with one more history record.
 
     Raises :class:`TransitionError` naming the phase, the event and every failed
-    guard; the input plan is unchanged.
+    guard, or :class:`ValidationError` for a malformed argument (unknown event,
+    naive ``at``, ``by`` not an opaque reference); the input plan is unchanged.
+    A blank ``reason`` counts as none.
     """
     request = _request(event, at, by, reason)
     failures = _failures(plan, request)
@@ -372,7 +379,7 @@ def fire(
         target=spec.target,
         at=at,
         by=by,
-        reason=reason,
+        reason=request.reason,
         outcome=spec.outcome,
     )
     # Sound to skip re-validating the plan: the input was valid, and the record

@@ -171,6 +171,11 @@ def is_number(value: object) -> bool:
     )
 
 
+def is_ref(value: object) -> bool:
+    """Whether ``value`` is an opaque reference (see :func:`ref`)."""
+    return isinstance(value, str) and _REF.match(value) is not None
+
+
 def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
 

@@ -68,6 +68,7 @@ from ._lifecycle import (
     record_session,
     revise,
 )
+from ._migrations import migrate
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -126,6 +127,7 @@ from ._rules import (
     Verdict,
     evaluate,
 )
+from ._schema import json_schema
 from ._scoring import (
     Score,
     band_of,
@@ -244,8 +246,10 @@ __all__ = [
     "instruments",
     "is_case",
     "jacobson_truax_change",
+    "json_schema",
     "loads",
     "mermaid",
+    "migrate",
     "plan_gas_t_score",
     "plan_scores",
     "record_assessment",

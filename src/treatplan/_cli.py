@@ -16,7 +16,7 @@ from pathlib import Path
 from ._errors import TreatplanError, ValidationError
 
 #: Modules that define sub-commands (each has ``register(subparsers)``).
-_COMMAND_MODULES: tuple[str, ...] = ("treatplan._cli_core",)
+_COMMAND_MODULES: tuple[str, ...] = ("treatplan._cli_core", "treatplan._cli_schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

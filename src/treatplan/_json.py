@@ -28,6 +28,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _validation as v
 from ._errors import Problem, ValidationError
+from ._migrations import migrate
 from ._model import SCHEMA_VERSION, Schedule, Target, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
@@ -315,6 +316,8 @@ def from_dict(data: Any, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[as
         _check_version(data)
     if not _depth_ok(data):
         raise ValidationError.at("$", f"a document nested no deeper than {MAX_DEPTH} levels")
+    if kind is TreatmentPlan:
+        data = migrate(data)  # documents of earlier schema versions upgrade first
     try:
         return converter.structure(data, kind)
     except Exception as exc:  # every failure becomes the one library error

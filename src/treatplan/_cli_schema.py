@@ -1,0 +1,43 @@
+"""``treatplan schema``: print the JSON Schema of a plan document."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._model import SCHEMA_VERSION
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "schema",
+        help="print the JSON Schema (draft 2020-12) of a plan document",
+        description=(
+            "Print the JSON Schema (draft 2020-12) of a plan document, as shipped in the "
+            "package. Validate documents at your own borders with it; treatplan.loads "
+            "checks more (references between parts, the lifecycle history)."
+        ),
+    )
+    p.add_argument(
+        "--version",
+        dest="schema_version",
+        type=int,
+        default=SCHEMA_VERSION,
+        metavar="N",
+        help=f"the schema of document version N (default {SCHEMA_VERSION}, the current one)",
+    )
+    p.set_defaults(func=_schema)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ._schema import shipped_schema_text
+
+    if not 1 <= args.schema_version <= SCHEMA_VERSION:
+        print(
+            f"error: schema versions 1 to {SCHEMA_VERSION} ship with this release",
+            file=sys.stderr,
+        )
+        return 2
+    sys.stdout.write(shipped_schema_text(args.schema_version))
+    return 0

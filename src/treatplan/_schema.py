@@ -1,0 +1,365 @@
+"""The JSON Schema (draft 2020-12) of a plan document, generated from the attrs model.
+
+The generator walks the attrs classes reachable from :class:`TreatmentPlan`: each
+field's type hint gives its JSON type (strings, numbers, enums, arrays, nested
+objects, tagged unions on ``kind``), each field without a default is a required
+key, unknown keys are forbidden (``additionalProperties: false``, as the loader
+rejects them), and the treatplan validators on a field add what they state
+(numeric bounds, string lengths, the opaque-reference pattern, list lengths,
+ISO 8601 formats with a pattern requiring a UTC offset).
+
+The schema is a contract for the *shape* of a document. Some rules cannot be
+said in JSON Schema and are checked only by :func:`treatplan.loads`: ids unique
+across the plan, references between parts, item responses against their
+instrument, times never going backwards, a history that follows the transition
+table. A document the schema accepts therefore either loads or raises
+:class:`treatplan.ValidationError`; a document :func:`treatplan.dumps` writes
+always validates.
+
+The schema of the current version ships with the package as
+``treatplan/schema/plan-v{N}.schema.json``; ``treatplan schema`` prints it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any, Literal, Union, get_args, get_origin
+
+import attrs
+
+from . import _validation as v
+from ._model import SCHEMA_VERSION, Outcome, Phase, Target, TreatmentPlan
+from ._rules import RULE_TYPES, Rule
+
+__all__ = ["SCHEMA_ID", "json_schema", "schema_text", "shipped_schema_text"]
+
+#: The ``$id`` of the current version's schema (a URN: the schema is not served anywhere).
+SCHEMA_ID = f"urn:treatplan:schema:plan:v{SCHEMA_VERSION}"
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: ``datetime.isoformat()`` with an offset (``Z`` accepted too): the offset is required,
+#: as the loader refuses naive times. Offsets with seconds occur for historical zones.
+DATETIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)$"
+)
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: The opaque-reference rule of :func:`treatplan._validation.ref`, in ECMA-262 syntax.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}$"
+#: A string with at least one non-space character (``text`` validators refuse blanks).
+NON_BLANK_PATTERN = r"\S"
+
+# Tagged unions, by their members: each becomes a ``oneOf`` definition of that name.
+_UNIONS: dict[frozenset[type[Any]], str] = {
+    frozenset(get_args(Target)): "Target",
+    frozenset(RULE_TYPES): "Rule",
+}
+_UNION_DOCS = {
+    "Target": "What an objective aims for, tagged by kind: a measure, a GAS level or a "
+    "behaviour count.",
+    "Rule": "A termination (discharge) rule, tagged by kind; any_of and all_of nest rules.",
+}
+
+# What a validator's opaque callable (a lambda or a module function) means, per field.
+_ITEM_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PresentingProblem", "behavioural_definitions"): {"minLength": 1},
+    ("Assessment", "items"): {"minimum": -1000, "maximum": 1000},
+}
+_ARRAY_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("AnyOf", "rules"): {"minItems": 1, "maxItems": 100},
+    ("AllOf", "rules"): {"minItems": 1, "maxItems": 100},
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a plan document of the current ``schema_version``.
+
+    Generated from the model on each call; equal to the file shipped in the
+    package (:func:`shipped_schema_text`).
+    """
+    gen = _Generator()
+    root = gen.ref(TreatmentPlan)
+    return {
+        "$schema": _DIALECT,
+        "$id": SCHEMA_ID,
+        "title": f"treatplan treatment plan, schema version {SCHEMA_VERSION}",
+        "description": (
+            "A psychotherapy treatment plan document as written by treatplan.dumps. "
+            "Cross-references, instrument responses and the lifecycle history are "
+            "checked only by treatplan.loads."
+        ),
+        **root,
+        "$defs": dict(sorted(gen.defs.items())),
+    }
+
+
+def schema_text() -> str:
+    """:func:`json_schema` as JSON text, exactly as shipped (2-space indent, newline at end)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def shipped_schema_text(version: int = SCHEMA_VERSION) -> str:
+    """The schema file shipped in the package for ``version`` (every released version ships)."""
+    from importlib import resources
+
+    name = f"plan-v{version}.schema.json"
+    return resources.files("treatplan").joinpath("schema", name).read_text(encoding="utf-8")
+
+
+class _Generator:
+    def __init__(self) -> None:
+        self.defs: dict[str, dict[str, Any]] = {}
+
+    # -- definitions -------------------------------------------------------
+    def ref(self, kind: Any) -> dict[str, Any]:
+        """A ``$ref`` to ``kind``'s definition, building it on first use."""
+        name = self._name(kind)
+        if name not in self.defs:
+            self.defs[name] = {}  # placeholder: recursion (AnyOf -> Rule) stops here
+            self.defs[name] = self._definition(kind, name)
+        return {"$ref": f"#/$defs/{name}"}
+
+    @staticmethod
+    def _name(kind: Any) -> str:
+        if isinstance(kind, frozenset):
+            return _UNIONS[kind]
+        return str(kind.__name__)
+
+    def _definition(self, kind: Any, name: str) -> dict[str, Any]:
+        if isinstance(kind, frozenset):
+            members = sorted(kind, key=_member_order(kind))
+            return {
+                "description": _UNION_DOCS[name],
+                "oneOf": [self.ref(m) for m in members],
+            }
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            return {
+                "description": _summary(kind),
+                "type": "string",
+                "enum": [m.value for m in kind],
+            }
+        return self._object(kind)
+
+    def _object(self, cls: type[Any]) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls)
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        tagged = _is_tag(attrs.fields_dict(cls).get("kind"), hints)
+        fields = [f for f in attrs.fields(cls) if f.init or (tagged and f.name == "kind")]
+        # A tag is written first (see _json._tagged_unstructure) and is required for dispatch.
+        fields.sort(key=lambda f: not (tagged and f.name == "kind"))
+        for f in fields:
+            if tagged and f.name == "kind":
+                properties["kind"] = {"const": f.default}
+            else:
+                properties[f.name] = self._field(cls, f, hints[f.name])
+            if (tagged and f.name == "kind") or f.default is attrs.NOTHING:
+                required.append(f.name)
+        schema: dict[str, Any] = {"description": _summary(cls), "type": "object"}
+        if cls is TreatmentPlan:
+            properties, required = _plan_document(properties, required)
+        schema["properties"] = properties
+        schema["required"] = required
+        schema["additionalProperties"] = False
+        schema.update(_CLASS_RULES.get(cls.__name__, {}))
+        return schema
+
+    # -- fields ------------------------------------------------------------
+    def _field(self, cls: type[Any], f: attrs.Attribute[Any], hint: Any) -> dict[str, Any]:
+        if cls is TreatmentPlan and f.name == "schema_version":
+            return {"description": "The document layout version.", "const": SCHEMA_VERSION}
+        facts = _validator_facts(f.validator)
+        key = (cls.__name__, f.name)
+        return self._type(hint, facts, key)
+
+    def _type(self, hint: Any, facts: dict[str, Any], key: tuple[str, str]) -> dict[str, Any]:
+        origin = get_origin(hint)
+        if origin in (Union, types.UnionType):
+            members = get_args(hint)
+            concrete = tuple(m for m in members if m is not type(None))
+            if frozenset(concrete) in _UNIONS:
+                inner = self.ref(frozenset(concrete))
+            elif len(concrete) == 1:
+                inner = self._type(concrete[0], facts, key)
+            else:
+                inner = {"anyOf": [self._type(m, facts, key) for m in concrete]}
+            if len(concrete) < len(members):
+                return {"anyOf": [inner, {"type": "null"}]}
+            return inner
+        if origin is tuple:
+            member = get_args(hint)[0]
+            item_facts = dict(facts.get("each", {}))
+            item_facts.update(_ITEM_OVERRIDES.get(key, {}))
+            schema: dict[str, Any] = {
+                "type": "array",
+                "items": self._type(member, {"leaf": item_facts}, key),
+            }
+            schema.update(facts.get("array", {}))
+            schema.update(_ARRAY_OVERRIDES.get(key, {}))
+            return schema
+        if origin is Literal:
+            return {"const": get_args(hint)[0]}
+        leaf = dict(facts.get("leaf", {}))
+        if hint is type(None):
+            return {"type": "null"}
+        if hint is bool:
+            return {"type": "boolean"}
+        if hint is int or hint is float:
+            low = max(leaf.pop("minimum", -v.MAX_NUMBER), -v.MAX_NUMBER)
+            high = min(leaf.pop("maximum", v.MAX_NUMBER), v.MAX_NUMBER)
+            return {
+                "type": "integer" if hint is int else "number",
+                "minimum": _number(low),
+                "maximum": _number(high),
+            }
+        if hint is str:
+            return {"type": "string", **leaf}
+        if hint is datetime:
+            return {"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}
+        if hint is date:
+            return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
+        if isinstance(hint, type) and (issubclass(hint, enum.Enum) or attrs.has(hint)):
+            return self.ref(hint)
+        raise TypeError(f"no JSON Schema mapping for {hint!r}")  # pragma: no cover
+
+
+# The plan document: schema_version first, then the derived phase and outcome
+# (see _json.unstructure_plan), then the fields.
+def _plan_document(
+    properties: dict[str, Any], required: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    out = {
+        "schema_version": properties.pop("schema_version"),
+        "phase": {
+            "description": "Derived: the target of the last history record.",
+            "$ref": "#/$defs/Phase",
+        },
+        "outcome": {
+            "description": "Derived: the outcome of the last history record (closed only).",
+            "anyOf": [{"$ref": "#/$defs/Outcome"}, {"type": "null"}],
+        },
+        **properties,
+    }
+    return out, ["schema_version", "phase", *required]
+
+
+_CLASS_RULES: dict[str, dict[str, Any]] = {
+    "TreatmentPlan": {
+        # A closed plan states its outcome; an open one has none.
+        "if": {"properties": {"phase": {"const": Phase.CLOSED.value}}},
+        "then": {
+            "required": ["outcome"],
+            "properties": {"outcome": {"enum": [o.value for o in Outcome]}},
+        },
+        "else": {"properties": {"outcome": {"type": "null"}}},
+    },
+    "Transition": {
+        # An outcome exactly on transitions into closed.
+        "if": {"properties": {"target": {"const": Phase.CLOSED.value}}},
+        "then": {
+            "required": ["outcome"],
+            "properties": {"outcome": {"enum": [o.value for o in Outcome]}},
+        },
+        "else": {"properties": {"outcome": {"type": "null"}}},
+    },
+    "Assessment": {
+        # Item responses, a total, or both.
+        "anyOf": [
+            {"required": ["items"], "properties": {"items": {"type": "array"}}},
+            {"required": ["total"], "properties": {"total": {"type": "number"}}},
+        ],
+    },
+}
+
+
+def _is_tag(field: attrs.Attribute[Any] | None, hints: dict[str, Any]) -> bool:
+    """A union tag: a ``kind: Literal[...]`` field set by the class, not the caller."""
+    return field is not None and not field.init and get_origin(hints["kind"]) is Literal
+
+
+def _member_order(members: frozenset[type[Any]]) -> Callable[[type[Any]], int]:
+    declared = [*get_args(Target), *RULE_TYPES, *get_args(Rule)]
+
+    def position(member: type[Any]) -> int:
+        return declared.index(member) if member in declared else len(declared)
+
+    return position
+
+
+def _summary(kind: type[Any]) -> str:
+    doc = kind.__dict__.get("__doc__") or ""
+    first = doc.strip().split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def _number(value: float) -> float:
+    return int(value) if float(value).is_integer() else value
+
+
+# --------------------------------------------------------------------------- validators
+def _validator_facts(validator: Any) -> dict[str, Any]:
+    """What the treatplan validators on a field state, as JSON Schema keywords.
+
+    Returns ``{"leaf": {...}, "array": {...}, "each": {...}}``: keywords for the value
+    itself, for the array when the field is a list, and for each array member.
+    Validators this does not know add nothing (the schema is then looser than the
+    loader, never stricter).
+    """
+    facts: dict[str, dict[str, Any]] = {"leaf": {}, "array": {}, "each": {}}
+    for fn in _validators(validator):
+        qualname = getattr(fn, "__qualname__", "")
+        if getattr(fn, "__module__", None) != v.__name__ or "<locals>" not in qualname:
+            continue
+        factory = qualname.split(".")[0]
+        bound = _closure(fn)
+        if factory == "text":
+            facts["leaf"].update(
+                minLength=1, maxLength=bound["max_length"], pattern=NON_BLANK_PATTERN
+            )
+        elif factory == "ref":
+            facts["leaf"].update(pattern=REF_PATTERN)
+        elif factory in ("integer", "number"):
+            if bound.get("low") is not None:
+                facts["leaf"]["minimum"] = bound["low"]
+            if bound.get("high") is not None:
+                facts["leaf"]["maximum"] = bound["high"]
+        elif factory == "items_of":
+            array = facts["array"]
+            if bound["min_length"]:
+                array["minItems"] = bound["min_length"]
+            array["maxItems"] = bound["max_length"]
+            if bound["unique"]:
+                array["uniqueItems"] = True
+    return facts
+
+
+def _validators(validator: Any) -> Iterator[Any]:
+    if validator is None:
+        return
+    inner = getattr(validator, "validator", None)  # attrs.validators.optional
+    if inner is not None:
+        yield from _validators(inner)
+        return
+    many = getattr(validator, "_validators", None)  # attrs.validators.and_
+    if many is not None:
+        for each in many:
+            yield from _validators(each)
+        return
+    if isinstance(validator, list | tuple):
+        for each in validator:
+            yield from _validators(each)
+        return
+    yield validator
+
+
+def _closure(fn: Any) -> dict[str, Any]:
+    cells = fn.__closure__ or ()
+    return {
+        name: cell.cell_contents for name, cell in zip(fn.__code__.co_freevars, cells, strict=True)
+    }

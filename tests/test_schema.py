@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import _schema
+from treatplan import _schema, strategies
 from treatplan._cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,23 +321,33 @@ def test_example_and_golden_documents_validate(path: Path) -> None:
         assert errors(tp.migrate(doc)) == []
 
 
-def _strategies_plans() -> Any:
-    try:
-        from treatplan import strategies
-    except ImportError:
-        return None
-    return getattr(strategies, "plans", None)
+@given(strategies.plan_documents())
+def test_every_generated_plan_validates(doc: dict[str, Any]) -> None:
+    assert errors(doc) == []
 
 
-@pytest.mark.skipif(_strategies_plans() is None, reason="treatplan.strategies.plans not available")
-def test_every_generated_plan_validates() -> None:
-    plans = _strategies_plans()
+def _validates_as(name: str, value: Any) -> list[str]:
+    sub = {"$defs": DEFS_ALL, "$ref": f"#/$defs/{name}"}
+    validator = jsonschema.Draft202012Validator(sub)
+    return [e.message[:200] for e in validator.iter_errors(tp.to_dict(value))]
 
-    @given(plans())
-    def check(plan: tp.TreatmentPlan) -> None:
-        assert errors(tp.to_dict(plan)) == []
 
-    check()
+DEFS_ALL: dict[str, Any] = SCHEMA["$defs"]
+
+
+@given(strategies.termination_rules())
+def test_every_generated_rule_validates(rule: tp.Rule) -> None:
+    assert _validates_as("Rule", rule) == []
+
+
+@given(strategies.targets())
+def test_every_generated_target_validates(target: tp.Target) -> None:
+    assert _validates_as("Target", target) == []
+
+
+@given(strategies.instruments())
+def test_every_generated_instrument_validates(instrument: tp.Instrument) -> None:
+    assert _validates_as("Instrument", instrument) == []
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,11 @@ from pathlib import Path
 from ._errors import TreatplanError, ValidationError
 
 #: Modules that define sub-commands (each has ``register(subparsers)``).
-_COMMAND_MODULES: tuple[str, ...] = ("treatplan._cli_core", "treatplan._cli_schema")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "treatplan._cli_core",
+    "treatplan._cli_schema",
+    "treatplan._cli_fhir",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

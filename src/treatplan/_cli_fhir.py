@@ -32,8 +32,9 @@ def _fhir(args: argparse.Namespace) -> int:
     from ._cli import read_plan_text
     from ._fhir import to_fhir
     from ._json import loads
+    from ._model import TreatmentPlan
 
-    plan = loads(read_plan_text(args.file))
+    plan: TreatmentPlan = loads(read_plan_text(args.file))
     bundle = to_fhir(plan, args.fhir_version)
     sys.stdout.write(json.dumps(bundle, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return 0

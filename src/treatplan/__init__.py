@@ -137,6 +137,7 @@ from ._scoring import (
     score_in,
 )
 
+#: The version of this treatplan release.
 __version__ = "0.1.0"
 
 __all__ = [

@@ -208,6 +208,8 @@ class Comparator(enum.StrEnum):
 
 
 class Period(enum.StrEnum):
+    """The period a behaviour count is taken over."""
+
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
@@ -313,6 +315,8 @@ class BehaviourTarget:
     kind: Literal["behaviour"] = attrs.field(default="behaviour", init=False)
 
 
+#: What an objective aims for: a measure threshold, a GAS level or a behaviour count,
+#: tagged by ``kind`` in JSON.
 Target = MeasureTarget | GasTarget | BehaviourTarget
 _TARGETS = (MeasureTarget, GasTarget, BehaviourTarget)
 

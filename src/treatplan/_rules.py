@@ -368,6 +368,7 @@ def _strongest(actions: Sequence[Action]) -> Action:
     return max(actions, key=_ORDER.index) if actions else Action.DISCHARGE
 
 
+#: Any termination rule: the union of the rule classes, tagged by ``kind`` in JSON.
 Rule = (
     GoalsMet
     | SessionLimit

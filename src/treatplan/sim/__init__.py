@@ -1,0 +1,85 @@
+"""treatplan.sim: reproducible, calibrated caseload simulation on the real plan logic.
+
+Every synthetic client is a real :class:`treatplan.TreatmentPlan` taken through
+referral, waiting list, assessment, sessions, reviews and ending by the
+library's own lifecycle and ending rules; outcomes come from
+:func:`treatplan.talking_therapies_outcome`-style NHS Talking Therapies
+categories computed on those plans. Runs are byte-for-byte reproducible from
+``(scenario, clients, seed)`` whatever executor or worker count runs them.
+
+>>> from treatplan.sim import DEFAULT_SCENARIO, simulate
+>>> result = simulate(DEFAULT_SCENARIO, clients=200, seed=1)
+>>> 0 < result.summary.rates["recovery"].value < 1
+True
+"""
+
+from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
+from ._engine import (
+    CLIENT_COLUMNS,
+    EVENT_COLUMNS,
+    NON_ATTENDANCE_RULES,
+    SESSION_COLUMNS,
+    Admission,
+    ClientResult,
+    WaitingList,
+    simulate_client,
+)
+from ._random import client_stream, replicate_seed
+from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
+from ._scenario import (
+    DEFAULT_SCENARIO,
+    Capacity,
+    Engagement,
+    Normal,
+    Policy,
+    Population,
+    Response,
+    Scenario,
+    load_scenario,
+)
+from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary, summarise
+from ._tables import FORMATS, TABLES, TableWriter, read_table, to_dataframe, write_parquet
+
+__all__ = [
+    "CLIENT_COLUMNS",
+    "DEFAULT_SCENARIO",
+    "EVENT_COLUMNS",
+    "FORMATS",
+    "NON_ATTENDANCE_RULES",
+    "SESSION_COLUMNS",
+    "TABLES",
+    "Admission",
+    "Capacity",
+    "ChunkOutput",
+    "ClientResult",
+    "ClientTraits",
+    "Engagement",
+    "ItemPatterns",
+    "Normal",
+    "Policy",
+    "Population",
+    "Rate",
+    "Response",
+    "RunResult",
+    "Scenario",
+    "Summary",
+    "TableWriter",
+    "Tally",
+    "WaitingList",
+    "client_stream",
+    "combine_replicates",
+    "compare",
+    "draw_traits",
+    "format_summary",
+    "load_scenario",
+    "read_table",
+    "replicate_seed",
+    "run_chunk",
+    "simulate",
+    "simulate_client",
+    "simulate_replicates",
+    "summarise",
+    "to_dataframe",
+    "true_scores",
+    "write_parquet",
+]

@@ -1,0 +1,529 @@
+"""The caseload: referrals, a waiting list, and each client's episode as a real plan.
+
+Two stages keep results independent of how clients are split across workers:
+
+1. :class:`WaitingList` (serial, cheap, no clinical logic): referral times and
+   first-come-first-served starts from the service's intake capacity, drawn
+   from each client's ``"intake"`` stream. A client who would wait longer than
+   their patience declines.
+2. :func:`simulate_client` (parallel): the episode itself, drawn from the
+   client's ``"clinical"`` stream. The client is a real
+   :class:`~treatplan.TreatmentPlan` taken through :meth:`TreatmentPlan.refer`,
+   :func:`~treatplan.fire`, :func:`~treatplan.record_assessment`,
+   :func:`~treatplan.record_session` and :func:`~treatplan.record_review`; after
+   every session the scenario's ending rules (real treatplan rules) are
+   evaluated on the plan, and their verdict decides how the episode ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import attrs
+
+from .._change import classify_change
+from .._instruments import GAD7, PHQ9
+from .._lifecycle import Event, fire, record_assessment, record_review, record_session, revise
+from .._model import (
+    AchievementStatus,
+    Assessment,
+    Attendance,
+    Comparator,
+    Goal,
+    GoalDomain,
+    Intervention,
+    MeasureTarget,
+    Modality,
+    Objective,
+    ObjectiveProgress,
+    Phase,
+    PresentingProblem,
+    ProgressReview,
+    ReviewDecision,
+    Session,
+    TreatmentPlan,
+)
+from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
+from .._rules import Action
+from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
+from ._random import client_stream
+from ._scenario import Scenario
+
+__all__ = [
+    "CLIENT_COLUMNS",
+    "EVENT_COLUMNS",
+    "NON_ATTENDANCE_RULES",
+    "SESSION_COLUMNS",
+    "Admission",
+    "ClientResult",
+    "WaitingList",
+    "simulate_client",
+]
+
+#: Rule kinds whose firing means the client stopped coming: the episode closes as dropped out.
+NON_ATTENDANCE_RULES = frozenset(
+    {"consecutive_missed", "missed_in_window", "missed_within_days", "inactivity"}
+)
+
+CLIENT_COLUMNS = (
+    "client",
+    "referred",
+    "readiness",
+    "support",
+    "barriers",
+    "intake_phq9",
+    "intake_gad7",
+    "waited_days",
+    "started",
+    "phase",
+    "outcome",
+    "ended_by",
+    "closed",
+    "sessions_offered",
+    "sessions_attended",
+    "reviews",
+    "step",
+    "baseline_phq9",
+    "baseline_gad7",
+    "last_phq9",
+    "last_gad7",
+    "counted",
+    "case_at_start",
+    "recovered",
+    "reliably_improved",
+    "reliably_deteriorated",
+    "reliable_recovery",
+    "improved_by_session_8",
+    "first_reliable_improvement",
+)
+SESSION_COLUMNS = ("client", "session", "at", "attendance", "phq9", "gad7", "alerts")
+EVENT_COLUMNS = ("client", "seq", "event", "source", "target", "at", "outcome", "reason")
+
+_BY = "sim-service"
+_CLINICIAN = "sim-therapist"
+_ATTEND_TIME = time(9, 0, tzinfo=UTC)
+# PHQ-9 item 9 (thoughts of self-harm) is the least endorsed item (Kroenke et al. 2001).
+# NHS Talking Therapies reliable-change thresholds, from the instrument definitions.
+_PHQ_RC = PHQ9.reliable_change or 6
+_GAD_RC = GAD7.reliable_change or 4
+_PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
+
+
+@attrs.frozen
+class Admission:
+    """Stage-1 result for one client: when referred and when (or whether) treatment starts."""
+
+    index: int
+    referred_day: int
+    start_day: int | None
+    declined_day: int | None
+    declined_reason: str | None
+
+
+class WaitingList:
+    """First-come-first-served intake at the scenario's capacity (serial and cheap).
+
+    Call :meth:`admit` for clients ``0, 1, 2, ...`` in order; the state is only
+    the time the next intake slot frees up.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self._next_slot = 0.0
+        self._days_per_referral = 7.0 / scenario.capacity.referrals_per_week
+        self._days_per_start = 7.0 / scenario.capacity.starts_per_week
+
+    def admit(self, index: int) -> Admission:
+        """The admission of client ``index`` (call in index order)."""
+        rng = client_stream(self.seed, index, "intake")
+        pop = self.scenario.population
+        arrival = (index + rng.random()) * self._days_per_referral
+        referred_day = int(arrival)
+        patience = rng.expovariate(1.0 / (pop.mean_patience_weeks * 7.0))
+        if rng.random() < pop.decline_at_referral:
+            return Admission(index, referred_day, None, referred_day, "declined at referral")
+        start = max(arrival, self._next_slot)
+        if start - arrival > patience:
+            declined = referred_day + max(1, int(patience))
+            return Admission(index, referred_day, None, declined, "declined while waiting")
+        self._next_slot = start + self._days_per_start
+        return Admission(index, referred_day, max(referred_day, math.ceil(start)), None, None)
+
+    def admissions(self, start: int, stop: int) -> list[Admission]:
+        """Admissions of clients ``start`` to ``stop - 1`` (must continue from the last call)."""
+        return [self.admit(i) for i in range(start, stop)]
+
+
+@attrs.frozen
+class ClientResult:
+    """One client's rows: the client row, its session rows and its event rows."""
+
+    client: tuple[Any, ...]
+    sessions: list[tuple[Any, ...]]
+    events: list[tuple[Any, ...]]
+    dropout_at: int | None  # attended sessions when the episode closed as dropped out
+    censored_at: int | None  # attended sessions when followed without drop-out (or None)
+
+
+class _Context:
+    """Per-scenario constants, built once per process."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.epoch = datetime.combine(scenario.start, _ATTEND_TIME)
+        self.phq_items = ItemPatterns(PHQ9, _PHQ9_ITEM_WEIGHTS)
+        self.gad_items = ItemPatterns(GAD7)
+        self.phq_sem = sem(scenario.response.phq9_sd, scenario.response.phq9_reliability)
+        self.gad_sem = sem(scenario.response.gad7_sd, scenario.response.gad7_reliability)
+        self.rules = scenario.policy.ending_rules
+        self.problem = PresentingProblem(
+            id="problem-1",
+            description="Low mood and worry (simulated client)",
+        )
+        self.cbt = Intervention(
+            id="cbt",
+            modality=Modality.CBT,
+            technique="High-intensity CBT for depression and anxiety",
+            serves=("obj-phq9", "obj-gad7"),
+        )
+        self.self_help = Intervention(
+            id="self-help",
+            modality=Modality.GUIDED_SELF_HELP,
+            technique="Guided self-help (low intensity)",
+            serves=("obj-phq9", "obj-gad7"),
+        )
+        # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
+        self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
+        self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
+
+    def at(self, day: int) -> datetime:
+        return self.epoch + timedelta(days=day)
+
+    def goal(self, target_date: date, achieved: bool) -> Goal:
+        achievement = AchievementStatus.ACHIEVED if achieved else None
+        return Goal(
+            id="goal-1",
+            statement="Feel like myself again",
+            domain=GoalDomain.EMOTIONAL_WELLBEING,
+            addresses=("problem-1",),
+            objectives=(
+                Objective(
+                    "obj-phq9",
+                    "PHQ-9 below caseness",
+                    self.phq_target,
+                    target_date,
+                    achievement=achievement,
+                ),
+                Objective(
+                    "obj-gad7",
+                    "GAD-7 below caseness",
+                    self.gad_target,
+                    target_date,
+                    achievement=achievement,
+                ),
+            ),
+        )
+
+
+_CONTEXTS: list[_Context] = []
+
+
+def context(scenario: Scenario) -> _Context:
+    """The cached per-process context of ``scenario`` (the last one used)."""
+    if _CONTEXTS and (_CONTEXTS[0].scenario is scenario or _CONTEXTS[0].scenario == scenario):
+        return _CONTEXTS[0]
+    _CONTEXTS[:] = [_Context(scenario)]
+    return _CONTEXTS[0]
+
+
+def _assessments(
+    ctx: _Context, rng: Any, traits: ClientTraits, dose: float, at: datetime, tag: str
+) -> tuple[Assessment, Assessment, int, int]:
+    true_phq, true_gad = true_scores(ctx.scenario, traits, dose)
+    phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
+    gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
+    a = Assessment(f"phq9-{tag}", "PHQ-9", at, items=ctx.phq_items.draw(rng, phq))
+    b = Assessment(f"gad7-{tag}", "GAD-7", at, items=ctx.gad_items.draw(rng, gad))
+    return a, b, phq, gad
+
+
+def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> ClientResult:
+    """Simulate one client's episode as a real treatment plan and return its rows."""
+    ctx = context(scenario)
+    policy, engagement = scenario.policy, scenario.engagement
+    index = admission.index
+    rng = client_stream(seed, index, "clinical")
+    traits = draw_traits(scenario, rng)
+    name = f"client-{index}"
+    referred_at = ctx.at(admission.referred_day)
+    plan = TreatmentPlan.refer(
+        f"plan-{index}", name, at=referred_at, by=_BY, client_factors=traits.factors
+    )
+    # Screening measures at referral (routine in NHS Talking Therapies).
+    a, b, intake_phq, intake_gad = _assessments(ctx, rng, traits, 0, referred_at, "screen")
+    plan = record_assessment(record_assessment(plan, a), b)
+    sessions: list[tuple[Any, ...]] = []
+    horizon_day = admission.referred_day + scenario.horizon_weeks * 7
+    ended_by = ""
+    step: int | None = None
+    scores: list[tuple[int, int]] = []  # (PHQ-9, GAD-7) at baseline, then each attended session
+    dropout_at: int | None = None
+    attended = offered = reviews = 0
+    plan_at_8: TreatmentPlan | None = None
+
+    if admission.start_day is None:
+        day = admission.declined_day if admission.declined_day is not None else 0
+        day = min(day, horizon_day)
+        if day > admission.referred_day:
+            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
+        plan = fire(plan, Event.DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
+        ended_by = "declined"
+    else:
+        start_day = admission.start_day
+        if start_day > admission.referred_day:
+            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
+        start_at = ctx.at(start_day)
+        plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
+        a, b, phq, gad = _assessments(ctx, rng, traits, 0, start_at, "baseline")
+        scores.append((phq, gad))
+        plan = record_assessment(record_assessment(plan, a), b)
+        stepped = policy.stepped_care and phq < policy.step_up_threshold
+        step = 2 if stepped else (3 if policy.stepped_care else None)
+        target_date = (start_at + timedelta(weeks=16)).date()
+        plan = revise(
+            plan,
+            presenting_problems=(ctx.problem,),
+            goals=(ctx.goal(target_date, achieved=False),),
+            interventions=(ctx.self_help if stepped else ctx.cbt,),
+            discharge_criteria=ctx.rules,
+        )
+        plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
+
+        hazard = engagement.dropout_hazard
+        hazard *= engagement.readiness_hazard ** max(0, -traits.readiness_step)
+        hazard *= engagement.barrier_hazard**traits.barrier_count
+        if traits.support_step < 0:
+            hazard *= engagement.support_hazard
+        p_attend = engagement.attendance - engagement.barrier_attendance * traits.barrier_count
+        dropped = rng.random() < hazard  # some never come back after the assessment
+        dose = 0.0
+        step_dose = 1.0 if step != 2 else policy.low_intensity_response
+        below_run = 0
+        improved = False
+        day = start_day
+        interval = policy.session_interval_days
+        while True:
+            day += interval
+            if day > horizon_day:
+                break
+            at = ctx.at(day)
+            offered += 1
+            sid = f"s{offered}"
+            alerts = ""
+            if not dropped and rng.random() < p_attend:
+                attended += 1
+                dose += step_dose
+                a, b, phq, gad = _assessments(ctx, rng, traits, dose, at, sid)
+                scores.append((phq, gad))
+                plan = record_session(
+                    plan,
+                    Session(sid, at, Attendance.ATTENDED, (plan.interventions[0].id,), (a, b)),
+                )
+                if a.items is not None and a.items[8]:
+                    alerts = "risk:self-harm-thoughts"
+                sessions.append((name, offered, at.isoformat(), "attended", phq, gad, alerts))
+                if attended == 8:
+                    plan_at_8 = plan
+                below = phq < ctx.phq_target.threshold and gad < ctx.gad_target.threshold
+                below_run = below_run + 1 if below else 0
+                if not improved:
+                    # The client notices a reliable change (NHS TT thresholds on either measure).
+                    improved = (
+                        classify_change(PHQ9, scores[0][0], phq).reliable_improvement
+                        or classify_change(GAD7, scores[0][1], gad).reliable_improvement
+                    )
+                asks_to_end = improved and rng.random() < engagement.good_enough_rate
+                if below_run == policy.recovery_sustained:
+                    # The clinician records both objectives as achieved (GoalsMet can fire).
+                    plan = revise(plan, goals=(ctx.goal(target_date, achieved=True),))
+                due = attended % policy.review_every == 0
+                if due or asks_to_end:
+                    reviews += 1
+                    decision = ReviewDecision.CONTINUE
+                    if asks_to_end:
+                        decision = ReviewDecision.BEGIN_ENDING
+                    elif step == 2 and (attended >= policy.low_intensity_sessions or not improved):
+                        decision = ReviewDecision.STEP_UP
+                    plan = record_review(
+                        plan,
+                        ProgressReview(
+                            f"review-{reviews}",
+                            at,
+                            decision,
+                            progress=_progress(ctx, scores),
+                            next_review=(
+                                at + timedelta(days=interval * policy.review_every)
+                            ).date(),
+                            by=_CLINICIAN,
+                            client_requested_ending=asks_to_end,
+                        ),
+                    )
+                    if decision is ReviewDecision.STEP_UP:
+                        plan = revise(plan, interventions=(ctx.cbt,))
+                        step, step_dose = 3, 1.0
+                if not dropped and rng.random() < hazard:
+                    dropped = True
+            else:
+                plan = record_session(plan, Session(sid, at, Attendance.DID_NOT_ATTEND))
+                sessions.append((name, offered, at.isoformat(), "did_not_attend", "", "", ""))
+            verdict = ctx.rules.evaluate(plan, at)
+            if verdict.fired and verdict.action is Action.DISCHARGE:
+                kinds = [leaf.rule for leaf in verdict.fired_leaves()]
+                ended_by = ";".join(kinds)
+                reason = verdict.reason
+                if any(k in NON_ATTENDANCE_RULES for k in kinds):
+                    plan = fire(plan, Event.DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
+                    dropout_at = attended
+                else:
+                    plan = fire(plan, Event.BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
+                    plan = fire(plan, Event.COMPLETE, at=at, by=_CLINICIAN, reason=reason)
+                break
+
+    return _result(
+        ctx,
+        plan,
+        plan_at_8,
+        admission,
+        traits,
+        (intake_phq, intake_gad),
+        sessions,
+        scores,
+        ended_by,
+        step,
+        (offered, attended, reviews),
+        dropout_at,
+    )
+
+
+def _progress(ctx: _Context, scores: list[tuple[int, int]]) -> tuple[ObjectiveProgress, ...]:
+    (phq0, gad0), (phq, gad) = scores[0], scores[-1]
+    return (
+        ObjectiveProgress(
+            "obj-phq9", _achievement(phq0, phq, PHQ9.reliable_change, ctx.phq_target)
+        ),
+        ObjectiveProgress(
+            "obj-gad7", _achievement(gad0, gad, GAD7.reliable_change, ctx.gad_target)
+        ),
+    )
+
+
+def _achievement(
+    before: int, now: int, reliable: float | None, target: MeasureTarget
+) -> AchievementStatus:
+    if target.met_by(now):
+        return AchievementStatus.ACHIEVED
+    threshold = reliable or 1.0
+    if before - now >= threshold:
+        return AchievementStatus.IMPROVING
+    if now - before >= threshold:
+        return AchievementStatus.WORSENING
+    return AchievementStatus.NO_CHANGE
+
+
+def _result(
+    ctx: _Context,
+    plan: TreatmentPlan,
+    plan_at_8: TreatmentPlan | None,
+    admission: Admission,
+    traits: ClientTraits,
+    intake: tuple[int, int],
+    sessions: list[tuple[Any, ...]],
+    scores: list[tuple[int, int]],
+    ended_by: str,
+    step: int | None,
+    counts: tuple[int, int, int],
+    dropout_at: int | None,
+) -> ClientResult:
+    offered, attended, reviews = counts
+    name = plan.client_ref
+    closed = plan.phase is Phase.CLOSED
+    started = admission.start_day is not None
+    outcome: TalkingTherapiesOutcome | None = None
+    by8: bool | None = None
+    if started:
+        # The real NHS Talking Therapies outcome of the plan, and of the plan as it
+        # stood after the 8th attended session (Howard et al. 1986's dose point).
+        outcome = talking_therapies_outcome(plan)
+        by8 = talking_therapies_outcome(plan_at_8 or plan).reliable_improvement
+    counted = outcome is not None and outcome.counts
+    first_ri: int | None = None
+    if scores:
+        for n, (phq, gad) in enumerate(scores[1:], start=1):
+            if phq <= scores[0][0] - _PHQ_RC or gad <= scores[0][1] - _GAD_RC:
+                first_ri = n
+                break
+    baseline = scores[0] if scores else None
+    last = scores[-1] if len(scores) > 1 else None
+
+    def flag(value: bool | None) -> bool | str:
+        return value if counted and value is not None else ""
+
+    factors = traits.factors
+    client = (
+        name,
+        ctx.at(admission.referred_day).date().isoformat(),
+        factors.readiness.value if factors.readiness else "",
+        factors.support.value if factors.support else "",
+        ";".join(b.kind.value for b in factors.barriers),
+        intake[0],
+        intake[1],
+        (admission.start_day - admission.referred_day) if admission.start_day is not None else "",
+        started,
+        plan.phase.value,
+        plan.outcome.value if plan.outcome else "",
+        ended_by,
+        plan.last_event_at.date().isoformat() if closed else "",
+        offered,
+        attended,
+        reviews,
+        step if step is not None else "",
+        baseline[0] if baseline else "",
+        baseline[1] if baseline else "",
+        last[0] if last else "",
+        last[1] if last else "",
+        counted,
+        flag(outcome.case_at_start if outcome else None),
+        flag(outcome.recovered if outcome else None),
+        flag(outcome.reliable_improvement if outcome else None),
+        flag(outcome.reliable_deterioration if outcome else None),
+        flag(outcome.reliable_recovery if outcome else None),
+        flag(by8),
+        first_ri if first_ri is not None else "",
+    )
+    events = [
+        (
+            name,
+            seq,
+            t.event,
+            t.source.value if t.source else "",
+            t.target.value,
+            t.at.isoformat(),
+            t.outcome.value if t.outcome else "",
+            t.reason or "",
+        )
+        for seq, t in enumerate(plan.history)
+    ]
+    censored_at = attended if started and dropout_at is None else None
+    return ClientResult(client, sessions, events, dropout_at, censored_at)
+
+
+def iter_clients(
+    scenario: Scenario, seed: int, admissions: list[Admission]
+) -> Iterator[ClientResult]:
+    """Simulate each admission in turn."""
+    for admission in admissions:
+        yield simulate_client(scenario, seed, admission)

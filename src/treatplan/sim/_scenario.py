@@ -1,0 +1,297 @@
+"""Scenarios: who is referred, what the service offers, how much capacity it has.
+
+A :class:`Scenario` is plain data (frozen attrs classes) and round-trips through
+JSON with the library's one cattrs converter (:func:`treatplan.to_dict` /
+:func:`treatplan.from_dict`), so a bad scenario file gets the same errors as a
+bad plan: every problem with its JSON path, no value echoed.
+
+Defaults are calibrated so that the built-in :data:`DEFAULT_SCENARIO` reproduces
+the figures of DOMAIN.md section 6. Every default marked *unconfirmed* is a
+modelling assumption chosen for that calibration, not a published constant.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .. import _validation as v
+from .._errors import ValidationError
+from .._model import BarrierKind, Readiness, SupportLevel
+from .._rules import AnyOf, ClientRequest, ConsecutiveMissed, GoalsMet, Rule, SessionLimit
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "Capacity",
+    "Engagement",
+    "Normal",
+    "Policy",
+    "Population",
+    "Response",
+    "Scenario",
+    "load_scenario",
+]
+
+
+def _weights(kind: type[Any]) -> v.Validator:
+    """A mapping from the values of enum ``kind`` to non-negative weights, not all zero."""
+    choices = v.enum_choices(kind)
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, dict) or not value:
+            raise v.fail(attribute, f"an object with weights for {choices}")
+        known = {m.value for m in kind}
+        for key, weight in value.items():
+            if key not in known:
+                raise v.fail(attribute, f"keys among {choices}")
+            if not v.is_number(weight) or weight < 0:
+                raise v.fail(attribute, "non-negative numbers", f".{key}")
+        if not sum(value.values()) > 0:
+            raise v.fail(attribute, "weights that are not all zero")
+
+    return check
+
+
+def _probabilities(kind: type[Any]) -> v.Validator:
+    choices = v.enum_choices(kind)
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, dict):
+            raise v.fail(attribute, f"an object with probabilities for {choices}")
+        known = {m.value for m in kind}
+        for key, p in value.items():
+            if key not in known:
+                raise v.fail(attribute, f"keys among {choices}")
+            if not v.is_number(p) or not 0 <= p <= 1:
+                raise v.fail(attribute, "probabilities from 0 to 1", f".{key}")
+
+    return check
+
+
+def _probability() -> v.Validator:
+    return v.number(low=0, high=1)
+
+
+@attrs.frozen
+class Normal:
+    """A normal distribution, truncated to the instrument's range when sampled."""
+
+    mean: float = attrs.field(validator=v.number())
+    sd: float = attrs.field(validator=v.number(low=0))
+
+
+@attrs.frozen
+class Population:
+    """Who is referred: intake severity and the client factors that drive success.
+
+    ``phq9``: 15.5 (SD 4.3) among depressed clients, UK service data (DOMAIN.md
+    section 6); all comers average 10.8 (SD 6.2). ``gad7`` and its correlation
+    with PHQ-9 are *unconfirmed* defaults. Readiness, support and barrier
+    shares, ``decline_at_referral`` and ``mean_patience_weeks`` (how long a
+    client waits on the list before giving up, exponential) are *unconfirmed*.
+    """
+
+    phq9: Normal = attrs.field(default=Normal(15.5, 4.3), validator=v.instance(Normal))
+    gad7: Normal = attrs.field(default=Normal(12.0, 4.5), validator=v.instance(Normal))
+    phq9_gad7_correlation: float = attrs.field(default=0.65, validator=v.number(low=-1, high=1))
+    readiness: dict[str, float] = attrs.field(
+        factory=lambda: {
+            "precontemplation": 0.05,
+            "contemplation": 0.25,
+            "preparation": 0.35,
+            "action": 0.30,
+            "maintenance": 0.05,
+        },
+        validator=_weights(Readiness),
+    )
+    support: dict[str, float] = attrs.field(
+        factory=lambda: {"none": 0.10, "limited": 0.30, "adequate": 0.40, "strong": 0.20},
+        validator=_weights(SupportLevel),
+    )
+    barriers: dict[str, float] = attrs.field(
+        factory=lambda: {"cost": 0.10, "transport": 0.15, "time": 0.25, "other": 0.05},
+        validator=_probabilities(BarrierKind),
+    )
+    decline_at_referral: float = attrs.field(default=0.08, validator=_probability())
+    mean_patience_weeks: float = attrs.field(default=26.0, validator=v.number(low=0.1))
+
+
+@attrs.frozen
+class Response:
+    """Symptom dynamics: log-linear dose-response with individual variation.
+
+    The expected proportional fall in the true score after ``s`` attended
+    sessions is ``response * ln(1 + s) / ln(1 + reference_sessions)``, mostly
+    log-linear (Lin et al. 2023; Howard et al. 1986); ``response`` varies by
+    client (``response_sd``) and is shifted by readiness and support
+    (``readiness_effect``, ``support_effect`` per step from the middle level).
+    A share of clients make an early sudden gain, a share get worse before
+    better, and a share deteriorate (Lambert: 5-10%). Observed scores add
+    measurement error with SEM = SD * sqrt(1 - reliability): PHQ-9 alpha 0.89
+    (Kroenke, Spitzer & Williams 2001), GAD-7 alpha 0.92 (Spitzer et al. 2006).
+    All rates and effect sizes here are *unconfirmed* calibration defaults.
+    """
+
+    response: float = attrs.field(default=0.50, validator=v.number(low=-1, high=1))
+    response_sd: float = attrs.field(default=0.32, validator=v.number(low=0, high=2))
+    reference_sessions: int = attrs.field(default=12, validator=v.integer(low=1, high=200))
+    readiness_effect: float = attrs.field(default=0.06, validator=v.number(low=-1, high=1))
+    support_effect: float = attrs.field(default=0.04, validator=v.number(low=-1, high=1))
+    sudden_gain_rate: float = attrs.field(default=0.15, validator=_probability())
+    sudden_gain_points: float = attrs.field(default=4.0, validator=v.number(low=0, high=27))
+    worse_before_better_rate: float = attrs.field(default=0.08, validator=_probability())
+    worse_before_better_points: float = attrs.field(default=3.0, validator=v.number(low=0))
+    deterioration_rate: float = attrs.field(default=0.07, validator=_probability())
+    deterioration: float = attrs.field(default=0.35, validator=v.number(low=0, high=2))
+    phq9_reliability: float = attrs.field(default=0.89, validator=v.number(low=0, high=1))
+    phq9_sd: float = attrs.field(default=5.5, validator=v.number(low=0))
+    gad7_reliability: float = attrs.field(default=0.92, validator=v.number(low=0, high=1))
+    gad7_sd: float = attrs.field(default=5.0, validator=v.number(low=0))
+
+
+@attrs.frozen
+class Engagement:
+    """Attendance and drop-out, shaped by client factors.
+
+    ``attendance`` is the chance of attending a booked session;
+    ``dropout_hazard`` the chance, after each attended session, of deciding to
+    stop coming (then the client misses every later appointment until an ending
+    rule closes the episode). Each step of readiness below the middle level
+    multiplies the hazard by ``readiness_hazard``; so does each practical
+    barrier (``barrier_hazard``) and no or limited support (``support_hazard``).
+    Calibrated to 19.7% drop-out (Swift & Greenberg 2012); *unconfirmed*.
+    ``good_enough_rate``: after reliable improvement, the chance per session that
+    the client asks to end (good-enough level: Barkham 2006; Stiles 2008).
+    """
+
+    attendance: float = attrs.field(default=0.92, validator=_probability())
+    barrier_attendance: float = attrs.field(default=0.03, validator=_probability())
+    dropout_hazard: float = attrs.field(default=0.010, validator=_probability())
+    readiness_hazard: float = attrs.field(default=1.4, validator=v.number(low=0, high=100))
+    barrier_hazard: float = attrs.field(default=1.25, validator=v.number(low=0, high=100))
+    support_hazard: float = attrs.field(default=1.2, validator=v.number(low=0, high=100))
+    good_enough_rate: float = attrs.field(default=0.06, validator=_probability())
+
+
+def _default_rules() -> Rule:
+    # NHS Talking Therapies high-intensity courses are commonly capped at 12-20
+    # sessions; 2 consecutive no-shows end the episode (DOMAIN.md section 5).
+    return AnyOf(
+        (SessionLimit(max_sessions=16), GoalsMet(), ClientRequest(), ConsecutiveMissed(count=2))
+    )
+
+
+@attrs.frozen
+class Policy:
+    """What the service offers: session spacing, review cadence, ending rules.
+
+    ``ending_rules`` are real treatplan termination rules, evaluated after every
+    session on the client's plan. A fired non-attendance or inactivity rule
+    closes the episode as dropped out; any other discharge verdict starts a
+    planned ending. ``recovery_sustained``: consecutive measurements below
+    caseness on both measures before the clinician marks the goal achieved.
+    ``stepped_care`` starts less severe clients (PHQ-9 below
+    ``step_up_threshold``, NICE NG222) at step 2 (low intensity, at most
+    ``low_intensity_sessions`` sessions, NICE CG90: 6-8) and steps them up at a
+    review when they are not improving.
+    """
+
+    session_interval_days: int = attrs.field(default=7, validator=v.integer(low=1, high=365))
+    review_every: int = attrs.field(default=4, validator=v.integer(low=1, high=1000))
+    ending_rules: Rule = attrs.field(factory=_default_rules)
+    recovery_sustained: int = attrs.field(default=2, validator=v.integer(low=1, high=100))
+    stepped_care: bool = attrs.field(default=False, validator=v.boolean())
+    step_up_threshold: float = attrs.field(default=16, validator=v.number(low=0, high=27))
+    low_intensity_sessions: int = attrs.field(default=8, validator=v.integer(low=1, high=100))
+    low_intensity_response: float = attrs.field(default=0.8, validator=v.number(low=0, high=5))
+
+
+@attrs.frozen
+class Capacity:
+    """Referral flow and therapist capacity: where a waiting list comes from.
+
+    Therapists each hold ``caseload`` clients over a course of about
+    ``course_weeks`` weeks, so the service can start
+    ``therapists * caseload / course_weeks`` clients a week. When referrals
+    arrive faster, a first-come-first-served waiting list forms; clients who
+    wait longer than their patience decline. All defaults *unconfirmed*.
+    """
+
+    referrals_per_week: float = attrs.field(default=52.0, validator=v.number(low=0.001))
+    therapists: int = attrs.field(default=18, validator=v.integer(low=1, high=1_000_000))
+    caseload: int = attrs.field(default=25, validator=v.integer(low=1, high=10_000))
+    course_weeks: float = attrs.field(default=10.0, validator=v.number(low=0.1, high=520))
+
+    @property
+    def starts_per_week(self) -> float:
+        """How many clients the service can start each week."""
+        return self.therapists * self.caseload / self.course_weeks
+
+
+@attrs.frozen
+class Scenario:
+    """A whole simulation set-up: population, dynamics, engagement, policy, capacity.
+
+    ``horizon_weeks`` is how long each client is followed after referral;
+    episodes still open then are censored (left open in the output).
+    ``start`` is the date of the first referral.
+    """
+
+    name: str = attrs.field(default="default", validator=v.ref())
+    population: Population = attrs.field(factory=Population, validator=v.instance(Population))
+    response: Response = attrs.field(factory=Response, validator=v.instance(Response))
+    engagement: Engagement = attrs.field(factory=Engagement, validator=v.instance(Engagement))
+    policy: Policy = attrs.field(factory=Policy, validator=v.instance(Policy))
+    capacity: Capacity = attrs.field(factory=Capacity, validator=v.instance(Capacity))
+    horizon_weeks: int = attrs.field(default=104, validator=v.integer(low=1, high=5200))
+    start: date = attrs.field(default=date(2026, 1, 5), validator=v.a_date())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as JSON-ready data."""
+        from .._json import to_dict
+
+        data: dict[str, Any] = to_dict(self)
+        return data
+
+    def to_json(self) -> str:
+        """The scenario as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Scenario:
+        """Build a scenario from JSON-ready data; missing keys take their defaults.
+
+        Raises :class:`treatplan.ValidationError` naming every problem's JSON path.
+        """
+        from .._json import from_dict
+
+        if not isinstance(data, dict):
+            raise ValidationError.at("$", "a JSON object (a scenario)")
+        return from_dict(data, cls)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Scenario:
+        """Parse scenario JSON text (see :meth:`from_dict`)."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            where = (
+                f" (line {exc.lineno}, column {exc.colno})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            raise ValidationError.at("$", f"well-formed JSON{where}") from None
+        return cls.from_dict(data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario JSON file."""
+    return Scenario.from_json(Path(path).read_bytes())
+
+
+#: The built-in scenario, calibrated to DOMAIN.md section 6.
+DEFAULT_SCENARIO = Scenario()

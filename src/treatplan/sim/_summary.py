@@ -1,0 +1,334 @@
+"""Summaries of simulated caseloads: the funnel, NHS Talking Therapies outcomes,
+drop-out, sessions and waiting times, with confidence intervals.
+
+A :class:`Tally` accumulates counts client by client (workers tally their own
+chunks, the parent merges), so a summary never needs the rows in memory.
+:func:`summarise` turns a tally into a :class:`Summary`; single runs get Wilson
+95% intervals, replicate seeds get t intervals of the replicate rates
+(:func:`combine_replicates`); :func:`compare` lays scenarios side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ._engine import CLIENT_COLUMNS, ClientResult
+
+__all__ = [
+    "Rate",
+    "Summary",
+    "Tally",
+    "combine_replicates",
+    "compare",
+    "format_summary",
+    "summarise",
+]
+
+_COL = {name: i for i, name in enumerate(CLIENT_COLUMNS)}
+#: NHS waiting-time standards: 75% start within 6 weeks, 95% within 18 (NHS England).
+_WAIT_STANDARDS_WEEKS = (6, 18)
+
+
+class Tally:
+    """Streaming counts over clients; mergeable and picklable."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(
+            (
+                "referred",
+                "declined",
+                "started",
+                "two_or_more",
+                "completed",
+                "dropped_out",
+                "still_open",
+                "counted",
+                "cases",
+                "recovered",
+                "reliably_improved",
+                "reliably_deteriorated",
+                "reliable_recovery",
+                "improved_by_session_8",
+                "sessions_attended_counted",
+                "sessions_attended_started",
+                "waited_days",
+            ),
+            0,
+        )
+        self.wait_weeks: dict[int, int] = {}
+        self.dropout_events: dict[int, int] = {}
+        self.dropout_censored: dict[int, int] = {}
+
+    def add(self, result: ClientResult) -> None:
+        """Count one client."""
+        row, c = result.client, self.counts
+        c["referred"] += 1
+        if not row[_COL["started"]]:
+            c["declined"] += 1
+            return
+        c["started"] += 1
+        attended = row[_COL["sessions_attended"]]
+        c["sessions_attended_started"] += attended
+        waited = row[_COL["waited_days"]]
+        c["waited_days"] += waited
+        self.wait_weeks[waited // 7] = self.wait_weeks.get(waited // 7, 0) + 1
+        if attended >= 2:
+            c["two_or_more"] += 1
+        outcome = row[_COL["outcome"]]
+        if outcome == "completed":
+            c["completed"] += 1
+        elif outcome == "dropped_out":
+            c["dropped_out"] += 1
+        elif row[_COL["phase"]] != "closed":
+            c["still_open"] += 1
+        if row[_COL["improved_by_session_8"]] is True:
+            c["improved_by_session_8"] += 1
+        if row[_COL["counted"]]:
+            c["counted"] += 1
+            c["sessions_attended_counted"] += attended
+            c["cases"] += row[_COL["case_at_start"]] is True
+            for key in ("recovered", "reliably_improved", "reliably_deteriorated"):
+                c[key] += row[_COL[key]] is True
+            c["reliable_recovery"] += row[_COL["reliable_recovery"]] is True
+        if result.dropout_at is not None:
+            self.dropout_events[result.dropout_at] = (
+                self.dropout_events.get(result.dropout_at, 0) + 1
+            )
+        elif result.censored_at is not None:
+            self.dropout_censored[result.censored_at] = (
+                self.dropout_censored.get(result.censored_at, 0) + 1
+            )
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's counts to this one."""
+        for key, value in other.counts.items():
+            self.counts[key] += value
+        for mine, theirs in (
+            (self.wait_weeks, other.wait_weeks),
+            (self.dropout_events, other.dropout_events),
+            (self.dropout_censored, other.dropout_censored),
+        ):
+            for k, n in theirs.items():
+                mine[k] = mine.get(k, 0) + n
+
+    def dropout_survival(self) -> list[tuple[int, float]]:
+        """Kaplan-Meier estimate of staying in treatment (not dropping out) by sessions attended.
+
+        Drop-outs are events at the number of sessions attended when the episode
+        closed; other endings (and open episodes) are censored there.
+        """
+        at_risk = sum(self.dropout_events.values()) + sum(self.dropout_censored.values())
+        survival, curve = 1.0, [(0, 1.0)]
+        for n in sorted(set(self.dropout_events) | set(self.dropout_censored)):
+            events = self.dropout_events.get(n, 0)
+            if at_risk > 0 and events:
+                survival *= 1 - events / at_risk
+            curve.append((n, survival))
+            at_risk -= events + self.dropout_censored.get(n, 0)
+        return curve
+
+
+@attrs.frozen
+class Rate:
+    """A proportion with its 95% interval and the counts behind it (``n`` = denominator)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{100 * self.value:5.1f}% ({100 * self.low:.1f}-{100 * self.high:.1f})"
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> Rate:
+    """Wilson score interval (Wilson 1927): sound near 0 and 1 and for small n."""
+    if n == 0:
+        return Rate(math.nan, math.nan, math.nan, 0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Rate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
+@attrs.frozen
+class Summary:
+    """What a caseload run shows. ``rates`` hold :class:`Rate` values; ``figures`` plain numbers.
+
+    Rates: ``dropout`` (of clients who started), ``recovery`` (of counted
+    episodes that were cases at the start: NHS Talking Therapies),
+    ``reliable_improvement``, ``reliable_deterioration``, ``reliable_recovery``
+    (of counted episodes), ``improved_by_session_8`` (of clients who started:
+    reliable improvement at their 8th attended session or at their last, if
+    earlier; Howard et al. 1986 report about half), and the share who started
+    within 6 and 18 weeks of referral.
+    """
+
+    scenario: str
+    replicates: int
+    funnel: Mapping[str, int]
+    rates: Mapping[str, Rate]
+    figures: Mapping[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "scenario": self.scenario,
+            "replicates": self.replicates,
+            "funnel": dict(self.funnel),
+            "rates": {
+                k: {"value": r.value, "low": r.low, "high": r.high, "n": r.n}
+                for k, r in self.rates.items()
+            },
+            "figures": dict(self.figures),
+        }
+
+
+def summarise(tally: Tally, scenario: str = "default") -> Summary:
+    """The summary of one run (Wilson 95% intervals)."""
+    c = tally.counts
+    started, counted = c["started"], c["counted"]
+    funnel = {
+        "referred": c["referred"],
+        "started": started,
+        "two_or_more_sessions": c["two_or_more"],
+        "completed": c["completed"],
+        "recovered": c["recovered"],
+    }
+    within = {
+        w: sum(n for weeks, n in tally.wait_weeks.items() if weeks < w)
+        for w in _WAIT_STANDARDS_WEEKS
+    }
+    rates = {
+        "dropout": _wilson(c["dropped_out"], started),
+        "recovery": _wilson(c["recovered"], c["cases"]),
+        "reliable_improvement": _wilson(c["reliably_improved"], counted),
+        "reliable_deterioration": _wilson(c["reliably_deteriorated"], counted),
+        "reliable_recovery": _wilson(c["reliable_recovery"], counted),
+        "improved_by_session_8": _wilson(c["improved_by_session_8"], started),
+        "started_within_6_weeks": _wilson(within[6], started),
+        "started_within_18_weeks": _wilson(within[18], started),
+    }
+    figures = {
+        "mean_sessions_attended": _ratio(c["sessions_attended_counted"], counted),
+        "mean_sessions_attended_all_started": _ratio(c["sessions_attended_started"], started),
+        "mean_wait_days": _ratio(c["waited_days"], started),
+        "median_wait_weeks": _median_week(tally.wait_weeks),
+        "declined_before_starting": float(c["declined"]),
+        "still_open_at_horizon": float(c["still_open"]),
+    }
+    return Summary(scenario, 1, funnel, rates, figures)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def _median_week(hist: Mapping[int, int]) -> float:
+    total = sum(hist.values())
+    if not total:
+        return math.nan
+    seen = 0
+    for week in sorted(hist):
+        seen += hist[week]
+        if 2 * seen >= total:
+            return float(week)
+    return math.nan  # pragma: no cover - the loop always reaches half
+
+
+# Two-sided 97.5% quantiles of Student's t for small degrees of freedom.
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+_T975.update({9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042})
+
+
+def _t(df: int) -> float:
+    for k in sorted(_T975, reverse=True):
+        if df >= k:
+            return _T975[k] if df <= 30 or k < 30 else 1.96
+    return _T975[1]  # pragma: no cover
+
+
+def combine_replicates(summaries: Sequence[Summary]) -> Summary:
+    """One summary over replicate seeds: mean rates with t 95% intervals across replicates.
+
+    With one replicate the run's own (Wilson) intervals are kept. Funnel counts
+    and figures are averaged.
+    """
+    if not summaries:
+        raise ValueError("no summaries to combine")
+    if len(summaries) == 1:
+        return summaries[0]
+    k = len(summaries)
+    rates: dict[str, Rate] = {}
+    for key in summaries[0].rates:
+        values = [s.rates[key].value for s in summaries if not math.isnan(s.rates[key].value)]
+        n = sum(s.rates[key].n for s in summaries)
+        if len(values) < 2:
+            rates[key] = Rate(values[0] if values else math.nan, math.nan, math.nan, n)
+            continue
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in values) / (len(values) - 1))
+        half = _t(len(values) - 1) * sd / math.sqrt(len(values))
+        rates[key] = Rate(mean, max(0.0, mean - half), min(1.0, mean + half), n)
+    funnel = {key: round(sum(s.funnel[key] for s in summaries) / k) for key in summaries[0].funnel}
+    figures = {key: sum(s.figures[key] for s in summaries) / k for key in summaries[0].figures}
+    return Summary(summaries[0].scenario, k, funnel, rates, figures)
+
+
+_RATE_LABELS = {
+    "dropout": "drop-out (of started)",
+    "recovery": "recovery (counted cases)",
+    "reliable_improvement": "reliable improvement",
+    "reliable_deterioration": "reliable deterioration",
+    "reliable_recovery": "reliable recovery",
+    "improved_by_session_8": "reliably improved by session 8",
+    "started_within_6_weeks": "started within 6 weeks",
+    "started_within_18_weeks": "started within 18 weeks",
+}
+_FIGURE_LABELS = {
+    "mean_sessions_attended": "mean sessions (counted)",
+    "mean_sessions_attended_all_started": "mean sessions (all started)",
+    "mean_wait_days": "mean wait (days)",
+    "median_wait_weeks": "median wait (weeks)",
+}
+
+
+def compare(summaries: Iterable[Summary]) -> str:
+    """Summaries side by side as a plain-text table (one column per scenario)."""
+    columns = list(summaries)
+    label_width = 32
+    width = max(24, *(len(s.scenario) + 2 for s in columns))
+    lines = [" " * label_width + "".join(f"{s.scenario:>{width}}" for s in columns)]
+    replicates = {s.replicates for s in columns}
+    if replicates != {1}:
+        lines.append(
+            f"{'replicates':<{label_width}}" + "".join(f"{s.replicates:>{width}}" for s in columns)
+        )
+    lines.append("funnel")
+    for key in columns[0].funnel:
+        lines.append(
+            f"  {key.replace('_', ' '):<{label_width - 2}}"
+            + "".join(f"{s.funnel[key]:>{width},}" for s in columns)
+        )
+    lines.append("outcomes (95% CI)")
+    for key, label in _RATE_LABELS.items():
+        lines.append(
+            f"  {label:<{label_width - 2}}"
+            + "".join(f"{s.rates[key]!s:>{width}}" for s in columns)
+        )
+    lines.append("sessions and waiting")
+    for key, label in _FIGURE_LABELS.items():
+        lines.append(
+            f"  {label:<{label_width - 2}}"
+            + "".join(f"{s.figures[key]:>{width}.1f}" for s in columns)
+        )
+    return "\n".join(lines) + "\n"
+
+
+def format_summary(summary: Summary) -> str:
+    """One summary as plain text."""
+    return compare([summary])

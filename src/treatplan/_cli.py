@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "treatplan._cli_core",
     "treatplan._cli_schema",
     "treatplan._cli_fhir",
+    "treatplan._cli_simulate",
 )
 
 

@@ -70,6 +70,7 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
+from ._scoring import score_in
 
 __all__ = [
     "CARE_PLAN_STATUS",
@@ -600,16 +601,13 @@ class _Exporter:
 
 
 def _observation_total(plan: TreatmentPlan, assessment: Assessment) -> tuple[float | None, bool]:
-    """The score an Observation reports: the recorded total, else the computed one."""
+    """The score an Observation reports: the recorded total, else the computed one (flagged)."""
     if assessment.total is not None:
         return assessment.total, False
-    from ._scoring import score_in
-
-    try:
-        total = score_in(plan, assessment).total
-    except (NotImplementedError, ValidationError):  # scoring unavailable: report items only
+    total = score_in(plan, assessment).total
+    if total is None:  # too many items missing to score
         return None, False
-    return total, total is not None
+    return (int(total) if float(total).is_integer() else total), True
 
 
 def _clinician(ref: str) -> dict[str, Any]:

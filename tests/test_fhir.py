@@ -1,0 +1,888 @@
+"""FHIR R4/R5 export and import: structure (fhir.resources), value sets, round trip.
+
+``fhir.resources`` 8.x ships R5 (5.0.0) as its default package and R4B (4.3.0) as a
+subpackage; it has no plain R4 (4.0.1) package. The resources exported here
+(Bundle, EpisodeOfCare, CarePlan, Goal, Condition, Observation) did not change
+between R4 and R4B, so R4 output is validated with the R4B models.
+
+fhir.resources checks structure and data types but not required code bindings, so
+every status and code is also checked against its value set, written out below
+from the FHIR specification (hl7.org/fhir/R4 and /R5, ValueSet pages).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from fhir.resources.bundle import Bundle as BundleR5
+from fhir.resources.R4B.bundle import Bundle as BundleR4B
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import treatplan as tp
+from treatplan import strategies as tps
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
+VERSIONS = ("R4", "R5")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+# --------------------------------------------------------------------------- value sets
+# EpisodeOfCare.status and .statusHistory.status: episode-of-care-status (required),
+# identical in R4 and R5.
+EPISODE_OF_CARE_STATUS = {
+    "planned",
+    "waitlist",
+    "active",
+    "onhold",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+}
+# CarePlan.status (R4 care-plan-status = R5 request-status) and R5 ServiceRequest.status.
+REQUEST_STATUS = {
+    "draft",
+    "active",
+    "on-hold",
+    "revoked",
+    "completed",
+    "entered-in-error",
+    "unknown",
+}
+# CarePlan.intent: R4 care-plan-intent; R5 adds directive.
+CARE_PLAN_INTENT = {
+    "R4": {"proposal", "plan", "order", "option"},
+    "R5": {"proposal", "plan", "order", "option", "directive"},
+}
+# R5 ServiceRequest.intent: request-intent.
+REQUEST_INTENT = {
+    "proposal",
+    "plan",
+    "directive",
+    "order",
+    "original-order",
+    "reflex-order",
+    "filler-order",
+    "instance-order",
+    "option",
+}
+# Goal.lifecycleStatus: goal-status (required), R4 and R5.
+GOAL_LIFECYCLE_STATUS = {
+    "proposed",
+    "planned",
+    "accepted",
+    "active",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "entered-in-error",
+    "rejected",
+}
+# Goal.achievementStatus: goal-achievement (preferred binding; checked strictly here).
+GOAL_ACHIEVEMENT = (
+    "http://terminology.hl7.org/CodeSystem/goal-achievement",
+    {
+        "in-progress",
+        "improving",
+        "worsening",
+        "no-change",
+        "achieved",
+        "sustaining",
+        "not-achieved",
+        "no-progress",
+        "not-attainable",
+    },
+)
+# Condition.clinicalStatus: condition-clinical (required); R5 adds unknown.
+CONDITION_CLINICAL = (
+    "http://terminology.hl7.org/CodeSystem/condition-clinical",
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"},
+)
+CONDITION_CATEGORY = (
+    "http://terminology.hl7.org/CodeSystem/condition-category",
+    {"problem-list-item", "encounter-diagnosis"},
+)
+# Observation.status: observation-status (required).
+OBSERVATION_STATUS = {
+    "registered",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
+OBSERVATION_CATEGORY = (
+    "http://terminology.hl7.org/CodeSystem/observation-category",
+    {
+        "social-history",
+        "vital-signs",
+        "imaging",
+        "laboratory",
+        "procedure",
+        "survey",
+        "exam",
+        "therapy",
+        "activity",
+    },
+)
+# R4 CarePlan.activity.detail.status: care-plan-activity-status (required).
+CARE_PLAN_ACTIVITY_STATUS = {
+    "not-started",
+    "scheduled",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "stopped",
+    "unknown",
+    "entered-in-error",
+}
+# R4 CarePlan.activity.detail.kind: care-plan-activity-kind (required).
+CARE_PLAN_ACTIVITY_KIND = {
+    "Appointment",
+    "CommunicationRequest",
+    "DeviceRequest",
+    "MedicationRequest",
+    "NutritionOrder",
+    "Task",
+    "ServiceRequest",
+    "VisionPrescription",
+}
+# Quantity.comparator: quantity-comparator (required); R5 adds ad.
+QUANTITY_COMPARATOR = {"<", "<=", ">=", ">"}
+# Timing.repeat.periodUnit: units-of-time (required).
+UNITS_OF_TIME = {"s", "min", "h", "d", "wk", "mo", "a"}
+# Component dataAbsentReason: data-absent-reason (extensible).
+DATA_ABSENT_REASON = (
+    "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+    {
+        "unknown",
+        "asked-unknown",
+        "temp-unknown",
+        "not-asked",
+        "asked-declined",
+        "masked",
+        "not-applicable",
+        "unsupported",
+        "as-text",
+        "error",
+        "not-a-number",
+        "negative-infinity",
+        "positive-infinity",
+        "not-performed",
+        "not-permitted",
+    },
+)
+DIAGNOSIS_SYSTEMS = {
+    "ICD-10-CM": "http://hl7.org/fhir/sid/icd-10-cm",
+    "ICD-10": "http://hl7.org/fhir/sid/icd-10",
+    "ICD-11": "http://id.who.int/icd/release/11/mms",
+    "SNOMED-CT": "http://snomed.info/sct",
+}
+# Total-score LOINC codes (DOMAIN.md section 2; US Core screening assessments).
+LOINC_TOTALS = {"PHQ-9": "44261-6", "GAD-7": "70274-6", "PCL-5": "101698-9"}
+UCUM = "http://unitsofmeasure.org"
+
+
+def _codes(concept: dict[str, Any], system: str) -> list[str]:
+    return [c["code"] for c in concept.get("coding", []) if c.get("system") == system]
+
+
+def _check_concept(
+    problems: list[str], where: str, concept: dict[str, Any], value_set: tuple[str, set[str]]
+) -> None:
+    system, codes = value_set
+    found = _codes(concept, system)
+    if not found:
+        problems.append(f"{where}: no coding from {system}")
+    problems.extend(f"{where}: {c} not in its value set" for c in found if c not in codes)
+
+
+def _check_code(problems: list[str], where: str, code: Any, codes: set[str]) -> None:
+    if code not in codes:
+        problems.append(f"{where}: {code!r} not in its value set")
+
+
+def _resources(bundle: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for i, entry in enumerate(bundle["entry"]):
+        yield f"entry[{i}].{entry['resource']['resourceType']}", entry["resource"]
+
+
+def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
+    """Every status and code of a bundle that is not in its FHIR value set."""
+    problems: list[str] = []
+    if bundle["type"] != "collection":
+        problems.append("Bundle.type")
+    for where, r in _resources(bundle):
+        kind = r["resourceType"]
+        if kind == "EpisodeOfCare":
+            _check_code(problems, f"{where}.status", r["status"], EPISODE_OF_CARE_STATUS)
+            for i, h in enumerate(r.get("statusHistory", [])):
+                _check_code(
+                    problems, f"{where}.statusHistory[{i}]", h["status"], EPISODE_OF_CARE_STATUS
+                )
+        elif kind == "CarePlan":
+            _check_code(problems, f"{where}.status", r["status"], REQUEST_STATUS)
+            _check_code(problems, f"{where}.intent", r["intent"], CARE_PLAN_INTENT[version])
+            for i, a in enumerate(r.get("activity", [])):
+                if version == "R4":
+                    d = a["detail"]
+                    _check_code(
+                        problems, f"{where}.activity[{i}]", d["status"], CARE_PLAN_ACTIVITY_STATUS
+                    )
+                    _check_code(
+                        problems, f"{where}.activity[{i}]", d["kind"], CARE_PLAN_ACTIVITY_KIND
+                    )
+                    _check_timing(problems, f"{where}.activity[{i}]", d.get("scheduledTiming"))
+                elif "detail" in a:
+                    problems.append(f"{where}.activity[{i}]: R5 has no activity.detail")
+        elif kind == "ServiceRequest":
+            if version != "R5":
+                problems.append(f"{where}: ServiceRequests are written for R5 only")
+            _check_code(problems, f"{where}.status", r["status"], REQUEST_STATUS)
+            _check_code(problems, f"{where}.intent", r["intent"], REQUEST_INTENT)
+            _check_timing(problems, where, r.get("occurrenceTiming"))
+        elif kind == "Goal":
+            _check_code(
+                problems, f"{where}.lifecycleStatus", r["lifecycleStatus"], GOAL_LIFECYCLE_STATUS
+            )
+            if "achievementStatus" in r:
+                _check_concept(
+                    problems,
+                    f"{where}.achievementStatus",
+                    r["achievementStatus"],
+                    GOAL_ACHIEVEMENT,
+                )
+            for i, t in enumerate(r.get("target", [])):
+                q = t.get("detailQuantity")
+                if q is not None:
+                    _check_code(
+                        problems, f"{where}.target[{i}]", q["comparator"], QUANTITY_COMPARATOR
+                    )
+                    if q.get("system") != UCUM:
+                        problems.append(f"{where}.target[{i}]: quantity not in UCUM")
+        elif kind == "Condition":
+            _check_concept(
+                problems, f"{where}.clinicalStatus", r["clinicalStatus"], CONDITION_CLINICAL
+            )
+            for c in r.get("category", []):
+                _check_concept(problems, f"{where}.category", c, CONDITION_CATEGORY)
+            for c in r["code"].get("coding", []):
+                if c["system"] not in DIAGNOSIS_SYSTEMS.values() and not c["system"].startswith(
+                    tp.FHIR_NAMESPACE
+                ):
+                    problems.append(f"{where}.code: unknown diagnosis system")
+        elif kind == "Observation":
+            _check_code(problems, f"{where}.status", r["status"], OBSERVATION_STATUS)
+            for c in r.get("category", []):
+                _check_concept(problems, f"{where}.category", c, OBSERVATION_CATEGORY)
+            loinc = _codes(r["code"], "http://loinc.org")
+            problems.extend(
+                f"{where}.code: {c} is not a total-score LOINC code"
+                for c in loinc
+                if c not in LOINC_TOTALS.values()
+            )
+            q = r.get("valueQuantity")
+            if q is not None and (q["system"], q["code"]) != (UCUM, "{score}"):
+                problems.append(f"{where}.valueQuantity: not a UCUM {{score}}")
+            for i, comp in enumerate(r.get("component", [])):
+                if "dataAbsentReason" in comp:
+                    _check_concept(
+                        problems,
+                        f"{where}.component[{i}]",
+                        comp["dataAbsentReason"],
+                        DATA_ABSENT_REASON,
+                    )
+        else:
+            problems.append(f"{where}: unexpected resource type")
+    return problems
+
+
+def _check_timing(problems: list[str], where: str, timing: dict[str, Any] | None) -> None:
+    if timing is not None and "periodUnit" in timing.get("repeat", {}):
+        _check_code(problems, f"{where}.timing", timing["repeat"]["periodUnit"], UNITS_OF_TIME)
+
+
+def validate(bundle: dict[str, Any], version: str) -> None:
+    """Structure (fhir.resources) and value sets, on the bundle as JSON text would carry it."""
+    doc = json.loads(json.dumps(bundle, allow_nan=False))
+    model = BundleR4B if version == "R4" else BundleR5
+    model.model_validate(doc)
+    assert value_set_problems(doc, version) == []
+
+
+def _entries(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _load(path: Path) -> tp.TreatmentPlan:
+    plan: tp.TreatmentPlan = tp.loads(path.read_text(encoding="utf-8"))
+    return plan
+
+
+# --------------------------------------------------------------------------- examples
+def test_there_are_example_plans() -> None:
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_convert_validate_and_round_trip(path: Path, version: str) -> None:
+    plan = _load(path)
+    bundle = tp.to_fhir(plan, version)
+    validate(bundle, version)
+    back = tp.from_fhir(json.loads(json.dumps(bundle)))
+    assert back == tp.fhir_subset(plan)
+    assert tp.dumps(back) == tp.dumps(tp.fhir_subset(plan))
+    # One resource of each kind per plan part.
+    assert len(_entries(bundle, "Condition")) == len(plan.presenting_problems)
+    assert len(_entries(bundle, "Goal")) == len(plan.goals) + len(plan.objectives)
+    assert len(_entries(bundle, "Observation")) == len(plan.all_assessments())
+    assert len(_entries(bundle, "ServiceRequest")) == (
+        len(plan.interventions) if version == "R5" else 0
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_example_observations_carry_loinc_totals(version: str) -> None:
+    plan = _load(EXAMPLES[-1])
+    observations = _entries(tp.to_fhir(plan, version), "Observation")
+    by_id = {a.id: a for a in plan.all_assessments()}
+    assert observations
+    for obs in observations:
+        assessment = by_id[obs["identifier"][0]["value"]]
+        assert _codes(obs["code"], "http://loinc.org") == [LOINC_TOTALS[assessment.instrument]]
+        assert obs["effectiveDateTime"] == assessment.administered_at.isoformat()
+        assert [c.get("valueInteger") for c in obs["component"]] == list(assessment.items or ())
+        # No recorded total: the Observation reports the computed score, flagged as such.
+        assert assessment.total is None
+        assert obs["valueQuantity"]["value"] == tp.score_in(plan, assessment).total
+        (flag,) = obs["valueQuantity"]["extension"]
+        assert flag == {
+            "url": f"{tp.FHIR_NAMESPACE}/StructureDefinition/computed-total",
+            "valueBoolean": True,
+        }
+
+
+# --------------------------------------------------------------------------- statuses
+def _plan_through(*steps: tuple[str, str | None]) -> tp.TreatmentPlan:
+    """A plan referred at T0, ready to agree, driven through ``steps`` (event, reason)."""
+    objective = tp.Objective(
+        id="obj-1",
+        description="PHQ-9 below 10",
+        target=tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10),
+        target_date=date(2026, 6, 1),
+    )
+    plan = tp.TreatmentPlan.refer(
+        "plan-1",
+        "client-1",
+        T0,
+        "gp-1",
+        presenting_problems=(tp.PresentingProblem("prob-1", "low mood"),),
+        goals=(
+            tp.Goal(
+                "goal-1",
+                "feel better",
+                tp.GoalDomain.EMOTIONAL_WELLBEING,
+                (objective,),
+                addresses=("prob-1",),
+            ),
+        ),
+        interventions=(
+            tp.Intervention("int-1", tp.Modality.CBT, "restructuring", serves=("obj-1",)),
+        ),
+        assessments=(tp.Assessment("a-1", "PHQ-9", T0, total=15),),
+    )
+    for hour, (event, reason) in enumerate(steps, 1):
+        plan = tp.fire(plan, event, at=T0 + timedelta(hours=hour), by="clin-1", reason=reason)
+    return plan
+
+
+# (steps, EpisodeOfCare.status, CarePlan.status, R4 activity status) per DOMAIN.md section 2.
+_PATHS: list[tuple[tuple[tuple[str, str | None], ...], str, str, str]] = [
+    ((), "planned", "draft", "not-started"),
+    ((("waitlist", None),), "waitlist", "draft", "not-started"),
+    ((("begin_assessment", None),), "active", "draft", "not-started"),
+    ((("begin_assessment", None), ("agree_plan", None)), "active", "active", "in-progress"),
+    (
+        (("begin_assessment", None), ("agree_plan", None), ("pause", "leave")),
+        "onhold",
+        "on-hold",
+        "on-hold",
+    ),
+    (
+        (("begin_assessment", None), ("agree_plan", None), ("begin_ending", "met")),
+        "active",
+        "active",
+        "in-progress",
+    ),
+    (
+        (
+            ("begin_assessment", None),
+            ("agree_plan", None),
+            ("begin_ending", "met"),
+            ("start_follow_up", None),
+        ),
+        "active",
+        "active",
+        "in-progress",
+    ),
+    (
+        (
+            ("begin_assessment", None),
+            ("agree_plan", None),
+            ("begin_ending", "met"),
+            ("complete", "done"),
+        ),
+        "finished",
+        "completed",
+        "completed",
+    ),
+    (
+        (("begin_assessment", None), ("agree_plan", None), ("drop_out", "stopped coming")),
+        "finished",
+        "revoked",
+        "stopped",
+    ),
+    ((("begin_assessment", None), ("decline", "declined")), "finished", "revoked", "cancelled"),
+    ((("cancel", "moved away"),), "cancelled", "revoked", "cancelled"),
+    ((("waitlist", None), ("transfer", "elsewhere")), "cancelled", "revoked", "cancelled"),
+]
+
+
+@pytest.mark.parametrize(("steps", "episode", "care_plan", "activity"), _PATHS)
+def test_status_mapping_follows_the_domain_table(
+    steps: tuple[tuple[str, str | None], ...], episode: str, care_plan: str, activity: str
+) -> None:
+    plan = _plan_through(*steps)
+    assert tp.episode_status(plan) == episode
+    assert tp.care_plan_status(plan) == care_plan
+    r4 = tp.to_fhir(plan, "R4")
+    (eoc,) = _entries(r4, "EpisodeOfCare")
+    (cp,) = _entries(r4, "CarePlan")
+    assert eoc["status"] == episode
+    assert cp["status"] == care_plan
+    assert cp["activity"][0]["detail"]["status"] == activity
+    assert [h["status"] for h in eoc["statusHistory"]] == [
+        tp.episode_status(plan, i) for i in range(len(plan.history))
+    ]
+    r5 = tp.to_fhir(plan, "R5")
+    (request,) = _entries(r5, "ServiceRequest")
+    assert request["status"] == care_plan
+    for version, bundle in (("R4", r4), ("R5", r5)):
+        validate(bundle, version)
+        assert tp.from_fhir(bundle) == tp.fhir_subset(plan)
+
+
+def test_status_history_periods_chain_and_the_last_is_open() -> None:
+    plan = _plan_through(("begin_assessment", None), ("agree_plan", None), ("pause", "leave"))
+    (eoc,) = _entries(tp.to_fhir(plan), "EpisodeOfCare")
+    periods = [h["period"] for h in eoc["statusHistory"]]
+    assert [p["start"] for p in periods] == [t.at.isoformat() for t in plan.history]
+    assert [p["end"] for p in periods[:-1]] == [p["start"] for p in periods[1:]]
+    assert "end" not in periods[-1]
+    assert eoc["period"] == {"start": T0.isoformat()}
+
+
+def test_a_reopened_episode_is_finished_then_active_again() -> None:
+    plan = _plan_through(("begin_assessment", None), ("decline", "no"), ("reopen", "changed mind"))
+    (eoc,) = _entries(tp.to_fhir(plan), "EpisodeOfCare")
+    assert [h["status"] for h in eoc["statusHistory"]] == [
+        "planned",
+        "active",
+        "finished",
+        "active",
+    ]
+
+
+def test_statuses_map_every_open_phase_to_the_value_sets() -> None:
+    assert set(tp.EPISODE_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
+    assert set(tp.CARE_PLAN_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
+    assert set(tp.EPISODE_STATUS.values()) <= EPISODE_OF_CARE_STATUS
+    assert set(tp.CARE_PLAN_STATUS.values()) <= REQUEST_STATUS
+    assert {s.value for s in tp.GoalStatus} == GOAL_LIFECYCLE_STATUS
+    assert {s.value for s in tp.AchievementStatus} == GOAL_ACHIEVEMENT[1]
+
+
+# --------------------------------------------------------------------------- codes
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("system", list(tp.CodeSystem))
+def test_diagnosis_systems(system: tp.CodeSystem, version: str) -> None:
+    plan = attrs.evolve(
+        _plan_through(),
+        presenting_problems=(
+            tp.PresentingProblem(
+                "prob-1", "low mood", ("in bed until noon",), tp.Diagnosis("F32.1", system)
+            ),
+        ),
+    )
+    bundle = tp.to_fhir(plan, version)
+    validate(bundle, version)
+    (condition,) = _entries(bundle, "Condition")
+    (coding,) = condition["code"]["coding"]
+    expected = DIAGNOSIS_SYSTEMS.get(system.value, f"{tp.FHIR_NAMESPACE}/CodeSystem/dsm-5-tr")
+    assert coding == {"system": expected, "code": "F32.1"}
+    assert tp.DIAGNOSIS_SYSTEMS[system] == expected
+    assert condition["code"]["text"] == "low mood"
+    evidence = condition["evidence"][0]
+    text = evidence["concept"]["text"] if version == "R5" else evidence["code"][0]["text"]
+    assert text == "in bed until noon"
+    (eoc,) = _entries(bundle, "EpisodeOfCare")
+    assert len(eoc["diagnosis"]) == 1
+    assert tp.from_fhir(bundle).presenting_problems == plan.presenting_problems
+
+
+def _custom_instrument(loinc: str | None) -> tp.Instrument:
+    return tp.Instrument(
+        code="MY-PTSD" if loinc else "MY-SCALE",
+        name="My PTSD scale" if loinc else "My scale",
+        item_count=2,
+        item_min=0,
+        item_max=4,
+        loinc=loinc,
+    )
+
+
+@pytest.mark.parametrize("loinc", ["101698-9", None])
+def test_instrument_codes_loinc_or_local(loinc: str | None) -> None:
+    instrument = _custom_instrument(loinc)
+    plan = attrs.evolve(
+        _plan_through(),
+        custom_instruments=(instrument,),
+        assessments=(
+            tp.Assessment("a-1", "PHQ-9", T0, total=15),
+            tp.Assessment("a-2", instrument.code, T0, items=(1, None)),
+        ),
+    )
+    for version in VERSIONS:
+        bundle = tp.to_fhir(plan, version)
+        validate(bundle, version)
+        phq, custom = _entries(bundle, "Observation")
+        assert _codes(phq["code"], "http://loinc.org") == ["44261-6"]
+        assert phq["valueQuantity"]["value"] == 15
+        assert _codes(custom["code"], "http://loinc.org") == ([loinc] if loinc else [])
+        assert _codes(custom["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument") == [
+            instrument.code
+        ]
+        assert "valueQuantity" not in custom  # one item missing and none may be: no total
+        assert custom["component"][1]["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+        assert tp.from_fhir(bundle) == tp.fhir_subset(plan)
+
+
+def test_loinc_alone_identifies_a_builtin_instrument() -> None:
+    bundle = tp.to_fhir(_plan_through())
+    for obs in _entries(bundle, "Observation"):
+        obs["code"]["coding"] = [
+            c for c in obs["code"]["coding"] if c["system"] == "http://loinc.org"
+        ]
+    assert tp.from_fhir(bundle).assessments[0].instrument == "PHQ-9"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_targets_and_schedules(version: str) -> None:
+    base = _plan_through()
+    objectives = (
+        attrs.evolve(base.objectives[0], achievement=tp.AchievementStatus.IMPROVING),
+        tp.Objective(
+            "obj-2",
+            "walks",
+            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK),
+            date(2026, 5, 1),
+        ),
+        tp.Objective("obj-3", "GAS", tp.GasTarget(level=1, weight=2.5), date(2026, 5, 1)),
+    )
+    goal = attrs.evolve(base.goals[0], objectives=objectives)
+    schedule = tp.Schedule(
+        datetime(2026, 1, 12, 10, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        "FREQ=WEEKLY;INTERVAL=2;COUNT=6",
+    )
+    intervention = tp.Intervention(
+        "int-1",
+        tp.Modality.BEHAVIOURAL_ACTIVATION,
+        "activity scheduling",
+        tp.Format.GROUP,
+        ("obj-1", "obj-2", "obj-3"),
+        schedule,
+        "clin-9",
+    )
+    plan = attrs.evolve(base, goals=(goal,), interventions=(intervention,))
+    bundle = tp.to_fhir(plan, version)
+    validate(bundle, version)
+    goals = _entries(bundle, "Goal")
+    assert [g["category"][0]["coding"][0]["code"] for g in goals] == [
+        "long-term-goal",
+        "short-term-objective",
+        "short-term-objective",
+        "short-term-objective",
+    ]
+    measure, behaviour, gas = (g["target"][0] for g in goals[1:])
+    assert measure["detailQuantity"]["comparator"] == "<"
+    assert measure["detailQuantity"]["value"] == 10
+    assert measure["dueDate"] == "2026-06-01"
+    assert goals[1]["achievementStatus"]["coding"][0]["code"] == "improving"
+    assert behaviour["detailQuantity"]["code"] == "/wk"
+    assert behaviour["measure"] == {"text": "walks"}
+    assert gas["detailInteger"] == 1
+    if version == "R4":
+        (activity,) = _entries(bundle, "CarePlan")[0]["activity"]
+        timing = activity["detail"]["scheduledTiming"]
+        assert len(activity["detail"]["goal"]) == 3
+    else:
+        (request,) = _entries(bundle, "ServiceRequest")
+        timing = request["occurrenceTiming"]
+        assert request["performer"][0]["identifier"]["value"] == "clin-9"
+    assert timing["repeat"] == {
+        "boundsPeriod": {"start": "2026-01-12T10:00:00+05:30"},
+        "frequency": 1,
+        "period": 2,
+        "periodUnit": "wk",
+        "count": 6,
+    }
+    assert timing["code"]["text"] == "FREQ=WEEKLY;INTERVAL=2;COUNT=6"
+    back = tp.from_fhir(bundle)
+    assert back == tp.fhir_subset(plan)
+    assert back.interventions == (intervention,)
+
+
+def test_complex_rrules_travel_as_text_only() -> None:
+    schedule = tp.Schedule(T0, "FREQ=WEEKLY;BYDAY=MO,TH")
+    plan = attrs.evolve(
+        _plan_through(),
+        interventions=(
+            tp.Intervention(
+                "int-1", tp.Modality.DBT, "skills", serves=("obj-1",), schedule=schedule
+            ),
+        ),
+    )
+    timing = _entries(tp.to_fhir(plan), "CarePlan")[0]["activity"][0]["detail"]["scheduledTiming"]
+    assert timing["repeat"] == {"boundsPeriod": {"start": T0.isoformat()}}
+    assert tp.from_fhir(tp.to_fhir(plan)).interventions == plan.interventions
+
+
+def test_bundles_are_deterministic_and_references_resolve() -> None:
+    plan = _load(EXAMPLES[0])
+    for version in VERSIONS:
+        bundle = tp.to_fhir(plan, version)
+        assert bundle == tp.to_fhir(plan, version)
+        urls = {e["fullUrl"] for e in bundle["entry"]}
+        assert len(urls) == len(bundle["entry"])
+        text = json.dumps(bundle)
+        for ref in _references(bundle):
+            assert ref in urls
+        assert "urn:uuid:" in text
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                yield item
+            else:
+                yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def test_no_patient_data_only_an_identifier_reference() -> None:
+    bundle = tp.to_fhir(_plan_through())
+    assert not _entries(bundle, "Patient")
+    (cp,) = _entries(bundle, "CarePlan")
+    assert cp["subject"]["identifier"]["value"] == "client-1"
+    assert "reference" not in cp["subject"]
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.to_fhir(_plan_through(), "R3")  # type: ignore[arg-type]
+    assert info.value.problems[0].path == "version"
+
+
+# --------------------------------------------------------------------------- round trip
+@settings(max_examples=40)
+@given(plan=tps.treatment_plans(), version=st.sampled_from(VERSIONS))
+def test_round_trip_keeps_exactly_the_fhir_subset(plan: tp.TreatmentPlan, version: str) -> None:
+    bundle = json.loads(json.dumps(tp.to_fhir(plan, version), allow_nan=False))
+    back = tp.from_fhir(bundle)
+    subset = tp.fhir_subset(plan)
+    assert back == subset
+    assert tp.dumps(back) == tp.dumps(subset)
+    # The subset is a projection: applying it again changes nothing.
+    assert tp.fhir_subset(subset) == subset
+    assert tp.to_fhir(subset, version) == bundle
+    # Exactly what is dropped:
+    assert subset.sessions == subset.reviews == ()
+    assert subset.discharge_criteria is None
+    assert subset.client_factors == tp.ClientFactors()
+    assert {a.id for a in subset.assessments} == {a.id for a in plan.all_assessments()}
+    assert (subset.history, subset.goals, subset.presenting_problems) == (
+        plan.history,
+        plan.goals,
+        plan.presenting_problems,
+    )
+    assert (subset.interventions, subset.custom_instruments) == (
+        plan.interventions,
+        plan.custom_instruments,
+    )
+
+
+@settings(max_examples=40)
+@given(plan=tps.treatment_plans(), version=st.sampled_from(VERSIONS))
+def test_generated_plans_validate(plan: tp.TreatmentPlan, version: str) -> None:
+    validate(tp.to_fhir(plan, version), version)
+
+
+def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
+    plan = _load(EXAMPLES[-1])
+    subset = tp.fhir_subset(plan)
+    assert plan.sessions
+    assert not subset.sessions
+    assert subset.assessments == plan.all_assessments()
+    assert subset.plan_id == plan.plan_id
+    assert subset.history == plan.history
+
+
+def test_datetimes_with_offsets_fhir_cannot_write_become_utc() -> None:
+    odd = timezone(timedelta(hours=5, minutes=30, seconds=7))
+    plan = _plan_through()
+    plan = attrs.evolve(
+        plan, assessments=(tp.Assessment("a-1", "PHQ-9", T0.astimezone(odd), total=3),)
+    )
+    (obs,) = _entries(tp.to_fhir(plan), "Observation")
+    assert obs["effectiveDateTime"] == T0.isoformat()
+    back = tp.from_fhir(tp.to_fhir(plan))
+    assert back.assessments[0].administered_at.utcoffset() == timedelta(0)
+    assert tp.dumps(back) == tp.dumps(tp.fhir_subset(plan))
+
+
+# --------------------------------------------------------------------------- import errors
+SECRET = "Reports hearing voices at night"
+
+
+def _secret_plan() -> tp.TreatmentPlan:
+    plan = _plan_through()
+    return attrs.evolve(
+        plan,
+        presenting_problems=(tp.PresentingProblem("prob-1", SECRET, (SECRET,)),),
+    )
+
+
+def _broken(mutate: Any, version: str = "R4") -> dict[str, Any]:
+    bundle = copy.deepcopy(tp.to_fhir(_secret_plan(), version))
+    mutate(bundle)
+    return bundle
+
+
+def _resource(bundle: dict[str, Any], kind: str, n: int = 0) -> dict[str, Any]:
+    return _entries(bundle, kind)[n]
+
+
+_BAD: list[tuple[str, Any, str]] = [
+    ("not a bundle", lambda b: b.__setitem__("resourceType", "Patient"), "$"),
+    ("entry not a list", lambda b: b.__setitem__("entry", {}), "$.entry"),
+    (
+        "no care plan",
+        lambda b: b.__setitem__(
+            "entry", [e for e in b["entry"] if e["resource"]["resourceType"] != "CarePlan"]
+        ),
+        "$.entry",
+    ),
+    (
+        "status history disagrees",
+        lambda b: _resource(b, "EpisodeOfCare")["statusHistory"][0].__setitem__(
+            "status", "finished"
+        ),
+        "$.entry[0].resource.statusHistory[0].status",
+    ),
+    (
+        "unknown event",
+        lambda b: _resource(b, "EpisodeOfCare")["statusHistory"][0]["extension"][0]["extension"][
+            0
+        ]["valueCoding"].__setitem__("code", SECRET),
+        "$.entry[0].resource.statusHistory[0].extension[0].extension[0].valueCoding.code",
+    ),
+    (
+        "bad date-time",
+        lambda b: _resource(b, "EpisodeOfCare")["statusHistory"][0]["period"].__setitem__(
+            "start", SECRET
+        ),
+        "$.entry[0].resource.statusHistory[0].period.start",
+    ),
+    (
+        "condition text missing",
+        lambda b: _resource(b, "Condition")["code"].pop("text"),
+        "$.entry[2].resource.code.text",
+    ),
+    (
+        "bad lifecycle status",
+        lambda b: _resource(b, "Goal", 1).__setitem__("lifecycleStatus", SECRET),
+        "$.entry[4].resource.lifecycleStatus",
+    ),
+    (
+        "bad comparator",
+        lambda b: _resource(b, "Goal", 1)["target"][0]["detailQuantity"].__setitem__(
+            "comparator", "ad"
+        ),
+        "$.entry[4].resource.target[0].detailQuantity.comparator",
+    ),
+    (
+        "dangling goal reference",
+        lambda b: _resource(b, "CarePlan")["activity"][0]["detail"]["goal"][0].__setitem__(
+            "reference", "urn:uuid:0"
+        ),
+        "$.entry[1].resource.activity[0].detail.goal[0].reference",
+    ),
+    (
+        "score out of range",
+        lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", 99),
+        "$.assessments[0].total",
+    ),
+    (
+        "unknown instrument",
+        lambda b: _resource(b, "Observation").__setitem__("code", {"text": SECRET}),
+        "$.entry[5].resource.code.coding",
+    ),
+    (
+        "wrong value type",
+        lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", SECRET),
+        "$.entry[5].resource.valueQuantity.value",
+    ),
+    (
+        "blank description",
+        lambda b: _resource(b, "Goal", 0)["description"].__setitem__("text", " "),
+        "$.entry[3].resource.statement",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"), [(m, p) for _, m, p in _BAD], ids=[n for n, _, _ in _BAD]
+)
+def test_bad_bundles_raise_with_a_path_and_no_clinical_text(mutate: Any, path: str) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(_broken(mutate))
+    paths = [p.path for p in info.value.problems]
+    assert path in paths
+    assert SECRET not in str(info.value)
+    assert all(SECRET not in p.expected for p in info.value.problems)
+
+
+@pytest.mark.parametrize("bundle", [None, [], "Bundle", {"resourceType": "Bundle"}])
+def test_non_bundles_are_refused(bundle: Any) -> None:
+    with pytest.raises(tp.ValidationError):
+        tp.from_fhir(bundle)
+
+
+def test_import_leaves_the_bundle_untouched() -> None:
+    bundle = tp.to_fhir(_secret_plan(), "R5")
+    before = copy.deepcopy(bundle)
+    tp.from_fhir(bundle)
+    assert bundle == before

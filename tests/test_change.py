@@ -259,6 +259,15 @@ def test_hageman_arrindell_needs_a_positive_difference_reliability() -> None:
         tp.hageman_arrindell_rc(20, 10, flat)
 
 
+def test_hageman_arrindell_stats_are_validated() -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        attrs.evolve(STATS, sd_post=0, reliability_pre=1)
+    assert {p.path for p in info.value.problems} == {"$.sd_post", "$.reliability_pre"}
+    with pytest.raises(tp.ValidationError) as info:
+        attrs.evolve(STATS, pre_post_correlation=1.5)
+    assert [p.path for p in info.value.problems] == ["$.pre_post_correlation"]
+
+
 # --------------------------------------------------------------------------- properties
 scores = st.floats(min_value=0, max_value=80, allow_nan=False)
 sds = st.floats(min_value=0.5, max_value=20)

@@ -211,3 +211,20 @@ def test_a_disorder_specific_anxiety_measure_with_policy_thresholds() -> None:
 def test_unknown_measure_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         tp.talking_therapies_outcome(episode([18, 7], [12, 5]), Policy(anxiety="HADS-A"))
+
+
+def test_a_zero_reliable_change_threshold_is_refused() -> None:
+    with pytest.raises(ValueError, match="above 0"):
+        tp.talking_therapies_outcome(
+            episode([18, 7], [12, 5]), Policy(depression_reliable_change=0)
+        )
+
+
+def test_policy_fields_are_validated_without_echoing_values() -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        Policy(depression="PHQ 9", min_treatment_sessions=-1)
+    assert [p.path for p in info.value.problems] == ["$.depression"]
+    with pytest.raises(tp.ValidationError) as info:
+        Policy(min_treatment_sessions=-1)
+    assert [p.path for p in info.value.problems] == ["$.min_treatment_sessions"]
+    assert "-1" not in str(info.value)

@@ -14,6 +14,8 @@ import math
 
 import attrs
 
+from . import _validation as v
+from ._errors import Problem, ValidationError
 from ._instruments import Direction, Instrument, Norms
 
 __all__ = [
@@ -102,13 +104,27 @@ class HagemanArrindell:
     points and the pre-post correlation.
     """
 
-    mean_pre: float
-    mean_post: float
-    sd_pre: float
-    sd_post: float
-    reliability_pre: float
-    reliability_post: float
-    pre_post_correlation: float
+    mean_pre: float = attrs.field(validator=v.number())
+    mean_post: float = attrs.field(validator=v.number())
+    sd_pre: float = attrs.field(validator=v.number(low=0))
+    sd_post: float = attrs.field(validator=v.number(low=0))
+    reliability_pre: float = attrs.field(validator=v.number(low=0, high=1))
+    reliability_post: float = attrs.field(validator=v.number(low=0, high=1))
+    pre_post_correlation: float = attrs.field(validator=v.number(low=-1, high=1))
+
+    def __attrs_post_init__(self) -> None:
+        problems = [
+            Problem(f"$.{name}", "a number above 0")
+            for name in ("sd_pre", "sd_post")
+            if getattr(self, name) <= 0
+        ]
+        problems += [
+            Problem(f"$.{name}", "a number below 1")
+            for name in ("reliability_pre", "reliability_post")
+            if getattr(self, name) >= 1
+        ]
+        if problems:
+            raise ValidationError(problems)
 
 
 @attrs.frozen

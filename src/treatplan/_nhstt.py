@@ -14,6 +14,7 @@ import enum
 
 import attrs
 
+from . import _validation as v
 from ._change import in_clinical_range
 from ._instruments import Direction, Instrument
 from ._model import Phase, TreatmentPlan
@@ -53,15 +54,23 @@ class TalkingTherapiesPolicy:
     Talking Therapies definition of a finished course of treatment.
     """
 
-    depression: str = "PHQ-9"
-    anxiety: str = "GAD-7"
-    depression_caseness: float | None = None
-    anxiety_caseness: float | None = None
-    depression_reliable_change: float | None = None
-    anxiety_reliable_change: float | None = None
-    improvement_requires_no_deterioration: bool = True
-    min_treatment_sessions: int = 2
-    treatment_sessions: TreatmentSessionRule = TreatmentSessionRule.WITH_INTERVENTION
+    depression: str = attrs.field(default="PHQ-9", validator=v.ref())
+    anxiety: str = attrs.field(default="GAD-7", validator=v.ref())
+    depression_caseness: float | None = attrs.field(
+        default=None, validator=v.number(optional=True)
+    )
+    anxiety_caseness: float | None = attrs.field(default=None, validator=v.number(optional=True))
+    depression_reliable_change: float | None = attrs.field(
+        default=None, validator=v.number(low=0, optional=True)
+    )
+    anxiety_reliable_change: float | None = attrs.field(
+        default=None, validator=v.number(low=0, optional=True)
+    )
+    improvement_requires_no_deterioration: bool = attrs.field(default=True, validator=v.boolean())
+    min_treatment_sessions: int = attrs.field(default=2, validator=v.integer(low=0, high=1000))
+    treatment_sessions: TreatmentSessionRule = attrs.field(
+        default=TreatmentSessionRule.WITH_INTERVENTION, validator=v.enum(TreatmentSessionRule)
+    )
 
 
 @attrs.frozen
@@ -171,6 +180,8 @@ def _threshold(override: float | None, defined: float | None, what: str) -> floa
     value = override if override is not None else defined
     if value is None:
         raise ValueError(f"no {what} threshold in the policy or the instrument definition")
+    if what == "reliable change" and value <= 0:
+        raise ValueError("a reliable change threshold must be above 0")
     return value
 
 

@@ -5,7 +5,9 @@ Each rule is a frozen value with a ``kind`` tag (its JSON discriminator) and an
 what action it recommends, why, and on which evidence (record ids). Rule types
 follow the ending rules services use (DOMAIN.md section 5): goals met, session
 limit, non-attendance (consecutive; more than M in the last K; N within D days),
-inactivity, time limit, client request.
+inactivity, time limit, client request; and rules that read the measures:
+sustained reliable recovery, plateau, reliable deterioration (review, never
+discharge) and authorisation used (warnings on the way).
 """
 
 from __future__ import annotations
@@ -28,14 +30,18 @@ __all__ = [
     "Action",
     "AllOf",
     "AnyOf",
+    "AuthorisationUsed",
     "ClientRequest",
     "ConsecutiveMissed",
     "GoalsMet",
     "Inactivity",
     "MissedInWindow",
     "MissedWithinDays",
+    "Plateau",
+    "ReliableDeterioration",
     "Rule",
     "SessionLimit",
+    "SustainedRecovery",
     "TimeLimit",
     "Verdict",
     "evaluate",
@@ -319,6 +325,226 @@ class ClientRequest:
         )
 
 
+# --------------------------------------------------------------------------- measures
+# Rules that read the plan's scores (DOMAIN.md section 5). Each instrument's first
+# score is its baseline; only scores at or before ``as_of`` count.
+_PAIRED = ("PHQ-9", "GAD-7")
+
+
+def _instrument_codes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.items_of(str, "instrument codes", min_length=1, max_length=100, each=v.is_ref, unique=True)(
+        _, attribute, value
+    )
+
+
+def _measured(plan: TreatmentPlan, as_of: datetime, codes: tuple[str, ...]) -> list[Any]:
+    """(code, instrument, scored points up to as_of) for each of ``codes`` the plan measures."""
+    from ._monitoring import measure_series, scored, until
+
+    series = measure_series(plan)
+    out: list[Any] = []
+    for code in codes:
+        points = scored(until(series.get(code, ()), as_of))
+        if points:
+            out.append((code, plan.instrument(code), points))
+    return out
+
+
+@attrs.frozen
+class SustainedRecovery:
+    """Fires when reliable recovery has held for ``consecutive`` measurements in a row.
+
+    Reliable recovery as NHS Talking Therapies defines it for paired measures
+    (DOMAIN.md section 4), applied at each of the last ``consecutive`` scores
+    after baseline: at least one listed measure was in the clinical range at
+    baseline; every listed measure is out of it and not reliably worse than at
+    baseline; and at least one is reliably improved. Listed measures the plan
+    does not score, or that have no caseness cut-off, are left out.
+    """
+
+    consecutive: int = attrs.field(default=2, validator=v.integer(low=1, high=1000))
+    instruments: tuple[str, ...] = attrs.field(
+        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+    )
+    kind: Literal["sustained_recovery"] = attrs.field(default="sustained_recovery", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        from ._alerts import change_of
+
+        n = self.consecutive
+        measured = [
+            m for m in _measured(plan, as_of, self.instruments) if m[1].caseness_cutoff is not None
+        ]
+        if not measured:
+            return Verdict(self.kind, False, Action.DISCHARGE, "no scores on the listed measures")
+        short = [code for code, _, points in measured if len(points) - 1 < n]
+        if short:
+            return Verdict(
+                self.kind,
+                False,
+                Action.DISCHARGE,
+                f"fewer than {n} scores after baseline: " + ", ".join(short),
+            )
+        case_at_start = any(points[0].score.case for _, _, points in measured)
+        failing: list[str] = []
+        improved = False
+        evidence: list[str] = []
+        for code, instrument, points in measured:
+            base = points[0].score.total
+            recent = points[-n:]
+            evidence.extend(p.assessment_id for p in recent)
+            changes = [change_of(instrument, base, p.score.total) for p in recent]
+            if any(p.score.case for p in recent) or any(
+                c is not None and c.reliable_deterioration for c in changes
+            ):
+                failing.append(code)
+            if all(c is not None and c.reliable_improvement for c in changes):
+                improved = True
+        fired = case_at_start and not failing and improved
+        if fired:
+            reason = f"reliable recovery over the last {n} measurements"
+        elif not case_at_start:
+            reason = "no listed measure was in the clinical range at baseline"
+        elif failing:
+            reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
+        else:
+            reason = f"no reliable improvement held over the last {n} measurements"
+        evidence_if_fired = tuple(evidence) if fired else ()
+        return Verdict(self.kind, fired, Action.DISCHARGE, reason, evidence_if_fired)
+
+
+@attrs.frozen
+class Plateau:
+    """Fires when no two of the last ``window`` scores differ reliably, on every
+    listed measure the plan scores (no reliable change over the last N measurements).
+
+    Reliable means at least the instrument's reliable-change threshold (or the
+    Jacobson-Truax index from its norms). ``action`` defaults to review: a plateau
+    asks whether to change the plan or to end at a good-enough level.
+    """
+
+    window: int = attrs.field(default=4, validator=v.integer(low=2, high=1000))
+    instruments: tuple[str, ...] = attrs.field(
+        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+    )
+    action: Action = attrs.field(default=Action.REVIEW, validator=v.enum(Action))
+    kind: Literal["plateau"] = attrs.field(default="plateau", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        from ._alerts import change_of
+
+        n = self.window
+        measured = _measured(plan, as_of, self.instruments)
+        judged = [
+            m for m in measured if m[1].reliable_change is not None or m[1].norms is not None
+        ]
+        if not judged:
+            return Verdict(self.kind, False, self.action, "no scores on the listed measures")
+        evidence: list[str] = []
+        moving: list[str] = []
+        for code, instrument, points in judged:
+            if len(points) < n:
+                return Verdict(self.kind, False, self.action, f"fewer than {n} scores on {code}")
+            recent = points[-n:]
+            totals = [p.score.total for p in recent]
+            change = change_of(instrument, min(totals), max(totals))
+            if change is not None and change.reliable:
+                moving.append(code)
+            evidence.extend(p.assessment_id for p in recent)
+        if moving:
+            return Verdict(
+                self.kind,
+                False,
+                self.action,
+                f"reliable change within the last {n} scores: " + ", ".join(moving),
+            )
+        return Verdict(
+            self.kind,
+            True,
+            self.action,
+            f"no reliable change over the last {n} scores",
+            tuple(evidence),
+        )
+
+
+@attrs.frozen
+class ReliableDeterioration:
+    """Fires when the latest score of a listed measure is reliably worse than its baseline.
+
+    Its action is always review (step up, refer on or revise the plan), never
+    discharge: deterioration is not a reason to end (DOMAIN.md section 5).
+    """
+
+    instruments: tuple[str, ...] = attrs.field(
+        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+    )
+    kind: Literal["reliable_deterioration"] = attrs.field(
+        default="reliable_deterioration", init=False
+    )
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        from ._alerts import change_of
+
+        worse: list[str] = []
+        evidence: list[str] = []
+        for code, instrument, points in _measured(plan, as_of, self.instruments):
+            if len(points) < 2:
+                continue
+            base, latest = points[0], points[-1]
+            change = change_of(instrument, base.score.total, latest.score.total)
+            if change is not None and change.reliable_deterioration:
+                worse.append(f"{code} {base.score.total:g} -> {latest.score.total:g}")
+                evidence.extend((base.assessment_id, latest.assessment_id))
+        reason = (
+            "reliably worse than baseline: " + ", ".join(worse)
+            if worse
+            else "no reliable deterioration"
+        )
+        return Verdict(self.kind, bool(worse), Action.REVIEW, reason, tuple(evidence))
+
+
+def _warning_fractions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.items_of(float, "fractions", max_length=20, each=v.is_number)(_, attribute, value)
+    if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
+        raise v.fail(attribute, "increasing fractions between 0 and 1")
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(float(x) if v.is_number(x) else x for x in value)
+    return value
+
+
+@attrs.frozen
+class AuthorisationUsed:
+    """Warns as an authorised block of sessions is used up, and fires to discharge at the end.
+
+    At ``warn_at`` fractions of ``authorised_sessions`` used (80% and 90% by
+    default) it fires with action warn; when all are used, with discharge.
+    Sessions counted: attended ones, or every offered one with ``count_missed``.
+    """
+
+    authorised_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
+    warn_at: tuple[float, ...] = attrs.field(
+        default=(0.8, 0.9), converter=_floats, validator=_warning_fractions
+    )
+    count_missed: bool = attrs.field(default=False, validator=v.boolean())
+    kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)
+
+    def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+        from ._alerts import sessions_used
+
+        used = sessions_used(plan, as_of, self.count_missed)
+        total = self.authorised_sessions
+        text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
+        if used >= total:
+            return Verdict(self.kind, True, Action.DISCHARGE, text + ": authorisation used up")
+        crossed = [f for f in self.warn_at if used >= f * total]
+        if crossed:
+            return Verdict(self.kind, True, Action.WARN, text + f": past {crossed[-1]:.0%}")
+        return Verdict(self.kind, False, Action.WARN, text)
+
+
 def _rules_validator(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     v.items_of(RULE_TYPES, "termination rules", min_length=1, max_length=100)(_, attribute, value)
 
@@ -336,7 +562,8 @@ class AnyOf:
         fired = [c for c in children if c.fired]
         action = _strongest([c.action for c in (fired or children)])
         reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
-        evidence = tuple(e for c in fired for e in c.evidence)
+        # Each record once, in first-seen order: several rules often cite the same sessions.
+        evidence = tuple(dict.fromkeys(e for c in fired for e in c.evidence))
         return Verdict(self.kind, bool(fired), action, reason, evidence, children)
 
 
@@ -357,7 +584,7 @@ class AllOf:
             if fired
             else "not yet: " + "; ".join(f"{c.rule}: {c.reason}" for c in pending)
         )
-        evidence = tuple(e for c in children for e in c.evidence) if fired else ()
+        evidence = tuple(dict.fromkeys(e for c in children for e in c.evidence)) if fired else ()
         return Verdict(self.kind, fired, action, reason, evidence, children)
 
 
@@ -378,6 +605,10 @@ Rule = (
     | Inactivity
     | TimeLimit
     | ClientRequest
+    | SustainedRecovery
+    | Plateau
+    | ReliableDeterioration
+    | AuthorisationUsed
     | AnyOf
     | AllOf
 )
@@ -391,6 +622,10 @@ RULE_TYPES: tuple[type[Any], ...] = (
     Inactivity,
     TimeLimit,
     ClientRequest,
+    SustainedRecovery,
+    Plateau,
+    ReliableDeterioration,
+    AuthorisationUsed,
     AnyOf,
     AllOf,
 )

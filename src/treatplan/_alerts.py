@@ -1,0 +1,450 @@
+"""Alerts: what a clinician must know before the next session.
+
+Feedback systems alert on risk items, on clients not on track against the
+expected response, on reliable deterioration and on the alliance (OQ-Analyst,
+PCOMS; DOMAIN.md section 4), and services add data and administration alerts:
+measures missing, a review overdue, a session authorisation nearly used.
+
+Alerts are computed from the plan as it stood at ``as_of``; messages hold only
+codes, ids and numbers, never the plan's free text.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import _validation as v
+from ._errors import ValidationError
+from ._instruments import Instrument
+from ._model import GoalStatus, MeasureTarget, Phase, TreatmentPlan
+from ._monitoring import (
+    ExpectedResponse,
+    ScoredPoint,
+    TrackSignal,
+    measure_series,
+    scored,
+    track,
+    until,
+)
+
+if TYPE_CHECKING:
+    from ._change import ClinicalChange
+    from ._review import ReviewCadence
+
+__all__ = [
+    "DEFAULT_ALLIANCE_CUTOFF",
+    "Alert",
+    "AlertKind",
+    "AlertLevel",
+    "AlertPolicy",
+    "alerts",
+]
+
+#: SRS alliance cut-off: a total below 36 signals a possible alliance problem
+#: (Duncan et al. 2003; unconfirmed, so a configurable default). Used when the
+#: alliance instrument defines no caseness cut-off of its own.
+DEFAULT_ALLIANCE_CUTOFF = 36.0
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert is about."""
+
+    RISK_ITEM = "risk_item"
+    NOT_ON_TRACK = "not_on_track"
+    LESS_CHANGE_THAN_EXPECTED = "less_change_than_expected"
+    RELIABLE_DETERIORATION = "reliable_deterioration"
+    ALLIANCE_LOW = "alliance_low"
+    ALLIANCE_DROP = "alliance_drop"
+    MEASURES_MISSING = "measures_missing"
+    REVIEW_OVERDUE = "review_overdue"
+    AUTHORISATION = "authorisation"
+
+
+class AlertLevel(enum.StrEnum):
+    """How urgent an alert is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    URGENT = "urgent"
+
+
+@attrs.frozen
+class Alert:
+    """One alert: its kind and level, a message (codes, ids and numbers only),
+    the instrument it concerns, and the ids of the records it rests on."""
+
+    kind: AlertKind
+    level: AlertLevel
+    message: str
+    instrument: str | None = None
+    evidence: tuple[str, ...] = ()
+    at: datetime | None = None
+
+
+def _fractions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.items_of(float, "fractions", max_length=20, each=v.is_number)(_, attribute, value)
+    if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
+        raise v.fail(attribute, "increasing fractions between 0 and 1")
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(float(x) if v.is_number(x) else x for x in value)
+    return value
+
+
+def _optional_codes(value: Any) -> Any:
+    if value is None:
+        return None
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+@attrs.frozen
+class AlertPolicy:
+    """What raises an alert. Every number is a service's choice (configurable).
+
+    - ``monitored``: instruments tracked for not-on-track, deterioration and
+      missing data; ``None`` means those named in live objectives' measure
+      targets plus any scored at two or more sessions.
+    - ``alliance_instrument`` / ``alliance_cutoff`` / ``alliance_drop``: SRS
+      below its cut-off (the instrument's own, else 36, Duncan et al. 2003,
+      unconfirmed) or dropping by ``alliance_drop`` points or more from the
+      previous session (1 point, as PCOMS tools alert).
+    - ``amber_alerts``: also warn on less change than expected (amber).
+    - ``missing_after_sessions``: attended sessions without a score before a
+      monitored measure counts as missing (default 2).
+    - ``authorised_sessions``: the authorised block; ``None`` takes it from the
+      plan's ``AuthorisationUsed`` (or ``SessionLimit``) discharge rule.
+      ``authorisation_warnings``: fractions used that warn (80% and 90%).
+    - ``response``: the expected-response curves.
+    """
+
+    monitored: tuple[str, ...] | None = attrs.field(
+        default=None,
+        converter=_optional_codes,
+        validator=attrs.validators.optional(v.items_of(str, "instrument codes", max_length=100)),
+    )
+    alliance_instrument: str = attrs.field(default="SRS", validator=v.ref())
+    alliance_cutoff: float | None = attrs.field(default=None, validator=v.number(optional=True))
+    alliance_drop: float = attrs.field(default=1.0, validator=v.number(low=0))
+    amber_alerts: bool = attrs.field(default=True, validator=v.boolean())
+    missing_after_sessions: int = attrs.field(default=2, validator=v.integer(low=1, high=1000))
+    authorised_sessions: int | None = attrs.field(
+        default=None, validator=v.integer(low=1, high=10_000, optional=True)
+    )
+    authorisation_warnings: tuple[float, ...] = attrs.field(
+        default=(0.8, 0.9), converter=_floats, validator=_fractions
+    )
+    response: ExpectedResponse = attrs.field(
+        factory=ExpectedResponse, validator=v.instance(ExpectedResponse)
+    )
+
+
+_DEFAULT_POLICY = AlertPolicy()
+#: Phases in which reviews are expected (and can be overdue).
+_REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
+
+
+def alerts(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    policy: AlertPolicy | None = None,
+    *,
+    cadence: ReviewCadence | None = None,
+) -> tuple[Alert, ...]:
+    """Every alert for ``plan`` as it stood at ``as_of``, most urgent first.
+
+    A review is overdue after the date the last review set or, with ``cadence``,
+    after the date the cadence sets (whichever is earlier).
+    """
+    from ._review import as_of_view, review_due_date
+
+    if not v.is_aware(as_of):
+        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    view = as_of_view(plan, as_of)
+    due = review_due_date(view, cadence) if cadence is not None else _stored_due(view)
+    grace = cadence.grace_days if cadence is not None else 0
+    return collect(view, as_of, policy or _DEFAULT_POLICY, due, measure_series(view), grace)
+
+
+def _stored_due(plan: TreatmentPlan) -> date | None:
+    return plan.reviews[-1].next_review if plan.reviews else None
+
+
+def monitored_instruments(
+    plan: TreatmentPlan,
+    series: Mapping[str, tuple[ScoredPoint, ...]],
+    policy: AlertPolicy,
+) -> tuple[str, ...]:
+    """The instruments the policy monitors in ``plan`` (see :class:`AlertPolicy`)."""
+    if policy.monitored is not None:
+        return tuple(c for c in policy.monitored if c in series)
+    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
+    targeted = {
+        o.target.instrument
+        for o in plan.objectives
+        if isinstance(o.target, MeasureTarget) and o.status not in dead
+    }
+    return tuple(
+        code
+        for code, points in series.items()
+        if code in targeted or len({p.session for p in points}) >= 2
+    )
+
+
+def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
+    """The classified change, or ``None`` when the instrument has no way to judge it."""
+    from ._change import classify_change
+
+    if instrument.reliable_change is None and instrument.norms is None:
+        return None
+    return classify_change(instrument, pre, post)
+
+
+_ORDER = {AlertLevel.URGENT: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}
+
+
+def collect(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    policy: AlertPolicy,
+    review_due: date | None,
+    series: Mapping[str, tuple[ScoredPoint, ...]],
+    grace_days: int = 0,
+) -> tuple[Alert, ...]:
+    """The alerts of a plan already cut to ``as_of``, from its scored series.
+
+    The review is overdue more than ``grace_days`` after ``review_due``.
+    """
+    out: list[Alert] = []
+    add = out.append
+    upto = {code: until(points, as_of) for code, points in series.items()}
+    upto = {code: points for code, points in upto.items() if points}
+
+    # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1).
+    for code, points in upto.items():
+        latest = points[-1]
+        if latest.score.risk_flags:
+            flags = ", ".join(latest.score.risk_flags)
+            add(
+                Alert(
+                    AlertKind.RISK_ITEM,
+                    AlertLevel.URGENT,
+                    f"{code} risk item endorsed ({flags}) at {latest.assessment_id}",
+                    code,
+                    (latest.assessment_id,),
+                    latest.at,
+                )
+            )
+
+    monitored = monitored_instruments(plan, upto, policy)
+    for code in monitored:
+        if code == policy.alliance_instrument:
+            continue
+        points = scored(upto[code])
+        if not points:
+            continue
+        instrument = plan.instrument(code)
+        latest, baseline = points[-1], points[0]
+        tp = track(
+            instrument, (latest,) if latest is baseline else (baseline, latest), policy.response
+        )
+        signal = tp[-1].signal
+        expected = tp[-1].expected
+        if signal is TrackSignal.RED and expected is not None:
+            add(
+                Alert(
+                    AlertKind.NOT_ON_TRACK,
+                    AlertLevel.URGENT,
+                    f"{code} {latest.total:g} at session {tp[-1].session} is beyond the "
+                    f"not-on-track limit {expected.alarm:.1f} (expected {expected.expected:.1f})",
+                    code,
+                    (baseline.assessment_id, latest.assessment_id),
+                    latest.at,
+                )
+            )
+        elif signal is TrackSignal.AMBER and policy.amber_alerts and expected is not None:
+            add(
+                Alert(
+                    AlertKind.LESS_CHANGE_THAN_EXPECTED,
+                    AlertLevel.WARNING,
+                    f"{code} {latest.total:g} at session {tp[-1].session} is outside the "
+                    f"expected band {expected.lower:.1f}-{expected.upper:.1f}",
+                    code,
+                    (baseline.assessment_id, latest.assessment_id),
+                    latest.at,
+                )
+            )
+        if latest is not baseline and baseline.total is not None and latest.total is not None:
+            change = change_of(instrument, baseline.total, latest.total)
+            if change is not None and change.reliable_deterioration:
+                add(
+                    Alert(
+                        AlertKind.RELIABLE_DETERIORATION,
+                        AlertLevel.URGENT,
+                        f"{code} reliably worse: {baseline.total:g} -> {latest.total:g}",
+                        code,
+                        (baseline.assessment_id, latest.assessment_id),
+                        latest.at,
+                    )
+                )
+
+    out.extend(_alliance(plan, upto.get(policy.alliance_instrument, ()), policy))
+    out.extend(_missing(plan, as_of, upto, monitored, policy))
+    if (
+        review_due is not None
+        and plan.phase in _REVIEW_PHASES
+        and (as_of.date() - review_due).days > grace_days
+    ):
+        days = (as_of.date() - review_due).days
+        last = (plan.reviews[-1].id,) if plan.reviews else ()
+        add(
+            Alert(
+                AlertKind.REVIEW_OVERDUE,
+                AlertLevel.WARNING,
+                f"review overdue by {days} day{'s' if days != 1 else ''} (due {review_due})",
+                None,
+                last,
+            )
+        )
+    auth = _authorisation(plan, as_of, policy)
+    if auth is not None:
+        add(auth)
+    out.sort(key=lambda a: _ORDER[a.level])
+    return tuple(out)
+
+
+def _alliance(
+    plan: TreatmentPlan, points: tuple[ScoredPoint, ...], policy: AlertPolicy
+) -> list[Alert]:
+    points = scored(points)
+    if not points:
+        return []
+    code = policy.alliance_instrument
+    cutoff = policy.alliance_cutoff
+    if cutoff is None:
+        own = plan.instrument(code).caseness_cutoff
+        cutoff = DEFAULT_ALLIANCE_CUTOFF if own is None else own
+    latest = points[-1]
+    assert latest.total is not None
+    out: list[Alert] = []
+    if latest.total < cutoff:
+        out.append(
+            Alert(
+                AlertKind.ALLIANCE_LOW,
+                AlertLevel.WARNING,
+                f"{code} {latest.total:g} is below the alliance cut-off {cutoff:g}",
+                code,
+                (latest.assessment_id,),
+                latest.at,
+            )
+        )
+    if len(points) >= 2:
+        previous = points[-2]
+        assert previous.total is not None
+        drop = previous.total - latest.total
+        if policy.alliance_drop > 0 and drop >= policy.alliance_drop:
+            out.append(
+                Alert(
+                    AlertKind.ALLIANCE_DROP,
+                    AlertLevel.WARNING,
+                    f"{code} dropped {drop:g} points since the last session "
+                    f"({previous.total:g} -> {latest.total:g})",
+                    code,
+                    (previous.assessment_id, latest.assessment_id),
+                    latest.at,
+                )
+            )
+    return out
+
+
+def _missing(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    upto: Mapping[str, tuple[ScoredPoint, ...]],
+    monitored: tuple[str, ...],
+    policy: AlertPolicy,
+) -> list[Alert]:
+    limit = v.instant(as_of)
+    attended = [s for s in plan.sessions if s.attended and v.instant(s.at) <= limit]
+    out: list[Alert] = []
+    for code in monitored:
+        last = upto[code][-1]
+        since = attended[last.session :]
+        if len(since) >= policy.missing_after_sessions:
+            out.append(
+                Alert(
+                    AlertKind.MEASURES_MISSING,
+                    AlertLevel.WARNING,
+                    f"no {code} score at the last {len(since)} attended sessions",
+                    code,
+                    tuple(s.id for s in since),
+                    since[-1].at,
+                )
+            )
+    return out
+
+
+def authorised_block(plan: TreatmentPlan, policy: AlertPolicy) -> tuple[int, bool] | None:
+    """The authorised number of sessions and whether missed ones count, if known."""
+    from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
+
+    if policy.authorised_sessions is not None:
+        return policy.authorised_sessions, False
+    found: list[tuple[int, bool]] = []
+    limits: list[tuple[int, bool]] = []
+    stack: list[Any] = [plan.discharge_criteria] if plan.discharge_criteria is not None else []
+    while stack:
+        rule = stack.pop()
+        if isinstance(rule, AnyOf | AllOf):
+            stack.extend(rule.rules)
+        elif isinstance(rule, AuthorisationUsed):
+            found.append((rule.authorised_sessions, rule.count_missed))
+        elif isinstance(rule, SessionLimit):
+            limits.append((rule.max_sessions, rule.count_missed))
+    chosen = found or limits
+    return min(chosen) if chosen else None
+
+
+def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) -> Alert | None:
+    if plan.phase is Phase.CLOSED:
+        return None
+    block = authorised_block(plan, policy)
+    if block is None:
+        return None
+    authorised, count_missed = block
+    used = sessions_used(plan, as_of, count_missed)
+    if used >= authorised:
+        return Alert(
+            AlertKind.AUTHORISATION,
+            AlertLevel.URGENT,
+            f"authorisation used up: {used} of {authorised} sessions",
+        )
+    crossed = [f for f in policy.authorisation_warnings if used >= f * authorised]
+    if not crossed:
+        return None
+    return Alert(
+        AlertKind.AUTHORISATION,
+        AlertLevel.WARNING,
+        f"{used} of {authorised} authorised sessions used "
+        f"({used / authorised:.0%}; warning at {crossed[-1]:.0%})",
+    )
+
+
+def sessions_used(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> int:
+    """Sessions counted against an authorisation up to ``as_of``: attended ones, or
+    every offered one (not those the service cancelled) with ``count_missed``."""
+    from ._model import Attendance
+
+    limit = v.instant(as_of)
+    return sum(
+        1
+        for s in plan.sessions
+        if v.instant(s.at) <= limit
+        and (s.attended or (count_missed and s.attendance is not Attendance.CANCELLED_BY_SERVICE))
+    )

@@ -1,0 +1,792 @@
+"""Progress reviews: findings from the numbers, recording a review, and review cadence.
+
+:func:`review` reads a plan as it stood at a moment and returns
+:class:`Findings`: per objective (achieved, on track, off track, overdue, with
+the evidence), per measure (baseline, latest, change and its category, the
+expected-response chart), attendance, alerts, ending-rule verdicts, stepped-care
+advice and a suggested decision. :func:`conduct_review` records a review built
+from the findings and schedules the next one from a :class:`ReviewCadence`
+(every N sessions and/or N weeks; python-dateutil). :func:`due_reviews` lists,
+across many plans, the reviews due or overdue on a date.
+
+Review deadlines differ by payer, state and level of care (e.g. US Medicaid
+mental hospitals every 90 days, 42 CFR 456.180), so the cadence is policy, never
+a constant (DOMAIN.md section 1). Findings hold codes, ids, numbers and
+generated text only: never the plan's free text.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from . import _validation as v
+from ._alerts import (
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertPolicy,
+    change_of,
+    collect,
+    monitored_instruments,
+)
+from ._change import ChangeCategory
+from ._errors import ValidationError
+from ._model import (
+    AchievementStatus,
+    Attendance,
+    GasTarget,
+    GoalStatus,
+    MeasureTarget,
+    Objective,
+    ObjectiveProgress,
+    Phase,
+    ProgressReview,
+    ReviewDecision,
+    TreatmentPlan,
+)
+from ._monitoring import (
+    ScoredPoint,
+    TrackPoint,
+    TrackSignal,
+    measure_series,
+    scored,
+    track,
+    until,
+)
+from ._nhstt import TalkingTherapiesOutcome
+from ._rules import Action, Rule, Verdict
+from ._stepped import StepAdvice, SteppedCarePolicy, current_step, step_advice
+
+__all__ = [
+    "AttendanceSummary",
+    "Findings",
+    "MeasureFinding",
+    "ObjectiveFinding",
+    "ObjectiveState",
+    "ReviewCadence",
+    "ReviewDue",
+    "ReviewPolicy",
+    "ReviewStatus",
+    "Suggestion",
+    "conduct_review",
+    "due_reviews",
+    "next_review_date",
+    "review",
+    "review_due_date",
+    "review_status",
+]
+
+
+# --------------------------------------------------------------------------- policy
+def _check_cadence(instance: ReviewCadence, *_: object) -> None:
+    if instance.every_sessions is None and instance.every_weeks is None:
+        raise ValidationError.at("$", "every_sessions, every_weeks or both")
+
+
+@attrs.frozen
+class ReviewCadence:
+    """How often a plan is reviewed: every ``every_sessions`` attended sessions and/or
+    every ``every_weeks`` weeks, whichever comes first, counted from the last review
+    (or the agreement of the plan). A review is overdue ``grace_days`` after its date.
+
+    The default (6 sessions or 12 weeks) is an illustration, not a standard:
+    payers and regulators set their own (e.g. 90 days, 42 CFR 456.180).
+    """
+
+    every_sessions: int | None = attrs.field(
+        default=6, validator=v.integer(low=1, high=1000, optional=True)
+    )
+    every_weeks: int | None = attrs.field(
+        default=12, validator=[v.integer(low=1, high=520, optional=True), _check_cadence]
+    )
+    grace_days: int = attrs.field(default=0, validator=v.integer(low=0, high=365))
+
+
+@attrs.frozen
+class ReviewPolicy:
+    """Everything :func:`review` needs to decide: cadence, alerts (with the
+    expected-response curves), stepped care, and rules to evaluate besides the
+    plan's own discharge criteria. ``talking_therapies`` adds the NHS Talking
+    Therapies episode outcome to the findings."""
+
+    cadence: ReviewCadence = attrs.field(
+        factory=ReviewCadence, validator=v.instance(ReviewCadence)
+    )
+    alerts: AlertPolicy = attrs.field(factory=AlertPolicy, validator=v.instance(AlertPolicy))
+    stepped_care: SteppedCarePolicy = attrs.field(
+        factory=SteppedCarePolicy, validator=v.instance(SteppedCarePolicy)
+    )
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
+    talking_therapies: bool = attrs.field(default=True, validator=v.boolean())
+
+    def __attrs_post_init__(self) -> None:
+        from ._rules import RULE_TYPES
+
+        for i, rule in enumerate(self.rules):
+            if not isinstance(rule, RULE_TYPES):
+                raise ValidationError.at(f"$.rules[{i}]", "a termination rule")
+
+
+# --------------------------------------------------------------------------- findings
+class ObjectiveState(enum.StrEnum):
+    """Where an objective stands at a review."""
+
+    ACHIEVED = "achieved"
+    ON_TRACK = "on_track"
+    OFF_TRACK = "off_track"
+    OVERDUE = "overdue"
+    NOT_ASSESSED = "not_assessed"
+
+
+@attrs.frozen
+class ObjectiveFinding:
+    """One objective at a review: its state, why, and the records it rests on."""
+
+    objective: str
+    state: ObjectiveState
+    target_date: date
+    detail: str
+    evidence: tuple[str, ...] = ()
+    gas_level: int | None = None
+
+
+@attrs.frozen
+class MeasureFinding:
+    """One instrument at a review: baseline, latest, change, category and chart.
+
+    ``change`` is latest minus baseline (raw); ``category`` is the Jacobson-Truax
+    category of that change (``None`` when the instrument has no reliable-change
+    threshold or norms, or fewer than two scores). ``signal`` is the latest
+    score's expected-response signal.
+    """
+
+    instrument: str
+    scores: int
+    baseline: float | None
+    baseline_id: str | None
+    latest: float | None
+    latest_id: str | None
+    change: float | None
+    category: ChangeCategory | None
+    reliable_improvement: bool | None
+    reliable_deterioration: bool | None
+    band: str | None
+    case: bool | None
+    signal: TrackSignal | None
+    trajectory: tuple[TrackPoint, ...]
+
+
+@attrs.frozen
+class AttendanceSummary:
+    """Sessions up to the review. ``offered`` leaves out those the service cancelled;
+    ``rate`` is attended / offered."""
+
+    offered: int
+    attended: int
+    did_not_attend: int
+    cancelled_by_client: int
+    cancelled_by_service: int
+    consecutive_missed: int
+    rate: float | None
+
+
+@attrs.frozen
+class Suggestion:
+    """The decision the findings suggest, and the reasons in order of weight."""
+
+    decision: ReviewDecision
+    reasons: tuple[str, ...]
+
+
+class ReviewStatus(enum.StrEnum):
+    """Whether a plan's review is due on a date."""
+
+    NOT_DUE = "not_due"
+    DUE = "due"
+    OVERDUE = "overdue"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@attrs.frozen
+class Findings:
+    """What a review finds in a plan as it stood at ``as_of``.
+
+    ``verdicts`` holds the plan's discharge-criteria verdict (first, when it has
+    criteria) and the verdicts of the policy's extra rules. ``review_due`` is when
+    a review was due by the cadence; ``next_review`` when the next one would be
+    if a review were recorded now.
+    """
+
+    plan_id: str
+    as_of: datetime
+    phase: Phase
+    objectives: tuple[ObjectiveFinding, ...]
+    measures: tuple[MeasureFinding, ...]
+    attendance: AttendanceSummary
+    alerts: tuple[Alert, ...]
+    verdicts: tuple[Verdict, ...]
+    step: StepAdvice
+    suggestion: Suggestion
+    review_status: ReviewStatus
+    review_due: date | None
+    next_review: date | None
+    talking_therapies: TalkingTherapiesOutcome | None = None
+    gas_t_score: float | None = None
+
+    def measure(self, instrument: str) -> MeasureFinding:
+        """The finding for ``instrument``; ``KeyError`` when it was not scored."""
+        for m in self.measures:
+            if m.instrument == instrument:
+                return m
+        raise KeyError(instrument)
+
+
+# --------------------------------------------------------------------------- the view
+_REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
+_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
+
+
+def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:
+    """The plan as it stood at ``as_of``: the records (history, sessions,
+    assessments, reviews) up to then. Goals and interventions are the current ones."""
+    from ._lifecycle import _trusted
+
+    limit = v.instant(as_of)
+
+    def late(records: tuple[object, ...], when: str) -> bool:
+        return bool(records) and v.instant(getattr(records[-1], when)) > limit
+
+    late_assessments = any(v.instant(a.administered_at) > limit for a in plan.assessments)
+    if not (
+        late(plan.history, "at")
+        or late(plan.sessions, "at")
+        or late(plan.reviews, "at")
+        or late_assessments
+    ):
+        return plan
+    if v.instant(plan.history[0].at) > limit:
+        raise ValidationError.at("as_of", "a time on or after the referral")
+    return _trusted(
+        plan,
+        history=tuple(t for t in plan.history if v.instant(t.at) <= limit),
+        sessions=tuple(s for s in plan.sessions if v.instant(s.at) <= limit),
+        assessments=tuple(a for a in plan.assessments if v.instant(a.administered_at) <= limit),
+        reviews=tuple(r for r in plan.reviews if v.instant(r.at) <= limit),
+    )
+
+
+# --------------------------------------------------------------------------- cadence
+def _agreed_at(plan: TreatmentPlan) -> datetime | None:
+    for t in reversed(plan.history):
+        if t.event in ("agree_plan", "resume_treatment"):
+            return t.at
+    return None
+
+
+def _scheduled_dates(plan: TreatmentPlan, after: datetime, count: int) -> list[date]:
+    """The next ``count`` distinct dates with a scheduled session after ``after``."""
+    limit = v.instant(after)
+    dates: set[date] = set()
+    for intervention in plan.interventions:
+        schedule = intervention.schedule
+        if schedule is None:
+            continue
+        found = 0
+        for when in schedule:
+            if v.instant(when) <= limit:
+                continue
+            dates.add(when.date())
+            found += 1
+            if found >= count:
+                break
+    return sorted(dates)[:count]
+
+
+def next_review_date(
+    plan: TreatmentPlan, after: datetime, cadence: ReviewCadence | None = None
+) -> date | None:
+    """When the next review falls if one is held at ``after``.
+
+    ``every_weeks`` weeks later (python-dateutil ``relativedelta``), or the date of
+    the ``every_sessions``-th scheduled session after it (from the interventions'
+    RFC 5545 schedules), whichever is earlier; ``None`` when neither applies.
+    """
+    chosen = cadence or _DEFAULT_CADENCE
+    candidates: list[date] = []
+    if chosen.every_weeks is not None:
+        candidates.append((after + relativedelta(weeks=+chosen.every_weeks)).date())
+    if chosen.every_sessions is not None:
+        upcoming = _scheduled_dates(plan, after, chosen.every_sessions)
+        if len(upcoming) >= chosen.every_sessions:
+            candidates.append(upcoming[-1])
+    return max(min(candidates), after.date()) if candidates else None
+
+
+def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -> date | None:
+    """When the plan's next review is due: the earliest of the date the last review
+    set, the cadence's weeks and the cadence's sessions (attended since the last
+    review, then scheduled). ``None`` outside the phases that have reviews or
+    before the plan is agreed."""
+    chosen = cadence or _DEFAULT_CADENCE
+    if plan.phase not in _REVIEW_PHASES:
+        return None
+    last = plan.reviews[-1] if plan.reviews else None
+    anchor = last.at if last is not None else _agreed_at(plan)
+    if anchor is None:
+        return None
+    candidates: list[date] = []
+    if last is not None and last.next_review is not None:
+        candidates.append(last.next_review)
+    if chosen.every_weeks is not None:
+        candidates.append((anchor + relativedelta(weeks=+chosen.every_weeks)).date())
+    if chosen.every_sessions is not None:
+        n = chosen.every_sessions
+        start = v.instant(anchor)
+        since = [s for s in plan.sessions if s.attended and v.instant(s.at) > start]
+        if len(since) >= n:
+            candidates.append(since[n - 1].at.date())
+        else:
+            after = since[-1].at if since else anchor
+            if plan.sessions and v.instant(plan.sessions[-1].at) > v.instant(after):
+                after = plan.sessions[-1].at
+            upcoming = _scheduled_dates(plan, after, n - len(since))
+            if len(upcoming) >= n - len(since):
+                candidates.append(upcoming[-1])
+    return min(candidates) if candidates else None
+
+
+@attrs.frozen
+class ReviewDue:
+    """A plan's review status on a date."""
+
+    plan_id: str
+    status: ReviewStatus
+    due: date | None
+    days_overdue: int = 0
+
+
+def review_status(
+    plan: TreatmentPlan,
+    on: date,
+    cadence: ReviewCadence | None = None,
+    *,
+    within_days: int = 0,
+) -> ReviewDue:
+    """Whether ``plan``'s review is due on ``on`` (the plan as it stood at the end of that day).
+
+    Due from ``within_days`` before the due date until ``grace_days`` after it;
+    overdue after that.
+    """
+    chosen = cadence or _DEFAULT_CADENCE
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise ValidationError.at("on", "a calendar date")
+    if not v.is_int(within_days) or within_days < 0:
+        raise ValidationError.at("within_days", "an integer of at least 0")
+    tz = plan.history[-1].at.tzinfo
+    end_of_day = datetime.combine(on, time.max, tzinfo=tz)
+    if v.instant(end_of_day) < v.instant(plan.history[0].at):
+        return ReviewDue(plan.plan_id, ReviewStatus.NOT_APPLICABLE, None)
+    due = review_due_date(as_of_view(plan, end_of_day), chosen)
+    return _status(plan.plan_id, due, on, chosen.grace_days, within_days)
+
+
+def _status(plan_id: str, due: date | None, on: date, grace: int, within: int) -> ReviewDue:
+    if due is None:
+        return ReviewDue(plan_id, ReviewStatus.NOT_APPLICABLE, None)
+    if on > due + timedelta(days=grace):
+        return ReviewDue(plan_id, ReviewStatus.OVERDUE, due, (on - due).days)
+    if on >= due - timedelta(days=within):
+        return ReviewDue(plan_id, ReviewStatus.DUE, due)
+    return ReviewDue(plan_id, ReviewStatus.NOT_DUE, due)
+
+
+def due_reviews(
+    plans: Iterable[TreatmentPlan],
+    on: date,
+    cadence: ReviewCadence | None = None,
+    *,
+    within_days: int = 0,
+) -> tuple[ReviewDue, ...]:
+    """The plans whose review is due or overdue on ``on``, earliest due date first.
+
+    ``within_days`` also lists reviews falling due in the next that many days.
+    """
+    found = [review_status(p, on, cadence, within_days=within_days) for p in plans]
+    wanted = [r for r in found if r.status in (ReviewStatus.DUE, ReviewStatus.OVERDUE)]
+    wanted.sort(key=lambda r: (r.due or on, r.plan_id))
+    return tuple(wanted)
+
+
+# --------------------------------------------------------------------------- review
+def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = None) -> Findings:
+    """What a review finds in ``plan`` as it stood at ``as_of``.
+
+    Each assessment is scored once. Objectives and goals are read as they are
+    now (the plan keeps no history of them); every record (sessions, scores,
+    reviews, transitions) counts only up to ``as_of``.
+    """
+    if not v.is_aware(as_of):
+        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    chosen = policy or _DEFAULT_POLICY
+    view = as_of_view(plan, as_of)
+    series = measure_series(view)
+    due = review_due_date(view, chosen.cadence)
+    status = (
+        _status(view.plan_id, due, as_of.date(), chosen.cadence.grace_days, 0)
+        if due is not None
+        else ReviewDue(view.plan_id, ReviewStatus.NOT_APPLICABLE, None)
+    )
+    alert_list = collect(view, as_of, chosen.alerts, due, series, chosen.cadence.grace_days)
+
+    measures = tuple(
+        _measure_finding(view, code, points, chosen.alerts) for code, points in series.items()
+    )
+    by_code = {m.instrument: m for m in measures}
+    outcome_codes = [
+        c
+        for c in monitored_instruments(view, series, chosen.alerts)
+        if c != chosen.alerts.alliance_instrument
+    ]
+    signal = _worst([by_code[c].signal for c in outcome_codes])
+    deteriorated = any(by_code[c].reliable_deterioration for c in outcome_codes)
+    step = step_advice(
+        current_step(view, chosen.stepped_care), signal, deteriorated, chosen.stepped_care
+    )
+
+    progress = _latest_progress(view)
+    objectives = tuple(
+        _objective_finding(o, as_of, series, by_code, progress)
+        for o in view.objectives
+        if o.status not in _DEAD
+    )
+    verdicts = tuple(
+        rule.evaluate(view, as_of)
+        for rule in (
+            *((view.discharge_criteria,) if view.discharge_criteria is not None else ()),
+            *chosen.rules,
+        )
+    )
+    suggestion = _suggest(alert_list, verdicts, step, objectives)
+    return Findings(
+        plan_id=view.plan_id,
+        as_of=as_of,
+        phase=view.phase,
+        objectives=objectives,
+        measures=measures,
+        attendance=_attendance(view),
+        alerts=alert_list,
+        verdicts=verdicts,
+        step=step,
+        suggestion=suggestion,
+        review_status=status.status,
+        review_due=due,
+        next_review=next_review_date(view, as_of, chosen.cadence),
+        talking_therapies=_talking_therapies(view) if chosen.talking_therapies else None,
+        gas_t_score=_gas(view),
+    )
+
+
+def _talking_therapies(plan: TreatmentPlan) -> TalkingTherapiesOutcome | None:
+    from ._nhstt import talking_therapies_outcome
+
+    if "PHQ-9" not in measure_series(plan):
+        return None
+    return talking_therapies_outcome(plan)
+
+
+def _gas(plan: TreatmentPlan) -> float | None:
+    from ._gas import plan_gas_t_score
+
+    return plan_gas_t_score(plan)
+
+
+_SIGNAL_ORDER = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}
+
+
+def _worst(signals: Iterable[TrackSignal | None]) -> TrackSignal | None:
+    known = [s for s in signals if s is not None]
+    return max(known, key=_SIGNAL_ORDER.__getitem__) if known else None
+
+
+def latest_status(
+    plan: TreatmentPlan, as_of: datetime, instruments: tuple[str, ...]
+) -> tuple[TrackSignal | None, bool]:
+    """The worst latest signal among ``instruments`` and whether any reliably deteriorated."""
+    view = as_of_view(plan, as_of)
+    series = measure_series(view)
+    signals: list[TrackSignal | None] = []
+    deteriorated = False
+    for code in instruments:
+        points = scored(until(series.get(code, ()), as_of))
+        if not points:
+            continue
+        instrument = view.instrument(code)
+        chart = track(instrument, (points[0], points[-1]) if len(points) > 1 else points)
+        signals.append(chart[-1].signal)
+        if len(points) > 1:
+            base, last = points[0].total, points[-1].total
+            assert base is not None
+            assert last is not None
+            change = change_of(instrument, base, last)
+            deteriorated |= change is not None and change.reliable_deterioration
+    return _worst(signals), deteriorated
+
+
+def _measure_finding(
+    plan: TreatmentPlan, code: str, points: tuple[ScoredPoint, ...], policy: AlertPolicy
+) -> MeasureFinding:
+    instrument = plan.instrument(code)
+    chart = track(instrument, points, policy.response)
+    totals = scored(points)
+    base = totals[0] if totals else None
+    last = totals[-1] if totals else None
+    change = None
+    if base is not None and last is not None and last is not base:
+        assert base.total is not None
+        assert last.total is not None
+        change = change_of(instrument, base.total, last.total)
+    latest_chart = next((t for t in reversed(chart) if t.signal is not None), None)
+    return MeasureFinding(
+        instrument=code,
+        scores=len(points),
+        baseline=base.total if base else None,
+        baseline_id=base.assessment_id if base else None,
+        latest=last.total if last else None,
+        latest_id=last.assessment_id if last else None,
+        change=(last.total - base.total)
+        if base is not None
+        and last is not None
+        and base.total is not None
+        and last.total is not None
+        else None,
+        category=change.category if change is not None else None,
+        reliable_improvement=change.reliable_improvement if change is not None else None,
+        reliable_deterioration=change.reliable_deterioration if change is not None else None,
+        band=last.score.band if last else None,
+        case=last.score.case if last else None,
+        signal=latest_chart.signal if latest_chart is not None else None,
+        trajectory=chart,
+    )
+
+
+def _latest_progress(plan: TreatmentPlan) -> dict[str, tuple[str, ObjectiveProgress, int | None]]:
+    """Objective id -> (review id, its latest progress record, its latest GAS level)."""
+    out: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
+    for r in plan.reviews:
+        for p in r.progress:
+            level = (
+                p.gas_level if p.gas_level is not None else out.get(p.objective, ("", p, None))[2]
+            )
+            out[p.objective] = (r.id, p, level)
+    return out
+
+
+_ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
+_MOVING = frozenset({AchievementStatus.IN_PROGRESS, AchievementStatus.IMPROVING})
+
+
+def _objective_finding(
+    o: Objective,
+    as_of: datetime,
+    series: Mapping[str, tuple[ScoredPoint, ...]],
+    measures: Mapping[str, MeasureFinding],
+    progress: Mapping[str, tuple[str, ObjectiveProgress, int | None]],
+) -> ObjectiveFinding:
+    record = progress.get(o.id)
+    level = record[2] if record is not None else None
+    past_due = as_of.date() > o.target_date
+
+    def finding(
+        state: ObjectiveState, detail: str, evidence: tuple[str, ...] = ()
+    ) -> ObjectiveFinding:
+        return ObjectiveFinding(o.id, state, o.target_date, detail, evidence, level)
+
+    if o.status is GoalStatus.COMPLETED or o.achievement in _ACHIEVED:
+        return finding(ObjectiveState.ACHIEVED, "recorded as achieved")
+    target = o.target
+    if isinstance(target, MeasureTarget):
+        code = target.instrument
+        points = scored(until(series.get(code, ()), as_of))
+        if not points:
+            state = ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED
+            return finding(state, f"no {code} score yet")
+        latest = points[-1]
+        assert latest.total is not None
+        text = f"{code} {latest.total:g}, target {target.comparator.value} {target.threshold:g}"
+        if target.met_by(latest.total):
+            return finding(ObjectiveState.ACHIEVED, text + ": met", (latest.assessment_id,))
+        if past_due:
+            return finding(
+                ObjectiveState.OVERDUE,
+                text + f": not met by {o.target_date}",
+                (latest.assessment_id,),
+            )
+        m = measures.get(code)
+        signal = m.signal if m is not None else None
+        state = (
+            ObjectiveState.ON_TRACK
+            if signal in (None, TrackSignal.GREEN)
+            else ObjectiveState.OFF_TRACK
+        )
+        return finding(state, text + f": {signal or 'no signal'}", (latest.assessment_id,))
+    if isinstance(target, GasTarget) and level is not None and record is not None:
+        text = f"GAS level {level:+d}, target {target.level:+d}"
+        if level >= target.level:
+            return finding(ObjectiveState.ACHIEVED, text + ": met", (record[0],))
+        if past_due:
+            return finding(
+                ObjectiveState.OVERDUE, text + f": not met by {o.target_date}", (record[0],)
+            )
+    if record is None:
+        state = ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED
+        return finding(state, "no progress recorded yet")
+    review_id, p, _ = record
+    text = f"progress {p.achievement.value} at {review_id}"
+    if p.achievement in _ACHIEVED:
+        return finding(ObjectiveState.ACHIEVED, text, (review_id,))
+    if past_due:
+        return finding(
+            ObjectiveState.OVERDUE, text + f": not met by {o.target_date}", (review_id,)
+        )
+    if p.achievement in _MOVING:
+        return finding(ObjectiveState.ON_TRACK, text, (review_id,))
+    return finding(ObjectiveState.OFF_TRACK, text, (review_id,))
+
+
+def _attendance(plan: TreatmentPlan) -> AttendanceSummary:
+    counts = dict.fromkeys(Attendance, 0)
+    run = 0
+    for s in plan.sessions:
+        counts[s.attendance] += 1
+        if s.attendance is Attendance.DID_NOT_ATTEND:
+            run += 1
+        elif s.attendance is not Attendance.CANCELLED_BY_SERVICE:
+            run = 0
+    offered = len(plan.sessions) - counts[Attendance.CANCELLED_BY_SERVICE]
+    attended = counts[Attendance.ATTENDED]
+    return AttendanceSummary(
+        offered=offered,
+        attended=attended,
+        did_not_attend=counts[Attendance.DID_NOT_ATTEND],
+        cancelled_by_client=counts[Attendance.CANCELLED_BY_CLIENT],
+        cancelled_by_service=counts[Attendance.CANCELLED_BY_SERVICE],
+        consecutive_missed=run,
+        rate=attended / offered if offered else None,
+    )
+
+
+def _suggest(
+    found: tuple[Alert, ...],
+    verdicts: tuple[Verdict, ...],
+    step: StepAdvice,
+    objectives: tuple[ObjectiveFinding, ...],
+) -> Suggestion:
+    """Safety first: deterioration or not on track outweighs a discharge rule."""
+    kinds = {a.kind for a in found}
+    fired = [leaf for verdict in verdicts for leaf in verdict.fired_leaves()]
+    reasons: list[str] = []
+    decision: ReviewDecision | None = None
+    if step.decision is not ReviewDecision.CONTINUE:
+        decision = step.decision
+        reasons.append(step.reason)
+    discharge = [f for f in fired if f.action is Action.DISCHARGE]
+    review_rules = [f for f in fired if f.action is Action.REVIEW]
+    if discharge:
+        text = "; ".join(f"{f.rule}: {f.reason}" for f in discharge)
+        if decision is None:
+            decision = ReviewDecision.BEGIN_ENDING
+            reasons.append("ending rule fired: " + text)
+        else:
+            reasons.append("ending rule fired, but outweighed: " + text)
+    if review_rules:
+        reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
+        if decision is None:
+            decision = ReviewDecision.REVISE_PLAN
+    lagging = [
+        f.objective
+        for f in objectives
+        if f.state in (ObjectiveState.OFF_TRACK, ObjectiveState.OVERDUE)
+    ]
+    if lagging:
+        reasons.append("objectives off track or overdue: " + ", ".join(lagging))
+        if decision is None:
+            decision = ReviewDecision.REVISE_PLAN
+    if AlertKind.RISK_ITEM in kinds:
+        reasons.append("risk item endorsed: review the risk assessment and safety plan")
+        if decision is None:
+            decision = ReviewDecision.REVISE_PLAN
+    for kind in (AlertKind.ALLIANCE_LOW, AlertKind.ALLIANCE_DROP):
+        if kind in kinds:
+            reasons.append("alliance alert: discuss the relationship and the fit of therapy")
+            break
+    if decision is None:
+        decision = ReviewDecision.CONTINUE
+        reasons.append("on track: continue")
+    urgent = sum(1 for a in found if a.level is AlertLevel.URGENT)
+    if urgent:
+        reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")
+    return Suggestion(decision, tuple(reasons))
+
+
+# --------------------------------------------------------------------------- recording
+_PROGRESS = {
+    ObjectiveState.ACHIEVED: AchievementStatus.ACHIEVED,
+    ObjectiveState.ON_TRACK: AchievementStatus.IMPROVING,
+    ObjectiveState.OFF_TRACK: AchievementStatus.NO_PROGRESS,
+    ObjectiveState.OVERDUE: AchievementStatus.NOT_ACHIEVED,
+    ObjectiveState.NOT_ASSESSED: AchievementStatus.IN_PROGRESS,
+}
+
+
+def conduct_review(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    *,
+    review_id: str,
+    by: str | None = None,
+    decision: ReviewDecision | None = None,
+    progress: Iterable[ObjectiveProgress] | None = None,
+    policy: ReviewPolicy | None = None,
+    findings: Findings | None = None,
+    client_requested_ending: bool = False,
+    note: str | None = None,
+) -> TreatmentPlan:
+    """Record a review at ``as_of`` built from the findings; a new plan.
+
+    The decision defaults to the suggested one and progress per objective to
+    the findings (achieved, improving, no progress, not achieved, in progress);
+    the next review date comes from the policy's cadence. The review goes in
+    through :func:`~treatplan.record_review`, so its rules apply.
+    """
+    from ._lifecycle import record_review
+
+    chosen = policy or _DEFAULT_POLICY
+    found = findings if findings is not None else review(plan, as_of, chosen)
+    records = (
+        tuple(progress)
+        if progress is not None
+        else tuple(
+            ObjectiveProgress(f.objective, _PROGRESS[f.state], gas_level=f.gas_level)
+            for f in found.objectives
+        )
+    )
+    record = ProgressReview(
+        id=review_id,
+        at=as_of,
+        decision=decision if decision is not None else found.suggestion.decision,
+        progress=records,
+        next_review=next_review_date(plan, as_of, chosen.cadence),
+        by=by,
+        client_requested_ending=client_requested_ending,
+        note=note,
+    )
+    return record_review(plan, record)
+
+
+_DEFAULT_CADENCE = ReviewCadence()
+_DEFAULT_POLICY = ReviewPolicy()

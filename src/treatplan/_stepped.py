@@ -1,0 +1,226 @@
+"""Stepped care: steps 1 to 4 after NICE, and when to step up.
+
+NICE CG90 (depression in adults, 2009) and CG113 (generalised anxiety disorder
+and panic disorder, 2011) organise care in steps; NG222 (depression in adults,
+2022) replaced CG90's severity split with PHQ-9 16 (DOMAIN.md section 5):
+
+1. assessment and monitoring (recognition, active monitoring, psychoeducation);
+2. low-intensity psychological interventions (guided self-help; 6-8 sessions
+   over 9-12 weeks);
+3. high-intensity psychological interventions (CBT, IPT, behavioural activation);
+4. specialist care (complex and severe presentations, specialist services).
+
+The default :class:`SteppedCarePolicy` starts less severe depression (PHQ-9
+below 16, NG222) at step 2 and more severe depression (16 or more) at step 3,
+and steps up one step when a review finds the client not on track or reliably
+deteriorated. Which modalities belong to which step is service policy, so it is
+configurable; the defaults say which are NICE's and which are choices.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from . import _validation as v
+from ._errors import ValidationError
+from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan
+from ._monitoring import TrackSignal
+
+__all__ = [
+    "DEFAULT_MODALITY_STEPS",
+    "NG222_MORE_SEVERE_PHQ9",
+    "ModalityStep",
+    "Step",
+    "StepAdvice",
+    "SteppedCarePolicy",
+    "advise_step",
+    "current_step",
+    "initial_step",
+    "step_advice",
+]
+
+#: NICE NG222 (2022), recommendation 1.6: PHQ-9 below 16 is less severe depression,
+#: 16 or more is more severe.
+NG222_MORE_SEVERE_PHQ9 = 16
+
+
+class Step(enum.IntEnum):
+    """The steps of NICE stepped care (CG90, CG113)."""
+
+    ASSESSMENT_AND_MONITORING = 1
+    LOW_INTENSITY = 2
+    HIGH_INTENSITY = 3
+    SPECIALIST = 4
+
+
+@attrs.frozen
+class ModalityStep:
+    """The step at which a service delivers a modality."""
+
+    modality: Modality = attrs.field(validator=v.enum(Modality))
+    step: int = attrs.field(validator=v.integer(low=1, high=4))
+
+
+def _tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+#: Guided self-help is NICE's low-intensity intervention (CG90, CG113, NG222);
+#: CBT, IPT, behavioural activation, counselling and short-term psychodynamic
+#: therapy are NG222 treatments delivered at high intensity. DBT as specialist
+#: care (step 4) is a default service choice, not a NICE rule; modalities not
+#: listed count as step 3.
+DEFAULT_MODALITY_STEPS: tuple[ModalityStep, ...] = (
+    ModalityStep(Modality.GUIDED_SELF_HELP, 2),
+    ModalityStep(Modality.CBT, 3),
+    ModalityStep(Modality.IPT, 3),
+    ModalityStep(Modality.BEHAVIOURAL_ACTIVATION, 3),
+    ModalityStep(Modality.COUNSELLING, 3),
+    ModalityStep(Modality.PSYCHODYNAMIC, 3),
+    ModalityStep(Modality.DBT, 4),
+)
+
+
+@attrs.frozen
+class SteppedCarePolicy:
+    """When to start where, and when to step up.
+
+    ``severity_instrument`` scores at or above ``more_severe_from`` start at
+    ``more_severe_step``, below it at ``less_severe_step`` (NG222: PHQ-9 16;
+    steps 3 and 2). A review steps up one step (never above ``top_step``) when
+    the latest score of a monitored measure is at ``step_up_signal`` or worse
+    (default red: not on track; NICE: step up when the client is not benefiting)
+    or, with ``step_up_on_deterioration``, reliably deteriorated. At the top step
+    the advice is to refer on.
+    """
+
+    severity_instrument: str = attrs.field(default="PHQ-9", validator=v.ref())
+    more_severe_from: float = attrs.field(default=NG222_MORE_SEVERE_PHQ9, validator=v.number())
+    less_severe_step: int = attrs.field(default=2, validator=v.integer(low=1, high=4))
+    more_severe_step: int = attrs.field(default=3, validator=v.integer(low=1, high=4))
+    modality_steps: tuple[ModalityStep, ...] = attrs.field(
+        default=DEFAULT_MODALITY_STEPS,
+        converter=_tuple,
+        validator=v.items_of(ModalityStep, "modality steps", max_length=100),
+    )
+    unlisted_step: int = attrs.field(default=3, validator=v.integer(low=1, high=4))
+    step_up_signal: TrackSignal = attrs.field(
+        default=TrackSignal.RED, validator=v.enum(TrackSignal)
+    )
+    step_up_on_deterioration: bool = attrs.field(default=True, validator=v.boolean())
+    top_step: int = attrs.field(default=4, validator=v.integer(low=1, high=4))
+
+    def step_of(self, modality: Modality) -> Step:
+        """The step at which this policy delivers ``modality``."""
+        for entry in self.modality_steps:
+            if entry.modality is modality:
+                return Step(entry.step)
+        return Step(self.unlisted_step)
+
+
+@attrs.frozen
+class StepAdvice:
+    """The current step, the step advised, and why."""
+
+    current: Step
+    advised: Step
+    decision: ReviewDecision
+    reason: str
+
+    @property
+    def step_up(self) -> bool:
+        return self.advised > self.current
+
+
+def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> Step:
+    """The first step for an intake score on the policy's severity instrument.
+
+    Default: PHQ-9 below 16 (less severe depression) starts at step 2 (low
+    intensity); 16 or more (more severe) at step 3 (high intensity) (NICE NG222).
+    """
+    chosen = policy or _DEFAULT_POLICY
+    if not v.is_number(intake):
+        raise ValidationError.at("intake", "a finite number")
+    if intake >= chosen.more_severe_from:
+        return Step(chosen.more_severe_step)
+    return Step(chosen.less_severe_step)
+
+
+def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -> Step:
+    """The step the plan's interventions are at: the highest of their modalities.
+
+    A plan with no interventions serving a live objective is at step 1
+    (assessment and monitoring).
+    """
+    chosen = policy or _DEFAULT_POLICY
+    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
+    live = {o.id for o in plan.objectives if o.status not in dead}
+    steps = [
+        chosen.step_of(i.modality)
+        for i in plan.interventions
+        if not i.serves or any(o in live for o in i.serves)
+    ]
+    return max(steps, default=Step.ASSESSMENT_AND_MONITORING)
+
+
+_SEVERITY = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}
+
+
+def step_advice(
+    current: Step,
+    signal: TrackSignal | None,
+    deteriorated: bool,
+    policy: SteppedCarePolicy | None = None,
+) -> StepAdvice:
+    """Step up (or refer on at the top step) when not on track or reliably worse.
+
+    ``signal`` is the worst signal among the latest scores of the monitored
+    measures (``None`` when there are none); ``deteriorated`` whether any of them
+    reliably deteriorated from baseline.
+    """
+    chosen = policy or _DEFAULT_POLICY
+    off_track = signal is not None and _SEVERITY[signal] >= _SEVERITY[chosen.step_up_signal]
+    worse = deteriorated and chosen.step_up_on_deterioration
+    if not (off_track or worse):
+        why = "on track" if signal is not None else "no scores to judge progress"
+        return StepAdvice(
+            current, current, ReviewDecision.CONTINUE, f"{why}: stay at step {current}"
+        )
+    because = "reliable deterioration" if worse else f"not on track ({signal})"
+    if current >= chosen.top_step:
+        return StepAdvice(
+            current,
+            current,
+            ReviewDecision.REFER_ON,
+            f"{because} at the top step ({current}): refer on",
+        )
+    advised = Step(current + 1)
+    return StepAdvice(
+        current, advised, ReviewDecision.STEP_UP, f"{because}: step up from {current} to {advised}"
+    )
+
+
+def advise_step(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    policy: SteppedCarePolicy | None = None,
+    *,
+    instruments: tuple[str, ...] = ("PHQ-9", "GAD-7"),
+) -> StepAdvice:
+    """Stepped-care advice for ``plan`` from its scores up to ``as_of``.
+
+    Looks at the latest score of each of ``instruments`` the plan measures:
+    its expected-response signal and whether it reliably deteriorated.
+    """
+    from ._review import latest_status
+
+    if not v.is_aware(as_of):
+        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    signal, deteriorated = latest_status(plan, as_of, instruments)
+    return step_advice(current_step(plan, policy), signal, deteriorated, policy)
+
+
+_DEFAULT_POLICY = SteppedCarePolicy()

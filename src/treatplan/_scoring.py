@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import attrs
 
-from ._errors import Problem, ValidationError
+from ._errors import ValidationError
 from ._instruments import Band, Direction, Instrument
 from ._model import Assessment, TreatmentPlan
 
@@ -108,7 +108,7 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         raise ValidationError.at("$.instrument", "the code of the instrument being scored")
     problems = assessment.problems_against(instrument)
     if problems:
-        raise ValidationError([Problem(p.path, p.expected) for p in problems])
+        raise ValidationError(problems)
     if assessment.items is None:
         assert assessment.total is not None  # an Assessment has items or a total
         return _finish(
@@ -178,6 +178,9 @@ def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
 
 
 def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
-    """Every score of ``instrument`` in the plan, in time order (unscorable ones included)."""
+    """Every score of ``instrument`` in the plan, in time order (unscorable ones included).
+
+    ``KeyError`` when the plan neither defines nor has a built-in ``instrument``.
+    """
     definition = plan.instrument(instrument)
     return tuple(score(definition, a) for a in plan.scores(instrument))

@@ -102,6 +102,28 @@ def test_cutoffs_higher_is_better_by_hand() -> None:
     assert (cut.a, cut.b, cut.c) == (25, 20, 22.5)
 
 
+def test_evans_margison_barkham_1998_example_by_hand() -> None:
+    # Inputs published in Evans, Margison & Barkham (1998, Evidence-Based Mental
+    # Health 1:70-72), CORE item-mean scale, as reproduced in the clinsig R
+    # package's example: clinical M1 = 1.81, SD1 = 0.53; functional M0 = 0.72,
+    # SD0 = 0.57; alpha = 0.89.
+    #   c = (0.57 * 1.81 + 0.53 * 0.72) / (0.57 + 0.53) = (1.0317 + 0.3816) / 1.10 = 1.2848
+    #   a = 1.81 - 2 * 0.53 = 0.75;  b = 0.72 + 2 * 0.57 = 1.86
+    #   RC criterion = 1.96 * 0.53 * sqrt(2) * sqrt(0.11) = 1.96 * 0.2485813 = 0.4872
+    norms = Norms(
+        clinical_mean=1.81,
+        clinical_sd=0.53,
+        functional_mean=0.72,
+        functional_sd=0.57,
+        reliability=0.89,
+    )
+    cut = tp.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    assert cut.c == pytest.approx(1.2848, abs=1e-4)
+    assert cut.a == pytest.approx(0.75)
+    assert cut.b == pytest.approx(1.86)
+    assert tp.reliable_difference(0.53, 0.89) == pytest.approx(0.4872, abs=1e-4)
+
+
 def test_in_clinical_range_respects_direction() -> None:
     assert tp.in_clinical_range(10, 10, Direction.HIGHER_IS_WORSE)
     assert not tp.in_clinical_range(9.9, 10, Direction.HIGHER_IS_WORSE)

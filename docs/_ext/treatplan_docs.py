@@ -1,0 +1,147 @@
+"""Sphinx extension: pages generated from the installed treatplan package.
+
+- ``lifecycle-diagram``: the Mermaid state diagram of :data:`treatplan.TRANSITIONS`
+  (from :func:`treatplan.mermaid`), drawn at build time so it cannot drift.
+- ``transition-table``: the same table as a reference table (events, phases, guards).
+- the API reference: ``api.md`` holds a marker that is replaced, when the page is
+  read, by one section per implementation module covering every name in
+  ``treatplan.__all__``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from enum import Enum
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinxcontrib.mermaid import Mermaid
+from treatplan_apidata import documentation
+
+import treatplan
+
+API_MARKER = "<!-- treatplan-api -->"
+
+#: Section titles of the API reference, by implementation module, in reading order.
+SECTIONS: dict[str, str] = {
+    "treatplan._model": "Plan model",
+    "treatplan._lifecycle": "Lifecycle",
+    "treatplan._rules": "Ending rules",
+    "treatplan._instruments": "Instruments",
+    "treatplan._scoring": "Scoring",
+    "treatplan._change": "Change",
+    "treatplan._nhstt": "NHS Talking Therapies outcomes",
+    "treatplan._gas": "Goal Attainment Scaling",
+    "treatplan._monitoring": "Monitoring",
+    "treatplan._alerts": "Alerts",
+    "treatplan._review": "Reviews",
+    "treatplan._stepped": "Stepped care",
+    "treatplan._json": "JSON",
+    "treatplan._schema": "JSON Schema",
+    "treatplan._migrations": "Schema evolution",
+    "treatplan._fhir": "FHIR",
+    "treatplan._errors": "Errors",
+    "treatplan": "Package",
+}
+
+
+class LifecycleDiagram(Mermaid):
+    """The lifecycle state diagram, generated from the transition table."""
+
+    has_content = False
+    optional_arguments = 0
+
+    def get_mm_code(self) -> str:
+        return treatplan.mermaid()
+
+
+class TransitionTable(Directive):
+    """Every row of :data:`treatplan.TRANSITIONS` as a table."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        order = list(treatplan.Phase)
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 18 30 12 14 26",
+            "",
+            "   * - event",
+            "     - from",
+            "     - to",
+            "     - outcome",
+            "     - guards",
+        ]
+        for spec in treatplan.TRANSITIONS.values():
+            sources = sorted(spec.sources, key=order.index)
+            guards = [g.__name__.strip("_").replace("_", " ") for g in spec.guards]
+            lines += [
+                f"   * - ``{spec.event.value}``",
+                "     - " + (", ".join(f"``{p.value}``" for p in sources) or "(opens a plan)"),
+                f"     - ``{spec.target.value}``",
+                "     - " + (f"``{spec.outcome.value}``" if spec.outcome else ""),
+                "     - " + "; ".join(guards),
+            ]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, "treatplan.TRANSITIONS"), 0, container)
+        return list(container.children)
+
+
+def api_reference() -> str:
+    """MyST source documenting every public name, grouped by implementation module."""
+    groups: dict[str, list[str]] = {}
+    for name in treatplan.__all__:
+        module, _ = documentation(name)
+        groups.setdefault(module, []).append(name)
+    order = list(SECTIONS)
+    out: list[str] = []
+    for module in sorted(groups, key=lambda m: (order.index(m) if m in order else 99, m)):
+        title = SECTIONS.get(module) or module.removeprefix("treatplan.").strip("_").title()
+        out += [f"## {title}", "", "```{eval-rst}", ".. currentmodule:: treatplan", ""]
+        for name in groups[module]:
+            out += _entry(name)
+        out += ["```", ""]
+    return "\n".join(out)
+
+
+def _entry(name: str) -> list[str]:
+    obj = getattr(treatplan, name)
+    if inspect.isclass(obj) and issubclass(obj, BaseException):
+        return [f".. autoexception:: {name}", "   :members:", ""]
+    if inspect.isclass(obj) and issubclass(obj, Enum):
+        return [f".. autoclass:: {name}", "   :members:", "   :undoc-members:", ""]
+    if inspect.isclass(obj):
+        return [f".. autoclass:: {name}", "   :members:", ""]
+    if inspect.isroutine(obj):
+        return [f".. autofunction:: {name}", ""]
+    _, doc = documentation(name)
+    body = ["   " + line if line else "" for line in (doc or "").splitlines()]
+    return [f".. py:data:: {name}", "", *body, ""]
+
+
+# "|RC|" in a docstring means an absolute value, not an RST substitution reference.
+_ABSOLUTE = re.compile(r"(?<![\\`\w|])\|(\w[^|`\n]*?\w|\w)\|(?![\w|])")
+
+
+def _escape_bars(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    lines[:] = [_ABSOLUTE.sub(r"\\|\1\\|", line) for line in lines]
+
+
+def _inject_api(app: Sphinx, docname: str, source: list[str]) -> None:
+    if API_MARKER in source[0]:
+        source[0] = source[0].replace(API_MARKER, api_reference())
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("lifecycle-diagram", LifecycleDiagram)
+    app.add_directive("transition-table", TransitionTable)
+    app.connect("source-read", _inject_api)
+    app.connect("autodoc-process-docstring", _escape_bars)
+    return {"version": treatplan.__version__, "parallel_read_safe": True}

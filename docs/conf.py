@@ -1,0 +1,50 @@
+"""Sphinx configuration for the treatplan documentation.
+
+Build: ``python -m pip install -e '.[docs]'`` then
+``sphinx-build -W --keep-going -b html docs docs/_build/html``.
+Pages are Markdown (MyST); the lifecycle diagram, the transition table and the
+API reference are generated from the installed package at build time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
+
+import treatplan
+
+project = "treatplan"
+author = "treatplan developers"
+copyright = "2026, treatplan developers"
+release = treatplan.__version__
+version = release
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "sphinxcontrib.mermaid",
+    "treatplan_docs",
+]
+
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True
+autodoc_default_options = {"show-inheritance": False}
+add_module_names = False
+
+html_theme = "alabaster"
+html_title = f"treatplan {release}"
+html_static_path: list[str] = []
+
+# Mermaid renders in the reader's browser: nothing is fetched at build time.
+mermaid_output_format = "raw"

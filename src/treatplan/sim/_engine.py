@@ -167,6 +167,7 @@ class ClientResult:
     events: list[tuple[Any, ...]]
     dropout_at: int | None  # attended sessions when the episode closed as dropped out
     censored_at: int | None  # attended sessions when followed without drop-out (or None)
+    plan: TreatmentPlan | None = None  # the client's final plan, when asked for
 
 
 class _Context:
@@ -251,8 +252,13 @@ def _assessments(
     return a, b, phq, gad
 
 
-def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> ClientResult:
-    """Simulate one client's episode as a real treatment plan and return its rows."""
+def simulate_client(
+    scenario: Scenario, seed: int, admission: Admission, *, keep_plan: bool = False
+) -> ClientResult:
+    """Simulate one client's episode as a real treatment plan and return its rows.
+
+    ``keep_plan`` also returns the final :class:`~treatplan.TreatmentPlan`.
+    """
     ctx = context(scenario)
     policy, engagement = scenario.policy, scenario.engagement
     index = admission.index
@@ -302,6 +308,7 @@ def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> Clie
             discharge_criteria=ctx.rules,
         )
         plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
+        delivered = (plan.interventions[0].id,)
 
         hazard = engagement.dropout_hazard
         hazard *= engagement.readiness_hazard ** max(0, -traits.readiness_step)
@@ -331,7 +338,7 @@ def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> Clie
                 scores.append((phq, gad))
                 plan = record_session(
                     plan,
-                    Session(sid, at, Attendance.ATTENDED, (plan.interventions[0].id,), (a, b)),
+                    Session(sid, at, Attendance.ATTENDED, delivered, (a, b)),
                 )
                 if a.items is not None and a.items[8]:
                     alerts = "risk:self-harm-thoughts"
@@ -373,8 +380,9 @@ def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> Clie
                         ),
                     )
                     if decision is ReviewDecision.STEP_UP:
-                        plan = revise(plan, interventions=(ctx.cbt,))
-                        step, step_dose = 3, 1.0
+                        # Earlier sessions keep their low-intensity record; new ones are CBT.
+                        plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
+                        step, step_dose, delivered = 3, 1.0, (ctx.cbt.id,)
                 if not dropped and rng.random() < hazard:
                     dropped = True
             else:
@@ -393,7 +401,7 @@ def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> Clie
                     plan = fire(plan, Event.COMPLETE, at=at, by=_CLINICIAN, reason=reason)
                 break
 
-    return _result(
+    result = _result(
         ctx,
         plan,
         plan_at_8,
@@ -407,6 +415,7 @@ def simulate_client(scenario: Scenario, seed: int, admission: Admission) -> Clie
         (offered, attended, reviews),
         dropout_at,
     )
+    return attrs.evolve(result, plan=plan) if keep_plan else result
 
 
 def _progress(ctx: _Context, scores: list[tuple[int, int]]) -> tuple[ObjectiveProgress, ...]:

@@ -1,0 +1,105 @@
+"""`treatplan simulate`: defaults, scenario files, comparisons, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from treatplan._cli import main
+
+
+def test_plain_run_writes_tables_and_prints_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--clients", "120", "--out", str(tmp_path), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "recovery" in out
+    assert "drop-out" in out
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "clients.csv",
+        "sessions.jsonl",
+        "events.csv",
+        "summary.json",
+        "scenario.json",
+    } <= names
+
+
+def test_workers_give_the_same_files(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["simulate", "--clients", "150", "--seed", "3", "--out", str(a), "-q"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--clients",
+                "150",
+                "--seed",
+                "3",
+                "--workers",
+                "2",
+                "--out",
+                str(b),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    for name in ("clients.csv", "sessions.csv", "events.jsonl"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_scenarios_side_by_side_with_replicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--print-scenario"]) == 0
+    base = json.loads(capsys.readouterr().out)
+    short = {
+        **base,
+        "name": "short",
+        "policy": {"ending_rules": {"kind": "session_limit", "max_sessions": 4}},
+    }
+    files = []
+    for doc in (base, short):
+        path = tmp_path / f"{doc['name']}.json"
+        path.write_text(json.dumps(doc))
+        files += ["--scenario", str(path)]
+    out_dir = tmp_path / "out"
+    assert (
+        main(
+            [
+                "simulate",
+                *files,
+                "--clients",
+                "60",
+                "--replicates",
+                "2",
+                "--out",
+                str(out_dir),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "default" in header
+    assert "short" in header
+    assert (out_dir / "short" / "replicate-1" / "clients.csv").exists()
+    assert json.loads((out_dir / "short" / "summary.json").read_text())["replicates"] == 2
+
+
+def test_a_bad_scenario_file_reports_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"capacity": {"therapists": 0}}')
+    assert main(["simulate", "--scenario", str(path), "--out", str(tmp_path / "o")]) == 1
+    assert "$.capacity.therapists" in capsys.readouterr().err
+
+
+def test_clients_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--clients", "0"])
+    assert "positive integer" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""The engine drives real plans: every simulated client is a valid TreatmentPlan."""
+
+from __future__ import annotations
+
+import attrs
+
+import treatplan as tp
+from treatplan.sim import (
+    CLIENT_COLUMNS,
+    DEFAULT_SCENARIO,
+    NON_ATTENDANCE_RULES,
+    Admission,
+    Policy,
+    WaitingList,
+    simulate_client,
+)
+
+COL = {c: i for i, c in enumerate(CLIENT_COLUMNS)}
+
+
+def _clients(scenario=DEFAULT_SCENARIO, n: int = 60, seed: int = 4):
+    admissions = WaitingList(scenario, seed).admissions(0, n)
+    return [simulate_client(scenario, seed, a, keep_plan=True) for a in admissions]
+
+
+def test_every_client_is_a_valid_plan_that_round_trips() -> None:
+    for result in _clients():
+        plan = result.plan
+        assert isinstance(plan, tp.TreatmentPlan)
+        assert tp.loads(tp.dumps(plan)) == plan  # full validation on load
+        assert plan.history[0].event == "refer"
+        assert len(result.events) == len(plan.history)
+
+
+def test_rows_agree_with_the_plan() -> None:
+    for result in _clients():
+        plan, row = result.plan, result.client
+        assert plan is not None
+        assert row[COL["phase"]] == plan.phase.value
+        assert row[COL["sessions_offered"]] == len(plan.sessions) == len(result.sessions)
+        assert row[COL["sessions_attended"]] == len(plan.attended_sessions)
+        assert row[COL["reviews"]] == len(plan.reviews)
+        if plan.outcome is tp.Outcome.DROPPED_OUT:
+            assert set(row[COL["ended_by"]].split(";")) & NON_ATTENDANCE_RULES
+
+
+def test_outcomes_come_from_the_talking_therapies_function() -> None:
+    from treatplan._nhstt import talking_therapies_outcome
+
+    for result in _clients():
+        assert result.plan is not None
+        outcome = talking_therapies_outcome(result.plan)
+        row = result.client
+        assert row[COL["counted"]] == (row[COL["started"]] and outcome.counts)
+        if outcome.counts:
+            assert row[COL["recovered"]] == outcome.recovered
+            assert row[COL["reliably_improved"]] == outcome.reliable_improvement
+
+
+def test_ending_follows_the_scenario_rules() -> None:
+    short = attrs.evolve(
+        DEFAULT_SCENARIO,
+        policy=Policy(ending_rules=tp.AnyOf((tp.SessionLimit(3), tp.ConsecutiveMissed(1)))),
+    )
+    for result in _clients(short, 40):
+        plan = result.plan
+        assert plan is not None
+        if plan.phase is tp.Phase.CLOSED and plan.outcome is tp.Outcome.COMPLETED:
+            assert len(plan.attended_sessions) == 3
+
+
+def test_declined_clients_never_start() -> None:
+    result = simulate_client(
+        DEFAULT_SCENARIO, 1, Admission(0, 3, None, 10, "declined"), keep_plan=True
+    )
+    assert result.plan is not None
+    assert result.plan.outcome is tp.Outcome.DECLINED
+    assert result.sessions == []
+    assert result.client[COL["started"]] is False
+
+
+def test_a_waiting_list_forms_when_referrals_outrun_capacity() -> None:
+    scenario = attrs.evolve(
+        DEFAULT_SCENARIO,
+        capacity=attrs.evolve(DEFAULT_SCENARIO.capacity, referrals_per_week=100.0),
+    )
+    admissions = WaitingList(scenario, 2).admissions(0, 2000)
+    waits = [a.start_day - a.referred_day for a in admissions if a.start_day is not None]
+    assert max(waits[-200:]) > 28
+    assert sum(a.declined_reason == "declined while waiting" for a in admissions) > 0
+    assert all(a.start_day is None or a.start_day >= a.referred_day for a in admissions)
+
+
+def test_stepped_care_starts_less_severe_clients_at_step_two() -> None:
+    stepped = attrs.evolve(DEFAULT_SCENARIO, policy=Policy(stepped_care=True))
+    steps = {r.client[COL["step"]] for r in _clients(stepped, 80)}
+    assert {2, 3} <= steps

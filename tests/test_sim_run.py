@@ -1,0 +1,115 @@
+"""Runs are byte-identical whatever the executor, worker count or chunk size."""
+
+from __future__ import annotations
+
+import filecmp
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from treatplan.sim import DEFAULT_SCENARIO, simulate, simulate_replicates
+
+CLIENTS = 300
+
+
+def _files(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir())
+
+
+def _same(a: Path, b: Path) -> None:
+    names = _files(a)
+    assert names == _files(b)
+    match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert not mismatch
+    assert not errors
+    assert len(match) == 7
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("serial")
+    simulate(DEFAULT_SCENARIO, CLIENTS, seed=11, out_dir=out, chunk_size=64)
+    return out
+
+
+def test_chunk_size_does_not_matter(serial: Path, tmp_path: Path) -> None:
+    simulate(DEFAULT_SCENARIO, CLIENTS, seed=11, out_dir=tmp_path, chunk_size=7)
+    _same(serial, tmp_path)
+
+
+def test_two_processes_match_serial(serial: Path, tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        simulate(
+            DEFAULT_SCENARIO, CLIENTS, seed=11, out_dir=tmp_path, executor=pool, chunk_size=50
+        )
+    _same(serial, tmp_path)
+
+
+def test_threads_and_a_small_window_match_serial(serial: Path, tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        simulate(
+            DEFAULT_SCENARIO,
+            CLIENTS,
+            seed=11,
+            out_dir=tmp_path,
+            executor=pool,
+            chunk_size=33,
+            max_in_flight=2,
+        )
+    _same(serial, tmp_path)
+
+
+def test_dask_matches_serial(serial: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        simulate(
+            DEFAULT_SCENARIO,
+            CLIENTS,
+            seed=11,
+            out_dir=tmp_path,
+            executor=client.get_executor(),
+            chunk_size=60,
+        )
+    _same(serial, tmp_path)
+
+
+def test_another_seed_differs(serial: Path, tmp_path: Path) -> None:
+    simulate(DEFAULT_SCENARIO, CLIENTS, seed=12, out_dir=tmp_path)
+    assert (serial / "sessions.csv").read_bytes() != (tmp_path / "sessions.csv").read_bytes()
+
+
+def test_progress_is_reported_to_the_end() -> None:
+    seen: list[tuple[int, int]] = []
+    simulate(
+        DEFAULT_SCENARIO, 50, seed=1, chunk_size=20, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(20, 50), (40, 50), (50, 50)]
+
+
+def test_without_out_dir_nothing_is_written_but_the_summary_is_complete() -> None:
+    result = simulate(DEFAULT_SCENARIO, 100, seed=3)
+    assert result.files == ()
+    assert result.summary.funnel["referred"] == 100
+
+
+def test_replicates_write_one_directory_each(tmp_path: Path) -> None:
+    combined, runs = simulate_replicates(
+        DEFAULT_SCENARIO, 80, seed=5, replicates=3, out_dir=tmp_path
+    )
+    assert combined.replicates == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"replicate-{r}" for r in range(3)]
+    assert len({r.seed for r in runs}) == 3
+    rate = combined.rates["recovery"]
+    assert rate.low <= rate.value <= rate.high
+
+
+@pytest.mark.parametrize("bad", [{"clients": -1}, {"chunk_size": 0}])
+def test_bad_arguments(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        simulate(DEFAULT_SCENARIO, **{"clients": 10, **bad})

@@ -1,0 +1,73 @@
+"""Scenarios: defaults, JSON round trip, errors with paths and no values."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+import pytest
+
+import treatplan as tp
+from treatplan.sim import DEFAULT_SCENARIO, Capacity, Policy, Scenario, load_scenario
+
+
+def test_default_round_trips_through_json() -> None:
+    text = DEFAULT_SCENARIO.to_json()
+    assert Scenario.from_json(text) == DEFAULT_SCENARIO
+    assert json.loads(text)["policy"]["ending_rules"]["kind"] == "any_of"
+
+
+def test_partial_document_takes_defaults(tmp_path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"name": "short-course", "policy": {"review_every": 2}}')
+    scenario = load_scenario(path)
+    assert scenario.name == "short-course"
+    assert scenario.policy.review_every == 2
+    assert scenario.population == DEFAULT_SCENARIO.population
+
+
+def test_ending_rules_are_real_rules() -> None:
+    doc = DEFAULT_SCENARIO.to_dict()
+    doc["policy"]["ending_rules"] = {"kind": "session_limit", "max_sessions": 6}
+    scenario = Scenario.from_dict(doc)
+    assert scenario.policy.ending_rules == tp.SessionLimit(max_sessions=6)
+
+
+def test_errors_name_every_path_and_never_the_value() -> None:
+    bad = {
+        "capacity": {"therapists": -3},
+        "population": {"readiness": {"eager": 1.0}},
+        "horizon": 5,
+    }
+    with pytest.raises(tp.ValidationError) as err:
+        Scenario.from_dict(bad)
+    paths = {p.path for p in err.value.problems}
+    assert "$.capacity.therapists" in paths
+    assert "$.population.readiness" in paths
+    assert "$.horizon" in paths
+    assert "eager" not in str(err.value)
+    assert "-3" not in str(err.value)
+
+
+def test_unknown_rule_kind_is_reported_with_its_path() -> None:
+    with pytest.raises(tp.ValidationError) as err:
+        Scenario.from_dict({"policy": {"ending_rules": {"kind": "whenever"}}})
+    assert err.value.problems[0].path.startswith("$.policy.ending_rules")
+
+
+def test_malformed_json_is_a_validation_error() -> None:
+    with pytest.raises(tp.ValidationError, match="well-formed JSON"):
+        Scenario.from_json("{nope")
+    with pytest.raises(tp.ValidationError):
+        Scenario.from_dict([1, 2])
+
+
+def test_capacity_starts_per_week() -> None:
+    assert Capacity(therapists=10, caseload=20, course_weeks=10).starts_per_week == 20
+
+
+def test_constructor_validates() -> None:
+    with pytest.raises(tp.ValidationError):
+        Policy(review_every=0)
+    with pytest.raises(tp.ValidationError):
+        attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=0)

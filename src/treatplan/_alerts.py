@@ -353,7 +353,8 @@ def _alliance(
                 Alert(
                     AlertKind.ALLIANCE_DROP,
                     AlertLevel.WARNING,
-                    f"{code} dropped {drop:g} points since the last session "
+                    f"{code} dropped {drop:g} point{'s' if drop != 1 else ''} since the "
+                    "last session "
                     f"({previous.total:g} -> {latest.total:g})",
                     code,
                     (previous.assessment_id, latest.assessment_id),

@@ -18,6 +18,7 @@ from ._errors import TreatplanError, ValidationError
 #: Modules that define sub-commands (each has ``register(subparsers)``).
 _COMMAND_MODULES: tuple[str, ...] = (
     "treatplan._cli_core",
+    "treatplan._cli_review",
     "treatplan._cli_schema",
     "treatplan._cli_fhir",
     "treatplan._cli_simulate",

@@ -454,13 +454,25 @@ def track(
     instrument: Instrument,
     points: tuple[ScoredPoint, ...],
     response: ExpectedResponse | None = None,
+    *,
+    expected: bool = True,
 ) -> tuple[TrackPoint, ...]:
-    """The expected-response chart of one instrument's scores, the first scored one the intake."""
+    """The expected-response chart of one instrument's scores, the first scored one the intake.
+
+    With ``expected=False`` (a process measure such as the alliance) the points
+    carry no expectation and no signal.
+    """
     chosen = response or _DEFAULT_RESPONSE
     baseline = next((p for p in points if p.score.total is not None), None)
     out: list[TrackPoint] = []
     for p in points:
         total = p.score.total
+        if not expected and baseline is not None:
+            session = max(0, p.session - baseline.session)
+            out.append(
+                TrackPoint(p.assessment_id, p.at, session, total, None, None, p.score.risk_flags)
+            )
+            continue
         if baseline is None or total is None or baseline.score.total is None:
             out.append(TrackPoint(p.assessment_id, p.at, 0, total, None, None, p.score.risk_flags))
             continue

@@ -112,7 +112,8 @@ class ReviewPolicy:
     """Everything :func:`review` needs to decide: cadence, alerts (with the
     expected-response curves), stepped care, and rules to evaluate besides the
     plan's own discharge criteria. ``talking_therapies`` adds the NHS Talking
-    Therapies episode outcome to the findings."""
+    Therapies episode outcome to the findings; ``alert_log`` the score alerts
+    raised at every earlier score (off by default: it costs a pass per score)."""
 
     cadence: ReviewCadence = attrs.field(
         factory=ReviewCadence, validator=v.instance(ReviewCadence)
@@ -123,6 +124,7 @@ class ReviewPolicy:
     )
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
     talking_therapies: bool = attrs.field(default=True, validator=v.boolean())
+    alert_log: bool = attrs.field(default=False, validator=v.boolean())
 
     def __attrs_post_init__(self) -> None:
         from ._rules import RULE_TYPES
@@ -197,9 +199,12 @@ class AttendanceSummary:
 
 @attrs.frozen
 class Suggestion:
-    """The decision the findings suggest, and the reasons in order of weight."""
+    """The decision the findings suggest, and the reasons in order of weight.
 
-    decision: ReviewDecision
+    ``decision`` is ``None`` for a closed episode: there is nothing to decide.
+    """
+
+    decision: ReviewDecision | None
     reasons: tuple[str, ...]
 
 
@@ -219,7 +224,8 @@ class Findings:
     ``verdicts`` holds the plan's discharge-criteria verdict (first, when it has
     criteria) and the verdicts of the policy's extra rules. ``review_due`` is when
     a review was due by the cadence; ``next_review`` when the next one would be
-    if a review were recorded now.
+    if a review were recorded now. ``alert_log`` (when the policy asks for it)
+    lists the alerts each score raised when it was taken, oldest first.
     """
 
     plan_id: str
@@ -237,6 +243,7 @@ class Findings:
     next_review: date | None
     talking_therapies: TalkingTherapiesOutcome | None = None
     gas_t_score: float | None = None
+    alert_log: tuple[Alert, ...] = ()
 
     def measure(self, instrument: str) -> MeasureFinding:
         """The finding for ``instrument``; ``KeyError`` when it was not scored."""
@@ -472,6 +479,10 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         )
     )
     suggestion = _suggest(alert_list, verdicts, step, objectives)
+    if view.phase is Phase.CLOSED:
+        outcome = view.outcome.value if view.outcome is not None else "closed"
+        suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
+    reviewable = view.phase in _REVIEW_PHASES
     return Findings(
         plan_id=view.plan_id,
         as_of=as_of,
@@ -485,10 +496,43 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         suggestion=suggestion,
         review_status=status.status,
         review_due=due,
-        next_review=next_review_date(view, as_of, chosen.cadence),
+        next_review=next_review_date(view, as_of, chosen.cadence) if reviewable else None,
         talking_therapies=_talking_therapies(view) if chosen.talking_therapies else None,
         gas_t_score=_gas(view),
+        alert_log=_alert_log(view, as_of, series, chosen.alerts) if chosen.alert_log else (),
     )
+
+
+#: Alerts that belong to a score (the rest are about the plan at the moment).
+_SCORE_ALERTS = frozenset(
+    {
+        AlertKind.RISK_ITEM,
+        AlertKind.NOT_ON_TRACK,
+        AlertKind.LESS_CHANGE_THAN_EXPECTED,
+        AlertKind.RELIABLE_DETERIORATION,
+        AlertKind.ALLIANCE_LOW,
+        AlertKind.ALLIANCE_DROP,
+    }
+)
+
+
+def _alert_log(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    series: Mapping[str, tuple[ScoredPoint, ...]],
+    policy: AlertPolicy,
+) -> tuple[Alert, ...]:
+    """The score alerts raised at each scoring time up to ``as_of`` (scores reused)."""
+    limit = v.instant(as_of)
+    times = sorted({p.at for points in series.values() for p in points if p.at <= limit})
+    log: list[Alert] = []
+    for when in times:
+        log.extend(
+            a
+            for a in collect(plan, when, policy, None, series)
+            if a.kind in _SCORE_ALERTS and a.at is not None and v.instant(a.at) == when
+        )
+    return tuple(log)
 
 
 def _talking_therapies(plan: TreatmentPlan) -> TalkingTherapiesOutcome | None:
@@ -541,7 +585,8 @@ def _measure_finding(
     plan: TreatmentPlan, code: str, points: tuple[ScoredPoint, ...], policy: AlertPolicy
 ) -> MeasureFinding:
     instrument = plan.instrument(code)
-    chart = track(instrument, points, policy.response)
+    # The alliance is a process measure: no expected response to track it against.
+    chart = track(instrument, points, policy.response, expected=code != policy.alliance_instrument)
     totals = scored(points)
     base = totals[0] if totals else None
     last = totals[-1] if totals else None
@@ -778,7 +823,8 @@ def conduct_review(
     record = ProgressReview(
         id=review_id,
         at=as_of,
-        decision=decision if decision is not None else found.suggestion.decision,
+        # A closed plan has no suggestion; record_review refuses it anyway.
+        decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
         progress=records,
         next_review=next_review_date(plan, as_of, chosen.cadence),
         by=by,

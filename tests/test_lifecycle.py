@@ -336,6 +336,68 @@ def test_events_without_reason_guard_record_blank_reason_as_none() -> None:
     assert tp.fire(plan, "waitlist", at=later(plan), by=CLINICIAN).history[-1].reason is None
 
 
+# --------------------------------------------------------------------------- the fast path
+# fire builds its record and the new plan without re-running validators (it is on
+# every lifecycle operation); these tests hold that shortcut to the validating path.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+valid_refs = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}", fullmatch=True)
+refs = st.one_of(valid_refs, valid_refs, valid_refs, st.text(max_size=140))
+reason_values = st.one_of(
+    st.none(),
+    st.text(max_size=20),
+    st.sampled_from([" \t\n", "x" * 10_000, "x" * 10_001, " " * 10_001]),
+)
+event_times = st.datetimes(
+    min_value=datetime(2000, 1, 2), timezones=st.sampled_from([*OFFSETS, None])
+)
+
+
+@settings(max_examples=200)
+@given(by=refs, reason=reason_values, at=event_times)
+def test_fire_accepts_exactly_the_records_transition_accepts(
+    by: str, reason: str | None, at: datetime
+) -> None:
+    plan = referred(EPOCH)
+    # fire records a blank reason as none; otherwise the record must be what the
+    # validating constructor would build, and fire must refuse what it refuses.
+    normal = None if reason is not None and not reason.strip() else reason
+    expected: tp.Transition | None
+    try:
+        expected = tp.Transition("waitlist", Phase.REFERRED, Phase.WAITLISTED, at, by, normal)
+    except tp.ValidationError:
+        expected = None
+    if expected is None:
+        with pytest.raises(tp.ValidationError):
+            tp.fire(plan, "waitlist", at=at, by=by, reason=reason)
+        with pytest.raises(tp.ValidationError):
+            tp.check_event(plan, "waitlist", at=at, by=by, reason=reason)
+        return
+    new = tp.fire(plan, "waitlist", at=at, by=by, reason=reason)
+    assert new.history[-1] == expected
+    attrs.validate(new.history[-1])
+    assert tp.check_event(plan, "waitlist", at=at, by=by, reason=reason).allowed
+
+
+def test_fast_copies_cover_every_plan_field() -> None:
+    from treatplan import _lifecycle
+
+    plan = plan_in(Phase.ACTIVE)
+    names = {f.name for f in attrs.fields(tp.TreatmentPlan)}
+    assert set(_lifecycle._REPLACE) == names
+    for name in names:
+        copy = _lifecycle._REPLACE[name](plan, getattr(plan, name))
+        assert copy == plan
+        assert copy is not plan
+    session = tp.Session("s9", later(plan), tp.Attendance.DID_NOT_ATTEND)
+    several = _lifecycle._trusted(plan, sessions=(session,), reviews=())
+    assert several == attrs.evolve(plan, sessions=(session,), reviews=())
+    transition_fields = {f.name for f in attrs.fields(tp.Transition)}
+    record = _lifecycle._new_transition(
+        **{n: getattr(plan.history[-1], n) for n in transition_fields}
+    )
+    assert record == plan.history[-1]
+
+
 # --------------------------------------------------------------------------- agree_plan guards
 def assessing(**content: object) -> tp.TreatmentPlan:
     plan = tp.revise(referred(), **content)  # type: ignore[arg-type]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -74,8 +74,9 @@ class Event(enum.StrEnum):
     REOPEN = "reopen"
 
 
-@attrs.frozen
-class _Request:
+class _Request(NamedTuple):
+    """A checked event request (a tuple: built on every ``fire``, so cheap to make)."""
+
     event: Event
     at: datetime
     by: str
@@ -260,6 +261,11 @@ TRANSITIONS: Mapping[str, TransitionSpec] = MappingProxyType(
     )
 )
 
+# The table keyed by member, and the members' names: enum ``.value`` lookups are slow
+# on the hot path.
+_SPECS: Mapping[Event, TransitionSpec] = {spec.event: spec for spec in TRANSITIONS.values()}
+_NAMES: Mapping[Event, str] = {event: event.value for event in Event}
+
 #: Where each kind of record may be added to a plan.
 RECORDING_PHASES: Mapping[str, frozenset[Phase]] = MappingProxyType(
     {
@@ -285,7 +291,7 @@ class EventCheck:
 
 
 def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
-    spec = TRANSITIONS[request.event.value]
+    spec = _SPECS[request.event]
     phase = plan.phase
     if phase not in spec.sources:
         if phase is Phase.CLOSED:
@@ -293,7 +299,7 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
         allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
         return [f"{request.event.value} is allowed only from {allowed_from}"]
     reasons: list[str] = []
-    if v.instant(request.at) < v.instant(plan.last_event_at):
+    if _earlier(request.at, plan.last_event_at):
         reasons.append("event time is before the last recorded transition")
     for guard in spec.guards:
         why = guard(plan, request)
@@ -302,23 +308,41 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
     return reasons
 
 
+def _earlier(when: datetime, than: datetime) -> bool:
+    """Whether instant ``when`` is before instant ``than`` (both timezone-aware)."""
+    if type(when.tzinfo) is timezone and type(than.tzinfo) is timezone:
+        return when < than  # fixed offsets have no DST folds: the direct comparison is exact
+    return v.instant(when) < v.instant(than)
+
+
 def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _Request:
-    try:
-        ev = Event(event)
-    except ValueError:
-        raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
+    """Check the arguments of an event request.
+
+    These are exactly the checks :class:`Transition`'s validators make on ``at``,
+    ``by`` and ``reason`` (the other fields come from the table), so ``fire`` can
+    build its record without running them again; tests/test_lifecycle.py holds
+    the two to agreement.
+    """
+    if isinstance(event, Event):
+        ev = event
+    else:
+        try:
+            ev = Event(event)
+        except (ValueError, TypeError):
+            raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
     if ev is Event.REFER:
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if not v.is_aware(at):
         raise ValidationError.at("at", "a timezone-aware date-time")
-    # Checked here, not only by Transition, so that check_event agrees with fire.
     if not v.is_ref(by):
         raise ValidationError.at("by", "an opaque reference (who fired the event)")
     if reason is not None:
-        if not isinstance(reason, str) or len(reason) > v.MAX_TEXT:
-            raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
+        if not isinstance(reason, str):
+            raise ValidationError.at("reason", "a string or null")
         if not reason.strip():
             reason = None  # a blank reason is no reason: guards that need one say so
+        elif len(reason) > v.MAX_TEXT:
+            raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
     return _Request(ev, at, by, reason)
 
 
@@ -370,11 +394,12 @@ def fire(
     failures = _failures(plan, request)
     if failures:
         raise TransitionError(plan.phase.value, request.event.value, failures)
-    spec = TRANSITIONS[request.event.value]
-    # Transition's own validators check every field of the new record (the reason
-    # text, ``by``, the outcome exactly when closing).
-    record = Transition(
-        event=request.event.value,
+    spec = _SPECS[request.event]
+    # The record is valid without running Transition's validators: _request checked
+    # at, by and reason exactly as they would; event, source, target and outcome come
+    # from the table, which sets an outcome exactly on the events into closed.
+    record = _new_transition(
+        event=_NAMES[request.event],
         source=plan.phase,
         target=spec.target,
         at=at,
@@ -386,7 +411,7 @@ def fire(
     # extends its history exactly as _history_problems requires (source is the
     # current phase, event/target/outcome from the table, time not before the
     # last record). Nothing else changed.
-    return _trusted(plan, history=(*plan.history, record))
+    return _REPLACE["history"](plan, (*plan.history, record))
 
 
 # --------------------------------------------------------------------------- recording
@@ -533,10 +558,53 @@ def _trusted(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
 
     The hot path of every operation: skips re-checking parts that cannot have changed.
     """
+    if len(changes) == 1:
+        ((name, value),) = changes.items()
+        return _REPLACE[name](plan, value)
     new = object.__new__(TreatmentPlan)
     for name in _PLAN_FIELDS:
         object.__setattr__(new, name, changes[name] if name in changes else getattr(plan, name))
     return new
+
+
+def _compile_copier(cls: type[Any], fields: tuple[str, ...], replaced: str | None) -> Any:
+    """A function ``(source, value)`` returning a copy of a frozen attrs instance of
+    ``cls`` with field ``replaced`` set to ``value``, or ``(**values)`` building one
+    from every field by keyword (``replaced=None``), without running validators.
+
+    Unrolled, as attrs itself generates ``__init__``: a loop over the fields costs
+    about twice as much, and these run on every lifecycle operation. The names are
+    attrs field names (identifiers), so the generated source is fixed by the class.
+    """
+    if replaced is None:
+        head = "def make(*, " + ", ".join(fields) + "):"
+        values = list(fields)
+    else:
+        head = "def make(source, value):"
+        values = ["value" if name == replaced else f"source.{name}" for name in fields]
+    body = [head, "    new = new_instance(cls)"]
+    body += [
+        f"    set_field(new, {name!r}, {value})"
+        for name, value in zip(fields, values, strict=True)
+    ]
+    body.append("    return new")
+    namespace: dict[str, Any] = {
+        "new_instance": object.__new__,
+        "set_field": object.__setattr__,
+        "cls": cls,
+    }
+    exec("\n".join(body), namespace)  # the source is built from attrs field names only
+    return namespace["make"]
+
+
+#: For each plan field, ``copy(plan, value)`` with that field replaced (no validation).
+_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any], TreatmentPlan]] = {
+    name: _compile_copier(TreatmentPlan, _PLAN_FIELDS, name) for name in _PLAN_FIELDS
+}
+#: ``Transition(**fields)`` without its validators, for records ``fire`` has checked.
+_new_transition: Callable[..., Transition] = _compile_copier(
+    Transition, tuple(a.name for a in attrs.fields(Transition)), None
+)
 
 
 # --------------------------------------------------------------------------- pictures

@@ -9,6 +9,7 @@ those, for the API reference page and for ``tests/test_docs.py``.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from functools import cache
 from pathlib import Path
@@ -76,22 +77,25 @@ def own_docstring(obj: Any) -> str | None:
     return inspect.cleandoc(doc) if isinstance(doc, str) and doc.strip() else None
 
 
-def documentation(name: str) -> tuple[str, str | None]:
-    """``(defining module, doc)`` of public name ``name`` of :mod:`treatplan`."""
-    obj = getattr(treatplan, name)
+def documentation(name: str, package: str = "treatplan") -> tuple[str, str | None]:
+    """``(defining module, doc)`` of public name ``name`` of ``package``."""
+    obj = getattr(importlib.import_module(package), name)
     if is_documented_object(obj):
-        return getattr(obj, "__module__", "treatplan"), own_docstring(obj)
-    module = defining_modules().get(name, "treatplan")
+        return getattr(obj, "__module__", package), own_docstring(obj)
+    module = defining_modules(package).get(name, package)
     return module, attribute_docs().get((module, name))
 
 
 @cache
-def defining_modules() -> dict[str, str]:
-    """Public name -> the module ``treatplan/__init__.py`` imports it from."""
-    tree = ast.parse((PACKAGE_DIR / "__init__.py").read_text(encoding="utf-8"))
+def defining_modules(package: str = "treatplan") -> dict[str, str]:
+    """Public name -> the module the package's ``__init__.py`` imports it from."""
+    init = importlib.import_module(package).__file__
+    if init is None or not init.endswith("__init__.py"):
+        return {}
+    tree = ast.parse(Path(init).read_text(encoding="utf-8"))
     out: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             for alias in node.names:
-                out[alias.asname or alias.name] = "treatplan." + node.module
+                out[alias.asname or alias.name] = f"{package}.{node.module}"
     return out

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from enum import Enum
@@ -92,6 +93,13 @@ class TransitionTable(Directive):
         return list(container.children)
 
 
+#: Public sub-packages and modules documented after the package itself.
+SUBPACKAGES: dict[str, str] = {
+    "treatplan.sim": "Simulation: treatplan.sim",
+    "treatplan.strategies": "Hypothesis strategies: treatplan.strategies",
+}
+
+
 def api_reference() -> str:
     """MyST source documenting every public name, grouped by implementation module."""
     groups: dict[str, list[str]] = {}
@@ -106,11 +114,19 @@ def api_reference() -> str:
         for name in groups[module]:
             out += _entry(name)
         out += ["```", ""]
+    for package, title in SUBPACKAGES.items():
+        module = importlib.import_module(package)
+        summary = (module.__doc__ or "").strip().split("\n\n")[0]
+        out += [f"## {title}", "", "```{eval-rst}", f".. currentmodule:: {package}", ""]
+        out += [summary, ""]
+        for name in getattr(module, "__all__", ()):
+            out += _entry(name, package)
+        out += ["```", ""]
     return "\n".join(out)
 
 
-def _entry(name: str) -> list[str]:
-    obj = getattr(treatplan, name)
+def _entry(name: str, package: str = "treatplan") -> list[str]:
+    obj = getattr(importlib.import_module(package), name)
     if inspect.isclass(obj) and issubclass(obj, BaseException):
         return [f".. autoexception:: {name}", "   :members:", ""]
     if inspect.isclass(obj) and issubclass(obj, Enum):
@@ -119,7 +135,7 @@ def _entry(name: str) -> list[str]:
         return [f".. autoclass:: {name}", "   :members:", ""]
     if inspect.isroutine(obj):
         return [f".. autofunction:: {name}", ""]
-    _, doc = documentation(name)
+    _, doc = documentation(name, package)
     body = ["   " + line if line else "" for line in (doc or "").splitlines()]
     return [f".. py:data:: {name}", "", *body, ""]
 

@@ -1,0 +1,287 @@
+"""Alerts: risk, not on track, deterioration, alliance, missing measures, overdue review,
+authorisation. Each at its edges; messages never carry the plan's free text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+import treatplan as tp
+
+# --------------------------------------------------------------------------- builder
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SECRET = "SENTINEL-free-text"  # clinical free text that must never reach an output
+
+
+def week(n: int) -> datetime:
+    """Week ``n`` of the episode; week 0 is the assessment."""
+    return T0 + timedelta(weeks=n, days=1)
+
+
+def _assessment(code: str, n: int, value: object) -> tp.Assessment:
+    prefix = code.lower().replace("-", "")
+    if isinstance(value, tuple):
+        return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), items=value)
+    return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), total=value)  # type: ignore[arg-type]
+
+
+def build(
+    *,
+    phq9: Sequence[object] = (),
+    gad7: Sequence[object] = (),
+    srs: Sequence[object] = (),
+    attendance: Sequence[str] | None = None,
+    criteria: tp.Rule | None = None,
+    modality: tp.Modality = tp.Modality.CBT,
+    target_date: date = date(2026, 6, 30),
+    targets: Sequence[tp.Target] | None = None,
+) -> tp.TreatmentPlan:
+    """A plan with an intake at week 0 and weekly sessions from week 1.
+
+    Score lists are indexed by week (entries: a total, a tuple of items, or None);
+    ``attendance`` gives each session's attendance (default: all attended).
+    """
+    plan = tp.TreatmentPlan.refer("plan-t", "client-t", at=T0, by="gp", reason=SECRET)
+    plan = tp.fire(plan, "begin_assessment", at=week(0), by="clin")
+    for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+        if values and values[0] is not None:
+            plan = tp.record_assessment(plan, _assessment(code, 0, values[0]))
+    if not plan.all_assessments():
+        plan = tp.record_assessment(plan, _assessment("PHQ-9", 0, 15))
+    chosen = (
+        targets if targets is not None else [tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10)]
+    )
+    objectives = tuple(
+        tp.Objective(f"obj-{i}", SECRET, target, target_date) for i, target in enumerate(chosen)
+    )
+    plan = tp.revise(
+        plan,
+        presenting_problems=[tp.PresentingProblem("prob", SECRET)],
+        goals=[tp.Goal("goal", SECRET, tp.GoalDomain.EMOTIONAL_WELLBEING, objectives)],
+        interventions=[
+            tp.Intervention(
+                "int",
+                modality,
+                SECRET,
+                serves=tuple(o.id for o in objectives),
+                schedule=tp.Schedule(week(1), "FREQ=WEEKLY;COUNT=20"),
+            )
+        ],
+        discharge_criteria=criteria,
+    )
+    plan = tp.fire(plan, "agree_plan", at=week(0) + timedelta(hours=1), by="clin")
+    weeks = max(len(phq9), len(gad7), len(srs)) - 1
+    if attendance is None:
+        attendance = ["attended"] * max(weeks, 0)
+    for n, status in enumerate(attendance, start=1):
+        taken: list[tp.Assessment] = []
+        if status == "attended":
+            for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+                if n < len(values) and values[n] is not None:
+                    taken.append(_assessment(code, n, values[n]))
+        plan = tp.record_session(
+            plan,
+            tp.Session(
+                f"sess-{n:02d}",
+                week(n),
+                tp.Attendance(status),
+                interventions=("int",) if status == "attended" else (),
+                assessments=tuple(taken),
+                note=SECRET if status == "attended" else None,
+            ),
+        )
+    return plan
+
+
+def kinds(plan: tp.TreatmentPlan, as_of: datetime | None = None, **policy: object) -> list[str]:
+    when = as_of
+    if when is None:
+        when = (plan.sessions[-1].at if plan.sessions else plan.last_event_at) + timedelta(hours=1)
+    return [a.kind.value for a in tp.alerts(plan, when, tp.AlertPolicy(**policy))]  # type: ignore[arg-type]
+
+
+def phq9_items(total: int, item9: int) -> tuple[int, ...]:
+    rest = total - item9
+    base, extra = divmod(rest, 8)
+    return (*[base + (1 if i < extra else 0) for i in range(8)], item9)
+
+
+# --------------------------------------------------------------------------- risk
+def test_risk_item_on_the_latest_score_is_urgent() -> None:
+    plan = build(phq9=[15, phq9_items(14, 1)])
+    found = tp.alerts(plan, week(2))
+    risk = [a for a in found if a.kind is tp.AlertKind.RISK_ITEM]
+    assert len(risk) == 1
+    assert risk[0].level is tp.AlertLevel.URGENT
+    assert risk[0].evidence == ("phq9-01",)
+    assert found[0].level is tp.AlertLevel.URGENT  # most urgent first
+
+
+def test_risk_item_cleared_by_a_later_score() -> None:
+    plan = build(phq9=[15, phq9_items(14, 1), phq9_items(12, 0)])
+    assert "risk_item" not in kinds(plan)
+    # ... but as of the earlier session it was there.
+    assert "risk_item" in kinds(plan, week(1) + timedelta(hours=1))
+
+
+# --------------------------------------------------------------------------- tracking
+def test_not_on_track_and_less_change_than_expected() -> None:
+    flat = build(phq9=[15, 15, 15, 15, 15])
+    assert "not_on_track" in kinds(flat)
+    amber = build(phq9=[15, 15])  # session 1: 15 is above the band (13.2 +/- 1.6) but below 16.2
+    assert kinds(amber) == ["less_change_than_expected"]
+    assert kinds(amber, amber_alerts=False) == []
+    responding = build(phq9=[15, 13, 11, 10, 9])
+    assert kinds(responding) == []
+
+
+def test_reliable_deterioration_at_the_threshold() -> None:
+    # PHQ-9 reliable change is 6 (NHS Talking Therapies): +6 is reliable, +5 is not.
+    assert "reliable_deterioration" in kinds(build(phq9=[10, 16]))
+    assert "reliable_deterioration" not in kinds(build(phq9=[10, 15]))
+
+
+def test_unmonitored_instruments_are_not_tracked() -> None:
+    # GAD-7 is neither in an objective nor scored at two sessions: no tracking alert.
+    plan = build(phq9=[15, 13], gad7=[10, None])
+    assert all(a.instrument != "GAD-7" for a in tp.alerts(plan, week(2)))
+    worse = build(phq9=[15, 13], gad7=[5, 10])
+    assert "reliable_deterioration" in kinds(worse)
+    assert "reliable_deterioration" not in kinds(worse, monitored=["PHQ-9"])
+
+
+# --------------------------------------------------------------------------- alliance
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ([None, 38, 38], []),
+        ([None, 38, 37], ["alliance_drop"]),
+        ([None, 37, 36], ["alliance_drop"]),
+        ([None, 36, 35], ["alliance_low", "alliance_drop"]),
+        ([None, 30, 34], ["alliance_low"]),
+    ],
+)
+def test_alliance_cut_off_and_drop(scores: list[object], expected: list[str]) -> None:
+    plan = build(phq9=[15, 13, 11], srs=scores)
+    assert kinds(plan) == expected
+
+
+def test_alliance_policy_is_configurable() -> None:
+    plan = build(phq9=[15, 13, 11], srs=[None, 38, 37])
+    assert kinds(plan, alliance_drop=2) == []
+    assert kinds(plan, alliance_cutoff=38) == ["alliance_low", "alliance_drop"]
+
+
+# --------------------------------------------------------------------------- data
+def test_measures_missing_after_n_attended_sessions() -> None:
+    one_gap = build(phq9=[15, 13, None])
+    assert "measures_missing" not in kinds(one_gap)
+    assert "measures_missing" in kinds(one_gap, missing_after_sessions=1)
+    two_gaps = build(phq9=[15, 13, None, None])
+    missing = [a for a in tp.alerts(two_gaps, week(4)) if a.kind is tp.AlertKind.MEASURES_MISSING]
+    assert missing[0].evidence == ("sess-02", "sess-03")
+    # Sessions not attended are not gaps in the data.
+    dna = build(phq9=[15, 13], attendance=["attended", "did_not_attend", "did_not_attend"])
+    assert "measures_missing" not in kinds(dna)
+
+
+def test_review_overdue_after_the_date_the_last_review_set() -> None:
+    plan = build(phq9=[15, 13, 11])
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-1",
+            week(2) + timedelta(hours=2),
+            tp.ReviewDecision.CONTINUE,
+            next_review=date(2026, 2, 1),
+        ),
+    )
+    on_day = datetime(2026, 2, 1, 18, 0, tzinfo=UTC)
+    assert "review_overdue" not in kinds(plan, on_day)
+    late = [
+        a for a in tp.alerts(plan, on_day + timedelta(days=3)) if a.kind.value == "review_overdue"
+    ]
+    assert late[0].message == "review overdue by 3 days (due 2026-02-01)"
+    assert late[0].evidence == ("rev-1",)
+
+
+def test_review_overdue_from_a_cadence() -> None:
+    plan = build(phq9=[15, 13, 11, 10, 9])
+    cadence = tp.ReviewCadence(every_sessions=None, every_weeks=2)
+    # Agreed in week 0 (2026-01-06): due two weeks later, on 2026-01-20.
+    assert [a.kind for a in tp.alerts(plan, week(2), cadence=cadence)] == []
+    found = tp.alerts(plan, week(3), cadence=cadence)
+    assert [a.kind for a in found] == [tp.AlertKind.REVIEW_OVERDUE]
+    graced = tp.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
+    assert tp.alerts(plan, week(3), cadence=graced) == ()
+
+
+@pytest.mark.parametrize(
+    ("attended", "level", "text"),
+    [
+        (7, None, None),
+        (8, "warning", "8 of 10 authorised sessions used (80%; warning at 80%)"),
+        (9, "warning", "9 of 10 authorised sessions used (90%; warning at 90%)"),
+        (10, "urgent", "authorisation used up: 10 of 10 sessions"),
+    ],
+)
+def test_authorisation_warnings_at_80_and_90_percent(
+    attended: int, level: str | None, text: str | None
+) -> None:
+    plan = build(phq9=[15] + [None] * attended, criteria=tp.AuthorisationUsed(10))
+    found = [
+        a
+        for a in tp.alerts(plan, week(attended) + timedelta(hours=1), tp.AlertPolicy(monitored=()))
+        if a.kind is tp.AlertKind.AUTHORISATION
+    ]
+    if level is None:
+        assert found == []
+    else:
+        assert found[0].level.value == level
+        assert found[0].message == text
+
+
+def test_authorisation_from_policy_or_session_limit() -> None:
+    limit = build(phq9=[15] + [None] * 9, criteria=tp.AnyOf((tp.SessionLimit(10), tp.GoalsMet())))
+    assert "authorisation" in kinds(limit, monitored=())
+    assert "authorisation" in kinds(
+        build(phq9=[15] + [None] * 4), monitored=(), authorised_sessions=5
+    )
+    assert "authorisation" not in kinds(build(phq9=[15] + [None] * 4), monitored=())
+
+
+def test_policy_validation_names_the_field() -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.AlertPolicy(authorisation_warnings=(0.9, 0.8))
+    assert caught.value.problems[0].path == "$.authorisation_warnings"
+    with pytest.raises(tp.ValidationError):
+        tp.AlertPolicy(authorisation_warnings=(1.0,))
+    with pytest.raises(tp.ValidationError):
+        tp.AlertPolicy(missing_after_sessions=0)
+
+
+def test_as_of_must_be_aware_and_not_before_referral() -> None:
+    plan = build(phq9=[15, 13])
+    with pytest.raises(tp.ValidationError):
+        tp.alerts(plan, datetime(2026, 2, 1))
+    with pytest.raises(tp.ValidationError):
+        tp.alerts(plan, T0 - timedelta(days=1))
+
+
+def test_alerts_never_echo_free_text() -> None:
+    plan = build(
+        phq9=[15, phq9_items(15, 2), 16, 22],
+        srs=[None, 38, 30, 29],
+        criteria=tp.AuthorisationUsed(3),
+    )
+    found = tp.alerts(plan, week(3) + timedelta(hours=1))
+    assert {a.kind for a in found} >= {
+        tp.AlertKind.NOT_ON_TRACK,
+        tp.AlertKind.RELIABLE_DETERIORATION,
+        tp.AlertKind.ALLIANCE_LOW,
+        tp.AlertKind.AUTHORISATION,
+    }
+    assert SECRET not in json.dumps(tp.to_dict(found))

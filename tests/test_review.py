@@ -1,0 +1,424 @@
+"""Reviews: findings per objective and measure, attendance, verdicts, suggestions,
+recording a review, cadence, and due or overdue reviews across plans."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+import treatplan as tp
+from treatplan import _monitoring
+
+# --------------------------------------------------------------------------- builder
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SECRET = "SENTINEL-free-text"  # clinical free text that must never reach an output
+
+
+def week(n: int) -> datetime:
+    """Week ``n`` of the episode; week 0 is the assessment."""
+    return T0 + timedelta(weeks=n, days=1)
+
+
+def _assessment(code: str, n: int, value: object) -> tp.Assessment:
+    prefix = code.lower().replace("-", "")
+    if isinstance(value, tuple):
+        return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), items=value)
+    return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), total=value)  # type: ignore[arg-type]
+
+
+def build(
+    *,
+    phq9: Sequence[object] = (),
+    gad7: Sequence[object] = (),
+    srs: Sequence[object] = (),
+    attendance: Sequence[str] | None = None,
+    criteria: tp.Rule | None = None,
+    modality: tp.Modality = tp.Modality.CBT,
+    target_date: date = date(2026, 6, 30),
+    targets: Sequence[tp.Target] | None = None,
+) -> tp.TreatmentPlan:
+    """A plan with an intake at week 0 and weekly sessions from week 1.
+
+    Score lists are indexed by week (entries: a total, a tuple of items, or None);
+    ``attendance`` gives each session's attendance (default: all attended).
+    """
+    plan = tp.TreatmentPlan.refer("plan-t", "client-t", at=T0, by="gp", reason=SECRET)
+    plan = tp.fire(plan, "begin_assessment", at=week(0), by="clin")
+    for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+        if values and values[0] is not None:
+            plan = tp.record_assessment(plan, _assessment(code, 0, values[0]))
+    if not plan.all_assessments():
+        plan = tp.record_assessment(plan, _assessment("PHQ-9", 0, 15))
+    chosen = (
+        targets if targets is not None else [tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10)]
+    )
+    objectives = tuple(
+        tp.Objective(f"obj-{i}", SECRET, target, target_date) for i, target in enumerate(chosen)
+    )
+    plan = tp.revise(
+        plan,
+        presenting_problems=[tp.PresentingProblem("prob", SECRET)],
+        goals=[tp.Goal("goal", SECRET, tp.GoalDomain.EMOTIONAL_WELLBEING, objectives)],
+        interventions=[
+            tp.Intervention(
+                "int",
+                modality,
+                SECRET,
+                serves=tuple(o.id for o in objectives),
+                schedule=tp.Schedule(week(1), "FREQ=WEEKLY;COUNT=20"),
+            )
+        ],
+        discharge_criteria=criteria,
+    )
+    plan = tp.fire(plan, "agree_plan", at=week(0) + timedelta(hours=1), by="clin")
+    weeks = max(len(phq9), len(gad7), len(srs)) - 1
+    if attendance is None:
+        attendance = ["attended"] * max(weeks, 0)
+    for n, status in enumerate(attendance, start=1):
+        taken: list[tp.Assessment] = []
+        if status == "attended":
+            for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+                if n < len(values) and values[n] is not None:
+                    taken.append(_assessment(code, n, values[n]))
+        plan = tp.record_session(
+            plan,
+            tp.Session(
+                f"sess-{n:02d}",
+                week(n),
+                tp.Attendance(status),
+                interventions=("int",) if status == "attended" else (),
+                assessments=tuple(taken),
+                note=SECRET if status == "attended" else None,
+            ),
+        )
+    return plan
+
+
+def after(plan: tp.TreatmentPlan) -> datetime:
+    return plan.sessions[-1].at + timedelta(hours=1)
+
+
+# --------------------------------------------------------------------------- objectives
+def _states(findings: tp.Findings) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {o.objective: (o.state.value, o.evidence) for o in findings.objectives}
+
+
+def test_measure_objective_states() -> None:
+    target = tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10)
+    met = build(phq9=[15, 12, 9], targets=[target])
+    assert _states(tp.review(met, after(met)))["obj-0"] == ("achieved", ("phq9-02",))
+    on_track = build(phq9=[15, 13, 11], targets=[target])
+    assert _states(tp.review(on_track, after(on_track)))["obj-0"] == ("on_track", ("phq9-02",))
+    off = build(phq9=[15, 15, 16, 16], targets=[target])
+    assert _states(tp.review(off, after(off)))["obj-0"] == ("off_track", ("phq9-03",))
+    late = build(phq9=[15, 13, 11], targets=[target], target_date=date(2026, 1, 10))
+    assert _states(tp.review(late, after(late)))["obj-0"] == ("overdue", ("phq9-02",))
+    walks = tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK)
+    unscored = build(phq9=[15], targets=[walks])
+    at = unscored.last_event_at + timedelta(days=1)
+    assert _states(tp.review(unscored, at))["obj-0"] == ("not_assessed", ())
+
+
+def test_gas_and_behaviour_objectives_read_the_reviews() -> None:
+    plan = build(
+        phq9=[15, 13, 11],
+        targets=[
+            tp.GasTarget(level=1),
+            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK),
+        ],
+    )
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-1",
+            after(plan),
+            tp.ReviewDecision.CONTINUE,
+            progress=(
+                tp.ObjectiveProgress("obj-0", tp.AchievementStatus.IMPROVING, gas_level=0),
+                tp.ObjectiveProgress("obj-1", tp.AchievementStatus.WORSENING),
+            ),
+        ),
+    )
+    found = tp.review(plan, after(plan) + timedelta(hours=1))
+    assert _states(found) == {
+        "obj-0": ("on_track", ("rev-1",)),
+        "obj-1": ("off_track", ("rev-1",)),
+    }
+    assert found.objectives[0].gas_level == 0
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-2",
+            after(plan) + timedelta(hours=2),
+            tp.ReviewDecision.CONTINUE,
+            progress=(tp.ObjectiveProgress("obj-0", tp.AchievementStatus.IMPROVING, gas_level=1),),
+        ),
+    )
+    found = tp.review(plan, after(plan) + timedelta(hours=3))
+    assert _states(found)["obj-0"] == ("achieved", ("rev-2",))
+    assert found.gas_t_score is not None
+
+
+# --------------------------------------------------------------------------- measures
+def test_measure_findings_baseline_latest_change_category() -> None:
+    plan = build(phq9=[15, 12, 9], gad7=[10, 11, 14])
+    found = tp.review(plan, after(plan))
+    phq = found.measure("PHQ-9")
+    assert (phq.baseline, phq.latest, phq.change) == (15, 9, -6)
+    assert (phq.baseline_id, phq.latest_id, phq.scores) == ("phq9-00", "phq9-02", 3)
+    assert phq.category is tp.ChangeCategory.RECOVERED
+    assert phq.reliable_improvement is True
+    assert phq.band == "mild"
+    assert phq.case is False
+    assert [t.session for t in phq.trajectory] == [0, 1, 2]
+    gad = found.measure("GAD-7")
+    assert gad.category is tp.ChangeCategory.DETERIORATED
+    assert gad.reliable_deterioration is True
+    with pytest.raises(KeyError):
+        found.measure("ORS")
+
+
+def test_alliance_is_charted_without_an_expected_response() -> None:
+    plan = build(phq9=[15, 13, 11], srs=[None, 38, 37])
+    srs = tp.review(plan, after(plan)).measure("SRS")
+    assert srs.signal is None
+    assert all(t.expected is None for t in srs.trajectory)
+
+
+# --------------------------------------------------------------------------- attendance
+def test_attendance_summary() -> None:
+    plan = build(
+        phq9=[15, 13],
+        attendance=[
+            "attended",
+            "cancelled_by_client",
+            "did_not_attend",
+            "cancelled_by_service",
+            "did_not_attend",
+        ],
+    )
+    a = tp.review(plan, after(plan)).attendance
+    assert (a.offered, a.attended, a.did_not_attend) == (4, 1, 2)
+    assert (a.cancelled_by_client, a.cancelled_by_service) == (1, 1)
+    assert a.consecutive_missed == 2
+    assert a.rate == pytest.approx(0.25)
+
+
+# --------------------------------------------------------------------------- decisions
+def test_step_up_when_not_on_track_at_step_2() -> None:
+    plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.GUIDED_SELF_HELP)
+    found = tp.review(plan, after(plan))
+    assert found.step.current is tp.Step.LOW_INTENSITY
+    assert found.step.advised is tp.Step.HIGH_INTENSITY
+    assert found.suggestion.decision is tp.ReviewDecision.STEP_UP
+    assert any(a.kind is tp.AlertKind.NOT_ON_TRACK for a in found.alerts)
+
+
+def test_refer_on_when_not_on_track_at_the_top_step() -> None:
+    plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.DBT)
+    found = tp.review(plan, after(plan))
+    assert found.step.current is tp.Step.SPECIALIST
+    assert found.suggestion.decision is tp.ReviewDecision.REFER_ON
+
+
+def test_begin_ending_when_an_ending_rule_fires() -> None:
+    plan = build(phq9=[15, 12, 9, 8], criteria=tp.SustainedRecovery(instruments=("PHQ-9",)))
+    found = tp.review(plan, after(plan))
+    assert found.verdicts[0].fired
+    assert found.suggestion.decision is tp.ReviewDecision.BEGIN_ENDING
+
+
+def test_deterioration_outweighs_a_discharge_rule() -> None:
+    plan = build(phq9=[10, 13, 16], criteria=tp.AuthorisationUsed(2))
+    found = tp.review(plan, after(plan))
+    assert found.suggestion.decision is tp.ReviewDecision.STEP_UP
+    assert any("outweighed" in r for r in found.suggestion.reasons)
+
+
+def test_continue_when_on_track_and_policy_rules_are_evaluated() -> None:
+    plan = build(phq9=[15, 12, 9], criteria=tp.GoalsMet())
+    policy = tp.ReviewPolicy(rules=(tp.Plateau(window=3, instruments=("PHQ-9",)),))
+    found = tp.review(plan, after(plan), policy)
+    assert [v.rule for v in found.verdicts] == ["goals_met", "plateau"]
+    assert found.suggestion.decision is tp.ReviewDecision.CONTINUE
+    assert found.suggestion.reasons == ("on track: continue",)
+
+
+def test_plateau_rule_asks_to_revise_the_plan() -> None:
+    plan = build(phq9=[12, 10, 10, 10], criteria=tp.Plateau(window=3, instruments=("PHQ-9",)))
+    found = tp.review(plan, after(plan))
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+
+
+def test_a_closed_plan_has_nothing_to_decide() -> None:
+    plan = build(phq9=[15, 9, 8], gad7=[10, 6, 5])
+    plan = tp.fire(plan, "begin_ending", at=after(plan), by="clin", reason=SECRET)
+    plan = tp.fire(plan, "complete", at=after(plan) + timedelta(hours=1), by="clin", reason=SECRET)
+    found = tp.review(plan, plan.last_event_at)
+    assert found.suggestion.decision is None
+    assert found.phase is tp.Phase.CLOSED
+    assert found.next_review is None
+    assert found.talking_therapies is not None
+    assert found.talking_therapies.counts
+
+
+# --------------------------------------------------------------------------- as of
+def test_review_as_of_an_earlier_moment_sees_only_what_was_known() -> None:
+    plan = build(phq9=[15, 15, 15, 15, 9, 8])
+    early = tp.review(plan, week(3) + timedelta(hours=1))
+    assert early.measure("PHQ-9").latest == 15
+    assert early.attendance.attended == 3
+    assert early.measure("PHQ-9").signal is tp.TrackSignal.RED
+    late = tp.review(plan, after(plan))
+    assert late.measure("PHQ-9").latest == 8
+
+
+def test_review_arguments_are_checked() -> None:
+    plan = build(phq9=[15, 13])
+    with pytest.raises(tp.ValidationError):
+        tp.review(plan, datetime(2026, 3, 1))
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.review(plan, T0 - timedelta(days=1))
+    assert caught.value.problems[0].path == "as_of"
+
+
+def test_each_assessment_is_scored_once_per_review(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = _monitoring.score_in
+
+    def counting(plan: tp.TreatmentPlan, assessment: tp.Assessment) -> tp.Score:
+        calls.append(assessment.id)
+        return real(plan, assessment)
+
+    monkeypatch.setattr(_monitoring, "score_in", counting)
+    plan = build(
+        phq9=[15, 13, 11, 10],
+        gad7=[10, 9, 8, 7],
+        srs=[None, 36, 37, 38],
+        criteria=tp.AnyOf(
+            (
+                tp.SustainedRecovery(),
+                tp.Plateau(),
+                tp.ReliableDeterioration(),
+                tp.AuthorisationUsed(8),
+            )
+        ),
+    )
+    tp.review(plan, after(plan), tp.ReviewPolicy(talking_therapies=False, alert_log=True))
+    assert sorted(calls) == sorted(a.id for a in plan.all_assessments())
+
+
+def test_findings_serialise_without_free_text() -> None:
+    plan = build(phq9=[15, 15, 16, 22], gad7=[10, 10, 11, 12], srs=[None, 38, 33, 30])
+    found = tp.review(plan, after(plan), tp.ReviewPolicy(alert_log=True))
+    text = json.dumps(tp.to_dict(found))
+    assert SECRET not in text
+    doc = json.loads(text)
+    assert doc["measures"][0]["category"] in {c.value for c in tp.ChangeCategory}
+    assert doc["alerts"]
+    assert doc["alert_log"]
+    assert tp.from_dict(doc, tp.Findings) == found
+
+
+# --------------------------------------------------------------------------- recording
+def test_conduct_review_records_and_schedules_the_next() -> None:
+    plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.GUIDED_SELF_HELP)
+    at = after(plan)
+    recorded = tp.conduct_review(plan, at, review_id="rev-1", by="clin")
+    assert plan.reviews == ()  # the input is untouched
+    review = recorded.reviews[-1]
+    assert review.decision is tp.ReviewDecision.STEP_UP
+    assert review.progress == (tp.ObjectiveProgress("obj-0", tp.AchievementStatus.NO_PROGRESS),)
+    # Default cadence: 6 sessions (weekly schedule) or 12 weeks, whichever first.
+    assert review.next_review == (week(4) + timedelta(weeks=6)).date()
+    chosen = tp.conduct_review(
+        plan,
+        at,
+        review_id="rev-1",
+        decision=tp.ReviewDecision.REVISE_PLAN,
+        policy=tp.ReviewPolicy(cadence=tp.ReviewCadence(every_sessions=None, every_weeks=2)),
+    )
+    assert chosen.reviews[-1].decision is tp.ReviewDecision.REVISE_PLAN
+    assert chosen.reviews[-1].next_review == (at + timedelta(weeks=2)).date()
+
+
+def test_conduct_review_refuses_a_closed_plan() -> None:
+    plan = build(phq9=[15, 9])
+    plan = tp.fire(plan, "begin_ending", at=after(plan), by="clin", reason="r")
+    plan = tp.fire(plan, "complete", at=after(plan) + timedelta(hours=1), by="clin", reason="r")
+    with pytest.raises(tp.TransitionError):
+        tp.conduct_review(plan, plan.last_event_at, review_id="rev-x")
+
+
+# --------------------------------------------------------------------------- cadence
+def test_next_review_date_uses_relativedelta_weeks_and_the_schedule() -> None:
+    plan = build(phq9=[15, 13])
+    at = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+    weeks_only = tp.ReviewCadence(every_sessions=None, every_weeks=4)
+    assert tp.next_review_date(plan, at, weeks_only) == date(2026, 2, 28)
+    sessions_only = tp.ReviewCadence(every_sessions=3, every_weeks=None)
+    # Weekly sessions on Tuesdays from 2026-01-13: the third after 2026-01-31 is 2026-02-17.
+    assert tp.next_review_date(plan, at, sessions_only) == date(2026, 2, 17)
+    both = tp.ReviewCadence(every_sessions=3, every_weeks=1)
+    assert tp.next_review_date(plan, at, both) == date(2026, 2, 7)
+    with pytest.raises(tp.ValidationError):
+        tp.ReviewCadence(every_sessions=None, every_weeks=None)
+
+
+def test_review_due_after_n_attended_sessions_or_the_stored_date() -> None:
+    plan = build(phq9=[15, 14, 13, 12, 11])
+    cadence = tp.ReviewCadence(every_sessions=3, every_weeks=12)
+    # Agreed in week 0; the third attended session was in week 3.
+    assert tp.review_due_date(plan, cadence) == week(3).date()
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-1", after(plan), tp.ReviewDecision.CONTINUE, next_review=week(6).date()
+        ),
+    )
+    assert tp.review_due_date(plan, cadence) == week(6).date()
+    sooner = tp.ReviewCadence(every_sessions=None, every_weeks=1)
+    assert tp.review_due_date(plan, sooner) == (after(plan) + timedelta(weeks=1)).date()
+
+
+def test_due_reviews_across_plans() -> None:
+    cadence = tp.ReviewCadence(every_sessions=None, every_weeks=2)
+    overdue = build(phq9=[15, 14, 13, 12])  # agreed 2026-01-06: due 2026-01-20
+    fresh = tp.record_review(
+        build(phq9=[15, 14, 13, 12]),
+        tp.ProgressReview("rev-1", week(3) + timedelta(hours=2), tp.ReviewDecision.CONTINUE),
+    )
+    fresh = tp.TreatmentPlan(**{**_fields(fresh), "plan_id": "plan-fresh"})
+    referred = tp.TreatmentPlan.refer("plan-new", "c", at=T0, by="gp")
+    on = date(2026, 1, 27)
+    found = tp.due_reviews([referred, fresh, overdue], on, cadence)
+    assert [(r.plan_id, r.status, r.days_overdue) for r in found] == [
+        ("plan-t", tp.ReviewStatus.OVERDUE, 7)
+    ]
+    ahead = tp.due_reviews([referred, fresh, overdue], on, cadence, within_days=14)
+    assert [(r.plan_id, r.status) for r in ahead] == [
+        ("plan-t", tp.ReviewStatus.OVERDUE),
+        ("plan-fresh", tp.ReviewStatus.DUE),
+    ]
+    assert tp.review_status(referred, on, cadence).status is tp.ReviewStatus.NOT_APPLICABLE
+    assert tp.review_status(overdue, date(2026, 1, 20), cadence).status is tp.ReviewStatus.DUE
+    assert tp.review_status(overdue, date(2026, 1, 19), cadence).status is tp.ReviewStatus.NOT_DUE
+    graced = tp.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
+    assert tp.review_status(overdue, on, graced).status is tp.ReviewStatus.DUE
+
+
+def _fields(plan: tp.TreatmentPlan) -> dict[str, object]:
+    import attrs
+
+    return {f.name: getattr(plan, f.name) for f in attrs.fields(tp.TreatmentPlan)}
+
+
+def test_review_status_checks_its_arguments() -> None:
+    plan = build(phq9=[15, 13])
+    with pytest.raises(tp.ValidationError):
+        tp.review_status(plan, datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    with pytest.raises(tp.ValidationError):
+        tp.review_status(plan, date(2026, 1, 1), within_days=-1)

@@ -1,0 +1,302 @@
+"""Measure-based ending rules: sustained recovery, plateau, reliable deterioration,
+authorisation used. Worked examples at the edges, evidence, as-of and JSON round trips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import treatplan as tp
+
+# --------------------------------------------------------------------------- builder
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+SECRET = "SENTINEL-free-text"  # clinical free text that must never reach an output
+
+
+def week(n: int) -> datetime:
+    """Week ``n`` of the episode; week 0 is the assessment."""
+    return T0 + timedelta(weeks=n, days=1)
+
+
+def _assessment(code: str, n: int, value: object) -> tp.Assessment:
+    prefix = code.lower().replace("-", "")
+    if isinstance(value, tuple):
+        return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), items=value)
+    return tp.Assessment(f"{prefix}-{n:02d}", code, week(n), total=value)  # type: ignore[arg-type]
+
+
+def build(
+    *,
+    phq9: Sequence[object] = (),
+    gad7: Sequence[object] = (),
+    srs: Sequence[object] = (),
+    attendance: Sequence[str] | None = None,
+    criteria: tp.Rule | None = None,
+    modality: tp.Modality = tp.Modality.CBT,
+    target_date: date = date(2026, 6, 30),
+    targets: Sequence[tp.Target] | None = None,
+) -> tp.TreatmentPlan:
+    """A plan with an intake at week 0 and weekly sessions from week 1.
+
+    Score lists are indexed by week (entries: a total, a tuple of items, or None);
+    ``attendance`` gives each session's attendance (default: all attended).
+    """
+    plan = tp.TreatmentPlan.refer("plan-t", "client-t", at=T0, by="gp", reason=SECRET)
+    plan = tp.fire(plan, "begin_assessment", at=week(0), by="clin")
+    for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+        if values and values[0] is not None:
+            plan = tp.record_assessment(plan, _assessment(code, 0, values[0]))
+    if not plan.all_assessments():
+        plan = tp.record_assessment(plan, _assessment("PHQ-9", 0, 15))
+    chosen = (
+        targets if targets is not None else [tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10)]
+    )
+    objectives = tuple(
+        tp.Objective(f"obj-{i}", SECRET, target, target_date) for i, target in enumerate(chosen)
+    )
+    plan = tp.revise(
+        plan,
+        presenting_problems=[tp.PresentingProblem("prob", SECRET)],
+        goals=[tp.Goal("goal", SECRET, tp.GoalDomain.EMOTIONAL_WELLBEING, objectives)],
+        interventions=[
+            tp.Intervention(
+                "int",
+                modality,
+                SECRET,
+                serves=tuple(o.id for o in objectives),
+                schedule=tp.Schedule(week(1), "FREQ=WEEKLY;COUNT=20"),
+            )
+        ],
+        discharge_criteria=criteria,
+    )
+    plan = tp.fire(plan, "agree_plan", at=week(0) + timedelta(hours=1), by="clin")
+    weeks = max(len(phq9), len(gad7), len(srs)) - 1
+    if attendance is None:
+        attendance = ["attended"] * max(weeks, 0)
+    for n, status in enumerate(attendance, start=1):
+        taken: list[tp.Assessment] = []
+        if status == "attended":
+            for code, values in (("PHQ-9", phq9), ("GAD-7", gad7), ("SRS", srs)):
+                if n < len(values) and values[n] is not None:
+                    taken.append(_assessment(code, n, values[n]))
+        plan = tp.record_session(
+            plan,
+            tp.Session(
+                f"sess-{n:02d}",
+                week(n),
+                tp.Attendance(status),
+                interventions=("int",) if status == "attended" else (),
+                assessments=tuple(taken),
+                note=SECRET if status == "attended" else None,
+            ),
+        )
+    return plan
+
+
+def verdict(rule: tp.Rule, plan: tp.TreatmentPlan, as_of: datetime | None = None) -> tp.Verdict:
+    when = as_of if as_of is not None else plan.sessions[-1].at + timedelta(hours=1)
+    return tp.evaluate(rule, plan, when)
+
+
+# --------------------------------------------------------------------------- recovery
+def test_sustained_recovery_fires_after_n_recovered_scores() -> None:
+    # PHQ-9 15 -> 9: a fall of 6 (reliable, NHS TT) to below caseness 10: recovered.
+    # GAD-7 10 -> 6: a fall of 4 (reliable) to below caseness 8.
+    plan = build(phq9=[15, 12, 9, 9], gad7=[10, 8, 6, 7])
+    fired = verdict(tp.SustainedRecovery(consecutive=2), plan)
+    assert fired.fired
+    assert fired.action is tp.Action.DISCHARGE
+    assert fired.evidence == ("phq9-02", "phq9-03", "gad7-02", "gad7-03")
+    assert not verdict(tp.SustainedRecovery(consecutive=3), plan).fired
+    # One measurement earlier only one recovered score exists.
+    assert not verdict(
+        tp.SustainedRecovery(consecutive=2), plan, week(2) + timedelta(hours=1)
+    ).fired
+
+
+def test_sustained_recovery_needs_every_measure_out_of_caseness() -> None:
+    # GAD-7 8 is a case (NHS TT caseness >= 8): not recovered.
+    plan = build(phq9=[15, 9, 9], gad7=[10, 8, 8])
+    result = verdict(tp.SustainedRecovery(), plan)
+    assert not result.fired
+    assert result.reason == "not recovered over the last 2 measurements: GAD-7"
+    assert result.evidence == ()
+
+
+def test_sustained_recovery_edges_on_phq9_alone() -> None:
+    rule = tp.SustainedRecovery(instruments=("PHQ-9",))
+    assert verdict(rule, build(phq9=[15, 9, 9])).fired
+    assert not verdict(rule, build(phq9=[15, 10, 9])).fired  # 10 is a case
+    assert not verdict(rule, build(phq9=[14, 9, 9])).fired  # a fall of 5 is not reliable
+
+
+def test_sustained_recovery_requires_a_case_at_baseline() -> None:
+    result = verdict(tp.SustainedRecovery(instruments=("PHQ-9",)), build(phq9=[8, 1, 1]))
+    assert not result.fired
+    assert "baseline" in result.reason
+
+
+def test_sustained_recovery_with_a_non_case_measure_that_stays_low() -> None:
+    # NHS TT: a case at the start on either measure; the anxiety measure never was one.
+    assert verdict(tp.SustainedRecovery(), build(phq9=[15, 8, 7], gad7=[5, 5, 4])).fired
+
+
+def test_sustained_recovery_without_scores() -> None:
+    plan = build(phq9=[15, 14])
+    result = verdict(tp.SustainedRecovery(instruments=("GAD-7",)), plan)
+    assert not result.fired
+    assert result.reason == "no scores on the listed measures"
+
+
+# --------------------------------------------------------------------------- plateau
+def test_plateau_fires_when_no_two_recent_scores_differ_reliably() -> None:
+    rule = tp.Plateau(window=4, instruments=("PHQ-9",))
+    flat = build(phq9=[20, 15, 14, 12, 10])  # last four span 5 < 6
+    result = verdict(rule, flat)
+    assert result.fired
+    assert result.action is tp.Action.REVIEW
+    assert result.evidence == ("phq9-01", "phq9-02", "phq9-03", "phq9-04")
+    moving = build(phq9=[20, 15, 14, 12, 9])  # span 6: reliable
+    assert not verdict(rule, moving).fired
+
+
+def test_plateau_needs_a_full_window_and_can_discharge() -> None:
+    short = build(phq9=[15, 15, 15])
+    assert not verdict(tp.Plateau(window=4), short).fired
+    assert verdict(tp.Plateau(window=3), short).fired
+    ending = tp.Plateau(window=3, action=tp.Action.DISCHARGE)
+    assert verdict(ending, short).action is tp.Action.DISCHARGE
+
+
+def test_plateau_on_paired_measures_needs_both_flat() -> None:
+    plan = build(phq9=[15, 15, 15, 15], gad7=[12, 10, 8, 6])  # GAD-7 moved by 6 >= 4
+    assert not verdict(tp.Plateau(window=4), plan).fired
+    assert verdict(tp.Plateau(window=4, instruments=("PHQ-9",)), plan).fired
+
+
+# --------------------------------------------------------------------------- deterioration
+def test_reliable_deterioration_reviews_and_never_discharges() -> None:
+    plan = build(phq9=[10, 12, 16])
+    result = verdict(tp.ReliableDeterioration(), plan)
+    assert result.fired
+    assert result.action is tp.Action.REVIEW
+    assert result.evidence == ("phq9-00", "phq9-02")
+    assert result.reason == "reliably worse than baseline: PHQ-9 10 -> 16"
+    assert not verdict(tp.ReliableDeterioration(), build(phq9=[10, 12, 15])).fired
+    calm = verdict(tp.ReliableDeterioration(), build(phq9=[10, 9]))
+    assert calm.action is tp.Action.REVIEW
+
+
+def test_deterioration_inside_any_of_does_not_end_therapy() -> None:
+    plan = build(phq9=[10, 16], criteria=tp.AnyOf((tp.ReliableDeterioration(), tp.GoalsMet())))
+    result = verdict(plan.discharge_criteria, plan)  # type: ignore[arg-type]
+    assert result.fired
+    assert result.action is tp.Action.REVIEW
+
+
+# --------------------------------------------------------------------------- authorisation
+@pytest.mark.parametrize(
+    ("attended", "fired", "action", "reason"),
+    [
+        (7, False, "warn", "7 of 10 authorised sessions used (70%)"),
+        (8, True, "warn", "8 of 10 authorised sessions used (80%): past 80%"),
+        (9, True, "warn", "9 of 10 authorised sessions used (90%): past 90%"),
+        (
+            10,
+            True,
+            "discharge",
+            "10 of 10 authorised sessions used (100%): authorisation used up",
+        ),
+    ],
+)
+def test_authorisation_used_warns_then_discharges(
+    attended: int, fired: bool, action: str, reason: str
+) -> None:
+    plan = build(phq9=[15] + [None] * attended)
+    result = verdict(tp.AuthorisationUsed(10), plan)
+    assert (result.fired, result.action.value, result.reason) == (fired, action, reason)
+
+
+def test_authorisation_counts_missed_sessions_when_asked() -> None:
+    plan = build(phq9=[15], attendance=["attended", "did_not_attend", "cancelled_by_service"])
+    assert verdict(tp.AuthorisationUsed(3), plan).reason.startswith("1 of 3")
+    counted = tp.AuthorisationUsed(3, count_missed=True)
+    assert verdict(counted, plan).reason.startswith("2 of 3")
+
+
+@pytest.mark.parametrize("warn_at", [(0.9, 0.8), (0.0,), (1.0,), (0.8, 0.8)])
+def test_authorisation_fractions_are_validated(warn_at: tuple[float, ...]) -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.AuthorisationUsed(10, warn_at=warn_at)
+    assert caught.value.problems[0].path == "$.warn_at"
+
+
+@pytest.mark.parametrize(
+    "build_rule",
+    [
+        lambda: tp.SustainedRecovery(consecutive=0),
+        lambda: tp.SustainedRecovery(instruments=()),
+        lambda: tp.Plateau(window=1),
+        lambda: tp.ReliableDeterioration(instruments=("has space",)),
+        lambda: tp.AuthorisationUsed(0),
+    ],
+)
+def test_invalid_rules_are_refused(build_rule: object) -> None:
+    with pytest.raises(tp.ValidationError):
+        build_rule()  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- JSON
+MEASURE_RULES = st.one_of(
+    st.builds(
+        tp.SustainedRecovery,
+        st.integers(1, 6),
+        st.sampled_from([("PHQ-9",), ("PHQ-9", "GAD-7"), ("CORE-10",)]),
+    ),
+    st.builds(
+        tp.Plateau,
+        st.integers(2, 8),
+        st.sampled_from([("PHQ-9",), ("GAD-7", "PHQ-9")]),
+        st.sampled_from(list(tp.Action)),
+    ),
+    st.builds(tp.ReliableDeterioration, st.sampled_from([("PHQ-9",), ("ORS",)])),
+    st.builds(
+        tp.AuthorisationUsed,
+        st.integers(1, 40),
+        st.sampled_from([(), (0.5,), (0.8, 0.9), (0.75, 0.9, 0.95)]),
+        st.booleans(),
+    ),
+)
+
+
+@given(MEASURE_RULES)
+def test_measure_rules_round_trip_through_json(rule: tp.Rule) -> None:
+    text = tp.dumps(tp.AnyOf((rule, tp.GoalsMet())))
+    assert tp.loads(text, tp.AnyOf) == tp.AnyOf((rule, tp.GoalsMet()))
+
+
+def test_a_plan_with_measure_rules_round_trips() -> None:
+    criteria = tp.AnyOf(
+        (
+            tp.SustainedRecovery(consecutive=3),
+            tp.AllOf((tp.Plateau(window=5), tp.AuthorisationUsed(12, warn_at=(0.75,)))),
+            tp.ReliableDeterioration(instruments=("PHQ-9",)),
+        )
+    )
+    plan = build(phq9=[15, 12, 9], criteria=criteria)
+    text = tp.dumps(plan)
+    assert '"kind": "sustained_recovery"' in text
+    assert '"kind": "authorisation_used"' in text
+    assert tp.loads(text) == plan
+
+
+def test_unknown_fields_in_a_measure_rule_are_reported_by_path() -> None:
+    doc = tp.to_dict(build(phq9=[15], criteria=tp.Plateau()))
+    doc["discharge_criteria"]["window"] = "four"
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    assert caught.value.problems[0].path == "$.discharge_criteria.window"

@@ -422,3 +422,14 @@ def test_review_status_checks_its_arguments() -> None:
         tp.review_status(plan, datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
     with pytest.raises(tp.ValidationError):
         tp.review_status(plan, date(2026, 1, 1), within_days=-1)
+
+
+def test_review_policy_round_trips_through_json() -> None:
+    policy = tp.ReviewPolicy(
+        cadence=tp.ReviewCadence(every_sessions=4, every_weeks=None),
+        alerts=tp.AlertPolicy(monitored=("PHQ-9",), authorisation_warnings=(0.75,)),
+        rules=(tp.Plateau(window=3), tp.AuthorisationUsed(10)),
+    )
+    assert tp.from_dict(tp.to_dict(policy), tp.ReviewPolicy) == policy
+    with pytest.raises(tp.ValidationError):
+        tp.ReviewPolicy(rules=("not a rule",))  # type: ignore[arg-type]

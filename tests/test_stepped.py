@@ -1,0 +1,149 @@
+"""Stepped care: NICE steps, the NG222 severity split, current step, step-up advice."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import treatplan as tp
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def test_steps_follow_nice() -> None:
+    assert [int(s) for s in tp.Step] == [1, 2, 3, 4]
+    assert tp.Step.LOW_INTENSITY.name == "LOW_INTENSITY"
+
+
+@pytest.mark.parametrize(("phq9", "step"), [(0, 2), (10, 2), (15, 2), (16, 3), (27, 3)])
+def test_ng222_splits_depression_at_phq9_16(phq9: int, step: int) -> None:
+    # NICE NG222: PHQ-9 below 16 is less severe depression, 16 or more more severe.
+    assert tp.NG222_MORE_SEVERE_PHQ9 == 16
+    assert tp.initial_step(phq9) == step
+
+
+def test_initial_step_policy_is_configurable() -> None:
+    policy = tp.SteppedCarePolicy(more_severe_from=20, less_severe_step=1, more_severe_step=4)
+    assert tp.initial_step(19, policy) is tp.Step.ASSESSMENT_AND_MONITORING
+    assert tp.initial_step(20, policy) is tp.Step.SPECIALIST
+    with pytest.raises(tp.ValidationError):
+        tp.initial_step(float("nan"))
+
+
+def _plan(*modalities: tp.Modality) -> tp.TreatmentPlan:
+    plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="gp")
+    objective = tp.Objective(
+        "o", "text", tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 10), date(2026, 6, 1)
+    )
+    return tp.revise(
+        plan,
+        goals=[tp.Goal("g", "text", tp.GoalDomain.OTHER, (objective,))],
+        interventions=[
+            tp.Intervention(f"i-{n}", m, "technique", serves=("o",))
+            for n, m in enumerate(modalities)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("modalities", "step"),
+    [
+        ((), 1),
+        ((tp.Modality.GUIDED_SELF_HELP,), 2),
+        ((tp.Modality.CBT,), 3),
+        ((tp.Modality.GUIDED_SELF_HELP, tp.Modality.IPT), 3),
+        ((tp.Modality.EMDR,), 3),  # not listed: the policy's unlisted step
+        ((tp.Modality.CBT, tp.Modality.DBT), 4),
+    ],
+)
+def test_current_step_is_the_highest_intervention(
+    modalities: tuple[tp.Modality, ...], step: int
+) -> None:
+    assert tp.current_step(_plan(*modalities)) == step
+
+
+def test_modality_steps_are_configurable() -> None:
+    policy = tp.SteppedCarePolicy(
+        modality_steps=(tp.ModalityStep(tp.Modality.GROUP, 2),), unlisted_step=3
+    )
+    assert tp.current_step(_plan(tp.Modality.GROUP), policy) is tp.Step.LOW_INTENSITY
+    assert tp.current_step(_plan(tp.Modality.GUIDED_SELF_HELP), policy) is tp.Step.HIGH_INTENSITY
+    with pytest.raises(tp.ValidationError):
+        tp.ModalityStep(tp.Modality.CBT, 5)
+
+
+@pytest.mark.parametrize(
+    ("signal", "deteriorated", "decision", "advised"),
+    [
+        (None, False, "continue", 2),
+        (tp.TrackSignal.GREEN, False, "continue", 2),
+        (tp.TrackSignal.AMBER, False, "continue", 2),
+        (tp.TrackSignal.RED, False, "step_up", 3),
+        (tp.TrackSignal.GREEN, True, "step_up", 3),
+    ],
+)
+def test_step_up_when_not_on_track_or_worse(
+    signal: tp.TrackSignal | None, deteriorated: bool, decision: str, advised: int
+) -> None:
+    advice = tp.step_advice(tp.Step.LOW_INTENSITY, signal, deteriorated)
+    assert advice.decision.value == decision
+    assert advice.advised == advised
+    assert advice.step_up is (advised > 2)
+
+
+def test_step_up_policy_options() -> None:
+    eager = tp.SteppedCarePolicy(step_up_signal=tp.TrackSignal.AMBER)
+    assert tp.step_advice(tp.Step.LOW_INTENSITY, tp.TrackSignal.AMBER, False, eager).step_up
+    calm = tp.SteppedCarePolicy(step_up_on_deterioration=False)
+    assert not tp.step_advice(tp.Step.LOW_INTENSITY, None, True, calm).step_up
+    capped = tp.SteppedCarePolicy(top_step=3)
+    at_top = tp.step_advice(tp.Step.HIGH_INTENSITY, tp.TrackSignal.RED, False, capped)
+    assert at_top.decision is tp.ReviewDecision.REFER_ON
+    assert at_top.advised is tp.Step.HIGH_INTENSITY
+
+
+@given(st.sampled_from(list(tp.Step)), st.sampled_from([None, *tp.TrackSignal]), st.booleans())
+def test_advice_never_steps_down_or_past_the_top(
+    current: tp.Step, signal: tp.TrackSignal | None, deteriorated: bool
+) -> None:
+    advice = tp.step_advice(current, signal, deteriorated)
+    assert current <= advice.advised <= tp.Step.SPECIALIST
+    assert advice.advised - current <= 1
+
+
+def test_advise_step_reads_the_plan() -> None:
+    plan = _plan(tp.Modality.GUIDED_SELF_HELP)
+    plan = tp.fire(plan, "begin_assessment", at=T0 + timedelta(days=1), by="c")
+    plan = tp.record_assessment(
+        plan, tp.Assessment("a0", "PHQ-9", T0 + timedelta(days=1), total=14)
+    )
+    plan = tp.fire(plan, "agree_plan", at=T0 + timedelta(days=2), by="c")
+    for n, total in enumerate([15, 15, 16, 15], start=1):
+        when = T0 + timedelta(weeks=n)
+        plan = tp.record_session(
+            plan,
+            tp.Session(
+                f"s{n}",
+                when,
+                tp.Attendance.ATTENDED,
+                interventions=("i-0",),
+                assessments=(tp.Assessment(f"a{n}", "PHQ-9", when, total=total),),
+            ),
+        )
+    advice = tp.advise_step(plan, T0 + timedelta(weeks=5))
+    assert advice.decision is tp.ReviewDecision.STEP_UP
+    assert (advice.current, advice.advised) == (tp.Step.LOW_INTENSITY, tp.Step.HIGH_INTENSITY)
+    early = tp.advise_step(plan, T0 + timedelta(days=3))
+    assert early.decision is tp.ReviewDecision.CONTINUE
+    with pytest.raises(tp.ValidationError):
+        tp.advise_step(plan, datetime(2026, 3, 1))
+
+
+def test_policy_round_trips_through_json() -> None:
+    policy = tp.SteppedCarePolicy(more_severe_from=15, step_up_signal=tp.TrackSignal.AMBER)
+    assert tp.from_dict(tp.to_dict(policy), tp.SteppedCarePolicy) == policy
+    review_policy = tp.ReviewPolicy(stepped_care=policy)
+    assert tp.to_dict(review_policy)["stepped_care"]["more_severe_from"] == 15

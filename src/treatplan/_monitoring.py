@@ -133,6 +133,38 @@ class ExpectedScore:
         return TrackSignal.AMBER if total >= self.alarm else TrackSignal.RED
 
 
+def _expected_score(
+    session: int, expected: float, lower: float, upper: float, alarm: float
+) -> ExpectedScore:
+    """An ExpectedScore from numbers already known to be valid (skips the validators:
+    this is the hot path of every review)."""
+    point = object.__new__(ExpectedScore)
+    for name, value in (
+        ("session", session),
+        ("expected", expected),
+        ("lower", lower),
+        ("upper", upper),
+        ("alarm", alarm),
+    ):
+        object.__setattr__(point, name, value)
+    return point
+
+
+_ranges: dict[int, tuple[Instrument, float, float]] = {}
+
+
+def _total_range(instrument: Instrument) -> tuple[float, float]:
+    """The instrument's (total_min, total_max), remembered per definition object."""
+    hit = _ranges.get(id(instrument))
+    if hit is not None and hit[0] is instrument:
+        return hit[1], hit[2]
+    low, high = float(instrument.total_min), float(instrument.total_max)
+    if len(_ranges) >= 256:
+        _ranges.clear()
+    _ranges[id(instrument)] = (instrument, low, high)
+    return low, high
+
+
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not v.is_number(value) or value <= 0:
         raise v.fail(attribute, "a finite number above 0")
@@ -187,7 +219,7 @@ class LogLinearCurve:
     def expected(self, instrument: Instrument, intake: float, session: int) -> ExpectedScore:
         """The expected score ``session`` sessions after an intake score of ``intake``."""
         worse_up = instrument.direction is Direction.HIGHER_IS_WORSE
-        low, high = float(instrument.total_min), float(instrument.total_max)
+        low, high = _total_range(instrument)
         best = self.floor if self.floor is not None else (low if worse_up else high)
         sign = 1.0 if worse_up else -1.0  # score = best + sign * distance
         d0 = max(0.0, sign * (intake - best))
@@ -205,7 +237,9 @@ class LogLinearCurve:
         )
         alarm = at(distance + self.alarm_z * spread)
         lower, upper = (better, worse) if worse_up else (worse, better)
-        return ExpectedScore(session, expected, min(lower, expected), max(upper, expected), alarm)
+        return _expected_score(
+            session, expected, min(lower, expected), max(upper, expected), alarm
+        )
 
 
 def _points(value: Any) -> Any:
@@ -262,14 +296,14 @@ class TabulatedCurve:
             def mix(x: float, y: float) -> float:
                 return x + f * (y - x)
 
-            return ExpectedScore(
+            return _expected_score(
                 session,
                 mix(a.expected, b.expected),
                 mix(a.lower, b.lower),
                 mix(a.upper, b.upper),
                 mix(a.alarm, b.alarm),
             )
-        return ExpectedScore(session, p.expected, p.lower, p.upper, p.alarm)
+        return _expected_score(session, p.expected, p.lower, p.upper, p.alarm)
 
 
 @attrs.frozen
@@ -382,13 +416,32 @@ class ScoredPoint:
 
 _CACHE_SIZE = 64
 _cache: dict[int, tuple[weakref.ref[TreatmentPlan], Mapping[str, tuple[ScoredPoint, ...]]]] = {}
+_SCORE_CACHE_SIZE = 4096
+_scores: dict[int, tuple[weakref.ref[Any], Instrument, Score]] = {}
+
+
+def _score(plan: TreatmentPlan, assessment: Any) -> Score:
+    """Score an assessment, remembering the result for that assessment object and that
+    instrument definition: successive versions of a plan share their assessments, so
+    each is scored once however often the plan is reviewed."""
+    instrument = plan.instrument(assessment.instrument)
+    hit = _scores.get(id(assessment))
+    if hit is not None and hit[0]() is assessment and hit[1] is instrument:
+        return hit[2]
+    result = score_in(plan, assessment)
+    if len(_scores) >= _SCORE_CACHE_SIZE:
+        _scores.pop(next(iter(_scores)))
+    _scores[id(assessment)] = (weakref.ref(assessment), instrument, result)
+    return result
 
 
 def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
     """Every assessment of ``plan`` scored once, by instrument code, in time order.
 
     The result is remembered for the few most recent plan objects (plans are
-    immutable), so a review, its alerts and its rules score each assessment once.
+    immutable), and each score for its assessment object, so a review, its alerts
+    and its rules score each assessment once, and later versions of the plan
+    score only their new assessments.
     """
     key = id(plan)
     hit = _cache.get(key)
@@ -415,7 +468,7 @@ def _score_all(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
     taken.sort(key=lambda t: t[0])
     grouped: dict[str, list[ScoredPoint]] = {}
     for when, number, a in taken:
-        grouped.setdefault(a.instrument, []).append(ScoredPoint(score_in(plan, a), number, when))
+        grouped.setdefault(a.instrument, []).append(ScoredPoint(_score(plan, a), number, when))
     return MappingProxyType({code: tuple(points) for code, points in grouped.items()})
 
 

@@ -17,6 +17,7 @@ generated text only: never the plan's free text.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -47,6 +48,7 @@ from ._model import (
     Phase,
     ProgressReview,
     ReviewDecision,
+    Schedule,
     TreatmentPlan,
 )
 from ._monitoring import (
@@ -113,7 +115,9 @@ class ReviewPolicy:
     expected-response curves), stepped care, and rules to evaluate besides the
     plan's own discharge criteria. ``talking_therapies`` adds the NHS Talking
     Therapies episode outcome to the findings; ``alert_log`` the score alerts
-    raised at every earlier score (off by default: it costs a pass per score)."""
+    raised at every earlier score (off by default: it costs a pass per score).
+    Without ``charts`` the measure findings leave out the expected-response chart
+    of every score (the latest signal is still there): faster, for simulations."""
 
     cadence: ReviewCadence = attrs.field(
         factory=ReviewCadence, validator=v.instance(ReviewCadence)
@@ -125,6 +129,7 @@ class ReviewPolicy:
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
     talking_therapies: bool = attrs.field(default=True, validator=v.boolean())
     alert_log: bool = attrs.field(default=False, validator=v.boolean())
+    charts: bool = attrs.field(default=True, validator=v.boolean())
 
     def __attrs_post_init__(self) -> None:
         from ._rules import RULE_TYPES
@@ -295,22 +300,36 @@ def _agreed_at(plan: TreatmentPlan) -> datetime | None:
     return None
 
 
+#: How many occurrences of a schedule are projected (ten years of weekly sessions).
+_MAX_OCCURRENCES = 520
+_occurrence_cache: dict[int, tuple[Schedule, tuple[datetime, ...], tuple[date, ...]]] = {}
+
+
+def _occurrences(schedule: Schedule) -> tuple[tuple[datetime, ...], tuple[date, ...]]:
+    """A schedule's first occurrences as UTC instants and local dates, remembered per
+    schedule object (expanding an RFC 5545 rule is the slow part of projecting)."""
+    hit = _occurrence_cache.get(id(schedule))
+    if hit is not None and hit[0] is schedule:
+        return hit[1], hit[2]
+    times = schedule.occurrences(limit=_MAX_OCCURRENCES)
+    instants = tuple(v.instant(t) for t in times)
+    dates = tuple(t.date() for t in times)
+    if len(_occurrence_cache) >= 1024:
+        _occurrence_cache.clear()
+    _occurrence_cache[id(schedule)] = (schedule, instants, dates)
+    return instants, dates
+
+
 def _scheduled_dates(plan: TreatmentPlan, after: datetime, count: int) -> list[date]:
     """The next ``count`` distinct dates with a scheduled session after ``after``."""
     limit = v.instant(after)
     dates: set[date] = set()
     for intervention in plan.interventions:
-        schedule = intervention.schedule
-        if schedule is None:
+        if intervention.schedule is None:
             continue
-        found = 0
-        for when in schedule:
-            if v.instant(when) <= limit:
-                continue
-            dates.add(when.date())
-            found += 1
-            if found >= count:
-                break
+        instants, local = _occurrences(intervention.schedule)
+        start = bisect.bisect_right(instants, limit)
+        dates.update(local[start : start + count])
     return sorted(dates)[:count]
 
 
@@ -451,7 +470,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     alert_list = collect(view, as_of, chosen.alerts, due, series, chosen.cadence.grace_days)
 
     measures = tuple(
-        _measure_finding(view, code, points, chosen.alerts) for code, points in series.items()
+        _measure_finding(view, code, points, chosen) for code, points in series.items()
     )
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [
@@ -582,14 +601,21 @@ def latest_status(
 
 
 def _measure_finding(
-    plan: TreatmentPlan, code: str, points: tuple[ScoredPoint, ...], policy: AlertPolicy
+    plan: TreatmentPlan, code: str, points: tuple[ScoredPoint, ...], policy: ReviewPolicy
 ) -> MeasureFinding:
     instrument = plan.instrument(code)
-    # The alliance is a process measure: no expected response to track it against.
-    chart = track(instrument, points, policy.response, expected=code != policy.alliance_instrument)
     totals = scored(points)
     base = totals[0] if totals else None
     last = totals[-1] if totals else None
+    # The alliance is a process measure: no expected response to track it against.
+    tracked = code != policy.alerts.alliance_instrument
+    if policy.charts:
+        chart = track(instrument, points, policy.alerts.response, expected=tracked)
+    else:
+        ends = (
+            () if base is None or last is None else (base, last) if last is not base else (base,)
+        )
+        chart = track(instrument, ends, policy.alerts.response, expected=tracked)
     change = None
     if base is not None and last is not None and last is not base:
         assert base.total is not None
@@ -615,7 +641,7 @@ def _measure_finding(
         band=last.score.band if last else None,
         case=last.score.case if last else None,
         signal=latest_chart.signal if latest_chart is not None else None,
-        trajectory=chart,
+        trajectory=chart if policy.charts else (),
     )
 
 

@@ -886,3 +886,51 @@ def test_import_leaves_the_bundle_untouched() -> None:
     before = copy.deepcopy(bundle)
     tp.from_fhir(bundle)
     assert bundle == before
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*prefix, key)
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield (*prefix, i)
+            yield from _paths(item, (*prefix, i))
+
+
+_SECRET_BUNDLES = {v: tp.to_fhir(_secret_plan(), v) for v in VERSIONS}
+_SECRET_PATHS = {v: list(_paths(b)) for v, b in _SECRET_BUNDLES.items()}
+_JUNK = st.sampled_from([None, True, 0, -1, 1.5, "", "x", SECRET, [], {}, [SECRET], {"a": 1}])
+
+
+@settings(max_examples=150)
+@given(data=st.data(), version=st.sampled_from(VERSIONS))
+def test_mutated_bundles_import_or_raise_validation_error(
+    data: st.DataObject, version: str
+) -> None:
+    bundle = copy.deepcopy(_SECRET_BUNDLES[version])
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = list(_paths(bundle))
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths))
+        parent = bundle
+        for step in path[:-1]:
+            parent = parent[step]
+        if data.draw(st.booleans()):
+            parent[path[-1]] = copy.deepcopy(data.draw(_JUNK))
+        elif isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent.pop(path[-1])
+    error: tp.ValidationError | None = None
+    try:
+        plan = tp.from_fhir(bundle)
+    except tp.ValidationError as exc:
+        error = exc
+    if error is not None:
+        assert error.problems
+        assert SECRET not in str(error)
+    else:
+        assert isinstance(plan, tp.TreatmentPlan)

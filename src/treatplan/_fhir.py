@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
@@ -195,8 +195,16 @@ def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
 
     DOMAIN.md section 2: closed is ``finished``, or ``cancelled`` if the episode
     never started (no record up to then entered assessing or a later open phase).
+    Raises ``IndexError`` when ``upto`` is not the index of a history record.
     """
-    history = plan.history if upto is None else plan.history[: upto + 1]
+    if upto is None:
+        return _status_after(plan.history)
+    if not 0 <= upto < len(plan.history):
+        raise IndexError(upto)
+    return _status_after(plan.history[: upto + 1])
+
+
+def _status_after(history: Sequence[Transition]) -> str:
     phase = history[-1].target
     if phase is not Phase.CLOSED:
         return EPISODE_STATUS[phase]
@@ -779,11 +787,9 @@ class _Importer:
             )
         if not records:
             raise ValidationError.at(f"{path}.statusHistory", "at least one entry (the referral)")
-        checked = TreatmentPlan.__new__(TreatmentPlan)
-        object.__setattr__(checked, "history", tuple(records))
         for i in range(len(records)):
             status = _get(entries[i], "status", f"{path}.statusHistory[{i}]", str)
-            if status != episode_status(checked, i):
+            if status != _status_after(records[: i + 1]):
                 raise ValidationError.at(
                     f"{path}.statusHistory[{i}].status", "the EpisodeOfCare status of the phase"
                 )

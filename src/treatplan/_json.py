@@ -331,10 +331,12 @@ def _check_version(data: Any) -> None:
     if not isinstance(version, int) or isinstance(version, bool):
         raise ValidationError.at("$.schema_version", "an integer schema version")
     if version > SCHEMA_VERSION:
+        # Name small versions only: str() of a 5000-digit int raises ValueError.
+        which = f"version {version}" if version <= 1_000_000 else "a much newer version"
         raise ValidationError.at(
             "$.schema_version",
             f"a schema version this release reads (1 to {SCHEMA_VERSION}); "
-            f"the document is version {version}: upgrade treatplan to read it",
+            f"the document is {which}: upgrade treatplan to read it",
         )
     if version < 1:
         raise ValidationError.at("$.schema_version", f"an integer from 1 to {SCHEMA_VERSION}")

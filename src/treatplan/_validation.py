@@ -166,8 +166,9 @@ def is_number(value: object) -> bool:
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
-        and math.isfinite(value)
+        # Bound first: math.isfinite raises OverflowError on ints beyond float range.
         and abs(value) <= MAX_NUMBER
+        and math.isfinite(value)
     )
 
 

@@ -219,6 +219,8 @@ def test_authorisation_used_warns_then_discharges(
     plan = build(phq9=[15] + [None] * attended)
     result = verdict(tp.AuthorisationUsed(10), plan)
     assert (result.fired, result.action.value, result.reason) == (fired, action, reason)
+    counted = tuple(f"sess-{n:02d}" for n in range(1, attended + 1))
+    assert result.evidence == (counted if fired else ())
 
 
 def test_authorisation_counts_missed_sessions_when_asked() -> None:

@@ -438,13 +438,18 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
 
 
 def sessions_used(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> int:
-    """Sessions counted against an authorisation up to ``as_of``: attended ones, or
-    every offered one (not those the service cancelled) with ``count_missed``."""
+    """How many sessions count against an authorisation up to ``as_of``."""
+    return len(counted_sessions(plan, as_of, count_missed))
+
+
+def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> tuple[str, ...]:
+    """Ids of the sessions counted against an authorisation up to ``as_of``: attended
+    ones, or every offered one (not those the service cancelled) with ``count_missed``."""
     from ._model import Attendance
 
     limit = v.instant(as_of)
-    return sum(
-        1
+    return tuple(
+        s.id
         for s in plan.sessions
         if v.instant(s.at) <= limit
         and (s.attended or (count_missed and s.attendance is not Attendance.CANCELLED_BY_SERVICE))

@@ -765,6 +765,7 @@ def _suggest(
     if step.decision is not ReviewDecision.CONTINUE:
         decision = step.decision
         reasons.append(step.reason)
+    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is Action.WARN)
     discharge = [f for f in fired if f.action is Action.DISCHARGE]
     review_rules = [f for f in fired if f.action is Action.REVIEW]
     if discharge:

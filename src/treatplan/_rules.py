@@ -532,16 +532,18 @@ class AuthorisationUsed:
     kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        from ._alerts import sessions_used
+        from ._alerts import counted_sessions
 
-        used = sessions_used(plan, as_of, self.count_missed)
-        total = self.authorised_sessions
+        counted = counted_sessions(plan, as_of, self.count_missed)
+        used, total = len(counted), self.authorised_sessions
         text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
         if used >= total:
-            return Verdict(self.kind, True, Action.DISCHARGE, text + ": authorisation used up")
+            reason = text + ": authorisation used up"
+            return Verdict(self.kind, True, Action.DISCHARGE, reason, counted)
         crossed = [f for f in self.warn_at if used >= f * total]
         if crossed:
-            return Verdict(self.kind, True, Action.WARN, text + f": past {crossed[-1]:.0%}")
+            reason = text + f": past {crossed[-1]:.0%}"
+            return Verdict(self.kind, True, Action.WARN, reason, counted)
         return Verdict(self.kind, False, Action.WARN, text)
 
 

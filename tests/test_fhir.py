@@ -352,24 +352,46 @@ def test_examples_convert_validate_and_round_trip(path: Path, version: str) -> N
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_example_observations_carry_loinc_totals(version: str) -> None:
-    plan = _load(EXAMPLES[-1])
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_observations_carry_codes_and_scores(path: Path, version: str) -> None:
+    plan = _load(path)
     observations = _entries(tp.to_fhir(plan, version), "Observation")
     by_id = {a.id: a for a in plan.all_assessments()}
-    assert observations
+    assert len(observations) == len(by_id)
     for obs in observations:
         assessment = by_id[obs["identifier"][0]["value"]]
-        assert _codes(obs["code"], "http://loinc.org") == [LOINC_TOTALS[assessment.instrument]]
+        instrument = plan.instrument(assessment.instrument)
+        loinc = _codes(obs["code"], "http://loinc.org")
+        assert loinc == ([instrument.loinc] if instrument.loinc else [])
+        if instrument.code in LOINC_TOTALS:
+            assert loinc == [LOINC_TOTALS[instrument.code]]
+        local = _codes(obs["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument")
+        assert local == [instrument.code]
         assert obs["effectiveDateTime"] == assessment.administered_at.isoformat()
-        assert [c.get("valueInteger") for c in obs["component"]] == list(assessment.items or ())
-        # No recorded total: the Observation reports the computed score, flagged as such.
-        assert assessment.total is None
-        assert obs["valueQuantity"]["value"] == tp.score_in(plan, assessment).total
-        (flag,) = obs["valueQuantity"]["extension"]
-        assert flag == {
-            "url": f"{tp.FHIR_NAMESPACE}/StructureDefinition/computed-total",
-            "valueBoolean": True,
-        }
+        values = [c.get("valueInteger") for c in obs.get("component", [])]
+        assert values == list(assessment.items or ())
+        quantity = obs.get("valueQuantity")
+        if assessment.total is not None:
+            assert quantity is not None
+            assert quantity["value"] == assessment.total
+            assert "extension" not in quantity
+        elif tp.score_in(plan, assessment).total is None:
+            assert quantity is None
+        else:
+            # No recorded total: the Observation reports the computed score, flagged as such.
+            assert quantity is not None
+            assert quantity["value"] == tp.score_in(plan, assessment).total
+            assert quantity["extension"] == [
+                {
+                    "url": f"{tp.FHIR_NAMESPACE}/StructureDefinition/computed-total",
+                    "valueBoolean": True,
+                }
+            ]
+
+
+def test_examples_include_loinc_coded_measures() -> None:
+    codes = {a.instrument for p in EXAMPLES for a in _load(p).all_assessments()}
+    assert {"PHQ-9", "GAD-7"} <= codes
 
 
 # --------------------------------------------------------------------------- statuses

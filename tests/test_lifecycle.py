@@ -398,6 +398,18 @@ def test_fast_copies_cover_every_plan_field() -> None:
     assert record == plan.history[-1]
 
 
+def test_remembered_references_stay_bounded_and_checked() -> None:
+    from treatplan import _lifecycle
+
+    plan = ready()
+    for i in range(_lifecycle._KNOWN_REFS_MAX + 10):
+        tp.check_event(plan, "waitlist", at=later(plan), by=f"clin-{i}")
+    assert 0 < len(_lifecycle._KNOWN_REFS) <= _lifecycle._KNOWN_REFS_MAX
+    for bad in ("clin 1", "", ["clin-1"], None):
+        with pytest.raises(tp.ValidationError, match="by"):
+            tp.fire(plan, "waitlist", at=later(plan), by=bad)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- agree_plan guards
 def assessing(**content: object) -> tp.TreatmentPlan:
     plan = tp.revise(referred(), **content)  # type: ignore[arg-type]

@@ -308,6 +308,20 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
     return reasons
 
 
+# A service has few clinicians: remembering the ``by`` references already checked
+# saves a regular-expression match on most events. Bounded, so it cannot grow without end.
+_KNOWN_REFS: set[str] = set()
+_KNOWN_REFS_MAX = 1024
+# Builds a _Request without NamedTuple's Python-level __new__ (half the cost).
+_new_request = tuple.__new__
+
+
+def _remember_ref(ref: str) -> None:
+    if len(_KNOWN_REFS) >= _KNOWN_REFS_MAX:
+        _KNOWN_REFS.clear()
+    _KNOWN_REFS.add(ref)
+
+
 def _earlier(when: datetime, than: datetime) -> bool:
     """Whether instant ``when`` is before instant ``than`` (both timezone-aware)."""
     if type(when.tzinfo) is timezone and type(than.tzinfo) is timezone:
@@ -334,8 +348,10 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if not v.is_aware(at):
         raise ValidationError.at("at", "a timezone-aware date-time")
-    if not v.is_ref(by):
-        raise ValidationError.at("by", "an opaque reference (who fired the event)")
+    if type(by) is not str or by not in _KNOWN_REFS:
+        if not v.is_ref(by):
+            raise ValidationError.at("by", "an opaque reference (who fired the event)")
+        _remember_ref(by)
     if reason is not None:
         if not isinstance(reason, str):
             raise ValidationError.at("reason", "a string or null")
@@ -343,7 +359,7 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             reason = None  # a blank reason is no reason: guards that need one say so
         elif len(reason) > v.MAX_TEXT:
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
-    return _Request(ev, at, by, reason)
+    return _new_request(_Request, (ev, at, by, reason))
 
 
 def check_event(
@@ -411,7 +427,7 @@ def fire(
     # extends its history exactly as _history_problems requires (source is the
     # current phase, event/target/outcome from the table, time not before the
     # last record). Nothing else changed.
-    return _REPLACE["history"](plan, (*plan.history, record))
+    return _with_history(plan, (*plan.history, record))
 
 
 # --------------------------------------------------------------------------- recording
@@ -601,6 +617,7 @@ def _compile_copier(cls: type[Any], fields: tuple[str, ...], replaced: str | Non
 _REPLACE: Mapping[str, Callable[[TreatmentPlan, Any], TreatmentPlan]] = {
     name: _compile_copier(TreatmentPlan, _PLAN_FIELDS, name) for name in _PLAN_FIELDS
 }
+_with_history = _REPLACE["history"]
 #: ``Transition(**fields)`` without its validators, for records ``fire`` has checked.
 _new_transition: Callable[..., Transition] = _compile_copier(
     Transition, tuple(a.name for a in attrs.fields(Transition)), None

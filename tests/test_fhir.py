@@ -525,6 +525,15 @@ def test_a_reopened_episode_is_finished_then_active_again() -> None:
     ]
 
 
+def test_episode_status_refuses_a_record_index_out_of_range() -> None:
+    plan = _plan_through(("waitlist", None))
+    assert tp.episode_status(plan, 0) == "planned"
+    assert tp.episode_status(plan, 1) == "waitlist"
+    for upto in (-1, 2):
+        with pytest.raises(IndexError):
+            tp.episode_status(plan, upto)
+
+
 def test_statuses_map_every_open_phase_to_the_value_sets() -> None:
     assert set(tp.EPISODE_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
     assert set(tp.CARE_PLAN_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
@@ -837,6 +846,11 @@ _BAD: list[tuple[str, Any, str]] = [
             "start", SECRET
         ),
         "$.entry[0].resource.statusHistory[0].period.start",
+    ),
+    (
+        "episode of another plan",
+        lambda b: _resource(b, "EpisodeOfCare")["identifier"][0].__setitem__("value", "plan-2"),
+        "$.entry[0].resource.identifier",
     ),
     (
         "condition text missing",

@@ -723,6 +723,10 @@ class _Importer:
             str,
         )
         plan_id = _identifier_value(care_plan, cp_path, _PLAN_ID)
+        if _identifier_value(episode, eoc_path, _PLAN_ID) != plan_id:
+            raise ValidationError.at(
+                f"{eoc_path}.identifier", "the plan identifier of the CarePlan"
+            )
         history = self.history(episode, eoc_path)
         problems = tuple(self.condition(p, r) for p, r in self.by_type.get("Condition", []))
         goals = self.goals()

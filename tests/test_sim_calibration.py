@@ -1,6 +1,6 @@
 """The built-in scenario reproduces the published figures (DOMAIN.md section 6).
 
-One run of 4000 referrals (about 3,500 starting treatment); the ranges are the
+One run of 3000 referrals (about 2,650 starting treatment); the ranges are the
 issue's: drop-out 15-25% (Swift & Greenberg 2012: 19.7%), recovery among
 counted completers 45-55% and reliable improvement 60-72% (NHS Digital: about
 50% and 66-69%), reliable deterioration 4-10% (Lambert; NHS England 2025: 6%),
@@ -17,7 +17,7 @@ from treatplan.sim import DEFAULT_SCENARIO, Summary, simulate
 
 @pytest.fixture(scope="module")
 def summary() -> Summary:
-    return simulate(DEFAULT_SCENARIO, 4000, seed=2026, chunk_size=500).summary
+    return simulate(DEFAULT_SCENARIO, 3000, seed=2026, chunk_size=500).summary
 
 
 @pytest.mark.parametrize(

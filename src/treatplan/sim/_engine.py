@@ -24,11 +24,11 @@ from typing import Any
 
 import attrs
 
+from .._alerts import Alert, alerts
 from .._change import classify_change
 from .._instruments import GAD7, PHQ9
-from .._lifecycle import Event, fire, record_assessment, record_review, record_session, revise
+from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
-    AchievementStatus,
     Assessment,
     Attendance,
     Comparator,
@@ -38,16 +38,17 @@ from .._model import (
     MeasureTarget,
     Modality,
     Objective,
-    ObjectiveProgress,
     Phase,
     PresentingProblem,
-    ProgressReview,
     ReviewDecision,
     Session,
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
+from .._review import ReviewCadence, ReviewPolicy, conduct_review, review
 from .._rules import Action
+from .._scoring import score_in
+from .._stepped import SteppedCarePolicy, initial_step
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
 from ._random import client_stream
 from ._scenario import Scenario
@@ -181,6 +182,12 @@ class _Context:
         self.phq_sem = sem(scenario.response.phq9_sd, scenario.response.phq9_reliability)
         self.gad_sem = sem(scenario.response.gad7_sd, scenario.response.gad7_reliability)
         self.rules = scenario.policy.ending_rules
+        self.review_policy = ReviewPolicy(
+            cadence=ReviewCadence(every_sessions=scenario.policy.review_every, every_weeks=None),
+            stepped_care=SteppedCarePolicy(more_severe_from=scenario.policy.step_up_threshold),
+            rules=(),
+            talking_therapies=False,
+        )
         self.problem = PresentingProblem(
             id="problem-1",
             description="Low mood and worry (simulated client)",
@@ -204,8 +211,7 @@ class _Context:
     def at(self, day: int) -> datetime:
         return self.epoch + timedelta(days=day)
 
-    def goal(self, target_date: date, achieved: bool) -> Goal:
-        achievement = AchievementStatus.ACHIEVED if achieved else None
+    def goal(self, target_date: date) -> Goal:
         return Goal(
             id="goal-1",
             statement="Feel like myself again",
@@ -217,14 +223,12 @@ class _Context:
                     "PHQ-9 below caseness",
                     self.phq_target,
                     target_date,
-                    achievement=achievement,
                 ),
                 Objective(
                     "obj-gad7",
                     "GAD-7 below caseness",
                     self.gad_target,
                     target_date,
-                    achievement=achievement,
                 ),
             ),
         )
@@ -297,14 +301,17 @@ def simulate_client(
         a, b, phq, gad = _assessments(ctx, rng, traits, 0, start_at, "baseline")
         scores.append((phq, gad))
         plan = record_assessment(record_assessment(plan, a), b)
-        stepped = policy.stepped_care and phq < policy.step_up_threshold
-        step = 2 if stepped else (3 if policy.stepped_care else None)
+        if policy.stepped_care:
+            # NICE NG222 through the library's stepped-care policy: PHQ-9 below the
+            # threshold starts at step 2 (low intensity), otherwise step 3.
+            step = int(initial_step(phq, ctx.review_policy.stepped_care))
+        low_intensity = step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
         plan = revise(
             plan,
             presenting_problems=(ctx.problem,),
-            goals=(ctx.goal(target_date, achieved=False),),
-            interventions=(ctx.self_help if stepped else ctx.cbt,),
+            goals=(ctx.goal(target_date),),
+            interventions=(ctx.self_help if low_intensity else ctx.cbt,),
             discharge_criteria=ctx.rules,
         )
         plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
@@ -318,8 +325,7 @@ def simulate_client(
         p_attend = engagement.attendance - engagement.barrier_attendance * traits.barrier_count
         dropped = rng.random() < hazard  # some never come back after the assessment
         dose = 0.0
-        step_dose = 1.0 if step != 2 else policy.low_intensity_response
-        below_run = 0
+        step_dose = policy.low_intensity_response if low_intensity else 1.0
         improved = False
         day = start_day
         interval = policy.session_interval_days
@@ -330,59 +336,66 @@ def simulate_client(
             at = ctx.at(day)
             offered += 1
             sid = f"s{offered}"
-            alerts = ""
             if not dropped and rng.random() < p_attend:
                 attended += 1
                 dose += step_dose
                 a, b, phq, gad = _assessments(ctx, rng, traits, dose, at, sid)
                 scores.append((phq, gad))
                 plan = record_session(
-                    plan,
-                    Session(sid, at, Attendance.ATTENDED, delivered, (a, b)),
+                    plan, Session(sid, at, Attendance.ATTENDED, delivered, (a, b))
                 )
-                if a.items is not None and a.items[8]:
-                    alerts = "risk:self-harm-thoughts"
-                sessions.append((name, offered, at.isoformat(), "attended", phq, gad, alerts))
                 if attended == 8:
                     plan_at_8 = plan
-                below = phq < ctx.phq_target.threshold and gad < ctx.gad_target.threshold
-                below_run = below_run + 1 if below else 0
                 if not improved:
                     # The client notices a reliable change (NHS TT thresholds on either measure).
                     improved = (
                         classify_change(PHQ9, scores[0][0], phq).reliable_improvement
                         or classify_change(GAD7, scores[0][1], gad).reliable_improvement
                     )
-                asks_to_end = improved and rng.random() < engagement.good_enough_rate
-                if below_run == policy.recovery_sustained:
-                    # The clinician records both objectives as achieved (GoalsMet can fire).
-                    plan = revise(plan, goals=(ctx.goal(target_date, achieved=True),))
-                due = attended % policy.review_every == 0
-                if due or asks_to_end:
+                # Good-enough level (Barkham 2006): clients who feel better often end.
+                feels_well = ctx.phq_target.met_by(phq) and ctx.gad_target.met_by(gad)
+                asks_to_end = improved and rng.random() < (
+                    engagement.good_enough_rate if feels_well else engagement.improved_ending_rate
+                )
+                raised: tuple[Alert, ...] = ()
+                if policy.alerts_every_session:
+                    raised = alerts(plan, at, ctx.review_policy.alerts)
+                if attended % policy.review_every == 0 or asks_to_end:
                     reviews += 1
-                    decision = ReviewDecision.CONTINUE
+                    found = review(plan, at, ctx.review_policy)
+                    raised = found.alerts
+                    decision = found.suggestion.decision or ReviewDecision.CONTINUE
                     if asks_to_end:
                         decision = ReviewDecision.BEGIN_ENDING
-                    elif step == 2 and (attended >= policy.low_intensity_sessions or not improved):
+                    elif low_intensity and (
+                        found.step.step_up or attended >= policy.low_intensity_sessions
+                    ):
+                        # Not benefiting, or the low-intensity course is used up (NICE CG90).
                         decision = ReviewDecision.STEP_UP
-                    plan = record_review(
+                    elif decision in (ReviewDecision.STEP_UP, ReviewDecision.REFER_ON):
+                        # The simulated service steps up from step 2 only; otherwise it
+                        # revises the plan at step 3.
+                        decision = ReviewDecision.REVISE_PLAN
+                    plan = conduct_review(
                         plan,
-                        ProgressReview(
-                            f"review-{reviews}",
-                            at,
-                            decision,
-                            progress=_progress(ctx, scores),
-                            next_review=(
-                                at + timedelta(days=interval * policy.review_every)
-                            ).date(),
-                            by=_CLINICIAN,
-                            client_requested_ending=asks_to_end,
-                        ),
+                        at,
+                        review_id=f"review-{reviews}",
+                        by=_CLINICIAN,
+                        decision=decision,
+                        policy=ctx.review_policy,
+                        findings=found,
+                        client_requested_ending=asks_to_end,
                     )
                     if decision is ReviewDecision.STEP_UP:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         step, step_dose, delivered = 3, 1.0, (ctx.cbt.id,)
+                        low_intensity = False
+                risk = score_in(plan, a).risk_flags
+                kinds = sorted({x.kind.value for x in raised} | ({"risk_item"} if risk else set()))
+                sessions.append(
+                    (name, offered, at.isoformat(), "attended", phq, gad, ";".join(kinds))
+                )
                 if not dropped and rng.random() < hazard:
                     dropped = True
             else:
@@ -418,31 +431,6 @@ def simulate_client(
     return attrs.evolve(result, plan=plan) if keep_plan else result
 
 
-def _progress(ctx: _Context, scores: list[tuple[int, int]]) -> tuple[ObjectiveProgress, ...]:
-    (phq0, gad0), (phq, gad) = scores[0], scores[-1]
-    return (
-        ObjectiveProgress(
-            "obj-phq9", _achievement(phq0, phq, PHQ9.reliable_change, ctx.phq_target)
-        ),
-        ObjectiveProgress(
-            "obj-gad7", _achievement(gad0, gad, GAD7.reliable_change, ctx.gad_target)
-        ),
-    )
-
-
-def _achievement(
-    before: int, now: int, reliable: float | None, target: MeasureTarget
-) -> AchievementStatus:
-    if target.met_by(now):
-        return AchievementStatus.ACHIEVED
-    threshold = reliable or 1.0
-    if before - now >= threshold:
-        return AchievementStatus.IMPROVING
-    if now - before >= threshold:
-        return AchievementStatus.WORSENING
-    return AchievementStatus.NO_CHANGE
-
-
 def _result(
     ctx: _Context,
     plan: TreatmentPlan,
@@ -467,7 +455,8 @@ def _result(
         # The real NHS Talking Therapies outcome of the plan, and of the plan as it
         # stood after the 8th attended session (Howard et al. 1986's dose point).
         outcome = talking_therapies_outcome(plan)
-        by8 = talking_therapies_outcome(plan_at_8 or plan).reliable_improvement
+        at_8 = outcome if plan_at_8 is None else talking_therapies_outcome(plan_at_8)
+        by8 = at_8.reliable_improvement
     counted = outcome is not None and outcome.counts
     first_ri: int | None = None
     if scores:

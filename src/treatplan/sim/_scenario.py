@@ -22,7 +22,14 @@ import attrs
 from .. import _validation as v
 from .._errors import ValidationError
 from .._model import BarrierKind, Readiness, SupportLevel
-from .._rules import AnyOf, ClientRequest, ConsecutiveMissed, GoalsMet, Rule, SessionLimit
+from .._rules import (
+    AnyOf,
+    ClientRequest,
+    ConsecutiveMissed,
+    Rule,
+    SessionLimit,
+    SustainedRecovery,
+)
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -137,7 +144,7 @@ class Response:
     """
 
     response: float = attrs.field(default=0.50, validator=v.number(low=-1, high=1))
-    response_sd: float = attrs.field(default=0.32, validator=v.number(low=0, high=2))
+    response_sd: float = attrs.field(default=0.40, validator=v.number(low=0, high=2))
     reference_sessions: int = attrs.field(default=12, validator=v.integer(low=1, high=200))
     readiness_effect: float = attrs.field(default=0.06, validator=v.number(low=-1, high=1))
     support_effect: float = attrs.field(default=0.04, validator=v.number(low=-1, high=1))
@@ -145,7 +152,7 @@ class Response:
     sudden_gain_points: float = attrs.field(default=4.0, validator=v.number(low=0, high=27))
     worse_before_better_rate: float = attrs.field(default=0.08, validator=_probability())
     worse_before_better_points: float = attrs.field(default=3.0, validator=v.number(low=0))
-    deterioration_rate: float = attrs.field(default=0.07, validator=_probability())
+    deterioration_rate: float = attrs.field(default=0.05, validator=_probability())
     deterioration: float = attrs.field(default=0.35, validator=v.number(low=0, high=2))
     phq9_reliability: float = attrs.field(default=0.89, validator=v.number(low=0, high=1))
     phq9_sd: float = attrs.field(default=5.5, validator=v.number(low=0))
@@ -164,24 +171,33 @@ class Engagement:
     multiplies the hazard by ``readiness_hazard``; so does each practical
     barrier (``barrier_hazard``) and no or limited support (``support_hazard``).
     Calibrated to 19.7% drop-out (Swift & Greenberg 2012); *unconfirmed*.
-    ``good_enough_rate``: after reliable improvement, the chance per session that
-    the client asks to end (good-enough level: Barkham 2006; Stiles 2008).
+    ``good_enough_rate``: once reliably improved and below caseness on both
+    measures, the chance per session that the client asks to end (good-enough
+    level: Barkham 2006; Stiles 2008); ``improved_ending_rate`` the same chance
+    while reliably improved but still above caseness.
     """
 
     attendance: float = attrs.field(default=0.92, validator=_probability())
     barrier_attendance: float = attrs.field(default=0.03, validator=_probability())
-    dropout_hazard: float = attrs.field(default=0.010, validator=_probability())
+    dropout_hazard: float = attrs.field(default=0.012, validator=_probability())
     readiness_hazard: float = attrs.field(default=1.4, validator=v.number(low=0, high=100))
     barrier_hazard: float = attrs.field(default=1.25, validator=v.number(low=0, high=100))
     support_hazard: float = attrs.field(default=1.2, validator=v.number(low=0, high=100))
-    good_enough_rate: float = attrs.field(default=0.06, validator=_probability())
+    good_enough_rate: float = attrs.field(default=0.30, validator=_probability())
+    improved_ending_rate: float = attrs.field(default=0.03, validator=_probability())
 
 
 def _default_rules() -> Rule:
-    # NHS Talking Therapies high-intensity courses are commonly capped at 12-20
-    # sessions; 2 consecutive no-shows end the episode (DOMAIN.md section 5).
+    # DOMAIN.md section 5: reliable recovery sustained for 2 measurements; a session
+    # limit (NHS Talking Therapies high-intensity courses are commonly capped at
+    # 12-20, unconfirmed); the client's request; 2 consecutive no-shows.
     return AnyOf(
-        (SessionLimit(max_sessions=16), GoalsMet(), ClientRequest(), ConsecutiveMissed(count=2))
+        (
+            SustainedRecovery(consecutive=2),
+            SessionLimit(max_sessions=12),
+            ClientRequest(),
+            ConsecutiveMissed(count=2),
+        )
     )
 
 
@@ -192,18 +208,24 @@ class Policy:
     ``ending_rules`` are real treatplan termination rules, evaluated after every
     session on the client's plan. A fired non-attendance or inactivity rule
     closes the episode as dropped out; any other discharge verdict starts a
-    planned ending. ``recovery_sustained``: consecutive measurements below
-    caseness on both measures before the clinician marks the goal achieved.
+    planned ending. Reviews (every ``review_every`` attended sessions, the
+    illustrative default of :class:`treatplan.ReviewCadence`) use
+    :func:`treatplan.review` and :func:`treatplan.conduct_review`; their alerts,
+    and with ``alerts_every_session`` those of :func:`treatplan.alerts` after every
+    session (slower), go into the sessions table.
+
     ``stepped_care`` starts less severe clients (PHQ-9 below
-    ``step_up_threshold``, NICE NG222) at step 2 (low intensity, at most
-    ``low_intensity_sessions`` sessions, NICE CG90: 6-8) and steps them up at a
-    review when they are not improving.
+    ``step_up_threshold``, NICE NG222, through :func:`treatplan.initial_step`) at
+    step 2 (low intensity, NICE CG90: 6-8 sessions) and steps them up at a review
+    when the library's stepped-care advice says so or after
+    ``low_intensity_sessions``; ``low_intensity_response`` scales the dose of a
+    low-intensity session (*unconfirmed*).
     """
 
     session_interval_days: int = attrs.field(default=7, validator=v.integer(low=1, high=365))
-    review_every: int = attrs.field(default=4, validator=v.integer(low=1, high=1000))
+    review_every: int = attrs.field(default=6, validator=v.integer(low=1, high=1000))
     ending_rules: Rule = attrs.field(factory=_default_rules)
-    recovery_sustained: int = attrs.field(default=2, validator=v.integer(low=1, high=100))
+    alerts_every_session: bool = attrs.field(default=False, validator=v.boolean())
     stepped_care: bool = attrs.field(default=False, validator=v.boolean())
     step_up_threshold: float = attrs.field(default=16, validator=v.number(low=0, high=27))
     low_intensity_sessions: int = attrs.field(default=8, validator=v.integer(low=1, high=100))

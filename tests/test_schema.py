@@ -362,6 +362,7 @@ def test_every_generated_instrument_validates(instrument: tp.Instrument) -> None
         (lambda d: d.update(outcome=None), []),  # closed without its outcome
         (lambda d: d["discharge_criteria"].update(rules=[]), None),
         (lambda d: d["sessions"][0].update(attendance="late"), None),
+        (lambda d: d["sessions"][0].update(attendance="did_not_attend"), ["sessions", 0]),
     ],
 )
 def test_the_schema_rejects_what_the_loader_rejects(change: Any, where: list[Any] | None) -> None:
@@ -500,13 +501,20 @@ def _objects(draw: st.DrawFn, node: dict[str, Any], depth: int) -> dict[str, Any
         out[key] = draw(value_strategy)
     if "if" in node:
         holds = jsonschema.Draft202012Validator(node["if"]).is_valid(out)
-        branch = node["then"] if holds else node["else"]
+        branch = node.get("then" if holds else "else", {})
         for key in branch.get("required", ()):
             out.setdefault(key, None)
         for key, sub in branch.get("properties", {}).items():
             if key in out:
-                out[key] = draw(from_schema(sub, depth))
+                out[key] = draw(from_schema(_narrow(properties[key], sub), depth))
     return out
+
+
+def _narrow(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A branch's property schema, completed by the base one when it only adds bounds."""
+    if any(k in extra for k in ("type", "const", "enum", "$ref", "anyOf", "oneOf")):
+        return extra
+    return {**base, **extra}
 
 
 @given(from_schema(SCHEMA))

@@ -33,7 +33,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 
 from . import _validation as v
-from ._model import SCHEMA_VERSION, Outcome, Phase, Target, TreatmentPlan
+from ._model import SCHEMA_VERSION, Attendance, Outcome, Phase, Target, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
 __all__ = ["SCHEMA_ID", "json_schema", "schema_text", "shipped_schema_text"]
@@ -267,6 +267,16 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
             "properties": {"outcome": {"enum": [o.value for o in Outcome]}},
         },
         "else": {"properties": {"outcome": {"type": "null"}}},
+    },
+    "Session": {
+        # Interventions and assessments happen only at attended sessions.
+        "if": {"not": {"properties": {"attendance": {"const": Attendance.ATTENDED.value}}}},
+        "then": {
+            "properties": {
+                "interventions": {"maxItems": 0},
+                "assessments": {"maxItems": 0},
+            }
+        },
     },
     "Assessment": {
         # Item responses, a total, or both.

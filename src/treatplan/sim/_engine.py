@@ -44,10 +44,10 @@ from .._model import (
     Session,
     TreatmentPlan,
 )
+from .._monitoring import measure_series
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._review import ReviewCadence, ReviewPolicy, conduct_review, review
 from .._rules import Action
-from .._scoring import score_in
 from .._stepped import SteppedCarePolicy, initial_step
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
 from ._random import client_stream
@@ -346,17 +346,18 @@ def simulate_client(
                 )
                 if attended == 8:
                     plan_at_8 = plan
-                if not improved:
-                    # The client notices a reliable change (NHS TT thresholds on either measure).
+                # Good-enough level (Barkham 2006): clients who feel better often end.
+                feels_well = ctx.phq_target.met_by(phq) and ctx.gad_target.met_by(gad)
+                wish = rng.random() < (
+                    engagement.good_enough_rate if feels_well else engagement.improved_ending_rate
+                )
+                if wish and not improved:
+                    # Only a client who has reliably improved (either measure) asks to end.
                     improved = (
                         classify_change(PHQ9, scores[0][0], phq).reliable_improvement
                         or classify_change(GAD7, scores[0][1], gad).reliable_improvement
                     )
-                # Good-enough level (Barkham 2006): clients who feel better often end.
-                feels_well = ctx.phq_target.met_by(phq) and ctx.gad_target.met_by(gad)
-                asks_to_end = improved and rng.random() < (
-                    engagement.good_enough_rate if feels_well else engagement.improved_ending_rate
-                )
+                asks_to_end = wish and improved
                 raised: tuple[Alert, ...] = ()
                 if policy.alerts_every_session:
                     raised = alerts(plan, at, ctx.review_policy.alerts)
@@ -391,17 +392,23 @@ def simulate_client(
                         plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         step, step_dose, delivered = 3, 1.0, (ctx.cbt.id,)
                         low_intensity = False
-                risk = score_in(plan, a).risk_flags
-                kinds = sorted({x.kind.value for x in raised} | ({"risk_item"} if risk else set()))
-                sessions.append(
-                    (name, offered, at.isoformat(), "attended", phq, gad, ";".join(kinds))
-                )
                 if not dropped and rng.random() < hazard:
                     dropped = True
+                row: list[Any] = [name, offered, at.isoformat(), "attended", phq, gad, raised]
             else:
                 plan = record_session(plan, Session(sid, at, Attendance.DID_NOT_ATTEND))
-                sessions.append((name, offered, at.isoformat(), "did_not_attend", "", "", ""))
+                row = [name, offered, at.isoformat(), "did_not_attend", "", "", ()]
             verdict = ctx.rules.evaluate(plan, at)
+            if row[4] != "":
+                # Scored once per plan version and shared with the rules just evaluated.
+                latest = measure_series(plan)["PHQ-9"][-1].score
+                alert_kinds = {x.kind.value for x in row[6]}
+                if latest.risk_flags:
+                    alert_kinds.add("risk_item")
+                row[6] = ";".join(sorted(alert_kinds))
+            else:
+                row[6] = ""
+            sessions.append(tuple(row))
             if verdict.fired and verdict.action is Action.DISCHARGE:
                 kinds = [leaf.rule for leaf in verdict.fired_leaves()]
                 ended_by = ";".join(kinds)

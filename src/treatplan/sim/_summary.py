@@ -56,6 +56,7 @@ class Tally:
                 "sessions_attended_counted",
                 "sessions_attended_started",
                 "waited_days",
+                "session_rows",
             ),
             0,
         )
@@ -67,6 +68,7 @@ class Tally:
         """Count one client."""
         row, c = result.client, self.counts
         c["referred"] += 1
+        c["session_rows"] += len(result.sessions)
         if not row[_COL["started"]]:
             c["declined"] += 1
             return

@@ -371,9 +371,20 @@ class Schedule:
 
     @_parsed.default
     def _parse(self) -> _rrule.rrule:
+        # attrs computes this default before running the field validators: check the
+        # inputs here, or dateutil fails on them with AttributeError.
+        if not v.is_aware(self.start):
+            raise ValidationError.at(
+                "$.start", "a timezone-aware date-time (ISO 8601 with an offset)"
+            )
+        if not isinstance(self.rrule, str) or not self.rrule.strip() or len(self.rrule) > 500:
+            raise ValidationError.at("$.rrule", "a non-empty string of at most 500 characters")
         text = self.rrule.removeprefix("RRULE:")
         if any(c in text for c in "\n\r") or text.upper().startswith(("DTSTART", "EXDATE")):
             raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
+        names = {part.split("=", 1)[0].strip().upper() for part in text.split(";")}
+        if {"COUNT", "UNTIL"} <= names:  # RFC 5545 3.3.10: they MUST NOT occur together
+            raise ValidationError.at("$.rrule", "an RRULE with COUNT or UNTIL, not both")
         try:
             parsed = _rrule.rrulestr(text, dtstart=self.start)
         except (ValueError, TypeError, OverflowError):
@@ -389,6 +400,9 @@ class Schedule:
 
     def occurrences(self, until: datetime | None = None, limit: int = 1000) -> list[datetime]:
         """Dated occurrences from ``start``, up to ``until`` (inclusive) and ``limit`` many."""
+        if until is not None and not v.is_aware(until):
+            # A naive bound cannot be compared with the aware occurrences.
+            raise ValidationError.at("until", "a timezone-aware date-time")
         out: list[datetime] = []
         for when in self._parsed:
             if (until is not None and when > until) or len(out) >= limit:

@@ -55,3 +55,6 @@ def test_dataframes_and_parquet(out: Path) -> None:
     written = write_parquet(out)
     assert {p.name for p in written} == {f"{t}.parquet" for t in TABLES}
     assert len(__import__("pandas").read_parquet(out / "clients.parquet")) == 80
+    schema = __import__("pyarrow.parquet").parquet.read_schema(out / "clients.parquet")
+    assert str(schema.field("step").type) == "int64"
+    assert str(schema.field("recovered").type) == "bool"

@@ -40,6 +40,48 @@ TABLES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: Formats written while simulating (file suffixes).
 FORMATS = ("csv", "jsonl")
 
+_INTEGER_COLUMNS = frozenset(
+    {
+        "intake_phq9",
+        "intake_gad7",
+        "waited_days",
+        "sessions_offered",
+        "sessions_attended",
+        "reviews",
+        "step",
+        "baseline_phq9",
+        "baseline_gad7",
+        "last_phq9",
+        "last_gad7",
+        "first_reliable_improvement",
+        "session",
+        "phq9",
+        "gad7",
+        "seq",
+    }
+)
+_BOOLEAN_COLUMNS = frozenset(
+    {
+        "started",
+        "counted",
+        "case_at_start",
+        "recovered",
+        "reliably_improved",
+        "reliably_deteriorated",
+        "reliable_recovery",
+        "improved_by_session_8",
+    }
+)
+
+
+def column_kind(column: str) -> str:
+    """``"integer"``, ``"boolean"`` or ``"string"``: how to type a column when loading."""
+    if column in _INTEGER_COLUMNS:
+        return "integer"
+    if column in _BOOLEAN_COLUMNS:
+        return "boolean"
+    return "string"
+
 
 def _csv_cell(value: Any) -> Any:
     if value is True:
@@ -141,7 +183,16 @@ def write_parquet(out_dir: str | Path) -> list[Path]:
     for table in TABLES:
         source = Path(out_dir) / f"{table}.csv"
         target = source.with_suffix(".parquet")
-        reader = pa_csv.open_csv(source)
+        pa = importlib.import_module("pyarrow")
+        kinds = {"integer": pa.int64(), "boolean": pa.bool_(), "string": pa.string()}
+        # Explicit types: batches are read one at a time, so inference could disagree.
+        options = pa_csv.ConvertOptions(
+            column_types={c: kinds[column_kind(c)] for c in TABLES[table]},
+            true_values=["true"],
+            false_values=["false"],
+            strings_can_be_null=True,
+        )
+        reader = pa_csv.open_csv(source, convert_options=options)
         with pq.ParquetWriter(target, reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)

@@ -18,7 +18,6 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinxcontrib.mermaid import Mermaid
 from treatplan_apidata import documentation
@@ -67,30 +66,53 @@ class TransitionTable(Directive):
 
     def run(self) -> list[nodes.Node]:
         order = list(treatplan.Phase)
-        lines = [
-            ".. list-table::",
-            "   :header-rows: 1",
-            "   :widths: 18 30 12 14 26",
-            "",
-            "   * - event",
-            "     - from",
-            "     - to",
-            "     - outcome",
-            "     - guards",
-        ]
+        rows: list[list[list[str]]] = []
         for spec in treatplan.TRANSITIONS.values():
-            sources = sorted(spec.sources, key=order.index)
+            sources = [p.value for p in sorted(spec.sources, key=order.index)]
             guards = [g.__name__.strip("_").replace("_", " ") for g in spec.guards]
-            lines += [
-                f"   * - ``{spec.event.value}``",
-                "     - " + (", ".join(f"``{p.value}``" for p in sources) or "(opens a plan)"),
-                f"     - ``{spec.target.value}``",
-                "     - " + (f"``{spec.outcome.value}``" if spec.outcome else ""),
-                "     - " + "; ".join(guards),
-            ]
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, "treatplan.TRANSITIONS"), 0, container)
-        return list(container.children)
+            rows.append(
+                [
+                    [spec.event.value],
+                    sources or ["(opens a plan)"],
+                    [spec.target.value],
+                    [spec.outcome.value] if spec.outcome else [],
+                    ["; ".join(guards)] if guards else [],
+                ]
+            )
+        headers = ["event", "from", "to", "outcome", "guards"]
+        return [_table(headers, rows, widths=[18, 30, 12, 14, 26], code_columns={0, 1, 2, 3})]
+
+
+def _table(
+    headers: list[str], rows: list[list[list[str]]], widths: list[int], code_columns: set[int]
+) -> nodes.table:
+    table = nodes.table()
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += _row([[h] for h in headers], code=set())
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        body += _row(cells, code=code_columns)
+    return table
+
+
+def _row(cells: list[list[str]], code: set[int]) -> nodes.row:
+    row = nodes.row()
+    for index, parts in enumerate(cells):
+        paragraph = nodes.paragraph()
+        for n, part in enumerate(parts):
+            if n:
+                paragraph += nodes.Text(", ")
+            paragraph += nodes.literal(text=part) if index in code else nodes.Text(part)
+        entry = nodes.entry()
+        entry += paragraph
+        row += entry
+    return row
 
 
 #: Public sub-packages and modules documented after the package itself.

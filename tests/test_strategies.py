@@ -52,6 +52,10 @@ PARTS: list[tuple[str, st.SearchStrategy[Any], type[Any] | tuple[type[Any], ...]
     ("inactivity_rules", tps.inactivity_rules(), tp.Inactivity),
     ("time_limits", tps.time_limits(), tp.TimeLimit),
     ("client_requests", tps.client_requests(), tp.ClientRequest),
+    ("sustained_recovery_rules", tps.sustained_recovery_rules(), tp.SustainedRecovery),
+    ("plateau_rules", tps.plateau_rules(), tp.Plateau),
+    ("reliable_deterioration_rules", tps.reliable_deterioration_rules(), tp.ReliableDeterioration),
+    ("authorisation_used_rules", tps.authorisation_used_rules(), tp.AuthorisationUsed),
     ("any_of_rules", tps.any_of_rules(), tp.AnyOf),
     ("all_of_rules", tps.all_of_rules(), tp.AllOf),
     ("simple_rules", tps.simple_rules(), RULE_TYPES),
@@ -318,3 +322,18 @@ def test_module_explains_a_missing_hypothesis() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "pip install 'treatplan[test]'" in done.stdout
+
+
+def test_every_rule_type_has_a_strategy() -> None:
+    drawn = {
+        type(find(tps.simple_rules(), lambda r, k=kind: isinstance(r, k), settings=NO_SHRINK))
+        for kind in RULE_TYPES
+        if kind not in (tp.AnyOf, tp.AllOf)
+    }
+    assert drawn | {tp.AnyOf, tp.AllOf} == set(RULE_TYPES)
+
+
+def test_instruments_sometimes_carry_norms() -> None:
+    with_norms = find(tps.instruments(), lambda i: i.norms is not None, settings=NO_SHRINK)
+    assert with_norms.norms is not None
+    assert 0 <= with_norms.norms.reliability < 1

@@ -43,7 +43,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the test
         "treatplan.strategies needs hypothesis; install it with: pip install 'treatplan[test]'"
     ) from exc
 
-from ._instruments import BUILTIN_INSTRUMENTS, Band, Direction, Instrument, ItemChoices, RiskItem
+from ._instruments import (
+    BUILTIN_INSTRUMENTS,
+    Band,
+    Direction,
+    Instrument,
+    ItemChoices,
+    Norms,
+    RiskItem,
+)
 from ._json import to_dict
 from ._lifecycle import (
     RECORDING_PHASES,
@@ -90,16 +98,21 @@ from ._model import (
     TreatmentPlan,
 )
 from ._rules import (
+    Action,
     AllOf,
     AnyOf,
+    AuthorisationUsed,
     ClientRequest,
     ConsecutiveMissed,
     GoalsMet,
     Inactivity,
     MissedInWindow,
     MissedWithinDays,
+    Plateau,
+    ReliableDeterioration,
     Rule,
     SessionLimit,
+    SustainedRecovery,
     TimeLimit,
 )
 
@@ -107,6 +120,7 @@ __all__ = [
     "all_of_rules",
     "any_of_rules",
     "assessments",
+    "authorisation_used_rules",
     "aware_datetimes",
     "barriers",
     "behaviour_targets",
@@ -128,14 +142,17 @@ __all__ = [
     "objective_progress",
     "objectives",
     "plan_documents",
+    "plateau_rules",
     "presenting_problems",
     "progress_reviews",
     "refs",
+    "reliable_deterioration_rules",
     "rrules",
     "schedules",
     "session_limits",
     "sessions",
     "simple_rules",
+    "sustained_recovery_rules",
     "targets",
     "termination_rules",
     "time_limits",
@@ -507,6 +524,17 @@ def interventions(
 
 # --------------------------------------------------------------------------- instruments
 _LOINC = ("44261-6", "70274-6", "101698-9")
+_MEANS = st.floats(-50, 100, allow_nan=False, allow_infinity=False)
+_SDS = st.floats(0.1, 30, allow_nan=False, allow_infinity=False)
+_NORMS = st.builds(
+    Norms,
+    clinical_mean=_MEANS,
+    clinical_sd=_SDS,
+    functional_mean=_MEANS,
+    functional_sd=_SDS,
+    reliability=st.floats(0, 0.99, allow_nan=False, allow_infinity=False),
+    source=st.none() | clinical_texts(max_length=40),
+)
 
 
 def _draw_instrument(draw: st.DrawFn, code: str) -> Instrument:
@@ -550,6 +578,7 @@ def _draw_instrument(draw: st.DrawFn, code: str) -> Instrument:
         max_missing=draw(st.integers(0, item_count - 1)),
         loinc=_pick(draw, _LOINC) if draw(_BOOL) else None,
         source=_maybe(draw, _TEXTS),
+        norms=draw(_NORMS) if draw(_BOOL) else None,
     )
 
 
@@ -559,8 +588,8 @@ def instruments(draw: st.DrawFn, *, code: str | None = None) -> Instrument:
 
     1-12 items on a small integer range, sometimes with items with their own choices,
     reverse-scored items, risk items, contiguous severity bands, a caseness cut-off, a
-    reliable change and up to ``item_count - 1`` missing items allowed. ``code``
-    defaults to a drawn reference.
+    reliable change, population norms and up to ``item_count - 1`` missing items allowed.
+    ``code`` defaults to a drawn reference.
     """
     return _draw_instrument(draw, code if code is not None else draw(refs(max_length=16)))
 
@@ -813,6 +842,50 @@ def client_requests() -> st.SearchStrategy[ClientRequest]:
     return st.just(ClientRequest())
 
 
+@st.composite
+def _instrument_codes(draw: st.DrawFn) -> tuple[str, ...]:
+    return _subset(draw, tuple(BUILTIN_INSTRUMENTS), max_size=3) or ("PHQ-9",)
+
+
+_CODES_LISTS = _instrument_codes()
+
+
+def sustained_recovery_rules() -> st.SearchStrategy[SustainedRecovery]:
+    """:class:`~treatplan.SustainedRecovery`: 1-4 consecutive recovered measurements on
+    1-3 built-in measures."""
+    return st.builds(SustainedRecovery, consecutive=st.integers(1, 4), instruments=_CODES_LISTS)
+
+
+def plateau_rules() -> st.SearchStrategy[Plateau]:
+    """:class:`~treatplan.Plateau`: no reliable change over the last 2-8 scores on 1-3
+    built-in measures, with any action."""
+    return st.builds(
+        Plateau,
+        window=st.integers(2, 8),
+        instruments=_CODES_LISTS,
+        action=st.sampled_from(Action),
+    )
+
+
+def reliable_deterioration_rules() -> st.SearchStrategy[ReliableDeterioration]:
+    """:class:`~treatplan.ReliableDeterioration` on 1-3 built-in measures."""
+    return st.builds(ReliableDeterioration, instruments=_CODES_LISTS)
+
+
+def authorisation_used_rules() -> st.SearchStrategy[AuthorisationUsed]:
+    """:class:`~treatplan.AuthorisationUsed`: 1-40 authorised sessions with 0-3 increasing
+    warning fractions strictly between 0 and 1."""
+    fractions = st.lists(
+        st.floats(0, 1, exclude_min=True, exclude_max=True), max_size=3, unique=True
+    ).map(lambda xs: tuple(sorted(xs)))
+    return st.builds(
+        AuthorisationUsed,
+        authorised_sessions=st.integers(1, 40),
+        warn_at=fractions,
+        count_missed=_BOOL,
+    )
+
+
 _SIMPLE_RULES_BUT_GOALS: tuple[st.SearchStrategy[Rule], ...] = (
     session_limits(),
     consecutive_missed_rules(),
@@ -821,6 +894,10 @@ _SIMPLE_RULES_BUT_GOALS: tuple[st.SearchStrategy[Rule], ...] = (
     inactivity_rules(),
     time_limits(),
     client_requests(),
+    sustained_recovery_rules(),
+    plateau_rules(),
+    reliable_deterioration_rules(),
+    authorisation_used_rules(),
 )
 
 

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Band, Direction, Instrument, ItemChoices, Norms, ValidationError
+from treatplan import Band, Direction, Instrument, ItemChoices, Norms, RiskItem, ValidationError
+from treatplan import strategies as tps
 
 # (code, items, item_min, item_max, total_min, total_max, direction, caseness, loinc)
 CATALOGUE = [
@@ -180,3 +183,112 @@ def plan_with_custom() -> tp.TreatmentPlan:
         by="clin-1",
         custom_instruments=(_custom(),),
     )
+
+
+# --------------------------------------------------------------------------- the Instrument type
+# Basic checks of the definition type and of responses to PHQ-9 and GAD-7 (issue 2).
+SECRET = "SECRET clinical words"
+
+
+def _definition(**changes: object) -> Instrument:
+    kwargs: dict[str, object] = {
+        "code": "MOOD-4",
+        "name": "Mood four",
+        "item_count": 4,
+        "item_min": 0,
+        "item_max": 3,
+    }
+    kwargs.update(changes)
+    return Instrument(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"code": SECRET}, "$.code"),
+        ({"name": "  "}, "$.name"),
+        ({"item_count": 0}, "$.item_count"),
+        ({"item_min": 2, "item_max": 1}, "$.item_max"),
+        ({"reverse_items": (5,)}, "$.reverse_items[0]"),
+        ({"reverse_items": (1, 1)}, "$.reverse_items"),
+        ({"item_choices": (ItemChoices(9, (0, 1)),)}, "$.item_choices[0]"),
+        ({"risk_items": (RiskItem(5, 1, "flag"),)}, "$.risk_items[0]"),
+        ({"max_missing": 4}, "$.max_missing"),
+        ({"direction": "higher_is_worse"}, "$.direction"),
+        ({"caseness_cutoff": float("nan")}, "$.caseness_cutoff"),
+        ({"reliable_change": -1}, "$.reliable_change"),
+        ({"loinc": "not a code"}, "$.loinc"),
+    ],
+    ids=lambda x: str(x)[:30],
+)
+def test_instrument_definitions_are_validated(changes: dict[str, object], path: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _definition(**changes)
+    assert [p.path for p in caught.value.problems] == [path]
+    assert SECRET not in str(caught.value)
+
+
+def test_parts_of_a_definition_are_validated() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Band("mild", 5, 4)
+    assert [p.path for p in caught.value.problems] == ["$.high"]
+    with pytest.raises(ValidationError):
+        ItemChoices(1, ())
+    with pytest.raises(ValidationError):
+        RiskItem(1, 1, SECRET)
+    with pytest.raises(ValidationError):
+        RiskItem(0, 1, "flag")
+
+
+def test_allowed_responses_and_total_range() -> None:
+    definition = _definition(item_choices=(ItemChoices(2, (0, 3)),))
+    assert definition.allowed(1) == (0, 1, 2, 3)
+    assert definition.allowed(2) == (0, 3)
+    assert definition.total_min == 0
+    assert definition.total_max == 12
+    assert (tp.PHQ9.total_min, tp.PHQ9.total_max) == (0, 27)
+    assert (tp.GAD7.total_min, tp.GAD7.total_max) == (0, 21)
+
+
+@pytest.mark.parametrize(("instrument", "count"), [(tp.PHQ9, 9), (tp.GAD7, 7)])
+def test_builtin_responses_are_checked_against_the_definition(
+    instrument: Instrument, count: int
+) -> None:
+    assert instrument.response_problems((0,) * count, None) == []
+    assert instrument.response_problems((3,) * count, 3.0 * count) == []
+    assert instrument.response_problems((None,) + (1,) * (count - 1), None) == []
+    assert instrument.response_problems(None, 0) == []
+    assert [p.path for p in instrument.response_problems((1,) * (count - 1), None)] == ["$.items"]
+    assert [p.path for p in instrument.response_problems((1,) * (count + 1), None)] == ["$.items"]
+    wrong = instrument.response_problems((4,) + (1,) * (count - 2) + (-1,), None)
+    assert [p.path for p in wrong] == ["$.items[0]", f"$.items[{count - 1}]"]
+    assert wrong[0].expected == "null or an integer from 0 to 3"
+    assert [p.path for p in instrument.response_problems(None, 3 * count + 1)] == ["$.total"]
+    assert [p.path for p in instrument.response_problems(None, -1)] == ["$.total"]
+    assert [p.path for p in instrument.response_problems(None, None)] == ["$"]
+
+
+def test_item_choice_messages_list_the_choices() -> None:
+    definition = _definition(item_choices=(ItemChoices(2, (0, 2)),))
+    problems = definition.response_problems((0, 1, 0, 0), None)
+    assert problems == [tp.Problem("$.items[1]", "null or an integer in {0, 2}")]
+
+
+@given(st.lists(st.integers(-2, 5), min_size=9, max_size=9))
+def test_phq9_item_responses_are_valid_exactly_when_in_range(items: list[int]) -> None:
+    problems = tp.PHQ9.response_problems(items, None)
+    bad = [i for i, value in enumerate(items) if not 0 <= value <= 3]
+    assert [p.path for p in problems] == [f"$.items[{i}]" for i in bad]
+
+
+@given(tps.assessments(instruments=[tp.PHQ9, tp.GAD7]))
+def test_generated_assessments_fit_phq9_and_gad7(assessment: tp.Assessment) -> None:
+    definition = tp.PHQ9 if assessment.instrument == "PHQ-9" else tp.GAD7
+    assert assessment.problems_against(definition) == []
+
+
+@given(tps.instruments())
+def test_custom_definitions_round_trip_and_revalidate(definition: Instrument) -> None:
+    assert attrs.evolve(definition) == definition
+    assert tp.loads(tp.dumps(definition), Instrument) == definition
+    assert definition.total_min <= definition.total_max

@@ -23,6 +23,7 @@ among at-risk clients fell from 21% to 13%, Lambert 2017). This module gives:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import enum
 import itertools
 import math
@@ -420,6 +421,13 @@ _SCORE_CACHE_SIZE = 4096
 _scores: dict[int, tuple[weakref.ref[Any], Instrument, Score]] = {}
 
 
+def _evict_oldest(cache: dict[int, Any]) -> None:
+    """Drop the oldest entry. Tolerates another thread changing the cache meanwhile
+    (the caches only ever save work: losing an entry is harmless)."""
+    with contextlib.suppress(RuntimeError, StopIteration):
+        cache.pop(next(iter(cache)), None)
+
+
 def _score(plan: TreatmentPlan, assessment: Any) -> Score:
     """Score an assessment, remembering the result for that assessment object and that
     instrument definition: successive versions of a plan share their assessments, so
@@ -430,7 +438,7 @@ def _score(plan: TreatmentPlan, assessment: Any) -> Score:
         return hit[2]
     result = score_in(plan, assessment)
     if len(_scores) >= _SCORE_CACHE_SIZE:
-        _scores.pop(next(iter(_scores)))
+        _evict_oldest(_scores)
     _scores[id(assessment)] = (weakref.ref(assessment), instrument, result)
     return result
 
@@ -449,7 +457,7 @@ def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]
         return hit[1]
     series = _score_all(plan)
     if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
+        _evict_oldest(_cache)
     _cache[key] = (weakref.ref(plan), series)
     return series
 

@@ -38,8 +38,6 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
-autodoc_default_options = {"show-inheritance": False}
 add_module_names = False
 
 html_theme = "alabaster"

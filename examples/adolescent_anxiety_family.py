@@ -136,7 +136,8 @@ def build_plan() -> tp.TreatmentPlan:
     plan = tp.fire(plan, tp.Event.AGREE_PLAN, at=assessed + timedelta(days=1), by=CLINICIAN)
 
     cbt, family = plan.interventions
-    assert cbt.schedule is not None and family.schedule is not None
+    assert cbt.schedule is not None
+    assert family.schedule is not None
     until = start + timedelta(weeks=6, days=-1)
     contacts = sorted(
         [(when, "int-cbt") for when in cbt.schedule.occurrences(until=until)]
@@ -160,9 +161,7 @@ def build_plan() -> tp.TreatmentPlan:
                 ),
             )
         else:
-            attendance = (
-                tp.Attendance.CANCELLED_BY_CLIENT if week == 3 else tp.Attendance.ATTENDED
-            )
+            attendance = tp.Attendance.CANCELLED_BY_CLIENT if week == 3 else tp.Attendance.ATTENDED
             plan = tp.record_session(
                 plan,
                 tp.Session(

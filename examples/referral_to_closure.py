@@ -15,12 +15,11 @@ Run it::
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import treatplan as tp
 
-# A fixed UTC+00:00 (GMT) clock keeps the example deterministic.
-UTC = timezone.utc
+# Times are in UTC (the clinic is in the UK, outside summer time), so the example is deterministic.
 CLINICIAN = "clin-0042"
 
 # PHQ-9 and GAD-7 item responses, one row per week: a typical log-linear recovery.

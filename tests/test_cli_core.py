@@ -60,7 +60,9 @@ def test_validate_reports_paths_and_exit_codes(
     assert "next spring" not in err
 
 
-def test_validate_unreadable_and_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_unreadable_and_malformed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert main(["validate", str(broken), str(tmp_path / "missing.json")]) == 1

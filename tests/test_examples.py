@@ -41,7 +41,9 @@ def test_referral_to_closure_reaches_a_completed_closure() -> None:
         "begin_ending",
         "complete",
     ]
-    assert plan.reviews and plan.sessions and plan.all_assessments()
+    assert plan.reviews
+    assert plan.sessions
+    assert plan.all_assessments()
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))

@@ -33,7 +33,8 @@ def test_ci_installs_and_tests_as_the_readme_says() -> None:
     test_command = re.findall(r"```sh\n(.*?)```", setup, flags=re.DOTALL)[1].strip()
     install = re.search(r"python -m pip install [^&]+", test_command)
     run_tests = re.search(r"python -m pytest[^&]*", test_command)
-    assert install and run_tests
+    assert install
+    assert run_tests
     assert install.group(0).strip() in ci
     assert run_tests.group(0).strip() in ci
 

@@ -41,6 +41,8 @@ autodoc_typehints = "signature"
 add_module_names = False
 
 html_theme = "alabaster"
+# Wide enough for code lines of up to 99 characters (the project's line length).
+html_theme_options = {"page_width": "1320px", "body_max_width": "none", "fixed_sidebar": True}
 html_title = f"treatplan {release}"
 html_static_path: list[str] = []
 

@@ -387,7 +387,12 @@ def mutations(doc: Any, sites: list[Site], site: Site) -> list[Mutation]:
             container, key = _resolve(d, site)
             container[key]["zz_unknown_key"] = 1
 
+        def secret_key(d: Any) -> None:
+            container, key = _resolve(d, site)
+            container[key][SENTINEL] = 1  # a key is document content too: never echoed
+
         out.append(("unknown key", extra, site.path + ".zz_unknown_key", True))
+        out.append(("unknown free-text key", secret_key, site.path, True))
     if site.category == "ref" and site.name in REFERENCE_FIELDS:
         out.append(("broken reference", put("zz-no-such-id"), site.path, True))
     if site.category == "ref" and site.name == "id":
@@ -663,3 +668,29 @@ def test_nesting_limit_is_enforced_without_recursion() -> None:
     with pytest.raises(tp.ValidationError) as caught:
         tp.from_dict({"schema_version": 1, "history": deep})
     assert "nested" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{SENTINEL: 1}, {1: 2, "a": 3}, {HUGE_INT: 1}, {None: 1}, {(1, 2): 3}],
+    ids=["free-text", "mixed-types", "huge-int", "none", "tuple"],
+)
+def test_unknown_keys_that_are_not_plain_names_are_not_echoed(extra: dict[Any, Any]) -> None:
+    doc = tp.to_dict(active_plan())
+    doc["goals"][0].update(extra)
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    _assert_clean_rejection(caught.value, "$.goals[0]", False, "extra key")
+    assert "$.goals[0]" in [p.path for p in caught.value.problems]
+
+
+def test_plain_unknown_keys_are_named() -> None:
+    doc = tp.to_dict(active_plan())
+    doc["zz_extra"] = 1
+    doc["sessions"][0]["mood-score"] = 3
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    assert sorted(p.path for p in caught.value.problems) == [
+        "$.sessions[0].mood-score",
+        "$.zz_extra",
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar, get_args
@@ -256,10 +257,7 @@ def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
     if isinstance(exc, ValidationError):
         return list(exc.prefixed(path).problems)
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [
-            Problem(f"{path}.{k}", "no such key (unknown keys are rejected)")
-            for k in sorted(exc.extra_fields)
-        ]
+        return _unknown_key_problems(path, exc.extra_fields)
     if isinstance(exc, ClassValidationError | IterableValidationError):
         out: list[Problem] = []
         for inner in exc.exceptions:
@@ -272,6 +270,19 @@ def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
     if isinstance(exc, RecursionError):
         return [Problem(path, f"nesting no deeper than {MAX_DEPTH}")]
     return [Problem(path, "a valid value")]
+
+
+#: Unknown keys named in error paths: plain names only. A key is document content too,
+#: and one with spaces could be a sentence of clinical text.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def _unknown_key_problems(path: str, keys: Any) -> list[Problem]:
+    shown = sorted(k for k in keys if isinstance(k, str) and _PLAIN_KEY.fullmatch(k))
+    out = [Problem(f"{path}.{k}", "no such key (unknown keys are rejected)") for k in shown]
+    if len(shown) < len(keys):  # not str() on the rest: a 5000-digit int key raises
+        out.append(Problem(path, "no unknown keys (one that is not a plain name is present)"))
+    return out
 
 
 def _step(exc: BaseException) -> str:

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, help="clients for the throughput figures")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory", type=int, nargs=2, metavar=("SMALL", "LARGE"))
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
     args = parser.parse_args(argv)
     clients = args.clients or (1000 if args.quick else 20_000)
     sizes = args.memory or ([2_000, 20_000] if args.quick else [100_000, 1_000_000])
@@ -176,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             "single_process": bench_treatplan(clients, base / "one"),
             "bare_caseload_baseline": bench_baseline(clients * 5),
             "two_workers": bench_workers(clients, args.workers, base / "s", base / "p"),
-            "peak_memory": bench_memory(sizes, args.workers),
         }
+        if not args.no_memory:
+            figures["peak_memory"] = bench_memory(sizes, args.workers)
     ours = figures["single_process"]["client_sessions_per_s"]  # type: ignore[index]
     bare = figures["bare_caseload_baseline"]["client_sessions_per_s"]  # type: ignore[index]
     figures["bare_over_treatplan"] = bare / ours

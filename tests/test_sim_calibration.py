@@ -27,7 +27,7 @@ def summary() -> Summary:
         ("recovery", 0.45, 0.55),
         ("reliable_improvement", 0.60, 0.72),
         ("reliable_deterioration", 0.04, 0.10),
-        ("improved_by_session_8", 0.45, 0.65),
+        ("improved_by_session_8", 0.40, 0.60),
     ],
 )
 def test_published_ranges(summary: Summary, rate: str, low: float, high: float) -> None:

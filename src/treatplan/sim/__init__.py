@@ -2,10 +2,11 @@
 
 Every synthetic client is a real :class:`treatplan.TreatmentPlan` taken through
 referral, waiting list, assessment, sessions, reviews and ending by the
-library's own lifecycle and ending rules; outcomes come from
-:func:`treatplan.talking_therapies_outcome`-style NHS Talking Therapies
-categories computed on those plans. Runs are byte-for-byte reproducible from
-``(scenario, clients, seed)`` whatever executor or worker count runs them.
+library's own lifecycle, reviews, stepped care and ending rules; outcome
+categories come from :func:`treatplan.talking_therapies_outcome` and
+:func:`treatplan.classify_change` applied to those plans. Runs are
+byte-for-byte reproducible from ``(scenario, clients, seed)`` whatever executor
+or worker count runs them.
 
 >>> from treatplan.sim import DEFAULT_SCENARIO, simulate
 >>> result = simulate(DEFAULT_SCENARIO, clients=200, seed=1)

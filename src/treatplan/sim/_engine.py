@@ -239,8 +239,14 @@ _CONTEXTS: list[_Context] = []
 
 def context(scenario: Scenario) -> _Context:
     """The cached per-process context of ``scenario`` (the last one used)."""
-    if _CONTEXTS and (_CONTEXTS[0].scenario is scenario or _CONTEXTS[0].scenario == scenario):
-        return _CONTEXTS[0]
+    if _CONTEXTS:
+        cached = _CONTEXTS[0]
+        if cached.scenario is scenario:
+            return cached
+        if cached.scenario == scenario:
+            # An equal copy (each chunk arrives unpickled): compare once per chunk.
+            cached.scenario = scenario
+            return cached
     _CONTEXTS[:] = [_Context(scenario)]
     return _CONTEXTS[0]
 
@@ -283,7 +289,6 @@ def simulate_client(
     scores: list[tuple[int, int]] = []  # (PHQ-9, GAD-7) at baseline, then each attended session
     dropout_at: int | None = None
     attended = offered = reviews = 0
-    plan_at_8: TreatmentPlan | None = None
 
     if admission.start_day is None:
         day = admission.declined_day if admission.declined_day is not None else 0
@@ -344,8 +349,6 @@ def simulate_client(
                 plan = record_session(
                     plan, Session(sid, at, Attendance.ATTENDED, delivered, (a, b))
                 )
-                if attended == 8:
-                    plan_at_8 = plan
                 # Good-enough level (Barkham 2006): clients who feel better often end.
                 feels_well = ctx.phq_target.met_by(phq) and ctx.gad_target.met_by(gad)
                 wish = rng.random() < (
@@ -424,7 +427,6 @@ def simulate_client(
     result = _result(
         ctx,
         plan,
-        plan_at_8,
         admission,
         traits,
         (intake_phq, intake_gad),
@@ -441,7 +443,6 @@ def simulate_client(
 def _result(
     ctx: _Context,
     plan: TreatmentPlan,
-    plan_at_8: TreatmentPlan | None,
     admission: Admission,
     traits: ClientTraits,
     intake: tuple[int, int],
@@ -462,8 +463,15 @@ def _result(
         # The real NHS Talking Therapies outcome of the plan, and of the plan as it
         # stood after the 8th attended session (Howard et al. 1986's dose point).
         outcome = talking_therapies_outcome(plan)
-        at_8 = outcome if plan_at_8 is None else talking_therapies_outcome(plan_at_8)
-        by8 = at_8.reliable_improvement
+        # Howard et al. 1986's dose point, on the depression measure: reliable
+        # improvement in PHQ-9 from the first score to the 8th attended session
+        # (or the last, if fewer), by the library's change arithmetic.
+        by8 = (
+            len(scores) > 1
+            and (
+                classify_change(PHQ9, intake[0], scores[min(8, len(scores) - 1)][0])
+            ).reliable_improvement
+        )
     counted = outcome is not None and outcome.counts
     first_ri: int | None = None
     if scores:
@@ -476,6 +484,9 @@ def _result(
 
     def flag(value: bool | None) -> bool | str:
         return value if counted and value is not None else ""
+
+    def flag_started(value: bool | None) -> bool | str:
+        return value if started and value is not None else ""
 
     factors = traits.factors
     client = (
@@ -506,7 +517,7 @@ def _result(
         flag(outcome.reliable_improvement if outcome else None),
         flag(outcome.reliable_deterioration if outcome else None),
         flag(outcome.reliable_recovery if outcome else None),
-        flag(by8),
+        flag_started(by8),
         first_ri if first_ri is not None else "",
     )
     events = [

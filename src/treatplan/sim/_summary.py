@@ -165,9 +165,10 @@ class Summary:
     episodes that were cases at the start: NHS Talking Therapies),
     ``reliable_improvement``, ``reliable_deterioration``, ``reliable_recovery``
     (of counted episodes), ``improved_by_session_8`` (of clients who started:
-    reliable improvement at their 8th attended session or at their last, if
-    earlier; Howard et al. 1986 report about half), and the share who started
-    within 6 and 18 weeks of referral.
+    reliable improvement on PHQ-9, a fall of 6 or more, from the first score to
+    the 8th attended session or the last, if earlier; Howard et al. 1986 report
+    about half improved by session 8), and the share who started within 6 and 18
+    weeks of referral.
     """
 
     scenario: str

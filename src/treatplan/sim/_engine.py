@@ -69,6 +69,10 @@ NON_ATTENDANCE_RULES = frozenset(
     {"consecutive_missed", "missed_in_window", "missed_within_days", "inactivity"}
 )
 
+#: Columns of the clients table: one row per referral. Factors, intake scores, the
+#: wait, how the episode ended (phase, outcome, the rules that fired), sessions and
+#: reviews, first and last scores, and the NHS Talking Therapies categories (empty
+#: unless the episode counts).
 CLIENT_COLUMNS = (
     "client",
     "referred",
@@ -100,7 +104,10 @@ CLIENT_COLUMNS = (
     "improved_by_session_8",
     "first_reliable_improvement",
 )
+#: Columns of the sessions table: one row per booked session (``alerts`` are alert
+#: kinds, ``;``-separated).
 SESSION_COLUMNS = ("client", "session", "at", "attendance", "phq9", "gad7", "alerts")
+#: Columns of the events table: one row per lifecycle transition of each plan.
 EVENT_COLUMNS = ("client", "seq", "event", "source", "target", "at", "outcome", "reason")
 
 _BY = "sim-service"

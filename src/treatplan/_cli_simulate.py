@@ -30,19 +30,28 @@ def register(subparsers: Any) -> None:
         action="append",
         help="scenario JSON (default: the built-in scenario); repeat to compare scenarios",
     )
-    p.add_argument("--clients", type=_positive, default=2000, help="referrals (default 2000)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
-        "--workers", type=_positive, default=1, help="worker processes (default 1: in-process)"
+        "--clients", metavar="N", type=_positive, default=2000, help="referrals (default 2000)"
+    )
+    p.add_argument("--seed", metavar="S", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--workers",
+        metavar="K",
+        type=_positive,
+        default=1,
+        help="worker processes (default 1: in-process)",
     )
     p.add_argument(
         "--replicates",
+        metavar="R",
         type=_positive,
         default=1,
         help="replicate seeds; rates get 95%% intervals across them (default 1)",
     )
     p.add_argument("--chunk-size", type=_positive, default=250, help=argparse.SUPPRESS)
-    p.add_argument("--out", metavar="DIR", default="treatplan-out", help="output directory")
+    p.add_argument(
+        "--out", metavar="DIR", default="treatplan-out", help="output directory (treatplan-out)"
+    )
     p.add_argument("--parquet", action="store_true", help="also write Parquet (needs pyarrow)")
     p.add_argument("--plots", action="store_true", help="also draw plots (needs matplotlib)")
     p.add_argument(

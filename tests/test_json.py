@@ -297,7 +297,7 @@ for _ in range(10_000):
 def _wrong_values(site: Site) -> list[Any]:
     """Values of the wrong JSON type (or shape) for ``site``; each must be rejected."""
     base: dict[str, list[Any]] = {
-        "text": [42, True, [], {}, 1.5],
+        "text": [42, True, [], {}, 1.5, "lone \ud800 surrogate"],
         "ref": [42, True, [], {}, SENTINEL, "", " leading-space"],
         "rrule": [42, [], SENTINEL, "FREQ=SOMETIMES", "DTSTART:20260101T000000Z"],
         "int": ["1", 1.5, True, [], {}, SENTINEL],
@@ -694,3 +694,12 @@ def test_plain_unknown_keys_are_named() -> None:
         "$.sessions[0].mood-score",
         "$.zz_extra",
     ]
+
+
+def test_lone_surrogates_are_refused_so_dumps_output_is_always_utf8() -> None:
+    doc = tp.to_dict(active_plan())
+    doc["goals"][0]["statement"] = f"{SENTINEL} \ud800"
+    text = json.dumps(doc)  # ASCII escapes: well-formed JSON
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.loads(text)
+    _assert_clean_rejection(caught.value, "$.goals[0].statement", True, "surrogate")

@@ -158,7 +158,11 @@ BAD: list[tuple[type[Any], str, list[Any]]] = [
     (tp.Diagnosis, "system", _enum_bad(tp.CodeSystem)),
     (tp.PresentingProblem, "id", BAD_REF),
     (tp.PresentingProblem, "description", [*BAD_TEXT, "x" * 10_001]),
-    (tp.PresentingProblem, "behavioural_definitions", [SECRET, ("",), (5,), ("a",) * 101]),
+    (
+        tp.PresentingProblem,
+        "behavioural_definitions",
+        [SECRET, ("",), (5,), ("a",) * 101, ("\ud800",)],
+    ),
     (tp.PresentingProblem, "diagnosis", ["F32.1", SECRET, TARGET]),
     (tp.MeasureTarget, "instrument", BAD_REF),
     (tp.MeasureTarget, "comparator", _enum_bad(tp.Comparator)),

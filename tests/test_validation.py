@@ -52,6 +52,9 @@ def test_text_accepts_non_blank_strings_up_to_the_limit() -> None:
     expect(v.text(), 5, "a non-empty string")
     expect(v.text(max_length=3), "abcd", "at most 3 characters")
     expect(v.text(), "x" * (v.MAX_TEXT + 1), f"at most {v.MAX_TEXT} characters")
+    expect(v.text(), "lone \udc00 surrogate", "valid Unicode text")
+    assert v.is_unicode("emoji \U0001f600 and \u2028 are fine")
+    assert not v.is_unicode("\ud800")
 
 
 @pytest.mark.parametrize(

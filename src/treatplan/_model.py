@@ -270,7 +270,9 @@ class PresentingProblem:
     behavioural_definitions: tuple[str, ...] = attrs.field(
         default=(),
         converter=_tuple,
-        validator=v.items_of(str, "non-empty strings", max_length=100, each=lambda s: bool(s)),
+        validator=v.items_of(
+            str, "non-empty strings", max_length=100, each=lambda s: bool(s) and v.is_unicode(s)
+        ),
     )
     diagnosis: Diagnosis | None = attrs.field(
         default=None, validator=attrs.validators.optional(v.instance(Diagnosis))

@@ -44,8 +44,20 @@ def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
             raise fail(attribute, "a non-empty string")
         if len(value) > max_length:
             raise fail(attribute, f"a string of at most {max_length} characters")
+        if not is_unicode(value):
+            raise fail(attribute, "valid Unicode text (no lone surrogates)")
 
     return check
+
+
+def is_unicode(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8: JSON's ``"\\ud800"`` escapes decode to lone
+    surrogates that :func:`treatplan.dumps` output could then never be encoded with."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def ref(*, optional: bool = False) -> Validator:

@@ -86,18 +86,6 @@ class Alert:
     at: datetime | None = None
 
 
-def _fractions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    v.items_of(float, "fractions", max_length=20, each=v.is_number)(_, attribute, value)
-    if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
-        raise v.fail(attribute, "increasing fractions between 0 and 1")
-
-
-def _floats(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(float(x) if v.is_number(x) else x for x in value)
-    return value
-
-
 def _optional_codes(value: Any) -> Any:
     if value is None:
         return None
@@ -138,7 +126,7 @@ class AlertPolicy:
         default=None, validator=v.integer(low=1, high=10_000, optional=True)
     )
     authorisation_warnings: tuple[float, ...] = attrs.field(
-        default=(0.8, 0.9), converter=_floats, validator=_fractions
+        default=(0.8, 0.9), converter=v.floats, validator=v.increasing_fractions
     )
     response: ExpectedResponse = attrs.field(
         factory=ExpectedResponse, validator=v.instance(ExpectedResponse)

@@ -503,18 +503,6 @@ class ReliableDeterioration:
         return Verdict(self.kind, bool(worse), Action.REVIEW, reason, tuple(evidence))
 
 
-def _warning_fractions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    v.items_of(float, "fractions", max_length=20, each=v.is_number)(_, attribute, value)
-    if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
-        raise v.fail(attribute, "increasing fractions between 0 and 1")
-
-
-def _floats(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(float(x) if v.is_number(x) else x for x in value)
-    return value
-
-
 @attrs.frozen
 class AuthorisationUsed:
     """Warns as an authorised block of sessions is used up, and fires to discharge at the end.
@@ -526,7 +514,7 @@ class AuthorisationUsed:
 
     authorised_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
     warn_at: tuple[float, ...] = attrs.field(
-        default=(0.8, 0.9), converter=_floats, validator=_warning_fractions
+        default=(0.8, 0.9), converter=v.floats, validator=v.increasing_fractions
     )
     count_missed: bool = attrs.field(default=False, validator=v.boolean())
     kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)

@@ -240,3 +240,17 @@ def instance(*kinds: type[Any]) -> Validator:
             raise fail(attribute, f"a {names}")
 
     return check
+
+
+def increasing_fractions(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Strictly increasing fractions between 0 and 1, e.g. warnings at 80% and 90% used."""
+    items_of(float, "fractions", max_length=20, each=is_number)(_, attribute, value)
+    if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
+        raise fail(attribute, "increasing fractions between 0 and 1")
+
+
+def floats(value: Any) -> Any:
+    """Converter: a list or tuple of numbers as a tuple of floats (others left to validators)."""
+    if isinstance(value, list | tuple):
+        return tuple(float(x) if is_number(x) else x for x in value)
+    return value

@@ -103,3 +103,18 @@ def test_clients_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["simulate", "--clients", "0"])
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_progress_bar_appears_only_after_its_delay(capsys: pytest.CaptureFixture[str]) -> None:
+    from treatplan._cli_simulate import _ProgressBar
+
+    quiet_start = _ProgressBar("sim", quiet=False, delay=3600)
+    quiet_start(10, 100)
+    quiet_start.finish()
+    assert capsys.readouterr().err == ""
+    bar = _ProgressBar("sim", quiet=False, delay=0)
+    bar(100, 100)
+    bar.finish()
+    err = capsys.readouterr().err
+    assert "100/100 clients" in err
+    assert err.endswith("\n")

@@ -114,9 +114,6 @@ _BY = "sim-service"
 _CLINICIAN = "sim-therapist"
 _ATTEND_TIME = time(9, 0, tzinfo=UTC)
 # PHQ-9 item 9 (thoughts of self-harm) is the least endorsed item (Kroenke et al. 2001).
-# NHS Talking Therapies reliable-change thresholds, from the instrument definitions.
-_PHQ_RC = PHQ9.reliable_change or 6
-_GAD_RC = GAD7.reliable_change or 4
 _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 
 
@@ -483,7 +480,10 @@ def _result(
     first_ri: int | None = None
     if scores:
         for n, (phq, gad) in enumerate(scores[1:], start=1):
-            if phq <= scores[0][0] - _PHQ_RC or gad <= scores[0][1] - _GAD_RC:
+            if (
+                classify_change(PHQ9, scores[0][0], phq).reliable_improvement
+                or classify_change(GAD7, scores[0][1], gad).reliable_improvement
+            ):
                 first_ri = n
                 break
     baseline = scores[0] if scores else None

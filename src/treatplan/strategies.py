@@ -1141,7 +1141,9 @@ def treatment_plans(
     free_events = draw(st.integers(0, max(max_events, 0)))
     records_left = max(max_records, 0)
     while True:
-        for _ in range(min(draw(st.integers(0, 2)), records_left)):
+        # Phases with sessions get more records: that is where treatment happens.
+        burst = 4 if plan.phase in _RECORDING["session"] else 1
+        for _ in range(min(draw(st.integers(0, burst)), records_left)):
             plan = builder.record_something(plan)
             records_left -= 1
         here = distance[plan.phase]

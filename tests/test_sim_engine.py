@@ -95,3 +95,19 @@ def test_stepped_care_starts_less_severe_clients_at_step_two() -> None:
     stepped = attrs.evolve(DEFAULT_SCENARIO, policy=Policy(stepped_care=True))
     steps = {r.client[COL["step"]] for r in _clients(stepped, 80)}
     assert {2, 3} <= steps
+
+
+def test_alerts_every_session_flag_more_sessions_than_reviews_alone() -> None:
+    from treatplan._alerts import AlertKind
+
+    def flagged(scenario) -> int:
+        count = 0
+        for result in _clients(scenario, 30):
+            for row in result.sessions:
+                kinds = set(row[6].split(";")) - {""}
+                assert kinds <= {k.value for k in AlertKind}
+                count += bool(kinds - {"risk_item"})
+        return count
+
+    noisy = attrs.evolve(DEFAULT_SCENARIO, policy=Policy(alerts_every_session=True))
+    assert flagged(noisy) > flagged(DEFAULT_SCENARIO) > 0

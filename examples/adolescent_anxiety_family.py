@@ -104,7 +104,7 @@ def build_plan() -> tp.TreatmentPlan:
                 tp.Modality.CBT,
                 "Graded exposure to school with a worry-time routine",
                 serves=("obj-attendance", "obj-gad7"),
-                schedule=tp.Schedule(start, "FREQ=WEEKLY;BYDAY=MO;COUNT=12"),
+                schedule=tp.Schedule(start, "FREQ=WEEKLY;BYDAY=MO;COUNT=12", "Europe/London"),
                 delivered_by=CLINICIAN,
             ),
             tp.Intervention(
@@ -114,7 +114,9 @@ def build_plan() -> tp.TreatmentPlan:
                 format=tp.Format.FAMILY,
                 serves=("obj-mornings", "obj-attendance"),
                 schedule=tp.Schedule(
-                    start + timedelta(days=2), "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT=6"
+                    start + timedelta(days=2),
+                    "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT=6",
+                    "Europe/London",
                 ),
                 delivered_by=FAMILY_THERAPIST,
             ),

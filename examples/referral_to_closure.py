@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import treatplan as tp
 
-# Times are in UTC (the clinic is in the UK, outside summer time), so the example is deterministic.
+# The clinic is in the UK: times are written in UTC, sessions follow London wall-clock time.
 CLINICIAN = "clin-0042"
 
 # PHQ-9 and GAD-7 item responses, one row per week: a typical log-linear recovery.
@@ -129,7 +129,7 @@ def build_plan() -> tp.TreatmentPlan:
                 tp.Modality.CBT,
                 "Cognitive restructuring of self-critical thoughts",
                 serves=("obj-phq9",),
-                schedule=tp.Schedule(first_session, "FREQ=WEEKLY;COUNT=10"),
+                schedule=tp.Schedule(first_session, "FREQ=WEEKLY;COUNT=10", "Europe/London"),
                 delivered_by=CLINICIAN,
             ),
             tp.Intervention(
@@ -137,7 +137,7 @@ def build_plan() -> tp.TreatmentPlan:
                 tp.Modality.BEHAVIOURAL_ACTIVATION,
                 "Activity scheduling and monitoring",
                 serves=("obj-activities", "obj-social"),
-                schedule=tp.Schedule(first_session, "FREQ=WEEKLY;COUNT=10"),
+                schedule=tp.Schedule(first_session, "FREQ=WEEKLY;COUNT=10", "Europe/London"),
                 delivered_by=CLINICIAN,
             ),
         ],

@@ -292,3 +292,16 @@ def test_custom_definitions_round_trip_and_revalidate(definition: Instrument) ->
     assert attrs.evolve(definition) == definition
     assert tp.loads(tp.dumps(definition), Instrument) == definition
     assert definition.total_min <= definition.total_max
+
+
+def test_item_choices_stay_within_the_item_range() -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.Instrument(
+            "X-2",
+            "Example",
+            item_count=2,
+            item_min=0,
+            item_max=4,
+            item_choices=(tp.ItemChoices(2, (0, 2, 10**6)),),
+        )
+    assert [p.path for p in caught.value.problems] == ["$.item_choices[0].values"]

@@ -703,3 +703,10 @@ def test_lone_surrogates_are_refused_so_dumps_output_is_always_utf8() -> None:
     with pytest.raises(tp.ValidationError) as caught:
         tp.loads(text)
     _assert_clean_rejection(caught.value, "$.goals[0].statement", True, "surrogate")
+
+
+@pytest.mark.parametrize("value", [5, None, 1.5, ["{}"], {"schema_version": 1}])
+def test_loads_refuses_what_is_not_json_text(value: Any) -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.loads(value)
+    assert [p.path for p in caught.value.problems] == ["$"]

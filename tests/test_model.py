@@ -11,6 +11,7 @@ import copy
 import math
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -398,6 +399,7 @@ def test_schedule_rrule_text_is_kept_verbatim() -> None:
     assert tp.to_dict(schedule) == {
         "start": "2026-01-05T09:00:00+00:00",
         "rrule": "INTERVAL=2;FREQ=WEEKLY;COUNT=3",
+        "timezone": None,
     }
     assert schedule == tp.Schedule(T0, "INTERVAL=2;FREQ=WEEKLY;COUNT=3")
     assert schedule != tp.Schedule(T0, "FREQ=WEEKLY;INTERVAL=2;COUNT=3")
@@ -733,3 +735,65 @@ def test_evolve_revalidates_the_whole_plan() -> None:
     built = plan()
     rejects(lambda: attrs.evolve(built, interventions=()), "$.sessions[0].interventions[0]")
     assert built.interventions  # the original is untouched
+
+
+# --------------------------------------------------------------------------- zones and offsets
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_zoned_times_are_stored_with_their_fixed_offset() -> None:
+    # 01:30 on 25 Oct 2026 happens twice in London; fold=1 is the second (GMT) one.
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=LONDON)
+    second = datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON)
+    plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=first, by="gp-1")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=second, by="clin-1")
+    plan = tp.record_assessment(plan, tp.Assessment("a-1", "PHQ-9", second, total=5))
+    assert plan.history[0].at.utcoffset() == timedelta(hours=1)
+    assert plan.history[1].at.utcoffset() == timedelta(0)
+    assert isinstance(plan.history[1].at.tzinfo, timezone)
+    # The same instant (fold=1 times never compare equal across zones: PEP 495).
+    assert plan.history[1].at == second.astimezone(UTC)
+    assert tp.loads(tp.dumps(plan)) == plan
+
+
+def test_a_zoned_schedule_keeps_wall_clock_time_across_daylight_saving() -> None:
+    start = datetime(2026, 10, 19, 10, 0, tzinfo=timezone(timedelta(hours=1)))  # BST
+    zoned = tp.Schedule(start, "FREQ=WEEKLY;COUNT=3", timezone="Europe/London")
+    fixed = tp.Schedule(start, "FREQ=WEEKLY;COUNT=3")
+    assert [t.hour for t in zoned.occurrences()] == [10, 10, 10]
+    assert [t.utcoffset() for t in zoned.occurrences()] == [
+        timedelta(hours=1),
+        timedelta(0),
+        timedelta(0),
+    ]
+    assert [t.utcoffset() for t in fixed.occurrences()] == [timedelta(hours=1)] * 3
+    assert tp.loads(tp.dumps(zoned), tp.Schedule) == zoned
+    rejects(lambda: tp.Schedule(start, "FREQ=WEEKLY", timezone="Mars/Olympus"), "$.timezone")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",  # never happens: dateutil would scan to 9999
+        "FREQ=MONTHLY;BYDAY=5MO;BYMONTHDAY=1",  # never happens either
+        "FREQ=YEARLY;BYYEARDAY=366",
+        "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=FR",
+        "FREQ=SECONDLY",
+        "FREQ=WEEKLY;COUNT=2;COUNT=3",
+        "FREQ=WEEKLY;COUNT",
+    ],
+)
+def test_schedules_refuse_rules_outside_the_safe_profile(rule: str) -> None:
+    rejects(lambda: tp.Schedule(T0, rule), "$.rrule")
+
+
+def test_goals_met_must_name_objectives_the_plan_has() -> None:
+    plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=T0, by="gp-1")
+    goal = tp.Goal("g1", "Feel better", tp.GoalDomain.EMOTIONAL_WELLBEING, (OBJECTIVE,))
+    ok = tp.revise(plan, goals=[goal], discharge_criteria=tp.GoalsMet(("o1",)))
+    assert ok.discharge_criteria == tp.GoalsMet(("o1",))
+    nested = tp.AnyOf((tp.SessionLimit(12), tp.AllOf((tp.GoalsMet(("o1", "o-typo")),))))
+    rejects(
+        lambda: tp.revise(plan, goals=[goal], discharge_criteria=nested),
+        "$.discharge_criteria.rules[1].rules[0].objectives[1]",
+    )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -130,7 +131,11 @@ def test_schedules_expand(schedule: tp.Schedule) -> None:
         assert len(first) == min(count, 5)
     assert all(when >= schedule.start for when in first)
     assert first == sorted(first)
-    assert all(when.utcoffset() == schedule.start.utcoffset() for when in first)
+    if schedule.timezone is None:
+        assert all(when.utcoffset() == schedule.start.utcoffset() for when in first)
+    else:  # each occurrence carries the offset its zone has at that instant
+        zone = ZoneInfo(schedule.timezone)
+        assert all(when.utcoffset() == when.astimezone(zone).utcoffset() for when in first)
 
 
 @given(tps.instruments(), st.data())

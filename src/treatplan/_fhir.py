@@ -113,6 +113,8 @@ _CS_ITEM = _CS + "instrument-item"
 _CS_TARGET = _CS + "target"
 # Standard extensions: goal-relationship (FHIR R4 core, R5 extensions pack) and
 # resource-pertainsToGoal (FHIR core extension).
+# The core "Timezone Code" extension: an IANA zone name (valueCode).
+_EXT_TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
 _EXT_GOAL_RELATIONSHIP = "http://hl7.org/fhir/StructureDefinition/goal-relationship"
 _EXT_PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 _CS_GOAL_RELATIONSHIP = "http://hl7.org/fhir/goal-relationship-type"
@@ -275,7 +277,10 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
             i
             if i.schedule is None
             else attrs.evolve(
-                i, schedule=Schedule(_fhir_instant(i.schedule.start), i.schedule.rrule)
+                i,
+                schedule=Schedule(
+                    _fhir_instant(i.schedule.start), i.schedule.rrule, i.schedule.timezone
+                ),
             )
             for i in plan.interventions
         ),
@@ -638,7 +643,10 @@ def _timing(schedule: Schedule) -> dict[str, Any]:
             count = parts.get("COUNT")
             if count is not None and count.isdigit() and int(count) > 0:
                 repeat["count"] = int(count)
-    return {"repeat": repeat, "code": {"text": schedule.rrule}}
+    timing: dict[str, Any] = {"repeat": repeat, "code": {"text": schedule.rrule}}
+    if schedule.timezone is not None:
+        timing["extension"] = [{"url": _EXT_TIMEZONE, "valueCode": schedule.timezone}]
+    return timing
 
 
 # --------------------------------------------------------------------------- import
@@ -1040,7 +1048,10 @@ class _Importer:
             )
             bpath = f"{tpath}.repeat.boundsPeriod"
             start = _datetime(_get(bounds, "start", bpath, str), f"{bpath}.start")
-            schedule = _build(tpath, Schedule, start=start, rrule=rrule)
+            zone = None
+            for j, ext in _extensions(timing, tpath, _EXT_TIMEZONE):
+                zone = _get(ext, "valueCode", f"{tpath}.extension[{j}]", str)
+            schedule = _build(tpath, Schedule, start=start, rrule=rrule, timezone=zone)
         delivered_by = None
         performers = _optional(element, "performer", path, list) or []
         if performers:

@@ -182,6 +182,14 @@ class Instrument:
                     problems.append(
                         Problem(f"$.{name}[{i}]", f"an item number from 1 to {self.item_count}")
                     )
+        for i, choice in enumerate(self.item_choices):
+            if any(not self.item_min <= value <= self.item_max for value in choice.values):
+                problems.append(
+                    Problem(
+                        f"$.item_choices[{i}].values",
+                        f"responses from item_min {self.item_min} to item_max {self.item_max}",
+                    )
+                )
         if self.max_missing >= self.item_count:
             problems.append(Problem("$.max_missing", "fewer than item_count"))
         if problems:

@@ -363,6 +363,8 @@ def loads(text: str | bytes, kind: type[T] = TreatmentPlan) -> T:  # type: ignor
 
     Raises :class:`ValidationError` for text that is not JSON, or not a valid document.
     """
+    if not isinstance(text, str | bytes | bytearray):
+        raise ValidationError.at("$", "JSON text (str or bytes)")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:

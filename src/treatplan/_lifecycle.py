@@ -348,6 +348,7 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if not v.is_aware(at):
         raise ValidationError.at("at", "a timezone-aware date-time")
+    at = v.fixed_offset(at)
     if type(by) is not str or by not in _KNOWN_REFS:
         if not v.is_ref(by):
             raise ValidationError.at("by", "an opaque reference (who fired the event)")
@@ -359,6 +360,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             reason = None  # a blank reason is no reason: guards that need one say so
         elif len(reason) > v.MAX_TEXT:
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
+        elif not v.is_unicode(reason):
+            raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
     return _new_request(_Request, (ev, at, by, reason))
 
 
@@ -418,7 +421,7 @@ def fire(
         event=_NAMES[request.event],
         source=plan.phase,
         target=spec.target,
-        at=at,
+        at=request.at,
         by=by,
         reason=request.reason,
         outcome=spec.outcome,

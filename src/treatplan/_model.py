@@ -16,8 +16,9 @@ opaque reference.
 from __future__ import annotations
 
 import enum
+import zoneinfo
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
 import attrs
@@ -359,16 +360,36 @@ class Goal:
 
 
 # --------------------------------------------------------------------------- interventions
+#: RRULE parts a schedule may use, and frequencies. Therapy schedules need no more, and
+#: this subset can never describe an empty recurrence (BYMONTH=2;BYMONTHDAY=30 can,
+#: and dateutil then scans to the year 9999 looking for it): untrusted documents must
+#: not be able to make expansion hang.
+SCHEDULE_RULE_PARTS = frozenset(
+    {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYHOUR", "BYMINUTE", "WKST"}
+)
+SCHEDULE_FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+
+
 @attrs.frozen
 class Schedule:
     """When an intervention happens: an RFC 5545 recurrence rule from a start time.
 
-    ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;COUNT=12``; it is parsed by
-    python-dateutil and kept verbatim so documents round-trip exactly.
+    ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;BYDAY=MO;COUNT=12``, kept
+    verbatim so documents round-trip exactly and expanded with python-dateutil.
+    It may use the parts in :data:`SCHEDULE_RULE_PARTS` (not BYDAY together with
+    BYMONTHDAY), COUNT or UNTIL but not both (RFC 5545 3.3.10), and an UNTIL in UTC.
+
+    ``timezone`` is an IANA zone name such as ``Europe/London``. With it, sessions
+    keep their wall-clock time across daylight-saving changes (a 10:00 session stays
+    at 10:00); without it, they keep ``start``'s UTC offset. ``start`` itself is
+    stored, like every plan time, with a fixed offset.
     """
 
-    start: datetime = attrs.field(validator=v.aware_datetime())
+    start: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
     rrule: str = attrs.field(validator=v.text(max_length=500))
+    timezone: str | None = attrs.field(
+        default=None, validator=v.text(optional=True, max_length=64)
+    )
     _parsed: _rrule.rrule = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     @_parsed.default
@@ -381,14 +402,20 @@ class Schedule:
             )
         if not isinstance(self.rrule, str) or not self.rrule.strip() or len(self.rrule) > 500:
             raise ValidationError.at("$.rrule", "a non-empty string of at most 500 characters")
+        dtstart = self.start
+        if self.timezone is not None:
+            zone = _zone(self.timezone)
+            if zone is None:
+                raise ValidationError.at(
+                    "$.timezone", "an IANA time zone name, e.g. Europe/London"
+                )
+            dtstart = self.start.astimezone(zone)
         text = self.rrule.removeprefix("RRULE:")
-        if any(c in text for c in "\n\r") or text.upper().startswith(("DTSTART", "EXDATE")):
-            raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
-        names = {part.split("=", 1)[0].strip().upper() for part in text.split(";")}
-        if {"COUNT", "UNTIL"} <= names:  # RFC 5545 3.3.10: they MUST NOT occur together
-            raise ValidationError.at("$.rrule", "an RRULE with COUNT or UNTIL, not both")
+        problem = _rule_problem(text)
+        if problem is not None:
+            raise ValidationError.at("$.rrule", problem)
         try:
-            parsed = _rrule.rrulestr(text, dtstart=self.start)
+            parsed = _rrule.rrulestr(text, dtstart=dtstart)
         except (ValueError, TypeError, OverflowError):
             raise ValidationError.at(
                 "$.rrule", "an RFC 5545 RRULE value such as FREQ=WEEKLY;COUNT=12"
@@ -401,19 +428,53 @@ class Schedule:
         return parsed
 
     def occurrences(self, until: datetime | None = None, limit: int = 1000) -> list[datetime]:
-        """Dated occurrences from ``start``, up to ``until`` (inclusive) and ``limit`` many."""
+        """Dated occurrences from ``start``, up to ``until`` (inclusive) and ``limit`` many.
+
+        Each has a fixed UTC offset, like every time in a plan.
+        """
         if until is not None and not v.is_aware(until):
             # A naive bound cannot be compared with the aware occurrences.
             raise ValidationError.at("until", "a timezone-aware date-time")
+        bound = None if until is None else v.instant(until)
         out: list[datetime] = []
         for when in self._parsed:
-            if (until is not None and when > until) or len(out) >= limit:
+            if len(out) >= limit or (bound is not None and v.instant(when) > bound):
                 break
-            out.append(when)
+            out.append(v.fixed_offset(when))
         return out
 
     def __iter__(self) -> Iterator[datetime]:
-        return iter(self._parsed)
+        return (v.fixed_offset(when) for when in self._parsed)
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return None
+
+
+def _rule_problem(text: str) -> str | None:
+    """What is wrong with an RRULE value for a schedule, or None."""
+    if any(c in text for c in "\n\r"):
+        return "a single RFC 5545 RRULE value"
+    parts: dict[str, str] = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        name = name.strip().upper()
+        if not sep or name in parts:
+            return "an RRULE of NAME=VALUE parts separated by semicolons, each named once"
+        parts[name] = value.strip().upper()
+    unknown = set(parts) - SCHEDULE_RULE_PARTS
+    if unknown:
+        return "an RRULE using only " + ", ".join(sorted(SCHEDULE_RULE_PARTS))
+    if parts.get("FREQ") not in SCHEDULE_FREQUENCIES:
+        return "an RRULE with FREQ " + ", ".join(sorted(SCHEDULE_FREQUENCIES))
+    if {"COUNT", "UNTIL"} <= parts.keys():  # RFC 5545 3.3.10: they MUST NOT occur together
+        return "an RRULE with COUNT or UNTIL, not both"
+    if {"BYDAY", "BYMONTHDAY"} <= parts.keys():
+        return "an RRULE with BYDAY or BYMONTHDAY, not both"
+    return None
 
 
 @attrs.frozen
@@ -446,7 +507,7 @@ class Assessment:
 
     id: str = attrs.field(validator=v.ref())
     instrument: str = attrs.field(validator=v.ref())
-    administered_at: datetime = attrs.field(validator=v.aware_datetime())
+    administered_at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
     items: tuple[int | None, ...] | None = attrs.field(
         default=None,
         converter=_optional_tuple,
@@ -475,7 +536,7 @@ class Session:
     """A scheduled contact and what happened at it."""
 
     id: str = attrs.field(validator=v.ref())
-    at: datetime = attrs.field(validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
     attendance: Attendance = attrs.field(validator=v.enum(Attendance))
     interventions: tuple[str, ...] = attrs.field(
         default=(),
@@ -521,7 +582,7 @@ class ProgressReview:
     """A dated review: progress per objective, the decision taken, the next review date."""
 
     id: str = attrs.field(validator=v.ref())
-    at: datetime = attrs.field(validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
     decision: ReviewDecision = attrs.field(validator=v.enum(ReviewDecision))
     progress: tuple[ObjectiveProgress, ...] = attrs.field(
         default=(),
@@ -577,7 +638,7 @@ class Transition:
     event: str = attrs.field(validator=v.ref())
     source: Phase | None = attrs.field(validator=v.enum(Phase, optional=True))
     target: Phase = attrs.field(validator=v.enum(Phase))
-    at: datetime = attrs.field(validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
     by: str = attrs.field(validator=v.ref())
     reason: str | None = attrs.field(default=None, validator=v.text(optional=True))
     outcome: Outcome | None = attrs.field(default=None, validator=v.enum(Outcome, optional=True))
@@ -786,7 +847,23 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
         for pi, prog in enumerate(r.progress):
             if prog.objective not in objective_ids:
                 add(Problem(f"{path}.progress[{pi}].objective", "the id of an objective"))
+    if plan.discharge_criteria is not None:
+        problems.extend(_rule_reference_problems(plan.discharge_criteria, objective_ids))
     problems.extend(_history_problems(plan.history))
+    return problems
+
+
+def _rule_reference_problems(
+    rule: Any, objective_ids: set[str], path: str = "$.discharge_criteria"
+) -> list[Problem]:
+    """Objectives named by GoalsMet rules, at any depth, exist in the plan: a typo
+    would otherwise make the rule silently never fire."""
+    problems: list[Problem] = []
+    for i, oid in enumerate(getattr(rule, "objectives", ())):
+        if oid not in objective_ids:
+            problems.append(Problem(f"{path}.objectives[{i}]", "the id of an objective"))
+    for i, child in enumerate(getattr(rule, "rules", ())):
+        problems.extend(_rule_reference_problems(child, objective_ids, f"{path}.rules[{i}]"))
     return problems
 
 

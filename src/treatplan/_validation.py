@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timezone
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -191,6 +191,22 @@ def is_ref(value: object) -> bool:
 
 def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def fixed_offset(value: Any) -> Any:
+    """Converter: an aware date-time with its zone replaced by the fixed UTC offset in force.
+
+    JSON (ISO 8601) carries offsets, not zone names, so a plan keeps only what a
+    document can: the same instant and wall clock, with a fixed offset. This makes
+    ``loads(dumps(plan)) == plan`` hold for every plan, including times in a zone's
+    repeated hour, where Python never equates a zoned time with its fixed-offset twin.
+    Anything else is left for the validator to reject.
+    """
+    if isinstance(value, datetime) and not isinstance(value.tzinfo, timezone | None):
+        offset = value.utcoffset()
+        if offset is not None:
+            return value.replace(tzinfo=timezone(offset), fold=0)
+    return value
 
 
 def instant(value: datetime) -> datetime:

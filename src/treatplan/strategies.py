@@ -485,15 +485,20 @@ def rrules(draw: st.DrawFn, *, start: datetime | None = None) -> str:
     return _draw_rrule(draw, start)
 
 
+#: IANA zones schedules are drawn in (None: keep the start's offset), both hemispheres.
+_SCHEDULE_ZONES = (None, "Europe/London", "America/New_York", "Australia/Sydney", "UTC")
+
+
 def _draw_schedule(draw: st.DrawFn) -> Schedule:
     start = draw(_WHOLE_SECOND_DATETIMES)
-    return Schedule(start=start, rrule=_draw_rrule(draw, start))
+    zone = _pick(draw, _SCHEDULE_ZONES)
+    return Schedule(start=start, rrule=_draw_rrule(draw, start), timezone=zone)
 
 
 @st.composite
 def schedules(draw: st.DrawFn) -> Schedule:
-    """A :class:`~treatplan.Schedule`: an aware start (whole seconds, any fixed offset) and
-    an RRULE from :func:`rrules`."""
+    """A :class:`~treatplan.Schedule`: an aware start (whole seconds, any fixed offset), an
+    RRULE from :func:`rrules`, and sometimes an IANA time zone for the recurrence."""
     return _draw_schedule(draw)
 
 

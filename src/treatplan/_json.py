@@ -10,6 +10,7 @@ no value from the document is echoed. Loading never uses pickle or eval.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -247,8 +248,13 @@ class _Key(str):
         return note
 
 
-converter: cattrs.Converter = _make_converter()
-"""The one configured converter. Use :func:`to_dict`/:func:`from_dict` rather than it directly."""
+@functools.cache
+def converter() -> cattrs.Converter:
+    """The one configured converter, built on first use (keeps ``import treatplan`` fast).
+
+    Use :func:`to_dict`/:func:`from_dict` rather than it directly.
+    """
+    return _make_converter()
 
 
 # --------------------------------------------------------------------------- errors
@@ -315,7 +321,7 @@ def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
 # --------------------------------------------------------------------------- public
 def to_dict(value: Any) -> Any:
     """A plan (or any part of one) as JSON-ready Python data."""
-    return converter.unstructure(value)
+    return converter().unstructure(value)
 
 
 def from_dict(data: Any, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[assignment]
@@ -330,7 +336,7 @@ def from_dict(data: Any, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[as
     if kind is TreatmentPlan:
         data = migrate(data)  # documents of earlier schema versions upgrade first
     try:
-        return converter.structure(data, kind)
+        return converter().structure(data, kind)
     except Exception as exc:  # every failure becomes the one library error
         raise ValidationError(_problems(exc), f"invalid {kind.__name__} document") from None
 

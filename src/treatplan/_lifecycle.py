@@ -346,9 +346,10 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
     if ev is Event.REFER:
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
-    if not v.is_aware(at):
-        raise ValidationError.at("at", "a timezone-aware date-time")
-    at = v.fixed_offset(at)
+    if type(at) is not datetime or type(at.tzinfo) is not timezone:  # fast path: fixed offset
+        if not v.is_aware(at):
+            raise ValidationError.at("at", "a timezone-aware date-time")
+        at = v.fixed_offset(at)
     if type(by) is not str or by not in _KNOWN_REFS:
         if not v.is_ref(by):
             raise ValidationError.at("by", "an opaque reference (who fired the event)")
@@ -360,7 +361,7 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             reason = None  # a blank reason is no reason: guards that need one say so
         elif len(reason) > v.MAX_TEXT:
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
-        elif not v.is_unicode(reason):
+        elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
     return _new_request(_Request, (ev, at, by, reason))
 
@@ -595,6 +596,7 @@ def _compile_copier(cls: type[Any], fields: tuple[str, ...], replaced: str | Non
     about twice as much, and these run on every lifecycle operation. The names are
     attrs field names (identifiers), so the generated source is fixed by the class.
     """
+    slotted = "__slots__" in cls.__dict__
     if replaced is None:
         head = "def make(*, " + ", ".join(fields) + "):"
         values = list(fields)
@@ -602,10 +604,20 @@ def _compile_copier(cls: type[Any], fields: tuple[str, ...], replaced: str | Non
         head = "def make(source, value):"
         values = ["value" if name == replaced else f"source.{name}" for name in fields]
     body = [head, "    new = new_instance(cls)"]
-    body += [
-        f"    set_field(new, {name!r}, {value})"
-        for name, value in zip(fields, values, strict=True)
-    ]
+    if slotted:
+        body += [
+            f"    set_field(new, {name!r}, {value})"
+            for name, value in zip(fields, values, strict=True)
+        ]
+    elif replaced is None:  # a dict-backed class: give it its __dict__ in one step
+        state = "{" + ", ".join(f"{n!r}: {n}" for n in fields) + "}"
+        body.append(f"    set_field(new, '__dict__', {state})")
+    else:
+        body += [
+            "    state = new.__dict__",
+            "    state.update(source.__dict__)",
+            f"    state[{replaced!r}] = value",
+        ]
     body.append("    return new")
     namespace: dict[str, Any] = {
         "new_instance": object.__new__,

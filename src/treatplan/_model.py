@@ -627,7 +627,9 @@ class ClientFactors:
 
 
 # --------------------------------------------------------------------------- history
-@attrs.frozen
+# Transition and TreatmentPlan keep their fields in a __dict__ (slots=False): the
+# lifecycle's hot path copies them with one dict update instead of a setattr per field.
+@attrs.frozen(slots=False)
 class Transition:
     """One record of the append-only lifecycle history.
 
@@ -649,7 +651,7 @@ class Transition:
 
 
 # --------------------------------------------------------------------------- the plan
-@attrs.frozen
+@attrs.frozen(slots=False)
 class TreatmentPlan:
     """A client's treatment plan over one episode of care: the aggregate root.
 

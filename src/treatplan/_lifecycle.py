@@ -641,14 +641,21 @@ _new_transition: Callable[..., Transition] = _compile_copier(
 
 # --------------------------------------------------------------------------- pictures
 def mermaid() -> str:
-    """The transition table as a Mermaid ``stateDiagram-v2``."""
-    lines = ["stateDiagram-v2", "    [*] --> referred: refer"]
+    """The transition table as a Mermaid ``stateDiagram-v2``.
+
+    One arrow per pair of phases, labelled with every event that moves between
+    them (and the outcome it sets), so the diagram stays readable.
+    """
     order = list(Phase)
+    labels: dict[tuple[Phase, Phase], list[str]] = {}
     for spec in TRANSITIONS.values():
-        for source in sorted(spec.sources, key=order.index):
-            label = spec.event.value
-            if spec.outcome is not None:
-                label += f" ({spec.outcome.value})"
-            lines.append(f"    {source.value} --> {spec.target.value}: {label}")
+        label = spec.event.value
+        if spec.outcome is not None:
+            label += f" ({spec.outcome.value})"
+        for source in spec.sources:
+            labels.setdefault((source, spec.target), []).append(label)
+    lines = ["stateDiagram-v2", "    [*] --> referred: refer"]
+    for source, target in sorted(labels, key=lambda e: (order.index(e[0]), order.index(e[1]))):
+        lines.append(f"    {source.value} --> {target.value}: {', '.join(labels[source, target])}")
     lines.append("    closed --> [*]")
     return "\n".join(lines) + "\n"

@@ -47,8 +47,7 @@ def test_two_processes_match_serial(serial: Path, tmp_path: Path) -> None:
 
 
 def test_any_executor_and_a_small_window_match_serial(serial: Path, tmp_path: Path) -> None:
-    # One worker thread: the library's score caches are per process, not thread-safe.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         simulate(
             DEFAULT_SCENARIO,
             CLIENTS,
@@ -65,7 +64,7 @@ def test_dask_matches_serial(serial: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

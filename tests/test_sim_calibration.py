@@ -10,6 +10,7 @@ near the NHS Talking Therapies 6.8-7.9.
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from treatplan.sim import DEFAULT_SCENARIO, Summary, simulate
@@ -43,3 +44,14 @@ def test_the_funnel_narrows(summary: Summary) -> None:
     assert f["referred"] >= f["started"] >= f["two_or_more_sessions"] >= f["completed"]
     assert f["completed"] >= f["recovered"] > 0
     assert f["started"] / f["referred"] > 0.8
+
+
+def test_feedback_lowers_deterioration_as_lambert_reports() -> None:
+    risky = attrs.evolve(
+        DEFAULT_SCENARIO,
+        response=attrs.evolve(DEFAULT_SCENARIO.response, deterioration_rate=0.2),
+    )
+    with_feedback = attrs.evolve(risky, policy=attrs.evolve(risky.policy, feedback=True))
+    without = simulate(risky, 800, seed=3).summary.rates["reliable_deterioration"].value
+    with_it = simulate(with_feedback, 800, seed=3).summary.rates["reliable_deterioration"].value
+    assert with_it < 0.85 * without

@@ -92,11 +92,24 @@ def draw_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
     )
 
 
-def true_scores(scenario: Scenario, traits: ClientTraits, dose: float) -> tuple[float, float]:
+def true_scores(
+    scenario: Scenario,
+    traits: ClientTraits,
+    dose: float,
+    boost: float = 0.0,
+    boost_from: float = 0.0,
+) -> tuple[float, float]:
     """The client's true PHQ-9 and GAD-7 after ``dose`` attended sessions (may be fractional:
-    low-intensity sessions count for less)."""
+    low-intensity sessions count for less).
+
+    ``boost`` adds to the client's response from dose ``boost_from`` on (a plan
+    revised after feedback), continuing the log-linear curve without a jump.
+    """
     resp = scenario.response
-    fraction = traits.response * math.log1p(dose) / math.log1p(resp.reference_sessions)
+    log_reference = math.log1p(resp.reference_sessions)
+    fraction = traits.response * math.log1p(dose) / log_reference
+    if boost and dose > boost_from:
+        fraction += boost * (math.log1p(dose) - math.log1p(boost_from)) / log_reference
     phq = traits.phq9_baseline * (1 - fraction)
     gad = traits.gad7_baseline * (1 - fraction)
     if traits.worse_before_better and dose < 4:

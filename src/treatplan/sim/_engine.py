@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from .._alerts import Alert, alerts
+from .._alerts import Alert, AlertKind, alerts
 from .._change import classify_change
 from .._instruments import GAD7, PHQ9
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
@@ -64,6 +64,8 @@ __all__ = [
     "simulate_client",
 ]
 
+#: Alerts a clinician with feedback acts on (Lambert 2017).
+_FEEDBACK_ALERTS = frozenset({AlertKind.NOT_ON_TRACK, AlertKind.RELIABLE_DETERIORATION})
 #: Rule kinds whose firing means the client stopped coming: the episode closes as dropped out.
 NON_ATTENDANCE_RULES = frozenset(
     {"consecutive_missed", "missed_in_window", "missed_within_days", "inactivity"}
@@ -256,9 +258,15 @@ def context(scenario: Scenario) -> _Context:
 
 
 def _assessments(
-    ctx: _Context, rng: Any, traits: ClientTraits, dose: float, at: datetime, tag: str
+    ctx: _Context,
+    rng: Any,
+    traits: ClientTraits,
+    dose: float,
+    at: datetime,
+    tag: str,
+    boost: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[Assessment, Assessment, int, int]:
-    true_phq, true_gad = true_scores(ctx.scenario, traits, dose)
+    true_phq, true_gad = true_scores(ctx.scenario, traits, dose, *boost)
     phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
     gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
     a = Assessment(f"phq9-{tag}", "PHQ-9", at, items=ctx.phq_items.draw(rng, phq))
@@ -336,6 +344,7 @@ def simulate_client(
         dose = 0.0
         step_dose = policy.low_intensity_response if low_intensity else 1.0
         improved = False
+        boost = (0.0, 0.0)  # (extra response, from dose): set once feedback prompts a revision
         day = start_day
         interval = policy.session_interval_days
         while True:
@@ -348,7 +357,7 @@ def simulate_client(
             if not dropped and rng.random() < p_attend:
                 attended += 1
                 dose += step_dose
-                a, b, phq, gad = _assessments(ctx, rng, traits, dose, at, sid)
+                a, b, phq, gad = _assessments(ctx, rng, traits, dose, at, sid, boost)
                 scores.append((phq, gad))
                 plan = record_session(
                     plan, Session(sid, at, Attendance.ATTENDED, delivered, (a, b))
@@ -366,12 +375,21 @@ def simulate_client(
                     )
                 asks_to_end = wish and improved
                 raised: tuple[Alert, ...] = ()
-                if policy.alerts_every_session:
+                if policy.alerts_every_session or policy.feedback:
                     raised = alerts(plan, at, ctx.review_policy.alerts)
-                if attended % policy.review_every == 0 or asks_to_end:
+                # Feedback (Lambert 2017): the clinician sees a not-on-track or
+                # deterioration alert at once and reviews and revises the plan.
+                acts_on_feedback = (
+                    policy.feedback
+                    and not boost[0]
+                    and any(x.kind in _FEEDBACK_ALERTS for x in raised)
+                )
+                if acts_on_feedback:
+                    boost = (ctx.scenario.response.feedback_gain, dose)
+                if attended % policy.review_every == 0 or asks_to_end or acts_on_feedback:
                     reviews += 1
                     found = review(plan, at, ctx.review_policy)
-                    raised = found.alerts
+                    raised = raised or found.alerts
                     decision = found.suggestion.decision or ReviewDecision.CONTINUE
                     if asks_to_end:
                         decision = ReviewDecision.BEGIN_ENDING
@@ -380,7 +398,9 @@ def simulate_client(
                     ):
                         # Not benefiting, or the low-intensity course is used up (NICE CG90).
                         decision = ReviewDecision.STEP_UP
-                    elif decision in (ReviewDecision.STEP_UP, ReviewDecision.REFER_ON):
+                    elif decision in (ReviewDecision.STEP_UP, ReviewDecision.REFER_ON) or (
+                        acts_on_feedback and decision is ReviewDecision.CONTINUE
+                    ):
                         # The simulated service steps up from step 2 only; otherwise it
                         # revises the plan at step 3.
                         decision = ReviewDecision.REVISE_PLAN

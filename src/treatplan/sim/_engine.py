@@ -10,9 +10,17 @@ Two stages keep results independent of how clients are split across workers:
    client's ``"clinical"`` stream. The client is a real
    :class:`~treatplan.TreatmentPlan` taken through :meth:`TreatmentPlan.refer`,
    :func:`~treatplan.fire`, :func:`~treatplan.record_assessment`,
-   :func:`~treatplan.record_session` and :func:`~treatplan.record_review`; after
+   :func:`~treatplan.record_session`, :func:`~treatplan.review` with
+   :func:`~treatplan.conduct_review` (which records through
+   :func:`~treatplan.record_review`) and :func:`~treatplan.initial_step`; after
    every session the scenario's ending rules (real treatplan rules) are
-   evaluated on the plan, and their verdict decides how the episode ends.
+   evaluated on the plan, and their verdict decides how the episode ends. Its
+   outcome categories are :func:`~treatplan.talking_therapies_outcome` of the
+   final plan.
+
+Capacity is modelled as intake slots (therapists x caseload / course weeks),
+not as slots freed when each episode ends: that keeps stage 1 independent of
+the clinical outcomes, so stage 2 can run on any number of workers.
 """
 
 from __future__ import annotations

@@ -79,3 +79,19 @@ def test_show_summarises_a_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.plan_id in out
     assert plan.phase.value in out
     assert "History:" in out
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    # `treatplan instruments | head -1` where head has already gone: the first write meets a
+    # pipe with no reader. The command ends with no error and no traceback.
+    with subprocess.Popen(
+        [sys.executable, "-m", "treatplan", "instruments"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0
+    assert err == b""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,11 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TreatplanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away, e.g. `treatplan review x | head`
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # pragma: no cover - e.g. `treatplan show x | head`
-        return 0
     return code
 
 

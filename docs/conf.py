@@ -2,8 +2,9 @@
 
 Build: ``python -m pip install -e '.[docs]'`` then
 ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
-Pages are Markdown (MyST); the lifecycle diagram, the transition table and the
-API reference are generated from the installed package at build time.
+Pages are Markdown (MyST); the lifecycle diagram (a static SVG, no JavaScript), the
+transition table and the API reference are generated from the installed package at
+build time. Nothing is fetched from the network, at build time or when reading.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
-    "sphinxcontrib.mermaid",
     "treatplan_docs",
 ]
 
@@ -45,6 +45,3 @@ html_theme = "alabaster"
 html_theme_options = {"page_width": "1320px", "body_max_width": "none", "fixed_sidebar": True}
 html_title = f"treatplan {release}"
 html_static_path: list[str] = []
-
-# Mermaid renders in the reader's browser: nothing is fetched at build time.
-mermaid_output_format = "raw"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ _REQUIRES = re.compile(r"<!--\s*requires:\s*([\w., ]+?)\s*-->")
 
 sys.path.insert(0, str(DOCS / "_ext"))
 from treatplan_apidata import documentation  # noqa: E402
+from treatplan_lifecycle_svg import LayoutOutOfDate, edges, lifecycle_svg  # noqa: E402
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
@@ -82,6 +84,29 @@ def test_every_public_name_is_documented() -> None:
 
 def test_the_api_page_is_generated_from_all() -> None:
     assert "<!-- treatplan-api -->" in (DOCS / "api.md").read_text(encoding="utf-8")
+
+
+def test_the_lifecycle_svg_draws_every_phase_and_event() -> None:
+    svg = ET.fromstring(lifecycle_svg())
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {p.value for p in treatplan.Phase} <= texts
+    labels = " ".join(t for t in texts if t)
+    assert [e.value for e in treatplan.Event if e.value not in labels] == []
+    arrows = list(svg.iter("{http://www.w3.org/2000/svg}polyline"))
+    assert len(arrows) == len(edges()) == treatplan.mermaid().count("-->")
+
+
+def test_the_lifecycle_svg_refuses_an_arrow_it_has_no_route_for() -> None:
+    with pytest.raises(LayoutOutOfDate, match="follow_up -> waitlisted"):
+        lifecycle_svg(treatplan.mermaid() + "    follow_up --> waitlisted: rewind\n")
+
+
+def test_the_docs_load_nothing_from_the_network() -> None:
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    assert "mermaid" not in conf
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<(script|img|link)[^>]+(src|href)=.https?:", text), page
 
 
 SOURCES = [

@@ -1,7 +1,8 @@
 """Sphinx extension: pages generated from the installed treatplan package.
 
-- ``lifecycle-diagram``: the Mermaid state diagram of :data:`treatplan.TRANSITIONS`
-  (from :func:`treatplan.mermaid`), drawn at build time so it cannot drift.
+- ``lifecycle-diagram``: the state diagram of :data:`treatplan.TRANSITIONS` (from
+  :func:`treatplan.mermaid`), drawn at build time as an inline SVG so it cannot
+  drift and needs no JavaScript or network to show (``treatplan_lifecycle_svg``).
 - ``transition-table``: the same table as a reference table (events, phases, guards).
 - the API reference: ``api.md`` holds a marker that is replaced, when the page is
   read, by one section per implementation module covering every name in
@@ -18,9 +19,10 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from sphinx import addnodes
 from sphinx.application import Sphinx
-from sphinxcontrib.mermaid import Mermaid
 from treatplan_apidata import documentation
+from treatplan_lifecycle_svg import lifecycle_svg
 
 import treatplan
 
@@ -49,14 +51,22 @@ SECTIONS: dict[str, str] = {
 }
 
 
-class LifecycleDiagram(Mermaid):
-    """The lifecycle state diagram, generated from the transition table."""
+class LifecycleDiagram(Directive):
+    """The lifecycle state diagram, generated from the transition table.
+
+    HTML gets the inline SVG; other builders get the Mermaid source as a code block.
+    """
 
     has_content = False
-    optional_arguments = 0
 
-    def get_mm_code(self) -> str:
-        return treatplan.mermaid()
+    def run(self) -> list[nodes.Node]:
+        figure = nodes.container(classes=["treatplan-lifecycle"])
+        figure += nodes.raw("", lifecycle_svg(), format="html")
+        source = treatplan.mermaid()
+        only = addnodes.only(expr="not html")
+        only += nodes.literal_block(source, source, language="text")
+        figure += only
+        return [figure]
 
 
 class TransitionTable(Directive):

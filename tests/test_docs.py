@@ -109,6 +109,18 @@ def test_the_docs_load_nothing_from_the_network() -> None:
         assert not re.search(r"<(script|img|link)[^>]+(src|href)=.https?:", text), page
 
 
+def test_the_pictures_are_small_and_shown_with_the_command_that_makes_them() -> None:
+    pictures = sorted((DOCS / "_static").rglob("*.png"))
+    assert len(pictures) >= 3
+    for picture in pictures:
+        assert picture.read_bytes().startswith(b"\x89PNG"), picture
+        assert picture.stat().st_size < 200_000, picture
+    page = (DOCS / "concepts" / "simulation.md").read_text(encoding="utf-8")
+    assert "treatplan simulate --clients 2000 --seed 1 --plots" in page
+    for picture in pictures:
+        assert f"../_static/sim/{picture.name}" in page, picture
+
+
 SOURCES = [
     "Jongsma",
     "CARF",

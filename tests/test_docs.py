@@ -25,6 +25,7 @@ _REQUIRES = re.compile(r"<!--\s*requires:\s*([\w., ]+?)\s*-->")
 
 sys.path.insert(0, str(DOCS / "_ext"))
 from treatplan_apidata import documentation  # noqa: E402
+from treatplan_fhir_svg import example_bundle, fhir_svg, references  # noqa: E402
 from treatplan_lifecycle_svg import LayoutOutOfDate, edges, lifecycle_svg  # noqa: E402
 
 
@@ -99,6 +100,27 @@ def test_the_lifecycle_svg_draws_every_phase_and_event() -> None:
 def test_the_lifecycle_svg_refuses_an_arrow_it_has_no_route_for() -> None:
     with pytest.raises(LayoutOutOfDate, match="follow_up -> waitlisted"):
         lifecycle_svg(treatplan.mermaid() + "    follow_up --> waitlisted: rewind\n")
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_the_fhir_diagram_finds_the_references_of_an_export(version: str) -> None:
+    found = references(example_bundle(version))
+    assert ("CarePlan", "supportingInfo", "EpisodeOfCare") in found
+    objective = "Goal (short-term objective)"
+    milestone = ("Goal (long-term goal)", "goal-relationship.target", objective)
+    assert milestone in found
+    to_requests = ("CarePlan", "activity.plannedActivityReference", "ServiceRequest")
+    assert (to_requests in found) is (version == "R5")
+
+
+def test_the_fhir_diagram_draws_every_resource_kind_and_reference() -> None:
+    svg = ET.fromstring(fhir_svg())
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    for kind in ("EpisodeOfCare", "CarePlan", "Condition", "ServiceRequest", "Observation"):
+        assert kind in texts
+    assert "resource-pertainsToGoal" in texts
+    pairs = {(source, target) for source, _, target in references(example_bundle())}
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}line"))) == len(pairs)
 
 
 def test_the_docs_load_nothing_from_the_network() -> None:

@@ -3,6 +3,8 @@
 - ``lifecycle-diagram``: the state diagram of :data:`treatplan.TRANSITIONS` (from
   :func:`treatplan.mermaid`), drawn at build time as an inline SVG so it cannot
   drift and needs no JavaScript or network to show (``treatplan_lifecycle_svg``).
+- ``fhir-diagram``: the resources of a FHIR R5 export of ``examples/`` and the
+  references between them, read from :func:`treatplan.to_fhir` (``treatplan_fhir_svg``).
 - ``transition-table``: the same table as a reference table (events, phases, guards).
 - the API reference: ``api.md`` holds a marker that is replaced, when the page is
   read, by one section per implementation module covering every name in
@@ -22,6 +24,7 @@ from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from treatplan_apidata import documentation
+from treatplan_fhir_svg import fhir_svg
 from treatplan_lifecycle_svg import lifecycle_svg
 
 import treatplan
@@ -66,6 +69,17 @@ class LifecycleDiagram(Directive):
         only = addnodes.only(expr="not html")
         only += nodes.literal_block(source, source, language="text")
         figure += only
+        return [figure]
+
+
+class FhirDiagram(Directive):
+    """The resources of the example plan's FHIR R5 export and their references (inline SVG)."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        figure = nodes.container(classes=["treatplan-fhir"])
+        figure += nodes.raw("", fhir_svg(), format="html")
         return [figure]
 
 
@@ -190,6 +204,7 @@ def _inject_api(app: Sphinx, docname: str, source: list[str]) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("lifecycle-diagram", LifecycleDiagram)
     app.add_directive("transition-table", TransitionTable)
+    app.add_directive("fhir-diagram", FhirDiagram)
     app.connect("source-read", _inject_api)
     app.connect("autodoc-process-docstring", _escape_bars)
     return {"version": treatplan.__version__, "parallel_read_safe": True}

@@ -143,6 +143,27 @@ def test_the_pictures_are_small_and_shown_with_the_command_that_makes_them() -> 
         assert f"../_static/sim/{picture.name}" in page, picture
 
 
+def test_the_simulation_page_quotes_the_run_it_names() -> None:
+    """The calibration table and the pictures' alt text are those of the default run, seed 1."""
+    from treatplan.sim import DEFAULT_SCENARIO, simulate
+
+    page = (DOCS / "concepts" / "simulation.md").read_text(encoding="utf-8")
+    summary = simulate(DEFAULT_SCENARIO, 2000, seed=1).summary
+    for name in (
+        "dropout",
+        "recovery",
+        "reliable_improvement",
+        "reliable_deterioration",
+        "improved_by_session_8",
+    ):
+        r = summary.rates[name]
+        quoted = f"{r.value * 100:.1f}% ({r.low * 100:.1f}-{r.high * 100:.1f})"
+        assert quoted in page, name
+    assert f"| {summary.figures['mean_sessions_attended']:.1f} |" in page
+    (funnel,) = re.findall(r"!\[Bar chart: ([^]]*)\]", page)
+    assert re.findall(r"\d[\d,]*(?= )", funnel) == [f"{n:,}" for n in summary.funnel.values()]
+
+
 SOURCES = [
     "Jongsma",
     "CARF",

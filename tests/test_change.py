@@ -129,6 +129,9 @@ def test_in_clinical_range_respects_direction() -> None:
     assert not tp.in_clinical_range(9.9, 10, Direction.HIGHER_IS_WORSE)
     assert tp.in_clinical_range(24.9, 25, Direction.HIGHER_IS_BETTER)
     assert not tp.in_clinical_range(25, 25, Direction.HIGHER_IS_BETTER)
+    # Exactly at a Jacobson-Truax c counts as clinical too (documented convention;
+    # the clinicalsignificance R package would call it neither clinical nor functional).
+    assert tp.in_clinical_range(120 / 9, 120 / 9, Direction.HIGHER_IS_WORSE)
 
 
 # --------------------------------------------------------------------------- fixed thresholds
@@ -247,6 +250,8 @@ STATS = HagemanArrindell(
 # r_dd = (25*0.8 + 36*0.8 - 2*0.5*5*6) / (25 + 36 - 2*0.5*5*6) = 18.8 / 31 = 0.6064516
 # SE_pre^2 = 25 * 0.2 = 5; SE_post^2 = 36 * 0.2 = 7.2
 # denominator = sqrt(0.6064516 * 12.2) = sqrt(7.3987097) = 2.7200569
+# CS_IND denominators: sqrt(r) * SE = sqrt(0.8) * 5 * sqrt(0.2) = 5 * 0.4 = 2.0 at pre,
+# sqrt(0.8) * 6 * sqrt(0.2) = 6 * 0.4 = 2.4 at post.
 
 
 def test_hageman_arrindell_rc_by_hand() -> None:
@@ -254,6 +259,25 @@ def test_hageman_arrindell_rc_by_hand() -> None:
     assert tp.hageman_arrindell_rc(22, 14, STATS) == pytest.approx(-8 / 2.7200569)
     # No individual change: numerator = -8 * (1 - 0.6064516) = -3.1483871 -> -1.1574.
     assert tp.hageman_arrindell_rc(20, 20, STATS) == pytest.approx(-3.1483871 / 2.7200569)
+
+
+def test_hageman_arrindell_rc_matches_the_clinicalsignificance_formula() -> None:
+    # clinicalsignificance R package, R/calc_rci_ha.R: one SEm from the pre SD,
+    # SEm^2 = 25 * (1 - 0.8) = 5, so r_xx2 = (SD2^2 - SEm^2) / SD2^2 = 31/36.
+    # pre 20 -> post 2, M 10 -> 7, SD 5 / 6, r12 0.5:
+    #   r_dd = (25*0.8 + 31 - 30) / (25 + 36 - 30) = 21/31 = 0.6774194
+    #   RC_ID = (-18 * 0.6774194 - 3 * 0.3225806) / sqrt(0.6774194 * 10)
+    #         = -13.1612903 / 2.6027277 = -5.0567289
+    stats = HagemanArrindell(
+        mean_pre=10,
+        mean_post=7,
+        sd_pre=5,
+        sd_post=6,
+        reliability_pre=0.8,
+        reliability_post=31 / 36,
+        pre_post_correlation=0.5,
+    )
+    assert tp.hageman_arrindell_rc(20, 2, stats) == pytest.approx(-5.056728874721522)
 
 
 def test_hageman_arrindell_uses_the_one_sided_criterion() -> None:
@@ -265,14 +289,171 @@ def test_hageman_arrindell_uses_the_one_sided_criterion() -> None:
     assert result.method is ChangeMethod.HAGEMAN_ARRINDELL
 
 
-def test_hageman_arrindell_judges_the_range_on_true_score_estimates() -> None:
-    # post 10: true-score estimate 12 + 0.8 * (10 - 12) = 10.4 (below 11: non-clinical);
-    # pre 24: 20 + 0.8 * 4 = 23.2 (clinical). Cut-off 11.
-    result = tp.hageman_arrindell_change(24, 10, stats=STATS, cutoff=11)
-    assert (result.clinical_at_pre, result.clinical_at_post) == (True, False)
-    assert result.category is C.RECOVERED
-    # Raw post 10.9 is below 11, but its estimate 12 + 0.8 * (10.9 - 12) = 11.12 is not.
-    assert tp.hageman_arrindell_change(24, 10.9, stats=STATS, cutoff=11).category is C.IMPROVED
+# Clinical review F3: a large group mean change (25 -> 12).
+BIG_CHANGE = HagemanArrindell(
+    mean_pre=25,
+    mean_post=12,
+    sd_pre=6,
+    sd_post=7,
+    reliability_pre=0.8,
+    reliability_post=0.8,
+    pre_post_correlation=0.7,
+)
+# r_dd = (36*0.8 + 49*0.8 - 2*0.7*6*7) / (36 + 49 - 2*0.7*6*7) = 9.2 / 26.2 = 0.3511450
+# denominator = sqrt(0.3511450 * (36*0.2 + 49*0.2)) = sqrt(0.3511450 * 17) = 2.4432490
+# pre 20 -> 21: numerator = 1 * 0.3511450 - 13 * 0.6488550 = -8.0839695 -> RC_ID = -3.3086965
+# pre 20 -> 20: numerator = -13 * 0.6488550 = -8.4351145 -> RC_ID = -3.4524171
+
+
+def test_hageman_arrindell_direction_comes_from_rc_id_not_the_raw_difference() -> None:
+    # Raw +1 on a higher-is-worse scale, but the estimated true change is a fall
+    # well beyond 1.645: a reliable improvement (the old code said "deteriorated").
+    worse_raw = tp.hageman_arrindell_change(20, 21, stats=BIG_CHANGE)
+    assert worse_raw.index == pytest.approx(-3.3086965)
+    assert worse_raw.difference == 1
+    assert worse_raw.improvement == -1
+    assert (worse_raw.reliable_improvement, worse_raw.reliable_deterioration) == (True, False)
+    assert worse_raw.category is C.IMPROVED
+    same = tp.hageman_arrindell_change(20, 20, stats=BIG_CHANGE)
+    assert same.index == pytest.approx(-3.4524171)
+    assert same.reliable_improvement  # the old code said "unchanged"
+    assert same.category is C.IMPROVED
+
+
+def test_hageman_arrindell_direction_on_a_higher_is_better_scale() -> None:
+    # The same case mirrored on 0-100 (x -> 100 - x): the group rises 75 -> 88 and
+    # the person falls 80 -> 79. RC_ID = +3.3086965, toward health: improvement.
+    mirrored = attrs.evolve(BIG_CHANGE, mean_pre=75, mean_post=88)
+    result = tp.hageman_arrindell_change(
+        80, 79, stats=mirrored, direction=Direction.HIGHER_IS_BETTER
+    )
+    assert result.index == pytest.approx(3.3086965)
+    assert (result.reliable_improvement, result.reliable_deterioration) == (True, False)
+
+
+def test_hageman_arrindell_true_score_cutoffs_by_hand() -> None:
+    # M1 = 20, SD1 = 5, r1 = 0.81 (sqrt 0.9): true SD1 = 4.5;
+    # M0 = 8, SD0 = 4, r0 = 0.64 (sqrt 0.8): true SD0 = 3.2. Higher is worse:
+    #   a = 20 - 2*4.5 = 11; b = 8 + 2*3.2 = 14.4;
+    #   c = (4.5*8 + 3.2*20) / (4.5 + 3.2) = (36 + 64) / 7.7 = 12.987013
+    norms = Norms(
+        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.81
+    )
+    cut = tp.hageman_arrindell_cutoffs(
+        norms, Direction.HIGHER_IS_WORSE, reliability_functional=0.64
+    )
+    assert cut.a == pytest.approx(11)
+    assert cut.b == pytest.approx(14.4)
+    assert cut.c == pytest.approx(12.987013)
+    # With one reliability for both, c equals Jacobson-Truax c (both SDs scale by sqrt r):
+    # (4.5*8 + 3.6*20) / 8.1 = 108 / 8.1 = 13.333333.
+    same_r = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    assert same_r.c == pytest.approx(tp.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE).c)
+    assert same_r.b == pytest.approx(8 + 2 * 3.6)
+
+
+def test_hageman_arrindell_true_score_cutoffs_higher_is_better() -> None:
+    # M1 = 15, SD1 = 5; M0 = 30, SD0 = 5; r = 0.64: true SDs 4.
+    #   a = 15 + 8 = 23; b = 30 - 8 = 22; c = (4*30 + 4*15) / 8 = 22.5
+    norms = Norms(
+        clinical_mean=15, clinical_sd=5, functional_mean=30, functional_sd=5, reliability=0.64
+    )
+    cut = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
+    assert (cut.a, cut.b, cut.c) == (pytest.approx(23), pytest.approx(22), pytest.approx(22.5))
+
+
+def test_hageman_arrindell_cutoffs_match_the_clinicalsignificance_example() -> None:
+    # Example from Bauer et al. (2004) in the clinicalsignificance R package's
+    # tests/testthat/test-calc_cutoff.R (.calc_cutoff_ha): M1 = 68.35, SD1 = 22.33,
+    # M0 = 50, SD0 = 22, r = 0.93 for both; sqrt(0.93) = 0.9643651.
+    #   true SD1 = 22.33 * 0.9643651 = 21.5342721; true SD0 = 22 * 0.9643651 = 21.2160317
+    #   a (lower is better) = 68.35 - 2 * 21.5342721 = 25.2814557
+    #   c = (21.5342721*50 + 21.2160317*68.35) / (21.5342721 + 21.2160317)
+    #     = (1076.7136 + 1450.1158) / 42.7503038 = 59.1066998
+    #   b = 50 + 2 * 21.2160317 = 92.4320633 (the package's b takes SD1: 93.0685443)
+    norms = Norms(
+        clinical_mean=68.35,
+        clinical_sd=22.33,
+        functional_mean=50,
+        functional_sd=22,
+        reliability=0.93,
+    )
+    worse = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    assert worse.a == pytest.approx(25.2814557)
+    assert worse.c == pytest.approx(59.1066998)
+    assert worse.b == pytest.approx(92.4320633)
+    better = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
+    assert better.a == pytest.approx(68.35 + 2 * 21.5342721)  # 111.4185443
+    assert better.c == worse.c
+
+
+def test_hageman_arrindell_cutoffs_need_a_positive_reliability() -> None:
+    norms = Norms(
+        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.0
+    )
+    with pytest.raises(ValueError, match="reliability_clinical"):
+        tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    with pytest.raises(ValueError, match="reliability_functional"):
+        tp.hageman_arrindell_cutoffs(
+            norms, Direction.HIGHER_IS_WORSE, reliability_clinical=0.8, reliability_functional=1
+        )
+
+
+def test_hageman_arrindell_cs_index_by_hand() -> None:
+    # CS_IND = (M + r (x - M) - cutoff) / (sqrt(r) SE); true-score cut-off 11.
+    #   post 5:  12 + 0.8 * (5 - 12)  = 6.4  -> (6.4 - 11) / 2.4 = -1.9166667
+    #   post 10: 12 + 0.8 * (10 - 12) = 10.4 -> (10.4 - 11) / 2.4 = -0.25
+    #   pre 24:  20 + 0.8 * (24 - 20) = 23.2 -> (23.2 - 11) / 2.0 = 6.1
+    assert tp.hageman_arrindell_cs_index(5, 11, STATS) == pytest.approx(-1.9166667)
+    assert tp.hageman_arrindell_cs_index(10, 11, STATS) == pytest.approx(-0.25)
+    assert tp.hageman_arrindell_cs_index(24, 11, STATS, at_pre=True) == pytest.approx(6.1)
+    with pytest.raises(ValueError, match="reliability_post"):
+        tp.hageman_arrindell_cs_index(5, 11, attrs.evolve(STATS, reliability_post=0.0))
+    with pytest.raises(ValueError, match="total"):
+        tp.hageman_arrindell_cs_index(math.inf, 11, STATS)
+
+
+def test_hageman_arrindell_recovery_needs_cs_ind_beyond_the_criterion() -> None:
+    # Cut-off 11 (true-score scale); functional at post needs CS_IND < -1.645, i.e.
+    # an estimate below 11 - 1.645 * 2.4 = 7.052, i.e. a raw post below 5.815.
+    # 24 -> 5: RC_ID = (-19 * 0.6064516 - 8 * 0.3935484) / 2.7200569
+    #                = -14.6709677 / 2.7200569 = -5.3936253; CS_IND post -1.9167: recovered.
+    recovered = tp.hageman_arrindell_change(24, 5, stats=STATS, cutoff=11)
+    assert recovered.index == pytest.approx(-5.3936253)
+    assert (recovered.clinical_at_pre, recovered.clinical_at_post) == (True, False)
+    assert recovered.category is C.RECOVERED
+    # 24 -> 6: estimate 7.2, CS_IND = -3.8 / 2.4 = -1.5833 (not beyond 1.645): improved.
+    assert tp.hageman_arrindell_change(24, 6, stats=STATS, cutoff=11).category is C.IMPROVED
+    # 24 -> 10: the estimate 10.4 is below 11, but CS_IND is only -0.25. The old
+    # hybrid (Kelley estimate vs cut-off, no error criterion) called this recovered.
+    near = tp.hageman_arrindell_change(24, 10, stats=STATS, cutoff=11)
+    assert near.clinical_at_post is True
+    assert near.category is C.IMPROVED
+
+
+def test_hageman_arrindell_harm_mirrors_recovery() -> None:
+    # pre 2: estimate 20 + 0.8 * (2 - 20) = 5.6, CS_IND = (5.6 - 11) / 2.0 = -2.7
+    # (reliably functional); post 20: estimate 18.4, CS_IND = 7.4 / 2.4 = 3.0833.
+    # RC_ID = (18 * 0.6064516 - 8 * 0.3935484) / 2.7200569 = 7.7677419 / 2.7200569 = 2.8557277
+    harmed = tp.hageman_arrindell_change(2, 20, stats=STATS, cutoff=11)
+    assert harmed.index == pytest.approx(2.8557277)
+    assert (harmed.clinical_at_pre, harmed.clinical_at_post) == (False, True)
+    assert harmed.category is C.HARMED
+
+
+def test_classify_change_uses_true_score_cutoffs_for_hageman_arrindell() -> None:
+    ha = ChangeMethod.HAGEMAN_ARRINDELL
+    # NORMED: r = 0.8 for both populations, so true-score c = JT c = 13.3333 (not
+    # the caseness cut-off 11, an observed-score rule).
+    default = tp.classify_change(NORMED, 24, 5, method=ha, stats=STATS)
+    assert default.cutoff == pytest.approx(13.3333333)
+    # a = 20 - 2 * 5 * sqrt(0.8) = 20 - 8.9442719 = 11.0557281
+    named = tp.classify_change(NORMED, 24, 5, method=ha, stats=STATS, cutoff=CutoffChoice.A)
+    assert named.cutoff == pytest.approx(11.0557281)
+    assert named.category is C.RECOVERED
+    # Without norms, the caseness cut-off is used as a true-score cut-off.
+    bare = attrs.evolve(NORMED, norms=None)
+    assert tp.classify_change(bare, 24, 5, method=ha, stats=STATS).cutoff == 11
 
 
 def test_hageman_arrindell_needs_a_positive_difference_reliability() -> None:
@@ -288,6 +469,40 @@ def test_hageman_arrindell_stats_are_validated() -> None:
     with pytest.raises(tp.ValidationError) as info:
         attrs.evolve(STATS, pre_post_correlation=1.5)
     assert [p.path for p in info.value.problems] == ["$.pre_post_correlation"]
+
+
+@given(st.integers(0, 40), st.integers(0, 40), st.sampled_from([None, 9.5, 13, 17.25]))
+def test_hageman_arrindell_mirrored_scale_gives_the_same_result(
+    pre: int, post: int, cutoff: float | None
+) -> None:
+    # Reading the scale upside down (x -> 40 - x, means and cut-off too) flips the
+    # sign of RC_ID and CS_IND and the direction, so nothing else may change.
+    mirrored = attrs.evolve(BIG_CHANGE, mean_pre=40 - 25, mean_post=40 - 12)
+    forward = tp.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, cutoff=cutoff)
+    back = tp.hageman_arrindell_change(
+        40 - pre,
+        40 - post,
+        stats=mirrored,
+        direction=Direction.HIGHER_IS_BETTER,
+        cutoff=None if cutoff is None else 40 - cutoff,
+    )
+    assert back.index == pytest.approx(-(forward.index or 0.0))
+    assert back.category is forward.category
+    assert (back.clinical_at_pre, back.clinical_at_post) == (
+        forward.clinical_at_pre,
+        forward.clinical_at_post,
+    )
+
+
+@given(st.floats(0, 40), st.floats(0, 40), st.sampled_from(Direction))
+def test_hageman_arrindell_reliable_direction_is_the_sign_of_rc_id(
+    pre: float, post: float, direction: Direction
+) -> None:
+    result = tp.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, direction=direction)
+    assert result.index is not None
+    toward_health = -result.index if direction is Direction.HIGHER_IS_WORSE else result.index
+    assert result.reliable_improvement == (toward_health > tp.HAGEMAN_ARRINDELL_Z)
+    assert result.reliable_deterioration == (toward_health < -tp.HAGEMAN_ARRINDELL_Z)
 
 
 # --------------------------------------------------------------------------- properties

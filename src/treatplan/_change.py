@@ -1,7 +1,8 @@
 """Clinical change: reliable change, clinical significance cut-offs and classification.
 
 Jacobson & Truax (1991) with the Christensen & Mendoza (1986) standard error of
-the difference; the Hageman & Arrindell (1999) RC_ID as an option; fixed-point
+the difference; the Hageman & Arrindell (1999) RC_ID and individual
+clinical-significance index CS_IND (with true-score cut-offs) as an option; fixed-point
 thresholds (NHS Talking Therapies: PHQ-9 6, GAD-7 4) as the simple case. The
 instrument's direction is respected everywhere: "improvement" is a fall on a
 higher-is-worse measure and a rise on a higher-is-better one.
@@ -32,6 +33,8 @@ __all__ = [
     "clinical_cutoffs",
     "fixed_threshold_change",
     "hageman_arrindell_change",
+    "hageman_arrindell_cs_index",
+    "hageman_arrindell_cutoffs",
     "hageman_arrindell_rc",
     "in_clinical_range",
     "jacobson_truax_change",
@@ -42,7 +45,7 @@ __all__ = [
 
 #: Two-sided 5% criterion for the reliable change index (Jacobson & Truax 1991).
 DEFAULT_Z = 1.96
-#: One-sided 5% criterion for the RC_ID (Hageman & Arrindell 1999 print 1.65).
+#: One-sided 5% criterion for the RC_ID and CS_IND (Hageman & Arrindell 1999 print 1.65).
 HAGEMAN_ARRINDELL_Z = 1.645
 
 
@@ -80,11 +83,14 @@ class CutoffChoice(enum.StrEnum):
 
 @attrs.frozen
 class Cutoffs:
-    """Jacobson-Truax cut-offs on the raw total, for an instrument's direction.
+    """Clinical-significance cut-offs a, b and c, for an instrument's direction.
 
-    a: two SDs beyond the clinical mean toward health; b: two SDs from the
+    From :func:`clinical_cutoffs` they are Jacobson-Truax cut-offs on the raw
+    total: a: two SDs beyond the clinical mean toward health; b: two SDs from the
     functional mean toward the clinical range; c: the point between the two
-    means weighted by their SDs, ``(SD0*M1 + SD1*M0) / (SD0 + SD1)``.
+    means weighted by their SDs, ``(SD0*M1 + SD1*M0) / (SD0 + SD1)``. From
+    :func:`hageman_arrindell_cutoffs` they are the same cut-offs on the
+    true-score scale (each SD times the square root of its reliability).
     """
 
     a: float
@@ -132,8 +138,14 @@ class ClinicalChange:
     """The change from ``pre`` to ``post`` on one measure, classified.
 
     ``difference`` is ``post - pre`` (raw); ``improvement`` is signed so that
-    positive is better whatever the direction. ``index`` is the RCI (or RC_ID,
-    or ``None`` for fixed thresholds), signed like ``difference``.
+    positive is better whatever the direction. ``index`` is the Jacobson-Truax
+    RCI, signed like ``difference``; or the Hageman-Arrindell RC_ID, signed like
+    the estimated true change (it includes the group mean change, so its sign
+    can differ from ``difference``'s); or ``None`` for fixed thresholds.
+    Reliable improvement and deterioration follow the sign of ``index`` when
+    there is one. With Hageman-Arrindell, ``cutoff`` is a true-score cut-off and
+    ``clinical_at_pre``/``clinical_at_post`` mean "not reliably beyond it toward
+    health" (CS_IND, see :func:`hageman_arrindell_change`).
     """
 
     pre: float
@@ -206,7 +218,14 @@ def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool
     """Higher-is-worse: ``total >= cutoff``; higher-is-better: ``total < cutoff``.
 
     The same convention as an instrument's caseness cut-off, so a caseness
-    cut-off and a Jacobson-Truax cut-off are used the same way.
+    cut-off and a Jacobson-Truax cut-off are used the same way. A total exactly
+    at the cut-off therefore counts as clinical on a higher-is-worse measure
+    (PHQ-9 10 is a case, NHS Talking Therapies) and as non-clinical on a
+    higher-is-better one (ORS 25 is not a case). For a, b and c this is the
+    library's convention: the clinicalsignificance R package (Claus et al.)
+    uses strict inequalities both ways, so there a score exactly at the cut-off
+    is neither clinical at pre nor functional at post. The two agree everywhere
+    except at a total exactly equal to a (usually non-integer) a, b or c.
     """
     if direction is Direction.HIGHER_IS_BETTER:
         return total < cutoff
@@ -239,6 +258,12 @@ def _improvement(pre: float, post: float, direction: Direction) -> float:
     return post - pre if direction is Direction.HIGHER_IS_BETTER else pre - post
 
 
+def _check_finite(pre: float, post: float) -> None:
+    for name, value in (("pre", pre), ("post", post)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number")
+
+
 def _build(
     pre: float,
     post: float,
@@ -248,19 +273,27 @@ def _build(
     index: float | None,
     reliable: bool,
     cutoff: float | None,
-    range_pre: float | None = None,
-    range_post: float | None = None,
+    toward_health: float | None = None,
+    ranges: tuple[bool, bool] | None = None,
 ) -> ClinicalChange:
-    for name, value in (("pre", pre), ("post", post)):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number")
+    """Assemble a ClinicalChange.
+
+    The direction of a reliable change is the sign of ``toward_health`` when
+    given (the RC_ID read toward health), else of the raw improvement.
+    ``ranges`` (clinical at pre, at post) overrides the raw-score range test.
+    """
+    _check_finite(pre, post)
     improvement = _improvement(pre, post, direction)
-    at_pre = at_post = None
-    if cutoff is not None:
-        at_pre = in_clinical_range(pre if range_pre is None else range_pre, cutoff, direction)
-        at_post = in_clinical_range(post if range_post is None else range_post, cutoff, direction)
-    better = reliable and improvement > 0
-    worse = reliable and improvement < 0
+    at_pre: bool | None = None
+    at_post: bool | None = None
+    if ranges is not None:
+        at_pre, at_post = ranges
+    elif cutoff is not None:
+        at_pre = in_clinical_range(pre, cutoff, direction)
+        at_post = in_clinical_range(post, cutoff, direction)
+    sign = improvement if toward_health is None else toward_health
+    better = reliable and sign > 0
+    worse = reliable and sign < 0
     return ClinicalChange(
         pre=pre,
         post=post,
@@ -325,17 +358,108 @@ def _hageman_arrindell_parts(stats: HagemanArrindell) -> tuple[float, float]:
 
 
 def hageman_arrindell_rc(pre: float, post: float, stats: HagemanArrindell) -> float:
-    """The Hageman & Arrindell (1999) RC_ID for one person (signed like post - pre).
+    """The Hageman & Arrindell (1999) RC_ID for one person, signed like the true change.
 
     ``RC_ID = [(x2 - x1) r_dd + (M2 - M1)(1 - r_dd)] / sqrt(r_dd (SE1^2 + SE2^2))``
     with ``SE_t = SD_t sqrt(1 - r_xx_t)`` and the reliability of the difference
     ``r_dd = (SD1^2 r_xx1 + SD2^2 r_xx2 - 2 r12 SD1 SD2) / (SD1^2 + SD2^2 - 2 r12 SD1 SD2)``
-    (1 = pre, 2 = post; r12 the pre-post correlation). Hageman & Arrindell
+    (1 = pre, 2 = post; r12 the pre-post correlation). The numerator is the
+    reliability-weighted (Kelley) estimate of the person's true change, shrunk
+    toward the group mean change, so RC_ID has the sign of that estimate and
+    not necessarily of ``post - pre``: after a large group improvement a person
+    with no raw change can have a reliably improving RC_ID. Hageman & Arrindell
     advise r_dd >= 0.40; this function only requires r_dd > 0.
     """
+    _check_finite(pre, post)
     r_dd, denominator = _hageman_arrindell_parts(stats)
     mean_change = stats.mean_post - stats.mean_pre
     return ((post - pre) * r_dd + mean_change * (1 - r_dd)) / denominator
+
+
+def _toward_health(value: float, direction: Direction) -> float:
+    """``value`` (signed like a raw-score difference) signed so positive is healthier."""
+    return -value if direction is Direction.HIGHER_IS_WORSE else value
+
+
+def _positive_reliability(reliability: float, name: str) -> float:
+    if not (math.isfinite(reliability) and 0 < reliability < 1):
+        raise ValueError(f"{name} must be a number above 0 and below 1")
+    return reliability
+
+
+def hageman_arrindell_cutoffs(
+    norms: Norms,
+    direction: Direction,
+    *,
+    reliability_clinical: float | None = None,
+    reliability_functional: float | None = None,
+) -> Cutoffs:
+    """Hageman & Arrindell (1999) cut-offs a, b and c on the true-score scale.
+
+    The Jacobson-Truax cut-offs with each population SD replaced by its
+    true-score SD, ``SD * sqrt(r_xx)`` (1 = clinical, 0 = functional):
+    higher-is-worse ``a = M1 - 2 SD1 sqrt(r1)``, ``b = M0 + 2 SD0 sqrt(r0)``;
+    higher-is-better ``a = M1 + 2 SD1 sqrt(r1)``, ``b = M0 - 2 SD0 sqrt(r0)``;
+    both ``c = (SD1 sqrt(r1) M0 + SD0 sqrt(r0) M1) / (SD1 sqrt(r1) + SD0 sqrt(r0))``.
+    The reliabilities default to ``norms.reliability`` and must lie above 0 and
+    below 1. As in the clinicalsignificance R package (``.calc_cutoff_ha``),
+    except that b uses the functional SD as Jacobson & Truax's b does (the
+    package's b uses the clinical SD).
+    """
+    r1 = _positive_reliability(
+        norms.reliability if reliability_clinical is None else reliability_clinical,
+        "reliability_clinical",
+    )
+    r0 = _positive_reliability(
+        norms.reliability if reliability_functional is None else reliability_functional,
+        "reliability_functional",
+    )
+    m1, m0 = norms.clinical_mean, norms.functional_mean
+    true_sd1 = norms.clinical_sd * math.sqrt(r1)
+    true_sd0 = norms.functional_sd * math.sqrt(r0)
+    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    return Cutoffs(
+        a=m1 + toward_health * 2 * true_sd1,
+        b=m0 - toward_health * 2 * true_sd0,
+        c=(true_sd1 * m0 + true_sd0 * m1) / (true_sd1 + true_sd0),
+    )
+
+
+def _cs_index(
+    total: float, cutoff: float, mean: float, sd: float, reliability: float, name: str
+) -> float:
+    r = _positive_reliability(reliability, name)
+    if not math.isfinite(cutoff):
+        raise ValueError("cutoff must be a finite number")
+    true_estimate = mean + r * (total - mean)
+    standard_error = sd * math.sqrt(1 - r)
+    return (true_estimate - cutoff) / (math.sqrt(r) * standard_error)
+
+
+def hageman_arrindell_cs_index(
+    total: float, cutoff: float, stats: HagemanArrindell, *, at_pre: bool = False
+) -> float:
+    """Hageman & Arrindell's (1999) individual clinical-significance index CS_IND.
+
+    ``CS_IND = (M + r_xx (x - M) - cutoff) / (sqrt(r_xx) SE)``, ``SE = SD sqrt(1 - r_xx)``,
+    with M, SD and r_xx of the post-treatment sample (of the pre-treatment
+    sample with ``at_pre``) and ``cutoff`` on the true-score scale (see
+    :func:`hageman_arrindell_cutoffs`). The numerator is the Kelley true-score
+    estimate minus the cut-off and ``sqrt(r_xx) SE`` its standard error, so the
+    index is signed like the estimate minus the cut-off. A person is reliably
+    functional when it lies beyond ``HAGEMAN_ARRINDELL_Z`` toward health (below
+    ``-z`` on a higher-is-worse measure). As the clinicalsignificance R package
+    (``.calc_cutoff_ha_data``), which takes M, SD and r_xx at post.
+    """
+    if not math.isfinite(total):
+        raise ValueError("total must be a finite number")
+    if at_pre:
+        return _cs_index(
+            total, cutoff, stats.mean_pre, stats.sd_pre, stats.reliability_pre, "reliability_pre"
+        )
+    return _cs_index(
+        total, cutoff, stats.mean_post, stats.sd_post, stats.reliability_post, "reliability_post"
+    )
 
 
 def hageman_arrindell_change(
@@ -347,17 +471,32 @@ def hageman_arrindell_change(
     cutoff: float | None = None,
     z: float = HAGEMAN_ARRINDELL_Z,
 ) -> ClinicalChange:
-    """Classify a change with the Hageman-Arrindell RC_ID; reliable when |RC_ID| > z.
+    """Classify a change with Hageman & Arrindell's (1999) RC_ID and CS_IND.
 
-    ``z`` defaults to 1.645, the one-sided 5% criterion Hageman & Arrindell
-    (1999) use (they round it to 1.65). Whether each score lies in the clinical
-    range is judged on its reliability-corrected (Kelley true-score) estimate
-    ``M_t + r_xx_t (x_t - M_t)``, after Hageman & Arrindell's individual
-    clinical-significance criterion; the cut-off itself is supplied.
+    Reliable change: ``|RC_ID| > z``, in the direction of RC_ID read toward
+    health (not of the raw difference; see :func:`hageman_arrindell_rc`). ``z``
+    defaults to 1.645, the one-sided 5% criterion Hageman & Arrindell use (they
+    print 1.65). Clinical significance: ``cutoff`` is a true-score cut-off (a,
+    b or c from :func:`hageman_arrindell_cutoffs`), and a score counts as
+    non-clinical only when its CS_IND (:func:`hageman_arrindell_cs_index`) lies
+    beyond ``z`` toward health; otherwise, including when the true-score
+    estimate is past the cut-off by less than that, it counts as clinical. The
+    same test is applied at pre (with the pre-treatment M, SD and r_xx), so
+    "recovered" is reliable improvement from not reliably functional to reliably
+    functional and "harmed" reliable worsening the other way. The R package
+    clinicalsignificance judges HA recovery at post only and never reports
+    harm; a clinical sample is rarely reliably functional at pre, so the two
+    agree for nearly all treated clients.
     """
     index = hageman_arrindell_rc(pre, post, stats)
-    true_pre = stats.mean_pre + stats.reliability_pre * (pre - stats.mean_pre)
-    true_post = stats.mean_post + stats.reliability_post * (post - stats.mean_post)
+    ranges: tuple[bool, bool] | None = None
+    if cutoff is not None:
+        cs_pre = hageman_arrindell_cs_index(pre, cutoff, stats, at_pre=True)
+        cs_post = hageman_arrindell_cs_index(post, cutoff, stats)
+        ranges = (
+            not _toward_health(cs_pre, direction) > z,
+            not _toward_health(cs_post, direction) > z,
+        )
     return _build(
         pre,
         post,
@@ -366,8 +505,8 @@ def hageman_arrindell_change(
         index=index,
         reliable=abs(index) > z,
         cutoff=cutoff,
-        range_pre=true_pre,
-        range_post=true_post,
+        toward_health=_toward_health(index, direction),
+        ranges=ranges,
     )
 
 
@@ -414,6 +553,12 @@ def classify_change(
     Default cut-off: the caseness cut-off, else cut-off c from the norms, else
     none (then "recovered" and "harmed" cannot occur). ``z`` overrides the
     method's criterion (1.96 Jacobson-Truax, 1.645 Hageman-Arrindell).
+
+    Hageman-Arrindell works on the true-score scale: a named cut-off (a, b or c)
+    comes from :func:`hageman_arrindell_cutoffs`, and the default is the
+    true-score c when the instrument has norms, else the caseness cut-off taken
+    as a true-score cut-off (an approximation: caseness cut-offs are set on
+    observed totals). A numeric ``cutoff`` is used as given, on that scale.
     """
     norms = instrument.norms
     if method is None:
@@ -426,20 +571,29 @@ def classify_change(
                 "the instrument has neither a reliable_change threshold nor norms; "
                 "give it one or pass method and stats"
             )
-    level: float | None
-    if isinstance(cutoff, CutoffChoice):
+    direction = instrument.direction
+    true_scores = method is ChangeMethod.HAGEMAN_ARRINDELL
+
+    def norm_cutoffs() -> Cutoffs:
         if norms is None:
             raise ValueError("cut-offs a, b and c need the instrument's norms")
-        level = clinical_cutoffs(norms, instrument.direction).get(cutoff)
+        if true_scores:
+            return hageman_arrindell_cutoffs(norms, direction)
+        return clinical_cutoffs(norms, direction)
+
+    level: float | None
+    if isinstance(cutoff, CutoffChoice):
+        level = norm_cutoffs().get(cutoff)
     elif cutoff is not None:
         level = cutoff
+    elif true_scores and norms is not None:
+        level = norm_cutoffs().c
     elif instrument.caseness_cutoff is not None:
         level = instrument.caseness_cutoff
     elif norms is not None:
-        level = clinical_cutoffs(norms, instrument.direction).c
+        level = norm_cutoffs().c
     else:
         level = None
-    direction = instrument.direction
     if method is ChangeMethod.FIXED_THRESHOLD:
         if instrument.reliable_change is None:
             raise ValueError("the instrument has no reliable_change threshold")

@@ -23,11 +23,10 @@ among at-risk clients fell from 21% to 13%, Lambert 2017). This module gives:
 from __future__ import annotations
 
 import bisect
-import contextlib
 import enum
 import itertools
 import math
-import weakref
+import operator
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -38,7 +37,8 @@ import attrs
 from . import _validation as v
 from ._errors import Problem, ValidationError
 from ._instruments import Direction, Instrument
-from ._model import TreatmentPlan
+from ._memo import IdentityCache
+from ._model import Session, TreatmentPlan
 from ._scoring import Score, score_in
 
 __all__ = [
@@ -415,32 +415,9 @@ class ScoredPoint:
         return self.score.total
 
 
-_CACHE_SIZE = 64
-_cache: dict[int, tuple[weakref.ref[TreatmentPlan], Mapping[str, tuple[ScoredPoint, ...]]]] = {}
-_SCORE_CACHE_SIZE = 4096
-_scores: dict[int, tuple[weakref.ref[Any], Instrument, Score]] = {}
-
-
-def _evict_oldest(cache: dict[int, Any]) -> None:
-    """Drop the oldest entry. Tolerates another thread changing the cache meanwhile
-    (the caches only ever save work: losing an entry is harmless)."""
-    with contextlib.suppress(RuntimeError, StopIteration):
-        cache.pop(next(iter(cache)), None)
-
-
-def _score(plan: TreatmentPlan, assessment: Any) -> Score:
-    """Score an assessment, remembering the result for that assessment object and that
-    instrument definition: successive versions of a plan share their assessments, so
-    each is scored once however often the plan is reviewed."""
-    instrument = plan.instrument(assessment.instrument)
-    hit = _scores.get(id(assessment))
-    if hit is not None and hit[0]() is assessment and hit[1] is instrument:
-        return hit[2]
-    result = score_in(plan, assessment)
-    if len(_scores) >= _SCORE_CACHE_SIZE:
-        _evict_oldest(_scores)
-    _scores[id(assessment)] = (weakref.ref(assessment), instrument, result)
-    return result
+#: Each plan's series, for the few most recent plan objects (a review, its alerts and
+#: its rules read the same plan).
+_SERIES: IdentityCache[Mapping[str, tuple[ScoredPoint, ...]]] = IdentityCache(64)
 
 
 def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
@@ -448,36 +425,94 @@ def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]
 
     The result is remembered for the few most recent plan objects (plans are
     immutable), and each score for its assessment object, so a review, its alerts
-    and its rules score each assessment once, and later versions of the plan
-    score only their new assessments.
+    and its rules score each assessment once. The part that comes from the
+    sessions is built incrementally: a plan with one session more than an earlier
+    version extends that version's points instead of starting again.
     """
-    key = id(plan)
-    hit = _cache.get(key)
-    if hit is not None and hit[0]() is plan:
-        return hit[1]
-    series = _score_all(plan)
-    if len(_cache) >= _CACHE_SIZE:
-        _evict_oldest(_cache)
-    _cache[key] = (weakref.ref(plan), series)
-    return series
+    hit = _SERIES.get(plan)
+    if hit is not None:
+        return hit
+    return _SERIES.put(_score_all(plan), plan)
+
+
+# A point with where it came from: (time, position in the plan's records, point). The
+# position breaks ties in time the way a stable sort of the records would: session
+# assessments in session order, then the standalone ones.
+_Placed = tuple[datetime, int, ScoredPoint]
+
+
+@attrs.frozen
+class _SessionPoints:
+    """The scored assessments of a tuple of sessions, by instrument code, in session order."""
+
+    sessions: tuple[Session, ...]
+    attended_at: tuple[datetime, ...]  # the instants of the attended sessions
+    by_code: Mapping[str, tuple[_Placed, ...]]
+    count: int  # points in all codes
+
+    def extended(self, plan: TreatmentPlan, session: Session) -> _SessionPoints:
+        """These points and those of one more session of ``plan``."""
+        if not session.attended:
+            return _SessionPoints(
+                (*self.sessions, session), self.attended_at, self.by_code, self.count
+            )
+        attended_at = (*self.attended_at, v.instant(session.at))
+        number = len(attended_at)
+        by_code = dict(self.by_code)
+        count = self.count
+        for a in session.assessments:
+            when = v.instant(a.administered_at)
+            placed = (when, count, ScoredPoint(score_in(plan, a), number, when))
+            by_code[a.instrument] = (*by_code.get(a.instrument, ()), placed)
+            count += 1
+        return _SessionPoints((*self.sessions, session), attended_at, by_code, count)
+
+
+_NO_SESSION_POINTS = _SessionPoints((), (), {}, 0)
+#: The session points of recent plans, keyed by (last session, custom instruments): the
+#: scores depend on the plan's instrument definitions.
+_SESSION_POINTS: IdentityCache[_SessionPoints] = IdentityCache(256)
+
+
+def _session_points(plan: TreatmentPlan) -> _SessionPoints:
+    sessions = plan.sessions
+    if not sessions:
+        return _NO_SESSION_POINTS
+    custom = plan.custom_instruments
+    same = _SESSION_POINTS.get(sessions[-1], custom)
+    if same is not None and _same_items(same.sessions, sessions):
+        return same
+    before = _SESSION_POINTS.get(sessions[-2], custom) if len(sessions) > 1 else None
+    if before is not None and _same_items(before.sessions, sessions[:-1]):
+        part = before.extended(plan, sessions[-1])
+    else:
+        part = _NO_SESSION_POINTS
+        for session in sessions:
+            part = part.extended(plan, session)
+    return _SESSION_POINTS.put(part, sessions[-1], custom)
+
+
+def _same_items(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    return a is b or (len(a) == len(b) and all(map(operator.is_, a, b)))
 
 
 def _score_all(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
-    attended_at: list[datetime] = []
-    taken: list[tuple[datetime, int, Any]] = []
-    for s in plan.sessions:
-        if s.attended:
-            attended_at.append(v.instant(s.at))
-            number = len(attended_at)
-            taken.extend((v.instant(a.administered_at), number, a) for a in s.assessments)
-    for a in plan.assessments:
+    part = _session_points(plan)
+    merged: dict[str, list[_Placed]] = {code: list(p) for code, p in part.by_code.items()}
+    for position, a in enumerate(plan.assessments, start=part.count):
         when = v.instant(a.administered_at)
-        taken.append((when, bisect.bisect_right(attended_at, when), a))
-    taken.sort(key=lambda t: t[0])
-    grouped: dict[str, list[ScoredPoint]] = {}
-    for when, number, a in taken:
-        grouped.setdefault(a.instrument, []).append(ScoredPoint(_score(plan, a), number, when))
-    return MappingProxyType({code: tuple(points) for code, points in grouped.items()})
+        number = bisect.bisect_right(part.attended_at, when)
+        placed = (when, position, ScoredPoint(score_in(plan, a), number, when))
+        merged.setdefault(a.instrument, []).append(placed)
+    for placed_points in merged.values():
+        placed_points.sort(key=_TIME_THEN_POSITION)
+    # Codes in the order of their first point, as grouping the time-sorted records gives.
+    codes = sorted(merged, key=lambda code: _TIME_THEN_POSITION(merged[code][0]))
+    return MappingProxyType({code: tuple(map(_POINT, merged[code])) for code in codes})
+
+
+_TIME_THEN_POSITION = operator.itemgetter(0, 1)
+_POINT = operator.itemgetter(2)
 
 
 def until(points: tuple[ScoredPoint, ...], as_of: datetime) -> tuple[ScoredPoint, ...]:

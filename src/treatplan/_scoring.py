@@ -21,6 +21,7 @@ import attrs
 
 from ._errors import ValidationError
 from ._instruments import Band, Direction, Instrument
+from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 
 __all__ = ["Score", "band_of", "is_case", "plan_scores", "score", "score_in"]
@@ -111,16 +112,17 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         raise ValidationError(problems)
     if assessment.items is None:
         assert assessment.total is not None  # an Assessment has items or a total
-        return _finish(
-            instrument,
-            Score(
-                instrument=instrument.code,
-                assessment_id=assessment.id,
-                administered_at=assessment.administered_at,
-                direction=instrument.direction,
-                total=float(assessment.total),
-                risk_assessed=not instrument.risk_items,
-            ),
+        recorded = float(assessment.total)
+        band, case = _band_and_case(instrument, recorded)
+        return Score(
+            instrument=instrument.code,
+            assessment_id=assessment.id,
+            administered_at=assessment.administered_at,
+            direction=instrument.direction,
+            total=recorded,
+            band=band,
+            case=case,
+            risk_assessed=not instrument.risk_items,
         )
     items = assessment.items
     answered = [(n, r) for n, r in enumerate(items, start=1) if r is not None]
@@ -133,48 +135,66 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
             risk_assessed = False
         elif response >= risk.threshold:
             flags.append(risk.flag)
-    result = Score(
+    total: float | None = None
+    reason: str | None = None
+    if missing > instrument.max_missing or not answered:
+        reason = (
+            f"{missing} of {instrument.item_count} items missing; "
+            f"{instrument.code} allows at most {instrument.max_missing} missing"
+        )
+    else:
+        values = [
+            _reflect(instrument, n, r) if n in instrument.reverse_items else r for n, r in answered
+        ]
+        if missing:
+            total = float(
+                _round_half_up(Fraction(sum(values) * instrument.item_count, len(values)))
+            )
+        else:
+            total = float(sum(values))
+    band, case = _band_and_case(instrument, total)
+    return Score(
         instrument=instrument.code,
         assessment_id=assessment.id,
         administered_at=assessment.administered_at,
         direction=instrument.direction,
-        total=None,
+        total=total,
+        prorated=total is not None and missing > 0,
         answered=len(answered),
         missing=missing,
+        band=band,
+        case=case,
         risk_flags=tuple(flags),
         risk_assessed=risk_assessed,
+        reason=reason,
     )
-    if missing > instrument.max_missing or not answered:
-        return attrs.evolve(
-            result,
-            reason=(
-                f"{missing} of {instrument.item_count} items missing; "
-                f"{instrument.code} allows at most {instrument.max_missing} missing"
-            ),
-        )
-    values = [
-        _reflect(instrument, n, r) if n in instrument.reverse_items else r for n, r in answered
-    ]
-    if missing:
-        total = _round_half_up(Fraction(sum(values) * instrument.item_count, len(values)))
-    else:
-        total = sum(values)
-    return _finish(instrument, attrs.evolve(result, total=float(total), prorated=missing > 0))
 
 
-def _finish(instrument: Instrument, result: Score) -> Score:
-    assert result.total is not None
-    band = band_of(instrument, result.total)
-    return attrs.evolve(
-        result,
-        band=band.label if band is not None else None,
-        case=is_case(instrument, result.total),
-    )
+def _band_and_case(instrument: Instrument, total: float | None) -> tuple[str | None, bool | None]:
+    """The band label and caseness of ``total`` (both ``None`` without a total)."""
+    if total is None:
+        return None, None
+    band = band_of(instrument, total)
+    return (band.label if band is not None else None), is_case(instrument, total)
+
+
+#: Scores remembered per (assessment, instrument definition) object pair: successive
+#: versions of a plan share their assessments, so each is scored once however often
+#: the plan is reviewed, evaluated or summarised.
+_SCORES: IdentityCache[Score] = IdentityCache(4096)
 
 
 def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
-    """Score ``assessment`` with the plan's definition of its instrument (custom first)."""
-    return score(plan.instrument(assessment.instrument), assessment)
+    """Score ``assessment`` with the plan's definition of its instrument (custom first).
+
+    The score is remembered for that assessment object and definition object (both
+    immutable), so scoring the same assessment again costs a dict look-up.
+    """
+    instrument = plan.instrument(assessment.instrument)
+    hit = _SCORES.get(assessment, instrument)
+    if hit is not None:
+        return hit
+    return _SCORES.put(score(instrument, assessment), assessment, instrument)
 
 
 def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
@@ -182,5 +202,5 @@ def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
 
     ``KeyError`` when the plan neither defines nor has a built-in ``instrument``.
     """
-    definition = plan.instrument(instrument)
-    return tuple(score(definition, a) for a in plan.scores(instrument))
+    plan.instrument(instrument)  # KeyError for an unknown instrument, even when unscored
+    return tuple(score_in(plan, a) for a in plan.scores(instrument))

@@ -20,9 +20,27 @@ def test_steps_follow_nice() -> None:
 
 @pytest.mark.parametrize(("phq9", "step"), [(0, 2), (10, 2), (15, 2), (16, 3), (27, 3)])
 def test_ng222_splits_depression_at_phq9_16(phq9: int, step: int) -> None:
-    # NICE NG222: PHQ-9 below 16 is less severe depression, 16 or more more severe.
+    # NICE NG222 ("Terms used in this guideline"): PHQ-9 below 16 is less severe
+    # depression, 16 or more more severe. Steps 2 and 3 are the policy's default.
     assert tp.NG222_MORE_SEVERE_PHQ9 == 16
     assert tp.initial_step(phq9) == step
+
+
+def test_the_step_mapping_is_a_service_default_not_nice() -> None:
+    default = tp.SteppedCarePolicy()
+    assert (default.more_severe_from, default.less_severe_step, default.more_severe_step) == (
+        16,
+        2,
+        3,
+    )
+    # NG222 also offers high-intensity treatment (e.g. individual CBT) for less
+    # severe depression, so a service may start everyone at step 3.
+    high_first = tp.SteppedCarePolicy(less_severe_step=3)
+    assert tp.initial_step(10, high_first) is tp.Step.HIGH_INTENSITY
+    assert tp.initial_step(10) is tp.Step.LOW_INTENSITY
+    doc = tp.SteppedCarePolicy.__doc__ or ""
+    assert "service default" in doc
+    assert "CG90" in doc
 
 
 def test_initial_step_policy_is_configurable() -> None:

@@ -2,7 +2,8 @@
 
 NICE CG90 (depression in adults, 2009) and CG113 (generalised anxiety disorder
 and panic disorder, 2011) organise care in steps; NG222 (depression in adults,
-2022) replaced CG90's severity split with PHQ-9 16 (DOMAIN.md section 5):
+2022) replaced CG90 and splits depression into less severe (PHQ-9 below 16) and
+more severe (16 or more) (DOMAIN.md section 5):
 
 1. assessment and monitoring (recognition, active monitoring, psychoeducation);
 2. low-intensity psychological interventions (guided self-help; 6-8 sessions
@@ -11,9 +12,13 @@ and panic disorder, 2011) organise care in steps; NG222 (depression in adults,
 4. specialist care (complex and severe presentations, specialist services).
 
 The default :class:`SteppedCarePolicy` starts less severe depression (PHQ-9
-below 16, NG222) at step 2 and more severe depression (16 or more) at step 3,
-and steps up one step when a review finds the client not on track or reliably
-deteriorated. Which modalities belong to which step is service policy, so it is
+below 16, NG222's definition) at step 2 and more severe depression (16 or more)
+at step 3, and steps up one step when a review finds the client not on track or
+reliably deteriorated. The split is NICE's; mapping it to steps 2 and 3 is a
+configurable service default after CG90's stepped-care model, not an NG222
+rule: NG222 assigns no steps, and its menu for less severe depression also
+holds high-intensity treatments (individual CBT, behavioural activation).
+Which modalities belong to which step is service policy too, so it is
 configurable; the defaults say which are NICE's and which are choices.
 """
 
@@ -42,8 +47,9 @@ __all__ = [
     "step_advice",
 ]
 
-#: NICE NG222 (2022), recommendation 1.6: PHQ-9 below 16 is less severe depression,
-#: 16 or more is more severe.
+#: NICE NG222 (2022), definitions of less and more severe depression ("Terms used in
+#: this guideline"): less severe is a PHQ-9 score below 16, more severe 16 or more.
+#: Cited without a recommendation number, which was not verified.
 NG222_MORE_SEVERE_PHQ9 = 16
 
 
@@ -70,7 +76,8 @@ def _tuple(value: object) -> object:
 
 #: Guided self-help is NICE's low-intensity intervention (CG90, CG113, NG222);
 #: CBT, IPT, behavioural activation, counselling and short-term psychodynamic
-#: therapy are NG222 treatments delivered at high intensity. DBT as specialist
+#: therapy are NG222 treatments, placed at step 3 as NHS services deliver them at high
+#: intensity (a service default: NG222 assigns no steps). DBT as specialist
 #: care (step 4) is a default service choice, not a NICE rule; modalities not
 #: listed count as step 3.
 DEFAULT_MODALITY_STEPS: tuple[ModalityStep, ...] = (
@@ -89,8 +96,10 @@ class SteppedCarePolicy:
     """When to start where, and when to step up.
 
     ``severity_instrument`` scores at or above ``more_severe_from`` start at
-    ``more_severe_step``, below it at ``less_severe_step`` (NG222: PHQ-9 16;
-    steps 3 and 2). A review steps up one step (never above ``top_step``) when
+    ``more_severe_step``, below it at ``less_severe_step``. The threshold
+    defaults to NG222's split (PHQ-9 16); the steps default to 3 and 2, a
+    configurable service default after CG90's stepped-care model (NG222 itself
+    assigns no steps). A review steps up one step (never above ``top_step``) when
     the latest score of a monitored measure is at ``step_up_signal`` or worse
     (default red: not on track; NICE: step up when the client is not benefiting)
     or, with ``step_up_on_deterioration``, reliably deteriorated. At the top step
@@ -138,8 +147,10 @@ class StepAdvice:
 def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> Step:
     """The first step for an intake score on the policy's severity instrument.
 
-    Default: PHQ-9 below 16 (less severe depression) starts at step 2 (low
-    intensity); 16 or more (more severe) at step 3 (high intensity) (NICE NG222).
+    Default: PHQ-9 below 16 (less severe depression, NICE NG222) starts at
+    step 2 (low intensity); 16 or more (more severe) at step 3 (high
+    intensity). The split is NG222's; the steps are the policy's configurable
+    service default after CG90's stepped care.
     """
     chosen = policy or _DEFAULT_POLICY
     if not v.is_number(intake):

@@ -27,6 +27,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 from treatplan_apidata import documentation  # noqa: E402
 from treatplan_fhir_svg import example_bundle, fhir_svg, references  # noqa: E402
 from treatplan_lifecycle_svg import LayoutOutOfDate, edges, lifecycle_svg  # noqa: E402
+from treatplan_plan_svg import ARROWS, check, plan_svg  # noqa: E402
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
@@ -121,6 +122,21 @@ def test_the_fhir_diagram_draws_every_resource_kind_and_reference() -> None:
     assert "resource-pertainsToGoal" in texts
     pairs = {(source, target) for source, _, target in references(example_bundle())}
     assert len(list(svg.iter("{http://www.w3.org/2000/svg}line"))) == len(pairs)
+
+
+def test_the_plan_diagram_matches_the_model() -> None:
+    assert check() == []
+    svg = ET.fromstring(plan_svg())
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"TreatmentPlan", "Goal", "Objective", "Intervention", "Session"} <= texts
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}line"))) == len(ARROWS)
+
+
+def test_the_plan_diagram_check_notices_a_field_that_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("treatplan_plan_svg.ARROWS", [("Goal", "aims", "Objective", False)])
+    assert check() == ["Goal has no field aims"]
 
 
 def test_the_docs_load_nothing_from_the_network() -> None:

@@ -5,6 +5,8 @@
   drift and needs no JavaScript or network to show (``treatplan_lifecycle_svg``).
 - ``fhir-diagram``: the resources of a FHIR R5 export of ``examples/`` and the
   references between them, read from :func:`treatplan.to_fhir` (``treatplan_fhir_svg``).
+- ``plan-diagram``: the parts of a plan and the fields that hold or name each other,
+  checked against the model at build time (``treatplan_plan_svg``).
 - ``transition-table``: the same table as a reference table (events, phases, guards).
 - the API reference: ``api.md`` holds a marker that is replaced, when the page is
   read, by one section per implementation module covering every name in
@@ -26,6 +28,7 @@ from sphinx.application import Sphinx
 from treatplan_apidata import documentation
 from treatplan_fhir_svg import fhir_svg
 from treatplan_lifecycle_svg import lifecycle_svg
+from treatplan_plan_svg import plan_svg
 
 import treatplan
 
@@ -80,6 +83,17 @@ class FhirDiagram(Directive):
     def run(self) -> list[nodes.Node]:
         figure = nodes.container(classes=["treatplan-fhir"])
         figure += nodes.raw("", fhir_svg(), format="html")
+        return [figure]
+
+
+class PlanDiagram(Directive):
+    """The parts of a treatment plan and how they refer to each other (inline SVG)."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        figure = nodes.container(classes=["treatplan-plan"])
+        figure += nodes.raw("", plan_svg(), format="html")
         return [figure]
 
 
@@ -205,6 +219,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("lifecycle-diagram", LifecycleDiagram)
     app.add_directive("transition-table", TransitionTable)
     app.add_directive("fhir-diagram", FhirDiagram)
+    app.add_directive("plan-diagram", PlanDiagram)
     app.connect("source-read", _inject_api)
     app.connect("autodoc-process-docstring", _escape_bars)
     return {"version": treatplan.__version__, "parallel_read_safe": True}

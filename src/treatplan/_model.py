@@ -422,9 +422,6 @@ class Schedule:
             ) from None
         if not isinstance(parsed, _rrule.rrule):  # pragma: no cover - rrulestr on one rule
             raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
-        until: datetime | None = getattr(parsed, "_until", None)
-        if until is not None and until.tzinfo is None:
-            raise ValidationError.at("$.rrule", "an UNTIL in UTC (ending in Z)")
         return parsed
 
     def occurrences(self, until: datetime | None = None, limit: int = 1000) -> list[datetime]:
@@ -474,6 +471,8 @@ def _rule_problem(text: str) -> str | None:
         return "an RRULE with COUNT or UNTIL, not both"
     if {"BYDAY", "BYMONTHDAY"} <= parts.keys():
         return "an RRULE with BYDAY or BYMONTHDAY, not both"
+    if not parts.get("UNTIL", "Z").endswith("Z"):  # RFC 5545 3.3.10, with an aware start
+        return "an UNTIL in UTC (a date-time ending in Z)"
     return None
 
 

@@ -18,6 +18,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import Problem, ValidationError
+from ._memo import IdentityCache
 
 __all__ = [
     "AUDIT",
@@ -198,18 +199,18 @@ class Instrument:
     # -- derived -----------------------------------------------------------
     def allowed(self, item: int) -> tuple[int, ...]:
         """The responses item ``item`` (1-based) accepts."""
-        for choice in self.item_choices:
-            if choice.item == item:
-                return choice.values
-        return tuple(range(self.item_min, self.item_max + 1))
+        responses = _responses(self).allowed
+        if 1 <= item <= len(responses):
+            return responses[item - 1]
+        return _allowed(self, item)
 
     @property
     def total_min(self) -> int:
-        return sum(min(self.allowed(i)) for i in range(1, self.item_count + 1))
+        return _responses(self).total_min
 
     @property
     def total_max(self) -> int:
-        return sum(max(self.allowed(i)) for i in range(1, self.item_count + 1))
+        return _responses(self).total_max
 
     def response_problems(
         self, items: Sequence[int | None] | None, total: float | None
@@ -222,9 +223,10 @@ class Instrument:
             if len(items) != self.item_count:
                 problems.append(Problem("$.items", f"a list of {self.item_count} item responses"))
             else:
+                allowed = _responses(self).allowed
                 for i, value in enumerate(items):
-                    if value is not None and value not in self.allowed(i + 1):
-                        choices = self.allowed(i + 1)
+                    if value is not None and value not in allowed[i]:
+                        choices = allowed[i]
                         problems.append(
                             Problem(
                                 f"$.items[{i}]",
@@ -233,11 +235,46 @@ class Instrument:
                                 else f"null or an integer from {self.item_min} to {self.item_max}",
                             )
                         )
-        if total is not None and not self.total_min <= total <= self.total_max:
-            problems.append(
-                Problem("$.total", f"a number from {self.total_min} to {self.total_max}")
-            )
+        if total is not None:
+            responses = _responses(self)
+            if not responses.total_min <= total <= responses.total_max:
+                problems.append(
+                    Problem(
+                        "$.total",
+                        f"a number from {responses.total_min} to {responses.total_max}",
+                    )
+                )
         return problems
+
+
+def _allowed(instrument: Instrument, item: int) -> tuple[int, ...]:
+    for choice in instrument.item_choices:
+        if choice.item == item:
+            return choice.values
+    return tuple(range(instrument.item_min, instrument.item_max + 1))
+
+
+@attrs.frozen
+class _Responses:
+    """What an instrument definition accepts, worked out once per definition object."""
+
+    allowed: tuple[tuple[int, ...], ...]  # per item, 1-based item n at index n - 1
+    total_min: int
+    total_max: int
+
+
+#: Scoring checks every response of every assessment against its item's choices:
+#: remember them per definition (definitions are immutable; a plan has a few).
+_RESPONSES: IdentityCache[_Responses] = IdentityCache(256)
+
+
+def _responses(instrument: Instrument) -> _Responses:
+    hit = _RESPONSES.get(instrument)
+    if hit is not None:
+        return hit
+    allowed = tuple(_allowed(instrument, n) for n in range(1, instrument.item_count + 1))
+    found = _Responses(allowed, sum(map(min, allowed)), sum(map(max, allowed)))
+    return _RESPONSES.put(found, instrument)
 
 
 #: PHQ-9 (Kroenke, Spitzer & Williams 2001): 9 items 0-3, total 0-27; bands 0-4

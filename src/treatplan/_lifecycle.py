@@ -20,6 +20,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import Problem, TransitionError, ValidationError
+from ._memo import IdentityCache
 from ._model import (
     Assessment,
     Goal,
@@ -443,16 +444,46 @@ def _require_phase(plan: TreatmentPlan, what: str) -> None:
         )
 
 
+#: The ids used in recent plans, keyed by the parts that carry ids: recording adds
+#: to the set of the plan it extends instead of collecting every id again.
+_IDS: IdentityCache[frozenset[str]] = IdentityCache(256)
+
+
+def _id_parts(plan: TreatmentPlan) -> tuple[tuple[Any, ...], ...]:
+    return (
+        plan.presenting_problems,
+        plan.goals,
+        plan.interventions,
+        plan.assessments,
+        plan.sessions,
+        plan.reviews,
+    )
+
+
 def _ids(plan: TreatmentPlan) -> set[str]:
+    """Every id used in ``plan`` (a fresh set the caller may add to)."""
+    parts = _id_parts(plan)
+    hit = _IDS.get(*parts)
+    if hit is not None:
+        return set(hit)
     ids = {p.id for p in plan.presenting_problems}
     for g in plan.goals:
         ids.add(g.id)
         ids.update(o.id for o in g.objectives)
     ids.update(i.id for i in plan.interventions)
-    ids.update(a.id for a in plan.all_assessments())
-    ids.update(s.id for s in plan.sessions)
+    ids.update(a.id for a in plan.assessments)
+    for s in plan.sessions:
+        ids.add(s.id)
+        ids.update(a.id for a in s.assessments)
     ids.update(r.id for r in plan.reviews)
+    _IDS.put(frozenset(ids), *parts)
     return ids
+
+
+def _recorded(plan: TreatmentPlan, ids: set[str]) -> TreatmentPlan:
+    """``plan`` (just built by a record_* function), remembering ``ids`` as its ids."""
+    _IDS.put(frozenset(ids), *_id_parts(plan))
+    return plan
 
 
 def _assessment_problems(
@@ -479,11 +510,12 @@ def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentP
     _require_phase(plan, "assessment")
     if not isinstance(assessment, Assessment):
         raise ValidationError.at("assessment", "an Assessment")
-    problems = _assessment_problems(plan, assessment, "$", _ids(plan))
+    taken = _ids(plan)
+    problems = _assessment_problems(plan, assessment, "$", taken)
     problems += _not_before_episode(plan, assessment.administered_at, "$.administered_at")
     if problems:
         raise ValidationError(problems, "assessment cannot be recorded")
-    return _trusted(plan, assessments=(*plan.assessments, assessment))
+    return _recorded(_trusted(plan, assessments=(*plan.assessments, assessment)), taken)
 
 
 def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
@@ -509,7 +541,7 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
         problems += _assessment_problems(plan, a, f"$.assessments[{i}]", taken)
     if problems:
         raise ValidationError(problems, "session cannot be recorded")
-    return _trusted(plan, sessions=(*plan.sessions, session))
+    return _recorded(_trusted(plan, sessions=(*plan.sessions, session)), taken)
 
 
 def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
@@ -518,8 +550,10 @@ def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     if not isinstance(review, ProgressReview):
         raise ValidationError.at("review", "a ProgressReview")
     problems: list[Problem] = []
-    if review.id in _ids(plan):
+    taken = _ids(plan)
+    if review.id in taken:
         problems.append(Problem("$.id", "an id not already used in the plan"))
+    taken.add(review.id)
     if plan.reviews and v.instant(review.at) < v.instant(plan.reviews[-1].at):
         problems.append(Problem("$.at", "a time not before the previous review"))
     problems += _not_before_episode(plan, review.at, "$.at")
@@ -531,7 +565,7 @@ def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     ]
     if problems:
         raise ValidationError(problems, "review cannot be recorded")
-    return _trusted(plan, reviews=(*plan.reviews, review))
+    return _recorded(_trusted(plan, reviews=(*plan.reviews, review)), taken)
 
 
 def revise(

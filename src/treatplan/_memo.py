@@ -44,7 +44,7 @@ class IdentityCache(Generic[V]):
         entries = self._entries
         if len(entries) >= self.size:
             # Another thread may change the dict meanwhile: losing an entry is harmless.
-            with contextlib.suppress(KeyError):
+            with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
                 entries.popitem(last=False)
         entries[tuple(map(id, key))] = (key, value)
         return value

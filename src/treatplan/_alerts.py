@@ -21,6 +21,7 @@ import attrs
 from . import _validation as v
 from ._errors import ValidationError
 from ._instruments import Instrument
+from ._memo import IdentityCache
 from ._model import GoalStatus, MeasureTarget, Phase, TreatmentPlan
 from ._monitoring import (
     ExpectedResponse,
@@ -31,6 +32,7 @@ from ._monitoring import (
     track,
     until,
 )
+from ._scoring import Score
 
 if TYPE_CHECKING:
     from ._change import ClinicalChange
@@ -194,6 +196,22 @@ def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange
     return classify_change(instrument, pre, post)
 
 
+#: Changes between two scores, remembered per (definition, score, score) objects: the
+#: scores of a plan's assessments are shared by its versions, and every session's
+#: ending rules and every review compare the same baseline with the latest scores.
+_CHANGES: IdentityCache[tuple[ClinicalChange | None]] = IdentityCache(1024)
+
+
+def score_change(instrument: Instrument, pre: Score, post: Score) -> ClinicalChange | None:
+    """:func:`change_of` from the total of ``pre`` to that of ``post`` (both scored)."""
+    hit = _CHANGES.get(instrument, pre, post)
+    if hit is not None:
+        return hit[0]
+    assert pre.total is not None
+    assert post.total is not None
+    return _CHANGES.put((change_of(instrument, pre.total, post.total),), instrument, pre, post)[0]
+
+
 _ORDER = {AlertLevel.URGENT: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}
 
 
@@ -269,7 +287,7 @@ def collect(
                 )
             )
         if latest is not baseline and baseline.total is not None and latest.total is not None:
-            change = change_of(instrument, baseline.total, latest.total)
+            change = score_change(instrument, baseline.score, latest.score)
             if change is not None and change.reliable_deterioration:
                 add(
                     Alert(

@@ -42,8 +42,8 @@ class IdentityCache(Generic[V]):
     def put(self, value: V, *key: object) -> V:
         """Store ``value`` for these objects (dropping the oldest entry when full); return it."""
         entries = self._entries
-        if len(entries) >= self.size:
-            # Another thread may change the dict meanwhile: losing an entry is harmless.
+        # A loop, not an if: threads putting at once may overshoot the size for a moment.
+        while len(entries) >= self.size:
             with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
                 entries.popitem(last=False)
         entries[tuple(map(id, key))] = (key, value)

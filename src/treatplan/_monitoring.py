@@ -166,6 +166,12 @@ def _total_range(instrument: Instrument) -> tuple[float, float]:
     return low, high
 
 
+#: Expected scores of recent (log-linear curve, instrument definition) pairs, each a
+#: table by (intake, session) of at most _EXPECTED_PER_CURVE entries.
+_EXPECTED: IdentityCache[dict[tuple[float, int], ExpectedScore]] = IdentityCache(64)
+_EXPECTED_PER_CURVE = 4096
+
+
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not v.is_number(value) or value <= 0:
         raise v.fail(attribute, "a finite number above 0")
@@ -219,6 +225,23 @@ class LogLinearCurve:
 
     def expected(self, instrument: Instrument, intake: float, session: int) -> ExpectedScore:
         """The expected score ``session`` sessions after an intake score of ``intake``."""
+        if type(intake) is not float or type(session) is not int:
+            return self._expected(instrument, intake, session)
+        # Every review charts each score against the same expectations again: remember
+        # them per (curve, definition) objects, by (intake, session).
+        table = _EXPECTED.get(self, instrument)
+        if table is None:
+            table = _EXPECTED.put({}, self, instrument)
+        key = (intake, session)
+        point = table.get(key)
+        if point is None:
+            point = self._expected(instrument, intake, session)
+            if len(table) >= _EXPECTED_PER_CURVE:
+                table.clear()
+            table[key] = point
+        return point
+
+    def _expected(self, instrument: Instrument, intake: float, session: int) -> ExpectedScore:
         worse_up = instrument.direction is Direction.HIGHER_IS_WORSE
         low, high = _total_range(instrument)
         best = self.floor if self.floor is not None else (low if worse_up else high)
@@ -425,94 +448,117 @@ def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]
 
     The result is remembered for the few most recent plan objects (plans are
     immutable), and each score for its assessment object, so a review, its alerts
-    and its rules score each assessment once. The part that comes from the
-    sessions is built incrementally: a plan with one session more than an earlier
-    version extends that version's points instead of starting again.
+    and its rules score each assessment once. A plan with one session more than
+    an earlier version whose series is known extends that series when the new
+    session comes after every earlier score (the usual case), instead of
+    starting again.
     """
     hit = _SERIES.get(plan)
     if hit is not None:
         return hit
-    return _SERIES.put(_score_all(plan), plan)
-
-
-# A point with where it came from: (time, position in the plan's records, point). The
-# position breaks ties in time the way a stable sort of the records would: session
-# assessments in session order, then the standalone ones.
-_Placed = tuple[datetime, int, ScoredPoint]
+    return _SERIES.put(_records_series(plan).by_code, plan)
 
 
 @attrs.frozen
-class _SessionPoints:
-    """The scored assessments of a tuple of sessions, by instrument code, in session order."""
+class _RecordsSeries:
+    """The series of a plan's records (sessions and standalone assessments) as they stood
+    at one version, with what it takes to tell whether one more session extends it."""
 
     sessions: tuple[Session, ...]
-    attended_at: tuple[datetime, ...]  # the instants of the attended sessions
-    by_code: Mapping[str, tuple[_Placed, ...]]
-    count: int  # points in all codes
+    attended: int  # attended sessions
+    latest_in_sessions: datetime | None  # the latest instant of a session's assessment
+    latest_standalone: datetime | None  # the latest instant of a standalone assessment
+    by_code: Mapping[str, tuple[ScoredPoint, ...]]
 
-    def extended(self, plan: TreatmentPlan, session: Session) -> _SessionPoints:
-        """These points and those of one more session of ``plan``."""
+    def extended(self, plan: TreatmentPlan, session: Session) -> _RecordsSeries | None:
+        """The series with ``session`` (the last of ``plan``'s) added, or ``None`` when
+        it does not simply come after this series (then build afresh)."""
+        sessions = (*self.sessions, session)
         if not session.attended:
-            return _SessionPoints(
-                (*self.sessions, session), self.attended_at, self.by_code, self.count
-            )
-        attended_at = (*self.attended_at, v.instant(session.at))
-        number = len(attended_at)
+            return attrs.evolve(self, sessions=sessions)
+        at = v.instant(session.at)
+        taken = sorted(
+            ((v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)),
+            key=_TIME_THEN_POSITION,
+        )
+        # Appending keeps the time order (a session's scores sort after earlier sessions'
+        # scores at the same instant, but before standalone ones) and the session numbers
+        # of standalone scores (sessions attended at or before each) only when:
+        if self.latest_standalone is not None and at <= self.latest_standalone:
+            return None
+        if taken and (
+            (self.latest_in_sessions is not None and taken[0][0] < self.latest_in_sessions)
+            or (self.latest_standalone is not None and taken[0][0] <= self.latest_standalone)
+        ):
+            return None
+        number = self.attended + 1
         by_code = dict(self.by_code)
-        count = self.count
-        for a in session.assessments:
-            when = v.instant(a.administered_at)
-            placed = (when, count, ScoredPoint(score_in(plan, a), number, when))
-            by_code[a.instrument] = (*by_code.get(a.instrument, ()), placed)
-            count += 1
-        return _SessionPoints((*self.sessions, session), attended_at, by_code, count)
+        for when, _, a in taken:
+            point = ScoredPoint(score_in(plan, a), number, when)
+            by_code[a.instrument] = (*by_code.get(a.instrument, ()), point)
+        return _RecordsSeries(
+            sessions,
+            number,
+            taken[-1][0] if taken else self.latest_in_sessions,
+            self.latest_standalone,
+            MappingProxyType(by_code),
+        )
 
 
-_NO_SESSION_POINTS = _SessionPoints((), (), {}, 0)
-#: The session points of recent plans, keyed by (last session, custom instruments): the
-#: scores depend on the plan's instrument definitions.
-_SESSION_POINTS: IdentityCache[_SessionPoints] = IdentityCache(256)
+#: The series of recent plans' records, keyed by (last session, standalone assessments,
+#: custom instruments): the scores depend on the plan's instrument definitions.
+_RECORDS: IdentityCache[_RecordsSeries] = IdentityCache(256)
 
 
-def _session_points(plan: TreatmentPlan) -> _SessionPoints:
-    sessions = plan.sessions
+def _records_series(plan: TreatmentPlan) -> _RecordsSeries:
+    sessions, others = plan.sessions, (plan.assessments, plan.custom_instruments)
     if not sessions:
-        return _NO_SESSION_POINTS
-    custom = plan.custom_instruments
-    same = _SESSION_POINTS.get(sessions[-1], custom)
+        return _score_all(plan)
+    same = _RECORDS.get(sessions[-1], *others)
     if same is not None and _same_items(same.sessions, sessions):
         return same
-    before = _SESSION_POINTS.get(sessions[-2], custom) if len(sessions) > 1 else None
+    found = None
+    before = _RECORDS.get(sessions[-2], *others) if len(sessions) > 1 else None
     if before is not None and _same_items(before.sessions, sessions[:-1]):
-        part = before.extended(plan, sessions[-1])
-    else:
-        part = _NO_SESSION_POINTS
-        for session in sessions:
-            part = part.extended(plan, session)
-    return _SESSION_POINTS.put(part, sessions[-1], custom)
+        found = before.extended(plan, sessions[-1])
+    return _RECORDS.put(found or _score_all(plan), sessions[-1], *others)
 
 
 def _same_items(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
     return a is b or (len(a) == len(b) and all(map(operator.is_, a, b)))
 
 
-def _score_all(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
-    part = _session_points(plan)
-    merged: dict[str, list[_Placed]] = {code: list(p) for code, p in part.by_code.items()}
-    for position, a in enumerate(plan.assessments, start=part.count):
+def _score_all(plan: TreatmentPlan) -> _RecordsSeries:
+    """Every assessment of ``plan`` scored, sorted by time (stable: session assessments
+    in session order, then standalone ones), and grouped by instrument."""
+    attended_at: list[datetime] = []
+    taken: list[tuple[datetime, int, Any]] = []
+    for s in plan.sessions:
+        if s.attended:
+            attended_at.append(v.instant(s.at))
+            number = len(attended_at)
+            taken.extend((v.instant(a.administered_at), number, a) for a in s.assessments)
+    latest_in_sessions = max((t[0] for t in taken), default=None)
+    latest_standalone = None
+    for a in plan.assessments:
         when = v.instant(a.administered_at)
-        number = bisect.bisect_right(part.attended_at, when)
-        placed = (when, position, ScoredPoint(score_in(plan, a), number, when))
-        merged.setdefault(a.instrument, []).append(placed)
-    for placed_points in merged.values():
-        placed_points.sort(key=_TIME_THEN_POSITION)
-    # Codes in the order of their first point, as grouping the time-sorted records gives.
-    codes = sorted(merged, key=lambda code: _TIME_THEN_POSITION(merged[code][0]))
-    return MappingProxyType({code: tuple(map(_POINT, merged[code])) for code in codes})
+        taken.append((when, bisect.bisect_right(attended_at, when), a))
+        latest_standalone = when if latest_standalone is None else max(latest_standalone, when)
+    taken.sort(key=_TIME)
+    grouped: dict[str, list[ScoredPoint]] = {}
+    for when, number, a in taken:
+        grouped.setdefault(a.instrument, []).append(ScoredPoint(score_in(plan, a), number, when))
+    return _RecordsSeries(
+        plan.sessions,
+        len(attended_at),
+        latest_in_sessions,
+        latest_standalone,
+        MappingProxyType({code: tuple(points) for code, points in grouped.items()}),
+    )
 
 
+_TIME = operator.itemgetter(0)
 _TIME_THEN_POSITION = operator.itemgetter(0, 1)
-_POINT = operator.itemgetter(2)
 
 
 def until(points: tuple[ScoredPoint, ...], as_of: datetime) -> tuple[ScoredPoint, ...]:

@@ -34,6 +34,7 @@ from ._alerts import (
     change_of,
     collect,
     monitored_instruments,
+    score_change,
 )
 from ._change import ChangeCategory
 from ._errors import ValidationError
@@ -620,7 +621,7 @@ def _measure_finding(
     if base is not None and last is not None and last is not base:
         assert base.total is not None
         assert last.total is not None
-        change = change_of(instrument, base.total, last.total)
+        change = score_change(instrument, base.score, last.score)
     latest_chart = next((t for t in reversed(chart) if t.signal is not None), None)
     return MeasureFinding(
         instrument=code,

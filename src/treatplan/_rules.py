@@ -369,7 +369,7 @@ class SustainedRecovery:
     kind: Literal["sustained_recovery"] = attrs.field(default="sustained_recovery", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        from ._alerts import change_of
+        from ._alerts import score_change
 
         n = self.consecutive
         measured = [
@@ -390,10 +390,9 @@ class SustainedRecovery:
         improved = False
         evidence: list[str] = []
         for code, instrument, points in measured:
-            base = points[0].score.total
             recent = points[-n:]
             evidence.extend(p.assessment_id for p in recent)
-            changes = [change_of(instrument, base, p.score.total) for p in recent]
+            changes = [score_change(instrument, points[0].score, p.score) for p in recent]
             if any(p.score.case for p in recent) or any(
                 c is not None and c.reliable_deterioration for c in changes
             ):
@@ -483,7 +482,7 @@ class ReliableDeterioration:
     )
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        from ._alerts import change_of
+        from ._alerts import score_change
 
         worse: list[str] = []
         evidence: list[str] = []
@@ -491,7 +490,7 @@ class ReliableDeterioration:
             if len(points) < 2:
                 continue
             base, latest = points[0], points[-1]
-            change = change_of(instrument, base.score.total, latest.score.total)
+            change = score_change(instrument, base.score, latest.score)
             if change is not None and change.reliable_deterioration:
                 worse.append(f"{code} {base.score.total:g} -> {latest.score.total:g}")
                 evidence.extend((base.assessment_id, latest.assessment_id))

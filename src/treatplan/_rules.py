@@ -104,9 +104,13 @@ def _scheduled(plan: TreatmentPlan, as_of: datetime) -> list[Any]:
     from ._model import Attendance
 
     until = v.instant(as_of)
+    sessions = plan.sessions
+    if sessions and v.instant(sessions[-1].at) <= until:
+        # Sessions are in time order (a plan invariant): all of them are up to as_of.
+        return [s for s in sessions if s.attendance is not Attendance.CANCELLED_BY_SERVICE]
     return [
         s
-        for s in plan.sessions
+        for s in sessions
         if s.attendance is not Attendance.CANCELLED_BY_SERVICE and v.instant(s.at) <= until
     ]
 

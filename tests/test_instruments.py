@@ -72,7 +72,8 @@ def test_bands_tile_the_total_range_without_gaps_or_overlaps(instrument: Instrum
     assert bands[0].low == instrument.total_min
     assert bands[-1].high == instrument.total_max
     for before, after in itertools.pairwise(bands):
-        assert after.low == before.high + 1
+        # An open lower edge (WSAS "> 20") starts where the band below ends.
+        assert after.low == (before.high if after.low_open else before.high + 1)
 
 
 def test_instruments_without_published_bands_have_none() -> None:
@@ -137,11 +138,12 @@ def _custom() -> Instrument:
         item_count=6,
         item_min=0,
         item_max=3,
-        bands=(Band("low", 0, 8), Band("high", 9, 18)),
+        bands=(Band("low", 0, 8), Band("high", 8, 18, low_open=True)),
         caseness_cutoff=9,
         reverse_items=(2,),
         item_choices=(ItemChoices(6, (0, 3)),),
         max_missing=2,
+        round_prorated=True,
         norms=NORMS,
         source="local service audit",
     )
@@ -156,6 +158,51 @@ def test_norms_round_trip_inside_a_plan(plan_with_custom: tp.TreatmentPlan) -> N
     again = tp.loads(tp.dumps(plan_with_custom))
     assert again == plan_with_custom
     assert again.instrument("LOCAL-6").norms == NORMS
+
+
+def test_open_band_edges_and_prorate_rounding_round_trip_inside_a_plan(
+    plan_with_custom: tp.TreatmentPlan,
+) -> None:
+    again = tp.loads(tp.dumps(plan_with_custom)).instrument("LOCAL-6")
+    assert again.bands[1].low_open
+    assert not again.bands[0].low_open
+    assert again.round_prorated
+
+
+def test_documents_without_low_open_or_round_prorated_take_the_defaults(
+    plan_with_custom: tp.TreatmentPlan,
+) -> None:
+    doc = tp.to_dict(plan_with_custom)
+    del doc["custom_instruments"][0]["round_prorated"]
+    del doc["custom_instruments"][0]["bands"][1]["low_open"]
+    loaded = tp.from_dict(doc).instrument("LOCAL-6")
+    assert (loaded.round_prorated, loaded.bands[1].low_open) == (False, False)
+
+
+def test_band_low_open_must_be_a_boolean() -> None:
+    with pytest.raises(ValidationError) as info:
+        Band("high", 8, 18, low_open="yes")  # type: ignore[arg-type]
+    assert [p.path for p in info.value.problems] == ["$.low_open"]
+    assert "yes" not in str(info.value)
+
+
+def test_wsas_caseness_10_is_marked_as_an_unconfirmed_default() -> None:
+    # Mundt et al. 2002 publish bands, not a caseness cut-off (clinical review F8).
+    assert tp.WSAS.caseness_cutoff == 10
+    assert tp.WSAS.source == "Mundt et al. 2002 (caseness 10 unconfirmed)"
+
+
+def test_wsas_top_band_is_open_above_20() -> None:
+    # Mundt et al. 2002: "> 20" moderately severe (clinical review F10).
+    top = tp.WSAS.bands[-1]
+    assert (top.label, top.low, top.high, top.low_open) == (
+        "moderately severe impairment",
+        20,
+        40,
+        True,
+    )
+    assert not top.contains(20)
+    assert top.contains(20.5)
 
 
 def test_plan_documents_without_norms_still_load(plan_with_custom: tp.TreatmentPlan) -> None:

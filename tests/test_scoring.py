@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Assessment, Instrument, ValidationError
+from treatplan import Assessment, Band, Instrument, ValidationError
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -98,7 +98,13 @@ def test_band_edges(code: str, total: int, label: str) -> None:
 
 def test_every_band_edge_of_every_banded_instrument_is_tested() -> None:
     tested = {(code, total) for code, total, _ in BAND_EDGES}
-    edges = {(i.code, edge) for i in tp.instruments() for b in i.bands for edge in (b.low, b.high)}
+    # An open lower edge (WSAS "> 20") is first reached by the next whole total.
+    edges = {
+        (i.code, edge)
+        for i in tp.instruments()
+        for b in i.bands
+        for edge in (b.low + 1 if b.low_open else b.low, b.high)
+    }
     assert edges == tested
 
 
@@ -106,6 +112,36 @@ def test_fractional_recorded_total_falls_in_the_band_it_has_reached() -> None:
     band = tp.band_of(tp.PHQ9, 9.5)
     assert band is not None
     assert band.label == "mild"
+
+
+@pytest.mark.parametrize(
+    ("total", "label"),
+    [
+        (19.5, "significant impairment"),
+        (20, "significant impairment"),
+        (20.5, "moderately severe impairment"),
+        (9.5, "subclinical"),
+    ],
+)
+def test_fractional_wsas_totals_follow_the_open_top_band(total: float, label: str) -> None:
+    # Mundt et al. 2002: 10-20 significant, > 20 moderately severe (clinical review F10).
+    band = tp.band_of(tp.WSAS, total)
+    assert band is not None
+    assert band.label == label
+    assert tp.score(tp.WSAS, _total("WSAS", total)).band == label
+
+
+def test_a_total_past_an_open_edge_but_outside_every_band_takes_the_band_reached() -> None:
+    gapped = Instrument(
+        code="GAP",
+        name="gapped bands",
+        item_count=4,
+        item_min=0,
+        item_max=10,
+        bands=(Band("low", 0, 10), Band("high", 10, 15, low_open=True)),
+    )
+    assert tp.band_of(gapped, 10) == gapped.bands[0]
+    assert tp.band_of(gapped, 16) == gapped.bands[1]
 
 
 @pytest.mark.parametrize("code", ["ORS", "SRS", "PCL-5"])
@@ -163,9 +199,9 @@ def test_core10_reverse_scores_items_2_and_3() -> None:
 
 def test_core10_prorates_one_missing_item() -> None:
     # Answered 9 items: 1, (4->0), (4->0), 1, 1, 0, 1, 1, 1 sum to 6; mean 6/9;
-    # times 10 items = 6.67, rounded half up to 7.
+    # times 10 items = 6.67, not rounded (CORE System Trust: mean x 10).
     result = tp.score(tp.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 0, 1, 1, 1, None))
-    assert result.total == 7
+    assert result.total == 60 / 9
     assert result.prorated
     assert (result.answered, result.missing) == (9, 1)
 
@@ -186,9 +222,33 @@ def test_phq9_does_not_prorate_by_default_but_can_be_configured() -> None:
     assert tp.score(local, answers).total == 27
 
 
-def test_prorating_rounds_half_up() -> None:
+def test_core10_prorated_total_is_exact_and_keeps_its_band() -> None:
+    # Clinical review F9: 9 answered items summing to 5 (items 2 and 3 at 4 reflect to 0):
+    # 5 / 9 x 10 = 5.56, "healthy" (0-5) and not a case; rounding would make it 6, "low level".
+    result = tp.score(tp.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 1, 1, 0, 0, None))
+    assert result.total == 50 / 9
+    assert (result.band, result.case, result.prorated) == ("healthy", False, True)
+
+
+def test_prorate_rounding_is_an_explicit_option() -> None:
+    rounded = attrs.evolve(tp.CORE10, round_prorated=True)
+    assert not tp.CORE10.round_prorated
+    result = tp.score(rounded, _items("CORE-10", 1, 4, 4, 1, 1, 1, 1, 0, 0, None))
+    assert (result.total, result.band, result.case) == (6, "low level", False)
+
+
+def test_core10_prorated_caseness_reads_the_exact_total() -> None:
+    # 9 answered items summing to 10: 100 / 9 = 11.1, a case at the cut-off 11;
+    # summing to 9: exactly 10.0, not a case.
+    case = tp.score(tp.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 1, None))
+    assert (case.total, case.case, case.band) == (100 / 9, True, "mild")
+    near = tp.score(tp.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 0, None))
+    assert (near.total, near.case, near.band) == (10.0, False, "low level")
+
+
+def test_prorating_rounds_half_up_when_asked() -> None:
     six = Instrument(code="SIX", name="six items", item_count=6, item_min=0, item_max=3)
-    six = attrs.evolve(six, max_missing=2)
+    six = attrs.evolve(six, max_missing=2, round_prorated=True)
     # 4 answered items sum to 3: 3 / 4 * 6 = 4.5 -> 5 (half up, not half to even).
     assert tp.score(six, _items("SIX", 1, 1, 1, 0, None, None)).total == 5
     # 4 answered items sum to 5: 7.5 -> 8.

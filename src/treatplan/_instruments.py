@@ -55,18 +55,29 @@ def _tuple(value: Any) -> Any:
 
 @attrs.frozen
 class Band:
-    """A labelled, inclusive range of totals (e.g. PHQ-9 10-14 "moderate")."""
+    """A labelled range of totals with inclusive edges (e.g. PHQ-9 10-14 "moderate").
+
+    ``low_open``: the band starts strictly above ``low`` (a source's "> 20", as
+    WSAS "moderately severe" in Mundt et al. 2002), so a fractional total such as
+    20.5 belongs to it while 20 itself belongs to the band below.
+    """
 
     label: str = attrs.field(validator=v.text(max_length=100))
     low: float = attrs.field(validator=v.number())
     high: float = attrs.field(validator=v.number())
+    low_open: bool = attrs.field(default=False, validator=v.boolean())
 
     def __attrs_post_init__(self) -> None:
         if self.high < self.low:
             raise ValidationError.at("$.high", "a number not below low")
 
+    def reached(self, total: float) -> bool:
+        """Whether ``total`` is at or past the band's lower edge (past it when ``low_open``)."""
+        return self.low < total if self.low_open else self.low <= total
+
     def contains(self, total: float) -> bool:
-        return self.low <= total <= self.high
+        """Whether ``total`` lies within the band."""
+        return self.reached(total) and total <= self.high
 
 
 @attrs.frozen
@@ -130,8 +141,13 @@ class Instrument:
     ``caseness_cutoff``: for a higher-is-worse instrument a total at or above it
     is a case; for a higher-is-better one a total below it is. ``reliable_change``
     is the smallest change in total that counts as reliable, where one is
-    published. ``max_missing`` items may be missing; the total is then prorated
-    (scaled up from the mean of the answered items) and rounded half up.
+    published. ``max_missing`` items may be missing; the total is then prorated:
+    the mean of the answered items times the item count, kept exact (a decimal,
+    as in CORE System Trust's rule for CORE-10, the only built-in prorating
+    rule). ``round_prorated`` rounds that prorated total half up to a whole
+    number instead: a configurable local convention, not part of CORE's rule,
+    off by default (rounding can move a total across a band edge: CORE-10 5.56
+    is "healthy", 6 is "low level").
     """
 
     code: str = attrs.field(validator=v.ref())
@@ -163,6 +179,7 @@ class Instrument:
         default=(), converter=_tuple, validator=v.items_of(RiskItem, "risk items", max_length=100)
     )
     max_missing: int = attrs.field(default=0, validator=v.integer(low=0, high=1000))
+    round_prorated: bool = attrs.field(default=False, validator=v.boolean())
     loinc: str | None = attrs.field(default=None, validator=v.ref(optional=True))
     source: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
     norms: Norms | None = attrs.field(
@@ -388,7 +405,9 @@ SRS = Instrument(
 
 #: Work and Social Adjustment Scale (Mundt et al. 2002): 5 items 0-8, total
 #: 0-40; < 10 subclinical, 10-20 significant functional impairment, > 20
-#: moderately severe or worse. Caseness at 10, the lower edge of "significant".
+#: moderately severe or worse (so the top band is open at 20: a recorded 20.5
+#: is "moderately severe"). Mundt et al. define no caseness cut-off: caseness 10
+#: (the lower edge of "significant") is a configurable default (unconfirmed).
 WSAS = Instrument(
     code="WSAS",
     name="Work and Social Adjustment Scale",
@@ -398,10 +417,10 @@ WSAS = Instrument(
     bands=(
         Band("subclinical", 0, 9),
         Band("significant impairment", 10, 20),
-        Band("moderately severe impairment", 21, 40),
+        Band("moderately severe impairment", 20, 40, low_open=True),
     ),
     caseness_cutoff=10,
-    source="Mundt et al. 2002",
+    source="Mundt et al. 2002 (caseness 10 unconfirmed)",
 )
 
 #: PTSD Checklist for DSM-5 (Weathers et al. 2013): 20 items 0-4, total 0-80.

@@ -4,9 +4,12 @@ Reverse-scored items are reflected within the item's own response set
 (``lowest + highest - response``: CORE-10 items 2 and 3 score 4 - response).
 Missing items (``None``) are prorated when no more than the instrument's
 ``max_missing`` are missing: the total is the mean of the answered (reflected)
-items times the item count, rounded half up to a whole number, computed in exact
-fractions (CORE System Trust's pro-rating rule for CORE-10, whose clinical score
-is the item mean times 10). Beyond that limit there is no total, and
+items times the item count, computed in exact fractions and not rounded (CORE
+System Trust's pro-rating rule for CORE-10, whose clinical score is the item
+mean times 10: 9 answered items summing to 5 give 5.56). An instrument with
+``round_prorated`` rounds it half up to a whole number instead, a configurable
+local convention that is not CORE's rule. Band and caseness are read from the
+total as scored. Beyond that limit there is no total, and
 :attr:`Score.reason` says why. When an assessment has item responses they
 decide the total; a recorded ``total`` is used only when there are no items.
 """
@@ -65,14 +68,17 @@ def band_of(instrument: Instrument, total: float) -> Band | None:
     """The instrument's band for ``total``, or ``None`` when it has no bands.
 
     A band contains its inclusive edges. A fractional total between two
-    integer-edged bands (possible only for a recorded total) falls in the band
-    whose lower edge it has reached: PHQ-9 9.5 is "mild".
+    integer-edged bands (a recorded or a prorated total) falls in the band whose
+    lower edge it has reached, so bands read as contiguous: PHQ-9 9.5 is "mild"
+    (caseness starts at 10), CORE-10 5.56 is "healthy". A band whose lower edge
+    is open (:attr:`Band.low_open`, WSAS "> 20") is reached only past that edge:
+    WSAS 20 is "significant impairment", 20.5 "moderately severe impairment".
     """
     for band in instrument.bands:
         if band.contains(total):
             return band
-    reached = [b for b in instrument.bands if b.low <= total]
-    return max(reached, key=lambda b: b.low) if reached else None
+    reached = [b for b in instrument.bands if b.reached(total)]
+    return max(reached, key=lambda b: (b.low, b.low_open)) if reached else None
 
 
 def is_case(instrument: Instrument, total: float) -> bool | None:
@@ -147,9 +153,8 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
             _reflect(instrument, n, r) if n in instrument.reverse_items else r for n, r in answered
         ]
         if missing:
-            total = float(
-                _round_half_up(Fraction(sum(values) * instrument.item_count, len(values)))
-            )
+            prorated = Fraction(sum(values) * instrument.item_count, len(values))
+            total = float(_round_half_up(prorated) if instrument.round_prorated else prorated)
         else:
             total = float(sum(values))
     band, case = _band_and_case(instrument, total)

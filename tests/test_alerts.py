@@ -97,10 +97,13 @@ def build(
 
 
 def kinds(plan: tp.TreatmentPlan, as_of: datetime | None = None, **policy: object) -> list[str]:
+    """The alert kinds, leaving out risk_not_assessed: most fixtures record PHQ-9 totals
+    only, which cannot assess item 9 (tested on its own below)."""
     when = as_of
     if when is None:
         when = (plan.sessions[-1].at if plan.sessions else plan.last_event_at) + timedelta(hours=1)
-    return [a.kind.value for a in tp.alerts(plan, when, tp.AlertPolicy(**policy))]  # type: ignore[arg-type]
+    found = tp.alerts(plan, when, tp.AlertPolicy(**policy))  # type: ignore[arg-type]
+    return [a.kind.value for a in found if a.kind is not tp.AlertKind.RISK_NOT_ASSESSED]
 
 
 def phq9_items(total: int, item9: int) -> tuple[int, ...]:
@@ -125,6 +128,39 @@ def test_risk_item_cleared_by_a_later_score() -> None:
     assert "risk_item" not in kinds(plan)
     # ... but as of the earlier session it was there.
     assert "risk_item" in kinds(plan, week(1) + timedelta(hours=1))
+
+
+def _not_assessed(plan: tp.TreatmentPlan) -> list[tp.Alert]:
+    found = tp.alerts(plan, plan.sessions[-1].at + timedelta(hours=1))
+    return [a for a in found if a.kind is tp.AlertKind.RISK_NOT_ASSESSED]
+
+
+def test_risk_not_assessed_on_a_total_only_latest_score() -> None:
+    # A total cannot show item 9: unknown, not no risk.
+    plan = build(phq9=[phq9_items(15, 0), 13])
+    found = _not_assessed(plan)
+    assert len(found) == 1
+    assert found[0].level is tp.AlertLevel.WARNING
+    assert found[0].instrument == "PHQ-9"
+    assert found[0].evidence == ("phq9-01",)
+    assert found[0].message == "PHQ-9 risk item not assessed at phq9-01"
+
+
+def test_risk_not_assessed_when_the_risk_item_is_missing() -> None:
+    missing_item9 = (*phq9_items(12, 0)[:8], None)
+    found = _not_assessed(build(phq9=[15, missing_item9]))
+    assert [a.evidence for a in found] == [("phq9-01",)]
+
+
+def test_risk_assessed_raises_no_such_alert() -> None:
+    assert _not_assessed(build(phq9=[15, phq9_items(12, 0)])) == []
+    # Endorsed: the risk-item alert, not this one.
+    endorsed = build(phq9=[15, phq9_items(12, 1)])
+    assert _not_assessed(endorsed) == []
+    assert "risk_item" in kinds(endorsed)
+    # GAD-7 has no risk item: a total-only GAD-7 is not a gap in risk assessment.
+    gad_only = build(phq9=[15, phq9_items(12, 0)], gad7=[10, 8])
+    assert _not_assessed(gad_only) == []
 
 
 # --------------------------------------------------------------------------- tracking
@@ -209,7 +245,8 @@ def test_review_overdue_after_the_date_the_last_review_set() -> None:
 
 
 def test_review_overdue_from_a_cadence() -> None:
-    plan = build(phq9=[15, 13, 11, 10, 9])
+    # Item responses, so item 9 is assessed and only the review can raise an alert.
+    plan = build(phq9=[phq9_items(t, 0) for t in (15, 13, 11, 10, 9)])
     cadence = tp.ReviewCadence(every_sessions=None, every_weeks=2)
     # Agreed in week 0 (2026-01-06): due two weeks later, on 2026-01-20.
     assert [a.kind for a in tp.alerts(plan, week(2), cadence=cadence)] == []
@@ -242,6 +279,30 @@ def test_authorisation_warnings_at_80_and_90_percent(
     else:
         assert found[0].level.value == level
         assert found[0].message == text
+
+
+@pytest.mark.parametrize(("authorised", "fraction"), [(25, 0.28), (50, 0.14), (10, 0.7)])
+def test_authorisation_warning_exactly_at_the_fraction(authorised: int, fraction: float) -> None:
+    # In floats 0.28 * 25 is 7.000000000000001: 7 used must still reach 28%.
+    plan = build(phq9=[15] + [None] * 7)
+    policy = tp.AlertPolicy(
+        monitored=(), authorised_sessions=authorised, authorisation_warnings=(fraction,)
+    )
+    found = [
+        a
+        for a in tp.alerts(plan, week(7) + timedelta(hours=1), policy)
+        if a.kind is tp.AlertKind.AUTHORISATION
+    ]
+    assert [a.level for a in found] == [tp.AlertLevel.WARNING]
+    assert found[0].message.startswith(f"7 of {authorised} authorised sessions used")
+    six = build(phq9=[15] + [None] * 6)
+    assert "authorisation" not in kinds(
+        six,
+        week(6) + timedelta(hours=1),
+        monitored=(),
+        authorised_sessions=authorised,
+        authorisation_warnings=(fraction,),
+    )
 
 
 def test_authorisation_from_policy_or_session_limit() -> None:

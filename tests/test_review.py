@@ -238,13 +238,84 @@ def test_deterioration_outweighs_a_discharge_rule() -> None:
     assert any("outweighed" in r for r in found.suggestion.reasons)
 
 
+def phq9_items(total: int, item9: int) -> tuple[int, ...]:
+    rest = total - item9
+    base, extra = divmod(rest, 8)
+    return (*[base + (1 if i < extra else 0) for i in range(8)], item9)
+
+
+def test_a_risk_item_outweighs_a_discharge_rule() -> None:
+    # PHQ-9 item 9 >= 1 (Kroenke et al. 2001) at the last two scores while sustained
+    # recovery fires: never suggest beginning to end.
+    plan = build(
+        phq9=[15, 9, phq9_items(3, 1), phq9_items(3, 1)],
+        criteria=tp.SustainedRecovery(instruments=("PHQ-9",)),
+    )
+    found = tp.review(plan, after(plan))
+    assert found.verdicts[0].fired
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+    reasons = found.suggestion.reasons
+    assert reasons[0] == "risk item endorsed: review the risk assessment and safety plan"
+    assert any(
+        r.startswith("ending rule fired, but outweighed: sustained_recovery") for r in reasons
+    )
+    assert not any(r.startswith("ending rule fired: ") for r in reasons)
+
+
+def test_a_fired_review_rule_outweighs_discharge_whatever_the_stepped_care_policy() -> None:
+    # PHQ-9 3 -> 9: reliably worse (6, NHS TT) but below caseness, so the signal is green;
+    # the policy does not step up on deterioration.
+    plan = build(phq9=[3, 9], criteria=tp.AnyOf((tp.SessionLimit(1), tp.ReliableDeterioration())))
+    policy = tp.ReviewPolicy(stepped_care=tp.SteppedCarePolicy(step_up_on_deterioration=False))
+    found = tp.review(plan, after(plan), policy)
+    assert found.step.decision is tp.ReviewDecision.CONTINUE
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+    reasons = found.suggestion.reasons
+    assert "reliable_deterioration: reliably worse than baseline: PHQ-9 3 -> 9" in reasons
+    assert any(r.startswith("ending rule fired, but outweighed: session_limit") for r in reasons)
+
+
+def test_a_deterioration_alert_outweighs_discharge_without_a_review_rule() -> None:
+    plan = build(phq9=[3, 9], criteria=tp.SessionLimit(1))
+    policy = tp.ReviewPolicy(stepped_care=tp.SteppedCarePolicy(step_up_on_deterioration=False))
+    found = tp.review(plan, after(plan), policy)
+    assert any(a.kind is tp.AlertKind.RELIABLE_DETERIORATION for a in found.alerts)
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+    reasons = found.suggestion.reasons
+    assert "reliable deterioration alert: review before ending" in reasons
+    assert any(r.startswith("ending rule fired, but outweighed: session_limit") for r in reasons)
+
+
+def test_a_review_reports_risk_items_endorsed_since_the_previous_review() -> None:
+    plan = build(phq9=[15, phq9_items(14, 1), phq9_items(12, 0)])
+    # alerts() reads the latest score only; a review reads every score since the last one.
+    assert not any(a.kind is tp.AlertKind.RISK_ITEM for a in tp.alerts(plan, after(plan)))
+    found = tp.review(plan, after(plan))
+    risk = [a for a in found.alerts if a.kind is tp.AlertKind.RISK_ITEM]
+    assert [a.evidence for a in risk] == [("phq9-01",)]
+    assert risk[0].level is tp.AlertLevel.URGENT
+    assert SECRET not in risk[0].message
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+    # Reviewed after the endorsement: the next review does not repeat it.
+    reviewed = tp.record_review(
+        plan,
+        tp.ProgressReview("rev-1", week(1) + timedelta(hours=2), tp.ReviewDecision.CONTINUE),
+    )
+    later = tp.review(reviewed, after(reviewed))
+    assert not any(a.kind is tp.AlertKind.RISK_ITEM for a in later.alerts)
+
+
 def test_continue_when_on_track_and_policy_rules_are_evaluated() -> None:
     plan = build(phq9=[15, 12, 9], criteria=tp.GoalsMet())
     policy = tp.ReviewPolicy(rules=(tp.Plateau(window=3, instruments=("PHQ-9",)),))
     found = tp.review(plan, after(plan), policy)
     assert [v.rule for v in found.verdicts] == ["goals_met", "plateau"]
     assert found.suggestion.decision is tp.ReviewDecision.CONTINUE
-    assert found.suggestion.reasons == ("on track: continue",)
+    # Total-only PHQ-9 scores cannot assess item 9: said, but not a reason to act.
+    assert found.suggestion.reasons == (
+        "on track: continue",
+        "risk item not assessed at the latest score: ask about risk",
+    )
 
 
 def test_plateau_rule_asks_to_revise_the_plan() -> None:

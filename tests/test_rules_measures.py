@@ -145,6 +145,19 @@ def test_sustained_recovery_with_a_non_case_measure_that_stays_low() -> None:
     assert verdict(tp.SustainedRecovery(), build(phq9=[15, 8, 7], gad7=[5, 5, 4])).fired
 
 
+def test_sustained_recovery_takes_either_measure_reliably_improved_at_each_point() -> None:
+    # NHS TT reliable recovery per point: PHQ-9 14 -> 8 is reliable (6) at the first
+    # point, GAD-7 10 -> 6 (4) at the second; both below caseness at both.
+    plan = build(phq9=[14, 8, 9], gad7=[10, 7, 6])
+    result = verdict(tp.SustainedRecovery(consecutive=2), plan)
+    assert result.fired
+    assert result.reason == "reliable recovery over the last 2 measurements"
+    # At the second point neither is reliably improved (PHQ-9 -5, GAD-7 -3).
+    unimproved = verdict(tp.SustainedRecovery(), build(phq9=[14, 8, 9], gad7=[10, 7, 7]))
+    assert not unimproved.fired
+    assert unimproved.reason == "no reliable improvement at each of the last 2 measurements"
+
+
 def test_sustained_recovery_without_scores() -> None:
     plan = build(phq9=[15, 14])
     result = verdict(tp.SustainedRecovery(instruments=("GAD-7",)), plan)
@@ -203,8 +216,8 @@ def test_deterioration_inside_any_of_does_not_end_therapy() -> None:
     ("attended", "fired", "action", "reason"),
     [
         (7, False, "warn", "7 of 10 authorised sessions used (70%)"),
-        (8, True, "warn", "8 of 10 authorised sessions used (80%): past 80%"),
-        (9, True, "warn", "9 of 10 authorised sessions used (90%): past 90%"),
+        (8, True, "warn", "8 of 10 authorised sessions used (80%): reached 80%"),
+        (9, True, "warn", "9 of 10 authorised sessions used (90%): reached 90%"),
         (
             10,
             True,
@@ -221,6 +234,18 @@ def test_authorisation_used_warns_then_discharges(
     assert (result.fired, result.action.value, result.reason) == (fired, action, reason)
     counted = tuple(f"sess-{n:02d}" for n in range(1, attended + 1))
     assert result.evidence == (counted if fired else ())
+
+
+@pytest.mark.parametrize(("authorised", "fraction"), [(25, 0.28), (50, 0.14)])
+def test_authorisation_used_warns_exactly_at_the_fraction(
+    authorised: int, fraction: float
+) -> None:
+    # In floats 0.28 * 25 is 7.000000000000001: 7 used must still reach 28%.
+    rule = tp.AuthorisationUsed(authorised, warn_at=(fraction,))
+    result = verdict(rule, build(phq9=[15] + [None] * 7))
+    assert (result.fired, result.action) == (True, tp.Action.WARN)
+    assert result.reason.endswith(f": reached {fraction:.0%}")
+    assert not verdict(rule, build(phq9=[15] + [None] * 6)).fired
 
 
 def test_authorisation_counts_missed_sessions_when_asked() -> None:

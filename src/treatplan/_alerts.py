@@ -12,8 +12,9 @@ codes, ids and numbers, never the plan's free text.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -57,6 +58,7 @@ class AlertKind(enum.StrEnum):
     """What an alert is about."""
 
     RISK_ITEM = "risk_item"
+    RISK_NOT_ASSESSED = "risk_not_assessed"
     NOT_ON_TRACK = "not_on_track"
     LESS_CHANGE_THAN_EXPECTED = "less_change_than_expected"
     RELIABLE_DETERIORATION = "reliable_deterioration"
@@ -212,6 +214,18 @@ def score_change(instrument: Instrument, pre: Score, post: Score) -> ClinicalCha
     return _CHANGES.put((change_of(instrument, pre.total, post.total),), instrument, pre, post)[0]
 
 
+def _risk_item(code: str, point: ScoredPoint) -> Alert:
+    flags = ", ".join(point.score.risk_flags)
+    return Alert(
+        AlertKind.RISK_ITEM,
+        AlertLevel.URGENT,
+        f"{code} risk item endorsed ({flags}) at {point.assessment_id}",
+        code,
+        (point.assessment_id,),
+        point.at,
+    )
+
+
 _ORDER = {AlertLevel.URGENT: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}
 
 
@@ -222,26 +236,37 @@ def collect(
     review_due: date | None,
     series: Mapping[str, tuple[ScoredPoint, ...]],
     grace_days: int = 0,
+    risk_since: datetime | None = None,
 ) -> tuple[Alert, ...]:
     """The alerts of a plan already cut to ``as_of``, from its scored series.
 
-    The review is overdue more than ``grace_days`` after ``review_due``.
+    The review is overdue more than ``grace_days`` after ``review_due``. Risk items
+    are read on each instrument's latest score and, with ``risk_since``, on every
+    score after that instant too.
     """
     out: list[Alert] = []
     add = out.append
     upto = {code: until(points, as_of) for code, points in series.items()}
     upto = {code: points for code, points in upto.items() if points}
 
-    # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1).
+    # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1), and with
+    # ``risk_since`` on every earlier score after it (endorsements between reviews).
     for code, points in upto.items():
         latest = points[-1]
+        if risk_since is not None:
+            after = v.instant(risk_since)
+            out.extend(
+                _risk_item(code, p) for p in points[:-1] if p.at > after and p.score.risk_flags
+            )
         if latest.score.risk_flags:
-            flags = ", ".join(latest.score.risk_flags)
+            add(_risk_item(code, latest))
+        elif not latest.score.risk_assessed and plan.instrument(code).risk_items:
+            # An empty risk_flags here means unknown, not no risk (item missing or total only).
             add(
                 Alert(
-                    AlertKind.RISK_ITEM,
-                    AlertLevel.URGENT,
-                    f"{code} risk item endorsed ({flags}) at {latest.assessment_id}",
+                    AlertKind.RISK_NOT_ASSESSED,
+                    AlertLevel.WARNING,
+                    f"{code} risk item not assessed at {latest.assessment_id}",
                     code,
                     (latest.assessment_id,),
                     latest.at,
@@ -432,7 +457,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
             AlertLevel.URGENT,
             f"authorisation used up: {used} of {authorised} sessions",
         )
-    crossed = [f for f in policy.authorisation_warnings if used >= f * authorised]
+    crossed = crossed_fractions(used, authorised, policy.authorisation_warnings)
     if not crossed:
         return None
     return Alert(
@@ -441,6 +466,16 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
         f"{used} of {authorised} authorised sessions used "
         f"({used / authorised:.0%}; warning at {crossed[-1]:.0%})",
     )
+
+
+def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
+    """The ``fractions`` of ``total`` that ``used`` has reached, compared exactly.
+
+    Each fraction is read from its shortest decimal form (0.28 as 28/100), so a
+    session count exactly at a threshold reaches it: in floats 0.28 * 25 is
+    7.000000000000001 and 7 sessions would miss the 28% warning.
+    """
+    return [f for f in fractions if used >= Fraction(str(f)) * total]
 
 
 def sessions_used(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> int:

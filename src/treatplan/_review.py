@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -261,6 +261,8 @@ class Findings:
 
 # --------------------------------------------------------------------------- the view
 _REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
+#: Before any record: a first review reads risk items on every score.
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 _DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
 
 
@@ -468,7 +470,12 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         if due is not None
         else ReviewDue(view.plan_id, ReviewStatus.NOT_APPLICABLE, None)
     )
-    alert_list = collect(view, as_of, chosen.alerts, due, series, chosen.cadence.grace_days)
+    # Risk items endorsed at any score since the previous review are reported, not only
+    # those on the latest score (every score when there is no previous review).
+    since = view.reviews[-1].at if view.reviews else _EPOCH
+    alert_list = collect(
+        view, as_of, chosen.alerts, due, series, chosen.cadence.grace_days, risk_since=since
+    )
 
     measures = tuple(
         _measure_finding(view, code, points, chosen) for code, points in series.items()
@@ -527,6 +534,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
 _SCORE_ALERTS = frozenset(
     {
         AlertKind.RISK_ITEM,
+        AlertKind.RISK_NOT_ASSESSED,
         AlertKind.NOT_ON_TRACK,
         AlertKind.LESS_CHANGE_THAN_EXPECTED,
         AlertKind.RELIABLE_DETERIORATION,
@@ -752,13 +760,23 @@ def _attendance(plan: TreatmentPlan) -> AttendanceSummary:
     )
 
 
+#: Alerts that outweigh a discharge rule, with the reason a suggestion gives.
+_OUTWEIGHING_ALERTS = (
+    (AlertKind.RELIABLE_DETERIORATION, "reliable deterioration alert: review before ending"),
+    (AlertKind.NOT_ON_TRACK, "not-on-track alert: review before ending"),
+)
+
+
 def _suggest(
     found: tuple[Alert, ...],
     verdicts: tuple[Verdict, ...],
     step: StepAdvice,
     objectives: tuple[ObjectiveFinding, ...],
 ) -> Suggestion:
-    """Safety first: deterioration or not on track outweighs a discharge rule."""
+    """Safety first: a risk item endorsed, a fired review rule (reliable deterioration,
+    plateau), a reliable-deterioration or not-on-track alert, or stepped care's advice
+    outweighs a discharge rule, whatever the stepped-care policy; the discharge rule
+    is then reported as outweighed."""
     kinds = {a.kind for a in found}
     fired = [leaf for verdict in verdicts for leaf in verdict.fired_leaves()]
     reasons: list[str] = []
@@ -769,6 +787,23 @@ def _suggest(
     reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is Action.WARN)
     discharge = [f for f in fired if f.action is Action.DISCHARGE]
     review_rules = [f for f in fired if f.action is Action.REVIEW]
+    if AlertKind.RISK_ITEM in kinds:
+        # PHQ-9 item 9 >= 1 is a risk flag (Kroenke, Spitzer & Williams 2001): never
+        # suggest beginning to end while it stands unreviewed.
+        reasons.append("risk item endorsed: review the risk assessment and safety plan")
+        if decision is None:
+            decision = ReviewDecision.REVISE_PLAN
+    if review_rules:
+        reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
+        if decision is None:
+            decision = ReviewDecision.REVISE_PLAN
+    # Reliable deterioration means review, step up or refer rather than end (DOMAIN.md
+    # section 5), whether or not the stepped-care policy steps up on it.
+    for kind, text in _OUTWEIGHING_ALERTS:
+        if kind in kinds:
+            reasons.append(text)
+            if decision is None:
+                decision = ReviewDecision.REVISE_PLAN
     if discharge:
         text = "; ".join(f"{f.rule}: {f.reason}" for f in discharge)
         if decision is None:
@@ -776,10 +811,6 @@ def _suggest(
             reasons.append("ending rule fired: " + text)
         else:
             reasons.append("ending rule fired, but outweighed: " + text)
-    if review_rules:
-        reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
-        if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
     lagging = [
         f.objective
         for f in objectives
@@ -789,10 +820,6 @@ def _suggest(
         reasons.append("objectives off track or overdue: " + ", ".join(lagging))
         if decision is None:
             decision = ReviewDecision.REVISE_PLAN
-    if AlertKind.RISK_ITEM in kinds:
-        reasons.append("risk item endorsed: review the risk assessment and safety plan")
-        if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
     for kind in (AlertKind.ALLIANCE_LOW, AlertKind.ALLIANCE_DROP):
         if kind in kinds:
             reasons.append("alliance alert: discuss the relationship and the fit of therapy")
@@ -800,6 +827,8 @@ def _suggest(
     if decision is None:
         decision = ReviewDecision.CONTINUE
         reasons.append("on track: continue")
+    if AlertKind.RISK_NOT_ASSESSED in kinds:
+        reasons.append("risk item not assessed at the latest score: ask about risk")
     urgent = sum(1 for a in found if a.level is AlertLevel.URGENT)
     if urgent:
         reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")

@@ -359,11 +359,14 @@ class SustainedRecovery:
     """Fires when reliable recovery has held for ``consecutive`` measurements in a row.
 
     Reliable recovery as NHS Talking Therapies defines it for paired measures
-    (DOMAIN.md section 4), applied at each of the last ``consecutive`` scores
-    after baseline: at least one listed measure was in the clinical range at
-    baseline; every listed measure is out of it and not reliably worse than at
-    baseline; and at least one is reliably improved. Listed measures the plan
-    does not score, or that have no caseness cut-off, are left out.
+    (recovery plus reliable improvement on PHQ-9 or GAD-7; DOMAIN.md section 4),
+    applied at each of the last ``consecutive`` scores after baseline: at least one
+    listed measure was in the clinical range at baseline; at each of those points
+    every listed measure is out of it and not reliably worse than at baseline, and
+    at least one of them (either, not the same one throughout) is reliably improved.
+    Listed measures the plan does not score, or that have no caseness cut-off, are
+    left out. The points are the measures' last ``consecutive`` scores, matched by
+    position (paired measures are taken together).
     """
 
     consecutive: int = attrs.field(default=2, validator=v.integer(low=1, high=1000))
@@ -391,7 +394,8 @@ class SustainedRecovery:
             )
         case_at_start = any(points[0].score.case for _, _, points in measured)
         failing: list[str] = []
-        improved = False
+        # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
+        improved_at = [False] * n
         evidence: list[str] = []
         for code, instrument, points in measured:
             recent = points[-n:]
@@ -401,8 +405,10 @@ class SustainedRecovery:
                 c is not None and c.reliable_deterioration for c in changes
             ):
                 failing.append(code)
-            if all(c is not None and c.reliable_improvement for c in changes):
-                improved = True
+            for j, c in enumerate(changes):
+                if c is not None and c.reliable_improvement:
+                    improved_at[j] = True
+        improved = all(improved_at)
         fired = case_at_start and not failing and improved
         if fired:
             reason = f"reliable recovery over the last {n} measurements"
@@ -411,7 +417,7 @@ class SustainedRecovery:
         elif failing:
             reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
         else:
-            reason = f"no reliable improvement held over the last {n} measurements"
+            reason = f"no reliable improvement at each of the last {n} measurements"
         evidence_if_fired = tuple(evidence) if fired else ()
         return Verdict(self.kind, fired, Action.DISCHARGE, reason, evidence_if_fired)
 
@@ -523,7 +529,7 @@ class AuthorisationUsed:
     kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)
 
     def evaluate(self, plan: TreatmentPlan, as_of: datetime) -> Verdict:
-        from ._alerts import counted_sessions
+        from ._alerts import counted_sessions, crossed_fractions
 
         counted = counted_sessions(plan, as_of, self.count_missed)
         used, total = len(counted), self.authorised_sessions
@@ -531,9 +537,9 @@ class AuthorisationUsed:
         if used >= total:
             reason = text + ": authorisation used up"
             return Verdict(self.kind, True, Action.DISCHARGE, reason, counted)
-        crossed = [f for f in self.warn_at if used >= f * total]
+        crossed = crossed_fractions(used, total, self.warn_at)
         if crossed:
-            reason = text + f": past {crossed[-1]:.0%}"
+            reason = text + f": reached {crossed[-1]:.0%}"
             return Verdict(self.kind, True, Action.WARN, reason, counted)
         return Verdict(self.kind, False, Action.WARN, text)
 

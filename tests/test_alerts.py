@@ -346,3 +346,15 @@ def test_alerts_never_echo_free_text() -> None:
         tp.AlertKind.AUTHORISATION,
     }
     assert SECRET not in json.dumps(tp.to_dict(found))
+
+
+def test_new_alerts_round_trip_through_json() -> None:
+    plan = build(phq9=[15, phq9_items(14, 1), 13])
+    found = tp.review(plan, plan.sessions[-1].at + timedelta(hours=1))
+    assert {a.kind for a in found.alerts} >= {
+        tp.AlertKind.RISK_ITEM,
+        tp.AlertKind.RISK_NOT_ASSESSED,
+    }
+    assert tp.loads(tp.dumps(found.alerts), tuple[tp.Alert, ...]) == found.alerts
+    rule = tp.AuthorisationUsed(25, warn_at=(0.28,))
+    assert tp.loads(tp.dumps(rule), tp.AuthorisationUsed) == rule

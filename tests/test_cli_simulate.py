@@ -118,3 +118,44 @@ def test_progress_bar_appears_only_after_its_delay(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "100/100 clients" in err
     assert err.endswith("\n")
+
+
+def _show_progress_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from treatplan._cli_simulate import _ProgressBar
+
+    monkeypatch.setattr(_ProgressBar.__init__, "__defaults__", (0.0,))
+
+
+def test_tables_written_starts_its_own_line_after_the_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _show_progress_at_once(monkeypatch)
+    assert main(["simulate", "--clients", "40", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "40/40 clients" in captured.err
+    bar, message = captured.err.rsplit("\n", 2)[:2]
+    assert bar.startswith("\rsimulating default [")
+    assert message == f"tables written to {tmp_path}/"
+    assert captured.err.endswith(f"\ntables written to {tmp_path}/\n")
+    assert "tables written" not in captured.out
+
+
+def test_a_failing_run_ends_the_progress_line_before_its_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan.sim
+
+    def half_then_disk_full(*args: object, progress: object, **kwargs: object) -> None:
+        assert callable(progress)
+        progress(20, 40)
+        raise OSError(28, "No space left on device")
+
+    _show_progress_at_once(monkeypatch)
+    monkeypatch.setattr(treatplan.sim, "simulate_replicates", half_then_disk_full)
+    assert main(["simulate", "--clients", "40", "--out", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert "20/40 clients" in err
+    bar, rest = err.split("\n", 1)
+    assert bar.startswith("\rsimulating default [")
+    assert "space" in rest
+    assert "clients/s" not in rest

@@ -27,3 +27,35 @@ def test_kaplan_meier_curve_starts_at_one_and_never_rises() -> None:
     assert values[0] == 1.0
     assert all(b <= a for a, b in itertools.pairwise(values))
     assert values[-1] < 1.0
+
+
+def test_session_axes_have_whole_number_ticks(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import attrs
+
+    import treatplan as tp
+    from treatplan.sim._plots import _dropout, _pyplot, _trajectories
+
+    # At most 2 sessions: matplotlib's default ticks would be 0, 0.25, 0.5, ...
+    short = attrs.evolve(
+        DEFAULT_SCENARIO,
+        policy=attrs.evolve(
+            DEFAULT_SCENARIO.policy,
+            ending_rules=tp.AnyOf((tp.SessionLimit(2), tp.ConsecutiveMissed(2))),
+        ),
+    )
+    run = simulate(short, 60, seed=4, out_dir=tmp_path)
+    plt = _pyplot()
+    try:
+        for draw in (
+            lambda: _dropout(plt, run, tmp_path / "km.png"),
+            lambda: _trajectories(plt, tmp_path, short, tmp_path / "t.png"),
+        ):
+            draw()
+            ax = plt.gcf().axes[0]
+            low, high = ax.get_xlim()
+            ticks = [t for t in ax.get_xticks() if low <= t <= high]
+            assert len(ticks) >= 2
+            assert all(float(t).is_integer() for t in ticks), ticks
+    finally:
+        plt.close("all")

@@ -71,3 +71,26 @@ def test_constructor_validates() -> None:
         Policy(review_every=0)
     with pytest.raises(tp.ValidationError):
         attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=0)
+
+
+def test_simulated_sds_are_marked_as_unconfirmed_defaults() -> None:
+    # Clinical review F13: the SDs behind the simulated SEM have no cited source.
+    from treatplan.sim import Response
+
+    doc = " ".join((Response.__doc__ or "").split())
+    assert (Response().phq9_sd, Response().gad7_sd) == (5.5, 5.0)
+    assert "``phq9_sd`` 5.5 and ``gad7_sd`` 5.0" in doc
+    assert "configurable defaults (*unconfirmed*)" in doc
+
+
+def test_default_session_limit_hides_howards_session_26_and_says_so() -> None:
+    # Clinical review F16: the default SessionLimit(12) ends every course by session 12.
+    limits = [
+        r.max_sessions
+        for r in DEFAULT_SCENARIO.policy.ending_rules.rules
+        if hasattr(r, "max_sessions")
+    ]
+    assert limits == [12]
+    doc = " ".join((Policy.__doc__ or "").split())
+    assert "session 26" in doc
+    assert "cannot be observed in the default scenario" in doc

@@ -71,3 +71,27 @@ def test_compare_lays_scenarios_side_by_side() -> None:
     assert header.count("default") == 2
     assert "reliable improvement" in text
     assert format_summary(one).count("default") == 1
+
+
+def test_reliable_recovery_is_a_rate_of_counted_cases_like_recovery() -> None:
+    # Clinical review F12: only cases can recover, so reliable recovery shares
+    # recovery's denominator (counted episodes that were cases at the start).
+    from treatplan.sim import summarise
+
+    tally = Tally()
+    tally.counts.update(
+        referred=100, started=100, counted=80, cases=60, recovered=30, reliable_recovery=24
+    )
+    rates = summarise(tally).rates
+    assert (rates["recovery"].n, rates["reliable_recovery"].n) == (60, 60)
+    assert rates["reliable_recovery"].value == pytest.approx(24 / 60)
+    assert rates["reliable_improvement"].n == 80
+    assert "reliable recovery (counted cases)" in format_summary(summarise(tally))
+
+
+def test_simulated_reliable_recovery_never_exceeds_recovery() -> None:
+    from treatplan.sim import DEFAULT_SCENARIO, simulate
+
+    rates = simulate(DEFAULT_SCENARIO, 200, seed=11).summary.rates
+    assert rates["reliable_recovery"].n == rates["recovery"].n
+    assert rates["reliable_recovery"].value <= rates["recovery"].value

@@ -98,7 +98,9 @@ class _ProgressBar:
         sys.stderr.flush()
 
     def finish(self) -> None:
+        """End the progress line (once), so what follows starts on a line of its own."""
         if self.shown:
+            self.shown = False
             sys.stderr.write("\n")
             sys.stderr.flush()
 
@@ -126,17 +128,21 @@ def _simulate(args: argparse.Namespace) -> int:
         for scenario in scenarios:
             target = out if len(scenarios) == 1 else out / scenario.name
             bar = _ProgressBar(f"simulating {scenario.name}", args.quiet)
-            summary, runs = simulate_replicates(
-                scenario,
-                args.clients,
-                args.seed,
-                args.replicates,
-                out_dir=target,
-                progress=bar,
-                executor=executor,
-                chunk_size=args.chunk_size,
-            )
-            bar.finish()
+            try:
+                summary, runs = simulate_replicates(
+                    scenario,
+                    args.clients,
+                    args.seed,
+                    args.replicates,
+                    out_dir=target,
+                    progress=bar,
+                    executor=executor,
+                    chunk_size=args.chunk_size,
+                )
+            finally:
+                # The bar's line ends even when the run fails, so an error message
+                # or the summary never continues it.
+                bar.finish()
             if args.replicates > 1:
                 write_json(target / "summary.json", summary.to_dict())
             for run in runs:
@@ -153,5 +159,9 @@ def _simulate(args: argparse.Namespace) -> int:
         if executor is not None:
             executor.shutdown()
     sys.stdout.write(compare(summaries))
-    print(f"tables written to {out}/", file=sys.stderr)
+    # Flush the summary first: with stdout a pipe or file it would otherwise come out
+    # after this stderr line, and the two streams interleave when sent to one place.
+    sys.stdout.flush()
+    sys.stderr.write(f"tables written to {out}/\n")
+    sys.stderr.flush()
     return 0

@@ -74,6 +74,7 @@ def _trajectories(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> 
     for points in series.values():
         ax.plot([p[0] for p in points], [p[1] for p in points], alpha=0.35, linewidth=0.8)
     ax.axhline(10, color="grey", linestyle=":", label="caseness (10)")
+    _whole_sessions(ax)
     ax.set(
         xlabel="sessions attended",
         ylabel="PHQ-9",
@@ -86,10 +87,17 @@ def _trajectories(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> 
     return target
 
 
+def _whole_sessions(ax: Any) -> None:
+    """Tick the x axis (a count of sessions) at whole numbers only."""
+    ticker = importlib.import_module("matplotlib.ticker")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+
+
 def _dropout(plt: Any, run: RunResult, target: Path) -> Path:
     curve = run.tally.dropout_survival()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.step([c[0] for c in curve], [c[1] for c in curve], where="post")
+    _whole_sessions(ax)
     ax.set(
         xlabel="sessions attended",
         ylabel="still in treatment (not dropped out)",

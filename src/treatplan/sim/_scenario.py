@@ -140,6 +140,8 @@ class Response:
     better, and a share deteriorate (Lambert: 5-10%). Observed scores add
     measurement error with SEM = SD * sqrt(1 - reliability): PHQ-9 alpha 0.89
     (Kroenke, Spitzer & Williams 2001), GAD-7 alpha 0.92 (Spitzer et al. 2006).
+    The SDs in that formula, ``phq9_sd`` 5.5 and ``gad7_sd`` 5.0, have no cited
+    source: they are configurable defaults (*unconfirmed*).
     ``feedback_gain`` is the extra response after a plan is revised on feedback
     (see :class:`Policy`); the default 0.12 cuts reliable deterioration by about
     the 38% Lambert 2017 reports (21% to 13% among at-risk clients with feedback).
@@ -194,7 +196,9 @@ class Engagement:
 def _default_rules() -> Rule:
     # DOMAIN.md section 5: reliable recovery sustained for 2 measurements; a session
     # limit (NHS Talking Therapies high-intensity courses are commonly capped at
-    # 12-20, unconfirmed); the client's request; 2 consecutive no-shows.
+    # 12-20, unconfirmed); the client's request; 2 consecutive no-shows. The limit of
+    # 12 means Howard et al.'s (1986) "75% improved by session 26" cannot be observed
+    # in the default scenario; it lives only in the expected-response curve.
     return AnyOf(
         (
             SustainedRecovery(consecutive=2),
@@ -228,6 +232,12 @@ class Policy:
     when the library's stepped-care advice says so or after
     ``low_intensity_sessions``; ``low_intensity_response`` scales the dose of a
     low-intensity session (*unconfirmed*).
+
+    The default ending rules include ``SessionLimit(12)``, so no simulated client
+    attends more than 12 sessions: Howard et al.'s (1986) "about 75% improved by
+    session 26" cannot be observed in the default scenario. It is encoded only in
+    the expected-response curve (:func:`treatplan.expected_trajectory`); raise the
+    limit in a scenario of your own to look at longer courses.
     """
 
     session_interval_days: int = attrs.field(default=7, validator=v.integer(low=1, high=365))

@@ -161,10 +161,13 @@ def _wilson(k: int, n: int, z: float = 1.96) -> Rate:
 class Summary:
     """What a caseload run shows. ``rates`` hold :class:`Rate` values; ``figures`` plain numbers.
 
-    Rates: ``dropout`` (of clients who started), ``recovery`` (of counted
-    episodes that were cases at the start: NHS Talking Therapies),
-    ``reliable_improvement``, ``reliable_deterioration``, ``reliable_recovery``
-    (of counted episodes), ``improved_by_session_8`` (of clients who started:
+    Rates: ``dropout`` (of clients who started), ``recovery`` and
+    ``reliable_recovery`` (of counted episodes that were cases at the start:
+    NHS Digital's recovery rate is recovered / (finished - not at caseness);
+    that reliable recovery uses the same denominator is assumed, unconfirmed),
+    ``reliable_improvement``, ``reliable_deterioration`` (of counted episodes:
+    NHS Digital's reliable-improvement rate is over all finished courses),
+    ``improved_by_session_8`` (of clients who started:
     reliable improvement on PHQ-9, a fall of 6 or more, from the first score to
     the 8th attended session or the last, if earlier; Howard et al. 1986 report
     about half improved by session 8), and the share who started within 6 and 18
@@ -211,7 +214,9 @@ def summarise(tally: Tally, scenario: str = "default") -> Summary:
         "recovery": _wilson(c["recovered"], c["cases"]),
         "reliable_improvement": _wilson(c["reliably_improved"], counted),
         "reliable_deterioration": _wilson(c["reliably_deteriorated"], counted),
-        "reliable_recovery": _wilson(c["reliable_recovery"], counted),
+        # Only cases can recover, so reliable recovery shares recovery's denominator
+        # (NHS Digital's own denominator for it is unconfirmed; clinical review F12).
+        "reliable_recovery": _wilson(c["reliable_recovery"], c["cases"]),
         "improved_by_session_8": _wilson(c["improved_by_session_8"], started),
         "started_within_6_weeks": _wilson(within[6], started),
         "started_within_18_weeks": _wilson(within[18], started),
@@ -287,7 +292,7 @@ _RATE_LABELS = {
     "recovery": "recovery (counted cases)",
     "reliable_improvement": "reliable improvement",
     "reliable_deterioration": "reliable deterioration",
-    "reliable_recovery": "reliable recovery",
+    "reliable_recovery": "reliable recovery (counted cases)",
     "improved_by_session_8": "reliably improved by session 8",
     "started_within_6_weeks": "started within 6 weeks",
     "started_within_18_weeks": "started within 18 weeks",

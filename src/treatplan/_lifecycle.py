@@ -123,7 +123,7 @@ def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | N
 
 
 def _reason_given(_: TreatmentPlan, request: _Request) -> str | None:
-    if request.reason is None or not request.reason.strip():
+    if request.reason is None:  # _request turns a blank reason into None
         return "a reason is required"
     return None
 
@@ -293,14 +293,15 @@ class EventCheck:
 
 def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
     spec = _SPECS[request.event]
-    phase = plan.phase
+    last = plan.history[-1]
+    phase = last.target
     if phase not in spec.sources:
         if phase is Phase.CLOSED:
             return ["a closed episode changes only through reopen"]
         allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
         return [f"{request.event.value} is allowed only from {allowed_from}"]
     reasons: list[str] = []
-    if _earlier(request.at, plan.last_event_at):
+    if _earlier(request.at, last.at):
         reasons.append("event time is before the last recorded transition")
     for guard in spec.guards:
         why = guard(plan, request)
@@ -419,9 +420,10 @@ def fire(
     # The record is valid without running Transition's validators: _request checked
     # at, by and reason exactly as they would; event, source, target and outcome come
     # from the table, which sets an outcome exactly on the events into closed.
+    history = plan.history
     record = _new_transition(
         event=_NAMES[request.event],
-        source=plan.phase,
+        source=history[-1].target,
         target=spec.target,
         at=request.at,
         by=by,
@@ -432,7 +434,7 @@ def fire(
     # extends its history exactly as _history_problems requires (source is the
     # current phase, event/target/outcome from the table, time not before the
     # last record). Nothing else changed.
-    return _with_history(plan, (*plan.history, record))
+    return _with_history(plan, (*history, record))
 
 
 # --------------------------------------------------------------------------- recording

@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar, get_args
@@ -263,7 +262,7 @@ def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
     if isinstance(exc, ValidationError):
         return list(exc.prefixed(path).problems)
     if isinstance(exc, ForbiddenExtraKeysError):
-        return _unknown_key_problems(path, exc.extra_fields)
+        return [_unknown_key_problem(path, exc.cl, len(exc.extra_fields))]
     if isinstance(exc, ClassValidationError | IterableValidationError):
         out: list[Problem] = []
         for inner in exc.exceptions:
@@ -280,15 +279,19 @@ def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
 
 #: Unknown keys named in error paths: plain names only. A key is document content too,
 #: and one with spaces could be a sentence of clinical text.
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 
 
-def _unknown_key_problems(path: str, keys: Any) -> list[Problem]:
-    shown = sorted(k for k in keys if isinstance(k, str) and _PLAIN_KEY.fullmatch(k))
-    out = [Problem(f"{path}.{k}", "no such key (unknown keys are rejected)") for k in shown]
-    if len(shown) < len(keys):  # not str() on the rest: a 5000-digit int key raises
-        out.append(Problem(path, "no unknown keys (one that is not a plain name is present)"))
-    return out
+def _unknown_key_problem(path: str, cls: Any, count: int) -> Problem:
+    """Unknown keys, reported at their object without their names: a key is document
+    content too, and may be free text. The message lists the keys the object takes."""
+    names = [a.name for a in attrs.fields(cls) if a.init] if attrs.has(cls) else []
+    if names and "kind" in attrs.fields_dict(cls):
+        names.insert(0, "kind")
+    if cls is TreatmentPlan:
+        names[1:1] = ["phase", "outcome"]
+    found = f"{count} unknown key{'s' if count != 1 else ''} found"
+    allowed = f"; the keys here are: {', '.join(names)}" if names else ""
+    return Problem(path, f"only known keys ({found}{allowed})")
 
 
 def _step(exc: BaseException) -> str:

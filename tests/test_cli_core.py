@@ -95,3 +95,22 @@ def test_a_closed_pipe_ends_quietly() -> None:
         err = proc.stderr.read()
         assert proc.wait(timeout=60) == 0
     assert err == b""
+
+
+@pytest.mark.parametrize("command", ["validate", "show", "review", "fhir"])
+def test_bytes_that_are_not_utf8_are_a_clean_error(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"note": "caf\u00e9"}'.encode("latin-1"))
+    assert main([command, str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "UTF-8" in err or "cannot read" in err
+    assert "Traceback" not in err
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = sorted(EXAMPLES.glob("*.json"))[0]
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())  # as Windows editors save it
+    assert main(["validate", str(path)]) == 0

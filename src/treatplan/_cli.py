@@ -41,10 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def read_plan_text(path: str) -> str:
-    """Read a plan document, ``-`` for standard input."""
+    """Read a plan document as UTF-8 (a leading byte-order mark is allowed), ``-`` for stdin.
+
+    Raises :class:`ValidationError` for bytes that are not UTF-8.
+    """
     if path == "-":
-        return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8")
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # a text stream without bytes underneath (e.g. io.StringIO)
+            return sys.stdin.read().removeprefix("\ufeff")
+        data: bytes = raw.read()
+    else:
+        data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError.at("$", "UTF-8 text") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import attrs
 import pytest
@@ -94,3 +95,14 @@ def test_default_session_limit_hides_howards_session_26_and_says_so() -> None:
     doc = " ".join((Policy.__doc__ or "").split())
     assert "session 26" in doc
     assert "cannot be observed in the default scenario" in doc
+
+
+def test_the_default_scenario_cannot_be_changed_under_later_runs() -> None:
+    weights = DEFAULT_SCENARIO.population.readiness
+    with pytest.raises(TypeError, match="read-only"):
+        weights["action"] = 0.9  # type: ignore[index]
+    with pytest.raises(TypeError, match="read-only"):
+        DEFAULT_SCENARIO.population.barriers.update(cost=1.0)
+    assert weights["action"] == 0.30
+    copy = pickle.loads(pickle.dumps(DEFAULT_SCENARIO))  # as sent to worker processes
+    assert copy == DEFAULT_SCENARIO

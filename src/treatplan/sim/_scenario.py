@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -42,6 +42,26 @@ __all__ = [
     "Scenario",
     "load_scenario",
 ]
+
+
+class _ReadOnlyWeights(dict[str, float]):
+    """A dict that refuses changes: the weights inside a frozen scenario (and so inside
+    ``DEFAULT_SCENARIO``, every run's default) cannot be changed under a later run."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("scenario weights are read-only: build a new scenario with attrs.evolve")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (to worker processes) as a plain copy
+        return (type(self), (dict(self),))
+
+
+def _read_only_weights(value: Any) -> Any:
+    return _ReadOnlyWeights(value) if isinstance(value, dict) else value
 
 
 def _weights(kind: type[Any]) -> v.Validator:
@@ -106,6 +126,7 @@ class Population:
     gad7: Normal = attrs.field(default=Normal(12.0, 4.5), validator=v.instance(Normal))
     phq9_gad7_correlation: float = attrs.field(default=0.65, validator=v.number(low=-1, high=1))
     readiness: dict[str, float] = attrs.field(
+        converter=_read_only_weights,
         factory=lambda: {
             "precontemplation": 0.05,
             "contemplation": 0.25,
@@ -116,10 +137,12 @@ class Population:
         validator=_weights(Readiness),
     )
     support: dict[str, float] = attrs.field(
+        converter=_read_only_weights,
         factory=lambda: {"none": 0.10, "limited": 0.30, "adequate": 0.40, "strong": 0.20},
         validator=_weights(SupportLevel),
     )
     barriers: dict[str, float] = attrs.field(
+        converter=_read_only_weights,
         factory=lambda: {"cost": 0.10, "transport": 0.15, "time": 0.25, "other": 0.05},
         validator=_probabilities(BarrierKind),
     )

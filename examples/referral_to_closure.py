@@ -272,8 +272,6 @@ def _with_achievement(goal: tp.Goal, achieved: set[str]) -> tp.Goal:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from treatplan._cli_core import summary
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--write", metavar="PATH", help="write the plan as JSON to PATH")
     args = parser.parse_args(argv)
@@ -281,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         with open(args.write, "w", encoding="utf-8") as out:
             out.write(tp.dumps(plan) + "\n")
-    print(summary(plan))
+    print(tp.summary(plan))
 
 
 if __name__ == "__main__":

@@ -209,6 +209,7 @@ from ._stepped import (
     initial_step,
     step_advice,
 )
+from ._summary import summary
 
 #: The version of this treatplan release.
 __version__ = "0.1.0"
@@ -395,6 +396,7 @@ __all__ = [
     "score_in",
     "standard_error_of_difference",
     "step_advice",
+    "summary",
     "talking_therapies_outcome",
     "to_dict",
     "to_fhir",

@@ -8,8 +8,9 @@ from typing import Any
 
 from ._errors import ValidationError
 from ._json import loads
-from ._lifecycle import TRANSITIONS, allowed_events, mermaid
+from ._lifecycle import TRANSITIONS, mermaid
 from ._model import TreatmentPlan
+from ._summary import summary
 
 
 def register(subparsers: Any) -> None:
@@ -61,60 +62,6 @@ def _show(args: argparse.Namespace) -> int:
     plan: TreatmentPlan = loads(read_plan_text(args.file))
     print(summary(plan))
     return 0
-
-
-def summary(plan: TreatmentPlan) -> str:
-    """A readable, multi-line summary of a plan (it includes the plan's clinical text)."""
-    out: list[str] = []
-    add = out.append
-    phase = plan.phase.value + (f" ({plan.outcome.value})" if plan.outcome else "")
-    add(f"Plan {plan.plan_id} for client {plan.client_ref}: {phase}")
-    add(f"  referred {plan.history[0].at:%Y-%m-%d}, last change {plan.last_event_at:%Y-%m-%d}")
-    if plan.presenting_problems:
-        add("Presenting problems:")
-        for p in plan.presenting_problems:
-            dx = f" [{p.diagnosis.system.value} {p.diagnosis.code}]" if p.diagnosis else ""
-            add(f"  - {p.description}{dx}")
-    if plan.goals:
-        add("Goals:")
-        for g in plan.goals:
-            add(f"  - {g.statement} ({g.domain.value})")
-            for o in g.objectives:
-                achievement = f", {o.achievement.value}" if o.achievement else ""
-                add(f"      * {o.description} by {o.target_date} [{o.status.value}{achievement}]")
-    if plan.interventions:
-        add("Interventions:")
-        for i in plan.interventions:
-            when = f", {i.schedule.rrule}" if i.schedule else ""
-            add(f"  - {i.modality.value}: {i.technique} ({i.format.value}{when})")
-    attended = len(plan.attended_sessions)
-    add(f"Sessions: {len(plan.sessions)} scheduled, {attended} attended")
-    codes = sorted({a.instrument for a in plan.all_assessments()})
-    for code in codes:
-        scores = [_total(plan, a) for a in plan.scores(code)]
-        shown = " -> ".join("?" if s is None else f"{s:g}" for s in scores)
-        add(f"  {code}: {shown}")
-    if plan.reviews:
-        last = plan.reviews[-1]
-        nxt = f", next {last.next_review}" if last.next_review else ""
-        decided = last.decision.value
-        add(f"Reviews: {len(plan.reviews)}, last {last.at:%Y-%m-%d} decided {decided}{nxt}")
-    add("History:")
-    for t in plan.history:
-        source = t.source.value if t.source else "-"
-        add(f"  {t.at:%Y-%m-%d %H:%M%z}  {t.event:<18} {source} -> {t.target.value}  by {t.by}")
-    nxt_events = [c.event.value for c in allowed_events(plan) if c.allowed]
-    add("Next: " + (", ".join(nxt_events) or "nothing"))
-    return "\n".join(out)
-
-
-def _total(plan: TreatmentPlan, assessment: Any) -> float | None:
-    if assessment.total is not None:
-        return float(assessment.total)
-    items = assessment.items
-    if items is None or any(i is None for i in items):
-        return None
-    return float(sum(items))
 
 
 def _lifecycle(args: argparse.Namespace) -> int:

@@ -24,6 +24,8 @@ from treatplan import strategies as tps
 SECRET = "SECRET words about the client"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 IST = timezone(timedelta(hours=5, minutes=30))
+#: A day after the reference plan is agreed: a time at which records are allowed.
+DAY1 = T0 + timedelta(days=1)
 NAIVE = datetime(2026, 1, 5, 9, 0)
 
 
@@ -498,8 +500,8 @@ CROSS_REFERENCE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "duplicate session id",
         {
             "sessions": (
-                tp.Session("s1", T0, tp.Attendance.DID_NOT_ATTEND),
-                tp.Session("s1", T0, tp.Attendance.DID_NOT_ATTEND),
+                tp.Session("s1", DAY1, tp.Attendance.DID_NOT_ATTEND),
+                tp.Session("s1", DAY1, tp.Attendance.DID_NOT_ATTEND),
             )
         },
         ["$.sessions[1].id"],
@@ -510,9 +512,9 @@ CROSS_REFERENCE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "sessions": (
                 tp.Session(
                     "s1",
-                    T0,
+                    DAY1,
                     tp.Attendance.ATTENDED,
-                    assessments=(tp.Assessment("a1", "GAD-7", T0, total=3),),
+                    assessments=(tp.Assessment("a1", "GAD-7", DAY1, total=3),),
                 ),
             )
         },
@@ -530,7 +532,7 @@ CROSS_REFERENCE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "session delivers an unknown intervention",
-        {"sessions": (tp.Session("s1", T0, tp.Attendance.ATTENDED, ("i9",)),)},
+        {"sessions": (tp.Session("s1", DAY1, tp.Attendance.ATTENDED, ("i9",)),)},
         ["$.sessions[0].interventions[0]"],
     ),
     (
@@ -539,7 +541,7 @@ CROSS_REFERENCE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "reviews": (
                 tp.ProgressReview(
                     "r1",
-                    T0,
+                    DAY1,
                     tp.ReviewDecision.CONTINUE,
                     (tp.ObjectiveProgress("o9", tp.AchievementStatus.IMPROVING),),
                 ),
@@ -578,7 +580,7 @@ CROSS_REFERENCE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "GAD-7 total out of range",
-        {"assessments": (tp.Assessment("a1", "GAD-7", T0, total=22),)},
+        {"assessments": (tp.Assessment("a1", "GAD-7", DAY1, total=22),)},
         ["$.assessments[0].total"],
     ),
     (
@@ -622,7 +624,7 @@ def test_every_cross_reference_problem_is_reported_at_once() -> None:
     error = rejects(
         lambda: plan(
             goals=(_goal(OBJECTIVE, addresses=("p9",)),),
-            sessions=(tp.Session("s1", T0, tp.Attendance.ATTENDED, ("i9",)),),
+            sessions=(tp.Session("s1", DAY1, tp.Attendance.ATTENDED, ("i9",)),),
             assessments=(tp.Assessment("a1", "NOPE", T0, total=1),),
         ),
         "$.goals[0].addresses[0]",
@@ -694,7 +696,7 @@ def test_history_times_never_go_back_and_outcomes_match() -> None:
     )
     # The same instant at another offset is not going back.
     same = attrs.evolve(begin, at=T0.astimezone(IST))
-    assert plan(history=(refer, same)).phase is tp.Phase.ASSESSING
+    assert plan(history=(refer, same), reviews=()).phase is tp.Phase.ASSESSING
     cancel = tp.Transition(
         "cancel", tp.Phase.REFERRED, tp.Phase.CLOSED, T0, "c1", "r", tp.Outcome.DECLINED
     )

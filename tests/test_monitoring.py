@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import _monitoring
+from treatplan import _scoring
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -281,13 +281,14 @@ def test_measure_series_counts_attended_sessions() -> None:
 
 def test_measure_series_is_scored_once_per_plan_object(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = _monitoring.score_in
+    real = _scoring.score
 
-    def counting(plan: tp.TreatmentPlan, assessment: tp.Assessment) -> tp.Score:
+    def counting(instrument: tp.Instrument, assessment: tp.Assessment) -> tp.Score:
         calls.append(assessment.id)
-        return real(plan, assessment)
+        return real(instrument, assessment)
 
-    monkeypatch.setattr(_monitoring, "score_in", counting)
+    monkeypatch.setattr(_scoring, "score", counting)
+    _scoring._SCORES.clear()
     plan = _plan()
     first = tp.measure_series(plan)
     assert tp.measure_series(plan) is first

@@ -12,6 +12,15 @@ from ._alerts import (
     AlertPolicy,
     alerts,
 )
+from ._cadence import (
+    ReviewCadence,
+    ReviewDue,
+    ReviewStatus,
+    due_reviews,
+    next_review_date,
+    review_due_date,
+    review_status,
+)
 from ._change import (
     DEFAULT_Z,
     HAGEMAN_ARRINDELL_Z,
@@ -36,6 +45,7 @@ from ._change import (
     standard_error_of_difference,
 )
 from ._errors import Problem, TransitionError, TreatplanError, ValidationError
+from ._evaluation import Verdict, evaluate
 from ._fhir import (
     CARE_PLAN_STATUS,
     DIAGNOSIS_SYSTEMS,
@@ -75,10 +85,7 @@ from ._instruments import (
 )
 from ._json import dumps, from_dict, loads, to_dict
 from ._lifecycle import (
-    OPEN_PHASES,
-    RECORDING_PHASES,
     TRANSITIONS,
-    Event,
     EventCheck,
     TransitionSpec,
     allowed_events,
@@ -113,9 +120,7 @@ from ._model import (
     Modality,
     Objective,
     ObjectiveProgress,
-    Outcome,
     Period,
-    Phase,
     PresentingProblem,
     ProgressReview,
     Readiness,
@@ -135,12 +140,10 @@ from ._monitoring import (
     ExpectedResponse,
     ExpectedScore,
     LogLinearCurve,
-    ScoredPoint,
     TabulatedCurve,
     TrackPoint,
     TrackSignal,
     expected_trajectory,
-    measure_series,
     track,
     track_signal,
 )
@@ -156,17 +159,10 @@ from ._review import (
     MeasureFinding,
     ObjectiveFinding,
     ObjectiveState,
-    ReviewCadence,
-    ReviewDue,
     ReviewPolicy,
-    ReviewStatus,
     Suggestion,
     conduct_review,
-    due_reviews,
-    next_review_date,
     review,
-    review_due_date,
-    review_status,
 )
 from ._rules import (
     Action,
@@ -185,18 +181,18 @@ from ._rules import (
     SessionLimit,
     SustainedRecovery,
     TimeLimit,
-    Verdict,
-    evaluate,
 )
 from ._schema import json_schema
 from ._scoring import (
     Score,
+    ScoredPoint,
     band_of,
     is_case,
     plan_scores,
     score,
     score_in,
 )
+from ._state import Achievement, AchievementSource, measure_series, objective_achievement
 from ._stepped import (
     DEFAULT_MODALITY_STEPS,
     NG222_MORE_SEVERE_PHQ9,
@@ -210,6 +206,7 @@ from ._stepped import (
     step_advice,
 )
 from ._summary import summary
+from ._transitions import OPEN_PHASES, RECORDING_PHASES, Event, Outcome, Phase
 
 #: The version of this treatplan release.
 __version__ = "0.1.0"
@@ -243,6 +240,8 @@ __all__ = [
     "SRS",
     "TRANSITIONS",
     "WSAS",
+    "Achievement",
+    "AchievementSource",
     "AchievementStatus",
     "Action",
     "Alert",
@@ -381,6 +380,7 @@ __all__ = [
     "mermaid",
     "migrate",
     "next_review_date",
+    "objective_achievement",
     "plan_gas_t_score",
     "plan_scores",
     "record_assessment",

@@ -12,32 +12,23 @@ codes, ids and numbers, never the plan's free text.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from . import _validation as v
+from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
+from ._change import score_change
 from ._errors import ValidationError
-from ._instruments import Instrument
-from ._memo import IdentityCache
-from ._model import GoalStatus, MeasureTarget, Phase, TreatmentPlan
-from ._monitoring import (
-    ExpectedResponse,
-    ScoredPoint,
-    TrackSignal,
-    measure_series,
-    scored,
-    track,
-    until,
-)
-from ._scoring import Score
-
-if TYPE_CHECKING:
-    from ._change import ClinicalChange
-    from ._review import ReviewCadence
+from ._evaluation import crossed_fractions
+from ._model import MeasureTarget, TreatmentPlan
+from ._monitoring import ExpectedResponse, TrackSignal, track
+from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
+from ._scoring import ScoredPoint
+from ._state import Series, as_of_view, live_objectives, state_of
+from ._transitions import Phase
 
 __all__ = [
     "DEFAULT_ALLIANCE_CUTOFF",
@@ -138,8 +129,6 @@ class AlertPolicy:
 
 
 _DEFAULT_POLICY = AlertPolicy()
-#: Phases in which reviews are expected (and can be overdue).
-_REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
 
 
 def alerts(
@@ -154,14 +143,12 @@ def alerts(
     A review is overdue after the date the last review set or, with ``cadence``,
     after the date the cadence sets (whichever is earlier).
     """
-    from ._review import as_of_view, review_due_date
-
     if not v.is_aware(as_of):
         raise ValidationError.at("as_of", "a timezone-aware date-time")
     view = as_of_view(plan, as_of)
     due = review_due_date(view, cadence) if cadence is not None else _stored_due(view)
     grace = cadence.grace_days if cadence is not None else 0
-    return collect(view, as_of, policy or _DEFAULT_POLICY, due, measure_series(view), grace)
+    return collect(view, as_of, policy or _DEFAULT_POLICY, due, grace)
 
 
 def _stored_due(plan: TreatmentPlan) -> date | None:
@@ -169,49 +156,30 @@ def _stored_due(plan: TreatmentPlan) -> date | None:
 
 
 def monitored_instruments(
-    plan: TreatmentPlan,
-    series: Mapping[str, tuple[ScoredPoint, ...]],
-    policy: AlertPolicy,
+    plan: TreatmentPlan, series: Mapping[str, Series], policy: AlertPolicy
 ) -> tuple[str, ...]:
-    """The instruments the policy monitors in ``plan`` (see :class:`AlertPolicy`)."""
+    """The instruments the policy monitors in ``plan`` (see :class:`AlertPolicy`),
+    among those with points in ``series``."""
     if policy.monitored is not None:
         return tuple(c for c in policy.monitored if c in series)
-    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
     targeted = {
-        o.target.instrument
-        for o in plan.objectives
-        if isinstance(o.target, MeasureTarget) and o.status not in dead
+        o.target.instrument for o in live_objectives(plan) if isinstance(o.target, MeasureTarget)
     }
+    # Session numbers never decrease along a series (time order), so a series spans
+    # two or more sessions exactly when its first and last points differ.
     return tuple(
         code
         for code, points in series.items()
-        if code in targeted or len({p.session for p in points}) >= 2
+        if code in targeted or points[0].session != points[-1].session
     )
 
 
-def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
-    """The classified change, or ``None`` when the instrument has no way to judge it."""
-    from ._change import classify_change
-
-    if instrument.reliable_change is None and instrument.norms is None:
-        return None
-    return classify_change(instrument, pre, post)
-
-
-#: Changes between two scores, remembered per (definition, score, score) objects: the
-#: scores of a plan's assessments are shared by its versions, and every session's
-#: ending rules and every review compare the same baseline with the latest scores.
-_CHANGES: IdentityCache[tuple[ClinicalChange | None]] = IdentityCache(1024)
-
-
-def score_change(instrument: Instrument, pre: Score, post: Score) -> ClinicalChange | None:
-    """:func:`change_of` from the total of ``pre`` to that of ``post`` (both scored)."""
-    hit = _CHANGES.get(instrument, pre, post)
-    if hit is not None:
-        return hit[0]
-    assert pre.total is not None
-    assert post.total is not None
-    return _CHANGES.put((change_of(instrument, pre.total, post.total),), instrument, pre, post)[0]
+def series_until(plan: TreatmentPlan, as_of: datetime) -> dict[str, Series]:
+    """Each measured instrument's series cut at ``as_of`` (those with points then)."""
+    state = state_of(plan)
+    limit = v.instant(as_of)
+    cut = {code: state.series(code).until(limit) for code in state.codes()}
+    return {code: series for code, series in cut.items() if series}
 
 
 def _risk_item(code: str, point: ScoredPoint) -> Alert:
@@ -234,7 +202,6 @@ def collect(
     as_of: datetime,
     policy: AlertPolicy,
     review_due: date | None,
-    series: Mapping[str, tuple[ScoredPoint, ...]],
     grace_days: int = 0,
     risk_since: datetime | None = None,
 ) -> tuple[Alert, ...]:
@@ -246,17 +213,17 @@ def collect(
     """
     out: list[Alert] = []
     add = out.append
-    upto = {code: until(points, as_of) for code, points in series.items()}
-    upto = {code: points for code, points in upto.items() if points}
+    upto = series_until(plan, as_of)
 
     # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1), and with
     # ``risk_since`` on every earlier score after it (endorsements between reviews).
     for code, points in upto.items():
         latest = points[-1]
         if risk_since is not None:
-            after = v.instant(risk_since)
             out.extend(
-                _risk_item(code, p) for p in points[:-1] if p.at > after and p.score.risk_flags
+                _risk_item(code, p)
+                for p in points.after(v.instant(risk_since))
+                if p is not latest and p.score.risk_flags
             )
         if latest.score.risk_flags:
             add(_risk_item(code, latest))
@@ -277,13 +244,13 @@ def collect(
     for code in monitored:
         if code == policy.alliance_instrument:
             continue
-        points = scored(upto[code])
-        if not points:
+        series = upto[code]
+        newest, baseline = series.latest_scored(), series.first_scored()
+        if newest is None or baseline is None:
             continue
         instrument = plan.instrument(code)
-        latest, baseline = points[-1], points[0]
         tp = track(
-            instrument, (latest,) if latest is baseline else (baseline, latest), policy.response
+            instrument, (newest,) if newest is baseline else (baseline, newest), policy.response
         )
         signal = tp[-1].signal
         expected = tp[-1].expected
@@ -292,11 +259,11 @@ def collect(
                 Alert(
                     AlertKind.NOT_ON_TRACK,
                     AlertLevel.URGENT,
-                    f"{code} {latest.total:g} at session {tp[-1].session} is beyond the "
+                    f"{code} {newest.total:g} at session {tp[-1].session} is beyond the "
                     f"not-on-track limit {expected.alarm:.1f} (expected {expected.expected:.1f})",
                     code,
-                    (baseline.assessment_id, latest.assessment_id),
-                    latest.at,
+                    (baseline.assessment_id, newest.assessment_id),
+                    newest.at,
                 )
             )
         elif signal is TrackSignal.AMBER and policy.amber_alerts and expected is not None:
@@ -304,32 +271,34 @@ def collect(
                 Alert(
                     AlertKind.LESS_CHANGE_THAN_EXPECTED,
                     AlertLevel.WARNING,
-                    f"{code} {latest.total:g} at session {tp[-1].session} is outside the "
+                    f"{code} {newest.total:g} at session {tp[-1].session} is outside the "
                     f"expected band {expected.lower:.1f}-{expected.upper:.1f}",
                     code,
-                    (baseline.assessment_id, latest.assessment_id),
-                    latest.at,
+                    (baseline.assessment_id, newest.assessment_id),
+                    newest.at,
                 )
             )
-        if latest is not baseline and baseline.total is not None and latest.total is not None:
-            change = score_change(instrument, baseline.score, latest.score)
+        if newest is not baseline and baseline.total is not None and newest.total is not None:
+            change = score_change(instrument, baseline.score, newest.score)
             if change is not None and change.reliable_deterioration:
                 add(
                     Alert(
                         AlertKind.RELIABLE_DETERIORATION,
                         AlertLevel.URGENT,
-                        f"{code} reliably worse: {baseline.total:g} -> {latest.total:g}",
+                        f"{code} reliably worse: {baseline.total:g} -> {newest.total:g}",
                         code,
-                        (baseline.assessment_id, latest.assessment_id),
-                        latest.at,
+                        (baseline.assessment_id, newest.assessment_id),
+                        newest.at,
                     )
                 )
 
-    out.extend(_alliance(plan, upto.get(policy.alliance_instrument, ()), policy))
+    alliance = upto.get(policy.alliance_instrument)
+    if alliance is not None:
+        out.extend(_alliance(plan, alliance, policy))
     out.extend(_missing(plan, as_of, upto, monitored, policy))
     if (
         review_due is not None
-        and plan.phase in _REVIEW_PHASES
+        and plan.phase in REVIEW_PHASES
         and (as_of.date() - review_due).days > grace_days
     ):
         days = (as_of.date() - review_due).days
@@ -350,10 +319,8 @@ def collect(
     return tuple(out)
 
 
-def _alliance(
-    plan: TreatmentPlan, points: tuple[ScoredPoint, ...], policy: AlertPolicy
-) -> list[Alert]:
-    points = scored(points)
+def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[Alert]:
+    points = series.last_scored(2)
     if not points:
         return []
     code = policy.alliance_instrument
@@ -398,16 +365,16 @@ def _alliance(
 def _missing(
     plan: TreatmentPlan,
     as_of: datetime,
-    upto: Mapping[str, tuple[ScoredPoint, ...]],
+    upto: Mapping[str, Series],
     monitored: tuple[str, ...],
     policy: AlertPolicy,
 ) -> list[Alert]:
-    limit = v.instant(as_of)
-    attended = [s for s in plan.sessions if s.attended and v.instant(s.at) <= limit]
+    state = state_of(plan)
+    attended = state.attended_positions(state.sessions_until(v.instant(as_of)))
     out: list[Alert] = []
     for code in monitored:
         last = upto[code][-1]
-        since = attended[last.session :]
+        since = [plan.sessions[i] for i in attended[last.session :]]
         if len(since) >= policy.missing_after_sessions:
             out.append(
                 Alert(
@@ -424,8 +391,6 @@ def _missing(
 
 def authorised_block(plan: TreatmentPlan, policy: AlertPolicy) -> tuple[int, bool] | None:
     """The authorised number of sessions and whether missed ones count, if known."""
-    from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
-
     if policy.authorised_sessions is not None:
         return policy.authorised_sessions, False
     found: list[tuple[int, bool]] = []
@@ -468,30 +433,8 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
     )
 
 
-def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
-    """The ``fractions`` of ``total`` that ``used`` has reached, compared exactly.
-
-    Each fraction is read from its shortest decimal form (0.28 as 28/100), so a
-    session count exactly at a threshold reaches it: in floats 0.28 * 25 is
-    7.000000000000001 and 7 sessions would miss the 28% warning.
-    """
-    return [f for f in fractions if used >= Fraction(str(f)) * total]
-
-
 def sessions_used(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> int:
     """How many sessions count against an authorisation up to ``as_of``."""
-    return len(counted_sessions(plan, as_of, count_missed))
-
-
-def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> tuple[str, ...]:
-    """Ids of the sessions counted against an authorisation up to ``as_of``: attended
-    ones, or every offered one (not those the service cancelled) with ``count_missed``."""
-    from ._model import Attendance
-
-    limit = v.instant(as_of)
-    return tuple(
-        s.id
-        for s in plan.sessions
-        if v.instant(s.at) <= limit
-        and (s.attended or (count_missed and s.attendance is not Attendance.CANCELLED_BY_SERVICE))
-    )
+    state = state_of(plan)
+    k = state.sessions_until(v.instant(as_of))
+    return state.offered(k) if count_missed else state.attended(k)

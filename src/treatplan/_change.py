@@ -18,6 +18,8 @@ import attrs
 from . import _validation as v
 from ._errors import Problem, ValidationError
 from ._instruments import Direction, Instrument, Norms
+from ._memo import IdentityCache
+from ._scoring import Score
 
 __all__ = [
     "DEFAULT_Z",
@@ -622,3 +624,27 @@ def classify_change(
         cutoff=level,
         z=HAGEMAN_ARRINDELL_Z if z is None else z,
     )
+
+
+# --------------------------------------------------------------------------- plan scores
+def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
+    """The classified change, or ``None`` when the instrument has no way to judge it."""
+    if instrument.reliable_change is None and instrument.norms is None:
+        return None
+    return classify_change(instrument, pre, post)
+
+
+#: Changes between two scores, remembered per (definition, score, score) objects: a
+#: plan's versions share their scores, and every session's ending rules and every
+#: review compare the same baseline with the latest scores.
+_CHANGES: IdentityCache[tuple[ClinicalChange | None]] = IdentityCache(1024)
+
+
+def score_change(instrument: Instrument, pre: Score, post: Score) -> ClinicalChange | None:
+    """:func:`change_of` from the total of ``pre`` to that of ``post`` (both scored)."""
+    hit = _CHANGES.get(instrument, pre, post)
+    if hit is not None:
+        return hit[0]
+    assert pre.total is not None
+    assert post.total is not None
+    return _CHANGES.put((change_of(instrument, pre.total, post.total),), instrument, pre, post)[0]

@@ -11,11 +11,11 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from ._evaluation import Verdict
 from ._instruments import Direction, Instrument, instruments
 from ._json import loads, to_dict
 from ._model import Phase, TreatmentPlan
 from ._review import Findings, MeasureFinding, ReviewPolicy, review
-from ._rules import Verdict
 
 
 def register(subparsers: Any) -> None:

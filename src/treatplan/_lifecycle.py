@@ -10,7 +10,6 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -20,21 +19,20 @@ import attrs
 
 from . import _validation as v
 from ._errors import Problem, TransitionError, ValidationError
-from ._memo import IdentityCache
+from ._fast import new_transition, replace_field
 from ._model import (
     Assessment,
     Goal,
-    GoalStatus,
     Intervention,
     MeasureTarget,
-    Outcome,
-    Phase,
     PresentingProblem,
     ProgressReview,
     Session,
-    Transition,
     TreatmentPlan,
+    record_time_problem,
 )
+from ._state import live_objectives, state_of, with_assessment, with_review, with_session
+from ._transitions import OPEN_PHASES, RECORDING_PHASES, TABLE, Event, Outcome, Phase
 
 __all__ = [
     "OPEN_PHASES",
@@ -53,26 +51,6 @@ __all__ = [
     "record_session",
     "revise",
 ]
-
-
-class Event(enum.StrEnum):
-    """Lifecycle events. ``refer`` only ever opens a plan (:meth:`TreatmentPlan.refer`)."""
-
-    REFER = "refer"
-    WAITLIST = "waitlist"
-    BEGIN_ASSESSMENT = "begin_assessment"
-    AGREE_PLAN = "agree_plan"
-    PAUSE = "pause"
-    RESUME = "resume"
-    BEGIN_ENDING = "begin_ending"
-    RESUME_TREATMENT = "resume_treatment"
-    START_FOLLOW_UP = "start_follow_up"
-    COMPLETE = "complete"
-    DROP_OUT = "drop_out"
-    TRANSFER = "transfer"
-    DECLINE = "decline"
-    CANCEL = "cancel"
-    REOPEN = "reopen"
 
 
 class _Request(NamedTuple):
@@ -102,7 +80,7 @@ def _has_measurable_goal(plan: TreatmentPlan, _: _Request) -> str | None:
 
 def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
     served = {oid for i in plan.interventions for oid in i.serves}
-    unserved = [o.id for o in _live_objectives(plan) if o.id not in served]
+    unserved = [o.id for o in live_objectives(plan) if o.id not in served]
     if unserved:
         return "objectives not served by any intervention: " + ", ".join(unserved)
     return None
@@ -113,7 +91,7 @@ def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | N
     missing = sorted(
         {
             o.target.instrument
-            for o in _live_objectives(plan)
+            for o in live_objectives(plan)
             if isinstance(o.target, MeasureTarget) and o.target.instrument not in measured
         }
     )
@@ -128,11 +106,6 @@ def _reason_given(_: TreatmentPlan, request: _Request) -> str | None:
     return None
 
 
-def _live_objectives(plan: TreatmentPlan) -> list[Any]:
-    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
-    return [o for o in plan.objectives if o.status not in dead]
-
-
 @attrs.frozen
 class TransitionSpec:
     """One row of the transition table."""
@@ -145,140 +118,34 @@ class TransitionSpec:
     guards: tuple[Guard, ...] = ()
 
 
-_OPEN = frozenset(Phase) - {Phase.CLOSED}
-#: Phases in which an episode is still open.
-OPEN_PHASES: frozenset[Phase] = _OPEN
 _REASON: tuple[Guard, ...] = (_reason_given,)
+#: Guards beyond "a reason is required" (which the table's rows declare).
+_GUARDS: Mapping[Event, tuple[Guard, ...]] = {
+    Event.AGREE_PLAN: (
+        _has_baseline,
+        _has_measurable_goal,
+        _objectives_served,
+        _measure_targets_have_baselines,
+    ),
+}
 
 
-def _row(
-    event: Event,
-    sources: Iterable[Phase],
-    target: Phase,
-    description: str,
-    outcome: Outcome | None = None,
-    guards: tuple[Guard, ...] = (),
-) -> tuple[str, TransitionSpec]:
-    return event.value, TransitionSpec(
-        event, frozenset(sources), target, description, outcome, guards
-    )
+def _spec(event: Event) -> TransitionSpec:
+    row = TABLE[event]
+    guards = _GUARDS.get(event, ()) + (_REASON if row.needs_reason else ())
+    return TransitionSpec(event, row.sources, row.target, row.description, row.outcome, guards)
 
 
-P = Phase
-#: The transition table: event -> which phases it leaves, where it goes, its guards.
+#: The transition table: event -> which phases it leaves, where it goes, its guards
+#: (the rows are data in :mod:`treatplan._transitions`; the guards read the plan).
 TRANSITIONS: Mapping[str, TransitionSpec] = MappingProxyType(
-    dict(
-        [
-            _row(Event.REFER, (), P.REFERRED, "referral received; opens the plan"),
-            _row(Event.WAITLIST, (P.REFERRED,), P.WAITLISTED, "accepted, waiting for a slot"),
-            _row(
-                Event.BEGIN_ASSESSMENT,
-                (P.REFERRED, P.WAITLISTED),
-                P.ASSESSING,
-                "initial assessment and goal setting begins",
-            ),
-            _row(
-                Event.AGREE_PLAN,
-                (P.ASSESSING,),
-                P.ACTIVE,
-                "plan agreed with the client",
-                guards=(
-                    _has_baseline,
-                    _has_measurable_goal,
-                    _objectives_served,
-                    _measure_targets_have_baselines,
-                ),
-            ),
-            _row(Event.PAUSE, (P.ACTIVE,), P.ON_HOLD, "therapy paused", guards=_REASON),
-            _row(Event.RESUME, (P.ON_HOLD,), P.ACTIVE, "therapy resumes"),
-            _row(
-                Event.BEGIN_ENDING,
-                (P.ACTIVE, P.ON_HOLD),
-                P.ENDING,
-                "termination agreed: tapering, relapse prevention",
-                guards=_REASON,
-            ),
-            _row(
-                Event.RESUME_TREATMENT,
-                (P.ENDING, P.FOLLOW_UP),
-                P.ACTIVE,
-                "ending reconsidered; regular sessions again",
-                guards=_REASON,
-            ),
-            _row(
-                Event.START_FOLLOW_UP,
-                (P.ENDING,),
-                P.FOLLOW_UP,
-                "regular sessions over; post-therapy support",
-            ),
-            _row(
-                Event.COMPLETE,
-                (P.ENDING, P.FOLLOW_UP),
-                P.CLOSED,
-                "episode completed as planned",
-                Outcome.COMPLETED,
-                _REASON,
-            ),
-            _row(
-                Event.DROP_OUT,
-                (P.ASSESSING, P.ACTIVE, P.ON_HOLD, P.ENDING),
-                P.CLOSED,
-                "client stopped attending before a planned ending",
-                Outcome.DROPPED_OUT,
-                _REASON,
-            ),
-            _row(
-                Event.TRANSFER,
-                _OPEN,
-                P.CLOSED,
-                "care transferred to another service",
-                Outcome.TRANSFERRED,
-                _REASON,
-            ),
-            _row(
-                Event.DECLINE,
-                (P.REFERRED, P.WAITLISTED, P.ASSESSING),
-                P.CLOSED,
-                "client declined treatment",
-                Outcome.DECLINED,
-                _REASON,
-            ),
-            _row(
-                Event.CANCEL,
-                (P.REFERRED, P.WAITLISTED),
-                P.CLOSED,
-                "referral cancelled before treatment",
-                Outcome.CANCELLED,
-                _REASON,
-            ),
-            _row(
-                Event.REOPEN,
-                (P.CLOSED,),
-                P.ASSESSING,
-                "closed episode reopened for reassessment",
-                guards=_REASON,
-            ),
-        ]
-    )
+    {event.value: _spec(event) for event in TABLE}
 )
 
 # The table keyed by member, and the members' names: enum ``.value`` lookups are slow
 # on the hot path.
 _SPECS: Mapping[Event, TransitionSpec] = {spec.event: spec for spec in TRANSITIONS.values()}
 _NAMES: Mapping[Event, str] = {event: event.value for event in Event}
-
-#: Where each kind of record may be added to a plan.
-RECORDING_PHASES: Mapping[str, frozenset[Phase]] = MappingProxyType(
-    {
-        # Waiting-list and assessment measures are routine (NHS Talking Therapies).
-        "assessment": _OPEN,
-        "session": frozenset({P.ASSESSING, P.ACTIVE, P.ENDING, P.FOLLOW_UP}),
-        "review": frozenset({P.ACTIVE, P.ON_HOLD, P.ENDING, P.FOLLOW_UP}),
-        "revision": frozenset(
-            {P.REFERRED, P.WAITLISTED, P.ASSESSING, P.ACTIVE, P.ON_HOLD, P.ENDING}
-        ),
-    }
-)
 
 
 @attrs.frozen
@@ -303,25 +170,14 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
     reasons: list[str] = []
     if _earlier(request.at, last.at):
         reasons.append("event time is before the last recorded transition")
+    latest = state_of(plan).latest_record
+    if latest is not None and v.instant(request.at) < latest:
+        reasons.append("event time is before the latest session, assessment or review")
     for guard in spec.guards:
         why = guard(plan, request)
         if why is not None:
             reasons.append(why)
     return reasons
-
-
-# A service has few clinicians: remembering the ``by`` references already checked
-# saves a regular-expression match on most events. Bounded, so it cannot grow without end.
-_KNOWN_REFS: set[str] = set()
-_KNOWN_REFS_MAX = 1024
-# Builds a _Request without NamedTuple's Python-level __new__ (half the cost).
-_new_request = tuple.__new__
-
-
-def _remember_ref(ref: str) -> None:
-    if len(_KNOWN_REFS) >= _KNOWN_REFS_MAX:
-        _KNOWN_REFS.clear()
-    _KNOWN_REFS.add(ref)
 
 
 def _earlier(when: datetime, than: datetime) -> bool:
@@ -336,8 +192,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
 
     These are exactly the checks :class:`Transition`'s validators make on ``at``,
     ``by`` and ``reason`` (the other fields come from the table), so ``fire`` can
-    build its record without running them again; tests/test_lifecycle.py holds
-    the two to agreement.
+    build its record without running them again; tests/test_fast.py holds the
+    two to agreement.
     """
     if isinstance(event, Event):
         ev = event
@@ -352,10 +208,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         if not v.is_aware(at):
             raise ValidationError.at("at", "a timezone-aware date-time")
         at = v.fixed_offset(at)
-    if type(by) is not str or by not in _KNOWN_REFS:
-        if not v.is_ref(by):
-            raise ValidationError.at("by", "an opaque reference (who fired the event)")
-        _remember_ref(by)
+    if not v.is_ref(by):
+        raise ValidationError.at("by", "an opaque reference (who fired the event)")
     if reason is not None:
         if not isinstance(reason, str):
             raise ValidationError.at("reason", "a string or null")
@@ -365,7 +219,7 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
-    return _new_request(_Request, (ev, at, by, reason))
+    return _Request(ev, at, by, reason)
 
 
 def check_event(
@@ -388,13 +242,24 @@ def allowed_events(
 ) -> tuple[EventCheck, ...]:
     """Every event with whether it may fire now and, where not, why not.
 
-    ``at`` defaults to the time of the last transition; ``reason`` is assumed
-    given unless you pass ``None``.
+    ``at`` defaults to the plan's latest time: its last transition or its latest
+    session, assessment or review, whichever is later. ``reason`` is assumed given
+    unless you pass ``None``.
     """
-    when = plan.last_event_at if at is None else at
+    when = latest_time(plan) if at is None else at
     return tuple(
         check_event(plan, ev, at=when, reason=reason) for ev in Event if ev is not Event.REFER
     )
+
+
+def latest_time(plan: TreatmentPlan) -> datetime:
+    """The plan's latest time: its last transition or latest record, whichever is later
+    (an event may not be dated before it)."""
+    latest = state_of(plan).latest_record
+    last = plan.last_event_at
+    if latest is None or latest <= v.instant(last):
+        return last
+    return latest
 
 
 def fire(
@@ -421,20 +286,22 @@ def fire(
     # at, by and reason exactly as they would; event, source, target and outcome come
     # from the table, which sets an outcome exactly on the events into closed.
     history = plan.history
-    record = _new_transition(
-        event=_NAMES[request.event],
-        source=history[-1].target,
-        target=spec.target,
-        at=request.at,
-        by=by,
-        reason=request.reason,
-        outcome=spec.outcome,
+    record = new_transition(
+        _NAMES[request.event],
+        history[-1].target,
+        spec.target,
+        request.at,
+        by,
+        request.reason,
+        spec.outcome,
     )
     # Sound to skip re-validating the plan: the input was valid, and the record
     # extends its history exactly as _history_problems requires (source is the
     # current phase, event/target/outcome from the table, time not before the
-    # last record). Nothing else changed.
-    return _with_history(plan, (*history, record))
+    # last transition) and keeps every record in its phase (the time is not before
+    # the latest record, so no record moves into the new phase). The derived state
+    # does not depend on the history: the new version shares it.
+    return replace_field(plan, "history", (*history, record), state_of(plan))
 
 
 # --------------------------------------------------------------------------- recording
@@ -446,52 +313,12 @@ def _require_phase(plan: TreatmentPlan, what: str) -> None:
         )
 
 
-#: The ids used in recent plans, keyed by the parts that carry ids: recording adds
-#: to the set of the plan it extends instead of collecting every id again.
-_IDS: IdentityCache[frozenset[str]] = IdentityCache(256)
-
-
-def _id_parts(plan: TreatmentPlan) -> tuple[tuple[Any, ...], ...]:
-    return (
-        plan.presenting_problems,
-        plan.goals,
-        plan.interventions,
-        plan.assessments,
-        plan.sessions,
-        plan.reviews,
-    )
-
-
-def _ids(plan: TreatmentPlan) -> set[str]:
-    """Every id used in ``plan`` (a fresh set the caller may add to)."""
-    parts = _id_parts(plan)
-    hit = _IDS.get(*parts)
-    if hit is not None:
-        return set(hit)
-    ids = {p.id for p in plan.presenting_problems}
-    for g in plan.goals:
-        ids.add(g.id)
-        ids.update(o.id for o in g.objectives)
-    ids.update(i.id for i in plan.interventions)
-    ids.update(a.id for a in plan.assessments)
-    for s in plan.sessions:
-        ids.add(s.id)
-        ids.update(a.id for a in s.assessments)
-    ids.update(r.id for r in plan.reviews)
-    _IDS.put(frozenset(ids), *parts)
-    return ids
-
-
-def _recorded(plan: TreatmentPlan, ids: set[str]) -> TreatmentPlan:
-    """``plan`` (just built by a record_* function), remembering ``ids`` as its ids."""
-    _IDS.put(frozenset(ids), *_id_parts(plan))
-    return plan
-
-
 def _assessment_problems(
     plan: TreatmentPlan, a: Assessment, path: str, taken: set[str]
 ) -> list[Problem]:
-    if a.id in taken:
+    """Problems of an assessment joining ``plan``; ``taken`` collects the ids of the
+    record being added (the plan's own are in its derived state)."""
+    if a.id in taken or state_of(plan).uses_id(a.id):
         return [Problem(f"{path}.id", "an id not already used in the plan")]
     taken.add(a.id)
     try:
@@ -501,10 +328,9 @@ def _assessment_problems(
     return [Problem(path + p.path[1:], p.expected) for p in a.problems_against(instrument)]
 
 
-def _not_before_episode(plan: TreatmentPlan, when: datetime, path: str) -> list[Problem]:
-    if v.instant(when) < v.instant(plan.history[0].at):
-        return [Problem(path, "a time not before the referral")]
-    return []
+def _dated_in_phase(plan: TreatmentPlan, when: datetime, kind: str, path: str) -> list[Problem]:
+    why = record_time_problem(plan.history, when, kind)
+    return [] if why is None else [Problem(path, why)]
 
 
 def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -512,12 +338,15 @@ def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentP
     _require_phase(plan, "assessment")
     if not isinstance(assessment, Assessment):
         raise ValidationError.at("assessment", "an Assessment")
-    taken = _ids(plan)
-    problems = _assessment_problems(plan, assessment, "$", taken)
-    problems += _not_before_episode(plan, assessment.administered_at, "$.administered_at")
+    problems = _assessment_problems(plan, assessment, "$", set())
+    problems += _dated_in_phase(
+        plan, assessment.administered_at, "assessment", "$.administered_at"
+    )
     if problems:
         raise ValidationError(problems, "assessment cannot be recorded")
-    return _recorded(_trusted(plan, assessments=(*plan.assessments, assessment)), taken)
+    new = replace_field(plan, "assessments", (*plan.assessments, assessment), None)
+    object.__setattr__(new, "_state", with_assessment(state_of(plan), new, assessment))
+    return new
 
 
 def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
@@ -525,25 +354,28 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     _require_phase(plan, "session")
     if not isinstance(session, Session):
         raise ValidationError.at("session", "a Session")
-    taken = _ids(plan)
+    state = state_of(plan)
     problems: list[Problem] = []
-    if session.id in taken:
+    if state.uses_id(session.id):
         problems.append(Problem("$.id", "an id not already used in the plan"))
-    taken.add(session.id)
+    taken = {session.id}
     if plan.sessions and v.instant(session.at) < v.instant(plan.sessions[-1].at):
         problems.append(Problem("$.at", "a time not before the previous session"))
-    problems += _not_before_episode(plan, session.at, "$.at")
-    known = {i.id for i in plan.interventions}
-    problems += [
-        Problem(f"$.interventions[{i}]", "the id of an intervention")
-        for i, iid in enumerate(session.interventions)
-        if iid not in known
-    ]
+    problems += _dated_in_phase(plan, session.at, "session", "$.at")
+    if session.interventions:
+        known = {i.id for i in plan.interventions}
+        problems += [
+            Problem(f"$.interventions[{i}]", "the id of an intervention")
+            for i, iid in enumerate(session.interventions)
+            if iid not in known
+        ]
     for i, a in enumerate(session.assessments):
         problems += _assessment_problems(plan, a, f"$.assessments[{i}]", taken)
     if problems:
         raise ValidationError(problems, "session cannot be recorded")
-    return _recorded(_trusted(plan, sessions=(*plan.sessions, session)), taken)
+    new = replace_field(plan, "sessions", (*plan.sessions, session), None)
+    object.__setattr__(new, "_state", with_session(state, new, session))
+    return new
 
 
 def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
@@ -551,23 +383,23 @@ def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     _require_phase(plan, "review")
     if not isinstance(review, ProgressReview):
         raise ValidationError.at("review", "a ProgressReview")
+    state = state_of(plan)
     problems: list[Problem] = []
-    taken = _ids(plan)
-    if review.id in taken:
+    if state.uses_id(review.id):
         problems.append(Problem("$.id", "an id not already used in the plan"))
-    taken.add(review.id)
     if plan.reviews and v.instant(review.at) < v.instant(plan.reviews[-1].at):
         problems.append(Problem("$.at", "a time not before the previous review"))
-    problems += _not_before_episode(plan, review.at, "$.at")
-    objectives = {o.id for o in plan.objectives}
-    problems += [
-        Problem(f"$.progress[{i}].objective", "the id of an objective")
-        for i, p in enumerate(review.progress)
-        if p.objective not in objectives
-    ]
+    problems += _dated_in_phase(plan, review.at, "review", "$.at")
+    if review.progress:
+        objectives = {o.id for o in plan.objectives}
+        problems += [
+            Problem(f"$.progress[{i}].objective", "the id of an objective")
+            for i, p in enumerate(review.progress)
+            if p.objective not in objectives
+        ]
     if problems:
         raise ValidationError(problems, "review cannot be recorded")
-    return _recorded(_trusted(plan, reviews=(*plan.reviews, review)), taken)
+    return replace_field(plan, "reviews", (*plan.reviews, review), with_review(state, review))
 
 
 def revise(
@@ -604,75 +436,6 @@ def revise(
         raise ValidationError.at(
             "revise", "keyword arguments naming TreatmentPlan fields"
         ) from None
-
-
-_PLAN_FIELDS = tuple(a.name for a in attrs.fields(TreatmentPlan))
-
-
-def _trusted(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
-    """A copy of a valid plan with changes the caller has already validated.
-
-    The hot path of every operation: skips re-checking parts that cannot have changed.
-    """
-    if len(changes) == 1:
-        ((name, value),) = changes.items()
-        return _REPLACE[name](plan, value)
-    new = object.__new__(TreatmentPlan)
-    for name in _PLAN_FIELDS:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(plan, name))
-    return new
-
-
-def _compile_copier(cls: type[Any], fields: tuple[str, ...], replaced: str | None) -> Any:
-    """A function ``(source, value)`` returning a copy of a frozen attrs instance of
-    ``cls`` with field ``replaced`` set to ``value``, or ``(**values)`` building one
-    from every field by keyword (``replaced=None``), without running validators.
-
-    Unrolled, as attrs itself generates ``__init__``: a loop over the fields costs
-    about twice as much, and these run on every lifecycle operation. The names are
-    attrs field names (identifiers), so the generated source is fixed by the class.
-    """
-    slotted = "__slots__" in cls.__dict__
-    if replaced is None:
-        head = "def make(*, " + ", ".join(fields) + "):"
-        values = list(fields)
-    else:
-        head = "def make(source, value):"
-        values = ["value" if name == replaced else f"source.{name}" for name in fields]
-    body = [head, "    new = new_instance(cls)"]
-    if slotted:
-        body += [
-            f"    set_field(new, {name!r}, {value})"
-            for name, value in zip(fields, values, strict=True)
-        ]
-    elif replaced is None:  # a dict-backed class: give it its __dict__ in one step
-        state = "{" + ", ".join(f"{n!r}: {n}" for n in fields) + "}"
-        body.append(f"    set_field(new, '__dict__', {state})")
-    else:
-        body += [
-            "    state = new.__dict__",
-            "    state.update(source.__dict__)",
-            f"    state[{replaced!r}] = value",
-        ]
-    body.append("    return new")
-    namespace: dict[str, Any] = {
-        "new_instance": object.__new__,
-        "set_field": object.__setattr__,
-        "cls": cls,
-    }
-    exec("\n".join(body), namespace)  # the source is built from attrs field names only
-    return namespace["make"]
-
-
-#: For each plan field, ``copy(plan, value)`` with that field replaced (no validation).
-_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any], TreatmentPlan]] = {
-    name: _compile_copier(TreatmentPlan, _PLAN_FIELDS, name) for name in _PLAN_FIELDS
-}
-_with_history = _REPLACE["history"]
-#: ``Transition(**fields)`` without its validators, for records ``fire`` has checked.
-_new_transition: Callable[..., Transition] = _compile_copier(
-    Transition, tuple(a.name for a in attrs.fields(Transition)), None
-)
 
 
 # --------------------------------------------------------------------------- pictures

@@ -15,6 +15,7 @@ opaque reference.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import zoneinfo
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from . import _validation as v
 from ._errors import Problem, ValidationError
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._rules import RULE_TYPES, Rule
+from ._transitions import BY_NAME, RECORDING_PHASES, Outcome, Phase
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -71,29 +73,6 @@ SCHEMA_VERSION = 1
 
 
 # --------------------------------------------------------------------------- enums
-class Phase(enum.StrEnum):
-    """Lifecycle phase of an episode of care (DOMAIN.md section 2)."""
-
-    REFERRED = "referred"
-    WAITLISTED = "waitlisted"
-    ASSESSING = "assessing"
-    ACTIVE = "active"
-    ON_HOLD = "on_hold"
-    ENDING = "ending"
-    FOLLOW_UP = "follow_up"
-    CLOSED = "closed"
-
-
-class Outcome(enum.StrEnum):
-    """How a closed episode ended."""
-
-    COMPLETED = "completed"
-    DROPPED_OUT = "dropped_out"
-    TRANSFERRED = "transferred"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-
-
 class GoalDomain(enum.StrEnum):
     """The four aims of psychotherapy, or other."""
 
@@ -626,9 +605,7 @@ class ClientFactors:
 
 
 # --------------------------------------------------------------------------- history
-# Transition and TreatmentPlan keep their fields in a __dict__ (slots=False): the
-# lifecycle's hot path copies them with one dict update instead of a setattr per field.
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Transition:
     """One record of the append-only lifecycle history.
 
@@ -650,8 +627,17 @@ class Transition:
 
 
 # --------------------------------------------------------------------------- the plan
-@attrs.frozen(slots=False)
-class TreatmentPlan:
+class _DerivedStateSlot:
+    """Room on each plan for its derived state (:mod:`treatplan._state`), built on
+    first use. A slot of a base class, not an attrs field: a cache of facts derivable
+    from the plan's fields, so never compared, hashed, shown, copied or serialised."""
+
+    __slots__ = ("_state",)
+    _state: object
+
+
+@attrs.frozen
+class TreatmentPlan(_DerivedStateSlot):
     """A client's treatment plan over one episode of care: the aggregate root.
 
     Build one with :meth:`TreatmentPlan.refer`, then change it only through
@@ -850,8 +836,59 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
                 add(Problem(f"{path}.progress[{pi}].objective", "the id of an objective"))
     if plan.discharge_criteria is not None:
         problems.extend(_rule_reference_problems(plan.discharge_criteria, objective_ids))
-    problems.extend(_history_problems(plan.history))
+    history_problems = _history_problems(plan.history)
+    problems.extend(history_problems)
+    if not history_problems:
+        problems.extend(_record_phase_problems(plan))
     return problems
+
+
+def _record_phase_problems(plan: TreatmentPlan) -> list[Problem]:
+    """Every record is dated in a phase that allows it (see :func:`record_time_problem`)."""
+    problems: list[Problem] = []
+    for i, a in enumerate(plan.assessments):
+        why = record_time_problem(plan.history, a.administered_at, "assessment")
+        if why is not None:
+            problems.append(Problem(f"$.assessments[{i}].administered_at", why))
+    for i, s in enumerate(plan.sessions):
+        why = record_time_problem(plan.history, s.at, "session")
+        if why is not None:
+            problems.append(Problem(f"$.sessions[{i}].at", why))
+    for i, r in enumerate(plan.reviews):
+        why = record_time_problem(plan.history, r.at, "review")
+        if why is not None:
+            problems.append(Problem(f"$.reviews[{i}].at", why))
+    return problems
+
+
+def _event_instant(record: Transition) -> datetime:
+    return v.instant(record.at)
+
+
+def record_time_problem(history: tuple[Transition, ...], when: datetime, kind: str) -> str | None:
+    """What a record of ``kind`` dated ``when`` needs and lacks in this history, or None.
+
+    A record is dated in a phase that allows it: at its instant, the phase in force
+    before the events at that instant, or one those events enter. Records and events
+    at the same instant may have been made in either order, so either reading is
+    accepted; a record dated after an event that closed the episode, or before the
+    referral, is not. Constant time for a record at or after the last event; a
+    binary search of the history otherwise.
+    """
+    phases = RECORDING_PHASES[kind]
+    instant = v.instant(when)
+    last = v.instant(history[-1].at)
+    if instant > last and history[-1].target in phases:
+        return None
+    lo = bisect.bisect_left(history, instant, key=_event_instant)
+    hi = bisect.bisect_right(history, instant, lo=lo, key=_event_instant)
+    if (lo > 0 and history[lo - 1].target in phases) or any(
+        history[i].target in phases for i in range(lo, hi)
+    ):
+        return None
+    if hi == 0:
+        return "a time not before the referral"
+    return "a time at which the phase was one of " + ", ".join(sorted(p.value for p in phases))
 
 
 def _rule_reference_problems(
@@ -880,8 +917,6 @@ def _check_instrument_code(
 
 def _history_problems(history: tuple[Transition, ...]) -> list[Problem]:
     """The history is a connected path from the referral, with times never going back."""
-    from ._lifecycle import TRANSITIONS
-
     problems: list[Problem] = []
     first = history[0]
     if first.source is not None or first.target is not Phase.REFERRED or first.event != "refer":
@@ -895,7 +930,7 @@ def _history_problems(history: tuple[Transition, ...]) -> list[Problem]:
             problems.append(Problem(f"{path}.source", "the target of the previous record"))
         if v.instant(record.at) < v.instant(before.at):
             problems.append(Problem(f"{path}.at", "a time not before the previous record"))
-        spec = TRANSITIONS.get(record.event)
+        spec = BY_NAME.get(record.event)
         if spec is None or record.source not in spec.sources or spec.target is not record.target:
             problems.append(Problem(f"{path}.event", "an event of the transition table"))
         elif spec.outcome is not record.outcome:

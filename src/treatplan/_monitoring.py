@@ -15,9 +15,9 @@ among at-risk clients fell from 21% to 13%, Lambert 2017). This module gives:
   for an instrument and an intake score.
 - :class:`TrackSignal`: each score is green (on track), amber (less change than
   expected) or red (not on track).
-- :func:`measure_series`: every assessment of a plan scored once, grouped by
-  instrument, with the number of sessions attended by then. Reviews, alerts and
-  the measure-based rules share it, so a review scores each assessment once.
+- :func:`track`: a chart of one instrument's scored points against the
+  expected response (the scored series come from the plan's derived state,
+  :mod:`treatplan._state`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ import bisect
 import enum
 import itertools
 import math
-import operator
-from collections.abc import Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -38,8 +35,7 @@ from . import _validation as v
 from ._errors import Problem, ValidationError
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
-from ._model import Session, TreatmentPlan
-from ._scoring import Score, score_in
+from ._scoring import ScoredPoint, is_case
 
 __all__ = [
     "DEFAULT_ALARM_Z",
@@ -49,12 +45,10 @@ __all__ = [
     "ExpectedResponse",
     "ExpectedScore",
     "LogLinearCurve",
-    "ScoredPoint",
     "TabulatedCurve",
     "TrackPoint",
     "TrackSignal",
     "expected_trajectory",
-    "measure_series",
     "track",
     "track_signal",
 ]
@@ -134,36 +128,16 @@ class ExpectedScore:
         return TrackSignal.AMBER if total >= self.alarm else TrackSignal.RED
 
 
-def _expected_score(
-    session: int, expected: float, lower: float, upper: float, alarm: float
-) -> ExpectedScore:
-    """An ExpectedScore from numbers already known to be valid (skips the validators:
-    this is the hot path of every review)."""
-    point = object.__new__(ExpectedScore)
-    for name, value in (
-        ("session", session),
-        ("expected", expected),
-        ("lower", lower),
-        ("upper", upper),
-        ("alarm", alarm),
-    ):
-        object.__setattr__(point, name, value)
-    return point
-
-
-_ranges: dict[int, tuple[Instrument, float, float]] = {}
+#: Each instrument definition's (total_min, total_max): computed from its items.
+_RANGES: IdentityCache[tuple[float, float]] = IdentityCache(256)
 
 
 def _total_range(instrument: Instrument) -> tuple[float, float]:
     """The instrument's (total_min, total_max), remembered per definition object."""
-    hit = _ranges.get(id(instrument))
-    if hit is not None and hit[0] is instrument:
-        return hit[1], hit[2]
-    low, high = float(instrument.total_min), float(instrument.total_max)
-    if len(_ranges) >= 256:
-        _ranges.clear()
-    _ranges[id(instrument)] = (instrument, low, high)
-    return low, high
+    hit = _RANGES.get(instrument)
+    if hit is not None:
+        return hit
+    return _RANGES.put((float(instrument.total_min), float(instrument.total_max)), instrument)
 
 
 #: Expected scores of recent (log-linear curve, instrument definition) pairs, each a
@@ -261,9 +235,7 @@ class LogLinearCurve:
         )
         alarm = at(distance + self.alarm_z * spread)
         lower, upper = (better, worse) if worse_up else (worse, better)
-        return _expected_score(
-            session, expected, min(lower, expected), max(upper, expected), alarm
-        )
+        return ExpectedScore(session, expected, min(lower, expected), max(upper, expected), alarm)
 
 
 def _points(value: Any) -> Any:
@@ -320,14 +292,14 @@ class TabulatedCurve:
             def mix(x: float, y: float) -> float:
                 return x + f * (y - x)
 
-            return _expected_score(
+            return ExpectedScore(
                 session,
                 mix(a.expected, b.expected),
                 mix(a.lower, b.lower),
                 mix(a.upper, b.upper),
                 mix(a.alarm, b.alarm),
             )
-        return _expected_score(session, p.expected, p.lower, p.upper, p.alarm)
+        return ExpectedScore(session, p.expected, p.lower, p.upper, p.alarm)
 
 
 @attrs.frozen
@@ -410,168 +382,8 @@ def track_signal(
     response: ExpectedResponse | None = None,
 ) -> TrackSignal:
     """Green, amber or red for ``total`` at ``session`` sessions after ``intake``."""
-    from ._scoring import is_case
-
     chosen = response or _DEFAULT_RESPONSE
     return chosen.classify(instrument, intake, session, total, case=is_case(instrument, total))[1]
-
-
-# --------------------------------------------------------------------------- series
-@attrs.frozen
-class ScoredPoint:
-    """One assessment, scored once, with the sessions attended by then.
-
-    ``session`` counts attended sessions up to and including the one the
-    assessment was taken at (0 for a measure taken before treatment).
-    """
-
-    score: Score
-    session: int
-    at: datetime
-
-    @property
-    def assessment_id(self) -> str:
-        return self.score.assessment_id
-
-    @property
-    def total(self) -> float | None:
-        return self.score.total
-
-
-#: Each plan's series, for the few most recent plan objects (a review, its alerts and
-#: its rules read the same plan).
-_SERIES: IdentityCache[Mapping[str, tuple[ScoredPoint, ...]]] = IdentityCache(64)
-
-
-def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
-    """Every assessment of ``plan`` scored once, by instrument code, in time order.
-
-    The result is remembered for the few most recent plan objects (plans are
-    immutable), and each score for its assessment object, so a review, its alerts
-    and its rules score each assessment once. A plan with one session more than
-    an earlier version whose series is known extends that series when the new
-    session comes after every earlier score (the usual case), instead of
-    starting again.
-    """
-    hit = _SERIES.get(plan)
-    if hit is not None:
-        return hit
-    return _SERIES.put(_records_series(plan).by_code, plan)
-
-
-@attrs.frozen
-class _RecordsSeries:
-    """The series of a plan's records (sessions and standalone assessments) as they stood
-    at one version, with what it takes to tell whether one more session extends it."""
-
-    sessions: tuple[Session, ...]
-    attended: int  # attended sessions
-    latest_in_sessions: datetime | None  # the latest instant of a session's assessment
-    latest_standalone: datetime | None  # the latest instant of a standalone assessment
-    by_code: Mapping[str, tuple[ScoredPoint, ...]]
-
-    def extended(self, plan: TreatmentPlan, session: Session) -> _RecordsSeries | None:
-        """The series with ``session`` (the last of ``plan``'s) added, or ``None`` when
-        it does not simply come after this series (then build afresh)."""
-        sessions = (*self.sessions, session)
-        if not session.attended:
-            return attrs.evolve(self, sessions=sessions)
-        at = v.instant(session.at)
-        taken = sorted(
-            ((v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)),
-            key=_TIME_THEN_POSITION,
-        )
-        # Appending keeps the time order (a session's scores sort after earlier sessions'
-        # scores at the same instant, but before standalone ones) and the session numbers
-        # of standalone scores (sessions attended at or before each) only when:
-        if self.latest_standalone is not None and at <= self.latest_standalone:
-            return None
-        if taken and (
-            (self.latest_in_sessions is not None and taken[0][0] < self.latest_in_sessions)
-            or (self.latest_standalone is not None and taken[0][0] <= self.latest_standalone)
-        ):
-            return None
-        number = self.attended + 1
-        by_code = dict(self.by_code)
-        for when, _, a in taken:
-            point = ScoredPoint(score_in(plan, a), number, when)
-            by_code[a.instrument] = (*by_code.get(a.instrument, ()), point)
-        return _RecordsSeries(
-            sessions,
-            number,
-            taken[-1][0] if taken else self.latest_in_sessions,
-            self.latest_standalone,
-            MappingProxyType(by_code),
-        )
-
-
-#: The series of recent plans' records, keyed by (last session, standalone assessments,
-#: custom instruments): the scores depend on the plan's instrument definitions.
-_RECORDS: IdentityCache[_RecordsSeries] = IdentityCache(256)
-
-
-def _records_series(plan: TreatmentPlan) -> _RecordsSeries:
-    sessions, others = plan.sessions, (plan.assessments, plan.custom_instruments)
-    if not sessions:
-        return _score_all(plan)
-    same = _RECORDS.get(sessions[-1], *others)
-    if same is not None and _same_items(same.sessions, sessions):
-        return same
-    found = None
-    before = _RECORDS.get(sessions[-2], *others) if len(sessions) > 1 else None
-    if before is not None and _same_items(before.sessions, sessions[:-1]):
-        found = before.extended(plan, sessions[-1])
-    return _RECORDS.put(found or _score_all(plan), sessions[-1], *others)
-
-
-def _same_items(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    return a is b or (len(a) == len(b) and all(map(operator.is_, a, b)))
-
-
-def _score_all(plan: TreatmentPlan) -> _RecordsSeries:
-    """Every assessment of ``plan`` scored, sorted by time (stable: session assessments
-    in session order, then standalone ones), and grouped by instrument."""
-    attended_at: list[datetime] = []
-    taken: list[tuple[datetime, int, Any]] = []
-    for s in plan.sessions:
-        if s.attended:
-            attended_at.append(v.instant(s.at))
-            number = len(attended_at)
-            taken.extend((v.instant(a.administered_at), number, a) for a in s.assessments)
-    latest_in_sessions = max((t[0] for t in taken), default=None)
-    latest_standalone = None
-    for a in plan.assessments:
-        when = v.instant(a.administered_at)
-        taken.append((when, bisect.bisect_right(attended_at, when), a))
-        latest_standalone = when if latest_standalone is None else max(latest_standalone, when)
-    taken.sort(key=_TIME)
-    grouped: dict[str, list[ScoredPoint]] = {}
-    for when, number, a in taken:
-        grouped.setdefault(a.instrument, []).append(ScoredPoint(score_in(plan, a), number, when))
-    return _RecordsSeries(
-        plan.sessions,
-        len(attended_at),
-        latest_in_sessions,
-        latest_standalone,
-        MappingProxyType({code: tuple(points) for code, points in grouped.items()}),
-    )
-
-
-_TIME = operator.itemgetter(0)
-_TIME_THEN_POSITION = operator.itemgetter(0, 1)
-
-
-def until(points: tuple[ScoredPoint, ...], as_of: datetime) -> tuple[ScoredPoint, ...]:
-    """The points at or before ``as_of``."""
-    limit = v.instant(as_of)
-    if not points or points[-1].at <= limit:
-        return points
-    return tuple(p for p in points if p.at <= limit)
-
-
-def scored(points: tuple[ScoredPoint, ...]) -> tuple[ScoredPoint, ...]:
-    """The points that have a total (too many missing items leave none)."""
-    return tuple(p for p in points if p.score.total is not None)
 
 
 # --------------------------------------------------------------------------- tracking

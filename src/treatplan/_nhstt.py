@@ -18,7 +18,7 @@ from . import _validation as v
 from ._change import in_clinical_range
 from ._instruments import Direction, Instrument
 from ._model import Phase, TreatmentPlan
-from ._scoring import plan_scores
+from ._state import state_of
 
 __all__ = [
     "TalkingTherapiesOutcome",
@@ -126,8 +126,9 @@ def talking_therapies_outcome(
     )
     anx_rc = _threshold(policy.anxiety_reliable_change, anxiety.reliable_change, "reliable change")
 
+    state = state_of(plan)
     if policy.treatment_sessions is TreatmentSessionRule.ATTENDED:
-        sessions = len(plan.attended_sessions)
+        sessions = state.attended(state.n_sessions)
     else:
         sessions = sum(1 for s in plan.attended_sessions if s.interventions)
     dep_pair = _pair(plan, depression.code)
@@ -186,8 +187,13 @@ def _threshold(override: float | None, defined: float | None, what: str) -> floa
 
 
 def _pair(plan: TreatmentPlan, code: str) -> tuple[float, float] | None:
-    totals = [s.total for s in plan_scores(plan, code) if s.total is not None]
-    return (totals[0], totals[-1]) if len(totals) >= 2 else None
+    series = state_of(plan).series(code)
+    first, last = series.first_scored(), series.latest_scored()
+    if series.n_scored < 2 or first is None or last is None:
+        return None
+    assert first.total is not None
+    assert last.total is not None
+    return first.total, last.total
 
 
 def _case(total: float, cutoff: float, instrument: Instrument) -> bool:

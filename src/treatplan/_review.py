@@ -17,13 +17,11 @@ generated text only: never the plan's free text.
 
 from __future__ import annotations
 
-import bisect
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import attrs
-from dateutil.relativedelta import relativedelta
 
 from . import _validation as v
 from ._alerts import (
@@ -31,39 +29,49 @@ from ._alerts import (
     AlertKind,
     AlertLevel,
     AlertPolicy,
-    change_of,
     collect,
     monitored_instruments,
-    score_change,
+    series_until,
 )
-from ._change import ChangeCategory
+from ._cadence import (
+    REVIEW_PHASES,
+    ReviewCadence,
+    ReviewDue,
+    ReviewStatus,
+    next_review_date,
+    review_due_date,
+    status_on,
+)
+from ._change import ChangeCategory, score_change
 from ._errors import ValidationError
+from ._evaluation import Verdict, evaluate
+from ._gas import plan_gas_t_score
+from ._lifecycle import record_review
 from ._model import (
     AchievementStatus,
     Attendance,
-    GasTarget,
-    GoalStatus,
     MeasureTarget,
     Objective,
     ObjectiveProgress,
-    Phase,
     ProgressReview,
     ReviewDecision,
-    Schedule,
     TreatmentPlan,
 )
-from ._monitoring import (
-    ScoredPoint,
-    TrackPoint,
-    TrackSignal,
-    measure_series,
-    scored,
-    track,
-    until,
+from ._monitoring import TrackPoint, TrackSignal, track
+from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
+from ._rules import RULE_TYPES, Action, Rule
+from ._state import (
+    EPOCH,
+    AchievementSource,
+    PlanState,
+    Series,
+    as_of_view,
+    live_objectives,
+    objective_achievement,
+    state_of,
 )
-from ._nhstt import TalkingTherapiesOutcome
-from ._rules import Action, Rule, Verdict
 from ._stepped import StepAdvice, SteppedCarePolicy, current_step, step_advice
+from ._transitions import Phase
 
 __all__ = [
     "AttendanceSummary",
@@ -71,45 +79,14 @@ __all__ = [
     "MeasureFinding",
     "ObjectiveFinding",
     "ObjectiveState",
-    "ReviewCadence",
-    "ReviewDue",
     "ReviewPolicy",
-    "ReviewStatus",
     "Suggestion",
     "conduct_review",
-    "due_reviews",
-    "next_review_date",
     "review",
-    "review_due_date",
-    "review_status",
 ]
 
 
 # --------------------------------------------------------------------------- policy
-def _check_cadence(instance: ReviewCadence, *_: object) -> None:
-    if instance.every_sessions is None and instance.every_weeks is None:
-        raise ValidationError.at("$", "every_sessions, every_weeks or both")
-
-
-@attrs.frozen
-class ReviewCadence:
-    """How often a plan is reviewed: every ``every_sessions`` attended sessions and/or
-    every ``every_weeks`` weeks, whichever comes first, counted from the last review
-    (or the agreement of the plan). A review is overdue ``grace_days`` after its date.
-
-    The default (6 sessions or 12 weeks) is an illustration, not a standard:
-    payers and regulators set their own (e.g. 90 days, 42 CFR 456.180).
-    """
-
-    every_sessions: int | None = attrs.field(
-        default=6, validator=v.integer(low=1, high=1000, optional=True)
-    )
-    every_weeks: int | None = attrs.field(
-        default=12, validator=[v.integer(low=1, high=520, optional=True), _check_cadence]
-    )
-    grace_days: int = attrs.field(default=0, validator=v.integer(low=0, high=365))
-
-
 @attrs.frozen
 class ReviewPolicy:
     """Everything :func:`review` needs to decide: cadence, alerts (with the
@@ -133,8 +110,6 @@ class ReviewPolicy:
     charts: bool = attrs.field(default=True, validator=v.boolean())
 
     def __attrs_post_init__(self) -> None:
-        from ._rules import RULE_TYPES
-
         for i, rule in enumerate(self.rules):
             if not isinstance(rule, RULE_TYPES):
                 raise ValidationError.at(f"$.rules[{i}]", "a termination rule")
@@ -161,6 +136,9 @@ class ObjectiveFinding:
     detail: str
     evidence: tuple[str, ...] = ()
     gas_level: int | None = None
+    #: Which answer the achievement comes from: a clinician's recorded status
+    #: overrides the one derived from the data.
+    source: AchievementSource = AchievementSource.NONE
 
 
 @attrs.frozen
@@ -214,15 +192,6 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
-class ReviewStatus(enum.StrEnum):
-    """Whether a plan's review is due on a date."""
-
-    NOT_DUE = "not_due"
-    DUE = "due"
-    OVERDUE = "overdue"
-    NOT_APPLICABLE = "not_applicable"
-
-
 @attrs.frozen
 class Findings:
     """What a review finds in a plan as it stood at ``as_of``.
@@ -259,198 +228,6 @@ class Findings:
         raise KeyError(instrument)
 
 
-# --------------------------------------------------------------------------- the view
-_REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
-#: Before any record: a first review reads risk items on every score.
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
-
-
-def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:
-    """The plan as it stood at ``as_of``: the records (history, sessions,
-    assessments, reviews) up to then. Goals and interventions are the current ones."""
-    from ._lifecycle import _trusted
-
-    limit = v.instant(as_of)
-
-    def late(records: tuple[object, ...], when: str) -> bool:
-        return bool(records) and v.instant(getattr(records[-1], when)) > limit
-
-    late_assessments = any(v.instant(a.administered_at) > limit for a in plan.assessments)
-    if not (
-        late(plan.history, "at")
-        or late(plan.sessions, "at")
-        or late(plan.reviews, "at")
-        or late_assessments
-    ):
-        return plan
-    if v.instant(plan.history[0].at) > limit:
-        raise ValidationError.at("as_of", "a time on or after the referral")
-    return _trusted(
-        plan,
-        history=tuple(t for t in plan.history if v.instant(t.at) <= limit),
-        sessions=tuple(s for s in plan.sessions if v.instant(s.at) <= limit),
-        assessments=tuple(a for a in plan.assessments if v.instant(a.administered_at) <= limit),
-        reviews=tuple(r for r in plan.reviews if v.instant(r.at) <= limit),
-    )
-
-
-# --------------------------------------------------------------------------- cadence
-def _agreed_at(plan: TreatmentPlan) -> datetime | None:
-    for t in reversed(plan.history):
-        if t.event in ("agree_plan", "resume_treatment"):
-            return t.at
-    return None
-
-
-#: How many occurrences of a schedule are projected (ten years of weekly sessions).
-_MAX_OCCURRENCES = 520
-_occurrence_cache: dict[int, tuple[Schedule, tuple[datetime, ...], tuple[date, ...]]] = {}
-
-
-def _occurrences(schedule: Schedule) -> tuple[tuple[datetime, ...], tuple[date, ...]]:
-    """A schedule's first occurrences as UTC instants and local dates, remembered per
-    schedule object (expanding an RFC 5545 rule is the slow part of projecting)."""
-    hit = _occurrence_cache.get(id(schedule))
-    if hit is not None and hit[0] is schedule:
-        return hit[1], hit[2]
-    times = schedule.occurrences(limit=_MAX_OCCURRENCES)
-    instants = tuple(v.instant(t) for t in times)
-    dates = tuple(t.date() for t in times)
-    if len(_occurrence_cache) >= 1024:
-        _occurrence_cache.clear()
-    _occurrence_cache[id(schedule)] = (schedule, instants, dates)
-    return instants, dates
-
-
-def _scheduled_dates(plan: TreatmentPlan, after: datetime, count: int) -> list[date]:
-    """The next ``count`` distinct dates with a scheduled session after ``after``."""
-    limit = v.instant(after)
-    dates: set[date] = set()
-    for intervention in plan.interventions:
-        if intervention.schedule is None:
-            continue
-        instants, local = _occurrences(intervention.schedule)
-        start = bisect.bisect_right(instants, limit)
-        dates.update(local[start : start + count])
-    return sorted(dates)[:count]
-
-
-def next_review_date(
-    plan: TreatmentPlan, after: datetime, cadence: ReviewCadence | None = None
-) -> date | None:
-    """When the next review falls if one is held at ``after``.
-
-    ``every_weeks`` weeks later (python-dateutil ``relativedelta``), or the date of
-    the ``every_sessions``-th scheduled session after it (from the interventions'
-    RFC 5545 schedules), whichever is earlier; ``None`` when neither applies.
-    """
-    chosen = cadence or _DEFAULT_CADENCE
-    candidates: list[date] = []
-    if chosen.every_weeks is not None:
-        candidates.append((after + relativedelta(weeks=+chosen.every_weeks)).date())
-    if chosen.every_sessions is not None:
-        upcoming = _scheduled_dates(plan, after, chosen.every_sessions)
-        if len(upcoming) >= chosen.every_sessions:
-            candidates.append(upcoming[-1])
-    return max(min(candidates), after.date()) if candidates else None
-
-
-def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -> date | None:
-    """When the plan's next review is due: the earliest of the date the last review
-    set, the cadence's weeks and the cadence's sessions (attended since the last
-    review, then scheduled). ``None`` outside the phases that have reviews or
-    before the plan is agreed."""
-    chosen = cadence or _DEFAULT_CADENCE
-    if plan.phase not in _REVIEW_PHASES:
-        return None
-    last = plan.reviews[-1] if plan.reviews else None
-    anchor = last.at if last is not None else _agreed_at(plan)
-    if anchor is None:
-        return None
-    candidates: list[date] = []
-    if last is not None and last.next_review is not None:
-        candidates.append(last.next_review)
-    if chosen.every_weeks is not None:
-        candidates.append((anchor + relativedelta(weeks=+chosen.every_weeks)).date())
-    if chosen.every_sessions is not None:
-        n = chosen.every_sessions
-        start = v.instant(anchor)
-        since = [s for s in plan.sessions if s.attended and v.instant(s.at) > start]
-        if len(since) >= n:
-            candidates.append(since[n - 1].at.date())
-        else:
-            after = since[-1].at if since else anchor
-            if plan.sessions and v.instant(plan.sessions[-1].at) > v.instant(after):
-                after = plan.sessions[-1].at
-            upcoming = _scheduled_dates(plan, after, n - len(since))
-            if len(upcoming) >= n - len(since):
-                candidates.append(upcoming[-1])
-    return min(candidates) if candidates else None
-
-
-@attrs.frozen
-class ReviewDue:
-    """A plan's review status on a date."""
-
-    plan_id: str
-    status: ReviewStatus
-    due: date | None
-    days_overdue: int = 0
-
-
-def review_status(
-    plan: TreatmentPlan,
-    on: date,
-    cadence: ReviewCadence | None = None,
-    *,
-    within_days: int = 0,
-) -> ReviewDue:
-    """Whether ``plan``'s review is due on ``on`` (the plan as it stood at the end of that day).
-
-    Due from ``within_days`` before the due date until ``grace_days`` after it;
-    overdue after that.
-    """
-    chosen = cadence or _DEFAULT_CADENCE
-    if not isinstance(on, date) or isinstance(on, datetime):
-        raise ValidationError.at("on", "a calendar date")
-    if not v.is_int(within_days) or within_days < 0:
-        raise ValidationError.at("within_days", "an integer of at least 0")
-    tz = plan.history[-1].at.tzinfo
-    end_of_day = datetime.combine(on, time.max, tzinfo=tz)
-    if v.instant(end_of_day) < v.instant(plan.history[0].at):
-        return ReviewDue(plan.plan_id, ReviewStatus.NOT_APPLICABLE, None)
-    due = review_due_date(as_of_view(plan, end_of_day), chosen)
-    return _status(plan.plan_id, due, on, chosen.grace_days, within_days)
-
-
-def _status(plan_id: str, due: date | None, on: date, grace: int, within: int) -> ReviewDue:
-    if due is None:
-        return ReviewDue(plan_id, ReviewStatus.NOT_APPLICABLE, None)
-    if on > due + timedelta(days=grace):
-        return ReviewDue(plan_id, ReviewStatus.OVERDUE, due, (on - due).days)
-    if on >= due - timedelta(days=within):
-        return ReviewDue(plan_id, ReviewStatus.DUE, due)
-    return ReviewDue(plan_id, ReviewStatus.NOT_DUE, due)
-
-
-def due_reviews(
-    plans: Iterable[TreatmentPlan],
-    on: date,
-    cadence: ReviewCadence | None = None,
-    *,
-    within_days: int = 0,
-) -> tuple[ReviewDue, ...]:
-    """The plans whose review is due or overdue on ``on``, earliest due date first.
-
-    ``within_days`` also lists reviews falling due in the next that many days.
-    """
-    found = [review_status(p, on, cadence, within_days=within_days) for p in plans]
-    wanted = [r for r in found if r.status in (ReviewStatus.DUE, ReviewStatus.OVERDUE)]
-    wanted.sort(key=lambda r: (r.due or on, r.plan_id))
-    return tuple(wanted)
-
-
 # --------------------------------------------------------------------------- review
 def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = None) -> Findings:
     """What a review finds in ``plan`` as it stood at ``as_of``.
@@ -463,27 +240,26 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         raise ValidationError.at("as_of", "a timezone-aware date-time")
     chosen = policy or _DEFAULT_POLICY
     view = as_of_view(plan, as_of)
-    series = measure_series(view)
+    state = state_of(view)
+    upto = series_until(view, as_of)
     due = review_due_date(view, chosen.cadence)
     status = (
-        _status(view.plan_id, due, as_of.date(), chosen.cadence.grace_days, 0)
+        status_on(view.plan_id, due, as_of.date(), chosen.cadence.grace_days, 0)
         if due is not None
         else ReviewDue(view.plan_id, ReviewStatus.NOT_APPLICABLE, None)
     )
     # Risk items endorsed at any score since the previous review are reported, not only
     # those on the latest score (every score when there is no previous review).
-    since = view.reviews[-1].at if view.reviews else _EPOCH
+    since = view.reviews[-1].at if view.reviews else EPOCH
     alert_list = collect(
-        view, as_of, chosen.alerts, due, series, chosen.cadence.grace_days, risk_since=since
+        view, as_of, chosen.alerts, due, chosen.cadence.grace_days, risk_since=since
     )
 
-    measures = tuple(
-        _measure_finding(view, code, points, chosen) for code, points in series.items()
-    )
+    measures = tuple(_measure_finding(view, code, series, chosen) for code, series in upto.items())
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [
         c
-        for c in monitored_instruments(view, series, chosen.alerts)
+        for c in monitored_instruments(view, upto, chosen.alerts)
         if c != chosen.alerts.alliance_instrument
     ]
     signal = _worst([by_code[c].signal for c in outcome_codes])
@@ -492,14 +268,11 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         current_step(view, chosen.stepped_care), signal, deteriorated, chosen.stepped_care
     )
 
-    progress = _latest_progress(view)
     objectives = tuple(
-        _objective_finding(o, as_of, series, by_code, progress)
-        for o in view.objectives
-        if o.status not in _DEAD
+        _objective_finding(view, o, as_of, by_code, state) for o in live_objectives(view)
     )
     verdicts = tuple(
-        rule.evaluate(view, as_of)
+        evaluate(rule, view, as_of)
         for rule in (
             *((view.discharge_criteria,) if view.discharge_criteria is not None else ()),
             *chosen.rules,
@@ -509,14 +282,14 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     if view.phase is Phase.CLOSED:
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
-    reviewable = view.phase in _REVIEW_PHASES
+    reviewable = view.phase in REVIEW_PHASES
     return Findings(
         plan_id=view.plan_id,
         as_of=as_of,
         phase=view.phase,
         objectives=objectives,
         measures=measures,
-        attendance=_attendance(view),
+        attendance=_attendance(view, state),
         alerts=alert_list,
         verdicts=verdicts,
         step=step,
@@ -524,9 +297,9 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         review_status=status.status,
         review_due=due,
         next_review=next_review_date(view, as_of, chosen.cadence) if reviewable else None,
-        talking_therapies=_talking_therapies(view) if chosen.talking_therapies else None,
-        gas_t_score=_gas(view),
-        alert_log=_alert_log(view, as_of, series, chosen.alerts) if chosen.alert_log else (),
+        talking_therapies=_talking_therapies(view, state) if chosen.talking_therapies else None,
+        gas_t_score=plan_gas_t_score(view),
+        alert_log=_alert_log(view, as_of, state, chosen.alerts) if chosen.alert_log else (),
     )
 
 
@@ -545,36 +318,27 @@ _SCORE_ALERTS = frozenset(
 
 
 def _alert_log(
-    plan: TreatmentPlan,
-    as_of: datetime,
-    series: Mapping[str, tuple[ScoredPoint, ...]],
-    policy: AlertPolicy,
+    plan: TreatmentPlan, as_of: datetime, state: PlanState, policy: AlertPolicy
 ) -> tuple[Alert, ...]:
     """The score alerts raised at each scoring time up to ``as_of`` (scores reused)."""
     limit = v.instant(as_of)
-    times = sorted({p.at for points in series.values() for p in points if p.at <= limit})
+    times = sorted(
+        {p.at for code in state.codes() for p in state.series(code).points() if p.at <= limit}
+    )
     log: list[Alert] = []
     for when in times:
         log.extend(
             a
-            for a in collect(plan, when, policy, None, series)
+            for a in collect(plan, when, policy, None)
             if a.kind in _SCORE_ALERTS and a.at is not None and v.instant(a.at) == when
         )
     return tuple(log)
 
 
-def _talking_therapies(plan: TreatmentPlan) -> TalkingTherapiesOutcome | None:
-    from ._nhstt import talking_therapies_outcome
-
-    if "PHQ-9" not in measure_series(plan):
+def _talking_therapies(plan: TreatmentPlan, state: PlanState) -> TalkingTherapiesOutcome | None:
+    if not state.series("PHQ-9"):
         return None
     return talking_therapies_outcome(plan)
-
-
-def _gas(plan: TreatmentPlan) -> float | None:
-    from ._gas import plan_gas_t_score
-
-    return plan_gas_t_score(plan)
 
 
 _SIGNAL_ORDER = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}
@@ -585,41 +349,16 @@ def _worst(signals: Iterable[TrackSignal | None]) -> TrackSignal | None:
     return max(known, key=_SIGNAL_ORDER.__getitem__) if known else None
 
 
-def latest_status(
-    plan: TreatmentPlan, as_of: datetime, instruments: tuple[str, ...]
-) -> tuple[TrackSignal | None, bool]:
-    """The worst latest signal among ``instruments`` and whether any reliably deteriorated."""
-    view = as_of_view(plan, as_of)
-    series = measure_series(view)
-    signals: list[TrackSignal | None] = []
-    deteriorated = False
-    for code in instruments:
-        points = scored(until(series.get(code, ()), as_of))
-        if not points:
-            continue
-        instrument = view.instrument(code)
-        chart = track(instrument, (points[0], points[-1]) if len(points) > 1 else points)
-        signals.append(chart[-1].signal)
-        if len(points) > 1:
-            base, last = points[0].total, points[-1].total
-            assert base is not None
-            assert last is not None
-            change = change_of(instrument, base, last)
-            deteriorated |= change is not None and change.reliable_deterioration
-    return _worst(signals), deteriorated
-
-
 def _measure_finding(
-    plan: TreatmentPlan, code: str, points: tuple[ScoredPoint, ...], policy: ReviewPolicy
+    plan: TreatmentPlan, code: str, series: Series, policy: ReviewPolicy
 ) -> MeasureFinding:
     instrument = plan.instrument(code)
-    totals = scored(points)
-    base = totals[0] if totals else None
-    last = totals[-1] if totals else None
+    base = series.first_scored()
+    last = series.latest_scored()
     # The alliance is a process measure: no expected response to track it against.
     tracked = code != policy.alerts.alliance_instrument
     if policy.charts:
-        chart = track(instrument, points, policy.alerts.response, expected=tracked)
+        chart = track(instrument, series.points(), policy.alerts.response, expected=tracked)
     else:
         ends = (
             () if base is None or last is None else (base, last) if last is not base else (base,)
@@ -627,13 +366,11 @@ def _measure_finding(
         chart = track(instrument, ends, policy.alerts.response, expected=tracked)
     change = None
     if base is not None and last is not None and last is not base:
-        assert base.total is not None
-        assert last.total is not None
         change = score_change(instrument, base.score, last.score)
     latest_chart = next((t for t in reversed(chart) if t.signal is not None), None)
     return MeasureFinding(
         instrument=code,
-        scores=len(points),
+        scores=len(series),
         baseline=base.total if base else None,
         baseline_id=base.assessment_id if base else None,
         latest=last.total if last else None,
@@ -654,107 +391,73 @@ def _measure_finding(
     )
 
 
-def _latest_progress(plan: TreatmentPlan) -> dict[str, tuple[str, ObjectiveProgress, int | None]]:
-    """Objective id -> (review id, its latest progress record, its latest GAS level)."""
-    out: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
-    for r in plan.reviews:
-        for p in r.progress:
-            level = (
-                p.gas_level if p.gas_level is not None else out.get(p.objective, ("", p, None))[2]
-            )
-            out[p.objective] = (r.id, p, level)
-    return out
-
-
-_ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
 _MOVING = frozenset({AchievementStatus.IN_PROGRESS, AchievementStatus.IMPROVING})
 
 
 def _objective_finding(
+    plan: TreatmentPlan,
     o: Objective,
     as_of: datetime,
-    series: Mapping[str, tuple[ScoredPoint, ...]],
     measures: Mapping[str, MeasureFinding],
-    progress: Mapping[str, tuple[str, ObjectiveProgress, int | None]],
+    state: PlanState,
 ) -> ObjectiveFinding:
-    record = progress.get(o.id)
+    """Where objective ``o`` stands: achieved exactly when the library's one answer
+    (:func:`~treatplan._state.objective_achievement`) says so; otherwise on track,
+    off track, overdue or not assessed."""
+    achievement = objective_achievement(plan, o, as_of)
+    source = achievement.source
+    record = state.progress.get(o.id)
     level = record[2] if record is not None else None
     past_due = as_of.date() > o.target_date
 
     def finding(
-        state: ObjectiveState, detail: str, evidence: tuple[str, ...] = ()
+        found: ObjectiveState, detail: str, evidence: tuple[str, ...] = ()
     ) -> ObjectiveFinding:
-        return ObjectiveFinding(o.id, state, o.target_date, detail, evidence, level)
+        return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
 
-    if o.status is GoalStatus.COMPLETED or o.achievement in _ACHIEVED:
-        return finding(ObjectiveState.ACHIEVED, "recorded as achieved")
-    target = o.target
-    if isinstance(target, MeasureTarget):
-        code = target.instrument
-        points = scored(until(series.get(code, ()), as_of))
-        if not points:
-            state = ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED
-            return finding(state, f"no {code} score yet")
-        latest = points[-1]
-        assert latest.total is not None
-        text = f"{code} {latest.total:g}, target {target.comparator.value} {target.threshold:g}"
-        if target.met_by(latest.total):
-            return finding(ObjectiveState.ACHIEVED, text + ": met", (latest.assessment_id,))
-        if past_due:
-            return finding(
-                ObjectiveState.OVERDUE,
-                text + f": not met by {o.target_date}",
-                (latest.assessment_id,),
-            )
-        m = measures.get(code)
-        signal = m.signal if m is not None else None
-        state = (
-            ObjectiveState.ON_TRACK
-            if signal in (None, TrackSignal.GREEN)
-            else ObjectiveState.OFF_TRACK
-        )
-        return finding(state, text + f": {signal or 'no signal'}", (latest.assessment_id,))
-    if isinstance(target, GasTarget) and level is not None and record is not None:
-        text = f"GAS level {level:+d}, target {target.level:+d}"
-        if level >= target.level:
-            return finding(ObjectiveState.ACHIEVED, text + ": met", (record[0],))
-        if past_due:
-            return finding(
-                ObjectiveState.OVERDUE, text + f": not met by {o.target_date}", (record[0],)
-            )
-    if record is None:
-        state = ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED
-        return finding(state, "no progress recorded yet")
-    review_id, p, _ = record
-    text = f"progress {p.achievement.value} at {review_id}"
-    if p.achievement in _ACHIEVED:
-        return finding(ObjectiveState.ACHIEVED, text, (review_id,))
+    detail, evidence = achievement.detail, achievement.evidence
+    if achievement.achieved:
+        return finding(ObjectiveState.ACHIEVED, detail, evidence)
+    if source is AchievementSource.NONE:
+        return finding(ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED, detail)
     if past_due:
+        return finding(ObjectiveState.OVERDUE, detail + f" by {o.target_date}", evidence)
+    if source is AchievementSource.MEASURE:
+        assert isinstance(o.target, MeasureTarget)
+        m = measures.get(o.target.instrument)
+        signal = m.signal if m is not None else None
+        on_track = signal in (None, TrackSignal.GREEN)
         return finding(
-            ObjectiveState.OVERDUE, text + f": not met by {o.target_date}", (review_id,)
+            ObjectiveState.ON_TRACK if on_track else ObjectiveState.OFF_TRACK,
+            detail + f" ({signal or 'no signal'})",
+            evidence,
         )
-    if p.achievement in _MOVING:
-        return finding(ObjectiveState.ON_TRACK, text, (review_id,))
-    return finding(ObjectiveState.OFF_TRACK, text, (review_id,))
+    # A recorded verdict, a GAS level below target, or review progress: on track
+    # while the latest review records it moving.
+    moving = source is not AchievementSource.RECORDED and (
+        record is not None and record[1].achievement in _MOVING
+    )
+    return finding(
+        ObjectiveState.ON_TRACK if moving else ObjectiveState.OFF_TRACK, detail, evidence
+    )
 
 
-def _attendance(plan: TreatmentPlan) -> AttendanceSummary:
-    counts = dict.fromkeys(Attendance, 0)
+def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
+    n = state.n_sessions
     run = 0
-    for s in plan.sessions:
-        counts[s.attendance] += 1
+    for s in reversed(plan.sessions):
         if s.attendance is Attendance.DID_NOT_ATTEND:
             run += 1
         elif s.attendance is not Attendance.CANCELLED_BY_SERVICE:
-            run = 0
-    offered = len(plan.sessions) - counts[Attendance.CANCELLED_BY_SERVICE]
-    attended = counts[Attendance.ATTENDED]
+            break
+    offered = state.offered(n)
+    attended = state.attended(n)
     return AttendanceSummary(
         offered=offered,
         attended=attended,
-        did_not_attend=counts[Attendance.DID_NOT_ATTEND],
-        cancelled_by_client=counts[Attendance.CANCELLED_BY_CLIENT],
-        cancelled_by_service=counts[Attendance.CANCELLED_BY_SERVICE],
+        did_not_attend=state.did_not_attend(n),
+        cancelled_by_client=state.client_cancelled(n),
+        cancelled_by_service=n - offered,
         consecutive_missed=run,
         rate=attended / offered if offered else None,
     )
@@ -865,8 +568,6 @@ def conduct_review(
     the next review date comes from the policy's cadence. The review goes in
     through :func:`~treatplan.record_review`, so its rules apply.
     """
-    from ._lifecycle import record_review
-
     chosen = policy or _DEFAULT_POLICY
     found = findings if findings is not None else review(plan, as_of, chosen)
     records = (
@@ -891,5 +592,4 @@ def conduct_review(
     return record_review(plan, record)
 
 
-_DEFAULT_CADENCE = ReviewCadence()
 _DEFAULT_POLICY = ReviewPolicy()

@@ -27,7 +27,7 @@ from ._instruments import Band, Direction, Instrument
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 
-__all__ = ["Score", "band_of", "is_case", "plan_scores", "score", "score_in"]
+__all__ = ["Score", "ScoredPoint", "band_of", "is_case", "plan_scores", "score", "score_in"]
 
 
 @attrs.frozen
@@ -62,6 +62,28 @@ class Score:
     def scored(self) -> bool:
         """Whether a total could be computed."""
         return self.total is not None
+
+
+@attrs.frozen
+class ScoredPoint:
+    """One assessment, scored once, with the sessions attended by then.
+
+    ``session`` counts attended sessions up to and including the one the
+    assessment was taken at (0 for a measure taken before treatment); ``at`` is
+    the assessment's instant in UTC.
+    """
+
+    score: Score
+    session: int
+    at: datetime
+
+    @property
+    def assessment_id(self) -> str:
+        return self.score.assessment_id
+
+    @property
+    def total(self) -> float | None:
+        return self.score.total
 
 
 def band_of(instrument: Instrument, total: float) -> Band | None:

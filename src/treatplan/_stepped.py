@@ -30,9 +30,11 @@ from datetime import datetime
 import attrs
 
 from . import _validation as v
+from ._change import score_change
 from ._errors import ValidationError
 from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan
-from ._monitoring import TrackSignal
+from ._monitoring import TrackSignal, track
+from ._state import as_of_view, state_of
 
 __all__ = [
     "DEFAULT_MODALITY_STEPS",
@@ -226,12 +228,38 @@ def advise_step(
     Looks at the latest score of each of ``instruments`` the plan measures:
     its expected-response signal and whether it reliably deteriorated.
     """
-    from ._review import latest_status
-
     if not v.is_aware(as_of):
         raise ValidationError.at("as_of", "a timezone-aware date-time")
     signal, deteriorated = latest_status(plan, as_of, instruments)
     return step_advice(current_step(plan, policy), signal, deteriorated, policy)
+
+
+_SIGNAL_ORDER = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}
+
+
+def latest_status(
+    plan: TreatmentPlan, as_of: datetime, instruments: tuple[str, ...]
+) -> tuple[TrackSignal | None, bool]:
+    """The worst latest signal among ``instruments`` and whether any reliably deteriorated."""
+    view = as_of_view(plan, as_of)
+    state = state_of(view)
+    limit = v.instant(as_of)
+    signals: list[TrackSignal] = []
+    deteriorated = False
+    for code in instruments:
+        series = state.series(code).until(limit)
+        base, last = series.first_scored(), series.latest_scored()
+        if base is None or last is None:
+            continue
+        instrument = view.instrument(code)
+        chart = track(instrument, (base, last) if last is not base else (base,))
+        if chart[-1].signal is not None:
+            signals.append(chart[-1].signal)
+        if last is not base:
+            change = score_change(instrument, base.score, last.score)
+            deteriorated |= change is not None and change.reliable_deterioration
+    worst = max(signals, key=_SIGNAL_ORDER.__getitem__) if signals else None
+    return worst, deteriorated
 
 
 _DEFAULT_POLICY = SteppedCarePolicy()

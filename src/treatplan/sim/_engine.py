@@ -33,7 +33,9 @@ from typing import Any
 import attrs
 
 from .._alerts import Alert, AlertKind, alerts
+from .._cadence import ReviewCadence
 from .._change import classify_change
+from .._evaluation import evaluate
 from .._instruments import GAD7, PHQ9
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
@@ -52,10 +54,10 @@ from .._model import (
     Session,
     TreatmentPlan,
 )
-from .._monitoring import measure_series
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from .._review import ReviewCadence, ReviewPolicy, conduct_review, review
+from .._review import ReviewPolicy, conduct_review, review
 from .._rules import Action
+from .._state import measure_series
 from .._stepped import SteppedCarePolicy, initial_step
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
 from ._random import client_stream
@@ -433,7 +435,7 @@ def simulate_client(
             else:
                 plan = record_session(plan, Session(sid, at, Attendance.DID_NOT_ATTEND))
                 row = [name, offered, at.isoformat(), "did_not_attend", "", "", ()]
-            verdict = ctx.rules.evaluate(plan, at)
+            verdict = evaluate(ctx.rules, plan, at)
             if row[4] != "":
                 # Scored once per plan version and shared with the rules just evaluated.
                 latest = measure_series(plan)["PHQ-9"][-1].score

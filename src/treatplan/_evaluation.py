@@ -1,0 +1,467 @@
+"""Evaluating ending rules: each rule type's step function over the plan's derived state.
+
+The rules themselves are plan data (:mod:`treatplan._rules`); this module gives
+each rule type one evaluation function, registered by type as cattrs registers
+hooks, and :func:`evaluate` dispatches on the rule's class. Every function reads
+the shared derived state (:mod:`treatplan._state`): attendance prefix counts,
+the scored measure series, objective achievement. So a verdict costs the same at
+session 10 as at session 10,000, and review, alerts, the simulator and FHIR see
+the same figures. Evaluating as of an earlier time cuts the same state at that
+instant and stays exact.
+
+Verdicts hold codes, ids, numbers and generated text only: never plan text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import attrs
+
+from . import _validation as v
+from ._change import change_of, score_change
+from ._errors import ValidationError
+from ._instruments import Instrument
+from ._model import Attendance, Session, TreatmentPlan
+from ._rules import (
+    Action,
+    AllOf,
+    AnyOf,
+    AuthorisationUsed,
+    ClientRequest,
+    ConsecutiveMissed,
+    GoalsMet,
+    Inactivity,
+    MissedInWindow,
+    MissedWithinDays,
+    Plateau,
+    ReliableDeterioration,
+    Rule,
+    SessionLimit,
+    SustainedRecovery,
+    TimeLimit,
+)
+from ._state import (
+    PlanState,
+    Series,
+    as_of_view,
+    counted_sessions,
+    live_objectives,
+    objective_achievement,
+    state_of,
+)
+
+__all__ = ["Verdict", "crossed_fractions", "evaluate"]
+
+
+@attrs.frozen
+class Verdict:
+    """The result of evaluating a rule on a plan."""
+
+    rule: str
+    fired: bool
+    action: Action
+    reason: str
+    evidence: tuple[str, ...] = ()
+    children: tuple[Verdict, ...] = ()
+
+    def fired_leaves(self) -> tuple[Verdict, ...]:
+        """The simple (non-composite) rules that made this verdict fire, depth first.
+
+        Empty when it did not fire: a child of an unfired :class:`AllOf` explains nothing.
+        """
+        if not self.fired:
+            return ()
+        if not self.children:
+            return (self,)
+        return tuple(leaf for c in self.children for leaf in c.fired_leaves())
+
+
+R = TypeVar("R")
+_Evaluator = Callable[[Any, TreatmentPlan, PlanState, datetime], Verdict]
+_Step = Callable[[R, TreatmentPlan, PlanState, datetime], Verdict]
+#: Rule class -> its evaluation function (one per rule type).
+_EVALUATORS: dict[type[Any], _Evaluator] = {}
+
+
+def _evaluates(kind: type[R]) -> Callable[[_Step[R]], _Step[R]]:
+    """Register the decorated function as the evaluation of rule type ``kind``."""
+
+    def register(fn: _Step[R]) -> _Step[R]:
+        _EVALUATORS[kind] = fn
+        return fn
+
+    return register
+
+
+def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
+    """Evaluate ``rule`` on ``plan`` as it stood at ``as_of`` (a timezone-aware date-time)."""
+    if not v.is_aware(as_of):
+        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    evaluator = _EVALUATORS.get(type(rule))
+    if evaluator is None:
+        raise ValidationError.at("rule", "a termination rule")
+    return evaluator(rule, plan, state_of(plan), v.instant(as_of))
+
+
+def _run(rule: Rule, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    return _EVALUATORS[type(rule)](rule, plan, state, limit)
+
+
+# --------------------------------------------------------------------------- attendance
+def _is_missed(session: Session, include_client_cancellations: bool) -> bool:
+    attendance = session.attendance
+    return attendance is Attendance.DID_NOT_ATTEND or (
+        include_client_cancellations and attendance is Attendance.CANCELLED_BY_CLIENT
+    )
+
+
+def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
+    """Sessions offered to the client among the first ``k``, latest first.
+
+    Sessions the service cancelled were never offered: they count neither as
+    attended nor as missed.
+    """
+    for i in range(k - 1, -1, -1):
+        s = sessions[i]
+        if s.attendance is not Attendance.CANCELLED_BY_SERVICE:
+            yield s
+
+
+@_evaluates(GoalsMet)
+def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetime) -> Verdict:
+    view = as_of_view(plan, limit)
+    if rule.objectives:
+        chosen = [o for o in view.objectives if o.id in rule.objectives]
+        wanted = len(rule.objectives)
+    else:
+        chosen = list(live_objectives(view))
+        wanted = len(chosen)
+    met = [o.id for o in chosen if objective_achievement(view, o, limit).achieved]
+    fired = wanted > 0 and len(met) == wanted
+    reason = f"{len(met)} of {wanted} objectives achieved"
+    return Verdict(rule.kind, fired, Action.DISCHARGE, reason, tuple(met))
+
+
+@_evaluates(SessionLimit)
+def _session_limit(
+    rule: SessionLimit, _: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    k = state.sessions_until(limit)
+    used = state.offered(k) if rule.count_missed else state.attended(k)
+    return Verdict(
+        rule.kind,
+        used >= rule.max_sessions,
+        Action.DISCHARGE,
+        f"{used} of {rule.max_sessions} sessions used",
+    )
+
+
+@_evaluates(ConsecutiveMissed)
+def _consecutive_missed(
+    rule: ConsecutiveMissed, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    run: list[str] = []
+    for s in _offered_backwards(plan.sessions, state.sessions_until(limit)):
+        if not _is_missed(s, rule.include_client_cancellations):
+            break
+        run.append(s.id)
+    return Verdict(
+        rule.kind,
+        len(run) >= rule.count,
+        Action.DISCHARGE,
+        f"{len(run)} consecutive missed sessions (limit {rule.count})",
+        tuple(reversed(run)),
+    )
+
+
+@_evaluates(MissedInWindow)
+def _missed_in_window(
+    rule: MissedInWindow, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    seen = 0
+    missed: list[str] = []
+    for s in _offered_backwards(plan.sessions, state.sessions_until(limit)):
+        if seen == rule.window:
+            break
+        seen += 1
+        if _is_missed(s, rule.include_client_cancellations):
+            missed.append(s.id)
+    return Verdict(
+        rule.kind,
+        len(missed) > rule.max_missed,
+        Action.DISCHARGE,
+        f"{len(missed)} missed of the last {seen} scheduled "
+        f"(more than {rule.max_missed} of {rule.window} ends)",
+        tuple(reversed(missed)),
+    )
+
+
+@_evaluates(MissedWithinDays)
+def _missed_within_days(
+    rule: MissedWithinDays, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    since = limit - timedelta(days=rule.days)
+    missed: list[str] = []
+    for s in _offered_backwards(plan.sessions, state.sessions_until(limit)):
+        if v.instant(s.at) < since:
+            break  # sessions are in time order (a plan invariant)
+        if _is_missed(s, rule.include_client_cancellations):
+            missed.append(s.id)
+    return Verdict(
+        rule.kind,
+        len(missed) >= rule.count,
+        Action.DISCHARGE,
+        f"{len(missed)} missed within {rule.days} days (limit {rule.count})",
+        tuple(reversed(missed)),
+    )
+
+
+@_evaluates(Inactivity)
+def _inactivity(
+    rule: Inactivity, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    attended = state.attended_positions(state.sessions_until(limit))
+    last = plan.sessions[attended[-1]] if attended else None
+    since = plan.history[0].at if last is None else last.at
+    idle = (limit - v.instant(since)).days
+    return Verdict(
+        rule.kind,
+        idle >= rule.days,
+        Action.DISCHARGE,
+        f"{max(idle, 0)} days since the last contact (limit {rule.days})",
+        (last.id,) if last is not None else (),
+    )
+
+
+@_evaluates(TimeLimit)
+def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datetime) -> Verdict:
+    start = v.instant(plan.history[0].at)
+    if not rule.from_referral:
+        # The latest agreement by as_of: a reopened, re-agreed episode starts again.
+        agreed = next(
+            (
+                v.instant(t.at)
+                for t in reversed(plan.history)
+                if t.event == "agree_plan" and v.instant(t.at) <= limit
+            ),
+            None,
+        )
+        if agreed is None:
+            return Verdict(rule.kind, False, Action.DISCHARGE, "plan not yet agreed")
+        start = agreed
+    elapsed = (limit - start).days
+    return Verdict(
+        rule.kind,
+        elapsed >= rule.days,
+        Action.DISCHARGE,
+        f"{max(elapsed, 0)} of {rule.days} days elapsed",
+    )
+
+
+@_evaluates(ClientRequest)
+def _client_request(
+    rule: ClientRequest, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    asked = state.requests
+    if asked and (state.latest_record is None or state.latest_record > limit):
+        by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
+        asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
+    return Verdict(
+        rule.kind,
+        bool(asked),
+        Action.DISCHARGE,
+        "client asked to end" if asked else "no request to end recorded",
+        asked,
+    )
+
+
+# --------------------------------------------------------------------------- measures
+def _measured(
+    plan: TreatmentPlan, state: PlanState, limit: datetime, codes: tuple[str, ...]
+) -> list[tuple[str, Instrument, Series]]:
+    """(code, instrument, series up to the limit) for each of ``codes`` with a scored point."""
+    out: list[tuple[str, Instrument, Series]] = []
+    for code in codes:
+        series = state.series(code).until(limit)
+        if series.n_scored:
+            out.append((code, plan.instrument(code), series))
+    return out
+
+
+@_evaluates(SustainedRecovery)
+def _sustained_recovery(
+    rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    n = rule.consecutive
+    measured = [
+        m
+        for m in _measured(plan, state, limit, rule.instruments)
+        if m[1].caseness_cutoff is not None
+    ]
+    if not measured:
+        return Verdict(rule.kind, False, Action.DISCHARGE, "no scores on the listed measures")
+    short = [code for code, _, series in measured if series.n_scored - 1 < n]
+    if short:
+        return Verdict(
+            rule.kind,
+            False,
+            Action.DISCHARGE,
+            f"fewer than {n} scores after baseline: " + ", ".join(short),
+        )
+    baselines = {code: series.first_scored() for code, _, series in measured}
+    case_at_start = any(b is not None and b.score.case for b in baselines.values())
+    failing: list[str] = []
+    # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
+    improved_at = [False] * n
+    evidence: list[str] = []
+    for code, instrument, series in measured:
+        base = baselines[code]
+        assert base is not None
+        recent = series.last_scored(n)
+        evidence.extend(p.assessment_id for p in recent)
+        changes = [score_change(instrument, base.score, p.score) for p in recent]
+        if any(p.score.case for p in recent) or any(
+            c is not None and c.reliable_deterioration for c in changes
+        ):
+            failing.append(code)
+        for j, c in enumerate(changes):
+            if c is not None and c.reliable_improvement:
+                improved_at[j] = True
+    fired = case_at_start and not failing and all(improved_at)
+    if fired:
+        reason = f"reliable recovery over the last {n} measurements"
+    elif not case_at_start:
+        reason = "no listed measure was in the clinical range at baseline"
+    elif failing:
+        reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
+    else:
+        reason = f"no reliable improvement at each of the last {n} measurements"
+    return Verdict(rule.kind, fired, Action.DISCHARGE, reason, tuple(evidence) if fired else ())
+
+
+@_evaluates(Plateau)
+def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    n = rule.window
+    judged = [
+        m
+        for m in _measured(plan, state, limit, rule.instruments)
+        if m[1].reliable_change is not None or m[1].norms is not None
+    ]
+    if not judged:
+        return Verdict(rule.kind, False, rule.action, "no scores on the listed measures")
+    evidence: list[str] = []
+    moving: list[str] = []
+    for code, instrument, series in judged:
+        if series.n_scored < n:
+            return Verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
+        recent = series.last_scored(n)
+        totals = [p.score.total for p in recent if p.score.total is not None]
+        change = change_of(instrument, min(totals), max(totals))
+        if change is not None and change.reliable:
+            moving.append(code)
+        evidence.extend(p.assessment_id for p in recent)
+    if moving:
+        return Verdict(
+            rule.kind,
+            False,
+            rule.action,
+            f"reliable change within the last {n} scores: " + ", ".join(moving),
+        )
+    return Verdict(
+        rule.kind,
+        True,
+        rule.action,
+        f"no reliable change over the last {n} scores",
+        tuple(evidence),
+    )
+
+
+@_evaluates(ReliableDeterioration)
+def _reliable_deterioration(
+    rule: ReliableDeterioration, plan: TreatmentPlan, state: PlanState, limit: datetime
+) -> Verdict:
+    worse: list[str] = []
+    evidence: list[str] = []
+    for code, instrument, series in _measured(plan, state, limit, rule.instruments):
+        if series.n_scored < 2:
+            continue
+        base, latest = series.first_scored(), series.latest_scored()
+        assert base is not None
+        assert latest is not None
+        change = score_change(instrument, base.score, latest.score)
+        if change is not None and change.reliable_deterioration:
+            worse.append(f"{code} {base.score.total:g} -> {latest.score.total:g}")
+            evidence.extend((base.assessment_id, latest.assessment_id))
+    reason = (
+        "reliably worse than baseline: " + ", ".join(worse)
+        if worse
+        else "no reliable deterioration"
+    )
+    return Verdict(rule.kind, bool(worse), Action.REVIEW, reason, tuple(evidence))
+
+
+def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
+    """The ``fractions`` of ``total`` that ``used`` has reached, compared exactly.
+
+    Each fraction is read from its shortest decimal form (0.28 as 28/100), so a
+    session count exactly at a threshold reaches it: in floats 0.28 * 25 is
+    7.000000000000001 and 7 sessions would miss the 28% warning.
+    """
+    return [f for f in fractions if used >= Fraction(str(f)) * total]
+
+
+@_evaluates(AuthorisationUsed)
+def _authorisation_used(
+    rule: AuthorisationUsed, plan: TreatmentPlan, _: PlanState, limit: datetime
+) -> Verdict:
+    counted = counted_sessions(plan, limit, rule.count_missed)
+    used, total = len(counted), rule.authorised_sessions
+    text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
+    if used >= total:
+        return Verdict(
+            rule.kind, True, Action.DISCHARGE, text + ": authorisation used up", counted
+        )
+    crossed = crossed_fractions(used, total, rule.warn_at)
+    if crossed:
+        return Verdict(
+            rule.kind, True, Action.WARN, text + f": reached {crossed[-1]:.0%}", counted
+        )
+    return Verdict(rule.kind, False, Action.WARN, text)
+
+
+# --------------------------------------------------------------------------- composites
+_ORDER = (Action.WARN, Action.REVIEW, Action.DISCHARGE)
+
+
+def _strongest(actions: Sequence[Action]) -> Action:
+    return max(actions, key=_ORDER.index) if actions else Action.DISCHARGE
+
+
+@_evaluates(AnyOf)
+def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    fired = [c for c in children if c.fired]
+    action = _strongest([c.action for c in (fired or children)])
+    reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
+    # Each record once, in first-seen order: several rules often cite the same sessions.
+    evidence = tuple(dict.fromkeys(e for c in fired for e in c.evidence))
+    return Verdict(rule.kind, bool(fired), action, reason, evidence, children)
+
+
+@_evaluates(AllOf)
+def _all_of(rule: AllOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    fired = all(c.fired for c in children)
+    action = _strongest([c.action for c in children])
+    pending = [c for c in children if not c.fired]
+    reason = (
+        "; ".join(f"{c.rule}: {c.reason}" for c in children)
+        if fired
+        else "not yet: " + "; ".join(f"{c.rule}: {c.reason}" for c in pending)
+    )
+    evidence = tuple(dict.fromkeys(e for c in children for e in c.evidence)) if fired else ()
+    return Verdict(rule.kind, fired, action, reason, evidence, children)

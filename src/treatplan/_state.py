@@ -1,0 +1,724 @@
+"""Derived plan state: the figures every reader of a plan shares, computed once per version.
+
+A plan is an immutable value, and most new versions differ from their parent by
+one appended record (a session, an assessment, a review, a transition). A
+:class:`PlanState` holds what reviews, alerts, ending rules, the simulator and
+FHIR ask of a plan again and again: the ids in use, the latest record time, the
+scored measure series by instrument, attendance counts and the sessions counted
+against an authorisation, the latest progress recorded per objective. It is
+built lazily for a version (:func:`state_of`) and, for a version made by
+appending one record, extended from its parent's state instead of rebuilt
+(:meth:`PlanState.with_session` and friends), so asking does not cost more as
+the plan grows.
+
+How the extension stays cheap and exact: the growing parts live in append-only
+logs (lists) that a chain of versions shares, and each state remembers how many
+entries of each log are its own. A state reads only its own prefix, so a parent
+is never changed by its children. The first child to extend a parent appends to
+the shared logs in place; a second child of the same parent (a branch: rare)
+copies the parent's prefix first. The state is never serialised, never part of
+equality, hashing or ``repr``: it is a cache of facts derivable from the plan.
+Extension and the from-scratch build are tested against each other on
+generated plans (tests/test_state.py).
+
+Objective achievement (:func:`objective_achievement`) is defined here, once:
+review findings, the ``GoalsMet`` rule, the summary and the FHIR export all
+read it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import cast
+
+import attrs
+
+from . import _validation as v
+from ._errors import ValidationError
+from ._fast import plan_with
+from ._model import (
+    AchievementStatus,
+    Assessment,
+    Attendance,
+    BehaviourTarget,
+    GasTarget,
+    GoalStatus,
+    MeasureTarget,
+    Objective,
+    ObjectiveProgress,
+    ProgressReview,
+    Session,
+    TreatmentPlan,
+)
+from ._scoring import ScoredPoint, score_in
+
+__all__ = [
+    "Achievement",
+    "AchievementSource",
+    "PlanState",
+    "Series",
+    "as_of_view",
+    "live_objectives",
+    "measure_series",
+    "objective_achievement",
+    "state_of",
+]
+
+#: Before any record.
+EPOCH = datetime.min.replace(tzinfo=UTC)
+_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
+
+
+def live_objectives(plan: TreatmentPlan) -> tuple[Objective, ...]:
+    """The objectives not cancelled, rejected or entered in error, in plan order."""
+    return tuple(o for o in plan.objectives if o.status not in _DEAD)
+
+
+# --------------------------------------------------------------------------- logs
+class _Log:
+    """Append-only lists shared by a chain of plan versions (see the module docstring).
+
+    ``owner_size`` is the length of the longest state that extended the log: a state
+    whose own length equals it may append in place.
+    """
+
+    __slots__ = ("items", "lock")
+
+    def __init__(self, items: list[object] | None = None) -> None:
+        self.items: list[object] = items if items is not None else []
+        self.lock = threading.Lock()
+
+
+class Series:
+    """One instrument's scored points in a plan version, in time order.
+
+    A read-only view of the first ``len(self)`` points of a shared log: indexing,
+    iteration and :meth:`scored` never copy the whole series.
+    """
+
+    __slots__ = ("_points", "_scored", "n", "n_scored")
+
+    def __init__(
+        self, points: list[ScoredPoint], scored: list[ScoredPoint], n: int, n_scored: int
+    ) -> None:
+        self._points = points
+        self._scored = scored
+        self.n = n
+        self.n_scored = n_scored
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def __getitem__(self, index: int) -> ScoredPoint:
+        if index < 0:
+            index += self.n
+        if not 0 <= index < self.n:
+            raise IndexError(index)
+        return self._points[index]
+
+    def points(self) -> tuple[ScoredPoint, ...]:
+        """Every point, in time order."""
+        return tuple(self._points[: self.n])
+
+    def scored(self) -> tuple[ScoredPoint, ...]:
+        """The points that have a total (too many missing items leave none)."""
+        return tuple(self._scored[: self.n_scored])
+
+    def last_scored(self, count: int) -> tuple[ScoredPoint, ...]:
+        """The last ``count`` scored points (fewer when there are fewer)."""
+        return tuple(self._scored[max(0, self.n_scored - count) : self.n_scored])
+
+    def first_scored(self) -> ScoredPoint | None:
+        return self._scored[0] if self.n_scored else None
+
+    def latest_scored(self) -> ScoredPoint | None:
+        return self._scored[self.n_scored - 1] if self.n_scored else None
+
+    def until(self, instant: datetime) -> Series:
+        """The points at or before ``instant`` (a UTC instant): itself when all are."""
+        if self.n == 0 or self._points[self.n - 1].at <= instant:
+            return self
+        n = sum(1 for p in self._points[: self.n] if p.at <= instant)
+        n_scored = sum(1 for p in self._scored[: self.n_scored] if p.at <= instant)
+        return Series(self._points, self._scored, n, n_scored)
+
+    def after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
+        """The points strictly after ``instant`` (a UTC instant)."""
+        times = [p.at for p in self._points[: self.n]]
+        return tuple(self._points[bisect.bisect_right(times, instant) : self.n])
+
+
+@attrs.frozen
+class _Sessions:
+    """Per-session prefix figures of a plan's sessions (shared log, see the module)."""
+
+    # For session i: its instant, and counts over sessions 0..i-1 (prefix sums, so
+    # entry 0 is all zeros): attended, offered (not cancelled by the service),
+    # did not attend, cancelled by the client.
+    instants: list[datetime]
+    attended: list[int]
+    offered: list[int]
+    dna: list[int]
+    client_cancelled: list[int]
+    attended_index: list[int]  # positions of attended sessions
+    log: _Log  # guards appends to the lists above
+
+
+def _empty_sessions() -> _Sessions:
+    return _Sessions([], [0], [0], [0], [0], [], _Log())
+
+
+class AchievementSource(enum.StrEnum):
+    """Where an objective's achievement comes from (see :func:`objective_achievement`)."""
+
+    #: The objective's own ``status`` (completed) or a terminal ``achievement``
+    #: recorded by a clinician: it overrides the data.
+    RECORDED = "recorded"
+    #: The latest score of the target's instrument against the target.
+    MEASURE = "measure"
+    #: The latest GAS level recorded at a review against the target level.
+    GAS = "gas"
+    #: The latest progress recorded at a review (behaviour targets).
+    REVIEW = "review"
+    #: Nothing to judge yet.
+    NONE = "none"
+
+
+@attrs.frozen
+class Achievement:
+    """Whether an objective is achieved, and on what that rests.
+
+    ``source`` says which answer applies: a clinician's explicit status
+    (:attr:`AchievementSource.RECORDED`) overrides the one derived from the data.
+    ``value`` is the latest total or GAS level judged (``None`` otherwise);
+    ``evidence`` the ids of the records it rests on.
+    """
+
+    objective: str
+    achieved: bool
+    source: AchievementSource
+    detail: str
+    value: float | None = None
+    evidence: tuple[str, ...] = ()
+
+
+#: Achievement values a clinician records as a verdict, not as a progress note:
+#: they override the achievement derived from the plan's data.
+TERMINAL_ACHIEVEMENT = frozenset(
+    {
+        AchievementStatus.ACHIEVED,
+        AchievementStatus.SUSTAINING,
+        AchievementStatus.NOT_ACHIEVED,
+        AchievementStatus.NOT_ATTAINABLE,
+    }
+)
+ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
+
+
+# --------------------------------------------------------------------------- the state
+class PlanState:
+    """The derived figures of one plan version (see the module docstring).
+
+    Build with :func:`state_of`; never construct directly.
+    """
+
+    __slots__ = (
+        "_measure_cache",
+        "ids",
+        "latest_in_sessions",
+        "latest_record",
+        "latest_standalone",
+        "n_ids",
+        "n_sessions",
+        "progress",
+        "requests",
+        "series_counts",
+        "series_logs",
+        "sessions",
+    )
+
+    ids: dict[str, int]  # id -> position in the order ids were claimed (shared log)
+    n_ids: int
+    n_sessions: int
+    sessions: _Sessions
+    # code -> (points, scored points) logs, and this version's (n, n_scored) per code
+    series_logs: dict[str, tuple[list[ScoredPoint], list[ScoredPoint], _Log]]
+    series_counts: Mapping[str, tuple[int, int]]
+    latest_in_sessions: datetime | None  # latest instant of a session's assessment
+    latest_standalone: datetime | None  # latest instant of a standalone assessment
+    latest_record: datetime | None  # latest instant of any session, assessment or review
+    progress: Mapping[str, tuple[str, ObjectiveProgress, int | None]]
+    requests: tuple[str, ...]  # reviews at which the client asked to end
+    _measure_cache: Mapping[str, tuple[ScoredPoint, ...]] | None
+
+    # -- questions ---------------------------------------------------------------
+    def uses_id(self, ident: str) -> bool:
+        """Whether ``ident`` is already used in this version."""
+        position = self.ids.get(ident)
+        return position is not None and position < self.n_ids
+
+    def series(self, code: str) -> Series:
+        """The scored points of instrument ``code`` (empty when it is not measured)."""
+        counts = self.series_counts.get(code)
+        if counts is None:
+            return Series([], [], 0, 0)
+        points, scored, _ = self.series_logs[code]
+        return Series(points, scored, counts[0], counts[1])
+
+    def codes(self) -> tuple[str, ...]:
+        """The instruments measured, in the order they were first measured."""
+        return tuple(self.series_counts)
+
+    def measure_series(self) -> Mapping[str, tuple[ScoredPoint, ...]]:
+        """Every series as tuples (built once per version)."""
+        if self._measure_cache is None:
+            self._measure_cache = MappingProxyType(
+                {code: self.series(code).points() for code in self.series_counts}
+            )
+        return self._measure_cache
+
+    def sessions_until(self, instant: datetime | None) -> int:
+        """How many sessions are at or before ``instant`` (all with ``None``)."""
+        n = self.n_sessions
+        if instant is None or n == 0 or self.sessions.instants[n - 1] <= instant:
+            return n
+        return bisect.bisect_right(self.sessions.instants, instant, 0, n)
+
+    def attended(self, k: int) -> int:
+        """Attended sessions among the first ``k``."""
+        return self.sessions.attended[k]
+
+    def offered(self, k: int) -> int:
+        """Offered sessions (not cancelled by the service) among the first ``k``."""
+        return self.sessions.offered[k]
+
+    def did_not_attend(self, k: int) -> int:
+        return self.sessions.dna[k]
+
+    def client_cancelled(self, k: int) -> int:
+        return self.sessions.client_cancelled[k]
+
+    def attended_positions(self, k: int) -> list[int]:
+        """Positions of the attended sessions among the first ``k`` (a fresh list)."""
+        return self.sessions.attended_index[: self.sessions.attended[k]]
+
+
+def state_of(plan: TreatmentPlan) -> PlanState:
+    """The derived state of ``plan``: remembered on the plan, built on first use."""
+    try:
+        state = cast("PlanState | None", plan._state)
+    except AttributeError:  # never asked yet (or a copy made by copy/pickle)
+        state = None
+    if state is None:
+        state = _build(plan)
+        object.__setattr__(plan, "_state", state)  # a cache, not a field: see _model
+    return state
+
+
+# --------------------------------------------------------------------------- building
+def _build(plan: TreatmentPlan) -> PlanState:
+    state = object.__new__(PlanState)
+    ids: dict[str, int] = {}
+
+    def claim(ident: str) -> None:
+        ids.setdefault(ident, len(ids))
+
+    for p in plan.presenting_problems:
+        claim(p.id)
+    for g in plan.goals:
+        claim(g.id)
+        for o in g.objectives:
+            claim(o.id)
+    for i in plan.interventions:
+        claim(i.id)
+    for a in plan.assessments:
+        claim(a.id)
+    for s in plan.sessions:
+        claim(s.id)
+        for a in s.assessments:
+            claim(a.id)
+    for r in plan.reviews:
+        claim(r.id)
+    state.ids = ids
+    state.n_ids = len(ids)
+
+    sessions = _empty_sessions()
+    for s in plan.sessions:
+        _append_session(sessions, s)
+    state.sessions = sessions
+    state.n_sessions = len(plan.sessions)
+
+    _score_all(state, plan)
+    progress: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
+    requests: list[str] = []
+    for r in plan.reviews:
+        _add_progress(progress, r)
+        if r.client_requested_ending:
+            requests.append(r.id)
+    state.progress = MappingProxyType(progress)
+    state.requests = tuple(requests)
+    latest = [
+        t
+        for t in (
+            state.latest_in_sessions,
+            state.latest_standalone,
+            v.instant(plan.sessions[-1].at) if plan.sessions else None,
+            v.instant(plan.reviews[-1].at) if plan.reviews else None,
+        )
+        if t is not None
+    ]
+    state.latest_record = max(latest) if latest else None
+    state._measure_cache = None
+    return state
+
+
+def _append_session(log: _Sessions, s: Session) -> None:
+    attendance = s.attendance
+    n = len(log.instants)
+    log.instants.append(v.instant(s.at))
+    attended = attendance is Attendance.ATTENDED
+    log.attended.append(log.attended[n] + attended)
+    log.offered.append(log.offered[n] + (attendance is not Attendance.CANCELLED_BY_SERVICE))
+    log.dna.append(log.dna[n] + (attendance is Attendance.DID_NOT_ATTEND))
+    log.client_cancelled.append(
+        log.client_cancelled[n] + (attendance is Attendance.CANCELLED_BY_CLIENT)
+    )
+    if attended:
+        log.attended_index.append(n)
+
+
+def _add_progress(
+    progress: dict[str, tuple[str, ObjectiveProgress, int | None]], review: ProgressReview
+) -> None:
+    for p in review.progress:
+        level = p.gas_level
+        if level is None:
+            earlier = progress.get(p.objective)
+            level = earlier[2] if earlier is not None else None
+        progress[p.objective] = (review.id, p, level)
+
+
+def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
+    """Every assessment of ``plan`` scored, sorted by time (stable: session assessments
+    in session order, then standalone ones), and grouped by instrument."""
+    attended_at: list[datetime] = []
+    taken: list[tuple[datetime, int, Assessment]] = []
+    for s in plan.sessions:
+        if s.attended:
+            attended_at.append(v.instant(s.at))
+            number = len(attended_at)
+            taken.extend((v.instant(a.administered_at), number, a) for a in s.assessments)
+    state.latest_in_sessions = max((t[0] for t in taken), default=None)
+    latest_standalone = None
+    for a in plan.assessments:
+        when = v.instant(a.administered_at)
+        taken.append((when, bisect.bisect_right(attended_at, when), a))
+        latest_standalone = when if latest_standalone is None else max(latest_standalone, when)
+    state.latest_standalone = latest_standalone
+    taken.sort(key=_time)
+    logs: dict[str, tuple[list[ScoredPoint], list[ScoredPoint], _Log]] = {}
+    for when, number, a in taken:
+        point = ScoredPoint(score_in(plan, a), number, when)
+        entry = logs.get(a.instrument)
+        if entry is None:
+            entry = logs[a.instrument] = ([], [], _Log())
+        entry[0].append(point)
+        if point.score.total is not None:
+            entry[1].append(point)
+    state.series_logs = logs
+    state.series_counts = MappingProxyType({c: (len(e[0]), len(e[1])) for c, e in logs.items()})
+
+
+def _time(entry: tuple[datetime, int, Assessment]) -> datetime:
+    return entry[0]
+
+
+# --------------------------------------------------------------------------- extending
+def _child(parent: PlanState) -> PlanState:
+    child = object.__new__(PlanState)
+    child.ids = parent.ids
+    child.n_ids = parent.n_ids
+    child.n_sessions = parent.n_sessions
+    child.sessions = parent.sessions
+    child.series_logs = parent.series_logs
+    child.series_counts = parent.series_counts
+    child.latest_in_sessions = parent.latest_in_sessions
+    child.latest_standalone = parent.latest_standalone
+    child.latest_record = parent.latest_record
+    child.progress = parent.progress
+    child.requests = parent.requests
+    child._measure_cache = None
+    return child
+
+
+_IDS_LOCK = threading.Lock()
+
+
+def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
+    """Add ``new_ids`` (all unused in the parent) to the child's ids."""
+    with _IDS_LOCK:
+        ids = child.ids
+        if len(ids) != child.n_ids:
+            # Another version already extended this log (a branch): copy our prefix.
+            ids = {k: p for k, p in ids.items() if p < child.n_ids}
+        for ident in new_ids:
+            ids[ident] = len(ids)
+        child.ids = ids
+        child.n_ids = len(ids)
+
+
+def _note_record(child: PlanState, instant: datetime) -> None:
+    if child.latest_record is None or instant > child.latest_record:
+        child.latest_record = instant
+
+
+def _extend_series(
+    child: PlanState,
+    points: list[tuple[str, ScoredPoint]],
+    parent_counts: Mapping[str, tuple[int, int]],
+) -> None:
+    """Append scored points (already in time order after every earlier point)."""
+    counts = dict(parent_counts)
+    logs = child.series_logs
+    copied = False
+    for code, point in points:
+        n, n_scored = counts.get(code, (0, 0))
+        entry = logs.get(code)
+        with _IDS_LOCK:
+            if entry is None or len(entry[0]) != n or len(entry[1]) != n_scored:
+                # A new instrument, or a branch: this version gets its own log.
+                if not copied:
+                    logs = dict(logs)
+                    copied = True
+                old = entry or ([], [], _Log())
+                entry = (old[0][:n], old[1][:n_scored], _Log())
+                logs[code] = entry
+            entry[0].append(point)
+            if point.score.total is not None:
+                entry[1].append(point)
+                n_scored += 1
+        counts[code] = (n + 1, n_scored)
+    child.series_logs = logs
+    child.series_counts = MappingProxyType(counts)
+
+
+def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:
+    """The state of ``plan``: the parent's plan with ``session`` appended (validated).
+
+    Extends the parent when the session's scores come after every earlier score in
+    time order and no standalone score is dated after it (the usual case); else
+    builds afresh, which is always exact.
+    """
+    at = v.instant(session.at)
+    taken = sorted(
+        ((v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)),
+        key=_time_then_position,
+    )
+    in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
+    # Appending keeps the time order (a session's scores sort after earlier sessions'
+    # scores at the same instant, but before standalone ones) and the session numbers
+    # of standalone scores (sessions attended at or before each) only when:
+    if session.attended and (
+        (standalone is not None and at <= standalone)
+        or (
+            taken
+            and (
+                (in_sessions is not None and taken[0][0] < in_sessions)
+                or (standalone is not None and taken[0][0] <= standalone)
+            )
+        )
+    ):
+        return _build(plan)
+    child = _child(parent)
+    _claim_ids(child, [session.id, *(a.id for a in session.assessments)])
+    log = parent.sessions
+    with log.log.lock:
+        if len(log.instants) != parent.n_sessions:
+            n = parent.n_sessions
+            log = _Sessions(
+                log.instants[:n],
+                log.attended[: n + 1],
+                log.offered[: n + 1],
+                log.dna[: n + 1],
+                log.client_cancelled[: n + 1],
+                log.attended_index[: log.attended[n]],
+                _Log(),
+            )
+        _append_session(log, session)
+    child.sessions = log
+    child.n_sessions = parent.n_sessions + 1
+    _note_record(child, at)
+    if taken:
+        number = log.attended[child.n_sessions]
+        _extend_series(
+            child,
+            [(a.instrument, ScoredPoint(score_in(plan, a), number, w)) for w, _, a in taken],
+            parent.series_counts,
+        )
+        child.latest_in_sessions = taken[-1][0]
+        _note_record(child, taken[-1][0])
+    return child
+
+
+def _time_then_position(entry: tuple[datetime, int, Assessment]) -> tuple[datetime, int]:
+    return entry[0], entry[1]
+
+
+def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessment) -> PlanState:
+    """The state of ``plan``: the parent's plan with a standalone ``assessment`` appended."""
+    when = v.instant(assessment.administered_at)
+    series = parent.series(assessment.instrument)
+    if series and series[-1].at > when:
+        return _build(plan)  # back-dated among its instrument's scores: rebuild exactly
+    child = _child(parent)
+    _claim_ids(child, [assessment.id])
+    n = parent.n_sessions
+    instants = parent.sessions.instants
+    # Sessions attended at or before the assessment (a standalone score after a session
+    # at the same instant counts that session).
+    k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
+    number = parent.sessions.attended[k]
+    point = ScoredPoint(score_in(plan, assessment), number, when)
+    _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
+    if child.latest_standalone is None or when > child.latest_standalone:
+        child.latest_standalone = when
+    _note_record(child, when)
+    return child
+
+
+def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
+    """The state of a plan: the parent's plan with ``review`` appended."""
+    child = _child(parent)
+    _claim_ids(child, [review.id])
+    if review.progress:
+        progress = dict(parent.progress)
+        _add_progress(progress, review)
+        child.progress = MappingProxyType(progress)
+    if review.client_requested_ending:
+        child.requests = (*parent.requests, review.id)
+    _note_record(child, v.instant(review.at))
+    return child
+
+
+def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> tuple[str, ...]:
+    """Ids of the sessions counted against an authorisation up to ``as_of``: attended
+    ones, or every offered one (not those the service cancelled) with ``count_missed``."""
+    state = state_of(plan)
+    k = state.sessions_until(v.instant(as_of))
+    sessions = plan.sessions
+    if not count_missed:
+        return tuple(sessions[i].id for i in state.attended_positions(k))
+    return tuple(s.id for s in sessions[:k] if s.attendance is not Attendance.CANCELLED_BY_SERVICE)
+
+
+# --------------------------------------------------------------------------- views
+def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
+    """Every assessment of ``plan`` scored once, by instrument code, in time order.
+
+    ``session`` of each point counts the sessions attended up to and including the
+    one it was taken at (standalone scores: attended at or before it).
+    """
+    return state_of(plan).measure_series()
+
+
+def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:
+    """The plan as it stood at ``as_of``: the records (history, sessions, assessments,
+    reviews) up to then. Goals and interventions are the current ones.
+
+    The plan itself when nothing is dated after ``as_of`` (checked in constant time).
+    """
+    limit = v.instant(as_of)
+    state = state_of(plan)
+    last_event = v.instant(plan.history[-1].at)
+    if last_event <= limit and (state.latest_record is None or state.latest_record <= limit):
+        return plan
+    if v.instant(plan.history[0].at) > limit:
+        raise ValidationError.at("as_of", "a time on or after the referral")
+    return plan_with(
+        plan,
+        history=tuple(t for t in plan.history if v.instant(t.at) <= limit),
+        sessions=tuple(s for s in plan.sessions if v.instant(s.at) <= limit),
+        assessments=tuple(a for a in plan.assessments if v.instant(a.administered_at) <= limit),
+        reviews=tuple(r for r in plan.reviews if v.instant(r.at) <= limit),
+    )
+
+
+# --------------------------------------------------------------------------- achievement
+def objective_achievement(
+    plan: TreatmentPlan, objective: Objective, as_of: datetime | None = None
+) -> Achievement:
+    """Whether ``objective`` is achieved: the one answer every reader shares.
+
+    In order: a clinician's explicit verdict on the objective (status ``completed``,
+    or achievement ``achieved``, ``sustaining``, ``not-achieved`` or
+    ``not-attainable``) overrides the data; else a measure target is judged on the
+    latest score of its instrument (up to ``as_of``), a GAS target on the latest GAS
+    level recorded at a review, and a behaviour target on the latest achievement
+    recorded at a review. Progress notes (``in-progress``, ``improving``, ...) on the
+    objective itself do not override. ``plan`` must already be cut to ``as_of``
+    for the reviews (see :func:`as_of_view`); scores are cut here.
+    """
+    oid = objective.id
+    if objective.status is GoalStatus.COMPLETED:
+        return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
+    if objective.achievement in TERMINAL_ACHIEVEMENT:
+        achieved = objective.achievement in ACHIEVED
+        return Achievement(
+            oid, achieved, AchievementSource.RECORDED, f"recorded as {objective.achievement}"
+        )
+    state = state_of(plan)
+    target = objective.target
+    if isinstance(target, MeasureTarget):
+        code = target.instrument
+        series = state.series(code)
+        latest = series.latest_scored()
+        if latest is not None and as_of is not None and latest.at > v.instant(as_of):
+            earlier = [p for p in series.scored() if p.at <= v.instant(as_of)]
+            latest = earlier[-1] if earlier else None
+        if latest is None:
+            return Achievement(oid, False, AchievementSource.NONE, f"no {code} score yet")
+        total = latest.score.total
+        assert total is not None
+        met = target.met_by(total)
+        text = f"{code} {total:g}, target {target.comparator.value} {target.threshold:g}"
+        return Achievement(
+            oid,
+            met,
+            AchievementSource.MEASURE,
+            text + (": met" if met else ": not met"),
+            total,
+            (latest.assessment_id,),
+        )
+    record = state.progress.get(oid)
+    if isinstance(target, GasTarget) and record is not None and record[2] is not None:
+        level = record[2]
+        met = level >= target.level
+        text = f"GAS level {level:+d}, target {target.level:+d}"
+        return Achievement(
+            oid,
+            met,
+            AchievementSource.GAS,
+            text + (": met" if met else ": not met"),
+            float(level),
+            (record[0],),
+        )
+    if record is None:
+        return Achievement(oid, False, AchievementSource.NONE, "no progress recorded yet")
+    review_id, p, _ = record
+    assert isinstance(target, BehaviourTarget | GasTarget)
+    return Achievement(
+        oid,
+        p.achievement in ACHIEVED,
+        AchievementSource.REVIEW,
+        f"progress {p.achievement.value} at {review_id}",
+        None,
+        (review_id,),
+    )

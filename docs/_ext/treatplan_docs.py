@@ -21,6 +21,7 @@ import re
 from enum import Enum
 from typing import Any
 
+import attrs
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
@@ -190,7 +191,9 @@ def _entry(name: str, package: str = "treatplan") -> list[str]:
     obj = getattr(importlib.import_module(package), name)
     if inspect.isclass(obj) and issubclass(obj, BaseException):
         return [f".. autoexception:: {name}", "   :members:", ""]
-    if inspect.isclass(obj) and issubclass(obj, Enum):
+    if inspect.isclass(obj) and (issubclass(obj, Enum) or attrs.has(obj)):
+        # Every member of an enumeration, and every field of an attrs class, with its
+        # type; a field documented by a ``#:`` comment above it shows that text too.
         return [f".. autoclass:: {name}", "   :members:", "   :undoc-members:", ""]
     if inspect.isclass(obj):
         return [f".. autoclass:: {name}", "   :members:", ""]

@@ -225,3 +225,26 @@ def test_version_means_only_the_program_version(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as caught:
         main(["schema", "--version", "1"])
     assert caught.value.code == 2
+
+
+def test_a_library_refusal_is_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(plan: tp.TreatmentPlan) -> str:
+        raise tp.TreatplanError("not now")
+
+    monkeypatch.setattr("treatplan._cli_core.summary", refuse)
+    assert main(["show", str(sorted(EXAMPLES.glob("*.json"))[0])]) == 1
+    assert capsys.readouterr().err == "error: not now\n"
+
+
+def test_validate_quiet_and_stdin_bytes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = sorted(EXAMPLES.glob("*.json"))[0].read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source), encoding="utf-8"))
+    assert main(["validate", "-q", "-"]) == 0
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source), encoding="utf-8"))
+    assert main(["validate", "-"]) == 0
+    assert capsys.readouterr().out == "<stdin>: valid\n"

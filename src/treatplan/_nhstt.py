@@ -49,7 +49,8 @@ class TalkingTherapiesPolicy:
     (PHQ-9: caseness 10, reliable change 6; GAD-7: caseness 8, reliable change
     4). ``improvement_requires_no_deterioration``: NHS Digital's definition of
     reliable improvement adds "and neither measure reliably deteriorates";
-    it is not confirmed against the published definition, so it is an option (default on).
+    that clause is not yet confirmed at the source (docs/references.md#change), so it
+    is an option (default on).
     ``min_treatment_sessions`` (2) and the paired-scores rule are from the NHS
     Talking Therapies definition of a finished course of treatment.
     """

@@ -4,7 +4,9 @@ Build: ``python -m pip install -e '.[docs]'`` then
 ``sphinx-build -W --keep-going -b html docs docs/_build/html``.
 Pages are Markdown (MyST); the lifecycle diagram (a static SVG, no JavaScript), the
 transition table and the API reference are generated from the installed package at
-build time. Nothing is fetched from the network, at build time or when reading.
+build time. Nothing is fetched from the network, at build time or when reading:
+the intersphinx inventories of Python and attrs ship in ``docs/_inventories``
+(see ``docs/_inventories/README.md``), so cross-references to them resolve offline.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ version = release
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "treatplan_docs",
@@ -32,7 +35,7 @@ extensions = [
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_ext", "_inventories", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
@@ -40,8 +43,14 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 add_module_names = False
 
-html_theme = "alabaster"
-# Wide enough for code lines of up to 99 characters (the project's line length).
-html_theme_options = {"page_width": "1320px", "body_max_width": "none", "fixed_sidebar": True}
+# Links go to the published documentation; the inventories are read from the
+# copies shipped beside this file, never downloaded, so the build works offline.
+_INVENTORIES = Path(__file__).resolve().parent / "_inventories"
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", str(_INVENTORIES / "python.inv")),
+    "attrs": ("https://www.attrs.org/en/stable", str(_INVENTORIES / "attrs.inv")),
+}
+
+html_theme = "furo"
 html_title = f"treatplan {release}"
 html_static_path: list[str] = []

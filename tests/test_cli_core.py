@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import treatplan as tp
-from treatplan._cli import main
+from treatplan._cli import case_insensitive, file_error, main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -65,10 +67,15 @@ def test_validate_unreadable_and_malformed(
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert main(["validate", str(broken), str(tmp_path / "missing.json")]) == 1
-    err = capsys.readouterr().err
-    assert "well-formed JSON" in err
-    assert "cannot read" in err
+    missing = tmp_path / "missing.json"
+    # The worst outcome decides: a file that cannot be read (2) over an invalid one (1).
+    assert main(["validate", str(broken), str(missing)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{broken}: $: expected well-formed JSON (line 1, column 2)",
+        f"{missing}: expected an accessible file (No such file or directory)",
+    ]
+    assert main(["validate", str(broken)]) == 1
 
 
 def test_show_summarises_a_plan(capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,7 +112,7 @@ def test_bytes_that_are_not_utf8_are_a_clean_error(
     path.write_bytes('{"note": "caf\u00e9"}'.encode("latin-1"))
     assert main([command, str(path)]) == 1
     err = capsys.readouterr().err
-    assert "UTF-8" in err or "cannot read" in err
+    assert f"{path}: $: expected UTF-8 text" in err or "$: expected UTF-8 text" in err
     assert "Traceback" not in err
 
 
@@ -114,3 +121,130 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFix
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())  # as Windows editors save it
     assert main(["validate", str(path)]) == 0
+
+
+# --------------------------------------------------------------------------- one way to fail
+PLAN_COMMANDS = ["validate", "show", "review"]
+
+
+@pytest.mark.parametrize("command", PLAN_COMMANDS)
+def test_a_missing_file_is_exit_2_with_one_message_everywhere(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.json"
+    assert main([command, str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"{missing}: expected an accessible file (No such file or directory)\n"
+    )
+
+
+@pytest.mark.parametrize("command", PLAN_COMMANDS)
+def test_malformed_json_is_exit_1_with_one_message_everywhere(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("\n")
+    assert main([command, str(empty)]) == 1
+    assert capsys.readouterr().err == f"{empty}: $: expected well-formed JSON (line 2, column 1)\n"
+
+
+@pytest.mark.parametrize("command", PLAN_COMMANDS)
+def test_an_invalid_plan_names_paths_not_content(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads(sorted(EXAMPLES.glob("*.json"))[0].read_text())
+    doc["goals"][0]["objectives"][0]["target_date"] = "next spring"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert main([command, str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: $.goals[0].objectives[0].target_date: expected ")
+    assert "next spring" not in err
+
+
+@pytest.mark.parametrize("command", PLAN_COMMANDS)
+def test_stdin_is_named_stdin(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("[]"))
+    assert main([command, "-"]) == 1
+    assert capsys.readouterr().err.startswith("<stdin>: $: expected ")
+
+
+@pytest.mark.parametrize("command", PLAN_COMMANDS)
+def test_the_plan_positional_is_plan_everywhere(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([command, "--help"])
+    assert caught.value.code == 0
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert usage.rstrip().endswith(("PLAN", "PLAN [PLAN ...]"))
+
+
+def test_a_library_error_that_is_not_a_validation_error_names_the_file() -> None:
+    error = file_error("plan.json", tp.TreatplanError("not allowed"))
+    assert error.lines == ("plan.json: not allowed",)
+    assert error.exit_code == 1
+
+
+def test_an_os_error_without_a_file_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(plan: tp.TreatmentPlan) -> str:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr("treatplan._cli_core.summary", fail)
+    assert main(["show", str(sorted(EXAMPLES.glob("*.json"))[0])]) == 2
+    assert capsys.readouterr().err == "error: expected an accessible file (Input/output error)\n"
+
+
+def test_choices_ignore_case() -> None:
+    convert = case_insensitive(["R4", "R5"])
+    assert convert("r5") == "R5"
+    assert convert("R4") == "R4"
+    assert convert("r3") == "r3"  # left for argparse's choices check to refuse
+
+
+def test_schema_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--schema-version", str(tp.SCHEMA_VERSION)]) == 0
+    assert json.loads(capsys.readouterr().out)["$schema"].startswith("https://json-schema.org")
+    for bad in (str(tp.SCHEMA_VERSION + 1), "0", "one"):
+        with pytest.raises(SystemExit) as caught:
+            main(["schema", "--schema-version", bad])
+        assert caught.value.code == 2
+        err = capsys.readouterr().err
+        assert f"expected a schema version from 1 to {tp.SCHEMA_VERSION}" in err
+
+
+def test_version_means_only_the_program_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"treatplan {tp.__version__}\n"
+    with pytest.raises(SystemExit) as caught:
+        main(["schema", "--version", "1"])
+    assert caught.value.code == 2
+
+
+def test_a_library_refusal_is_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(plan: tp.TreatmentPlan) -> str:
+        raise tp.TreatplanError("not now")
+
+    monkeypatch.setattr("treatplan._cli_core.summary", refuse)
+    assert main(["show", str(sorted(EXAMPLES.glob("*.json"))[0])]) == 1
+    assert capsys.readouterr().err == "error: not now\n"
+
+
+def test_validate_quiet_and_stdin_bytes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = sorted(EXAMPLES.glob("*.json"))[0].read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source), encoding="utf-8"))
+    assert main(["validate", "-q", "-"]) == 0
+    assert capsys.readouterr() == ("", "")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source), encoding="utf-8"))
+    assert main(["validate", "-"]) == 0
+    assert capsys.readouterr().out == "<stdin>: valid\n"

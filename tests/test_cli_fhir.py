@@ -60,4 +60,4 @@ def test_invalid_plan_reports_paths_not_text(
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fhir", str(tmp_path / "missing.json")]) == 2
-    assert "error" in capsys.readouterr().err
+    assert "missing.json: expected an accessible file (" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import pytest
 
 import treatplan as tp
 from treatplan._cli import main
+from treatplan._cli_review import band_range
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WALKTHROUGH = EXAMPLES / "mbc-walkthrough.json"
@@ -89,12 +90,14 @@ def test_review_rejects_bad_dates(value: str, capsys: pytest.CaptureFixture[str]
 
 def test_review_before_the_referral_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["review", str(WALKTHROUGH), "--as-of", "2020-01-01"]) == 1
-    assert "as_of" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("error: as_of: expected ")
 
 
 def test_review_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["review", str(tmp_path / "none.json")]) == 2
-    assert "none.json" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'none.json'}: expected an accessible file (No such file or directory)\n"
+    )
 
 
 def test_instruments_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,3 +114,17 @@ def test_instruments_json(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     assert [d["code"] for d in doc] == [i.code for i in tp.instruments()]
     assert tp.from_dict(doc[0], tp.Instrument) == tp.instruments()[0]
+
+
+def test_band_labels_follow_the_band_edges(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["instruments"]) == 0
+    out = capsys.readouterr().out
+    # WSAS (Mundt et al. 2002): 20 is in the lower band; the upper band starts above 20.
+    assert "10-20 significant impairment, >20-40 moderately severe impairment" in out
+    for instrument in tp.instruments():
+        for band in instrument.bands:
+            low, high = band_range(band).lstrip(">").split("-")
+            assert (float(low), float(high)) == (band.low, band.high)
+            assert band_range(band).startswith(">") == band.low_open
+            assert band.contains(band.high)
+            assert band.contains(band.low) != band.low_open

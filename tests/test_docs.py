@@ -9,16 +9,20 @@ The Sphinx build itself (warnings as errors) runs in CI (``.ci/run``).
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import treatplan
+from treatplan._cli import build_parser
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\{?[\w-]*\}?)(.*)$")
 _REQUIRES = re.compile(r"<!--\s*requires:\s*([\w., ]+?)\s*-->")
@@ -220,3 +224,70 @@ SOURCES = [
 def test_the_references_page_cites_every_source() -> None:
     text = (DOCS / "references.md").read_text(encoding="utf-8")
     assert [s for s in SOURCES if s not in text] == []
+
+
+# --------------------------------------------------------------------------- the site's build
+def test_intersphinx_reads_the_shipped_inventories() -> None:
+    # No inventory is downloaded: the build must work offline, with -W.
+    namespace: dict[str, Any] = {"__file__": str(DOCS / "conf.py")}
+    exec((DOCS / "conf.py").read_text(encoding="utf-8"), namespace)  # the project's own conf
+    assert namespace["html_theme"] == "furo"
+    mapping = namespace["intersphinx_mapping"]
+    assert set(mapping) == {"python", "attrs"}
+    for url, inventory in mapping.values():
+        assert url.startswith("https://")
+        data = Path(inventory).read_bytes()
+        assert data.startswith(b"# Sphinx inventory version 2"), inventory
+
+
+def _docs_extension() -> Any:
+    pytest.importorskip("sphinx")  # the docs extra
+    import treatplan_docs
+
+    return treatplan_docs
+
+
+def test_attrs_fields_are_documented_with_their_types() -> None:
+    # Every field of an attrs class gets an entry; a `#:` comment above a field is its text.
+    entry = _docs_extension()._entry("Goal")
+    assert entry[0] == ".. autoclass:: Goal"
+    assert "   :undoc-members:" in entry
+
+
+def _subcommands() -> list[str]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(action.choices)
+
+
+def test_the_cli_page_shows_every_subcommand() -> None:
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    for command in _subcommands():
+        assert f"## {command}\n" in text, command
+        assert f"```{{command-help}} {command}\n```" in text, command
+        assert f"`treatplan {command}" in text, command
+
+
+def test_command_help_is_the_programs_help() -> None:
+    command_help = _docs_extension().command_help
+    text = command_help("review")
+    assert text.startswith("usage: treatplan review [-h]")
+    assert "PLAN" in text
+    assert max(len(line) for line in text.splitlines()) <= 88
+    assert command_help("").startswith("usage: treatplan [-h] [--version]")
+
+
+def test_no_file_cites_the_internal_domain_notes() -> None:
+    # Sources are cited by their published names and docs/references.md, never by the
+    # team's internal notes file.
+    needle = "DOMAIN" + ".md"
+    skip = {".git", ".venv", ".ci-venv", "_build", "__pycache__", "node_modules"}
+    hits = []
+    for path in ROOT.rglob("*"):
+        if path.is_file() and not skip.intersection(path.relative_to(ROOT).parts):
+            try:
+                if needle in path.read_text(encoding="utf-8"):
+                    hits.append(str(path.relative_to(ROOT)))
+            except (UnicodeDecodeError, OSError):
+                continue
+    assert hits == []

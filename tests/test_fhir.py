@@ -187,7 +187,7 @@ DIAGNOSIS_SYSTEMS = {
     "ICD-11": "http://id.who.int/icd/release/11/mms",
     "SNOMED-CT": "http://snomed.info/sct",
 }
-# Total-score LOINC codes (DOMAIN.md section 2; US Core screening assessments).
+# Total-score LOINC codes (docs/references.md#lifecycle-and-fhir; US Core screening assessments).
 LOINC_TOTALS = {"PHQ-9": "44261-6", "GAD-7": "70274-6", "PCL-5": "101698-9"}
 UCUM = "http://unitsofmeasure.org"
 
@@ -428,7 +428,8 @@ def _plan_through(*steps: tuple[str, str | None]) -> tp.TreatmentPlan:
     return plan
 
 
-# (steps, EpisodeOfCare.status, CarePlan.status, R4 activity status) per DOMAIN.md section 2.
+# (steps, EpisodeOfCare.status, CarePlan.status, R4 activity status) per
+# docs/references.md#lifecycle-and-fhir.
 _PATHS: list[tuple[tuple[tuple[str, str | None], ...], str, str, str]] = [
     ((), "planned", "draft", "not-started"),
     ((("waitlist", None),), "waitlist", "draft", "not-started"),

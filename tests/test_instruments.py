@@ -1,4 +1,4 @@
-"""The built-in instrument catalogue (DOMAIN.md section 3) and custom definitions."""
+"""The built-in instrument catalogue (docs/references.md#measures) and custom definitions."""
 
 from __future__ import annotations
 

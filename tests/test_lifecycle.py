@@ -24,8 +24,8 @@ from hypothesis.stateful import (
 )
 
 import treatplan as tp
-from treatplan._lifecycle import latest_time
 from treatplan import Event, Phase
+from treatplan._lifecycle import latest_time
 
 T0 = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 CLINICIAN = "clin-1"
@@ -36,8 +36,8 @@ OFFSETS = (
     timezone(timedelta(hours=14)),
     timezone(timedelta(hours=-12)),
 )
-#: Events that must carry a reason (DOMAIN.md section 2: ending and closing carry a reason;
-#: pausing and reopening are explained too).
+#: Events that must carry a reason (docs/references.md#lifecycle-and-fhir: ending and
+#: closing carry a reason; pausing and reopening are explained too).
 REASON_EVENTS = frozenset(
     {
         Event.PAUSE,
@@ -140,7 +140,7 @@ def later(plan: tp.TreatmentPlan, days: float = 1) -> datetime:
 
 # --------------------------------------------------------------------------- the table
 def test_table_matches_domain_phases() -> None:
-    """DOMAIN.md section 2: the phases, and closing events set their outcome."""
+    """docs/references.md#lifecycle-and-fhir: the phases, and closing events set their outcome."""
     assert {p.value for p in Phase} == {
         "referred",
         "waitlisted",

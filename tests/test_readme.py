@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 import treatplan as tp
+from treatplan._cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -49,3 +51,20 @@ def test_ten_line_example_runs_and_raises_as_described() -> None:
     plan = namespace["plan"]
     assert isinstance(plan, tp.TreatmentPlan)
     assert plan.phase is tp.Phase.ASSESSING
+
+
+def test_command_line_examples_parse() -> None:
+    # Every `treatplan ...` line of the README's command-line block is accepted by the
+    # program's own parser, so a renamed flag or command cannot leave the README behind.
+    section = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line.split("#", 1)[0].split(" > ", 1)[0].strip()
+        for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+        for line in block.splitlines()
+    ]
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("treatplan ")]
+    assert len(commands) >= 8
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        assert args.command == argv[0]

@@ -1,6 +1,6 @@
 """Termination (discharge) rules: worked examples at their edges, composition, properties.
 
-The attendance examples are DOMAIN.md section 5's: 2 consecutive no-shows; more
+The attendance examples are docs/references.md#ending-therapy's: 2 consecutive no-shows; more
 than 1 missed in a 6-session course (more than 2 in 12); 3 missed within 90 days.
 """
 

@@ -74,8 +74,10 @@ def test_cli_schema_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]
 
 
 def test_cli_schema_refuses_unknown_versions(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schema", "--version", str(tp.SCHEMA_VERSION + 1)]) == 2
-    assert "ship with this release" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["schema", "--schema-version", str(tp.SCHEMA_VERSION + 1)])
+    assert caught.value.code == 2
+    assert "those this release ships" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- structure

@@ -24,7 +24,7 @@ def _total(code: str, total: float) -> Assessment:
 
 
 # --------------------------------------------------------------------------- bands
-# Every band edge of every banded instrument (DOMAIN.md section 3 and the sources it names).
+# Every band edge of every banded instrument (docs/references.md#measures).
 BAND_EDGES = [
     # PHQ-9, Kroenke, Spitzer & Williams 2001
     ("PHQ-9", 0, "minimal"),

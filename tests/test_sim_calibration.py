@@ -1,4 +1,4 @@
-"""The built-in scenario reproduces the published figures (DOMAIN.md section 6).
+"""The built-in scenario reproduces the published figures (docs/references.md#simulation-figures).
 
 One run of 3000 referrals (about 2,650 starting treatment); the ranges are the
 issue's: drop-out 15-25% (Swift & Greenberg 2012: 19.7%), recovery among

@@ -15,8 +15,8 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan._lifecycle import latest_time
 from treatplan import strategies as tps
+from treatplan._lifecycle import latest_time
 from treatplan._rules import RULE_TYPES
 
 # find() without shrinking: any example will do, and shrinking whole plans is slow.

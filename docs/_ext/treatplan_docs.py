@@ -15,12 +15,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import io
+import os
 import re
 from enum import Enum
 from typing import Any
 
+import attrs
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
@@ -96,6 +100,35 @@ class PlanDiagram(Directive):
         figure = nodes.container(classes=["treatplan-plan"])
         figure += nodes.raw("", plan_svg(), format="html")
         return [figure]
+
+
+def command_help(command: str) -> str:
+    """``treatplan COMMAND --help`` as the installed package prints it, 88 columns wide."""
+    from treatplan._cli import main
+
+    out = io.StringIO()
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "88"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main([command, "--help"] if command else ["--help"])
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return out.getvalue().rstrip() + "\n"
+
+
+class CommandHelp(Directive):
+    """The ``--help`` text of one sub-command (no argument: of ``treatplan`` itself)."""
+
+    optional_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        text = command_help(self.arguments[0] if self.arguments else "")
+        return [nodes.literal_block(text, text, language="text")]
 
 
 class TransitionTable(Directive):
@@ -190,7 +223,9 @@ def _entry(name: str, package: str = "treatplan") -> list[str]:
     obj = getattr(importlib.import_module(package), name)
     if inspect.isclass(obj) and issubclass(obj, BaseException):
         return [f".. autoexception:: {name}", "   :members:", ""]
-    if inspect.isclass(obj) and issubclass(obj, Enum):
+    if inspect.isclass(obj) and (issubclass(obj, Enum) or attrs.has(obj)):
+        # Every member of an enumeration, and every field of an attrs class, with its
+        # type; a field documented by a ``#:`` comment above it shows that text too.
         return [f".. autoclass:: {name}", "   :members:", "   :undoc-members:", ""]
     if inspect.isclass(obj):
         return [f".. autoclass:: {name}", "   :members:", ""]
@@ -219,6 +254,7 @@ def _inject_api(app: Sphinx, docname: str, source: list[str]) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("lifecycle-diagram", LifecycleDiagram)
     app.add_directive("transition-table", TransitionTable)
+    app.add_directive("command-help", CommandHelp)
     app.add_directive("fhir-diagram", FhirDiagram)
     app.add_directive("plan-diagram", PlanDiagram)
     app.connect("source-read", _inject_api)

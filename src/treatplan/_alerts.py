@@ -2,7 +2,7 @@
 
 Feedback systems alert on risk items, on clients not on track against the
 expected response, on reliable deterioration and on the alliance (OQ-Analyst,
-PCOMS; DOMAIN.md section 4), and services add data and administration alerts:
+PCOMS; Lambert 2017; docs/references.md#change), and services add data and administration alerts:
 measures missing, a review overdue, a session authorisation nearly used.
 
 Alerts are computed from the plan as it stood at ``as_of``; messages hold only

@@ -523,7 +523,7 @@ def fixed_threshold_change(
     """Classify a change that is reliable when its size is at least ``threshold``.
 
     NHS Talking Therapies: PHQ-9 changes of 6 or more, GAD-7 of 4 or more
-    (NHS Talking Therapies manual; DOMAIN.md section 4).
+    (NHS Talking Therapies manual; docs/references.md#change).
     """
     if not (math.isfinite(threshold) and threshold > 0):
         raise ValueError("threshold must be a finite number above 0")

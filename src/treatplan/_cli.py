@@ -3,6 +3,12 @@
 Each sub-command lives in a module with ``register(subparsers)`` that adds its
 parser and sets ``func`` to a callable taking the parsed arguments and returning
 an exit code. :data:`_COMMAND_MODULES` lists them, in help order.
+
+Every sub-command reports the same failure the same way (docs/cli.md): it takes
+its plan file as the positional ``PLAN`` (:data:`PLAN_METAVAR`), loads it with
+:func:`load_plan` (or :func:`read_plan_text` for other documents), and lets a
+:class:`PlanFileError` reach :func:`main`, which prints its lines and returns its
+exit code. Choices are matched without regard to case (:func:`case_insensitive`).
 """
 
 from __future__ import annotations
@@ -11,10 +17,25 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._errors import TreatplanError, ValidationError
+
+if TYPE_CHECKING:
+    from ._model import TreatmentPlan
+
+#: Exit codes, the same in every sub-command. 0: done; 1: a plan (or other
+#: document) is not valid, or the library refused the operation; 2: the command
+#: line is wrong (argparse's own code) or a file cannot be read.
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+#: The name of the plan-file positional in every sub-command's usage line.
+PLAN_METAVAR = "PLAN"
+PLAN_HELP = "a plan JSON file ('-' for stdin)"
 
 #: Modules that define sub-commands (each has ``register(subparsers)``).
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -40,6 +61,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class PlanFileError(Exception):
+    """A file named on the command line could not be read or is not a valid document.
+
+    ``lines`` are the messages for stderr, each ``NAME: ...`` (see
+    :func:`file_error`); ``exit_code`` is :data:`EXIT_USAGE` for a file that
+    cannot be read and :data:`EXIT_INVALID` for one that is not valid.
+    """
+
+    def __init__(self, lines: Sequence[str], exit_code: int) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
+        self.exit_code = exit_code
+
+
+def display_name(path: str) -> str:
+    """How messages name a file given on the command line (``-`` is ``<stdin>``)."""
+    return "<stdin>" if path == "-" else path
+
+
+def file_error(path: str, error: OSError | TreatplanError) -> PlanFileError:
+    """The :class:`PlanFileError` for ``error`` met while reading or loading ``path``.
+
+    Formats, one line each: ``NAME: JSONPATH: expected WHAT`` per validation
+    problem (exit 1), ``NAME: expected an accessible file (REASON)`` for a file
+    that cannot be opened (exit 2), ``NAME: MESSAGE`` for any other library error (exit 1).
+    No line repeats document content: problems hold paths and expectations only.
+    """
+    name = display_name(path)
+    if isinstance(error, ValidationError):
+        lines = [f"{name}: {p.path}: expected {p.expected}" for p in error.problems]
+        return PlanFileError(lines, EXIT_INVALID)
+    if isinstance(error, OSError):
+        return PlanFileError([f"{name}: {_os_expectation(error)}"], EXIT_USAGE)
+    return PlanFileError([f"{name}: {error}"], EXIT_INVALID)
+
+
+def _os_expectation(error: OSError) -> str:
+    # The same words whether reading or writing failed: the reason says which.
+    return f"expected an accessible file ({error.strerror or type(error).__name__})"
+
+
+def load_plan(path: str) -> TreatmentPlan:
+    """The plan in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`."""
+    from ._json import loads
+
+    try:
+        return loads(read_plan_text(path))
+    except (OSError, TreatplanError) as exc:
+        raise file_error(path, exc) from None
+
+
+def case_insensitive(choices: Sequence[str]) -> Callable[[str], str]:
+    """An argparse ``type`` mapping any spelling of one of ``choices`` to that choice.
+
+    Pass ``choices=`` as well: argparse converts first, then checks the choice, so
+    ``r5`` becomes ``R5`` and anything else is still refused with the list.
+    """
+    by_folded = {choice.casefold(): choice for choice in choices}
+
+    def convert(text: str) -> str:
+        return by_folded.get(text.casefold(), text)
+
+    return convert
+
+
 def read_plan_text(path: str) -> str:
     """Read a plan document as UTF-8 (a leading byte-order mark is allowed), ``-`` for stdin.
 
@@ -63,20 +149,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except ValidationError as exc:
+    except PlanFileError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except ValidationError as exc:  # an argument the library refused, not a file
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 1
+            print(f"error: {problem.path}: expected {problem.expected}", file=sys.stderr)
+        return EXIT_INVALID
     except TreatplanError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_INVALID
     except BrokenPipeError:  # the reader went away, e.g. `treatplan review x | head`
         # Point stdout at devnull so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # a file a command opened itself (a scenario, an output file)
+        name = display_name(str(exc.filename)) if exc.filename is not None else "error"
+        print(f"{name}: {_os_expectation(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

@@ -6,25 +6,27 @@ import argparse
 import sys
 from typing import Any
 
-from ._errors import ValidationError
-from ._json import loads
 from ._lifecycle import TRANSITIONS, mermaid
-from ._model import TreatmentPlan
 from ._summary import summary
 
 
 def register(subparsers: Any) -> None:
+    from ._cli import PLAN_HELP, PLAN_METAVAR
+
     p = subparsers.add_parser(
         "validate",
-        help="check plan documents; exit 0 when all are valid, 1 otherwise",
-        description="Check plan documents. Each problem goes to stderr with its JSON path.",
+        help="check plan documents; exit 0 when all are valid",
+        description=(
+            "Check plan documents. Each problem goes to stderr as PLAN: JSONPATH: expected "
+            "WHAT. Exit 0 when all are valid, 1 when one is not, 2 when one cannot be read."
+        ),
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="plan JSON files ('-' for stdin)")
+    p.add_argument("plans", nargs="+", metavar=PLAN_METAVAR, help=PLAN_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing for valid files")
     p.set_defaults(func=_validate)
 
     p = subparsers.add_parser("show", help="print a readable summary of a plan")
-    p.add_argument("file", metavar="FILE", help="a plan JSON file ('-' for stdin)")
+    p.add_argument("plan", metavar=PLAN_METAVAR, help=PLAN_HELP)
     p.set_defaults(func=_show)
 
     p = subparsers.add_parser("lifecycle", help="print the lifecycle transition table")
@@ -37,30 +39,27 @@ def register(subparsers: Any) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ._cli import read_plan_text
+    from ._cli import EXIT_OK, PlanFileError, display_name, load_plan
 
-    failed = 0
-    for name in args.files:
+    code = EXIT_OK
+    for name in args.plans:
         try:
-            loads(read_plan_text(name))
-        except ValidationError as exc:
-            failed += 1
-            for problem in exc.problems:
-                print(f"{name}: {problem}", file=sys.stderr)
-        except (OSError, UnicodeDecodeError) as exc:
-            failed += 1
-            print(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            load_plan(name)
+        except PlanFileError as exc:
+            # The worst outcome decides: a file that cannot be read (2) over an invalid one (1).
+            code = max(code, exc.exit_code)
+            for line in exc.lines:
+                print(line, file=sys.stderr)
         else:
             if not args.quiet:
-                print(f"{name}: valid")
-    return 1 if failed else 0
+                print(f"{display_name(name)}: valid")
+    return code
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ._cli import read_plan_text
+    from ._cli import load_plan
 
-    plan: TreatmentPlan = loads(read_plan_text(args.file))
-    print(summary(plan))
+    print(summary(load_plan(args.plan)))
     return 0
 
 

@@ -12,13 +12,15 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from ._evaluation import Verdict
-from ._instruments import Direction, Instrument, instruments
-from ._json import loads, to_dict
+from ._instruments import Band, Direction, Instrument, instruments
+from ._json import to_dict
 from ._model import Phase, TreatmentPlan
 from ._review import Findings, MeasureFinding, ReviewPolicy, review
 
 
 def register(subparsers: Any) -> None:
+    from ._cli import PLAN_HELP, PLAN_METAVAR
+
     p = subparsers.add_parser(
         "review",
         help="review a plan: measures, change categories, alerts, ending rules, a decision",
@@ -28,7 +30,7 @@ def register(subparsers: Any) -> None:
             "suggested decision."
         ),
     )
-    p.add_argument("file", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
+    p.add_argument("plan", metavar=PLAN_METAVAR, help=PLAN_HELP)
     p.add_argument(
         "--as-of",
         metavar="DATE",
@@ -57,7 +59,7 @@ def _as_of_arg(text: str) -> date | datetime:
             "expected an ISO 8601 date (YYYY-MM-DD) or a date-time with an offset"
         ) from None
     if parsed.utcoffset() is None:
-        raise argparse.ArgumentTypeError("a date-time needs a UTC offset, e.g. +00:00")
+        raise argparse.ArgumentTypeError("expected a date-time with a UTC offset, e.g. +00:00")
     return parsed
 
 
@@ -73,9 +75,9 @@ def resolve_as_of(plan: TreatmentPlan, given: date | datetime | None) -> datetim
 
 
 def _review(args: argparse.Namespace) -> int:
-    from ._cli import read_plan_text
+    from ._cli import load_plan
 
-    plan: TreatmentPlan = loads(read_plan_text(args.file))
+    plan = load_plan(args.plan)
     findings = review(plan, resolve_as_of(plan, args.as_of), ReviewPolicy(alert_log=True))
     if args.json:
         print(json.dumps(to_dict(findings), indent=2, ensure_ascii=False, allow_nan=False))
@@ -199,6 +201,12 @@ def _instruments(args: argparse.Namespace) -> int:
     return 0
 
 
+def band_range(band: Band) -> str:
+    """A band's totals as its edges define them: ``10-20``, or ``>20-40`` for a band
+    that starts strictly above its lower edge (WSAS's "> 20", Mundt et al. 2002)."""
+    return f"{'>' if band.low_open else ''}{band.low:g}-{band.high:g}"
+
+
 def _instrument_line(i: Instrument) -> str:
     direction = (
         "higher is worse" if i.direction is Direction.HIGHER_IS_WORSE else "higher is better"
@@ -209,7 +217,7 @@ def _instrument_line(i: Instrument) -> str:
         f"{direction}",
     ]
     if i.bands:
-        parts.append("  bands: " + ", ".join(f"{b.low:g}-{b.high:g} {b.label}" for b in i.bands))
+        parts.append("  bands: " + ", ".join(f"{band_range(b)} {b.label}" for b in i.bands))
     facts = []
     if i.caseness_cutoff is not None:
         facts.append(f"caseness {i.caseness_cutoff:g}")

@@ -20,9 +20,8 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument(
-        "--version",
-        dest="schema_version",
-        type=int,
+        "--schema-version",
+        type=_schema_version,
         default=SCHEMA_VERSION,
         metavar="N",
         help=f"the schema of document version N (default {SCHEMA_VERSION}, the current one)",
@@ -30,14 +29,20 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_schema)
 
 
+def _schema_version(text: str) -> int:
+    try:
+        version = int(text)
+    except ValueError:
+        version = 0
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise argparse.ArgumentTypeError(
+            f"expected a schema version from 1 to {SCHEMA_VERSION} (those this release ships)"
+        )
+    return version
+
+
 def _schema(args: argparse.Namespace) -> int:
     from ._schema import shipped_schema_text
 
-    if not 1 <= args.schema_version <= SCHEMA_VERSION:
-        print(
-            f"error: schema versions 1 to {SCHEMA_VERSION} ship with this release",
-            file=sys.stderr,
-        )
-        return 2
     sys.stdout.write(shipped_schema_text(args.schema_version))
     return 0

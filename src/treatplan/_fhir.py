@@ -18,7 +18,7 @@
 * an **Observation** per assessment (LOINC code where the instrument has one, item
   responses as ``component``).
 
-Status mappings follow ``DOMAIN.md`` section 2 (see :data:`EPISODE_STATUS` and
+Status mappings follow docs/references.md#lifecycle-and-fhir (see :data:`EPISODE_STATUS` and
 :data:`CARE_PLAN_STATUS`). The client is an identifier-only reference: no Patient
 resource, no personal data. Codes and identifiers that FHIR has no system for use
 the local namespace :data:`FHIR_NAMESPACE`.
@@ -141,7 +141,7 @@ DIAGNOSIS_SYSTEMS: Mapping[CodeSystem, str] = MappingProxyType(
 )
 _SYSTEM_OF_URI = {uri: system for system, uri in DIAGNOSIS_SYSTEMS.items()}
 
-#: EpisodeOfCare.status per open phase (DOMAIN.md section 2). ``closed`` is
+#: EpisodeOfCare.status per open phase (docs/references.md#lifecycle-and-fhir). ``closed`` is
 #: ``finished``, or ``cancelled`` when the episode never started (never reached
 #: assessing): see :func:`episode_status`.
 EPISODE_STATUS: Mapping[Phase, str] = MappingProxyType(
@@ -156,7 +156,7 @@ EPISODE_STATUS: Mapping[Phase, str] = MappingProxyType(
     }
 )
 
-#: CarePlan.status per open phase (DOMAIN.md section 2). ``closed`` is
+#: CarePlan.status per open phase (docs/references.md#lifecycle-and-fhir). ``closed`` is
 #: ``completed``, or ``revoked`` when the outcome is not completed: see
 #: :func:`care_plan_status`.
 CARE_PLAN_STATUS: Mapping[Phase, str] = MappingProxyType(
@@ -195,7 +195,7 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, FHIR_NAMESPACE)
 def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
     """EpisodeOfCare.status of ``plan`` (after history record ``upto``, default the last).
 
-    DOMAIN.md section 2: closed is ``finished``, or ``cancelled`` if the episode
+    docs/references.md#lifecycle-and-fhir: closed is ``finished``, or ``cancelled`` if the episode
     never started (no record up to then entered assessing or a later open phase).
     Raises ``IndexError`` when ``upto`` is not the index of a history record.
     """
@@ -214,7 +214,10 @@ def _status_after(history: Sequence[Transition]) -> str:
 
 
 def care_plan_status(plan: TreatmentPlan) -> str:
-    """CarePlan.status of ``plan``: closed is ``completed``, else ``revoked`` (DOMAIN.md s. 2)."""
+    """CarePlan.status of ``plan``: closed is ``completed``, else ``revoked``.
+
+    See docs/references.md#lifecycle-and-fhir.
+    """
     if plan.phase is not Phase.CLOSED:
         return CARE_PLAN_STATUS[plan.phase]
     return "completed" if plan.outcome is Outcome.COMPLETED else "revoked"

@@ -1,6 +1,7 @@
 """The therapy lifecycle: phases, events, guards, and the operations that change a plan.
 
-FHIR describes episode statuses but no transition rules (DOMAIN.md section 2);
+FHIR describes episode statuses but no transition rules (HL7 FHIR R4/R5 EpisodeOfCare;
+docs/references.md#lifecycle-and-fhir);
 this module supplies them. The whole transition table is :data:`TRANSITIONS`,
 data in one place; :func:`mermaid` draws it.
 

@@ -4,7 +4,7 @@ Structure follows the planning practice in Jongsma & Peterson, *The Complete
 Adult Psychotherapy Treatment Planner* (presenting problem -> long-term goal ->
 short-term SMART objectives -> interventions -> reviews -> discharge criteria),
 CARF 2.C and Joint Commission CTS.03.01.03. Status vocabularies map to FHIR
-R4/R5 value sets (see ``../shared/DOMAIN.md`` section 2).
+R4/R5 value sets (see docs/references.md#lifecycle-and-fhir).
 
 Every class validates itself at construction; the :class:`TreatmentPlan`
 additionally checks the references between its parts (unique ids, objectives
@@ -112,7 +112,7 @@ class AchievementStatus(enum.StrEnum):
 
 
 class Modality(enum.StrEnum):
-    """Therapy modalities treatplan knows by name (DOMAIN.md section 1)."""
+    """Therapy modalities treatplan knows by name (docs/references.md#treatment-planning)."""
 
     CBT = "cbt"
     PSYCHODYNAMIC = "psychodynamic"

@@ -2,7 +2,7 @@
 
 Feedback systems such as OQ-Analyst and the PCOMS tools compare every score with
 the trajectory expected for clients who started at the same severity, and flag
-clients who are not on track (DOMAIN.md section 4; with feedback, deterioration
+clients who are not on track (docs/references.md#change; with feedback, deterioration
 among at-risk clients fell from 21% to 13%, Lambert 2017). This module gives:
 
 - :class:`LogLinearCurve`, the built-in expected response: the distance from the
@@ -57,7 +57,7 @@ __all__ = [
 # Howard, Kopta, Krause & Orlinsky (1986): about 50% of clients improved by
 # session 8 and 75% by session 26. Read "improved" as a reliable improvement on
 # PHQ-9 (6 points, the NHS Talking Therapies threshold) from the typical intake
-# of depressed clients (15.5, UK service data; DOMAIN.md section 6): the median
+# of depressed clients (15.5, UK service data; docs/references.md#simulation-figures): the median
 # client removes 6 / 15.5 of their intake severity by session 8, and the client
 # at the 25th percentile of response does so by session 26.
 _HOWARD_MEDIAN_SESSION = 8

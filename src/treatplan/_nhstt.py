@@ -3,7 +3,7 @@
 Paired first and last scores on a depression measure (PHQ-9) and an anxiety
 measure (GAD-7 or a disorder-specific anxiety measure) give: caseness at the
 start, recovery, reliable improvement, reliable deterioration and reliable
-recovery (NHS Digital, NHS Talking Therapies manual; DOMAIN.md section 4). An
+recovery (NHS Digital, NHS Talking Therapies manual; docs/references.md#change). An
 episode counts only when it finished (closed) with at least two treatment
 sessions and paired scores on both measures.
 """
@@ -49,7 +49,8 @@ class TalkingTherapiesPolicy:
     (PHQ-9: caseness 10, reliable change 6; GAD-7: caseness 8, reliable change
     4). ``improvement_requires_no_deterioration``: NHS Digital's definition of
     reliable improvement adds "and neither measure reliably deteriorates";
-    DOMAIN.md marks it unconfirmed, so it is an option (default on).
+    that clause is not yet confirmed at the source (docs/references.md#change), so it
+    is an option (default on).
     ``min_treatment_sessions`` (2) and the paired-scores rule are from the NHS
     Talking Therapies definition of a finished course of treatment.
     """

@@ -11,7 +11,7 @@ across many plans, the reviews due or overdue on a date.
 
 Review deadlines differ by payer, state and level of care (e.g. US Medicaid
 mental hospitals every 90 days, 42 CFR 456.180), so the cadence is policy, never
-a constant (DOMAIN.md section 1). Findings hold codes, ids, numbers and
+a constant (docs/references.md#treatment-planning). Findings hold codes, ids, numbers and
 generated text only: never the plan's free text.
 """
 
@@ -500,8 +500,8 @@ def _suggest(
         reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
         if decision is None:
             decision = ReviewDecision.REVISE_PLAN
-    # Reliable deterioration means review, step up or refer rather than end (DOMAIN.md
-    # section 5), whether or not the stepped-care policy steps up on it.
+    # Reliable deterioration means review, step up or refer rather than end
+    # (docs/references.md#ending-therapy), whether or not the stepped-care policy steps up on it.
     for kind, text in _OUTWEIGHING_ALERTS:
         if kind in kinds:
             reasons.append(text)

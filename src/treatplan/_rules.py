@@ -5,7 +5,7 @@ data, stored in a plan and serialised with it. Evaluating a rule is judgement
 and lives above the plan in :mod:`treatplan._evaluation`
 (``evaluate(rule, plan, as_of)`` gives a verdict: whether it fired, what action
 it recommends, why, and on which evidence). Rule types
-follow the ending rules services use (DOMAIN.md section 5): goals met, session
+follow the ending rules services use (docs/references.md#ending-therapy): goals met, session
 limit, non-attendance (consecutive; more than M in the last K; N within D days),
 inactivity, time limit, client request; and rules that read the measures:
 sustained reliable recovery, plateau, reliable deterioration (review, never
@@ -85,7 +85,8 @@ class SessionLimit:
 @attrs.frozen
 class ConsecutiveMissed:
     """Fires after ``count`` consecutive missed sessions (did not attend; optionally late
-    client cancellations). DOMAIN.md section 5: e.g. 2 consecutive no-shows."""
+    client cancellations). The count is service policy, e.g. 2 consecutive no-shows
+    (docs/references.md#ending-therapy)."""
 
     count: int = attrs.field(validator=v.integer(low=1, high=1000))
     include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
@@ -95,7 +96,8 @@ class ConsecutiveMissed:
 @attrs.frozen
 class MissedInWindow:
     """Fires when more than ``max_missed`` of the last ``window`` scheduled sessions were
-    missed. DOMAIN.md section 5: more than 1 in a 6-session course, more than 2 in 12."""
+    missed. The limits are service policy, e.g. more than 1 in a 6-session course, more
+    than 2 in 12 (docs/references.md#ending-therapy)."""
 
     max_missed: int = attrs.field(validator=v.integer(low=0, high=1000))
     window: int = attrs.field(validator=v.integer(low=1, high=1000))
@@ -110,7 +112,8 @@ class MissedInWindow:
 @attrs.frozen
 class MissedWithinDays:
     """Fires when ``count`` or more sessions were missed within the ``days`` before
-    ``as_of``. DOMAIN.md section 5: e.g. 3 missed within 90 days."""
+    ``as_of``. The limits are service policy, e.g. 3 missed within 90 days
+    (docs/references.md#ending-therapy)."""
 
     count: int = attrs.field(validator=v.integer(low=1, high=1000))
     days: int = attrs.field(validator=v.integer(low=1, high=36_500))
@@ -146,7 +149,7 @@ class ClientRequest:
 
 
 # --------------------------------------------------------------------------- measures
-# Rules that read the plan's scores (DOMAIN.md section 5). Each instrument's first
+# Rules that read the plan's scores (docs/references.md#ending-therapy). Each instrument's first
 # score is its baseline; only scores at or before ``as_of`` count.
 _PAIRED = ("PHQ-9", "GAD-7")
 
@@ -162,7 +165,7 @@ class SustainedRecovery:
     """Fires when reliable recovery has held for ``consecutive`` measurements in a row.
 
     Reliable recovery as NHS Talking Therapies defines it for paired measures
-    (recovery plus reliable improvement on PHQ-9 or GAD-7; DOMAIN.md section 4),
+    (recovery plus reliable improvement on PHQ-9 or GAD-7; docs/references.md#change),
     applied at each of the last ``consecutive`` scores after baseline: at least one
     listed measure was in the clinical range at baseline; at each of those points
     every listed measure is out of it and not reliably worse than at baseline, and
@@ -202,7 +205,7 @@ class ReliableDeterioration:
     """Fires when the latest score of a listed measure is reliably worse than its baseline.
 
     Its action is always review (step up, refer on or revise the plan), never
-    discharge: deterioration is not a reason to end (DOMAIN.md section 5).
+    discharge: deterioration is not a reason to end (docs/references.md#ending-therapy).
     """
 
     instruments: tuple[str, ...] = attrs.field(

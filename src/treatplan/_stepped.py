@@ -3,7 +3,7 @@
 NICE CG90 (depression in adults, 2009) and CG113 (generalised anxiety disorder
 and panic disorder, 2011) organise care in steps; NG222 (depression in adults,
 2022) replaced CG90 and splits depression into less severe (PHQ-9 below 16) and
-more severe (16 or more) (DOMAIN.md section 5):
+more severe (16 or more) (docs/references.md#stepped-care):
 
 1. assessment and monitoring (recognition, active monitoring, psychoeducation);
 2. low-intensity psychological interventions (guided self-help; 6-8 sessions

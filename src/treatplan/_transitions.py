@@ -27,7 +27,7 @@ __all__ = [
 
 
 class Phase(enum.StrEnum):
-    """Lifecycle phase of an episode of care."""
+    """Lifecycle phase of an episode of care (docs/references.md#lifecycle-and-fhir)."""
 
     REFERRED = "referred"
     WAITLISTED = "waitlisted"

@@ -4,7 +4,7 @@ Every client draws from its own :class:`random.Random`, seeded from a BLAKE2b
 hash of the run seed, the client index and a purpose label. A client's draws
 therefore never depend on which worker simulates it, in which chunk, or in what
 order: the stdlib equivalent of numpy's ``SeedSequence(seed, spawn_key=(i,))``
-(DOMAIN.md section 6, reproducibility).
+(docs/references.md#simulation-figures, reproducibility).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ JSON with the library's one cattrs converter (:func:`treatplan.to_dict` /
 bad plan: every problem with its JSON path, no value echoed.
 
 Defaults are calibrated so that the built-in :data:`DEFAULT_SCENARIO` reproduces
-the figures of DOMAIN.md section 6. Every default marked *unconfirmed* is a
+the figures in docs/references.md#simulation-figures. Every default marked *unconfirmed* is a
 modelling assumption chosen for that calibration, not a published constant.
 """
 
@@ -115,11 +115,12 @@ class Normal:
 class Population:
     """Who is referred: intake severity and the client factors that drive success.
 
-    ``phq9``: 15.5 (SD 4.3) among depressed clients, UK service data (DOMAIN.md
-    section 6); all comers average 10.8 (SD 6.2). ``gad7`` and its correlation
-    with PHQ-9 are *unconfirmed* defaults. Readiness, support and barrier
-    shares, ``decline_at_referral`` and ``mean_patience_weeks`` (how long a
-    client waits on the list before giving up, exponential) are *unconfirmed*.
+    ``phq9``: 15.5 (SD 4.3) among depressed clients, UK service data
+    (docs/references.md#simulation-figures); all comers average 10.8 (SD 6.2).
+    ``gad7`` and its correlation with PHQ-9 are *unconfirmed* defaults. Readiness,
+    support and barrier shares, ``decline_at_referral`` and ``mean_patience_weeks``
+    (how long a client waits on the list before giving up, exponential) are
+    *unconfirmed*.
     """
 
     phq9: Normal = attrs.field(default=Normal(15.5, 4.3), validator=v.instance(Normal))
@@ -217,7 +218,7 @@ class Engagement:
 
 
 def _default_rules() -> Rule:
-    # DOMAIN.md section 5: reliable recovery sustained for 2 measurements; a session
+    # docs/references.md#ending-therapy: reliable recovery sustained for 2 measurements; a session
     # limit (NHS Talking Therapies high-intensity courses are commonly capped at
     # 12-20, unconfirmed); the client's request; 2 consecutive no-shows. The limit of
     # 12 means Howard et al.'s (1986) "75% improved by session 26" cannot be observed
@@ -357,5 +358,5 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario.from_json(Path(path).read_bytes())
 
 
-#: The built-in scenario, calibrated to DOMAIN.md section 6.
+#: The built-in scenario, calibrated to the figures in docs/references.md#simulation-figures.
 DEFAULT_SCENARIO = Scenario()

@@ -207,9 +207,7 @@ from ._stepped import (
 )
 from ._summary import summary
 from ._transitions import OPEN_PHASES, RECORDING_PHASES, Event, Outcome, Phase
-
-#: The version of this treatplan release.
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AUDIT",

@@ -19,12 +19,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._errors import TreatplanError, ValidationError
-
-if TYPE_CHECKING:
-    from ._model import TreatmentPlan
+from ._json import loads
+from ._model import TreatmentPlan
+from ._version import __version__
 
 #: Exit codes, the same in every sub-command. 0: done; 1: a plan (or other
 #: document) is not valid, or the library refused the operation; 2: the command
@@ -48,8 +47,6 @@ _COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="treatplan",
         description="Typed psychotherapy treatment plans: validate, inspect, review, simulate.",
@@ -104,8 +101,6 @@ def _os_expectation(error: OSError) -> str:
 
 def load_plan(path: str) -> TreatmentPlan:
     """The plan in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`."""
-    from ._json import loads
-
     try:
         return loads(read_plan_text(path))
     except (OSError, TreatplanError) as exc:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import Any
 
+from ._cli import EXIT_OK, PLAN_HELP, PLAN_METAVAR, PlanFileError, display_name, load_plan
 from ._lifecycle import TRANSITIONS, mermaid
 from ._summary import summary
 
 
 def register(subparsers: Any) -> None:
-    from ._cli import PLAN_HELP, PLAN_METAVAR
 
     p = subparsers.add_parser(
         "validate",
@@ -39,7 +39,6 @@ def register(subparsers: Any) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ._cli import EXIT_OK, PlanFileError, display_name, load_plan
 
     code = EXIT_OK
     for name in args.plans:
@@ -57,7 +56,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ._cli import load_plan
 
     print(summary(load_plan(args.plan)))
     return 0

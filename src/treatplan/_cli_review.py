@@ -11,6 +11,7 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from ._cli import PLAN_HELP, PLAN_METAVAR, load_plan
 from ._evaluation import Verdict
 from ._instruments import Band, Direction, Instrument, instruments
 from ._json import to_dict
@@ -19,7 +20,6 @@ from ._review import Findings, MeasureFinding, ReviewPolicy, review
 
 
 def register(subparsers: Any) -> None:
-    from ._cli import PLAN_HELP, PLAN_METAVAR
 
     p = subparsers.add_parser(
         "review",
@@ -75,7 +75,6 @@ def resolve_as_of(plan: TreatmentPlan, given: date | datetime | None) -> datetim
 
 
 def _review(args: argparse.Namespace) -> int:
-    from ._cli import load_plan
 
     plan = load_plan(args.plan)
     findings = review(plan, resolve_as_of(plan, args.as_of), ReviewPolicy(alert_log=True))

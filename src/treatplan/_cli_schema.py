@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ._model import SCHEMA_VERSION
+from ._schema import shipped_schema_text
 
 
 def register(subparsers: Any) -> None:
@@ -42,7 +43,6 @@ def _schema_version(text: str) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from ._schema import shipped_schema_text
 
     sys.stdout.write(shipped_schema_text(args.schema_version))
     return 0

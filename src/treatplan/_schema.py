@@ -28,6 +28,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from importlib import resources
 from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
@@ -106,8 +107,6 @@ def schema_text() -> str:
 
 def shipped_schema_text(version: int = SCHEMA_VERSION) -> str:
     """The schema file shipped in the package for ``version`` (every released version ships)."""
-    from importlib import resources
-
     name = f"plan-v{version}.schema.json"
     return resources.files("treatplan").joinpath("schema", name).read_text(encoding="utf-8")
 

@@ -222,8 +222,8 @@ def collect(
         if risk_since is not None:
             out.extend(
                 _risk_item(code, p)
-                for p in points.after(v.instant(risk_since))
-                if p is not latest and p.score.risk_flags
+                for p in points.risky_after(v.instant(risk_since))
+                if p is not latest
             )
         if latest.score.risk_flags:
             add(_risk_item(code, latest))

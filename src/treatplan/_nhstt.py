@@ -131,7 +131,7 @@ def talking_therapies_outcome(
     if policy.treatment_sessions is TreatmentSessionRule.ATTENDED:
         sessions = state.attended(state.n_sessions)
     else:
-        sessions = sum(1 for s in plan.attended_sessions if s.interventions)
+        sessions = state.treatment_sessions(state.n_sessions)
     dep_pair = _pair(plan, depression.code)
     anx_pair = _pair(plan, anxiety.code)
 

@@ -80,20 +80,6 @@ def live_objectives(plan: TreatmentPlan) -> tuple[Objective, ...]:
 
 
 # --------------------------------------------------------------------------- logs
-class _Log:
-    """Append-only lists shared by a chain of plan versions (see the module docstring).
-
-    ``owner_size`` is the length of the longest state that extended the log: a state
-    whose own length equals it may append in place.
-    """
-
-    __slots__ = ("items", "lock")
-
-    def __init__(self, items: list[object] | None = None) -> None:
-        self.items: list[object] = items if items is not None else []
-        self.lock = threading.Lock()
-
-
 class Series:
     """One instrument's scored points in a plan version, in time order.
 
@@ -101,15 +87,21 @@ class Series:
     iteration and :meth:`scored` never copy the whole series.
     """
 
-    __slots__ = ("_points", "_scored", "n", "n_scored")
+    __slots__ = ("_log", "n", "n_risky", "n_scored")
 
-    def __init__(
-        self, points: list[ScoredPoint], scored: list[ScoredPoint], n: int, n_scored: int
-    ) -> None:
-        self._points = points
-        self._scored = scored
+    def __init__(self, log: _SeriesLog, n: int, n_scored: int, n_risky: int) -> None:
+        self._log = log
         self.n = n
         self.n_scored = n_scored
+        self.n_risky = n_risky
+
+    @property
+    def _points(self) -> list[ScoredPoint]:
+        return self._log.points
+
+    @property
+    def _scored(self) -> list[ScoredPoint]:
+        return self._log.scored
 
     def __len__(self) -> int:
         return self.n
@@ -148,12 +140,57 @@ class Series:
             return self
         n = sum(1 for p in self._points[: self.n] if p.at <= instant)
         n_scored = sum(1 for p in self._scored[: self.n_scored] if p.at <= instant)
-        return Series(self._points, self._scored, n, n_scored)
+        n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
+        return Series(self._log, n, n_scored, n_risky)
 
     def after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points strictly after ``instant`` (a UTC instant)."""
-        times = [p.at for p in self._points[: self.n]]
-        return tuple(self._points[bisect.bisect_right(times, instant) : self.n])
+        start = bisect.bisect_right(self._points, instant, 0, self.n, key=_point_time)
+        return tuple(self._points[start : self.n])
+
+    def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
+        """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
+        risky = self._log.risky
+        start = bisect.bisect_right(risky, instant, 0, self.n_risky, key=_point_time)
+        return tuple(risky[start : self.n_risky])
+
+
+def _point_time(point: ScoredPoint) -> datetime:
+    return point.at
+
+
+class _SeriesLog:
+    """One instrument's append-only logs: every point, the scored ones, the risky ones."""
+
+    __slots__ = ("points", "risky", "scored")
+
+    def __init__(
+        self,
+        points: list[ScoredPoint] | None = None,
+        scored: list[ScoredPoint] | None = None,
+        risky: list[ScoredPoint] | None = None,
+    ) -> None:
+        self.points: list[ScoredPoint] = points if points is not None else []
+        self.scored: list[ScoredPoint] = scored if scored is not None else []
+        self.risky: list[ScoredPoint] = risky if risky is not None else []
+
+    def append(self, point: ScoredPoint) -> None:
+        self.points.append(point)
+        if point.score.total is not None:
+            self.scored.append(point)
+        if point.score.risk_flags:
+            self.risky.append(point)
+
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.points), len(self.scored), len(self.risky)
+
+    def prefix(self, counts: tuple[int, int, int]) -> _SeriesLog:
+        n, n_scored, n_risky = counts
+        return _SeriesLog(self.points[:n], self.scored[:n_scored], self.risky[:n_risky])
+
+
+#: The log of an instrument not measured: never appended to (extensions copy it).
+_EMPTY_LOG = _SeriesLog()
 
 
 @attrs.frozen
@@ -168,12 +205,14 @@ class _Sessions:
     offered: list[int]
     dna: list[int]
     client_cancelled: list[int]
+    treatment: list[int]  # attended with at least one intervention (prefix sums)
     attended_index: list[int]  # positions of attended sessions
-    log: _Log  # guards appends to the lists above
+    attended_ids: list[str]  # their ids, in order
+    offered_ids: list[str]  # ids of offered sessions, in order
 
 
 def _empty_sessions() -> _Sessions:
-    return _Sessions([], [0], [0], [0], [0], [], _Log())
+    return _Sessions([], [0], [0], [0], [0], [0], [], [], [])
 
 
 class AchievementSource(enum.StrEnum):
@@ -249,9 +288,9 @@ class PlanState:
     n_ids: int
     n_sessions: int
     sessions: _Sessions
-    # code -> (points, scored points) logs, and this version's (n, n_scored) per code
-    series_logs: dict[str, tuple[list[ScoredPoint], list[ScoredPoint], _Log]]
-    series_counts: Mapping[str, tuple[int, int]]
+    # code -> its logs, and this version's (points, scored, risky) counts per code
+    series_logs: dict[str, _SeriesLog]
+    series_counts: Mapping[str, tuple[int, int, int]]
     latest_in_sessions: datetime | None  # latest instant of a session's assessment
     latest_standalone: datetime | None  # latest instant of a standalone assessment
     latest_record: datetime | None  # latest instant of any session, assessment or review
@@ -269,9 +308,8 @@ class PlanState:
         """The scored points of instrument ``code`` (empty when it is not measured)."""
         counts = self.series_counts.get(code)
         if counts is None:
-            return Series([], [], 0, 0)
-        points, scored, _ = self.series_logs[code]
-        return Series(points, scored, counts[0], counts[1])
+            return Series(_EMPTY_LOG, 0, 0, 0)
+        return Series(self.series_logs[code], *counts)
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -305,6 +343,17 @@ class PlanState:
 
     def client_cancelled(self, k: int) -> int:
         return self.sessions.client_cancelled[k]
+
+    def treatment_sessions(self, k: int) -> int:
+        """Attended sessions that delivered an intervention, among the first ``k``."""
+        return self.sessions.treatment[k]
+
+    def counted_ids(self, k: int, count_missed: bool) -> tuple[str, ...]:
+        """Ids of the sessions among the first ``k`` counted against an authorisation:
+        attended ones, or every offered one with ``count_missed``."""
+        if count_missed:
+            return tuple(self.sessions.offered_ids[: self.sessions.offered[k]])
+        return tuple(self.sessions.attended_ids[: self.sessions.attended[k]])
 
     def attended_positions(self, k: int) -> list[int]:
         """Positions of the attended sessions among the first ``k`` (a fresh list)."""
@@ -391,8 +440,12 @@ def _append_session(log: _Sessions, s: Session) -> None:
     log.client_cancelled.append(
         log.client_cancelled[n] + (attendance is Attendance.CANCELLED_BY_CLIENT)
     )
+    log.treatment.append(log.treatment[n] + (attended and bool(s.interventions)))
     if attended:
         log.attended_index.append(n)
+        log.attended_ids.append(s.id)
+    if attendance is not Attendance.CANCELLED_BY_SERVICE:
+        log.offered_ids.append(s.id)
 
 
 def _add_progress(
@@ -424,17 +477,14 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
         latest_standalone = when if latest_standalone is None else max(latest_standalone, when)
     state.latest_standalone = latest_standalone
     taken.sort(key=_time)
-    logs: dict[str, tuple[list[ScoredPoint], list[ScoredPoint], _Log]] = {}
+    logs: dict[str, _SeriesLog] = {}
     for when, number, a in taken:
-        point = ScoredPoint(score_in(plan, a), number, when)
         entry = logs.get(a.instrument)
         if entry is None:
-            entry = logs[a.instrument] = ([], [], _Log())
-        entry[0].append(point)
-        if point.score.total is not None:
-            entry[1].append(point)
+            entry = logs[a.instrument] = _SeriesLog()
+        entry.append(ScoredPoint(score_in(plan, a), number, when))
     state.series_logs = logs
-    state.series_counts = MappingProxyType({c: (len(e[0]), len(e[1])) for c, e in logs.items()})
+    state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
 
 
 def _time(entry: tuple[datetime, int, Assessment]) -> datetime:
@@ -459,12 +509,14 @@ def _child(parent: PlanState) -> PlanState:
     return child
 
 
-_IDS_LOCK = threading.Lock()
+#: Guards every extension of the shared logs (ids and measure series): a version is
+#: extended in place only by its first child, decided under this lock.
+_LOGS_LOCK = threading.Lock()
 
 
 def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
     """Add ``new_ids`` (all unused in the parent) to the child's ids."""
-    with _IDS_LOCK:
+    with _LOGS_LOCK:
         ids = child.ids
         if len(ids) != child.n_ids:
             # Another version already extended this log (a branch): copy our prefix.
@@ -483,29 +535,24 @@ def _note_record(child: PlanState, instant: datetime) -> None:
 def _extend_series(
     child: PlanState,
     points: list[tuple[str, ScoredPoint]],
-    parent_counts: Mapping[str, tuple[int, int]],
+    parent_counts: Mapping[str, tuple[int, int, int]],
 ) -> None:
     """Append scored points (already in time order after every earlier point)."""
     counts = dict(parent_counts)
     logs = child.series_logs
     copied = False
-    for code, point in points:
-        n, n_scored = counts.get(code, (0, 0))
-        entry = logs.get(code)
-        with _IDS_LOCK:
-            if entry is None or len(entry[0]) != n or len(entry[1]) != n_scored:
+    with _LOGS_LOCK:
+        for code, point in points:
+            own = counts.get(code, (0, 0, 0))
+            entry = logs.get(code)
+            if entry is None or entry.counts() != own:
                 # A new instrument, or a branch: this version gets its own log.
                 if not copied:
                     logs = dict(logs)
                     copied = True
-                old = entry or ([], [], _Log())
-                entry = (old[0][:n], old[1][:n_scored], _Log())
-                logs[code] = entry
-            entry[0].append(point)
-            if point.score.total is not None:
-                entry[1].append(point)
-                n_scored += 1
-        counts[code] = (n + 1, n_scored)
+                entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
+            entry.append(point)
+            counts[code] = entry.counts()
     child.series_logs = logs
     child.series_counts = MappingProxyType(counts)
 
@@ -540,7 +587,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     child = _child(parent)
     _claim_ids(child, [session.id, *(a.id for a in session.assessments)])
     log = parent.sessions
-    with log.log.lock:
+    with _LOGS_LOCK:
         if len(log.instants) != parent.n_sessions:
             n = parent.n_sessions
             log = _Sessions(
@@ -549,8 +596,10 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
                 log.offered[: n + 1],
                 log.dna[: n + 1],
                 log.client_cancelled[: n + 1],
+                log.treatment[: n + 1],
                 log.attended_index[: log.attended[n]],
-                _Log(),
+                log.attended_ids[: log.attended[n]],
+                log.offered_ids[: log.offered[n]],
             )
         _append_session(log, session)
     child.sessions = log
@@ -612,11 +661,7 @@ def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -
     """Ids of the sessions counted against an authorisation up to ``as_of``: attended
     ones, or every offered one (not those the service cancelled) with ``count_missed``."""
     state = state_of(plan)
-    k = state.sessions_until(v.instant(as_of))
-    sessions = plan.sessions
-    if not count_missed:
-        return tuple(sessions[i].id for i in state.attended_positions(k))
-    return tuple(s.id for s in sessions[:k] if s.attendance is not Attendance.CANCELLED_BY_SERVICE)
+    return state.counted_ids(state.sessions_until(v.instant(as_of)), count_missed)
 
 
 # --------------------------------------------------------------------------- views

@@ -1,0 +1,190 @@
+"""How the core's costs grow with a plan's length.
+
+For plans of 10, 100, 1,000 and 10,000 weekly sessions (each attended with a PHQ-9
+and a GAD-7), built through the public API, it times per call:
+
+- ``record_session``: appending one more session (the derived state is extended);
+- ``evaluate``: the default scenario's ending rules (every built-in rule kind, in an
+  ``AnyOf``) as of the last session;
+- ``alerts`` as of the last session;
+- ``review`` as of the last session, with ``charts=False`` (the simulator's setting:
+  a chart of every score is output that grows with the plan by definition);
+- ``loads`` and ``dumps`` of the plan, per session.
+
+The baseline is the same call on the 10-session plan, measured in the same run: the
+aim is the 1,000-session call within 1.5x of it (``loads``/``dumps`` linear: the
+per-session cost flat). Figures are medians of ``--repeat`` runs of ``--number``
+calls each (2 shared cores: medians, not best-ofs).
+
+It also times ``import treatplan`` in fresh interpreters against a bare interpreter
+(median of 10; aim: within 100 ms).
+
+Run::
+
+    python benchmarks/bench_scaling.py            # --quick for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import treatplan as tp
+
+T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+RULES = tp.AnyOf(
+    (
+        tp.GoalsMet(),
+        tp.SessionLimit(10_000),
+        tp.ConsecutiveMissed(2),
+        tp.MissedInWindow(2, 6),
+        tp.MissedWithinDays(3, 90),
+        tp.Inactivity(60),
+        tp.TimeLimit(36_500),
+        tp.ClientRequest(),
+        tp.SustainedRecovery(),
+        tp.Plateau(),
+        tp.ReliableDeterioration(),
+        tp.AuthorisationUsed(10_000),
+    )
+)
+REVIEW = tp.ReviewPolicy(charts=False)
+
+
+def session(n: int) -> tp.Session:
+    at = T0 + timedelta(weeks=n)
+    phq = (n * 7) % 4
+    gad = (n * 5) % 4
+    return tp.Session(
+        f"s{n}",
+        at,
+        tp.Attendance.ATTENDED,
+        ("cbt",),
+        (
+            tp.Assessment(f"phq{n}", "PHQ-9", at, items=(phq,) * 8 + (0,)),
+            tp.Assessment(f"gad{n}", "GAD-7", at, items=(gad,) * 7),
+        ),
+    )
+
+
+def start() -> tp.TreatmentPlan:
+    plan = tp.TreatmentPlan.refer("plan-b", "client-b", at=T0, by="gp-1")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=T0, by="clin-1")
+    plan = tp.record_assessment(plan, tp.Assessment("phq0", "PHQ-9", T0, items=(3,) * 9))
+    plan = tp.record_assessment(plan, tp.Assessment("gad0", "GAD-7", T0, items=(3,) * 7))
+    target = tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 0)  # never met: rules keep going
+    goal = tp.Goal(
+        "g1",
+        "feel better",
+        tp.GoalDomain.EMOTIONAL_WELLBEING,
+        (tp.Objective("o1", "PHQ-9 below 0", target, (T0 + timedelta(weeks=99_999)).date()),),
+    )
+    plan = tp.revise(
+        plan,
+        goals=(goal,),
+        interventions=(tp.Intervention("cbt", tp.Modality.CBT, "CBT", serves=("o1",)),),
+        discharge_criteria=RULES,
+    )
+    return tp.fire(plan, tp.Event.AGREE_PLAN, at=T0, by="clin-1")
+
+
+def grow(plan: tp.TreatmentPlan, first: int, last: int) -> tp.TreatmentPlan:
+    for n in range(first, last + 1):
+        plan = tp.record_session(plan, session(n))
+    return plan
+
+
+def median_per_call(fn: Callable[[], object], number: int, repeat: int) -> float:
+    return statistics.median(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def record_cost(plan: tp.TreatmentPlan, n: int, number: int, repeat: int) -> float:
+    """Seconds per record_session on a chain of versions from a plan of ``n`` sessions."""
+    times = []
+    for r in range(repeat):
+        current = plan
+        sessions = [session(n + 1 + r * number + i) for i in range(number)]
+        began = timeit.default_timer()
+        for s in sessions:
+            current = tp.record_session(current, s)
+        times.append((timeit.default_timer() - began) / number)
+    return statistics.median(times)
+
+
+def measure(plan: tp.TreatmentPlan, n: int, number: int, repeat: int) -> dict[str, float]:
+    """Per-call seconds of each operation on ``plan`` (``n`` sessions)."""
+    at = plan.sessions[-1].at
+    text = tp.dumps(plan)
+    figures = {
+        "record_session": record_cost(plan, n, number, repeat),
+        "evaluate": median_per_call(lambda: tp.evaluate(RULES, plan, at), number, repeat),
+        "alerts": median_per_call(lambda: tp.alerts(plan, at), number, repeat),
+        "review": median_per_call(lambda: tp.review(plan, at, REVIEW), number, repeat),
+    }
+    small = max(1, number // max(1, n // 100))
+    figures["loads_per_session"] = median_per_call(lambda: tp.loads(text), small, 3) / n
+    figures["dumps_per_session"] = median_per_call(lambda: tp.dumps(plan), small, 3) / n
+    return figures
+
+
+def bench_scaling(sizes: list[int], number: int, repeat: int) -> dict[int, dict[str, float]]:
+    out: dict[int, dict[str, float]] = {}
+    plan = start()
+    have = 0
+    for n in sizes:
+        plan = grow(plan, have + 1, n)
+        have = n
+        out[n] = measure(plan, n, number, repeat)
+    return out
+
+
+def bench_import(runs: int = 10) -> dict[str, float]:
+    def run(code: str) -> float:
+        times = []
+        for _ in range(runs):
+            began = timeit.default_timer()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times.append(timeit.default_timer() - began)
+        return statistics.median(times)
+
+    bare = run("pass")
+    ours = run("import treatplan")
+    return {"bare_ms": bare * 1e3, "treatplan_ms": ours * 1e3, "over_bare_ms": (ours - bare) * 1e3}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--number", type=int, default=50)
+    args = parser.parse_args()
+    sizes = [10, 100, 1000] if args.quick else [10, 100, 1000, 10_000]
+    number, repeat = (5, 3) if args.quick else (args.number, args.repeat)
+    results = bench_scaling(sizes, number, repeat)
+    base = results[sizes[0]]
+    print(f"per call, median of {repeat} x {number}; ratio against the 10-session plan")
+    print(f"{'sessions':>9}" + "".join(f"{k:>22}" for k in base))
+    for n, figures in results.items():
+        cells = "".join(f"{v * 1e6:>12.1f} us {v / base[k]:>5.2f}x" for k, v in figures.items())
+        print(f"{n:>9}{cells}")
+    aims = {
+        k: results[1000][k] / base[k] for k in ("record_session", "evaluate", "alerts", "review")
+    }
+    print(
+        "aim: 1,000 sessions within 1.5x of 10: "
+        + ", ".join(f"{k} {r:.2f}x {'met' if r <= 1.5 else 'MISSED'}" for k, r in aims.items())
+    )
+    imp = bench_import()
+    print(
+        f"import treatplan: {imp['treatplan_ms']:.0f} ms vs bare interpreter "
+        f"{imp['bare_ms']:.0f} ms: +{imp['over_bare_ms']:.0f} ms (aim <= 100 ms; median of 10)"
+    )
+
+
+if __name__ == "__main__":
+    main()

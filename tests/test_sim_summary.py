@@ -151,3 +151,12 @@ def test_t_quantile_is_odd_and_checks_its_arguments() -> None:
     for p, df in ((0.0, 3), (1.0, 3), (0.5, 0), (0.5, math.inf), (math.nan, 3)):
         with pytest.raises(ValueError, match="must be"):
             t_quantile(p, df)
+
+
+def test_t_quantile_far_in_the_tails() -> None:
+    # df = 3: P(T > t) -> 2 / (3 pi u^3) with u = t / sqrt(3), so for p = 1e-300
+    # t = sqrt(3) (2 / (3 pi 1e-300))^(1/3) (scipy overflows to -inf here).
+    expected = math.sqrt(3) * (2 / (3 * math.pi * 1e-300)) ** (1 / 3)
+    assert t_quantile(1e-300, 3) == pytest.approx(-expected, rel=1e-12)
+    # df = 1/2: the quantile is beyond the largest float.
+    assert t_quantile(1e-250, 0.5) == -math.inf

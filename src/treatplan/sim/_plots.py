@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,19 +169,15 @@ def _step_curve(
 
 
 def _at_risk_table(
-    ax: Any, rows: Mapping[str, CumulativeIncidence | SurvivalCurve], times: Sequence[float]
+    ax: Any, curve: CumulativeIncidence | SurvivalCurve, times: Sequence[float]
 ) -> None:
-    """Numbers at risk under the axis, one row per label, aligned with the x ticks."""
+    """Numbers at risk under the axis, aligned with the x ticks at ``times``."""
     transforms = importlib.import_module("matplotlib.transforms")
     below = transforms.blended_transform_factory(ax.transData, ax.transAxes)
     ax.set_xticks(times)
     ax.text(0.0, -0.30, "at risk", transform=ax.transAxes, ha="right", fontsize="small")
-    for row, (label, curve) in enumerate(rows.items()):
-        y = -0.30 - 0.09 * (row + 1)
-        for t in times:
-            ax.text(t, y, str(curve.number_at_risk(t)), transform=below, ha="center", fontsize=7)
-        if label:
-            ax.text(0.0, y, label, transform=ax.transAxes, ha="right", fontsize=7)
+    for t in times:
+        ax.text(t, -0.39, str(curve.number_at_risk(t)), transform=below, ha="center", fontsize=7)
 
 
 def _endings(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> Path:
@@ -208,7 +204,7 @@ def _endings(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> Path:
         if scale == "sessions":
             _whole_sessions(ax)
         # Every cause has the same numbers at risk (all endings leave the risk set).
-        _at_risk_table(ax, {"": next(iter(curves.values()))}, _risk_times(last))
+        _at_risk_table(ax, next(iter(curves.values())), _risk_times(last))
         ax.set(xlabel=label, ylabel="cumulative incidence", ylim=(0, 1), xlim=(0, last + 0.5))
         ax.legend(loc="upper left", fontsize="small")
     fig.suptitle("How episodes end (Aalen-Johansen, 95% bands; | censored)")
@@ -252,7 +248,7 @@ def _recovery(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> Path
         )
         if scale == "sessions":
             _whole_sessions(ax)
-        _at_risk_table(ax, {"": km}, _risk_times(last))
+        _at_risk_table(ax, km, _risk_times(last))
         ax.set(xlabel=label, ylabel="recovered", ylim=(0, 1), xlim=(0, last + 0.5))
         ax.legend(loc="upper left", fontsize="small")
     fig.suptitle("Time to recovery, cases at the start (95% band; | censored)")

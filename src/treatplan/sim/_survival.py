@@ -517,23 +517,28 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
 
 
 def _t_tail(t: float, df: float) -> float:
-    """P(T > t) for t >= 0: half the regularised incomplete beta I_x(df/2, 1/2)."""
+    """P(T > t) for t > 0: half the regularised incomplete beta I_x(df/2, 1/2)."""
     a, b = df / 2, 0.5
-    t2 = t * t
-    # x = df / (df + t^2) and y = 1 - x, each computed without cancellation.
-    x, y = df / (df + t2), t2 / (df + t2)
-    log_beta = _LOG_SQRT_PI - _log_gamma_ratio_half(a)  # log B(a, 1/2)
-    if y == 0.0:
-        return 0.5
-    log_front = -a * math.log1p(t2 / df) + b * math.log(y) - log_beta
+    # x = df / (df + t^2) and y = 1 - x, each computed without cancellation, and
+    # log(1 + t^2 / df) = -log x without overflow for huge t.
+    if t < 1e100:
+        t2 = t * t
+        x, y = df / (df + t2), t2 / (df + t2)
+        log_x, log_y = -math.log1p(t2 / df), math.log(y)
+    else:
+        x = df / t / t
+        y, log_x, log_y = 1.0 - x, math.log(df) - 2 * math.log(t), -x
+    log_front = a * log_x + b * log_y - (_LOG_SQRT_PI - _log_gamma_ratio_half(a))
     if x < (a + 1) / (a + b + 2):
         return 0.5 * math.exp(log_front) * _beta_fraction(a, b, x) / a
     return 0.5 * (1.0 - math.exp(log_front) * _beta_fraction(b, a, y) / b)
 
 
-def _t_density(t: float, df: float) -> float:
+def _t_log_density(t: float, df: float) -> float:
     log_norm = _log_gamma_ratio_half(df / 2) - 0.5 * math.log(df) - _LOG_SQRT_PI
-    return math.exp(log_norm - (df + 1) / 2 * math.log1p(t * t / df))
+    # log(1 + t^2 / df), without overflow for huge t
+    log_ratio = math.log1p(t * t / df) if t < 1e100 else 2 * math.log(t) - math.log(df)
+    return log_norm - (df + 1) / 2 * log_ratio
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -570,13 +575,19 @@ def t_quantile(p: float, df: float) -> float:
             low = t
         else:
             high = t
-        # Newton on u = log t for g(u) = log P(T > e^u) - log q, g'(u) = -t f(t) / P.
-        step = (math.log(current) - target) * current / (t * _t_density(t, df))
-        proposal = t * math.exp(max(min(step, 5.0), -5.0))
+        # Newton on u = log t for g(u) = log P(T > e^u) - log q, g'(u) = -t f(t) / P
+        # (in logs: f underflows far out); where the tail underflows, bisect instead.
+        proposal = math.inf
+        if current > 0.0:
+            log_current = math.log(current)
+            scale = math.exp(log_current - math.log(t) - _t_log_density(t, df))
+            step = (log_current - target) * scale
+            proposal = t * math.exp(max(min(step, 50.0), -50.0))
+        if math.isinf(high) and t > 1e300:
+            return sign * math.inf  # the quantile is beyond the largest float
         if not low < proposal < high:
             proposal = (low + high) / 2 if math.isfinite(high) else 2 * t
         if abs(proposal - t) <= 1e-15 * t:
-            t = proposal
-            break
+            return sign * proposal
         t = proposal
-    return sign * t
+    raise ArithmeticError("t quantile did not converge")  # pragma: no cover

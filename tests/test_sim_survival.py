@@ -272,8 +272,8 @@ def _client(ref: str, **values: Any) -> dict[str, Any]:
         "ended_by": "session_limit",
         "closed": "2025-03-03",
         "sessions_attended": 4,
-        "baseline_phq9": 15,
-        "baseline_gad7": 5,
+        "intake_phq9": 15,
+        "intake_gad7": 5,
     }
     row.update(values)
     return row
@@ -287,7 +287,7 @@ def test_recovery_is_the_first_session_below_caseness_on_both() -> None:
     clients = [
         _client("a"),  # recovers at its 2nd attended session (after a missed one)
         _client("b", ended_by="sustained_recovery;client_request"),  # never below on both
-        _client("c", baseline_phq9=8, baseline_gad7=6),  # not a case: left out
+        _client("c", intake_phq9=8, intake_gad7=6),  # not a case: left out
         _client("d", outcome="", ended_by="", closed=""),  # still open, not recovered
         _client("e", started=False),
     ]
@@ -318,6 +318,9 @@ def test_time_to_recovery_of_a_run(run_dir: Path) -> None:
     clients = read_table(run_dir / "clients.csv")
     sessions = read_table(run_dir / "sessions.csv")
     times = recovery_times(clients, sessions)
+    # The episodes included are the run's own cases at the start.
+    cases = {r["client"] for r in clients if r["case_at_start"] == "true"}
+    assert cases <= set(times.clients)
     km = kaplan_meier(times.durations, times.observed)
     competing = recovery_times(clients, sessions, ending_competes=True)
     incidence = cumulative_incidence(competing.durations, competing.causes, "recovered")

@@ -421,8 +421,10 @@ def recovery_times(
 ) -> Durations:
     """Time to recovery: the first attended session scoring below caseness on both measures.
 
-    Only episodes that started as a case (baseline PHQ-9 >= ``depression_caseness``
-    or GAD-7 >= ``anxiety_caseness``; the NHS Talking Therapies thresholds by
+    Only episodes that were a case at the first score (``intake_phq9`` >=
+    ``depression_caseness`` or ``intake_gad7`` >= ``anxiety_caseness``: the
+    screen at referral, the plan's first scores, which the run's
+    ``case_at_start`` also uses; the NHS Talking Therapies thresholds by
     default) can recover, so only those are included. The event ("recovered")
     is at the first attended session whose PHQ-9 and GAD-7 are both below
     caseness, counted in sessions attended or in weeks from the first
@@ -454,8 +456,8 @@ def recovery_times(
         for row in clients
         if _flag(row["started"])
         and (
-            (_integer(row["baseline_phq9"]) or 0) >= depression_caseness
-            or (_integer(row["baseline_gad7"]) or 0) >= anxiety_caseness
+            (_integer(row["intake_phq9"]) or 0) >= depression_caseness
+            or (_integer(row["intake_gad7"]) or 0) >= anxiety_caseness
         )
     ]
     endings = episode_endings(rows, scale, horizon_weeks=horizon_weeks)

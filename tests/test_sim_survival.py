@@ -19,6 +19,7 @@ from treatplan.sim import (
     ENDING_CAUSES,
     competing_risks,
     cumulative_incidence,
+    ending_cause,
     episode_endings,
     kaplan_meier,
     read_table,
@@ -329,3 +330,30 @@ def test_time_to_recovery_of_a_run(run_dir: Path) -> None:
     assert incidence.estimates[-1] == pytest.approx(
         times.causes.count("recovered") / len(times.causes)
     )
+
+
+def test_a_bad_table_names_the_cell_and_never_echoes_it() -> None:
+    import treatplan as tp
+
+    secret = "Jane Doe 07700 900123"
+    cases = [
+        ([_client("a", waited_days=secret)], "weeks", "$[0].waited_days", "whole number"),
+        ([_client("a"), _client("b", closed=secret)], "weeks", "$[1].closed", "ISO 8601 date"),
+        ([{"client": secret, "started": True}], "sessions", "$[0]", "'outcome' column"),
+    ]
+    for rows, scale, path, expected in cases:
+        with pytest.raises(tp.ValidationError) as caught:
+            episode_endings(rows, scale)  # type: ignore[arg-type]
+        assert caught.value.problems[0].path == path
+        assert expected in caught.value.problems[0].expected
+        assert secret not in str(caught.value)
+    bad_session = [_session("a", "2025-01-20", 9, 7) | {"at": secret}]
+    with pytest.raises(tp.ValidationError, match=r"\$\[0\]\.at"):
+        recovery_times([_client("a")], bad_session)
+
+
+def test_ending_cause_of_one_row() -> None:
+    assert ending_cause(_client("a", outcome="dropped_out")) == "dropout"
+    assert ending_cause(_client("a", ended_by="goals_met")) == "recovery_discharge"
+    assert ending_cause(_client("a", ended_by="client_request")) == "planned_ending"
+    assert ending_cause(_client("a", outcome="")) is None

@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import attrs
 
+from .._errors import ValidationError
+
 __all__ = [
     "ENDING_CAUSES",
     "CumulativeIncidence",
@@ -35,6 +37,7 @@ __all__ = [
     "SurvivalCurve",
     "competing_risks",
     "cumulative_incidence",
+    "ending_cause",
     "episode_endings",
     "kaplan_meier",
     "recovery_times",
@@ -328,47 +331,82 @@ class Durations:
         return tuple(c is not None for c in self.causes)
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+class _Row:
+    """One table row; a bad or missing cell is an error naming its JSON path (never its text)."""
 
+    def __init__(self, index: int, cells: Mapping[str, Any]) -> None:
+        self.index, self.cells = index, cells
 
-def _flag(value: Any) -> bool:
-    return value is True or _text(value).lower() == "true"
+    def text(self, column: str) -> str:
+        try:
+            value = self.cells[column]
+        except KeyError:
+            raise ValidationError.at(f"$[{self.index}]", f"a {column!r} column") from None
+        return "" if value is None else str(value)
 
+    def flag(self, column: str) -> bool:
+        return self.text(column).lower() == "true"
 
-def _integer(value: Any) -> int | None:
-    text = _text(value)
-    return int(text) if text else None
+    def integer(self, column: str) -> int | None:
+        text = self.text(column)
+        try:
+            return int(text) if text else None
+        except ValueError:
+            raise ValidationError.at(f"$[{self.index}].{column}", "a whole number") from None
 
+    def day(self, column: str) -> date:
+        text = self.text(column)
+        try:
+            return datetime.fromisoformat(text).date()
+        except ValueError:
+            raise ValidationError.at(f"$[{self.index}].{column}", "an ISO 8601 date") from None
 
-def _day(value: Any) -> date:
-    text = _text(value)
-    return datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
-
-
-def _started(row: Mapping[str, Any]) -> date:
-    referred = _day(row["referred"])
-    waited = _integer(row["waited_days"]) or 0
-    return date.fromordinal(referred.toordinal() + waited)
-
-
-def _horizon_weeks_since_start(row: Mapping[str, Any], horizon_weeks: int | None) -> float:
-    if horizon_weeks is None:
-        raise ValueError(
-            "an episode is still open: pass horizon_weeks (the scenario's) to censor it there"
-        )
-    return (horizon_weeks * 7 - (_integer(row["waited_days"]) or 0)) / 7
+    def started(self) -> date:
+        """The first appointment: referral + ``waited_days``."""
+        waited = self.integer("waited_days") or 0
+        return date.fromordinal(self.day("referred").toordinal() + waited)
 
 
 def ending_cause(row: Mapping[str, Any]) -> str | None:
     """How a started episode ended (one of :data:`ENDING_CAUSES`), ``None`` if still open."""
-    outcome = _text(row["outcome"])
+    return _ending_cause(_Row(0, row))
+
+
+def _ending_cause(row: _Row) -> str | None:
+    outcome = row.text("outcome")
     if outcome == "dropped_out":
         return "dropout"
     if not outcome:
         return None
-    rules = set(_text(row["ended_by"]).split(";"))
+    rules = set(row.text("ended_by").split(";"))
     return "recovery_discharge" if rules & _RECOVERY_RULES else "planned_ending"
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in ("sessions", "weeks"):
+        raise ValueError("scale must be 'sessions' or 'weeks'")
+
+
+def _endings(rows: Iterable[_Row], scale: Scale, horizon_weeks: int | None) -> Durations:
+    refs: list[str] = []
+    durations: list[float] = []
+    causes: list[str | None] = []
+    for row in rows:
+        cause = _ending_cause(row)
+        if scale == "sessions":
+            time = float(row.integer("sessions_attended") or 0)
+        elif cause is None:
+            if horizon_weeks is None:
+                raise ValueError(
+                    "an episode is still open: pass horizon_weeks (the scenario's) to censor it"
+                )
+            time = (horizon_weeks * 7 - (row.integer("waited_days") or 0)) / 7
+        else:
+            time = (row.day("closed").toordinal() - row.started().toordinal()) / 7
+        refs.append(row.text("client"))
+        durations.append(time)
+        causes.append(cause)
+    return Durations(scale, tuple(refs), tuple(durations), tuple(causes))
 
 
 def episode_endings(
@@ -386,27 +424,12 @@ def episode_endings(
     appointment (referral + ``waited_days``) to the ``closed`` date, over 7. An
     episode still open at the horizon is censored there: at its sessions
     attended, or ``horizon_weeks`` (the scenario's) after referral, which is then
-    required.
+    required. A missing or malformed cell raises :class:`treatplan.ValidationError`
+    naming its row and column.
     """
-    if scale not in ("sessions", "weeks"):
-        raise ValueError("scale must be 'sessions' or 'weeks'")
-    refs: list[str] = []
-    durations: list[float] = []
-    causes: list[str | None] = []
-    for row in clients:
-        if not _flag(row["started"]):
-            continue
-        cause = ending_cause(row)
-        if scale == "sessions":
-            time = float(_integer(row["sessions_attended"]) or 0)
-        elif cause is None:
-            time = _horizon_weeks_since_start(row, horizon_weeks)
-        else:
-            time = (_day(row["closed"]).toordinal() - _started(row).toordinal()) / 7
-        refs.append(_text(row["client"]))
-        durations.append(time)
-        causes.append(cause)
-    return Durations(scale, tuple(refs), tuple(durations), tuple(causes))
+    _check_scale(scale)
+    rows = (_Row(i, cells) for i, cells in enumerate(clients))
+    return _endings((row for row in rows if row.flag("started")), scale, horizon_weeks)
 
 
 def recovery_times(
@@ -439,42 +462,42 @@ def recovery_times(
     episodes stay censored), for :func:`cumulative_incidence` of ``"recovered"``:
     the share that recovered while in treatment.
     """
-    if scale not in ("sessions", "weeks"):
-        raise ValueError("scale must be 'sessions' or 'weeks'")
-    first: dict[str, tuple[int, str]] = {}
+    _check_scale(scale)
+    first: dict[str, tuple[int, date]] = {}
     attended: dict[str, int] = {}
-    for row in sessions:
-        phq, gad = _integer(row["phq9"]), _integer(row["gad7"])
+    for i, cells in enumerate(sessions):
+        session = _Row(i, cells)
+        phq, gad = session.integer("phq9"), session.integer("gad7")
         if phq is None or gad is None:
             continue
-        ref = _text(row["client"])
+        ref = session.text("client")
         attended[ref] = attended.get(ref, 0) + 1
         if ref not in first and phq < depression_caseness and gad < anxiety_caseness:
-            first[ref] = (attended[ref], _text(row["at"]))
+            first[ref] = (attended[ref], session.day("at"))
     rows = [
         row
-        for row in clients
-        if _flag(row["started"])
+        for row in (_Row(i, cells) for i, cells in enumerate(clients))
+        if row.flag("started")
         and (
-            (_integer(row["intake_phq9"]) or 0) >= depression_caseness
-            or (_integer(row["intake_gad7"]) or 0) >= anxiety_caseness
+            (row.integer("intake_phq9") or 0) >= depression_caseness
+            or (row.integer("intake_gad7") or 0) >= anxiety_caseness
         )
     ]
-    endings = episode_endings(rows, scale, horizon_weeks=horizon_weeks)
+    endings = _endings(rows, scale, horizon_weeks)
     durations = list(endings.durations)
     causes: list[str | None] = [
         "ended_unrecovered" if ending_competes and cause is not None else None
         for cause in endings.causes
     ]
     for i, row in enumerate(rows):
-        found = first.get(_text(row["client"]))
+        found = first.get(row.text("client"))
         if found is None:
             continue
         causes[i] = "recovered"
         if scale == "sessions":
             durations[i] = float(found[0])
         else:
-            durations[i] = (_day(found[1]).toordinal() - _started(row).toordinal()) / 7
+            durations[i] = (found[1].toordinal() - row.started().toordinal()) / 7
     return Durations(scale, endings.clients, tuple(durations), tuple(causes))
 
 

@@ -158,5 +158,8 @@ def test_t_quantile_far_in_the_tails() -> None:
     # t = sqrt(3) (2 / (3 pi 1e-300))^(1/3) (scipy overflows to -inf here).
     expected = math.sqrt(3) * (2 / (3 * math.pi * 1e-300)) ** (1 / 3)
     assert t_quantile(1e-300, 3) == pytest.approx(-expected, rel=1e-12)
+    # df = 10^5, p = 1e-100: a Newton step overshoots to where the tail underflows to 0,
+    # and bisection brings it back (the value is scipy's).
+    assert t_quantile(1e-100, 10**5) == pytest.approx(-21.29759838971532, rel=1e-13)
     # df = 1/2: the quantile is beyond the largest float.
     assert t_quantile(1e-250, 0.5) == -math.inf

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
-from treatplan.sim import DEFAULT_SCENARIO, simulate
+from treatplan.sim import CLIENT_COLUMNS, DEFAULT_SCENARIO, SESSION_COLUMNS, simulate
 
 
-def test_draws_trajectories_dropout_and_funnel(tmp_path: Path) -> None:
+def test_draws_trajectories_endings_recovery_and_funnel(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from treatplan.sim._plots import draw_all
 
     run = simulate(DEFAULT_SCENARIO, 120, seed=2, out_dir=tmp_path)
     written = draw_all(run, DEFAULT_SCENARIO, tmp_path / "plots")
-    assert [p.name for p in written] == ["trajectories.png", "dropout_km.png", "funnel.png"]
+    assert [p.name for p in written] == [
+        "trajectories.png",
+        "cumulative_incidence.png",
+        "time_to_recovery.png",
+        "funnel.png",
+    ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -31,10 +38,8 @@ def test_kaplan_meier_curve_starts_at_one_and_never_rises() -> None:
 
 def test_session_axes_have_whole_number_ticks(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    import attrs
-
     import treatplan as tp
-    from treatplan.sim._plots import _dropout, _pyplot, _trajectories
+    from treatplan.sim._plots import _endings, _pyplot, _recovery, _trajectories
 
     # At most 2 sessions: matplotlib's default ticks would be 0, 0.25, 0.5, ...
     short = attrs.evolve(
@@ -44,11 +49,12 @@ def test_session_axes_have_whole_number_ticks(tmp_path: Path) -> None:
             ending_rules=tp.AnyOf((tp.SessionLimit(2), tp.ConsecutiveMissed(2))),
         ),
     )
-    run = simulate(short, 60, seed=4, out_dir=tmp_path)
+    simulate(short, 60, seed=4, out_dir=tmp_path)
     plt = _pyplot()
     try:
         for draw in (
-            lambda: _dropout(plt, run, tmp_path / "km.png"),
+            lambda: _endings(plt, tmp_path, short, tmp_path / "ci.png"),
+            lambda: _recovery(plt, tmp_path, short, tmp_path / "r.png"),
             lambda: _trajectories(plt, tmp_path, short, tmp_path / "t.png"),
         ):
             draw()
@@ -57,5 +63,79 @@ def test_session_axes_have_whole_number_ticks(tmp_path: Path) -> None:
             ticks = [t for t in ax.get_xticks() if low <= t <= high]
             assert len(ticks) >= 2
             assert all(float(t).is_integer() for t in ticks), ticks
+            plt.close("all")
+    finally:
+        plt.close("all")
+
+
+def _texts(fig: Any) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_cumulative_incidence_plot_shows_bands_censoring_and_numbers_at_risk(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim import episode_endings, read_table
+    from treatplan.sim._plots import _endings, _pyplot
+
+    # A 10-week horizon leaves episodes open, so there are censoring marks.
+    short = attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=10)
+    simulate(short, 80, seed=5, out_dir=tmp_path)
+    endings = episode_endings(read_table(tmp_path / "clients.csv"), "sessions", horizon_weeks=10)
+    assert None in endings.causes
+    plt = _pyplot()
+    try:
+        _endings(plt, tmp_path, short, tmp_path / "ci.png")
+        fig = plt.gcf()
+        sessions_ax = fig.axes[0]
+        labels = [t.get_text() for t in sessions_ax.get_legend().get_texts()]
+        assert labels == ["dropout", "planned ending", "recovery discharge"]
+        # One band per cause, and censoring marks drawn as "|" markers.
+        assert len(sessions_ax.collections) == 3
+        assert any(line.get_marker() == "|" for line in sessions_ax.lines)
+        texts = _texts(fig)
+        assert "at risk" in texts
+        started = len(endings.durations)
+        assert str(started) in texts  # everyone started is at risk at time 0
+    finally:
+        plt.close("all")
+    assert (tmp_path / "ci.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_recovery_plot_has_the_censored_and_the_competing_curve(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim._plots import _pyplot, _recovery
+
+    simulate(DEFAULT_SCENARIO, 80, seed=6, out_dir=tmp_path)
+    plt = _pyplot()
+    try:
+        _recovery(plt, tmp_path, DEFAULT_SCENARIO, tmp_path / "r.png")
+        ax = plt.gcf().axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == [
+            "recovered, ending censored (1 - KM)",
+            "recovered in treatment (ending competes)",
+        ]
+        censored_curve, competing_curve = (line for line in ax.lines if line.get_marker() != "|")
+        # Censoring at the ending can only raise the curve above the competing-risks one.
+        assert censored_curve.get_ydata()[-1] >= competing_curve.get_ydata()[-1] > 0
+    finally:
+        plt.close("all")
+
+
+def test_plots_of_a_run_where_nobody_starts(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim._plots import _endings, _pyplot, _recovery
+
+    header = ",".join(CLIENT_COLUMNS) + "\n"
+    (tmp_path / "clients.csv").write_text(header, encoding="utf-8")
+    (tmp_path / "sessions.csv").write_text(",".join(SESSION_COLUMNS) + "\n", encoding="utf-8")
+    plt = _pyplot()
+    try:
+        for draw in (_endings, _recovery):
+            draw(plt, tmp_path, DEFAULT_SCENARIO, tmp_path / "x.png")
+            assert _texts(plt.gcf()).count("no started episodes") == 2
+            plt.close("all")
     finally:
         plt.close("all")

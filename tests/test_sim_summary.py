@@ -5,8 +5,18 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from treatplan.sim import Rate, Summary, Tally, combine_replicates, compare, format_summary
+from treatplan.sim import (
+    Rate,
+    Summary,
+    Tally,
+    combine_replicates,
+    compare,
+    format_summary,
+    t_quantile,
+)
 from treatplan.sim._summary import _wilson
 
 
@@ -31,7 +41,9 @@ def test_replicates_give_a_t_interval_around_the_mean() -> None:
     r = combined.rates["recovery"]
     assert combined.replicates == 3
     assert r.value == pytest.approx(0.5)
-    assert r.low == pytest.approx(0.5 - 4.303 * 0.1 / math.sqrt(3))
+    # t(0.975, 2) = 0.95 / sqrt(2 * 0.025 * 0.975), exactly.
+    t = 0.95 / math.sqrt(2 * 0.025 * 0.975)
+    assert r.low == pytest.approx(0.5 - t * 0.1 / math.sqrt(3), abs=1e-12)
     assert r.n == 300
 
 
@@ -95,3 +107,59 @@ def test_simulated_reliable_recovery_never_exceeds_recovery() -> None:
     rates = simulate(DEFAULT_SCENARIO, 200, seed=11).summary.rates
     assert rates["reliable_recovery"].n == rates["recovery"].n
     assert rates["reliable_recovery"].value <= rates["recovery"].value
+
+
+# Student's t quantiles: scipy.stats.t.ppf (test extra) is the reference.
+@pytest.mark.parametrize(
+    ("df", "expected"),
+    [
+        # Between the old table's rows and above 30, where it fell back or jumped to 1.96.
+        (12, 2.1788128296672284),
+        (40, 2.021075390306273),
+        (1000, 1.9623390808264083),
+    ],
+)
+def test_replicate_intervals_use_the_exact_t_quantile(df: int, expected: float) -> None:
+    from treatplan.sim._summary import _t
+
+    assert _t(df) == pytest.approx(expected, abs=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    df=st.one_of(st.integers(1, 1000), st.integers(1, 10**6)),
+    p=st.floats(1e-6, 1 - 1e-6),
+)
+def test_t_quantile_agrees_with_scipy(df: int, p: float) -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    expected = float(scipy_stats.t.ppf(p, df))
+    # Absolute 1e-10 near the centre, relative 1e-10 in the tails.
+    assert abs(t_quantile(p, df) - expected) <= 1e-10 * max(1.0, abs(expected))
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 7, 30, 31, 100, 10**4, 10**6, 0.5, 2.5])
+@pytest.mark.parametrize("p", [1e-10, 1e-4, 0.025, 0.3, 0.5, 0.7, 0.975, 0.9999])
+def test_t_quantile_grid_against_scipy(df: float, p: float) -> None:
+    scipy_stats = pytest.importorskip("scipy.stats")
+    expected = float(scipy_stats.t.ppf(p, df))
+    assert abs(t_quantile(p, df) - expected) <= 1e-10 * max(1.0, abs(expected))
+
+
+def test_t_quantile_is_odd_and_checks_its_arguments() -> None:
+    assert t_quantile(0.5, 7) == 0.0
+    assert t_quantile(0.25, 9) == -t_quantile(0.75, 9)
+    for p, df in ((0.0, 3), (1.0, 3), (0.5, 0), (0.5, math.inf), (math.nan, 3)):
+        with pytest.raises(ValueError, match="must be"):
+            t_quantile(p, df)
+
+
+def test_t_quantile_far_in_the_tails() -> None:
+    # df = 3: P(T > t) -> 2 / (3 pi u^3) with u = t / sqrt(3), so for p = 1e-300
+    # t = sqrt(3) (2 / (3 pi 1e-300))^(1/3) (scipy overflows to -inf here).
+    expected = math.sqrt(3) * (2 / (3 * math.pi * 1e-300)) ** (1 / 3)
+    assert t_quantile(1e-300, 3) == pytest.approx(-expected, rel=1e-12)
+    # df = 10^5, p = 1e-100: a Newton step overshoots to where the tail underflows to 0,
+    # and bisection brings it back (the value is scipy's).
+    assert t_quantile(1e-100, 10**5) == pytest.approx(-21.29759838971532, rel=1e-13)
+    # df = 1/2: the quantile is beyond the largest float.
+    assert t_quantile(1e-250, 0.5) == -math.inf

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ._engine import CLIENT_COLUMNS, ClientResult
+from ._survival import t_quantile
 
 __all__ = [
     "Rate",
@@ -248,16 +249,9 @@ def _median_week(hist: Mapping[int, int]) -> float:
     return math.nan  # pragma: no cover - the loop always reaches half
 
 
-# Two-sided 97.5% quantiles of Student's t for small degrees of freedom.
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
-_T975.update({9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042})
-
-
 def _t(df: int) -> float:
-    for k in sorted(_T975, reverse=True):
-        if df >= k:
-            return _T975[k] if df <= 30 or k < 30 else 1.96
-    return _T975[1]  # pragma: no cover
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (two-sided 95%)."""
+    return t_quantile(0.975, df)
 
 
 def combine_replicates(summaries: Sequence[Summary]) -> Summary:

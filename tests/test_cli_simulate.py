@@ -394,3 +394,61 @@ def test_the_printed_summary_names_its_units(
     three = capsys.readouterr().out
     assert "funnel (mean per replicate)" in three
     assert "  referred" in three
+
+
+def test_compared_scenarios_need_distinct_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a.json"
+    path.write_text("{}")
+    args = ["--scenario", str(path), "--scenario", str(path)]
+    assert _run(tmp_path / "out", *args) == 2
+    assert "distinct names" in capsys.readouterr().err
+
+
+def test_clients_must_be_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--clients", "many"])
+    assert "positive integer" in capsys.readouterr().err
+
+
+def test_workers_ignore_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from treatplan._cli_simulate import _ignore_sigint
+
+    calls: list[tuple[object, object]] = []
+    monkeypatch.setattr(signal, "signal", lambda *a: calls.append(a))
+    _ignore_sigint()
+    assert calls == [(signal.SIGINT, signal.SIG_IGN)]
+
+
+def test_a_folder_filled_meanwhile_is_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan.sim._run
+
+    out = tmp_path / "out"
+    real = treatplan.sim._run.replicates_into
+
+    def someone_else_writes(*args: Any, **kwargs: Any) -> Any:
+        out.mkdir()
+        (out / "theirs.txt").write_text("x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", someone_else_writes)
+    assert _run(out) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_plots_are_part_of_the_committed_run(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim import check_manifest
+
+    out = tmp_path / "out"
+    assert _run(out, "--plots", "--replicates", "2") == 0
+    listed = {entry["path"] for entry in check_manifest(out)["files"]}
+    assert {"funnel.png", "dropout_km.png", "trajectories.png"} <= listed
+    assert "replicate-1/clients.csv" in listed

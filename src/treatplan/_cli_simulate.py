@@ -207,7 +207,7 @@ def _simulate(args: argparse.Namespace) -> int:
             max_workers=workers, initializer=_ignore_sigint
         )
     summaries = []
-    bar: _ProgressBar | None = None
+    bar = _ProgressBar("", quiet=True)  # replaced per scenario; finish() is safe at any time
     try:
         with folder:
             executor = make_executor()
@@ -243,8 +243,7 @@ def _simulate(args: argparse.Namespace) -> int:
                     executor.shutdown(cancel_futures=True)
             folder.commit()
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.finish()
+        bar.finish()
         kept = f"; partial results kept in {folder.partial}/" if folder.partial else ""
         print(f"interrupted: no complete run written to {out}/{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
@@ -127,6 +126,9 @@ class _Done:
     def result(self) -> ChunkOutput:
         return self._value
 
+    def cancel(self) -> bool:
+        return False
+
 
 def _check(scenario: Scenario, clients: int, chunk_size: int) -> None:
     if not isinstance(scenario, Scenario):
@@ -220,8 +222,7 @@ def _simulate_into(
             collect()
     finally:
         for future in pending:
-            if isinstance(future, Future):
-                future.cancel()
+            future.cancel()
         if writer is not None:
             writer.close()
     summary = summarise(tally, scenario.name)
@@ -405,7 +406,3 @@ def simulate_replicates(
         )
         target = folder.commit()
     return combined, [_moved(run, folder.path, target) for run in runs]
-
-
-def _elapsed(since: float) -> float:
-    return time.perf_counter() - since

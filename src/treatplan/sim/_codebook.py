@@ -154,7 +154,12 @@ _CLIENTS = (
     ),
     Column("sessions_attended", "integer", "Treatment sessions attended.", "sessions"),
     Column(
-        "reviews", "integer", "Progress reviews recorded in the plan (by cadence, ...).", "reviews"
+        "reviews",
+        "integer",
+        "Progress reviews recorded in the plan: every `review_every` attended sessions "
+        "(the scenario's policy), when a reliably improved client asks to end, and when the "
+        "clinician acts on a feedback alert.",
+        "reviews",
     ),
     Column(
         "step",

@@ -175,3 +175,13 @@ def test_a_missing_library_names_its_extra(
     monkeypatch.setattr(importlib, "import_module", no_pandas)
     with pytest.raises(ImportError, match=r"pip install 'treatplan\[pandas\]'"):
         to_dataframe(tmp_path, "clients")
+
+
+def test_the_current_folder_as_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = simulate(DEFAULT_SCENARIO, 5, out_dir=".")
+    assert result.out_dir == work
+    assert check_manifest(work)["clients"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -123,7 +124,8 @@ class RunFolder:
         overwrite: bool = False,
         keep_partial: bool = False,
     ) -> None:
-        self.target = Path(target)
+        # Absolute, so that "." or "out/" name a folder with a name and a parent.
+        self.target = Path(os.path.abspath(target))
         self.record = dict(record)
         self.overwrite = overwrite
         self.keep_partial = keep_partial

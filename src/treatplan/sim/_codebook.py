@@ -71,7 +71,7 @@ _CLIENTS = (
         "Opaque client reference, `client-<index>`; the index is the order of referral "
         "(0-based) and, with the seed, determines every random draw for the client.",
     ),
-    Column("referred", "date", "Day of referral (ISO 8601 date).", "date"),
+    Column("referred", "date", "Day of referral (ISO 8601 date).", "day"),
     Column(
         "readiness",
         "category",
@@ -143,7 +143,7 @@ _CLIENTS = (
         "closed",
         "date",
         "Day the plan closed (ISO 8601 date).",
-        "date",
+        "day",
         empty="the plan is still open at the horizon",
     ),
     Column(
@@ -276,7 +276,7 @@ _SESSIONS = (
         "at",
         "datetime",
         "Date and time of the session (RFC 3339, UTC).",
-        "date-time (UTC)",
+        "second, UTC",
     ),
     Column(
         "attendance",
@@ -330,7 +330,7 @@ _EVENTS = (
         "at",
         "datetime",
         "When the transition happened (RFC 3339, UTC).",
-        "date-time (UTC)",
+        "second, UTC",
     ),
     Column(
         "outcome",

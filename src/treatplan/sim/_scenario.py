@@ -21,6 +21,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ValidationError
+from .._json import from_dict, to_dict
 from .._model import BarrierKind, Readiness, SupportLevel
 from .._rules import (
     AnyOf,
@@ -317,7 +318,6 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as JSON-ready data."""
-        from .._json import to_dict
 
         data: dict[str, Any] = to_dict(self)
         return data
@@ -332,7 +332,6 @@ class Scenario:
 
         Raises :class:`treatplan.ValidationError` naming every problem's JSON path.
         """
-        from .._json import from_dict
 
         if not isinstance(data, dict):
             raise ValidationError.at("$", "a JSON object (a scenario)")

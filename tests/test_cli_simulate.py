@@ -450,5 +450,5 @@ def test_plots_are_part_of_the_committed_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert _run(out, "--plots", "--replicates", "2") == 0
     listed = {entry["path"] for entry in check_manifest(out)["files"]}
-    assert {"funnel.png", "dropout_km.png", "trajectories.png"} <= listed
+    assert {"funnel.png", "cumulative_incidence.png", "trajectories.png"} <= listed
     assert "replicate-1/clients.csv" in listed

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._alerts import Alert, alerts
 from ._errors import Problem as ValidationIssue
@@ -88,6 +88,20 @@ from ._summary import summary as describe
 from ._transitions import Event, Phase
 from ._transitions import Outcome as EpisodeOutcome
 from ._version import __version__
+
+if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
+    from . import change as change
+    from . import document as document
+    from . import fhir as fhir
+    from . import instruments as instruments
+    from . import lifecycle as lifecycle
+    from . import monitoring as monitoring
+    from . import outcomes as outcomes
+    from . import reviews as reviews
+    from . import rules as rules
+    from . import sim as sim
+    from . import stepped as stepped
+    from . import strategies as strategies
 
 __all__ = [
     "SCHEMA_VERSION",

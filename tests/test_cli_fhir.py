@@ -1,4 +1,4 @@
-"""``treatplan fhir PLAN.json [--version R4|R5]``: prints the Bundle JSON."""
+"""``treatplan fhir PLAN [--fhir-version R4|R5]``: prints the Bundle JSON."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 
 @pytest.mark.parametrize(
-    ("flags", "version"), [([], "R4"), (["--version", "R4"], "R4"), (["--version", "R5"], "R5")]
+    ("flags", "version"),
+    [([], "R4"), (["--fhir-version", "R4"], "R4"), (["--fhir-version", "r5"], "R5")],
 )
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_prints_the_bundle(
@@ -33,13 +34,13 @@ def test_prints_the_bundle(
 
 def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(EXAMPLES[0].read_text(encoding="utf-8")))
-    assert main(["fhir", "-", "--version", "R5"]) == 0
+    assert main(["fhir", "-", "--fhir-version", "R5"]) == 0
     assert json.loads(capsys.readouterr().out)["resourceType"] == "Bundle"
 
 
 def test_rejects_an_unknown_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["fhir", str(EXAMPLES[0]), "--version", "R3"])
+        main(["fhir", str(EXAMPLES[0]), "--fhir-version", "R3"])
     assert info.value.code == 2
     assert "R3" in capsys.readouterr().err
 

@@ -189,6 +189,31 @@ DIAGNOSIS_SYSTEMS = {
 }
 # Total-score LOINC codes (DOMAIN.md section 2; US Core screening assessments).
 LOINC_TOTALS = {"PHQ-9": "44261-6", "GAD-7": "70274-6", "PCL-5": "101698-9"}
+# Written out here from LOINC, independently of the exporter's table.
+LOINC_ITEMS = {
+    "PHQ-9": [
+        "44250-9",
+        "44255-8",
+        "44259-0",
+        "44254-1",
+        "44251-7",
+        "44258-2",
+        "44252-5",
+        "44253-3",
+        "44260-8",
+    ],
+    "GAD-7": ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"],
+}
+LOINC_ANSWERS = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
+
+
+def _component_value(component: dict[str, Any]) -> int | None:
+    if "valueCodeableConcept" in component:
+        [code] = _codes(component["valueCodeableConcept"], "http://loinc.org")
+        return LOINC_ANSWERS[code]
+    return component.get("valueInteger")
+
+
 UCUM = "http://unitsofmeasure.org"
 
 
@@ -301,6 +326,25 @@ def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
                         comp["dataAbsentReason"],
                         DATA_ABSENT_REASON,
                     )
+                problems.extend(
+                    f"{where}.component[{i}].code: {c} is not a LOINC item code"
+                    for c in _codes(comp["code"], "http://loinc.org")
+                    if not any(c in codes for codes in LOINC_ITEMS.values())
+                )
+                if "valueCodeableConcept" in comp:
+                    problems.extend(
+                        f"{where}.component[{i}].value: {c} is not a LOINC answer code"
+                        for c in _codes(comp["valueCodeableConcept"], "http://loinc.org")
+                        if c not in LOINC_ANSWERS
+                    )
+        elif kind == "QuestionnaireResponse":
+            if r["status"] != "completed":
+                problems.append(f"{where}.status: not completed")
+            for i, item in enumerate(r["item"]):
+                for answer in item.get("answer", []):
+                    coding = answer.get("valueCoding")
+                    if coding is not None and coding["code"] not in LOINC_ANSWERS:
+                        problems.append(f"{where}.item[{i}]: not a LOINC answer code")
         else:
             problems.append(f"{where}: unexpected resource type")
     return problems
@@ -368,10 +412,14 @@ def test_example_observations_carry_codes_and_scores(path: Path, version: str) -
         local = _codes(obs["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument")
         assert local == [instrument.code]
         assert obs["effectiveDateTime"] == assessment.administered_at.isoformat()
-        values = [c.get("valueInteger") for c in obs.get("component", [])]
+        values = [_component_value(c) for c in obs.get("component", [])]
         assert values == list(assessment.items or ())
+        form = LOINC_ITEMS.get(instrument.code)
+        for n, component in enumerate(obs.get("component", [])):
+            item_codes = _codes(component["code"], "http://loinc.org")
+            assert item_codes == ([form[n]] if form else [])
         quantity = obs.get("valueQuantity")
-        if assessment.total is not None:
+        if assessment.items is None:
             assert quantity is not None
             assert quantity["value"] == assessment.total
             assert "extension" not in quantity
@@ -879,7 +927,7 @@ _BAD: list[tuple[str, Any, str]] = [
     (
         "score out of range",
         lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", 99),
-        "$.assessments[0].total",
+        "$.entry[5].resource.valueQuantity.value",
     ),
     (
         "unknown instrument",

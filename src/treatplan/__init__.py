@@ -48,6 +48,8 @@ from ._fhir import (
     from_fhir,
     to_fhir,
 )
+from ._fhir_import import FhirImportNote, FhirImportReport, import_measures
+from ._fhir_plan import plan_from_fhir
 from ._gas import (
     DEFAULT_GAS_RHO,
     gas_t_score,
@@ -275,6 +277,8 @@ __all__ = [
     "EventCheck",
     "ExpectedResponse",
     "ExpectedScore",
+    "FhirImportNote",
+    "FhirImportReport",
     "FhirVersion",
     "Findings",
     "Format",
@@ -369,6 +373,7 @@ __all__ = [
     "hageman_arrindell_cs_index",
     "hageman_arrindell_cutoffs",
     "hageman_arrindell_rc",
+    "import_measures",
     "in_clinical_range",
     "initial_step",
     "instrument",
@@ -381,6 +386,7 @@ __all__ = [
     "mermaid",
     "migrate",
     "next_review_date",
+    "plan_from_fhir",
     "plan_gas_t_score",
     "plan_scores",
     "record_assessment",

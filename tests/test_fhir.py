@@ -241,11 +241,19 @@ def _resources(bundle: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"entry[{i}].{entry['resource']['resourceType']}", entry["resource"]
 
 
+HTTP_VERBS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}  # http-verb value set
+
+
 def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
     """Every status and code of a bundle that is not in its FHIR value set."""
     problems: list[str] = []
-    if bundle["type"] != "collection":
+    if bundle["type"] not in ("collection", "transaction"):
         problems.append("Bundle.type")
+    for i, entry in enumerate(bundle["entry"]):
+        if ("request" in entry) != (bundle["type"] == "transaction"):
+            problems.append(f"Bundle.entry[{i}].request")
+        elif "request" in entry and entry["request"]["method"] not in HTTP_VERBS:
+            problems.append(f"Bundle.entry[{i}].request.method")
     for where, r in _resources(bundle):
         kind = r["resourceType"]
         if kind == "EpisodeOfCare":

@@ -832,7 +832,11 @@ def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
     subset = tp.fhir_subset(plan)
     assert plan.sessions
     assert not subset.sessions
-    assert subset.assessments == plan.all_assessments()
+    # In time order, ties by id; a recorded total beside item responses is not carried.
+    expected = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
+    assert subset.assessments == tuple(
+        a if a.items is None else attrs.evolve(a, total=None) for a in expected
+    )
     assert subset.plan_id == plan.plan_id
     assert subset.history == plan.history
 
@@ -1026,3 +1030,59 @@ def test_mutated_bundles_import_or_raise_validation_error(
         assert SECRET not in str(error)
     else:
         assert isinstance(plan, tp.TreatmentPlan)
+
+
+# --------------------------------------------------------------------------- import faults
+def _phq9_bundle() -> dict[str, Any]:
+    plan = _load(next(p for p in EXAMPLES if p.stem == "adult-depression-cbt"))
+    return json.loads(json.dumps(tp.to_fhir(plan)))
+
+
+def _first_itemised(bundle: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in _entries(bundle, "Observation") if "component" in r)
+
+
+@pytest.mark.parametrize("total", [3, 1e300])
+def test_a_total_contradicting_the_items_is_refused(total: float) -> None:
+    bundle = _phq9_bundle()
+    observation = _first_itemised(bundle)
+    observation["valueQuantity"] = {"value": total}
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".valueQuantity.value")
+
+
+@pytest.mark.parametrize("total", [float("nan"), float("inf")])
+def test_a_non_finite_total_is_refused(total: float) -> None:
+    bundle = _phq9_bundle()
+    _first_itemised(bundle)["valueQuantity"]["value"] = total
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert "finite" in info.value.problems[0].expected
+
+
+def test_an_unknown_answer_code_in_an_own_bundle_is_refused() -> None:
+    bundle = _phq9_bundle()
+    component = _first_itemised(bundle)["component"][0]
+    component["valueCodeableConcept"] = {"coding": [{"system": "http://loinc.org", "code": "LA1"}]}
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".component[0].valueCodeableConcept.coding")
+
+
+def test_an_unknown_local_instrument_is_refused() -> None:
+    bundle = _phq9_bundle()
+    observation = _first_itemised(bundle)
+    observation["code"] = {
+        "coding": [{"system": f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument", "code": "XYZ"}]
+    }
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".code")
+
+
+def test_bundle_order_does_not_change_the_assessments() -> None:
+    bundle = _phq9_bundle()
+    reverse = copy.deepcopy(bundle)
+    reverse["entry"].reverse()
+    assert tp.from_fhir(reverse).assessments == tp.from_fhir(bundle).assessments

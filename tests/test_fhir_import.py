@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import treatplan as tp
@@ -475,3 +476,153 @@ def test_parts_that_cannot_be_carried_are_reported() -> None:
         "$.entry[6].resource.description",
         "$.entry[8].resource",
     } <= paths
+
+
+# --------------------------------------------------------------------------- less common shapes
+def test_treatplans_own_item_codes_and_nested_answers_are_read() -> None:
+    local = "http://treatplan.dev/fhir/CodeSystem/instrument-item"
+    components = [
+        {"code": {"coding": [{"system": local, "code": f"item-{n}"}]}, "valueInteger": 1}
+        for n in range(1, 10)
+    ]
+    components.append({"code": {"coding": [{"system": local, "code": "item-x"}]}})
+    components.append({"code": {"coding": "not a list"}})
+    updated, report = tp.import_measures(_plan(), _obs(component=components))
+    [added] = _added(updated, report)
+    assert added.items == (1,) * 9
+    nested = _qr(
+        item=[
+            {
+                "linkId": "q",
+                "answer": [{"valueString": "x", "item": [_answer("70274-6", valueInteger=2)]}],
+            },
+            "not an item",
+        ]
+    )
+    updated, report = tp.import_measures(_plan(), nested)
+    assert [a.total for a in _added(updated, report)] == [2]
+
+
+def test_an_item_number_beyond_the_instrument_is_refused() -> None:
+    local = "http://treatplan.dev/fhir/CodeSystem/instrument-item"
+    component = {"code": {"coding": [{"system": local, "code": "item-12"}]}, "valueInteger": 1}
+    _, report = tp.import_measures(_plan(), _obs(component=[component]))
+    [note] = report.refused
+    assert note.path == "$.component[0]"
+    assert "from 1 to 9" in note.reason
+
+
+def test_references_resolve_by_full_url_and_absolute_url() -> None:
+    member = {
+        "resourceType": "Observation",
+        "id": "m1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+        "valueInteger": 5,
+    }
+    panel = _obs(
+        id="p1",
+        code={"coding": [{"system": "http://loinc.org", "code": "44249-1"}]},
+        hasMember=[{"reference": "urn:uuid:1"}],
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [{"fullUrl": "urn:uuid:1", "resource": member}, {"resource": panel}],
+    }
+    updated, report = tp.import_measures(_plan(), bundle)
+    assert [a.total for a in _added(updated, report)] == [5]
+    panel["hasMember"] = [{"reference": "https://ehr.example.org/fhir/Observation/m1"}]
+    del bundle["entry"][0]["fullUrl"]
+    updated, report = tp.import_measures(_plan(), bundle)
+    assert [a.total for a in _added(updated, report)] == [5]
+    panel["hasMember"] = [{"display": SECRET}]
+    _, report = tp.import_measures(_plan(), bundle)
+    # The panel is refused; its member, no longer consumed, is read alone (and has no time).
+    assert [n.path for n in report.refused] == [
+        "$.entry[0].resource",
+        "$.entry[1].resource.hasMember[0].reference",
+    ]
+
+
+def test_an_own_identifier_gives_the_assessment_id() -> None:
+    identifier = [
+        "not an identifier",
+        {"system": "http://treatplan.dev/fhir/identifier/plan-part", "value": "phq9-ehr-1"},
+    ]
+    updated, report = tp.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
+    assert report.imported == ("phq9-ehr-1",)
+    _, again = tp.import_measures(updated, _obs(identifier=identifier, valueInteger=4, id="x2"))
+    assert "duplicate" in again.skipped[0].reason
+
+
+def test_a_resource_without_an_id_gets_a_stable_assessment_id() -> None:
+    resource = _obs(valueInteger=4)
+    del resource["id"]
+    _, first = tp.import_measures(_plan(), resource)
+    _, second = tp.import_measures(_plan(), copy.deepcopy(resource))
+    assert first.imported == second.imported
+    assert first.imported[0].startswith("fhir-")
+
+
+def test_a_plan_with_its_own_phq9_definition_reads_totals_not_loinc_items() -> None:
+    plan = _plan()
+    custom = attrs.evolve(tp.PHQ9, name="PHQ-9 (local form)")
+    plan = tp.revise(plan, custom_instruments=(custom,))
+    component = {
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},
+        "valueInteger": 1,
+    }
+    updated, report = tp.import_measures(plan, _obs(component=[component], valueInteger=4))
+    [added] = _added(updated, report)
+    assert (added.items, added.total) == (None, 4)
+
+
+@pytest.mark.parametrize(
+    ("when", "path"),
+    [
+        ("2026-05-02T25:00:00+00:00", "$.effectiveDateTime"),
+        (20260502, "$.effectiveDateTime"),
+    ],
+)
+def test_malformed_times_are_refused(when: Any, path: str) -> None:
+    _, report = tp.import_measures(_plan(), _obs(effectiveDateTime=when, valueInteger=3))
+    assert [n.path for n in report.refused] == [path]
+
+
+def test_period_start_and_instant_times() -> None:
+    resource = _obs(valueInteger=3, effectivePeriod={"start": "2026-05-03T08:00:00Z"})
+    del resource["effectiveDateTime"]
+    updated, report = tp.import_measures(_plan(), resource)
+    assert _added(updated, report)[0].administered_at == datetime(2026, 5, 3, 8, tzinfo=UTC)
+    resource = _obs(valueInteger=3, effectiveInstant="2026-05-04T08:00:00Z")
+    del resource["effectiveDateTime"]
+    updated, report = tp.import_measures(_plan(), resource)
+    assert _added(updated, report)[0].administered_at == datetime(2026, 5, 4, 8, tzinfo=UTC)
+
+
+def test_ordinal_values_must_be_numbers() -> None:
+    coding = {
+        "system": "x",
+        "code": "y",
+        "extension": [
+            "not an extension",
+            {"url": "http://hl7.org/fhir/StructureDefinition/itemWeight", "valueDecimal": SECRET},
+        ],
+    }
+    _, report = tp.import_measures(
+        _plan(), _qr(item=[_answer("/44250-9", valueCoding=coding), _answer("x", valueCoding=7)])
+    )
+    [note] = report.refused
+    assert note.path == "$.item[0].answer[0].valueCoding.extension[1].valueDecimal"
+    _, report = tp.import_measures(_plan(), _qr(item=[_answer("/44250-9", valueCoding=7)]))
+    assert report.refused[0].path == "$.item[0].answer[0].valueCoding"
+
+
+def test_a_codeable_concept_without_codings_is_refused() -> None:
+    component = {
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},
+        "valueCodeableConcept": {"text": SECRET},
+    }
+    _, report = tp.import_measures(_plan(), _obs(component=[component]))
+    assert report.refused[0].path == "$.component[0].valueCodeableConcept.coding"
+    assert SECRET not in str(report.refused[0])

@@ -262,6 +262,11 @@ def _datetime_text(when: datetime) -> str:
     return _fhir_instant(when).isoformat()
 
 
+def _assessment_order(assessment: Assessment) -> tuple[datetime, str]:
+    """Time order, then id: the same order whatever order the parts came in."""
+    return assessment.administered_at.astimezone(UTC), assessment.id
+
+
 # --------------------------------------------------------------------------- the subset
 def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
     """The part of ``plan`` a FHIR Bundle carries: ``from_fhir(to_fhir(p)) == fhir_subset(p)``.
@@ -273,7 +278,8 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
     Dropped: sessions, progress reviews, discharge criteria and client factors, and a
     recorded total beside item responses (scoring uses the items; the Observation
     reports their total).
-    Assessments taken at sessions become standalone assessments, in time order.
+    Assessments taken at sessions become standalone assessments, in time order (ties
+    by id).
     Date-times keep their instant and offset (an offset FHIR cannot write, not a
     whole minute or beyond +-14:00, becomes UTC).
     """
@@ -297,7 +303,7 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
                 administered_at=_fhir_instant(a.administered_at),
                 total=a.total if a.items is None else None,
             )
-            for a in plan.all_assessments()
+            for a in sorted(plan.all_assessments(), key=_assessment_order)
         ),
         sessions=(),
         reviews=(),
@@ -855,7 +861,7 @@ class _Importer:
         interventions = self.interventions(care_plan, cp_path)
         assessments = sorted(
             (self.observation(p, r) for p, r in self.by_type.get("Observation", [])),
-            key=lambda a: a.administered_at.astimezone(UTC),
+            key=_assessment_order,
         )
         try:
             return TreatmentPlan(
@@ -1206,6 +1212,11 @@ class _Importer:
             total = _get(quantity, "value", f"{path}.valueQuantity", float)
             if not math.isfinite(total):
                 raise ValidationError.at(total_path, "a finite number")
+            if not definition.total_min <= total <= definition.total_max:
+                raise ValidationError.at(
+                    total_path,
+                    f"a number from {definition.total_min} to {definition.total_max}",
+                )
             if computed:
                 total = None  # derived from the items, which come back instead
         items: tuple[int | None, ...] | None = None

@@ -343,10 +343,7 @@ class _Reader:
             return m.total_path
         if path == "$.administered_at":
             return m.at_path
-        match = re.fullmatch(r"\$\.items\[(\d+)\]", path)
-        if match is not None and int(match.group(1)) in m.item_paths:
-            return m.item_paths[int(match.group(1))]
-        return m.found.path
+        return m.found.path  # item responses were checked at their elements already
 
     def is_panel(self, found: _Found) -> bool:
         return found.kind == "Observation" and isinstance(found.resource.get("hasMember"), list)

@@ -1086,3 +1086,13 @@ def test_bundle_order_does_not_change_the_assessments() -> None:
     reverse = copy.deepcopy(bundle)
     reverse["entry"].reverse()
     assert tp.from_fhir(reverse).assessments == tp.from_fhir(bundle).assessments
+
+
+def test_an_item_response_out_of_range_is_refused_at_its_component() -> None:
+    bundle = _phq9_bundle()
+    component = _first_itemised(bundle)["component"][3]
+    component.pop("valueCodeableConcept", None)
+    component["valueInteger"] = 9
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".component[3]")

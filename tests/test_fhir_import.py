@@ -626,3 +626,76 @@ def test_a_codeable_concept_without_codings_is_refused() -> None:
     _, report = tp.import_measures(_plan(), _obs(component=[component]))
     assert report.refused[0].path == "$.component[0].valueCodeableConcept.coding"
     assert SECRET not in str(report.refused[0])
+
+
+def test_plan_import_variants() -> None:
+    patient = {"identifier": {"system": "https://ehr.example.org/mrn", "value": "c-77"}}
+    resources = [
+        {
+            "resourceType": "CarePlan",
+            "identifier": ["not an identifier", {"value": SECRET}],
+            "id": "cp-9",
+            "subject": patient,
+            "created": "2026-05-01T09:00:00+00:00",
+            "addresses": [
+                {"reference": "Condition/c1"},
+                {"reference": "Condition/c2"},
+                "not a reference",
+            ],
+            "goal": [{"reference": "Goal/g1"}],
+        },
+        {"resourceType": "EpisodeOfCare", "id": "e1", "status": "active"},
+        {
+            "resourceType": "Condition",
+            "id": "c1",
+            "code": {
+                "coding": [
+                    "not a coding",
+                    {"system": "http://snomed.info/sct", "code": SECRET},
+                    {"system": "http://snomed.info/sct", "display": "Panic disorder"},
+                ]
+            },
+        },
+        {"resourceType": "Condition", "id": "c2"},
+        {
+            "resourceType": "Goal",
+            "id": "g1",
+            "lifecycleStatus": SECRET,
+            "description": {"text": "Travel by train again"},
+            "target": [
+                "not a target",
+                {
+                    "measure": {
+                        "coding": [
+                            {"system": "http://loinc.org", "code": "8302-2"},
+                            {"system": "http://loinc.org", "code": "70274-6"},
+                        ]
+                    },
+                    "detailQuantity": {"value": 5, "comparator": "<="},
+                    "dueDate": "2026-08-01",
+                },
+            ],
+        },
+        {"resourceType": "Practitioner"},
+    ]
+    plan, report = tp.plan_from_fhir(resources)
+    assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "c-77")
+    assert [p.description for p in plan.presenting_problems] == ["Panic disorder"]
+    assert plan.presenting_problems[0].diagnosis is None
+    [objective] = plan.objectives
+    assert objective.target == tp.MeasureTarget("GAD-7", tp.Comparator.AT_MOST, 5)
+    assert objective.status is tp.GoalStatus.ACTIVE
+    paths = [n.path for n in report.skipped]
+    assert "$[0].addresses[2]" in paths
+    assert "$[3].code" in paths
+    assert "$[4].target[0]" in paths
+    assert "$[5]" in paths
+    assert all(SECRET not in str(n) for n in report.skipped)
+
+
+def test_a_care_plan_that_makes_no_valid_plan_is_refused() -> None:
+    bundle = _fixture("other-careplan.json")
+    bundle["entry"][4]["resource"]["description"]["text"] = "x" * 100_000
+    with pytest.raises(tp.ValidationError) as info:
+        tp.plan_from_fhir(bundle)
+    assert "x" * 50 not in str(info.value)

@@ -32,10 +32,7 @@ class LoincForm:
     answers: Mapping[str, int]
 
     def answer_code(self, response: int) -> str | None:
-        for code, value in self.answers.items():
-            if value == response:
-                return code
-        return None
+        return next((code for code, value in self.answers.items() if value == response), None)
 
 
 #: Per built-in instrument code. PHQ-9 panel 44249-1 and GAD-7 panel 69737-5.

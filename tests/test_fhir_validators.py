@@ -161,6 +161,24 @@ def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     assert sum("no LOINC total" in n.reason for n in report.skipped) == uncoded
 
 
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_the_fixtures_are_valid_fhir(path: Path) -> None:
+    from fhir.resources.bundle import Bundle as BundleR5
+    from fhir.resources.R4B.bundle import Bundle as BundleR4B
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    (BundleR5 if path.stem.endswith("-r5") else BundleR4B).model_validate(doc)
+
+
+def test_an_r5_care_plan_reads_like_the_r4_one() -> None:
+    r4 = FIXTURES[0].parent / "other-careplan.json"
+    r5 = FIXTURES[0].parent / "other-careplan-r5.json"
+    plan4, report4 = tp.plan_from_fhir(json.loads(r4.read_text(encoding="utf-8")))
+    plan5, report5 = tp.plan_from_fhir(json.loads(r5.read_text(encoding="utf-8")))
+    assert plan5 == plan4
+    assert [n.path for n in report5.skipped] == [n.path for n in report4.skipped]
+
+
 def test_unknown_bundle_types_raise() -> None:
     with pytest.raises(tp.ValidationError) as info:
         tp.to_fhir(_load(EXAMPLES[0]), bundle="batch")  # type: ignore[arg-type]
@@ -187,7 +205,8 @@ def _fhir_js(paths: list[Path]) -> dict[str, list[dict[str, str]]]:
 
 
 def test_fhir_js_accepts_every_r4_export_and_fixture(tmp_path: Path) -> None:
-    paths = list(FIXTURES)
+    r4_fixtures = [p for p in FIXTURES if not p.stem.endswith("-r5")]
+    paths = list(r4_fixtures)
     for path in EXAMPLES:
         for kind in ("collection", "transaction"):
             for responses in (False, True):
@@ -197,7 +216,7 @@ def test_fhir_js_accepts_every_r4_export_and_fixture(tmp_path: Path) -> None:
     errors = _fhir_js(paths)
     assert set(errors) == {str(p) for p in paths}
     assert {name: found for name, found in errors.items() if found} == {}
-    assert len(paths) == len(FIXTURES) + 4 * len(EXAMPLES)
+    assert len(paths) == len(r4_fixtures) + 4 * len(EXAMPLES)
 
 
 def test_fhir_js_finds_errors_in_a_broken_bundle(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """FHIR R4 and R5 export and import of treatment plans, as plain JSON-ready dicts.
 
-:func:`to_fhir` writes a plan as a FHIR ``Bundle`` (type ``collection``):
+:func:`to_fhir` writes a plan as a FHIR ``Bundle`` (type ``collection``, or
+``transaction`` with conditional ``PUT`` requests for a server):
 
 * one **EpisodeOfCare**: ``status`` from the phase, ``statusHistory`` with one entry
   per lifecycle transition (each carrying the treatplan event, who and why in the
@@ -16,7 +17,12 @@
   ``target`` (measure, detail, ``dueDate``), ``lifecycleStatus`` and
   ``achievementStatus``;
 * an **Observation** per assessment (LOINC code where the instrument has one, item
-  responses as ``component``).
+  responses as ``component`` with LOINC item and answer codes where they exist),
+  ``basedOn`` the CarePlan, linked to the objectives it measures by the core
+  ``resource-pertainsToGoal`` extension; optionally a **QuestionnaireResponse** too.
+
+Other systems' FHIR is read by :func:`~treatplan.import_measures` (``_fhir_import``)
+and :func:`~treatplan.plan_from_fhir` (``_fhir_plan``).
 
 Status mappings follow ``DOMAIN.md`` section 2 (see :data:`EPISODE_STATUS` and
 :data:`CARE_PLAN_STATUS`). The client is an identifier-only reference: no Patient

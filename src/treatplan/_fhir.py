@@ -410,7 +410,7 @@ class _Exporter:
             entries += [self.objective(goal, o) for o in goal.objectives]
         if self.r5:
             entries += [self.service_request(i) for i in plan.interventions]
-        for a in plan.all_assessments():
+        for a in sorted(plan.all_assessments(), key=_assessment_order):
             entries.append(self.observation(a))
             if self.responses and a.items is not None:
                 entries.append(self.questionnaire_response(a))

@@ -126,7 +126,8 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     plan = _load(ROOT / "examples" / "adult-depression-cbt.json")
     bundle = tp.to_fhir(plan, "R4", questionnaire_responses=True)
     responses = _resources(bundle, "QuestionnaireResponse")
-    with_items = [a for a in plan.all_assessments() if a.items is not None]
+    in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
+    with_items = [a for a in in_order if a.items is not None]
     assert len(responses) == len(with_items)
     phq9 = next(r for r in responses if r["questionnaire"] == "http://loinc.org/q/44249-1")
     assert phq9["item"][0]["linkId"] == "44250-9"
@@ -151,7 +152,8 @@ def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     fresh = tp.TreatmentPlan.refer("p2", "c2", plan.history[0].at, "clinician-1")
     updated, report = tp.import_measures(fresh, bundle)
     assert report.refused == ()
-    coded = [a for a in plan.all_assessments() if plan.instrument(a.instrument).loinc]
+    in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
+    coded = [a for a in in_order if plan.instrument(a.instrument).loinc]
     assert [(a.instrument, tp.score_in(updated, a).total) for a in updated.assessments] == [
         (a.instrument, tp.score_in(plan, a).total) for a in coded
     ]

@@ -57,6 +57,8 @@ SECTIONS: dict[str, str] = {
     "treatplan._schema": "JSON Schema",
     "treatplan._migrations": "Schema evolution",
     "treatplan._fhir": "FHIR",
+    "treatplan._fhir_import": "FHIR",
+    "treatplan._fhir_plan": "FHIR",
     "treatplan._summary": "Plain-text summary",
     "treatplan._errors": "Errors",
     "treatplan": "Package",

@@ -28,6 +28,7 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from . import _display  # attaches the notebook views  # noqa: F401
 from ._alerts import Alert, alerts
 from ._errors import Problem as ValidationIssue
 from ._errors import TransitionError, TreatplanError, ValidationError

@@ -694,7 +694,7 @@ class _DerivedStateSlot:
     _state: object
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class TreatmentPlan(_DerivedStateSlot):
     """A client's treatment plan over one episode of care: the aggregate root.
 
@@ -746,6 +746,20 @@ class TreatmentPlan(_DerivedStateSlot):
         problems = _plan_problems(self)
         if problems:
             raise ValidationError(problems, "invalid treatment plan")
+
+    def __repr__(self) -> str:
+        # Short on purpose (at most 200 characters): a plan holds clinical text, which
+        # belongs in deliberate displays (``describe``, ``_repr_html_``), not in logs.
+        # Every field stays reachable as an attribute; ``attrs.asdict`` gives them all.
+        outcome = f"/{self.outcome.value}" if self.outcome else ""
+        counts = (
+            f"goals={len(self.goals)}, sessions={len(self.sessions)}, "
+            f"assessments={len(self.assessments)}, reviews={len(self.reviews)}"
+        )
+        return (
+            f"TreatmentPlan({_short(self.plan_id)}, client={_short(self.client_ref)}, "
+            f"phase={self.phase.value}{outcome}, {counts})"
+        )
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -810,6 +824,11 @@ class TreatmentPlan(_DerivedStateSlot):
     @property
     def attended_sessions(self) -> tuple[Session, ...]:
         return tuple(s for s in self.sessions if s.attended)
+
+
+def _short(ref: str) -> str:
+    """An opaque reference for a repr: up to 24 characters, then an ellipsis."""
+    return repr(ref if len(ref) <= 24 else ref[:23] + "…")
 
 
 def _plan_problems(plan: TreatmentPlan) -> list[Problem]:

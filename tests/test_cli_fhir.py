@@ -145,4 +145,4 @@ def test_import_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"resourceType": "Bundle", "entry": []}), encoding="utf-8")
     assert main(["fhir", "import-plan", str(broken)]) == 1
-    assert "$: exactly one CarePlan" in capsys.readouterr().err
+    assert "$: expected exactly one CarePlan" in capsys.readouterr().err

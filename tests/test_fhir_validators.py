@@ -138,7 +138,7 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     derived = [o["derivedFrom"] for o in _resources(bundle, "Observation") if "derivedFrom" in o]
     assert len(derived) == len(with_items)
     # And an EHR reading it back gets the same assessments.
-    again, report = tp.import_measures(
+    again, report = tp.fhir.import_measures(
         tp.TreatmentPlan.refer("p", "c", plan.history[0].at, "x"),
         _resources(bundle, "QuestionnaireResponse"),
     )
@@ -150,7 +150,7 @@ def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     plan = _load(ROOT / "examples" / "mbc-walkthrough.json")
     bundle = json.loads(json.dumps(tp.to_fhir(plan, "R5", bundle="transaction")))
     fresh = tp.TreatmentPlan.refer("p2", "c2", plan.history[0].at, "clinician-1")
-    updated, report = tp.import_measures(fresh, bundle)
+    updated, report = tp.fhir.import_measures(fresh, bundle)
     assert report.refused == ()
     in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
     coded = [a for a in in_order if plan.instrument(a.instrument).loinc]
@@ -175,8 +175,8 @@ def test_the_fixtures_are_valid_fhir(path: Path) -> None:
 def test_an_r5_care_plan_reads_like_the_r4_one() -> None:
     r4 = FIXTURES[0].parent / "other-careplan.json"
     r5 = FIXTURES[0].parent / "other-careplan-r5.json"
-    plan4, report4 = tp.plan_from_fhir(json.loads(r4.read_text(encoding="utf-8")))
-    plan5, report5 = tp.plan_from_fhir(json.loads(r5.read_text(encoding="utf-8")))
+    plan4, report4 = tp.fhir.plan_from_fhir(json.loads(r4.read_text(encoding="utf-8")))
+    plan5, report5 = tp.fhir.plan_from_fhir(json.loads(r5.read_text(encoding="utf-8")))
     assert plan5 == plan4
     assert [n.path for n in report5.skipped] == [n.path for n in report4.skipped]
 

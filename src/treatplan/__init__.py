@@ -35,7 +35,15 @@ from ._change import (
     reliable_difference,
     standard_error_of_difference,
 )
-from ._errors import Problem, TransitionError, TreatplanError, ValidationError
+from ._errors import (
+    ArgumentError,
+    LimitError,
+    Problem,
+    TransitionError,
+    TreatplanError,
+    UnknownReferenceError,
+    ValidationError,
+)
 from ._fhir import (
     CARE_PLAN_STATUS,
     DIAGNOSIS_SYSTEMS,
@@ -73,7 +81,7 @@ from ._instruments import (
     instrument,
     instruments,
 )
-from ._json import dumps, from_dict, loads, to_dict
+from ._json import MAX_DOCUMENT_SIZE, MAX_RECORDS, dumps, from_dict, loads, to_dict
 from ._lifecycle import (
     OPEN_PHASES,
     RECORDING_PHASES,
@@ -210,6 +218,7 @@ from ._stepped import (
     step_advice,
 )
 from ._summary import summary
+from ._validation import MAX_INSTANT, MIN_INSTANT
 
 #: The version of this treatplan release.
 __version__ = "0.1.0"
@@ -233,6 +242,10 @@ __all__ = [
     "GAD7",
     "HAGEMAN_ARRINDELL_Z",
     "K10",
+    "MAX_DOCUMENT_SIZE",
+    "MAX_INSTANT",
+    "MAX_RECORDS",
+    "MIN_INSTANT",
     "NG222_MORE_SEVERE_PHQ9",
     "OPEN_PHASES",
     "ORS",
@@ -251,6 +264,7 @@ __all__ = [
     "AlertPolicy",
     "AllOf",
     "AnyOf",
+    "ArgumentError",
     "Assessment",
     "Attendance",
     "AttendanceSummary",
@@ -288,6 +302,7 @@ __all__ = [
     "Instrument",
     "Intervention",
     "ItemChoices",
+    "LimitError",
     "LogLinearCurve",
     "MeasureFinding",
     "MeasureTarget",
@@ -340,6 +355,7 @@ __all__ = [
     "TreatmentPlan",
     "TreatmentSessionRule",
     "TreatplanError",
+    "UnknownReferenceError",
     "ValidationError",
     "Verdict",
     "__version__",

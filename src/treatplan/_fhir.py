@@ -40,7 +40,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
-from ._errors import Problem, ValidationError
+from ._errors import Problem, UnknownReferenceError, ValidationError
 from ._instruments import Instrument
 from ._json import from_dict, to_dict
 from ._lifecycle import TRANSITIONS
@@ -197,12 +197,13 @@ def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
 
     DOMAIN.md section 2: closed is ``finished``, or ``cancelled`` if the episode
     never started (no record up to then entered assessing or a later open phase).
-    Raises ``IndexError`` when ``upto`` is not the index of a history record.
+    Raises :class:`~treatplan.UnknownReferenceError` (an ``IndexError``) when
+    ``upto`` is not the index of a history record.
     """
     if upto is None:
         return _status_after(plan.history)
     if not 0 <= upto < len(plan.history):
-        raise IndexError(upto)
+        raise UnknownReferenceError("upto", "the index of a history record")
     return _status_after(plan.history[: upto + 1])
 
 

@@ -352,6 +352,9 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
         if not v.is_aware(at):
             raise ValidationError.at("at", "a timezone-aware date-time")
         at = v.fixed_offset(at)
+    when = v.time_problem(at)  # the range and whole-minute offset, as Transition checks
+    if when is not None:
+        raise ValidationError.at("at", when)
     if type(by) is not str or by not in _KNOWN_REFS:
         if not v.is_ref(by):
             raise ValidationError.at("by", "an opaque reference (who fired the event)")
@@ -365,6 +368,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
+        elif not v.is_storable_text(reason):
+            raise ValidationError.at("reason", v.STORABLE_TEXT)
     return _new_request(_Request, (ev, at, by, reason))
 
 

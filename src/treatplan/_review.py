@@ -37,7 +37,7 @@ from ._alerts import (
     score_change,
 )
 from ._change import ChangeCategory
-from ._errors import ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._model import (
     AchievementStatus,
     Attendance,
@@ -256,7 +256,7 @@ class Findings:
         for m in self.measures:
             if m.instrument == instrument:
                 return m
-        raise KeyError(instrument)
+        raise UnknownReferenceError("instrument", "the code of an instrument scored here")
 
 
 # --------------------------------------------------------------------------- the view
@@ -445,6 +445,8 @@ def due_reviews(
 
     ``within_days`` also lists reviews falling due in the next that many days.
     """
+    if isinstance(plans, TreatmentPlan) or not isinstance(plans, Iterable):
+        raise ArgumentError("plans", "an iterable of TreatmentPlans (for one, use review_status)")
     found = [review_status(p, on, cadence, within_days=within_days) for p in plans]
     wanted = [r for r in found if r.status in (ReviewStatus.DUE, ReviewStatus.OVERDUE)]
     wanted.sort(key=lambda r: (r.due or on, r.plan_id))

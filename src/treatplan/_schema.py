@@ -33,6 +33,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 
 from . import _validation as v
+from ._errors import ArgumentError
 from ._model import SCHEMA_VERSION, Attendance, Outcome, Phase, Target, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
@@ -226,7 +227,7 @@ class _Generator:
             return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         if isinstance(hint, type) and (issubclass(hint, enum.Enum) or attrs.has(hint)):
             return self.ref(hint)
-        raise TypeError(f"no JSON Schema mapping for {hint!r}")  # pragma: no cover
+        raise ArgumentError("hint", "a type with a JSON Schema mapping")  # pragma: no cover
 
 
 # The plan document: schema_version first, then the derived phase and outcome

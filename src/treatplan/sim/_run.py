@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import ArgumentError
 from ._engine import Admission, WaitingList, simulate_client
 from ._random import replicate_seed
 from ._scenario import DEFAULT_SCENARIO, Scenario
@@ -102,11 +103,11 @@ def simulate(
     executor, its worker count, ``chunk_size`` or ``max_in_flight``.
     """
     if not isinstance(scenario, Scenario):
-        raise TypeError("scenario must be a treatplan.sim.Scenario")
+        raise ArgumentError("scenario", "a treatplan.sim.Scenario")
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
-        raise ValueError("clients must be a non-negative integer")
+        raise ArgumentError("clients", "a non-negative integer")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError("chunk_size must be a positive integer")
+        raise ArgumentError("chunk_size", "a positive integer")
     in_flight = max_in_flight or (1 if executor is None else 8)
     waiting_list = WaitingList(scenario, seed)
     tally = Tally()
@@ -170,7 +171,7 @@ def simulate_replicates(
     ``out_dir/replicate-<r>/``. Other options are passed to :func:`simulate`.
     """
     if replicates < 1:
-        raise ValueError("replicates must be at least 1")
+        raise ArgumentError("replicates", "an integer of at least 1")
     runs: list[RunResult] = []
     total = clients * replicates
     for r in range(replicates):

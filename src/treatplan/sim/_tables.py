@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+from .._errors import ArgumentError
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
 
 __all__ = [
@@ -105,7 +106,7 @@ def format_rows(table: str, rows: Iterable[Sequence[Any]], fmt: str) -> str:
             dumps({c: (None if v == "" else v) for c, v in zip(columns, row, strict=True)}) + "\n"
             for row in rows
         )
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise ArgumentError("fmt", f"one of {', '.join(FORMATS)}")
 
 
 class TableWriter:
@@ -114,7 +115,7 @@ class TableWriter:
     def __init__(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> None:
         unknown = sorted(set(formats) - set(FORMATS))
         if unknown:
-            raise ValueError(f"unknown format; expected among {', '.join(FORMATS)}")
+            raise ArgumentError("formats", f"formats among {', '.join(FORMATS)}")
         out_dir.mkdir(parents=True, exist_ok=True)
         self.paths: list[Path] = []
         self._files: dict[tuple[str, str], IO[str]] = {}
@@ -156,7 +157,7 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
     """A written table as a pandas (default) or polars DataFrame (optional extras)."""
     path = Path(out_dir) / f"{table}.csv"
     if table not in TABLES:
-        raise ValueError(f"unknown table; expected one of {', '.join(TABLES)}")
+        raise ArgumentError("table", f"one of {', '.join(TABLES)}")
     if library == "pandas":
         try:
             pd = importlib.import_module("pandas")
@@ -169,7 +170,7 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
         except ImportError:
             raise ImportError("polars is needed: pip install 'treatplan[polars]'") from None
         return pl.read_csv(path)
-    raise ValueError("library must be 'pandas' or 'polars'")
+    raise ArgumentError("library", "'pandas' or 'polars'")
 
 
 def write_parquet(out_dir: str | Path) -> list[Path]:

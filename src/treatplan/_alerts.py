@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _validation as v
-from ._errors import ValidationError
 from ._instruments import Instrument
 from ._memo import IdentityCache
 from ._model import GoalStatus, MeasureTarget, Phase, TreatmentPlan
@@ -156,8 +155,7 @@ def alerts(
     """
     from ._review import as_of_view, review_due_date
 
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     view = as_of_view(plan, as_of)
     due = review_due_date(view, cadence) if cadence is not None else _stored_due(view)
     grace = cadence.grace_days if cadence is not None else 0

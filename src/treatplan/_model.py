@@ -432,9 +432,9 @@ class Schedule:
 
         Each has a fixed UTC offset, like every time in a plan.
         """
-        if until is not None and not v.is_aware(until):
+        if until is not None:
             # A naive bound cannot be compared with the aware occurrences.
-            raise ValidationError.at("until", "a timezone-aware date-time")
+            v.check_time_argument(until, "until")
         bound = v.MAX_INSTANT if until is None else min(v.instant(until), v.MAX_INSTANT)
         out: list[datetime] = []
         for when in self:
@@ -941,7 +941,26 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
     if plan.discharge_criteria is not None:
         problems.extend(_rule_reference_problems(plan.discharge_criteria, objective_ids))
     problems.extend(_history_problems(plan.history))
+    problems.extend(_before_referral_problems(plan))
     return problems
+
+
+def _before_referral_problems(plan: TreatmentPlan) -> list[Problem]:
+    """Records dated before the referral, which ``record_*`` refuse, are refused on load too."""
+    referred = v.instant(plan.history[0].at)
+    dated = [
+        *(
+            (f"$.assessments[{i}].administered_at", a.administered_at)
+            for i, a in enumerate(plan.assessments)
+        ),
+        *((f"$.sessions[{i}].at", s.at) for i, s in enumerate(plan.sessions)),
+        *((f"$.reviews[{i}].at", r.at) for i, r in enumerate(plan.reviews)),
+    ]
+    return [
+        Problem(path, "a time not before the referral")
+        for path, when in dated
+        if v.instant(when) < referred
+    ]
 
 
 def _rule_reference_problems(

@@ -461,8 +461,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     now (the plan keeps no history of them); every record (sessions, scores,
     reviews, transitions) counts only up to ``as_of``.
     """
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     chosen = policy or _DEFAULT_POLICY
     view = as_of_view(plan, as_of)
     series = measure_series(view)

@@ -632,6 +632,5 @@ RULE_TYPES: tuple[type[Any], ...] = (
 
 def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
     """Evaluate ``rule`` on ``plan`` at ``as_of`` (a timezone-aware date-time)."""
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     return rule.evaluate(plan, as_of)

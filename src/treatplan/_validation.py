@@ -252,6 +252,14 @@ def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
 
 
+def check_time_argument(value: object, name: str) -> None:
+    """Raise a ValidationError at ``name`` unless ``value`` is a time a plan may hold:
+    an ``as_of`` outside the range would overflow when converted to UTC."""
+    problem = time_problem(value)
+    if problem is not None:
+        raise ValidationError.at(name, problem)
+
+
 def is_plan_time(value: object) -> bool:
     """Whether ``value`` is a time a plan may hold (see :func:`time_problem`)."""
     return time_problem(value) is None

@@ -322,3 +322,24 @@ def test_no_bare_builtin_raise_is_left_in_the_source() -> None:
         or "raise IndexError(" in line
     ]
     assert offenders == []
+
+
+def test_lifecycle_argument_errors_keep_no_context() -> None:
+    plan = referred()
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fire(plan, SECRET, at=START, by="clin-1")
+    assert info.value.__context__ is None
+    assert SECRET not in str(info.value)
+    with pytest.raises(tp.ValidationError) as info:
+        tp.revise(plan, **{SECRET.replace(" ", "_"): 1})
+    assert info.value.__context__ is None
+    assert SECRET.replace(" ", "_") not in str(info.value)
+
+
+def test_fhir_import_errors_keep_no_context() -> None:
+    from treatplan import _fhir
+
+    with pytest.raises(tp.ValidationError) as info:
+        _fhir._enum(tp.GoalDomain, SECRET, "$.entry[3].resource.category")
+    assert info.value.__context__ is None
+    assert SECRET not in str(info.value)

@@ -31,6 +31,7 @@ back as standalone assessments. No FHIR library is used at run time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -86,6 +87,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Marks a JSON text that did not parse (None is a valid JSON value).
+_NOT_JSON = object()
 
 #: The FHIR versions :func:`to_fhir` writes.
 FhirVersion = Literal["R4", "R5"]
@@ -711,12 +714,11 @@ class _Importer:
         for i, ext in _extensions(care_plan, cp_path, _EXT_INSTRUMENT):
             vpath = f"{cp_path}.extension[{i}].valueString"
             text = _get(ext, "valueString", f"{cp_path}.extension[{i}]", str)
-            try:
+            data: Any = _NOT_JSON
+            with contextlib.suppress(ValueError, RecursionError):
                 data = json.loads(text)
-            except (ValueError, RecursionError):
-                raise ValidationError.at(
-                    vpath, "a treatplan instrument definition in JSON"
-                ) from None
+            if data is _NOT_JSON:  # raised outside the handler: no __context__ quoting text
+                raise ValidationError.at(vpath, "a treatplan instrument definition in JSON")
             try:
                 instrument = from_dict(data, Instrument)
             except ValidationError as exc:
@@ -1213,11 +1215,12 @@ E = TypeVar("E", bound=Any)
 
 
 def _enum(kind: type[E], value: Any, path: str) -> E:
-    try:
-        member: E = kind(value)
-    except (ValueError, TypeError):
+    member: E | None = None
+    with contextlib.suppress(ValueError, TypeError):
+        member = kind(value)
+    if member is None:  # raised outside the handler: no __context__ quoting the value
         choices = ", ".join(repr(m.value) for m in kind)
-        raise ValidationError.at(path, f"a code, one of {choices}") from None
+        raise ValidationError.at(path, f"a code, one of {choices}")
     return member
 
 

@@ -10,6 +10,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
@@ -339,13 +340,12 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
     build its record without running them again; tests/test_lifecycle.py holds
     the two to agreement.
     """
-    if isinstance(event, Event):
-        ev = event
-    else:
-        try:
+    ev: Event | None = event if isinstance(event, Event) else None
+    if ev is None:
+        with contextlib.suppress(ValueError, TypeError):
             ev = Event(event)
-        except (ValueError, TypeError):
-            raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
+    if ev is None:  # raised outside the handler: no __context__ quoting the value
+        raise ValidationError.at("event", "one of " + v.enum_choices(Event))
     if ev is Event.REFER:
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if type(at) is not datetime or type(at.tzinfo) is not timezone:  # fast path: fixed offset
@@ -606,9 +606,8 @@ def revise(
     try:
         return attrs.evolve(plan, **changes)
     except TypeError:
-        raise ValidationError.at(
-            "revise", "keyword arguments naming TreatmentPlan fields"
-        ) from None
+        pass  # raised below, outside the handler: the TypeError names the unknown keyword
+    raise ValidationError.at("revise", "keyword arguments naming TreatmentPlan fields")
 
 
 _PLAN_FIELDS = tuple(a.name for a in attrs.fields(TreatmentPlan))

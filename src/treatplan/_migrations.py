@@ -30,6 +30,10 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: MutableMapping[int, Migration] = {}
 
 
+#: Marks a migration step that failed (raised something other than a ValidationError).
+_FAILED: Any = object()
+
+
 def migration(
     from_version: int, registry: MutableMapping[int, Migration] | None = None
 ) -> Callable[[Migration], Migration]:
@@ -90,9 +94,11 @@ def migrate(
         except ValidationError:
             raise
         except Exception:  # a malformed old document: one library error, no values echoed
+            upgraded = _FAILED
+        if upgraded is _FAILED:  # raised outside the handler: no __context__ with values
             raise ValidationError.at(
                 "$", f"a valid schema version {version} document (upgrading it failed)"
-            ) from None
+            )
         if not isinstance(upgraded, dict):
             raise ArgumentError(
                 "migration", f"a function returning a dict (from version {version})"

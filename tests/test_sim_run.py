@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import treatplan as tp
 from treatplan.sim import DEFAULT_SCENARIO, simulate, simulate_replicates
 
 CLIENTS = 200
@@ -111,5 +112,5 @@ def test_replicates_write_one_directory_each(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [{"clients": -1}, {"chunk_size": 0}])
 def test_bad_arguments(bad: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(tp.ArgumentError, match="expected"):
         simulate(DEFAULT_SCENARIO, **{"clients": 10, **bad})

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+import treatplan as tp
 from treatplan.sim import Rate, Summary, Tally, combine_replicates, compare, format_summary
 from treatplan.sim._summary import _wilson
 
@@ -38,7 +39,7 @@ def test_replicates_give_a_t_interval_around_the_mean() -> None:
 def test_one_replicate_is_kept_as_is() -> None:
     s = _summary(0.3)
     assert combine_replicates([s]) is s
-    with pytest.raises(ValueError, match="no summaries"):
+    with pytest.raises(tp.ArgumentError, match="summaries: expected at least one"):
         combine_replicates([])
 
 

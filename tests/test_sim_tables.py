@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import treatplan as tp
 from treatplan.sim import TABLES, read_table, simulate, to_dataframe, write_parquet
 from treatplan.sim._tables import format_rows
 
@@ -43,7 +44,7 @@ def test_summary_json_is_valid(out: Path) -> None:
 
 
 def test_format_rows_rejects_unknown_formats() -> None:
-    with pytest.raises(ValueError, match="unknown format"):
+    with pytest.raises(tp.ArgumentError, match="fmt: expected one of"):
         format_rows("clients", [], "xml")
 
 

@@ -47,8 +47,8 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: ``datetime.isoformat()`` with an offset (``Z`` accepted too): the offset is required,
 #: as the loader refuses naive times. Offsets with seconds occur for historical zones.
 DATETIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #: The opaque-reference rule of :func:`treatplan._validation.ref`, in ECMA-262 syntax.
@@ -218,6 +218,7 @@ class _Generator:
                 "type": "integer" if hint is int else "number",
                 "minimum": _number(low),
                 "maximum": _number(high),
+                **{k: _number(x) for k, x in leaf.items() if k == "exclusiveMinimum"},
             }
         if hint is str:
             return {"type": "string", **leaf}
@@ -340,6 +341,8 @@ def _validator_facts(validator: Any) -> dict[str, Any]:
                 facts["leaf"]["minimum"] = bound["low"]
             if bound.get("high") is not None:
                 facts["leaf"]["maximum"] = bound["high"]
+        elif factory == "positive":
+            facts["leaf"].update(minimum=0, exclusiveMinimum=0, maximum=bound["high"])
         elif factory == "items_of":
             array = facts["array"]
             if bound["min_length"]:

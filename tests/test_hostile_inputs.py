@@ -343,3 +343,36 @@ def test_fhir_import_errors_keep_no_context() -> None:
         _fhir._enum(tp.GoalDomain, SECRET, "$.entry[3].resource.category")
     assert info.value.__context__ is None
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=30", "whole years"),
+        ("FREQ=MONTHLY;INTERVAL=336;BYDAY=5MO", "whole years"),
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=MO", "not whole weeks"),
+        ("FREQ=DAILY;INTERVAL=14;BYDAY=MO,TU", "not whole weeks"),
+        ("FREQ=DAILY;BYMONTHDAY=31", "only with FREQ=MONTHLY or YEARLY"),
+        ("FREQ=YEARLY;INTERVAL=28;BYDAY=53MO", "53 only at INTERVAL 1"),
+    ],
+)
+def test_rules_that_could_skip_every_period_are_refused(rule: str, expected: str) -> None:
+    # Each would make dateutil scan to the year 9999 looking for an occurrence.
+    start = datetime(2026, 2, 3, tzinfo=UTC)  # a Tuesday in February
+    with pytest.raises(tp.ValidationError) as info:
+        tp.Schedule(start, rule)
+    assert expected in info.value.problems[0].expected
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=31",
+        "FREQ=MONTHLY;INTERVAL=11;BYDAY=5MO",
+        "FREQ=MONTHLY;INTERVAL=12;BYMONTHDAY=28",
+        "FREQ=DAILY;INTERVAL=6;BYDAY=MO",
+        "FREQ=YEARLY;BYDAY=-53FR",
+    ],
+)
+def test_rules_whose_interval_reaches_an_occurrence_are_kept(rule: str) -> None:
+    assert tp.Schedule(datetime(2026, 2, 3, tzinfo=UTC), rule).occurrences(limit=3)

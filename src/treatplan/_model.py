@@ -537,6 +537,37 @@ def _rule_value_problem(parts: dict[str, str]) -> str | None:
         and _valid_until(until)
     ):
         return "an RRULE whose UNTIL is a UTC date-time YYYYMMDDTHHMMSSZ in 1900 to 2199"
+    return _never_matching_problem(parts)
+
+
+def _never_matching_problem(parts: dict[str, str]) -> str | None:
+    """Rules whose INTERVAL could step over every period with an occurrence, forever.
+
+    dateutil scans period by period (to the year 9999) for an occurrence, so such a
+    rule would cost seconds to expand. Each refused combination can skip every
+    period: a DAILY interval of whole weeks keeps one weekday; a MONTHLY interval of
+    whole years keeps one month, which may lack a 29th-31st or a fifth weekday
+    forever; a YEARLY interval may keep years without a 53rd weekday. DAILY with
+    BYMONTHDAY is refused too: it scans some 30 days per occurrence (use MONTHLY).
+    """
+    freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    ordinals = [abs(int(d[:-2] or 0)) for d in parts.get("BYDAY", "").split(",") if d]
+    month_days = [abs(int(d)) for d in parts.get("BYMONTHDAY", "").split(",") if d]
+    if freq == "DAILY" and "BYMONTHDAY" in parts:  # a day scanned for each hit
+        return "an RRULE with BYMONTHDAY only with FREQ=MONTHLY or YEARLY"
+    if freq == "DAILY" and interval % 7 == 0 and "BYDAY" in parts:
+        return "an RRULE with FREQ=DAILY and BYDAY whose INTERVAL is not whole weeks"
+    if (
+        freq == "MONTHLY"
+        and interval % 12 == 0
+        and (any(n > 4 for n in ordinals) or any(d > 28 for d in month_days))
+    ):
+        return (
+            "an RRULE with FREQ=MONTHLY and an INTERVAL of whole years only with "
+            "BYMONTHDAY days up to 28 and BYDAY ordinals up to 4"
+        )
+    if freq == "YEARLY" and interval > 1 and any(n > 52 for n in ordinals):
+        return "an RRULE with FREQ=YEARLY and a BYDAY ordinal of 53 only at INTERVAL 1"
     return None
 
 

@@ -120,16 +120,34 @@ def _parent(doc: Any, path: tuple[Any, ...]) -> Any:
     return doc
 
 
+def _alike(value: Any) -> list[Any]:
+    """Hostile values of the same kind as ``value`` (a time, a rule, a number, text)."""
+    if isinstance(value, str) and "FREQ=" in value:
+        return EDGE_RULES
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[:4].isdigit():
+        return EDGE_TIMES
+    if isinstance(value, bool) or value is None:
+        return [True, False, None]
+    if isinstance(value, int | float):
+        return [0, 1, 2, -1, 0.5, 53, 1000, 1e-9, 10**9, value + 1, value - 1]
+    if isinstance(value, str):
+        return [f"tab\tand\nline {SECRET}", f"a\x00{SECRET}", "\u2028", "", value * 2]
+    return [value]
+
+
 @st.composite
 def mutants(draw: st.DrawFn) -> str:
-    """An example or golden document with one to three hostile mutations, as JSON text."""
+    """An example or golden document with one to three (mostly one) hostile mutations, as
+    JSON text."""
     doc = copy.deepcopy(draw(st.sampled_from(DOCUMENTS)))
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.sampled_from([1, 1, 2, 3]))):
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))
         parent, last = _parent(doc, path), path[-1]
-        action = draw(st.sampled_from(["replace", "replace", "replace", "delete", "add-key"]))
-        if action == "replace":
+        action = draw(st.sampled_from(["like", "like", "like", "replace", "delete", "add-key"]))
+        if action == "like":  # a hostile value of the same kind: most such documents load
+            parent[last] = draw(st.sampled_from(_alike(parent[last])))
+        elif action == "replace":
             parent[last] = copy.deepcopy(draw(st.sampled_from(EDGE_VALUES)))
         elif action == "delete":
             del parent[last]

@@ -843,7 +843,7 @@ def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
 
 
 def test_datetimes_with_offsets_fhir_cannot_write_become_utc() -> None:
-    odd = timezone(timedelta(hours=5, minutes=30, seconds=7))
+    odd = timezone(timedelta(hours=20))  # beyond FHIR's +-14:00
     plan = _plan_through()
     plan = attrs.evolve(
         plan, assessments=(tp.Assessment("a-1", "PHQ-9", T0.astimezone(odd), total=3),)
@@ -853,6 +853,13 @@ def test_datetimes_with_offsets_fhir_cannot_write_become_utc() -> None:
     back = tp.from_fhir(tp.to_fhir(plan))
     assert back.assessments[0].administered_at.utcoffset() == timedelta(0)
     assert tp.dumps(back) == tp.dumps(tp.fhir_subset(plan))
+
+
+def test_offsets_with_seconds_are_not_plan_times() -> None:
+    # FHIR (like RFC 3339) cannot write seconds in an offset; a plan cannot hold one either.
+    odd = timezone(timedelta(hours=5, minutes=30, seconds=7))
+    with pytest.raises(tp.ValidationError, match="whole minutes"):
+        tp.Assessment("a-1", "PHQ-9", T0.astimezone(odd), total=3)
 
 
 # --------------------------------------------------------------------------- import errors

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import treatplan as tp
 from treatplan.sim import DEFAULT_SCENARIO, check_manifest, simulate, simulate_replicates
 
 CLIENTS = 200

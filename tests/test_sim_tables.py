@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import treatplan as tp
 from treatplan.sim import CODEBOOK, TABLES, read_table, simulate, to_dataframe, write_parquet
 from treatplan.sim._codebook import COLUMN_TYPES, codebook_dict, codebook_markdown
 from treatplan.sim._tables import format_rows

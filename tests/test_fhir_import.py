@@ -273,7 +273,8 @@ def test_an_id_that_is_not_a_fhir_id_is_not_reported() -> None:
 
 
 def test_measures_before_the_episode_are_refused_at_their_time() -> None:
-    _, report = tp.fhir.import_measures(_plan(), _obs(effectiveDateTime="2020-01-01", valueInteger=3))
+    early = _obs(effectiveDateTime="2020-01-01", valueInteger=3)
+    _, report = tp.fhir.import_measures(_plan(), early)
     [note] = report.refused
     assert note.path == "$.effectiveDateTime"
 
@@ -551,7 +552,8 @@ def test_an_own_identifier_gives_the_assessment_id() -> None:
     ]
     updated, report = tp.fhir.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
     assert report.imported == ("phq9-ehr-1",)
-    _, again = tp.fhir.import_measures(updated, _obs(identifier=identifier, valueInteger=4, id="x2"))
+    twice = _obs(identifier=identifier, valueInteger=4, id="x2")
+    _, again = tp.fhir.import_measures(updated, twice)
     assert "duplicate" in again.skipped[0].reason
 
 

@@ -69,10 +69,10 @@ def test_rfc3339_times_load(text: str) -> None:
 
 
 def test_the_ends_of_the_range_load_and_work() -> None:
-    low = tp.TreatmentPlan.refer("p", "c", tp.MIN_INSTANT, "clin-1")
+    low = tp.TreatmentPlan.refer("p", "c", tp.document.MIN_INSTANT, "clin-1")
     assert tp.loads(tp.dumps(low)) == low
-    tp.review(low, tp.MIN_INSTANT)
-    high = tp.TreatmentPlan.refer("p", "c", tp.MAX_INSTANT - timedelta(microseconds=1), "x")
+    tp.review(low, tp.document.MIN_INSTANT)
+    high = tp.TreatmentPlan.refer("p", "c", tp.document.MAX_INSTANT - timedelta(microseconds=1), "x")
     assert tp.loads(tp.dumps(high)) == high
     tp.review(high, high.last_event_at)
     tp.summary(high)
@@ -112,7 +112,7 @@ def test_every_path_that_makes_a_plan_refuses_a_bad_time(at: datetime) -> None:
 
 def test_fire_and_the_validators_agree_on_the_time_range() -> None:
     plan = referred()
-    last = tp.MAX_INSTANT - timedelta(microseconds=1)
+    last = tp.document.MAX_INSTANT - timedelta(microseconds=1)
     fired = tp.fire(plan, "begin_assessment", at=last.astimezone(MINUS5), by="clin-1")
     assert tp.loads(tp.dumps(fired)) == fired
 
@@ -172,7 +172,7 @@ def test_rules_are_checked_completely_when_a_schedule_is_made(rule: str, expecte
 def test_valid_rules_expand(rule: str) -> None:
     occurrences = tp.Schedule(START, rule).occurrences()
     assert occurrences
-    assert all(START <= when < tp.MAX_INSTANT for when in occurrences)
+    assert all(START <= when < tp.document.MAX_INSTANT for when in occurrences)
 
 
 def test_expansion_stops_at_the_end_of_the_time_range() -> None:

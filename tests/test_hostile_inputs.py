@@ -72,7 +72,9 @@ def test_the_ends_of_the_range_load_and_work() -> None:
     low = tp.TreatmentPlan.refer("p", "c", tp.document.MIN_INSTANT, "clin-1")
     assert tp.loads(tp.dumps(low)) == low
     tp.review(low, tp.document.MIN_INSTANT)
-    high = tp.TreatmentPlan.refer("p", "c", tp.document.MAX_INSTANT - timedelta(microseconds=1), "x")
+    high = tp.TreatmentPlan.refer(
+        "p", "c", tp.document.MAX_INSTANT - timedelta(microseconds=1), "x"
+    )
     assert tp.loads(tp.dumps(high)) == high
     tp.review(high, high.last_event_at)
     tp.summary(high)

@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import ChangeCategory as C
-from treatplan import ChangeMethod, CutoffChoice, Direction, HagemanArrindell, Norms
+from treatplan.change import ChangeCategory as C
+from treatplan.change import ChangeMethod, CutoffChoice, HagemanArrindell
+from treatplan.instruments import Direction, Norms
 
 # --------------------------------------------------------------------------- Jacobson-Truax
 # Worked example: SD_pre = 5, r_xx = 0.8.

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Band, Direction, Instrument, ItemChoices, Norms, RiskItem, ValidationError
+from treatplan import Instrument, ValidationError
 from treatplan import strategies as tps
+from treatplan.instruments import Band, Direction, ItemChoices, Norms, RiskItem
 
 # (code, items, item_min, item_max, total_min, total_max, direction, caseness, loinc)
 CATALOGUE = [

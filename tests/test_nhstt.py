@@ -9,7 +9,7 @@ import pytest
 import treatplan as tp
 from treatplan import Assessment, Attendance, Session, Transition
 from treatplan import Phase as P
-from treatplan import TalkingTherapiesPolicy as Policy
+from treatplan.outcomes import TalkingTherapiesPolicy as Policy
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 WEEK = timedelta(days=7)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Assessment, Band, Instrument, ValidationError
+from treatplan import Assessment, Instrument, ValidationError
+from treatplan.instruments import Band
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

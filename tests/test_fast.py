@@ -101,7 +101,7 @@ def test_generated_code_is_registered_with_linecache() -> None:
     filename = make.__code__.co_filename
     assert filename.startswith("<treatplan generated ")
     assert linecache.getlines(filename)
-    assert "def make(source, value):" in inspect.getsource(make)
+    assert "def make(source, value, state):" in inspect.getsource(make)
 
 
 def test_a_new_plan_builds_its_state_on_first_use() -> None:

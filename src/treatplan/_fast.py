@@ -23,7 +23,7 @@ import attrs
 
 from ._model import EpisodeOutcome, Phase, Transition, TreatmentPlan
 
-__all__ = ["new_transition", "plan_with", "replace_field"]
+__all__ = ["new_transition", "plan_with", "replace_field", "with_history"]
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Any:
@@ -38,39 +38,54 @@ def _fields(cls: type[Any]) -> tuple[str, ...]:
     return tuple(a.name for a in attrs.fields(cls))
 
 
+def _slot_setters(cls: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Each slot's own ``__set__``, found once: calling it skips the attribute lookup
+    ``object.__setattr__`` makes every time (and frozen attrs' ``__setattr__``)."""
+    setters: dict[str, Any] = {}
+    for name in names:
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                setters[f"set_{name}"] = klass.__dict__[name].__set__
+                break
+    return setters
+
+
 def _copier(cls: type[Any], replaced: str | None, fields: tuple[str, ...] = ()) -> Any:
-    """``make(source, value)``: a copy of ``source`` with field ``replaced`` set to
-    ``value``; or, with ``replaced=None``, ``make(**values)`` from every field.
+    """``make(source, value, state)``: a copy of plan ``source`` with field
+    ``replaced`` set to ``value`` and derived state ``state``; or, with
+    ``replaced=None``, ``make(**values)`` building ``cls`` from every field.
 
     Unrolled, as attrs generates ``__init__``: a loop over the fields costs about
     twice as much, and these run on every lifecycle operation.
     """
     fields = fields or _fields(cls)
+    extra: tuple[str, ...] = ()
     if replaced is None:
         head = "def make(*, " + ", ".join(fields) + "):"
         values = list(fields)
     else:
-        head = "def make(source, value):"
+        head = "def make(source, value, state):"
         values = ["value" if name == replaced else f"source.{name}" for name in fields]
+        extra = ("_state",)
     body = [head, "    new = new_instance(cls)"]
-    body += [
-        f"    set_field(new, {n!r}, {value})" for n, value in zip(fields, values, strict=True)
-    ]
+    body += [f"    set_{n}(new, {x})" for n, x in zip(fields, values, strict=True)]
+    body += [f"    set_{n}(new, state)" for n in extra]
     body.append("    return new")
     label = f"{cls.__qualname__}.{replaced or '__init_unchecked__'}"
-    return _compile(
-        label,
-        "\n".join(body) + "\n",
-        {"new_instance": object.__new__, "set_field": object.__setattr__, "cls": cls},
-    )
+    namespace = {"new_instance": object.__new__, "cls": cls}
+    namespace.update(_slot_setters(cls, fields + extra))
+    return _compile(label, "\n".join(body) + "\n", namespace)
 
 
 _PLAN_FIELDS = _fields(TreatmentPlan)
-#: For each plan field, ``copy(plan, value)`` with that field replaced (no validation).
-_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any], TreatmentPlan]] = {
+#: For each plan field, ``copy(plan, value, state)`` with that field replaced (no
+#: validation) and the given derived state.
+_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = {
     name: _copier(TreatmentPlan, name, _PLAN_FIELDS) for name in _PLAN_FIELDS
 }
 _new_transition: Callable[..., Transition] = _copier(Transition, None)
+#: ``copy(plan, history, state)``: the hot path of ``fire``.
+_with_history = _REPLACE["history"]
 
 
 def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> TreatmentPlan:
@@ -83,9 +98,14 @@ def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> Tre
     and when ``state`` is the derived state of the result (or ``None``, which
     rebuilds it on first use).
     """
-    new = _REPLACE[name](plan, value)
-    object.__setattr__(new, "_state", state)
-    return new
+    return _REPLACE[name](plan, value, state)
+
+
+def with_history(
+    plan: TreatmentPlan, history: tuple[Transition, ...], state: Any
+) -> TreatmentPlan:
+    """:func:`replace_field` of ``history``, for ``fire`` (same conditions)."""
+    return _with_history(plan, history, state)
 
 
 def plan_with(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:

@@ -21,7 +21,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import TransitionError, ValidationError, ValidationIssue
-from ._fast import new_transition, replace_field
+from ._fast import new_transition, replace_field, with_history
 from ._model import (
     Assessment,
     Goal,
@@ -311,7 +311,7 @@ def fire(
     # last transition) and keeps every record in its phase (the time is not before
     # the latest record, so no record moves into the new phase). The derived state
     # does not depend on the history: the new version shares it.
-    return replace_field(plan, "history", (*history, record), state)
+    return with_history(plan, (*history, record), state)
 
 
 # --------------------------------------------------------------------------- recording

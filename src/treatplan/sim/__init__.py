@@ -20,11 +20,13 @@ from ._engine import (
     EVENT_COLUMNS,
     NON_ATTENDANCE_RULES,
     SESSION_COLUMNS,
+    VERIFY_EVERY,
     Admission,
     ClientResult,
     WaitingList,
     simulate_client,
 )
+from ._policy import ClientState, DefaultPolicy, Ending, ServicePolicy
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (
@@ -63,13 +65,17 @@ __all__ = [
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
     "TABLES",
+    "VERIFY_EVERY",
     "Admission",
     "Capacity",
     "ChunkOutput",
     "ClientResult",
+    "ClientState",
     "ClientTraits",
     "CumulativeIncidence",
+    "DefaultPolicy",
     "Durations",
+    "Ending",
     "Engagement",
     "ItemPatterns",
     "Normal",
@@ -79,6 +85,7 @@ __all__ = [
     "Response",
     "RunResult",
     "Scenario",
+    "ServicePolicy",
     "Summary",
     "SurvivalCurve",
     "TableWriter",

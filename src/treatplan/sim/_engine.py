@@ -72,6 +72,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
+    "VERIFY_EVERY",
     "Admission",
     "ClientResult",
     "WaitingList",

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ._engine import Admission, WaitingList, simulate_client
+from ._policy import ServicePolicy
 from ._random import replicate_seed
 from ._scenario import DEFAULT_SCENARIO, Scenario
 from ._summary import Summary, Tally, combine_replicates, summarise
@@ -42,13 +43,17 @@ class ChunkOutput:
 
 
 def run_chunk(
-    scenario: Scenario, seed: int, admissions: Sequence[Admission], formats: Sequence[str]
+    scenario: Scenario,
+    seed: int,
+    admissions: Sequence[Admission],
+    formats: Sequence[str],
+    policy: ServicePolicy | None = None,
 ) -> ChunkOutput:
     """Simulate a chunk of clients and format their rows (runs in a worker)."""
     tally = Tally()
     rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
     for admission in admissions:
-        result = simulate_client(scenario, seed, admission)
+        result = simulate_client(scenario, seed, admission, policy=policy)
         tally.add(result)
         rows["clients"].append(result.client)
         rows["sessions"].extend(result.sessions)
@@ -91,6 +96,7 @@ def simulate(
     formats: Sequence[str] = FORMATS,
     max_in_flight: int | None = None,
     progress: Progress | None = None,
+    policy: ServicePolicy | None = None,
 ) -> RunResult:
     """Simulate ``clients`` referrals to ``scenario`` with ``seed``.
 
@@ -99,7 +105,9 @@ def simulate(
     ``None`` runs in this process. Rows stream to ``<out_dir>/{clients,sessions,
     events}.{csv,jsonl}`` (nothing is written without ``out_dir``), plus
     ``summary.json``. The result is the same, byte for byte, whatever the
-    executor, its worker count, ``chunk_size`` or ``max_in_flight``.
+    executor, its worker count, ``chunk_size`` or ``max_in_flight``. ``policy``
+    takes the service's decisions (default :class:`DefaultPolicy`; it must pickle
+    to run on a process pool).
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("scenario must be a treatplan.sim.Scenario")
@@ -130,10 +138,10 @@ def simulate(
             admissions = waiting_list.admissions(start, min(clients, start + chunk_size))
             chunk_formats = formats if writer is not None else ()
             if executor is None:
-                pending.append(_Done(run_chunk(scenario, seed, admissions, chunk_formats)))
+                pending.append(_Done(run_chunk(scenario, seed, admissions, chunk_formats, policy)))
             else:
                 pending.append(
-                    executor.submit(run_chunk, scenario, seed, admissions, chunk_formats)
+                    executor.submit(run_chunk, scenario, seed, admissions, chunk_formats, policy)
                 )
             while len(pending) >= in_flight:
                 collect()

@@ -36,9 +36,9 @@ class BriefReviews(DefaultPolicy):
 
     def end(self, state: ClientState, verdict: tp.Verdict) -> Ending | None:
         last_two = state.scores[1:][-2:]  # attended sessions only, not the baseline
-        if state.attended_now and len(last_two) == 2:
-            if all(phq < PHQ9_CASE and gad < GAD7_CASE for phq, gad in last_two):
-                return Ending(tp.Outcome.COMPLETED, "two scores below caseness", "below_case")
+        below = all(phq < PHQ9_CASE and gad < GAD7_CASE for phq, gad in last_two)
+        if state.attended_now and len(last_two) == 2 and below:
+            return Ending(tp.Outcome.COMPLETED, "two scores below caseness", "below_case")
         return super().end(state, verdict)
 
 

@@ -111,3 +111,36 @@ def test_alerts_every_session_flag_more_sessions_than_reviews_alone() -> None:
 
     noisy = attrs.evolve(DEFAULT_SCENARIO, policy=Policy(alerts_every_session=True))
     assert flagged(noisy) > flagged(DEFAULT_SCENARIO) > 0
+
+
+def test_episodes_still_open_at_the_horizon_are_left_open() -> None:
+    short = attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=4)
+    results = _clients(short, 30)
+    open_ = [r for r in results if r.plan is not None and r.plan.phase is tp.Phase.ACTIVE]
+    assert open_
+    for result in open_:
+        assert result.client[COL["closed"]] == ""
+        assert result.censored_at == result.client[COL["sessions_attended"]]
+
+
+def test_feedback_revises_the_plan_once_and_reviews_at_once() -> None:
+    risky = attrs.evolve(
+        DEFAULT_SCENARIO,
+        response=attrs.evolve(DEFAULT_SCENARIO.response, deterioration_rate=0.5),
+        policy=Policy(feedback=True),
+    )
+    acted = 0
+    for result in _clients(risky, 40):
+        flagged = [
+            row[1]
+            for row in result.sessions
+            if {"not_on_track", "reliable_deterioration"} & set(row[6].split(";"))
+        ]
+        plan = result.plan
+        assert plan is not None
+        if flagged:
+            acted += 1
+            first = flagged[0]
+            reviewed_at = {r.at.isoformat() for r in plan.reviews}
+            assert result.sessions[first - 1][2] in reviewed_at
+    assert acted > 0

@@ -332,13 +332,13 @@ def _assessments(
     ctx: _Context,
     build: _Builder,
     rng: Any,
-    traits: ClientTraits,
-    dose: float,
+    state: ClientState,
     at: datetime,
     tag: str,
-    boost: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[Assessment, Assessment, int, int]:
-    true_phq, true_gad = true_scores(ctx.scenario, traits, dose, *boost)
+    true_phq, true_gad = true_scores(
+        ctx.scenario, state.traits, state.dose, state.boost, state.boost_from
+    )
     phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
     gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
     # Items drawn from patterns of the instruments' own allowed responses.
@@ -398,10 +398,11 @@ def _simulate(
     plan = TreatmentPlan.refer(
         f"plan-{index}", name, at=referred_at, by=_BY, client_factors=traits.factors
     )
-    # Screening measures at referral (routine in NHS Talking Therapies).
-    a, b, intake_phq, intake_gad = _assessments(ctx, build, rng, traits, 0, referred_at, "screen")
-    plan = record_assessment(record_assessment(plan, a), b)
     state = ClientState(scenario, seed, index, traits, plan, ctx.review_policy, referred_at)
+    # Screening measures at referral (routine in NHS Talking Therapies).
+    a, b, intake_phq, intake_gad = _assessments(ctx, build, rng, state, referred_at, "screen")
+    plan = record_assessment(record_assessment(plan, a), b)
+    state.plan = plan
     sessions: list[tuple[Any, ...]] = []
     horizon_day = admission.referred_day + scenario.horizon_weeks * 7
     ended_by = ""
@@ -421,7 +422,7 @@ def _simulate(
             plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
         start_at = ctx.at(start_day)
         plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
-        a, b, phq, gad = _assessments(ctx, build, rng, traits, 0, start_at, "baseline")
+        a, b, phq, gad = _assessments(ctx, build, rng, state, start_at, "baseline")
         state.scores.append((phq, gad))
         plan = record_assessment(record_assessment(plan, a), b)
         state.plan, state.at = plan, start_at
@@ -437,19 +438,18 @@ def _simulate(
         )
         plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
         state.plan = plan
-        delivered = (plan.interventions[0].id,)
-
+        state.delivered = (plan.interventions[0].id,)
         hazard = engagement.dropout_hazard
         hazard *= engagement.readiness_hazard ** max(0, -traits.readiness_step)
         hazard *= engagement.barrier_hazard**traits.barrier_count
         if traits.support_step < 0:
             hazard *= engagement.support_hazard
-        p_attend = engagement.attendance - engagement.barrier_attendance * traits.barrier_count
+        state.dropout_hazard = hazard
+        state.attendance_chance = (
+            engagement.attendance - engagement.barrier_attendance * traits.barrier_count
+        )
         state.dropped = rng.random() < hazard  # some never come back after the assessment
-        dose = 0.0
-        step_dose = settings.low_intensity_response if low_intensity else 1.0
-        improved = False  # reliably improved at a session where the client wished to end
-        boost = (0.0, 0.0)  # (extra response, from dose): set once feedback prompts a revision
+        state.dose_per_session = settings.low_intensity_response if low_intensity else 1.0
         day = start_day
         interval = settings.session_interval_days
         good_enough, improved_rate = engagement.good_enough_rate, engagement.improved_ending_rate
@@ -464,20 +464,21 @@ def _simulate(
             offered = state.offered
             sid = f"s{offered}"
             state.at = at
-            if not state.dropped and rng.random() < p_attend:
+            if not state.dropped and rng.random() < state.attendance_chance:
                 state.attended += 1
-                dose += step_dose
-                a, b, phq, gad = _assessments(ctx, build, rng, traits, dose, at, sid, boost)
+                state.dose += state.dose_per_session
+                a, b, phq, gad = _assessments(ctx, build, rng, state, at, sid)
                 state.scores.append((phq, gad))
-                plan = record_session(plan, build.session(sid, at, _ATTENDED, delivered, (a, b)))
+                session = build.session(sid, at, _ATTENDED, state.delivered, (a, b))
+                plan = record_session(plan, session)
                 state.plan, state.attended_now = plan, True
                 # Good-enough level (Barkham 2006): clients who feel better often end.
                 feels_well = phq_target.met_by(phq) and gad_target.met_by(gad)
                 wish = rng.random() < (good_enough if feels_well else improved_rate)
-                if wish and not improved:
+                if wish and not state.reliably_improved:
                     # Only a client who has reliably improved (either measure) asks to end.
-                    improved = _reliably_improved(ctx, state.scores[0], (phq, gad))
-                state.asks_to_end = wish and improved
+                    state.reliably_improved = _reliably_improved(ctx, state.scores[0], (phq, gad))
+                state.asks_to_end = wish and state.reliably_improved
                 raised: tuple[Alert, ...] = ()
                 if policy.wants_alerts(state):
                     raised = alerts(plan, at, ctx.review_policy.alerts)
@@ -487,7 +488,7 @@ def _simulate(
                 state.acting_on_feedback = policy.on_feedback(state, raised)
                 if state.acting_on_feedback:
                     state.feedback_given = True
-                    boost = (scenario.response.feedback_gain, dose)
+                    state.boost, state.boost_from = scenario.response.feedback_gain, state.dose
                 if policy.review_due(state):
                     state.reviews += 1
                     found = review(plan, at, ctx.review_policy)
@@ -506,9 +507,10 @@ def _simulate(
                     if decision is ReviewDecision.STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
-                        state.step, step_dose, delivered = 3, 1.0, (ctx.cbt.id,)
+                        state.step, state.dose_per_session = 3, 1.0
+                        state.delivered = (ctx.cbt.id,)
                     state.plan = plan
-                if not state.dropped and rng.random() < hazard:
+                if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
                 kinds = {x.kind.value for x in raised}
                 # The latest PHQ-9 score, scored once for this plan version and shared

@@ -101,6 +101,22 @@ class ClientState:
     feedback_given: bool = False
     #: The client has stopped coming (every later session is missed).
     dropped: bool = False
+    #: The client's chance of attending a booked session, and of deciding to stop
+    #: coming after each attended one (both from the client's factors).
+    attendance_chance: float = 0.0
+    dropout_hazard: float = 0.0
+    #: Treatment received so far, in attended-session equivalents (a low-intensity
+    #: session counts ``Policy.low_intensity_response``), and the dose of the next one.
+    dose: float = 0.0
+    dose_per_session: float = 1.0
+    #: The ids of the interventions each attended session delivers now.
+    delivered: tuple[str, ...] = ()
+    #: The client has reliably improved (either measure) at a session where they
+    #: wished to end: from then on a wish to end is a request.
+    reliably_improved: bool = False
+    #: Extra response after a revision on feedback, and the dose it applies from.
+    boost: float = 0.0
+    boost_from: float = 0.0
     _rng: random.Random | None = attrs.field(default=None, init=False)
 
     @property

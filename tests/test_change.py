@@ -75,7 +75,7 @@ def test_z_is_configurable() -> None:
 
 @pytest.mark.parametrize(("sd", "r"), [(0, 0.8), (-1, 0.8), (5, 1), (5, -0.1), (math.nan, 0.5)])
 def test_bad_sd_or_reliability_is_refused(sd: float, r: float) -> None:
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(tp.ArgumentError, match="expected"):
         tp.standard_error_of_difference(sd, r)
 
 
@@ -211,7 +211,7 @@ def test_classify_change_falls_back_to_cutoff_c_without_caseness() -> None:
 
 
 def test_classify_change_needs_a_threshold_or_norms() -> None:
-    with pytest.raises(ValueError, match="neither"):
+    with pytest.raises(tp.ArgumentError, match="it has neither"):
         tp.classify_change(tp.CORE10, 20, 12)
     with pytest.raises(ValueError, match="norms"):
         tp.classify_change(tp.PHQ9, 20, 12, cutoff=CutoffChoice.C)
@@ -388,11 +388,13 @@ def test_hageman_arrindell_cutoffs_match_the_clinicalsignificance_example() -> N
 
 
 def test_hageman_arrindell_cutoffs_need_a_positive_reliability() -> None:
+    with pytest.raises(tp.ValidationError, match="reliability: a number above 0 and below 1"):
+        Norms(clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0)
     norms = Norms(
-        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.0
+        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.8
     )
-    with pytest.raises(ValueError, match="reliability_clinical"):
-        tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    with pytest.raises(tp.ArgumentError, match="reliability_clinical"):
+        tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE, reliability_clinical=0)
     with pytest.raises(ValueError, match="reliability_functional"):
         tp.hageman_arrindell_cutoffs(
             norms, Direction.HIGHER_IS_WORSE, reliability_clinical=0.8, reliability_functional=1
@@ -407,8 +409,8 @@ def test_hageman_arrindell_cs_index_by_hand() -> None:
     assert tp.hageman_arrindell_cs_index(5, 11, STATS) == pytest.approx(-1.9166667)
     assert tp.hageman_arrindell_cs_index(10, 11, STATS) == pytest.approx(-0.25)
     assert tp.hageman_arrindell_cs_index(24, 11, STATS, at_pre=True) == pytest.approx(6.1)
-    with pytest.raises(ValueError, match="reliability_post"):
-        tp.hageman_arrindell_cs_index(5, 11, attrs.evolve(STATS, reliability_post=0.0))
+    with pytest.raises(tp.ValidationError, match="reliability_post"):
+        attrs.evolve(STATS, reliability_post=0.0)
     with pytest.raises(ValueError, match="total"):
         tp.hageman_arrindell_cs_index(math.inf, 11, STATS)
 
@@ -457,9 +459,10 @@ def test_classify_change_uses_true_score_cutoffs_for_hageman_arrindell() -> None
 
 
 def test_hageman_arrindell_needs_a_positive_difference_reliability() -> None:
-    flat = attrs.evolve(STATS, reliability_pre=0.0, reliability_post=0.0, pre_post_correlation=0.9)
-    with pytest.raises(ValueError, match="r_dd"):
-        tp.hageman_arrindell_rc(20, 10, flat)
+    with pytest.raises(tp.ValidationError, match="r_dd"):
+        attrs.evolve(STATS, reliability_pre=0.01, reliability_post=0.01, pre_post_correlation=0.9)
+    with pytest.raises(tp.ValidationError, match="r_dd"):  # a zero denominator: equal SDs, r 1
+        attrs.evolve(STATS, sd_post=STATS.sd_pre, pre_post_correlation=1)
 
 
 def test_hageman_arrindell_stats_are_validated() -> None:

@@ -45,18 +45,21 @@ def test_rho_is_configurable() -> None:
 @pytest.mark.parametrize(
     ("levels", "weights", "rho", "message"),
     [
-        ([], None, 0.3, "at least one"),
+        ([], None, 0.3, "levels: expected a non-empty"),
         ([3], None, 0.3, "from -2 to 2"),
-        ([1, 1], [1.0], 0.3, "one entry per"),
-        ([1], [-1.0], 0.3, "at least 0"),
+        ([1, 1], [1.0], 0.3, "one weight per"),
+        ([1], [-1.0], 0.3, "above 0"),
         ([1, 1], [0.0, 0.0], 0.3, "above 0"),
+        ([1, 1], [1.0, 0.0], 0.3, "above 0"),
         ([1], None, 1.5, "rho"),
+        ("12", None, 0.3, "levels"),
+        ([1], "1", 0.3, "weights"),
     ],
 )
 def test_bad_input_is_refused(
     levels: list[int], weights: list[float] | None, rho: float, message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(tp.ArgumentError, match=message):
         tp.gas_t_score(levels, weights, rho=rho)
 
 

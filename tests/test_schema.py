@@ -143,7 +143,9 @@ def test_validator_bounds_reach_the_schema() -> None:
         ("2026-01-05T09:00:00+00:00", True),
         ("2026-01-05T09:00:00.250000-05:00", True),
         ("2026-01-05T09:00:00Z", True),
-        ("1890-01-05T09:00:00+00:53:28", True),
+        ("1890-01-05T09:00:00+00:53:28", False),  # RFC 3339: no seconds in the offset
+        ("2026-01-05 09:00:00+00:00", False),
+        ("2026-01-05T09:00+00:00", False),
         ("2026-01-05T09:00:00", False),  # naive: the loader refuses it
         ("2026-01-05", False),
     ],

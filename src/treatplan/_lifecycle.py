@@ -11,6 +11,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -32,7 +33,14 @@ from ._model import (
     TreatmentPlan,
     record_time_problem,
 )
-from ._state import live_objectives, state_of, with_assessment, with_review, with_session
+from ._state import (
+    PlanState,
+    live_objectives,
+    state_of,
+    with_assessment,
+    with_review,
+    with_session,
+)
 from ._transitions import OPEN_PHASES, RECORDING_PHASES, TABLE, Event, Outcome, Phase
 
 __all__ = [
@@ -159,7 +167,7 @@ class EventCheck:
     target: Phase
 
 
-def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
+def _failures(plan: TreatmentPlan, request: _Request, state: PlanState) -> list[str]:
     spec = _SPECS[request.event]
     last = plan.history[-1]
     phase = last.target
@@ -169,23 +177,19 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
         allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
         return [f"{request.event.value} is allowed only from {allowed_from}"]
     reasons: list[str] = []
-    if _earlier(request.at, last.at):
+    # Aware date-times compare as instants. Every time in a plan, and request.at, has a
+    # fixed UTC offset (no DST folds), so the direct comparison is exact.
+    at = request.at
+    if at < last.at:
         reasons.append("event time is before the last recorded transition")
-    latest = state_of(plan).latest_record
-    if latest is not None and v.instant(request.at) < latest:
+    latest = state.latest_record
+    if latest is not None and at < latest:
         reasons.append("event time is before the latest session, assessment or review")
     for guard in spec.guards:
         why = guard(plan, request)
         if why is not None:
             reasons.append(why)
     return reasons
-
-
-def _earlier(when: datetime, than: datetime) -> bool:
-    """Whether instant ``when`` is before instant ``than`` (both timezone-aware)."""
-    if type(when.tzinfo) is timezone and type(than.tzinfo) is timezone:
-        return when < than  # fixed offsets have no DST folds: the direct comparison is exact
-    return v.instant(when) < v.instant(than)
 
 
 def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _Request:
@@ -196,19 +200,21 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
     build its record without running them again; tests/test_fast.py holds the
     two to agreement.
     """
-    if isinstance(event, Event):
-        ev = event
-    else:
-        try:
+    ev: Event | None = event if isinstance(event, Event) else None
+    if ev is None:
+        with contextlib.suppress(ValueError, TypeError):
             ev = Event(event)
-        except (ValueError, TypeError):
-            raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
+    if ev is None:  # raised outside the handler: no __context__ quoting the value
+        raise ValidationError.at("event", "one of " + v.enum_choices(Event))
     if ev is Event.REFER:
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if type(at) is not datetime or type(at.tzinfo) is not timezone:  # fast path: fixed offset
         if not v.is_aware(at):
             raise ValidationError.at("at", "a timezone-aware date-time")
         at = v.fixed_offset(at)
+    when = v.time_problem(at)  # the range and whole-minute offset, as Transition checks
+    if when is not None:
+        raise ValidationError.at("at", when)
     if not v.is_ref(by):
         raise ValidationError.at("by", "an opaque reference (who fired the event)")
     if reason is not None:
@@ -220,6 +226,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
+        elif not v.is_storable_text(reason):
+            raise ValidationError.at("reason", v.STORABLE_TEXT)
     return _Request(ev, at, by, reason)
 
 
@@ -233,7 +241,7 @@ def check_event(
 ) -> EventCheck:
     """Whether ``event`` may fire on ``plan`` at ``at``, with every failed guard."""
     request = _request(event, at, by, reason)
-    reasons = _failures(plan, request)
+    reasons = _failures(plan, request, state_of(plan))
     target = TRANSITIONS[request.event.value].target
     return EventCheck(request.event, not reasons, tuple(reasons), target)
 
@@ -279,7 +287,8 @@ def fire(
     A blank ``reason`` counts as none.
     """
     request = _request(event, at, by, reason)
-    failures = _failures(plan, request)
+    state = state_of(plan)
+    failures = _failures(plan, request, state)
     if failures:
         raise TransitionError(plan.phase.value, request.event.value, failures)
     spec = _SPECS[request.event]
@@ -302,7 +311,7 @@ def fire(
     # last transition) and keeps every record in its phase (the time is not before
     # the latest record, so no record moves into the new phase). The derived state
     # does not depend on the history: the new version shares it.
-    return replace_field(plan, "history", (*history, record), state_of(plan))
+    return replace_field(plan, "history", (*history, record), state)
 
 
 # --------------------------------------------------------------------------- recording
@@ -434,9 +443,8 @@ def revise(
     try:
         return attrs.evolve(plan, **changes)
     except TypeError:
-        raise ValidationError.at(
-            "revise", "keyword arguments naming TreatmentPlan fields"
-        ) from None
+        pass  # raised below, outside the handler: the TypeError names the unknown keyword
+    raise ValidationError.at("revise", "keyword arguments naming TreatmentPlan fields")
 
 
 # --------------------------------------------------------------------------- pictures

@@ -43,6 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the test
         "treatplan.strategies needs hypothesis; install it with: pip install 'treatplan[test]'"
     ) from exc
 
+from ._errors import ArgumentError
 from ._instruments import (
     BUILTIN_INSTRUMENTS,
     Band,
@@ -192,15 +193,20 @@ def refs(*, max_length: int = 24) -> st.SearchStrategy[str]:
 def clinical_texts(*, max_length: int = 60) -> st.SearchStrategy[str]:
     """Free text as found in goal statements, descriptions and notes.
 
-    Non-blank unicode (letters, punctuation, emoji, control characters; no lone
-    surrogates) of 1 to ``max_length`` characters, starting with a visible character.
+    Non-blank unicode (letters, punctuation, emoji, tabs and line breaks; no lone
+    surrogates and no other C0 control characters, which treatplan refuses) of 1 to
+    ``max_length`` characters, starting with a visible character.
     """
     length = max(max_length, 1)
     return st.builds(
         lambda first, rest: (first + rest)[:length],
         st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")),
-        st.text(st.characters(codec="utf-8"), max_size=length - 1),
+        st.text(st.characters(codec="utf-8", exclude_characters=_C0), max_size=length - 1),
     )
+
+
+#: C0 control characters treatplan refuses in free text (all but tab, LF and CR).
+_C0 = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 
 
 def timezones() -> st.SearchStrategy[timezone]:
@@ -338,8 +344,8 @@ def gas_targets() -> st.SearchStrategy[GasTarget]:
         level=st.integers(-2, 2),
         weight=st.one_of(
             st.just(1.0),
-            st.integers(0, 100),
-            st.floats(0, 1000, allow_nan=False, allow_infinity=False),
+            st.integers(1, 100),
+            st.floats(0.001, 1000, allow_nan=False, allow_infinity=False),
         ),
     )
 
@@ -537,7 +543,7 @@ _NORMS = st.builds(
     clinical_sd=_SDS,
     functional_mean=_MEANS,
     functional_sd=_SDS,
-    reliability=st.floats(0, 0.99, allow_nan=False, allow_infinity=False),
+    reliability=st.floats(0.01, 0.99, allow_nan=False, allow_infinity=False),
     source=st.none() | clinical_texts(max_length=40),
 )
 
@@ -572,7 +578,7 @@ def _draw_instrument(draw: st.DrawFn, code: str) -> Instrument:
         direction=_enum(draw, Direction),
         bands=bands if draw(_BOOL) else (),
         caseness_cutoff=draw(st.integers(low, high)) if draw(_BOOL) else None,
-        reliable_change=draw(st.floats(0, 100, allow_nan=False, allow_infinity=False))
+        reliable_change=draw(st.floats(0.5, 100, allow_nan=False, allow_infinity=False))
         if draw(_BOOL)
         else None,
         reverse_items=_subset(draw, numbers, max_size=3),
@@ -1132,7 +1138,7 @@ def treatment_plans(
     """
     wanted = sorted(set(phases) if phases is not None else Phase, key=_PHASE_ORDER.index)
     if not wanted:
-        raise ValueError("phases must name at least one phase")
+        raise ArgumentError("phases", "at least one phase")
     distance = _DISTANCES[_pick(draw, wanted)]
     builder = _PlanBuilder(draw, texts if texts is not None else _TEXTS)
     plan = TreatmentPlan.refer(

@@ -14,6 +14,7 @@ or worker count runs them.
 True
 """
 
+from ._codebook import CODEBOOK, Column
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
     CLIENT_COLUMNS,
@@ -26,6 +27,7 @@ from ._engine import (
     WaitingList,
     simulate_client,
 )
+from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
 from ._policy import ClientState, DefaultPolicy, Ending, ServicePolicy
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
@@ -54,10 +56,20 @@ from ._survival import (
     recovery_times,
     t_quantile,
 )
-from ._tables import FORMATS, TABLES, TableWriter, read_table, to_dataframe, write_parquet
+from ._tables import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    TABLES,
+    TableWriter,
+    read_table,
+    to_dataframe,
+    write_parquet,
+)
 
 __all__ = [
     "CLIENT_COLUMNS",
+    "CODEBOOK",
+    "DEFAULT_FORMATS",
     "DEFAULT_SCENARIO",
     "ENDING_CAUSES",
     "EVENT_COLUMNS",
@@ -72,6 +84,7 @@ __all__ = [
     "ClientResult",
     "ClientState",
     "ClientTraits",
+    "Column",
     "CumulativeIncidence",
     "DefaultPolicy",
     "Durations",
@@ -79,10 +92,12 @@ __all__ = [
     "Engagement",
     "ItemPatterns",
     "Normal",
+    "OutputExistsError",
     "Policy",
     "Population",
     "Rate",
     "Response",
+    "RunFolder",
     "RunResult",
     "Scenario",
     "ServicePolicy",
@@ -91,6 +106,7 @@ __all__ = [
     "TableWriter",
     "Tally",
     "WaitingList",
+    "check_manifest",
     "client_stream",
     "combine_replicates",
     "compare",
@@ -106,6 +122,7 @@ __all__ = [
     "recovery_times",
     "replicate_seed",
     "run_chunk",
+    "scenario_sha256",
     "simulate",
     "simulate_client",
     "simulate_replicates",

@@ -19,7 +19,6 @@ from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
     CLIENT_COLUMNS,
     EVENT_COLUMNS,
-    NON_ATTENDANCE_RULES,
     SESSION_COLUMNS,
     VERIFY_EVERY,
     Admission,
@@ -28,7 +27,7 @@ from ._engine import (
     simulate_client,
 )
 from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
-from ._policy import ClientState, DefaultPolicy, Ending, ServicePolicy
+from ._policy import NON_ATTENDANCE_RULES, ClientState, DefaultPolicy, Ending, ServicePolicy
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (

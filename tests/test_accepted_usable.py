@@ -194,23 +194,23 @@ def every_read(plan: tp.TreatmentPlan, as_of: datetime) -> None:
     if plan.discharge_criteria is not None:
         rule = plan.discharge_criteria
         attempt(lambda: tp.evaluate(rule, plan, as_of))
-    for rule in (tp.SessionLimit(max_sessions=12), tp.Inactivity(days=30)):
+    for rule in (tp.rules.SessionLimit(max_sessions=12), tp.rules.Inactivity(days=30)):
         attempt(lambda rule=rule: tp.evaluate(rule, plan, as_of))
-    attempt(lambda: tp.summary(plan))
+    attempt(lambda: tp.describe(plan))
     for assessment in plan.all_assessments():
-        attempt(lambda a=assessment: tp.score_in(plan, a))
+        attempt(lambda a=assessment: tp.instruments.plan_score(plan, a))
     for code in {a.instrument for a in plan.all_assessments()} | {"PHQ-9", "GAD-7"}:
-        attempt(lambda c=code: tp.plan_scores(plan, c))
-    attempt(lambda: tp.measure_series(plan))
-    attempt(lambda: tp.plan_gas_t_score(plan))
-    attempt(lambda: tp.talking_therapies_outcome(plan))
+        attempt(lambda c=code: tp.instruments.plan_scores(plan, c))
+    attempt(lambda: tp.instruments.plan_series(plan))
+    attempt(lambda: tp.outcomes.plan_gas_t_score(plan))
+    attempt(lambda: tp.outcomes.talking_therapies_outcome(plan))
     on = as_of.date()
-    attempt(lambda: tp.due_reviews([plan], on, within_days=30))
-    attempt(lambda: tp.review_status(plan, on))
+    attempt(lambda: tp.reviews.due_reviews([plan], on, within_days=30))
+    attempt(lambda: tp.reviews.review_status(plan, on))
     for version in ("R4", "R5"):
-        bundle = attempt(lambda v=version: tp.to_fhir(plan, v))
+        bundle = attempt(lambda v=version: tp.fhir.to_fhir(plan, v))
         if bundle is not None:
-            attempt(lambda b=bundle: tp.from_fhir(b))
+            attempt(lambda b=bundle: tp.fhir.from_fhir(b))
     text = attempt(lambda: tp.dumps(plan))
     assert text is not None, "a plan that exists can always be written"
     assert tp.loads(text) == plan, "every plan round-trips through its JSON"
@@ -264,7 +264,7 @@ def operated_plans(draw: st.DrawFn) -> tuple[tp.TreatmentPlan, datetime]:
             plan,
             tp.ProgressReview("r-new", at, decision, by="clin-1", next_review=date(2199, 12, 31)),
         ),
-        "conduct": lambda: tp.conduct_review(plan, at, review_id="r-new", note=note),
+        "conduct": lambda: tp.record_findings(plan, at, review_id="r-new", note=note),
     }
     result = attempt(calls[operation])
     return (plan if result is None else result), later

@@ -7,6 +7,7 @@ from pathlib import Path
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import treatplan as tp
 from treatplan import strategies as tps
@@ -20,15 +21,14 @@ def _example(name: str) -> tp.TreatmentPlan:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tps.treatment_plans())
+@given(tps.treatment_plans(texts=st.just("CLINICAL-TEXT-SENTINEL")))
 def test_repr_is_short_and_holds_no_clinical_text(plan: tp.TreatmentPlan) -> None:
     text = repr(plan)
     assert len(text) <= 200
     assert text.startswith("TreatmentPlan(")
     assert plan.phase.value in text
     assert str(plan) == text
-    for goal in plan.goals:
-        assert goal.statement not in text or goal.statement in (plan.plan_id, plan.client_ref)
+    assert "CLINICAL-TEXT-SENTINEL" not in text
 
 
 def test_repr_of_long_references_is_cut() -> None:

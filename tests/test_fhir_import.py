@@ -65,7 +65,7 @@ def test_an_ehr_searchset_imports_with_totals_items_and_times_in_order() -> None
         ("PHQ-9", datetime(2026, 5, 21, 9, 15, tzinfo=timezone(timedelta(hours=1)))),
         ("GAD-7", datetime(2026, 5, 28, 18, 40, tzinfo=timezone(timedelta(hours=1)))),
     ]
-    assert [tp.score_in(updated, a).total for a in added] == [11, 9, 12, 7]
+    assert [tp.instruments.plan_score(updated, a).total for a in added] == [11, 9, 12, 7]
     assert (added[0].items, added[0].total) == (None, 11)  # valueQuantity {score}
     assert added[1].items == (1, 2, 1, 1, 1, 1, 1, 1, 0)  # panel members (hasMember)
     assert added[2].items == (2, 2, 1, 2, 1, 1, 2, 1, 0)  # components, LOINC answers
@@ -94,7 +94,7 @@ def test_bundle_order_does_not_change_the_result() -> None:
 
 def test_the_imported_scores_are_in_the_plan_series() -> None:
     updated, report = tp.fhir.import_measures(_plan(), _fixture("ehr-measures-searchset.json"))
-    scores = {s.assessment_id: s for s in tp.plan_scores(updated, "PHQ-9")}
+    scores = {s.assessment_id: s for s in tp.instruments.plan_scores(updated, "PHQ-9")}
     may_21 = scores[report.imported[2]]
     assert (may_21.total, may_21.band) == (12, "moderate")
 
@@ -273,7 +273,8 @@ def test_an_id_that_is_not_a_fhir_id_is_not_reported() -> None:
 
 
 def test_measures_before_the_episode_are_refused_at_their_time() -> None:
-    _, report = tp.fhir.import_measures(_plan(), _obs(effectiveDateTime="2020-01-01", valueInteger=3))
+    early = _obs(effectiveDateTime="2020-01-01", valueInteger=3)
+    _, report = tp.fhir.import_measures(_plan(), early)
     [note] = report.refused
     assert note.path == "$.effectiveDateTime"
 
@@ -551,7 +552,8 @@ def test_an_own_identifier_gives_the_assessment_id() -> None:
     ]
     updated, report = tp.fhir.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
     assert report.imported == ("phq9-ehr-1",)
-    _, again = tp.fhir.import_measures(updated, _obs(identifier=identifier, valueInteger=4, id="x2"))
+    twice = _obs(identifier=identifier, valueInteger=4, id="x2")
+    _, again = tp.fhir.import_measures(updated, twice)
     assert "duplicate" in again.skipped[0].reason
 
 
@@ -566,7 +568,7 @@ def test_a_resource_without_an_id_gets_a_stable_assessment_id() -> None:
 
 def test_a_plan_with_its_own_phq9_definition_reads_totals_not_loinc_items() -> None:
     plan = _plan()
-    custom = attrs.evolve(tp.PHQ9, name="PHQ-9 (local form)")
+    custom = attrs.evolve(tp.instruments.PHQ9, name="PHQ-9 (local form)")
     plan = tp.revise(plan, custom_instruments=(custom,))
     component = {
         "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},

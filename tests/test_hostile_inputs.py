@@ -69,13 +69,15 @@ def test_rfc3339_times_load(text: str) -> None:
 
 
 def test_the_ends_of_the_range_load_and_work() -> None:
-    low = tp.TreatmentPlan.refer("p", "c", tp.MIN_INSTANT, "clin-1")
+    low = tp.TreatmentPlan.refer("p", "c", tp.document.MIN_INSTANT, "clin-1")
     assert tp.loads(tp.dumps(low)) == low
-    tp.review(low, tp.MIN_INSTANT)
-    high = tp.TreatmentPlan.refer("p", "c", tp.MAX_INSTANT - timedelta(microseconds=1), "x")
+    tp.review(low, tp.document.MIN_INSTANT)
+    high = tp.TreatmentPlan.refer(
+        "p", "c", tp.document.MAX_INSTANT - timedelta(microseconds=1), "x"
+    )
     assert tp.loads(tp.dumps(high)) == high
     tp.review(high, high.last_event_at)
-    tp.summary(high)
+    tp.describe(high)
 
 
 @pytest.mark.parametrize("text", ["2026-W02-1", "0001-01-01", "9999-12-31", "20260105"])
@@ -107,12 +109,12 @@ def test_every_path_that_makes_a_plan_refuses_a_bad_time(at: datetime) -> None:
     with pytest.raises(tp.ValidationError, match=r"\$\.start"):
         tp.Schedule(at, "FREQ=WEEKLY;COUNT=3")
     with pytest.raises(tp.ValidationError):
-        tp.conduct_review(plan, at, review_id="r1")
+        tp.record_findings(plan, at, review_id="r1")
 
 
 def test_fire_and_the_validators_agree_on_the_time_range() -> None:
     plan = referred()
-    last = tp.MAX_INSTANT - timedelta(microseconds=1)
+    last = tp.document.MAX_INSTANT - timedelta(microseconds=1)
     fired = tp.fire(plan, "begin_assessment", at=last.astimezone(MINUS5), by="clin-1")
     assert tp.loads(tp.dumps(fired)) == fired
 
@@ -172,7 +174,7 @@ def test_rules_are_checked_completely_when_a_schedule_is_made(rule: str, expecte
 def test_valid_rules_expand(rule: str) -> None:
     occurrences = tp.Schedule(START, rule).occurrences()
     assert occurrences
-    assert all(START <= when < tp.MAX_INSTANT for when in occurrences)
+    assert all(START <= when < tp.document.MAX_INSTANT for when in occurrences)
 
 
 def test_expansion_stops_at_the_end_of_the_time_range() -> None:
@@ -204,14 +206,14 @@ def test_a_gas_target_weight_of_zero_is_refused() -> None:
 
 def test_gas_arithmetic_refuses_a_zero_weight_with_a_library_error() -> None:
     with pytest.raises(tp.ArgumentError, match="weights: expected finite numbers above 0"):
-        tp.gas_t_score([1, 0], [1.0, 0.0])
+        tp.outcomes.gas_t_score([1, 0], [1.0, 0.0])
 
 
 def test_policy_and_definition_thresholds_are_checked_when_made() -> None:
     with pytest.raises(tp.ValidationError, match="depression_reliable_change"):
-        tp.TalkingTherapiesPolicy(depression_reliable_change=0)
+        tp.outcomes.TalkingTherapiesPolicy(depression_reliable_change=0)
     with pytest.raises(tp.ValidationError, match="reliable_change"):
-        attrs.evolve(tp.instrument("PHQ-9"), reliable_change=0)
+        attrs.evolve(tp.builtin_instrument("PHQ-9"), reliable_change=0)
 
 
 # --------------------------------------------------------------------------- text
@@ -276,20 +278,32 @@ def test_misused_public_functions_name_the_parameter() -> None:
     assessment = plan.all_assessments()[0]
     cases = [
         (lambda: tp.score("PHQ-9", assessment), "instrument: expected an Instrument"),
-        (lambda: tp.score(tp.instrument("PHQ-9"), "a1"), "assessment: expected an Assessment"),
-        (lambda: tp.score_in("plan", assessment), "plan: expected a TreatmentPlan"),
-        (lambda: tp.score_in(plan, "a1"), "assessment: expected an Assessment"),
-        (lambda: tp.due_reviews(plan, date(2026, 3, 1)), "plans: expected an iterable"),
-        (lambda: tp.due_reviews(7, date(2026, 3, 1)), "plans: expected an iterable"),
-        (lambda: tp.plan_scores(plan, "NOPE-1"), "code: expected the code of a built-in"),
-        (lambda: tp.plan_scores(plan, 9), "instrument: expected an instrument code"),
-        (lambda: tp.plan_scores("plan", "PHQ-9"), "plan: expected a TreatmentPlan"),
-        (lambda: tp.plan_gas_t_score("plan"), "plan: expected a TreatmentPlan"),
-        (lambda: tp.talking_therapies_outcome("plan"), "plan: expected a TreatmentPlan"),
-        (lambda: tp.talking_therapies_outcome(plan, "x"), "policy: expected a Talking"),
-        (lambda: tp.instrument("NOPE-1"), "code: expected the code of a built-in instrument"),
+        (
+            lambda: tp.score(tp.builtin_instrument("PHQ-9"), "a1"),
+            "assessment: expected an Assessment",
+        ),
+        (lambda: tp.instruments.plan_score("plan", assessment), "plan: expected a TreatmentPlan"),
+        (lambda: tp.instruments.plan_score(plan, "a1"), "assessment: expected an Assessment"),
+        (lambda: tp.reviews.due_reviews(plan, date(2026, 3, 1)), "plans: expected an iterable"),
+        (lambda: tp.reviews.due_reviews(7, date(2026, 3, 1)), "plans: expected an iterable"),
+        (
+            lambda: tp.instruments.plan_scores(plan, "NOPE-1"),
+            "code: expected the code of a built-in",
+        ),
+        (lambda: tp.instruments.plan_scores(plan, 9), "instrument: expected an instrument code"),
+        (lambda: tp.instruments.plan_scores("plan", "PHQ-9"), "plan: expected a TreatmentPlan"),
+        (lambda: tp.outcomes.plan_gas_t_score("plan"), "plan: expected a TreatmentPlan"),
+        (lambda: tp.outcomes.talking_therapies_outcome("plan"), "plan: expected a TreatmentPlan"),
+        (lambda: tp.outcomes.talking_therapies_outcome(plan, "x"), "policy: expected a Talking"),
+        (
+            lambda: tp.builtin_instrument("NOPE-1"),
+            "code: expected the code of a built-in instrument",
+        ),
         (lambda: plan.objective("nope"), "objective_id: expected the id of an objective"),
-        (lambda: tp.hageman_arrindell_rc(1, 2, "stats"), "stats: expected a HagemanArrindell"),
+        (
+            lambda: tp.change.hageman_arrindell_rc(1, 2, "stats"),
+            "stats: expected a HagemanArrindell",
+        ),
     ]
     for call, message in cases:
         with pytest.raises(tp.ArgumentError, match=message) as info:
@@ -302,11 +316,11 @@ def test_misused_public_functions_name_the_parameter() -> None:
 def test_unknown_references_are_still_lookup_errors() -> None:
     plan = tp.loads(json.dumps(example()))
     with pytest.raises(KeyError) as info:
-        tp.plan_scores(plan, "NOPE-1")
+        tp.instruments.plan_scores(plan, "NOPE-1")
     assert isinstance(info.value, tp.UnknownReferenceError)
     assert str(info.value) == "code: expected the code of a built-in or custom instrument"
     with pytest.raises(IndexError):
-        tp.episode_status(plan, 999)
+        tp.fhir.episode_status(plan, 999)
     findings = tp.review(plan, plan.last_event_at)
     with pytest.raises(KeyError, match="instrument: expected"):
         findings.measure("NOPE-1")

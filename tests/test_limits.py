@@ -26,8 +26,8 @@ def with_sessions(count: int) -> dict[str, Any]:
 
 
 def test_the_limits_are_public_and_documented() -> None:
-    assert tp.MAX_DOCUMENT_SIZE == 8_000_000
-    assert tp.MAX_RECORDS == 50_000
+    assert tp.document.MAX_DOCUMENT_SIZE == 8_000_000
+    assert tp.document.MAX_RECORDS == 50_000
     anatomy = (ROOT / "docs" / "concepts" / "plan-anatomy.md").read_text("utf-8")
     for figure in ("8,000,000", "50,000", "1900-01-01T00:00:00Z", "2200-01-01T00:00:00Z"):
         assert figure in anatomy
@@ -36,7 +36,7 @@ def test_the_limits_are_public_and_documented() -> None:
 @pytest.mark.parametrize("kind", [str, bytes])
 def test_a_document_over_the_size_limit_is_refused_before_parsing(kind: type) -> None:
     # Not JSON at all: the size is refused before the parser would say so.
-    text = "[" * (tp.MAX_DOCUMENT_SIZE + 1)
+    text = "[" * (tp.document.MAX_DOCUMENT_SIZE + 1)
     with pytest.raises(tp.LimitError) as info:
         tp.loads(text if kind is str else text.encode())
     assert isinstance(info.value, tp.ValidationError)
@@ -46,14 +46,14 @@ def test_a_document_over_the_size_limit_is_refused_before_parsing(kind: type) ->
 
 def test_a_document_at_the_size_limit_is_read() -> None:
     text = tp.dumps(tp.loads(json.dumps(EXAMPLE)), indent=None)
-    padded = text + " " * (tp.MAX_DOCUMENT_SIZE - len(text))
-    assert len(padded) == tp.MAX_DOCUMENT_SIZE
+    padded = text + " " * (tp.document.MAX_DOCUMENT_SIZE - len(text))
+    assert len(padded) == tp.document.MAX_DOCUMENT_SIZE
     assert tp.loads(padded) == tp.loads(text)
 
 
 def test_a_plan_over_the_record_limit_is_refused_before_it_is_built() -> None:
     doc = with_sessions(1)
-    doc["sessions"] = doc["sessions"] * (tp.MAX_RECORDS + 1)  # same id: never looked at
+    doc["sessions"] = doc["sessions"] * (tp.document.MAX_RECORDS + 1)  # same id: never looked at
     with pytest.raises(tp.LimitError) as info:
         tp.from_dict(doc)
     assert [str(p) for p in info.value.problems] == [
@@ -64,7 +64,7 @@ def test_a_plan_over_the_record_limit_is_refused_before_it_is_built() -> None:
 def test_assessments_inside_sessions_count_as_records() -> None:
     doc = with_sessions(1)
     session = doc["sessions"][0]
-    session["assessments"] = [{}] * tp.MAX_RECORDS
+    session["assessments"] = [{}] * tp.document.MAX_RECORDS
     with pytest.raises(tp.LimitError):
         tp.from_dict(doc)
 

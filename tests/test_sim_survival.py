@@ -183,9 +183,9 @@ def test_a_small_example_by_hand() -> None:
 
 
 def test_bad_input_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"one flag per duration|one cause"):
         kaplan_meier([1.0, 2.0], [True])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"one flag per duration|one cause"):
         cumulative_incidence([1.0], ["a", "b"], "a")
     with pytest.raises(ValueError, match="not negative"):
         cumulative_incidence([-1.0], ["a"], "a")

@@ -129,7 +129,7 @@ def test_postgres_refuses_nul_so_treatplan_does(postgres: str) -> None:
     with psycopg.connect(postgres) as conn, pytest.raises(psycopg.DataError):
         conn.execute("SELECT %s::jsonb", ['{"note": "a\\u0000b"}'])
     with pytest.raises(tp.ValidationError, match="control characters"):
-        tp.Session("s1", tp.MIN_INSTANT, tp.Attendance.ATTENDED, note="a\x00b")
+        tp.Session("s1", tp.document.MIN_INSTANT, tp.Attendance.ATTENDED, note="a\x00b")
 
 
 @settings(

@@ -481,7 +481,7 @@ class Schedule:
         return out
 
     def __iter__(self) -> Iterator[datetime]:
-        """Occurrences in time order, ending before :data:`~treatplan.MAX_INSTANT`."""
+        """Occurrences in time order, ending before :data:`~treatplan.document.MAX_INSTANT`."""
         for when in self._parsed:
             # The wall-clock year first: converting a time near year 9999 could overflow.
             if when.year > v.MAX_INSTANT.year or v.instant(when) >= v.MAX_INSTANT:

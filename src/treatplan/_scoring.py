@@ -182,7 +182,11 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         ]
         if missing:
             prorated = Fraction(sum(values) * instrument.item_count, len(values))
-            total = float(_round_half_up(prorated) if instrument.round_prorated else prorated)
+            scaled = _round_half_up(prorated) if instrument.round_prorated else prorated
+            # Scaling up assumes the missing items range like the answered ones; where
+            # items differ (their own allowed responses) it could pass the instrument's
+            # range, which no set of answers can reach: keep it inside.
+            total = float(min(max(scaled, instrument.total_min), instrument.total_max))
         else:
             total = float(sum(values))
     band, case = _band_and_case(instrument, total)

@@ -25,7 +25,8 @@ import treatplan as tp
 from treatplan.sim import DEFAULT_SCENARIO, ClientState, DefaultPolicy, Ending, Summary, simulate
 
 # --------------------------------------------------------------------------- policies
-PHQ9_CASE, GAD7_CASE = tp.PHQ9.caseness_cutoff or 10, tp.GAD7.caseness_cutoff or 8
+PHQ9_CASE = tp.instruments.PHQ9.caseness_cutoff or 10
+GAD7_CASE = tp.instruments.GAD7.caseness_cutoff or 8
 
 
 class BriefReviews(DefaultPolicy):
@@ -38,7 +39,7 @@ class BriefReviews(DefaultPolicy):
         last_two = state.scores[1:][-2:]  # attended sessions only, not the baseline
         below = all(phq < PHQ9_CASE and gad < GAD7_CASE for phq, gad in last_two)
         if state.attended_now and len(last_two) == 2 and below:
-            return Ending(tp.Outcome.COMPLETED, "two scores below caseness", "below_case")
+            return Ending(tp.EpisodeOutcome.COMPLETED, "two scores below caseness", "below_case")
         return super().end(state, verdict)
 
 
@@ -49,10 +50,10 @@ class FixedCourse(DefaultPolicy):
 
     def end(self, state: ClientState, verdict: tp.Verdict) -> Ending | None:
         ending = super().end(state, verdict)
-        if ending is not None and ending.outcome is tp.Outcome.DROPPED_OUT:
+        if ending is not None and ending.outcome is tp.EpisodeOutcome.DROPPED_OUT:
             return ending
         if state.attended >= self.sessions:
-            return Ending(tp.Outcome.COMPLETED, "course delivered", "fixed_course")
+            return Ending(tp.EpisodeOutcome.COMPLETED, "course delivered", "fixed_course")
         return None
 
 

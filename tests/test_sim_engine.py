@@ -40,7 +40,7 @@ def test_rows_agree_with_the_plan() -> None:
         assert row[COL["sessions_offered"]] == len(plan.sessions) == len(result.sessions)
         assert row[COL["sessions_attended"]] == len(plan.attended_sessions)
         assert row[COL["reviews"]] == len(plan.reviews)
-        if plan.outcome is tp.Outcome.DROPPED_OUT:
+        if plan.outcome is tp.EpisodeOutcome.DROPPED_OUT:
             assert set(row[COL["ended_by"]].split(";")) & NON_ATTENDANCE_RULES
 
 
@@ -60,12 +60,14 @@ def test_outcomes_come_from_the_talking_therapies_function() -> None:
 def test_ending_follows_the_scenario_rules() -> None:
     short = attrs.evolve(
         DEFAULT_SCENARIO,
-        policy=Policy(ending_rules=tp.AnyOf((tp.SessionLimit(3), tp.ConsecutiveMissed(1)))),
+        policy=Policy(
+            ending_rules=tp.rules.AnyOf((tp.rules.SessionLimit(3), tp.rules.ConsecutiveMissed(1)))
+        ),
     )
     for result in _clients(short, 40):
         plan = result.plan
         assert plan is not None
-        if plan.phase is tp.Phase.CLOSED and plan.outcome is tp.Outcome.COMPLETED:
+        if plan.phase is tp.Phase.CLOSED and plan.outcome is tp.EpisodeOutcome.COMPLETED:
             assert len(plan.attended_sessions) == 3
 
 
@@ -74,7 +76,7 @@ def test_declined_clients_never_start() -> None:
         DEFAULT_SCENARIO, 1, Admission(0, 3, None, 10, "declined"), keep_plan=True
     )
     assert result.plan is not None
-    assert result.plan.outcome is tp.Outcome.DECLINED
+    assert result.plan.outcome is tp.EpisodeOutcome.DECLINED
     assert result.sessions == []
     assert result.client[COL["started"]] is False
 

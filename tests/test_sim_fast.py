@@ -11,7 +11,7 @@ import treatplan as tp
 from treatplan._fast import drawn_assessment, drawn_session
 from treatplan.sim import ItemPatterns
 
-INSTRUMENTS = [tp.PHQ9, tp.GAD7]
+INSTRUMENTS = [tp.instruments.PHQ9, tp.instruments.GAD7]
 
 
 @pytest.mark.parametrize("instrument", INSTRUMENTS, ids=lambda i: i.code)

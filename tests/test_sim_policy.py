@@ -39,7 +39,7 @@ class CoinFlipReviews(DefaultPolicy):
 
     def end(self, state: ClientState, verdict: tp.Verdict) -> Ending | None:
         if state.attended_now and state.rng.random() < 0.1:
-            return Ending(tp.Outcome.COMPLETED, "coin says so", "coin")
+            return Ending(tp.EpisodeOutcome.COMPLETED, "coin says so", "coin")
         return super().end(state, verdict)
 
 
@@ -79,7 +79,7 @@ def test_passing_the_default_policy_changes_nothing() -> None:
 
 def test_an_ending_is_a_completion_or_a_drop_out() -> None:
     with pytest.raises(ValueError, match="outcome"):
-        Ending(tp.Outcome.TRANSFERRED, "moved away", "moved")
+        Ending(tp.EpisodeOutcome.TRANSFERRED, "moved away", "moved")
 
 
 def test_a_random_policy_is_reproducible_across_executors() -> None:
@@ -157,7 +157,7 @@ def test_the_example_fixed_course_delivers_eight_sessions(example: dict[str, obj
         )
         plan = result.plan
         assert plan is not None
-        if plan.outcome is tp.Outcome.COMPLETED:
+        if plan.outcome is tp.EpisodeOutcome.COMPLETED:
             assert len(plan.attended_sessions) == 8
             assert result.client[COL["ended_by"]] == "fixed_course"
 

@@ -11,11 +11,11 @@ Two stages keep results independent of how clients are split across workers:
    :class:`~treatplan.TreatmentPlan` taken through :meth:`TreatmentPlan.refer`,
    :func:`~treatplan.fire`, :func:`~treatplan.record_assessment`,
    :func:`~treatplan.record_session`, :func:`~treatplan.review` with
-   :func:`~treatplan.conduct_review` (which records through
-   :func:`~treatplan.record_review`) and :func:`~treatplan.initial_step`; after
+   :func:`~treatplan.record_findings` (which records through
+   :func:`~treatplan.record_review`) and :func:`~treatplan.stepped.initial_step`; after
    every session the scenario's ending rules (real treatplan rules) are
    evaluated on the plan, and their verdict decides how the episode ends. Its
-   outcome categories are :func:`~treatplan.talking_therapies_outcome` of the
+   outcome categories are :func:`~treatplan.outcomes.talking_therapies_outcome` of the
    final plan.
 
 Capacity is modelled as intake slots (therapists x caseload / course weeks),
@@ -257,7 +257,7 @@ class _Context:
 
 def _improvement(instrument: Instrument) -> Callable[[int, int], bool]:
     """Whether ``instrument`` moved reliably from one total to another, by the library's
-    :func:`~treatplan.classify_change`, memoised (it depends on the two totals only)."""
+    :func:`~treatplan.change.classify_change`, memoised (it depends on the two totals only)."""
 
     @functools.cache
     def improved(before: int, after: int) -> bool:

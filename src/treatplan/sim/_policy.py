@@ -137,8 +137,8 @@ class ClientState:
 class Ending:
     """A policy's decision to end an episode now.
 
-    ``outcome`` is :attr:`treatplan.Outcome.COMPLETED` (the engine fires
-    ``begin_ending`` then ``complete``) or :attr:`treatplan.Outcome.DROPPED_OUT`
+    ``outcome`` is :attr:`treatplan.EpisodeOutcome.COMPLETED` (the engine fires
+    ``begin_ending`` then ``complete``) or :attr:`treatplan.EpisodeOutcome.DROPPED_OUT`
     (``drop_out``); ``reason`` goes into the plan's history, ``ended_by`` into the
     clients table (rule kinds, ``;``-separated, or a label of the policy's own).
     """
@@ -187,7 +187,7 @@ class DefaultPolicy:
     (:class:`treatplan.sim.Policy`):
 
     - stepped care (when ``stepped_care``): PHQ-9 below ``step_up_threshold`` starts
-      at step 2 (NICE NG222, through :func:`treatplan.initial_step`);
+      at step 2 (NICE NG222, through :func:`treatplan.stepped.initial_step`);
     - alerts after every session with ``alerts_every_session`` or ``feedback``;
       with ``feedback``, the first not-on-track or reliable-deterioration alert is
       acted on once (Lambert 2017);

@@ -21,7 +21,15 @@ from typing import Any
 
 import attrs
 
-from ._model import Assessment, Attendance, Outcome, Phase, Session, Transition, TreatmentPlan
+from ._model import (
+    Assessment,
+    Attendance,
+    EpisodeOutcome,
+    Phase,
+    Session,
+    Transition,
+    TreatmentPlan,
+)
 
 __all__ = [
     "drawn_assessment",
@@ -118,7 +126,7 @@ def new_transition(
     at: datetime,
     by: str,
     reason: str | None,
-    outcome: Outcome | None,
+    outcome: EpisodeOutcome | None,
 ) -> Transition:
     """A history record ``fire`` has checked.
 

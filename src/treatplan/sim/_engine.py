@@ -58,10 +58,10 @@ from .._model import (
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from .._review import ReviewPolicy, conduct_review, review
+from .._review import ReviewPolicy, record_findings, review
 from .._state import state_of
 from .._stepped import SteppedCarePolicy
-from .._transitions import Outcome
+from .._transitions import EpisodeOutcome
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
 from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, ServicePolicy
 from ._random import client_stream
@@ -494,7 +494,7 @@ def _simulate(
                     found = review(plan, at, ctx.review_policy)
                     raised = raised or found.alerts
                     decision = policy.decide(state, found)
-                    plan = conduct_review(
+                    plan = record_findings(
                         plan,
                         at,
                         review_id=f"review-{state.reviews}",
@@ -536,7 +536,7 @@ def _simulate(
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason
-                if ending.outcome is Outcome.DROPPED_OUT:
+                if ending.outcome is EpisodeOutcome.DROPPED_OUT:
                     plan = fire(plan, Event.DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
                     dropout_at = state.attended
                 else:

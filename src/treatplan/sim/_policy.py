@@ -35,9 +35,9 @@ from .._alerts import Alert, AlertKind
 from .._evaluation import Verdict
 from .._model import ReviewDecision, TreatmentPlan
 from .._review import Findings, ReviewPolicy
-from .._rules import Action
+from .._rules import RuleAction
 from .._stepped import initial_step
-from .._transitions import Outcome
+from .._transitions import EpisodeOutcome
 from ._dynamics import ClientTraits
 from ._random import client_stream
 from ._scenario import Scenario
@@ -143,8 +143,8 @@ class Ending:
     clients table (rule kinds, ``;``-separated, or a label of the policy's own).
     """
 
-    outcome: Outcome = attrs.field(
-        validator=attrs.validators.in_((Outcome.COMPLETED, Outcome.DROPPED_OUT))
+    outcome: EpisodeOutcome = attrs.field(
+        validator=attrs.validators.in_((EpisodeOutcome.COMPLETED, EpisodeOutcome.DROPPED_OUT))
     )
     reason: str
     ended_by: str
@@ -243,12 +243,14 @@ class DefaultPolicy:
         return decision
 
     def end(self, state: ClientState, verdict: Verdict) -> Ending | None:
-        if not (verdict.fired and verdict.action is Action.DISCHARGE):
+        if not (verdict.fired and verdict.action is RuleAction.DISCHARGE):
             return None
         kinds = [leaf.rule for leaf in verdict.fired_leaves()]
         dropped = any(k in NON_ATTENDANCE_RULES for k in kinds)
         return Ending(
-            Outcome.DROPPED_OUT if dropped else Outcome.COMPLETED, verdict.reason, ";".join(kinds)
+            EpisodeOutcome.DROPPED_OUT if dropped else EpisodeOutcome.COMPLETED,
+            verdict.reason,
+            ";".join(kinds),
         )
 
 

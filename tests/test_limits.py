@@ -26,10 +26,10 @@ def with_sessions(count: int) -> dict[str, Any]:
 
 
 def test_the_limits_are_public_and_documented() -> None:
-    assert tp.document.MAX_DOCUMENT_SIZE == 8_000_000
+    assert tp.document.MAX_DOCUMENT_SIZE == 16_000_000
     assert tp.document.MAX_RECORDS == 50_000
     anatomy = (ROOT / "docs" / "concepts" / "plan-anatomy.md").read_text("utf-8")
-    for figure in ("8,000,000", "50,000", "1900-01-01T00:00:00Z", "2200-01-01T00:00:00Z"):
+    for figure in ("16,000,000", "50,000", "1900-01-01T00:00:00Z", "2200-01-01T00:00:00Z"):
         assert figure in anatomy
 
 
@@ -41,7 +41,7 @@ def test_a_document_over_the_size_limit_is_refused_before_parsing(kind: type) ->
         tp.loads(text if kind is str else text.encode())
     assert isinstance(info.value, tp.ValidationError)
     assert info.value.problems[0].path == "$"
-    assert "at most 8,000,000 bytes" in info.value.problems[0].expected
+    assert "at most 16,000,000 bytes" in info.value.problems[0].expected
 
 
 def test_a_document_at_the_size_limit_is_read() -> None:

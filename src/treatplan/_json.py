@@ -48,10 +48,10 @@ T = TypeVar("T")
 
 #: Deepest nesting a document may have; deeper is refused, not recursed into.
 MAX_DEPTH = 64
-#: Largest JSON text :func:`loads` reads: 8,000,000 bytes (characters for a ``str``).
-#: A plan of 10,000 sessions with a score at each is about 2.5 MB written by
+#: Largest JSON text :func:`loads` reads: 16,000,000 bytes (characters for a ``str``).
+#: A plan of 10,000 sessions with PHQ-9 and GAD-7 items at each is about 9 MB from
 #: :func:`dumps`; refusing larger input before parsing keeps a hostile upload cheap.
-MAX_DOCUMENT_SIZE = 8_000_000
+MAX_DOCUMENT_SIZE = 16_000_000
 #: Most records a plan document may hold: history transitions, sessions and
 #: assessments (standalone and at sessions) and progress reviews together.
 MAX_RECORDS = 50_000

@@ -190,7 +190,7 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
     )
     assert tp.stepped.current_step(plan) is tp.stepped.CareStep.HIGH_INTENSITY
 
-    # Step 3: weekly CBT until the review the cadence sets (six sessions on).
+    # CareStep 3: weekly CBT until the review the cadence sets (six sessions on).
     due = plan.reviews[-1].next_review
     cbt = plan.interventions[1].schedule
     assert cbt is not None

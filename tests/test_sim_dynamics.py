@@ -15,17 +15,17 @@ from treatplan.sim._dynamics import observe, sem
 
 
 def test_item_patterns_sum_to_the_total_and_fit_the_instrument() -> None:
-    patterns = ItemPatterns(tp.PHQ9)
+    patterns = ItemPatterns(tp.instruments.PHQ9)
     rng = random.Random(0)
     for total in range(28):
         items = patterns.draw(rng, total)
         assert sum(items) == total
-        assert not tp.PHQ9.response_problems(items, None)
+        assert not tp.instruments.PHQ9.response_problems(items, None)
 
 
 @given(st.integers(-10, 40))
 def test_item_patterns_clip_out_of_range_totals(total: int) -> None:
-    items = ItemPatterns(tp.GAD7).draw(random.Random(1), total)
+    items = ItemPatterns(tp.instruments.GAD7).draw(random.Random(1), total)
     assert sum(items) == min(21, max(0, total))
 
 

@@ -40,7 +40,7 @@ def test_rows_agree_with_the_plan() -> None:
         assert row[COL["sessions_offered"]] == len(plan.sessions) == len(result.sessions)
         assert row[COL["sessions_attended"]] == len(plan.attended_sessions)
         assert row[COL["reviews"]] == len(plan.reviews)
-        if plan.outcome is tp.Outcome.DROPPED_OUT:
+        if plan.outcome is tp.EpisodeOutcome.DROPPED_OUT:
             assert set(row[COL["ended_by"]].split(";")) & NON_ATTENDANCE_RULES
 
 
@@ -60,12 +60,14 @@ def test_outcomes_come_from_the_talking_therapies_function() -> None:
 def test_ending_follows_the_scenario_rules() -> None:
     short = attrs.evolve(
         DEFAULT_SCENARIO,
-        policy=Policy(ending_rules=tp.AnyOf((tp.SessionLimit(3), tp.ConsecutiveMissed(1)))),
+        policy=Policy(
+            ending_rules=tp.rules.AnyOf((tp.rules.SessionLimit(3), tp.rules.ConsecutiveMissed(1)))
+        ),
     )
     for result in _clients(short, 40):
         plan = result.plan
         assert plan is not None
-        if plan.phase is tp.Phase.CLOSED and plan.outcome is tp.Outcome.COMPLETED:
+        if plan.phase is tp.Phase.CLOSED and plan.outcome is tp.EpisodeOutcome.COMPLETED:
             assert len(plan.attended_sessions) == 3
 
 
@@ -74,7 +76,7 @@ def test_declined_clients_never_start() -> None:
         DEFAULT_SCENARIO, 1, Admission(0, 3, None, 10, "declined"), keep_plan=True
     )
     assert result.plan is not None
-    assert result.plan.outcome is tp.Outcome.DECLINED
+    assert result.plan.outcome is tp.EpisodeOutcome.DECLINED
     assert result.sessions == []
     assert result.client[COL["started"]] is False
 
@@ -111,3 +113,36 @@ def test_alerts_every_session_flag_more_sessions_than_reviews_alone() -> None:
 
     noisy = attrs.evolve(DEFAULT_SCENARIO, policy=Policy(alerts_every_session=True))
     assert flagged(noisy) > flagged(DEFAULT_SCENARIO) > 0
+
+
+def test_episodes_still_open_at_the_horizon_are_left_open() -> None:
+    short = attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=4)
+    results = _clients(short, 30)
+    open_ = [r for r in results if r.plan is not None and r.plan.phase is tp.Phase.ACTIVE]
+    assert open_
+    for result in open_:
+        assert result.client[COL["closed"]] == ""
+        assert result.censored_at == result.client[COL["sessions_attended"]]
+
+
+def test_feedback_revises_the_plan_once_and_reviews_at_once() -> None:
+    risky = attrs.evolve(
+        DEFAULT_SCENARIO,
+        response=attrs.evolve(DEFAULT_SCENARIO.response, deterioration_rate=0.5),
+        policy=Policy(feedback=True),
+    )
+    acted = 0
+    for result in _clients(risky, 40):
+        flagged = [
+            row[1]
+            for row in result.sessions
+            if {"not_on_track", "reliable_deterioration"} & set(row[6].split(";"))
+        ]
+        plan = result.plan
+        assert plan is not None
+        if flagged:
+            acted += 1
+            first = flagged[0]
+            reviewed_at = {r.at.isoformat() for r in plan.reviews}
+            assert result.sessions[first - 1][2] in reviewed_at
+    assert acted > 0

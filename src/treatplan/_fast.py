@@ -21,9 +21,24 @@ from typing import Any
 
 import attrs
 
-from ._model import EpisodeOutcome, Phase, Transition, TreatmentPlan
+from ._model import (
+    Assessment,
+    Attendance,
+    EpisodeOutcome,
+    Phase,
+    Session,
+    Transition,
+    TreatmentPlan,
+)
 
-__all__ = ["new_transition", "plan_with", "replace_field", "with_history"]
+__all__ = [
+    "drawn_assessment",
+    "drawn_session",
+    "new_transition",
+    "plan_with",
+    "replace_field",
+    "with_history",
+]
 
 
 def _compile(name: str, source: str, namespace: dict[str, Any]) -> Any:
@@ -86,6 +101,8 @@ _REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = {
 _new_transition: Callable[..., Transition] = _copier(Transition, None)
 #: ``copy(plan, history, state)``: the hot path of ``fire``.
 _with_history = _REPLACE["history"]
+_new_assessment: Callable[..., Assessment] = _copier(Assessment, None)
+_new_session: Callable[..., Session] = _copier(Session, None)
 
 
 def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> TreatmentPlan:
@@ -142,4 +159,51 @@ def new_transition(
     """
     return _new_transition(
         event=event, source=source, target=target, at=at, by=by, reason=reason, outcome=outcome
+    )
+
+
+def drawn_assessment(
+    ident: str, instrument: str, at: datetime, items: tuple[int, ...]
+) -> Assessment:
+    """An assessment whose parts the simulator made itself (``treatplan.sim``).
+
+    Safe when the caller guarantees what :class:`Assessment`'s converters and
+    validators would check: ``ident`` and ``instrument`` are opaque references
+    (generated from fixed patterns), ``at`` is an aware date-time whose zone is a
+    fixed-offset :class:`datetime.timezone` (what the converter would return
+    unchanged), and ``items`` is a tuple of ``int`` drawn from the instrument's
+    own allowed responses (so a total is never needed). The instrument check
+    itself is not skipped: :func:`~treatplan.record_session` and
+    :func:`~treatplan.record_assessment` still check the responses against the
+    plan's definition. tests/test_sim_fast.py holds this to the validated path.
+    """
+    return _new_assessment(
+        id=ident, instrument=instrument, administered_at=at, items=items, total=None
+    )
+
+
+def drawn_session(
+    ident: str,
+    at: datetime,
+    attendance: Attendance,
+    interventions: tuple[str, ...] = (),
+    assessments: tuple[Assessment, ...] = (),
+) -> Session:
+    """A session whose parts the simulator made itself (``treatplan.sim``).
+
+    Safe under the same guarantees as :func:`drawn_assessment` for ``ident`` and
+    ``at``, with ``interventions`` a tuple of distinct ids and ``assessments`` a
+    tuple of :class:`Assessment`, both empty unless ``attendance`` is
+    ``attended`` (what ``Session``'s post-init check requires). Whether the ids
+    and interventions fit the plan is still checked by
+    :func:`~treatplan.record_session`.
+    """
+    return _new_session(
+        id=ident,
+        at=at,
+        attendance=attendance,
+        interventions=interventions,
+        assessments=assessments,
+        duration_minutes=None,
+        note=None,
     )

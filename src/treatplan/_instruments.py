@@ -378,7 +378,7 @@ CORE10 = Instrument(
     source="Barkham et al. 2013; CORE System Trust (bands and risk threshold unconfirmed)",
 )
 
-#: EpisodeOutcome Rating Scale (Miller et al. 2003): 4 visual-analogue items 0-10,
+#: Outcome Rating Scale (Miller et al. 2003): 4 visual-analogue items 0-10,
 #: total 0-40, higher is better. Adult clinical cut-off 25 (a total below 25 is
 #: in the clinical range; 32 for children is not built in). Reliable change 5
 #: is a configurable default (unconfirmed). No bands are published. Items are

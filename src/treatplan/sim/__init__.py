@@ -3,8 +3,8 @@
 Every synthetic client is a real :class:`treatplan.TreatmentPlan` taken through
 referral, waiting list, assessment, sessions, reviews and ending by the
 library's own lifecycle, reviews, stepped care and ending rules; outcome
-categories come from :func:`treatplan.talking_therapies_outcome` and
-:func:`treatplan.classify_change` applied to those plans. Runs are
+categories come from :func:`treatplan.outcomes.talking_therapies_outcome` and
+:func:`treatplan.change.classify_change` applied to those plans. Runs are
 byte-for-byte reproducible from ``(scenario, clients, seed)`` whatever executor
 or worker count runs them.
 
@@ -19,14 +19,15 @@ from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
     CLIENT_COLUMNS,
     EVENT_COLUMNS,
-    NON_ATTENDANCE_RULES,
     SESSION_COLUMNS,
+    VERIFY_EVERY,
     Admission,
     ClientResult,
     WaitingList,
     simulate_client,
 )
 from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
+from ._policy import NON_ATTENDANCE_RULES, ClientState, DefaultPolicy, Ending, ServicePolicy
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (
@@ -75,14 +76,18 @@ __all__ = [
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
     "TABLES",
+    "VERIFY_EVERY",
     "Admission",
     "Capacity",
     "ChunkOutput",
     "ClientResult",
+    "ClientState",
     "ClientTraits",
     "Column",
     "CumulativeIncidence",
+    "DefaultPolicy",
     "Durations",
+    "Ending",
     "Engagement",
     "ItemPatterns",
     "Normal",
@@ -94,6 +99,7 @@ __all__ = [
     "RunFolder",
     "RunResult",
     "Scenario",
+    "ServicePolicy",
     "Summary",
     "SurvivalCurve",
     "TableWriter",

@@ -12,10 +12,10 @@ Two stages keep results independent of how clients are split across workers:
    :func:`~treatplan.fire`, :func:`~treatplan.record_assessment`,
    :func:`~treatplan.record_session`, :func:`~treatplan.review` with
    :func:`~treatplan.record_findings` (which records through
-   :func:`~treatplan.record_review`) and :func:`~treatplan.initial_step`; after
+   :func:`~treatplan.record_review`) and :func:`~treatplan.stepped.initial_step`; after
    every session the scenario's ending rules (real treatplan rules) are
    evaluated on the plan, and their verdict decides how the episode ends. Its
-   outcome categories are :func:`~treatplan.talking_therapies_outcome` of the
+   outcome categories are :func:`~treatplan.outcomes.talking_therapies_outcome` of the
    final plan.
 
 Capacity is modelled as intake slots (therapists x caseload / course weeks),
@@ -25,18 +25,21 @@ the clinical outcomes, so stage 2 can run on any number of workers.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import attrs
 
-from .._alerts import Alert, AlertKind, alerts
+from .._alerts import Alert, alerts
 from .._cadence import ReviewCadence
 from .._change import classify_change
+from .._errors import TreatplanError
 from .._evaluation import evaluate
-from .._instruments import GAD7, PHQ9
+from .._fast import drawn_assessment, drawn_session
+from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
     Assessment,
@@ -56,10 +59,11 @@ from .._model import (
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._review import ReviewPolicy, record_findings, review
-from .._rules import RuleAction
-from .._state import plan_series
-from .._stepped import SteppedCarePolicy, initial_step
+from .._state import state_of
+from .._stepped import SteppedCarePolicy
+from .._transitions import EpisodeOutcome
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
+from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, ServicePolicy
 from ._random import client_stream
 from ._scenario import Scenario
 
@@ -68,18 +72,13 @@ __all__ = [
     "EVENT_COLUMNS",
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
+    "VERIFY_EVERY",
     "Admission",
     "ClientResult",
     "WaitingList",
     "simulate_client",
 ]
 
-#: Alerts a clinician with feedback acts on (Lambert 2017).
-_FEEDBACK_ALERTS = frozenset({AlertKind.NOT_ON_TRACK, AlertKind.RELIABLE_DETERIORATION})
-#: Rule kinds whose firing means the client stopped coming: the episode closes as dropped out.
-NON_ATTENDANCE_RULES = frozenset(
-    {"consecutive_missed", "missed_in_window", "missed_within_days", "inactivity"}
-)
 
 #: Columns of the clients table: one row per referral. Factors, intake scores, the
 #: wait, how the episode ended (phase, outcome, the rules that fired), sessions and
@@ -125,6 +124,7 @@ EVENT_COLUMNS = ("client", "seq", "event", "source", "target", "at", "outcome", 
 _BY = "sim-service"
 _CLINICIAN = "sim-therapist"
 _ATTEND_TIME = time(9, 0, tzinfo=UTC)
+_ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
 # PHQ-9 item 9 (thoughts of self-harm) is the least endorsed item (Kroenke et al. 2001).
 _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 
@@ -202,8 +202,13 @@ class _Context:
             cadence=ReviewCadence(every_sessions=scenario.policy.review_every, every_weeks=None),
             stepped_care=SteppedCarePolicy(more_severe_from=scenario.policy.step_up_threshold),
             rules=(),
+            # The engine reads the latest signal, the suggestion and the alerts, never
+            # the per-score chart or the episode outcome: leave both out (faster).
             talking_therapies=False,
+            charts=False,
         )
+        self.improved_phq = _improvement(PHQ9)
+        self.improved_gad = _improvement(GAD7)
         self.problem = PresentingProblem(
             id="problem-1",
             description="Low mood and worry (simulated client)",
@@ -250,6 +255,17 @@ class _Context:
         )
 
 
+def _improvement(instrument: Instrument) -> Callable[[int, int], bool]:
+    """Whether ``instrument`` moved reliably from one total to another, by the library's
+    :func:`~treatplan.change.classify_change`, memoised (it depends on the two totals only)."""
+
+    @functools.cache
+    def improved(before: int, after: int) -> bool:
+        return classify_change(instrument, before, after).reliable_improvement
+
+    return improved
+
+
 _CONTEXTS: list[_Context] = []
 
 
@@ -267,32 +283,113 @@ def context(scenario: Scenario) -> _Context:
     return _CONTEXTS[0]
 
 
+def _reliably_improved(ctx: _Context, baseline: tuple[int, int], now: tuple[int, int]) -> bool:
+    """Reliable improvement on either measure (the library's change arithmetic, memoised
+    on the two totals: the answer depends on nothing else)."""
+    return ctx.improved_phq(baseline[0], now[0]) or ctx.improved_gad(baseline[1], now[1])
+
+
+class _Builder:
+    """How the engine makes records: checked constructors or the simulator's fast path.
+
+    The fast path (:mod:`treatplan._fast`) builds the very same values from parts
+    the engine drew itself; the verification sample rebuilds clients with the
+    checked constructors and requires equal plans and rows.
+    """
+
+    __slots__ = ("assessment", "session")
+
+    def __init__(self, checked: bool) -> None:
+        if checked:
+            self.assessment = _checked_assessment
+            self.session = _checked_session
+        else:
+            self.assessment = drawn_assessment
+            self.session = drawn_session
+
+
+def _checked_assessment(
+    ident: str, instrument: str, at: datetime, items: tuple[int, ...]
+) -> Assessment:
+    return Assessment(ident, instrument, at, items=items)
+
+
+def _checked_session(
+    ident: str,
+    at: datetime,
+    attendance: Attendance,
+    interventions: tuple[str, ...] = (),
+    assessments: tuple[Assessment, ...] = (),
+) -> Session:
+    return Session(ident, at, attendance, interventions, assessments)
+
+
+_FAST = _Builder(checked=False)
+_CHECKED = _Builder(checked=True)
+
+
 def _assessments(
     ctx: _Context,
+    build: _Builder,
     rng: Any,
-    traits: ClientTraits,
-    dose: float,
+    state: ClientState,
     at: datetime,
     tag: str,
-    boost: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[Assessment, Assessment, int, int]:
-    true_phq, true_gad = true_scores(ctx.scenario, traits, dose, *boost)
+    true_phq, true_gad = true_scores(
+        ctx.scenario, state.traits, state.dose, state.boost, state.boost_from
+    )
     phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
     gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
-    a = Assessment(f"phq9-{tag}", "PHQ-9", at, items=ctx.phq_items.draw(rng, phq))
-    b = Assessment(f"gad7-{tag}", "GAD-7", at, items=ctx.gad_items.draw(rng, gad))
+    # Items drawn from patterns of the instruments' own allowed responses.
+    a = build.assessment(f"phq9-{tag}", "PHQ-9", at, ctx.phq_items.draw(rng, phq))
+    b = build.assessment(f"gad7-{tag}", "GAD-7", at, ctx.gad_items.draw(rng, gad))
     return a, b, phq, gad
 
 
+#: One client in this many (by index, so the sample does not depend on chunks or
+#: workers) is also rebuilt with the checked constructors, and must agree exactly.
+VERIFY_EVERY = 100
+
+
 def simulate_client(
-    scenario: Scenario, seed: int, admission: Admission, *, keep_plan: bool = False
+    scenario: Scenario,
+    seed: int,
+    admission: Admission,
+    *,
+    keep_plan: bool = False,
+    policy: ServicePolicy | None = None,
+    verify: bool | None = None,
 ) -> ClientResult:
     """Simulate one client's episode as a real treatment plan and return its rows.
 
     ``keep_plan`` also returns the final :class:`~treatplan.TreatmentPlan`.
+    ``policy`` takes the service's decisions (default: :class:`DefaultPolicy`).
+    ``verify`` rebuilds the client with the checked constructors of the public
+    API and raises :class:`treatplan.TreatplanError` unless plan and rows agree
+    exactly; by default one client in :data:`VERIFY_EVERY` is verified.
     """
+    chosen = policy if policy is not None else DEFAULT_POLICY
+    result = _simulate(scenario, seed, admission, chosen, _FAST)
+    if verify if verify is not None else admission.index % VERIFY_EVERY == 0:
+        again = _simulate(scenario, seed, admission, chosen, _CHECKED)
+        if again != result:
+            raise TreatplanError(
+                f"verification failed: client {admission.index} rebuilt through the "
+                "checked constructors differs from the fast path"
+            )
+    return result if keep_plan else attrs.evolve(result, plan=None)
+
+
+def _simulate(
+    scenario: Scenario,
+    seed: int,
+    admission: Admission,
+    policy: ServicePolicy,
+    build: _Builder,
+) -> ClientResult:
     ctx = context(scenario)
-    policy, engagement = scenario.policy, scenario.engagement
+    settings, engagement = scenario.policy, scenario.engagement
     index = admission.index
     rng = client_stream(seed, index, "clinical")
     traits = draw_traits(scenario, rng)
@@ -301,16 +398,15 @@ def simulate_client(
     plan = TreatmentPlan.refer(
         f"plan-{index}", name, at=referred_at, by=_BY, client_factors=traits.factors
     )
+    state = ClientState(scenario, seed, index, traits, plan, ctx.review_policy, referred_at)
     # Screening measures at referral (routine in NHS Talking Therapies).
-    a, b, intake_phq, intake_gad = _assessments(ctx, rng, traits, 0, referred_at, "screen")
+    a, b, intake_phq, intake_gad = _assessments(ctx, build, rng, state, referred_at, "screen")
     plan = record_assessment(record_assessment(plan, a), b)
+    state.plan = plan
     sessions: list[tuple[Any, ...]] = []
     horizon_day = admission.referred_day + scenario.horizon_weeks * 7
     ended_by = ""
-    step: int | None = None
-    scores: list[tuple[int, int]] = []  # (PHQ-9, GAD-7) at baseline, then each attended session
     dropout_at: int | None = None
-    attended = offered = reviews = 0
 
     if admission.start_day is None:
         day = admission.declined_day if admission.declined_day is not None else 0
@@ -318,6 +414,7 @@ def simulate_client(
         if day > admission.referred_day:
             plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
         plan = fire(plan, Event.DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
+        state.plan = plan
         ended_by = "declined"
     else:
         start_day = admission.start_day
@@ -325,14 +422,12 @@ def simulate_client(
             plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
         start_at = ctx.at(start_day)
         plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
-        a, b, phq, gad = _assessments(ctx, rng, traits, 0, start_at, "baseline")
-        scores.append((phq, gad))
+        a, b, phq, gad = _assessments(ctx, build, rng, state, start_at, "baseline")
+        state.scores.append((phq, gad))
         plan = record_assessment(record_assessment(plan, a), b)
-        if policy.stepped_care:
-            # NICE NG222 through the library's stepped-care policy: PHQ-9 below the
-            # threshold starts at step 2 (low intensity), otherwise step 3.
-            step = int(initial_step(phq, ctx.review_policy.stepped_care))
-        low_intensity = step == 2
+        state.plan, state.at = plan, start_at
+        state.step = policy.start_step(state)
+        low_intensity = state.step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
         plan = revise(
             plan,
@@ -342,136 +437,127 @@ def simulate_client(
             discharge_criteria=ctx.rules,
         )
         plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
-        delivered = (plan.interventions[0].id,)
-
+        state.plan = plan
+        state.delivered = (plan.interventions[0].id,)
         hazard = engagement.dropout_hazard
         hazard *= engagement.readiness_hazard ** max(0, -traits.readiness_step)
         hazard *= engagement.barrier_hazard**traits.barrier_count
         if traits.support_step < 0:
             hazard *= engagement.support_hazard
-        p_attend = engagement.attendance - engagement.barrier_attendance * traits.barrier_count
-        dropped = rng.random() < hazard  # some never come back after the assessment
-        dose = 0.0
-        step_dose = policy.low_intensity_response if low_intensity else 1.0
-        improved = False
-        boost = (0.0, 0.0)  # (extra response, from dose): set once feedback prompts a revision
+        state.dropout_hazard = hazard
+        state.attendance_chance = (
+            engagement.attendance - engagement.barrier_attendance * traits.barrier_count
+        )
+        state.dropped = rng.random() < hazard  # some never come back after the assessment
+        state.dose_per_session = settings.low_intensity_response if low_intensity else 1.0
         day = start_day
-        interval = policy.session_interval_days
+        interval = settings.session_interval_days
+        good_enough, improved_rate = engagement.good_enough_rate, engagement.improved_ending_rate
+        phq_target, gad_target = ctx.phq_target, ctx.gad_target
+        rules = ctx.rules
         while True:
             day += interval
             if day > horizon_day:
                 break
             at = ctx.at(day)
-            offered += 1
+            state.offered += 1
+            offered = state.offered
             sid = f"s{offered}"
-            if not dropped and rng.random() < p_attend:
-                attended += 1
-                dose += step_dose
-                a, b, phq, gad = _assessments(ctx, rng, traits, dose, at, sid, boost)
-                scores.append((phq, gad))
-                plan = record_session(
-                    plan, Session(sid, at, Attendance.ATTENDED, delivered, (a, b))
-                )
+            state.at = at
+            if not state.dropped and rng.random() < state.attendance_chance:
+                state.attended += 1
+                state.dose += state.dose_per_session
+                a, b, phq, gad = _assessments(ctx, build, rng, state, at, sid)
+                state.scores.append((phq, gad))
+                session = build.session(sid, at, _ATTENDED, state.delivered, (a, b))
+                plan = record_session(plan, session)
+                state.plan, state.attended_now = plan, True
                 # Good-enough level (Barkham 2006): clients who feel better often end.
-                feels_well = ctx.phq_target.met_by(phq) and ctx.gad_target.met_by(gad)
-                wish = rng.random() < (
-                    engagement.good_enough_rate if feels_well else engagement.improved_ending_rate
-                )
-                if wish and not improved:
+                feels_well = phq_target.met_by(phq) and gad_target.met_by(gad)
+                wish = rng.random() < (good_enough if feels_well else improved_rate)
+                if wish and not state.reliably_improved:
                     # Only a client who has reliably improved (either measure) asks to end.
-                    improved = (
-                        classify_change(PHQ9, scores[0][0], phq).reliable_improvement
-                        or classify_change(GAD7, scores[0][1], gad).reliable_improvement
-                    )
-                asks_to_end = wish and improved
+                    state.reliably_improved = _reliably_improved(ctx, state.scores[0], (phq, gad))
+                state.asks_to_end = wish and state.reliably_improved
                 raised: tuple[Alert, ...] = ()
-                if policy.alerts_every_session or policy.feedback:
+                if policy.wants_alerts(state):
                     raised = alerts(plan, at, ctx.review_policy.alerts)
-                # Feedback (Lambert 2017): the clinician sees a not-on-track or
-                # deterioration alert at once and reviews and revises the plan.
-                acts_on_feedback = (
-                    policy.feedback
-                    and not boost[0]
-                    and any(x.kind in _FEEDBACK_ALERTS for x in raised)
-                )
-                if acts_on_feedback:
-                    boost = (ctx.scenario.response.feedback_gain, dose)
-                if attended % policy.review_every == 0 or asks_to_end or acts_on_feedback:
-                    reviews += 1
+                state.alerts = raised
+                # Feedback (Lambert 2017): the clinician sees an alert at once and
+                # reviews and revises the plan; the client then responds better.
+                state.acting_on_feedback = policy.on_feedback(state, raised)
+                if state.acting_on_feedback:
+                    state.feedback_given = True
+                    state.boost, state.boost_from = scenario.response.feedback_gain, state.dose
+                if policy.review_due(state):
+                    state.reviews += 1
                     found = review(plan, at, ctx.review_policy)
                     raised = raised or found.alerts
-                    decision = found.suggestion.decision or ReviewDecision.CONTINUE
-                    if asks_to_end:
-                        decision = ReviewDecision.BEGIN_ENDING
-                    elif low_intensity and (
-                        found.step.step_up or attended >= policy.low_intensity_sessions
-                    ):
-                        # Not benefiting, or the low-intensity course is used up (NICE CG90).
-                        decision = ReviewDecision.STEP_UP
-                    elif decision in (ReviewDecision.STEP_UP, ReviewDecision.REFER_ON) or (
-                        acts_on_feedback and decision is ReviewDecision.CONTINUE
-                    ):
-                        # The simulated service steps up from step 2 only; otherwise it
-                        # revises the plan at step 3.
-                        decision = ReviewDecision.REVISE_PLAN
+                    decision = policy.decide(state, found)
                     plan = record_findings(
                         plan,
                         at,
-                        review_id=f"review-{reviews}",
+                        review_id=f"review-{state.reviews}",
                         by=_CLINICIAN,
                         decision=decision,
                         policy=ctx.review_policy,
                         findings=found,
-                        client_requested_ending=asks_to_end,
+                        client_requested_ending=state.asks_to_end,
                     )
-                    if decision is ReviewDecision.STEP_UP:
+                    if decision is ReviewDecision.STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
-                        step, step_dose, delivered = 3, 1.0, (ctx.cbt.id,)
-                        low_intensity = False
-                if not dropped and rng.random() < hazard:
-                    dropped = True
-                row: list[Any] = [name, offered, at.isoformat(), "attended", phq, gad, raised]
+                        state.step, state.dose_per_session = 3, 1.0
+                        state.delivered = (ctx.cbt.id,)
+                    state.plan = plan
+                if not state.dropped and rng.random() < state.dropout_hazard:
+                    state.dropped = True
+                kinds = {x.kind.value for x in raised}
+                # The latest PHQ-9 score, scored once for this plan version and shared
+                # with the rules evaluated below.
+                if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
+                    kinds.add("risk_item")
+                row: tuple[Any, ...] = (
+                    name,
+                    offered,
+                    at.isoformat(),
+                    "attended",
+                    phq,
+                    gad,
+                    ";".join(sorted(kinds)),
+                )
             else:
-                plan = record_session(plan, Session(sid, at, Attendance.DID_NOT_ATTEND))
-                row = [name, offered, at.isoformat(), "did_not_attend", "", "", ()]
-            verdict = evaluate(ctx.rules, plan, at)
-            if row[4] != "":
-                # Scored once per plan version and shared with the rules just evaluated.
-                latest = plan_series(plan)["PHQ-9"][-1].score
-                alert_kinds = {x.kind.value for x in row[6]}
-                if latest.risk_flags:
-                    alert_kinds.add("risk_item")
-                row[6] = ";".join(sorted(alert_kinds))
-            else:
-                row[6] = ""
-            sessions.append(tuple(row))
-            if verdict.fired and verdict.action is RuleAction.DISCHARGE:
-                kinds = [leaf.rule for leaf in verdict.fired_leaves()]
-                ended_by = ";".join(kinds)
-                reason = verdict.reason
-                if any(k in NON_ATTENDANCE_RULES for k in kinds):
+                plan = record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
+                state.plan, state.attended_now = plan, False
+                state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
+                row = (name, offered, at.isoformat(), "did_not_attend", "", "", "")
+            sessions.append(row)
+            ending = policy.end(state, evaluate(rules, plan, at))
+            if ending is not None:
+                ended_by = ending.ended_by
+                reason = ending.reason
+                if ending.outcome is EpisodeOutcome.DROPPED_OUT:
                     plan = fire(plan, Event.DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
-                    dropout_at = attended
+                    dropout_at = state.attended
                 else:
                     plan = fire(plan, Event.BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
                     plan = fire(plan, Event.COMPLETE, at=at, by=_CLINICIAN, reason=reason)
+                state.plan = plan
                 break
 
-    result = _result(
+    return _result(
         ctx,
         plan,
         admission,
         traits,
         (intake_phq, intake_gad),
         sessions,
-        scores,
+        state.scores,
         ended_by,
-        step,
-        (offered, attended, reviews),
+        state.step,
+        (state.offered, state.attended, state.reviews),
         dropout_at,
     )
-    return attrs.evolve(result, plan=plan) if keep_plan else result
 
 
 def _result(
@@ -500,20 +586,12 @@ def _result(
         # Howard et al. 1986's dose point, on the depression measure: reliable
         # improvement in PHQ-9 from the first score to the 8th attended session
         # (or the last, if fewer), by the library's change arithmetic.
-        by8 = (
-            len(scores) > 1
-            and (
-                classify_change(PHQ9, intake[0], scores[min(8, len(scores) - 1)][0])
-            ).reliable_improvement
-        )
+        by8 = len(scores) > 1 and ctx.improved_phq(intake[0], scores[min(8, len(scores) - 1)][0])
     counted = outcome is not None and outcome.counts
     first_ri: int | None = None
     if scores:
-        for n, (phq, gad) in enumerate(scores[1:], start=1):
-            if (
-                classify_change(PHQ9, scores[0][0], phq).reliable_improvement
-                or classify_change(GAD7, scores[0][1], gad).reliable_improvement
-            ):
+        for n, now in enumerate(scores[1:], start=1):
+            if _reliably_improved(ctx, scores[0], now):
                 first_ri = n
                 break
     baseline = scores[0] if scores else None
@@ -571,7 +649,7 @@ def _result(
         for seq, t in enumerate(plan.history)
     ]
     censored_at = attended if started and dropout_at is None else None
-    return ClientResult(client, sessions, events, dropout_at, censored_at)
+    return ClientResult(client, sessions, events, dropout_at, censored_at, plan)
 
 
 def iter_clients(

@@ -1,7 +1,7 @@
 """Plots of a simulated caseload (optional extra: ``pip install 'treatplan[plots]'``).
 
 - ``trajectories.png``: PHQ-9 of clients with a typical intake against the
-  expected-response band of :func:`treatplan.expected_trajectory` (the same
+  expected-response band of :func:`treatplan.monitoring.expected_trajectory` (the same
   curve the monitoring alerts use);
 - ``cumulative_incidence.png``: Aalen-Johansen cumulative incidence of each
   way an episode ends (drop-out, recovery discharge, planned ending), by

@@ -30,6 +30,7 @@ from .._version import __version__
 from ._codebook import codebook_dict
 from ._engine import Admission, WaitingList, simulate_client
 from ._manifest import MANIFEST, RunFolder, scenario_sha256
+from ._policy import ServicePolicy
 from ._random import replicate_seed
 from ._scenario import DEFAULT_SCENARIO, Scenario
 from ._summary import Summary, Tally, combine_replicates, summarise
@@ -86,13 +87,17 @@ class ChunkOutput:
 
 
 def run_chunk(
-    scenario: Scenario, seed: int, admissions: Sequence[Admission], formats: Sequence[str]
+    scenario: Scenario,
+    seed: int,
+    admissions: Sequence[Admission],
+    formats: Sequence[str],
+    policy: ServicePolicy | None = None,
 ) -> ChunkOutput:
     """Simulate a chunk of clients and format their rows (runs in a worker)."""
     tally = Tally()
     rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
     for admission in admissions:
-        result = simulate_client(scenario, seed, admission)
+        result = simulate_client(scenario, seed, admission, policy=policy)
         tally.add(result)
         rows["clients"].append(result.client)
         rows["sessions"].extend(result.sessions)
@@ -181,6 +186,7 @@ def _simulate_into(
     max_in_flight: int | None,
     progress: Progress | None,
     about: Mapping[str, Any],
+    policy: ServicePolicy | None = None,
 ) -> RunResult:
     """Simulate and write the tables, ``summary.json``, ``scenario.json`` and
     ``codebook.json`` straight into ``out`` (no manifest, no safety: see :func:`simulate`).
@@ -212,10 +218,10 @@ def _simulate_into(
         for start in range(0, clients, chunk_size):
             admissions = waiting_list.admissions(start, min(clients, start + chunk_size))
             if executor is None:
-                pending.append(_Done(run_chunk(scenario, seed, admissions, chunk_formats)))
+                pending.append(_Done(run_chunk(scenario, seed, admissions, chunk_formats, policy)))
             else:
                 pending.append(
-                    executor.submit(run_chunk, scenario, seed, admissions, chunk_formats)
+                    executor.submit(run_chunk, scenario, seed, admissions, chunk_formats, policy)
                 )
             while len(pending) >= in_flight:
                 collect()
@@ -272,6 +278,7 @@ def simulate(
     overwrite: bool = False,
     keep_partial: bool = False,
     command: Sequence[str] | None = None,
+    policy: ServicePolicy | None = None,
 ) -> RunResult:
     """Simulate ``clients`` referrals to ``scenario`` with ``seed``.
 
@@ -290,7 +297,9 @@ def simulate(
     or interrupt leaves ``out_dir`` as it was; ``keep_partial`` keeps what was
     written as ``<out_dir>.partial``, its manifest marked ``"complete":
     false``. ``command`` is recorded in the manifest (default:
-    ``sys.orig_argv``). Nothing is written without ``out_dir``.
+    ``sys.orig_argv``). Nothing is written without ``out_dir``. ``policy`` takes
+    the service's decisions (default :class:`DefaultPolicy`; it must pickle to
+    run on a process pool).
     """
     _check(scenario, clients, chunk_size)
     formats = check_formats(formats)
@@ -300,6 +309,7 @@ def simulate(
         "formats": formats,
         "max_in_flight": max_in_flight,
         "progress": progress,
+        "policy": policy,
     }
     if out_dir is None:
         return _simulate_into(None, scenario, clients, seed, about={}, **options)
@@ -376,6 +386,7 @@ def simulate_replicates(
     executor: Executor | None = None,
     chunk_size: int = 250,
     max_in_flight: int | None = None,
+    policy: ServicePolicy | None = None,
 ) -> tuple[Summary, list[RunResult]]:
     """Run ``replicates`` seeds derived from ``seed`` and combine their summaries.
 
@@ -396,6 +407,7 @@ def simulate_replicates(
         "formats": formats,
         "max_in_flight": max_in_flight,
         "progress": progress,
+        "policy": policy,
     }
     record = run_record([(scenario, ".")], clients, seed, replicates, formats, command)
     if out_dir is None:

@@ -244,7 +244,7 @@ class Policy:
     session on the client's plan. A fired non-attendance or inactivity rule
     closes the episode as dropped out; any other discharge verdict starts a
     planned ending. Reviews (every ``review_every`` attended sessions, the
-    illustrative default of :class:`treatplan.ReviewCadence`) use
+    illustrative default of :class:`treatplan.reviews.ReviewCadence`) use
     :func:`treatplan.review` and :func:`treatplan.record_findings`; their alerts,
     and with ``alerts_every_session`` those of :func:`treatplan.alerts` after every
     session (slower), go into the sessions table. With ``feedback`` (routine
@@ -254,7 +254,7 @@ class Policy:
     (``Response.feedback_gain``).
 
     ``stepped_care`` starts less severe clients (PHQ-9 below
-    ``step_up_threshold``, NICE NG222, through :func:`treatplan.initial_step`) at
+    ``step_up_threshold``, NICE NG222, through :func:`treatplan.stepped.initial_step`) at
     step 2 (low intensity, NICE CG90: 6-8 sessions) and steps them up at a review
     when the library's stepped-care advice says so or after
     ``low_intensity_sessions``; ``low_intensity_response`` scales the dose of a
@@ -263,7 +263,7 @@ class Policy:
     The default ending rules include ``SessionLimit(12)``, so no simulated client
     attends more than 12 sessions: Howard et al.'s (1986) "about 75% improved by
     session 26" cannot be observed in the default scenario. It is encoded only in
-    the expected-response curve (:func:`treatplan.expected_trajectory`); raise the
+    the expected-response curve (:func:`treatplan.monitoring.expected_trajectory`); raise the
     limit in a scenario of your own to look at longer courses.
     """
 

@@ -172,7 +172,10 @@ def _event_table(
 def _log_log_interval(value: float, se: float, z: float) -> tuple[float, float]:
     """The interval value**exp(+-z se / (value |log value|)), kept inside [0, 1]."""
     if value <= 0.0 or value >= 1.0 or not math.isfinite(se):
-        return (value, value) if math.isfinite(se) else (math.nan, math.nan)
+        # A sum of incidences can round a hair past 1 (1.0000000000000002): the band
+        # stays inside [0, 1] all the same.
+        edge = min(1.0, max(0.0, value))
+        return (edge, edge) if math.isfinite(se) else (math.nan, math.nan)
     log_value = math.log(value)
     spread = z * se / (value * abs(log_value))
     a, b = value ** math.exp(spread), value ** math.exp(-spread)

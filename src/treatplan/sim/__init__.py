@@ -28,15 +28,31 @@ from ._engine import (
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (
+    CAPACITY_SCENARIO,
     DEFAULT_SCENARIO,
     Capacity,
     Engagement,
     Normal,
+    Patience,
     Policy,
     Population,
     Response,
     Scenario,
+    Service,
+    Team,
     load_scenario,
+)
+from ._service import (
+    QUEUE_COLUMNS,
+    WAIT_COLUMNS,
+    ClinicalEpisodes,
+    Episode,
+    Episodes,
+    ExponentialEpisodes,
+    ServiceResult,
+    ServiceSummary,
+    erlang_c_mean_wait,
+    simulate_service,
 )
 from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary, summarise
 from ._survival import (
@@ -52,9 +68,33 @@ from ._survival import (
     recovery_times,
     t_quantile,
 )
+from ._sweep import SWEEP_COLUMNS, Arm, SweepError, SweepResult, apply_overrides, grid, sweep
 from ._tables import FORMATS, TABLES, TableWriter, read_table, to_dataframe, write_parquet
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
+    # Service model and sweeps (issue 11).
+    "CAPACITY_SCENARIO",
+    "QUEUE_COLUMNS",
+    "SWEEP_COLUMNS",
+    "WAIT_COLUMNS",
+    "Arm",
+    "ClinicalEpisodes",
+    "Episode",
+    "Episodes",
+    "ExponentialEpisodes",
+    "Patience",
+    "Service",
+    "ServiceResult",
+    "ServiceSummary",
+    "SweepError",
+    "SweepResult",
+    "Team",
+    "apply_overrides",
+    "erlang_c_mean_wait",
+    "grid",
+    "simulate_service",
+    "sweep",
+    # The simulator.
     "CLIENT_COLUMNS",
     "DEFAULT_SCENARIO",
     "ENDING_CAUSES",

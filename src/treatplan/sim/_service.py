@@ -39,7 +39,7 @@ from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
 from ._random import client_stream
 from ._scenario import Scenario, Service
 from ._summary import Rate, Summary, Tally, _wilson, summarise
-from ._tables import TABLES, format_rows, write_json
+from ._tables import TABLES, TableWriter, format_rows, write_json
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -630,14 +630,14 @@ def simulate_service(
     files[0].write_text(_csv_text(WAIT_COLUMNS, waits), encoding="utf-8")
     files[1].write_text(_csv_text(QUEUE_COLUMNS, queues), encoding="utf-8")
     if clinical is not None:
-        for table in TABLES:
-            rows: list[tuple[Any, ...]] = []
-            for index in range(clients):
-                got = clinical.results[index]
-                rows.extend([got.client] if table == "clients" else getattr(got, table))
-            path = out / f"{table}.csv"
-            path.write_text(format_rows(table, rows, "csv"), encoding="utf-8")
-            files.append(path)
+        with TableWriter(out, ["csv"]) as writer:
+            for table in TABLES:
+                rows: list[tuple[Any, ...]] = []
+                for index in range(clients):
+                    got = clinical.results[index]
+                    rows.extend([got.client] if table == "clients" else getattr(got, table))
+                writer.write(table, "csv", format_rows(table, rows, "csv"))
+            files.extend(writer.paths)
     if summary is not None:
         files.append(out / "summary.json")
         write_json(files[-1], summary.to_dict())

@@ -68,7 +68,16 @@ from ._survival import (
     recovery_times,
     t_quantile,
 )
-from ._sweep import SWEEP_COLUMNS, Arm, SweepError, SweepResult, apply_overrides, grid, sweep
+from ._sweep import (
+    SWEEP_COLUMNS,
+    Arm,
+    SweepError,
+    SweepResult,
+    apply_overrides,
+    check_grid,
+    grid,
+    sweep,
+)
 from ._tables import FORMATS, TABLES, TableWriter, read_table, to_dataframe, write_parquet
 
 __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
@@ -90,6 +99,7 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "SweepResult",
     "Team",
     "apply_overrides",
+    "check_grid",
     "erlang_c_mean_wait",
     "grid",
     "simulate_service",

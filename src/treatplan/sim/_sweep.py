@@ -50,6 +50,7 @@ __all__ = [
     "SweepError",
     "SweepResult",
     "apply_overrides",
+    "check_grid",
     "grid",
     "sweep",
 ]
@@ -111,6 +112,33 @@ def _with_service(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _is_path(path: Any) -> bool:
+    return isinstance(path, str) and bool(path) and all(path.split("."))
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> bool:
+    """Set ``path`` in ``data`` to ``value``; ``False`` if the path names no field."""
+    parts = path.split(".")
+    if parts[0] == "service":
+        _with_service(data)
+    node: Any = data
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or parts[-1] not in node:
+        return False
+    node[parts[-1]] = value
+    return True
+
+
+_NOT_A_PATH = "a dotted path to a field of the scenario"
+
+
+def _rejected(exc: ValidationError, where: str) -> ValidationError:
+    # The scenario's own expectations, at the override's position: no path or value echoed.
+    expected = "; ".join(sorted({p.expected for p in exc.problems}))
+    return ValidationError.at(where, f"a value the scenario accepts ({expected})")
+
+
 def apply_overrides(
     base: Scenario, overrides: Sequence[tuple[str, Any]], where: str = "$"
 ) -> Scenario:
@@ -118,31 +146,46 @@ def apply_overrides(
 
     A path must name an existing field (a ``service`` section is filled in with
     its defaults first). Raises :class:`treatplan.ValidationError` at
-    ``<where>[i]`` (no path or value is repeated in the message).
+    ``<where>[i]`` for the first override that names no field or whose value
+    the scenario does not accept (no path or value is repeated in the message).
     """
     data = base.to_dict()
     for i, (path, value) in enumerate(overrides):
-        here = f"{where}[{i}]"
-        if not isinstance(path, str) or not path:
-            raise ValidationError.at(here, "a dotted path to a field of the scenario")
-        parts = path.split(".")
-        if parts[0] == "service":
-            _with_service(data)
-        node: Any = data
-        for part in parts[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or parts[-1] not in node:
-            raise ValidationError.at(here, "a dotted path to a field of the scenario")
-        node[parts[-1]] = value
+        if not _is_path(path) or not _set(data, path, value):
+            raise ValidationError.at(f"{where}[{i}]", _NOT_A_PATH)
     try:
         return Scenario.from_dict(data)
     except ValidationError as exc:
-        raise ValidationError(
-            [
-                type(p)(where, f"override values the scenario accepts ({p.expected})")
-                for p in exc.problems
-            ]
-        ) from None
+        failure = exc
+    # Find the first override the scenario refuses, for the message.
+    data = base.to_dict()
+    for i, (path, value) in enumerate(overrides):
+        _set(data, path, value)
+        try:
+            Scenario.from_dict(data)
+        except ValidationError as exc:
+            raise _rejected(exc, f"{where}[{i}]") from None
+    raise _rejected(failure, where)  # pragma: no cover - some prefix fails first
+
+
+def check_grid(
+    base: Scenario, parameters: Sequence[tuple[str, Sequence[Any]]], where: str = "$.grid"
+) -> None:
+    """Check every parameter's path and each of its values on its own.
+
+    Raises :class:`treatplan.ValidationError` at ``<where>[i].path`` or
+    ``<where>[i].values[j]``.
+    """
+    for i, (path, values) in enumerate(parameters):
+        if not _is_path(path) or not _set(base.to_dict(), path, None):
+            raise ValidationError.at(f"{where}[{i}].path", _NOT_A_PATH)
+        for j, value in enumerate(values):
+            try:
+                apply_overrides(base, [(path, value)])
+            except ValidationError as exc:
+                raise ValidationError.at(
+                    f"{where}[{i}].values[{j}]", exc.problems[0].expected
+                ) from None
 
 
 @attrs.frozen
@@ -333,29 +376,38 @@ def sweep(
         _claim(out, spec, base)
     started = time.perf_counter()
     results: dict[tuple[int, int], dict[str, list[float]]] = {}
-    pending: list[tuple[tuple[int, int], Future[Any] | tuple[dict[str, list[float]], int]]] = []
+    pending: list[tuple[tuple[int, int], _Job]] = []
     resumed = sessions = 0
-    for a, scenario in enumerate(scenarios):
-        for r in range(replicates):
-            r_seed = replicate_seed(seed, r)
-            record = {
-                "scenario_sha256": scenario_sha256(scenario),
-                "seed": r_seed,
-                "clients": clients,
-            }
-            folder: Path | None = None
-            if out is not None:
-                folder = out / "runs" / arm_list[a].name / f"replicate-{r}"
-                done = _completed(folder, record)
-                if done is not None:
-                    results[(a, r)] = done
-                    resumed += 1
-                    continue
-            pending.append(((a, r), _submit(executor, scenario, clients, r_seed, folder, record)))
-    for key, job in pending:
-        metrics, count = _finish(job)
-        results[key] = metrics
-        sessions += count
+    try:
+        for a, scenario in enumerate(scenarios):
+            for r in range(replicates):
+                r_seed = replicate_seed(seed, r)
+                record = {
+                    "scenario_sha256": scenario_sha256(scenario),
+                    "seed": r_seed,
+                    "clients": clients,
+                }
+                folder: Path | None = None
+                if out is not None:
+                    folder = out / "runs" / arm_list[a].name / f"replicate-{r}"
+                    done = _completed(folder, record)
+                    if done is not None:
+                        results[(a, r)] = done
+                        resumed += 1
+                        continue
+                job = _submit(executor, scenario, clients, r_seed, folder, record)
+                if executor is None:  # committed at once, so an interrupt keeps it
+                    results[(a, r)], count = _finish(job)
+                    sessions += count
+                else:
+                    pending.append(((a, r), job))
+        for key, job in pending:
+            results[key], count = _finish(job)
+            sessions += count
+    except BaseException:
+        for _, job in pending:
+            job.abandon()
+        raise
     seconds = time.perf_counter() - started
     columns = ("arm", *paths, *SWEEP_COLUMNS[1:])
     rows = _rows(arm_list, paths, results, replicates)
@@ -370,19 +422,20 @@ def sweep(
 
 
 class _Job:
-    """A run to do and commit (in the parent, after the worker wrote its folder)."""
+    """A run being done: its future (or value) and the folder it is written into."""
 
-    def __init__(
-        self,
-        future: Future[Any] | None,
-        value: Any,
-        partial: Path | None,
-        folder: Path | None,
-        record: Mapping[str, Any],
-    ) -> None:
-        self.future, self.value = future, value
+    def __init__(self, partial: Path | None, folder: Path | None, record: Mapping[str, Any]):
         self.partial, self.folder, self.record = partial, folder, record
         self.started = _now()
+        self.future: Future[Any] | None = None
+        self.value: Any = None
+
+    def abandon(self) -> None:
+        """Cancel the run and remove its partial folder (a committed run is kept)."""
+        if self.future is not None:
+            self.future.cancel()
+        if self.partial is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
 
 
 def _submit(
@@ -392,36 +445,36 @@ def _submit(
     seed: int,
     folder: Path | None,
     record: Mapping[str, Any],
-) -> Any:
+) -> _Job:
     partial: Path | None = None
     if folder is not None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         partial = folder.with_name(f".{folder.name}.partial-{secrets.token_hex(4)}")
         partial.mkdir()
     where = os.fspath(partial) if partial is not None else None
-    full_record = {"treatplan_version": _version(), **record}
+    job = _Job(partial, folder, {"treatplan_version": _version(), **record})
     if executor is None:
-        return _Job(None, run_arm(scenario, clients, seed, where), partial, folder, full_record)
-    return _Job(
-        executor.submit(run_arm, scenario, clients, seed, where),
-        None,
-        partial,
-        folder,
-        full_record,
-    )
+        try:
+            job.value = run_arm(scenario, clients, seed, where)
+        except BaseException:
+            job.abandon()
+            raise
+    else:
+        job.future = executor.submit(run_arm, scenario, clients, seed, where)
+    return job
 
 
-def _finish(job: Any) -> tuple[dict[str, list[float]], int]:
+def _finish(job: _Job) -> tuple[dict[str, list[float]], int]:
+    """The run's metrics, once its folder is committed with its manifest."""
     try:
         value = job.future.result() if job.future is not None else job.value
     except BaseException:
-        if job.partial is not None:
-            shutil.rmtree(job.partial, ignore_errors=True)
+        job.abandon()
         raise
     if job.partial is not None and job.folder is not None:
         _commit(job.partial, job.folder, job.record, job.started)
     metrics, count = value
-    return _from_json(json.loads(_json_text(metrics))), count
+    return _from_json(json.loads(_json_text(metrics))), int(count)
 
 
 def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
@@ -437,6 +490,9 @@ def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
                 f"{out} holds a different sweep: choose another folder, "
                 "or remove it to start again"
             )
+        # Runs a killed sweep was writing: never committed, so never complete.
+        for stale in sorted((out / "runs").glob("*/.replicate-*.partial-*")):
+            shutil.rmtree(stale, ignore_errors=True)
         return
     if out.exists() and any(out.iterdir()):
         raise SweepError(f"{out} is not empty and holds no sweep: choose another folder")

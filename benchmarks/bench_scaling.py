@@ -37,20 +37,20 @@ from datetime import UTC, datetime, timedelta
 import treatplan as tp
 
 T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
-RULES = tp.AnyOf(
+RULES = tp.rules.AnyOf(
     (
-        tp.GoalsMet(),
-        tp.SessionLimit(10_000),
-        tp.ConsecutiveMissed(2),
-        tp.MissedInWindow(2, 6),
-        tp.MissedWithinDays(3, 90),
-        tp.Inactivity(60),
-        tp.TimeLimit(36_500),
-        tp.ClientRequest(),
-        tp.SustainedRecovery(),
-        tp.Plateau(),
-        tp.ReliableDeterioration(),
-        tp.AuthorisationUsed(10_000),
+        tp.rules.GoalsMet(),
+        tp.rules.SessionLimit(10_000),
+        tp.rules.ConsecutiveMissed(2),
+        tp.rules.MissedInWindow(2, 6),
+        tp.rules.MissedWithinDays(3, 90),
+        tp.rules.Inactivity(60),
+        tp.rules.TimeLimit(36_500),
+        tp.rules.ClientRequest(),
+        tp.rules.SustainedRecovery(),
+        tp.rules.Plateau(),
+        tp.rules.ReliableDeterioration(),
+        tp.rules.AuthorisationUsed(10_000),
     )
 )
 REVIEW = tp.ReviewPolicy(charts=False)

@@ -8,8 +8,10 @@ Figures, each with a baseline measured in the same run on the same machine:
   no clinical logic: a SimPy model (``bench`` extra) or, without SimPy, a plain
   stdlib event loop. The issue's aim is 100,000 client-sessions/s.
 - speed-up with 2 worker processes (aim: at least 1.7x), output byte-identical.
-- peak memory (max RSS of a fresh process) for a small and a 10x larger run,
-  streaming to disk (aim: flat).
+- peak memory for a small and a 10x larger run, streaming to disk (aim: within
+  1.2x): each process's own high-water mark (``VmHWM``), read by the run's
+  parent process and by each worker itself, never ``ru_maxrss`` of children
+  (which reports the largest descendant and carries over the parent's size).
 
 Run::
 
@@ -32,6 +34,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from treatplan.sim import DEFAULT_SCENARIO, simulate
 
@@ -114,7 +117,8 @@ def bench_workers(clients: int, workers: int, serial_dir: Path, tmp: Path) -> di
     start = time.perf_counter()
     simulate(DEFAULT_SCENARIO, clients, seed=1, out_dir=serial_dir)
     serial = time.perf_counter() - start
-    names = sorted(p.name for p in serial_dir.iterdir())
+    # The manifests differ in their start and finish times only.
+    names = sorted(p.name for p in serial_dir.iterdir() if p.name != "manifest.json")
     _, mismatch, errors = filecmp.cmpfiles(serial_dir, tmp, names, shallow=False)
     return {
         "workers": workers,
@@ -126,38 +130,81 @@ def bench_workers(clients: int, workers: int, serial_dir: Path, tmp: Path) -> di
 
 
 _CHILD = """
-import resource, sys, tempfile
+import multiprocessing, sys, tempfile
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from bench_sim import vm_hwm_kb, _worker_hwm, _barrier_init
 from treatplan.sim import simulate
 clients, workers = int(sys.argv[1]), int(sys.argv[2])
-with tempfile.TemporaryDirectory() as out:
+with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp, "run")
+    worker_kb = []
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        barrier = multiprocessing.Barrier(workers)
+        with ProcessPoolExecutor(workers, initializer=_barrier_init, initargs=(barrier,)) as pool:
             simulate(clients=clients, seed=1, out_dir=out, executor=pool)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            # One task per worker, each held at a barrier until all are running, so
+            # every worker reports its own high-water mark exactly once.
+            worker_kb = list(pool.map(_worker_hwm, range(workers)))
     else:
         simulate(clients=clients, seed=1, out_dir=out)
-        children = 0
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children)
+print(vm_hwm_kb(), *worker_kb)
 """
 
+_BARRIER: list[object] = []
 
-def bench_memory(sizes: list[int], workers: int) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+
+def vm_hwm_kb() -> int:
+    """This process's own peak resident set (``VmHWM`` in /proc/self/status), in kB.
+
+    Unlike ``ru_maxrss`` of ``RUSAGE_CHILDREN`` (the largest of any waited-for
+    descendant, and one that starts from the parent's size on fork), it is the
+    peak of the process that reads it.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def _barrier_init(barrier: object) -> None:
+    _BARRIER[:] = [barrier]
+
+
+def _worker_hwm(_: int) -> int:
+    """Run in a worker: wait until every worker holds one of these tasks, then report."""
+    _BARRIER[0].wait(timeout=60)  # type: ignore[attr-defined]
+    return vm_hwm_kb()
+
+
+def bench_memory(sizes: list[int], workers: int) -> dict[str, dict[str, Any]]:
+    """Peak memory of a fresh process per size: its own VmHWM, and each worker's own."""
+    out: dict[str, dict[str, Any]] = {}
     for clients in sizes:
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(clients), str(workers)],
+            [sys.executable, "-c", _CHILD, str(clients), str(workers), str(ROOT / "benchmarks")],
             check=True,
             capture_output=True,
             text=True,
         )
-        parent_kb, worker_kb = (int(x) for x in done.stdout.split())
+        parent_kb, *worker_kb = (int(x) for x in done.stdout.split())
         out[str(clients)] = {
-            "peak_rss_mb": parent_kb / 1024,
-            "worker_peak_rss_mb": worker_kb / 1024,
+            "parent_vm_hwm_mb": parent_kb / 1024,
+            "worker_vm_hwm_mb": [kb / 1024 for kb in worker_kb],
             "seconds": time.perf_counter() - start,
         }
+    small, large = (out[str(n)] for n in sizes)
+    out["large_over_small"] = {
+        "parent": large["parent_vm_hwm_mb"] / small["parent_vm_hwm_mb"],
+        "worker_max": (
+            max(large["worker_vm_hwm_mb"]) / max(small["worker_vm_hwm_mb"])
+            if workers > 1
+            else float("nan")
+        ),
+    }
     return out
 
 

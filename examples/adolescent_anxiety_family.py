@@ -68,7 +68,11 @@ def build_plan() -> tp.TreatmentPlan:
                         "obj-attendance",
                         "Attends school at least four days a week.",
                         tp.BehaviourTarget(
-                            "school attendance", tp.Comparator.AT_LEAST, 4, "days", tp.Period.WEEK
+                            "school attendance",
+                            tp.Comparator.AT_LEAST,
+                            4,
+                            "days",
+                            tp.CountPeriod.WEEK,
                         ),
                         date(2026, 7, 17),
                     ),
@@ -111,7 +115,7 @@ def build_plan() -> tp.TreatmentPlan:
                 "int-family",
                 tp.Modality.FAMILY,
                 "Parent coaching to reduce reassurance and plan calm mornings",
-                format=tp.Format.FAMILY,
+                format=tp.DeliveryFormat.FAMILY,
                 serves=("obj-mornings", "obj-attendance"),
                 schedule=tp.Schedule(
                     start + timedelta(days=2),
@@ -121,12 +125,12 @@ def build_plan() -> tp.TreatmentPlan:
                 delivered_by=FAMILY_THERAPIST,
             ),
         ],
-        discharge_criteria=tp.AnyOf(
+        discharge_criteria=tp.rules.AnyOf(
             (
-                tp.GoalsMet(),
-                tp.SessionLimit(16),
-                tp.MissedInWindow(max_missed=2, window=12),
-                tp.ClientRequest(),
+                tp.rules.GoalsMet(),
+                tp.rules.SessionLimit(16),
+                tp.rules.MissedInWindow(max_missed=2, window=12),
+                tp.rules.ClientRequest(),
             )
         ),
         client_factors=tp.ClientFactors(
@@ -204,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         with open(args.write, "w", encoding="utf-8") as out:
             out.write(tp.dumps(plan) + "\n")
-    print(tp.summary(plan))
+    print(tp.describe(plan))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ row, the next review (six sessions on, from the review cadence) suggests
 ending, and after a relapse-prevention session the client is discharged.
 
 Every decision is the library's: ``treatplan.review`` reads the numbers,
-``treatplan.conduct_review`` records the review and schedules the next one.
+``treatplan.record_findings`` records the review and schedules the next one.
 
 Run it::
 
@@ -93,7 +93,7 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
         plan = tp.record_assessment(plan, a)
 
     # Step 2 for less severe depression (PHQ-9 14 < 16, NICE NG222).
-    assert tp.initial_step(PHQ9[0]) is tp.Step.LOW_INTENSITY
+    assert tp.stepped.initial_step(PHQ9[0]) is tp.stepped.CareStep.LOW_INTENSITY
     first = datetime(2026, 1, 19, 10, 0, tzinfo=UTC)
     plan = tp.revise(
         plan,
@@ -136,17 +136,17 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
                 delivered_by=PWP,
             )
         ],
-        discharge_criteria=tp.AnyOf(
+        discharge_criteria=tp.rules.AnyOf(
             (
-                tp.SustainedRecovery(consecutive=2),
-                tp.ReliableDeterioration(),
-                tp.AuthorisationUsed(16),
-                tp.ConsecutiveMissed(2),
+                tp.rules.SustainedRecovery(consecutive=2),
+                tp.rules.ReliableDeterioration(),
+                tp.rules.AuthorisationUsed(16),
+                tp.rules.ConsecutiveMissed(2),
             )
         ),
     )
     plan = tp.fire(plan, tp.Event.AGREE_PLAN, at=assessed + timedelta(hours=1), by=CLINICIAN)
-    assert tp.current_step(plan) is tp.Step.LOW_INTENSITY
+    assert tp.stepped.current_step(plan) is tp.stepped.CareStep.LOW_INTENSITY
 
     # Step 2: four weeks of guided self-help; the scores do not move.
     gsh = plan.interventions[0].schedule
@@ -159,9 +159,9 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
     findings = tp.review(plan, at, policy)
     if trace is not None:
         trace.append(findings)
-    assert findings.measure("PHQ-9").signal is tp.TrackSignal.RED
+    assert findings.measure("PHQ-9").signal is tp.monitoring.TrackSignal.RED
     assert findings.suggestion.decision is tp.ReviewDecision.STEP_UP
-    assert findings.step.advised is tp.Step.HIGH_INTENSITY
+    assert findings.step.advised is tp.stepped.CareStep.HIGH_INTENSITY
     cbt_start = datetime(2026, 2, 16, 10, 0, tzinfo=UTC)
     # Guided self-help ends after four sessions; CBT replaces it.
     plan = tp.revise(
@@ -185,10 +185,10 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
             ),
         ],
     )
-    plan = tp.conduct_review(
+    plan = tp.record_findings(
         plan, at, review_id="review-1", by=CLINICIAN, findings=findings, policy=policy
     )
-    assert tp.current_step(plan) is tp.Step.HIGH_INTENSITY
+    assert tp.stepped.current_step(plan) is tp.stepped.CareStep.HIGH_INTENSITY
 
     # Step 3: weekly CBT until the review the cadence sets (six sessions on).
     due = plan.reviews[-1].next_review
@@ -205,7 +205,7 @@ def build_plan(trace: list[tp.Findings] | None = None) -> tp.TreatmentPlan:
     if trace is not None:
         trace.append(findings)
     assert findings.suggestion.decision is tp.ReviewDecision.BEGIN_ENDING
-    plan = tp.conduct_review(
+    plan = tp.record_findings(
         plan, at, review_id="review-2", by=CLINICIAN, findings=findings, policy=policy
     )
     plan = tp.fire(

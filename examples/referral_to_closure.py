@@ -109,7 +109,7 @@ def build_plan() -> tp.TreatmentPlan:
                             tp.Comparator.AT_LEAST,
                             3,
                             "activities",
-                            tp.Period.WEEK,
+                            tp.CountPeriod.WEEK,
                         ),
                         date(2026, 3, 31),
                     ),
@@ -141,12 +141,12 @@ def build_plan() -> tp.TreatmentPlan:
                 delivered_by=CLINICIAN,
             ),
         ],
-        discharge_criteria=tp.AnyOf(
+        discharge_criteria=tp.rules.AnyOf(
             (
-                tp.GoalsMet(),
-                tp.SessionLimit(12),
-                tp.ConsecutiveMissed(2),
-                tp.Inactivity(days=42),
+                tp.rules.GoalsMet(),
+                tp.rules.SessionLimit(12),
+                tp.rules.ConsecutiveMissed(2),
+                tp.rules.Inactivity(days=42),
             )
         ),
         client_factors=tp.ClientFactors(
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         with open(args.write, "w", encoding="utf-8") as out:
             out.write(tp.dumps(plan) + "\n")
-    print(tp.summary(plan))
+    print(tp.describe(plan))
 
 
 if __name__ == "__main__":

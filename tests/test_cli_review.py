@@ -103,7 +103,7 @@ def test_review_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_instruments_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["instruments"]) == 0
     out = capsys.readouterr().out
-    for instrument in tp.instruments():
+    for instrument in tp.instruments.builtin_instruments():
         assert f"{instrument.code}: {instrument.name}" in out
     assert "LOINC 44261-6" in out
     assert "higher is better" in out
@@ -112,8 +112,8 @@ def test_instruments_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> 
 def test_instruments_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["instruments", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [d["code"] for d in doc] == [i.code for i in tp.instruments()]
-    assert tp.from_dict(doc[0], tp.Instrument) == tp.instruments()[0]
+    assert [d["code"] for d in doc] == [i.code for i in tp.instruments.builtin_instruments()]
+    assert tp.from_dict(doc[0], tp.Instrument) == tp.instruments.builtin_instruments()[0]
 
 
 def test_band_labels_follow_the_band_edges(capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,7 +121,7 @@ def test_band_labels_follow_the_band_edges(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     # WSAS (Mundt et al. 2002): 20 is in the lower band; the upper band starts above 20.
     assert "10-20 significant impairment, >20-40 moderately severe impairment" in out
-    for instrument in tp.instruments():
+    for instrument in tp.instruments.builtin_instruments():
         for band in instrument.bands:
             low, high = band_range(band).lstrip(">").split("-")
             assert (float(low), float(high)) == (band.low, band.high)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,13 +19,15 @@ def test_plain_run_writes_tables_and_prints_the_summary(
     assert "recovery" in out
     assert "drop-out" in out
     names = {p.name for p in tmp_path.iterdir()}
-    assert {
+    assert names == {
         "clients.csv",
-        "sessions.jsonl",
+        "sessions.csv",
         "events.csv",
         "summary.json",
         "scenario.json",
-    } <= names
+        "codebook.json",
+        "manifest.json",
+    }
 
 
 def test_workers_give_the_same_files(tmp_path: Path) -> None:
@@ -47,8 +50,11 @@ def test_workers_give_the_same_files(tmp_path: Path) -> None:
         )
         == 0
     )
-    for name in ("clients.csv", "sessions.csv", "events.jsonl"):
+    for name in ("clients.csv", "sessions.csv", "events.csv", "codebook.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
+    summaries = [json.loads((d / "summary.json").read_text()) for d in (a, b)]
+    assert [s.pop("run")["command"].count("--workers") for s in summaries] == [1, 1]
+    assert summaries[0] == summaries[1]
 
 
 def test_scenarios_side_by_side_with_replicates(
@@ -130,7 +136,7 @@ def test_tables_written_starts_its_own_line_after_the_progress_bar(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _show_progress_at_once(monkeypatch)
-    assert main(["simulate", "--clients", "40", "--out", str(tmp_path)]) == 0
+    assert main(["simulate", "--clients", "40", "--out", str(tmp_path), "--progress"]) == 0
     captured = capsys.readouterr()
     assert "40/40 clients" in captured.err
     bar, message = captured.err.rsplit("\n", 2)[:2]
@@ -143,7 +149,7 @@ def test_tables_written_starts_its_own_line_after_the_progress_bar(
 def test_a_failing_run_ends_the_progress_line_before_its_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import treatplan.sim
+    import treatplan.sim._run
 
     def half_then_disk_full(*args: object, progress: object, **kwargs: object) -> None:
         assert callable(progress)
@@ -151,11 +157,298 @@ def test_a_failing_run_ends_the_progress_line_before_its_error(
         raise OSError(28, "No space left on device")
 
     _show_progress_at_once(monkeypatch)
-    monkeypatch.setattr(treatplan.sim, "simulate_replicates", half_then_disk_full)
-    assert main(["simulate", "--clients", "40", "--out", str(tmp_path)]) != 0
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", half_then_disk_full)
+    out = tmp_path / "out"
+    assert main(["simulate", "--clients", "40", "--out", str(out), "--progress"]) == 2
+    assert list(tmp_path.iterdir()) == []  # the partial run is removed
     err = capsys.readouterr().err
     assert "20/40 clients" in err
     bar, rest = err.split("\n", 1)
     assert bar.startswith("\rsimulating default [")
     assert "space" in rest
     assert "clients/s" not in rest
+
+
+def _run(out: Path, *extra: str) -> int:
+    return main(["simulate", "--clients", "30", "--out", str(out), *extra])
+
+
+def test_progress_is_drawn_only_on_a_terminal_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _show_progress_at_once(monkeypatch)
+    assert _run(tmp_path / "a") == 0
+    assert "\r" not in capsys.readouterr().err  # stderr is not a terminal here
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert _run(tmp_path / "b") == 0
+    assert "\rsimulating default [" in capsys.readouterr().err
+    assert _run(tmp_path / "c", "-q") == 0
+    assert "\r" not in capsys.readouterr().err
+
+
+def test_a_used_out_is_refused_in_one_line_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert _run(tmp_path) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"error: {tmp_path} is not empty")
+    assert "--overwrite" in captured.err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    # --overwrite replaces only what looks like a treatplan run.
+    assert _run(tmp_path, "--overwrite") == 2
+    assert "does not look like a treatplan run" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_file_as_out_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").write_text("x")
+    assert _run(tmp_path / "out") == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_overwrite_replaces_an_earlier_run_only_once_the_new_one_is_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan.sim._run
+    from treatplan.sim import check_manifest
+
+    out = tmp_path / "out"
+    assert _run(out, "--replicates", "2") == 0
+    first = check_manifest(out)
+    assert (out / "replicate-1" / "clients.csv").exists()
+    real = treatplan.sim._run.replicates_into
+    seen_during_the_run: list[bool] = []
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        seen_during_the_run.append((out / "replicate-1" / "clients.csv").exists())
+        result = real(*args, **kwargs)
+        seen_during_the_run.append(check_manifest(out) == first)
+        return result
+
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", watching)
+    assert _run(out, "--overwrite", "--seed", "2") == 0
+    assert seen_during_the_run == [True, True]
+    second = check_manifest(out)
+    assert second["seed"] == 2
+    assert second["replicates"] == 1
+    assert "--overwrite" in second["command"]
+    assert not any(p.name.startswith("replicate-") for p in out.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing hidden left behind
+    assert "tables written to" in capsys.readouterr().err
+
+
+def test_a_failed_overwrite_keeps_the_earlier_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan.sim._run
+    from treatplan.sim import check_manifest
+
+    out = tmp_path / "out"
+    assert _run(out) == 0
+    before = check_manifest(out)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", disk_full)
+    assert _run(out, "--overwrite") == 2
+    assert check_manifest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _interrupt_midway(monkeypatch: pytest.MonkeyPatch) -> None:
+    import treatplan.sim._run
+
+    real = treatplan.sim._run.replicates_into
+
+    def interrupted(out: Path, *args: Any, **kwargs: Any) -> Any:
+        real(out, *args, **kwargs)  # the tables are written, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", interrupted)
+
+
+def test_an_interrupted_run_prints_one_line_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_midway(monkeypatch)
+    assert _run(tmp_path / "out") == 130
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"interrupted: no complete run written to {tmp_path / 'out'}/\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keep_partial_marks_the_kept_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_midway(monkeypatch)
+    (tmp_path / "out.partial").mkdir()  # taken: the hidden folder stays where it is
+    assert _run(tmp_path / "out", "--keep-partial") == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    kept = next(tmp_path.glob(".out.partial-*"))
+    assert f"partial results kept in {kept}/" in err
+    manifest = json.loads((kept / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    from treatplan import TreatplanError
+    from treatplan.sim import check_manifest
+
+    with pytest.raises(TreatplanError, match="partial run"):
+        check_manifest(kept)
+
+
+def test_the_manifest_lists_every_file_with_its_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    from treatplan import TreatplanError
+    from treatplan.sim import DEFAULT_SCENARIO, check_manifest, scenario_sha256
+
+    out = tmp_path / "out"
+    assert _run(out, "--replicates", "2", "--format", "jsonl", "--seed", "4") == 0
+    manifest = check_manifest(out)
+    assert manifest["command"][:2] == ["treatplan", "simulate"]
+    assert manifest["clients"] == 30
+    assert manifest["seed"] == 4
+    assert manifest["formats"] == ["jsonl"]
+    assert manifest["scenarios"] == [
+        {"name": "default", "sha256": scenario_sha256(DEFAULT_SCENARIO), "folder": "."}
+    ]
+    assert manifest["started"].endswith("Z")
+    assert manifest["started"] <= manifest["finished"]
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert [e["path"] for e in manifest["files"]] == [n for n in on_disk if n != "manifest.json"]
+    for entry in manifest["files"]:
+        data = (out / entry["path"]).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (out / "replicate-0" / "clients.jsonl").exists()
+    assert not (out / "replicate-0" / "clients.csv").exists()
+    (out / "replicate-0" / "clients.jsonl").write_text("tampered\n")
+    with pytest.raises(TreatplanError, match="differs"):
+        check_manifest(out)
+    (out / "manifest.json").unlink()
+    with pytest.raises(TreatplanError, match="incomplete"):
+        check_manifest(out)
+
+
+def test_a_missing_extra_is_reported_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    import treatplan.sim._run
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("pyarrow", "matplotlib") else real(name, *a),
+    )
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", None)  # must not be reached
+    for extra, expected in (
+        (["--format", "parquet"], "error: --format parquet needs pyarrow: pip install "),
+        (["--parquet"], "error: --format parquet needs pyarrow"),
+        (["--plots"], "error: --plots needs matplotlib: pip install 'treatplan[plots]'"),
+    ):
+        assert _run(tmp_path / "out", *extra) == 2
+        captured = capsys.readouterr()
+        assert expected in captured.err
+        assert "Traceback" not in captured.err
+        assert captured.out == ""
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_plots_need_the_csv_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(tmp_path / "out", "--plots", "--format", "jsonl") == 2
+    assert "--plots needs the CSV tables" in capsys.readouterr().err
+
+
+def test_parquet_alone_and_the_deprecated_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("pyarrow")
+    assert _run(tmp_path / "a", "--format", "PARQUET") == 0
+    names = {p.name for p in (tmp_path / "a").iterdir()}
+    assert {"clients.parquet", "sessions.parquet", "events.parquet"} <= names
+    assert not any(n.endswith(".csv") for n in names)
+    capsys.readouterr()
+    assert _run(tmp_path / "b", "--parquet") == 0
+    assert "--parquet is deprecated" in capsys.readouterr().err
+    assert (tmp_path / "b" / "clients.csv").exists()
+    assert (tmp_path / "b" / "clients.parquet").exists()
+
+
+def test_the_printed_summary_names_its_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(tmp_path / "one") == 0
+    one = capsys.readouterr().out
+    assert "funnel (clients)" in one
+    assert "mean wait (weeks)" in one
+    assert "days" not in one
+    assert _run(tmp_path / "three", "--replicates", "3") == 0
+    three = capsys.readouterr().out
+    assert "funnel (mean per replicate)" in three
+    assert "  referred" in three
+
+
+def test_compared_scenarios_need_distinct_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a.json"
+    path.write_text("{}")
+    args = ["--scenario", str(path), "--scenario", str(path)]
+    assert _run(tmp_path / "out", *args) == 2
+    assert "distinct names" in capsys.readouterr().err
+
+
+def test_clients_must_be_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--clients", "many"])
+    assert "positive integer" in capsys.readouterr().err
+
+
+def test_workers_ignore_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from treatplan._cli_simulate import _ignore_sigint
+
+    calls: list[tuple[object, object]] = []
+    monkeypatch.setattr(signal, "signal", lambda *a: calls.append(a))
+    _ignore_sigint()
+    assert calls == [(signal.SIGINT, signal.SIG_IGN)]
+
+
+def test_a_folder_filled_meanwhile_is_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan.sim._run
+
+    out = tmp_path / "out"
+    real = treatplan.sim._run.replicates_into
+
+    def someone_else_writes(*args: Any, **kwargs: Any) -> Any:
+        out.mkdir()
+        (out / "theirs.txt").write_text("x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(treatplan.sim._run, "replicates_into", someone_else_writes)
+    assert _run(out) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_plots_are_part_of_the_committed_run(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim import check_manifest
+
+    out = tmp_path / "out"
+    assert _run(out, "--plots", "--replicates", "2") == 0
+    listed = {entry["path"] for entry in check_manifest(out)["files"]}
+    assert {"funnel.png", "cumulative_incidence.png", "trajectories.png"} <= listed
+    assert "replicate-1/clients.csv" in listed

@@ -189,6 +189,31 @@ DIAGNOSIS_SYSTEMS = {
 }
 # Total-score LOINC codes (docs/references.md#lifecycle-and-fhir; US Core screening assessments).
 LOINC_TOTALS = {"PHQ-9": "44261-6", "GAD-7": "70274-6", "PCL-5": "101698-9"}
+# Written out here from LOINC, independently of the exporter's table.
+LOINC_ITEMS = {
+    "PHQ-9": [
+        "44250-9",
+        "44255-8",
+        "44259-0",
+        "44254-1",
+        "44251-7",
+        "44258-2",
+        "44252-5",
+        "44253-3",
+        "44260-8",
+    ],
+    "GAD-7": ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"],
+}
+LOINC_ANSWERS = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
+
+
+def _component_value(component: dict[str, Any]) -> int | None:
+    if "valueCodeableConcept" in component:
+        [code] = _codes(component["valueCodeableConcept"], "http://loinc.org")
+        return LOINC_ANSWERS[code]
+    return component.get("valueInteger")
+
+
 UCUM = "http://unitsofmeasure.org"
 
 
@@ -216,11 +241,19 @@ def _resources(bundle: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"entry[{i}].{entry['resource']['resourceType']}", entry["resource"]
 
 
+HTTP_VERBS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}  # http-verb value set
+
+
 def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
     """Every status and code of a bundle that is not in its FHIR value set."""
     problems: list[str] = []
-    if bundle["type"] != "collection":
+    if bundle["type"] not in ("collection", "transaction"):
         problems.append("Bundle.type")
+    for i, entry in enumerate(bundle["entry"]):
+        if ("request" in entry) != (bundle["type"] == "transaction"):
+            problems.append(f"Bundle.entry[{i}].request")
+        elif "request" in entry and entry["request"]["method"] not in HTTP_VERBS:
+            problems.append(f"Bundle.entry[{i}].request.method")
     for where, r in _resources(bundle):
         kind = r["resourceType"]
         if kind == "EpisodeOfCare":
@@ -301,6 +334,25 @@ def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
                         comp["dataAbsentReason"],
                         DATA_ABSENT_REASON,
                     )
+                problems.extend(
+                    f"{where}.component[{i}].code: {c} is not a LOINC item code"
+                    for c in _codes(comp["code"], "http://loinc.org")
+                    if not any(c in codes for codes in LOINC_ITEMS.values())
+                )
+                if "valueCodeableConcept" in comp:
+                    problems.extend(
+                        f"{where}.component[{i}].value: {c} is not a LOINC answer code"
+                        for c in _codes(comp["valueCodeableConcept"], "http://loinc.org")
+                        if c not in LOINC_ANSWERS
+                    )
+        elif kind == "QuestionnaireResponse":
+            if r["status"] != "completed":
+                problems.append(f"{where}.status: not completed")
+            for i, item in enumerate(r["item"]):
+                for answer in item.get("answer", []):
+                    coding = answer.get("valueCoding")
+                    if coding is not None and coding["code"] not in LOINC_ANSWERS:
+                        problems.append(f"{where}.item[{i}]: not a LOINC answer code")
         else:
             problems.append(f"{where}: unexpected resource type")
     return problems
@@ -368,10 +420,14 @@ def test_example_observations_carry_codes_and_scores(path: Path, version: str) -
         local = _codes(obs["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument")
         assert local == [instrument.code]
         assert obs["effectiveDateTime"] == assessment.administered_at.isoformat()
-        values = [c.get("valueInteger") for c in obs.get("component", [])]
+        values = [_component_value(c) for c in obs.get("component", [])]
         assert values == list(assessment.items or ())
+        form = LOINC_ITEMS.get(instrument.code)
+        for n, component in enumerate(obs.get("component", [])):
+            item_codes = _codes(component["code"], "http://loinc.org")
+            assert item_codes == ([form[n]] if form else [])
         quantity = obs.get("valueQuantity")
-        if assessment.total is not None:
+        if assessment.items is None:
             assert quantity is not None
             assert quantity["value"] == assessment.total
             assert "extension" not in quantity
@@ -777,7 +833,11 @@ def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
     subset = tp.fhir_subset(plan)
     assert plan.sessions
     assert not subset.sessions
-    assert subset.assessments == plan.all_assessments()
+    # In time order, ties by id; a recorded total beside item responses is not carried.
+    expected = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
+    assert subset.assessments == tuple(
+        a if a.items is None else attrs.evolve(a, total=None) for a in expected
+    )
     assert subset.plan_id == plan.plan_id
     assert subset.history == plan.history
 
@@ -880,7 +940,7 @@ _BAD: list[tuple[str, Any, str]] = [
     (
         "score out of range",
         lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", 99),
-        "$.assessments[0].total",
+        "$.entry[5].resource.valueQuantity.value",
     ),
     (
         "unknown instrument",
@@ -971,3 +1031,69 @@ def test_mutated_bundles_import_or_raise_validation_error(
         assert SECRET not in str(error)
     else:
         assert isinstance(plan, tp.TreatmentPlan)
+
+
+# --------------------------------------------------------------------------- import faults
+def _phq9_bundle() -> dict[str, Any]:
+    plan = _load(next(p for p in EXAMPLES if p.stem == "adult-depression-cbt"))
+    return json.loads(json.dumps(tp.to_fhir(plan)))
+
+
+def _first_itemised(bundle: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in _entries(bundle, "Observation") if "component" in r)
+
+
+@pytest.mark.parametrize("total", [3, 1e300])
+def test_a_total_contradicting_the_items_is_refused(total: float) -> None:
+    bundle = _phq9_bundle()
+    observation = _first_itemised(bundle)
+    observation["valueQuantity"] = {"value": total}
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".valueQuantity.value")
+
+
+@pytest.mark.parametrize("total", [float("nan"), float("inf")])
+def test_a_non_finite_total_is_refused(total: float) -> None:
+    bundle = _phq9_bundle()
+    _first_itemised(bundle)["valueQuantity"]["value"] = total
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert "finite" in info.value.problems[0].expected
+
+
+def test_an_unknown_answer_code_in_an_own_bundle_is_refused() -> None:
+    bundle = _phq9_bundle()
+    component = _first_itemised(bundle)["component"][0]
+    component["valueCodeableConcept"] = {"coding": [{"system": "http://loinc.org", "code": "LA1"}]}
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".component[0].valueCodeableConcept.coding")
+
+
+def test_an_unknown_local_instrument_is_refused() -> None:
+    bundle = _phq9_bundle()
+    observation = _first_itemised(bundle)
+    observation["code"] = {
+        "coding": [{"system": f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument", "code": "XYZ"}]
+    }
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".code")
+
+
+def test_bundle_order_does_not_change_the_assessments() -> None:
+    bundle = _phq9_bundle()
+    reverse = copy.deepcopy(bundle)
+    reverse["entry"].reverse()
+    assert tp.from_fhir(reverse).assessments == tp.from_fhir(bundle).assessments
+
+
+def test_an_item_response_out_of_range_is_refused_at_its_component() -> None:
+    bundle = _phq9_bundle()
+    component = _first_itemised(bundle)["component"][3]
+    component.pop("valueCodeableConcept", None)
+    component["valueInteger"] = 9
+    with pytest.raises(tp.ValidationError) as info:
+        tp.from_fhir(bundle)
+    assert info.value.problems[0].path.endswith(".component[3]")

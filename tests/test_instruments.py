@@ -29,7 +29,7 @@ CATALOGUE = [
 
 
 def test_catalogue_lists_every_builtin_once_in_a_stable_order() -> None:
-    codes = [i.code for i in tp.instruments()]
+    codes = [i.code for i in tp.instruments.builtin_instruments()]
     assert codes == [row[0] for row in CATALOGUE]
     assert set(codes) == set(tp.BUILTIN_INSTRUMENTS)
 
@@ -65,7 +65,9 @@ def test_unknown_code_is_a_key_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "instrument", [i for i in tp.instruments() if i.bands], ids=lambda i: i.code
+    "instrument",
+    [i for i in tp.instruments.builtin_instruments() if i.bands],
+    ids=lambda i: i.code,
 )
 def test_bands_tile_the_total_range_without_gaps_or_overlaps(instrument: Instrument) -> None:
     bands = sorted(instrument.bands, key=lambda b: b.low)
@@ -77,7 +79,11 @@ def test_bands_tile_the_total_range_without_gaps_or_overlaps(instrument: Instrum
 
 
 def test_instruments_without_published_bands_have_none() -> None:
-    assert [i.code for i in tp.instruments() if not i.bands] == ["ORS", "SRS", "PCL-5"]
+    assert [i.code for i in tp.instruments.builtin_instruments() if not i.bands] == [
+        "ORS",
+        "SRS",
+        "PCL-5",
+    ]
 
 
 def test_core10_reverses_items_2_and_3_and_prorates_one_item() -> None:
@@ -87,7 +93,9 @@ def test_core10_reverses_items_2_and_3_and_prorates_one_item() -> None:
 
 
 def test_only_core10_prorates_by_default() -> None:
-    assert {i.code: i.max_missing for i in tp.instruments() if i.max_missing} == {"CORE-10": 1}
+    assert {
+        i.code: i.max_missing for i in tp.instruments.builtin_instruments() if i.max_missing
+    } == {"CORE-10": 1}
 
 
 def test_audit_items_9_and_10_take_0_2_or_4() -> None:
@@ -106,7 +114,11 @@ def test_phq9_item_9_is_the_risk_item_from_a_response_of_1() -> None:
 
 
 def test_reliable_change_only_where_published_or_documented() -> None:
-    assert {i.code: i.reliable_change for i in tp.instruments() if i.reliable_change} == {
+    assert {
+        i.code: i.reliable_change
+        for i in tp.instruments.builtin_instruments()
+        if i.reliable_change
+    } == {
         "PHQ-9": 6,
         "GAD-7": 4,
         "ORS": 5,
@@ -149,7 +161,9 @@ def _custom() -> Instrument:
     )
 
 
-@pytest.mark.parametrize("instrument", [*tp.instruments(), _custom()], ids=lambda i: i.code)
+@pytest.mark.parametrize(
+    "instrument", [*tp.instruments.builtin_instruments(), _custom()], ids=lambda i: i.code
+)
 def test_every_definition_round_trips_through_json(instrument: Instrument) -> None:
     assert tp.loads(tp.dumps(instrument), Instrument) == instrument
 

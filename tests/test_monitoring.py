@@ -65,7 +65,7 @@ def test_higher_is_better_curves_rise_towards_the_top() -> None:
     assert all(p.alarm <= p.lower for p in points)
 
 
-INSTRUMENTS = st.sampled_from(tp.instruments())
+INSTRUMENTS = st.sampled_from(tp.instruments.builtin_instruments())
 
 
 @given(INSTRUMENTS, st.floats(0, 1), st.integers(0, 60))

@@ -101,7 +101,7 @@ def test_every_band_edge_of_every_banded_instrument_is_tested() -> None:
     # An open lower edge (WSAS "> 20") is first reached by the next whole total.
     edges = {
         (i.code, edge)
-        for i in tp.instruments()
+        for i in tp.instruments.builtin_instruments()
         for b in i.bands
         for edge in (b.low + 1 if b.low_open else b.low, b.high)
     }
@@ -336,7 +336,11 @@ def _responses(instrument: Instrument) -> st.SearchStrategy[list[int]]:
     ).map(list)
 
 
-@given(st.sampled_from(tp.instruments()).flatmap(lambda i: st.tuples(st.just(i), _responses(i))))
+@given(
+    st.sampled_from(tp.instruments.builtin_instruments()).flatmap(
+        lambda i: st.tuples(st.just(i), _responses(i))
+    )
+)
 def test_complete_totals_lie_in_the_total_range_and_have_a_band(
     case: tuple[Instrument, list[int]],
 ) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from treatplan.sim import DEFAULT_SCENARIO, simulate, simulate_replicates
+from treatplan.sim import DEFAULT_SCENARIO, check_manifest, simulate, simulate_replicates
 
 CLIENTS = 200
 
@@ -20,10 +20,13 @@ def _files(out: Path) -> list[str]:
 def _same(a: Path, b: Path) -> None:
     names = _files(a)
     assert names == _files(b)
+    # The manifests differ in their times only; everything they list must match.
+    names.remove("manifest.json")
     match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
     assert not mismatch
     assert not errors
-    assert len(match) == 7
+    assert len(match) == 6
+    assert check_manifest(a)["files"] == check_manifest(b)["files"]
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +106,30 @@ def test_replicates_write_one_directory_each(tmp_path: Path) -> None:
         DEFAULT_SCENARIO, 80, seed=5, replicates=3, out_dir=tmp_path
     )
     assert combined.replicates == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"replicate-{r}" for r in range(3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "manifest.json",
+        *(f"replicate-{r}" for r in range(3)),
+        "scenario.json",
+        "summary.json",
+    ]
+    assert check_manifest(tmp_path)["replicates"] == 3
+    assert runs[2].out_dir == tmp_path / "replicate-2"
+    assert all(p.is_file() for run in runs for p in run.files)
     assert len({r.seed for r in runs}) == 3
     rate = combined.rates["recovery"]
     assert rate.low <= rate.value <= rate.high
 
 
-@pytest.mark.parametrize("bad", [{"clients": -1}, {"chunk_size": 0}])
-def test_bad_arguments(bad: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    "bad", [{"clients": -1}, {"chunk_size": 0}, {"formats": ["xml"]}, {"formats": "csv"}]
+)
+def test_bad_arguments(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must be"):
-        simulate(DEFAULT_SCENARIO, **{"clients": 10, **bad})
+        simulate(DEFAULT_SCENARIO, **{"clients": 10, **bad})  # type: ignore[arg-type]
+
+
+def test_bad_replicates_and_scenario() -> None:
+    with pytest.raises(ValueError, match="replicates"):
+        simulate_replicates(DEFAULT_SCENARIO, 10, replicates=0)
+    with pytest.raises(TypeError, match="Scenario"):
+        simulate("default", 10)  # type: ignore[arg-type]

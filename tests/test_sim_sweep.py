@@ -131,6 +131,9 @@ def test_more_step3_therapists_shorten_the_wait(done: tuple[Any, Path]) -> None:
         if r["replicate"] == "all" and r["metric"] == "service.mean_wait_treatment_days"
     }
     assert mean["arm-1"] < mean["arm-0"]
+    rates = [r for r in rows if r["metric"] == "service.started_within_6_weeks" and r["ci_low"]]
+    assert rates
+    assert all(0 <= float(r["ci_low"]) <= float(r["ci_high"]) <= 1 for r in rates)
 
 
 def test_any_executor_gives_the_same_bytes(done: tuple[Any, Path], tmp_path: Path) -> None:

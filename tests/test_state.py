@@ -338,6 +338,7 @@ def test_objective_achievement_has_one_answer_in_a_review() -> None:
     achievement = tp.objective_achievement(plan, plan.objectives[0], as_of)
     assert achievement.achieved
     assert achievement.value == 7
+    assert "achieved: PHQ-9 7, target below 10: met" in tp.summary(plan)
     # No contradiction: ending is suggested, or a stated reason outweighs it.
     decision = found.suggestion.decision
     assert decision is tp.ReviewDecision.BEGIN_ENDING or any(

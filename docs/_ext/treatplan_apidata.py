@@ -82,20 +82,21 @@ def documentation(name: str, package: str = "treatplan") -> tuple[str, str | Non
     obj = getattr(importlib.import_module(package), name)
     if is_documented_object(obj):
         return getattr(obj, "__module__", package), own_docstring(obj)
-    module = defining_modules(package).get(name, package)
-    return module, attribute_docs().get((module, name))
+    module, original = defining_modules(package).get(name, (package, name))
+    return module, attribute_docs().get((module, original))
 
 
 @cache
-def defining_modules(package: str = "treatplan") -> dict[str, str]:
-    """Public name -> the module the package's ``__init__.py`` imports it from."""
+def defining_modules(package: str = "treatplan") -> dict[str, tuple[str, str]]:
+    """Public name -> (the module ``package`` imports it from, its name there)."""
     init = importlib.import_module(package).__file__
-    if init is None or not init.endswith("__init__.py"):
+    if init is None:
         return {}
     tree = ast.parse(Path(init).read_text(encoding="utf-8"))
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            parent = package if init.endswith("__init__.py") else package.rpartition(".")[0]
             for alias in node.names:
-                out[alias.asname or alias.name] = f"{package}.{node.module}"
+                out[alias.asname or alias.name] = (f"{parent}.{node.module}", alias.name)
     return out

@@ -1,16 +1,16 @@
 """Sphinx extension: pages generated from the installed treatplan package.
 
-- ``lifecycle-diagram``: the state diagram of :data:`treatplan.TRANSITIONS` (from
-  :func:`treatplan.mermaid`), drawn at build time as an inline SVG so it cannot
+- ``lifecycle-diagram``: the state diagram of :data:`treatplan.lifecycle.TRANSITIONS` (from
+  :func:`treatplan.lifecycle.mermaid`), drawn at build time as an inline SVG so it cannot
   drift and needs no JavaScript or network to show (``treatplan_lifecycle_svg``).
 - ``fhir-diagram``: the resources of a FHIR R5 export of ``examples/`` and the
-  references between them, read from :func:`treatplan.to_fhir` (``treatplan_fhir_svg``).
+  references between them, read from :func:`treatplan.fhir.to_fhir` (``treatplan_fhir_svg``).
 - ``plan-diagram``: the parts of a plan and the fields that hold or name each other,
   checked against the model at build time (``treatplan_plan_svg``).
 - ``transition-table``: the same table as a reference table (events, phases, guards).
-- the API reference: ``api.md`` holds a marker that is replaced, when the page is
-  read, by one section per implementation module covering every name in
-  ``treatplan.__all__``.
+- the API reference: each page of ``api/`` holds a marker that is replaced, when
+  the page is read, by the reference of one public module (every name in its
+  ``__all__``); the top level is grouped by implementation module.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from treatplan_plan_svg import plan_svg
 
 import treatplan
 
-API_MARKER = "<!-- treatplan-api -->"
+#: Replaced by the reference of the named module (default ``treatplan``) when read.
+API_MARKER = re.compile(r"<!-- treatplan-api(?:: ([\w.]+))? -->")
 
 #: Section titles of the API reference, by implementation module, in reading order.
 SECTIONS: dict[str, str] = {
@@ -56,6 +57,8 @@ SECTIONS: dict[str, str] = {
     "treatplan._schema": "JSON Schema",
     "treatplan._migrations": "Schema evolution",
     "treatplan._fhir": "FHIR",
+    "treatplan._fhir_import": "FHIR",
+    "treatplan._fhir_plan": "FHIR",
     "treatplan._summary": "Plain-text summary",
     "treatplan._errors": "Errors",
     "treatplan": "Package",
@@ -73,7 +76,7 @@ class LifecycleDiagram(Directive):
     def run(self) -> list[nodes.Node]:
         figure = nodes.container(classes=["treatplan-lifecycle"])
         figure += nodes.raw("", lifecycle_svg(), format="html")
-        source = treatplan.mermaid()
+        source = treatplan.lifecycle.mermaid()
         only = addnodes.only(expr="not html")
         only += nodes.literal_block(source, source, language="text")
         figure += only
@@ -132,14 +135,14 @@ class CommandHelp(Directive):
 
 
 class TransitionTable(Directive):
-    """Every row of :data:`treatplan.TRANSITIONS` as a table."""
+    """Every row of :data:`treatplan.lifecycle.TRANSITIONS` as a table."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
         order = list(treatplan.Phase)
         rows: list[list[list[str]]] = []
-        for spec in treatplan.TRANSITIONS.values():
+        for spec in treatplan.lifecycle.TRANSITIONS.values():
             sources = [p.value for p in sorted(spec.sources, key=order.index)]
             guards = [g.__name__.strip("_").replace("_", " ") for g in spec.guards]
             rows.append(
@@ -187,33 +190,31 @@ def _row(cells: list[list[str]], code: set[int]) -> nodes.row:
     return row
 
 
-#: Public sub-packages and modules documented after the package itself.
-SUBPACKAGES: dict[str, str] = {
-    "treatplan.sim": "Simulation: treatplan.sim",
-    "treatplan.strategies": "Hypothesis strategies: treatplan.strategies",
-}
+def api_reference(package: str = "treatplan") -> str:
+    """MyST source documenting every name in ``package.__all__``.
 
-
-def api_reference() -> str:
-    """MyST source documenting every public name, grouped by implementation module."""
-    groups: dict[str, list[str]] = {}
-    for name in treatplan.__all__:
-        module, _ = documentation(name)
-        groups.setdefault(module, []).append(name)
-    order = list(SECTIONS)
+    The top level is grouped by implementation module (:data:`SECTIONS`); a public
+    submodule is one group, introduced by the first paragraph of its docstring.
+    """
+    module = importlib.import_module(package)
+    names = list(getattr(module, "__all__", ()))
     out: list[str] = []
-    for module in sorted(groups, key=lambda m: (order.index(m) if m in order else 99, m)):
-        title = SECTIONS.get(module) or module.removeprefix("treatplan.").strip("_").title()
-        out += [f"## {title}", "", "```{eval-rst}", ".. currentmodule:: treatplan", ""]
-        for name in groups[module]:
-            out += _entry(name)
-        out += ["```", ""]
-    for package, title in SUBPACKAGES.items():
-        module = importlib.import_module(package)
+    if package != "treatplan":
         summary = (module.__doc__ or "").strip().split("\n\n")[0]
+        out += ["```{eval-rst}", f".. currentmodule:: {package}", "", summary, ""]
+        for name in names:
+            out += _entry(name, package)
+        out += ["```", ""]
+        return "\n".join(out)
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        defining, _ = documentation(name, package)
+        groups.setdefault(defining, []).append(name)
+    order = list(SECTIONS)
+    for defining in sorted(groups, key=lambda m: (order.index(m) if m in order else 99, m)):
+        title = SECTIONS.get(defining) or defining.removeprefix("treatplan.").strip("_").title()
         out += [f"## {title}", "", "```{eval-rst}", f".. currentmodule:: {package}", ""]
-        out += [summary, ""]
-        for name in getattr(module, "__all__", ()):
+        for name in groups[defining]:
             out += _entry(name, package)
         out += ["```", ""]
     return "\n".join(out)
@@ -221,16 +222,20 @@ def api_reference() -> str:
 
 def _entry(name: str, package: str = "treatplan") -> list[str]:
     obj = getattr(importlib.import_module(package), name)
+    # A name the top level also exports is described there; a submodule's page lists it
+    # without a second index entry, so cross-references have one target.
+    again = package != "treatplan" and getattr(treatplan, name, None) is obj
+    flags = ["   :no-index:"] if again else []
     if inspect.isclass(obj) and issubclass(obj, BaseException):
-        return [f".. autoexception:: {name}", "   :members:", ""]
+        return [f".. autoexception:: {name}", "   :members:", *flags, ""]
     if inspect.isclass(obj) and (issubclass(obj, Enum) or attrs.has(obj)):
         # Every member of an enumeration, and every field of an attrs class, with its
         # type; a field documented by a ``#:`` comment above it shows that text too.
-        return [f".. autoclass:: {name}", "   :members:", "   :undoc-members:", ""]
+        return [f".. autoclass:: {name}", "   :members:", "   :undoc-members:", *flags, ""]
     if inspect.isclass(obj):
-        return [f".. autoclass:: {name}", "   :members:", ""]
+        return [f".. autoclass:: {name}", "   :members:", *flags, ""]
     if inspect.isroutine(obj):
-        return [f".. autofunction:: {name}", ""]
+        return [f".. autofunction:: {name}", *flags, ""]
     _, doc = documentation(name, package)
     body = ["   " + line if line else "" for line in (doc or "").splitlines()]
     return [f".. py:data:: {name}", "", *body, ""]
@@ -247,8 +252,7 @@ def _escape_bars(
 
 
 def _inject_api(app: Sphinx, docname: str, source: list[str]) -> None:
-    if API_MARKER in source[0]:
-        source[0] = source[0].replace(API_MARKER, api_reference())
+    source[0] = API_MARKER.sub(lambda m: api_reference(m.group(1) or "treatplan"), source[0])
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The resources of a FHIR export and the references between them, as a static SVG.
 
-The picture is read from a real export: :func:`treatplan.to_fhir` of an example
+The picture is read from a real export: :func:`treatplan.fhir.to_fhir` of an example
 plan. Every ``{"reference": ...}`` inside a resource (extensions named by the
 last segment of their URL) becomes an arrow from its resource to the one it
 points at, labelled with the element's path; resources are grouped by type
@@ -41,7 +41,7 @@ WIDTH, HEIGHT = 1000, 380
 def example_bundle(version: str = "R5") -> dict[str, Any]:
     """The FHIR export of the example plan ``examples/adult-depression-cbt.json``."""
     plan = treatplan.loads(EXAMPLE.read_text(encoding="utf-8"))
-    bundle: dict[str, Any] = treatplan.to_fhir(plan, version)  # type: ignore[arg-type]
+    bundle: dict[str, Any] = treatplan.fhir.to_fhir(plan, version)  # type: ignore[arg-type]
     return bundle
 
 

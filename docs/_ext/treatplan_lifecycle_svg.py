@@ -1,9 +1,9 @@
-"""The lifecycle state diagram as a static SVG, drawn from :func:`treatplan.mermaid`.
+"""The lifecycle state diagram as a static SVG, drawn from :func:`treatplan.lifecycle.mermaid`.
 
 No JavaScript, no network and no tool outside Python: the page shows the same
 picture offline, in a sandboxed viewer or with scripts disabled. The arrows and
-their labels are read from ``treatplan.mermaid()`` (itself generated from
-:data:`treatplan.TRANSITIONS`); only the placement of the phases and the route of
+their labels are read from ``treatplan.lifecycle.mermaid()`` (itself generated from
+:data:`treatplan.lifecycle.TRANSITIONS`); only the placement of the phases and the route of
 each arrow are laid out here by hand. A transition table with an arrow this
 layout has no route for (or a route for an arrow that no longer exists) raises
 :class:`LayoutOutOfDate`, so the documentation build fails rather than draw a
@@ -92,7 +92,7 @@ def _routes() -> dict[tuple[str, str], Route]:
 
 def edges(mermaid: str | None = None) -> dict[tuple[str, str], str]:
     """``(source, target) -> label`` of every arrow in the Mermaid state diagram."""
-    text = treatplan.mermaid() if mermaid is None else mermaid
+    text = treatplan.lifecycle.mermaid() if mermaid is None else mermaid
     found: dict[tuple[str, str], str] = {}
     for line in text.splitlines()[1:]:
         match = _EDGE.match(line)

@@ -1,103 +1,51 @@
 """treatplan: typed, immutable psychotherapy treatment plans.
 
-The public face of the library; everything here is documented in ``docs/``.
-Implementation modules are private (``treatplan._*``).
+The everyday path is here: the plan model and its vocabularies, the lifecycle
+operations, JSON, review and ending rules, scoring. Everything else lives in public
+submodules named after their concepts:
+
+- :mod:`treatplan.instruments`: the instrument catalogue and scoring;
+- :mod:`treatplan.change`: reliable and clinically significant change;
+- :mod:`treatplan.monitoring`: expected-response curves, signals and alerts;
+- :mod:`treatplan.rules`: ending rules and their evaluation;
+- :mod:`treatplan.lifecycle`: the transition table and its guards;
+- :mod:`treatplan.reviews`: findings, objective achievement, review cadence;
+- :mod:`treatplan.stepped`: stepped care;
+- :mod:`treatplan.outcomes`: NHS Talking Therapies outcomes and GAS;
+- :mod:`treatplan.document`: the JSON Schema and schema migrations;
+- :mod:`treatplan.fhir`: HL7 FHIR R4/R5 export and import;
+- :mod:`treatplan.sim`: the caseload simulator;
+- :mod:`treatplan.strategies`: hypothesis strategies (the ``test`` extra).
+
+Submodules load on first use (``treatplan.fhir`` and friends need no import of
+their own), so ``import treatplan`` stays cheap. Implementation modules are
+private (``treatplan._*``).
 """
 
-from ._alerts import (
-    DEFAULT_ALLIANCE_CUTOFF,
-    Alert,
-    AlertKind,
-    AlertLevel,
-    AlertPolicy,
-    alerts,
-)
-from ._cadence import (
-    ReviewCadence,
-    ReviewDue,
-    ReviewStatus,
-    due_reviews,
-    next_review_date,
-    review_due_date,
-    review_status,
-)
-from ._change import (
-    DEFAULT_Z,
-    HAGEMAN_ARRINDELL_Z,
-    ChangeCategory,
-    ChangeMethod,
-    ClinicalChange,
-    CutoffChoice,
-    Cutoffs,
-    HagemanArrindell,
-    change_category,
-    classify_change,
-    clinical_cutoffs,
-    fixed_threshold_change,
-    hageman_arrindell_change,
-    hageman_arrindell_cs_index,
-    hageman_arrindell_cutoffs,
-    hageman_arrindell_rc,
-    in_clinical_range,
-    jacobson_truax_change,
-    reliable_change_index,
-    reliable_difference,
-    standard_error_of_difference,
-)
-from ._errors import Problem, TransitionError, TreatplanError, ValidationError
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from ._alerts import Alert, alerts
+from ._errors import Problem as ValidationIssue
+from ._errors import TransitionError, TreatplanError, ValidationError
 from ._evaluation import Verdict, evaluate
-from ._fhir import (
-    CARE_PLAN_STATUS,
-    DIAGNOSIS_SYSTEMS,
-    EPISODE_STATUS,
-    FHIR_NAMESPACE,
-    FhirVersion,
-    care_plan_status,
-    episode_status,
-    fhir_subset,
-    from_fhir,
-    to_fhir,
-)
-from ._gas import (
-    DEFAULT_GAS_RHO,
-    gas_t_score,
-    plan_gas_t_score,
-)
-from ._instruments import (
-    AUDIT,
-    BUILTIN_INSTRUMENTS,
-    CORE10,
-    GAD7,
-    K10,
-    ORS,
-    PCL5,
-    PHQ9,
-    SRS,
-    WSAS,
-    Band,
-    Direction,
-    Instrument,
-    ItemChoices,
-    Norms,
-    RiskItem,
-    instrument,
-    instruments,
-)
+from ._instruments import Instrument
+from ._instruments import instrument as builtin_instrument
 from ._json import dumps, from_dict, loads, to_dict
 from ._lifecycle import (
-    TRANSITIONS,
     EventCheck,
-    TransitionSpec,
     allowed_events,
     check_event,
     fire,
-    mermaid,
+    latest_time,
     record_assessment,
     record_review,
     record_session,
     revise,
 )
-from ._migrations import migrate
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -110,7 +58,6 @@ from ._model import (
     CodeSystem,
     Comparator,
     Diagnosis,
-    Format,
     GasTarget,
     Goal,
     GoalDomain,
@@ -120,7 +67,6 @@ from ._model import (
     Modality,
     Objective,
     ObjectiveProgress,
-    Period,
     PresentingProblem,
     ProgressReview,
     Readiness,
@@ -128,276 +74,214 @@ from ._model import (
     Schedule,
     Session,
     SupportLevel,
-    Target,
     Transition,
     TreatmentPlan,
 )
-from ._monitoring import (
-    DEFAULT_ALARM_Z,
-    DEFAULT_BAND_Z,
-    DEFAULT_RATE,
-    DEFAULT_RATE_SD,
-    ExpectedResponse,
-    ExpectedScore,
-    LogLinearCurve,
-    TabulatedCurve,
-    TrackPoint,
-    TrackSignal,
-    expected_trajectory,
-    track,
-    track_signal,
-)
-from ._nhstt import (
-    TalkingTherapiesOutcome,
-    TalkingTherapiesPolicy,
-    TreatmentSessionRule,
-    talking_therapies_outcome,
-)
-from ._review import (
-    AttendanceSummary,
-    Findings,
-    MeasureFinding,
-    ObjectiveFinding,
-    ObjectiveState,
-    ReviewPolicy,
-    Suggestion,
-    conduct_review,
-    review,
-)
-from ._rules import (
-    Action,
-    AllOf,
-    AnyOf,
-    AuthorisationUsed,
-    ClientRequest,
-    ConsecutiveMissed,
-    GoalsMet,
-    Inactivity,
-    MissedInWindow,
-    MissedWithinDays,
-    Plateau,
-    ReliableDeterioration,
-    Rule,
-    SessionLimit,
-    SustainedRecovery,
-    TimeLimit,
-)
-from ._schema import json_schema
-from ._scoring import (
-    Score,
-    ScoredPoint,
-    band_of,
-    is_case,
-    plan_scores,
-    score,
-    score_in,
-)
-from ._state import Achievement, AchievementSource, measure_series, objective_achievement
-from ._stepped import (
-    DEFAULT_MODALITY_STEPS,
-    NG222_MORE_SEVERE_PHQ9,
-    ModalityStep,
-    Step,
-    StepAdvice,
-    SteppedCarePolicy,
-    advise_step,
-    current_step,
-    initial_step,
-    step_advice,
-)
-from ._summary import summary
-from ._transitions import OPEN_PHASES, RECORDING_PHASES, Event, Outcome, Phase
+from ._model import Format as DeliveryFormat
+from ._model import Period as CountPeriod
+from ._model import Target as ObjectiveTarget
+from ._review import Findings, ReviewPolicy, review
+from ._review import conduct_review as record_findings
+from ._scoring import Score, score
+from ._state import Achievement, AchievementSource, objective_achievement
+from ._summary import summary as describe
+from ._transitions import Event, Phase
+from ._transitions import Outcome as EpisodeOutcome
 from ._version import __version__
 
+if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
+    from . import change as change
+    from . import document as document
+    from . import fhir as fhir
+    from . import instruments as instruments
+    from . import lifecycle as lifecycle
+    from . import monitoring as monitoring
+    from . import outcomes as outcomes
+    from . import reviews as reviews
+    from . import rules as rules
+    from . import sim as sim
+    from . import stepped as stepped
+    from . import strategies as strategies
+
 __all__ = [
-    "AUDIT",
-    "BUILTIN_INSTRUMENTS",
-    "CARE_PLAN_STATUS",
-    "CORE10",
-    "DEFAULT_ALARM_Z",
-    "DEFAULT_ALLIANCE_CUTOFF",
-    "DEFAULT_BAND_Z",
-    "DEFAULT_GAS_RHO",
-    "DEFAULT_MODALITY_STEPS",
-    "DEFAULT_RATE",
-    "DEFAULT_RATE_SD",
-    "DEFAULT_Z",
-    "DIAGNOSIS_SYSTEMS",
-    "EPISODE_STATUS",
-    "FHIR_NAMESPACE",
-    "GAD7",
-    "HAGEMAN_ARRINDELL_Z",
-    "K10",
-    "NG222_MORE_SEVERE_PHQ9",
-    "OPEN_PHASES",
-    "ORS",
-    "PCL5",
-    "PHQ9",
-    "RECORDING_PHASES",
     "SCHEMA_VERSION",
-    "SRS",
-    "TRANSITIONS",
-    "WSAS",
     "Achievement",
     "AchievementSource",
     "AchievementStatus",
-    "Action",
     "Alert",
-    "AlertKind",
-    "AlertLevel",
-    "AlertPolicy",
-    "AllOf",
-    "AnyOf",
     "Assessment",
     "Attendance",
-    "AttendanceSummary",
-    "AuthorisationUsed",
-    "Band",
     "Barrier",
     "BarrierKind",
     "BehaviourTarget",
-    "ChangeCategory",
-    "ChangeMethod",
     "ClientFactors",
-    "ClientRequest",
-    "ClinicalChange",
     "CodeSystem",
     "Comparator",
-    "ConsecutiveMissed",
-    "CutoffChoice",
-    "Cutoffs",
+    "CountPeriod",
+    "DeliveryFormat",
     "Diagnosis",
-    "Direction",
+    "EpisodeOutcome",
     "Event",
     "EventCheck",
-    "ExpectedResponse",
-    "ExpectedScore",
-    "FhirVersion",
     "Findings",
-    "Format",
     "GasTarget",
     "Goal",
     "GoalDomain",
     "GoalStatus",
-    "GoalsMet",
-    "HagemanArrindell",
-    "Inactivity",
     "Instrument",
     "Intervention",
-    "ItemChoices",
-    "LogLinearCurve",
-    "MeasureFinding",
     "MeasureTarget",
-    "MissedInWindow",
-    "MissedWithinDays",
     "Modality",
-    "ModalityStep",
-    "Norms",
     "Objective",
-    "ObjectiveFinding",
     "ObjectiveProgress",
-    "ObjectiveState",
-    "Outcome",
-    "Period",
+    "ObjectiveTarget",
     "Phase",
-    "Plateau",
     "PresentingProblem",
-    "Problem",
     "ProgressReview",
     "Readiness",
-    "ReliableDeterioration",
-    "ReviewCadence",
     "ReviewDecision",
-    "ReviewDue",
     "ReviewPolicy",
-    "ReviewStatus",
-    "RiskItem",
-    "Rule",
     "Schedule",
     "Score",
-    "ScoredPoint",
     "Session",
-    "SessionLimit",
-    "Step",
-    "StepAdvice",
-    "SteppedCarePolicy",
-    "Suggestion",
     "SupportLevel",
-    "SustainedRecovery",
-    "TabulatedCurve",
-    "TalkingTherapiesOutcome",
-    "TalkingTherapiesPolicy",
-    "Target",
-    "TimeLimit",
-    "TrackPoint",
-    "TrackSignal",
     "Transition",
     "TransitionError",
-    "TransitionSpec",
     "TreatmentPlan",
-    "TreatmentSessionRule",
     "TreatplanError",
     "ValidationError",
+    "ValidationIssue",
     "Verdict",
     "__version__",
-    "advise_step",
     "alerts",
     "allowed_events",
-    "band_of",
-    "care_plan_status",
-    "change_category",
+    "builtin_instrument",
     "check_event",
-    "classify_change",
-    "clinical_cutoffs",
-    "conduct_review",
-    "current_step",
-    "due_reviews",
+    "describe",
     "dumps",
-    "episode_status",
     "evaluate",
-    "expected_trajectory",
-    "fhir_subset",
     "fire",
-    "fixed_threshold_change",
     "from_dict",
-    "from_fhir",
-    "gas_t_score",
-    "hageman_arrindell_change",
-    "hageman_arrindell_cs_index",
-    "hageman_arrindell_cutoffs",
-    "hageman_arrindell_rc",
-    "in_clinical_range",
-    "initial_step",
-    "instrument",
-    "instruments",
-    "is_case",
-    "jacobson_truax_change",
-    "json_schema",
+    "latest_time",
     "loads",
-    "measure_series",
-    "mermaid",
-    "migrate",
-    "next_review_date",
     "objective_achievement",
-    "plan_gas_t_score",
-    "plan_scores",
     "record_assessment",
+    "record_findings",
     "record_review",
     "record_session",
-    "reliable_change_index",
-    "reliable_difference",
     "review",
-    "review_due_date",
-    "review_status",
     "revise",
     "score",
-    "score_in",
-    "standard_error_of_difference",
-    "step_advice",
-    "summary",
-    "talking_therapies_outcome",
     "to_dict",
-    "to_fhir",
-    "track",
-    "track_signal",
 ]
+
+#: Public submodules, loaded on first attribute access (``treatplan.fhir.to_fhir``).
+_SUBMODULES = frozenset(
+    {
+        "change",
+        "document",
+        "fhir",
+        "instruments",
+        "lifecycle",
+        "monitoring",
+        "outcomes",
+        "reviews",
+        "rules",
+        "sim",
+        "stepped",
+        "strategies",
+    }
+)
+
+#: Names of the 0.1 top level that moved before 1.0: old name -> (module, new name).
+#: They still resolve, with a DeprecationWarning, until 1.0 (see CHANGELOG.md). One
+#: could not stay: ``treatplan.instruments`` is now the submodule, so the function that
+#: listed the catalogue is ``treatplan.instruments.builtin_instruments``.
+MOVED: dict[str, tuple[str, str]] = {
+    "Problem": ("treatplan", "ValidationIssue"),
+    "Outcome": ("treatplan", "EpisodeOutcome"),
+    "Format": ("treatplan", "DeliveryFormat"),
+    "Period": ("treatplan", "CountPeriod"),
+    "Target": ("treatplan", "ObjectiveTarget"),
+    "summary": ("treatplan", "describe"),
+    "conduct_review": ("treatplan", "record_findings"),
+    "instrument": ("treatplan", "builtin_instrument"),
+    "score_in": ("treatplan.instruments", "plan_score"),
+    "measure_series": ("treatplan.instruments", "plan_series"),
+    "track_signal": ("treatplan.monitoring", "expected_signal"),
+    "Action": ("treatplan.rules", "RuleAction"),
+    "Step": ("treatplan.stepped", "CareStep"),
+    "advise_step": ("treatplan.stepped", "plan_step_advice"),
+    **{
+        name: (module, name)
+        for module, names in {
+            "treatplan.instruments": (
+                "AUDIT BUILTIN_INSTRUMENTS CORE10 GAD7 K10 ORS PCL5 PHQ9 SRS WSAS Band "
+                "Direction ItemChoices Norms RiskItem ScoredPoint band_of is_case plan_scores"
+            ),
+            "treatplan.change": (
+                "DEFAULT_Z HAGEMAN_ARRINDELL_Z ChangeCategory ChangeMethod ClinicalChange "
+                "CutoffChoice Cutoffs HagemanArrindell change_category classify_change "
+                "clinical_cutoffs fixed_threshold_change hageman_arrindell_change "
+                "hageman_arrindell_cs_index hageman_arrindell_cutoffs hageman_arrindell_rc "
+                "in_clinical_range jacobson_truax_change reliable_change_index "
+                "reliable_difference standard_error_of_difference"
+            ),
+            "treatplan.monitoring": (
+                "DEFAULT_ALARM_Z DEFAULT_ALLIANCE_CUTOFF DEFAULT_BAND_Z DEFAULT_RATE "
+                "DEFAULT_RATE_SD AlertKind AlertLevel AlertPolicy ExpectedResponse "
+                "ExpectedScore LogLinearCurve TabulatedCurve TrackPoint TrackSignal "
+                "expected_trajectory track"
+            ),
+            "treatplan.rules": (
+                "AllOf AnyOf AuthorisationUsed ClientRequest ConsecutiveMissed GoalsMet "
+                "Inactivity MissedInWindow MissedWithinDays Plateau ReliableDeterioration "
+                "Rule SessionLimit SustainedRecovery TimeLimit"
+            ),
+            "treatplan.lifecycle": (
+                "OPEN_PHASES RECORDING_PHASES TRANSITIONS TransitionSpec mermaid"
+            ),
+            "treatplan.reviews": (
+                "AttendanceSummary MeasureFinding ObjectiveFinding ObjectiveState "
+                "ReviewCadence ReviewDue ReviewStatus Suggestion due_reviews "
+                "next_review_date review_due_date review_status"
+            ),
+            "treatplan.stepped": (
+                "DEFAULT_MODALITY_STEPS NG222_MORE_SEVERE_PHQ9 ModalityStep StepAdvice "
+                "SteppedCarePolicy current_step initial_step step_advice"
+            ),
+            "treatplan.outcomes": (
+                "DEFAULT_GAS_RHO TalkingTherapiesOutcome TalkingTherapiesPolicy "
+                "TreatmentSessionRule gas_t_score plan_gas_t_score talking_therapies_outcome"
+            ),
+            "treatplan.document": "json_schema migrate",
+            "treatplan.fhir": (
+                "CARE_PLAN_STATUS DIAGNOSIS_SYSTEMS EPISODE_STATUS FHIR_NAMESPACE FhirVersion "
+                "care_plan_status episode_status fhir_subset from_fhir to_fhir"
+            ),
+        }.items()
+        for name in names.split()
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Loading on first use keeps ``import treatplan`` to the everyday path (PEP 562):
+    # the FHIR, schema, simulation and strategy modules load only when asked for.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    moved = MOVED.get(name)
+    if moved is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    module, new = moved
+    warnings.warn(
+        f"treatplan.{name} is now {module}.{new}; the old name goes in 1.0",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), new)
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_SUBMODULES})

@@ -1,40 +1,178 @@
-"""The ``fhir`` sub-command: print a plan as a FHIR R4 or R5 Bundle (JSON)."""
+"""The ``fhir`` sub-command: write a plan as FHIR, or read other systems' FHIR.
+
+* ``treatplan fhir PLAN [--fhir-version R4|R5] [--bundle collection|transaction]
+  [--questionnaire-responses]`` prints the Bundle;
+* ``treatplan fhir import-measures PLAN SOURCE [--out FILE]`` adds the measures in a
+  FHIR document to a plan and writes the plan JSON;
+* ``treatplan fhir import-plan SOURCE [--out FILE]`` builds a plan from another
+  system's CarePlan, Goals and Conditions.
+
+Reports of what was skipped or refused go to stderr, one line each, with paths.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+_ACTIONS = ("import-measures", "import-plan")
+
+
+def _upper(text: str) -> str:
+    return text.upper()
+
+
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+class _FhirParser(argparse.ArgumentParser):
+    """``fhir PLAN`` exports; ``fhir import-measures ...`` and ``fhir import-plan ...``
+    are actions of their own (argparse cannot mix a positional with sub-commands)."""
+
+    actions: dict[str, argparse.ArgumentParser]
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0] in _ACTIONS:
+            return self.actions[argv[0]].parse_known_args(argv[1:], namespace)
+        return super().parse_known_args(argv, namespace)
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "fhir",
-        help="print a plan as a FHIR Bundle (R4 or R5 JSON)",
-        description=(
-            "Print the plan as a FHIR Bundle: EpisodeOfCare, CarePlan, Conditions, "
-            "Goals, Observations (and ServiceRequests in R5)."
-        ),
-    )
-    p.add_argument("file", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
+    saved = subparsers._parser_class
+    subparsers._parser_class = _FhirParser
+    try:
+        p = subparsers.add_parser(
+            "fhir",
+            help="print a plan as a FHIR Bundle; import measures or plans from FHIR",
+            description=(
+                "Print the plan as a FHIR Bundle: EpisodeOfCare, CarePlan, Conditions, Goals, "
+                "Observations (and ServiceRequests in R5). Also: 'fhir import-measures PLAN "
+                "SOURCE' and 'fhir import-plan SOURCE' (each has --help)."
+            ),
+        )
+    finally:
+        subparsers._parser_class = saved
+    p.add_argument("plan", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
     p.add_argument(
-        "--version",
+        "--fhir-version",
+        type=_upper,
         choices=("R4", "R5"),
         default="R4",
-        dest="fhir_version",
-        help="FHIR release to write (default: R4)",
+        help="FHIR release to write, any case (default: R4)",
     )
-    p.set_defaults(func=_fhir)
+    p.add_argument(
+        "--bundle",
+        type=_lower,
+        choices=("collection", "transaction"),
+        default="collection",
+        help="Bundle type: a transaction has PUT requests a server accepts (default: collection)",
+    )
+    p.add_argument(
+        "--questionnaire-responses",
+        action="store_true",
+        help="also write a QuestionnaireResponse per assessment with item responses",
+    )
+    p.set_defaults(func=_export)
+
+    measures = argparse.ArgumentParser(
+        prog="treatplan fhir import-measures",
+        description=(
+            "Add the LOINC-coded measures (Observations, QuestionnaireResponses) in a FHIR "
+            "Bundle, resource or array to a plan, in time order, and write the plan JSON. "
+            "Skipped and refused resources are listed on stderr with their paths."
+        ),
+    )
+    measures.add_argument("plan", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
+    measures.add_argument("source", metavar="SOURCE", help="a FHIR JSON file ('-' for stdin)")
+    measures.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
+    measures.set_defaults(func=_import_measures)
+
+    plans = argparse.ArgumentParser(
+        prog="treatplan fhir import-plan",
+        description=(
+            "Build a plan from another system's CarePlan, Goals, Conditions (and "
+            "EpisodeOfCare) and write the plan JSON. What could not be carried is listed "
+            "on stderr with its path."
+        ),
+    )
+    plans.add_argument("source", metavar="SOURCE", help="a FHIR JSON file ('-' for stdin)")
+    plans.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
+    plans.set_defaults(func=_import_plan)
+    p.actions = {"import-measures": measures, "import-plan": plans}
 
 
-def _fhir(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace) -> int:
     from ._cli import read_plan_text
     from ._fhir import to_fhir
     from ._json import loads
     from ._model import TreatmentPlan
 
-    plan: TreatmentPlan = loads(read_plan_text(args.file))
-    bundle = to_fhir(plan, args.fhir_version)
+    plan: TreatmentPlan = loads(read_plan_text(args.plan))
+    bundle = to_fhir(
+        plan,
+        args.fhir_version,
+        bundle=args.bundle,
+        questionnaire_responses=args.questionnaire_responses,
+    )
     sys.stdout.write(json.dumps(bundle, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return 0
+
+
+def _read_json(path: str) -> Any:
+    from ._cli import read_plan_text
+    from ._errors import ValidationError
+
+    text = read_plan_text(path)
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValidationError.at("$", "expected well-formed JSON") from None
+
+
+def _write_plan(plan: Any, out: str | None) -> None:
+    from ._json import dumps
+
+    text = dumps(plan) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
+
+
+def _report(report: Any) -> None:
+    for note in report.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    for note in report.refused:
+        print(f"refused: {note}", file=sys.stderr)
+
+
+def _import_measures(args: argparse.Namespace) -> int:
+    from ._cli import read_plan_text
+    from ._fhir_import import import_measures
+    from ._json import loads
+    from ._model import TreatmentPlan
+
+    plan: TreatmentPlan = loads(read_plan_text(args.plan))
+    source = _read_json(args.source)
+    updated, report = import_measures(plan, source)
+    _write_plan(updated, args.out)
+    _report(report)
+    print(f"imported {len(report.imported)} assessment(s)", file=sys.stderr)
+    return 1 if report.refused else 0
+
+
+def _import_plan(args: argparse.Namespace) -> int:
+    from ._fhir_plan import plan_from_fhir
+
+    plan, report = plan_from_fhir(_read_json(args.source))
+    _write_plan(plan, args.out)
+    _report(report)
+    return 1 if report.refused else 0

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+#: Exit codes of ``treatplan simulate`` (documented in docs/concepts/simulation.md).
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(subparsers: Any) -> None:
@@ -19,9 +23,13 @@ def register(subparsers: Any) -> None:
         description=(
             "Simulate referrals to a service: every client is a real treatment plan taken "
             "through the lifecycle, sessions, reviews and ending rules. Writes clients, "
-            "sessions and events tables (CSV and JSON Lines) and summary.json to --out, and "
-            "prints the summary. Same scenario and seed: byte-identical files, whatever "
-            "--workers."
+            "sessions and events tables (CSV unless --format says otherwise), summary.json, "
+            "scenario.json, codebook.json and, last, manifest.json to --out, and prints the "
+            "summary. The run is written beside --out and moved into place only when "
+            "complete: a folder without manifest.json is incomplete. Same scenario and "
+            "seed: byte-identical tables, whatever --workers. Exit codes: 0 done, 1 invalid "
+            "scenario, 2 usage error (including a non-empty --out or a missing extra), "
+            "130 interrupted."
         ),
     )
     p.add_argument(
@@ -52,14 +60,41 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--out", metavar="DIR", default="treatplan-out", help="output directory (treatplan-out)"
     )
-    p.add_argument("--parquet", action="store_true", help="also write Parquet (needs pyarrow)")
+    p.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=("csv", "jsonl", "parquet"),
+        type=str.lower,
+        help="table format: csv (default), jsonl or parquet (needs the parquet extra); "
+        "repeat for more than one",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the earlier run in a non-empty --out, once this run is complete",
+    )
+    p.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="if interrupted, keep what was written as DIR.partial (marked partial)",
+    )
+    p.add_argument("--parquet", action="store_true", help=argparse.SUPPRESS)  # deprecated
     p.add_argument("--plots", action="store_true", help="also draw plots (needs matplotlib)")
     p.add_argument(
         "--print-scenario",
         action="store_true",
         help="print the built-in scenario as JSON (a starting point for your own) and exit",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    progress = p.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw progress on stderr even when it is not a terminal",
+    )
+    progress.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress on stderr, even on a terminal"
+    )
     p.set_defaults(func=_simulate)
 
 
@@ -105,63 +140,120 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
+def _ignore_sigint() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops the run (no traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _command(args: argparse.Namespace) -> list[str]:
+    """The command line that reproduces this run (recorded in the manifest)."""
+    command = ["treatplan", "simulate"]
+    for path in args.scenario or ():
+        command += ["--scenario", path]
+    command += ["--clients", str(args.clients), "--seed", str(args.seed)]
+    command += ["--replicates", str(args.replicates), "--workers", str(args.workers)]
+    for fmt in args.formats:
+        command += ["--format", fmt]
+    command += ["--plots"] * args.plots + ["--out", args.out]
+    return command + ["--overwrite"] * args.overwrite + ["--keep-partial"] * args.keep_partial
+
+
 def _simulate(args: argparse.Namespace) -> int:
-    from .sim import DEFAULT_SCENARIO, compare, load_scenario, simulate_replicates
-    from .sim._tables import write_json, write_parquet
+    from .sim import DEFAULT_SCENARIO, compare, load_scenario
+    from .sim._manifest import OutputExistsError, RunFolder
+    from .sim._run import check_extras, replicates_into, run_record
 
     if args.print_scenario:
         sys.stdout.write(DEFAULT_SCENARIO.to_json())
-        return 0
+        return EXIT_OK
+    formats = list(dict.fromkeys(args.formats or ["csv"]))
+    if args.parquet:
+        print("warning: --parquet is deprecated; use --format parquet", file=sys.stderr)
+        formats = list(dict.fromkeys([*(args.formats or ["csv"]), "parquet"]))
+    args.formats = formats
+    if args.plots and "csv" not in formats:
+        print("error: --plots needs the CSV tables: add --format csv", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_extras(formats, plots=args.plots)
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     scenarios = [load_scenario(f) for f in args.scenario] if args.scenario else [DEFAULT_SCENARIO]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         print("error: compared scenarios need distinct names", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     out = Path(args.out)
+    folders = ["."] if len(scenarios) == 1 else names
+    record = run_record(
+        list(zip(scenarios, folders, strict=True)),
+        args.clients,
+        args.seed,
+        args.replicates,
+        formats,
+        _command(args),
+    )
+    try:
+        folder = RunFolder(out, record, overwrite=args.overwrite, keep_partial=args.keep_partial)
+    except OutputExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    show_progress = args.progress or (not args.quiet and sys.stderr.isatty())
     make_executor: Callable[[], Executor | None] = lambda: None  # noqa: E731
     if args.workers > 1:
         workers = min(args.workers, os.cpu_count() or args.workers)
-        make_executor = lambda: ProcessPoolExecutor(max_workers=workers)  # noqa: E731
+        make_executor = lambda: ProcessPoolExecutor(  # noqa: E731
+            max_workers=workers, initializer=_ignore_sigint
+        )
     summaries = []
-    executor = make_executor()
+    bar = _ProgressBar("", quiet=True)  # replaced per scenario; finish() is safe at any time
     try:
-        for scenario in scenarios:
-            target = out if len(scenarios) == 1 else out / scenario.name
-            bar = _ProgressBar(f"simulating {scenario.name}", args.quiet)
+        with folder:
+            executor = make_executor()
             try:
-                summary, runs = simulate_replicates(
-                    scenario,
-                    args.clients,
-                    args.seed,
-                    args.replicates,
-                    out_dir=target,
-                    progress=bar,
-                    executor=executor,
-                    chunk_size=args.chunk_size,
-                )
-            finally:
-                # The bar's line ends even when the run fails, so an error message
-                # or the summary never continues it.
-                bar.finish()
-            if args.replicates > 1:
-                write_json(target / "summary.json", summary.to_dict())
-            for run in runs:
-                run_dir = run.files[0].parent
-                (run_dir / "scenario.json").write_text(scenario.to_json(), encoding="utf-8")
-                if args.parquet:
-                    write_parquet(run_dir)
-            if args.plots:
-                from .sim._plots import draw_all
+                for scenario, name in zip(scenarios, folders, strict=True):
+                    target = folder.path / name
+                    bar = _ProgressBar(f"simulating {scenario.name}", not show_progress)
+                    try:
+                        summary, runs = replicates_into(
+                            target,
+                            scenario,
+                            args.clients,
+                            args.seed,
+                            args.replicates,
+                            record=record,
+                            progress=bar,
+                            executor=executor,
+                            chunk_size=args.chunk_size,
+                            formats=formats,
+                            max_in_flight=None,
+                        )
+                    finally:
+                        # The bar's line ends even when the run fails, so an error message
+                        # or the summary never continues it.
+                        bar.finish()
+                    if args.plots:
+                        from .sim._plots import draw_all
 
-                draw_all(runs[0], scenario, target)
-            summaries.append(summary)
-    finally:
-        if executor is not None:
-            executor.shutdown()
+                        draw_all(runs[0], scenario, target)
+                    summaries.append(summary)
+            finally:
+                if executor is not None:
+                    executor.shutdown(cancel_futures=True)
+            folder.commit()
+    except KeyboardInterrupt:
+        bar.finish()
+        kept = f"; partial results kept in {folder.partial}/" if folder.partial else ""
+        print(f"interrupted: no complete run written to {out}/{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OutputExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     sys.stdout.write(compare(summaries))
     # Flush the summary first: with stdout a pipe or file it would otherwise come out
     # after this stderr line, and the two streams interleave when sent to one place.
     sys.stdout.flush()
     sys.stderr.write(f"tables written to {out}/\n")
     sys.stderr.flush()
-    return 0
+    return EXIT_OK

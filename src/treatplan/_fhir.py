@@ -1,6 +1,7 @@
 """FHIR R4 and R5 export and import of treatment plans, as plain JSON-ready dicts.
 
-:func:`to_fhir` writes a plan as a FHIR ``Bundle`` (type ``collection``):
+:func:`to_fhir` writes a plan as a FHIR ``Bundle`` (type ``collection``, or
+``transaction`` with conditional ``PUT`` requests for a server):
 
 * one **EpisodeOfCare**: ``status`` from the phase, ``statusHistory`` with one entry
   per lifecycle transition (each carrying the treatplan event, who and why in the
@@ -16,7 +17,12 @@
   ``target`` (measure, detail, ``dueDate``), ``lifecycleStatus`` and
   ``achievementStatus``;
 * an **Observation** per assessment (LOINC code where the instrument has one, item
-  responses as ``component``).
+  responses as ``component`` with LOINC item and answer codes where they exist),
+  ``basedOn`` the CarePlan, linked to the objectives it measures by the core
+  ``resource-pertainsToGoal`` extension; optionally a **QuestionnaireResponse** too.
+
+Other systems' FHIR is read by :func:`~treatplan.fhir.import_measures` (``_fhir_import``)
+and :func:`~treatplan.fhir.plan_from_fhir` (``_fhir_plan``).
 
 Status mappings follow docs/references.md#lifecycle-and-fhir (see :data:`EPISODE_STATUS` and
 :data:`CARE_PLAN_STATUS`). The client is an identifier-only reference: no Patient
@@ -32,15 +38,18 @@ back as standalone assessments. No FHIR library is used at run time.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import attrs
 
 from ._errors import Problem, ValidationError
+from ._fhir_codes import LOINC_FORMS, LoincForm
 from ._instruments import Instrument
 from ._json import from_dict, to_dict
 from ._lifecycle import TRANSITIONS
@@ -70,7 +79,7 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._scoring import score_in
+from ._scoring import score, score_in
 
 __all__ = [
     "CARE_PLAN_STATUS",
@@ -89,6 +98,8 @@ T = TypeVar("T")
 
 #: The FHIR versions :func:`to_fhir` writes.
 FhirVersion = Literal["R4", "R5"]
+#: The Bundle types :func:`to_fhir` writes.
+BundleType = Literal["collection", "transaction"]
 
 #: Namespace of treatplan's local code systems, identifier systems and extensions.
 #: A stable identifier, not necessarily a resolvable web page.
@@ -260,6 +271,11 @@ def _datetime_text(when: datetime) -> str:
     return _fhir_instant(when).isoformat()
 
 
+def _assessment_order(assessment: Assessment) -> tuple[datetime, str]:
+    """Time order, then id: the same order whatever order the parts came in."""
+    return assessment.administered_at.astimezone(UTC), assessment.id
+
+
 # --------------------------------------------------------------------------- the subset
 def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
     """The part of ``plan`` a FHIR Bundle carries: ``from_fhir(to_fhir(p)) == fhir_subset(p)``.
@@ -268,8 +284,11 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
     why, outcome); presenting problems (description, behavioural definitions,
     diagnosis); goals with their objectives (every field, targets included);
     interventions (every field); every assessment; custom instrument definitions.
-    Dropped: sessions, progress reviews, discharge criteria and client factors.
-    Assessments taken at sessions become standalone assessments, in time order.
+    Dropped: sessions, progress reviews, discharge criteria and client factors, and a
+    recorded total beside item responses (scoring uses the items; the Observation
+    reports their total).
+    Assessments taken at sessions become standalone assessments, in time order (ties
+    by id).
     Date-times keep their instant and offset (an offset FHIR cannot write, not a
     whole minute or beyond +-14:00, becomes UTC).
     """
@@ -288,8 +307,12 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
             for i in plan.interventions
         ),
         assessments=tuple(
-            attrs.evolve(a, administered_at=_fhir_instant(a.administered_at))
-            for a in plan.all_assessments()
+            attrs.evolve(
+                a,
+                administered_at=_fhir_instant(a.administered_at),
+                total=a.total if a.items is None else None,
+            )
+            for a in sorted(plan.all_assessments(), key=_assessment_order)
         ),
         sessions=(),
         reviews=(),
@@ -299,19 +322,50 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
 
 
 # --------------------------------------------------------------------------- export
-def to_fhir(plan: TreatmentPlan, version: FhirVersion = "R4") -> dict[str, Any]:
-    """``plan`` as a FHIR ``Bundle`` (type ``collection``) of JSON-ready dicts.
+def to_fhir(
+    plan: TreatmentPlan,
+    version: FhirVersion = "R4",
+    *,
+    bundle: BundleType = "collection",
+    questionnaire_responses: bool = False,
+) -> dict[str, Any]:
+    """``plan`` as a FHIR ``Bundle`` of JSON-ready dicts.
 
     ``version`` is ``"R4"`` (also valid R4B for these resources) or ``"R5"``.
-    Resource ids are name-based UUIDs of the plan and part ids, so the same plan
-    always gives the same bundle. Raises :class:`ValidationError` for an unknown
-    version.
+    ``bundle="transaction"`` gives a Bundle a FHIR server accepts at its base URL:
+    every entry is a ``PUT`` on a conditional URL keyed by the part's stable
+    identifier (``Goal?identifier=system|value``), so posting the same plan twice
+    updates rather than duplicates; its resources carry no ``id`` (the server
+    assigns them). ``questionnaire_responses=True`` adds a QuestionnaireResponse per
+    assessment with item responses (LOINC item linkIds and answer codes where the
+    instrument has them), linked from its Observation's ``derivedFrom``. In a
+    collection, resource ids are name-based UUIDs of the plan and part ids, so the
+    same plan always gives the same bundle. Raises :class:`ValidationError` for an
+    unknown version or bundle type.
     """
     if not isinstance(plan, TreatmentPlan):
         raise ValidationError.at("plan", "a TreatmentPlan")
     if version not in ("R4", "R5"):
         raise ValidationError.at("version", "'R4' or 'R5'")
-    return _Exporter(plan, version == "R5").bundle()
+    if bundle not in ("collection", "transaction"):
+        raise ValidationError.at("bundle", "'collection' or 'transaction'")
+    out = _Exporter(plan, version == "R5", questionnaire_responses).bundle()
+    if bundle == "transaction":
+        out["type"] = "transaction"
+        for entry in out["entry"]:
+            resource = entry["resource"]
+            del resource["id"]
+            entry["request"] = {"method": "PUT", "url": _conditional_url(resource)}
+    return out
+
+
+def _conditional_url(resource: dict[str, Any]) -> str:
+    """``Type?identifier=system|value``: the conditional update URL of a resource."""
+    identifier = resource["identifier"]
+    if isinstance(identifier, list):
+        identifier = identifier[0]
+    value = f"{identifier['system']}|{identifier['value']}"
+    return f"{resource['resourceType']}?identifier={quote(value, safe=':/|')}"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -330,9 +384,10 @@ def _identifier(system: str, value: str) -> list[dict[str, Any]]:
 
 
 class _Exporter:
-    def __init__(self, plan: TreatmentPlan, r5: bool) -> None:
+    def __init__(self, plan: TreatmentPlan, r5: bool, responses: bool = False) -> None:
         self.plan = plan
         self.r5 = r5
+        self.responses = responses
         self.patient = {
             "type": "Patient",
             "identifier": {"system": _CLIENT_ID, "value": plan.client_ref},
@@ -358,7 +413,10 @@ class _Exporter:
             entries += [self.objective(goal, o) for o in goal.objectives]
         if self.r5:
             entries += [self.service_request(i) for i in plan.interventions]
-        entries += [self.observation(a) for a in plan.all_assessments()]
+        for a in sorted(plan.all_assessments(), key=_assessment_order):
+            entries.append(self.observation(a))
+            if self.responses and a.items is not None:
+                entries.append(self.questionnaire_response(a))
         return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
     # -- episode and care plan -------------------------------------------
@@ -584,14 +642,29 @@ class _Exporter:
 
     def observation(self, assessment: Assessment) -> dict[str, Any]:
         instrument = self.plan.instrument(assessment.instrument)
-        body: dict[str, Any] = {
-            "identifier": _identifier(_PART_ID, assessment.id),
-            "status": "final",
-            "category": [_concept(_CS_OBSERVATION_CATEGORY, "survey")],
-            "code": self.instrument_concept(assessment.instrument),
-            "subject": self.patient,
-            "effectiveDateTime": _datetime_text(assessment.administered_at),
-        }
+        form = _loinc_form(instrument)
+        body: dict[str, Any] = {}
+        # The objectives this assessment measures: the core pertainsToGoal extension
+        # (FHIR R4 and R5 Observation have no Goal element; focus means another subject).
+        goals = [
+            o.id
+            for o in self.plan.objectives
+            if isinstance(o.target, MeasureTarget) and o.target.instrument == instrument.code
+        ]
+        if goals:
+            body["extension"] = [
+                {"url": _EXT_PERTAINS_TO_GOAL, "valueReference": self.ref("Goal", oid)}
+                for oid in goals
+            ]
+        body["identifier"] = _identifier(_PART_ID, assessment.id)
+        body["basedOn"] = [self.ref("CarePlan", self.plan.plan_id)]  # R4 and R5 allow it
+        body["status"] = "final"
+        body["category"] = [_concept(_CS_OBSERVATION_CATEGORY, "survey")]
+        body["code"] = self.instrument_concept(assessment.instrument)
+        body["subject"] = self.patient
+        body["effectiveDateTime"] = _datetime_text(assessment.administered_at)
+        if self.responses and assessment.items is not None:
+            body["derivedFrom"] = [self.ref("QuestionnaireResponse", assessment.id)]
         total, computed = _observation_total(self.plan, assessment)
         if total is not None:
             quantity: dict[str, Any] = {}
@@ -604,21 +677,74 @@ class _Exporter:
         if assessment.items is not None:
             components = []
             for n, response in enumerate(assessment.items, 1):
-                component: dict[str, Any] = {
-                    "code": _concept(_CS_ITEM, f"item-{n}", f"{instrument.name} item {n}")
-                }
+                code = _concept(_CS_ITEM, f"item-{n}", f"{instrument.name} item {n}")
+                if form is not None:
+                    code["coding"].insert(0, _coding(_LOINC, form.items[n - 1]))
+                component: dict[str, Any] = {"code": code}
+                answer = None if form is None or response is None else form.answer_code(response)
                 if response is None:
                     component["dataAbsentReason"] = _concept(_CS_DATA_ABSENT, "unknown")
+                elif answer is not None:
+                    component["valueCodeableConcept"] = {
+                        "coding": [_coding(_LOINC, answer)],
+                        "text": str(response),
+                    }
                 else:
                     component["valueInteger"] = response
                 components.append(component)
             body["component"] = components
         return self.resource("Observation", assessment.id, body)
 
+    def questionnaire_response(self, assessment: Assessment) -> dict[str, Any]:
+        instrument = self.plan.instrument(assessment.instrument)
+        form = _loinc_form(instrument)
+        questionnaire = (
+            f"http://loinc.org/q/{form.panel}"
+            if form is not None
+            else f"{FHIR_NAMESPACE}/Questionnaire/{quote(instrument.code, safe='')}"
+        )
+        identifier = {"system": _PART_ID, "value": assessment.id}
+        items = []
+        for n, response in enumerate(assessment.items or (), 1):
+            item: dict[str, Any] = {
+                "linkId": form.items[n - 1] if form is not None else f"item-{n}"
+            }
+            if response is not None:
+                answer = None if form is None else form.answer_code(response)
+                item["answer"] = [
+                    {"valueCoding": _coding(_LOINC, answer)}
+                    if answer is not None
+                    else {"valueInteger": response}
+                ]
+            items.append(item)
+        body: dict[str, Any] = {
+            # R4 allows one identifier, R5 a list.
+            "identifier": [identifier] if self.r5 else identifier,
+            "basedOn": [self.ref("CarePlan", self.plan.plan_id)],
+            "questionnaire": questionnaire,
+            "status": "completed",
+            "subject": self.patient,
+            "authored": _datetime_text(assessment.administered_at),
+            "item": items,
+        }
+        return self.resource("QuestionnaireResponse", assessment.id, body)
+
+
+def _loinc_form(instrument: Instrument) -> LoincForm | None:
+    """The LOINC item and answer codes of a built-in definition (not a plan's own)."""
+    from ._instruments import BUILTIN_INSTRUMENTS
+
+    form = LOINC_FORMS.get(instrument.code)
+    return form if BUILTIN_INSTRUMENTS.get(instrument.code) is instrument else None
+
 
 def _observation_total(plan: TreatmentPlan, assessment: Assessment) -> tuple[float | None, bool]:
-    """The score an Observation reports: the recorded total, else the computed one (flagged)."""
-    if assessment.total is not None:
+    """The score an Observation reports: the recorded total, else the computed one (flagged).
+
+    With item responses the computed total is reported even beside a recorded one:
+    scoring uses the items, so a recorded total there is never what treatplan scores.
+    """
+    if assessment.items is None:
         return assessment.total, False
     total = score_in(plan, assessment).total
     if total is None:  # too many items missing to score
@@ -742,7 +868,10 @@ class _Importer:
         problems = tuple(self.condition(p, r) for p, r in self.by_type.get("Condition", []))
         goals = self.goals()
         interventions = self.interventions(care_plan, cp_path)
-        assessments = tuple(self.observation(p, r) for p, r in self.by_type.get("Observation", []))
+        assessments = sorted(
+            (self.observation(p, r) for p, r in self.by_type.get("Observation", [])),
+            key=_assessment_order,
+        )
         try:
             return TreatmentPlan(
                 plan_id=plan_id,
@@ -751,7 +880,7 @@ class _Importer:
                 presenting_problems=problems,
                 goals=goals,
                 interventions=interventions,
-                assessments=assessments,
+                assessments=tuple(assessments),
                 custom_instruments=tuple(self.custom.values()),
             )
         except ValidationError as exc:
@@ -1077,16 +1206,28 @@ class _Importer:
         instrument = self.instrument_code(
             _get(resource, "code", path, Mapping), f"{path}.code", required=True
         )
+        assert instrument is not None  # required=True raises instead
+        definition = self.custom.get(instrument) or _builtin_definition(instrument, path)
+        answers = form.answers if (form := _loinc_form(definition)) is not None else {}
         at = _datetime(_get(resource, "effectiveDateTime", path, str), f"{path}.effectiveDateTime")
         total = None
+        total_path = f"{path}.valueQuantity.value"
         if "valueQuantity" in resource:
             quantity = _get(resource, "valueQuantity", path, Mapping)
             computed = any(
                 isinstance(e, Mapping) and e.get("valueBoolean") is True
                 for _, e in _extensions(quantity, f"{path}.valueQuantity", _EXT_COMPUTED)
             )
-            if not computed:
-                total = _get(quantity, "value", f"{path}.valueQuantity", float)
+            total = _get(quantity, "value", f"{path}.valueQuantity", float)
+            if not math.isfinite(total):
+                raise ValidationError.at(total_path, "a finite number")
+            if not definition.total_min <= total <= definition.total_max:
+                raise ValidationError.at(
+                    total_path,
+                    f"a number from {definition.total_min} to {definition.total_max}",
+                )
+            if computed:
+                total = None  # derived from the items, which come back instead
         items: tuple[int | None, ...] | None = None
         if "component" in resource:
             values: list[int | None] = []
@@ -1094,10 +1235,18 @@ class _Importer:
                 cpath = f"{path}.component[{i}]"
                 if isinstance(component, Mapping) and "dataAbsentReason" in component:
                     values.append(None)
+                elif isinstance(component, Mapping) and "valueCodeableConcept" in component:
+                    concept = _get(component, "valueCodeableConcept", cpath, Mapping)
+                    code = _first_code(concept, _LOINC)
+                    if code is None or code not in answers:
+                        raise ValidationError.at(
+                            f"{cpath}.valueCodeableConcept.coding", "a LOINC answer code"
+                        )
+                    values.append(answers[code])
                 else:
                     values.append(_get(component, "valueInteger", cpath, int))
             items = tuple(values)
-        return _build(
+        assessment = _build(
             path,
             Assessment,
             id=self.part_id(path, resource),
@@ -1106,6 +1255,15 @@ class _Importer:
             items=items,
             total=total,
         )
+        for problem in assessment.problems_against(definition):
+            where = problem.path.replace("$.items", f"{path}.component").replace(
+                "$.total", total_path
+            )
+            raise ValidationError.at(where, problem.expected)
+        complete = items is not None and total is not None and None not in items
+        if complete and score(definition, assessment).total != total:
+            raise ValidationError.at(total_path, "the total of the item responses")
+        return assessment
 
 
 # --------------------------------------------------------------------------- reading helpers
@@ -1241,6 +1399,14 @@ def _date(text: str, path: str) -> date:
     except ValueError:
         pass
     raise ValidationError.at(path, "a FHIR date, YYYY-MM-DD")
+
+
+def _builtin_definition(code: str, path: str) -> Instrument:
+    from ._instruments import BUILTIN_INSTRUMENTS
+
+    if code not in BUILTIN_INSTRUMENTS:
+        raise ValidationError.at(f"{path}.code", "a built-in or custom instrument")
+    return BUILTIN_INSTRUMENTS[code]
 
 
 def _build(path: str, cls: Callable[..., T], **kwargs: Any) -> T:

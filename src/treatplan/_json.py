@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, get_args, overload
 
 import attrs
 import cattrs
@@ -327,7 +327,11 @@ def to_dict(value: Any) -> Any:
     return converter().unstructure(value)
 
 
-def from_dict(data: Any, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[assignment]
+@overload
+def from_dict(data: Any) -> TreatmentPlan: ...
+@overload
+def from_dict(data: Any, kind: type[T]) -> T: ...
+def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
     """Build a ``kind`` (default :class:`TreatmentPlan`) from JSON-ready data.
 
     Raises :class:`ValidationError` listing every problem with its JSON path.
@@ -367,7 +371,11 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
     return json.dumps(to_dict(value), indent=indent, ensure_ascii=False, allow_nan=False)
 
 
-def loads(text: str | bytes, kind: type[T] = TreatmentPlan) -> T:  # type: ignore[assignment]
+@overload
+def loads(text: str | bytes) -> TreatmentPlan: ...
+@overload
+def loads(text: str | bytes, kind: type[T]) -> T: ...
+def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
     """Parse JSON text into a ``kind`` (default :class:`TreatmentPlan`).
 
     Raises :class:`ValidationError` for text that is not JSON, or not a valid document.

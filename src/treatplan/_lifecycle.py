@@ -32,7 +32,14 @@ from ._model import (
     TreatmentPlan,
     record_time_problem,
 )
-from ._state import live_objectives, state_of, with_assessment, with_review, with_session
+from ._state import (
+    PlanState,
+    live_objectives,
+    state_of,
+    with_assessment,
+    with_review,
+    with_session,
+)
 from ._transitions import OPEN_PHASES, RECORDING_PHASES, TABLE, Event, Outcome, Phase
 
 __all__ = [
@@ -159,7 +166,7 @@ class EventCheck:
     target: Phase
 
 
-def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
+def _failures(plan: TreatmentPlan, request: _Request, state: PlanState) -> list[str]:
     spec = _SPECS[request.event]
     last = plan.history[-1]
     phase = last.target
@@ -169,23 +176,19 @@ def _failures(plan: TreatmentPlan, request: _Request) -> list[str]:
         allowed_from = ", ".join(sorted(p.value for p in spec.sources)) or "nowhere"
         return [f"{request.event.value} is allowed only from {allowed_from}"]
     reasons: list[str] = []
-    if _earlier(request.at, last.at):
+    # Aware date-times compare as instants. Every time in a plan, and request.at, has a
+    # fixed UTC offset (no DST folds), so the direct comparison is exact.
+    at = request.at
+    if at < last.at:
         reasons.append("event time is before the last recorded transition")
-    latest = state_of(plan).latest_record
-    if latest is not None and v.instant(request.at) < latest:
+    latest = state.latest_record
+    if latest is not None and at < latest:
         reasons.append("event time is before the latest session, assessment or review")
     for guard in spec.guards:
         why = guard(plan, request)
         if why is not None:
             reasons.append(why)
     return reasons
-
-
-def _earlier(when: datetime, than: datetime) -> bool:
-    """Whether instant ``when`` is before instant ``than`` (both timezone-aware)."""
-    if type(when.tzinfo) is timezone and type(than.tzinfo) is timezone:
-        return when < than  # fixed offsets have no DST folds: the direct comparison is exact
-    return v.instant(when) < v.instant(than)
 
 
 def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _Request:
@@ -233,7 +236,7 @@ def check_event(
 ) -> EventCheck:
     """Whether ``event`` may fire on ``plan`` at ``at``, with every failed guard."""
     request = _request(event, at, by, reason)
-    reasons = _failures(plan, request)
+    reasons = _failures(plan, request, state_of(plan))
     target = TRANSITIONS[request.event.value].target
     return EventCheck(request.event, not reasons, tuple(reasons), target)
 
@@ -279,7 +282,8 @@ def fire(
     A blank ``reason`` counts as none.
     """
     request = _request(event, at, by, reason)
-    failures = _failures(plan, request)
+    state = state_of(plan)
+    failures = _failures(plan, request, state)
     if failures:
         raise TransitionError(plan.phase.value, request.event.value, failures)
     spec = _SPECS[request.event]
@@ -302,7 +306,7 @@ def fire(
     # last transition) and keeps every record in its phase (the time is not before
     # the latest record, so no record moves into the new phase). The derived state
     # does not depend on the history: the new version shares it.
-    return replace_field(plan, "history", (*history, record), state_of(plan))
+    return replace_field(plan, "history", (*history, record), state)
 
 
 # --------------------------------------------------------------------------- recording

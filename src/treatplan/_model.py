@@ -18,9 +18,9 @@ from __future__ import annotations
 import bisect
 import enum
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 from dateutil import rrule as _rrule
@@ -223,13 +223,69 @@ class BarrierKind(enum.StrEnum):
     OTHER = "other"
 
 
-def _optional_tuple(value: Any) -> Any:
-    return None if value is None else _tuple(value)
-
-
 def _tuple(value: Any) -> Any:
     # Lists and tuples become tuples; anything else is left for the validator to reject.
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+# Converters typed on their inputs, so that type checkers see what each constructor
+# takes (mypy's attrs plugin reads a converter's parameter type). At run time each
+# accepts anything and leaves what is not a list or tuple to the field's validator,
+# which raises a ValidationError naming the field.
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return cast("tuple[str, ...]", _tuple(value))
+
+
+def _item_responses(value: Iterable[int | None] | None) -> tuple[int | None, ...] | None:
+    return None if value is None else cast("tuple[int | None, ...]", _tuple(value))
+
+
+def _objectives(value: Iterable[Objective]) -> tuple[Objective, ...]:
+    return cast("tuple[Objective, ...]", _tuple(value))
+
+
+def _assessments(value: Iterable[Assessment]) -> tuple[Assessment, ...]:
+    return cast("tuple[Assessment, ...]", _tuple(value))
+
+
+def _progress(value: Iterable[ObjectiveProgress]) -> tuple[ObjectiveProgress, ...]:
+    return cast("tuple[ObjectiveProgress, ...]", _tuple(value))
+
+
+def _barriers(value: Iterable[Barrier]) -> tuple[Barrier, ...]:
+    return cast("tuple[Barrier, ...]", _tuple(value))
+
+
+def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+    return cast("tuple[Transition, ...]", _tuple(value))
+
+
+def _problems(value: Iterable[PresentingProblem]) -> tuple[PresentingProblem, ...]:
+    return cast("tuple[PresentingProblem, ...]", _tuple(value))
+
+
+def _goals(value: Iterable[Goal]) -> tuple[Goal, ...]:
+    return cast("tuple[Goal, ...]", _tuple(value))
+
+
+def _interventions(value: Iterable[Intervention]) -> tuple[Intervention, ...]:
+    return cast("tuple[Intervention, ...]", _tuple(value))
+
+
+def _sessions(value: Iterable[Session]) -> tuple[Session, ...]:
+    return cast("tuple[Session, ...]", _tuple(value))
+
+
+def _reviews(value: Iterable[ProgressReview]) -> tuple[ProgressReview, ...]:
+    return cast("tuple[ProgressReview, ...]", _tuple(value))
+
+
+def _instruments(value: Iterable[Instrument]) -> tuple[Instrument, ...]:
+    return cast("tuple[Instrument, ...]", _tuple(value))
+
+
+def _instant(value: datetime) -> datetime:
+    return cast("datetime", v.fixed_offset(value))
 
 
 # --------------------------------------------------------------------------- problems
@@ -249,7 +305,7 @@ class PresentingProblem:
     description: str = attrs.field(validator=v.text())
     behavioural_definitions: tuple[str, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_strings,
         validator=v.items_of(
             str, "non-empty strings", max_length=100, each=lambda s: bool(s) and v.is_unicode(s)
         ),
@@ -329,11 +385,13 @@ class Goal:
     statement: str = attrs.field(validator=v.text())
     domain: GoalDomain = attrs.field(validator=v.enum(GoalDomain))
     objectives: tuple[Objective, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Objective, "objectives", max_length=100)
+        default=(),
+        converter=_objectives,
+        validator=v.items_of(Objective, "objectives", max_length=100),
     )
     addresses: tuple[str, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_strings,
         validator=v.items_of(str, "presenting problem ids", max_length=100, unique=True),
     )
 
@@ -364,7 +422,7 @@ class Schedule:
     stored, like every plan time, with a fixed offset.
     """
 
-    start: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
+    start: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     rrule: str = attrs.field(validator=v.text(max_length=500))
     timezone: str | None = attrs.field(
         default=None, validator=v.text(optional=True, max_length=64)
@@ -465,7 +523,7 @@ class Intervention:
     format: Format = attrs.field(default=Format.INDIVIDUAL, validator=v.enum(Format))
     serves: tuple[str, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_strings,
         validator=v.items_of(str, "objective ids", max_length=100, unique=True),
     )
     schedule: Schedule | None = attrs.field(
@@ -485,10 +543,10 @@ class Assessment:
 
     id: str = attrs.field(validator=v.ref())
     instrument: str = attrs.field(validator=v.ref())
-    administered_at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
+    administered_at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     items: tuple[int | None, ...] | None = attrs.field(
         default=None,
-        converter=_optional_tuple,
+        converter=_item_responses,
         validator=attrs.validators.optional(
             v.items_of(
                 (int, type(None)),
@@ -514,16 +572,16 @@ class Session:
     """A scheduled contact and what happened at it."""
 
     id: str = attrs.field(validator=v.ref())
-    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     attendance: Attendance = attrs.field(validator=v.enum(Attendance))
     interventions: tuple[str, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_strings,
         validator=v.items_of(str, "intervention ids", max_length=100, unique=True),
     )
     assessments: tuple[Assessment, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_assessments,
         validator=v.items_of(Assessment, "assessments", max_length=100),
     )
     duration_minutes: int | None = attrs.field(
@@ -560,11 +618,11 @@ class ProgressReview:
     """A dated review: progress per objective, the decision taken, the next review date."""
 
     id: str = attrs.field(validator=v.ref())
-    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     decision: ReviewDecision = attrs.field(validator=v.enum(ReviewDecision))
     progress: tuple[ObjectiveProgress, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_progress,
         validator=v.items_of(ObjectiveProgress, "objective progress records", max_length=1000),
     )
     next_review: date | None = attrs.field(default=None, validator=v.a_date(optional=True))
@@ -600,7 +658,7 @@ class ClientFactors:
         default=None, validator=v.enum(SupportLevel, optional=True)
     )
     barriers: tuple[Barrier, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Barrier, "barriers", max_length=20)
+        default=(), converter=_barriers, validator=v.items_of(Barrier, "barriers", max_length=20)
     )
 
 
@@ -616,7 +674,7 @@ class Transition:
     event: str = attrs.field(validator=v.ref())
     source: Phase | None = attrs.field(validator=v.enum(Phase, optional=True))
     target: Phase = attrs.field(validator=v.enum(Phase))
-    at: datetime = attrs.field(converter=v.fixed_offset, validator=v.aware_datetime())
+    at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     by: str = attrs.field(validator=v.ref())
     reason: str | None = attrs.field(default=None, validator=v.text(optional=True))
     outcome: Outcome | None = attrs.field(default=None, validator=v.enum(Outcome, optional=True))
@@ -649,29 +707,29 @@ class TreatmentPlan(_DerivedStateSlot):
     plan_id: str = attrs.field(validator=v.ref())
     client_ref: str = attrs.field(validator=v.ref())
     history: tuple[Transition, ...] = attrs.field(
-        converter=_tuple, validator=v.items_of(Transition, "transitions", min_length=1)
+        converter=_transitions, validator=v.items_of(Transition, "transitions", min_length=1)
     )
     presenting_problems: tuple[PresentingProblem, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_problems,
         validator=v.items_of(PresentingProblem, "presenting problems", max_length=100),
     )
     goals: tuple[Goal, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Goal, "goals", max_length=100)
+        default=(), converter=_goals, validator=v.items_of(Goal, "goals", max_length=100)
     )
     interventions: tuple[Intervention, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_interventions,
         validator=v.items_of(Intervention, "interventions", max_length=100),
     )
     assessments: tuple[Assessment, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Assessment, "assessments")
+        default=(), converter=_assessments, validator=v.items_of(Assessment, "assessments")
     )
     sessions: tuple[Session, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Session, "sessions")
+        default=(), converter=_sessions, validator=v.items_of(Session, "sessions")
     )
     reviews: tuple[ProgressReview, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(ProgressReview, "progress reviews")
+        default=(), converter=_reviews, validator=v.items_of(ProgressReview, "progress reviews")
     )
     discharge_criteria: Rule | None = attrs.field(default=None)
     client_factors: ClientFactors = attrs.field(
@@ -679,7 +737,7 @@ class TreatmentPlan(_DerivedStateSlot):
     )
     custom_instruments: tuple[Instrument, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_instruments,
         validator=v.items_of(Instrument, "instrument definitions", max_length=100),
     )
     schema_version: int = attrs.field(default=SCHEMA_VERSION, validator=v.integer(low=1))

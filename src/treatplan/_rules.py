@@ -15,7 +15,8 @@ discharge) and authorisation used (warnings on the way).
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -47,6 +48,20 @@ def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
+# Typed on their inputs for type checkers; at run time what is not a list or tuple is
+# left to the field's validator.
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return cast("tuple[str, ...]", _tuple(value))
+
+
+def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    return cast("tuple[Rule, ...]", _tuple(value))
+
+
+def _fractions(value: Iterable[float]) -> tuple[float, ...]:
+    return cast("tuple[float, ...]", v.floats(value))
+
+
 class Action(enum.StrEnum):
     """What a fired rule recommends."""
 
@@ -67,7 +82,7 @@ class GoalsMet:
     """
 
     objectives: tuple[str, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(str, "objective ids", unique=True)
+        default=(), converter=_strings, validator=v.items_of(str, "objective ids", unique=True)
     )
     kind: Literal["goals_met"] = attrs.field(default="goals_met", init=False)
 
@@ -177,7 +192,7 @@ class SustainedRecovery:
 
     consecutive: int = attrs.field(default=2, validator=v.integer(low=1, high=1000))
     instruments: tuple[str, ...] = attrs.field(
-        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+        default=_PAIRED, converter=_strings, validator=_instrument_codes
     )
     kind: Literal["sustained_recovery"] = attrs.field(default="sustained_recovery", init=False)
 
@@ -194,7 +209,7 @@ class Plateau:
 
     window: int = attrs.field(default=4, validator=v.integer(low=2, high=1000))
     instruments: tuple[str, ...] = attrs.field(
-        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+        default=_PAIRED, converter=_strings, validator=_instrument_codes
     )
     action: Action = attrs.field(default=Action.REVIEW, validator=v.enum(Action))
     kind: Literal["plateau"] = attrs.field(default="plateau", init=False)
@@ -209,7 +224,7 @@ class ReliableDeterioration:
     """
 
     instruments: tuple[str, ...] = attrs.field(
-        default=_PAIRED, converter=_tuple, validator=_instrument_codes
+        default=_PAIRED, converter=_strings, validator=_instrument_codes
     )
     kind: Literal["reliable_deterioration"] = attrs.field(
         default="reliable_deterioration", init=False
@@ -227,7 +242,7 @@ class AuthorisationUsed:
 
     authorised_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
     warn_at: tuple[float, ...] = attrs.field(
-        default=(0.8, 0.9), converter=v.floats, validator=v.increasing_fractions
+        default=(0.8, 0.9), converter=_fractions, validator=v.increasing_fractions
     )
     count_missed: bool = attrs.field(default=False, validator=v.boolean())
     kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)
@@ -242,7 +257,7 @@ class AnyOf:
     """Fires when any of its rules fires. The verdict's action is the most decisive
     among the fired rules (discharge over review over warn)."""
 
-    rules: tuple[Rule, ...] = attrs.field(converter=_tuple, validator=_rules_validator)
+    rules: tuple[Rule, ...] = attrs.field(converter=_rules, validator=_rules_validator)
     kind: Literal["any_of"] = attrs.field(default="any_of", init=False)
 
 
@@ -250,7 +265,7 @@ class AnyOf:
 class AllOf:
     """Fires when every one of its rules fires."""
 
-    rules: tuple[Rule, ...] = attrs.field(converter=_tuple, validator=_rules_validator)
+    rules: tuple[Rule, ...] = attrs.field(converter=_rules, validator=_rules_validator)
     kind: Literal["all_of"] = attrs.field(default="all_of", init=False)
 
 

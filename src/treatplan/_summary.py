@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._lifecycle import allowed_events
 from ._model import TreatmentPlan
+from ._state import objective_achievement, state_of
 
 __all__ = ["summary"]
 
@@ -27,19 +26,23 @@ def summary(plan: TreatmentPlan) -> str:
         for g in plan.goals:
             add(f"  - {g.statement} ({g.domain.value})")
             for o in g.objectives:
-                achievement = f", {o.achievement.value}" if o.achievement else ""
-                add(f"      * {o.description} by {o.target_date} [{o.status.value}{achievement}]")
+                found = objective_achievement(plan, o)
+                judged = "achieved" if found.achieved else "not achieved"
+                add(
+                    f"      * {o.description} by {o.target_date} "
+                    f"[{o.status.value}; {judged}: {found.detail}]"
+                )
     if plan.interventions:
         add("Interventions:")
         for i in plan.interventions:
             when = f", {i.schedule.rrule}" if i.schedule else ""
             add(f"  - {i.modality.value}: {i.technique} ({i.format.value}{when})")
-    attended = len(plan.attended_sessions)
+    state = state_of(plan)
+    attended = state.attended(state.n_sessions)
     add(f"Sessions: {len(plan.sessions)} scheduled, {attended} attended")
-    codes = sorted({a.instrument for a in plan.all_assessments()})
-    for code in codes:
-        scores = [_total(plan, a) for a in plan.scores(code)]
-        shown = " -> ".join("?" if s is None else f"{s:g}" for s in scores)
+    for code in sorted(state.codes()):
+        totals = [p.score.total for p in state.series(code).points()]
+        shown = " -> ".join("?" if t is None else f"{t:g}" for t in totals)
         add(f"  {code}: {shown}")
     if plan.reviews:
         last = plan.reviews[-1]
@@ -53,12 +56,3 @@ def summary(plan: TreatmentPlan) -> str:
     nxt_events = [c.event.value for c in allowed_events(plan) if c.allowed]
     add("Next: " + (", ".join(nxt_events) or "nothing"))
     return "\n".join(out)
-
-
-def _total(plan: TreatmentPlan, assessment: Any) -> float | None:
-    if assessment.total is not None:
-        return float(assessment.total)
-    items = assessment.items
-    if items is None or any(i is None for i in items):
-        return None
-    return float(sum(items))

@@ -14,6 +14,7 @@ or worker count runs them.
 True
 """
 
+from ._codebook import CODEBOOK, Column
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
     CLIENT_COLUMNS,
@@ -25,6 +26,7 @@ from ._engine import (
     WaitingList,
     simulate_client,
 )
+from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (
@@ -78,7 +80,15 @@ from ._sweep import (
     grid,
     sweep,
 )
-from ._tables import FORMATS, TABLES, TableWriter, read_table, to_dataframe, write_parquet
+from ._tables import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    TABLES,
+    TableWriter,
+    read_table,
+    to_dataframe,
+    write_parquet,
+)
 
 __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     # Service model and sweeps (issue 11).
@@ -106,6 +116,8 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "sweep",
     # The simulator.
     "CLIENT_COLUMNS",
+    "CODEBOOK",
+    "DEFAULT_FORMATS",
     "DEFAULT_SCENARIO",
     "ENDING_CAUSES",
     "EVENT_COLUMNS",
@@ -118,15 +130,18 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "ChunkOutput",
     "ClientResult",
     "ClientTraits",
+    "Column",
     "CumulativeIncidence",
     "Durations",
     "Engagement",
     "ItemPatterns",
     "Normal",
+    "OutputExistsError",
     "Policy",
     "Population",
     "Rate",
     "Response",
+    "RunFolder",
     "RunResult",
     "Scenario",
     "Summary",
@@ -134,6 +149,7 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "TableWriter",
     "Tally",
     "WaitingList",
+    "check_manifest",
     "client_stream",
     "combine_replicates",
     "compare",
@@ -149,6 +165,7 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "recovery_times",
     "replicate_seed",
     "run_chunk",
+    "scenario_sha256",
     "simulate",
     "simulate_client",
     "simulate_replicates",

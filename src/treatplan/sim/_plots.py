@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._instruments import PHQ9
+from .._monitoring import expected_trajectory
 from ._run import RunResult
 from ._scenario import Scenario
 from ._survival import (
@@ -64,8 +66,6 @@ def draw_all(run: RunResult, scenario: Scenario, out_dir: str | Path) -> list[Pa
 
 
 def _trajectories(plt: Any, run_dir: Path, scenario: Scenario, target: Path) -> Path:
-    from .._instruments import PHQ9
-    from .._monitoring import expected_trajectory
 
     intake, width, wanted = round(scenario.population.phq9.mean), 1, 40
     baseline: dict[str, int] = {}

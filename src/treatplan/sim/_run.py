@@ -7,29 +7,72 @@ chunk's rows as soon as it and every earlier chunk are done. At most
 clients are simulated. Output is byte-identical for any executor, worker count
 or chunk size: each client's rows depend only on the scenario, the seed and the
 client's index.
+
+With ``out_dir`` a run is written into a hidden folder beside it and moved into
+place, with ``manifest.json`` written last, only when complete
+(:class:`~treatplan.sim.RunFolder`).
 """
 
 from __future__ import annotations
 
-import time
+import importlib.util
+import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from .._version import __version__
+from ._codebook import codebook_dict
 from ._engine import Admission, WaitingList, simulate_client
+from ._manifest import MANIFEST, RunFolder, scenario_sha256
 from ._random import replicate_seed
 from ._scenario import DEFAULT_SCENARIO, Scenario
 from ._summary import Summary, Tally, combine_replicates, summarise
-from ._tables import FORMATS, TABLES, TableWriter, format_rows, write_json
+from ._tables import (
+    DEFAULT_FORMATS,
+    TABLES,
+    TEXT_FORMATS,
+    TableWriter,
+    check_formats,
+    format_rows,
+    write_json,
+    write_parquet,
+)
 
-__all__ = ["ChunkOutput", "RunResult", "run_chunk", "simulate", "simulate_replicates"]
+__all__ = [
+    "ChunkOutput",
+    "RunResult",
+    "check_extras",
+    "run_chunk",
+    "simulate",
+    "simulate_replicates",
+]
 
 #: A progress callback: (clients done, clients in all).
 Progress = Callable[[int, int], None]
+
+_EXTRAS = {"parquet": ("pyarrow", "parquet"), "plots": ("matplotlib", "plots")}
+
+
+def check_extras(formats: Sequence[str] = (), *, plots: bool = False) -> None:
+    """Raise ``ImportError`` (one line, with the install command) for a missing extra.
+
+    Called before any work, so a run never fails at its end for want of a package.
+    """
+    wanted = [name for name in ("parquet",) if name in formats]
+    if plots:
+        wanted.append("plots")
+    for name in wanted:
+        module, extra = _EXTRAS[name]
+        if importlib.util.find_spec(module) is None:
+            raise ImportError(
+                f"{'--plots' if name == 'plots' else '--format parquet'} needs {module}: "
+                f"pip install 'treatplan[{extra}]'"
+            )
 
 
 @attrs.frozen
@@ -61,13 +104,18 @@ def run_chunk(
 
 @attrs.frozen
 class RunResult:
-    """The outcome of :func:`simulate`: the summary, the tally and the files written."""
+    """The outcome of :func:`simulate`: the summary, the tally and the files written.
+
+    ``files`` are where the run's files are (with ``out_dir``: inside it, and
+    ``manifest.json`` last); ``out_dir`` is the run folder, or ``None``.
+    """
 
     summary: Summary
     tally: Tally = attrs.field(eq=False)
     files: tuple[Path, ...]
     seed: int
     clients: int
+    out_dir: Path | None = None
 
 
 class _Done:
@@ -79,38 +127,72 @@ class _Done:
     def result(self) -> ChunkOutput:
         return self._value
 
+    def cancel(self) -> bool:
+        return False
 
-def simulate(
-    scenario: Scenario = DEFAULT_SCENARIO,
-    clients: int = 2000,
-    seed: int = 1,
-    *,
-    executor: Executor | None = None,
-    chunk_size: int = 250,
-    out_dir: str | Path | None = None,
-    formats: Sequence[str] = FORMATS,
-    max_in_flight: int | None = None,
-    progress: Progress | None = None,
-) -> RunResult:
-    """Simulate ``clients`` referrals to ``scenario`` with ``seed``.
 
-    ``executor``: any :class:`concurrent.futures.Executor` (a
-    ``ProcessPoolExecutor``, or ``dask.distributed.Client(...).get_executor()``);
-    ``None`` runs in this process. Rows stream to ``<out_dir>/{clients,sessions,
-    events}.{csv,jsonl}`` (nothing is written without ``out_dir``), plus
-    ``summary.json``. The result is the same, byte for byte, whatever the
-    executor, its worker count, ``chunk_size`` or ``max_in_flight``.
-    """
+def _check(scenario: Scenario, clients: int, chunk_size: int) -> None:
     if not isinstance(scenario, Scenario):
         raise TypeError("scenario must be a treatplan.sim.Scenario")
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
         raise ValueError("clients must be a non-negative integer")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError("chunk_size must be a positive integer")
+
+
+def _version() -> str:
+
+    return __version__
+
+
+def run_record(
+    scenarios: Sequence[tuple[Scenario, str]],
+    clients: int,
+    seed: int,
+    replicates: int,
+    formats: Sequence[str],
+    command: Sequence[str] | None,
+) -> dict[str, Any]:
+    """What ``manifest.json`` says about a run (``scenarios``: (scenario, its folder))."""
+    return {
+        "treatplan_version": _version(),
+        "command": list(sys.orig_argv if command is None else command),
+        "seed": seed,
+        "clients": clients,
+        "replicates": replicates,
+        "formats": list(formats),
+        "scenarios": [
+            {"name": s.name, "sha256": scenario_sha256(s), "folder": folder}
+            for s, folder in scenarios
+        ],
+    }
+
+
+def _simulate_into(
+    out: Path | None,
+    scenario: Scenario,
+    clients: int,
+    seed: int,
+    *,
+    executor: Executor | None,
+    chunk_size: int,
+    formats: Sequence[str],
+    max_in_flight: int | None,
+    progress: Progress | None,
+    about: Mapping[str, Any],
+) -> RunResult:
+    """Simulate and write the tables, ``summary.json``, ``scenario.json`` and
+    ``codebook.json`` straight into ``out`` (no manifest, no safety: see :func:`simulate`).
+    """
     in_flight = max_in_flight or (1 if executor is None else 8)
     waiting_list = WaitingList(scenario, seed)
     tally = Tally()
-    writer = TableWriter(Path(out_dir), formats) if out_dir is not None else None
+    # Parquet is converted from CSV once the run is written.
+    text_formats = [
+        f for f in TEXT_FORMATS if f in formats or (f == "csv" and "parquet" in formats)
+    ]
+    writer = TableWriter(out, text_formats) if out is not None else None
+    chunk_formats = text_formats if writer is not None else ()
     pending: deque[Future[ChunkOutput] | _Done] = deque()
     done = 0
 
@@ -128,7 +210,6 @@ def simulate(
     try:
         for start in range(0, clients, chunk_size):
             admissions = waiting_list.admissions(start, min(clients, start + chunk_size))
-            chunk_formats = formats if writer is not None else ()
             if executor is None:
                 pending.append(_Done(run_chunk(scenario, seed, admissions, chunk_formats)))
             else:
@@ -141,17 +222,142 @@ def simulate(
             collect()
     finally:
         for future in pending:
-            if isinstance(future, Future):
-                future.cancel()
+            future.cancel()
         if writer is not None:
             writer.close()
     summary = summarise(tally, scenario.name)
-    files: tuple[Path, ...] = ()
-    if writer is not None and out_dir is not None:
-        summary_path = Path(out_dir) / "summary.json"
-        write_json(summary_path, summary.to_dict())
-        files = (*writer.paths, summary_path)
-    return RunResult(summary, tally, files, seed, clients)
+    if writer is None or out is None:
+        return RunResult(summary, tally, (), seed, clients)
+    files = list(writer.paths)
+    if "parquet" in formats:
+        files += write_parquet(out)
+        if "csv" not in formats:
+            for table in TABLES:
+                csv_path = out / f"{table}.csv"
+                csv_path.unlink()
+                files.remove(csv_path)
+    files += _write_about(out, summary, scenario, {**about, "seed": seed, "clients": clients})
+    return RunResult(summary, tally, tuple(files), seed, clients, out)
+
+
+def _write_about(
+    out: Path, summary: Summary, scenario: Scenario, about: Mapping[str, Any]
+) -> list[Path]:
+    """``summary.json`` (with what produced it), ``scenario.json`` and ``codebook.json``."""
+    paths = [out / "summary.json", out / "scenario.json", out / "codebook.json"]
+    write_json(paths[0], {"run": dict(about), **summary.to_dict()})
+    paths[1].write_text(scenario.to_json(), encoding="utf-8")
+    write_json(paths[2], codebook_dict())
+    return paths
+
+
+def _moved(result: RunResult, source: Path, target: Path) -> RunResult:
+    files = tuple(target / p.relative_to(source) for p in result.files)
+    out = target / result.out_dir.relative_to(source) if result.out_dir is not None else None
+    return attrs.evolve(result, files=files, out_dir=out)
+
+
+def simulate(
+    scenario: Scenario = DEFAULT_SCENARIO,
+    clients: int = 2000,
+    seed: int = 1,
+    *,
+    executor: Executor | None = None,
+    chunk_size: int = 250,
+    out_dir: str | Path | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    max_in_flight: int | None = None,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    keep_partial: bool = False,
+    command: Sequence[str] | None = None,
+) -> RunResult:
+    """Simulate ``clients`` referrals to ``scenario`` with ``seed``.
+
+    ``executor``: any :class:`concurrent.futures.Executor` (a
+    ``ProcessPoolExecutor``, or ``dask.distributed.Client(...).get_executor()``);
+    ``None`` runs in this process. The result is the same, byte for byte,
+    whatever the executor, its worker count, ``chunk_size`` or ``max_in_flight``.
+
+    With ``out_dir``, rows stream to ``{clients,sessions,events}.<format>`` for
+    each of ``formats`` (``csv``, ``jsonl``, ``parquet``; default CSV only),
+    beside ``summary.json``, ``scenario.json`` and ``codebook.json``, in a
+    hidden folder next to ``out_dir`` that is moved into place with
+    ``manifest.json`` only when the run is complete. A non-empty ``out_dir``
+    raises :class:`~treatplan.sim.OutputExistsError` unless ``overwrite``,
+    which replaces the earlier run only after this one is complete. An error
+    or interrupt leaves ``out_dir`` as it was; ``keep_partial`` keeps what was
+    written as ``<out_dir>.partial``, its manifest marked ``"complete":
+    false``. ``command`` is recorded in the manifest (default:
+    ``sys.orig_argv``). Nothing is written without ``out_dir``.
+    """
+    _check(scenario, clients, chunk_size)
+    formats = check_formats(formats)
+    options: dict[str, Any] = {
+        "executor": executor,
+        "chunk_size": chunk_size,
+        "formats": formats,
+        "max_in_flight": max_in_flight,
+        "progress": progress,
+    }
+    if out_dir is None:
+        return _simulate_into(None, scenario, clients, seed, about={}, **options)
+    check_extras(formats)
+    record = run_record([(scenario, ".")], clients, seed, 1, formats, command)
+    with RunFolder(out_dir, record, overwrite=overwrite, keep_partial=keep_partial) as folder:
+        about = _about(record, seed)
+        result = _simulate_into(folder.path, scenario, clients, seed, about=about, **options)
+        target = folder.commit()
+    result = _moved(result, folder.path, target)
+    return attrs.evolve(result, files=(*result.files, target / MANIFEST))
+
+
+def _about(record: Mapping[str, Any], seed: int, replicate: int | None = None) -> dict[str, Any]:
+    """What a ``summary.json`` records of the run that produced it."""
+    about = {
+        key: record[key]
+        for key in ("treatplan_version", "command", "seed", "clients", "replicates")
+    }
+    if replicate is not None:
+        about.update(replicate=replicate, seed=seed, base_seed=record["seed"])
+    return about
+
+
+def replicates_into(
+    out: Path | None,
+    scenario: Scenario,
+    clients: int,
+    seed: int,
+    replicates: int,
+    *,
+    record: Mapping[str, Any],
+    progress: Progress | None = None,
+    **options: Any,
+) -> tuple[Summary, list[RunResult]]:
+    """Run the replicates straight into ``out`` (no manifest: callers own the folder)."""
+    runs: list[RunResult] = []
+    total = clients * replicates
+    for r in range(replicates):
+        target = None
+        if out is not None:
+            target = out if replicates == 1 else out / f"replicate-{r}"
+
+        def report(done: int, _: int, base: int = r * clients) -> None:
+            if progress is not None:
+                progress(base + done, total)
+
+        r_seed = replicate_seed(seed, r)
+        about = _about(record, r_seed, r if replicates > 1 else None)
+        runs.append(
+            _simulate_into(
+                target, scenario, clients, r_seed, progress=report, about=about, **options
+            )
+        )
+    combined = combine_replicates([run.summary for run in runs])
+    if out is not None and replicates > 1:
+        write_json(out / "summary.json", {"run": _about(record, seed), **combined.to_dict()})
+        (out / "scenario.json").write_text(scenario.to_json(), encoding="utf-8")
+    return combined, runs
 
 
 def simulate_replicates(
@@ -162,38 +368,41 @@ def simulate_replicates(
     *,
     out_dir: str | Path | None = None,
     progress: Progress | None = None,
-    **options: Any,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    overwrite: bool = False,
+    keep_partial: bool = False,
+    command: Sequence[str] | None = None,
+    executor: Executor | None = None,
+    chunk_size: int = 250,
+    max_in_flight: int | None = None,
 ) -> tuple[Summary, list[RunResult]]:
     """Run ``replicates`` seeds derived from ``seed`` and combine their summaries.
 
     With one replicate the tables go straight into ``out_dir``; with more, into
-    ``out_dir/replicate-<r>/``. Other options are passed to :func:`simulate`.
+    ``out_dir/replicate-<r>/``, with the combined ``summary.json`` (funnel
+    counts are means per replicate) and ``scenario.json`` in ``out_dir``. The
+    folder is written and committed as in :func:`simulate`, with one
+    ``manifest.json`` for the whole run; the other options are those of
+    :func:`simulate`.
     """
-    if replicates < 1:
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ValueError("replicates must be at least 1")
-    runs: list[RunResult] = []
-    total = clients * replicates
-    for r in range(replicates):
-        target = None
-        if out_dir is not None:
-            target = Path(out_dir) if replicates == 1 else Path(out_dir) / f"replicate-{r}"
-
-        def report(done: int, _: int, base: int = r * clients) -> None:
-            if progress is not None:
-                progress(base + done, total)
-
-        runs.append(
-            simulate(
-                scenario,
-                clients,
-                replicate_seed(seed, r),
-                out_dir=target,
-                progress=report,
-                **options,
-            )
+    _check(scenario, clients, chunk_size)
+    formats = check_formats(formats)
+    options: dict[str, Any] = {
+        "executor": executor,
+        "chunk_size": chunk_size,
+        "formats": formats,
+        "max_in_flight": max_in_flight,
+        "progress": progress,
+    }
+    record = run_record([(scenario, ".")], clients, seed, replicates, formats, command)
+    if out_dir is None:
+        return replicates_into(None, scenario, clients, seed, replicates, record=record, **options)
+    check_extras(formats)
+    with RunFolder(out_dir, record, overwrite=overwrite, keep_partial=keep_partial) as folder:
+        combined, runs = replicates_into(
+            folder.path, scenario, clients, seed, replicates, record=record, **options
         )
-    return combine_replicates([run.summary for run in runs]), runs
-
-
-def _elapsed(since: float) -> float:
-    return time.perf_counter() - since
+        target = folder.commit()
+    return combined, [_moved(run, folder.path, target) for run in runs]

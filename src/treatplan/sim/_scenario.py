@@ -22,6 +22,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ValidationError
+from .._json import from_dict, to_dict
 from .._model import BarrierKind, Readiness, SupportLevel
 from .._rules import (
     AnyOf,
@@ -423,7 +424,6 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as JSON-ready data (without ``service`` when it is ``None``)."""
-        from .._json import to_dict
 
         data: dict[str, Any] = to_dict(self)
         if data.get("service") is None:
@@ -440,7 +440,6 @@ class Scenario:
 
         Raises :class:`treatplan.ValidationError` naming every problem's JSON path.
         """
-        from .._json import from_dict
 
         if not isinstance(data, dict):
             raise ValidationError.at("$", "a JSON object (a scenario)")

@@ -225,7 +225,8 @@ def summarise(tally: Tally, scenario: str = "default") -> Summary:
     figures = {
         "mean_sessions_attended": _ratio(c["sessions_attended_counted"], counted),
         "mean_sessions_attended_all_started": _ratio(c["sessions_attended_started"], started),
-        "mean_wait_days": _ratio(c["waited_days"], started),
+        # Waits are in weeks throughout (the NHS standards are in weeks).
+        "mean_wait_weeks": _ratio(c["waited_days"], 7 * started),
         "median_wait_weeks": _median_week(tally.wait_weeks),
         "declined_before_starting": float(c["declined"]),
         "still_open_at_horizon": float(c["still_open"]),
@@ -294,15 +295,15 @@ _RATE_LABELS = {
 _FIGURE_LABELS = {
     "mean_sessions_attended": "mean sessions (counted)",
     "mean_sessions_attended_all_started": "mean sessions (all started)",
-    "mean_wait_days": "mean wait (days)",
-    "median_wait_weeks": "median wait (weeks)",
+    "mean_wait_weeks": "mean wait (weeks)",
+    "median_wait_weeks": "median wait (weeks, whole)",
 }
 
 
 def compare(summaries: Iterable[Summary]) -> str:
     """Summaries side by side as a plain-text table (one column per scenario)."""
     columns = list(summaries)
-    label_width = 32
+    label_width = 36
     width = max(24, *(len(s.scenario) + 2 for s in columns))
     lines = [" " * label_width + "".join(f"{s.scenario:>{width}}" for s in columns)]
     replicates = {s.replicates for s in columns}
@@ -310,7 +311,8 @@ def compare(summaries: Iterable[Summary]) -> str:
         lines.append(
             f"{'replicates':<{label_width}}" + "".join(f"{s.replicates:>{width}}" for s in columns)
         )
-    lines.append("funnel")
+    # Replicate funnels are means per replicate, not totals over every simulated client.
+    lines.append("funnel (clients)" if replicates == {1} else "funnel (mean per replicate)")
     for key in columns[0].funnel:
         lines.append(
             f"  {key.replace('_', ' '):<{label_width - 2}}"
@@ -322,7 +324,7 @@ def compare(summaries: Iterable[Summary]) -> str:
             f"  {label:<{label_width - 2}}"
             + "".join(f"{s.rates[key]!s:>{width}}" for s in columns)
         )
-    lines.append("sessions and waiting")
+    lines.append("sessions and waiting (waits in weeks, referral to first appointment)")
     for key, label in _FIGURE_LABELS.items():
         lines.append(
             f"  {label:<{label_width - 2}}"

@@ -20,13 +20,11 @@ from the runs whose manifests say they completed.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import itertools
 import json
 import math
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,8 +35,10 @@ from typing import Any
 import attrs
 
 from .._errors import TreatplanError, ValidationError
+from .._version import __version__
+from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
-from ._run import simulate
+from ._run import _simulate_into, run_record
 from ._scenario import Scenario, Service
 from ._service import simulate_service
 from ._summary import Summary
@@ -62,7 +62,6 @@ __all__ = [
 SWEEP_COLUMNS = ("arm", "replicate", "metric", "value", "ci_low", "ci_high")
 #: The table's file formats.
 SWEEP_FORMATS = ("csv", "parquet")
-_MANIFEST = "manifest.json"
 _METRICS = "metrics.json"
 #: Metrics the comparison plot shows, when the runs have them.
 _PLOTTED = (
@@ -220,7 +219,10 @@ def _metrics_of(summary: Summary | None, prefix: str) -> dict[str, list[float]]:
 def run_arm(
     scenario: Scenario, clients: int, seed: int, folder: str | None
 ) -> tuple[dict[str, list[float]], int]:
-    """One run of a sweep (runs in a worker): its metrics and the client-sessions simulated."""
+    """One run of a sweep (runs in a worker): its metrics and the client-sessions simulated.
+
+    With ``folder``, the run's files go straight into it (the caller commits it).
+    """
     out = Path(folder) if folder is not None else None
     metrics: dict[str, list[float]]
     if scenario.service is not None:
@@ -232,8 +234,22 @@ def run_arm(
         for key, value in service.figures.items():
             metrics[f"service.{key}"] = [value, math.nan, math.nan]
         sessions = result.session_rows
+        if out is not None:
+            (out / "scenario.json").write_text(scenario.to_json(), encoding="utf-8")
     else:
-        run = simulate(scenario, clients, seed, out_dir=out)
+        about = {"seed": seed, "clients": clients, "treatplan_version": __version__}
+        run = _simulate_into(
+            out,
+            scenario,
+            clients,
+            seed,
+            executor=None,
+            chunk_size=250,
+            formats=("csv",),
+            max_in_flight=None,
+            progress=None,
+            about=about,
+        )
         metrics = _metrics_of(run.summary, "clinical")
         sessions = run.tally.counts["session_rows"]
     if out is not None:
@@ -258,64 +274,20 @@ def _from_json(data: Mapping[str, Any]) -> dict[str, list[float]]:
     return {k: [math.nan if x is None else float(x) for x in v] for k, v in data.items()}
 
 
-def scenario_sha256(scenario: Scenario) -> str:
-    """SHA-256 of the scenario's canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(scenario.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _file_entries(root: Path) -> list[dict[str, Any]]:
-    entries = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name != _MANIFEST:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            entries.append(
-                {
-                    "path": path.relative_to(root).as_posix(),
-                    "bytes": path.stat().st_size,
-                    "sha256": digest,
-                }
-            )
-    return entries
-
-
 def _completed(folder: Path, record: Mapping[str, Any]) -> dict[str, list[float]] | None:
-    """The metrics of a run its manifest says completed with this record, else ``None``."""
+    """The metrics of a run its manifest says completed, with this record; else ``None``.
+
+    The manifest must list every file with its size and SHA-256
+    (:func:`treatplan.sim.check_manifest`), and name the same scenario, seed and clients.
+    """
     try:
-        manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+        manifest = check_manifest(folder)
         metrics = json.loads((folder / _METRICS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TreatplanError):
         return None
-    if not isinstance(manifest, dict) or manifest.get("complete") is not True:
-        return None
-    if any(manifest.get(key) != value for key, value in record.items()):
+    if any(manifest.get(key) != record[key] for key in ("seed", "clients", "scenarios")):
         return None
     return _from_json(metrics)
-
-
-def _commit(partial: Path, target: Path, record: Mapping[str, Any], started: str) -> None:
-    manifest = {
-        "manifest_version": 1,
-        "complete": True,
-        **record,
-        "started": started,
-        "finished": _now(),
-        "files": _file_entries(partial),
-    }
-    (partial / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    if target.exists():
-        shutil.rmtree(target)
-    partial.rename(target)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 class SweepError(TreatplanError):
@@ -365,7 +337,7 @@ def sweep(
                 paths.append(path)
     out = Path(out_dir) if out_dir is not None else None
     spec = {
-        "treatplan_version": _version(),
+        "treatplan_version": __version__,
         "base_sha256": scenario_sha256(base),
         "clients": clients,
         "replicates": replicates,
@@ -382,11 +354,8 @@ def sweep(
         for a, scenario in enumerate(scenarios):
             for r in range(replicates):
                 r_seed = replicate_seed(seed, r)
-                record = {
-                    "scenario_sha256": scenario_sha256(scenario),
-                    "seed": r_seed,
-                    "clients": clients,
-                }
+                record = run_record([(scenario, ".")], clients, r_seed, 1, ("csv",), None)
+                record["sweep"] = {"arm": arm_list[a].name, "replicate": r}
                 folder: Path | None = None
                 if out is not None:
                     folder = out / "runs" / arm_list[a].name / f"replicate-{r}"
@@ -422,20 +391,19 @@ def sweep(
 
 
 class _Job:
-    """A run being done: its future (or value) and the folder it is written into."""
+    """A run being done: its future (or value) and the run folder it is written into."""
 
-    def __init__(self, partial: Path | None, folder: Path | None, record: Mapping[str, Any]):
-        self.partial, self.folder, self.record = partial, folder, record
-        self.started = _now()
+    def __init__(self, folder: RunFolder | None) -> None:
+        self.folder = folder
         self.future: Future[Any] | None = None
         self.value: Any = None
 
-    def abandon(self) -> None:
+    def abandon(self, error: BaseException | None = None) -> None:
         """Cancel the run and remove its partial folder (a committed run is kept)."""
         if self.future is not None:
             self.future.cancel()
-        if self.partial is not None:
-            shutil.rmtree(self.partial, ignore_errors=True)
+        if self.folder is not None:
+            self.folder.__exit__(type(error) if error else None, error, None)
 
 
 def _submit(
@@ -446,18 +414,15 @@ def _submit(
     folder: Path | None,
     record: Mapping[str, Any],
 ) -> _Job:
-    partial: Path | None = None
-    if folder is not None:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        partial = folder.with_name(f".{folder.name}.partial-{secrets.token_hex(4)}")
-        partial.mkdir()
-    where = os.fspath(partial) if partial is not None else None
-    job = _Job(partial, folder, {"treatplan_version": _version(), **record})
+    # overwrite: a folder left without a complete manifest is run again in its place.
+    run = RunFolder(folder, record, overwrite=True) if folder is not None else None
+    where = os.fspath(run.path) if run is not None else None
+    job = _Job(run)
     if executor is None:
         try:
             job.value = run_arm(scenario, clients, seed, where)
-        except BaseException:
-            job.abandon()
+        except BaseException as exc:
+            job.abandon(exc)
             raise
     else:
         job.future = executor.submit(run_arm, scenario, clients, seed, where)
@@ -468,11 +433,11 @@ def _finish(job: _Job) -> tuple[dict[str, list[float]], int]:
     """The run's metrics, once its folder is committed with its manifest."""
     try:
         value = job.future.result() if job.future is not None else job.value
-    except BaseException:
-        job.abandon()
+    except BaseException as exc:
+        job.abandon(exc)
         raise
-    if job.partial is not None and job.folder is not None:
-        _commit(job.partial, job.folder, job.record, job.started)
+    if job.folder is not None:
+        job.folder.commit()
     metrics, count = value
     return _from_json(json.loads(_json_text(metrics))), int(count)
 
@@ -528,7 +493,10 @@ def _rows(
             per_run = [results[(a, r)].get(metric, [math.nan] * 3) for r in range(replicates)]
             for r, (value, low, high) in enumerate(per_run):
                 rows.append((arm.name, *params, r, metric, value, low, high))
-            rows.append((arm.name, *params, "all", metric, *_t_interval([v[0] for v in per_run])))
+            mean, low, high = _t_interval([v[0] for v in per_run])
+            if any(math.isfinite(v[1]) for v in per_run):  # a rate: its interval stays in [0, 1]
+                low, high = max(0.0, low), min(1.0, high)
+            rows.append((arm.name, *params, "all", metric, mean, low, high))
     return rows
 
 
@@ -591,7 +559,7 @@ def _plot(
     fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4 * max(1, len(shown)), 3.6))
     axes = list(axes) if len(shown) > 1 else [axes]
     labels = [
-        ", ".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in arm.overrides) or arm.name
+        ", ".join(f"{'.'.join(p.split('.')[-2:])}={v}" for p, v in arm.overrides) or arm.name
         for arm in arms
     ]
     for ax, metric in zip(axes, shown, strict=False):

@@ -1,13 +1,16 @@
-"""Tidy output tables: clients, sessions and events, as CSV and JSON Lines.
+"""Tidy output tables: clients, sessions and events, as CSV, JSON Lines or Parquet.
 
-Both formats are written with the standard library, row by row as results
-arrive, so memory stays bounded. Parquet files and pandas / polars DataFrames
-come from the written CSV through optional extras (``treatplan[parquet]``,
-``treatplan[pandas]``, ``treatplan[polars]``), read in batches.
+CSV and JSON Lines are written with the standard library, row by row as results
+arrive, so memory stays bounded. Parquet (``treatplan[parquet]``) is converted
+from the CSV in batches. Reading back gives typed values: :func:`read_table`
+without extras, :func:`to_dataframe` as a pandas or polars DataFrame with real
+dtypes (nullable integers and booleans, dates, UTC datetimes, categoricals).
+Every column's type, unit and values come from the codebook
+(:data:`~treatplan.sim.CODEBOOK`).
 
 Columns (one row per client / client-session / lifecycle transition) are
-:data:`TABLES`. Empty cells are empty in CSV and ``null`` in JSON Lines;
-booleans are ``true``/``false`` in both.
+:data:`TABLES`. Empty cells are empty in CSV and ``null`` in JSON Lines and
+Parquet; booleans are ``true``/``false``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import csv
 import importlib
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+from ._codebook import CODEBOOK
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "FORMATS",
     "TABLES",
     "TableWriter",
@@ -37,50 +43,34 @@ __all__ = [
 TABLES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"clients": CLIENT_COLUMNS, "sessions": SESSION_COLUMNS, "events": EVENT_COLUMNS}
 )
-#: Formats written while simulating (file suffixes).
-FORMATS = ("csv", "jsonl")
+#: Table formats a run can write (file suffixes).
+FORMATS = ("csv", "jsonl", "parquet")
+#: What a run writes unless told otherwise.
+DEFAULT_FORMATS = ("csv",)
+#: Formats written as text while simulating (Parquet is converted from CSV).
+TEXT_FORMATS = ("csv", "jsonl")
 
-_INTEGER_COLUMNS = frozenset(
-    {
-        "intake_phq9",
-        "intake_gad7",
-        "waited_days",
-        "sessions_offered",
-        "sessions_attended",
-        "reviews",
-        "step",
-        "baseline_phq9",
-        "baseline_gad7",
-        "last_phq9",
-        "last_gad7",
-        "first_reliable_improvement",
-        "session",
-        "phq9",
-        "gad7",
-        "seq",
-    }
+_TYPES: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {table: {c.name: c.type for c in columns} for table, columns in CODEBOOK.items()}
 )
-_BOOLEAN_COLUMNS = frozenset(
+_CATEGORIES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "started",
-        "counted",
-        "case_at_start",
-        "recovered",
-        "reliably_improved",
-        "reliably_deteriorated",
-        "reliable_recovery",
-        "improved_by_session_8",
+        table: {c.name: c.values for c in columns if c.type == "category"}
+        for table, columns in CODEBOOK.items()
     }
 )
 
 
-def column_kind(column: str) -> str:
-    """``"integer"``, ``"boolean"`` or ``"string"``: how to type a column when loading."""
-    if column in _INTEGER_COLUMNS:
-        return "integer"
-    if column in _BOOLEAN_COLUMNS:
-        return "boolean"
-    return "string"
+def column_kind(table: str, column: str) -> str:
+    """The codebook type of ``column`` in ``table`` (one of ``COLUMN_TYPES``)."""
+    return _TYPES[table][column]
+
+
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """``formats`` as a tuple, or ``ValueError`` naming the known ones."""
+    if isinstance(formats, str) or not formats or set(formats) - set(FORMATS):
+        raise ValueError(f"formats must be a non-empty list among {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(formats))
 
 
 def _csv_cell(value: Any) -> Any:
@@ -105,16 +95,15 @@ def format_rows(table: str, rows: Iterable[Sequence[Any]], fmt: str) -> str:
             dumps({c: (None if v == "" else v) for c, v in zip(columns, row, strict=True)}) + "\n"
             for row in rows
         )
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(TEXT_FORMATS)}")
 
 
 class TableWriter:
     """Open ``<out_dir>/<table>.<format>`` files and append formatted text to them."""
 
-    def __init__(self, out_dir: Path, formats: Sequence[str] = FORMATS) -> None:
-        unknown = sorted(set(formats) - set(FORMATS))
-        if unknown:
-            raise ValueError(f"unknown format; expected among {', '.join(FORMATS)}")
+    def __init__(self, out_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS) -> None:
+        if set(formats) - set(TEXT_FORMATS):
+            raise ValueError(f"unknown format; expected among {', '.join(TEXT_FORMATS)}")
         out_dir.mkdir(parents=True, exist_ok=True)
         self.paths: list[Path] = []
         self._files: dict[tuple[str, str], IO[str]] = {}
@@ -143,51 +132,217 @@ class TableWriter:
         self.close()
 
 
-def read_table(path: str | Path) -> list[dict[str, Any]]:
-    """Read a written table back (CSV as strings, JSON Lines as JSON values). Small runs only."""
-    path = Path(path)
+def _table_of(path: Path) -> str:
+    table = path.name.split(".", 1)[0]
+    if table not in TABLES or path.suffix[1:] not in FORMATS:
+        raise ValueError(
+            f"expected a table file named <table>.<format>, table among {', '.join(TABLES)} "
+            f"and format among {', '.join(FORMATS)}"
+        )
+    return table
+
+
+def _typed(kind: str, text: str) -> Any:
+    """A CSV cell (or a JSON string) as the Python value of its codebook type."""
+    if text == "":
+        return None
+    if kind == "integer":
+        return int(text)
+    if kind == "boolean":
+        return text == "true"
+    if kind == "date":
+        return date.fromisoformat(text)
+    if kind == "datetime":
+        return datetime.fromisoformat(text)
+    return text
+
+
+def _text(value: Any) -> str:
+    """A JSON Lines value as its CSV cell."""
+    if value is None:
+        return ""
+    return str(_csv_cell(value))
+
+
+def _text_rows(path: Path) -> Iterator[dict[str, str]]:
+    """Rows of a CSV or JSON Lines table, every cell as its CSV text."""
     with path.open(encoding="utf-8", newline="") as handle:
         if path.suffix == ".csv":
-            return list(csv.DictReader(handle))
-        return [json.loads(line) for line in handle]
+            yield from csv.DictReader(handle)
+        else:
+            for line in handle:
+                yield {k: _text(v) for k, v in json.loads(line).items()}
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """Read a written table back as typed rows (no extras needed; small runs).
+
+    Values take their codebook types: ``int``, ``bool``, :class:`~datetime.date`,
+    :class:`~datetime.datetime` (UTC), ``str`` (categories too); an empty cell is
+    ``None``. CSV and JSON Lines files of the same run read back equal. Parquet
+    needs the ``parquet`` extra.
+    """
+    path = Path(path)
+    table = _table_of(path)
+    if path.suffix == ".parquet":
+        pq = _import("pyarrow.parquet", "parquet")
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        return rows
+    kinds = _TYPES[table]
+    return [{k: _typed(kinds[k], v) for k, v in row.items()} for row in _text_rows(path)]
+
+
+def _import(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".", 1)[0]
+        raise ImportError(f"{package} is needed: pip install 'treatplan[{extra}]'") from None
+
+
+def _find(out_dir: Path, table: str) -> Path:
+    for fmt in FORMATS:
+        path = out_dir / f"{table}.{fmt}"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"no {table} table (csv, jsonl or parquet) in {out_dir}")
 
 
 def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> Any:
-    """A written table as a pandas (default) or polars DataFrame (optional extras)."""
-    path = Path(out_dir) / f"{table}.csv"
+    """A written table as a pandas (default) or polars DataFrame with real dtypes.
+
+    Reads ``<out_dir>/<table>.csv``, ``.jsonl`` or ``.parquet`` (the first that
+    exists) and types every column from the codebook. pandas: ``Int64``,
+    ``boolean`` (nullable), ``datetime64`` (dates), ``datetime64[..., UTC]``,
+    ``category`` (with every codebook value as a category) and ``string``.
+    polars: ``Int64``, ``Boolean``, ``Date``, ``Datetime`` (UTC), ``Enum`` and
+    ``String``. Needs the ``pandas`` or ``polars`` extra (and ``parquet`` for
+    Parquet files).
+    """
     if table not in TABLES:
         raise ValueError(f"unknown table; expected one of {', '.join(TABLES)}")
+    if library not in ("pandas", "polars"):
+        raise ValueError("library must be 'pandas' or 'polars'")
+    lib = _import(library, library)
+    path = _find(Path(out_dir), table)
     if library == "pandas":
-        try:
-            pd = importlib.import_module("pandas")
-        except ImportError:
-            raise ImportError("pandas is needed: pip install 'treatplan[pandas]'") from None
-        return pd.read_csv(path, keep_default_na=True)
-    if library == "polars":
-        try:
-            pl = importlib.import_module("polars")
-        except ImportError:
-            raise ImportError("polars is needed: pip install 'treatplan[polars]'") from None
-        return pl.read_csv(path)
-    raise ValueError("library must be 'pandas' or 'polars'")
+        return _pandas(lib, path, table)
+    return _polars(lib, path, table)
+
+
+def _pandas(pd: Any, path: Path, table: str) -> Any:
+    if path.suffix == ".parquet":
+        _import("pyarrow", "parquet")
+        frame = pd.read_parquet(path)
+        # Back to text, then through the same typing as CSV: one set of dtypes.
+        text = {}
+        for name in TABLES[table]:
+            column = frame[name]
+            kind = _TYPES[table][name]
+            if kind == "datetime":
+                column = column.map(lambda v: "" if v is pd.NaT or v is None else v.isoformat())
+            text[name] = column.map(lambda v: "" if v is None or v != v else _text(v))
+        frame = pd.DataFrame(text, dtype=object)
+    elif path.suffix == ".csv":
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    else:
+        rows = list(_text_rows(path))
+        frame = pd.DataFrame(rows, columns=list(TABLES[table]), dtype=object)
+    return frame.assign(**{n: _pandas_column(pd, frame[n], table, n) for n in TABLES[table]})
+
+
+def _pandas_column(pd: Any, text: Any, table: str, name: str) -> Any:
+    kind = _TYPES[table][name]
+    missing = text.mask(text == "")
+    if kind == "integer":
+        return pd.to_numeric(missing).astype("Int64")
+    if kind == "boolean":
+        return text.map({"true": True, "false": False}).astype("boolean")
+    if kind == "date":
+        return pd.to_datetime(missing, format="%Y-%m-%d")
+    if kind == "datetime":
+        return pd.to_datetime(missing, format="ISO8601", utc=True)
+    if kind == "category":
+        return pd.Series(
+            pd.Categorical(missing, categories=list(_CATEGORIES[table][name])), index=text.index
+        )
+    return missing.astype("string")
+
+
+def _polars(pl: Any, path: Path, table: str) -> Any:
+    columns = TABLES[table]
+    if path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+        kinds = _TYPES[table]
+        return frame.with_columns(
+            *(
+                pl.col(n).cast(pl.String).cast(pl.Enum(list(v)))
+                for n, v in _CATEGORIES[table].items()
+            ),
+            *(pl.col(n).cast(pl.Datetime("us", "UTC")) for n in columns if kinds[n] == "datetime"),
+        )
+    if path.suffix == ".csv":
+        frame = pl.read_csv(path, infer_schema_length=0)
+    else:
+        rows = list(_text_rows(path))
+        frame = pl.DataFrame(
+            {n: [r[n] or None for r in rows] for n in columns},
+            schema=dict.fromkeys(columns, pl.String),
+        )
+    return frame.with_columns(_polars_column(pl, table, n) for n in columns)
+
+
+def _polars_column(pl: Any, table: str, name: str) -> Any:
+    kind = _TYPES[table][name]
+    col = pl.col(name)
+    if kind == "integer":
+        return col.cast(pl.Int64)
+    if kind == "boolean":
+        return (
+            pl.when(col == "true")
+            .then(True)
+            .when(col == "false")
+            .then(False)
+            .otherwise(None)
+            .cast(pl.Boolean)
+            .alias(name)
+        )
+    if kind == "date":
+        return col.str.to_date("%Y-%m-%d")
+    if kind == "datetime":
+        return col.str.to_datetime("%Y-%m-%dT%H:%M:%S%z").dt.convert_time_zone("UTC")
+    if kind == "category":
+        return col.cast(pl.Enum(list(_CATEGORIES[table][name])))
+    return col
+
+
+def _arrow_type(pa: Any, kind: str) -> Any:
+    return {
+        "integer": pa.int64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "datetime": pa.timestamp("s", tz="UTC"),
+        "category": pa.dictionary(pa.int32(), pa.string()),
+        "string": pa.string(),
+    }[kind]
 
 
 def write_parquet(out_dir: str | Path) -> list[Path]:
-    """Convert each written CSV table in ``out_dir`` to Parquet, streaming in batches."""
-    try:
-        pa_csv = importlib.import_module("pyarrow.csv")
-        pq = importlib.import_module("pyarrow.parquet")
-    except ImportError:
-        raise ImportError("pyarrow is needed: pip install 'treatplan[parquet]'") from None
+    """Convert each written CSV table in ``out_dir`` to Parquet, streaming in batches.
+
+    Columns get their codebook types (``int64``, ``bool``, ``date32``,
+    ``timestamp[s, UTC]``, dictionary-encoded categories, ``string``).
+    """
+    pa = _import("pyarrow", "parquet")
+    pa_csv = _import("pyarrow.csv", "parquet")
+    pq = _import("pyarrow.parquet", "parquet")
     written: list[Path] = []
     for table in TABLES:
         source = Path(out_dir) / f"{table}.csv"
         target = source.with_suffix(".parquet")
-        pa = importlib.import_module("pyarrow")
-        kinds = {"integer": pa.int64(), "boolean": pa.bool_(), "string": pa.string()}
         # Explicit types: batches are read one at a time, so inference could disagree.
         options = pa_csv.ConvertOptions(
-            column_types={c: kinds[column_kind(c)] for c in TABLES[table]},
+            column_types={c: _arrow_type(pa, column_kind(table, c)) for c in TABLES[table]},
             true_values=["true"],
             false_values=["false"],
             strings_can_be_null=True,

@@ -1,0 +1,230 @@
+"""Run folders that cannot mislead: written aside, moved into place when complete.
+
+A run writes into a fresh hidden folder beside its target
+(``.<name>.partial-<random>``). Only when everything is written does
+:meth:`RunFolder.commit` write ``manifest.json`` (last: the treatplan version,
+the command, seed, clients, replicates, scenario hashes, UTC start and finish
+times, and every file with its size and SHA-256) and move the folder into
+place; an earlier run in the target (``overwrite=True``) is removed only then.
+
+So a folder without ``manifest.json`` is incomplete, and one whose manifest
+says ``"complete": false`` is a partial run kept on purpose
+(``keep_partial=True``). A run that fails or is interrupted leaves the target
+as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .._errors import TreatplanError
+from ._scenario import Scenario
+
+__all__ = [
+    "MANIFEST",
+    "OutputExistsError",
+    "RunFolder",
+    "check_manifest",
+    "scenario_sha256",
+]
+
+#: The file a complete (or deliberately kept partial) run folder ends with.
+MANIFEST = "manifest.json"
+_REPLICATE = re.compile(r"replicate-\d+")
+# What an earlier treatplan run leaves: only such folders are replaced by overwrite.
+_RUN_FILES = frozenset(
+    {MANIFEST, "summary.json", "scenario.json", "codebook.json"}
+    | {f"{t}.{f}" for t in ("clients", "sessions", "events") for f in ("csv", "jsonl", "parquet")}
+)
+
+
+class OutputExistsError(TreatplanError):
+    """The output folder is in use: not empty, and ``overwrite`` was not asked for.
+
+    Also raised for ``overwrite`` when the folder does not look like a
+    treatplan run (so a mistyped ``--out`` cannot delete unrelated files).
+    """
+
+
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC, to the second (``2026-01-05T09:00:00Z``)."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(
+        scenario.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_entries(root: Path) -> list[dict[str, Any]]:
+    return [
+        {"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p != root / MANIFEST
+    ]
+
+
+def _looks_like_a_run(folder: Path) -> bool:
+    names = [p.name for p in folder.iterdir()]
+    if any(n in _RUN_FILES or _REPLICATE.fullmatch(n) for n in names):
+        return True
+    # A comparison of scenarios: one run folder per scenario.
+    return bool(names) and all(
+        (folder / n).is_dir() and _looks_like_a_run(folder / n) for n in names
+    )
+
+
+def _fresh_folder(target: Path, kind: str) -> Path:
+    """A new hidden folder ``.<name>.<kind>-<random>`` beside ``target`` (umask applies)."""
+    while True:
+        path = target.with_name(f".{target.name}.{kind}-{secrets.token_hex(4)}")
+        try:
+            path.mkdir()
+        except FileExistsError:  # pragma: no cover - 32 random bits collide
+            continue
+        return path
+
+
+class RunFolder:
+    """Write a run into a hidden folder beside ``target``; move it into place on commit.
+
+    ``record`` is what the manifest says about the run (command, seed, clients,
+    ...). Use as a context manager: leaving the block without :meth:`commit`
+    (an error, ``KeyboardInterrupt``) removes the partial folder, or with
+    ``keep_partial`` keeps it, renamed ``<target>.partial`` when that name is
+    free, with a manifest marked ``"complete": false``.
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        record: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        keep_partial: bool = False,
+    ) -> None:
+        # Absolute, so that "." or "out/" name a folder with a name and a parent.
+        self.target = Path(os.path.abspath(target))
+        self.record = dict(record)
+        self.overwrite = overwrite
+        self.keep_partial = keep_partial
+        self.started = utc_now()
+        self.partial: Path | None = None  # where a kept partial run is
+        self.committed = False
+        self.check()
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = _fresh_folder(self.target, "partial")
+
+    def check(self) -> None:
+        """Raise :class:`OutputExistsError` unless the target may receive this run."""
+        target = self.target
+        if target.exists() and not target.is_dir():
+            raise OutputExistsError(f"{target} exists and is not a folder")
+        if not target.is_dir() or not any(target.iterdir()):
+            return
+        if not self.overwrite:
+            raise OutputExistsError(
+                f"{target} is not empty: replace the run in it with --overwrite "
+                "(overwrite=True), or choose another folder"
+            )
+        if not _looks_like_a_run(target):
+            raise OutputExistsError(
+                f"{target} does not look like a treatplan run (no manifest.json, tables or "
+                "replicate folders); not replaced"
+            )
+
+    def _manifest(self, complete: bool) -> dict[str, Any]:
+        return {
+            "manifest_version": 1,
+            "complete": complete,
+            **self.record,
+            "started": self.started,
+            "finished": utc_now(),
+            "files": _file_entries(self.path),
+        }
+
+    def commit(self) -> Path:
+        """Write ``manifest.json`` last and move the run into place; returns the target."""
+        # Checked again: another process may have written into the target meanwhile.
+        self.check()
+        manifest = self._manifest(complete=True)
+        (self.path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        old: Path | None = None
+        if self.target.is_dir():
+            old = _fresh_folder(self.target, "old")
+            self.target.rename(old / "run")
+        self.path.rename(self.target)
+        self.committed = True
+        if old is not None:
+            shutil.rmtree(old)
+        return self.target
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.committed or not self.path.exists():
+            return
+        if not self.keep_partial:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        manifest = self._manifest(complete=False)
+        manifest["stopped_by"] = kind.__name__ if kind is not None else "not committed"
+        (self.path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        kept = self.target.with_name(self.target.name + ".partial")
+        if not kept.exists():
+            self.path.rename(kept)
+            self.partial = kept
+        else:
+            self.partial = self.path
+
+
+def check_manifest(folder: str | Path) -> dict[str, Any]:
+    """Verify a run folder against its ``manifest.json``; returns the manifest.
+
+    Raises :class:`TreatplanError` when the manifest is missing (an
+    incomplete run), marked partial, or a file is missing, extra, or differs in
+    size or SHA-256.
+    """
+    root = Path(folder)
+    path = root / MANIFEST
+    if not path.is_file():
+        raise TreatplanError(f"{root}: no {MANIFEST}: an incomplete run")
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("complete") is not True:
+        raise TreatplanError(f"{root}: a partial run (its manifest says complete: false)")
+    listed: Sequence[Mapping[str, Any]] = manifest["files"]
+    found = {e["path"]: e for e in _file_entries(root)}
+    expected = {e["path"]: e for e in listed}
+    if set(found) != set(expected):
+        raise TreatplanError(f"{root}: files differ from the manifest's list")
+    for name, entry in expected.items():
+        if found[name] != dict(entry):
+            raise TreatplanError(f"{root}: {name} differs from the manifest")
+    return manifest

@@ -1,0 +1,67 @@
+"""The public face: a small top level, concept submodules, and a path for every 0.1 name."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import treatplan as tp
+
+SUBMODULES = (
+    "change",
+    "document",
+    "fhir",
+    "instruments",
+    "lifecycle",
+    "monitoring",
+    "outcomes",
+    "reviews",
+    "rules",
+    "stepped",
+)
+
+
+def test_the_top_level_is_small() -> None:
+    assert len(tp.__all__) <= 80
+    assert len(set(tp.__all__)) == len(tp.__all__)
+    for name in tp.__all__:
+        assert hasattr(tp, name), name
+
+
+@pytest.mark.parametrize("name", SUBMODULES)
+def test_each_submodule_exports_what_it_names(name: str) -> None:
+    module = importlib.import_module(f"treatplan.{name}")
+    assert module.__doc__
+    assert len(set(module.__all__)) == len(module.__all__)
+    for exported in module.__all__:
+        assert hasattr(module, exported), (name, exported)
+    assert getattr(tp, name) is module  # loads on first attribute access too
+
+
+@pytest.mark.parametrize("old", sorted(tp.MOVED))
+def test_every_moved_name_still_resolves_with_a_warning(old: str) -> None:
+    module, new = tp.MOVED[old]
+    with pytest.warns(DeprecationWarning, match=f"treatplan.{old} is now {module}.{new}"):
+        found = getattr(tp, old)
+    assert found is getattr(importlib.import_module(module), new)
+
+
+def test_unknown_names_are_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        tp.nope  # noqa: B018
+    assert "fhir" in dir(tp)
+    assert "review" in dir(tp)
+
+
+def test_import_treatplan_does_not_load_what_a_caller_may_not_use() -> None:
+    code = (
+        "import sys, treatplan\n"
+        "loaded = [m for m in ('treatplan._fhir', 'treatplan.sim', 'treatplan._schema', "
+        "'treatplan.strategies', 'numpy', 'hypothesis') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,187 @@
+"""Run folders from the Python API: refusal, overwrite, partial runs, manifests."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from treatplan import TreatplanError
+from treatplan.sim import (
+    DEFAULT_SCENARIO,
+    OutputExistsError,
+    RunFolder,
+    check_manifest,
+    scenario_sha256,
+    simulate,
+    simulate_replicates,
+)
+from treatplan.sim._tables import TableWriter, write_json
+
+
+def test_simulate_commits_a_verified_folder(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "run"
+    result = simulate(DEFAULT_SCENARIO, 30, seed=2, out_dir=out, command=["my-script", "--x"])
+    assert result.out_dir == out
+    assert result.files[-1] == out / "manifest.json"
+    assert all(p.parent == out and p.is_file() for p in result.files)
+    manifest = check_manifest(out)
+    assert manifest["command"] == ["my-script", "--x"]
+    assert manifest["scenarios"][0]["sha256"] == scenario_sha256(DEFAULT_SCENARIO)
+    assert [p.name for p in (tmp_path / "deep").iterdir()] == ["run"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["command"] == ["my-script", "--x"]
+
+
+def test_the_default_command_is_the_interpreter_command_line(tmp_path: Path) -> None:
+    import sys
+
+    simulate(DEFAULT_SCENARIO, 5, out_dir=tmp_path / "run")
+    assert check_manifest(tmp_path / "run")["command"] == sys.orig_argv
+
+
+def test_the_scenario_hash_is_canonical() -> None:
+    import attrs
+
+    assert scenario_sha256(DEFAULT_SCENARIO) == scenario_sha256(attrs.evolve(DEFAULT_SCENARIO))
+    other = attrs.evolve(DEFAULT_SCENARIO, horizon_weeks=50)
+    assert scenario_sha256(other) != scenario_sha256(DEFAULT_SCENARIO)
+
+
+def test_a_used_folder_is_refused_and_overwrite_replaces_it(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    simulate_replicates(DEFAULT_SCENARIO, 20, seed=1, replicates=2, out_dir=out)
+    with pytest.raises(OutputExistsError, match="is not empty"):
+        simulate(DEFAULT_SCENARIO, 20, out_dir=out)
+    assert isinstance(OutputExistsError("x"), TreatplanError)
+    simulate(DEFAULT_SCENARIO, 20, seed=3, out_dir=out, overwrite=True)
+    assert check_manifest(out)["seed"] == 3
+    assert not (out / "replicate-0").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_an_empty_folder_is_used(tmp_path: Path) -> None:
+    simulate(DEFAULT_SCENARIO, 5, out_dir=tmp_path)
+    assert check_manifest(tmp_path)["clients"] == 5
+
+
+def test_a_comparison_folder_counts_as_a_run(tmp_path: Path) -> None:
+    old = tmp_path / "run"
+    for name in ("a", "b"):
+        (old / name).mkdir(parents=True)
+        (old / name / "summary.json").write_text("{}")
+    simulate(DEFAULT_SCENARIO, 5, out_dir=old, overwrite=True)
+    assert not (old / "a").exists()
+    (tmp_path / "other" / "empty").mkdir(parents=True)
+    with pytest.raises(OutputExistsError, match="does not look like"):
+        simulate(DEFAULT_SCENARIO, 5, out_dir=tmp_path / "other", overwrite=True)
+
+
+def test_a_failed_run_leaves_nothing_and_keep_partial_keeps_it(tmp_path: Path) -> None:
+    def fail(done: int, total: int) -> None:
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        simulate(DEFAULT_SCENARIO, 30, out_dir=tmp_path / "run", chunk_size=10, progress=fail)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="stop"):
+        simulate(
+            DEFAULT_SCENARIO,
+            30,
+            out_dir=tmp_path / "run",
+            chunk_size=10,
+            progress=fail,
+            keep_partial=True,
+        )
+    kept = tmp_path / "run.partial"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.partial"]
+    manifest = json.loads((kept / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    assert manifest["stopped_by"] == "RuntimeError"
+
+
+def test_pending_chunks_are_cancelled_when_a_run_fails(tmp_path: Path) -> None:
+    def fail(done: int, total: int) -> None:
+        raise RuntimeError("stop")
+
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(RuntimeError):
+        simulate(DEFAULT_SCENARIO, 200, executor=pool, chunk_size=10, progress=fail)
+
+
+def test_a_folder_left_without_commit(tmp_path: Path) -> None:
+    with RunFolder(tmp_path / "run", {"seed": 1}, keep_partial=True) as folder:
+        (folder.path / "clients.csv").write_text("client\n")
+    assert folder.partial == tmp_path / "run.partial"
+    manifest = json.loads((tmp_path / "run.partial" / "manifest.json").read_text())
+    assert manifest["stopped_by"] == "not committed"
+    assert manifest["files"][0]["path"] == "clients.csv"
+
+
+def test_the_target_is_checked_again_at_commit(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    folder = RunFolder(out, {})
+    out.mkdir()
+    (out / "theirs.txt").write_text("x")
+    with pytest.raises(OutputExistsError), folder:
+        folder.commit()
+    assert [p.name for p in out.iterdir()] == ["theirs.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_check_manifest_finds_extra_and_missing_files(tmp_path: Path) -> None:
+    simulate(DEFAULT_SCENARIO, 5, out_dir=tmp_path)
+    (tmp_path / "extra.txt").write_text("x")
+    with pytest.raises(TreatplanError, match="files differ"):
+        check_manifest(tmp_path)
+
+
+def test_replicates_without_a_folder_and_formats(tmp_path: Path) -> None:
+    combined, runs = simulate_replicates(DEFAULT_SCENARIO, 20, seed=1, replicates=2)
+    assert combined.funnel["referred"] == 20
+    assert all(run.files == () for run in runs)
+    _, runs = simulate_replicates(
+        DEFAULT_SCENARIO, 20, replicates=1, out_dir=tmp_path / "j", formats=["jsonl"]
+    )
+    assert {p.name for p in runs[0].files} >= {"clients.jsonl", "summary.json"}
+
+
+def test_table_writer_and_json_helpers(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown format"):
+        TableWriter(tmp_path, ["parquet"])
+    with TableWriter(tmp_path, ["csv"]) as writer:
+        writer.write("clients", "csv", "")
+    assert (tmp_path / "clients.csv").read_text().startswith("client,referred,")
+    write_json(tmp_path / "x.json", {"a": [math.nan, 1.0]})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": [None, 1.0]}
+
+
+def test_a_missing_library_names_its_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from treatplan.sim import to_dataframe
+
+    real = importlib.import_module
+
+    def no_pandas(name: str, *args: object) -> object:
+        if name == "pandas":
+            raise ImportError(name)
+        return real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib, "import_module", no_pandas)
+    with pytest.raises(ImportError, match=r"pip install 'treatplan\[pandas\]'"):
+        to_dataframe(tmp_path, "clients")
+
+
+def test_the_current_folder_as_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = simulate(DEFAULT_SCENARIO, 5, out_dir=".")
+    assert result.out_dir == work
+    assert check_manifest(work)["clients"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]

@@ -494,8 +494,8 @@ def _rows(
             for r, (value, low, high) in enumerate(per_run):
                 rows.append((arm.name, *params, r, metric, value, low, high))
             mean, low, high = _t_interval([v[0] for v in per_run])
-            if any(math.isfinite(v[1]) for v in per_run):  # a rate: its interval stays in [0, 1]
-                low, high = max(0.0, low), min(1.0, high)
+            if math.isfinite(low) and any(math.isfinite(v[1]) for v in per_run):
+                low, high = max(0.0, low), min(1.0, high)  # a rate's interval stays in [0, 1]
             rows.append((arm.name, *params, "all", metric, mean, low, high))
     return rows
 

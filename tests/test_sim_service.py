@@ -25,6 +25,7 @@ from treatplan.sim import (
     Service,
     Team,
     erlang_c_mean_wait,
+    plot_service,
     simulate_service,
     t_quantile,
 )
@@ -326,3 +327,12 @@ def test_queue_columns_are_what_the_table_writes(capacity_run: tuple) -> None:
     _, out = capacity_run
     header = (out / "queues.csv").read_text(encoding="utf-8").splitlines()[0]
     assert tuple(header.split(",")) == QUEUE_COLUMNS
+
+
+def test_plot_service(capacity_run: tuple, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result, _ = capacity_run
+    path = plot_service(result, tmp_path / "service.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    empty = simulate_service(mmc(1, 1.0), 0, 1, episodes=_Fixed(1.0))
+    assert plot_service(empty, tmp_path / "empty.png").is_file()

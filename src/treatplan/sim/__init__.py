@@ -54,6 +54,7 @@ from ._service import (
     ServiceResult,
     ServiceSummary,
     erlang_c_mean_wait,
+    plot_service,
     simulate_service,
 )
 from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary, summarise
@@ -112,6 +113,7 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "check_grid",
     "erlang_c_mean_wait",
     "grid",
+    "plot_service",
     "simulate_service",
     "sweep",
     # The simulator.

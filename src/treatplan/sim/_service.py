@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import importlib
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,7 @@ __all__ = [
     "ServiceResult",
     "ServiceSummary",
     "erlang_c_mean_wait",
+    "plot_service",
     "simulate_service",
 ]
 
@@ -662,3 +664,38 @@ def erlang_c_mean_wait(arrivals_per_day: float, mean_days: float, servers: int) 
     tail = last * servers / (servers - load)
     waiting_probability = tail / (total + tail)
     return waiting_probability / (servers / mean_days - arrivals_per_day)
+
+
+def plot_service(result: ServiceResult, path: str | Path) -> Path:
+    """Draw a service run (needs ``treatplan[plots]``): waiting lists and places in use
+    over time, and the distribution of waits to first treatment; returns ``path``.
+    """
+    matplotlib = importlib.import_module("matplotlib")
+    matplotlib.use("Agg")
+    plt = importlib.import_module("matplotlib.pyplot")
+    fig, (lists, places, hist) = plt.subplots(1, 3, figsize=(13, 3.6))
+    for name in ("assessment", "step2", "step3"):
+        rows = [row for row in result.queues if row[1] == name]
+        if not any(row[2] or row[3] for row in rows):
+            continue
+        weeks = [row[0] / _WEEK for row in rows]
+        lists.step(weeks, [row[2] for row in rows], where="post", label=name)
+        if name != "assessment":
+            places.step(weeks, [row[3] for row in rows], where="post", label=f"{name} in use")
+            places.axhline(rows[0][4], linestyle=":", linewidth=1)
+    lists.set(title="waiting lists", xlabel="weeks", ylabel="clients waiting")
+    places.set(title="places in use (dotted: places)", xlabel="weeks", ylabel="clients")
+    column = WAIT_COLUMNS.index("wait_treatment_days")
+    waits = [row[column] / _WEEK for row in result.waits if row[column] != ""]
+    hist.hist(waits, bins=30)
+    for standard in _STANDARD_WEEKS:
+        hist.axvline(standard, color="black", linestyle="--", linewidth=1)
+    hist.set(title="referral to first treatment", xlabel="weeks", ylabel="clients")
+    for ax in (lists, places):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    target = Path(path)
+    fig.savefig(target, dpi=100)
+    plt.close(fig)
+    return target

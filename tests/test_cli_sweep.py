@@ -172,3 +172,11 @@ def test_a_dask_cluster(tmp_path: Path, scenario: Path) -> None:
         argv += ["--replicates", "1", "--dask", cluster.scheduler_address]
         assert _run(*argv, "--out", str(tmp_path / "d")) == 0
     assert (tmp_path / "d" / "sweep.csv").is_file()
+
+
+@pytest.mark.parametrize("count", ["0", "many"])
+def test_counts_must_be_positive_integers(count: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        _run("--set", "horizon_weeks=1", "--clients", count)
+    assert info.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err

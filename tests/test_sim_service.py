@@ -354,3 +354,18 @@ def test_capacity_scenario_waits_sit_inside_the_published_ranges() -> None:
     wait = "mean_wait_treatment_days"
     assert short.figures[wait] > default.figures[wait]
     assert short.rates["left_while_waiting"].value > default.rates["left_while_waiting"].value
+
+
+def test_engine_episodes_without_routing_and_open_at_the_horizon() -> None:
+    scenario = attrs.evolve(
+        DEFAULT_SCENARIO, horizon_weeks=4, service=Service(step3=Team(1, 2, 20))
+    )
+    result = simulate_service(scenario, 12, 3)
+    assert {r[_W["step"]] for r in result.waits} == {3}
+    started = [r for r in result.waits if r[_W["fate"]] == "started"]
+    assert started
+    # Still in treatment at the horizon: the place is held until then.
+    assert any(
+        float(r[_W["ended_day"]]) == pytest.approx(int(float(r[_W["referred_day"]])) + 28)
+        for r in started
+    )

@@ -191,10 +191,11 @@ def test_a_folder_with_another_sweep_or_other_files_is_refused(
 
 
 def test_a_scenario_without_a_service_runs_through_simulate(tmp_path: Path) -> None:
-    arms = [Arm("short", (("policy.review_every", 4),)), {"policy.review_every": 6}]
+    arms = [Arm("short", (("policy.review_every", 4),)), {"policy.feedback": True}]
     result = sweep(DEFAULT_SCENARIO, arms, clients=15, replicates=1, out_dir=tmp_path)
     rows = _table(tmp_path / "sweep.csv")
     assert {r["arm"] for r in rows} == {"short", "arm-1"}
+    assert {r["policy.feedback"] for r in rows} == {"", "true"}
     assert all(r["metric"].startswith("clinical.") for r in rows)
     assert result.client_sessions > 0
     # One replicate: the "all" rows have the value and no interval.
@@ -249,3 +250,45 @@ def test_bad_base_and_no_arms() -> None:
         sweep("scenario", ARMS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one arm"):
         sweep(SMALL, [])
+
+
+def test_a_failing_run_on_an_executor_leaves_no_partial_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_sweep, "run_arm", broken)
+    with ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="boom"):
+        sweep(SMALL, ARMS, clients=5, replicates=2, out_dir=tmp_path, executor=pool)
+    assert not [p for p in (tmp_path / "runs").rglob("*") if p.is_dir() and "partial" in p.name]
+
+
+def test_resume_checks_the_manifest_and_cleans_up_stale_partials(
+    done: tuple[Any, Path], tmp_path: Path
+) -> None:
+    _, out = done
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    manifest = copy / "runs" / "arm-0" / "replicate-0" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["seed"] = 12345  # another run's manifest: not this run
+    manifest.write_text(json.dumps(data))
+    stale = copy / "runs" / "arm-1" / ".replicate-0.partial-0000"
+    stale.mkdir()
+    again = sweep(SMALL, ARMS, clients=40, replicates=2, seed=5, out_dir=copy)
+    assert again.resumed == 3
+    assert not stale.exists()
+    assert (copy / "sweep.csv").read_bytes() == (out / "sweep.csv").read_bytes()
+    (copy / "sweep.json").write_text("{not json")
+    with pytest.raises(SweepError, match="different sweep"):
+        sweep(SMALL, ARMS, clients=40, replicates=2, seed=5, out_dir=copy)
+
+
+def test_a_service_sweep_without_an_out_folder() -> None:
+    result = sweep(SMALL, ARMS[:1], clients=8, replicates=1)
+    assert any(row[3] == "service.left_while_waiting" for row in result.rows)
+
+
+def test_an_interval_of_nothing() -> None:
+    assert all(v != v for v in _sweep._t_interval([float("nan")]))

@@ -205,10 +205,8 @@ class SweepResult:
     client_sessions: int
 
 
-def _metrics_of(summary: Summary | None, prefix: str) -> dict[str, list[float]]:
+def _metrics_of(summary: Summary, prefix: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
-    if summary is None:
-        return out
     for key, rate in summary.rates.items():
         out[f"{prefix}.{key}"] = [rate.value, rate.low, rate.high]
     for key, value in summary.figures.items():
@@ -227,6 +225,7 @@ def run_arm(
     metrics: dict[str, list[float]]
     if scenario.service is not None:
         result = simulate_service(scenario, clients, seed, out_dir=out)
+        assert result.summary is not None  # the engine's episodes have a clinical summary
         metrics = _metrics_of(result.summary, "clinical")
         service = result.service
         for key, rate in service.rates.items():
@@ -577,8 +576,6 @@ def _plot(
         ax.errorbar(list(xs), ys, yerr=err, fmt="o", capsize=3)
         ax.set_xticks(list(xs), labels, rotation=45, ha="right", fontsize=7)
         ax.set_title(metric.split(".", 1)[-1].replace("_", " "), fontsize=9)
-    if not shown:
-        axes[0].text(0.5, 0.5, "no metric to compare", ha="center", va="center")
     fig.suptitle("Sweep: mean over replicates with 95% intervals", fontsize=10)
     fig.tight_layout()
     path = out / "sweep.png"

@@ -180,3 +180,34 @@ def test_counts_must_be_positive_integers(count: str, capsys: pytest.CaptureFixt
         _run("--set", "horizon_weeks=1", "--clients", count)
     assert info.value.code == 2
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_completed_runs_and_exits_130(
+    tmp_path: Path,
+    scenario: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from treatplan.sim import _sweep
+
+    real, calls = _sweep.run_arm, []
+
+    def interrupted(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(_sweep, "run_arm", interrupted)
+    argv = ["--scenario", str(scenario), "--set", "service.step3.therapists=1,2"]
+    argv += ["--clients", "8", "--replicates", "1", "--out", str(tmp_path / "o")]
+    assert _run(*argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: completed runs are kept in ")
+    assert "Traceback" not in err
+    monkeypatch.setattr(_sweep, "run_arm", real)
+    assert _run(*argv) == 0
+    assert "1 resumed" in capsys.readouterr().out
+    argv[-3] = "9"  # another sweep into the same folder
+    assert _run(*argv) == 2
+    assert "holds a different sweep" in capsys.readouterr().err

@@ -22,6 +22,8 @@ from ._cli import (
 from ._errors import TreatplanError, ValidationError
 
 _FORMATS = ("csv", "parquet")
+#: The exit code of an interrupted sweep (128 + SIGINT), as for ``treatplan simulate``.
+EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
@@ -34,8 +36,8 @@ def register(subparsers: Any) -> None:
             "Writes sweep.csv (or .parquet: arm, parameter values, replicate, metric, value, "
             "95%% CI), one run folder with its manifest per arm and replicate, and with "
             "--plots a comparison plot. Rerun into the same --out to continue an interrupted "
-            "sweep. The base scenario is the built-in capacity-limited service unless "
-            "--scenario is given."
+            "sweep (Ctrl-C exits 130 and keeps the completed runs). The base scenario is "
+            "the built-in capacity-limited service unless --scenario is given."
         ),
     )
     p.add_argument(
@@ -159,7 +161,7 @@ def _executor(args: argparse.Namespace) -> tuple[Executor | None, Any]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sim import CAPACITY_SCENARIO, check_grid, grid, load_scenario, sweep
+    from .sim import CAPACITY_SCENARIO, SweepError, check_grid, grid, load_scenario, sweep
 
     # Extras are checked before any work starts.
     needs = [("parquet", "pyarrow")] if args.format == "parquet" else []
@@ -210,11 +212,21 @@ def _sweep(args: argparse.Namespace) -> int:
         raise PlanFileError(
             [f"{where}: {p.path}: expected {p.expected}" for p in exc.problems], EXIT_INVALID
         ) from None
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: completed runs are kept in {args.out}/runs/; "
+            "run the same command again to continue",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     finally:
-        if executor is not None:
-            executor.shutdown()
-        if client is not None:
+        if client is not None:  # Dask's executor: the client owns the work
             client.close()
+        elif executor is not None:
+            executor.shutdown(cancel_futures=True)
     runs = len(result.arms) * args.replicates
     rate = result.client_sessions / result.seconds if result.seconds > 0 else 0.0
     print(

@@ -33,10 +33,10 @@ def build(
     gad7: Sequence[object] = (),
     srs: Sequence[object] = (),
     attendance: Sequence[str] | None = None,
-    criteria: tp.Rule | None = None,
+    criteria: tp.rules.Rule | None = None,
     modality: tp.Modality = tp.Modality.CBT,
     target_date: date = date(2026, 6, 30),
-    targets: Sequence[tp.Target] | None = None,
+    targets: Sequence[tp.ObjectiveTarget] | None = None,
 ) -> tp.TreatmentPlan:
     """A plan with an intake at week 0 and weekly sessions from week 1.
 

@@ -18,8 +18,8 @@ def kinds(plan: tp.TreatmentPlan, as_of: datetime | None = None, **policy: objec
     when = as_of
     if when is None:
         when = (plan.sessions[-1].at if plan.sessions else plan.last_event_at) + timedelta(hours=1)
-    found = tp.alerts(plan, when, tp.AlertPolicy(**policy))  # type: ignore[arg-type]
-    return [a.kind.value for a in found if a.kind is not tp.AlertKind.RISK_NOT_ASSESSED]
+    found = tp.alerts(plan, when, tp.monitoring.AlertPolicy(**policy))  # type: ignore[arg-type]
+    return [a.kind.value for a in found if a.kind is not tp.monitoring.AlertKind.RISK_NOT_ASSESSED]
 
 
 def phq9_items(total: int, item9: int) -> tuple[int, ...]:
@@ -32,11 +32,11 @@ def phq9_items(total: int, item9: int) -> tuple[int, ...]:
 def test_risk_item_on_the_latest_score_is_urgent() -> None:
     plan = build(phq9=[15, phq9_items(14, 1)])
     found = tp.alerts(plan, week(2))
-    risk = [a for a in found if a.kind is tp.AlertKind.RISK_ITEM]
+    risk = [a for a in found if a.kind is tp.monitoring.AlertKind.RISK_ITEM]
     assert len(risk) == 1
-    assert risk[0].level is tp.AlertLevel.URGENT
+    assert risk[0].level is tp.monitoring.AlertLevel.URGENT
     assert risk[0].evidence == ("phq9-01",)
-    assert found[0].level is tp.AlertLevel.URGENT  # most urgent first
+    assert found[0].level is tp.monitoring.AlertLevel.URGENT  # most urgent first
 
 
 def test_risk_item_cleared_by_a_later_score() -> None:
@@ -48,7 +48,7 @@ def test_risk_item_cleared_by_a_later_score() -> None:
 
 def _not_assessed(plan: tp.TreatmentPlan) -> list[tp.Alert]:
     found = tp.alerts(plan, plan.sessions[-1].at + timedelta(hours=1))
-    return [a for a in found if a.kind is tp.AlertKind.RISK_NOT_ASSESSED]
+    return [a for a in found if a.kind is tp.monitoring.AlertKind.RISK_NOT_ASSESSED]
 
 
 def test_risk_not_assessed_on_a_total_only_latest_score() -> None:
@@ -56,7 +56,7 @@ def test_risk_not_assessed_on_a_total_only_latest_score() -> None:
     plan = build(phq9=[phq9_items(15, 0), 13])
     found = _not_assessed(plan)
     assert len(found) == 1
-    assert found[0].level is tp.AlertLevel.WARNING
+    assert found[0].level is tp.monitoring.AlertLevel.WARNING
     assert found[0].instrument == "PHQ-9"
     assert found[0].evidence == ("phq9-01",)
     assert found[0].message == "PHQ-9 risk item not assessed at phq9-01"
@@ -133,7 +133,11 @@ def test_measures_missing_after_n_attended_sessions() -> None:
     assert "measures_missing" not in kinds(one_gap)
     assert "measures_missing" in kinds(one_gap, missing_after_sessions=1)
     two_gaps = build(phq9=[15, 13, None, None])
-    missing = [a for a in tp.alerts(two_gaps, week(4)) if a.kind is tp.AlertKind.MEASURES_MISSING]
+    missing = [
+        a
+        for a in tp.alerts(two_gaps, week(4))
+        if a.kind is tp.monitoring.AlertKind.MEASURES_MISSING
+    ]
     assert missing[0].evidence == ("sess-02", "sess-03")
     # Sessions not attended are not gaps in the data.
     dna = build(phq9=[15, 13], attendance=["attended", "did_not_attend", "did_not_attend"])
@@ -163,12 +167,12 @@ def test_review_overdue_after_the_date_the_last_review_set() -> None:
 def test_review_overdue_from_a_cadence() -> None:
     # Item responses, so item 9 is assessed and only the review can raise an alert.
     plan = build(phq9=[phq9_items(t, 0) for t in (15, 13, 11, 10, 9)])
-    cadence = tp.ReviewCadence(every_sessions=None, every_weeks=2)
+    cadence = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=2)
     # Agreed in week 0 (2026-01-06): due two weeks later, on 2026-01-20.
     assert [a.kind for a in tp.alerts(plan, week(2), cadence=cadence)] == []
     found = tp.alerts(plan, week(3), cadence=cadence)
-    assert [a.kind for a in found] == [tp.AlertKind.REVIEW_OVERDUE]
-    graced = tp.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
+    assert [a.kind for a in found] == [tp.monitoring.AlertKind.REVIEW_OVERDUE]
+    graced = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
     assert tp.alerts(plan, week(3), cadence=graced) == ()
 
 
@@ -184,11 +188,13 @@ def test_review_overdue_from_a_cadence() -> None:
 def test_authorisation_warnings_at_80_and_90_percent(
     attended: int, level: str | None, text: str | None
 ) -> None:
-    plan = build(phq9=[15] + [None] * attended, criteria=tp.AuthorisationUsed(10))
+    plan = build(phq9=[15] + [None] * attended, criteria=tp.rules.AuthorisationUsed(10))
     found = [
         a
-        for a in tp.alerts(plan, week(attended) + timedelta(hours=1), tp.AlertPolicy(monitored=()))
-        if a.kind is tp.AlertKind.AUTHORISATION
+        for a in tp.alerts(
+            plan, week(attended) + timedelta(hours=1), tp.monitoring.AlertPolicy(monitored=())
+        )
+        if a.kind is tp.monitoring.AlertKind.AUTHORISATION
     ]
     if level is None:
         assert found == []
@@ -201,15 +207,15 @@ def test_authorisation_warnings_at_80_and_90_percent(
 def test_authorisation_warning_exactly_at_the_fraction(authorised: int, fraction: float) -> None:
     # In floats 0.28 * 25 is 7.000000000000001: 7 used must still reach 28%.
     plan = build(phq9=[15] + [None] * 7)
-    policy = tp.AlertPolicy(
+    policy = tp.monitoring.AlertPolicy(
         monitored=(), authorised_sessions=authorised, authorisation_warnings=(fraction,)
     )
     found = [
         a
         for a in tp.alerts(plan, week(7) + timedelta(hours=1), policy)
-        if a.kind is tp.AlertKind.AUTHORISATION
+        if a.kind is tp.monitoring.AlertKind.AUTHORISATION
     ]
-    assert [a.level for a in found] == [tp.AlertLevel.WARNING]
+    assert [a.level for a in found] == [tp.monitoring.AlertLevel.WARNING]
     assert found[0].message.startswith(f"7 of {authorised} authorised sessions used")
     six = build(phq9=[15] + [None] * 6)
     assert "authorisation" not in kinds(
@@ -222,7 +228,10 @@ def test_authorisation_warning_exactly_at_the_fraction(authorised: int, fraction
 
 
 def test_authorisation_from_policy_or_session_limit() -> None:
-    limit = build(phq9=[15] + [None] * 9, criteria=tp.AnyOf((tp.SessionLimit(10), tp.GoalsMet())))
+    limit = build(
+        phq9=[15] + [None] * 9,
+        criteria=tp.rules.AnyOf((tp.rules.SessionLimit(10), tp.rules.GoalsMet())),
+    )
     assert "authorisation" in kinds(limit, monitored=())
     assert "authorisation" in kinds(
         build(phq9=[15] + [None] * 4), monitored=(), authorised_sessions=5
@@ -232,12 +241,12 @@ def test_authorisation_from_policy_or_session_limit() -> None:
 
 def test_policy_validation_names_the_field() -> None:
     with pytest.raises(tp.ValidationError) as caught:
-        tp.AlertPolicy(authorisation_warnings=(0.9, 0.8))
+        tp.monitoring.AlertPolicy(authorisation_warnings=(0.9, 0.8))
     assert caught.value.problems[0].path == "$.authorisation_warnings"
     with pytest.raises(tp.ValidationError):
-        tp.AlertPolicy(authorisation_warnings=(1.0,))
+        tp.monitoring.AlertPolicy(authorisation_warnings=(1.0,))
     with pytest.raises(tp.ValidationError):
-        tp.AlertPolicy(missing_after_sessions=0)
+        tp.monitoring.AlertPolicy(missing_after_sessions=0)
 
 
 def test_as_of_must_be_aware_and_not_before_referral() -> None:
@@ -252,14 +261,14 @@ def test_alerts_never_echo_free_text() -> None:
     plan = build(
         phq9=[15, phq9_items(15, 2), 16, 22],
         srs=[None, 38, 30, 29],
-        criteria=tp.AuthorisationUsed(3),
+        criteria=tp.rules.AuthorisationUsed(3),
     )
     found = tp.alerts(plan, week(3) + timedelta(hours=1))
     assert {a.kind for a in found} >= {
-        tp.AlertKind.NOT_ON_TRACK,
-        tp.AlertKind.RELIABLE_DETERIORATION,
-        tp.AlertKind.ALLIANCE_LOW,
-        tp.AlertKind.AUTHORISATION,
+        tp.monitoring.AlertKind.NOT_ON_TRACK,
+        tp.monitoring.AlertKind.RELIABLE_DETERIORATION,
+        tp.monitoring.AlertKind.ALLIANCE_LOW,
+        tp.monitoring.AlertKind.AUTHORISATION,
     }
     assert SECRET not in json.dumps(tp.to_dict(found))
 
@@ -268,9 +277,9 @@ def test_new_alerts_round_trip_through_json() -> None:
     plan = build(phq9=[15, phq9_items(14, 1), 13])
     found = tp.review(plan, plan.sessions[-1].at + timedelta(hours=1))
     assert {a.kind for a in found.alerts} >= {
-        tp.AlertKind.RISK_ITEM,
-        tp.AlertKind.RISK_NOT_ASSESSED,
+        tp.monitoring.AlertKind.RISK_ITEM,
+        tp.monitoring.AlertKind.RISK_NOT_ASSESSED,
     }
     assert tp.loads(tp.dumps(found.alerts), tuple[tp.Alert, ...]) == found.alerts
-    rule = tp.AuthorisationUsed(25, warn_at=(0.28,))
-    assert tp.loads(tp.dumps(rule), tp.AuthorisationUsed) == rule
+    rule = tp.rules.AuthorisationUsed(25, warn_at=(0.28,))
+    assert tp.loads(tp.dumps(rule), tp.rules.AuthorisationUsed) == rule

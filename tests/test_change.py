@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import ChangeCategory as C
-from treatplan import ChangeMethod, CutoffChoice, Direction, HagemanArrindell, Norms
+from treatplan.change import ChangeCategory as C
+from treatplan.change import ChangeMethod, CutoffChoice, HagemanArrindell
+from treatplan.instruments import Direction, Norms
 
 # --------------------------------------------------------------------------- Jacobson-Truax
 # Worked example: SD_pre = 5, r_xx = 0.8.
@@ -23,16 +24,16 @@ from treatplan import ChangeMethod, CutoffChoice, Direction, HagemanArrindell, N
 
 
 def test_standard_error_of_difference_by_hand() -> None:
-    assert tp.standard_error_of_difference(5, 0.8) == pytest.approx(math.sqrt(10))
+    assert tp.change.standard_error_of_difference(5, 0.8) == pytest.approx(math.sqrt(10))
 
 
 def test_rci_by_hand() -> None:
-    assert tp.reliable_change_index(20, 12, 5, 0.8) == pytest.approx(-2.5298221)
-    assert tp.reliable_change_index(20, 15, 5, 0.8) == pytest.approx(-1.5811388)
+    assert tp.change.reliable_change_index(20, 12, 5, 0.8) == pytest.approx(-2.5298221)
+    assert tp.change.reliable_change_index(20, 15, 5, 0.8) == pytest.approx(-1.5811388)
 
 
 def test_reliable_difference_by_hand() -> None:
-    assert tp.reliable_difference(5, 0.8) == pytest.approx(6.1980643)
+    assert tp.change.reliable_difference(5, 0.8) == pytest.approx(6.1980643)
 
 
 def test_rc_criterion_matches_the_published_formula() -> None:
@@ -40,43 +41,46 @@ def test_rc_criterion_matches_the_published_formula() -> None:
     # Jacobson & Truax 1991 and Christensen & Mendoza 1986):
     # SD1 * sqrt(2) * sqrt(1 - rel) * 1.96. SD1 = 7.5, rel = 0.9:
     # 7.5 * 1.4142136 * 0.3162278 * 1.96 = 3.3541020 * 1.96 = 6.5740 points.
-    assert tp.reliable_difference(7.5, 0.9) == pytest.approx(6.5740, abs=1e-4)
+    assert tp.change.reliable_difference(7.5, 0.9) == pytest.approx(6.5740, abs=1e-4)
 
 
 def test_jacobson_truax_classification_by_hand() -> None:
-    recovered = tp.jacobson_truax_change(20, 12, sd_pre=5, reliability=0.8, cutoff=13.3)
+    recovered = tp.change.jacobson_truax_change(20, 12, sd_pre=5, reliability=0.8, cutoff=13.3)
     assert recovered.index == pytest.approx(-2.5298221)
     assert recovered.category is C.RECOVERED
     assert (recovered.clinical_at_pre, recovered.clinical_at_post) == (True, False)
     # Reliable but still above the cut-off: improved.
-    improved = tp.jacobson_truax_change(24, 16, sd_pre=5, reliability=0.8, cutoff=13.3)
+    improved = tp.change.jacobson_truax_change(24, 16, sd_pre=5, reliability=0.8, cutoff=13.3)
     assert improved.category is C.IMPROVED
     # 5 points is below the 6.2-point criterion.
-    same = tp.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8, cutoff=13.3)
+    same = tp.change.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8, cutoff=13.3)
     assert same.category is C.UNCHANGED
     assert not same.reliable
-    harmed = tp.jacobson_truax_change(10, 18, sd_pre=5, reliability=0.8, cutoff=13.3)
+    harmed = tp.change.jacobson_truax_change(10, 18, sd_pre=5, reliability=0.8, cutoff=13.3)
     assert harmed.category is C.HARMED
-    worse = tp.jacobson_truax_change(16, 24, sd_pre=5, reliability=0.8, cutoff=13.3)
+    worse = tp.change.jacobson_truax_change(16, 24, sd_pre=5, reliability=0.8, cutoff=13.3)
     assert worse.category is C.DETERIORATED
 
 
 def test_without_a_cutoff_reliable_change_is_improved_or_deteriorated() -> None:
-    better = tp.jacobson_truax_change(20, 12, sd_pre=5, reliability=0.8)
+    better = tp.change.jacobson_truax_change(20, 12, sd_pre=5, reliability=0.8)
     assert (better.category, better.cutoff, better.clinical_at_pre) == (C.IMPROVED, None, None)
-    assert tp.jacobson_truax_change(12, 20, sd_pre=5, reliability=0.8).category is C.DETERIORATED
+    assert (
+        tp.change.jacobson_truax_change(12, 20, sd_pre=5, reliability=0.8).category
+        is C.DETERIORATED
+    )
 
 
 def test_z_is_configurable() -> None:
     # |RC| = 1.5811 is reliable at z = 1.5 but not at 1.96.
-    assert tp.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8, z=1.5).reliable
-    assert not tp.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8).reliable
+    assert tp.change.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8, z=1.5).reliable
+    assert not tp.change.jacobson_truax_change(20, 15, sd_pre=5, reliability=0.8).reliable
 
 
 @pytest.mark.parametrize(("sd", "r"), [(0, 0.8), (-1, 0.8), (5, 1), (5, -0.1), (math.nan, 0.5)])
 def test_bad_sd_or_reliability_is_refused(sd: float, r: float) -> None:
-    with pytest.raises(ValueError, match="must be"):
-        tp.standard_error_of_difference(sd, r)
+    with pytest.raises(tp.ArgumentError, match="expected"):
+        tp.change.standard_error_of_difference(sd, r)
 
 
 # --------------------------------------------------------------------------- cut-offs
@@ -86,7 +90,7 @@ def test_cutoffs_higher_is_worse_by_hand() -> None:
     norms = Norms(
         clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.8
     )
-    cut = tp.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    cut = tp.change.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE)
     assert (cut.a, cut.b) == (10, 16)
     assert cut.c == pytest.approx(13.3333333)
     assert cut.get(CutoffChoice.B) == 16
@@ -98,7 +102,7 @@ def test_cutoffs_higher_is_better_by_hand() -> None:
     norms = Norms(
         clinical_mean=15, clinical_sd=5, functional_mean=30, functional_sd=5, reliability=0.8
     )
-    cut = tp.clinical_cutoffs(norms, Direction.HIGHER_IS_BETTER)
+    cut = tp.change.clinical_cutoffs(norms, Direction.HIGHER_IS_BETTER)
     assert (cut.a, cut.b, cut.c) == (25, 20, 22.5)
 
 
@@ -117,21 +121,21 @@ def test_evans_margison_barkham_1998_example_by_hand() -> None:
         functional_sd=0.57,
         reliability=0.89,
     )
-    cut = tp.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    cut = tp.change.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE)
     assert cut.c == pytest.approx(1.2848, abs=1e-4)
     assert cut.a == pytest.approx(0.75)
     assert cut.b == pytest.approx(1.86)
-    assert tp.reliable_difference(0.53, 0.89) == pytest.approx(0.4872, abs=1e-4)
+    assert tp.change.reliable_difference(0.53, 0.89) == pytest.approx(0.4872, abs=1e-4)
 
 
 def test_in_clinical_range_respects_direction() -> None:
-    assert tp.in_clinical_range(10, 10, Direction.HIGHER_IS_WORSE)
-    assert not tp.in_clinical_range(9.9, 10, Direction.HIGHER_IS_WORSE)
-    assert tp.in_clinical_range(24.9, 25, Direction.HIGHER_IS_BETTER)
-    assert not tp.in_clinical_range(25, 25, Direction.HIGHER_IS_BETTER)
+    assert tp.change.in_clinical_range(10, 10, Direction.HIGHER_IS_WORSE)
+    assert not tp.change.in_clinical_range(9.9, 10, Direction.HIGHER_IS_WORSE)
+    assert tp.change.in_clinical_range(24.9, 25, Direction.HIGHER_IS_BETTER)
+    assert not tp.change.in_clinical_range(25, 25, Direction.HIGHER_IS_BETTER)
     # Exactly at a Jacobson-Truax c counts as clinical too (documented convention;
     # the clinicalsignificance R package would call it neither clinical nor functional).
-    assert tp.in_clinical_range(120 / 9, 120 / 9, Direction.HIGHER_IS_WORSE)
+    assert tp.change.in_clinical_range(120 / 9, 120 / 9, Direction.HIGHER_IS_WORSE)
 
 
 # --------------------------------------------------------------------------- fixed thresholds
@@ -153,7 +157,7 @@ def test_in_clinical_range_respects_direction() -> None:
     ],
 )
 def test_nhs_talking_therapies_thresholds(code: str, pre: int, post: int, category: C) -> None:
-    result = tp.classify_change(tp.instrument(code), pre, post)
+    result = tp.change.classify_change(tp.builtin_instrument(code), pre, post)
     assert result.method is ChangeMethod.FIXED_THRESHOLD
     assert result.index is None
     assert result.category is category
@@ -170,19 +174,19 @@ def test_nhs_talking_therapies_thresholds(code: str, pre: int, post: int, catego
     ],
 )
 def test_ors_is_higher_is_better(pre: int, post: int, category: C) -> None:
-    result = tp.classify_change(tp.ORS, pre, post)
+    result = tp.change.classify_change(tp.instruments.ORS, pre, post)
     assert result.category is category
     assert (result.improvement > 0) == (post > pre)
 
 
 def test_fixed_threshold_must_be_positive() -> None:
     with pytest.raises(ValueError, match="threshold"):
-        tp.fixed_threshold_change(10, 4, threshold=0)
+        tp.change.fixed_threshold_change(10, 4, threshold=0)
 
 
 # --------------------------------------------------------------------------- classify_change
 NORMED = attrs.evolve(
-    tp.CORE10,
+    tp.instruments.CORE10,
     norms=Norms(
         clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.8
     ),
@@ -190,38 +194,38 @@ NORMED = attrs.evolve(
 
 
 def test_classify_change_uses_norms_when_there_is_no_fixed_threshold() -> None:
-    result = tp.classify_change(NORMED, 20, 12)
+    result = tp.change.classify_change(NORMED, 20, 12)
     assert result.method is ChangeMethod.JACOBSON_TRUAX
     assert result.index == pytest.approx(-2.5298221)
     assert result.cutoff == 11  # the caseness cut-off wins over c by default
     assert result.category is C.IMPROVED  # 12 is still at or above 11
     # 20 -> 10: RC = -10 / 3.1622777 = -3.1622777, and 10 is below 11.
-    assert tp.classify_change(NORMED, 20, 10).category is C.RECOVERED
+    assert tp.change.classify_change(NORMED, 20, 10).category is C.RECOVERED
 
 
 def test_classify_change_takes_a_named_or_numeric_cutoff() -> None:
-    assert tp.classify_change(NORMED, 20, 12, cutoff=CutoffChoice.A).cutoff == 10
-    assert tp.classify_change(NORMED, 20, 12, cutoff=CutoffChoice.A).category is C.IMPROVED
-    assert tp.classify_change(NORMED, 20, 12, cutoff=15).category is C.RECOVERED
+    assert tp.change.classify_change(NORMED, 20, 12, cutoff=CutoffChoice.A).cutoff == 10
+    assert tp.change.classify_change(NORMED, 20, 12, cutoff=CutoffChoice.A).category is C.IMPROVED
+    assert tp.change.classify_change(NORMED, 20, 12, cutoff=15).category is C.RECOVERED
 
 
 def test_classify_change_falls_back_to_cutoff_c_without_caseness() -> None:
     no_case = attrs.evolve(NORMED, caseness_cutoff=None)
-    assert tp.classify_change(no_case, 20, 12).cutoff == pytest.approx(13.3333333)
+    assert tp.change.classify_change(no_case, 20, 12).cutoff == pytest.approx(13.3333333)
 
 
 def test_classify_change_needs_a_threshold_or_norms() -> None:
-    with pytest.raises(ValueError, match="neither"):
-        tp.classify_change(tp.CORE10, 20, 12)
+    with pytest.raises(tp.ArgumentError, match="it has neither"):
+        tp.change.classify_change(tp.instruments.CORE10, 20, 12)
     with pytest.raises(ValueError, match="norms"):
-        tp.classify_change(tp.PHQ9, 20, 12, cutoff=CutoffChoice.C)
+        tp.change.classify_change(tp.instruments.PHQ9, 20, 12, cutoff=CutoffChoice.C)
     with pytest.raises(ValueError, match="stats"):
-        tp.classify_change(NORMED, 20, 12, method=ChangeMethod.HAGEMAN_ARRINDELL)
+        tp.change.classify_change(NORMED, 20, 12, method=ChangeMethod.HAGEMAN_ARRINDELL)
 
 
 def test_classify_change_can_force_jacobson_truax_on_a_fixed_threshold_instrument() -> None:
     phq = attrs.evolve(
-        tp.PHQ9,
+        tp.instruments.PHQ9,
         norms=Norms(
             clinical_mean=15.5,
             clinical_sd=4.3,
@@ -232,7 +236,7 @@ def test_classify_change_can_force_jacobson_truax_on_a_fixed_threshold_instrumen
     )
     # S_diff = sqrt(2) * 4.3 * sqrt(0.11) = 6.0811 * 0.33166 = 2.0168
     # RC for 16 -> 9 = -7 / 2.0168 = -3.4708; 9 is below the caseness cut-off 10.
-    result = tp.classify_change(phq, 16, 9, method=ChangeMethod.JACOBSON_TRUAX)
+    result = tp.change.classify_change(phq, 16, 9, method=ChangeMethod.JACOBSON_TRUAX)
     assert result.index == pytest.approx(-3.4708, abs=1e-3)
     assert result.category is C.RECOVERED
 
@@ -256,9 +260,9 @@ STATS = HagemanArrindell(
 
 def test_hageman_arrindell_rc_by_hand() -> None:
     # Individual change equal to the mean change (-8): numerator = -8 exactly.
-    assert tp.hageman_arrindell_rc(22, 14, STATS) == pytest.approx(-8 / 2.7200569)
+    assert tp.change.hageman_arrindell_rc(22, 14, STATS) == pytest.approx(-8 / 2.7200569)
     # No individual change: numerator = -8 * (1 - 0.6064516) = -3.1483871 -> -1.1574.
-    assert tp.hageman_arrindell_rc(20, 20, STATS) == pytest.approx(-3.1483871 / 2.7200569)
+    assert tp.change.hageman_arrindell_rc(20, 20, STATS) == pytest.approx(-3.1483871 / 2.7200569)
 
 
 def test_hageman_arrindell_rc_matches_the_clinicalsignificance_formula() -> None:
@@ -277,13 +281,13 @@ def test_hageman_arrindell_rc_matches_the_clinicalsignificance_formula() -> None
         reliability_post=31 / 36,
         pre_post_correlation=0.5,
     )
-    assert tp.hageman_arrindell_rc(20, 2, stats) == pytest.approx(-5.056728874721522)
+    assert tp.change.hageman_arrindell_rc(20, 2, stats) == pytest.approx(-5.056728874721522)
 
 
 def test_hageman_arrindell_uses_the_one_sided_criterion() -> None:
     # pre 20 -> post 16: numerator = -4 * 0.6064516 - 8 * 0.3935484 = -5.5741935
     # RC_ID = -5.5741935 / 2.7200569 = -2.0493 (> 1.645: reliable).
-    result = tp.hageman_arrindell_change(20, 16, stats=STATS)
+    result = tp.change.hageman_arrindell_change(20, 16, stats=STATS)
     assert result.index == pytest.approx(-2.0493, abs=1e-4)
     assert result.reliable_improvement
     assert result.method is ChangeMethod.HAGEMAN_ARRINDELL
@@ -308,13 +312,13 @@ BIG_CHANGE = HagemanArrindell(
 def test_hageman_arrindell_direction_comes_from_rc_id_not_the_raw_difference() -> None:
     # Raw +1 on a higher-is-worse scale, but the estimated true change is a fall
     # well beyond 1.645: a reliable improvement (the old code said "deteriorated").
-    worse_raw = tp.hageman_arrindell_change(20, 21, stats=BIG_CHANGE)
+    worse_raw = tp.change.hageman_arrindell_change(20, 21, stats=BIG_CHANGE)
     assert worse_raw.index == pytest.approx(-3.3086965)
     assert worse_raw.difference == 1
     assert worse_raw.improvement == -1
     assert (worse_raw.reliable_improvement, worse_raw.reliable_deterioration) == (True, False)
     assert worse_raw.category is C.IMPROVED
-    same = tp.hageman_arrindell_change(20, 20, stats=BIG_CHANGE)
+    same = tp.change.hageman_arrindell_change(20, 20, stats=BIG_CHANGE)
     assert same.index == pytest.approx(-3.4524171)
     assert same.reliable_improvement  # the old code said "unchanged"
     assert same.category is C.IMPROVED
@@ -324,7 +328,7 @@ def test_hageman_arrindell_direction_on_a_higher_is_better_scale() -> None:
     # The same case mirrored on 0-100 (x -> 100 - x): the group rises 75 -> 88 and
     # the person falls 80 -> 79. RC_ID = +3.3086965, toward health: improvement.
     mirrored = attrs.evolve(BIG_CHANGE, mean_pre=75, mean_post=88)
-    result = tp.hageman_arrindell_change(
+    result = tp.change.hageman_arrindell_change(
         80, 79, stats=mirrored, direction=Direction.HIGHER_IS_BETTER
     )
     assert result.index == pytest.approx(3.3086965)
@@ -339,7 +343,7 @@ def test_hageman_arrindell_true_score_cutoffs_by_hand() -> None:
     norms = Norms(
         clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.81
     )
-    cut = tp.hageman_arrindell_cutoffs(
+    cut = tp.change.hageman_arrindell_cutoffs(
         norms, Direction.HIGHER_IS_WORSE, reliability_functional=0.64
     )
     assert cut.a == pytest.approx(11)
@@ -347,8 +351,10 @@ def test_hageman_arrindell_true_score_cutoffs_by_hand() -> None:
     assert cut.c == pytest.approx(12.987013)
     # With one reliability for both, c equals Jacobson-Truax c (both SDs scale by sqrt r):
     # (4.5*8 + 3.6*20) / 8.1 = 108 / 8.1 = 13.333333.
-    same_r = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
-    assert same_r.c == pytest.approx(tp.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE).c)
+    same_r = tp.change.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    assert same_r.c == pytest.approx(
+        tp.change.clinical_cutoffs(norms, Direction.HIGHER_IS_WORSE).c
+    )
     assert same_r.b == pytest.approx(8 + 2 * 3.6)
 
 
@@ -358,7 +364,7 @@ def test_hageman_arrindell_true_score_cutoffs_higher_is_better() -> None:
     norms = Norms(
         clinical_mean=15, clinical_sd=5, functional_mean=30, functional_sd=5, reliability=0.64
     )
-    cut = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
+    cut = tp.change.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
     assert (cut.a, cut.b, cut.c) == (pytest.approx(23), pytest.approx(22), pytest.approx(22.5))
 
 
@@ -378,23 +384,27 @@ def test_hageman_arrindell_cutoffs_match_the_clinicalsignificance_example() -> N
         functional_sd=22,
         reliability=0.93,
     )
-    worse = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    worse = tp.change.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
     assert worse.a == pytest.approx(25.2814557)
     assert worse.c == pytest.approx(59.1066998)
     assert worse.b == pytest.approx(92.4320633)
-    better = tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
+    better = tp.change.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_BETTER)
     assert better.a == pytest.approx(68.35 + 2 * 21.5342721)  # 111.4185443
     assert better.c == worse.c
 
 
 def test_hageman_arrindell_cutoffs_need_a_positive_reliability() -> None:
+    with pytest.raises(tp.ValidationError, match="reliability: a number above 0 and below 1"):
+        Norms(clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0)
     norms = Norms(
-        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.0
+        clinical_mean=20, clinical_sd=5, functional_mean=8, functional_sd=4, reliability=0.8
     )
-    with pytest.raises(ValueError, match="reliability_clinical"):
-        tp.hageman_arrindell_cutoffs(norms, Direction.HIGHER_IS_WORSE)
+    with pytest.raises(tp.ArgumentError, match="reliability_clinical"):
+        tp.change.hageman_arrindell_cutoffs(
+            norms, Direction.HIGHER_IS_WORSE, reliability_clinical=0
+        )
     with pytest.raises(ValueError, match="reliability_functional"):
-        tp.hageman_arrindell_cutoffs(
+        tp.change.hageman_arrindell_cutoffs(
             norms, Direction.HIGHER_IS_WORSE, reliability_clinical=0.8, reliability_functional=1
         )
 
@@ -404,13 +414,13 @@ def test_hageman_arrindell_cs_index_by_hand() -> None:
     #   post 5:  12 + 0.8 * (5 - 12)  = 6.4  -> (6.4 - 11) / 2.4 = -1.9166667
     #   post 10: 12 + 0.8 * (10 - 12) = 10.4 -> (10.4 - 11) / 2.4 = -0.25
     #   pre 24:  20 + 0.8 * (24 - 20) = 23.2 -> (23.2 - 11) / 2.0 = 6.1
-    assert tp.hageman_arrindell_cs_index(5, 11, STATS) == pytest.approx(-1.9166667)
-    assert tp.hageman_arrindell_cs_index(10, 11, STATS) == pytest.approx(-0.25)
-    assert tp.hageman_arrindell_cs_index(24, 11, STATS, at_pre=True) == pytest.approx(6.1)
-    with pytest.raises(ValueError, match="reliability_post"):
-        tp.hageman_arrindell_cs_index(5, 11, attrs.evolve(STATS, reliability_post=0.0))
+    assert tp.change.hageman_arrindell_cs_index(5, 11, STATS) == pytest.approx(-1.9166667)
+    assert tp.change.hageman_arrindell_cs_index(10, 11, STATS) == pytest.approx(-0.25)
+    assert tp.change.hageman_arrindell_cs_index(24, 11, STATS, at_pre=True) == pytest.approx(6.1)
+    with pytest.raises(tp.ValidationError, match="reliability_post"):
+        attrs.evolve(STATS, reliability_post=0.0)
     with pytest.raises(ValueError, match="total"):
-        tp.hageman_arrindell_cs_index(math.inf, 11, STATS)
+        tp.change.hageman_arrindell_cs_index(math.inf, 11, STATS)
 
 
 def test_hageman_arrindell_recovery_needs_cs_ind_beyond_the_criterion() -> None:
@@ -418,15 +428,15 @@ def test_hageman_arrindell_recovery_needs_cs_ind_beyond_the_criterion() -> None:
     # an estimate below 11 - 1.645 * 2.4 = 7.052, i.e. a raw post below 5.815.
     # 24 -> 5: RC_ID = (-19 * 0.6064516 - 8 * 0.3935484) / 2.7200569
     #                = -14.6709677 / 2.7200569 = -5.3936253; CS_IND post -1.9167: recovered.
-    recovered = tp.hageman_arrindell_change(24, 5, stats=STATS, cutoff=11)
+    recovered = tp.change.hageman_arrindell_change(24, 5, stats=STATS, cutoff=11)
     assert recovered.index == pytest.approx(-5.3936253)
     assert (recovered.clinical_at_pre, recovered.clinical_at_post) == (True, False)
     assert recovered.category is C.RECOVERED
     # 24 -> 6: estimate 7.2, CS_IND = -3.8 / 2.4 = -1.5833 (not beyond 1.645): improved.
-    assert tp.hageman_arrindell_change(24, 6, stats=STATS, cutoff=11).category is C.IMPROVED
+    assert tp.change.hageman_arrindell_change(24, 6, stats=STATS, cutoff=11).category is C.IMPROVED
     # 24 -> 10: the estimate 10.4 is below 11, but CS_IND is only -0.25. The old
     # hybrid (Kelley estimate vs cut-off, no error criterion) called this recovered.
-    near = tp.hageman_arrindell_change(24, 10, stats=STATS, cutoff=11)
+    near = tp.change.hageman_arrindell_change(24, 10, stats=STATS, cutoff=11)
     assert near.clinical_at_post is True
     assert near.category is C.IMPROVED
 
@@ -435,7 +445,7 @@ def test_hageman_arrindell_harm_mirrors_recovery() -> None:
     # pre 2: estimate 20 + 0.8 * (2 - 20) = 5.6, CS_IND = (5.6 - 11) / 2.0 = -2.7
     # (reliably functional); post 20: estimate 18.4, CS_IND = 7.4 / 2.4 = 3.0833.
     # RC_ID = (18 * 0.6064516 - 8 * 0.3935484) / 2.7200569 = 7.7677419 / 2.7200569 = 2.8557277
-    harmed = tp.hageman_arrindell_change(2, 20, stats=STATS, cutoff=11)
+    harmed = tp.change.hageman_arrindell_change(2, 20, stats=STATS, cutoff=11)
     assert harmed.index == pytest.approx(2.8557277)
     assert (harmed.clinical_at_pre, harmed.clinical_at_post) == (False, True)
     assert harmed.category is C.HARMED
@@ -445,21 +455,22 @@ def test_classify_change_uses_true_score_cutoffs_for_hageman_arrindell() -> None
     ha = ChangeMethod.HAGEMAN_ARRINDELL
     # NORMED: r = 0.8 for both populations, so true-score c = JT c = 13.3333 (not
     # the caseness cut-off 11, an observed-score rule).
-    default = tp.classify_change(NORMED, 24, 5, method=ha, stats=STATS)
+    default = tp.change.classify_change(NORMED, 24, 5, method=ha, stats=STATS)
     assert default.cutoff == pytest.approx(13.3333333)
     # a = 20 - 2 * 5 * sqrt(0.8) = 20 - 8.9442719 = 11.0557281
-    named = tp.classify_change(NORMED, 24, 5, method=ha, stats=STATS, cutoff=CutoffChoice.A)
+    named = tp.change.classify_change(NORMED, 24, 5, method=ha, stats=STATS, cutoff=CutoffChoice.A)
     assert named.cutoff == pytest.approx(11.0557281)
     assert named.category is C.RECOVERED
     # Without norms, the caseness cut-off is used as a true-score cut-off.
     bare = attrs.evolve(NORMED, norms=None)
-    assert tp.classify_change(bare, 24, 5, method=ha, stats=STATS).cutoff == 11
+    assert tp.change.classify_change(bare, 24, 5, method=ha, stats=STATS).cutoff == 11
 
 
 def test_hageman_arrindell_needs_a_positive_difference_reliability() -> None:
-    flat = attrs.evolve(STATS, reliability_pre=0.0, reliability_post=0.0, pre_post_correlation=0.9)
-    with pytest.raises(ValueError, match="r_dd"):
-        tp.hageman_arrindell_rc(20, 10, flat)
+    with pytest.raises(tp.ValidationError, match="r_dd"):
+        attrs.evolve(STATS, reliability_pre=0.01, reliability_post=0.01, pre_post_correlation=0.9)
+    with pytest.raises(tp.ValidationError, match="r_dd"):  # a zero denominator: equal SDs, r 1
+        attrs.evolve(STATS, sd_post=STATS.sd_pre, pre_post_correlation=1)
 
 
 def test_hageman_arrindell_stats_are_validated() -> None:
@@ -478,8 +489,8 @@ def test_hageman_arrindell_mirrored_scale_gives_the_same_result(
     # Reading the scale upside down (x -> 40 - x, means and cut-off too) flips the
     # sign of RC_ID and CS_IND and the direction, so nothing else may change.
     mirrored = attrs.evolve(BIG_CHANGE, mean_pre=40 - 25, mean_post=40 - 12)
-    forward = tp.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, cutoff=cutoff)
-    back = tp.hageman_arrindell_change(
+    forward = tp.change.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, cutoff=cutoff)
+    back = tp.change.hageman_arrindell_change(
         40 - pre,
         40 - post,
         stats=mirrored,
@@ -498,11 +509,11 @@ def test_hageman_arrindell_mirrored_scale_gives_the_same_result(
 def test_hageman_arrindell_reliable_direction_is_the_sign_of_rc_id(
     pre: float, post: float, direction: Direction
 ) -> None:
-    result = tp.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, direction=direction)
+    result = tp.change.hageman_arrindell_change(pre, post, stats=BIG_CHANGE, direction=direction)
     assert result.index is not None
     toward_health = -result.index if direction is Direction.HIGHER_IS_WORSE else result.index
-    assert result.reliable_improvement == (toward_health > tp.HAGEMAN_ARRINDELL_Z)
-    assert result.reliable_deterioration == (toward_health < -tp.HAGEMAN_ARRINDELL_Z)
+    assert result.reliable_improvement == (toward_health > tp.change.HAGEMAN_ARRINDELL_Z)
+    assert result.reliable_deterioration == (toward_health < -tp.change.HAGEMAN_ARRINDELL_Z)
 
 
 # --------------------------------------------------------------------------- properties
@@ -515,16 +526,20 @@ reliabilities = st.floats(min_value=0, max_value=0.99)
 def test_rci_is_antisymmetric_in_pre_and_post(
     pre: float, post: float, sd: float, r: float
 ) -> None:
-    forward = tp.reliable_change_index(pre, post, sd, r)
-    assert tp.reliable_change_index(post, pre, sd, r) == pytest.approx(-forward)
+    forward = tp.change.reliable_change_index(pre, post, sd, r)
+    assert tp.change.reliable_change_index(post, pre, sd, r) == pytest.approx(-forward)
 
 
 @given(scores, scores, sds, reliabilities, st.sampled_from(Direction))
 def test_swapping_pre_and_post_swaps_improvement_and_deterioration(
     pre: float, post: float, sd: float, r: float, direction: Direction
 ) -> None:
-    forward = tp.jacobson_truax_change(pre, post, sd_pre=sd, reliability=r, direction=direction)
-    back = tp.jacobson_truax_change(post, pre, sd_pre=sd, reliability=r, direction=direction)
+    forward = tp.change.jacobson_truax_change(
+        pre, post, sd_pre=sd, reliability=r, direction=direction
+    )
+    back = tp.change.jacobson_truax_change(
+        post, pre, sd_pre=sd, reliability=r, direction=direction
+    )
     assert forward.reliable_improvement == back.reliable_deterioration
     assert forward.reliable_deterioration == back.reliable_improvement
 
@@ -533,7 +548,7 @@ def test_swapping_pre_and_post_swaps_improvement_and_deterioration(
 def test_category_is_consistent_with_direction(
     pre: float, post: float, sd: float, r: float, direction: Direction, cutoff: float
 ) -> None:
-    result = tp.jacobson_truax_change(
+    result = tp.change.jacobson_truax_change(
         pre, post, sd_pre=sd, reliability=r, direction=direction, cutoff=cutoff
     )
     better = post < pre if direction is Direction.HIGHER_IS_WORSE else post > pre
@@ -543,11 +558,11 @@ def test_category_is_consistent_with_direction(
         assert not better
         assert post != pre
     if result.category is C.RECOVERED:
-        assert tp.in_clinical_range(pre, cutoff, direction)
-        assert not tp.in_clinical_range(post, cutoff, direction)
+        assert tp.change.in_clinical_range(pre, cutoff, direction)
+        assert not tp.change.in_clinical_range(post, cutoff, direction)
     if result.category is C.HARMED:
-        assert not tp.in_clinical_range(pre, cutoff, direction)
-        assert tp.in_clinical_range(post, cutoff, direction)
+        assert not tp.change.in_clinical_range(pre, cutoff, direction)
+        assert tp.change.in_clinical_range(post, cutoff, direction)
 
 
 @given(
@@ -557,11 +572,14 @@ def test_category_is_consistent_with_direction(
 def test_mirrored_instrument_gives_the_same_category(pre: int, post: int) -> None:
     # PHQ-9 read upside down (27 - x, higher is better) must classify identically.
     mirror = attrs.evolve(
-        tp.PHQ9, code="PHQ-9-MIRROR", direction=Direction.HIGHER_IS_BETTER, caseness_cutoff=17.5
+        tp.instruments.PHQ9,
+        code="PHQ-9-MIRROR",
+        direction=Direction.HIGHER_IS_BETTER,
+        caseness_cutoff=17.5,
     )
     # PHQ-9 case: x >= 10  <=>  27 - x <= 17  <=>  27 - x < 17.5 (the mirror's case).
-    original = tp.classify_change(tp.PHQ9, pre, post).category
-    assert tp.classify_change(mirror, 27 - pre, 27 - post).category is original
+    original = tp.change.classify_change(tp.instruments.PHQ9, pre, post).category
+    assert tp.change.classify_change(mirror, 27 - pre, 27 - post).category is original
 
 
 @given(
@@ -575,9 +593,9 @@ def test_change_category_table(
 ) -> None:
     if better and worse:
         with pytest.raises(ValueError, match="both"):
-            tp.change_category(better, worse, at_pre, at_post)
+            tp.change.change_category(better, worse, at_pre, at_post)
         return
-    category = tp.change_category(better, worse, at_pre, at_post)
+    category = tp.change.change_category(better, worse, at_pre, at_post)
     if not better and not worse:
         assert category is C.UNCHANGED
     elif better:

@@ -20,9 +20,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def test_lifecycle_mermaid_matches_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lifecycle", "--mermaid"]) == 0
     out = capsys.readouterr().out
-    assert out == tp.mermaid()
+    assert out == tp.lifecycle.mermaid()
     assert out.startswith("stateDiagram-v2")
-    for spec in tp.TRANSITIONS.values():
+    for spec in tp.lifecycle.TRANSITIONS.values():
         for source in spec.sources:
             assert f"{source.value} --> {spec.target.value}" in out
 
@@ -30,7 +30,7 @@ def test_lifecycle_mermaid_matches_the_table(capsys: pytest.CaptureFixture[str])
 def test_lifecycle_table_lists_every_event(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lifecycle"]) == 0
     out = capsys.readouterr().out
-    for event in tp.TRANSITIONS:
+    for event in tp.lifecycle.TRANSITIONS:
         assert event in out
 
 

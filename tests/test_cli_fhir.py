@@ -27,9 +27,9 @@ def test_prints_the_bundle(
     assert main(["fhir", str(path), *flags]) == 0
     printed = json.loads(capsys.readouterr().out)
     plan = tp.loads(path.read_text(encoding="utf-8"))
-    assert printed == tp.to_fhir(plan, version)  # type: ignore[arg-type]
+    assert printed == tp.fhir.to_fhir(plan, version)  # type: ignore[arg-type]
     (BundleR4B if version == "R4" else BundleR5).model_validate(printed)
-    assert tp.from_fhir(printed) == tp.fhir_subset(plan)
+    assert tp.fhir.from_fhir(printed) == tp.fhir.fhir_subset(plan)
 
 
 def test_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +76,7 @@ def test_prints_a_transaction_with_questionnaire_responses(
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
     plan = tp.loads(ACTIVE.read_text(encoding="utf-8"))
-    assert printed == tp.to_fhir(plan, bundle="transaction", questionnaire_responses=True)
+    assert printed == tp.fhir.to_fhir(plan, bundle="transaction", questionnaire_responses=True)
     BundleR4B.model_validate(printed)
 
 
@@ -145,4 +145,4 @@ def test_import_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"resourceType": "Bundle", "entry": []}), encoding="utf-8")
     assert main(["fhir", "import-plan", str(broken)]) == 1
-    assert "$: exactly one CarePlan" in capsys.readouterr().err
+    assert "$: expected exactly one CarePlan" in capsys.readouterr().err

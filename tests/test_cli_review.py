@@ -34,7 +34,7 @@ def test_walkthrough_script_builds_the_committed_plan() -> None:
         tp.ReviewDecision.STEP_UP,
         tp.ReviewDecision.BEGIN_ENDING,
     ]
-    assert plan.outcome is tp.Outcome.COMPLETED
+    assert plan.outcome is tp.EpisodeOutcome.COMPLETED
 
 
 def test_review_report_shows_categories_and_alerts(capsys: pytest.CaptureFixture[str]) -> None:

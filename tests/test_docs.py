@@ -112,12 +112,12 @@ def test_the_lifecycle_svg_draws_every_phase_and_event() -> None:
     labels = " ".join(t for t in texts if t)
     assert [e.value for e in treatplan.Event if e.value not in labels] == []
     arrows = list(svg.iter("{http://www.w3.org/2000/svg}polyline"))
-    assert len(arrows) == len(edges()) == treatplan.mermaid().count("-->")
+    assert len(arrows) == len(edges()) == treatplan.lifecycle.mermaid().count("-->")
 
 
 def test_the_lifecycle_svg_refuses_an_arrow_it_has_no_route_for() -> None:
     with pytest.raises(LayoutOutOfDate, match="follow_up -> waitlisted"):
-        lifecycle_svg(treatplan.mermaid() + "    follow_up --> waitlisted: rewind\n")
+        lifecycle_svg(treatplan.lifecycle.mermaid() + "    follow_up --> waitlisted: rewind\n")
 
 
 @pytest.mark.parametrize("version", ["R4", "R5"])

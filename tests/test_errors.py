@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Problem, TransitionError, TreatplanError, ValidationError
+from treatplan import TransitionError, TreatplanError, ValidationError
+from treatplan import ValidationIssue as Problem
 from treatplan._errors import _join
 
 

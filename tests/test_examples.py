@@ -32,7 +32,7 @@ def test_example_script_builds_the_committed_plan(script: str, document: str) ->
 def test_referral_to_closure_reaches_a_completed_closure() -> None:
     plan = tp.loads((EXAMPLES / "adult-depression-cbt.json").read_text())
     assert plan.phase is tp.Phase.CLOSED
-    assert plan.outcome is tp.Outcome.COMPLETED
+    assert plan.outcome is tp.EpisodeOutcome.COMPLETED
     assert [t.event for t in plan.history] == [
         "refer",
         "waitlist",

@@ -310,7 +310,7 @@ def value_set_problems(bundle: dict[str, Any], version: str) -> list[str]:
                 _check_concept(problems, f"{where}.category", c, CONDITION_CATEGORY)
             for c in r["code"].get("coding", []):
                 if c["system"] not in DIAGNOSIS_SYSTEMS.values() and not c["system"].startswith(
-                    tp.FHIR_NAMESPACE
+                    tp.fhir.FHIR_NAMESPACE
                 ):
                     problems.append(f"{where}.code: unknown diagnosis system")
         elif kind == "Observation":
@@ -389,11 +389,11 @@ def test_there_are_example_plans() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_convert_validate_and_round_trip(path: Path, version: str) -> None:
     plan = _load(path)
-    bundle = tp.to_fhir(plan, version)
+    bundle = tp.fhir.to_fhir(plan, version)
     validate(bundle, version)
-    back = tp.from_fhir(json.loads(json.dumps(bundle)))
-    assert back == tp.fhir_subset(plan)
-    assert tp.dumps(back) == tp.dumps(tp.fhir_subset(plan))
+    back = tp.fhir.from_fhir(json.loads(json.dumps(bundle)))
+    assert back == tp.fhir.fhir_subset(plan)
+    assert tp.dumps(back) == tp.dumps(tp.fhir.fhir_subset(plan))
     # One resource of each kind per plan part.
     assert len(_entries(bundle, "Condition")) == len(plan.presenting_problems)
     assert len(_entries(bundle, "Goal")) == len(plan.goals) + len(plan.objectives)
@@ -407,7 +407,7 @@ def test_examples_convert_validate_and_round_trip(path: Path, version: str) -> N
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_observations_carry_codes_and_scores(path: Path, version: str) -> None:
     plan = _load(path)
-    observations = _entries(tp.to_fhir(plan, version), "Observation")
+    observations = _entries(tp.fhir.to_fhir(plan, version), "Observation")
     by_id = {a.id: a for a in plan.all_assessments()}
     assert len(observations) == len(by_id)
     for obs in observations:
@@ -417,7 +417,7 @@ def test_example_observations_carry_codes_and_scores(path: Path, version: str) -
         assert loinc == ([instrument.loinc] if instrument.loinc else [])
         if instrument.code in LOINC_TOTALS:
             assert loinc == [LOINC_TOTALS[instrument.code]]
-        local = _codes(obs["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument")
+        local = _codes(obs["code"], f"{tp.fhir.FHIR_NAMESPACE}/CodeSystem/instrument")
         assert local == [instrument.code]
         assert obs["effectiveDateTime"] == assessment.administered_at.isoformat()
         values = [_component_value(c) for c in obs.get("component", [])]
@@ -431,15 +431,15 @@ def test_example_observations_carry_codes_and_scores(path: Path, version: str) -
             assert quantity is not None
             assert quantity["value"] == assessment.total
             assert "extension" not in quantity
-        elif tp.score_in(plan, assessment).total is None:
+        elif tp.instruments.plan_score(plan, assessment).total is None:
             assert quantity is None
         else:
             # No recorded total: the Observation reports the computed score, flagged as such.
             assert quantity is not None
-            assert quantity["value"] == tp.score_in(plan, assessment).total
+            assert quantity["value"] == tp.instruments.plan_score(plan, assessment).total
             assert quantity["extension"] == [
                 {
-                    "url": f"{tp.FHIR_NAMESPACE}/StructureDefinition/computed-total",
+                    "url": f"{tp.fhir.FHIR_NAMESPACE}/StructureDefinition/computed-total",
                     "valueBoolean": True,
                 }
             ]
@@ -542,28 +542,28 @@ def test_status_mapping_follows_the_domain_table(
     steps: tuple[tuple[str, str | None], ...], episode: str, care_plan: str, activity: str
 ) -> None:
     plan = _plan_through(*steps)
-    assert tp.episode_status(plan) == episode
-    assert tp.care_plan_status(plan) == care_plan
-    r4 = tp.to_fhir(plan, "R4")
+    assert tp.fhir.episode_status(plan) == episode
+    assert tp.fhir.care_plan_status(plan) == care_plan
+    r4 = tp.fhir.to_fhir(plan, "R4")
     (eoc,) = _entries(r4, "EpisodeOfCare")
     (cp,) = _entries(r4, "CarePlan")
     assert eoc["status"] == episode
     assert cp["status"] == care_plan
     assert cp["activity"][0]["detail"]["status"] == activity
     assert [h["status"] for h in eoc["statusHistory"]] == [
-        tp.episode_status(plan, i) for i in range(len(plan.history))
+        tp.fhir.episode_status(plan, i) for i in range(len(plan.history))
     ]
-    r5 = tp.to_fhir(plan, "R5")
+    r5 = tp.fhir.to_fhir(plan, "R5")
     (request,) = _entries(r5, "ServiceRequest")
     assert request["status"] == care_plan
     for version, bundle in (("R4", r4), ("R5", r5)):
         validate(bundle, version)
-        assert tp.from_fhir(bundle) == tp.fhir_subset(plan)
+        assert tp.fhir.from_fhir(bundle) == tp.fhir.fhir_subset(plan)
 
 
 def test_status_history_periods_chain_and_the_last_is_open() -> None:
     plan = _plan_through(("begin_assessment", None), ("agree_plan", None), ("pause", "leave"))
-    (eoc,) = _entries(tp.to_fhir(plan), "EpisodeOfCare")
+    (eoc,) = _entries(tp.fhir.to_fhir(plan), "EpisodeOfCare")
     periods = [h["period"] for h in eoc["statusHistory"]]
     assert [p["start"] for p in periods] == [t.at.isoformat() for t in plan.history]
     assert [p["end"] for p in periods[:-1]] == [p["start"] for p in periods[1:]]
@@ -573,7 +573,7 @@ def test_status_history_periods_chain_and_the_last_is_open() -> None:
 
 def test_a_reopened_episode_is_finished_then_active_again() -> None:
     plan = _plan_through(("begin_assessment", None), ("decline", "no"), ("reopen", "changed mind"))
-    (eoc,) = _entries(tp.to_fhir(plan), "EpisodeOfCare")
+    (eoc,) = _entries(tp.fhir.to_fhir(plan), "EpisodeOfCare")
     assert [h["status"] for h in eoc["statusHistory"]] == [
         "planned",
         "active",
@@ -584,18 +584,18 @@ def test_a_reopened_episode_is_finished_then_active_again() -> None:
 
 def test_episode_status_refuses_a_record_index_out_of_range() -> None:
     plan = _plan_through(("waitlist", None))
-    assert tp.episode_status(plan, 0) == "planned"
-    assert tp.episode_status(plan, 1) == "waitlist"
+    assert tp.fhir.episode_status(plan, 0) == "planned"
+    assert tp.fhir.episode_status(plan, 1) == "waitlist"
     for upto in (-1, 2):
         with pytest.raises(IndexError):
-            tp.episode_status(plan, upto)
+            tp.fhir.episode_status(plan, upto)
 
 
 def test_statuses_map_every_open_phase_to_the_value_sets() -> None:
-    assert set(tp.EPISODE_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
-    assert set(tp.CARE_PLAN_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
-    assert set(tp.EPISODE_STATUS.values()) <= EPISODE_OF_CARE_STATUS
-    assert set(tp.CARE_PLAN_STATUS.values()) <= REQUEST_STATUS
+    assert set(tp.fhir.EPISODE_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
+    assert set(tp.fhir.CARE_PLAN_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
+    assert set(tp.fhir.EPISODE_STATUS.values()) <= EPISODE_OF_CARE_STATUS
+    assert set(tp.fhir.CARE_PLAN_STATUS.values()) <= REQUEST_STATUS
     assert {s.value for s in tp.GoalStatus} == GOAL_LIFECYCLE_STATUS
     assert {s.value for s in tp.AchievementStatus} == GOAL_ACHIEVEMENT[1]
 
@@ -612,20 +612,20 @@ def test_diagnosis_systems(system: tp.CodeSystem, version: str) -> None:
             ),
         ),
     )
-    bundle = tp.to_fhir(plan, version)
+    bundle = tp.fhir.to_fhir(plan, version)
     validate(bundle, version)
     (condition,) = _entries(bundle, "Condition")
     (coding,) = condition["code"]["coding"]
-    expected = DIAGNOSIS_SYSTEMS.get(system.value, f"{tp.FHIR_NAMESPACE}/CodeSystem/dsm-5-tr")
+    expected = DIAGNOSIS_SYSTEMS.get(system.value, f"{tp.fhir.FHIR_NAMESPACE}/CodeSystem/dsm-5-tr")
     assert coding == {"system": expected, "code": "F32.1"}
-    assert tp.DIAGNOSIS_SYSTEMS[system] == expected
+    assert tp.fhir.DIAGNOSIS_SYSTEMS[system] == expected
     assert condition["code"]["text"] == "low mood"
     evidence = condition["evidence"][0]
     text = evidence["concept"]["text"] if version == "R5" else evidence["code"][0]["text"]
     assert text == "in bed until noon"
     (eoc,) = _entries(bundle, "EpisodeOfCare")
     assert len(eoc["diagnosis"]) == 1
-    assert tp.from_fhir(bundle).presenting_problems == plan.presenting_problems
+    assert tp.fhir.from_fhir(bundle).presenting_problems == plan.presenting_problems
 
 
 def _custom_instrument(loinc: str | None) -> tp.Instrument:
@@ -651,27 +651,27 @@ def test_instrument_codes_loinc_or_local(loinc: str | None) -> None:
         ),
     )
     for version in VERSIONS:
-        bundle = tp.to_fhir(plan, version)
+        bundle = tp.fhir.to_fhir(plan, version)
         validate(bundle, version)
         phq, custom = _entries(bundle, "Observation")
         assert _codes(phq["code"], "http://loinc.org") == ["44261-6"]
         assert phq["valueQuantity"]["value"] == 15
         assert _codes(custom["code"], "http://loinc.org") == ([loinc] if loinc else [])
-        assert _codes(custom["code"], f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument") == [
+        assert _codes(custom["code"], f"{tp.fhir.FHIR_NAMESPACE}/CodeSystem/instrument") == [
             instrument.code
         ]
         assert "valueQuantity" not in custom  # one item missing and none may be: no total
         assert custom["component"][1]["dataAbsentReason"]["coding"][0]["code"] == "unknown"
-        assert tp.from_fhir(bundle) == tp.fhir_subset(plan)
+        assert tp.fhir.from_fhir(bundle) == tp.fhir.fhir_subset(plan)
 
 
 def test_loinc_alone_identifies_a_builtin_instrument() -> None:
-    bundle = tp.to_fhir(_plan_through())
+    bundle = tp.fhir.to_fhir(_plan_through())
     for obs in _entries(bundle, "Observation"):
         obs["code"]["coding"] = [
             c for c in obs["code"]["coding"] if c["system"] == "http://loinc.org"
         ]
-    assert tp.from_fhir(bundle).assessments[0].instrument == "PHQ-9"
+    assert tp.fhir.from_fhir(bundle).assessments[0].instrument == "PHQ-9"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -682,7 +682,7 @@ def test_targets_and_schedules(version: str) -> None:
         tp.Objective(
             "obj-2",
             "walks",
-            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK),
+            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK),
             date(2026, 5, 1),
         ),
         tp.Objective("obj-3", "GAS", tp.GasTarget(level=1, weight=2.5), date(2026, 5, 1)),
@@ -696,13 +696,13 @@ def test_targets_and_schedules(version: str) -> None:
         "int-1",
         tp.Modality.BEHAVIOURAL_ACTIVATION,
         "activity scheduling",
-        tp.Format.GROUP,
+        tp.DeliveryFormat.GROUP,
         ("obj-1", "obj-2", "obj-3"),
         schedule,
         "clin-9",
     )
     plan = attrs.evolve(base, goals=(goal,), interventions=(intervention,))
-    bundle = tp.to_fhir(plan, version)
+    bundle = tp.fhir.to_fhir(plan, version)
     validate(bundle, version)
     goals = _entries(bundle, "Goal")
     assert [g["category"][0]["coding"][0]["code"] for g in goals] == [
@@ -735,8 +735,8 @@ def test_targets_and_schedules(version: str) -> None:
         "count": 6,
     }
     assert timing["code"]["text"] == "FREQ=WEEKLY;INTERVAL=2;COUNT=6"
-    back = tp.from_fhir(bundle)
-    assert back == tp.fhir_subset(plan)
+    back = tp.fhir.from_fhir(bundle)
+    assert back == tp.fhir.fhir_subset(plan)
     assert back.interventions == (intervention,)
 
 
@@ -750,16 +750,18 @@ def test_complex_rrules_travel_as_text_only() -> None:
             ),
         ),
     )
-    timing = _entries(tp.to_fhir(plan), "CarePlan")[0]["activity"][0]["detail"]["scheduledTiming"]
+    timing = _entries(tp.fhir.to_fhir(plan), "CarePlan")[0]["activity"][0]["detail"][
+        "scheduledTiming"
+    ]
     assert timing["repeat"] == {"boundsPeriod": {"start": T0.isoformat()}}
-    assert tp.from_fhir(tp.to_fhir(plan)).interventions == plan.interventions
+    assert tp.fhir.from_fhir(tp.fhir.to_fhir(plan)).interventions == plan.interventions
 
 
 def test_bundles_are_deterministic_and_references_resolve() -> None:
     plan = _load(EXAMPLES[0])
     for version in VERSIONS:
-        bundle = tp.to_fhir(plan, version)
-        assert bundle == tp.to_fhir(plan, version)
+        bundle = tp.fhir.to_fhir(plan, version)
+        assert bundle == tp.fhir.to_fhir(plan, version)
         urls = {e["fullUrl"] for e in bundle["entry"]}
         assert len(urls) == len(bundle["entry"])
         text = json.dumps(bundle)
@@ -781,7 +783,7 @@ def _references(value: Any) -> Iterator[str]:
 
 
 def test_no_patient_data_only_an_identifier_reference() -> None:
-    bundle = tp.to_fhir(_plan_through())
+    bundle = tp.fhir.to_fhir(_plan_through())
     assert not _entries(bundle, "Patient")
     (cp,) = _entries(bundle, "CarePlan")
     assert cp["subject"]["identifier"]["value"] == "client-1"
@@ -790,7 +792,7 @@ def test_no_patient_data_only_an_identifier_reference() -> None:
 
 def test_unknown_version_is_refused() -> None:
     with pytest.raises(tp.ValidationError) as info:
-        tp.to_fhir(_plan_through(), "R3")  # type: ignore[arg-type]
+        tp.fhir.to_fhir(_plan_through(), "R3")  # type: ignore[arg-type]
     assert info.value.problems[0].path == "version"
 
 
@@ -798,14 +800,14 @@ def test_unknown_version_is_refused() -> None:
 @settings(max_examples=40)
 @given(plan=tps.treatment_plans(), version=st.sampled_from(VERSIONS))
 def test_round_trip_keeps_exactly_the_fhir_subset(plan: tp.TreatmentPlan, version: str) -> None:
-    bundle = json.loads(json.dumps(tp.to_fhir(plan, version), allow_nan=False))
-    back = tp.from_fhir(bundle)
-    subset = tp.fhir_subset(plan)
+    bundle = json.loads(json.dumps(tp.fhir.to_fhir(plan, version), allow_nan=False))
+    back = tp.fhir.from_fhir(bundle)
+    subset = tp.fhir.fhir_subset(plan)
     assert back == subset
     assert tp.dumps(back) == tp.dumps(subset)
     # The subset is a projection: applying it again changes nothing.
-    assert tp.fhir_subset(subset) == subset
-    assert tp.to_fhir(subset, version) == bundle
+    assert tp.fhir.fhir_subset(subset) == subset
+    assert tp.fhir.to_fhir(subset, version) == bundle
     # Exactly what is dropped:
     assert subset.sessions == subset.reviews == ()
     assert subset.discharge_criteria is None
@@ -825,12 +827,12 @@ def test_round_trip_keeps_exactly_the_fhir_subset(plan: tp.TreatmentPlan, versio
 @settings(max_examples=40)
 @given(plan=tps.treatment_plans(), version=st.sampled_from(VERSIONS))
 def test_generated_plans_validate(plan: tp.TreatmentPlan, version: str) -> None:
-    validate(tp.to_fhir(plan, version), version)
+    validate(tp.fhir.to_fhir(plan, version), version)
 
 
 def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
     plan = _load(EXAMPLES[-1])
-    subset = tp.fhir_subset(plan)
+    subset = tp.fhir.fhir_subset(plan)
     assert plan.sessions
     assert not subset.sessions
     # In time order, ties by id; a recorded total beside item responses is not carried.
@@ -843,16 +845,23 @@ def test_fhir_subset_drops_only_what_fhir_does_not_carry() -> None:
 
 
 def test_datetimes_with_offsets_fhir_cannot_write_become_utc() -> None:
-    odd = timezone(timedelta(hours=5, minutes=30, seconds=7))
+    odd = timezone(timedelta(hours=20))  # beyond FHIR's +-14:00
     plan = _plan_through()
     plan = attrs.evolve(
         plan, assessments=(tp.Assessment("a-1", "PHQ-9", T0.astimezone(odd), total=3),)
     )
-    (obs,) = _entries(tp.to_fhir(plan), "Observation")
+    (obs,) = _entries(tp.fhir.to_fhir(plan), "Observation")
     assert obs["effectiveDateTime"] == T0.isoformat()
-    back = tp.from_fhir(tp.to_fhir(plan))
+    back = tp.fhir.from_fhir(tp.fhir.to_fhir(plan))
     assert back.assessments[0].administered_at.utcoffset() == timedelta(0)
-    assert tp.dumps(back) == tp.dumps(tp.fhir_subset(plan))
+    assert tp.dumps(back) == tp.dumps(tp.fhir.fhir_subset(plan))
+
+
+def test_offsets_with_seconds_are_not_plan_times() -> None:
+    # FHIR (like RFC 3339) cannot write seconds in an offset; a plan cannot hold one either.
+    odd = timezone(timedelta(hours=5, minutes=30, seconds=7))
+    with pytest.raises(tp.ValidationError, match="whole minutes"):
+        tp.Assessment("a-1", "PHQ-9", T0.astimezone(odd), total=3)
 
 
 # --------------------------------------------------------------------------- import errors
@@ -868,7 +877,7 @@ def _secret_plan() -> tp.TreatmentPlan:
 
 
 def _broken(mutate: Any, version: str = "R4") -> dict[str, Any]:
-    bundle = copy.deepcopy(tp.to_fhir(_secret_plan(), version))
+    bundle = copy.deepcopy(tp.fhir.to_fhir(_secret_plan(), version))
     mutate(bundle)
     return bundle
 
@@ -965,7 +974,7 @@ _BAD: list[tuple[str, Any, str]] = [
 )
 def test_bad_bundles_raise_with_a_path_and_no_clinical_text(mutate: Any, path: str) -> None:
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(_broken(mutate))
+        tp.fhir.from_fhir(_broken(mutate))
     paths = [p.path for p in info.value.problems]
     assert path in paths
     assert SECRET not in str(info.value)
@@ -975,13 +984,13 @@ def test_bad_bundles_raise_with_a_path_and_no_clinical_text(mutate: Any, path: s
 @pytest.mark.parametrize("bundle", [None, [], "Bundle", {"resourceType": "Bundle"}])
 def test_non_bundles_are_refused(bundle: Any) -> None:
     with pytest.raises(tp.ValidationError):
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
 
 
 def test_import_leaves_the_bundle_untouched() -> None:
-    bundle = tp.to_fhir(_secret_plan(), "R5")
+    bundle = tp.fhir.to_fhir(_secret_plan(), "R5")
     before = copy.deepcopy(bundle)
-    tp.from_fhir(bundle)
+    tp.fhir.from_fhir(bundle)
     assert bundle == before
 
 
@@ -996,7 +1005,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]
             yield from _paths(item, (*prefix, i))
 
 
-_SECRET_BUNDLES = {v: tp.to_fhir(_secret_plan(), v) for v in VERSIONS}
+_SECRET_BUNDLES = {v: tp.fhir.to_fhir(_secret_plan(), v) for v in VERSIONS}
 _SECRET_PATHS = {v: list(_paths(b)) for v, b in _SECRET_BUNDLES.items()}
 _JUNK = st.sampled_from([None, True, 0, -1, 1.5, "", "x", SECRET, [], {}, [SECRET], {"a": 1}])
 
@@ -1023,7 +1032,7 @@ def test_mutated_bundles_import_or_raise_validation_error(
             parent.pop(path[-1])
     error: tp.ValidationError | None = None
     try:
-        plan = tp.from_fhir(bundle)
+        plan = tp.fhir.from_fhir(bundle)
     except tp.ValidationError as exc:
         error = exc
     if error is not None:
@@ -1036,7 +1045,7 @@ def test_mutated_bundles_import_or_raise_validation_error(
 # --------------------------------------------------------------------------- import faults
 def _phq9_bundle() -> dict[str, Any]:
     plan = _load(next(p for p in EXAMPLES if p.stem == "adult-depression-cbt"))
-    return json.loads(json.dumps(tp.to_fhir(plan)))
+    return json.loads(json.dumps(tp.fhir.to_fhir(plan)))
 
 
 def _first_itemised(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -1049,7 +1058,7 @@ def test_a_total_contradicting_the_items_is_refused(total: float) -> None:
     observation = _first_itemised(bundle)
     observation["valueQuantity"] = {"value": total}
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
     assert info.value.problems[0].path.endswith(".valueQuantity.value")
 
 
@@ -1058,7 +1067,7 @@ def test_a_non_finite_total_is_refused(total: float) -> None:
     bundle = _phq9_bundle()
     _first_itemised(bundle)["valueQuantity"]["value"] = total
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
     assert "finite" in info.value.problems[0].expected
 
 
@@ -1067,7 +1076,7 @@ def test_an_unknown_answer_code_in_an_own_bundle_is_refused() -> None:
     component = _first_itemised(bundle)["component"][0]
     component["valueCodeableConcept"] = {"coding": [{"system": "http://loinc.org", "code": "LA1"}]}
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
     assert info.value.problems[0].path.endswith(".component[0].valueCodeableConcept.coding")
 
 
@@ -1075,10 +1084,10 @@ def test_an_unknown_local_instrument_is_refused() -> None:
     bundle = _phq9_bundle()
     observation = _first_itemised(bundle)
     observation["code"] = {
-        "coding": [{"system": f"{tp.FHIR_NAMESPACE}/CodeSystem/instrument", "code": "XYZ"}]
+        "coding": [{"system": f"{tp.fhir.FHIR_NAMESPACE}/CodeSystem/instrument", "code": "XYZ"}]
     }
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
     assert info.value.problems[0].path.endswith(".code")
 
 
@@ -1086,7 +1095,7 @@ def test_bundle_order_does_not_change_the_assessments() -> None:
     bundle = _phq9_bundle()
     reverse = copy.deepcopy(bundle)
     reverse["entry"].reverse()
-    assert tp.from_fhir(reverse).assessments == tp.from_fhir(bundle).assessments
+    assert tp.fhir.from_fhir(reverse).assessments == tp.fhir.from_fhir(bundle).assessments
 
 
 def test_an_item_response_out_of_range_is_refused_at_its_component() -> None:
@@ -1095,5 +1104,5 @@ def test_an_item_response_out_of_range_is_refused_at_its_component() -> None:
     component.pop("valueCodeableConcept", None)
     component["valueInteger"] = 9
     with pytest.raises(tp.ValidationError) as info:
-        tp.from_fhir(bundle)
+        tp.fhir.from_fhir(bundle)
     assert info.value.problems[0].path.endswith(".component[3]")

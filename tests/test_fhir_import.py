@@ -35,7 +35,7 @@ def _plan() -> tp.TreatmentPlan:
     return plan
 
 
-def _added(plan: tp.TreatmentPlan, report: tp.FhirImportReport) -> list[tp.Assessment]:
+def _added(plan: tp.TreatmentPlan, report: tp.fhir.FhirImportReport) -> list[tp.Assessment]:
     by_id = {a.id: a for a in plan.assessments}
     return [by_id[i] for i in report.imported]
 
@@ -55,7 +55,7 @@ def _obs(**body: Any) -> dict[str, Any]:
 def test_an_ehr_searchset_imports_with_totals_items_and_times_in_order() -> None:
     plan = _plan()
     before = tp.dumps(plan)
-    updated, report = tp.import_measures(plan, _fixture("ehr-measures-searchset.json"))
+    updated, report = tp.fhir.import_measures(plan, _fixture("ehr-measures-searchset.json"))
     assert tp.dumps(plan) == before  # the input plan is untouched
     added = _added(updated, report)
     # The bundle lists them out of order; they are added in time order.
@@ -65,7 +65,7 @@ def test_an_ehr_searchset_imports_with_totals_items_and_times_in_order() -> None
         ("PHQ-9", datetime(2026, 5, 21, 9, 15, tzinfo=timezone(timedelta(hours=1)))),
         ("GAD-7", datetime(2026, 5, 28, 18, 40, tzinfo=timezone(timedelta(hours=1)))),
     ]
-    assert [tp.score_in(updated, a).total for a in added] == [11, 9, 12, 7]
+    assert [tp.instruments.plan_score(updated, a).total for a in added] == [11, 9, 12, 7]
     assert (added[0].items, added[0].total) == (None, 11)  # valueQuantity {score}
     assert added[1].items == (1, 2, 1, 1, 1, 1, 1, 1, 0)  # panel members (hasMember)
     assert added[2].items == (2, 2, 1, 2, 1, 1, 2, 1, 0)  # components, LOINC answers
@@ -77,7 +77,7 @@ def test_an_ehr_searchset_imports_with_totals_items_and_times_in_order() -> None
     ]
     assert tp.loads(tp.dumps(updated)) == updated  # a valid plan
     # Importing the same bundle again adds nothing: every measure is a duplicate.
-    again, second = tp.import_measures(updated, _fixture("ehr-measures-searchset.json"))
+    again, second = tp.fhir.import_measures(updated, _fixture("ehr-measures-searchset.json"))
     assert again == updated
     assert second.imported == ()
     assert sum("duplicate" in n.reason for n in second.skipped) == 4
@@ -87,20 +87,20 @@ def test_bundle_order_does_not_change_the_result() -> None:
     bundle = _fixture("ehr-measures-searchset.json")
     reverse = copy.deepcopy(bundle)
     reverse["entry"].reverse()
-    forward, _ = tp.import_measures(_plan(), bundle)
-    backward, _ = tp.import_measures(_plan(), reverse)
+    forward, _ = tp.fhir.import_measures(_plan(), bundle)
+    backward, _ = tp.fhir.import_measures(_plan(), reverse)
     assert forward.assessments == backward.assessments
 
 
 def test_the_imported_scores_are_in_the_plan_series() -> None:
-    updated, report = tp.import_measures(_plan(), _fixture("ehr-measures-searchset.json"))
-    scores = {s.assessment_id: s for s in tp.plan_scores(updated, "PHQ-9")}
+    updated, report = tp.fhir.import_measures(_plan(), _fixture("ehr-measures-searchset.json"))
+    scores = {s.assessment_id: s for s in tp.instruments.plan_scores(updated, "PHQ-9")}
     may_21 = scores[report.imported[2]]
     assert (may_21.total, may_21.band) == (12, "moderate")
 
 
 def test_a_transaction_bundle_from_another_system_imports() -> None:
-    updated, report = tp.import_measures(_plan(), _fixture("ehr-measures-transaction.json"))
+    updated, report = tp.fhir.import_measures(_plan(), _fixture("ehr-measures-transaction.json"))
     added = _added(updated, report)
     assert [(a.instrument, a.total) for a in added] == [("PHQ-9", 6), ("GAD-7", 5)]
     # effectivePeriod with a date-only start: 12:00 UTC of that day.
@@ -108,8 +108,8 @@ def test_a_transaction_bundle_from_another_system_imports() -> None:
 
 
 def test_single_resources_and_arrays_are_accepted() -> None:
-    _, one = tp.import_measures(_plan(), _obs(valueInteger=4))
-    _, many = tp.import_measures(_plan(), [_obs(valueInteger=4), {"resourceType": "Patient"}])
+    _, one = tp.fhir.import_measures(_plan(), _obs(valueInteger=4))
+    _, many = tp.fhir.import_measures(_plan(), [_obs(valueInteger=4), {"resourceType": "Patient"}])
     assert len(one.imported) == len(many.imported) == 1
     assert [n.resource_type for n in many.skipped] == ["Patient"]
 
@@ -133,7 +133,7 @@ FAULTS = {
 
 def test_every_fault_is_refused_with_its_path_and_no_text() -> None:
     plan = _plan()
-    updated, report = tp.import_measures(plan, _fixture("ehr-measure-faults.json"))
+    updated, report = tp.fhir.import_measures(plan, _fixture("ehr-measure-faults.json"))
     assert updated == plan
     assert report.imported == ()
     found = {n.resource_id: n for n in report.refused}
@@ -220,7 +220,7 @@ def test_observation_refusals(body: dict[str, Any], path: str, reason: str) -> N
     resource = _obs(**body)
     if "effectivePeriod" in body:
         del resource["effectiveDateTime"]
-    updated, report = tp.import_measures(plan, resource)
+    updated, report = tp.fhir.import_measures(plan, resource)
     assert updated == plan
     [note] = report.refused
     assert (note.path, note.resource_id) == (path, "x1")
@@ -253,34 +253,35 @@ def test_ordinal_values_and_quantities_give_item_responses() -> None:
             "dataAbsentReason": {"text": "asked to skip"},
         }
     )
-    updated, report = tp.import_measures(_plan(), _obs(component=components, valueInteger=9))
+    updated, report = tp.fhir.import_measures(_plan(), _obs(component=components, valueInteger=9))
     [added] = _added(updated, report)
     assert added.items == (2, 1, 1, 1, 1, 1, 1, 1, None)
     assert added.total == 9  # items incomplete: the stated total is kept beside them
 
 
 def test_statuses_other_than_final_are_skipped() -> None:
-    _, report = tp.import_measures(_plan(), _obs(status="preliminary", valueInteger=3))
+    _, report = tp.fhir.import_measures(_plan(), _obs(status="preliminary", valueInteger=3))
     [note] = report.skipped
     assert note.path == "$.status"
 
 
 def test_an_id_that_is_not_a_fhir_id_is_not_reported() -> None:
-    _, report = tp.import_measures(_plan(), _obs(id=SECRET, valueInteger=99))
+    _, report = tp.fhir.import_measures(_plan(), _obs(id=SECRET, valueInteger=99))
     [note] = report.refused
     assert note.resource_id is None
     assert SECRET not in str(note)
 
 
 def test_measures_before_the_episode_are_refused_at_their_time() -> None:
-    _, report = tp.import_measures(_plan(), _obs(effectiveDateTime="2020-01-01", valueInteger=3))
+    early = _obs(effectiveDateTime="2020-01-01", valueInteger=3)
+    _, report = tp.fhir.import_measures(_plan(), early)
     [note] = report.refused
     assert note.path == "$.effectiveDateTime"
 
 
 def test_a_closed_plan_takes_no_measures() -> None:
     plan = tp.loads((ROOT / "examples" / "adult-depression-cbt.json").read_text("utf-8"))
-    updated, report = tp.import_measures(plan, _obs(valueInteger=3))
+    updated, report = tp.fhir.import_measures(plan, _obs(valueInteger=3))
     assert updated == plan
     [note] = report.refused
     assert note.path == "$"
@@ -289,19 +290,19 @@ def test_a_closed_plan_takes_no_measures() -> None:
 @pytest.mark.parametrize("source", [None, "Bundle", 3, {"resourceType": 3}])
 def test_sources_that_are_not_fhir_raise(source: Any) -> None:
     with pytest.raises(tp.ValidationError) as info:
-        tp.import_measures(_plan(), source)
+        tp.fhir.import_measures(_plan(), source)
     assert info.value.problems[0].path == "$"
 
 
 def test_bad_entries_are_refused_and_bad_plans_raise() -> None:
-    _, report = tp.import_measures(
+    _, report = tp.fhir.import_measures(
         _plan(), {"resourceType": "Bundle", "entry": [{"resource": SECRET}, 7]}
     )
     assert [n.path for n in report.refused] == ["$.entry[0].resource", "$.entry[1].resource"]
     with pytest.raises(tp.ValidationError):
-        tp.import_measures(_plan(), {"resourceType": "Bundle", "entry": {}})
+        tp.fhir.import_measures(_plan(), {"resourceType": "Bundle", "entry": {}})
     with pytest.raises(tp.ValidationError):
-        tp.import_measures("plan", [])  # type: ignore[arg-type]
+        tp.fhir.import_measures("plan", [])  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- QuestionnaireResponse
@@ -332,7 +333,7 @@ def test_a_combined_questionnaire_gives_one_assessment_per_instrument() -> None:
         _answer("70274-6", valueDecimal=4),
         {"linkId": "unanswered"},
     ]
-    updated, report = tp.import_measures(_plan(), _qr(item=items))
+    updated, report = tp.fhir.import_measures(_plan(), _qr(item=items))
     added = _added(updated, report)
     assert sorted((a.instrument, a.items, a.total) for a in added) == [
         ("GAD-7", None, 4.0),
@@ -358,7 +359,7 @@ def test_questionnaire_response_refusals(body: dict[str, Any], path: str, reason
     resource = _qr(**body)
     if resource.get("authored") is ...:
         del resource["authored"]
-    _, report = tp.import_measures(_plan(), resource)
+    _, report = tp.fhir.import_measures(_plan(), resource)
     [note] = report.refused
     assert (note.resource_type, note.path) == ("QuestionnaireResponse", path)
     assert reason in note.reason
@@ -366,7 +367,7 @@ def test_questionnaire_response_refusals(body: dict[str, Any], path: str, reason
 
 
 def test_questionnaire_responses_without_loinc_items_or_not_completed_are_skipped() -> None:
-    _, report = tp.import_measures(
+    _, report = tp.fhir.import_measures(
         _plan(),
         [
             _qr(item=[_answer("mood", valueString=SECRET)]),
@@ -378,7 +379,7 @@ def test_questionnaire_responses_without_loinc_items_or_not_completed_are_skippe
 
 # --------------------------------------------------------------------------- other systems' plans
 def test_another_systems_care_plan_becomes_a_plan_with_a_report() -> None:
-    plan, report = tp.plan_from_fhir(_fixture("other-careplan.json"))
+    plan, report = tp.fhir.plan_from_fhir(_fixture("other-careplan.json"))
     assert (plan.plan_id, plan.client_ref, plan.phase) == (
         "CP-2026-0042",
         "Patient/p-1001",
@@ -432,7 +433,7 @@ def test_a_plan_without_an_essential_is_refused(bundle: Any, path: str) -> None:
     if resource.get("id") is None:
         resource.pop("id", None)
     with pytest.raises(tp.ValidationError) as info:
-        tp.plan_from_fhir(bundle)
+        tp.fhir.plan_from_fhir(bundle)
     assert info.value.problems[0].path == path
     assert SECRET not in str(info.value)
 
@@ -444,11 +445,11 @@ def test_a_plan_without_a_start_time_is_refused() -> None:
         e for e in bundle["entry"] if e["resource"]["resourceType"] != "EpisodeOfCare"
     ]
     with pytest.raises(tp.ValidationError) as info:
-        tp.plan_from_fhir(bundle)
+        tp.fhir.plan_from_fhir(bundle)
     assert info.value.problems[0].path == "$.entry[0].resource"
     bundle["entry"][0]["resource"]["created"] = "2026-05"
     with pytest.raises(tp.ValidationError) as info:
-        tp.plan_from_fhir(bundle)
+        tp.fhir.plan_from_fhir(bundle)
     assert info.value.problems[0].path == "$.entry[0].resource.created"
 
 
@@ -463,7 +464,7 @@ def test_parts_that_cannot_be_carried_are_reported() -> None:
     resources["cp-1"]["goal"].append({"reference": "Goal/elsewhere"})
     resources["cp-1"]["addresses"].append({"reference": {"reference": "Condition/elsewhere"}})
     bundle["entry"].append({"resource": {"resourceType": "Practitioner", "id": "pr-1"}})
-    plan, report = tp.plan_from_fhir(bundle)
+    plan, report = tp.fhir.plan_from_fhir(bundle)
     assert (len(plan.goals), plan.objectives) == (2, ())
     paths = {n.path for n in report.skipped}
     assert {
@@ -487,7 +488,7 @@ def test_treatplans_own_item_codes_and_nested_answers_are_read() -> None:
     ]
     components.append({"code": {"coding": [{"system": local, "code": "item-x"}]}})
     components.append({"code": {"coding": "not a list"}})
-    updated, report = tp.import_measures(_plan(), _obs(component=components))
+    updated, report = tp.fhir.import_measures(_plan(), _obs(component=components))
     [added] = _added(updated, report)
     assert added.items == (1,) * 9
     nested = _qr(
@@ -499,14 +500,14 @@ def test_treatplans_own_item_codes_and_nested_answers_are_read() -> None:
             "not an item",
         ]
     )
-    updated, report = tp.import_measures(_plan(), nested)
+    updated, report = tp.fhir.import_measures(_plan(), nested)
     assert [a.total for a in _added(updated, report)] == [2]
 
 
 def test_an_item_number_beyond_the_instrument_is_refused() -> None:
     local = "http://treatplan.dev/fhir/CodeSystem/instrument-item"
     component = {"code": {"coding": [{"system": local, "code": "item-12"}]}, "valueInteger": 1}
-    _, report = tp.import_measures(_plan(), _obs(component=[component]))
+    _, report = tp.fhir.import_measures(_plan(), _obs(component=[component]))
     [note] = report.refused
     assert note.path == "$.component[0]"
     assert "from 1 to 9" in note.reason
@@ -529,14 +530,14 @@ def test_references_resolve_by_full_url_and_absolute_url() -> None:
         "resourceType": "Bundle",
         "entry": [{"fullUrl": "urn:uuid:1", "resource": member}, {"resource": panel}],
     }
-    updated, report = tp.import_measures(_plan(), bundle)
+    updated, report = tp.fhir.import_measures(_plan(), bundle)
     assert [a.total for a in _added(updated, report)] == [5]
     panel["hasMember"] = [{"reference": "https://ehr.example.org/fhir/Observation/m1"}]
     del bundle["entry"][0]["fullUrl"]
-    updated, report = tp.import_measures(_plan(), bundle)
+    updated, report = tp.fhir.import_measures(_plan(), bundle)
     assert [a.total for a in _added(updated, report)] == [5]
     panel["hasMember"] = [{"display": SECRET}]
-    _, report = tp.import_measures(_plan(), bundle)
+    _, report = tp.fhir.import_measures(_plan(), bundle)
     # The panel is refused; its member, no longer consumed, is read alone (and has no time).
     assert [n.path for n in report.refused] == [
         "$.entry[0].resource",
@@ -549,30 +550,31 @@ def test_an_own_identifier_gives_the_assessment_id() -> None:
         "not an identifier",
         {"system": "http://treatplan.dev/fhir/identifier/plan-part", "value": "phq9-ehr-1"},
     ]
-    updated, report = tp.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
+    updated, report = tp.fhir.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
     assert report.imported == ("phq9-ehr-1",)
-    _, again = tp.import_measures(updated, _obs(identifier=identifier, valueInteger=4, id="x2"))
+    twice = _obs(identifier=identifier, valueInteger=4, id="x2")
+    _, again = tp.fhir.import_measures(updated, twice)
     assert "duplicate" in again.skipped[0].reason
 
 
 def test_a_resource_without_an_id_gets_a_stable_assessment_id() -> None:
     resource = _obs(valueInteger=4)
     del resource["id"]
-    _, first = tp.import_measures(_plan(), resource)
-    _, second = tp.import_measures(_plan(), copy.deepcopy(resource))
+    _, first = tp.fhir.import_measures(_plan(), resource)
+    _, second = tp.fhir.import_measures(_plan(), copy.deepcopy(resource))
     assert first.imported == second.imported
     assert first.imported[0].startswith("fhir-")
 
 
 def test_a_plan_with_its_own_phq9_definition_reads_totals_not_loinc_items() -> None:
     plan = _plan()
-    custom = attrs.evolve(tp.PHQ9, name="PHQ-9 (local form)")
+    custom = attrs.evolve(tp.instruments.PHQ9, name="PHQ-9 (local form)")
     plan = tp.revise(plan, custom_instruments=(custom,))
     component = {
         "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},
         "valueInteger": 1,
     }
-    updated, report = tp.import_measures(plan, _obs(component=[component], valueInteger=4))
+    updated, report = tp.fhir.import_measures(plan, _obs(component=[component], valueInteger=4))
     [added] = _added(updated, report)
     assert (added.items, added.total) == (None, 4)
 
@@ -585,18 +587,18 @@ def test_a_plan_with_its_own_phq9_definition_reads_totals_not_loinc_items() -> N
     ],
 )
 def test_malformed_times_are_refused(when: Any, path: str) -> None:
-    _, report = tp.import_measures(_plan(), _obs(effectiveDateTime=when, valueInteger=3))
+    _, report = tp.fhir.import_measures(_plan(), _obs(effectiveDateTime=when, valueInteger=3))
     assert [n.path for n in report.refused] == [path]
 
 
 def test_period_start_and_instant_times() -> None:
     resource = _obs(valueInteger=3, effectivePeriod={"start": "2026-05-03T08:00:00Z"})
     del resource["effectiveDateTime"]
-    updated, report = tp.import_measures(_plan(), resource)
+    updated, report = tp.fhir.import_measures(_plan(), resource)
     assert _added(updated, report)[0].administered_at == datetime(2026, 5, 3, 8, tzinfo=UTC)
     resource = _obs(valueInteger=3, effectiveInstant="2026-05-04T08:00:00Z")
     del resource["effectiveDateTime"]
-    updated, report = tp.import_measures(_plan(), resource)
+    updated, report = tp.fhir.import_measures(_plan(), resource)
     assert _added(updated, report)[0].administered_at == datetime(2026, 5, 4, 8, tzinfo=UTC)
 
 
@@ -609,12 +611,12 @@ def test_ordinal_values_must_be_numbers() -> None:
             {"url": "http://hl7.org/fhir/StructureDefinition/itemWeight", "valueDecimal": SECRET},
         ],
     }
-    _, report = tp.import_measures(
+    _, report = tp.fhir.import_measures(
         _plan(), _qr(item=[_answer("/44250-9", valueCoding=coding), _answer("x", valueCoding=7)])
     )
     [note] = report.refused
     assert note.path == "$.item[0].answer[0].valueCoding.extension[1].valueDecimal"
-    _, report = tp.import_measures(_plan(), _qr(item=[_answer("/44250-9", valueCoding=7)]))
+    _, report = tp.fhir.import_measures(_plan(), _qr(item=[_answer("/44250-9", valueCoding=7)]))
     assert report.refused[0].path == "$.item[0].answer[0].valueCoding"
 
 
@@ -623,7 +625,7 @@ def test_a_codeable_concept_without_codings_is_refused() -> None:
         "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},
         "valueCodeableConcept": {"text": SECRET},
     }
-    _, report = tp.import_measures(_plan(), _obs(component=[component]))
+    _, report = tp.fhir.import_measures(_plan(), _obs(component=[component]))
     assert report.refused[0].path == "$.component[0].valueCodeableConcept.coding"
     assert SECRET not in str(report.refused[0])
 
@@ -678,7 +680,7 @@ def test_plan_import_variants() -> None:
         },
         {"resourceType": "Practitioner"},
     ]
-    plan, report = tp.plan_from_fhir(resources)
+    plan, report = tp.fhir.plan_from_fhir(resources)
     assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "c-77")
     assert [p.description for p in plan.presenting_problems] == ["Panic disorder"]
     assert plan.presenting_problems[0].diagnosis is None
@@ -697,5 +699,5 @@ def test_a_care_plan_that_makes_no_valid_plan_is_refused() -> None:
     bundle = _fixture("other-careplan.json")
     bundle["entry"][4]["resource"]["description"]["text"] = "x" * 100_000
     with pytest.raises(tp.ValidationError) as info:
-        tp.plan_from_fhir(bundle)
+        tp.fhir.plan_from_fhir(bundle)
     assert "x" * 50 not in str(info.value)

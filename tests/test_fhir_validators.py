@@ -42,7 +42,7 @@ def _load(path: Path) -> tp.TreatmentPlan:
 
 
 def _export(path: Path, version: str, bundle: str, responses: bool) -> dict[str, Any]:
-    return tp.to_fhir(
+    return tp.fhir.to_fhir(
         _load(path),
         version,  # type: ignore[arg-type]
         bundle=bundle,  # type: ignore[arg-type]
@@ -71,7 +71,7 @@ def test_every_export_validates(path: Path, version: str, kind: str, responses: 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_transaction_entries_are_idempotent_puts(path: Path) -> None:
     plan = _load(path)
-    bundle = tp.to_fhir(plan, "R4", bundle="transaction", questionnaire_responses=True)
+    bundle = tp.fhir.to_fhir(plan, "R4", bundle="transaction", questionnaire_responses=True)
     urls = []
     for entry in bundle["entry"]:
         resource, request = entry["resource"], entry["request"]
@@ -86,15 +86,17 @@ def test_transaction_entries_are_idempotent_puts(path: Path) -> None:
         urls.append(request["url"])
     assert len(set(urls)) == len(urls)  # one resource per conditional URL
     # The same plan gives the same requests: posting twice updates, never duplicates.
-    assert tp.to_fhir(plan, "R4", bundle="transaction", questionnaire_responses=True) == bundle
+    assert (
+        tp.fhir.to_fhir(plan, "R4", bundle="transaction", questionnaire_responses=True) == bundle
+    )
     # And re-importing the transaction gives the same plan.
-    assert tp.from_fhir(json.loads(json.dumps(bundle))) == tp.fhir_subset(plan)
+    assert tp.fhir.from_fhir(json.loads(json.dumps(bundle))) == tp.fhir.fhir_subset(plan)
 
 
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
     plan = _load(ROOT / "examples" / "adult-depression-cbt.json")
-    bundle = tp.to_fhir(plan, version, questionnaire_responses=True)  # type: ignore[arg-type]
+    bundle = tp.fhir.to_fhir(plan, version, questionnaire_responses=True)  # type: ignore[arg-type]
     url_of = {
         (e["resource"]["resourceType"], e["resource"]["identifier"][0]["value"]
          if isinstance(e["resource"]["identifier"], list)
@@ -124,7 +126,7 @@ def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
 
 def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     plan = _load(ROOT / "examples" / "adult-depression-cbt.json")
-    bundle = tp.to_fhir(plan, "R4", questionnaire_responses=True)
+    bundle = tp.fhir.to_fhir(plan, "R4", questionnaire_responses=True)
     responses = _resources(bundle, "QuestionnaireResponse")
     in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
     with_items = [a for a in in_order if a.items is not None]
@@ -138,7 +140,7 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     derived = [o["derivedFrom"] for o in _resources(bundle, "Observation") if "derivedFrom" in o]
     assert len(derived) == len(with_items)
     # And an EHR reading it back gets the same assessments.
-    again, report = tp.import_measures(
+    again, report = tp.fhir.import_measures(
         tp.TreatmentPlan.refer("p", "c", plan.history[0].at, "x"),
         _resources(bundle, "QuestionnaireResponse"),
     )
@@ -148,15 +150,15 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
 
 def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     plan = _load(ROOT / "examples" / "mbc-walkthrough.json")
-    bundle = json.loads(json.dumps(tp.to_fhir(plan, "R5", bundle="transaction")))
+    bundle = json.loads(json.dumps(tp.fhir.to_fhir(plan, "R5", bundle="transaction")))
     fresh = tp.TreatmentPlan.refer("p2", "c2", plan.history[0].at, "clinician-1")
-    updated, report = tp.import_measures(fresh, bundle)
+    updated, report = tp.fhir.import_measures(fresh, bundle)
     assert report.refused == ()
     in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
     coded = [a for a in in_order if plan.instrument(a.instrument).loinc]
-    assert [(a.instrument, tp.score_in(updated, a).total) for a in updated.assessments] == [
-        (a.instrument, tp.score_in(plan, a).total) for a in coded
-    ]
+    assert [
+        (a.instrument, tp.instruments.plan_score(updated, a).total) for a in updated.assessments
+    ] == [(a.instrument, tp.instruments.plan_score(plan, a).total) for a in coded]
     # Instruments without a LOINC code are skipped, each reported.
     uncoded = len(plan.all_assessments()) - len(coded)
     assert uncoded > 0
@@ -175,15 +177,15 @@ def test_the_fixtures_are_valid_fhir(path: Path) -> None:
 def test_an_r5_care_plan_reads_like_the_r4_one() -> None:
     r4 = FIXTURES[0].parent / "other-careplan.json"
     r5 = FIXTURES[0].parent / "other-careplan-r5.json"
-    plan4, report4 = tp.plan_from_fhir(json.loads(r4.read_text(encoding="utf-8")))
-    plan5, report5 = tp.plan_from_fhir(json.loads(r5.read_text(encoding="utf-8")))
+    plan4, report4 = tp.fhir.plan_from_fhir(json.loads(r4.read_text(encoding="utf-8")))
+    plan5, report5 = tp.fhir.plan_from_fhir(json.loads(r5.read_text(encoding="utf-8")))
     assert plan5 == plan4
     assert [n.path for n in report5.skipped] == [n.path for n in report4.skipped]
 
 
 def test_unknown_bundle_types_raise() -> None:
     with pytest.raises(tp.ValidationError) as info:
-        tp.to_fhir(_load(EXAMPLES[0]), bundle="batch")  # type: ignore[arg-type]
+        tp.fhir.to_fhir(_load(EXAMPLES[0]), bundle="batch")  # type: ignore[arg-type]
     assert info.value.problems[0].path == "bundle"
 
 

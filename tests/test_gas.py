@@ -20,44 +20,47 @@ from treatplan import Transition
 
 @pytest.mark.parametrize(("level", "t"), [(-2, 30), (-1, 40), (0, 50), (1, 60), (2, 70)])
 def test_single_goal_is_the_plain_t_scale(level: int, t: float) -> None:
-    assert tp.gas_t_score([level]) == pytest.approx(t)
+    assert tp.outcomes.gas_t_score([level]) == pytest.approx(t)
 
 
 def test_four_equal_goals_at_plus_one_by_hand() -> None:
     # sum(w x) = 4; sum(w^2) = 4; (sum w)^2 = 16
     # T = 50 + 10 * 4 / sqrt(0.7 * 4 + 0.3 * 16) = 50 + 40 / sqrt(7.6) = 50 + 14.5095 = 64.5095
-    assert tp.gas_t_score([1, 1, 1, 1]) == pytest.approx(64.5095, abs=1e-4)
+    assert tp.outcomes.gas_t_score([1, 1, 1, 1]) == pytest.approx(64.5095, abs=1e-4)
 
 
 def test_weighted_goals_by_hand() -> None:
     # levels (2, -1, 0), weights (3, 1, 2): sum(w x) = 6 - 1 + 0 = 5
     # sum(w^2) = 9 + 1 + 4 = 14; (sum w)^2 = 36
     # T = 50 + 50 / sqrt(0.7 * 14 + 0.3 * 36) = 50 + 50 / sqrt(20.6) = 50 + 11.0163 = 61.0163
-    assert tp.gas_t_score([2, -1, 0], [3, 1, 2]) == pytest.approx(61.0163, abs=1e-4)
+    assert tp.outcomes.gas_t_score([2, -1, 0], [3, 1, 2]) == pytest.approx(61.0163, abs=1e-4)
 
 
 def test_rho_is_configurable() -> None:
     # rho = 0: T = 50 + 10 * sum(x) / sqrt(n) = 50 + 10 * 2 / sqrt(2) = 64.1421
-    assert tp.gas_t_score([1, 1], rho=0) == pytest.approx(50 + 20 / math.sqrt(2))
+    assert tp.outcomes.gas_t_score([1, 1], rho=0) == pytest.approx(50 + 20 / math.sqrt(2))
     assert tp.DEFAULT_GAS_RHO == 0.3
 
 
 @pytest.mark.parametrize(
     ("levels", "weights", "rho", "message"),
     [
-        ([], None, 0.3, "at least one"),
+        ([], None, 0.3, "levels: expected a non-empty"),
         ([3], None, 0.3, "from -2 to 2"),
-        ([1, 1], [1.0], 0.3, "one entry per"),
-        ([1], [-1.0], 0.3, "at least 0"),
+        ([1, 1], [1.0], 0.3, "one weight per"),
+        ([1], [-1.0], 0.3, "above 0"),
         ([1, 1], [0.0, 0.0], 0.3, "above 0"),
+        ([1, 1], [1.0, 0.0], 0.3, "above 0"),
         ([1], None, 1.5, "rho"),
+        ("12", None, 0.3, "levels"),
+        ([1], "1", 0.3, "weights"),
     ],
 )
 def test_bad_input_is_refused(
     levels: list[int], weights: list[float] | None, rho: float, message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        tp.gas_t_score(levels, weights, rho=rho)
+    with pytest.raises(tp.ArgumentError, match=message):
+        tp.outcomes.gas_t_score(levels, weights, rho=rho)
 
 
 goals = st.integers(min_value=1, max_value=8)
@@ -65,7 +68,7 @@ goals = st.integers(min_value=1, max_value=8)
 
 @given(goals.flatmap(lambda n: st.lists(st.floats(0.1, 10), min_size=n, max_size=n)))
 def test_t_is_50_when_every_goal_is_at_its_expected_level(weights: list[float]) -> None:
-    assert tp.gas_t_score([0] * len(weights), weights) == pytest.approx(50)
+    assert tp.outcomes.gas_t_score([0] * len(weights), weights) == pytest.approx(50)
 
 
 @given(
@@ -86,7 +89,9 @@ def test_t_strictly_rises_when_any_positively_weighted_level_rises(
         levels[i] = 1
     higher = list(levels)
     higher[i] += 1
-    assert tp.gas_t_score(higher, weights, rho=rho) > tp.gas_t_score(levels, weights, rho=rho)
+    assert tp.outcomes.gas_t_score(higher, weights, rho=rho) > tp.outcomes.gas_t_score(
+        levels, weights, rho=rho
+    )
 
 
 # --------------------------------------------------------------------------- plans
@@ -127,8 +132,8 @@ def _review(rid: str, days: int, *levels: tuple[str, int | None]) -> tp.Progress
 
 
 def test_plan_without_gas_levels_has_no_t_score() -> None:
-    assert tp.plan_gas_t_score(_plan()) is None
-    assert tp.plan_gas_t_score(_plan(_review("r-1", 28, ("o-1", None)))) is None
+    assert tp.outcomes.plan_gas_t_score(_plan()) is None
+    assert tp.outcomes.plan_gas_t_score(_plan(_review("r-1", 28, ("o-1", None)))) is None
 
 
 def test_plan_t_score_uses_the_latest_review_with_levels_and_goal_weights() -> None:
@@ -140,5 +145,5 @@ def test_plan_t_score_uses_the_latest_review_with_levels_and_goal_weights() -> N
     # r-2: levels (1, 2, 0), weights (3, 1, 1 for the measure-target objective)
     # sum(w x) = 3 + 2 + 0 = 5; sum(w^2) = 11; (sum w)^2 = 25
     # T = 50 + 50 / sqrt(0.7 * 11 + 0.3 * 25) = 50 + 50 / sqrt(15.2) = 62.8248
-    assert tp.plan_gas_t_score(plan) == pytest.approx(62.8248, abs=1e-4)
-    assert tp.plan_gas_t_score(plan, rho=0) == pytest.approx(50 + 50 / math.sqrt(11))
+    assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(62.8248, abs=1e-4)
+    assert tp.outcomes.plan_gas_t_score(plan, rho=0) == pytest.approx(50 + 50 / math.sqrt(11))

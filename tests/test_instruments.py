@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Band, Direction, Instrument, ItemChoices, Norms, RiskItem, ValidationError
+from treatplan import Instrument, ValidationError
 from treatplan import strategies as tps
+from treatplan.instruments import Band, Direction, ItemChoices, Norms, RiskItem
 
 # (code, items, item_min, item_max, total_min, total_max, direction, caseness, loinc)
 CATALOGUE = [
@@ -31,7 +32,7 @@ CATALOGUE = [
 def test_catalogue_lists_every_builtin_once_in_a_stable_order() -> None:
     codes = [i.code for i in tp.instruments.builtin_instruments()]
     assert codes == [row[0] for row in CATALOGUE]
-    assert set(codes) == set(tp.BUILTIN_INSTRUMENTS)
+    assert set(codes) == set(tp.instruments.BUILTIN_INSTRUMENTS)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_builtin_definitions_match_their_sources(
     case: float | None,
     loinc: str | None,
 ) -> None:
-    definition = tp.instrument(code)
+    definition = tp.builtin_instrument(code)
     assert definition.item_count == items
     assert (definition.item_min, definition.item_max) == (low, high)
     assert (definition.total_min, definition.total_max) == (total_min, total_max)
@@ -61,7 +62,7 @@ def test_builtin_definitions_match_their_sources(
 
 def test_unknown_code_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        tp.instrument("HADS")
+        tp.builtin_instrument("HADS")
 
 
 @pytest.mark.parametrize(
@@ -87,9 +88,9 @@ def test_instruments_without_published_bands_have_none() -> None:
 
 
 def test_core10_reverses_items_2_and_3_and_prorates_one_item() -> None:
-    assert tp.CORE10.reverse_items == (2, 3)
-    assert tp.CORE10.max_missing == 1
-    assert [r.item for r in tp.CORE10.risk_items] == [6]
+    assert tp.instruments.CORE10.reverse_items == (2, 3)
+    assert tp.instruments.CORE10.max_missing == 1
+    assert [r.item for r in tp.instruments.CORE10.risk_items] == [6]
 
 
 def test_only_core10_prorates_by_default() -> None:
@@ -99,17 +100,17 @@ def test_only_core10_prorates_by_default() -> None:
 
 
 def test_audit_items_9_and_10_take_0_2_or_4() -> None:
-    assert tp.AUDIT.allowed(9) == (0, 2, 4)
-    assert tp.AUDIT.allowed(10) == (0, 2, 4)
-    assert tp.AUDIT.allowed(8) == (0, 1, 2, 3, 4)
+    assert tp.instruments.AUDIT.allowed(9) == (0, 2, 4)
+    assert tp.instruments.AUDIT.allowed(10) == (0, 2, 4)
+    assert tp.instruments.AUDIT.allowed(8) == (0, 1, 2, 3, 4)
     items = [0] * 8 + [1, 0]
-    problems = tp.AUDIT.response_problems(items, None)
+    problems = tp.instruments.AUDIT.response_problems(items, None)
     assert [p.path for p in problems] == ["$.items[8]"]
     assert "0, 2, 4" in problems[0].expected
 
 
 def test_phq9_item_9_is_the_risk_item_from_a_response_of_1() -> None:
-    (risk,) = tp.PHQ9.risk_items
+    (risk,) = tp.instruments.PHQ9.risk_items
     assert (risk.item, risk.threshold) == (9, 1)
 
 
@@ -202,13 +203,13 @@ def test_band_low_open_must_be_a_boolean() -> None:
 
 def test_wsas_caseness_10_is_marked_as_an_unconfirmed_default() -> None:
     # Mundt et al. 2002 publish bands, not a caseness cut-off (clinical review F8).
-    assert tp.WSAS.caseness_cutoff == 10
-    assert tp.WSAS.source == "Mundt et al. 2002 (caseness 10 unconfirmed)"
+    assert tp.instruments.WSAS.caseness_cutoff == 10
+    assert tp.instruments.WSAS.source == "Mundt et al. 2002 (caseness 10 unconfirmed)"
 
 
 def test_wsas_top_band_is_open_above_20() -> None:
     # Mundt et al. 2002: "> 20" moderately severe (clinical review F10).
-    top = tp.WSAS.bands[-1]
+    top = tp.instruments.WSAS.bands[-1]
     assert (top.label, top.low, top.high, top.low_open) == (
         "moderately severe impairment",
         20,
@@ -307,11 +308,13 @@ def test_allowed_responses_and_total_range() -> None:
     assert definition.allowed(2) == (0, 3)
     assert definition.total_min == 0
     assert definition.total_max == 12
-    assert (tp.PHQ9.total_min, tp.PHQ9.total_max) == (0, 27)
-    assert (tp.GAD7.total_min, tp.GAD7.total_max) == (0, 21)
+    assert (tp.instruments.PHQ9.total_min, tp.instruments.PHQ9.total_max) == (0, 27)
+    assert (tp.instruments.GAD7.total_min, tp.instruments.GAD7.total_max) == (0, 21)
 
 
-@pytest.mark.parametrize(("instrument", "count"), [(tp.PHQ9, 9), (tp.GAD7, 7)])
+@pytest.mark.parametrize(
+    ("instrument", "count"), [(tp.instruments.PHQ9, 9), (tp.instruments.GAD7, 7)]
+)
 def test_builtin_responses_are_checked_against_the_definition(
     instrument: Instrument, count: int
 ) -> None:
@@ -332,19 +335,19 @@ def test_builtin_responses_are_checked_against_the_definition(
 def test_item_choice_messages_list_the_choices() -> None:
     definition = _definition(item_choices=(ItemChoices(2, (0, 2)),))
     problems = definition.response_problems((0, 1, 0, 0), None)
-    assert problems == [tp.Problem("$.items[1]", "null or an integer in {0, 2}")]
+    assert problems == [tp.ValidationIssue("$.items[1]", "null or an integer in {0, 2}")]
 
 
 @given(st.lists(st.integers(-2, 5), min_size=9, max_size=9))
 def test_phq9_item_responses_are_valid_exactly_when_in_range(items: list[int]) -> None:
-    problems = tp.PHQ9.response_problems(items, None)
+    problems = tp.instruments.PHQ9.response_problems(items, None)
     bad = [i for i, value in enumerate(items) if not 0 <= value <= 3]
     assert [p.path for p in problems] == [f"$.items[{i}]" for i in bad]
 
 
-@given(tps.assessments(instruments=[tp.PHQ9, tp.GAD7]))
+@given(tps.assessments(instruments=[tp.instruments.PHQ9, tp.instruments.GAD7]))
 def test_generated_assessments_fit_phq9_and_gad7(assessment: tp.Assessment) -> None:
-    definition = tp.PHQ9 if assessment.instrument == "PHQ-9" else tp.GAD7
+    definition = tp.instruments.PHQ9 if assessment.instrument == "PHQ-9" else tp.instruments.GAD7
     assert assessment.problems_against(definition) == []
 
 
@@ -363,6 +366,6 @@ def test_item_choices_stay_within_the_item_range() -> None:
             item_count=2,
             item_min=0,
             item_max=4,
-            item_choices=(tp.ItemChoices(2, (0, 2, 10**6)),),
+            item_choices=(tp.instruments.ItemChoices(2, (0, 2, 10**6)),),
         )
     assert [p.path for p in caught.value.problems] == ["$.item_choices[0].values"]

@@ -96,8 +96,8 @@ def test_plan_round_trips_and_dumps_is_stable(plan: tp.TreatmentPlan, indent: in
 
 @given(tps.termination_rules(), tps.targets())
 def test_unions_round_trip_through_their_union_type(rule: Any, target: Any) -> None:
-    assert tp.from_dict(tp.to_dict(rule), tp.Rule) == rule  # type: ignore[arg-type]
-    assert tp.from_dict(tp.to_dict(target), tp.Target) == target  # type: ignore[arg-type]
+    assert tp.from_dict(tp.to_dict(rule), tp.rules.Rule) == rule  # type: ignore[arg-type]
+    assert tp.from_dict(tp.to_dict(target), tp.ObjectiveTarget) == target  # type: ignore[arg-type]
 
 
 def test_datetimes_are_iso_8601_with_offsets() -> None:
@@ -323,7 +323,7 @@ def _out_of_range(site: Site) -> list[Any]:
     """Values of the right type but outside what ``site`` allows."""
     # ItemChoices.values are not bounded by the instrument's item range (reported).
     if site.category not in ("int", "number") or (site.owner, site.name) == (
-        tp.ItemChoices,
+        tp.instruments.ItemChoices,
         "values",
     ):
         return []
@@ -334,11 +334,11 @@ def _out_of_range(site: Site) -> list[Any]:
         (tp.ObjectiveProgress, "gas_level"): [3, -3],
         (tp.Session, "duration_minutes"): [0, 24 * 60 + 1],
         (tp.BehaviourTarget, "count"): [-1],
-        (tp.SessionLimit, "max_sessions"): [0],
-        (tp.ConsecutiveMissed, "count"): [0],
-        (tp.MissedWithinDays, "days"): [0],
-        (tp.Inactivity, "days"): [0],
-        (tp.TimeLimit, "days"): [0],
+        (tp.rules.SessionLimit, "max_sessions"): [0],
+        (tp.rules.ConsecutiveMissed, "count"): [0],
+        (tp.rules.MissedWithinDays, "days"): [0],
+        (tp.rules.Inactivity, "days"): [0],
+        (tp.rules.TimeLimit, "days"): [0],
         (tp.Instrument, "item_count"): [0],
         (tp.Assessment, "items"): [99, -99, 5000],
         (tp.Assessment, "total"): [10**6, -(10**6)],

@@ -77,7 +77,7 @@ def behaviour_objective(oid: str) -> tp.Objective:
     return tp.Objective(
         oid,
         "Walk three times a week",
-        tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK),
+        tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK),
         date(2026, 6, 1),
     )
 
@@ -151,20 +151,20 @@ def test_table_matches_domain_phases() -> None:
         "follow_up",
         "closed",
     }
-    closing = {e for e, spec in tp.TRANSITIONS.items() if spec.target is Phase.CLOSED}
+    closing = {e for e, spec in tp.lifecycle.TRANSITIONS.items() if spec.target is Phase.CLOSED}
     assert closing == {"complete", "drop_out", "transfer", "decline", "cancel"}
     for name in closing:
-        assert tp.TRANSITIONS[name].outcome is not None
+        assert tp.lifecycle.TRANSITIONS[name].outcome is not None
     assert all(
         (spec.outcome is None) == (spec.target is not Phase.CLOSED)
-        for spec in tp.TRANSITIONS.values()
+        for spec in tp.lifecycle.TRANSITIONS.values()
     )
-    assert set(tp.TRANSITIONS) == {e.value for e in Event}
+    assert set(tp.lifecycle.TRANSITIONS) == {e.value for e in Event}
 
 
 def test_every_open_phase_can_be_left_and_closed_only_reopens() -> None:
     for phase in Phase:
-        leaving = {e for e, spec in tp.TRANSITIONS.items() if phase in spec.sources}
+        leaving = {e for e, spec in tp.lifecycle.TRANSITIONS.items() if phase in spec.sources}
         if phase is Phase.CLOSED:
             assert leaving == {"reopen"}
         else:
@@ -173,7 +173,7 @@ def test_every_open_phase_can_be_left_and_closed_only_reopens() -> None:
 
 
 def test_mermaid_draws_every_transition() -> None:
-    text = tp.mermaid()
+    text = tp.lifecycle.mermaid()
     assert text.startswith("stateDiagram-v2\n")
     assert "[*] --> referred: refer" in text
     arrows = {
@@ -181,7 +181,7 @@ def test_mermaid_draws_every_transition() -> None:
         for line in text.splitlines()[2:-1]
     }
     pairs = set()
-    for spec in tp.TRANSITIONS.values():
+    for spec in tp.lifecycle.TRANSITIONS.values():
         for source in spec.sources:
             label = spec.event.value
             if spec.outcome is not None:
@@ -216,7 +216,7 @@ def test_closing_records_the_outcome_and_reopen_clears_it() -> None:
     plan = plan_in(Phase.ENDING)
     closed = tp.fire(plan, Event.COMPLETE, at=later(plan), by=CLINICIAN, reason="goals met")
     assert closed.phase is Phase.CLOSED
-    assert closed.outcome is tp.Outcome.COMPLETED
+    assert closed.outcome is tp.EpisodeOutcome.COMPLETED
     assert closed.history[-1].reason == "goals met"
     reopened = tp.fire(closed, Event.REOPEN, at=later(closed), by=CLINICIAN, reason="relapse")
     assert reopened.phase is Phase.ASSESSING
@@ -226,16 +226,16 @@ def test_closing_records_the_outcome_and_reopen_clears_it() -> None:
 @pytest.mark.parametrize(
     ("phase", "event", "outcome"),
     [
-        (Phase.ENDING, Event.COMPLETE, tp.Outcome.COMPLETED),
-        (Phase.FOLLOW_UP, Event.COMPLETE, tp.Outcome.COMPLETED),
-        (Phase.ACTIVE, Event.DROP_OUT, tp.Outcome.DROPPED_OUT),
-        (Phase.FOLLOW_UP, Event.TRANSFER, tp.Outcome.TRANSFERRED),
-        (Phase.ASSESSING, Event.DECLINE, tp.Outcome.DECLINED),
-        (Phase.WAITLISTED, Event.CANCEL, tp.Outcome.CANCELLED),
+        (Phase.ENDING, Event.COMPLETE, tp.EpisodeOutcome.COMPLETED),
+        (Phase.FOLLOW_UP, Event.COMPLETE, tp.EpisodeOutcome.COMPLETED),
+        (Phase.ACTIVE, Event.DROP_OUT, tp.EpisodeOutcome.DROPPED_OUT),
+        (Phase.FOLLOW_UP, Event.TRANSFER, tp.EpisodeOutcome.TRANSFERRED),
+        (Phase.ASSESSING, Event.DECLINE, tp.EpisodeOutcome.DECLINED),
+        (Phase.WAITLISTED, Event.CANCEL, tp.EpisodeOutcome.CANCELLED),
     ],
 )
 def test_each_closing_event_sets_its_outcome(
-    phase: Phase, event: Event, outcome: tp.Outcome
+    phase: Phase, event: Event, outcome: tp.EpisodeOutcome
 ) -> None:
     plan = plan_in(phase)
     closed = tp.fire(plan, event, at=later(plan), by=CLINICIAN, reason="why")
@@ -326,13 +326,13 @@ def test_malformed_arguments_raise_validation_error() -> None:
 @pytest.mark.parametrize("event", sorted(REASON_EVENTS))
 @pytest.mark.parametrize("reason", [None, "", "   \n"])
 def test_reason_required(event: Event, reason: str | None) -> None:
-    source = next(iter(sorted(tp.TRANSITIONS[event].sources)))
+    source = next(iter(sorted(tp.lifecycle.TRANSITIONS[event].sources)))
     plan = plan_in(source)
     with pytest.raises(tp.TransitionError) as info:
         tp.fire(plan, event, at=later(plan), by=CLINICIAN, reason=reason)
     assert "a reason is required" in info.value.reasons
     assert tp.fire(plan, event, at=later(plan), by=CLINICIAN, reason="client moved").phase is (
-        tp.TRANSITIONS[event].target
+        tp.lifecycle.TRANSITIONS[event].target
     )
 
 
@@ -485,7 +485,7 @@ def test_allowed_events_lists_every_event_with_reasons() -> None:
     assert allowed == {Event.PAUSE, Event.BEGIN_ENDING, Event.DROP_OUT, Event.TRANSFER}
     for c in checks.values():
         assert c.allowed == (not c.reasons)
-        assert c.target is tp.TRANSITIONS[c.event].target
+        assert c.target is tp.lifecycle.TRANSITIONS[c.event].target
     without_reason = {c.event for c in tp.allowed_events(plan, reason=None) if c.allowed}
     assert without_reason == set()
     earlier = {c.event for c in tp.allowed_events(plan, at=later(plan, -1)) if c.allowed}
@@ -502,7 +502,7 @@ EXPECTED_RECORDING = {
 
 
 def test_recording_phases_table() -> None:
-    assert {k: set(v) for k, v in tp.RECORDING_PHASES.items()} == EXPECTED_RECORDING
+    assert {k: set(v) for k, v in tp.lifecycle.RECORDING_PHASES.items()} == EXPECTED_RECORDING
 
 
 def _record(kind: str, plan: tp.TreatmentPlan) -> tp.TreatmentPlan:
@@ -610,7 +610,7 @@ def expected_failures(
     plan: tp.TreatmentPlan, event: Event, at: datetime, reason: str | None
 ) -> bool:
     """An oracle written apart from the library's guards: would ``event`` be refused?"""
-    spec = tp.TRANSITIONS[event.value]
+    spec = tp.lifecycle.TRANSITIONS[event.value]
     if plan.phase not in spec.sources:
         return True
     if at.astimezone(UTC) < plan.last_event_at.astimezone(UTC):
@@ -651,7 +651,7 @@ def dated_in_allowed_phase(plan: tp.TreatmentPlan, when: datetime, kind: str) ->
     before = [t for t in plan.history if t.at.astimezone(UTC) < instant]
     at = [t for t in plan.history if t.at.astimezone(UTC) == instant]
     phases = {t.target for t in at} | ({before[-1].target} if before else set())
-    return bool(phases & tp.RECORDING_PHASES[kind])
+    return bool(phases & tp.lifecycle.RECORDING_PHASES[kind])
 
 
 #: Plan content the machine can revise to: complete, and each way of being incomplete.
@@ -762,7 +762,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not candidates:
             hypothesis.event("stuck: nothing allowed")
             return
-        staying_open = [e for e in candidates if tp.TRANSITIONS[e].target is not Phase.CLOSED]
+        staying_open = [
+            e for e in candidates if tp.lifecycle.TRANSITIONS[e].target is not Phase.CLOSED
+        ]
         if staying_open and data.draw(st.integers(0, 4), label="close?"):
             candidates = staying_open
         event = data.draw(st.sampled_from(candidates), label="event")
@@ -808,7 +810,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             interventions = (known[0],)
         assessments = (phq9(self.fresh_id("a"), at),) if attended and with_assessment else ()
         session = tp.Session(sid, at, attendance, interventions, assessments)
-        phase_ok = plan.phase in tp.RECORDING_PHASES["session"]
+        phase_ok = plan.phase in tp.lifecycle.RECORDING_PHASES["session"]
         invalid = (
             sid in used
             or (last is not None and at.astimezone(UTC) < last.astimezone(UTC))
@@ -839,7 +841,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if bad_item:
             items[0] = 7
         assessment = tp.Assessment(aid, "GAD-7" if gad7 else "PHQ-9", at, items=tuple(items))
-        phase_ok = plan.phase in tp.RECORDING_PHASES["assessment"]
+        phase_ok = plan.phase in tp.lifecycle.RECORDING_PHASES["assessment"]
         invalid = aid in used or bad_item or not dated_in_allowed_phase(plan, at, "assessment")
         self.attempt(
             lambda: tp.record_assessment(plan, assessment),
@@ -874,7 +876,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         review = tp.ProgressReview(
             self.fresh_id("r"), at, decision, progress, client_requested_ending=asked_to_end
         )
-        phase_ok = plan.phase in tp.RECORDING_PHASES["review"]
+        phase_ok = plan.phase in tp.lifecycle.RECORDING_PHASES["review"]
         invalid = (
             unknown_objective
             or (last is not None and at.astimezone(UTC) < last.astimezone(UTC))
@@ -895,7 +897,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         dangling = any(
             p.objective not in objective_ids for r in plan.reviews for p in r.progress
         ) or any(i not in intervention_ids for s in plan.sessions for i in s.interventions)
-        phase_ok = plan.phase in tp.RECORDING_PHASES["revision"]
+        phase_ok = plan.phase in tp.lifecycle.RECORDING_PHASES["revision"]
         self.attempt(
             lambda: tp.revise(plan, goals=goals, interventions=interventions),
             not phase_ok or dangling,
@@ -911,7 +913,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for before, record in itertools.pairwise(history):
             assert record.source is before.target
             assert record.at.astimezone(UTC) >= before.at.astimezone(UTC)
-            spec = tp.TRANSITIONS[record.event]
+            spec = tp.lifecycle.TRANSITIONS[record.event]
             assert record.source in spec.sources
             assert record.target is spec.target
             assert record.outcome is spec.outcome

@@ -86,7 +86,7 @@ def test_instrument_responses_cached_per_definition() -> None:
         item_count=3,
         item_min=0,
         item_max=4,
-        item_choices=(tp.ItemChoices(2, (0, 2, 4)),),
+        item_choices=(tp.instruments.ItemChoices(2, (0, 2, 4)),),
     )
     twin = attrs.evolve(custom)
     for definition in (custom, twin, custom):
@@ -104,12 +104,12 @@ def test_score_in_remembers_per_assessment_and_definition() -> None:
     plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="x")
     a = tp.Assessment("a1", "PHQ-9", T0, items=(1,) * 9)
     first = _scoring.score_in(plan, a)
-    assert first == tp.score(tp.PHQ9, a)
+    assert first == tp.score(tp.instruments.PHQ9, a)
     assert _scoring.score_in(plan, a) is first
     twin = tp.Assessment("a1", "PHQ-9", T0, items=(1,) * 9)
     assert _scoring.score_in(plan, twin) == first
     # Another definition of the same code is another key: its own score.
-    strict = attrs.evolve(tp.PHQ9, caseness_cutoff=5)
+    strict = attrs.evolve(tp.instruments.PHQ9, caseness_cutoff=5)
     custom_plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="x", custom_instruments=(strict,))
     assert _scoring.score_in(custom_plan, a).case is True
     assert first.case is False

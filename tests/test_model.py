@@ -58,7 +58,7 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "comparator": tp.Comparator.AT_LEAST,
         "count": 3,
         "unit": "walks",
-        "period": tp.Period.WEEK,
+        "period": tp.CountPeriod.WEEK,
     },
     tp.Objective: {
         "id": "o1",
@@ -80,7 +80,7 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "id": "i1",
         "modality": tp.Modality.CBT,
         "technique": "activation",
-        "format": tp.Format.INDIVIDUAL,
+        "format": tp.DeliveryFormat.INDIVIDUAL,
         "serves": ("o1",),
         "schedule": None,
         "delivered_by": "clin-1",
@@ -132,15 +132,15 @@ VALID: dict[type[Any], dict[str, Any]] = {
         "reason": None,
         "outcome": None,
     },
-    tp.GoalsMet: {"objectives": ("o1",)},
-    tp.SessionLimit: {"max_sessions": 12, "count_missed": False},
-    tp.ConsecutiveMissed: {"count": 2, "include_client_cancellations": False},
-    tp.MissedInWindow: {"max_missed": 1, "window": 6, "include_client_cancellations": False},
-    tp.MissedWithinDays: {"count": 3, "days": 90, "include_client_cancellations": True},
-    tp.Inactivity: {"days": 30},
-    tp.TimeLimit: {"days": 180, "from_referral": False},
-    tp.AnyOf: {"rules": (tp.SessionLimit(12),)},
-    tp.AllOf: {"rules": (tp.SessionLimit(12), tp.Inactivity(30))},
+    tp.rules.GoalsMet: {"objectives": ("o1",)},
+    tp.rules.SessionLimit: {"max_sessions": 12, "count_missed": False},
+    tp.rules.ConsecutiveMissed: {"count": 2, "include_client_cancellations": False},
+    tp.rules.MissedInWindow: {"max_missed": 1, "window": 6, "include_client_cancellations": False},
+    tp.rules.MissedWithinDays: {"count": 3, "days": 90, "include_client_cancellations": True},
+    tp.rules.Inactivity: {"days": 30},
+    tp.rules.TimeLimit: {"days": 180, "from_referral": False},
+    tp.rules.AnyOf: {"rules": (tp.rules.SessionLimit(12),)},
+    tp.rules.AllOf: {"rules": (tp.rules.SessionLimit(12), tp.rules.Inactivity(30))},
 }
 
 BAD_REF = [None, 5, "", "has space", SECRET, "x" * 129, "-leading-dash", "new\nline"]
@@ -176,10 +176,10 @@ BAD: list[tuple[type[Any], str, list[Any]]] = [
     (tp.BehaviourTarget, "comparator", _enum_bad(tp.Comparator)),
     (tp.BehaviourTarget, "count", [*BAD_NUMBER, -1]),
     (tp.BehaviourTarget, "unit", [*BAD_TEXT, "x" * 101]),
-    (tp.BehaviourTarget, "period", _enum_bad(tp.Period)),
+    (tp.BehaviourTarget, "period", _enum_bad(tp.CountPeriod)),
     (tp.Objective, "id", BAD_REF),
     (tp.Objective, "description", BAD_TEXT),
-    (tp.Objective, "target", [None, SECRET, tp.SessionLimit(3), {"kind": "gas"}]),
+    (tp.Objective, "target", [None, SECRET, tp.rules.SessionLimit(3), {"kind": "gas"}]),
     (tp.Objective, "target_date", BAD_DATE),
     (tp.Objective, "status", _enum_bad(tp.GoalStatus)),
     (tp.Objective, "achievement", [tp.GoalStatus.ACTIVE, "achieved", SECRET]),
@@ -208,7 +208,7 @@ BAD: list[tuple[type[Any], str, list[Any]]] = [
     (tp.Intervention, "id", BAD_REF),
     (tp.Intervention, "modality", _enum_bad(tp.Modality)),
     (tp.Intervention, "technique", [*BAD_TEXT, "x" * 501]),
-    (tp.Intervention, "format", _enum_bad(tp.Format)),
+    (tp.Intervention, "format", _enum_bad(tp.DeliveryFormat)),
     (tp.Intervention, "serves", [("o1", "o1"), (None,), SECRET]),
     (tp.Intervention, "schedule", ["FREQ=WEEKLY", SECRET, T0]),
     (tp.Intervention, "delivered_by", ["Dr Jane Smith", SECRET, 5]),
@@ -247,19 +247,19 @@ BAD: list[tuple[type[Any], str, list[Any]]] = [
     (tp.Transition, "at", BAD_TIME),
     (tp.Transition, "by", BAD_REF),
     (tp.Transition, "reason", BAD_TEXT[1:]),
-    (tp.GoalsMet, "objectives", [("o1", "o1"), (5,), SECRET]),
-    (tp.SessionLimit, "max_sessions", [0, 10_001, 1.5, None, True]),
-    (tp.SessionLimit, "count_missed", BAD_BOOL),
-    (tp.ConsecutiveMissed, "count", [0, 1001, None]),
-    (tp.MissedInWindow, "window", [0, 1001, None]),
-    (tp.MissedInWindow, "max_missed", [-1, 6, 7, None]),
-    (tp.MissedWithinDays, "days", [0, 36_501]),
-    (tp.MissedWithinDays, "count", [0]),
-    (tp.Inactivity, "days", [0, -1, 36_501, 1.5]),
-    (tp.TimeLimit, "days", [0, None]),
-    (tp.TimeLimit, "from_referral", BAD_BOOL),
-    (tp.AnyOf, "rules", [(), SECRET, (SECRET,), (TARGET,), None]),
-    (tp.AllOf, "rules", [(), (tp.SessionLimit(3),) * 101]),
+    (tp.rules.GoalsMet, "objectives", [("o1", "o1"), (5,), SECRET]),
+    (tp.rules.SessionLimit, "max_sessions", [0, 10_001, 1.5, None, True]),
+    (tp.rules.SessionLimit, "count_missed", BAD_BOOL),
+    (tp.rules.ConsecutiveMissed, "count", [0, 1001, None]),
+    (tp.rules.MissedInWindow, "window", [0, 1001, None]),
+    (tp.rules.MissedInWindow, "max_missed", [-1, 6, 7, None]),
+    (tp.rules.MissedWithinDays, "days", [0, 36_501]),
+    (tp.rules.MissedWithinDays, "count", [0]),
+    (tp.rules.Inactivity, "days", [0, -1, 36_501, 1.5]),
+    (tp.rules.TimeLimit, "days", [0, None]),
+    (tp.rules.TimeLimit, "from_referral", BAD_BOOL),
+    (tp.rules.AnyOf, "rules", [(), SECRET, (SECRET,), (TARGET,), None]),
+    (tp.rules.AllOf, "rules", [(), (tp.rules.SessionLimit(3),) * 101]),
 ]
 BAD_CASES = [(cls, field, value) for cls, field, values in BAD for value in values]
 
@@ -310,7 +310,12 @@ def test_whole_instance_invariants() -> None:
     )
     rejects(
         lambda: tp.Transition(
-            "resume", tp.Phase.ON_HOLD, tp.Phase.ACTIVE, T0, "c1", outcome=tp.Outcome.COMPLETED
+            "resume",
+            tp.Phase.ON_HOLD,
+            tp.Phase.ACTIVE,
+            T0,
+            "c1",
+            outcome=tp.EpisodeOutcome.COMPLETED,
         ),
         "$.outcome",
     )
@@ -452,7 +457,7 @@ def _parts() -> dict[str, Any]:
 def _history(*steps: tuple[str, tp.Phase | None, tp.Phase]) -> tuple[tp.Transition, ...]:
     out = [tp.Transition("refer", None, tp.Phase.REFERRED, T0, "gp-1")]
     for n, (event, source, target) in enumerate(steps, start=1):
-        spec = tp.TRANSITIONS.get(event)
+        spec = tp.lifecycle.TRANSITIONS.get(event)
         outcome = spec.outcome if spec is not None else None
         out.append(
             tp.Transition(event, source, target, T0 + timedelta(hours=n), "c1", "r", outcome)
@@ -480,7 +485,7 @@ def test_the_reference_plan_is_valid() -> None:
     assert built.outcome is None
     assert built.objectives == (OBJECTIVE,)
     assert built.objective("o1") is OBJECTIVE
-    assert built.instrument("PHQ-9") is tp.PHQ9
+    assert built.instrument("PHQ-9") is tp.instruments.PHQ9
     assert [a.id for a in built.all_assessments()] == ["a1"]
     assert [s.id for s in built.attended_sessions] == ["s1"]
 
@@ -698,7 +703,7 @@ def test_history_times_never_go_back_and_outcomes_match() -> None:
     same = attrs.evolve(begin, at=T0.astimezone(IST))
     assert plan(history=(refer, same), reviews=()).phase is tp.Phase.ASSESSING
     cancel = tp.Transition(
-        "cancel", tp.Phase.REFERRED, tp.Phase.CLOSED, T0, "c1", "r", tp.Outcome.DECLINED
+        "cancel", tp.Phase.REFERRED, tp.Phase.CLOSED, T0, "c1", "r", tp.EpisodeOutcome.DECLINED
     )
     rejects(lambda: plan(history=(refer, cancel)), "$.history[1].outcome")
     rejects(lambda: plan(history=()), "$.history")
@@ -794,9 +799,11 @@ def test_schedules_refuse_rules_outside_the_safe_profile(rule: str) -> None:
 def test_goals_met_must_name_objectives_the_plan_has() -> None:
     plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=T0, by="gp-1")
     goal = tp.Goal("g1", "Feel better", tp.GoalDomain.EMOTIONAL_WELLBEING, (OBJECTIVE,))
-    ok = tp.revise(plan, goals=[goal], discharge_criteria=tp.GoalsMet(("o1",)))
-    assert ok.discharge_criteria == tp.GoalsMet(("o1",))
-    nested = tp.AnyOf((tp.SessionLimit(12), tp.AllOf((tp.GoalsMet(("o1", "o-typo")),))))
+    ok = tp.revise(plan, goals=[goal], discharge_criteria=tp.rules.GoalsMet(("o1",)))
+    assert ok.discharge_criteria == tp.rules.GoalsMet(("o1",))
+    nested = tp.rules.AnyOf(
+        (tp.rules.SessionLimit(12), tp.rules.AllOf((tp.rules.GoalsMet(("o1", "o-typo")),)))
+    )
     rejects(
         lambda: tp.revise(plan, goals=[goal], discharge_criteria=nested),
         "$.discharge_criteria.rules[1].rules[0].objectives[1]",

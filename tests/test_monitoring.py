@@ -19,48 +19,50 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 def test_default_rate_reproduces_howard_median_at_session_8() -> None:
     # Howard et al. 1986: half improved by session 8. From the typical depressed
     # intake (PHQ-9 15.5) a reliable improvement is 6 points: 6 / 15.5 / ln 9.
-    assert pytest.approx(6 / 15.5 / math.log(9)) == tp.DEFAULT_RATE
-    assert pytest.approx(0.1762, abs=1e-4) == tp.DEFAULT_RATE
-    assert tp.expected_trajectory(tp.PHQ9, 15.5, 8)[8].expected == pytest.approx(15.5 - 6)
+    assert pytest.approx(6 / 15.5 / math.log(9)) == tp.monitoring.DEFAULT_RATE
+    assert pytest.approx(0.1762, abs=1e-4) == tp.monitoring.DEFAULT_RATE
+    assert tp.monitoring.expected_trajectory(tp.instruments.PHQ9, 15.5, 8)[
+        8
+    ].expected == pytest.approx(15.5 - 6)
 
 
 def test_default_rate_sd_puts_the_quartile_at_session_26() -> None:
     # Howard et al. 1986: three quarters improved by session 26.
-    quartile_rate = tp.DEFAULT_RATE - 0.6744897501960817 * tp.DEFAULT_RATE_SD
+    quartile_rate = tp.monitoring.DEFAULT_RATE - 0.6744897501960817 * tp.monitoring.DEFAULT_RATE_SD
     assert 15.5 * quartile_rate * math.log(27) == pytest.approx(6)
-    assert pytest.approx(0.0871, abs=1e-4) == tp.DEFAULT_RATE_SD
+    assert pytest.approx(0.0871, abs=1e-4) == tp.monitoring.DEFAULT_RATE_SD
 
 
 def test_median_client_halves_severity_within_hansen_range() -> None:
     # Hansen, Lambert & Forman 2002: 50% recover in 13-18 sessions in trials.
-    points = tp.expected_trajectory(tp.PHQ9, 15.5, 30)
+    points = tp.monitoring.expected_trajectory(tp.instruments.PHQ9, 15.5, 30)
     halved = next(p.session for p in points if p.expected <= 15.5 / 2)
     assert 13 <= halved <= 18
 
 
 def test_intake_is_expected_at_session_0_with_a_measurement_error_band() -> None:
-    point = tp.expected_trajectory(tp.PHQ9, 15, 0)[0]
+    point = tp.monitoring.expected_trajectory(tp.instruments.PHQ9, 15, 0)[0]
     sem = 6 / (1.96 * math.sqrt(2))  # from PHQ-9's reliable change of 6
     assert point.expected == 15
-    assert point.upper - point.expected == pytest.approx(tp.DEFAULT_BAND_Z * sem)
-    assert point.alarm - point.expected == pytest.approx(tp.DEFAULT_ALARM_Z * sem)
+    assert point.upper - point.expected == pytest.approx(tp.monitoring.DEFAULT_BAND_Z * sem)
+    assert point.alarm - point.expected == pytest.approx(tp.monitoring.DEFAULT_ALARM_Z * sem)
 
 
 def test_worked_example_at_session_4() -> None:
     # d0 = 14; L = ln 5; expected = 14 (1 - r L); spread = hypot(14 L sd, SEM).
     log_s = math.log(5)
-    expected = 14 * (1 - tp.DEFAULT_RATE * log_s)
-    spread = math.hypot(14 * log_s * tp.DEFAULT_RATE_SD, 6 / (1.96 * math.sqrt(2)))
-    point = tp.expected_trajectory(tp.PHQ9, 14, 4)[4]
+    expected = 14 * (1 - tp.monitoring.DEFAULT_RATE * log_s)
+    spread = math.hypot(14 * log_s * tp.monitoring.DEFAULT_RATE_SD, 6 / (1.96 * math.sqrt(2)))
+    point = tp.monitoring.expected_trajectory(tp.instruments.PHQ9, 14, 4)[4]
     assert point.expected == pytest.approx(expected)
-    assert point.upper == pytest.approx(expected + tp.DEFAULT_BAND_Z * spread)
-    assert point.lower == pytest.approx(expected - tp.DEFAULT_BAND_Z * spread)
-    assert point.alarm == pytest.approx(expected + tp.DEFAULT_ALARM_Z * spread)
+    assert point.upper == pytest.approx(expected + tp.monitoring.DEFAULT_BAND_Z * spread)
+    assert point.lower == pytest.approx(expected - tp.monitoring.DEFAULT_BAND_Z * spread)
+    assert point.alarm == pytest.approx(expected + tp.monitoring.DEFAULT_ALARM_Z * spread)
 
 
 def test_higher_is_better_curves_rise_towards_the_top() -> None:
-    ors = tp.instrument("ORS")
-    points = tp.expected_trajectory(ors, 20, 10)
+    ors = tp.builtin_instrument("ORS")
+    points = tp.monitoring.expected_trajectory(ors, 20, 10)
     assert points[10].expected > points[1].expected > points[0].expected == 20
     assert all(p.alarm <= p.lower for p in points)
 
@@ -73,10 +75,10 @@ def test_bands_are_ordered_and_inside_the_scale(
     instrument: tp.Instrument, where: float, session: int
 ) -> None:
     intake = instrument.total_min + where * (instrument.total_max - instrument.total_min)
-    point = tp.ExpectedResponse().expected(instrument, intake, session)
+    point = tp.monitoring.ExpectedResponse().expected(instrument, intake, session)
     assert instrument.total_min <= point.lower <= point.expected <= point.upper
     assert point.upper <= instrument.total_max
-    if instrument.direction is tp.Direction.HIGHER_IS_WORSE:
+    if instrument.direction is tp.instruments.Direction.HIGHER_IS_WORSE:
         assert point.alarm >= point.upper
     else:
         assert point.alarm <= point.lower
@@ -87,8 +89,8 @@ def test_expected_scores_never_get_worse_with_more_sessions(
     instrument: tp.Instrument, where: float, session: int
 ) -> None:
     intake = instrument.total_min + where * (instrument.total_max - instrument.total_min)
-    now, later = tp.expected_trajectory(instrument, intake, session + 1)[-2:]
-    if instrument.direction is tp.Direction.HIGHER_IS_WORSE:
+    now, later = tp.monitoring.expected_trajectory(instrument, intake, session + 1)[-2:]
+    if instrument.direction is tp.instruments.Direction.HIGHER_IS_WORSE:
         assert later.expected <= now.expected + 1e-9
     else:
         assert later.expected >= now.expected - 1e-9
@@ -97,15 +99,15 @@ def test_expected_scores_never_get_worse_with_more_sessions(
 @given(st.integers(0, 26), st.integers(0, 26), st.integers(1, 30))
 def test_higher_intake_means_higher_expected_score(a: int, b: int, session: int) -> None:
     low, high = sorted((a, b))
-    response = tp.ExpectedResponse()
+    response = tp.monitoring.ExpectedResponse()
     assert (
-        response.expected(tp.PHQ9, low, session).expected
-        <= response.expected(tp.PHQ9, high, session).expected
+        response.expected(tp.instruments.PHQ9, low, session).expected
+        <= response.expected(tp.instruments.PHQ9, high, session).expected
     )
 
 
 # --------------------------------------------------------------------------- signals
-POINT = tp.ExpectedScore(session=4, expected=10, lower=8, upper=12, alarm=14)
+POINT = tp.monitoring.ExpectedScore(session=4, expected=10, lower=8, upper=12, alarm=14)
 
 
 @pytest.mark.parametrize(
@@ -113,93 +115,136 @@ POINT = tp.ExpectedScore(session=4, expected=10, lower=8, upper=12, alarm=14)
     [(5, "green"), (12, "green"), (12.5, "amber"), (14, "amber"), (14.5, "red"), (27, "red")],
 )
 def test_signal_edges_higher_is_worse(total: float, signal: str) -> None:
-    assert POINT.signal(total, tp.Direction.HIGHER_IS_WORSE) is tp.TrackSignal(signal)
+    assert POINT.signal(
+        total, tp.instruments.Direction.HIGHER_IS_WORSE
+    ) is tp.monitoring.TrackSignal(signal)
 
 
 @pytest.mark.parametrize(
     ("total", "signal"), [(30, "green"), (8, "green"), (7, "amber"), (6, "amber"), (5, "red")]
 )
 def test_signal_edges_higher_is_better(total: float, signal: str) -> None:
-    point = tp.ExpectedScore(session=4, expected=10, lower=8, upper=12, alarm=6)
-    assert point.signal(total, tp.Direction.HIGHER_IS_BETTER) is tp.TrackSignal(signal)
+    point = tp.monitoring.ExpectedScore(session=4, expected=10, lower=8, upper=12, alarm=6)
+    assert point.signal(
+        total, tp.instruments.Direction.HIGHER_IS_BETTER
+    ) is tp.monitoring.TrackSignal(signal)
 
 
 def test_track_signal_for_a_non_responder_and_a_responder() -> None:
-    assert tp.track_signal(tp.PHQ9, 15, 4, 16) is tp.TrackSignal.RED
-    assert tp.track_signal(tp.PHQ9, 15, 4, 10) is tp.TrackSignal.GREEN
-    assert tp.track_signal(tp.PHQ9, 15, 0, 27) is tp.TrackSignal.GREEN  # the intake itself
+    assert (
+        tp.monitoring.expected_signal(tp.instruments.PHQ9, 15, 4, 16)
+        is tp.monitoring.TrackSignal.RED
+    )
+    assert (
+        tp.monitoring.expected_signal(tp.instruments.PHQ9, 15, 4, 10)
+        is tp.monitoring.TrackSignal.GREEN
+    )
+    assert (
+        tp.monitoring.expected_signal(tp.instruments.PHQ9, 15, 0, 27)
+        is tp.monitoring.TrackSignal.GREEN
+    )  # the intake itself
 
 
 def test_out_of_the_clinical_range_is_green_unless_configured() -> None:
-    strict = tp.LogLinearCurve(rate_sd=0, measurement_error=0)
+    strict = tp.monitoring.LogLinearCurve(rate_sd=0, measurement_error=0)
     # Intake 12, session 8: expected 12 * (1 - 0.387) = 7.35; 9 is above the alarm.
-    assert tp.ExpectedResponse(default=strict).classify(tp.PHQ9, 12, 8, 9, case=False) == (
-        tp.ExpectedResponse(default=strict).expected(tp.PHQ9, 12, 8),
-        tp.TrackSignal.GREEN,
+    assert tp.monitoring.ExpectedResponse(default=strict).classify(
+        tp.instruments.PHQ9, 12, 8, 9, case=False
+    ) == (
+        tp.monitoring.ExpectedResponse(default=strict).expected(tp.instruments.PHQ9, 12, 8),
+        tp.monitoring.TrackSignal.GREEN,
     )
-    plain = tp.ExpectedResponse(default=strict, non_case_is_green=False)
-    assert plain.classify(tp.PHQ9, 12, 8, 9, case=False)[1] is tp.TrackSignal.RED
+    plain = tp.monitoring.ExpectedResponse(default=strict, non_case_is_green=False)
+    assert (
+        plain.classify(tp.instruments.PHQ9, 12, 8, 9, case=False)[1]
+        is tp.monitoring.TrackSignal.RED
+    )
 
 
 def test_curve_parameters_are_configurable() -> None:
-    slow = tp.ExpectedResponse(default=tp.LogLinearCurve(rate=0.05))
-    fast = tp.ExpectedResponse(default=tp.LogLinearCurve(rate=0.3))
-    assert slow.expected(tp.PHQ9, 20, 6).expected > fast.expected(tp.PHQ9, 20, 6).expected
-    floor = tp.LogLinearCurve(floor=4)
-    assert floor.expected(tp.PHQ9, 20, 10_000).expected == pytest.approx(4)
+    slow = tp.monitoring.ExpectedResponse(default=tp.monitoring.LogLinearCurve(rate=0.05))
+    fast = tp.monitoring.ExpectedResponse(default=tp.monitoring.LogLinearCurve(rate=0.3))
+    assert (
+        slow.expected(tp.instruments.PHQ9, 20, 6).expected
+        > fast.expected(tp.instruments.PHQ9, 20, 6).expected
+    )
+    floor = tp.monitoring.LogLinearCurve(floor=4)
+    assert floor.expected(tp.instruments.PHQ9, 20, 10_000).expected == pytest.approx(4)
 
 
 # --------------------------------------------------------------------------- user curves
-def _table() -> tp.TabulatedCurve:
-    return tp.TabulatedCurve(
+def _table() -> tp.monitoring.TabulatedCurve:
+    return tp.monitoring.TabulatedCurve(
         "PHQ-9",
         intake_low=15,
         intake_high=27,
         points=(
-            tp.ExpectedScore(0, 18, 16, 20, 22),
-            tp.ExpectedScore(4, 14, 12, 16, 18),
-            tp.ExpectedScore(8, 10, 8, 12, 14),
+            tp.monitoring.ExpectedScore(0, 18, 16, 20, 22),
+            tp.monitoring.ExpectedScore(4, 14, 12, 16, 18),
+            tp.monitoring.ExpectedScore(8, 10, 8, 12, 14),
         ),
     )
 
 
 def test_tabulated_curve_interpolates_and_holds() -> None:
     table = _table()
-    assert table.expected(tp.PHQ9, 18, 2) == tp.ExpectedScore(2, 16, 14, 18, 20)
-    assert table.expected(tp.PHQ9, 18, 4) == tp.ExpectedScore(4, 14, 12, 16, 18)
-    assert table.expected(tp.PHQ9, 18, 20) == tp.ExpectedScore(20, 10, 8, 12, 14)
+    assert table.expected(tp.instruments.PHQ9, 18, 2) == tp.monitoring.ExpectedScore(
+        2, 16, 14, 18, 20
+    )
+    assert table.expected(tp.instruments.PHQ9, 18, 4) == tp.monitoring.ExpectedScore(
+        4, 14, 12, 16, 18
+    )
+    assert table.expected(tp.instruments.PHQ9, 18, 20) == tp.monitoring.ExpectedScore(
+        20, 10, 8, 12, 14
+    )
 
 
 def test_response_uses_a_covering_table_else_the_default() -> None:
-    response = tp.ExpectedResponse(curves=(_table(),))
+    response = tp.monitoring.ExpectedResponse(curves=(_table(),))
     assert response.curve_for("PHQ-9", 18) is response.curves[0]
     assert response.curve_for("PHQ-9", 14) is response.default
     assert response.curve_for("GAD-7", 18) is response.default
-    assert response.classify(tp.PHQ9, 18, 4, 17, case=True)[1] is tp.TrackSignal.AMBER
-    assert response.classify(tp.PHQ9, 18, 4, 19, case=True)[1] is tp.TrackSignal.RED
+    assert (
+        response.classify(tp.instruments.PHQ9, 18, 4, 17, case=True)[1]
+        is tp.monitoring.TrackSignal.AMBER
+    )
+    assert (
+        response.classify(tp.instruments.PHQ9, 18, 4, 19, case=True)[1]
+        is tp.monitoring.TrackSignal.RED
+    )
 
 
 def test_curves_serialise_through_the_json_layer() -> None:
-    response = tp.ExpectedResponse(curves=(_table(),), default=tp.LogLinearCurve(rate=0.2))
-    assert tp.from_dict(tp.to_dict(response), tp.ExpectedResponse) == response
+    response = tp.monitoring.ExpectedResponse(
+        curves=(_table(),), default=tp.monitoring.LogLinearCurve(rate=0.2)
+    )
+    assert tp.from_dict(tp.to_dict(response), tp.monitoring.ExpectedResponse) == response
 
 
 @pytest.mark.parametrize(
     ("build", "path"),
     [
         (
-            lambda: tp.TabulatedCurve("PHQ-9", 10, 5, (tp.ExpectedScore(0, 1, 0, 2, 3),)),
+            lambda: tp.monitoring.TabulatedCurve(
+                "PHQ-9", 10, 5, (tp.monitoring.ExpectedScore(0, 1, 0, 2, 3),)
+            ),
             "$.intake_high",
         ),
         (
-            lambda: tp.TabulatedCurve(
-                "PHQ-9", 0, 27, (tp.ExpectedScore(4, 1, 0, 2, 3), tp.ExpectedScore(2, 1, 0, 2, 3))
+            lambda: tp.monitoring.TabulatedCurve(
+                "PHQ-9",
+                0,
+                27,
+                (
+                    tp.monitoring.ExpectedScore(4, 1, 0, 2, 3),
+                    tp.monitoring.ExpectedScore(2, 1, 0, 2, 3),
+                ),
             ),
             "$.points",
         ),
-        (lambda: tp.ExpectedScore(0, 5, 6, 7, 8), "$"),
-        (lambda: tp.LogLinearCurve(rate=0), "$.rate"),
-        (lambda: tp.LogLinearCurve(band_z=2, alarm_z=1), "$.alarm_z"),
+        (lambda: tp.monitoring.ExpectedScore(0, 5, 6, 7, 8), "$"),
+        (lambda: tp.monitoring.LogLinearCurve(rate=0), "$.rate"),
+        (lambda: tp.monitoring.LogLinearCurve(band_z=2, alarm_z=1), "$.alarm_z"),
     ],
 )
 def test_invalid_curves_name_the_field(build: object, path: str) -> None:
@@ -210,11 +255,11 @@ def test_invalid_curves_name_the_field(build: object, path: str) -> None:
 
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(tp.ValidationError):
-        tp.expected_trajectory(tp.PHQ9, 10, -1)
+        tp.monitoring.expected_trajectory(tp.instruments.PHQ9, 10, -1)
     with pytest.raises(tp.ValidationError):
-        tp.expected_trajectory(tp.PHQ9, math.nan, 3)
+        tp.monitoring.expected_trajectory(tp.instruments.PHQ9, math.nan, 3)
     with pytest.raises(tp.ValidationError):
-        tp.ExpectedResponse().expected(tp.PHQ9, 10, -2)
+        tp.monitoring.ExpectedResponse().expected(tp.instruments.PHQ9, 10, -2)
 
 
 # --------------------------------------------------------------------------- series
@@ -270,7 +315,7 @@ def _plan() -> tp.TreatmentPlan:
 
 
 def test_measure_series_counts_attended_sessions() -> None:
-    series = tp.measure_series(_plan())["PHQ-9"]
+    series = tp.instruments.plan_series(_plan())["PHQ-9"]
     assert [(p.assessment_id, p.session, p.total) for p in series] == [
         ("phq-0", 0, 15),
         ("phq-1", 1, 14),
@@ -290,21 +335,23 @@ def test_measure_series_is_scored_once_per_plan_object(monkeypatch: pytest.Monke
     monkeypatch.setattr(_scoring, "score", counting)
     _scoring._SCORES.clear()
     plan = _plan()
-    first = tp.measure_series(plan)
-    assert tp.measure_series(plan) is first
+    first = tp.instruments.plan_series(plan)
+    assert tp.instruments.plan_series(plan) is first
     assert sorted(calls) == sorted(a.id for a in plan.all_assessments())
 
 
 def test_track_charts_from_the_first_score() -> None:
     plan = _plan()
-    chart = tp.track(tp.PHQ9, tp.measure_series(plan)["PHQ-9"])
+    chart = tp.monitoring.track(tp.instruments.PHQ9, tp.instruments.plan_series(plan)["PHQ-9"])
     assert [(t.session, t.signal) for t in chart] == [
-        (0, tp.TrackSignal.GREEN),
-        (1, tp.TrackSignal.GREEN),
-        (2, tp.TrackSignal.GREEN),
-        (2, tp.TrackSignal.GREEN),
+        (0, tp.monitoring.TrackSignal.GREEN),
+        (1, tp.monitoring.TrackSignal.GREEN),
+        (2, tp.monitoring.TrackSignal.GREEN),
+        (2, tp.monitoring.TrackSignal.GREEN),
     ]
     assert chart[0].expected is not None
     assert chart[0].expected.expected == 15
-    silent = tp.track(tp.PHQ9, tp.measure_series(plan)["PHQ-9"], expected=False)
+    silent = tp.monitoring.track(
+        tp.instruments.PHQ9, tp.instruments.plan_series(plan)["PHQ-9"], expected=False
+    )
     assert all(t.expected is None and t.signal is None for t in silent)

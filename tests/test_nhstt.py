@@ -9,7 +9,7 @@ import pytest
 import treatplan as tp
 from treatplan import Assessment, Attendance, Session, Transition
 from treatplan import Phase as P
-from treatplan import TalkingTherapiesPolicy as Policy
+from treatplan.outcomes import TalkingTherapiesPolicy as Policy
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -33,7 +33,7 @@ def _history(closed: bool) -> tuple[Transition, ...]:
                 end,
                 BY,
                 reason="done",
-                outcome=tp.Outcome.COMPLETED,
+                outcome=tp.EpisodeOutcome.COMPLETED,
             ),
         ]
     return tuple(steps)
@@ -85,7 +85,7 @@ def episode(
 def test_recovered_and_reliably_improved_episode() -> None:
     # PHQ-9 18 -> 7 (-11 >= 6), GAD-7 12 -> 5 (-7 >= 4); case at start (18 >= 10);
     # below caseness on both at the end (7 < 10, 5 < 8).
-    result = tp.talking_therapies_outcome(episode([18, 14, 7], [12, 9, 5]))
+    result = tp.outcomes.talking_therapies_outcome(episode([18, 14, 7], [12, 9, 5]))
     assert result.counts
     assert result.not_counted_because == ()
     assert (result.depression_first, result.depression_last) == (18, 7)
@@ -98,7 +98,7 @@ def test_recovered_and_reliably_improved_episode() -> None:
 
 
 def test_uses_first_and_last_scores_not_the_best() -> None:
-    result = tp.talking_therapies_outcome(episode([18, 4, 12], [12, 2, 9]))
+    result = tp.outcomes.talking_therapies_outcome(episode([18, 4, 12], [12, 2, 9]))
     assert (result.depression_last, result.anxiety_last) == (12, 9)
     assert not result.recovered
     assert result.reliable_improvement  # PHQ-9 -6
@@ -106,7 +106,7 @@ def test_uses_first_and_last_scores_not_the_best() -> None:
 
 def test_caseness_on_anxiety_alone() -> None:
     # PHQ-9 9 is below 10 but GAD-7 8 is at the anxiety cut-off.
-    result = tp.talking_therapies_outcome(episode([9, 5], [8, 3]))
+    result = tp.outcomes.talking_therapies_outcome(episode([9, 5], [8, 3]))
     assert result.case_at_start
     assert result.recovered
     assert result.reliable_improvement  # GAD-7 -5
@@ -115,14 +115,14 @@ def test_caseness_on_anxiety_alone() -> None:
 
 def test_recovery_without_reliable_improvement_is_not_reliable_recovery() -> None:
     # PHQ-9 11 -> 8 (-3), GAD-7 8 -> 7 (-1): recovered (below both cut-offs) but not reliably.
-    result = tp.talking_therapies_outcome(episode([11, 8], [8, 7]))
+    result = tp.outcomes.talking_therapies_outcome(episode([11, 8], [8, 7]))
     assert result.recovered
     assert not result.reliable_improvement
     assert not result.reliable_recovery
 
 
 def test_not_a_case_at_start_cannot_recover() -> None:
-    result = tp.talking_therapies_outcome(episode([9, 2], [7, 1]))
+    result = tp.outcomes.talking_therapies_outcome(episode([9, 2], [7, 1]))
     assert not result.case_at_start
     assert not result.recovered
     assert result.reliable_improvement  # PHQ-9 -7 and GAD-7 -6
@@ -130,18 +130,20 @@ def test_not_a_case_at_start_cannot_recover() -> None:
 
 
 def test_reliable_deterioration_at_the_thresholds() -> None:
-    assert tp.talking_therapies_outcome(episode([10, 16], [8, 8])).reliable_deterioration
-    assert not tp.talking_therapies_outcome(episode([10, 15], [8, 11])).reliable_deterioration
-    assert tp.talking_therapies_outcome(episode([10, 10], [8, 12])).reliable_deterioration
+    assert tp.outcomes.talking_therapies_outcome(episode([10, 16], [8, 8])).reliable_deterioration
+    assert not tp.outcomes.talking_therapies_outcome(
+        episode([10, 15], [8, 11])
+    ).reliable_deterioration
+    assert tp.outcomes.talking_therapies_outcome(episode([10, 10], [8, 12])).reliable_deterioration
 
 
 def test_improvement_on_one_measure_with_deterioration_on_the_other() -> None:
     # PHQ-9 -8 (reliable improvement), GAD-7 +4 (reliable deterioration).
     mixed = episode([20, 12], [6, 10])
-    default = tp.talking_therapies_outcome(mixed)
+    default = tp.outcomes.talking_therapies_outcome(mixed)
     assert default.reliable_deterioration
     assert not default.reliable_improvement  # NHS Digital's "neither deteriorates" clause
-    lenient = tp.talking_therapies_outcome(
+    lenient = tp.outcomes.talking_therapies_outcome(
         mixed, Policy(improvement_requires_no_deterioration=False)
     )
     assert lenient.reliable_improvement
@@ -149,14 +151,14 @@ def test_improvement_on_one_measure_with_deterioration_on_the_other() -> None:
 
 
 def test_running_episode_does_not_count_but_is_still_read() -> None:
-    result = tp.talking_therapies_outcome(episode([18, 7], [12, 5], closed=False))
+    result = tp.outcomes.talking_therapies_outcome(episode([18, 7], [12, 5], closed=False))
     assert not result.counts
     assert result.not_counted_because == ("the episode has not finished (not closed)",)
     assert result.recovered
 
 
 def test_fewer_than_two_treatment_sessions_does_not_count() -> None:
-    result = tp.talking_therapies_outcome(episode([18, 7], [12, 5], treatment_sessions=1))
+    result = tp.outcomes.talking_therapies_outcome(episode([18, 7], [12, 5], treatment_sessions=1))
     assert result.treatment_sessions == 1
     assert not result.counts
     assert result.not_counted_because == ("1 treatment sessions; at least 2 are needed",)
@@ -164,15 +166,15 @@ def test_fewer_than_two_treatment_sessions_does_not_count() -> None:
 
 def test_assessment_only_sessions_are_not_treatment_sessions_by_default() -> None:
     plan = episode([18, 7], [12, 5], treatment_sessions=1, assessment_only_sessions=2)
-    assert tp.talking_therapies_outcome(plan).treatment_sessions == 1
-    attended = Policy(treatment_sessions=tp.TreatmentSessionRule.ATTENDED)
-    result = tp.talking_therapies_outcome(plan, attended)
+    assert tp.outcomes.talking_therapies_outcome(plan).treatment_sessions == 1
+    attended = Policy(treatment_sessions=tp.outcomes.TreatmentSessionRule.ATTENDED)
+    result = tp.outcomes.talking_therapies_outcome(plan, attended)
     assert result.treatment_sessions == 3
     assert result.counts
 
 
 def test_unpaired_scores_do_not_count_and_leave_the_flags_unknown() -> None:
-    result = tp.talking_therapies_outcome(episode([18, 7], [12]))
+    result = tp.outcomes.talking_therapies_outcome(episode([18, 7], [12]))
     assert not result.counts
     assert result.not_counted_because == ("no paired first and last GAD-7 scores",)
     assert (result.anxiety_first, result.anxiety_last) == (None, None)
@@ -197,8 +199,8 @@ def test_a_disorder_specific_anxiety_measure_with_policy_thresholds() -> None:
         sessions=plan.sessions,
     )
     with pytest.raises(ValueError, match="reliable change"):
-        tp.talking_therapies_outcome(plan, Policy(anxiety="PCL-5"))
-    result = tp.talking_therapies_outcome(
+        tp.outcomes.talking_therapies_outcome(plan, Policy(anxiety="PCL-5"))
+    result = tp.outcomes.talking_therapies_outcome(
         plan, Policy(anxiety="PCL-5", anxiety_reliable_change=10)
     )
     # PHQ-9 12 -> 8 (-4, not reliable); PCL-5 50 -> 30 (-20 >= 10); PCL-5 cut-off 33.
@@ -210,12 +212,12 @@ def test_a_disorder_specific_anxiety_measure_with_policy_thresholds() -> None:
 
 def test_unknown_measure_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        tp.talking_therapies_outcome(episode([18, 7], [12, 5]), Policy(anxiety="HADS-A"))
+        tp.outcomes.talking_therapies_outcome(episode([18, 7], [12, 5]), Policy(anxiety="HADS-A"))
 
 
 def test_a_zero_reliable_change_threshold_is_refused() -> None:
     with pytest.raises(ValueError, match="above 0"):
-        tp.talking_therapies_outcome(
+        tp.outcomes.talking_therapies_outcome(
             episode([18, 7], [12, 5]), Policy(depression_reliable_change=0)
         )
 

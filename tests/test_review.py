@@ -32,7 +32,7 @@ def test_measure_objective_states() -> None:
     assert _states(tp.review(off, after(off)))["obj-0"] == ("off_track", ("phq9-03",))
     late = build(phq9=[15, 13, 11], targets=[target], target_date=date(2026, 1, 10))
     assert _states(tp.review(late, after(late)))["obj-0"] == ("overdue", ("phq9-02",))
-    walks = tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK)
+    walks = tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK)
     unscored = build(phq9=[15], targets=[walks])
     at = unscored.last_event_at + timedelta(days=1)
     assert _states(tp.review(unscored, at))["obj-0"] == ("not_assessed", ())
@@ -43,7 +43,7 @@ def test_gas_and_behaviour_objectives_read_the_reviews() -> None:
         phq9=[15, 13, 11],
         targets=[
             tp.GasTarget(level=1),
-            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.Period.WEEK),
+            tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK),
         ],
     )
     plan = tp.record_review(
@@ -85,13 +85,13 @@ def test_measure_findings_baseline_latest_change_category() -> None:
     phq = found.measure("PHQ-9")
     assert (phq.baseline, phq.latest, phq.change) == (15, 9, -6)
     assert (phq.baseline_id, phq.latest_id, phq.scores) == ("phq9-00", "phq9-02", 3)
-    assert phq.category is tp.ChangeCategory.RECOVERED
+    assert phq.category is tp.change.ChangeCategory.RECOVERED
     assert phq.reliable_improvement is True
     assert phq.band == "mild"
     assert phq.case is False
     assert [t.session for t in phq.trajectory] == [0, 1, 2]
     gad = found.measure("GAD-7")
-    assert gad.category is tp.ChangeCategory.DETERIORATED
+    assert gad.category is tp.change.ChangeCategory.DETERIORATED
     assert gad.reliable_deterioration is True
     with pytest.raises(KeyError):
         found.measure("ORS")
@@ -127,28 +127,28 @@ def test_attendance_summary() -> None:
 def test_step_up_when_not_on_track_at_step_2() -> None:
     plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.GUIDED_SELF_HELP)
     found = tp.review(plan, after(plan))
-    assert found.step.current is tp.Step.LOW_INTENSITY
-    assert found.step.advised is tp.Step.HIGH_INTENSITY
+    assert found.step.current is tp.stepped.CareStep.LOW_INTENSITY
+    assert found.step.advised is tp.stepped.CareStep.HIGH_INTENSITY
     assert found.suggestion.decision is tp.ReviewDecision.STEP_UP
-    assert any(a.kind is tp.AlertKind.NOT_ON_TRACK for a in found.alerts)
+    assert any(a.kind is tp.monitoring.AlertKind.NOT_ON_TRACK for a in found.alerts)
 
 
 def test_refer_on_when_not_on_track_at_the_top_step() -> None:
     plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.DBT)
     found = tp.review(plan, after(plan))
-    assert found.step.current is tp.Step.SPECIALIST
+    assert found.step.current is tp.stepped.CareStep.SPECIALIST
     assert found.suggestion.decision is tp.ReviewDecision.REFER_ON
 
 
 def test_begin_ending_when_an_ending_rule_fires() -> None:
-    plan = build(phq9=[15, 12, 9, 8], criteria=tp.SustainedRecovery(instruments=("PHQ-9",)))
+    plan = build(phq9=[15, 12, 9, 8], criteria=tp.rules.SustainedRecovery(instruments=("PHQ-9",)))
     found = tp.review(plan, after(plan))
     assert found.verdicts[0].fired
     assert found.suggestion.decision is tp.ReviewDecision.BEGIN_ENDING
 
 
 def test_deterioration_outweighs_a_discharge_rule() -> None:
-    plan = build(phq9=[10, 13, 16], criteria=tp.AuthorisationUsed(2))
+    plan = build(phq9=[10, 13, 16], criteria=tp.rules.AuthorisationUsed(2))
     found = tp.review(plan, after(plan))
     assert found.suggestion.decision is tp.ReviewDecision.STEP_UP
     assert any("outweighed" in r for r in found.suggestion.reasons)
@@ -165,7 +165,7 @@ def test_a_risk_item_outweighs_a_discharge_rule() -> None:
     # recovery fires: never suggest beginning to end.
     plan = build(
         phq9=[15, 9, phq9_items(3, 1), phq9_items(3, 1)],
-        criteria=tp.SustainedRecovery(instruments=("PHQ-9",)),
+        criteria=tp.rules.SustainedRecovery(instruments=("PHQ-9",)),
     )
     found = tp.review(plan, after(plan))
     assert found.verdicts[0].fired
@@ -181,8 +181,13 @@ def test_a_risk_item_outweighs_a_discharge_rule() -> None:
 def test_a_fired_review_rule_outweighs_discharge_whatever_the_stepped_care_policy() -> None:
     # PHQ-9 3 -> 9: reliably worse (6, NHS TT) but below caseness, so the signal is green;
     # the policy does not step up on deterioration.
-    plan = build(phq9=[3, 9], criteria=tp.AnyOf((tp.SessionLimit(1), tp.ReliableDeterioration())))
-    policy = tp.ReviewPolicy(stepped_care=tp.SteppedCarePolicy(step_up_on_deterioration=False))
+    plan = build(
+        phq9=[3, 9],
+        criteria=tp.rules.AnyOf((tp.rules.SessionLimit(1), tp.rules.ReliableDeterioration())),
+    )
+    policy = tp.ReviewPolicy(
+        stepped_care=tp.stepped.SteppedCarePolicy(step_up_on_deterioration=False)
+    )
     found = tp.review(plan, after(plan), policy)
     assert found.step.decision is tp.ReviewDecision.CONTINUE
     assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
@@ -192,10 +197,12 @@ def test_a_fired_review_rule_outweighs_discharge_whatever_the_stepped_care_polic
 
 
 def test_a_deterioration_alert_outweighs_discharge_without_a_review_rule() -> None:
-    plan = build(phq9=[3, 9], criteria=tp.SessionLimit(1))
-    policy = tp.ReviewPolicy(stepped_care=tp.SteppedCarePolicy(step_up_on_deterioration=False))
+    plan = build(phq9=[3, 9], criteria=tp.rules.SessionLimit(1))
+    policy = tp.ReviewPolicy(
+        stepped_care=tp.stepped.SteppedCarePolicy(step_up_on_deterioration=False)
+    )
     found = tp.review(plan, after(plan), policy)
-    assert any(a.kind is tp.AlertKind.RELIABLE_DETERIORATION for a in found.alerts)
+    assert any(a.kind is tp.monitoring.AlertKind.RELIABLE_DETERIORATION for a in found.alerts)
     assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
     reasons = found.suggestion.reasons
     assert "reliable deterioration alert: review before ending" in reasons
@@ -205,11 +212,13 @@ def test_a_deterioration_alert_outweighs_discharge_without_a_review_rule() -> No
 def test_a_review_reports_risk_items_endorsed_since_the_previous_review() -> None:
     plan = build(phq9=[15, phq9_items(14, 1), phq9_items(12, 0)])
     # alerts() reads the latest score only; a review reads every score since the last one.
-    assert not any(a.kind is tp.AlertKind.RISK_ITEM for a in tp.alerts(plan, after(plan)))
+    assert not any(
+        a.kind is tp.monitoring.AlertKind.RISK_ITEM for a in tp.alerts(plan, after(plan))
+    )
     found = tp.review(plan, after(plan))
-    risk = [a for a in found.alerts if a.kind is tp.AlertKind.RISK_ITEM]
+    risk = [a for a in found.alerts if a.kind is tp.monitoring.AlertKind.RISK_ITEM]
     assert [a.evidence for a in risk] == [("phq9-01",)]
-    assert risk[0].level is tp.AlertLevel.URGENT
+    assert risk[0].level is tp.monitoring.AlertLevel.URGENT
     assert SECRET not in risk[0].message
     assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
     # Reviewed after the endorsement: the next review does not repeat it.
@@ -218,13 +227,13 @@ def test_a_review_reports_risk_items_endorsed_since_the_previous_review() -> Non
         tp.ProgressReview("rev-1", week(1) + timedelta(hours=2), tp.ReviewDecision.CONTINUE),
     )
     later = tp.review(reviewed, after(reviewed))
-    assert not any(a.kind is tp.AlertKind.RISK_ITEM for a in later.alerts)
+    assert not any(a.kind is tp.monitoring.AlertKind.RISK_ITEM for a in later.alerts)
 
 
 def test_continue_when_on_track_and_policy_rules_are_evaluated() -> None:
     # PHQ-9 16 -> 10: reliably improved (6 points) but not yet below the target of 10.
-    plan = build(phq9=[16, 13, 10], criteria=tp.GoalsMet())
-    policy = tp.ReviewPolicy(rules=(tp.Plateau(window=3, instruments=("PHQ-9",)),))
+    plan = build(phq9=[16, 13, 10], criteria=tp.rules.GoalsMet())
+    policy = tp.ReviewPolicy(rules=(tp.rules.Plateau(window=3, instruments=("PHQ-9",)),))
     found = tp.review(plan, after(plan), policy)
     assert [v.rule for v in found.verdicts] == ["goals_met", "plateau"]
     assert found.suggestion.decision is tp.ReviewDecision.CONTINUE
@@ -236,7 +245,9 @@ def test_continue_when_on_track_and_policy_rules_are_evaluated() -> None:
 
 
 def test_plateau_rule_asks_to_revise_the_plan() -> None:
-    plan = build(phq9=[12, 10, 10, 10], criteria=tp.Plateau(window=3, instruments=("PHQ-9",)))
+    plan = build(
+        phq9=[12, 10, 10, 10], criteria=tp.rules.Plateau(window=3, instruments=("PHQ-9",))
+    )
     found = tp.review(plan, after(plan))
     assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
 
@@ -259,7 +270,7 @@ def test_review_as_of_an_earlier_moment_sees_only_what_was_known() -> None:
     early = tp.review(plan, week(3) + timedelta(hours=1))
     assert early.measure("PHQ-9").latest == 15
     assert early.attendance.attended == 3
-    assert early.measure("PHQ-9").signal is tp.TrackSignal.RED
+    assert early.measure("PHQ-9").signal is tp.monitoring.TrackSignal.RED
     late = tp.review(plan, after(plan))
     assert late.measure("PHQ-9").latest == 8
 
@@ -287,12 +298,12 @@ def test_each_assessment_is_scored_once_per_review(monkeypatch: pytest.MonkeyPat
         phq9=[15, 13, 11, 10],
         gad7=[10, 9, 8, 7],
         srs=[None, 36, 37, 38],
-        criteria=tp.AnyOf(
+        criteria=tp.rules.AnyOf(
             (
-                tp.SustainedRecovery(),
-                tp.Plateau(),
-                tp.ReliableDeterioration(),
-                tp.AuthorisationUsed(8),
+                tp.rules.SustainedRecovery(),
+                tp.rules.Plateau(),
+                tp.rules.ReliableDeterioration(),
+                tp.rules.AuthorisationUsed(8),
             )
         ),
     )
@@ -306,7 +317,7 @@ def test_findings_serialise_without_free_text() -> None:
     text = json.dumps(tp.to_dict(found))
     assert SECRET not in text
     doc = json.loads(text)
-    assert doc["measures"][0]["category"] in {c.value for c in tp.ChangeCategory}
+    assert doc["measures"][0]["category"] in {c.value for c in tp.change.ChangeCategory}
     assert doc["alerts"]
     assert doc["alert_log"]
     assert tp.from_dict(doc, tp.Findings) == found
@@ -316,19 +327,21 @@ def test_findings_serialise_without_free_text() -> None:
 def test_conduct_review_records_and_schedules_the_next() -> None:
     plan = build(phq9=[14, 14, 15, 15, 15], modality=tp.Modality.GUIDED_SELF_HELP)
     at = after(plan)
-    recorded = tp.conduct_review(plan, at, review_id="rev-1", by="clin")
+    recorded = tp.record_findings(plan, at, review_id="rev-1", by="clin")
     assert plan.reviews == ()  # the input is untouched
     review = recorded.reviews[-1]
     assert review.decision is tp.ReviewDecision.STEP_UP
     assert review.progress == (tp.ObjectiveProgress("obj-0", tp.AchievementStatus.NO_PROGRESS),)
     # Default cadence: 6 sessions (weekly schedule) or 12 weeks, whichever first.
     assert review.next_review == (week(4) + timedelta(weeks=6)).date()
-    chosen = tp.conduct_review(
+    chosen = tp.record_findings(
         plan,
         at,
         review_id="rev-1",
         decision=tp.ReviewDecision.REVISE_PLAN,
-        policy=tp.ReviewPolicy(cadence=tp.ReviewCadence(every_sessions=None, every_weeks=2)),
+        policy=tp.ReviewPolicy(
+            cadence=tp.reviews.ReviewCadence(every_sessions=None, every_weeks=2)
+        ),
     )
     assert chosen.reviews[-1].decision is tp.ReviewDecision.REVISE_PLAN
     assert chosen.reviews[-1].next_review == (at + timedelta(weeks=2)).date()
@@ -339,42 +352,42 @@ def test_conduct_review_refuses_a_closed_plan() -> None:
     plan = tp.fire(plan, "begin_ending", at=after(plan), by="clin", reason="r")
     plan = tp.fire(plan, "complete", at=after(plan) + timedelta(hours=1), by="clin", reason="r")
     with pytest.raises(tp.TransitionError):
-        tp.conduct_review(plan, plan.last_event_at, review_id="rev-x")
+        tp.record_findings(plan, plan.last_event_at, review_id="rev-x")
 
 
 # --------------------------------------------------------------------------- cadence
 def test_next_review_date_uses_relativedelta_weeks_and_the_schedule() -> None:
     plan = build(phq9=[15, 13])
     at = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
-    weeks_only = tp.ReviewCadence(every_sessions=None, every_weeks=4)
-    assert tp.next_review_date(plan, at, weeks_only) == date(2026, 2, 28)
-    sessions_only = tp.ReviewCadence(every_sessions=3, every_weeks=None)
+    weeks_only = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=4)
+    assert tp.reviews.next_review_date(plan, at, weeks_only) == date(2026, 2, 28)
+    sessions_only = tp.reviews.ReviewCadence(every_sessions=3, every_weeks=None)
     # Weekly sessions on Tuesdays from 2026-01-13: the third after 2026-01-31 is 2026-02-17.
-    assert tp.next_review_date(plan, at, sessions_only) == date(2026, 2, 17)
-    both = tp.ReviewCadence(every_sessions=3, every_weeks=1)
-    assert tp.next_review_date(plan, at, both) == date(2026, 2, 7)
+    assert tp.reviews.next_review_date(plan, at, sessions_only) == date(2026, 2, 17)
+    both = tp.reviews.ReviewCadence(every_sessions=3, every_weeks=1)
+    assert tp.reviews.next_review_date(plan, at, both) == date(2026, 2, 7)
     with pytest.raises(tp.ValidationError):
-        tp.ReviewCadence(every_sessions=None, every_weeks=None)
+        tp.reviews.ReviewCadence(every_sessions=None, every_weeks=None)
 
 
 def test_review_due_after_n_attended_sessions_or_the_stored_date() -> None:
     plan = build(phq9=[15, 14, 13, 12, 11])
-    cadence = tp.ReviewCadence(every_sessions=3, every_weeks=12)
+    cadence = tp.reviews.ReviewCadence(every_sessions=3, every_weeks=12)
     # Agreed in week 0; the third attended session was in week 3.
-    assert tp.review_due_date(plan, cadence) == week(3).date()
+    assert tp.reviews.review_due_date(plan, cadence) == week(3).date()
     plan = tp.record_review(
         plan,
         tp.ProgressReview(
             "rev-1", after(plan), tp.ReviewDecision.CONTINUE, next_review=week(6).date()
         ),
     )
-    assert tp.review_due_date(plan, cadence) == week(6).date()
-    sooner = tp.ReviewCadence(every_sessions=None, every_weeks=1)
-    assert tp.review_due_date(plan, sooner) == (after(plan) + timedelta(weeks=1)).date()
+    assert tp.reviews.review_due_date(plan, cadence) == week(6).date()
+    sooner = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=1)
+    assert tp.reviews.review_due_date(plan, sooner) == (after(plan) + timedelta(weeks=1)).date()
 
 
 def test_due_reviews_across_plans() -> None:
-    cadence = tp.ReviewCadence(every_sessions=None, every_weeks=2)
+    cadence = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=2)
     overdue = build(phq9=[15, 14, 13, 12])  # agreed 2026-01-06: due 2026-01-20
     fresh = tp.record_review(
         build(phq9=[15, 14, 13, 12]),
@@ -383,20 +396,29 @@ def test_due_reviews_across_plans() -> None:
     fresh = tp.TreatmentPlan(**{**_fields(fresh), "plan_id": "plan-fresh"})
     referred = tp.TreatmentPlan.refer("plan-new", "c", at=T0, by="gp")
     on = date(2026, 1, 27)
-    found = tp.due_reviews([referred, fresh, overdue], on, cadence)
+    found = tp.reviews.due_reviews([referred, fresh, overdue], on, cadence)
     assert [(r.plan_id, r.status, r.days_overdue) for r in found] == [
-        ("plan-t", tp.ReviewStatus.OVERDUE, 7)
+        ("plan-t", tp.reviews.ReviewStatus.OVERDUE, 7)
     ]
-    ahead = tp.due_reviews([referred, fresh, overdue], on, cadence, within_days=14)
+    ahead = tp.reviews.due_reviews([referred, fresh, overdue], on, cadence, within_days=14)
     assert [(r.plan_id, r.status) for r in ahead] == [
-        ("plan-t", tp.ReviewStatus.OVERDUE),
-        ("plan-fresh", tp.ReviewStatus.DUE),
+        ("plan-t", tp.reviews.ReviewStatus.OVERDUE),
+        ("plan-fresh", tp.reviews.ReviewStatus.DUE),
     ]
-    assert tp.review_status(referred, on, cadence).status is tp.ReviewStatus.NOT_APPLICABLE
-    assert tp.review_status(overdue, date(2026, 1, 20), cadence).status is tp.ReviewStatus.DUE
-    assert tp.review_status(overdue, date(2026, 1, 19), cadence).status is tp.ReviewStatus.NOT_DUE
-    graced = tp.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
-    assert tp.review_status(overdue, on, graced).status is tp.ReviewStatus.DUE
+    assert (
+        tp.reviews.review_status(referred, on, cadence).status
+        is tp.reviews.ReviewStatus.NOT_APPLICABLE
+    )
+    assert (
+        tp.reviews.review_status(overdue, date(2026, 1, 20), cadence).status
+        is tp.reviews.ReviewStatus.DUE
+    )
+    assert (
+        tp.reviews.review_status(overdue, date(2026, 1, 19), cadence).status
+        is tp.reviews.ReviewStatus.NOT_DUE
+    )
+    graced = tp.reviews.ReviewCadence(every_sessions=None, every_weeks=2, grace_days=7)
+    assert tp.reviews.review_status(overdue, on, graced).status is tp.reviews.ReviewStatus.DUE
 
 
 def _fields(plan: tp.TreatmentPlan) -> dict[str, object]:
@@ -408,16 +430,16 @@ def _fields(plan: tp.TreatmentPlan) -> dict[str, object]:
 def test_review_status_checks_its_arguments() -> None:
     plan = build(phq9=[15, 13])
     with pytest.raises(tp.ValidationError):
-        tp.review_status(plan, datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
+        tp.reviews.review_status(plan, datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]
     with pytest.raises(tp.ValidationError):
-        tp.review_status(plan, date(2026, 1, 1), within_days=-1)
+        tp.reviews.review_status(plan, date(2026, 1, 1), within_days=-1)
 
 
 def test_review_policy_round_trips_through_json() -> None:
     policy = tp.ReviewPolicy(
-        cadence=tp.ReviewCadence(every_sessions=4, every_weeks=None),
-        alerts=tp.AlertPolicy(monitored=("PHQ-9",), authorisation_warnings=(0.75,)),
-        rules=(tp.Plateau(window=3), tp.AuthorisationUsed(10)),
+        cadence=tp.reviews.ReviewCadence(every_sessions=4, every_weeks=None),
+        alerts=tp.monitoring.AlertPolicy(monitored=("PHQ-9",), authorisation_warnings=(0.75,)),
+        rules=(tp.rules.Plateau(window=3), tp.rules.AuthorisationUsed(10)),
     )
     assert tp.from_dict(tp.to_dict(policy), tp.ReviewPolicy) == policy
     with pytest.raises(tp.ValidationError):

@@ -82,7 +82,9 @@ def after(plan: tp.TreatmentPlan, days: float = 0) -> datetime:
     return last + timedelta(days=days)
 
 
-def verdict(rule: tp.Rule, plan: tp.TreatmentPlan, as_of: datetime | None = None) -> tp.Verdict:
+def verdict(
+    rule: tp.rules.Rule, plan: tp.TreatmentPlan, as_of: datetime | None = None
+) -> tp.Verdict:
     return tp.evaluate(rule, plan, after(plan) if as_of is None else as_of)
 
 
@@ -94,9 +96,9 @@ def test_goals_met_when_every_live_objective_is_achieved() -> None:
         objective("o3", status=tp.GoalStatus.COMPLETED),
         objective("o4", status=tp.GoalStatus.CANCELLED),
     )
-    result = verdict(tp.GoalsMet(), plan)
+    result = verdict(tp.rules.GoalsMet(), plan)
     assert result.fired
-    assert result.action is tp.Action.DISCHARGE
+    assert result.action is tp.rules.RuleAction.DISCHARGE
     assert result.rule == "goals_met"
     assert result.reason == "3 of 3 objectives achieved"
     assert result.evidence == ("o1", "o2", "o3")
@@ -107,11 +109,11 @@ def test_goals_met_not_while_one_is_still_improving() -> None:
         objective("o1", achievement=tp.AchievementStatus.ACHIEVED),
         objective("o2", achievement=tp.AchievementStatus.IMPROVING),
     )
-    result = verdict(tp.GoalsMet(), plan)
+    result = verdict(tp.rules.GoalsMet(), plan)
     assert not result.fired
     assert result.reason == "1 of 2 objectives achieved"
     assert result.evidence == ("o1",)
-    assert verdict(tp.GoalsMet(objectives=("o1",)), plan).fired
+    assert verdict(tp.rules.GoalsMet(objectives=("o1",)), plan).fired
 
 
 def test_goals_met_named_objectives() -> None:
@@ -120,25 +122,25 @@ def test_goals_met_named_objectives() -> None:
         objective("o2", status=tp.GoalStatus.CANCELLED),
     )
     # Naming a cancelled objective includes it; it is not achieved.
-    named = verdict(tp.GoalsMet(objectives=("o1", "o2")), plan)
+    named = verdict(tp.rules.GoalsMet(objectives=("o1", "o2")), plan)
     assert not named.fired
     assert named.reason == "1 of 2 objectives achieved"
     # An objective the plan no longer has is not achieved either.
-    missing = verdict(tp.GoalsMet(objectives=("o1", "o-gone")), plan)
+    missing = verdict(tp.rules.GoalsMet(objectives=("o1", "o-gone")), plan)
     assert not missing.fired
     assert missing.reason == "1 of 2 objectives achieved"
 
 
 def test_goals_met_never_fires_without_objectives() -> None:
     plan = active_plan(objective("o1", status=tp.GoalStatus.CANCELLED))
-    result = verdict(tp.GoalsMet(), plan)
+    result = verdict(tp.rules.GoalsMet(), plan)
     assert not result.fired
     assert result.reason == "0 of 0 objectives achieved"
 
 
 # --------------------------------------------------------------------------- session limit
 def test_session_limit_counts_attended_sessions() -> None:
-    rule = tp.SessionLimit(6)
+    rule = tp.rules.SessionLimit(6)
     assert not verdict(rule, with_sessions("AAAAA")).fired
     used_up = verdict(rule, with_sessions("AAAAAA"))
     assert used_up.fired
@@ -149,7 +151,7 @@ def test_session_limit_counts_attended_sessions() -> None:
 
 
 def test_session_limit_counting_missed_still_skips_service_cancellations() -> None:
-    rule = tp.SessionLimit(4, count_missed=True)
+    rule = tp.rules.SessionLimit(4, count_missed=True)
     assert verdict(rule, with_sessions("ADCA")).fired
     assert not verdict(rule, with_sessions("ADSA")).fired
     assert verdict(rule, with_sessions("ADSA")).reason == "3 of 4 sessions used"
@@ -158,8 +160,8 @@ def test_session_limit_counting_missed_still_skips_service_cancellations() -> No
 def test_session_limit_as_of_an_earlier_date() -> None:
     plan = with_sessions("AAAAAA")
     before_last = plan.sessions[-1].at - timedelta(minutes=1)
-    assert not verdict(tp.SessionLimit(6), plan, before_last).fired
-    assert verdict(tp.SessionLimit(6), plan, plan.sessions[-1].at).fired
+    assert not verdict(tp.rules.SessionLimit(6), plan, before_last).fired
+    assert verdict(tp.rules.SessionLimit(6), plan, plan.sessions[-1].at).fired
 
 
 # --------------------------------------------------------------------------- consecutive missed
@@ -176,14 +178,14 @@ def test_session_limit_as_of_an_earlier_date() -> None:
     ],
 )
 def test_two_consecutive_no_shows(codes: str, fired: bool, evidence: tuple[str, ...]) -> None:
-    result = verdict(tp.ConsecutiveMissed(2), with_sessions(codes))
+    result = verdict(tp.rules.ConsecutiveMissed(2), with_sessions(codes))
     assert result.fired is fired
     assert result.evidence == evidence
     assert result.reason == f"{len(evidence)} consecutive missed sessions (limit 2)"
 
 
 def test_consecutive_missed_with_client_cancellations() -> None:
-    rule = tp.ConsecutiveMissed(2, include_client_cancellations=True)
+    rule = tp.rules.ConsecutiveMissed(2, include_client_cancellations=True)
     result = verdict(rule, with_sessions("ADC"))
     assert result.fired
     assert result.evidence == ("s1", "s2")
@@ -206,7 +208,7 @@ def test_consecutive_missed_with_client_cancellations() -> None:
 def test_more_than_one_missed_in_the_last_six(
     codes: str, fired: bool, evidence: tuple[str, ...]
 ) -> None:
-    result = verdict(tp.MissedInWindow(1, 6), with_sessions(codes))
+    result = verdict(tp.rules.MissedInWindow(1, 6), with_sessions(codes))
     assert result.fired is fired
     assert result.evidence == evidence
     scheduled = min(len(codes.replace("S", "")), 6)
@@ -216,7 +218,7 @@ def test_more_than_one_missed_in_the_last_six(
 
 
 def test_more_than_two_missed_in_twelve() -> None:
-    rule = tp.MissedInWindow(2, 12)
+    rule = tp.rules.MissedInWindow(2, 12)
     assert not verdict(rule, with_sessions("AAAAADAAAADA")).fired  # 2 of 12
     assert verdict(rule, with_sessions("DAAAADAAAADA")).fired  # 3 of 12
     assert not verdict(rule, with_sessions("DAAAADAAAADAA")).fired  # the first slid out
@@ -224,14 +226,14 @@ def test_more_than_two_missed_in_twelve() -> None:
 
 def test_missed_in_window_needs_fewer_misses_than_the_window() -> None:
     with pytest.raises(tp.ValidationError, match="max_missed"):
-        tp.MissedInWindow(6, 6)
+        tp.rules.MissedInWindow(6, 6)
     with pytest.raises(tp.ValidationError, match="window"):
-        tp.MissedInWindow(1, 0)
+        tp.rules.MissedInWindow(1, 0)
 
 
 # --------------------------------------------------------------------------- missed within days
 def test_three_missed_within_ninety_days() -> None:
-    rule = tp.MissedWithinDays(3, 90)
+    rule = tp.rules.MissedWithinDays(3, 90)
     every_month = timedelta(days=30)
     plan = with_sessions("DDD", every=every_month)  # s0 .. s2 sixty days apart at most
     result = verdict(rule, plan)
@@ -251,22 +253,22 @@ def test_three_missed_within_ninety_days() -> None:
 def test_missed_within_days_ignores_sessions_after_as_of() -> None:
     plan = with_sessions("DDD")
     as_of = plan.sessions[1].at
-    result = verdict(tp.MissedWithinDays(2, 90), plan, as_of)
+    result = verdict(tp.rules.MissedWithinDays(2, 90), plan, as_of)
     assert result.evidence == ("s0", "s1")
-    assert not verdict(tp.MissedWithinDays(3, 90), plan, as_of).fired
+    assert not verdict(tp.rules.MissedWithinDays(3, 90), plan, as_of).fired
 
 
 def test_missed_within_days_service_cancellations_and_client_cancellations() -> None:
     plan = with_sessions("DSCD")
-    assert not verdict(tp.MissedWithinDays(3, 90), plan).fired
-    counted = verdict(tp.MissedWithinDays(3, 90, include_client_cancellations=True), plan)
+    assert not verdict(tp.rules.MissedWithinDays(3, 90), plan).fired
+    counted = verdict(tp.rules.MissedWithinDays(3, 90, include_client_cancellations=True), plan)
     assert counted.fired
     assert counted.evidence == ("s0", "s2", "s3")
 
 
 # --------------------------------------------------------------------------- inactivity
 def test_inactivity_counts_whole_days_since_last_attended_session() -> None:
-    rule = tp.Inactivity(30)
+    rule = tp.rules.Inactivity(30)
     plan = with_sessions("AAD")
     last_attended = plan.sessions[1]
     at_limit = last_attended.at + timedelta(days=30)
@@ -281,16 +283,16 @@ def test_inactivity_counts_whole_days_since_last_attended_session() -> None:
 
 def test_inactivity_without_contact_counts_from_the_referral() -> None:
     plan = with_sessions("DD")
-    result = verdict(tp.Inactivity(30), plan, T0 + timedelta(days=30))
+    result = verdict(tp.rules.Inactivity(30), plan, T0 + timedelta(days=30))
     assert result.fired
     assert result.evidence == ()
-    assert not verdict(tp.Inactivity(31), plan, T0 + timedelta(days=30)).fired
+    assert not verdict(tp.rules.Inactivity(31), plan, T0 + timedelta(days=30)).fired
 
 
 def test_inactivity_ignores_sessions_after_as_of() -> None:
     plan = with_sessions("AA", every=timedelta(days=40))
     as_of = plan.sessions[0].at + timedelta(days=35)
-    result = verdict(tp.Inactivity(30), plan, as_of)
+    result = verdict(tp.rules.Inactivity(30), plan, as_of)
     assert result.fired
     assert result.evidence == ("s0",)
 
@@ -304,14 +306,14 @@ def test_inactivity_across_a_dst_change_counts_real_time() -> None:
     session_at = datetime(2026, 3, 1, 10, 0, tzinfo=london)
     plan = tp.record_session(plan, tp.Session("s0", session_at, Attendance.ATTENDED))
     same_wall_clock = datetime(2026, 5, 30, 10, 0, tzinfo=london)
-    assert not verdict(tp.Inactivity(90), plan, same_wall_clock).fired
-    assert verdict(tp.Inactivity(90), plan, same_wall_clock + timedelta(hours=1)).fired
+    assert not verdict(tp.rules.Inactivity(90), plan, same_wall_clock).fired
+    assert verdict(tp.rules.Inactivity(90), plan, same_wall_clock + timedelta(hours=1)).fired
 
 
 # --------------------------------------------------------------------------- time limit
 def test_time_limit_from_agreement() -> None:
     plan = active_plan()
-    rule = tp.TimeLimit(180)
+    rule = tp.rules.TimeLimit(180)
     assert verdict(rule, plan, AGREED + timedelta(days=180)).fired
     early = verdict(rule, plan, AGREED + timedelta(days=180) - timedelta(seconds=1))
     assert not early.fired
@@ -320,13 +322,15 @@ def test_time_limit_from_agreement() -> None:
 
 def test_time_limit_before_agreement_and_from_referral() -> None:
     referred = tp.TreatmentPlan.refer("plan-1", "client-1", T0, "gp-1")
-    result = verdict(tp.TimeLimit(10), referred, T0 + timedelta(days=400))
+    result = verdict(tp.rules.TimeLimit(10), referred, T0 + timedelta(days=400))
     assert not result.fired
     assert result.reason == "plan not yet agreed"
-    assert verdict(tp.TimeLimit(10, from_referral=True), referred, T0 + timedelta(days=10)).fired
+    assert verdict(
+        tp.rules.TimeLimit(10, from_referral=True), referred, T0 + timedelta(days=10)
+    ).fired
     # An agreement after as_of does not count yet.
     plan = active_plan()
-    assert verdict(tp.TimeLimit(1), plan, AGREED - timedelta(hours=1)).reason == (
+    assert verdict(tp.rules.TimeLimit(1), plan, AGREED - timedelta(hours=1)).reason == (
         "plan not yet agreed"
     )
 
@@ -341,7 +345,7 @@ def test_time_limit_restarts_when_a_reopened_episode_is_agreed_again() -> None:
     ]
     for event, day in steps:
         plan = tp.fire(plan, event, at=T0 + timedelta(days=day), by=CLINICIAN, reason="r")
-    rule = tp.TimeLimit(100)
+    rule = tp.rules.TimeLimit(100)
     assert not verdict(rule, plan, T0 + timedelta(days=400)).fired
     assert verdict(rule, plan, T0 + timedelta(days=410)).fired
 
@@ -356,11 +360,11 @@ def test_client_request_fires_from_a_review() -> None:
             "r1", review_at, tp.ReviewDecision.BEGIN_ENDING, client_requested_ending=True
         ),
     )
-    result = verdict(tp.ClientRequest(), plan, review_at)
+    result = verdict(tp.rules.ClientRequest(), plan, review_at)
     assert result.fired
     assert result.evidence == ("r1",)
     assert result.reason == "client asked to end"
-    before = verdict(tp.ClientRequest(), plan, review_at - timedelta(seconds=1))
+    before = verdict(tp.rules.ClientRequest(), plan, review_at - timedelta(seconds=1))
     assert not before.fired
     assert before.reason == "no request to end recorded"
 
@@ -369,13 +373,15 @@ def test_client_request_not_from_an_ordinary_review() -> None:
     plan = tp.record_review(
         active_plan(), tp.ProgressReview("r1", AGREED, tp.ReviewDecision.CONTINUE)
     )
-    assert not verdict(tp.ClientRequest(), plan, AGREED + timedelta(days=1)).fired
+    assert not verdict(tp.rules.ClientRequest(), plan, AGREED + timedelta(days=1)).fired
 
 
 # --------------------------------------------------------------------------- composition
 def test_any_of_reports_the_rules_that_fired() -> None:
     plan = with_sessions("AADD")
-    rule = tp.AnyOf((tp.ConsecutiveMissed(2), tp.SessionLimit(10), tp.MissedInWindow(1, 6)))
+    rule = tp.rules.AnyOf(
+        (tp.rules.ConsecutiveMissed(2), tp.rules.SessionLimit(10), tp.rules.MissedInWindow(1, 6))
+    )
     result = verdict(rule, plan)
     assert result.fired
     assert result.rule == "any_of"
@@ -396,7 +402,9 @@ def test_any_of_reports_the_rules_that_fired() -> None:
 
 
 def test_any_of_nothing_fired() -> None:
-    result = verdict(tp.AnyOf([tp.SessionLimit(10), tp.ClientRequest()]), with_sessions("A"))
+    result = verdict(
+        tp.rules.AnyOf([tp.rules.SessionLimit(10), tp.rules.ClientRequest()]), with_sessions("A")
+    )
     assert not result.fired
     assert result.reason == "no rule fired"
     assert result.evidence == ()
@@ -404,7 +412,7 @@ def test_any_of_nothing_fired() -> None:
 
 
 def test_all_of_waits_for_every_rule() -> None:
-    rule = tp.AllOf([tp.SessionLimit(3), tp.ConsecutiveMissed(1)])
+    rule = tp.rules.AllOf([tp.rules.SessionLimit(3), tp.rules.ConsecutiveMissed(1)])
     pending = verdict(rule, with_sessions("AAAA"))
     assert not pending.fired
     assert pending.reason == "not yet: consecutive_missed: 0 consecutive missed sessions (limit 1)"
@@ -422,7 +430,12 @@ def test_all_of_waits_for_every_rule() -> None:
 
 def test_nested_composition() -> None:
     # Discharge after 12 sessions once goals are met, or on two no-shows in a row.
-    rule = tp.AnyOf([tp.AllOf([tp.GoalsMet(), tp.SessionLimit(2)]), tp.ConsecutiveMissed(2)])
+    rule = tp.rules.AnyOf(
+        [
+            tp.rules.AllOf([tp.rules.GoalsMet(), tp.rules.SessionLimit(2)]),
+            tp.rules.ConsecutiveMissed(2),
+        ]
+    )
     met = active_plan(objective("o1", achievement=tp.AchievementStatus.ACHIEVED))
     assert not verdict(rule, with_sessions("A", plan=met)).fired
     fired = verdict(rule, with_sessions("AA", plan=met))
@@ -430,28 +443,28 @@ def test_nested_composition() -> None:
     assert [leaf.rule for leaf in fired.fired_leaves()] == ["goals_met", "session_limit"]
     assert verdict(rule, with_sessions("ADD")).fired
     # Rules and plans carrying them round-trip through JSON.
-    assert tp.loads(tp.dumps(rule), tp.AnyOf) == rule
+    assert tp.loads(tp.dumps(rule), tp.rules.AnyOf) == rule
     plan = attrs.evolve(met, discharge_criteria=rule)
     assert tp.loads(tp.dumps(plan)) == plan
 
 
 def test_composites_need_rules() -> None:
     with pytest.raises(tp.ValidationError):
-        tp.AnyOf(())
+        tp.rules.AnyOf(())
     with pytest.raises(tp.ValidationError):
-        tp.AllOf([tp.SessionLimit(1), "not a rule"])  # type: ignore[list-item]
+        tp.rules.AllOf([tp.rules.SessionLimit(1), "not a rule"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: tp.SessionLimit(0),
-        lambda: tp.SessionLimit(True),  # type: ignore[arg-type]
-        lambda: tp.ConsecutiveMissed(0),
-        lambda: tp.MissedWithinDays(3, 0),
-        lambda: tp.Inactivity(-1),
-        lambda: tp.TimeLimit(10, from_referral="yes"),  # type: ignore[arg-type]
-        lambda: tp.GoalsMet(objectives=("o1", "o1")),
+        lambda: tp.rules.SessionLimit(0),
+        lambda: tp.rules.SessionLimit(True),  # type: ignore[arg-type]
+        lambda: tp.rules.ConsecutiveMissed(0),
+        lambda: tp.rules.MissedWithinDays(3, 0),
+        lambda: tp.rules.Inactivity(-1),
+        lambda: tp.rules.TimeLimit(10, from_referral="yes"),  # type: ignore[arg-type]
+        lambda: tp.rules.GoalsMet(objectives=("o1", "o1")),
     ],
 )
 def test_rule_parameters_are_validated(make: object) -> None:
@@ -461,30 +474,30 @@ def test_rule_parameters_are_validated(make: object) -> None:
 
 def test_evaluate_needs_an_aware_as_of() -> None:
     with pytest.raises(tp.ValidationError, match="as_of"):
-        tp.evaluate(tp.SessionLimit(1), active_plan(), datetime(2026, 2, 1))
+        tp.evaluate(tp.rules.SessionLimit(1), active_plan(), datetime(2026, 2, 1))
 
 
 # --------------------------------------------------------------------------- properties
 attendance_codes = st.text(alphabet="ADCS", max_size=16)
 leaf_rules = st.one_of(
-    st.builds(tp.SessionLimit, st.integers(1, 12), st.booleans()),
-    st.builds(tp.ConsecutiveMissed, st.integers(1, 4), st.booleans()),
+    st.builds(tp.rules.SessionLimit, st.integers(1, 12), st.booleans()),
+    st.builds(tp.rules.ConsecutiveMissed, st.integers(1, 4), st.booleans()),
     st.integers(1, 8).flatmap(
         lambda window: st.builds(
-            tp.MissedInWindow, st.integers(0, window - 1), st.just(window), st.booleans()
+            tp.rules.MissedInWindow, st.integers(0, window - 1), st.just(window), st.booleans()
         )
     ),
-    st.builds(tp.MissedWithinDays, st.integers(1, 5), st.integers(1, 120), st.booleans()),
-    st.builds(tp.Inactivity, st.integers(1, 60)),
-    st.builds(tp.TimeLimit, st.integers(1, 200), st.booleans()),
-    st.just(tp.GoalsMet()),
-    st.just(tp.ClientRequest()),
+    st.builds(tp.rules.MissedWithinDays, st.integers(1, 5), st.integers(1, 120), st.booleans()),
+    st.builds(tp.rules.Inactivity, st.integers(1, 60)),
+    st.builds(tp.rules.TimeLimit, st.integers(1, 200), st.booleans()),
+    st.just(tp.rules.GoalsMet()),
+    st.just(tp.rules.ClientRequest()),
 )
 rules = st.recursive(
     leaf_rules,
     lambda children: st.one_of(
-        st.builds(tp.AnyOf, st.lists(children, min_size=1, max_size=4)),
-        st.builds(tp.AllOf, st.lists(children, min_size=1, max_size=4)),
+        st.builds(tp.rules.AnyOf, st.lists(children, min_size=1, max_size=4)),
+        st.builds(tp.rules.AllOf, st.lists(children, min_size=1, max_size=4)),
     ),
     max_leaves=8,
 )
@@ -496,11 +509,13 @@ def _plan(codes: str) -> tp.TreatmentPlan:
 
 
 @given(codes=attendance_codes, children=st.lists(rules, min_size=1, max_size=4), day=as_of_days)
-def test_any_of_fires_iff_some_child_fires(codes: str, children: list[tp.Rule], day: int) -> None:
+def test_any_of_fires_iff_some_child_fires(
+    codes: str, children: list[tp.rules.Rule], day: int
+) -> None:
     plan = _plan(codes)
     as_of = T0 + timedelta(days=day)
     singles = [tp.evaluate(r, plan, as_of) for r in children]
-    result = tp.evaluate(tp.AnyOf(children), plan, as_of)
+    result = tp.evaluate(tp.rules.AnyOf(children), plan, as_of)
     assert result.fired == any(s.fired for s in singles)
     assert result.children == tuple(singles)
     cited = [e for s in singles if s.fired for e in s.evidence]
@@ -508,11 +523,13 @@ def test_any_of_fires_iff_some_child_fires(codes: str, children: list[tp.Rule], 
 
 
 @given(codes=attendance_codes, children=st.lists(rules, min_size=1, max_size=4), day=as_of_days)
-def test_all_of_fires_iff_every_child_fires(codes: str, children: list[tp.Rule], day: int) -> None:
+def test_all_of_fires_iff_every_child_fires(
+    codes: str, children: list[tp.rules.Rule], day: int
+) -> None:
     plan = _plan(codes)
     as_of = T0 + timedelta(days=day)
     singles = [tp.evaluate(r, plan, as_of) for r in children]
-    result = tp.evaluate(tp.AllOf(children), plan, as_of)
+    result = tp.evaluate(tp.rules.AllOf(children), plan, as_of)
     assert result.fired == all(s.fired for s in singles)
     assert result.children == tuple(singles)
     if result.fired:
@@ -523,7 +540,7 @@ def test_all_of_fires_iff_every_child_fires(codes: str, children: list[tp.Rule],
 
 
 @given(codes=attendance_codes, rule=rules, day=as_of_days)
-def test_evaluation_is_pure(codes: str, rule: tp.Rule, day: int) -> None:
+def test_evaluation_is_pure(codes: str, rule: tp.rules.Rule, day: int) -> None:
     plan = _plan(codes)
     snapshot = tp.to_dict(plan)
     rule_snapshot = tp.to_dict(rule)
@@ -553,7 +570,7 @@ def _missed_flags(codes: str, client: bool) -> list[bool]:
 def test_consecutive_missed_matches_trailing_run(codes: str, count: int, client: bool) -> None:
     flags = _missed_flags(codes, client)
     run = len(flags) - next((i + 1 for i in reversed(range(len(flags))) if not flags[i]), 0)
-    result = verdict(tp.ConsecutiveMissed(count, client), _plan(codes))
+    result = verdict(tp.rules.ConsecutiveMissed(count, client), _plan(codes))
     assert result.fired == (run >= count)
     assert len(result.evidence) == run
 
@@ -563,7 +580,7 @@ def test_missed_in_window_matches_count(codes: str, window: int, data: st.DataOb
     max_missed = data.draw(st.integers(0, window - 1))
     client = data.draw(st.booleans())
     missed = sum(_missed_flags(codes, client)[-window:])
-    result = verdict(tp.MissedInWindow(max_missed, window, client), _plan(codes))
+    result = verdict(tp.rules.MissedInWindow(max_missed, window, client), _plan(codes))
     assert result.fired == (missed > max_missed)
     assert len(result.evidence) == missed
 
@@ -571,12 +588,12 @@ def test_missed_in_window_matches_count(codes: str, window: int, data: st.DataOb
 @given(codes=attendance_codes, limit=st.integers(1, 12), count_missed=st.booleans())
 def test_session_limit_matches_count(codes: str, limit: int, count_missed: bool) -> None:
     used = len(_offered(codes)) if count_missed else codes.count("A")
-    result = verdict(tp.SessionLimit(limit, count_missed), _plan(codes))
+    result = verdict(tp.rules.SessionLimit(limit, count_missed), _plan(codes))
     assert result.fired == (used >= limit)
 
 
 @given(codes=attendance_codes, rule=rules)
-def test_service_cancellations_never_change_a_verdict(codes: str, rule: tp.Rule) -> None:
+def test_service_cancellations_never_change_a_verdict(codes: str, rule: tp.rules.Rule) -> None:
     """A session the service cancelled was never offered: dropping it changes nothing."""
     with_cancellations = _plan(codes)
     as_of = after(with_cancellations, 1)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Assessment, Band, Instrument, ValidationError
+from treatplan import Assessment, Instrument, ValidationError
+from treatplan.instruments import Band
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -89,9 +90,9 @@ BAND_EDGES = [
 
 @pytest.mark.parametrize(("code", "total", "label"), BAND_EDGES)
 def test_band_edges(code: str, total: int, label: str) -> None:
-    result = tp.score(tp.instrument(code), _total(code, total))
+    result = tp.score(tp.builtin_instrument(code), _total(code, total))
     assert result.band == label
-    band = tp.band_of(tp.instrument(code), total)
+    band = tp.instruments.band_of(tp.builtin_instrument(code), total)
     assert band is not None
     assert band.label == label
 
@@ -109,7 +110,7 @@ def test_every_band_edge_of_every_banded_instrument_is_tested() -> None:
 
 
 def test_fractional_recorded_total_falls_in_the_band_it_has_reached() -> None:
-    band = tp.band_of(tp.PHQ9, 9.5)
+    band = tp.instruments.band_of(tp.instruments.PHQ9, 9.5)
     assert band is not None
     assert band.label == "mild"
 
@@ -125,10 +126,10 @@ def test_fractional_recorded_total_falls_in_the_band_it_has_reached() -> None:
 )
 def test_fractional_wsas_totals_follow_the_open_top_band(total: float, label: str) -> None:
     # Mundt et al. 2002: 10-20 significant, > 20 moderately severe (clinical review F10).
-    band = tp.band_of(tp.WSAS, total)
+    band = tp.instruments.band_of(tp.instruments.WSAS, total)
     assert band is not None
     assert band.label == label
-    assert tp.score(tp.WSAS, _total("WSAS", total)).band == label
+    assert tp.score(tp.instruments.WSAS, _total("WSAS", total)).band == label
 
 
 def test_a_total_past_an_open_edge_but_outside_every_band_takes_the_band_reached() -> None:
@@ -140,13 +141,13 @@ def test_a_total_past_an_open_edge_but_outside_every_band_takes_the_band_reached
         item_max=10,
         bands=(Band("low", 0, 10), Band("high", 10, 15, low_open=True)),
     )
-    assert tp.band_of(gapped, 10) == gapped.bands[0]
-    assert tp.band_of(gapped, 16) == gapped.bands[1]
+    assert tp.instruments.band_of(gapped, 10) == gapped.bands[0]
+    assert tp.instruments.band_of(gapped, 16) == gapped.bands[1]
 
 
 @pytest.mark.parametrize("code", ["ORS", "SRS", "PCL-5"])
 def test_instruments_without_bands_score_no_band(code: str) -> None:
-    assert tp.score(tp.instrument(code), _total(code, 30)).band is None
+    assert tp.score(tp.builtin_instrument(code), _total(code, 30)).band is None
 
 
 # --------------------------------------------------------------------------- caseness
@@ -173,16 +174,16 @@ CASENESS_EDGES = [
 
 @pytest.mark.parametrize(("code", "total", "case"), CASENESS_EDGES)
 def test_caseness_edges(code: str, total: float, case: bool) -> None:
-    assert tp.score(tp.instrument(code), _total(code, total)).case is case
+    assert tp.score(tp.builtin_instrument(code), _total(code, total)).case is case
 
 
 def test_k10_has_no_caseness() -> None:
-    assert tp.score(tp.K10, _total("K10", 35)).case is None
+    assert tp.score(tp.instruments.K10, _total("K10", 35)).case is None
 
 
 # --------------------------------------------------------------------------- totals
 def test_complete_phq9_sums_its_items() -> None:
-    result = tp.score(tp.PHQ9, _items("PHQ-9", 3, 2, 2, 1, 1, 1, 1, 0, 0))
+    result = tp.score(tp.instruments.PHQ9, _items("PHQ-9", 3, 2, 2, 1, 1, 1, 1, 0, 0))
     assert result.total == 11
     assert (result.prorated, result.answered, result.missing) == (False, 9, 0)
     assert (result.band, result.case, result.reason) == ("moderate", True, None)
@@ -190,24 +191,26 @@ def test_complete_phq9_sums_its_items() -> None:
 
 def test_core10_reverse_scores_items_2_and_3() -> None:
     # All zeros: items 2 and 3 reflect to 4 - 0 = 4 each, so the total is 8.
-    assert tp.score(tp.CORE10, _items("CORE-10", *[0] * 10)).total == 8
+    assert tp.score(tp.instruments.CORE10, _items("CORE-10", *[0] * 10)).total == 8
     # All fours: every item 4 except items 2 and 3, which reflect to 0: 8 * 4 = 32.
-    assert tp.score(tp.CORE10, _items("CORE-10", *[4] * 10)).total == 32
+    assert tp.score(tp.instruments.CORE10, _items("CORE-10", *[4] * 10)).total == 32
     # Only item 2 differs: 1 -> 3; 0 elsewhere except item 3 (0 -> 4): 3 + 4 = 7.
-    assert tp.score(tp.CORE10, _items("CORE-10", 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)).total == 7
+    assert (
+        tp.score(tp.instruments.CORE10, _items("CORE-10", 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)).total == 7
+    )
 
 
 def test_core10_prorates_one_missing_item() -> None:
     # Answered 9 items: 1, (4->0), (4->0), 1, 1, 0, 1, 1, 1 sum to 6; mean 6/9;
     # times 10 items = 6.67, not rounded (CORE System Trust: mean x 10).
-    result = tp.score(tp.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 0, 1, 1, 1, None))
+    result = tp.score(tp.instruments.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 0, 1, 1, 1, None))
     assert result.total == 60 / 9
     assert result.prorated
     assert (result.answered, result.missing) == (9, 1)
 
 
 def test_core10_with_two_missing_items_has_no_total_and_says_why() -> None:
-    result = tp.score(tp.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 0, 1, 1, None, None))
+    result = tp.score(tp.instruments.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 0, 1, 1, None, None))
     assert result.total is None
     assert not result.scored
     assert (result.band, result.case) == (None, None)
@@ -216,23 +219,23 @@ def test_core10_with_two_missing_items_has_no_total_and_says_why() -> None:
 
 def test_phq9_does_not_prorate_by_default_but_can_be_configured() -> None:
     answers = _items("PHQ-9", 3, 3, 3, 3, 3, 3, 3, 3, None)
-    assert tp.score(tp.PHQ9, answers).total is None
+    assert tp.score(tp.instruments.PHQ9, answers).total is None
     # With a local rule of one missing item: 24 over 8 answered items, times 9 = 27.
-    local = attrs.evolve(tp.PHQ9, max_missing=1)
+    local = attrs.evolve(tp.instruments.PHQ9, max_missing=1)
     assert tp.score(local, answers).total == 27
 
 
 def test_core10_prorated_total_is_exact_and_keeps_its_band() -> None:
     # Clinical review F9: 9 answered items summing to 5 (items 2 and 3 at 4 reflect to 0):
     # 5 / 9 x 10 = 5.56, "healthy" (0-5) and not a case; rounding would make it 6, "low level".
-    result = tp.score(tp.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 1, 1, 0, 0, None))
+    result = tp.score(tp.instruments.CORE10, _items("CORE-10", 1, 4, 4, 1, 1, 1, 1, 0, 0, None))
     assert result.total == 50 / 9
     assert (result.band, result.case, result.prorated) == ("healthy", False, True)
 
 
 def test_prorate_rounding_is_an_explicit_option() -> None:
-    rounded = attrs.evolve(tp.CORE10, round_prorated=True)
-    assert not tp.CORE10.round_prorated
+    rounded = attrs.evolve(tp.instruments.CORE10, round_prorated=True)
+    assert not tp.instruments.CORE10.round_prorated
     result = tp.score(rounded, _items("CORE-10", 1, 4, 4, 1, 1, 1, 1, 0, 0, None))
     assert (result.total, result.band, result.case) == (6, "low level", False)
 
@@ -240,9 +243,9 @@ def test_prorate_rounding_is_an_explicit_option() -> None:
 def test_core10_prorated_caseness_reads_the_exact_total() -> None:
     # 9 answered items summing to 10: 100 / 9 = 11.1, a case at the cut-off 11;
     # summing to 9: exactly 10.0, not a case.
-    case = tp.score(tp.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 1, None))
+    case = tp.score(tp.instruments.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 1, None))
     assert (case.total, case.case, case.band) == (100 / 9, True, "mild")
-    near = tp.score(tp.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 0, None))
+    near = tp.score(tp.instruments.CORE10, _items("CORE-10", 2, 4, 4, 2, 2, 1, 1, 1, 0, None))
     assert (near.total, near.case, near.band) == (10.0, False, "low level")
 
 
@@ -263,54 +266,54 @@ def test_all_items_missing_has_no_total_even_when_prorating_is_generous() -> Non
 
 
 def test_audit_scores_its_0_2_4_items() -> None:
-    result = tp.score(tp.AUDIT, _items("AUDIT", 4, 4, 4, 4, 4, 4, 4, 4, 4, 4))
+    result = tp.score(tp.instruments.AUDIT, _items("AUDIT", 4, 4, 4, 4, 4, 4, 4, 4, 4, 4))
     assert (result.total, result.band) == (40, "zone IV: possible dependence")
-    assert tp.score(tp.AUDIT, _items("AUDIT", 1, 1, 1, 1, 1, 0, 0, 0, 2, 2)).total == 9
+    assert tp.score(tp.instruments.AUDIT, _items("AUDIT", 1, 1, 1, 1, 1, 0, 0, 0, 2, 2)).total == 9
 
 
 def test_audit_rejects_a_1_on_item_10_without_echoing_it() -> None:
     with pytest.raises(ValidationError) as info:
-        tp.score(tp.AUDIT, _items("AUDIT", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1))
+        tp.score(tp.instruments.AUDIT, _items("AUDIT", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1))
     assert [p.path for p in info.value.problems] == ["$.items[9]"]
 
 
 def test_a_recorded_total_is_used_when_there_are_no_items() -> None:
-    result = tp.score(tp.ORS, _total("ORS", 31.4))
+    result = tp.score(tp.instruments.ORS, _total("ORS", 31.4))
     assert (result.total, result.answered, result.case) == (31.4, None, False)
 
 
 def test_scoring_against_another_instrument_is_refused() -> None:
     with pytest.raises(ValidationError) as info:
-        tp.score(tp.GAD7, _items("PHQ-9", *[0] * 9))
+        tp.score(tp.instruments.GAD7, _items("PHQ-9", *[0] * 9))
     assert [p.path for p in info.value.problems] == ["$.instrument"]
 
 
 # --------------------------------------------------------------------------- risk
 def test_phq9_item_9_at_1_raises_the_risk_flag() -> None:
-    assert tp.score(tp.PHQ9, _items("PHQ-9", *[0] * 8, 0)).risk_flags == ()
-    flagged = tp.score(tp.PHQ9, _items("PHQ-9", *[0] * 8, 1))
+    assert tp.score(tp.instruments.PHQ9, _items("PHQ-9", *[0] * 8, 0)).risk_flags == ()
+    flagged = tp.score(tp.instruments.PHQ9, _items("PHQ-9", *[0] * 8, 1))
     assert flagged.risk_flags == ("self-harm-thoughts",)
     assert flagged.risk_assessed
 
 
 def test_risk_is_unknown_when_the_risk_item_is_missing_or_only_a_total_exists() -> None:
-    local = attrs.evolve(tp.PHQ9, max_missing=1)
+    local = attrs.evolve(tp.instruments.PHQ9, max_missing=1)
     missing = tp.score(local, _items("PHQ-9", *[1] * 8, None))
     assert (missing.total, missing.risk_flags, missing.risk_assessed) == (9, (), False)
-    assert not tp.score(tp.PHQ9, _total("PHQ-9", 20)).risk_assessed
+    assert not tp.score(tp.instruments.PHQ9, _total("PHQ-9", 20)).risk_assessed
     # An instrument without risk items has nothing to assess.
-    assert tp.score(tp.GAD7, _total("GAD-7", 20)).risk_assessed
+    assert tp.score(tp.instruments.GAD7, _total("GAD-7", 20)).risk_assessed
 
 
 def test_risk_flags_survive_an_unscorable_response() -> None:
-    result = tp.score(tp.CORE10, _items("CORE-10", 0, 0, 0, 0, 0, 2, 0, 0, None, None))
+    result = tp.score(tp.instruments.CORE10, _items("CORE-10", 0, 0, 0, 0, 0, 2, 0, 0, None, None))
     assert result.total is None
     assert result.risk_flags == ("plans-to-end-life",)
 
 
 # --------------------------------------------------------------------------- plans
 def test_score_in_and_plan_scores_use_the_plans_own_definition() -> None:
-    local = attrs.evolve(tp.PHQ9, max_missing=2)
+    local = attrs.evolve(tp.instruments.PHQ9, max_missing=2)
     plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=T0, by="clin-1")
     plan = attrs.evolve(
         plan,
@@ -321,8 +324,8 @@ def test_score_in_and_plan_scores_use_the_plans_own_definition() -> None:
             Assessment("g-1", "GAD-7", T0, total=9),
         ),
     )
-    assert tp.score_in(plan, plan.assessments[0]).total == 18
-    scores = tp.plan_scores(plan, "PHQ-9")
+    assert tp.instruments.plan_score(plan, plan.assessments[0]).total == 18
+    scores = tp.instruments.plan_scores(plan, "PHQ-9")
     assert [(s.assessment_id, s.total, s.prorated) for s in scores] == [
         ("a-1", 27, False),
         ("a-2", 18, True),
@@ -351,14 +354,14 @@ def test_complete_totals_lie_in_the_total_range_and_have_a_band(
     assert (result.band is None) == (not instrument.bands)
 
 
-@given(_responses(tp.CORE10), st.integers(min_value=0, max_value=9))
+@given(_responses(tp.instruments.CORE10), st.integers(min_value=0, max_value=9))
 def test_core10_prorated_total_stays_within_range_and_near_the_full_total(
     items: list[int], drop: int
 ) -> None:
-    full = tp.score(tp.CORE10, _items("CORE-10", *items)).total
+    full = tp.score(tp.instruments.CORE10, _items("CORE-10", *items)).total
     partial: list[int | None] = list(items)
     partial[drop] = None
-    prorated = tp.score(tp.CORE10, _items("CORE-10", *partial)).total
+    prorated = tp.score(tp.instruments.CORE10, _items("CORE-10", *partial)).total
     assert full is not None
     assert prorated is not None
     assert 0 <= prorated <= 40

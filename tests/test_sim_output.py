@@ -149,7 +149,7 @@ def test_replicates_without_a_folder_and_formats(tmp_path: Path) -> None:
 
 
 def test_table_writer_and_json_helpers(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown format"):
+    with pytest.raises(ValueError, match="expected"):
         TableWriter(tmp_path, ["parquet"])
     with TableWriter(tmp_path, ["csv"]) as writer:
         writer.write("clients", "csv", "")

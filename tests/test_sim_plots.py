@@ -46,7 +46,7 @@ def test_session_axes_have_whole_number_ticks(tmp_path: Path) -> None:
         DEFAULT_SCENARIO,
         policy=attrs.evolve(
             DEFAULT_SCENARIO.policy,
-            ending_rules=tp.AnyOf((tp.SessionLimit(2), tp.ConsecutiveMissed(2))),
+            ending_rules=tp.rules.AnyOf((tp.rules.SessionLimit(2), tp.rules.ConsecutiveMissed(2))),
         ),
     )
     simulate(short, 60, seed=4, out_dir=tmp_path)

@@ -31,7 +31,7 @@ def test_ending_rules_are_real_rules() -> None:
     doc = DEFAULT_SCENARIO.to_dict()
     doc["policy"]["ending_rules"] = {"kind": "session_limit", "max_sessions": 6}
     scenario = Scenario.from_dict(doc)
-    assert scenario.policy.ending_rules == tp.SessionLimit(max_sessions=6)
+    assert scenario.policy.ending_rules == tp.rules.SessionLimit(max_sessions=6)
 
 
 def test_errors_name_every_path_and_never_the_value() -> None:

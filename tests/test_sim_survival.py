@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -184,9 +183,9 @@ def test_a_small_example_by_hand() -> None:
 
 
 def test_bad_input_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"one flag per duration|one cause"):
         kaplan_meier([1.0, 2.0], [True])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"one flag per duration|one cause"):
         cumulative_incidence([1.0], ["a", "b"], "a")
     with pytest.raises(ValueError, match="not negative"):
         cumulative_incidence([-1.0], ["a"], "a")
@@ -219,7 +218,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_endings_by_sessions_match_the_clients_table(run_dir: Path) -> None:
     clients = read_table(run_dir / "clients.csv")
     endings = episode_endings(clients)
-    started = [r for r in clients if r["started"] == "true"]
+    started = [r for r in clients if r["started"]]
     assert endings.scale == "sessions"
     assert endings.clients == tuple(r["client"] for r in started)
     assert endings.durations == tuple(float(r["sessions_attended"]) for r in started)
@@ -237,11 +236,11 @@ def test_endings_by_sessions_match_the_clients_table(run_dir: Path) -> None:
 def test_endings_by_weeks_run_from_the_first_appointment_to_the_closing_date(
     run_dir: Path,
 ) -> None:
-    clients = read_table(run_dir / "clients.jsonl")  # typed values this time
+    clients = read_table(run_dir / "clients.csv")  # typed values
     endings = episode_endings(clients, "weeks")
     row = next(r for r in clients if r["started"])
-    started = date.fromisoformat(row["referred"]).toordinal() + row["waited_days"]
-    assert endings.durations[0] == (date.fromisoformat(row["closed"]).toordinal() - started) / 7
+    started = row["referred"].toordinal() + row["waited_days"]
+    assert endings.durations[0] == (row["closed"].toordinal() - started) / 7
     assert all(d >= 0 for d in endings.durations)
 
 
@@ -252,7 +251,7 @@ def test_open_episodes_are_censored_at_the_horizon(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="horizon_weeks"):
         episode_endings(clients, "weeks")
     endings = episode_endings(clients, "weeks", horizon_weeks=6)
-    open_rows = [r for r in clients if r["started"] == "true" and not r["outcome"]]
+    open_rows = [r for r in clients if r["started"] and not r["outcome"]]
     assert open_rows
     assert endings.causes.count(None) == len(open_rows)
     censored = [d for d, c in zip(endings.durations, endings.causes, strict=True) if c is None]

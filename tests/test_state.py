@@ -42,7 +42,9 @@ def _reference_series(plan: tp.TreatmentPlan) -> dict[str, tuple[Any, ...]]:
     taken.sort(key=lambda t: t[0])
     grouped: dict[str, list[Any]] = {}
     for when, number, a in taken:
-        point = tp.ScoredPoint(tp.score(plan.instrument(a.instrument), a), number, when)
+        point = tp.instruments.ScoredPoint(
+            tp.score(plan.instrument(a.instrument), a), number, when
+        )
         grouped.setdefault(a.instrument, []).append(point)
     return {code: tuple(points) for code, points in grouped.items()}
 
@@ -57,7 +59,7 @@ def test_series_same_as_scoring_afresh(plan: tp.TreatmentPlan) -> None:
     # Every prefix of the sessions, in order: the incremental path extends the last one.
     for k in range(len(plan.sessions) + 1):
         version = _fast.plan_with(plan, sessions=plan.sessions[:k])
-        got = tp.measure_series(version)
+        got = tp.instruments.plan_series(version)
         expected = _reference_series(version)
         assert _as_dict(got) == expected
         assert list(got) == list(expected)  # instrument order too
@@ -81,12 +83,12 @@ def test_series_extends_the_previous_version() -> None:
     plan = _started()
     for n in range(1, 6):
         plan = tp.record_session(plan, _session(n, 2 - n % 2))
-        series = tp.measure_series(plan)
+        series = tp.instruments.plan_series(plan)
         assert _as_dict(series) == _reference_series(plan)
         assert [p.session for p in series["PHQ-9"]] == list(range(n + 1))
     # The points of earlier sessions are shared with the previous version, not rebuilt.
-    before = tp.measure_series(plan)
-    after = tp.measure_series(tp.record_session(plan, _session(6, 0)))
+    before = tp.instruments.plan_series(plan)
+    after = tp.instruments.plan_series(tp.record_session(plan, _session(6, 0)))
     assert all(a is b for a, b in zip(before["PHQ-9"][1:], after["PHQ-9"][1:-1], strict=True))
 
 
@@ -96,20 +98,20 @@ def test_series_not_fooled_by_a_shared_last_session() -> None:
     plan = _started()
     a = _fast.plan_with(plan, sessions=(first, last))
     b = _fast.plan_with(plan, sessions=(other, last))
-    assert [p.total for p in tp.measure_series(a)["PHQ-9"]] == [18.0, 27.0, 9.0]
-    assert [p.total for p in tp.measure_series(b)["PHQ-9"]] == [18.0, 0.0, 9.0]
-    assert _as_dict(tp.measure_series(a)) == _reference_series(a)
+    assert [p.total for p in tp.instruments.plan_series(a)["PHQ-9"]] == [18.0, 27.0, 9.0]
+    assert [p.total for p in tp.instruments.plan_series(b)["PHQ-9"]] == [18.0, 0.0, 9.0]
+    assert _as_dict(tp.instruments.plan_series(a)) == _reference_series(a)
 
 
 def test_series_when_a_session_does_not_simply_come_after() -> None:
     plan = _started()
     plan = tp.record_session(plan, _session(1, 1))
-    tp.measure_series(plan)
+    tp.instruments.plan_series(plan)
     # A standalone score after session 1, then session 2 at the same instant, whose
     # own scores are out of time order and tie with the standalone one.
     late = T0 + timedelta(weeks=2)
     plan = tp.record_assessment(plan, tp.Assessment("gad-late", "GAD-7", late, total=9))
-    tp.measure_series(plan)
+    tp.instruments.plan_series(plan)
     session = tp.Session(
         "s2",
         late,
@@ -120,53 +122,53 @@ def test_series_when_a_session_does_not_simply_come_after() -> None:
         ),
     )
     plan = tp.record_session(plan, session)
-    series = tp.measure_series(plan)
+    series = tp.instruments.plan_series(plan)
     assert _as_dict(series) == _reference_series(plan)
     assert list(series) == list(_reference_series(plan))
     assert [p.assessment_id for p in series["GAD-7"]] == ["gad-2", "gad-late"]
     assert [p.session for p in series["GAD-7"]] == [2, 2]
     # A missed session, then one whose new instrument comes last.
     plan = tp.record_session(plan, tp.Session("s3", late, tp.Attendance.DID_NOT_ATTEND))
-    assert _as_dict(tp.measure_series(plan)) == _reference_series(plan)
+    assert _as_dict(tp.instruments.plan_series(plan)) == _reference_series(plan)
     later = late + timedelta(weeks=1)
     core = tp.Assessment("ors-4", "ORS", later, total=30)
     plan = tp.record_session(
         plan, tp.Session("s4", later, tp.Attendance.ATTENDED, assessments=(core,))
     )
-    assert list(tp.measure_series(plan)) == list(_reference_series(plan))
-    assert _as_dict(tp.measure_series(plan)) == _reference_series(plan)
+    assert list(tp.instruments.plan_series(plan)) == list(_reference_series(plan))
+    assert _as_dict(tp.instruments.plan_series(plan)) == _reference_series(plan)
 
 
 def test_changes_between_scores_remembered() -> None:
     plan = _started()
     for n in range(1, 4):
         plan = tp.record_session(plan, _session(n, 0))
-    points = tp.measure_series(plan)["PHQ-9"]
-    first = _change.score_change(tp.PHQ9, points[0].score, points[-1].score)
-    assert first == _change.change_of(tp.PHQ9, 18.0, 0.0)
+    points = tp.instruments.plan_series(plan)["PHQ-9"]
+    first = _change.score_change(tp.instruments.PHQ9, points[0].score, points[-1].score)
+    assert first == _change.change_of(tp.instruments.PHQ9, 18.0, 0.0)
     assert first is not None
     assert first.reliable_improvement
-    assert _change.score_change(tp.PHQ9, points[0].score, points[-1].score) is first
+    assert _change.score_change(tp.instruments.PHQ9, points[0].score, points[-1].score) is first
     # No way to judge: None, remembered as such.
-    vague = attrs.evolve(tp.PHQ9, reliable_change=None, norms=None)
+    vague = attrs.evolve(tp.instruments.PHQ9, reliable_change=None, norms=None)
     assert _change.score_change(vague, points[0].score, points[-1].score) is None
     assert _change.score_change(vague, points[0].score, points[-1].score) is None
     assert len(_change._CHANGES) <= _change._CHANGES.size
 
 
 def test_expected_scores_remembered_per_curve() -> None:
-    curve = tp.LogLinearCurve()
-    first = curve.expected(tp.PHQ9, 15.0, 4)
-    assert curve.expected(tp.PHQ9, 15.0, 4) is first
-    assert tp.LogLinearCurve().expected(tp.PHQ9, 15.0, 4) == first
+    curve = tp.monitoring.LogLinearCurve()
+    first = curve.expected(tp.instruments.PHQ9, 15.0, 4)
+    assert curve.expected(tp.instruments.PHQ9, 15.0, 4) is first
+    assert tp.monitoring.LogLinearCurve().expected(tp.instruments.PHQ9, 15.0, 4) == first
     # An int intake is computed afresh (not served a float's entry), with equal numbers.
-    assert curve.expected(tp.PHQ9, 15, 4) == first
-    assert curve.expected(tp.PHQ9, 15.0, 5) != first
-    slower = tp.LogLinearCurve(rate=0.1)
-    assert slower.expected(tp.PHQ9, 15.0, 4).expected > first.expected
+    assert curve.expected(tp.instruments.PHQ9, 15, 4) == first
+    assert curve.expected(tp.instruments.PHQ9, 15.0, 5) != first
+    slower = tp.monitoring.LogLinearCurve(rate=0.1)
+    assert slower.expected(tp.instruments.PHQ9, 15.0, 4).expected > first.expected
     for session in range(_monitoring._EXPECTED_PER_CURVE + 10):
-        curve.expected(tp.PHQ9, 15.0, session)
-    table = _monitoring._EXPECTED.get(curve, tp.PHQ9)
+        curve.expected(tp.instruments.PHQ9, 15.0, session)
+    table = _monitoring._EXPECTED.get(curve, tp.instruments.PHQ9)
     assert table is not None
     assert len(table) <= _monitoring._EXPECTED_PER_CURVE
 
@@ -175,7 +177,7 @@ def test_caches_stay_bounded() -> None:
     plan = _started()
     for n in range(1, 400):
         plan = tp.record_session(plan, _session(n, n % 3))
-        tp.measure_series(plan)
+        tp.instruments.plan_series(plan)
     assert len(_scoring._SCORES) <= _scoring._SCORES.size
     assert len(_change._CHANGES) <= _change._CHANGES.size
 
@@ -315,7 +317,7 @@ def _record_times(plan: tp.TreatmentPlan) -> list[datetime]:
     return [t.astimezone(UTC) for t in times]
 
 
-def tps_rules(plan: tp.TreatmentPlan) -> st.SearchStrategy[tp.Rule]:
+def tps_rules(plan: tp.TreatmentPlan) -> st.SearchStrategy[tp.rules.Rule]:
     from treatplan import strategies as tps
 
     return tps.termination_rules(objective_ids=[o.id for o in plan.objectives])
@@ -326,11 +328,11 @@ def test_objective_achievement_has_one_answer_in_a_review() -> None:
     """The case from the core issue: PHQ-9 falls below its target of 10."""
     from measured_plans import build
 
-    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7], criteria=tp.GoalsMet())
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7], criteria=tp.rules.GoalsMet())
     as_of = plan.sessions[-1].at + timedelta(hours=1)
     found = tp.review(plan, as_of)
     (objective,) = found.objectives
-    assert objective.state is tp.ObjectiveState.ACHIEVED
+    assert objective.state is tp.reviews.ObjectiveState.ACHIEVED
     assert objective.source is tp.AchievementSource.MEASURE
     (verdict,) = found.verdicts
     assert verdict.fired
@@ -338,7 +340,7 @@ def test_objective_achievement_has_one_answer_in_a_review() -> None:
     achievement = tp.objective_achievement(plan, plan.objectives[0], as_of)
     assert achievement.achieved
     assert achievement.value == 7
-    assert "achieved: PHQ-9 7, target below 10: met" in tp.summary(plan)
+    assert "achieved: PHQ-9 7, target below 10: met" in tp.describe(plan)
     # No contradiction: ending is suggested, or a stated reason outweighs it.
     decision = found.suggestion.decision
     assert decision is tp.ReviewDecision.BEGIN_ENDING or any(
@@ -349,7 +351,7 @@ def test_objective_achievement_has_one_answer_in_a_review() -> None:
 def test_a_clinicians_recorded_status_overrides_the_measure() -> None:
     from measured_plans import build
 
-    plan = build(phq9=[17, 12, 7], criteria=tp.GoalsMet())
+    plan = build(phq9=[17, 12, 7], criteria=tp.rules.GoalsMet())
     (o,) = plan.objectives
     overridden = tp.revise(
         plan,
@@ -365,6 +367,6 @@ def test_a_clinicians_recorded_status_overrides_the_measure() -> None:
     achievement = tp.objective_achievement(overridden, overridden.objectives[0], as_of)
     assert (achievement.achieved, achievement.source) == (False, tp.AchievementSource.RECORDED)
     found = tp.review(overridden, as_of)
-    assert found.objectives[0].state is not tp.ObjectiveState.ACHIEVED
+    assert found.objectives[0].state is not tp.reviews.ObjectiveState.ACHIEVED
     assert found.objectives[0].source is tp.AchievementSource.RECORDED
     assert not found.verdicts[0].fired

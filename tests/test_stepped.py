@@ -14,8 +14,8 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def test_steps_follow_nice() -> None:
-    assert [int(s) for s in tp.Step] == [1, 2, 3, 4]
-    assert tp.Step.LOW_INTENSITY.name == "LOW_INTENSITY"
+    assert [int(s) for s in tp.stepped.CareStep] == [1, 2, 3, 4]
+    assert tp.stepped.CareStep.LOW_INTENSITY.name == "LOW_INTENSITY"
 
 
 @pytest.mark.parametrize(("phq9", "step"), [(0, 2), (10, 2), (15, 2), (16, 3), (27, 3)])
@@ -23,11 +23,11 @@ def test_ng222_splits_depression_at_phq9_16(phq9: int, step: int) -> None:
     # NICE NG222 ("Terms used in this guideline"): PHQ-9 below 16 is less severe
     # depression, 16 or more more severe. Steps 2 and 3 are the policy's default.
     assert tp.NG222_MORE_SEVERE_PHQ9 == 16
-    assert tp.initial_step(phq9) == step
+    assert tp.stepped.initial_step(phq9) == step
 
 
 def test_the_step_mapping_is_a_service_default_not_nice() -> None:
-    default = tp.SteppedCarePolicy()
+    default = tp.stepped.SteppedCarePolicy()
     assert (default.more_severe_from, default.less_severe_step, default.more_severe_step) == (
         16,
         2,
@@ -35,20 +35,22 @@ def test_the_step_mapping_is_a_service_default_not_nice() -> None:
     )
     # NG222 also offers high-intensity treatment (e.g. individual CBT) for less
     # severe depression, so a service may start everyone at step 3.
-    high_first = tp.SteppedCarePolicy(less_severe_step=3)
-    assert tp.initial_step(10, high_first) is tp.Step.HIGH_INTENSITY
-    assert tp.initial_step(10) is tp.Step.LOW_INTENSITY
-    doc = tp.SteppedCarePolicy.__doc__ or ""
+    high_first = tp.stepped.SteppedCarePolicy(less_severe_step=3)
+    assert tp.stepped.initial_step(10, high_first) is tp.stepped.CareStep.HIGH_INTENSITY
+    assert tp.stepped.initial_step(10) is tp.stepped.CareStep.LOW_INTENSITY
+    doc = tp.stepped.SteppedCarePolicy.__doc__ or ""
     assert "service default" in doc
     assert "CG90" in doc
 
 
 def test_initial_step_policy_is_configurable() -> None:
-    policy = tp.SteppedCarePolicy(more_severe_from=20, less_severe_step=1, more_severe_step=4)
-    assert tp.initial_step(19, policy) is tp.Step.ASSESSMENT_AND_MONITORING
-    assert tp.initial_step(20, policy) is tp.Step.SPECIALIST
+    policy = tp.stepped.SteppedCarePolicy(
+        more_severe_from=20, less_severe_step=1, more_severe_step=4
+    )
+    assert tp.stepped.initial_step(19, policy) is tp.stepped.CareStep.ASSESSMENT_AND_MONITORING
+    assert tp.stepped.initial_step(20, policy) is tp.stepped.CareStep.SPECIALIST
     with pytest.raises(tp.ValidationError):
-        tp.initial_step(float("nan"))
+        tp.stepped.initial_step(float("nan"))
 
 
 def _plan(*modalities: tp.Modality) -> tp.TreatmentPlan:
@@ -80,55 +82,69 @@ def _plan(*modalities: tp.Modality) -> tp.TreatmentPlan:
 def test_current_step_is_the_highest_intervention(
     modalities: tuple[tp.Modality, ...], step: int
 ) -> None:
-    assert tp.current_step(_plan(*modalities)) == step
+    assert tp.stepped.current_step(_plan(*modalities)) == step
 
 
 def test_modality_steps_are_configurable() -> None:
-    policy = tp.SteppedCarePolicy(
-        modality_steps=(tp.ModalityStep(tp.Modality.GROUP, 2),), unlisted_step=3
+    policy = tp.stepped.SteppedCarePolicy(
+        modality_steps=(tp.stepped.ModalityStep(tp.Modality.GROUP, 2),), unlisted_step=3
     )
-    assert tp.current_step(_plan(tp.Modality.GROUP), policy) is tp.Step.LOW_INTENSITY
-    assert tp.current_step(_plan(tp.Modality.GUIDED_SELF_HELP), policy) is tp.Step.HIGH_INTENSITY
+    assert (
+        tp.stepped.current_step(_plan(tp.Modality.GROUP), policy)
+        is tp.stepped.CareStep.LOW_INTENSITY
+    )
+    assert (
+        tp.stepped.current_step(_plan(tp.Modality.GUIDED_SELF_HELP), policy)
+        is tp.stepped.CareStep.HIGH_INTENSITY
+    )
     with pytest.raises(tp.ValidationError):
-        tp.ModalityStep(tp.Modality.CBT, 5)
+        tp.stepped.ModalityStep(tp.Modality.CBT, 5)
 
 
 @pytest.mark.parametrize(
     ("signal", "deteriorated", "decision", "advised"),
     [
         (None, False, "continue", 2),
-        (tp.TrackSignal.GREEN, False, "continue", 2),
-        (tp.TrackSignal.AMBER, False, "continue", 2),
-        (tp.TrackSignal.RED, False, "step_up", 3),
-        (tp.TrackSignal.GREEN, True, "step_up", 3),
+        (tp.monitoring.TrackSignal.GREEN, False, "continue", 2),
+        (tp.monitoring.TrackSignal.AMBER, False, "continue", 2),
+        (tp.monitoring.TrackSignal.RED, False, "step_up", 3),
+        (tp.monitoring.TrackSignal.GREEN, True, "step_up", 3),
     ],
 )
 def test_step_up_when_not_on_track_or_worse(
-    signal: tp.TrackSignal | None, deteriorated: bool, decision: str, advised: int
+    signal: tp.monitoring.TrackSignal | None, deteriorated: bool, decision: str, advised: int
 ) -> None:
-    advice = tp.step_advice(tp.Step.LOW_INTENSITY, signal, deteriorated)
+    advice = tp.stepped.step_advice(tp.stepped.CareStep.LOW_INTENSITY, signal, deteriorated)
     assert advice.decision.value == decision
     assert advice.advised == advised
     assert advice.step_up is (advised > 2)
 
 
 def test_step_up_policy_options() -> None:
-    eager = tp.SteppedCarePolicy(step_up_signal=tp.TrackSignal.AMBER)
-    assert tp.step_advice(tp.Step.LOW_INTENSITY, tp.TrackSignal.AMBER, False, eager).step_up
-    calm = tp.SteppedCarePolicy(step_up_on_deterioration=False)
-    assert not tp.step_advice(tp.Step.LOW_INTENSITY, None, True, calm).step_up
-    capped = tp.SteppedCarePolicy(top_step=3)
-    at_top = tp.step_advice(tp.Step.HIGH_INTENSITY, tp.TrackSignal.RED, False, capped)
+    eager = tp.stepped.SteppedCarePolicy(step_up_signal=tp.monitoring.TrackSignal.AMBER)
+    assert tp.stepped.step_advice(
+        tp.stepped.CareStep.LOW_INTENSITY, tp.monitoring.TrackSignal.AMBER, False, eager
+    ).step_up
+    calm = tp.stepped.SteppedCarePolicy(step_up_on_deterioration=False)
+    assert not tp.stepped.step_advice(tp.stepped.CareStep.LOW_INTENSITY, None, True, calm).step_up
+    capped = tp.stepped.SteppedCarePolicy(top_step=3)
+    at_top = tp.stepped.step_advice(
+        tp.stepped.CareStep.HIGH_INTENSITY, tp.monitoring.TrackSignal.RED, False, capped
+    )
     assert at_top.decision is tp.ReviewDecision.REFER_ON
-    assert at_top.advised is tp.Step.HIGH_INTENSITY
+    assert at_top.advised is tp.stepped.CareStep.HIGH_INTENSITY
 
 
-@given(st.sampled_from(list(tp.Step)), st.sampled_from([None, *tp.TrackSignal]), st.booleans())
+@given(
+    st.sampled_from(list(tp.stepped.CareStep)),
+    st.sampled_from([None, *tp.monitoring.TrackSignal]),
+    st.booleans(),
+)
 def test_advice_never_steps_down_or_past_the_top(
-    current: tp.Step, signal: tp.TrackSignal | None, deteriorated: bool
+    current: tp.stepped.CareStep, signal: tp.monitoring.TrackSignal | None, deteriorated: bool
 ) -> None:
-    advice = tp.step_advice(current, signal, deteriorated)
-    assert current <= advice.advised <= tp.Step.SPECIALIST
+    advice = tp.stepped.step_advice(current, signal, deteriorated)
+    assert current <= advice.advised <= tp.stepped.CareStep.SPECIALIST
     assert advice.advised - current <= 1
 
 
@@ -151,17 +167,22 @@ def test_advise_step_reads_the_plan() -> None:
                 assessments=(tp.Assessment(f"a{n}", "PHQ-9", when, total=total),),
             ),
         )
-    advice = tp.advise_step(plan, T0 + timedelta(weeks=5))
+    advice = tp.stepped.plan_step_advice(plan, T0 + timedelta(weeks=5))
     assert advice.decision is tp.ReviewDecision.STEP_UP
-    assert (advice.current, advice.advised) == (tp.Step.LOW_INTENSITY, tp.Step.HIGH_INTENSITY)
-    early = tp.advise_step(plan, T0 + timedelta(days=3))
+    assert (advice.current, advice.advised) == (
+        tp.stepped.CareStep.LOW_INTENSITY,
+        tp.stepped.CareStep.HIGH_INTENSITY,
+    )
+    early = tp.stepped.plan_step_advice(plan, T0 + timedelta(days=3))
     assert early.decision is tp.ReviewDecision.CONTINUE
     with pytest.raises(tp.ValidationError):
-        tp.advise_step(plan, datetime(2026, 3, 1))
+        tp.stepped.plan_step_advice(plan, datetime(2026, 3, 1))
 
 
 def test_policy_round_trips_through_json() -> None:
-    policy = tp.SteppedCarePolicy(more_severe_from=15, step_up_signal=tp.TrackSignal.AMBER)
-    assert tp.from_dict(tp.to_dict(policy), tp.SteppedCarePolicy) == policy
+    policy = tp.stepped.SteppedCarePolicy(
+        more_severe_from=15, step_up_signal=tp.monitoring.TrackSignal.AMBER
+    )
+    assert tp.from_dict(tp.to_dict(policy), tp.stepped.SteppedCarePolicy) == policy
     review_policy = tp.ReviewPolicy(stepped_care=policy)
     assert tp.to_dict(review_policy)["stepped_care"]["more_severe_from"] == 15

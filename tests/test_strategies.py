@@ -46,20 +46,24 @@ PARTS: list[tuple[str, st.SearchStrategy[Any], type[Any] | tuple[type[Any], ...]
     ("progress_reviews", tps.progress_reviews(), tp.ProgressReview),
     ("barriers", tps.barriers(), tp.Barrier),
     ("client_factors", tps.client_factors(), tp.ClientFactors),
-    ("goals_met_rules", tps.goals_met_rules(), tp.GoalsMet),
-    ("session_limits", tps.session_limits(), tp.SessionLimit),
-    ("consecutive_missed_rules", tps.consecutive_missed_rules(), tp.ConsecutiveMissed),
-    ("missed_in_window_rules", tps.missed_in_window_rules(), tp.MissedInWindow),
-    ("missed_within_days_rules", tps.missed_within_days_rules(), tp.MissedWithinDays),
-    ("inactivity_rules", tps.inactivity_rules(), tp.Inactivity),
-    ("time_limits", tps.time_limits(), tp.TimeLimit),
-    ("client_requests", tps.client_requests(), tp.ClientRequest),
-    ("sustained_recovery_rules", tps.sustained_recovery_rules(), tp.SustainedRecovery),
-    ("plateau_rules", tps.plateau_rules(), tp.Plateau),
-    ("reliable_deterioration_rules", tps.reliable_deterioration_rules(), tp.ReliableDeterioration),
-    ("authorisation_used_rules", tps.authorisation_used_rules(), tp.AuthorisationUsed),
-    ("any_of_rules", tps.any_of_rules(), tp.AnyOf),
-    ("all_of_rules", tps.all_of_rules(), tp.AllOf),
+    ("goals_met_rules", tps.goals_met_rules(), tp.rules.GoalsMet),
+    ("session_limits", tps.session_limits(), tp.rules.SessionLimit),
+    ("consecutive_missed_rules", tps.consecutive_missed_rules(), tp.rules.ConsecutiveMissed),
+    ("missed_in_window_rules", tps.missed_in_window_rules(), tp.rules.MissedInWindow),
+    ("missed_within_days_rules", tps.missed_within_days_rules(), tp.rules.MissedWithinDays),
+    ("inactivity_rules", tps.inactivity_rules(), tp.rules.Inactivity),
+    ("time_limits", tps.time_limits(), tp.rules.TimeLimit),
+    ("client_requests", tps.client_requests(), tp.rules.ClientRequest),
+    ("sustained_recovery_rules", tps.sustained_recovery_rules(), tp.rules.SustainedRecovery),
+    ("plateau_rules", tps.plateau_rules(), tp.rules.Plateau),
+    (
+        "reliable_deterioration_rules",
+        tps.reliable_deterioration_rules(),
+        tp.rules.ReliableDeterioration,
+    ),
+    ("authorisation_used_rules", tps.authorisation_used_rules(), tp.rules.AuthorisationUsed),
+    ("any_of_rules", tps.any_of_rules(), tp.rules.AnyOf),
+    ("all_of_rules", tps.all_of_rules(), tp.rules.AllOf),
     ("simple_rules", tps.simple_rules(), RULE_TYPES),
     ("termination_rules", tps.termination_rules(), RULE_TYPES),
     ("transitions", tps.transitions(), tp.Transition),
@@ -151,7 +155,7 @@ def test_assessments_fit_their_custom_instrument(instrument: tp.Instrument, data
 
 @given(tps.assessments())
 def test_assessments_fit_the_builtin_instruments(taken: tp.Assessment) -> None:
-    assert taken.problems_against(tp.BUILTIN_INSTRUMENTS[taken.instrument]) == []
+    assert taken.problems_against(tp.instruments.BUILTIN_INSTRUMENTS[taken.instrument]) == []
 
 
 @given(tps.sessions(intervention_ids=("i1", "i2")))
@@ -174,7 +178,7 @@ def test_reviews_name_given_objectives_once(review: tp.ProgressReview) -> None:
 
 
 def _depth(rule: Any) -> int:
-    if isinstance(rule, tp.AnyOf | tp.AllOf):
+    if isinstance(rule, tp.rules.AnyOf | tp.rules.AllOf):
         return 1 + max(_depth(r) for r in rule.rules)
     return 0
 
@@ -182,7 +186,9 @@ def _depth(rule: Any) -> int:
 def test_termination_rules_nest_any_of_and_all_of() -> None:
     nested = find(
         tps.termination_rules(),
-        lambda r: isinstance(r, tp.AllOf) and any(isinstance(c, tp.AnyOf) for c in r.rules),
+        lambda r: (
+            isinstance(r, tp.rules.AllOf) and any(isinstance(c, tp.rules.AnyOf) for c in r.rules)
+        ),
         settings=NO_SHRINK,
     )
     assert _depth(nested) >= 2
@@ -195,13 +201,13 @@ def test_rule_depth_is_bounded(rule: Any, simple: Any) -> None:
 
 
 @given(tps.goals_met_rules(objective_ids=("o1", "o2")))
-def test_goals_met_names_given_objectives(rule: tp.GoalsMet) -> None:
+def test_goals_met_names_given_objectives(rule: tp.rules.GoalsMet) -> None:
     assert set(rule.objectives) <= {"o1", "o2"}
 
 
 @given(tps.transitions())
 def test_transitions_are_rows_of_the_table(record: tp.Transition) -> None:
-    spec = tp.TRANSITIONS[record.event]
+    spec = tp.lifecycle.TRANSITIONS[record.event]
     assert record.target is spec.target
     assert record.outcome is spec.outcome
     if record.event == "refer":
@@ -232,7 +238,7 @@ def test_plans_are_valid_with_a_legal_connected_history(plan: tp.TreatmentPlan) 
     for before, after in itertools.pairwise(history):
         assert after.source is before.target
         assert after.at >= before.at
-        spec = tp.TRANSITIONS[after.event]
+        spec = tp.lifecycle.TRANSITIONS[after.event]
         assert before.target in spec.sources
         assert after.target is spec.target
     assert plan.phase is history[-1].target
@@ -283,7 +289,9 @@ def test_plans_use_custom_instruments_and_non_utc_offsets() -> None:
     plan = find(
         tps.treatment_plans(),
         lambda p: (
-            any(a.instrument not in tp.BUILTIN_INSTRUMENTS for a in p.all_assessments())
+            any(
+                a.instrument not in tp.instruments.BUILTIN_INSTRUMENTS for a in p.all_assessments()
+            )
             and any(t.at.utcoffset() != timedelta(0) for t in p.history)
         ),
         settings=NO_SHRINK,
@@ -341,9 +349,9 @@ def test_every_rule_type_has_a_strategy() -> None:
     drawn = {
         type(find(tps.simple_rules(), lambda r, k=kind: isinstance(r, k), settings=NO_SHRINK))
         for kind in RULE_TYPES
-        if kind not in (tp.AnyOf, tp.AllOf)
+        if kind not in (tp.rules.AnyOf, tp.rules.AllOf)
     }
-    assert drawn | {tp.AnyOf, tp.AllOf} == set(RULE_TYPES)
+    assert drawn | {tp.rules.AnyOf, tp.rules.AllOf} == set(RULE_TYPES)
 
 
 def test_instruments_sometimes_carry_norms() -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from treatplan import Problem, ValidationError
+from treatplan import ValidationError
+from treatplan import ValidationIssue as Problem
 from treatplan import _validation as v
 
 

@@ -202,8 +202,14 @@ def api_reference(package: str = "treatplan") -> str:
     if package != "treatplan":
         summary = (module.__doc__ or "").strip().split("\n\n")[0]
         out += ["```{eval-rst}", f".. currentmodule:: {package}", "", summary, ""]
+        # A name the top level also exports is described there (one target per name).
+        shared = [n for n in names if getattr(treatplan, n, None) is getattr(module, n)]
+        if shared:
+            links = ", ".join(f":py:obj:`~treatplan.{n}`" for n in shared)
+            out += [f"Also here, described with the top level: {links}.", ""]
         for name in names:
-            out += _entry(name, package)
+            if name not in shared:
+                out += _entry(name, package)
         out += ["```", ""]
         return "\n".join(out)
     groups: dict[str, list[str]] = {}
@@ -222,10 +228,7 @@ def api_reference(package: str = "treatplan") -> str:
 
 def _entry(name: str, package: str = "treatplan") -> list[str]:
     obj = getattr(importlib.import_module(package), name)
-    # A name the top level also exports is described there; a submodule's page lists it
-    # without a second index entry, so cross-references have one target.
-    again = package != "treatplan" and getattr(treatplan, name, None) is obj
-    flags = ["   :no-index:"] if again else []
+    flags: list[str] = []
     if inspect.isclass(obj) and issubclass(obj, BaseException):
         return [f".. autoexception:: {name}", "   :members:", *flags, ""]
     if inspect.isclass(obj) and (issubclass(obj, Enum) or attrs.has(obj)):

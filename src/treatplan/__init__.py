@@ -28,9 +28,17 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from . import _display  # attaches the notebook views  # noqa: F401
 from ._alerts import Alert, alerts
+from ._errors import (
+    ArgumentError,
+    LimitError,
+    TransitionError,
+    TreatplanError,
+    UnknownReferenceError,
+    ValidationError,
+)
 from ._errors import Problem as ValidationIssue
-from ._errors import TransitionError, TreatplanError, ValidationError
 from ._evaluation import Verdict, evaluate
 from ._instruments import Instrument
 from ._instruments import instrument as builtin_instrument
@@ -109,6 +117,7 @@ __all__ = [
     "AchievementSource",
     "AchievementStatus",
     "Alert",
+    "ArgumentError",
     "Assessment",
     "Attendance",
     "Barrier",
@@ -130,6 +139,7 @@ __all__ = [
     "GoalStatus",
     "Instrument",
     "Intervention",
+    "LimitError",
     "MeasureTarget",
     "Modality",
     "Objective",
@@ -149,6 +159,7 @@ __all__ = [
     "TransitionError",
     "TreatmentPlan",
     "TreatplanError",
+    "UnknownReferenceError",
     "ValidationError",
     "ValidationIssue",
     "Verdict",

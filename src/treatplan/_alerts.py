@@ -21,7 +21,6 @@ import attrs
 from . import _validation as v
 from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
-from ._errors import ValidationError
 from ._evaluation import crossed_fractions
 from ._model import MeasureTarget, TreatmentPlan
 from ._monitoring import ExpectedResponse, TrackSignal, track
@@ -143,8 +142,7 @@ def alerts(
     A review is overdue after the date the last review set or, with ``cadence``,
     after the date the cadence sets (whichever is earlier).
     """
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     view = as_of_view(plan, as_of)
     due = review_due_date(view, cadence) if cadence is not None else _stored_due(view)
     grace = cadence.grace_days if cadence is not None else 0

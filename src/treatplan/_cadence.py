@@ -22,7 +22,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from . import _validation as v
-from ._errors import ValidationError
+from ._errors import ArgumentError, ValidationError
 from ._memo import IdentityCache
 from ._model import Schedule, TreatmentPlan
 from ._state import as_of_view, state_of
@@ -224,6 +224,8 @@ def due_reviews(
 
     ``within_days`` also lists reviews falling due in the next that many days.
     """
+    if isinstance(plans, TreatmentPlan) or not isinstance(plans, Iterable):
+        raise ArgumentError("plans", "an iterable of TreatmentPlans (for one, use review_status)")
     found = [review_status(p, on, cadence, within_days=within_days) for p in plans]
     wanted = [r for r in found if r.status in (ReviewStatus.DUE, ReviewStatus.OVERDUE)]
     wanted.sort(key=lambda r: (r.due or on, r.plan_id))

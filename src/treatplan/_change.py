@@ -16,7 +16,7 @@ import math
 import attrs
 
 from . import _validation as v
-from ._errors import Problem, ValidationError
+from ._errors import ArgumentError, Problem, ValidationError
 from ._instruments import Direction, Instrument, Norms
 from ._memo import IdentityCache
 from ._scoring import Score
@@ -127,12 +127,27 @@ class HagemanArrindell:
             if getattr(self, name) <= 0
         ]
         problems += [
-            Problem(f"$.{name}", "a number below 1")
+            Problem(f"$.{name}", "a number above 0 and below 1")
             for name in ("reliability_pre", "reliability_post")
-            if getattr(self, name) >= 1
+            if not 0 < getattr(self, name) < 1
         ]
+        if not problems and _difference_reliability(self) <= 0:
+            problems.append(
+                Problem(
+                    "$.pre_post_correlation",
+                    "a correlation that leaves the reliability of the difference (r_dd) above 0",
+                )
+            )
         if problems:
             raise ValidationError(problems)
+
+
+def _difference_reliability(stats: HagemanArrindell) -> float:
+    """r_dd of Hageman & Arrindell (1999), or 0 when its denominator is not positive."""
+    s1, s2, r12 = stats.sd_pre, stats.sd_post, stats.pre_post_correlation
+    numerator = s1**2 * stats.reliability_pre + s2**2 * stats.reliability_post - 2 * r12 * s1 * s2
+    denominator = s1**2 + s2**2 - 2 * r12 * s1 * s2
+    return numerator / denominator if denominator > 0 else 0.0
 
 
 @attrs.frozen
@@ -171,9 +186,9 @@ class ClinicalChange:
 
 def _check_sd_reliability(sd: float, reliability: float, sd_name: str, r_name: str) -> None:
     if not (math.isfinite(sd) and sd > 0):
-        raise ValueError(f"{sd_name} must be a finite number above 0")
+        raise ArgumentError(sd_name, "a finite number above 0")
     if not (math.isfinite(reliability) and 0 <= reliability < 1):
-        raise ValueError(f"{r_name} must be a number from 0 up to (not including) 1")
+        raise ArgumentError(r_name, "a number from 0 up to (not including) 1")
 
 
 def standard_error_of_difference(sd_pre: float, reliability: float) -> float:
@@ -246,7 +261,9 @@ def change_category(
     reliable worsening "deteriorated".
     """
     if improvement_reliable and deterioration_reliable:
-        raise ValueError("a change cannot be both a reliable improvement and deterioration")
+        raise ArgumentError(
+            "deterioration_reliable", "False when improvement_reliable is True (not both)"
+        )
     if improvement_reliable:
         recovered = clinical_at_pre is True and clinical_at_post is False
         return ChangeCategory.RECOVERED if recovered else ChangeCategory.IMPROVED
@@ -263,7 +280,7 @@ def _improvement(pre: float, post: float, direction: Direction) -> float:
 def _check_finite(pre: float, post: float) -> None:
     for name, value in (("pre", pre), ("post", post)):
         if not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number")
+            raise ArgumentError(name, "a finite number")
 
 
 def _build(
@@ -342,18 +359,14 @@ def jacobson_truax_change(
 
 
 def _hageman_arrindell_parts(stats: HagemanArrindell) -> tuple[float, float]:
-    """(r_dd, denominator) of the RC_ID (Hageman & Arrindell 1999)."""
-    _check_sd_reliability(stats.sd_pre, stats.reliability_pre, "sd_pre", "reliability_pre")
-    _check_sd_reliability(stats.sd_post, stats.reliability_post, "sd_post", "reliability_post")
-    r12 = stats.pre_post_correlation
-    if not (math.isfinite(r12) and -1 <= r12 <= 1):
-        raise ValueError("pre_post_correlation must be a number from -1 to 1")
+    """(r_dd, denominator) of the RC_ID (Hageman & Arrindell 1999).
+
+    A HagemanArrindell checks its SDs, reliabilities and r_dd when it is made.
+    """
+    if not isinstance(stats, HagemanArrindell):
+        raise ArgumentError("stats", "a HagemanArrindell")
     s1, s2 = stats.sd_pre, stats.sd_post
-    numerator = s1**2 * stats.reliability_pre + s2**2 * stats.reliability_post - 2 * r12 * s1 * s2
-    denominator = s1**2 + s2**2 - 2 * r12 * s1 * s2
-    if denominator <= 0 or numerator <= 0:
-        raise ValueError("the reliability of the difference (r_dd) must be above 0")
-    r_dd = numerator / denominator
+    r_dd = _difference_reliability(stats)
     se_pre_sq = s1**2 * (1 - stats.reliability_pre)
     se_post_sq = s2**2 * (1 - stats.reliability_post)
     return r_dd, math.sqrt(r_dd * (se_pre_sq + se_post_sq))
@@ -385,7 +398,7 @@ def _toward_health(value: float, direction: Direction) -> float:
 
 def _positive_reliability(reliability: float, name: str) -> float:
     if not (math.isfinite(reliability) and 0 < reliability < 1):
-        raise ValueError(f"{name} must be a number above 0 and below 1")
+        raise ArgumentError(name, "a number above 0 and below 1")
     return reliability
 
 
@@ -432,7 +445,7 @@ def _cs_index(
 ) -> float:
     r = _positive_reliability(reliability, name)
     if not math.isfinite(cutoff):
-        raise ValueError("cutoff must be a finite number")
+        raise ArgumentError("cutoff", "a finite number")
     true_estimate = mean + r * (total - mean)
     standard_error = sd * math.sqrt(1 - r)
     return (true_estimate - cutoff) / (math.sqrt(r) * standard_error)
@@ -454,7 +467,7 @@ def hageman_arrindell_cs_index(
     (``.calc_cutoff_ha_data``), which takes M, SD and r_xx at post.
     """
     if not math.isfinite(total):
-        raise ValueError("total must be a finite number")
+        raise ArgumentError("total", "a finite number")
     if at_pre:
         return _cs_index(
             total, cutoff, stats.mean_pre, stats.sd_pre, stats.reliability_pre, "reliability_pre"
@@ -526,7 +539,7 @@ def fixed_threshold_change(
     (NHS Talking Therapies manual; docs/references.md#change).
     """
     if not (math.isfinite(threshold) and threshold > 0):
-        raise ValueError("threshold must be a finite number above 0")
+        raise ArgumentError("threshold", "a finite number above 0")
     return _build(
         pre,
         post,
@@ -569,16 +582,17 @@ def classify_change(
         elif norms is not None:
             method = ChangeMethod.JACOBSON_TRUAX
         else:
-            raise ValueError(
-                "the instrument has neither a reliable_change threshold nor norms; "
-                "give it one or pass method and stats"
+            raise ArgumentError(
+                "instrument",
+                "an instrument with a reliable_change threshold or norms "
+                "(or pass method and stats); it has neither",
             )
     direction = instrument.direction
     true_scores = method is ChangeMethod.HAGEMAN_ARRINDELL
 
     def norm_cutoffs() -> Cutoffs:
         if norms is None:
-            raise ValueError("cut-offs a, b and c need the instrument's norms")
+            raise ArgumentError("cutoff", "a number when the instrument has no norms")
         if true_scores:
             return hageman_arrindell_cutoffs(norms, direction)
         return clinical_cutoffs(norms, direction)
@@ -598,13 +612,15 @@ def classify_change(
         level = None
     if method is ChangeMethod.FIXED_THRESHOLD:
         if instrument.reliable_change is None:
-            raise ValueError("the instrument has no reliable_change threshold")
+            raise ArgumentError(
+                "method", "not fixed_threshold: the instrument has no reliable_change threshold"
+            )
         return fixed_threshold_change(
             pre, post, threshold=instrument.reliable_change, direction=direction, cutoff=level
         )
     if method is ChangeMethod.JACOBSON_TRUAX:
         if norms is None:
-            raise ValueError("the Jacobson-Truax method needs the instrument's norms")
+            raise ArgumentError("method", "not jacobson_truax: the instrument has no norms")
         return jacobson_truax_change(
             pre,
             post,
@@ -615,7 +631,7 @@ def classify_change(
             z=DEFAULT_Z if z is None else z,
         )
     if stats is None:
-        raise ValueError("the Hageman-Arrindell method needs stats")
+        raise ArgumentError("stats", "HagemanArrindell statistics for that method")
     return hageman_arrindell_change(
         pre,
         post,

@@ -19,6 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._cli import file_error, load_plan, read_plan_text
+from ._errors import ValidationError
+from ._fhir import to_fhir
+from ._fhir_import import import_measures
+from ._fhir_plan import plan_from_fhir
+from ._json import dumps
+
 _ACTIONS = ("import-measures", "import-plan")
 
 
@@ -110,12 +117,8 @@ def register(subparsers: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ._cli import read_plan_text
-    from ._fhir import to_fhir
-    from ._json import loads
-    from ._model import TreatmentPlan
 
-    plan: TreatmentPlan = loads(read_plan_text(args.plan))
+    plan = load_plan(args.plan)
     bundle = to_fhir(
         plan,
         args.fhir_version,
@@ -127,18 +130,20 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _read_json(path: str) -> Any:
-    from ._cli import read_plan_text
-    from ._errors import ValidationError
 
-    text = read_plan_text(path)
+    try:
+        text = read_plan_text(path)
+    except OSError as exc:
+        raise file_error(path, exc) from None
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise ValidationError.at("$", "expected well-formed JSON") from None
+        # Built outside the handler, so the chain holds nothing of the document.
+        pass
+    raise ValidationError.at("$", "well-formed JSON")
 
 
 def _write_plan(plan: Any, out: str | None) -> None:
-    from ._json import dumps
 
     text = dumps(plan) + "\n"
     if out is None:
@@ -155,12 +160,8 @@ def _report(report: Any) -> None:
 
 
 def _import_measures(args: argparse.Namespace) -> int:
-    from ._cli import read_plan_text
-    from ._fhir_import import import_measures
-    from ._json import loads
-    from ._model import TreatmentPlan
 
-    plan: TreatmentPlan = loads(read_plan_text(args.plan))
+    plan = load_plan(args.plan)
     source = _read_json(args.source)
     updated, report = import_measures(plan, source)
     _write_plan(updated, args.out)
@@ -170,7 +171,6 @@ def _import_measures(args: argparse.Namespace) -> int:
 
 
 def _import_plan(args: argparse.Namespace) -> int:
-    from ._fhir_plan import plan_from_fhir
 
     plan, report = plan_from_fhir(_read_json(args.source))
     _write_plan(plan, args.out)

@@ -12,9 +12,12 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 __all__ = [
+    "ArgumentError",
+    "LimitError",
     "Problem",
     "TransitionError",
     "TreatplanError",
+    "UnknownReferenceError",
     "ValidationError",
 ]
 
@@ -62,6 +65,40 @@ class ValidationError(TreatplanError, ValueError):
     def prefixed(self, prefix: str) -> ValidationError:
         """The same problems, located under ``prefix`` (a JSON path such as ``$.goals[0]``)."""
         return ValidationError([Problem(_join(prefix, p.path), p.expected) for p in self.problems])
+
+
+class ArgumentError(TreatplanError, TypeError, ValueError):
+    """A public function was called with an argument of the wrong kind or outside its domain.
+
+    ``parameter`` names the argument and ``expected`` says what it takes; the
+    message is ``"<parameter>: expected <expected>"``, without the value. It is
+    also a :class:`TypeError` and a :class:`ValueError`, so code written for the
+    built-in errors keeps catching it.
+    """
+
+    parameter: str
+    expected: str
+
+    def __init__(self, parameter: str, expected: str) -> None:
+        self.parameter = parameter
+        self.expected = expected
+        super().__init__(f"{parameter}: expected {expected}")
+
+
+class UnknownReferenceError(ArgumentError, KeyError, IndexError):
+    """A code, id or index (an instrument code, an objective id, a history index)
+    that names nothing known.
+
+    Also a :class:`KeyError` and an :class:`IndexError`, as a failed look-up was
+    before it existed.
+    """
+
+    # KeyError's str() is the repr of its argument; keep the plain message.
+    __str__ = ArgumentError.__str__
+
+
+class LimitError(ValidationError):
+    """A document is larger than treatplan reads (see :data:`treatplan.MAX_DOCUMENT_BYTES`)."""
 
 
 class TransitionError(TreatplanError):

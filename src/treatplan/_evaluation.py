@@ -99,8 +99,7 @@ def _evaluates(kind: type[R]) -> Callable[[_Step[R]], _Step[R]]:
 
 def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
     """Evaluate ``rule`` on ``plan`` as it stood at ``as_of`` (a timezone-aware date-time)."""
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     evaluator = _EVALUATORS.get(type(rule))
     if evaluator is None:
         raise ValidationError.at("rule", "a termination rule")

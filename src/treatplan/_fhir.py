@@ -37,6 +37,7 @@ back as standalone assessments. No FHIR library is used at run time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
@@ -48,7 +49,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import Problem, ValidationError
+from ._errors import Problem, UnknownReferenceError, ValidationError
 from ._fhir_codes import LOINC_FORMS, LoincForm
 from ._instruments import Instrument
 from ._json import from_dict, to_dict
@@ -95,6 +96,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Marks a JSON text that did not parse (None is a valid JSON value).
+_NOT_JSON = object()
 
 #: The FHIR versions :func:`to_fhir` writes.
 FhirVersion = Literal["R4", "R5"]
@@ -208,12 +211,13 @@ def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
 
     docs/references.md#lifecycle-and-fhir: closed is ``finished``, or ``cancelled`` if the episode
     never started (no record up to then entered assessing or a later open phase).
-    Raises ``IndexError`` when ``upto`` is not the index of a history record.
+    Raises :class:`~treatplan.UnknownReferenceError` (an ``IndexError``) when
+    ``upto`` is not the index of a history record.
     """
     if upto is None:
         return _status_after(plan.history)
     if not 0 <= upto < len(plan.history):
-        raise IndexError(upto)
+        raise UnknownReferenceError("upto", "the index of a history record")
     return _status_after(plan.history[: upto + 1])
 
 
@@ -839,12 +843,11 @@ class _Importer:
         for i, ext in _extensions(care_plan, cp_path, _EXT_INSTRUMENT):
             vpath = f"{cp_path}.extension[{i}].valueString"
             text = _get(ext, "valueString", f"{cp_path}.extension[{i}]", str)
-            try:
+            data: Any = _NOT_JSON
+            with contextlib.suppress(ValueError, RecursionError):
                 data = json.loads(text)
-            except (ValueError, RecursionError):
-                raise ValidationError.at(
-                    vpath, "a treatplan instrument definition in JSON"
-                ) from None
+            if data is _NOT_JSON:  # raised outside the handler: no __context__ quoting text
+                raise ValidationError.at(vpath, "a treatplan instrument definition in JSON")
             try:
                 instrument = from_dict(data, Instrument)
             except ValidationError as exc:
@@ -1373,11 +1376,12 @@ E = TypeVar("E", bound=Any)
 
 
 def _enum(kind: type[E], value: Any, path: str) -> E:
-    try:
-        member: E = kind(value)
-    except (ValueError, TypeError):
+    member: E | None = None
+    with contextlib.suppress(ValueError, TypeError):
+        member = kind(value)
+    if member is None:  # raised outside the handler: no __context__ quoting the value
         choices = ", ".join(repr(m.value) for m in kind)
-        raise ValidationError.at(path, f"a code, one of {choices}") from None
+        raise ValidationError.at(path, f"a code, one of {choices}")
     return member
 
 

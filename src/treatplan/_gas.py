@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from . import _validation as v
+from ._errors import ArgumentError
 from ._model import GasTarget, TreatmentPlan
 
 __all__ = ["DEFAULT_GAS_RHO", "gas_t_score", "plan_gas_t_score"]
@@ -28,23 +30,24 @@ def gas_t_score(
     ``T = 50 + 10 * sum(w*x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2)``
     (Kiresuk & Sherman 1968). 50 when every goal is at its expected level (0);
     one goal of weight 1 gives 30, 40, 50, 60, 70 for -2..+2. Raises
-    ``ValueError`` for no goals, a level outside -2..+2, a negative or
-    non-finite weight, weights that are all 0, or rho outside 0..1.
+    :class:`~treatplan.ArgumentError` (also a ``ValueError``) for no goals, a
+    level outside -2..+2, a weight that is not a finite number above 0, or rho
+    outside 0..1.
     """
-    if not levels:
-        raise ValueError("at least one goal level is needed")
-    if any(not isinstance(x, int) or isinstance(x, bool) or not -2 <= x <= 2 for x in levels):
-        raise ValueError("goal levels must be integers from -2 to 2")
+    if not isinstance(levels, Sequence) or isinstance(levels, str) or not levels:
+        raise ArgumentError("levels", "a non-empty sequence of goal levels")
+    if any(not v.is_int(x) or not -2 <= x <= 2 for x in levels):
+        raise ArgumentError("levels", "integers from -2 to 2")
+    if weights is not None and (not isinstance(weights, Sequence) or isinstance(weights, str)):
+        raise ArgumentError("weights", "a sequence of numbers, or None")
+    if weights is not None and len(weights) != len(levels):
+        raise ArgumentError("weights", "one weight per goal level")
+    if weights is not None and any(not v.is_number(x) or x <= 0 for x in weights):
+        raise ArgumentError("weights", f"finite numbers above 0 and at most {v.MAX_NUMBER:g}")
     w = [1.0] * len(levels) if weights is None else [float(x) for x in weights]
-    if len(w) != len(levels):
-        raise ValueError("weights must have one entry per goal level")
-    if any(not math.isfinite(x) or x < 0 for x in w):
-        raise ValueError("weights must be finite numbers of at least 0")
-    if not (math.isfinite(rho) and 0 <= rho <= 1):
-        raise ValueError("rho must be a number from 0 to 1")
+    if not (v.is_number(rho) and 0 <= rho <= 1):
+        raise ArgumentError("rho", "a number from 0 to 1")
     spread = (1 - rho) * sum(x * x for x in w) + rho * sum(w) ** 2
-    if spread <= 0:
-        raise ValueError("at least one weight must be above 0")
     return 50 + 10 * sum(wi * xi for wi, xi in zip(w, levels, strict=True)) / math.sqrt(spread)
 
 
@@ -55,6 +58,8 @@ def plan_gas_t_score(plan: TreatmentPlan, *, rho: float = DEFAULT_GAS_RHO) -> fl
     the objective's ``GasTarget.weight`` (1.0 when the objective has another kind
     of target).
     """
+    if not isinstance(plan, TreatmentPlan):
+        raise ArgumentError("plan", "a TreatmentPlan")
     for review in reversed(plan.reviews):
         scored = [p for p in review.progress if p.gas_level is not None]
         if not scored:

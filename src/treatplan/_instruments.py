@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import Problem, ValidationError
+from ._errors import Problem, UnknownReferenceError, ValidationError
 from ._memo import IdentityCache
 
 __all__ = [
@@ -128,8 +128,8 @@ class Norms:
         for name in ("clinical_sd", "functional_sd"):
             if getattr(self, name) <= 0:
                 problems.append(Problem(f"$.{name}", "a number above 0"))
-        if self.reliability >= 1:
-            problems.append(Problem("$.reliability", "a number below 1"))
+        if not 0 < self.reliability < 1:
+            problems.append(Problem("$.reliability", "a number above 0 and below 1"))
         if problems:
             raise ValidationError(problems)
 
@@ -208,6 +208,8 @@ class Instrument:
                         f"responses from item_min {self.item_min} to item_max {self.item_max}",
                     )
                 )
+        if self.reliable_change is not None and self.reliable_change <= 0:
+            problems.append(Problem("$.reliable_change", "a number above 0"))
         if self.max_missing >= self.item_count:
             problems.append(Problem("$.max_missing", "fewer than item_count"))
         if problems:
@@ -487,8 +489,14 @@ BUILTIN_INSTRUMENTS: Mapping[str, Instrument] = MappingProxyType(
 
 
 def instrument(code: str) -> Instrument:
-    """The built-in instrument ``code`` (e.g. ``"PHQ-9"``); ``KeyError`` if there is none."""
-    return BUILTIN_INSTRUMENTS[code]
+    """The built-in instrument ``code`` (e.g. ``"PHQ-9"``).
+
+    Raises :class:`UnknownReferenceError` (a :class:`KeyError`) if there is none.
+    """
+    found = BUILTIN_INSTRUMENTS.get(code) if isinstance(code, str) else None
+    if found is None:
+        raise UnknownReferenceError("code", "the code of a built-in instrument, e.g. 'PHQ-9'")
+    return found
 
 
 def instruments() -> tuple[Instrument, ...]:

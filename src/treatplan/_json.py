@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar, get_args, overload
@@ -28,17 +29,41 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _validation as v
-from ._errors import Problem, ValidationError
+from ._errors import LimitError, Problem, ValidationError
 from ._migrations import migrate
 from ._model import SCHEMA_VERSION, Schedule, Target, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
-__all__ = ["converter", "dumps", "from_dict", "loads", "to_dict"]
+__all__ = [
+    "MAX_DOCUMENT_SIZE",
+    "MAX_RECORDS",
+    "converter",
+    "dumps",
+    "from_dict",
+    "loads",
+    "to_dict",
+]
 
 T = TypeVar("T")
 
 #: Deepest nesting a document may have; deeper is refused, not recursed into.
 MAX_DEPTH = 64
+#: Largest JSON text :func:`loads` reads: 8,000,000 bytes (characters for a ``str``).
+#: A plan of 10,000 sessions with a score at each is about 2.5 MB written by
+#: :func:`dumps`; refusing larger input before parsing keeps a hostile upload cheap.
+MAX_DOCUMENT_SIZE = 8_000_000
+#: Most records a plan document may hold: history transitions, sessions and
+#: assessments (standalone and at sessions) and progress reviews together.
+MAX_RECORDS = 50_000
+
+
+#: Tuple member types whose JSON values pass through unchanged, by the exact Python
+#: types json.loads gives for them (bool is not int here: type() is exact).
+_PLAIN_MEMBERS: dict[Any, frozenset[type]] = {
+    int: frozenset({int}),
+    str: frozenset({str}),
+    int | None: frozenset({int, type(None)}),
+}
 
 
 class _Expected(ValueError):
@@ -60,20 +85,25 @@ def _strict(kind: type[Any], expected: str) -> Callable[[Any, Any], Any]:
     return structure
 
 
+#: RFC 3339 date-times, the shape :func:`dumps` writes: a ``T`` separator, seconds,
+#: up to 6 fractional digits and an offset ``Z`` or ``+HH:MM``. ISO 8601's other forms
+#: (week dates, the basic format, a space separator, seconds in the offset) are refused.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z")
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
 def _structure_datetime(value: Any, _: Any) -> datetime:
-    if isinstance(value, str) and 10 < len(value) <= 40:
+    if isinstance(value, str) and _RFC3339.match(value):
+        # The range is the model's validators' to check, with their message.
         try:
-            parsed = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value)
         except ValueError:
             pass
-        else:
-            if parsed.utcoffset() is not None:
-                return parsed
-    raise _Expected("an ISO 8601 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00")
+    raise _Expected("an RFC 3339 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00")
 
 
 def _structure_date(value: Any, _: Any) -> date:
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _FULL_DATE.match(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -114,6 +144,11 @@ def _make_converter() -> cattrs.Converter:
         if not isinstance(value, list):
             raise _Expected("a JSON array")
         (member, _ellipsis) = get_args(t)
+        # Fast path for the common leaf arrays (item responses, ids): members that are
+        # already exactly what the strict hooks would accept need no per-item call.
+        plain = _PLAIN_MEMBERS.get(member)
+        if plain is not None and all(type(x) in plain for x in value):
+            return tuple(value)
         hook = conv.get_structure_hook(member)
         out: list[Any] = []
         errors: list[Exception] = []
@@ -266,7 +301,16 @@ def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
     if isinstance(exc, ClassValidationError | IterableValidationError):
         out: list[Problem] = []
         for inner in exc.exceptions:
-            out.extend(_problems(inner, path + _step(inner)))
+            step = _step(inner)
+            if step is _MAPPING_VALUE:
+                # A value under an object key: reported at the object, as keys are never
+                # named (a key is document content too).
+                out.extend(
+                    Problem(p.path, "values that are each " + p.expected)
+                    for p in _problems(inner, path)
+                )
+            else:
+                out.extend(_problems(inner, path + step))
         return out
     if isinstance(exc, _Expected):
         return [Problem(path, str(exc))]
@@ -294,13 +338,18 @@ def _unknown_key_problem(path: str, cls: Any, count: int) -> Problem:
     return Problem(path, f"only known keys ({found}{allowed})")
 
 
+#: The step to a value under a key of a JSON object read as a mapping: it has no path
+#: of its own, so that the key is not echoed.
+_MAPPING_VALUE = "[*]"
+
+
 def _step(exc: BaseException) -> str:
     step = ""
     for note in getattr(exc, "__notes__", []):
         if isinstance(note, _Index):
             step = f"[{note.position}]"
         elif isinstance(note, IterableValidationNote):
-            step = f"[{note.index}]"
+            step = f"[{note.index}]" if v.is_int(note.index) else _MAPPING_VALUE
         elif isinstance(note, _Key):
             step = f".{note.key}"
         elif isinstance(note, AttributeValidationNote):
@@ -309,16 +358,18 @@ def _step(exc: BaseException) -> str:
 
 
 def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((x, depth + 1) for x in item.values())
-        elif isinstance(item, list):
-            stack.extend((x, depth + 1) for x in item)
-    return True
+    """Whether ``value`` nests no deeper than ``limit``: one level at a time, containers only
+    (the leaves of a large document are most of it and need no look)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit + 1):
+        if not level:
+            return True
+        below: list[Any] = []
+        for item in level:
+            members = item.values() if type(item) is dict else item
+            below += [x for x in members if type(x) is dict or type(x) is list]
+        level = below
+    return not level
 
 
 # --------------------------------------------------------------------------- public
@@ -342,10 +393,36 @@ def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
         raise ValidationError.at("$", f"a document nested no deeper than {MAX_DEPTH} levels")
     if kind is TreatmentPlan:
         data = migrate(data)  # documents of earlier schema versions upgrade first
+    if kind is TreatmentPlan:
+        _check_record_count(data)
     try:
         return converter().structure(data, kind)
     except Exception as exc:  # every failure becomes the one library error
-        raise ValidationError(_problems(exc), f"invalid {kind.__name__} document") from None
+        problems = _problems(exc)
+    # Raised outside the handler, so the error has no __context__: the cattrs
+    # exceptions underneath may name document keys.
+    raise ValidationError(problems, f"invalid {kind.__name__} document")
+
+
+def _check_record_count(data: Any) -> None:
+    """Refuse a plan document with more than MAX_RECORDS records, before building any."""
+    count = 0
+    for key in ("history", "assessments", "sessions", "reviews"):
+        records = data.get(key)
+        if isinstance(records, list):
+            count += len(records)
+            if key == "sessions":
+                count += sum(
+                    len(s["assessments"])
+                    for s in records
+                    if isinstance(s, dict) and isinstance(s.get("assessments"), list)
+                )
+    if count > MAX_RECORDS:
+        raise LimitError.at(
+            "$",
+            f"a plan of at most {MAX_RECORDS:,} records "
+            "(history, sessions, assessments and reviews together)",
+        )
 
 
 def _check_version(data: Any) -> None:
@@ -367,8 +444,17 @@ def _check_version(data: Any) -> None:
 
 
 def dumps(value: Any, *, indent: int | None = 2) -> str:
-    """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``."""
-    return json.dumps(to_dict(value), indent=indent, ensure_ascii=False, allow_nan=False)
+    """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``.
+
+    ``indent=None`` writes compact JSON, without spaces after separators.
+    """
+    return json.dumps(
+        to_dict(value),
+        indent=indent,
+        separators=(",", ":") if indent is None else None,
+        ensure_ascii=False,
+        allow_nan=False,
+    )
 
 
 @overload
@@ -382,6 +468,11 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
     """
     if not isinstance(text, str | bytes | bytearray):
         raise ValidationError.at("$", "JSON text (str or bytes)")
+    if len(text) > MAX_DOCUMENT_SIZE:  # before parsing: a huge input costs nothing
+        raise LimitError.at(
+            "$", f"a document of at most {MAX_DOCUMENT_SIZE:,} bytes (characters for a str)"
+        )
+    where: str | None = None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
@@ -390,10 +481,11 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
             if isinstance(exc, json.JSONDecodeError)
             else ""
         )
-        raise ValidationError.at("$", f"well-formed JSON{where}") from None
+    if where is not None:  # raised outside the handler: no __context__ with document text
+        raise ValidationError.at("$", f"well-formed JSON{where}")
     return from_dict(data, kind)
 
 
 def _reject_constant(name: str) -> float:
     # NaN and Infinity are not JSON; Python's json would otherwise accept them.
-    raise ValueError(name)
+    raise _Expected("finite numbers")

@@ -11,6 +11,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -199,19 +200,21 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
     build its record without running them again; tests/test_fast.py holds the
     two to agreement.
     """
-    if isinstance(event, Event):
-        ev = event
-    else:
-        try:
+    ev: Event | None = event if isinstance(event, Event) else None
+    if ev is None:
+        with contextlib.suppress(ValueError, TypeError):
             ev = Event(event)
-        except (ValueError, TypeError):
-            raise ValidationError.at("event", "one of " + v.enum_choices(Event)) from None
+    if ev is None:  # raised outside the handler: no __context__ quoting the value
+        raise ValidationError.at("event", "one of " + v.enum_choices(Event))
     if ev is Event.REFER:
         raise ValidationError.at("event", "an event other than refer (use TreatmentPlan.refer)")
     if type(at) is not datetime or type(at.tzinfo) is not timezone:  # fast path: fixed offset
         if not v.is_aware(at):
             raise ValidationError.at("at", "a timezone-aware date-time")
         at = v.fixed_offset(at)
+    when = v.time_problem(at)  # the range and whole-minute offset, as Transition checks
+    if when is not None:
+        raise ValidationError.at("at", when)
     if not v.is_ref(by):
         raise ValidationError.at("by", "an opaque reference (who fired the event)")
     if reason is not None:
@@ -223,6 +226,8 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
+        elif not v.is_storable_text(reason):
+            raise ValidationError.at("reason", v.STORABLE_TEXT)
     return _Request(ev, at, by, reason)
 
 
@@ -438,9 +443,8 @@ def revise(
     try:
         return attrs.evolve(plan, **changes)
     except TypeError:
-        raise ValidationError.at(
-            "revise", "keyword arguments naming TreatmentPlan fields"
-        ) from None
+        pass  # raised below, outside the handler: the TypeError names the unknown keyword
+    raise ValidationError.at("revise", "keyword arguments naming TreatmentPlan fields")
 
 
 # --------------------------------------------------------------------------- pictures

@@ -18,6 +18,8 @@ import contextlib
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
+from ._errors import ArgumentError
+
 __all__ = ["IdentityCache"]
 
 V = TypeVar("V")
@@ -28,7 +30,7 @@ class IdentityCache(Generic[V]):
 
     def __init__(self, size: int) -> None:
         if size < 1:
-            raise ValueError("a cache size of at least 1")
+            raise ArgumentError("size", "a cache size of at least 1")
         self.size = size
         # An OrderedDict drops its oldest entry in O(1); a plain dict slows down as
         # deleted slots pile up at its front.

@@ -18,7 +18,7 @@ import copy
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from ._errors import ValidationError
+from ._errors import ArgumentError, ValidationError
 from ._model import SCHEMA_VERSION
 
 __all__ = ["MIGRATIONS", "Migration", "migrate", "migration"]
@@ -28,6 +28,10 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
 #: The registered steps, by the version they upgrade *from*. Empty while 1 is the only version.
 MIGRATIONS: MutableMapping[int, Migration] = {}
+
+
+#: Marks a migration step that failed (raised something other than a ValidationError).
+_FAILED: Any = object()
 
 
 def migration(
@@ -44,9 +48,11 @@ def migration(
 
     def register(step: Migration) -> Migration:
         if not isinstance(from_version, int) or from_version < 1:
-            raise ValueError("a migration upgrades from a version of at least 1")
+            raise ArgumentError("from_version", "an integer version of at least 1")
         if from_version in target:
-            raise ValueError(f"a migration from version {from_version} is already registered")
+            raise ArgumentError(
+                "from_version", f"a version with no migration already registered ({from_version})"
+            )
         target[from_version] = step
         return step
 
@@ -88,11 +94,15 @@ def migrate(
         except ValidationError:
             raise
         except Exception:  # a malformed old document: one library error, no values echoed
+            upgraded = _FAILED
+        if upgraded is _FAILED:  # raised outside the handler: no __context__ with values
             raise ValidationError.at(
                 "$", f"a valid schema version {version} document (upgrading it failed)"
-            ) from None
+            )
         if not isinstance(upgraded, dict):
-            raise TypeError(f"the migration from version {version} must return a dict")
+            raise ArgumentError(
+                "migration", f"a function returning a dict (from version {version})"
+            )
         version += 1
         rest = {k: value for k, value in upgraded.items() if k != "schema_version"}
         doc = {"schema_version": version, **rest}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
@@ -26,7 +27,7 @@ import attrs
 from dateutil import rrule as _rrule
 
 from . import _validation as v
-from ._errors import Problem, ValidationError
+from ._errors import Problem, UnknownReferenceError, ValidationError
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, Outcome, Phase
@@ -337,7 +338,7 @@ class GasTarget:
     """
 
     level: int = attrs.field(default=0, validator=v.integer(low=-2, high=2))
-    weight: float = attrs.field(default=1.0, validator=v.number(low=0, high=1000))
+    weight: float = attrs.field(default=1.0, validator=v.positive(high=1000))
     kind: Literal["gas"] = attrs.field(default="gas", init=False)
 
 
@@ -433,10 +434,9 @@ class Schedule:
     def _parse(self) -> _rrule.rrule:
         # attrs computes this default before running the field validators: check the
         # inputs here, or dateutil fails on them with AttributeError.
-        if not v.is_aware(self.start):
-            raise ValidationError.at(
-                "$.start", "a timezone-aware date-time (ISO 8601 with an offset)"
-            )
+        when = v.time_problem(self.start)
+        if when is not None:
+            raise ValidationError.at("$.start", when)
         if not isinstance(self.rrule, str) or not self.rrule.strip() or len(self.rrule) > 500:
             raise ValidationError.at("$.rrule", "a non-empty string of at most 500 characters")
         dtstart = self.start
@@ -451,14 +451,17 @@ class Schedule:
         problem = _rule_problem(text)
         if problem is not None:
             raise ValidationError.at("$.rrule", problem)
+        parsed: Any = None
         try:
             parsed = _rrule.rrulestr(text, dtstart=dtstart)
-        except (ValueError, TypeError, OverflowError):
+            next(iter(parsed), None)  # expandable: the first occurrence can be computed
+        except (ValueError, TypeError, OverflowError, IndexError):
+            parsed = None
+        # Raised outside the handler, so no __context__ (dateutil's messages quote the rule).
+        if not isinstance(parsed, _rrule.rrule):
             raise ValidationError.at(
                 "$.rrule", "an RFC 5545 RRULE value such as FREQ=WEEKLY;COUNT=12"
-            ) from None
-        if not isinstance(parsed, _rrule.rrule):  # pragma: no cover - rrulestr on one rule
-            raise ValidationError.at("$.rrule", "a single RFC 5545 RRULE value")
+            )
         return parsed
 
     def occurrences(self, until: datetime | None = None, limit: int = 1000) -> list[datetime]:
@@ -466,19 +469,24 @@ class Schedule:
 
         Each has a fixed UTC offset, like every time in a plan.
         """
-        if until is not None and not v.is_aware(until):
+        if until is not None:
             # A naive bound cannot be compared with the aware occurrences.
-            raise ValidationError.at("until", "a timezone-aware date-time")
-        bound = None if until is None else v.instant(until)
+            v.check_time_argument(until, "until")
+        bound = v.MAX_INSTANT if until is None else min(v.instant(until), v.MAX_INSTANT)
         out: list[datetime] = []
-        for when in self._parsed:
-            if len(out) >= limit or (bound is not None and v.instant(when) > bound):
+        for when in self:
+            if len(out) >= limit or v.instant(when) > bound:
                 break
-            out.append(v.fixed_offset(when))
+            out.append(when)
         return out
 
     def __iter__(self) -> Iterator[datetime]:
-        return (v.fixed_offset(when) for when in self._parsed)
+        """Occurrences in time order, ending before :data:`~treatplan.document.MAX_INSTANT`."""
+        for when in self._parsed:
+            # The wall-clock year first: converting a time near year 9999 could overflow.
+            if when.year > v.MAX_INSTANT.year or v.instant(when) >= v.MAX_INSTANT:
+                return
+            yield v.fixed_offset(when)
 
 
 def _zone(name: str) -> tzinfo | None:
@@ -510,7 +518,117 @@ def _rule_problem(text: str) -> str | None:
         return "an RRULE with BYDAY or BYMONTHDAY, not both"
     if not parts.get("UNTIL", "Z").endswith("Z"):  # RFC 5545 3.3.10, with an aware start
         return "an UNTIL in UTC (a date-time ending in Z)"
+    return _rule_value_problem(parts)
+
+
+#: Bounds of the numeric RRULE parts a schedule may use (RFC 5545 3.3.10), kept
+#: small enough that expanding any rule from any start stays cheap and in range.
+_RULE_NUMBERS = {
+    "INTERVAL": (1, 1000),
+    "COUNT": (1, 1000),
+    "BYHOUR": (0, 23),
+    "BYMINUTE": (0, 59),
+}
+_WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR", "SA", "SU"})
+#: The largest BYDAY ordinal per FREQ (RFC 5545: only MONTHLY and YEARLY take one).
+_BYDAY_ORDINAL = {"DAILY": 0, "WEEKLY": 0, "MONTHLY": 5, "YEARLY": 53}
+_ORDINAL_DAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)\Z")
+_UNTIL = re.compile(r"\d{8}T\d{6}Z\Z")
+
+
+def _rule_value_problem(parts: dict[str, str]) -> str | None:
+    """What is wrong with the values of an RRULE's parts, or None."""
+    freq = parts["FREQ"]
+    for name, (low, high) in _RULE_NUMBERS.items():
+        if name not in parts:
+            continue
+        values = parts[name].split(",") if name.startswith("BY") else [parts[name]]
+        if len(values) > high - low + 1 or not all(
+            x.isascii() and x.isdigit() and low <= int(x) <= high for x in values
+        ):
+            what = "integers" if name.startswith("BY") else "an integer"
+            return f"an RRULE whose {name} is {what} from {low} to {high}"
+    if "BYMONTHDAY" in parts:
+        days = parts["BYMONTHDAY"].split(",")
+        if freq == "WEEKLY" or len(days) > 31 or not all(_month_day(d) for d in days):
+            return (
+                "an RRULE whose BYMONTHDAY is days from 1 to 31 or -31 to -1 "
+                "(not with FREQ=WEEKLY)"
+            )
+    if "BYDAY" in parts:
+        most = _BYDAY_ORDINAL[freq]
+        days = parts["BYDAY"].split(",")
+        if len(days) > 7 * max(most, 1) or not all(_weekday(d, most) for d in days):
+            if most:
+                return (
+                    "an RRULE whose BYDAY is weekdays (MO to SU), "
+                    f"each with an optional ordinal from 1 to {most} or -{most} to -1"
+                )
+            return "an RRULE whose BYDAY is weekdays (MO to SU) without ordinals for this FREQ"
+    if parts.get("WKST", "MO") not in _WEEKDAYS:
+        return "an RRULE whose WKST is a weekday, MO to SU"
+    until = parts.get("UNTIL")
+    if until is not None and not (
+        _UNTIL.match(until)
+        and v.MIN_INSTANT.year <= int(until[:4]) < v.MAX_INSTANT.year
+        and _valid_until(until)
+    ):
+        return "an RRULE whose UNTIL is a UTC date-time YYYYMMDDTHHMMSSZ in 1900 to 2199"
+    return _never_matching_problem(parts)
+
+
+def _never_matching_problem(parts: dict[str, str]) -> str | None:
+    """Rules whose INTERVAL could step over every period with an occurrence, forever.
+
+    dateutil scans period by period (to the year 9999) for an occurrence, so such a
+    rule would cost seconds to expand. Each refused combination can skip every
+    period: a DAILY interval of whole weeks keeps one weekday; a MONTHLY interval of
+    whole years keeps one month, which may lack a 29th-31st or a fifth weekday
+    forever; a YEARLY interval may keep years without a 53rd weekday. DAILY with
+    BYMONTHDAY is refused too: it scans some 30 days per occurrence (use MONTHLY).
+    """
+    freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    ordinals = [abs(int(d[:-2] or 0)) for d in parts.get("BYDAY", "").split(",") if d]
+    month_days = [abs(int(d)) for d in parts.get("BYMONTHDAY", "").split(",") if d]
+    if freq == "DAILY" and "BYMONTHDAY" in parts:  # a day scanned for each hit
+        return "an RRULE with BYMONTHDAY only with FREQ=MONTHLY or YEARLY"
+    if freq == "DAILY" and interval % 7 == 0 and "BYDAY" in parts:
+        return "an RRULE with FREQ=DAILY and BYDAY whose INTERVAL is not whole weeks"
+    if (
+        freq == "MONTHLY"
+        and interval % 12 == 0
+        and (any(n > 4 for n in ordinals) or any(d > 28 for d in month_days))
+    ):
+        return (
+            "an RRULE with FREQ=MONTHLY and an INTERVAL of whole years only with "
+            "BYMONTHDAY days up to 28 and BYDAY ordinals up to 4"
+        )
+    if freq == "YEARLY" and interval > 1 and any(n > 52 for n in ordinals):
+        return "an RRULE with FREQ=YEARLY and a BYDAY ordinal of 53 only at INTERVAL 1"
     return None
+
+
+def _month_day(value: str) -> bool:
+    digits = value[1:] if value[:1] in "+-" else value
+    return digits.isascii() and digits.isdigit() and 1 <= int(digits) <= 31
+
+
+def _weekday(value: str, most: int) -> bool:
+    match = _ORDINAL_DAY.match(value)
+    if match is None:
+        return False
+    sign, ordinal, _day = match.groups()
+    if ordinal is None:
+        return not sign
+    return 1 <= int(ordinal) <= most
+
+
+def _valid_until(value: str) -> bool:
+    try:
+        datetime.strptime(value, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 @attrs.frozen
@@ -694,7 +812,7 @@ class _DerivedStateSlot:
     _state: object
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class TreatmentPlan(_DerivedStateSlot):
     """A client's treatment plan over one episode of care: the aggregate root.
 
@@ -747,6 +865,20 @@ class TreatmentPlan(_DerivedStateSlot):
         if problems:
             raise ValidationError(problems, "invalid treatment plan")
 
+    def __repr__(self) -> str:
+        # Short on purpose (at most 200 characters): a plan holds clinical text, which
+        # belongs in deliberate displays (``describe``, ``_repr_html_``), not in logs.
+        # Every field stays reachable as an attribute; ``attrs.asdict`` gives them all.
+        outcome = f"/{self.outcome.value}" if self.outcome else ""
+        counts = (
+            f"goals={len(self.goals)}, sessions={len(self.sessions)}, "
+            f"assessments={len(self.assessments)}, reviews={len(self.reviews)}"
+        )
+        return (
+            f"TreatmentPlan({_short(self.plan_id)}, client={_short(self.client_ref)}, "
+            f"phase={self.phase.value}{outcome}, {counts})"
+        )
+
     # -- construction ------------------------------------------------------
     @classmethod
     def refer(
@@ -788,14 +920,17 @@ class TreatmentPlan(_DerivedStateSlot):
         for o in self.objectives:
             if o.id == objective_id:
                 return o
-        raise KeyError(objective_id)
+        raise UnknownReferenceError("objective_id", "the id of an objective in the plan")
 
     def instrument(self, code: str) -> Instrument:
         """The definition of instrument ``code``: the plan's own first, then the built-ins."""
         for custom in self.custom_instruments:
             if custom.code == code:
                 return custom
-        return BUILTIN_INSTRUMENTS[code]
+        found = BUILTIN_INSTRUMENTS.get(code) if isinstance(code, str) else None
+        if found is None:
+            raise UnknownReferenceError("code", "the code of a built-in or custom instrument")
+        return found
 
     def all_assessments(self) -> tuple[Assessment, ...]:
         """Every assessment, standalone and taken at sessions, in time order."""
@@ -810,6 +945,11 @@ class TreatmentPlan(_DerivedStateSlot):
     @property
     def attended_sessions(self) -> tuple[Session, ...]:
         return tuple(s for s in self.sessions if s.attended)
+
+
+def _short(ref: str) -> str:
+    """An opaque reference for a repr: up to 24 characters, then an ellipsis."""
+    return repr(ref if len(ref) <= 24 else ref[:23] + "…")
 
 
 def _plan_problems(plan: TreatmentPlan) -> list[Problem]:

@@ -16,6 +16,7 @@ import attrs
 
 from . import _validation as v
 from ._change import in_clinical_range
+from ._errors import ArgumentError
 from ._instruments import Direction, Instrument
 from ._model import Phase, TreatmentPlan
 from ._state import state_of
@@ -62,10 +63,10 @@ class TalkingTherapiesPolicy:
     )
     anxiety_caseness: float | None = attrs.field(default=None, validator=v.number(optional=True))
     depression_reliable_change: float | None = attrs.field(
-        default=None, validator=v.number(low=0, optional=True)
+        default=None, validator=v.positive(optional=True)
     )
     anxiety_reliable_change: float | None = attrs.field(
-        default=None, validator=v.number(low=0, optional=True)
+        default=None, validator=v.positive(optional=True)
     )
     improvement_requires_no_deterioration: bool = attrs.field(default=True, validator=v.boolean())
     min_treatment_sessions: int = attrs.field(default=2, validator=v.integer(low=0, high=1000))
@@ -113,10 +114,15 @@ def talking_therapies_outcome(
     reliably deteriorates); reliable deterioration (either worsens by at least
     its threshold); reliable recovery (recovery and reliable improvement).
 
-    Raises ``KeyError`` for a measure the plan does not define and
-    ``ValueError`` when a threshold is neither in the policy nor in the
-    instrument's definition.
+    Raises :class:`~treatplan.UnknownReferenceError` (a ``KeyError``) for a
+    measure the plan does not define and :class:`~treatplan.ArgumentError` (a
+    ``ValueError``) when a threshold is neither in the policy nor in the
+    instrument's definition, or for arguments of the wrong kind.
     """
+    if not isinstance(plan, TreatmentPlan):
+        raise ArgumentError("plan", "a TreatmentPlan")
+    if policy is not None and not isinstance(policy, TalkingTherapiesPolicy):
+        raise ArgumentError("policy", "a TalkingTherapiesPolicy or None")
     policy = policy or TalkingTherapiesPolicy()
     depression = plan.instrument(policy.depression)
     anxiety = plan.instrument(policy.anxiety)
@@ -181,9 +187,7 @@ def talking_therapies_outcome(
 def _threshold(override: float | None, defined: float | None, what: str) -> float:
     value = override if override is not None else defined
     if value is None:
-        raise ValueError(f"no {what} threshold in the policy or the instrument definition")
-    if what == "reliable change" and value <= 0:
-        raise ValueError("a reliable change threshold must be above 0")
+        raise ArgumentError("policy", f"a {what} threshold, as the instrument definition has none")
     return value
 
 

@@ -43,7 +43,7 @@ from ._cadence import (
     status_on,
 )
 from ._change import ChangeCategory, score_change
-from ._errors import ValidationError
+from ._errors import UnknownReferenceError, ValidationError
 from ._evaluation import Verdict, evaluate
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
@@ -225,7 +225,7 @@ class Findings:
         for m in self.measures:
             if m.instrument == instrument:
                 return m
-        raise KeyError(instrument)
+        raise UnknownReferenceError("instrument", "the code of an instrument scored here")
 
 
 # --------------------------------------------------------------------------- review
@@ -236,8 +236,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     now (the plan keeps no history of them); every record (sessions, scores,
     reviews, transitions) counts only up to ``as_of``.
     """
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     chosen = policy or _DEFAULT_POLICY
     view = as_of_view(plan, as_of)
     state = state_of(view)

@@ -34,6 +34,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 
 from . import _validation as v
+from ._errors import ArgumentError
 from ._model import SCHEMA_VERSION, Attendance, Outcome, Phase, Target, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
@@ -47,8 +48,8 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: ``datetime.isoformat()`` with an offset (``Z`` accepted too): the offset is required,
 #: as the loader refuses naive times. Offsets with seconds occur for historical zones.
 DATETIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #: The opaque-reference rule of :func:`treatplan._validation.ref`, in ECMA-262 syntax.
@@ -216,6 +217,7 @@ class _Generator:
                 "type": "integer" if hint is int else "number",
                 "minimum": _number(low),
                 "maximum": _number(high),
+                **{k: _number(x) for k, x in leaf.items() if k == "exclusiveMinimum"},
             }
         if hint is str:
             return {"type": "string", **leaf}
@@ -225,7 +227,7 @@ class _Generator:
             return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         if isinstance(hint, type) and (issubclass(hint, enum.Enum) or attrs.has(hint)):
             return self.ref(hint)
-        raise TypeError(f"no JSON Schema mapping for {hint!r}")  # pragma: no cover
+        raise ArgumentError("hint", "a type with a JSON Schema mapping")  # pragma: no cover
 
 
 # The plan document: schema_version first, then the derived phase and outcome
@@ -338,6 +340,8 @@ def _validator_facts(validator: Any) -> dict[str, Any]:
                 facts["leaf"]["minimum"] = bound["low"]
             if bound.get("high") is not None:
                 facts["leaf"]["maximum"] = bound["high"]
+        elif factory == "positive":
+            facts["leaf"].update(minimum=0, exclusiveMinimum=0, maximum=bound["high"])
         elif factory == "items_of":
             array = facts["array"]
             if bound["min_length"]:

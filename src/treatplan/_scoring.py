@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import attrs
 
-from ._errors import ValidationError
+from ._errors import ArgumentError, ValidationError
 from ._instruments import Band, Direction, Instrument
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
@@ -133,6 +133,12 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
     Raises :class:`~treatplan.ValidationError` when the assessment is of another
     instrument or its responses do not fit the definition.
     """
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError(
+            "instrument", "an Instrument (for a code, use treatplan.instrument('PHQ-9'))"
+        )
+    if not isinstance(assessment, Assessment):
+        raise ArgumentError("assessment", "an Assessment")
     if assessment.instrument != instrument.code:
         raise ValidationError.at("$.instrument", "the code of the instrument being scored")
     problems = assessment.problems_against(instrument)
@@ -176,7 +182,11 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         ]
         if missing:
             prorated = Fraction(sum(values) * instrument.item_count, len(values))
-            total = float(_round_half_up(prorated) if instrument.round_prorated else prorated)
+            scaled = _round_half_up(prorated) if instrument.round_prorated else prorated
+            # Scaling up assumes the missing items range like the answered ones; where
+            # items differ (their own allowed responses) it could pass the instrument's
+            # range, which no set of answers can reach: keep it inside.
+            total = float(min(max(scaled, instrument.total_min), instrument.total_max))
         else:
             total = float(sum(values))
     band, case = _band_and_case(instrument, total)
@@ -217,6 +227,10 @@ def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
     The score is remembered for that assessment object and definition object (both
     immutable), so scoring the same assessment again costs a dict look-up.
     """
+    if not isinstance(plan, TreatmentPlan):
+        raise ArgumentError("plan", "a TreatmentPlan")
+    if not isinstance(assessment, Assessment):
+        raise ArgumentError("assessment", "an Assessment")
     instrument = plan.instrument(assessment.instrument)
     hit = _SCORES.get(assessment, instrument)
     if hit is not None:
@@ -227,7 +241,12 @@ def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
 def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
     """Every score of ``instrument`` in the plan, in time order (unscorable ones included).
 
-    ``KeyError`` when the plan neither defines nor has a built-in ``instrument``.
+    :class:`~treatplan.UnknownReferenceError` (a ``KeyError``) when the plan
+    neither defines nor has a built-in ``instrument``.
     """
-    plan.instrument(instrument)  # KeyError for an unknown instrument, even when unscored
+    if not isinstance(plan, TreatmentPlan):
+        raise ArgumentError("plan", "a TreatmentPlan")
+    if not isinstance(instrument, str):
+        raise ArgumentError("instrument", "an instrument code such as 'PHQ-9'")
+    plan.instrument(instrument)  # an error for an unknown instrument, even when unscored
     return tuple(score_in(plan, a) for a in plan.scores(instrument))

@@ -39,7 +39,7 @@ from typing import cast
 import attrs
 
 from . import _validation as v
-from ._errors import ValidationError
+from ._errors import UnknownReferenceError, ValidationError
 from ._fast import plan_with
 from ._model import (
     AchievementStatus,
@@ -113,7 +113,7 @@ class Series:
         if index < 0:
             index += self.n
         if not 0 <= index < self.n:
-            raise IndexError(index)
+            raise UnknownReferenceError("index", f"an index of one of the {self.n} points")
         return self._points[index]
 
     def points(self) -> tuple[ScoredPoint, ...]:

@@ -228,8 +228,7 @@ def advise_step(
     Looks at the latest score of each of ``instruments`` the plan measures:
     its expected-response signal and whether it reliably deteriorated.
     """
-    if not v.is_aware(as_of):
-        raise ValidationError.at("as_of", "a timezone-aware date-time")
+    v.check_time_argument(as_of, "as_of")
     signal, deteriorated = latest_status(plan, as_of, instruments)
     return step_advice(current_step(plan, policy), signal, deteriorated, policy)
 

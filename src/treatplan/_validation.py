@@ -28,6 +28,21 @@ MAX_NUMBER = 1e9
 MAX_TEXT = 10_000
 #: Opaque references (client, clinician, ids): no spaces, so no names.
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}\Z")
+#: C0 control characters other than tab, line feed and carriage return. PostgreSQL
+#: refuses NUL in text, and the others have no place in clinical prose.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+STORABLE_TEXT = "text without control characters (tab and line breaks allowed)"
+
+#: The earliest instant a plan may hold (inclusive): 1900-01-01T00:00:00Z.
+MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+#: The end of the instants a plan may hold (exclusive): 2200-01-01T00:00:00Z.
+#: Every time in a plan, at any UTC offset, and every date, lies in the years
+#: 1900 to 2199, far from the ends of Python's calendar (years 1 and 9999), so
+#: converting a time to UTC or to any zone, or adding a review interval, never
+#: overflows.
+MAX_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+_TIME_RANGE = "from 1900-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z"
+_DATE_RANGE = "from 1900-01-01 to 2199-12-31"
 
 
 def fail(attribute: attrs.Attribute[Any], expected: str, suffix: str = "") -> ValidationError:
@@ -46,8 +61,15 @@ def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
             raise fail(attribute, f"a string of at most {max_length} characters")
         if not is_unicode(value):
             raise fail(attribute, "valid Unicode text (no lone surrogates)")
+        if _CONTROL.search(value):
+            raise fail(attribute, STORABLE_TEXT)
 
     return check
+
+
+def is_storable_text(value: str) -> bool:
+    """Whether ``value`` has no C0 control character other than tab, LF and CR."""
+    return _CONTROL.search(value) is None
 
 
 def is_unicode(value: str) -> bool:
@@ -113,14 +135,47 @@ def number(
     return check
 
 
+def positive(*, high: float = MAX_NUMBER, optional: bool = False) -> Validator:
+    """A finite number above 0 (and at most ``high``): a weight, an SD, a threshold."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        if not is_number(value) or not 0 < value <= high:
+            raise fail(attribute, f"a finite number above 0 and at most {high:g}")
+
+    return check
+
+
 def aware_datetime(*, optional: bool = False) -> Validator:
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
-        if not is_aware(value):
-            raise fail(attribute, "a timezone-aware date-time (ISO 8601 with an offset)")
+        problem = time_problem(value)
+        if problem is not None:
+            raise fail(attribute, problem)
 
     return check
+
+
+def time_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a time in a plan, or None.
+
+    A plan time is timezone-aware, its UTC offset is whole minutes (RFC 3339
+    writes no seconds in an offset), and it lies from :data:`MIN_INSTANT` up to
+    :data:`MAX_INSTANT`. Every path that makes a plan record checks this.
+    """
+    if not isinstance(value, datetime):
+        return "a timezone-aware date-time (RFC 3339, with an offset)"
+    offset = value.utcoffset()
+    if offset is None:
+        return "a timezone-aware date-time (RFC 3339, with an offset)"
+    if offset.seconds % 60 or offset.microseconds:
+        return "a date-time whose UTC offset is whole minutes"
+    # Aware comparison works on the offsets arithmetically: no OverflowError at year 1.
+    if not MIN_INSTANT <= value < MAX_INSTANT:
+        return "a date-time " + _TIME_RANGE
+    return None
 
 
 def a_date(*, optional: bool = False) -> Validator:
@@ -129,6 +184,8 @@ def a_date(*, optional: bool = False) -> Validator:
             return
         if not isinstance(value, date) or isinstance(value, datetime):
             raise fail(attribute, "a calendar date (ISO 8601 YYYY-MM-DD)")
+        if not MIN_INSTANT.year <= value.year < MAX_INSTANT.year:
+            raise fail(attribute, "a calendar date " + _DATE_RANGE)
 
     return check
 
@@ -191,6 +248,19 @@ def is_ref(value: object) -> bool:
 
 def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def check_time_argument(value: object, name: str) -> None:
+    """Raise a ValidationError at ``name`` unless ``value`` is a time a plan may hold:
+    an ``as_of`` outside the range would overflow when converted to UTC."""
+    problem = time_problem(value)
+    if problem is not None:
+        raise ValidationError.at(name, problem)
+
+
+def is_plan_time(value: object) -> bool:
+    """Whether ``value`` is a time a plan may hold (see :func:`time_problem`)."""
+    return time_problem(value) is None
 
 
 def fixed_offset(value: Any) -> Any:

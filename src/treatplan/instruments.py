@@ -7,6 +7,7 @@ whole plan (``plan_*`` is the pattern for whole-plan variants), sharing the plan
 derived state so each assessment is scored once.
 """
 
+from ._display import measures_frame
 from ._instruments import (
     AUDIT,
     BUILTIN_INSTRUMENTS,
@@ -54,6 +55,7 @@ __all__ = [
     "builtin_instrument",
     "builtin_instruments",
     "is_case",
+    "measures_frame",
     "plan_score",
     "plan_scores",
     "plan_series",

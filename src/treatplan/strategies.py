@@ -43,6 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the test
         "treatplan.strategies needs hypothesis; install it with: pip install 'treatplan[test]'"
     ) from exc
 
+from ._errors import ArgumentError
 from ._instruments import (
     BUILTIN_INSTRUMENTS,
     Band,
@@ -192,15 +193,20 @@ def refs(*, max_length: int = 24) -> st.SearchStrategy[str]:
 def clinical_texts(*, max_length: int = 60) -> st.SearchStrategy[str]:
     """Free text as found in goal statements, descriptions and notes.
 
-    Non-blank unicode (letters, punctuation, emoji, control characters; no lone
-    surrogates) of 1 to ``max_length`` characters, starting with a visible character.
+    Non-blank unicode (letters, punctuation, emoji, tabs and line breaks; no lone
+    surrogates and no other C0 control characters, which treatplan refuses) of 1 to
+    ``max_length`` characters, starting with a visible character.
     """
     length = max(max_length, 1)
     return st.builds(
         lambda first, rest: (first + rest)[:length],
         st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")),
-        st.text(st.characters(codec="utf-8"), max_size=length - 1),
+        st.text(st.characters(codec="utf-8", exclude_characters=_C0), max_size=length - 1),
     )
+
+
+#: C0 control characters treatplan refuses in free text (all but tab, LF and CR).
+_C0 = "".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 
 
 def timezones() -> st.SearchStrategy[timezone]:
@@ -338,8 +344,8 @@ def gas_targets() -> st.SearchStrategy[GasTarget]:
         level=st.integers(-2, 2),
         weight=st.one_of(
             st.just(1.0),
-            st.integers(0, 100),
-            st.floats(0, 1000, allow_nan=False, allow_infinity=False),
+            st.integers(1, 100),
+            st.floats(0.001, 1000, allow_nan=False, allow_infinity=False),
         ),
     )
 
@@ -537,7 +543,7 @@ _NORMS = st.builds(
     clinical_sd=_SDS,
     functional_mean=_MEANS,
     functional_sd=_SDS,
-    reliability=st.floats(0, 0.99, allow_nan=False, allow_infinity=False),
+    reliability=st.floats(0.01, 0.99, allow_nan=False, allow_infinity=False),
     source=st.none() | clinical_texts(max_length=40),
 )
 
@@ -572,7 +578,7 @@ def _draw_instrument(draw: st.DrawFn, code: str) -> Instrument:
         direction=_enum(draw, Direction),
         bands=bands if draw(_BOOL) else (),
         caseness_cutoff=draw(st.integers(low, high)) if draw(_BOOL) else None,
-        reliable_change=draw(st.floats(0, 100, allow_nan=False, allow_infinity=False))
+        reliable_change=draw(st.floats(0.5, 100, allow_nan=False, allow_infinity=False))
         if draw(_BOOL)
         else None,
         reverse_items=_subset(draw, numbers, max_size=3),
@@ -790,7 +796,7 @@ def client_factors(draw: st.DrawFn, *, texts: TextStrategy | None = None) -> Cli
 # --------------------------------------------------------------------------- rules
 @st.composite
 def goals_met_rules(draw: st.DrawFn, *, objective_ids: Sequence[str] | None = None) -> GoalsMet:
-    """:class:`~treatplan.GoalsMet`: every live objective, or a subset of ``objective_ids``
+    """:class:`~treatplan.rules.GoalsMet`: every live objective, or a subset of ``objective_ids``
     (default: up to three drawn refs)."""
     if objective_ids is None:
         chosen = tuple(dict.fromkeys(draw(_REFS) for _ in range(draw(st.integers(0, 3)))))
@@ -800,12 +806,12 @@ def goals_met_rules(draw: st.DrawFn, *, objective_ids: Sequence[str] | None = No
 
 
 def session_limits() -> st.SearchStrategy[SessionLimit]:
-    """:class:`~treatplan.SessionLimit`: 1-40 sessions, attended or offered."""
+    """:class:`~treatplan.rules.SessionLimit`: 1-40 sessions, attended or offered."""
     return st.builds(SessionLimit, max_sessions=st.integers(1, 40), count_missed=_BOOL)
 
 
 def consecutive_missed_rules() -> st.SearchStrategy[ConsecutiveMissed]:
-    """:class:`~treatplan.ConsecutiveMissed`: 1-5 consecutive missed sessions."""
+    """:class:`~treatplan.rules.ConsecutiveMissed`: 1-5 consecutive missed sessions."""
     return st.builds(
         ConsecutiveMissed, count=st.integers(1, 5), include_client_cancellations=_BOOL
     )
@@ -813,7 +819,7 @@ def consecutive_missed_rules() -> st.SearchStrategy[ConsecutiveMissed]:
 
 @st.composite
 def missed_in_window_rules(draw: st.DrawFn) -> MissedInWindow:
-    """:class:`~treatplan.MissedInWindow`: more than M missed of the last K (M < K <= 20)."""
+    """:class:`~treatplan.rules.MissedInWindow`: more than M missed of the last K (M < K <= 20)."""
     window = draw(st.integers(1, 20))
     return MissedInWindow(
         max_missed=draw(st.integers(0, window - 1)),
@@ -823,7 +829,7 @@ def missed_in_window_rules(draw: st.DrawFn) -> MissedInWindow:
 
 
 def missed_within_days_rules() -> st.SearchStrategy[MissedWithinDays]:
-    """:class:`~treatplan.MissedWithinDays`: 1-10 missed within 1-365 days."""
+    """:class:`~treatplan.rules.MissedWithinDays`: 1-10 missed within 1-365 days."""
     return st.builds(
         MissedWithinDays,
         count=st.integers(1, 10),
@@ -833,17 +839,17 @@ def missed_within_days_rules() -> st.SearchStrategy[MissedWithinDays]:
 
 
 def inactivity_rules() -> st.SearchStrategy[Inactivity]:
-    """:class:`~treatplan.Inactivity`: no attended contact for 1-365 days."""
+    """:class:`~treatplan.rules.Inactivity`: no attended contact for 1-365 days."""
     return st.builds(Inactivity, days=st.integers(1, 365))
 
 
 def time_limits() -> st.SearchStrategy[TimeLimit]:
-    """:class:`~treatplan.TimeLimit`: 1-3650 days from agreement or from referral."""
+    """:class:`~treatplan.rules.TimeLimit`: 1-3650 days from agreement or from referral."""
     return st.builds(TimeLimit, days=st.integers(1, 3650), from_referral=_BOOL)
 
 
 def client_requests() -> st.SearchStrategy[ClientRequest]:
-    """:class:`~treatplan.ClientRequest` (it has no parameters)."""
+    """:class:`~treatplan.rules.ClientRequest` (it has no parameters)."""
     return st.just(ClientRequest())
 
 
@@ -856,13 +862,13 @@ _CODES_LISTS = _instrument_codes()
 
 
 def sustained_recovery_rules() -> st.SearchStrategy[SustainedRecovery]:
-    """:class:`~treatplan.SustainedRecovery`: 1-4 consecutive recovered measurements on
+    """:class:`~treatplan.rules.SustainedRecovery`: 1-4 consecutive recovered measurements on
     1-3 built-in measures."""
     return st.builds(SustainedRecovery, consecutive=st.integers(1, 4), instruments=_CODES_LISTS)
 
 
 def plateau_rules() -> st.SearchStrategy[Plateau]:
-    """:class:`~treatplan.Plateau`: no reliable change over the last 2-8 scores on 1-3
+    """:class:`~treatplan.rules.Plateau`: no reliable change over the last 2-8 scores on 1-3
     built-in measures, with any action."""
     return st.builds(
         Plateau,
@@ -873,12 +879,12 @@ def plateau_rules() -> st.SearchStrategy[Plateau]:
 
 
 def reliable_deterioration_rules() -> st.SearchStrategy[ReliableDeterioration]:
-    """:class:`~treatplan.ReliableDeterioration` on 1-3 built-in measures."""
+    """:class:`~treatplan.rules.ReliableDeterioration` on 1-3 built-in measures."""
     return st.builds(ReliableDeterioration, instruments=_CODES_LISTS)
 
 
 def authorisation_used_rules() -> st.SearchStrategy[AuthorisationUsed]:
-    """:class:`~treatplan.AuthorisationUsed`: 1-40 authorised sessions with 0-3 increasing
+    """:class:`~treatplan.rules.AuthorisationUsed`: 1-40 authorised sessions with 0-3 increasing
     warning fractions strictly between 0 and 1."""
     fractions = st.lists(
         st.floats(0, 1, exclude_min=True, exclude_max=True), max_size=3, unique=True
@@ -928,13 +934,13 @@ def simple_rules(draw: st.DrawFn, *, objective_ids: Sequence[str] | None = None)
 
 @st.composite
 def any_of_rules(draw: st.DrawFn, *, objective_ids: Sequence[str] | None = None) -> AnyOf:
-    """:class:`~treatplan.AnyOf` over 1-3 termination rules, themselves possibly nested."""
+    """:class:`~treatplan.rules.AnyOf` over 1-3 termination rules, themselves possibly nested."""
     return AnyOf(tuple(_draw_rule(draw, objective_ids, 1) for _ in range(draw(st.integers(1, 3)))))
 
 
 @st.composite
 def all_of_rules(draw: st.DrawFn, *, objective_ids: Sequence[str] | None = None) -> AllOf:
-    """:class:`~treatplan.AllOf` over 1-3 termination rules, themselves possibly nested."""
+    """:class:`~treatplan.rules.AllOf` over 1-3 termination rules, themselves possibly nested."""
     return AllOf(tuple(_draw_rule(draw, objective_ids, 1) for _ in range(draw(st.integers(1, 3)))))
 
 
@@ -1132,7 +1138,7 @@ def treatment_plans(
     """
     wanted = sorted(set(phases) if phases is not None else Phase, key=_PHASE_ORDER.index)
     if not wanted:
-        raise ValueError("phases must name at least one phase")
+        raise ArgumentError("phases", "at least one phase")
     distance = _DISTANCES[_pick(draw, wanted)]
     builder = _PlanBuilder(draw, texts if texts is not None else _TEXTS)
     plan = TreatmentPlan.refer(

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import ArgumentError
 from .._version import __version__
 from ._codebook import codebook_dict
 from ._engine import Admission, WaitingList, simulate_client
@@ -133,11 +134,11 @@ class _Done:
 
 def _check(scenario: Scenario, clients: int, chunk_size: int) -> None:
     if not isinstance(scenario, Scenario):
-        raise TypeError("scenario must be a treatplan.sim.Scenario")
+        raise ArgumentError("scenario", "a treatplan.sim.Scenario")
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
-        raise ValueError("clients must be a non-negative integer")
+        raise ArgumentError("clients", "a non-negative integer")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError("chunk_size must be a positive integer")
+        raise ArgumentError("chunk_size", "a positive integer")
 
 
 def _version() -> str:
@@ -386,7 +387,7 @@ def simulate_replicates(
     :func:`simulate`.
     """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
-        raise ValueError("replicates must be at least 1")
+        raise ArgumentError("replicates", "an integer of at least 1")
     _check(scenario, clients, chunk_size)
     formats = check_formats(formats)
     options: dict[str, Any] = {

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import attrs
 
 from .. import _validation as v
-from .._errors import ValidationError
+from .._errors import ArgumentError, ValidationError
 from .._json import from_dict, to_dict
 from .._model import BarrierKind, Readiness, SupportLevel
 from .._rules import (
@@ -57,7 +57,9 @@ class _ReadOnlyWeights(dict[str, float]):
     __slots__ = ()
 
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError("scenario weights are read-only: build a new scenario with attrs.evolve")
+        raise ArgumentError(
+            "weights", "a new scenario built with attrs.evolve: scenario weights are read-only"
+        )
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
     __ior__ = _read_only
@@ -448,6 +450,7 @@ class Scenario:
     @classmethod
     def from_json(cls, text: str | bytes) -> Scenario:
         """Parse scenario JSON text (see :meth:`from_dict`)."""
+        where: str | None = None
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as exc:
@@ -456,7 +459,8 @@ class Scenario:
                 if isinstance(exc, json.JSONDecodeError)
                 else ""
             )
-            raise ValidationError.at("$", f"well-formed JSON{where}") from None
+        if where is not None:  # raised outside the handler: no __context__ quoting the text
+            raise ValidationError.at("$", f"well-formed JSON{where}")
         return cls.from_dict(data)
 
 

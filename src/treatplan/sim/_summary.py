@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import ArgumentError
 from ._engine import CLIENT_COLUMNS, ClientResult
 from ._survival import t_quantile
 
@@ -262,7 +263,7 @@ def combine_replicates(summaries: Sequence[Summary]) -> Summary:
     and figures are averaged.
     """
     if not summaries:
-        raise ValueError("no summaries to combine")
+        raise ArgumentError("summaries", "at least one summary to combine")
     if len(summaries) == 1:
         return summaries[0]
     k = len(summaries)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._errors import ValidationError
+from .._errors import ArgumentError, ValidationError
 
 __all__ = [
     "ENDING_CAUSES",
@@ -58,7 +58,7 @@ _RECOVERY_RULES = frozenset({"sustained_recovery", "goals_met"})
 
 def _z(confidence: float) -> float:
     if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
+        raise ArgumentError("confidence", "a number between 0 and 1")
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
@@ -146,12 +146,12 @@ def _event_table(
 ) -> tuple[list[float], list[int], list[dict[str, int]], list[int]]:
     """Distinct times, the number at risk before each, events by cause, censorings."""
     if len(durations) != len(causes):
-        raise ValueError("durations and causes must have the same length")
+        raise ArgumentError("causes", "one cause (or None) per duration")
     table: dict[float, tuple[dict[str, int], list[int]]] = {}
     for time, cause in zip(durations, causes, strict=True):
         time = float(time)
         if not math.isfinite(time) or time < 0:
-            raise ValueError("durations must be finite and not negative")
+            raise ArgumentError("durations", "finite numbers, not negative")
         by_cause, censored = table.setdefault(time, ({}, [0]))
         if cause is None:
             censored[0] += 1
@@ -192,7 +192,7 @@ def kaplan_meier(
     """
     z = _z(confidence)
     if len(durations) != len(observed):
-        raise ValueError("durations and observed must have the same length")
+        raise ArgumentError("observed", "one flag per duration")
     causes = ["event" if o else None for o in observed]
     times, at_risk, events, censored = _event_table(durations, causes)
     survival, greenwood = 1.0, 0.0
@@ -384,7 +384,7 @@ def _ending_cause(row: _Row) -> str | None:
 
 def _check_scale(scale: str) -> None:
     if scale not in ("sessions", "weeks"):
-        raise ValueError("scale must be 'sessions' or 'weeks'")
+        raise ArgumentError("scale", "'sessions' or 'weeks'")
 
 
 def _endings(rows: Iterable[_Row], scale: Scale, horizon_weeks: int | None) -> Durations:
@@ -397,8 +397,8 @@ def _endings(rows: Iterable[_Row], scale: Scale, horizon_weeks: int | None) -> D
             time = float(row.integer("sessions_attended") or 0)
         elif cause is None:
             if horizon_weeks is None:
-                raise ValueError(
-                    "an episode is still open: pass horizon_weeks (the scenario's) to censor it"
+                raise ArgumentError(
+                    "horizon_weeks", "the scenario's horizon (an episode is still open)"
                 )
             time = (horizon_weeks * 7 - (row.integer("waited_days") or 0)) / 7
         else:
@@ -575,9 +575,9 @@ def t_quantile(p: float, df: float) -> float:
     about 1e-12 for df from 1 to 10^6 (tests/test_sim_survival.py).
     """
     if not 0.0 < p < 1.0:
-        raise ValueError("p must be strictly between 0 and 1")
+        raise ArgumentError("p", "a probability strictly between 0 and 1")
     if not df > 0 or not math.isfinite(df):
-        raise ValueError("df must be positive and finite")
+        raise ArgumentError("df", "a positive, finite number")
     if p == 0.5:
         return 0.0
     tail = min(p, 1.0 - p)

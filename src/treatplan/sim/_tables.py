@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+from .._errors import ArgumentError
 from ._codebook import CODEBOOK
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
 
@@ -69,7 +70,7 @@ def column_kind(table: str, column: str) -> str:
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     """``formats`` as a tuple, or ``ValueError`` naming the known ones."""
     if isinstance(formats, str) or not formats or set(formats) - set(FORMATS):
-        raise ValueError(f"formats must be a non-empty list among {', '.join(FORMATS)}")
+        raise ArgumentError("formats", f"a non-empty list among {', '.join(FORMATS)}")
     return tuple(dict.fromkeys(formats))
 
 
@@ -95,7 +96,7 @@ def format_rows(table: str, rows: Iterable[Sequence[Any]], fmt: str) -> str:
             dumps({c: (None if v == "" else v) for c, v in zip(columns, row, strict=True)}) + "\n"
             for row in rows
         )
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(TEXT_FORMATS)}")
+    raise ArgumentError("fmt", f"one of {', '.join(TEXT_FORMATS)}")
 
 
 class TableWriter:
@@ -103,7 +104,7 @@ class TableWriter:
 
     def __init__(self, out_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS) -> None:
         if set(formats) - set(TEXT_FORMATS):
-            raise ValueError(f"unknown format; expected among {', '.join(TEXT_FORMATS)}")
+            raise ArgumentError("formats", f"formats among {', '.join(TEXT_FORMATS)}")
         out_dir.mkdir(parents=True, exist_ok=True)
         self.paths: list[Path] = []
         self._files: dict[tuple[str, str], IO[str]] = {}
@@ -135,9 +136,10 @@ class TableWriter:
 def _table_of(path: Path) -> str:
     table = path.name.split(".", 1)[0]
     if table not in TABLES or path.suffix[1:] not in FORMATS:
-        raise ValueError(
-            f"expected a table file named <table>.<format>, table among {', '.join(TABLES)} "
-            f"and format among {', '.join(FORMATS)}"
+        raise ArgumentError(
+            "path",
+            f"a table file named <table>.<format>, table among {', '.join(TABLES)} "
+            f"and format among {', '.join(FORMATS)}",
         )
     return table
 
@@ -220,9 +222,9 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
     Parquet files).
     """
     if table not in TABLES:
-        raise ValueError(f"unknown table; expected one of {', '.join(TABLES)}")
+        raise ArgumentError("table", f"one of {', '.join(TABLES)}")
     if library not in ("pandas", "polars"):
-        raise ValueError("library must be 'pandas' or 'polars'")
+        raise ArgumentError("library", "'pandas' or 'polars'")
     lib = _import(library, library)
     path = _find(Path(out_dir), table)
     if library == "pandas":

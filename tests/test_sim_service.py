@@ -226,7 +226,7 @@ def test_no_clients_and_bad_arguments() -> None:
     assert math.isnan(result.service.figures["referrals_per_day"])
     with pytest.raises(TypeError):
         simulate_service("scenario", 1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="clients: expected a non-negative"):
         simulate_service(DEFAULT_SCENARIO, -1)
 
 

@@ -237,7 +237,7 @@ def test_parquet_and_plot(done: tuple[Any, Path], tmp_path: Path) -> None:
     [
         ({"clients": 0}, "clients"),
         ({"replicates": True}, "replicates"),
-        ({"table_format": "xlsx"}, "table_format"),
+        ({"table_format": "xlsx"}, "table_format: expected"),
     ],
 )
 def test_bad_arguments(options: dict[str, Any], message: str) -> None:
@@ -248,7 +248,7 @@ def test_bad_arguments(options: dict[str, Any], message: str) -> None:
 def test_bad_base_and_no_arms() -> None:
     with pytest.raises(TypeError):
         sweep("scenario", ARMS)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="at least one arm"):
+    with pytest.raises(ValueError, match="arms: expected at least one arm"):
         sweep(SMALL, [])
 
 

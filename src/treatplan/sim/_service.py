@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._errors import ArgumentError
 from .._model import ReviewDecision
 from .._stepped import SteppedCarePolicy, initial_step
 from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
@@ -600,9 +601,9 @@ def simulate_service(
     result is byte-identical for one ``(scenario, clients, seed)``.
     """
     if not isinstance(scenario, Scenario):
-        raise TypeError("scenario must be a treatplan.sim.Scenario")
+        raise ArgumentError("scenario", "a treatplan.sim.Scenario")
     if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
-        raise ValueError("clients must be a non-negative integer")
+        raise ArgumentError("clients", "a non-negative integer")
     service = scenario.service or Service()
     clinical = ClinicalEpisodes(scenario, seed) if episodes is None else None
     loop = _Loop(scenario, service, clinical or episodes, seed)  # type: ignore[arg-type]
@@ -655,7 +656,9 @@ def erlang_c_mean_wait(arrivals_per_day: float, mean_days: float, servers: int) 
     """
     load = arrivals_per_day * mean_days
     if not 0 < load < servers:
-        raise ValueError("an M/M/c queue needs 0 < arrivals x mean length < servers")
+        raise ArgumentError(
+            "arrivals_per_day", "a stable M/M/c queue: 0 < arrivals x mean length < servers"
+        )
     term, total = 1.0, 1.0  # a^k / k!, summed for k < c
     for k in range(1, servers):
         term *= load / k

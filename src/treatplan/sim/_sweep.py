@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import TreatplanError, ValidationError
+from .._errors import ArgumentError, TreatplanError, ValidationError
 from .._version import __version__
 from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
@@ -317,15 +317,15 @@ def sweep(
     same folder reuses completed runs and refuses a folder holding another sweep.
     """
     if not isinstance(base, Scenario):
-        raise TypeError("base must be a treatplan.sim.Scenario")
+        raise ArgumentError("base", "a treatplan.sim.Scenario")
     if table_format not in SWEEP_FORMATS:
-        raise ValueError("table_format must be 'csv' or 'parquet'")
+        raise ArgumentError("table_format", "'csv' or 'parquet'")
     for name, number in (("clients", clients), ("replicates", replicates)):
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            raise ValueError(f"{name} must be a positive integer")
+            raise ArgumentError(name, "a positive integer")
     arm_list = _arms(arms)
     if not arm_list:
-        raise ValueError("a sweep needs at least one arm")
+        raise ArgumentError("arms", "at least one arm")
     scenarios = [
         apply_overrides(base, arm.overrides, f"$.arms[{a}]") for a, arm in enumerate(arm_list)
     ]

@@ -103,13 +103,13 @@ def test_instrument_responses_cached_per_definition() -> None:
 def test_score_in_remembers_per_assessment_and_definition() -> None:
     plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="x")
     a = tp.Assessment("a1", "PHQ-9", T0, items=(1,) * 9)
-    first = _scoring.score_in(plan, a)
+    first = _scoring.plan_score(plan, a)
     assert first == tp.score(tp.instruments.PHQ9, a)
-    assert _scoring.score_in(plan, a) is first
+    assert _scoring.plan_score(plan, a) is first
     twin = tp.Assessment("a1", "PHQ-9", T0, items=(1,) * 9)
-    assert _scoring.score_in(plan, twin) == first
+    assert _scoring.plan_score(plan, twin) == first
     # Another definition of the same code is another key: its own score.
     strict = attrs.evolve(tp.instruments.PHQ9, caseness_cutoff=5)
     custom_plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="x", custom_instruments=(strict,))
-    assert _scoring.score_in(custom_plan, a).case is True
+    assert _scoring.plan_score(custom_plan, a).case is True
     assert first.case is False

@@ -454,6 +454,11 @@ def from_schema(node: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "integer":
         return st.integers(node["minimum"], node["maximum"])
     if kind == "number":
+        if "exclusiveMinimum" in node:  # e.g. a GAS weight: above 0
+            low, high = node["exclusiveMinimum"], node["maximum"]
+            return st.integers(int(low) + 1, int(high)) | st.floats(
+                low, high, allow_nan=False, exclude_min=True
+            )
         low, high = node["minimum"], node["maximum"]
         return st.integers(int(low), int(high)) | st.floats(low, high, allow_nan=False)
     if kind == "string":

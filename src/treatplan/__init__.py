@@ -37,8 +37,8 @@ from ._errors import (
     TreatplanError,
     UnknownReferenceError,
     ValidationError,
+    ValidationIssue,
 )
-from ._errors import Problem as ValidationIssue
 from ._evaluation import Verdict, evaluate
 from ._instruments import Instrument
 from ._instruments import instrument as builtin_instrument
@@ -65,6 +65,8 @@ from ._model import (
     ClientFactors,
     CodeSystem,
     Comparator,
+    CountPeriod,
+    DeliveryFormat,
     Diagnosis,
     GasTarget,
     Goal,
@@ -75,6 +77,7 @@ from ._model import (
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveTarget,
     PresentingProblem,
     ProgressReview,
     Readiness,
@@ -85,16 +88,11 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._model import Format as DeliveryFormat
-from ._model import Period as CountPeriod
-from ._model import Target as ObjectiveTarget
-from ._review import Findings, ReviewPolicy, review
-from ._review import conduct_review as record_findings
+from ._review import Findings, ReviewPolicy, record_findings, review
 from ._scoring import Score, score
 from ._state import Achievement, AchievementSource, objective_achievement
 from ._summary import summary as describe
-from ._transitions import Event, Phase
-from ._transitions import Outcome as EpisodeOutcome
+from ._transitions import EpisodeOutcome, Event, Phase
 from ._version import __version__
 
 if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)

@@ -16,7 +16,7 @@ import math
 import attrs
 
 from . import _validation as v
-from ._errors import ArgumentError, Problem, ValidationError
+from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._instruments import Direction, Instrument, Norms
 from ._memo import IdentityCache
 from ._scoring import Score
@@ -122,18 +122,18 @@ class HagemanArrindell:
 
     def __attrs_post_init__(self) -> None:
         problems = [
-            Problem(f"$.{name}", "a number above 0")
+            ValidationIssue(f"$.{name}", "a number above 0")
             for name in ("sd_pre", "sd_post")
             if getattr(self, name) <= 0
         ]
         problems += [
-            Problem(f"$.{name}", "a number above 0 and below 1")
+            ValidationIssue(f"$.{name}", "a number above 0 and below 1")
             for name in ("reliability_pre", "reliability_post")
             if not 0 < getattr(self, name) < 1
         ]
         if not problems and _difference_reliability(self) <= 0:
             problems.append(
-                Problem(
+                ValidationIssue(
                     "$.pre_post_correlation",
                     "a correlation that leaves the reliability of the difference (r_dd) above 0",
                 )

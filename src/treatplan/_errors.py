@@ -14,11 +14,11 @@ import attrs
 __all__ = [
     "ArgumentError",
     "LimitError",
-    "Problem",
     "TransitionError",
     "TreatplanError",
     "UnknownReferenceError",
     "ValidationError",
+    "ValidationIssue",
 ]
 
 
@@ -27,7 +27,7 @@ class TreatplanError(Exception):
 
 
 @attrs.frozen
-class Problem:
+class ValidationIssue:
     """One thing wrong with an input: where it is and what was expected.
 
     ``path`` is a JSONPath-like location such as
@@ -47,12 +47,12 @@ class ValidationError(TreatplanError, ValueError):
     ``problems`` lists every problem found, each with its path.
     """
 
-    problems: tuple[Problem, ...]
+    problems: tuple[ValidationIssue, ...]
 
-    def __init__(self, problems: Iterable[Problem], what: str = "invalid input") -> None:
+    def __init__(self, problems: Iterable[ValidationIssue], what: str = "invalid input") -> None:
         self.problems = tuple(problems)
         if not self.problems:
-            self.problems = (Problem("$", what),)
+            self.problems = (ValidationIssue("$", what),)
         lines = "\n".join(f"  {p}" for p in self.problems)
         n = len(self.problems)
         super().__init__(f"{what}: {n} problem{'s' if n != 1 else ''}\n{lines}")
@@ -60,11 +60,13 @@ class ValidationError(TreatplanError, ValueError):
     @classmethod
     def at(cls, path: str, expected: str) -> ValidationError:
         """A single-problem error."""
-        return cls([Problem(path, expected)])
+        return cls([ValidationIssue(path, expected)])
 
     def prefixed(self, prefix: str) -> ValidationError:
         """The same problems, located under ``prefix`` (a JSON path such as ``$.goals[0]``)."""
-        return ValidationError([Problem(_join(prefix, p.path), p.expected) for p in self.problems])
+        return ValidationError(
+            [ValidationIssue(_join(prefix, p.path), p.expected) for p in self.problems]
+        )
 
 
 class ArgumentError(TreatplanError, TypeError, ValueError):

@@ -27,7 +27,6 @@ from ._errors import ValidationError
 from ._instruments import Instrument
 from ._model import Attendance, Session, TreatmentPlan
 from ._rules import (
-    Action,
     AllOf,
     AnyOf,
     AuthorisationUsed,
@@ -40,6 +39,7 @@ from ._rules import (
     Plateau,
     ReliableDeterioration,
     Rule,
+    RuleAction,
     SessionLimit,
     SustainedRecovery,
     TimeLimit,
@@ -63,7 +63,7 @@ class Verdict:
 
     rule: str
     fired: bool
-    action: Action
+    action: RuleAction
     reason: str
     evidence: tuple[str, ...] = ()
     children: tuple[Verdict, ...] = ()
@@ -142,7 +142,7 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     met = [o.id for o in chosen if objective_achievement(view, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
-    return Verdict(rule.kind, fired, Action.DISCHARGE, reason, tuple(met))
+    return Verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
 
 
 @_evaluates(SessionLimit)
@@ -154,7 +154,7 @@ def _session_limit(
     return Verdict(
         rule.kind,
         used >= rule.max_sessions,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{used} of {rule.max_sessions} sessions used",
     )
 
@@ -171,7 +171,7 @@ def _consecutive_missed(
     return Verdict(
         rule.kind,
         len(run) >= rule.count,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{len(run)} consecutive missed sessions (limit {rule.count})",
         tuple(reversed(run)),
     )
@@ -192,7 +192,7 @@ def _missed_in_window(
     return Verdict(
         rule.kind,
         len(missed) > rule.max_missed,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{len(missed)} missed of the last {seen} scheduled "
         f"(more than {rule.max_missed} of {rule.window} ends)",
         tuple(reversed(missed)),
@@ -213,7 +213,7 @@ def _missed_within_days(
     return Verdict(
         rule.kind,
         len(missed) >= rule.count,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{len(missed)} missed within {rule.days} days (limit {rule.count})",
         tuple(reversed(missed)),
     )
@@ -230,7 +230,7 @@ def _inactivity(
     return Verdict(
         rule.kind,
         idle >= rule.days,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{max(idle, 0)} days since the last contact (limit {rule.days})",
         (last.id,) if last is not None else (),
     )
@@ -250,13 +250,13 @@ def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datet
             None,
         )
         if agreed is None:
-            return Verdict(rule.kind, False, Action.DISCHARGE, "plan not yet agreed")
+            return Verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
         start = agreed
     elapsed = (limit - start).days
     return Verdict(
         rule.kind,
         elapsed >= rule.days,
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         f"{max(elapsed, 0)} of {rule.days} days elapsed",
     )
 
@@ -272,7 +272,7 @@ def _client_request(
     return Verdict(
         rule.kind,
         bool(asked),
-        Action.DISCHARGE,
+        RuleAction.DISCHARGE,
         "client asked to end" if asked else "no request to end recorded",
         asked,
     )
@@ -302,13 +302,13 @@ def _sustained_recovery(
         if m[1].caseness_cutoff is not None
     ]
     if not measured:
-        return Verdict(rule.kind, False, Action.DISCHARGE, "no scores on the listed measures")
+        return Verdict(rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures")
     short = [code for code, _, series in measured if series.n_scored - 1 < n]
     if short:
         return Verdict(
             rule.kind,
             False,
-            Action.DISCHARGE,
+            RuleAction.DISCHARGE,
             f"fewer than {n} scores after baseline: " + ", ".join(short),
         )
     baselines = {code: series.first_scored() for code, _, series in measured}
@@ -339,7 +339,9 @@ def _sustained_recovery(
         reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
     else:
         reason = f"no reliable improvement at each of the last {n} measurements"
-    return Verdict(rule.kind, fired, Action.DISCHARGE, reason, tuple(evidence) if fired else ())
+    return Verdict(
+        rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(evidence) if fired else ()
+    )
 
 
 @_evaluates(Plateau)
@@ -400,7 +402,7 @@ def _reliable_deterioration(
         if worse
         else "no reliable deterioration"
     )
-    return Verdict(rule.kind, bool(worse), Action.REVIEW, reason, tuple(evidence))
+    return Verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
 
 
 def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
@@ -422,22 +424,22 @@ def _authorisation_used(
     text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
     if used >= total:
         return Verdict(
-            rule.kind, True, Action.DISCHARGE, text + ": authorisation used up", counted
+            rule.kind, True, RuleAction.DISCHARGE, text + ": authorisation used up", counted
         )
     crossed = crossed_fractions(used, total, rule.warn_at)
     if crossed:
         return Verdict(
-            rule.kind, True, Action.WARN, text + f": reached {crossed[-1]:.0%}", counted
+            rule.kind, True, RuleAction.WARN, text + f": reached {crossed[-1]:.0%}", counted
         )
-    return Verdict(rule.kind, False, Action.WARN, text)
+    return Verdict(rule.kind, False, RuleAction.WARN, text)
 
 
 # --------------------------------------------------------------------------- composites
-_ORDER = (Action.WARN, Action.REVIEW, Action.DISCHARGE)
+_ORDER = (RuleAction.WARN, RuleAction.REVIEW, RuleAction.DISCHARGE)
 
 
-def _strongest(actions: Sequence[Action]) -> Action:
-    return max(actions, key=_ORDER.index) if actions else Action.DISCHARGE
+def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
+    return max(actions, key=_ORDER.index) if actions else RuleAction.DISCHARGE
 
 
 @_evaluates(AnyOf)

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from ._model import Outcome, Phase, Transition, TreatmentPlan
+from ._model import EpisodeOutcome, Phase, Transition, TreatmentPlan
 
 __all__ = ["new_transition", "plan_with", "replace_field"]
 
@@ -110,7 +110,7 @@ def new_transition(
     at: datetime,
     by: str,
     reason: str | None,
-    outcome: Outcome | None,
+    outcome: EpisodeOutcome | None,
 ) -> Transition:
     """A history record ``fire`` has checked.
 

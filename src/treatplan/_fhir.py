@@ -49,7 +49,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import Problem, UnknownReferenceError, ValidationError
+from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
 from ._fhir_codes import LOINC_FORMS, LoincForm
 from ._instruments import Instrument
 from ._json import from_dict, to_dict
@@ -61,8 +61,10 @@ from ._model import (
     ClientFactors,
     CodeSystem,
     Comparator,
+    CountPeriod,
+    DeliveryFormat,
     Diagnosis,
-    Format,
+    EpisodeOutcome,
     GasTarget,
     Goal,
     GoalDomain,
@@ -71,16 +73,14 @@ from ._model import (
     MeasureTarget,
     Modality,
     Objective,
-    Outcome,
-    Period,
+    ObjectiveTarget,
     Phase,
     PresentingProblem,
     Schedule,
-    Target,
     Transition,
     TreatmentPlan,
 )
-from ._scoring import score, score_in
+from ._scoring import plan_score, score
 
 __all__ = [
     "CARE_PLAN_STATUS",
@@ -198,7 +198,7 @@ _COMPARATOR_TO_FHIR = {
 }
 _COMPARATOR_FROM_FHIR = {v: k for k, v in _COMPARATOR_TO_FHIR.items()}
 # UCUM units for "per period" (UCUM: d, wk, mo).
-_PERIOD_TO_UCUM = {Period.DAY: "/d", Period.WEEK: "/wk", Period.MONTH: "/mo"}
+_PERIOD_TO_UCUM = {CountPeriod.DAY: "/d", CountPeriod.WEEK: "/wk", CountPeriod.MONTH: "/mo"}
 _PERIOD_FROM_UCUM = {v: k for k, v in _PERIOD_TO_UCUM.items()}
 _RRULE_FREQ_TO_UNIT = {"DAILY": "d", "WEEKLY": "wk", "MONTHLY": "mo", "YEARLY": "a"}
 
@@ -235,7 +235,7 @@ def care_plan_status(plan: TreatmentPlan) -> str:
     """
     if plan.phase is not Phase.CLOSED:
         return CARE_PLAN_STATUS[plan.phase]
-    return "completed" if plan.outcome is Outcome.COMPLETED else "revoked"
+    return "completed" if plan.outcome is EpisodeOutcome.COMPLETED else "revoked"
 
 
 def _activity_status(plan: TreatmentPlan) -> str:
@@ -247,7 +247,7 @@ def _activity_status(plan: TreatmentPlan) -> str:
         return "in-progress"
     if phase is not Phase.CLOSED:
         return "not-started"
-    if plan.outcome is Outcome.COMPLETED:
+    if plan.outcome is EpisodeOutcome.COMPLETED:
         return "completed"
     agreed = any(t.target in _AGREED for t in plan.history)
     return "stopped" if agreed else "cancelled"
@@ -606,7 +606,7 @@ class _Exporter:
         body["target"] = [target]
         return self.resource("Goal", objective.id, body)
 
-    def target(self, target: Target) -> dict[str, Any]:
+    def target(self, target: ObjectiveTarget) -> dict[str, Any]:
         if isinstance(target, MeasureTarget):
             return {
                 "measure": self.instrument_concept(target.instrument),
@@ -750,7 +750,7 @@ def _observation_total(plan: TreatmentPlan, assessment: Assessment) -> tuple[flo
     """
     if assessment.items is None:
         return assessment.total, False
-    total = score_in(plan, assessment).total
+    total = plan_score(plan, assessment).total
     if total is None:  # too many items missing to score
         return None, False
     return (int(total) if float(total).is_integer() else total), True
@@ -852,7 +852,10 @@ class _Importer:
                 instrument = from_dict(data, Instrument)
             except ValidationError as exc:
                 raise ValidationError(
-                    [Problem(vpath, f"an instrument definition ({p})") for p in exc.problems]
+                    [
+                        ValidationIssue(vpath, f"an instrument definition ({p})")
+                        for p in exc.problems
+                    ]
                 ) from None
             self.custom.setdefault(instrument.code, instrument)
         subject = _get(care_plan, "subject", cp_path, Mapping)
@@ -1054,7 +1057,7 @@ class _Importer:
             achievement=achievement,
         )
 
-    def target(self, target: Mapping[str, Any], path: str) -> Target:
+    def target(self, target: Mapping[str, Any], path: str) -> ObjectiveTarget:
         measure = _get(target, "measure", path, Mapping)
         if _first_code(measure, _CS_TARGET) == "gas-level":
             weight = 1.0
@@ -1166,10 +1169,10 @@ class _Importer:
         timing_key: str,
     ) -> Intervention:
         modality = _enum(Modality, _first_code(code, _CS_MODALITY), f"{code_path}.coding")
-        fmt = Format.INDIVIDUAL
+        fmt = DeliveryFormat.INDIVIDUAL
         for j, ext in _extensions(element, path, _EXT_FORMAT):
             fmt = _enum(
-                Format,
+                DeliveryFormat,
                 _get(ext, "valueCode", f"{path}.extension[{j}]", str),
                 f"{path}.extension[{j}].valueCode",
             )

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import Problem, UnknownReferenceError, ValidationError
+from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
 from ._memo import IdentityCache
 
 __all__ = [
@@ -124,12 +124,12 @@ class Norms:
     source: str | None = attrs.field(default=None, validator=v.text(optional=True, max_length=500))
 
     def __attrs_post_init__(self) -> None:
-        problems: list[Problem] = []
+        problems: list[ValidationIssue] = []
         for name in ("clinical_sd", "functional_sd"):
             if getattr(self, name) <= 0:
-                problems.append(Problem(f"$.{name}", "a number above 0"))
+                problems.append(ValidationIssue(f"$.{name}", "a number above 0"))
         if not 0 < self.reliability < 1:
-            problems.append(Problem("$.reliability", "a number above 0 and below 1"))
+            problems.append(ValidationIssue("$.reliability", "a number above 0 and below 1"))
         if problems:
             raise ValidationError(problems)
 
@@ -187,9 +187,9 @@ class Instrument:
     )
 
     def __attrs_post_init__(self) -> None:
-        problems: list[Problem] = []
+        problems: list[ValidationIssue] = []
         if self.item_max < self.item_min:
-            problems.append(Problem("$.item_max", "an integer not below item_min"))
+            problems.append(ValidationIssue("$.item_max", "an integer not below item_min"))
         for name, numbers in (
             ("reverse_items", self.reverse_items),
             ("item_choices", tuple(c.item for c in self.item_choices)),
@@ -198,20 +198,22 @@ class Instrument:
             for i, n in enumerate(numbers):
                 if not 1 <= n <= self.item_count:
                     problems.append(
-                        Problem(f"$.{name}[{i}]", f"an item number from 1 to {self.item_count}")
+                        ValidationIssue(
+                            f"$.{name}[{i}]", f"an item number from 1 to {self.item_count}"
+                        )
                     )
         for i, choice in enumerate(self.item_choices):
             if any(not self.item_min <= value <= self.item_max for value in choice.values):
                 problems.append(
-                    Problem(
+                    ValidationIssue(
                         f"$.item_choices[{i}].values",
                         f"responses from item_min {self.item_min} to item_max {self.item_max}",
                     )
                 )
         if self.reliable_change is not None and self.reliable_change <= 0:
-            problems.append(Problem("$.reliable_change", "a number above 0"))
+            problems.append(ValidationIssue("$.reliable_change", "a number above 0"))
         if self.max_missing >= self.item_count:
-            problems.append(Problem("$.max_missing", "fewer than item_count"))
+            problems.append(ValidationIssue("$.max_missing", "fewer than item_count"))
         if problems:
             raise ValidationError(problems)
 
@@ -233,21 +235,23 @@ class Instrument:
 
     def response_problems(
         self, items: Sequence[int | None] | None, total: float | None
-    ) -> list[Problem]:
+    ) -> list[ValidationIssue]:
         """Problems with a response to this instrument, with paths relative to the assessment."""
-        problems: list[Problem] = []
+        problems: list[ValidationIssue] = []
         if items is None and total is None:
-            return [Problem("$", "item responses or a total")]
+            return [ValidationIssue("$", "item responses or a total")]
         if items is not None:
             if len(items) != self.item_count:
-                problems.append(Problem("$.items", f"a list of {self.item_count} item responses"))
+                problems.append(
+                    ValidationIssue("$.items", f"a list of {self.item_count} item responses")
+                )
             else:
                 allowed = _responses(self).allowed
                 for i, value in enumerate(items):
                     if value is not None and value not in allowed[i]:
                         choices = allowed[i]
                         problems.append(
-                            Problem(
+                            ValidationIssue(
                                 f"$.items[{i}]",
                                 f"null or an integer in {{{', '.join(map(str, choices))}}}"
                                 if len(choices) < self.item_max - self.item_min + 1
@@ -258,7 +262,7 @@ class Instrument:
             responses = _responses(self)
             if not responses.total_min <= total <= responses.total_max:
                 problems.append(
-                    Problem(
+                    ValidationIssue(
                         "$.total",
                         f"a number from {responses.total_min} to {responses.total_max}",
                     )
@@ -374,7 +378,7 @@ CORE10 = Instrument(
     source="Barkham et al. 2013; CORE System Trust (bands and risk threshold unconfirmed)",
 )
 
-#: Outcome Rating Scale (Miller et al. 2003): 4 visual-analogue items 0-10,
+#: EpisodeOutcome Rating Scale (Miller et al. 2003): 4 visual-analogue items 0-10,
 #: total 0-40, higher is better. Adult clinical cut-off 25 (a total below 25 is
 #: in the clinical range; 32 for children is not built in). Reliable change 5
 #: is a configurable default (unconfirmed). No bands are published. Items are

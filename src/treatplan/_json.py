@@ -29,9 +29,9 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _validation as v
-from ._errors import LimitError, Problem, ValidationError
+from ._errors import LimitError, ValidationError, ValidationIssue
 from ._migrations import migrate
-from ._model import SCHEMA_VERSION, Schedule, Target, TreatmentPlan
+from ._model import SCHEMA_VERSION, ObjectiveTarget, Schedule, TreatmentPlan
 from ._rules import RULE_TYPES, Rule
 
 __all__ = [
@@ -170,9 +170,9 @@ def _make_converter() -> cattrs.Converter:
         make_dict_unstructure_fn(Schedule, conv, _parsed=override(omit=True)),
     )
     # Tagged unions, dispatched on "kind".
-    _register_union(conv, Target, get_args(Target))
+    _register_union(conv, ObjectiveTarget, get_args(ObjectiveTarget))
     _register_union(conv, Rule, RULE_TYPES)
-    for cls in (*get_args(Target), *RULE_TYPES):
+    for cls in (*get_args(ObjectiveTarget), *RULE_TYPES):
         conv.register_structure_hook(cls, _tagged_member(conv, cls))
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
@@ -195,9 +195,9 @@ def _make_converter() -> cattrs.Converter:
         plan = plan_structure(body, TreatmentPlan)
         problems = []
         if phase != plan.phase.value:
-            problems.append(Problem("$.phase", "the target of the last history record"))
+            problems.append(ValidationIssue("$.phase", "the target of the last history record"))
         if outcome != (plan.outcome.value if plan.outcome is not None else None):
-            problems.append(Problem("$.outcome", "the outcome of the last history record"))
+            problems.append(ValidationIssue("$.outcome", "the outcome of the last history record"))
         if problems:
             raise ValidationError(problems)
         return plan
@@ -292,40 +292,40 @@ def converter() -> cattrs.Converter:
 
 
 # --------------------------------------------------------------------------- errors
-def _problems(exc: BaseException, path: str = "$") -> list[Problem]:
+def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
     """Flatten a cattrs error tree into problems with JSON paths. Values are never echoed."""
     if isinstance(exc, ValidationError):
         return list(exc.prefixed(path).problems)
     if isinstance(exc, ForbiddenExtraKeysError):
         return [_unknown_key_problem(path, exc.cl, len(exc.extra_fields))]
     if isinstance(exc, ClassValidationError | IterableValidationError):
-        out: list[Problem] = []
+        out: list[ValidationIssue] = []
         for inner in exc.exceptions:
             step = _step(inner)
             if step is _MAPPING_VALUE:
                 # A value under an object key: reported at the object, as keys are never
                 # named (a key is document content too).
                 out.extend(
-                    Problem(p.path, "values that are each " + p.expected)
+                    ValidationIssue(p.path, "values that are each " + p.expected)
                     for p in _problems(inner, path)
                 )
             else:
                 out.extend(_problems(inner, path + step))
         return out
     if isinstance(exc, _Expected):
-        return [Problem(path, str(exc))]
+        return [ValidationIssue(path, str(exc))]
     if isinstance(exc, KeyError):
-        return [Problem(path, "a required key")]
+        return [ValidationIssue(path, "a required key")]
     if isinstance(exc, RecursionError):
-        return [Problem(path, f"nesting no deeper than {MAX_DEPTH}")]
-    return [Problem(path, "a valid value")]
+        return [ValidationIssue(path, f"nesting no deeper than {MAX_DEPTH}")]
+    return [ValidationIssue(path, "a valid value")]
 
 
 #: Unknown keys named in error paths: plain names only. A key is document content too,
 #: and one with spaces could be a sentence of clinical text.
 
 
-def _unknown_key_problem(path: str, cls: Any, count: int) -> Problem:
+def _unknown_key_problem(path: str, cls: Any, count: int) -> ValidationIssue:
     """Unknown keys, reported at their object without their names: a key is document
     content too, and may be free text. The message lists the keys the object takes."""
     names = [a.name for a in attrs.fields(cls) if a.init] if attrs.has(cls) else []
@@ -335,7 +335,7 @@ def _unknown_key_problem(path: str, cls: Any, count: int) -> Problem:
         names[1:1] = ["phase", "outcome"]
     found = f"{count} unknown key{'s' if count != 1 else ''} found"
     allowed = f"; the keys here are: {', '.join(names)}" if names else ""
-    return Problem(path, f"only known keys ({found}{allowed})")
+    return ValidationIssue(path, f"only known keys ({found}{allowed})")
 
 
 #: The step to a value under a key of a JSON object read as a mapping: it has no path

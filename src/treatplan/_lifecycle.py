@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from . import _validation as v
-from ._errors import Problem, TransitionError, ValidationError
+from ._errors import TransitionError, ValidationError, ValidationIssue
 from ._fast import new_transition, replace_field
 from ._model import (
     Assessment,
@@ -41,7 +41,7 @@ from ._state import (
     with_review,
     with_session,
 )
-from ._transitions import OPEN_PHASES, RECORDING_PHASES, TABLE, Event, Outcome, Phase
+from ._transitions import OPEN_PHASES, RECORDING_PHASES, TABLE, EpisodeOutcome, Event, Phase
 
 __all__ = [
     "OPEN_PHASES",
@@ -123,7 +123,7 @@ class TransitionSpec:
     sources: frozenset[Phase]
     target: Phase
     description: str
-    outcome: Outcome | None = None
+    outcome: EpisodeOutcome | None = None
     guards: tuple[Guard, ...] = ()
 
 
@@ -325,22 +325,26 @@ def _require_phase(plan: TreatmentPlan, what: str) -> None:
 
 def _assessment_problems(
     plan: TreatmentPlan, a: Assessment, path: str, taken: set[str]
-) -> list[Problem]:
+) -> list[ValidationIssue]:
     """Problems of an assessment joining ``plan``; ``taken`` collects the ids of the
     record being added (the plan's own are in its derived state)."""
     if a.id in taken or state_of(plan).uses_id(a.id):
-        return [Problem(f"{path}.id", "an id not already used in the plan")]
+        return [ValidationIssue(f"{path}.id", "an id not already used in the plan")]
     taken.add(a.id)
     try:
         instrument = plan.instrument(a.instrument)
     except KeyError:
-        return [Problem(f"{path}.instrument", "the code of a built-in or custom instrument")]
-    return [Problem(path + p.path[1:], p.expected) for p in a.problems_against(instrument)]
+        return [
+            ValidationIssue(f"{path}.instrument", "the code of a built-in or custom instrument")
+        ]
+    return [ValidationIssue(path + p.path[1:], p.expected) for p in a.problems_against(instrument)]
 
 
-def _dated_in_phase(plan: TreatmentPlan, when: datetime, kind: str, path: str) -> list[Problem]:
+def _dated_in_phase(
+    plan: TreatmentPlan, when: datetime, kind: str, path: str
+) -> list[ValidationIssue]:
     why = record_time_problem(plan.history, when, kind)
-    return [] if why is None else [Problem(path, why)]
+    return [] if why is None else [ValidationIssue(path, why)]
 
 
 def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -365,17 +369,17 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     if not isinstance(session, Session):
         raise ValidationError.at("session", "a Session")
     state = state_of(plan)
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     if state.uses_id(session.id):
-        problems.append(Problem("$.id", "an id not already used in the plan"))
+        problems.append(ValidationIssue("$.id", "an id not already used in the plan"))
     taken = {session.id}
     if plan.sessions and v.instant(session.at) < v.instant(plan.sessions[-1].at):
-        problems.append(Problem("$.at", "a time not before the previous session"))
+        problems.append(ValidationIssue("$.at", "a time not before the previous session"))
     problems += _dated_in_phase(plan, session.at, "session", "$.at")
     if session.interventions:
         known = {i.id for i in plan.interventions}
         problems += [
-            Problem(f"$.interventions[{i}]", "the id of an intervention")
+            ValidationIssue(f"$.interventions[{i}]", "the id of an intervention")
             for i, iid in enumerate(session.interventions)
             if iid not in known
         ]
@@ -394,16 +398,16 @@ def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     if not isinstance(review, ProgressReview):
         raise ValidationError.at("review", "a ProgressReview")
     state = state_of(plan)
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     if state.uses_id(review.id):
-        problems.append(Problem("$.id", "an id not already used in the plan"))
+        problems.append(ValidationIssue("$.id", "an id not already used in the plan"))
     if plan.reviews and v.instant(review.at) < v.instant(plan.reviews[-1].at):
-        problems.append(Problem("$.at", "a time not before the previous review"))
+        problems.append(ValidationIssue("$.at", "a time not before the previous review"))
     problems += _dated_in_phase(plan, review.at, "review", "$.at")
     if review.progress:
         objectives = {o.id for o in plan.objectives}
         problems += [
-            Problem(f"$.progress[{i}].objective", "the id of an objective")
+            ValidationIssue(f"$.progress[{i}].objective", "the id of an objective")
             for i, p in enumerate(review.progress)
             if p.objective not in objectives
         ]

@@ -27,10 +27,10 @@ import attrs
 from dateutil import rrule as _rrule
 
 from . import _validation as v
-from ._errors import Problem, UnknownReferenceError, ValidationError
+from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._rules import RULE_TYPES, Rule
-from ._transitions import BY_NAME, RECORDING_PHASES, Outcome, Phase
+from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -43,8 +43,10 @@ __all__ = [
     "ClientFactors",
     "CodeSystem",
     "Comparator",
+    "CountPeriod",
+    "DeliveryFormat",
     "Diagnosis",
-    "Format",
+    "EpisodeOutcome",
     "GasTarget",
     "Goal",
     "GoalDomain",
@@ -54,8 +56,7 @@ __all__ = [
     "Modality",
     "Objective",
     "ObjectiveProgress",
-    "Outcome",
-    "Period",
+    "ObjectiveTarget",
     "Phase",
     "PresentingProblem",
     "ProgressReview",
@@ -64,7 +65,6 @@ __all__ = [
     "Schedule",
     "Session",
     "SupportLevel",
-    "Target",
     "Transition",
     "TreatmentPlan",
 ]
@@ -131,7 +131,7 @@ class Modality(enum.StrEnum):
     OTHER = "other"
 
 
-class Format(enum.StrEnum):
+class DeliveryFormat(enum.StrEnum):
     """Who is in the room."""
 
     INDIVIDUAL = "individual"
@@ -188,7 +188,7 @@ class Comparator(enum.StrEnum):
         return value > threshold
 
 
-class Period(enum.StrEnum):
+class CountPeriod(enum.StrEnum):
     """The period a behaviour count is taken over."""
 
     DAY = "day"
@@ -350,13 +350,13 @@ class BehaviourTarget:
     comparator: Comparator = attrs.field(validator=v.enum(Comparator))
     count: float = attrs.field(validator=v.number(low=0))
     unit: str = attrs.field(validator=v.text(max_length=100))
-    period: Period = attrs.field(validator=v.enum(Period))
+    period: CountPeriod = attrs.field(validator=v.enum(CountPeriod))
     kind: Literal["behaviour"] = attrs.field(default="behaviour", init=False)
 
 
 #: What an objective aims for: a measure threshold, a GAS level or a behaviour count,
 #: tagged by ``kind`` in JSON.
-Target = MeasureTarget | GasTarget | BehaviourTarget
+ObjectiveTarget = MeasureTarget | GasTarget | BehaviourTarget
 _TARGETS = (MeasureTarget, GasTarget, BehaviourTarget)
 
 
@@ -370,7 +370,7 @@ class Objective:
 
     id: str = attrs.field(validator=v.ref())
     description: str = attrs.field(validator=v.text())
-    target: Target = attrs.field(validator=v.instance(*_TARGETS))
+    target: ObjectiveTarget = attrs.field(validator=v.instance(*_TARGETS))
     target_date: date = attrs.field(validator=v.a_date())
     status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=v.enum(GoalStatus))
     achievement: AchievementStatus | None = attrs.field(
@@ -638,7 +638,9 @@ class Intervention:
     id: str = attrs.field(validator=v.ref())
     modality: Modality = attrs.field(validator=v.enum(Modality))
     technique: str = attrs.field(validator=v.text(max_length=500))
-    format: Format = attrs.field(default=Format.INDIVIDUAL, validator=v.enum(Format))
+    format: DeliveryFormat = attrs.field(
+        default=DeliveryFormat.INDIVIDUAL, validator=v.enum(DeliveryFormat)
+    )
     serves: tuple[str, ...] = attrs.field(
         default=(),
         converter=_strings,
@@ -680,7 +682,7 @@ class Assessment:
         if self.items is None and self.total is None:
             raise ValidationError.at("$", "item responses or a total")
 
-    def problems_against(self, instrument: Instrument) -> list[Problem]:
+    def problems_against(self, instrument: Instrument) -> list[ValidationIssue]:
         return instrument.response_problems(self.items, self.total)
 
 
@@ -795,7 +797,9 @@ class Transition:
     at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     by: str = attrs.field(validator=v.ref())
     reason: str | None = attrs.field(default=None, validator=v.text(optional=True))
-    outcome: Outcome | None = attrs.field(default=None, validator=v.enum(Outcome, optional=True))
+    outcome: EpisodeOutcome | None = attrs.field(
+        default=None, validator=v.enum(EpisodeOutcome, optional=True)
+    )
 
     def __attrs_post_init__(self) -> None:
         if (self.target is Phase.CLOSED) != (self.outcome is not None):
@@ -903,7 +907,7 @@ class TreatmentPlan(_DerivedStateSlot):
         return self.history[-1].target
 
     @property
-    def outcome(self) -> Outcome | None:
+    def outcome(self) -> EpisodeOutcome | None:
         """How the episode ended, when it is closed."""
         return self.history[-1].outcome
 
@@ -952,21 +956,21 @@ def _short(ref: str) -> str:
     return repr(ref if len(ref) <= 24 else ref[:23] + "…")
 
 
-def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
+def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     """Cross-references and invariants that span the plan's parts."""
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     add = problems.append
     if plan.schema_version != SCHEMA_VERSION:
-        add(Problem("$.schema_version", f"schema version {SCHEMA_VERSION}"))
+        add(ValidationIssue("$.schema_version", f"schema version {SCHEMA_VERSION}"))
     if plan.discharge_criteria is not None and not isinstance(plan.discharge_criteria, RULE_TYPES):
-        add(Problem("$.discharge_criteria", "a termination rule"))
+        add(ValidationIssue("$.discharge_criteria", "a termination rule"))
 
     # Ids are unique across the whole plan so any reference is unambiguous.
     seen: dict[str, str] = {}
 
     def claim(ident: str, path: str) -> None:
         if ident in seen:
-            add(Problem(f"{path}.id", f"an id not already used at {seen[ident]}"))
+            add(ValidationIssue(f"{path}.id", f"an id not already used at {seen[ident]}"))
         else:
             seen[ident] = path
 
@@ -989,24 +993,32 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
                 )
         for ai, pid in enumerate(g.addresses):
             if pid not in problem_ids:
-                add(Problem(f"$.goals[{gi}].addresses[{ai}]", "the id of a presenting problem"))
+                add(
+                    ValidationIssue(
+                        f"$.goals[{gi}].addresses[{ai}]", "the id of a presenting problem"
+                    )
+                )
     intervention_ids: set[str] = set()
     for ii, iv in enumerate(plan.interventions):
         claim(iv.id, f"$.interventions[{ii}]")
         intervention_ids.add(iv.id)
         for si, oid in enumerate(iv.serves):
             if oid not in objective_ids:
-                add(Problem(f"$.interventions[{ii}].serves[{si}]", "the id of an objective"))
+                add(
+                    ValidationIssue(
+                        f"$.interventions[{ii}].serves[{si}]", "the id of an objective"
+                    )
+                )
     for ci, custom in enumerate(plan.custom_instruments):
         if any(c.code == custom.code for c in plan.custom_instruments[:ci]):
-            add(Problem(f"$.custom_instruments[{ci}].code", "a code not already defined"))
+            add(ValidationIssue(f"$.custom_instruments[{ci}].code", "a code not already defined"))
 
     def check_assessment(a: Assessment, path: str) -> None:
         claim(a.id, path)
         instrument = _check_instrument_code(plan, a.instrument, add, f"{path}.instrument")
         if instrument is not None:
             for p in a.problems_against(instrument):
-                add(Problem(path + p.path[1:], p.expected))
+                add(ValidationIssue(path + p.path[1:], p.expected))
 
     for ai, a in enumerate(plan.assessments):
         check_assessment(a, f"$.assessments[{ai}]")
@@ -1015,11 +1027,11 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
         path = f"$.sessions[{si}]"
         claim(s.id, path)
         if previous is not None and v.instant(s.at) < previous:
-            add(Problem(f"{path}.at", "a time not before the previous session"))
+            add(ValidationIssue(f"{path}.at", "a time not before the previous session"))
         previous = v.instant(s.at)
         for ii, iid in enumerate(s.interventions):
             if iid not in intervention_ids:
-                add(Problem(f"{path}.interventions[{ii}]", "the id of an intervention"))
+                add(ValidationIssue(f"{path}.interventions[{ii}]", "the id of an intervention"))
         for ai, a in enumerate(s.assessments):
             check_assessment(a, f"{path}.assessments[{ai}]")
     previous = None
@@ -1027,11 +1039,11 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
         path = f"$.reviews[{ri}]"
         claim(r.id, path)
         if previous is not None and v.instant(r.at) < previous:
-            add(Problem(f"{path}.at", "a time not before the previous review"))
+            add(ValidationIssue(f"{path}.at", "a time not before the previous review"))
         previous = v.instant(r.at)
         for pi, prog in enumerate(r.progress):
             if prog.objective not in objective_ids:
-                add(Problem(f"{path}.progress[{pi}].objective", "the id of an objective"))
+                add(ValidationIssue(f"{path}.progress[{pi}].objective", "the id of an objective"))
     if plan.discharge_criteria is not None:
         problems.extend(_rule_reference_problems(plan.discharge_criteria, objective_ids))
     history_problems = _history_problems(plan.history)
@@ -1041,21 +1053,21 @@ def _plan_problems(plan: TreatmentPlan) -> list[Problem]:
     return problems
 
 
-def _record_phase_problems(plan: TreatmentPlan) -> list[Problem]:
+def _record_phase_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     """Every record is dated in a phase that allows it (see :func:`record_time_problem`)."""
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     for i, a in enumerate(plan.assessments):
         why = record_time_problem(plan.history, a.administered_at, "assessment")
         if why is not None:
-            problems.append(Problem(f"$.assessments[{i}].administered_at", why))
+            problems.append(ValidationIssue(f"$.assessments[{i}].administered_at", why))
     for i, s in enumerate(plan.sessions):
         why = record_time_problem(plan.history, s.at, "session")
         if why is not None:
-            problems.append(Problem(f"$.sessions[{i}].at", why))
+            problems.append(ValidationIssue(f"$.sessions[{i}].at", why))
     for i, r in enumerate(plan.reviews):
         why = record_time_problem(plan.history, r.at, "review")
         if why is not None:
-            problems.append(Problem(f"$.reviews[{i}].at", why))
+            problems.append(ValidationIssue(f"$.reviews[{i}].at", why))
     return problems
 
 
@@ -1091,13 +1103,13 @@ def record_time_problem(history: tuple[Transition, ...], when: datetime, kind: s
 
 def _rule_reference_problems(
     rule: Any, objective_ids: set[str], path: str = "$.discharge_criteria"
-) -> list[Problem]:
+) -> list[ValidationIssue]:
     """Objectives named by GoalsMet rules, at any depth, exist in the plan: a typo
     would otherwise make the rule silently never fire."""
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     for i, oid in enumerate(getattr(rule, "objectives", ())):
         if oid not in objective_ids:
-            problems.append(Problem(f"{path}.objectives[{i}]", "the id of an objective"))
+            problems.append(ValidationIssue(f"{path}.objectives[{i}]", "the id of an objective"))
     for i, child in enumerate(getattr(rule, "rules", ())):
         problems.extend(_rule_reference_problems(child, objective_ids, f"{path}.rules[{i}]"))
     return problems
@@ -1109,28 +1121,28 @@ def _check_instrument_code(
     try:
         return plan.instrument(code)
     except KeyError:
-        add(Problem(path, "the code of a built-in or custom instrument"))
+        add(ValidationIssue(path, "the code of a built-in or custom instrument"))
         return None
 
 
-def _history_problems(history: tuple[Transition, ...]) -> list[Problem]:
+def _history_problems(history: tuple[Transition, ...]) -> list[ValidationIssue]:
     """The history is a connected path from the referral, with times never going back."""
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     first = history[0]
     if first.source is not None or first.target is not Phase.REFERRED or first.event != "refer":
         problems.append(
-            Problem("$.history[0]", "the referral: event refer, from null to referred")
+            ValidationIssue("$.history[0]", "the referral: event refer, from null to referred")
         )
     for i in range(1, len(history)):
         before, record = history[i - 1], history[i]
         path = f"$.history[{i}]"
         if record.source is not before.target:
-            problems.append(Problem(f"{path}.source", "the target of the previous record"))
+            problems.append(ValidationIssue(f"{path}.source", "the target of the previous record"))
         if v.instant(record.at) < v.instant(before.at):
-            problems.append(Problem(f"{path}.at", "a time not before the previous record"))
+            problems.append(ValidationIssue(f"{path}.at", "a time not before the previous record"))
         spec = BY_NAME.get(record.event)
         if spec is None or record.source not in spec.sources or spec.target is not record.target:
-            problems.append(Problem(f"{path}.event", "an event of the transition table"))
+            problems.append(ValidationIssue(f"{path}.event", "an event of the transition table"))
         elif spec.outcome is not record.outcome:
-            problems.append(Problem(f"{path}.outcome", "the outcome the event sets"))
+            problems.append(ValidationIssue(f"{path}.outcome", "the outcome the event sets"))
     return problems

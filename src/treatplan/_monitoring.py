@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import Problem, ValidationError
+from ._errors import ValidationError, ValidationIssue
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
 from ._scoring import ScoredPoint, is_case
@@ -48,9 +48,9 @@ __all__ = [
     "TabulatedCurve",
     "TrackPoint",
     "TrackSignal",
+    "expected_signal",
     "expected_trajectory",
     "track",
-    "track_signal",
 ]
 
 # --------------------------------------------------------------------------- defaults
@@ -261,12 +261,12 @@ class TabulatedCurve:
     )
 
     def __attrs_post_init__(self) -> None:
-        problems: list[Problem] = []
+        problems: list[ValidationIssue] = []
         if self.intake_high < self.intake_low:
-            problems.append(Problem("$.intake_high", "a number not below intake_low"))
+            problems.append(ValidationIssue("$.intake_high", "a number not below intake_low"))
         sessions = [p.session for p in self.points]
         if any(b <= a for a, b in itertools.pairwise(sessions)):
-            problems.append(Problem("$.points", "points in increasing session order"))
+            problems.append(ValidationIssue("$.points", "points in increasing session order"))
         if problems:
             raise ValidationError(problems)
 
@@ -374,7 +374,7 @@ def expected_trajectory(
     return tuple(chosen.expected(instrument, intake, s) for s in range(sessions + 1))
 
 
-def track_signal(
+def expected_signal(
     instrument: Instrument,
     intake: float,
     session: int,

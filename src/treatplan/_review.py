@@ -4,7 +4,7 @@
 :class:`Findings`: per objective (achieved, on track, off track, overdue, with
 the evidence), per measure (baseline, latest, change and its category, the
 expected-response chart), attendance, alerts, ending-rule verdicts, stepped-care
-advice and a suggested decision. :func:`conduct_review` records a review built
+advice and a suggested decision. :func:`record_findings` records a review built
 from the findings and schedules the next one from a :class:`ReviewCadence`
 (every N sessions and/or N weeks; python-dateutil). :func:`due_reviews` lists,
 across many plans, the reviews due or overdue on a date.
@@ -59,7 +59,7 @@ from ._model import (
 )
 from ._monitoring import TrackPoint, TrackSignal, track
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from ._rules import RULE_TYPES, Action, Rule
+from ._rules import RULE_TYPES, Rule, RuleAction
 from ._state import (
     EPOCH,
     AchievementSource,
@@ -81,7 +81,7 @@ __all__ = [
     "ObjectiveState",
     "ReviewPolicy",
     "Suggestion",
-    "conduct_review",
+    "record_findings",
     "review",
 ]
 
@@ -486,9 +486,9 @@ def _suggest(
     if step.decision is not ReviewDecision.CONTINUE:
         decision = step.decision
         reasons.append(step.reason)
-    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is Action.WARN)
-    discharge = [f for f in fired if f.action is Action.DISCHARGE]
-    review_rules = [f for f in fired if f.action is Action.REVIEW]
+    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is RuleAction.WARN)
+    discharge = [f for f in fired if f.action is RuleAction.DISCHARGE]
+    review_rules = [f for f in fired if f.action is RuleAction.REVIEW]
     if AlertKind.RISK_ITEM in kinds:
         # PHQ-9 item 9 >= 1 is a risk flag (Kroenke, Spitzer & Williams 2001): never
         # suggest beginning to end while it stands unreviewed.
@@ -547,7 +547,7 @@ _PROGRESS = {
 }
 
 
-def conduct_review(
+def record_findings(
     plan: TreatmentPlan,
     as_of: datetime,
     *,

@@ -25,7 +25,6 @@ from ._errors import ValidationError
 
 __all__ = [
     "RULE_TYPES",
-    "Action",
     "AllOf",
     "AnyOf",
     "AuthorisationUsed",
@@ -38,6 +37,7 @@ __all__ = [
     "Plateau",
     "ReliableDeterioration",
     "Rule",
+    "RuleAction",
     "SessionLimit",
     "SustainedRecovery",
     "TimeLimit",
@@ -62,7 +62,7 @@ def _fractions(value: Iterable[float]) -> tuple[float, ...]:
     return cast("tuple[float, ...]", v.floats(value))
 
 
-class Action(enum.StrEnum):
+class RuleAction(enum.StrEnum):
     """What a fired rule recommends."""
 
     DISCHARGE = "discharge"  # begin ending / close the episode
@@ -211,7 +211,7 @@ class Plateau:
     instruments: tuple[str, ...] = attrs.field(
         default=_PAIRED, converter=_strings, validator=_instrument_codes
     )
-    action: Action = attrs.field(default=Action.REVIEW, validator=v.enum(Action))
+    action: RuleAction = attrs.field(default=RuleAction.REVIEW, validator=v.enum(RuleAction))
     kind: Literal["plateau"] = attrs.field(default="plateau", init=False)
 
 

@@ -35,7 +35,14 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError
-from ._model import SCHEMA_VERSION, Attendance, Outcome, Phase, Target, TreatmentPlan
+from ._model import (
+    SCHEMA_VERSION,
+    Attendance,
+    EpisodeOutcome,
+    ObjectiveTarget,
+    Phase,
+    TreatmentPlan,
+)
 from ._rules import RULE_TYPES, Rule
 
 __all__ = ["SCHEMA_ID", "json_schema", "schema_text", "shipped_schema_text"]
@@ -59,7 +66,7 @@ NON_BLANK_PATTERN = r"\S"
 
 # Tagged unions, by their members: each becomes a ``oneOf`` definition of that name.
 _UNIONS: dict[frozenset[type[Any]], str] = {
-    frozenset(get_args(Target)): "Target",
+    frozenset(get_args(ObjectiveTarget)): "Target",
     frozenset(RULE_TYPES): "Rule",
 }
 _UNION_DOCS = {
@@ -243,7 +250,7 @@ def _plan_document(
         },
         "outcome": {
             "description": "Derived: the outcome of the last history record (closed only).",
-            "anyOf": [{"$ref": "#/$defs/Outcome"}, {"type": "null"}],
+            "anyOf": [{"$ref": "#/$defs/EpisodeOutcome"}, {"type": "null"}],
         },
         **properties,
     }
@@ -256,7 +263,7 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
         "if": {"properties": {"phase": {"const": Phase.CLOSED.value}}},
         "then": {
             "required": ["outcome"],
-            "properties": {"outcome": {"enum": [o.value for o in Outcome]}},
+            "properties": {"outcome": {"enum": [o.value for o in EpisodeOutcome]}},
         },
         "else": {"properties": {"outcome": {"type": "null"}}},
     },
@@ -265,7 +272,7 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
         "if": {"properties": {"target": {"const": Phase.CLOSED.value}}},
         "then": {
             "required": ["outcome"],
-            "properties": {"outcome": {"enum": [o.value for o in Outcome]}},
+            "properties": {"outcome": {"enum": [o.value for o in EpisodeOutcome]}},
         },
         "else": {"properties": {"outcome": {"type": "null"}}},
     },
@@ -295,7 +302,7 @@ def _is_tag(field: attrs.Attribute[Any] | None, hints: dict[str, Any]) -> bool:
 
 
 def _member_order(members: frozenset[type[Any]]) -> Callable[[type[Any]], int]:
-    declared = [*get_args(Target), *RULE_TYPES, *get_args(Rule)]
+    declared = [*get_args(ObjectiveTarget), *RULE_TYPES, *get_args(Rule)]
 
     def position(member: type[Any]) -> int:
         return declared.index(member) if member in declared else len(declared)

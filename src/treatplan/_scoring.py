@@ -27,7 +27,15 @@ from ._instruments import Band, Direction, Instrument
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 
-__all__ = ["Score", "ScoredPoint", "band_of", "is_case", "plan_scores", "score", "score_in"]
+__all__ = [
+    "Score",
+    "ScoredPoint",
+    "band_of",
+    "is_case",
+    "plan_score",
+    "plan_scores",
+    "score",
+]
 
 
 @attrs.frozen
@@ -221,7 +229,7 @@ def _band_and_case(instrument: Instrument, total: float | None) -> tuple[str | N
 _SCORES: IdentityCache[Score] = IdentityCache(4096)
 
 
-def score_in(plan: TreatmentPlan, assessment: Assessment) -> Score:
+def plan_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
     """Score ``assessment`` with the plan's definition of its instrument (custom first).
 
     The score is remembered for that assessment object and definition object (both
@@ -249,4 +257,4 @@ def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
     if not isinstance(instrument, str):
         raise ArgumentError("instrument", "an instrument code such as 'PHQ-9'")
     plan.instrument(instrument)  # an error for an unknown instrument, even when unscored
-    return tuple(score_in(plan, a) for a in plan.scores(instrument))
+    return tuple(plan_score(plan, a) for a in plan.scores(instrument))

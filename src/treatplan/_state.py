@@ -55,7 +55,7 @@ from ._model import (
     Session,
     TreatmentPlan,
 )
-from ._scoring import ScoredPoint, score_in
+from ._scoring import ScoredPoint, plan_score
 
 __all__ = [
     "Achievement",
@@ -64,8 +64,8 @@ __all__ = [
     "Series",
     "as_of_view",
     "live_objectives",
-    "measure_series",
     "objective_achievement",
+    "plan_series",
     "state_of",
 ]
 
@@ -315,7 +315,7 @@ class PlanState:
         """The instruments measured, in the order they were first measured."""
         return tuple(self.series_counts)
 
-    def measure_series(self) -> Mapping[str, tuple[ScoredPoint, ...]]:
+    def plan_series(self) -> Mapping[str, tuple[ScoredPoint, ...]]:
         """Every series as tuples (built once per version)."""
         if self._measure_cache is None:
             self._measure_cache = MappingProxyType(
@@ -482,7 +482,7 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
         entry = logs.get(a.instrument)
         if entry is None:
             entry = logs[a.instrument] = _SeriesLog()
-        entry.append(ScoredPoint(score_in(plan, a), number, when))
+        entry.append(ScoredPoint(plan_score(plan, a), number, when))
     state.series_logs = logs
     state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
 
@@ -609,7 +609,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         number = log.attended[child.n_sessions]
         _extend_series(
             child,
-            [(a.instrument, ScoredPoint(score_in(plan, a), number, w)) for w, _, a in taken],
+            [(a.instrument, ScoredPoint(plan_score(plan, a), number, w)) for w, _, a in taken],
             parent.series_counts,
         )
         child.latest_in_sessions = taken[-1][0]
@@ -635,7 +635,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = ScoredPoint(score_in(plan, assessment), number, when)
+    point = ScoredPoint(plan_score(plan, assessment), number, when)
     _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
@@ -665,13 +665,13 @@ def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -
 
 
 # --------------------------------------------------------------------------- views
-def measure_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
+def plan_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
     """Every assessment of ``plan`` scored once, by instrument code, in time order.
 
     ``session`` of each point counts the sessions attended up to and including the
     one it was taken at (standalone scores: attended at or before it).
     """
-    return state_of(plan).measure_series()
+    return state_of(plan).plan_series()
 
 
 def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:

@@ -39,13 +39,13 @@ from ._state import as_of_view, state_of
 __all__ = [
     "DEFAULT_MODALITY_STEPS",
     "NG222_MORE_SEVERE_PHQ9",
+    "CareStep",
     "ModalityStep",
-    "Step",
     "StepAdvice",
     "SteppedCarePolicy",
-    "advise_step",
     "current_step",
     "initial_step",
+    "plan_step_advice",
     "step_advice",
 ]
 
@@ -55,7 +55,7 @@ __all__ = [
 NG222_MORE_SEVERE_PHQ9 = 16
 
 
-class Step(enum.IntEnum):
+class CareStep(enum.IntEnum):
     """The steps of NICE stepped care (CG90, CG113)."""
 
     ASSESSMENT_AND_MONITORING = 1
@@ -124,20 +124,20 @@ class SteppedCarePolicy:
     step_up_on_deterioration: bool = attrs.field(default=True, validator=v.boolean())
     top_step: int = attrs.field(default=4, validator=v.integer(low=1, high=4))
 
-    def step_of(self, modality: Modality) -> Step:
+    def step_of(self, modality: Modality) -> CareStep:
         """The step at which this policy delivers ``modality``."""
         for entry in self.modality_steps:
             if entry.modality is modality:
-                return Step(entry.step)
-        return Step(self.unlisted_step)
+                return CareStep(entry.step)
+        return CareStep(self.unlisted_step)
 
 
 @attrs.frozen
 class StepAdvice:
     """The current step, the step advised, and why."""
 
-    current: Step
-    advised: Step
+    current: CareStep
+    advised: CareStep
     decision: ReviewDecision
     reason: str
 
@@ -146,7 +146,7 @@ class StepAdvice:
         return self.advised > self.current
 
 
-def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> Step:
+def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> CareStep:
     """The first step for an intake score on the policy's severity instrument.
 
     Default: PHQ-9 below 16 (less severe depression, NICE NG222) starts at
@@ -158,11 +158,11 @@ def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> Step
     if not v.is_number(intake):
         raise ValidationError.at("intake", "a finite number")
     if intake >= chosen.more_severe_from:
-        return Step(chosen.more_severe_step)
-    return Step(chosen.less_severe_step)
+        return CareStep(chosen.more_severe_step)
+    return CareStep(chosen.less_severe_step)
 
 
-def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -> Step:
+def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -> CareStep:
     """The step the plan's interventions are at: the highest of their modalities.
 
     A plan with no interventions serving a live objective is at step 1
@@ -176,14 +176,14 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
         for i in plan.interventions
         if not i.serves or any(o in live for o in i.serves)
     ]
-    return max(steps, default=Step.ASSESSMENT_AND_MONITORING)
+    return max(steps, default=CareStep.ASSESSMENT_AND_MONITORING)
 
 
 _SEVERITY = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}
 
 
 def step_advice(
-    current: Step,
+    current: CareStep,
     signal: TrackSignal | None,
     deteriorated: bool,
     policy: SteppedCarePolicy | None = None,
@@ -210,13 +210,13 @@ def step_advice(
             ReviewDecision.REFER_ON,
             f"{because} at the top step ({current}): refer on",
         )
-    advised = Step(current + 1)
+    advised = CareStep(current + 1)
     return StepAdvice(
         current, advised, ReviewDecision.STEP_UP, f"{because}: step up from {current} to {advised}"
     )
 
 
-def advise_step(
+def plan_step_advice(
     plan: TreatmentPlan,
     as_of: datetime,
     policy: SteppedCarePolicy | None = None,

@@ -19,8 +19,8 @@ __all__ = [
     "OPEN_PHASES",
     "RECORDING_PHASES",
     "TABLE",
+    "EpisodeOutcome",
     "Event",
-    "Outcome",
     "Phase",
     "Row",
 ]
@@ -39,7 +39,7 @@ class Phase(enum.StrEnum):
     CLOSED = "closed"
 
 
-class Outcome(enum.StrEnum):
+class EpisodeOutcome(enum.StrEnum):
     """How a closed episode ended."""
 
     COMPLETED = "completed"
@@ -78,7 +78,7 @@ class Row:
     sources: frozenset[Phase]
     target: Phase
     description: str
-    outcome: Outcome | None = None
+    outcome: EpisodeOutcome | None = None
     #: Whether the event needs a reason (the guard ``reason given``).
     needs_reason: bool = False
 
@@ -92,7 +92,7 @@ def _row(
     sources: Iterable[Phase],
     target: Phase,
     description: str,
-    outcome: Outcome | None = None,
+    outcome: EpisodeOutcome | None = None,
     *,
     needs_reason: bool = False,
 ) -> tuple[Event, Row]:
@@ -140,7 +140,7 @@ TABLE: Mapping[Event, Row] = MappingProxyType(
                 (P.ENDING, P.FOLLOW_UP),
                 P.CLOSED,
                 "episode completed as planned",
-                Outcome.COMPLETED,
+                EpisodeOutcome.COMPLETED,
                 needs_reason=True,
             ),
             _row(
@@ -148,7 +148,7 @@ TABLE: Mapping[Event, Row] = MappingProxyType(
                 (P.ASSESSING, P.ACTIVE, P.ON_HOLD, P.ENDING),
                 P.CLOSED,
                 "client stopped attending before a planned ending",
-                Outcome.DROPPED_OUT,
+                EpisodeOutcome.DROPPED_OUT,
                 needs_reason=True,
             ),
             _row(
@@ -156,7 +156,7 @@ TABLE: Mapping[Event, Row] = MappingProxyType(
                 OPEN_PHASES,
                 P.CLOSED,
                 "care transferred to another service",
-                Outcome.TRANSFERRED,
+                EpisodeOutcome.TRANSFERRED,
                 needs_reason=True,
             ),
             _row(
@@ -164,7 +164,7 @@ TABLE: Mapping[Event, Row] = MappingProxyType(
                 (P.REFERRED, P.WAITLISTED, P.ASSESSING),
                 P.CLOSED,
                 "client declined treatment",
-                Outcome.DECLINED,
+                EpisodeOutcome.DECLINED,
                 needs_reason=True,
             ),
             _row(
@@ -172,7 +172,7 @@ TABLE: Mapping[Event, Row] = MappingProxyType(
                 (P.REFERRED, P.WAITLISTED),
                 P.CLOSED,
                 "referral cancelled before treatment",
-                Outcome.CANCELLED,
+                EpisodeOutcome.CANCELLED,
                 needs_reason=True,
             ),
             _row(

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._errors import Problem, ValidationError
+from ._errors import ValidationError, ValidationIssue
 
 T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -46,7 +46,7 @@ _DATE_RANGE = "from 1900-01-01 to 2199-12-31"
 
 
 def fail(attribute: attrs.Attribute[Any], expected: str, suffix: str = "") -> ValidationError:
-    return ValidationError([Problem(f"$.{attribute.name}{suffix}", expected)])
+    return ValidationError([ValidationIssue(f"$.{attribute.name}{suffix}", expected)])
 
 
 def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
@@ -215,7 +215,7 @@ def items_of(
         if not min_length <= len(value) <= max_length:
             raise fail(attribute, f"a list of {min_length} to {max_length} {expected}")
         problems = [
-            Problem(f"$.{attribute.name}[{i}]", expected)
+            ValidationIssue(f"$.{attribute.name}[{i}]", expected)
             for i, member in enumerate(value)
             if not isinstance(member, kind) or (each is not None and not each(member))
         ]
@@ -307,7 +307,7 @@ def _range_text(low: float | None, high: float | None) -> str:
 
 def collect(checks: Iterable[tuple[str, Callable[[], None]]]) -> None:
     """Run checks that raise ValidationError; raise one error with all problems, prefixed."""
-    problems: list[Problem] = []
+    problems: list[ValidationIssue] = []
     for prefix, run in checks:
         try:
             run()

@@ -28,9 +28,8 @@ from ._instruments import (
 )
 from ._instruments import instrument as builtin_instrument
 from ._instruments import instruments as builtin_instruments
-from ._scoring import Score, ScoredPoint, band_of, is_case, plan_scores, score
-from ._scoring import score_in as plan_score
-from ._state import measure_series as plan_series
+from ._scoring import Score, ScoredPoint, band_of, is_case, plan_score, plan_scores, score
+from ._state import plan_series
 
 __all__ = [
     "AUDIT",

@@ -19,10 +19,10 @@ from ._monitoring import (
     TabulatedCurve,
     TrackPoint,
     TrackSignal,
+    expected_signal,
     expected_trajectory,
     track,
 )
-from ._monitoring import track_signal as expected_signal
 
 __all__ = [
     "DEFAULT_ALARM_Z",

@@ -24,9 +24,9 @@ from ._review import (
     ObjectiveState,
     ReviewPolicy,
     Suggestion,
+    record_findings,
     review,
 )
-from ._review import conduct_review as record_findings
 from ._state import Achievement, AchievementSource, objective_achievement
 
 __all__ = [

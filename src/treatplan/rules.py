@@ -7,7 +7,6 @@ authorisation used), composable with :class:`AnyOf` and :class:`AllOf`;
 """
 
 from ._evaluation import Verdict, evaluate
-from ._rules import Action as RuleAction
 from ._rules import (
     AllOf,
     AnyOf,
@@ -21,6 +20,7 @@ from ._rules import (
     Plateau,
     ReliableDeterioration,
     Rule,
+    RuleAction,
     SessionLimit,
     SustainedRecovery,
     TimeLimit,

@@ -4,15 +4,15 @@ NG222 (the step mapping is a configurable service default)."""
 from ._stepped import (
     DEFAULT_MODALITY_STEPS,
     NG222_MORE_SEVERE_PHQ9,
+    CareStep,
     ModalityStep,
     StepAdvice,
     SteppedCarePolicy,
     current_step,
     initial_step,
+    plan_step_advice,
     step_advice,
 )
-from ._stepped import Step as CareStep
-from ._stepped import advise_step as plan_step_advice
 
 __all__ = [
     "DEFAULT_MODALITY_STEPS",

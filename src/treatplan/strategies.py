@@ -74,8 +74,9 @@ from ._model import (
     ClientFactors,
     CodeSystem,
     Comparator,
+    CountPeriod,
+    DeliveryFormat,
     Diagnosis,
-    Format,
     GasTarget,
     Goal,
     GoalDomain,
@@ -85,7 +86,7 @@ from ._model import (
     Modality,
     Objective,
     ObjectiveProgress,
-    Period,
+    ObjectiveTarget,
     Phase,
     PresentingProblem,
     ProgressReview,
@@ -94,12 +95,10 @@ from ._model import (
     Schedule,
     Session,
     SupportLevel,
-    Target,
     Transition,
     TreatmentPlan,
 )
 from ._rules import (
-    Action,
     AllOf,
     AnyOf,
     AuthorisationUsed,
@@ -112,6 +111,7 @@ from ._rules import (
     Plateau,
     ReliableDeterioration,
     Rule,
+    RuleAction,
     SessionLimit,
     SustainedRecovery,
     TimeLimit,
@@ -360,7 +360,7 @@ def _draw_behaviour_target(draw: st.DrawFn, texts: TextStrategy) -> BehaviourTar
         comparator=_enum(draw, Comparator),
         count=draw(_COUNTS),
         unit=draw(texts),
-        period=_enum(draw, Period),
+        period=_enum(draw, CountPeriod),
     )
 
 
@@ -370,7 +370,9 @@ def behaviour_targets(draw: st.DrawFn, *, texts: TextStrategy | None = None) -> 
     return _draw_behaviour_target(draw, texts if texts is not None else _TEXTS)
 
 
-def _draw_target(draw: st.DrawFn, pool: Sequence[Instrument], texts: TextStrategy) -> Target:
+def _draw_target(
+    draw: st.DrawFn, pool: Sequence[Instrument], texts: TextStrategy
+) -> ObjectiveTarget:
     kind = draw(st.integers(0, 2))
     if kind == 0:
         return _draw_measure_target(draw, pool)
@@ -385,7 +387,7 @@ def targets(
     *,
     instruments: Sequence[Instrument] | None = None,
     texts: TextStrategy | None = None,
-) -> Target:
+) -> ObjectiveTarget:
     """Any objective target: measure (on ``instruments``), GAS level or behaviour count."""
     return _draw_target(draw, _builtin_pool(instruments), texts if texts is not None else _TEXTS)
 
@@ -515,7 +517,7 @@ def _draw_intervention(
         id=ident,
         modality=_enum(draw, Modality),
         technique=draw(texts),
-        format=_enum(draw, Format),
+        format=_enum(draw, DeliveryFormat),
         serves=tuple(serves),
         schedule=_draw_schedule(draw) if draw(_BOOL) else None,
         delivered_by=_maybe(draw, _REFS),
@@ -874,7 +876,7 @@ def plateau_rules() -> st.SearchStrategy[Plateau]:
         Plateau,
         window=st.integers(2, 8),
         instruments=_CODES_LISTS,
-        action=st.sampled_from(Action),
+        action=st.sampled_from(RuleAction),
     )
 
 

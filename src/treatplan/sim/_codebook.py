@@ -18,7 +18,7 @@ import attrs
 
 from .._alerts import AlertKind
 from .._lifecycle import Event
-from .._model import Attendance, BarrierKind, Outcome, Phase, Readiness, SupportLevel
+from .._model import Attendance, BarrierKind, EpisodeOutcome, Phase, Readiness, SupportLevel
 
 __all__ = ["CODEBOOK", "COLUMN_TYPES", "Column", "codebook_dict", "codebook_markdown"]
 
@@ -128,7 +128,7 @@ _CLIENTS = (
         "outcome",
         "category",
         "How the plan closed.",
-        values=_values(Outcome),
+        values=_values(EpisodeOutcome),
         empty="the plan is still open at the horizon",
     ),
     Column(
@@ -336,7 +336,7 @@ _EVENTS = (
         "outcome",
         "category",
         "Outcome set by a closing transition.",
-        values=_values(Outcome),
+        values=_values(EpisodeOutcome),
         empty="the transition does not close the plan",
     ),
     Column(

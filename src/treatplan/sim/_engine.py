@@ -11,7 +11,7 @@ Two stages keep results independent of how clients are split across workers:
    :class:`~treatplan.TreatmentPlan` taken through :meth:`TreatmentPlan.refer`,
    :func:`~treatplan.fire`, :func:`~treatplan.record_assessment`,
    :func:`~treatplan.record_session`, :func:`~treatplan.review` with
-   :func:`~treatplan.conduct_review` (which records through
+   :func:`~treatplan.record_findings` (which records through
    :func:`~treatplan.record_review`) and :func:`~treatplan.initial_step`; after
    every session the scenario's ending rules (real treatplan rules) are
    evaluated on the plan, and their verdict decides how the episode ends. Its
@@ -55,9 +55,9 @@ from .._model import (
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from .._review import ReviewPolicy, conduct_review, review
-from .._rules import Action
-from .._state import measure_series
+from .._review import ReviewPolicy, record_findings, review
+from .._rules import RuleAction
+from .._state import plan_series
 from .._stepped import SteppedCarePolicy, initial_step
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
 from ._random import client_stream
@@ -414,7 +414,7 @@ def simulate_client(
                         # The simulated service steps up from step 2 only; otherwise it
                         # revises the plan at step 3.
                         decision = ReviewDecision.REVISE_PLAN
-                    plan = conduct_review(
+                    plan = record_findings(
                         plan,
                         at,
                         review_id=f"review-{reviews}",
@@ -438,7 +438,7 @@ def simulate_client(
             verdict = evaluate(ctx.rules, plan, at)
             if row[4] != "":
                 # Scored once per plan version and shared with the rules just evaluated.
-                latest = measure_series(plan)["PHQ-9"][-1].score
+                latest = plan_series(plan)["PHQ-9"][-1].score
                 alert_kinds = {x.kind.value for x in row[6]}
                 if latest.risk_flags:
                     alert_kinds.add("risk_item")
@@ -446,7 +446,7 @@ def simulate_client(
             else:
                 row[6] = ""
             sessions.append(tuple(row))
-            if verdict.fired and verdict.action is Action.DISCHARGE:
+            if verdict.fired and verdict.action is RuleAction.DISCHARGE:
                 kinds = [leaf.rule for leaf in verdict.fired_leaves()]
                 ended_by = ";".join(kinds)
                 reason = verdict.reason

@@ -250,7 +250,7 @@ class Policy:
     closes the episode as dropped out; any other discharge verdict starts a
     planned ending. Reviews (every ``review_every`` attended sessions, the
     illustrative default of :class:`treatplan.ReviewCadence`) use
-    :func:`treatplan.review` and :func:`treatplan.conduct_review`; their alerts,
+    :func:`treatplan.review` and :func:`treatplan.record_findings`; their alerts,
     and with ``alerts_every_session`` those of :func:`treatplan.alerts` after every
     session (slower), go into the sessions table. With ``feedback`` (routine
     outcome feedback, Lambert 2017) alerts are computed after every session and

@@ -43,6 +43,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "treatplan._cli_schema",
     "treatplan._cli_fhir",
     "treatplan._cli_simulate",
+    "treatplan._cli_sweep",
 )
 
 

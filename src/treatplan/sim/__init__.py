@@ -31,15 +31,32 @@ from ._policy import NON_ATTENDANCE_RULES, ClientState, DefaultPolicy, Ending, S
 from ._random import client_stream, replicate_seed
 from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
 from ._scenario import (
+    CAPACITY_SCENARIO,
     DEFAULT_SCENARIO,
     Capacity,
     Engagement,
     Normal,
+    Patience,
     Policy,
     Population,
     Response,
     Scenario,
+    Service,
+    Team,
     load_scenario,
+)
+from ._service import (
+    QUEUE_COLUMNS,
+    WAIT_COLUMNS,
+    ClinicalEpisodes,
+    Episode,
+    Episodes,
+    ExponentialEpisodes,
+    ServiceResult,
+    ServiceSummary,
+    erlang_c_mean_wait,
+    plot_service,
+    simulate_service,
 )
 from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary, summarise
 from ._survival import (
@@ -55,6 +72,16 @@ from ._survival import (
     recovery_times,
     t_quantile,
 )
+from ._sweep import (
+    SWEEP_COLUMNS,
+    Arm,
+    SweepError,
+    SweepResult,
+    apply_overrides,
+    check_grid,
+    grid,
+    sweep,
+)
 from ._tables import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -65,7 +92,32 @@ from ._tables import (
     write_parquet,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
+    # Service model and sweeps (issue 11).
+    "CAPACITY_SCENARIO",
+    "QUEUE_COLUMNS",
+    "SWEEP_COLUMNS",
+    "WAIT_COLUMNS",
+    "Arm",
+    "ClinicalEpisodes",
+    "Episode",
+    "Episodes",
+    "ExponentialEpisodes",
+    "Patience",
+    "Service",
+    "ServiceResult",
+    "ServiceSummary",
+    "SweepError",
+    "SweepResult",
+    "Team",
+    "apply_overrides",
+    "check_grid",
+    "erlang_c_mean_wait",
+    "grid",
+    "plot_service",
+    "simulate_service",
+    "sweep",
+    # The simulator.
     "CLIENT_COLUMNS",
     "CODEBOOK",
     "DEFAULT_FORMATS",

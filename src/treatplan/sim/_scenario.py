@@ -13,6 +13,7 @@ modelling assumption chosen for that calibration, not a published constant.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -33,14 +34,18 @@ from .._rules import (
 )
 
 __all__ = [
+    "CAPACITY_SCENARIO",
     "DEFAULT_SCENARIO",
     "Capacity",
     "Engagement",
     "Normal",
+    "Patience",
     "Policy",
     "Population",
     "Response",
     "Scenario",
+    "Service",
+    "Team",
     "load_scenario",
 ]
 
@@ -300,13 +305,111 @@ class Capacity:
         return self.therapists * self.caseload / self.course_weeks
 
 
+#: Distributions of patience on a waiting list (see :class:`Patience`).
+PATIENCE_DISTRIBUTIONS = ("exponential", "fixed", "never")
+#: Waiting-list orders (see :class:`Service`).
+QUEUE_ORDERS = ("fcfs", "priority")
+
+
+def _one_of(choices: tuple[str, ...]) -> v.Validator:
+    listed = ", ".join(repr(c) for c in choices)
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in choices:
+            raise v.fail(attribute, f"one of {listed}")
+
+    return check
+
+
+@attrs.frozen
+class Patience:
+    """How long a client stays on a waiting list before leaving it, from referral.
+
+    ``distribution``: ``"exponential"`` with mean ``mean_weeks``, ``"fixed"``
+    (everyone leaves after exactly ``mean_weeks``), or ``"never"`` (nobody
+    leaves). Murch et al. (2021) model reneging from the waiting lists of a UK
+    mental-health system this way; the default mean of 26 weeks is
+    *unconfirmed*.
+    """
+
+    distribution: str = attrs.field(
+        default="exponential", validator=_one_of(PATIENCE_DISTRIBUTIONS)
+    )
+    mean_weeks: float = attrs.field(default=26.0, validator=v.number(low=0.01, high=5200))
+
+    def draw_days(self, u: float) -> float:
+        """The patience in days for a uniform draw ``u`` in [0, 1)."""
+        if self.distribution == "never":
+            return math.inf
+        if self.distribution == "fixed":
+            return self.mean_weeks * 7.0
+        return -math.log(1.0 - u) * self.mean_weeks * 7.0
+
+
+@attrs.frozen
+class Team:
+    """The therapists of one step: how many clients they can have in treatment at once.
+
+    Each of ``therapists`` holds at most ``caseload`` clients and has
+    ``contacts_per_week`` contact slots a week; a client in treatment uses one
+    contact per session interval, so the team has :meth:`places` treatment
+    places. A place frees when an episode ends (completed, dropped out or
+    discharged) or the client steps up. Defaults *unconfirmed*.
+    """
+
+    therapists: int = attrs.field(default=4, validator=v.integer(low=0, high=1_000_000))
+    caseload: int = attrs.field(default=20, validator=v.integer(low=1, high=10_000))
+    contacts_per_week: int = attrs.field(default=20, validator=v.integer(low=1, high=10_000))
+
+    def places(self, session_interval_days: int = 7) -> int:
+        """Clients the team can have in treatment at once."""
+        per_contact = max(1, math.floor(self.contacts_per_week * session_interval_days / 7))
+        return self.therapists * min(self.caseload, per_contact)
+
+
+@attrs.frozen
+class Service:
+    """A service whose waiting lists emerge from its capacity (docs/concepts/service-model.md).
+
+    Referrals arrive as a Poisson process at ``Capacity.referrals_per_week``.
+    With ``assessment_slots_per_week`` above 0 every referral first waits for
+    an assessment appointment (slots offered evenly through the week; a slot
+    nobody waits for is lost); the assessment counts as the first treatment
+    appointment, as NHS Talking Therapies waiting-time reporting allows. Then
+    the client waits for a treatment place at their step: ``step2`` (low
+    intensity) or ``step3`` (high intensity; every client when
+    ``Policy.stepped_care`` is off). A client who steps up leaves their step-2
+    place and waits for a step-3 place. ``order``: ``"fcfs"`` or
+    ``"priority"`` (most severe screening PHQ-9 first, then first come).
+    Clients leave a waiting list when their ``patience`` runs out;
+    ``wait_dropout_per_week`` is the chance, per week waited, that a client
+    offered a place no longer takes it up (*unconfirmed*: longer waits are
+    linked with more non-attendance, the size of the effect is not).
+    Waiting-time shares in the service summary count only clients referred
+    after ``warmup_weeks``, when the lists have filled (the simulation starts
+    with empty lists).
+    """
+
+    step2: Team = attrs.field(factory=Team, validator=v.instance(Team))
+    step3: Team = attrs.field(factory=Team, validator=v.instance(Team))
+    assessment_slots_per_week: float = attrs.field(
+        default=0.0, validator=v.number(low=0, high=1_000_000)
+    )
+    order: str = attrs.field(default="fcfs", validator=_one_of(QUEUE_ORDERS))
+    patience: Patience = attrs.field(factory=Patience, validator=v.instance(Patience))
+    wait_dropout_per_week: float = attrs.field(default=0.0, validator=_probability())
+    warmup_weeks: float = attrs.field(default=0.0, validator=v.number(low=0, high=5200))
+
+
 @attrs.frozen
 class Scenario:
     """A whole simulation set-up: population, dynamics, engagement, policy, capacity.
 
     ``horizon_weeks`` is how long each client is followed after referral;
     episodes still open then are censored (left open in the output).
-    ``start`` is the date of the first referral.
+    ``start`` is the date of the first referral. ``service`` (default
+    ``None``: intake slots only, clients independent) makes waits emerge from
+    therapist capacity (:class:`Service`, :func:`treatplan.sim.simulate_service`).
     """
 
     name: str = attrs.field(default="default", validator=v.ref())
@@ -317,11 +420,16 @@ class Scenario:
     capacity: Capacity = attrs.field(factory=Capacity, validator=v.instance(Capacity))
     horizon_weeks: int = attrs.field(default=104, validator=v.integer(low=1, high=5200))
     start: date = attrs.field(default=date(2026, 1, 5), validator=v.a_date())
+    service: Service | None = attrs.field(
+        default=None, validator=attrs.validators.optional(v.instance(Service))
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        """The scenario as JSON-ready data."""
+        """The scenario as JSON-ready data (without ``service`` when it is ``None``)."""
 
         data: dict[str, Any] = to_dict(self)
+        if data.get("service") is None:
+            data.pop("service", None)
         return data
 
     def to_json(self) -> str:
@@ -363,3 +471,21 @@ def load_scenario(path: str | Path) -> Scenario:
 
 #: The built-in scenario, calibrated to the figures in docs/references.md#simulation-figures.
 DEFAULT_SCENARIO = Scenario()
+
+#: A capacity-limited service (docs/concepts/service-model.md): a small stepped-care
+#: team whose waits emerge from its places, tuned so that about 90% of those who start
+#: treatment start within 6 weeks of referral and all within 18 (NHS England, April
+#: 2025: 90.3% and 98.5%; the standards are 75% and 95%), with a hidden wait of some
+#: weeks between assessment and the course. All capacity figures *unconfirmed*.
+CAPACITY_SCENARIO = Scenario(
+    name="capacity-limited",
+    policy=Policy(stepped_care=True),
+    capacity=Capacity(referrals_per_week=12.0),
+    service=Service(
+        step2=Team(therapists=2, caseload=16, contacts_per_week=20),
+        step3=Team(therapists=3, caseload=16, contacts_per_week=20),
+        assessment_slots_per_week=11.3,
+        warmup_weeks=26.0,
+    ),
+    horizon_weeks=156,
+)

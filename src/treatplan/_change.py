@@ -650,17 +650,29 @@ def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange
     return classify_change(instrument, pre, post)
 
 
-#: Changes between two scores, remembered per (definition, score, score) objects: a
-#: plan's versions share their scores, and every session's ending rules and every
-#: review compare the same baseline with the latest scores.
-_CHANGES: IdentityCache[tuple[ClinicalChange | None]] = IdentityCache(1024)
+#: Changes between two totals, remembered per instrument definition object: a table by
+#: (pre, post) of at most _CHANGES_PER_INSTRUMENT entries. Every session's ending rules
+#: and every review compare a baseline with the latest scores, and totals repeat.
+_CHANGES: IdentityCache[dict[tuple[float, float], ClinicalChange | None]] = IdentityCache(256)
+_CHANGES_PER_INSTRUMENT = 4096
+
+
+def change_between(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
+    """:func:`change_of`, remembered per (definition object, pre, post)."""
+    table = _CHANGES.get(instrument)
+    if table is None:
+        table = _CHANGES.put({}, instrument)
+    key = (pre, post)
+    if key in table:
+        return table[key]
+    if len(table) >= _CHANGES_PER_INSTRUMENT:
+        table.clear()
+    found = table[key] = change_of(instrument, pre, post)
+    return found
 
 
 def score_change(instrument: Instrument, pre: Score, post: Score) -> ClinicalChange | None:
     """:func:`change_of` from the total of ``pre`` to that of ``post`` (both scored)."""
-    hit = _CHANGES.get(instrument, pre, post)
-    if hit is not None:
-        return hit[0]
     assert pre.total is not None
     assert post.total is not None
-    return _CHANGES.put((change_of(instrument, pre.total, post.total),), instrument, pre, post)[0]
+    return change_between(instrument, pre.total, post.total)

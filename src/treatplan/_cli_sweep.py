@@ -18,6 +18,7 @@ from ._cli import (
     case_insensitive,
     display_name,
     file_error,
+    read_plan_text,
 )
 from ._errors import TreatplanError, ValidationError
 
@@ -140,7 +141,6 @@ def _arms_from_spec(data: Any, base: Any) -> list[Any]:
 
 
 def _read_json(path: str) -> Any:
-    from ._cli import read_plan_text
 
     text = read_plan_text(path)
     try:

@@ -51,7 +51,7 @@ import attrs
 
 from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
 from ._fhir_codes import LOINC_FORMS, LoincForm
-from ._instruments import Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._json import from_dict, to_dict
 from ._lifecycle import TRANSITIONS
 from ._model import (
@@ -736,7 +736,6 @@ class _Exporter:
 
 def _loinc_form(instrument: Instrument) -> LoincForm | None:
     """The LOINC item and answer codes of a built-in definition (not a plan's own)."""
-    from ._instruments import BUILTIN_INSTRUMENTS
 
     form = LOINC_FORMS.get(instrument.code)
     return form if BUILTIN_INSTRUMENTS.get(instrument.code) is instrument else None

@@ -25,7 +25,6 @@ the clinical outcomes, so stage 2 can run on any number of workers.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +34,7 @@ import attrs
 
 from .._alerts import Alert, alerts
 from .._cadence import ReviewCadence
-from .._change import classify_change
+from .._change import change_between
 from .._errors import TreatplanError
 from .._evaluation import evaluate
 from .._fast import drawn_assessment, drawn_session
@@ -257,11 +256,11 @@ class _Context:
 
 def _improvement(instrument: Instrument) -> Callable[[int, int], bool]:
     """Whether ``instrument`` moved reliably from one total to another, by the library's
-    :func:`~treatplan.change.classify_change`, memoised (it depends on the two totals only)."""
+    change arithmetic, remembered per pair of totals (the library's change cache)."""
 
-    @functools.cache
     def improved(before: int, after: int) -> bool:
-        return classify_change(instrument, before, after).reliable_improvement
+        change = change_between(instrument, before, after)
+        return change is not None and change.reliable_improvement
 
     return improved
 

@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _validation as v
-from ._change import change_of, score_change
+from ._change import change_between, score_change
 from ._errors import ValidationError
 from ._instruments import Instrument
+from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan
 from ._rules import (
     AllOf,
@@ -361,7 +362,7 @@ def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: dateti
             return Verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
         recent = series.last_scored(n)
         totals = [p.score.total for p in recent if p.score.total is not None]
-        change = change_of(instrument, min(totals), max(totals))
+        change = change_between(instrument, min(totals), max(totals))
         if change is not None and change.reliable:
             moving.append(code)
         evidence.extend(p.assessment_id for p in recent)
@@ -405,6 +406,11 @@ def _reliable_deterioration(
     return Verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
 
 
+#: Each tuple of warning fractions as exact fractions, per tuple object (rules and
+#: policies are immutable, and every evaluation reads the same few).
+_EXACT: IdentityCache[tuple[Fraction, ...]] = IdentityCache(256)
+
+
 def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
     """The ``fractions`` of ``total`` that ``used`` has reached, compared exactly.
 
@@ -412,7 +418,10 @@ def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list
     session count exactly at a threshold reaches it: in floats 0.28 * 25 is
     7.000000000000001 and 7 sessions would miss the 28% warning.
     """
-    return [f for f in fractions if used >= Fraction(str(f)) * total]
+    exact = _EXACT.get(fractions)
+    if exact is None:
+        exact = _EXACT.put(tuple(Fraction(str(f)) for f in fractions), fractions)
+    return [f for f, x in zip(fractions, exact, strict=True) if used >= x * total]
 
 
 @_evaluates(AuthorisationUsed)

@@ -1,6 +1,6 @@
 """How the core's costs grow with a plan's length.
 
-For plans of 10, 100, 1,000 and 10,000 daily sessions (each attended with a PHQ-9
+For plans of 10, 100, 1,000 and 10,000 weekly sessions (each attended with a PHQ-9
 and a GAD-7), built through the public API, it times per call:
 
 - ``record_session``: appending one more session (the derived state is extended);
@@ -36,7 +36,8 @@ from datetime import UTC, datetime, timedelta
 
 import treatplan as tp
 
-T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+# Early in the supported range, so 10,000 weekly sessions end before 2200.
+T0 = datetime(1901, 1, 7, 9, 0, tzinfo=UTC)
 RULES = tp.rules.AnyOf(
     (
         tp.rules.GoalsMet(),
@@ -57,7 +58,7 @@ REVIEW = tp.ReviewPolicy(charts=False)
 
 
 def session(n: int) -> tp.Session:
-    at = T0 + timedelta(days=n)  # daily: 10,000 sessions stay inside the time range
+    at = T0 + timedelta(weeks=n)
     phq = (n * 7) % 4
     gad = (n * 5) % 4
     return tp.Session(
@@ -82,7 +83,7 @@ def start() -> tp.TreatmentPlan:
         "g1",
         "feel better",
         tp.GoalDomain.EMOTIONAL_WELLBEING,
-        (tp.Objective("o1", "PHQ-9 below 0", target, (T0 + timedelta(days=50_000)).date()),),
+        (tp.Objective("o1", "PHQ-9 below 0", target, (T0 + timedelta(weeks=10_400)).date()),),
     )
     plan = tp.revise(
         plan,
@@ -99,48 +100,51 @@ def grow(plan: tp.TreatmentPlan, first: int, last: int) -> tp.TreatmentPlan:
     return plan
 
 
-def median_per_call(fn: Callable[[], object], number: int, repeat: int) -> float:
-    return statistics.median(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def per_call(fn: Callable[[], object], number: int) -> float:
+    return timeit.timeit(fn, number=number) / number
 
 
-def record_cost(plan: tp.TreatmentPlan, n: int, number: int, repeat: int) -> float:
-    """Seconds per record_session on a chain of versions from a plan of ``n`` sessions."""
-    times = []
-    for r in range(repeat):
-        current = plan
-        sessions = [session(n + 1 + r * number + i) for i in range(number)]
-        began = timeit.default_timer()
-        for s in sessions:
-            current = tp.record_session(current, s)
-        times.append((timeit.default_timer() - began) / number)
-    return statistics.median(times)
+def record_cost(plan: tp.TreatmentPlan, n: int, number: int, round_: int) -> float:
+    """Seconds per record_session along a chain of ``number`` versions from ``plan``."""
+    current = plan
+    sessions = [session(n + 1 + round_ * number + i) for i in range(number)]
+    began = timeit.default_timer()
+    for s in sessions:
+        current = tp.record_session(current, s)
+    return (timeit.default_timer() - began) / number
 
 
-def measure(plan: tp.TreatmentPlan, n: int, number: int, repeat: int) -> dict[str, float]:
-    """Per-call seconds of each operation on ``plan`` (``n`` sessions)."""
+def measure(
+    plan: tp.TreatmentPlan, n: int, text: str, number: int, round_: int
+) -> dict[str, float]:
+    """Seconds per call of each operation on ``plan`` (``n`` sessions, JSON ``text``)."""
     at = plan.sessions[-1].at
-    text = tp.dumps(plan)
-    figures = {
-        "record_session": record_cost(plan, n, number, repeat),
-        "evaluate": median_per_call(lambda: tp.evaluate(RULES, plan, at), number, repeat),
-        "alerts": median_per_call(lambda: tp.alerts(plan, at), number, repeat),
-        "review": median_per_call(lambda: tp.review(plan, at, REVIEW), number, repeat),
-    }
     small = max(1, number // max(1, n // 100))
-    figures["loads_per_session"] = median_per_call(lambda: tp.loads(text), small, 3) / n
-    figures["dumps_per_session"] = median_per_call(lambda: tp.dumps(plan), small, 3) / n
-    return figures
+    return {
+        "record_session": record_cost(plan, n, number, round_),
+        "evaluate": per_call(lambda: tp.evaluate(RULES, plan, at), number),
+        "alerts": per_call(lambda: tp.alerts(plan, at), number),
+        "review": per_call(lambda: tp.review(plan, at, REVIEW), number),
+        "loads_per_session": per_call(lambda: tp.loads(text), small) / n,
+        "dumps_per_session": per_call(lambda: tp.dumps(plan), small) / n,
+    }
 
 
 def bench_scaling(sizes: list[int], number: int, repeat: int) -> dict[int, dict[str, float]]:
-    out: dict[int, dict[str, float]] = {}
-    plan = start()
-    have = 0
+    """Medians per (size, operation). The sizes are measured in turn within each round,
+    so a change in the machine's load touches every size alike."""
+    plans: dict[int, tp.TreatmentPlan] = {}
+    plan, have = start(), 0
     for n in sizes:
         plan = grow(plan, have + 1, n)
-        have = n
-        out[n] = measure(plan, n, number, repeat)
-    return out
+        plans[n], have = plan, n
+    texts = {n: tp.dumps(p) for n, p in plans.items()}
+    samples: dict[int, dict[str, list[float]]] = {n: {} for n in sizes}
+    for round_ in range(repeat):
+        for n, p in plans.items():
+            for key, value in measure(p, n, texts[n], number, round_).items():
+                samples[n].setdefault(key, []).append(value)
+    return {n: {k: statistics.median(v) for k, v in f.items()} for n, f in samples.items()}
 
 
 def bench_import(runs: int = 10) -> dict[str, float]:

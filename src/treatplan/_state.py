@@ -8,7 +8,7 @@ scored measure series by instrument, attendance counts and the sessions counted
 against an authorisation, the latest progress recorded per objective. It is
 built lazily for a version (:func:`state_of`) and, for a version made by
 appending one record, extended from its parent's state instead of rebuilt
-(:meth:`PlanState.with_session` and friends), so asking does not cost more as
+(``with_session`` and its siblings), so asking does not cost more as
 the plan grows.
 
 How the extension stays cheap and exact: the growing parts live in append-only

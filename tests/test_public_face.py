@@ -60,6 +60,7 @@ def test_import_treatplan_does_not_load_what_a_caller_may_not_use() -> None:
     code = (
         "import sys, treatplan\n"
         "loaded = [m for m in ('treatplan._fhir', 'treatplan.sim', 'treatplan._schema', "
+        "'treatplan._review', 'treatplan._alerts', "
         "'treatplan.strategies', 'numpy', 'hypothesis') if m in sys.modules]\n"
         "print(','.join(loaded))"
     )

@@ -28,8 +28,6 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import _display  # attaches the notebook views  # noqa: F401
-from ._alerts import Alert, alerts
 from ._errors import (
     ArgumentError,
     LimitError,
@@ -39,7 +37,6 @@ from ._errors import (
     ValidationError,
     ValidationIssue,
 )
-from ._evaluation import Verdict, evaluate
 from ._instruments import Instrument
 from ._instruments import instrument as builtin_instrument
 from ._json import dumps, from_dict, loads, to_dict
@@ -88,7 +85,6 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._review import Findings, ReviewPolicy, record_findings, review
 from ._scoring import Score, score
 from ._state import Achievement, AchievementSource, objective_achievement
 from ._summary import summary as describe
@@ -108,6 +104,9 @@ if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
     from . import sim as sim
     from . import stepped as stepped
     from . import strategies as strategies
+    from ._alerts import Alert, alerts
+    from ._evaluation import Verdict, evaluate
+    from ._review import Findings, ReviewPolicy, record_findings, review
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -274,11 +273,42 @@ MOVED: dict[str, tuple[str, str]] = {
 }
 
 
+#: Top-level names whose modules (judgement: review, alerts, rule evaluation) load on
+#: first use, with the notebook views, so ``import treatplan`` stays cheap.
+_LAZY: dict[str, str] = {
+    "Alert": "treatplan._alerts",
+    "alerts": "treatplan._alerts",
+    "Verdict": "treatplan._evaluation",
+    "evaluate": "treatplan._evaluation",
+    "Findings": "treatplan._review",
+    "ReviewPolicy": "treatplan._review",
+    "record_findings": "treatplan._review",
+    "review": "treatplan._review",
+}
+
+
+def _plan_html(plan: TreatmentPlan) -> str:
+    # The notebook view needs review logic: loaded when a notebook first asks.
+    display = importlib.import_module("treatplan._display")
+    html: str = display.plan_html(plan)
+    return html
+
+
+TreatmentPlan._repr_html_ = _plan_html  # type: ignore[attr-defined]
+
+
 def __getattr__(name: str) -> Any:
     # Loading on first use keeps ``import treatplan`` to the everyday path (PEP 562):
-    # the FHIR, schema, simulation and strategy modules load only when asked for.
+    # the FHIR, schema, simulation and strategy modules, and the judgement modules,
+    # load only when asked for.
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    lazy = _LAZY.get(name)
+    if lazy is not None:
+        importlib.import_module("treatplan._display")  # attaches the findings' view too
+        value = getattr(importlib.import_module(lazy), name)
+        globals()[name] = value
+        return value
     moved = MOVED.get(name)
     if moved is None:
         msg = f"module {__name__!r} has no attribute {name!r}"

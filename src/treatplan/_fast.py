@@ -76,7 +76,7 @@ def _copier(cls: type[Any], replaced: str | None, fields: tuple[str, ...] = ()) 
     fields = fields or _fields(cls)
     extra: tuple[str, ...] = ()
     if replaced is None:
-        head = "def make(*, " + ", ".join(fields) + "):"
+        head = "def make(" + ", ".join(fields) + "):"
         values = list(fields)
     else:
         head = "def make(source, value, state):"
@@ -118,13 +118,6 @@ def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> Tre
     return _REPLACE[name](plan, value, state)
 
 
-def with_history(
-    plan: TreatmentPlan, history: tuple[Transition, ...], state: Any
-) -> TreatmentPlan:
-    """:func:`replace_field` of ``history``, for ``fire`` (same conditions)."""
-    return _with_history(plan, history, state)
-
-
 def plan_with(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     """``plan`` with several record fields replaced, its derived state rebuilt on use.
 
@@ -140,26 +133,20 @@ def plan_with(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     return new
 
 
-def new_transition(
-    event: str,
-    source: Phase,
-    target: Phase,
-    at: datetime,
-    by: str,
-    reason: str | None,
-    outcome: EpisodeOutcome | None,
-) -> Transition:
-    """A history record ``fire`` has checked.
-
-    Safe because ``fire`` checks ``at`` (an aware date-time, converted to a fixed
-    offset, inside the supported range), ``by`` (an opaque reference) and
-    ``reason`` (text or ``None``) exactly as :class:`Transition`'s validators do,
-    and takes event, source, target and outcome from the transition table, which
-    sets an outcome exactly on the events into ``closed``.
-    """
-    return _new_transition(
-        event=event, source=source, target=target, at=at, by=by, reason=reason, outcome=outcome
-    )
+#: ``with_history(plan, history, state)``: :func:`replace_field` of ``history``, the
+#: hot path of ``fire`` (same conditions), called without the field lookup.
+with_history: Callable[[TreatmentPlan, tuple[Transition, ...], Any], TreatmentPlan] = _REPLACE[
+    "history"
+]
+#: ``new_transition(event, source, target, at, by, reason, outcome)``: a history record
+#: ``fire`` has checked. Safe because ``fire`` checks ``at`` (an aware date-time,
+#: converted to a fixed offset, inside the supported range), ``by`` (an opaque
+#: reference) and ``reason`` (text or ``None``) exactly as :class:`Transition`'s
+#: validators do, and takes event, source, target and outcome from the transition
+#: table, which sets an outcome exactly on the events into ``closed``.
+new_transition: Callable[
+    [str, Phase, Phase, datetime, str, str | None, EpisodeOutcome | None], Transition
+] = _new_transition
 
 
 def drawn_assessment(

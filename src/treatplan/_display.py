@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ._errors import ValidationError
+from ._lifecycle import latest_time
 from ._model import TreatmentPlan
 from ._review import Findings, review
 from ._state import live_objectives, objective_achievement, state_of
@@ -54,12 +55,7 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
 def plan_html(plan: TreatmentPlan, as_of: datetime | None = None) -> str:
     """A plan as HTML: phase, objectives with their achievement, latest scores with band
     and change category, and alerts as of ``as_of`` (default: the plan's latest time)."""
-    from_state = state_of(plan)
-    when = as_of
-    if when is None:
-        latest = from_state.latest_record
-        last = plan.history[-1].at
-        when = latest if latest is not None and latest > last else last
+    when = latest_time(plan) if as_of is None else as_of
     found = review(plan, when)
     outcome = f" ({plan.outcome.value})" if plan.outcome else ""
     parts = [

@@ -62,6 +62,15 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def _number_at_risk(times: tuple[float, ...], at_risk: tuple[int, ...], time: float) -> int:
+    i = bisect.bisect_left(times, time)
+    return at_risk[i] if i < len(times) else 0
+
+
+def _censoring_times(times: tuple[float, ...], censored: tuple[int, ...]) -> tuple[float, ...]:
+    return tuple(t for t, c in zip(times, censored, strict=True) if c)
+
+
 @attrs.frozen
 class SurvivalCurve:
     """A Kaplan-Meier estimate: one entry per distinct time (events or censorings).
@@ -89,15 +98,12 @@ class SurvivalCurve:
 
     def number_at_risk(self, time: float) -> int:
         """How many are still followed at ``time`` (their time is ``time`` or later)."""
-        i = bisect.bisect_left(self.times, time)
-        if i == len(self.times):
-            return 0
-        return self.at_risk[i]
+        return _number_at_risk(self.times, self.at_risk, time)
 
     @property
     def censoring_times(self) -> tuple[float, ...]:
         """The times at which someone was censored (where to draw censoring marks)."""
-        return tuple(t for t, c in zip(self.times, self.censored, strict=True) if c)
+        return _censoring_times(self.times, self.censored)
 
 
 @attrs.frozen
@@ -130,15 +136,12 @@ class CumulativeIncidence:
 
     def number_at_risk(self, time: float) -> int:
         """How many are still followed at ``time`` (their time is ``time`` or later)."""
-        i = bisect.bisect_left(self.times, time)
-        if i == len(self.times):
-            return 0
-        return self.at_risk[i]
+        return _number_at_risk(self.times, self.at_risk, time)
 
     @property
     def censoring_times(self) -> tuple[float, ...]:
         """The times at which someone was censored (where to draw censoring marks)."""
-        return tuple(t for t, c in zip(self.times, self.censored, strict=True) if c)
+        return _censoring_times(self.times, self.censored)
 
 
 def _event_table(

@@ -367,3 +367,26 @@ def test_core10_prorated_total_stays_within_range_and_near_the_full_total(
     assert 0 <= prorated <= 40
     # Replacing one item (0-4) by the mean of the others moves the total by at most 4.5 -> 5.
     assert abs(prorated - full) <= 5
+
+
+def test_assessments_sharing_one_item_tuple_keep_their_own_id_and_time() -> None:
+    # Scores read item tuples once per definition (a cache keyed by the tuple object);
+    # what belongs to each assessment must still come from that assessment.
+    items = (2, 2, 2, 2, 2, 2, 2, 2, 1)
+    t0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    first = Assessment("a1", "PHQ-9", t0, items=items)
+    second = Assessment("a2", "PHQ-9", t0 + timedelta(days=7), items=items)
+    s1, s2 = tp.score(tp.builtin_instrument("PHQ-9"), first), tp.score(tp.builtin_instrument("PHQ-9"), second)
+    assert (s1.assessment_id, s1.administered_at) == ("a1", t0)
+    assert (s2.assessment_id, s2.administered_at) == ("a2", t0 + timedelta(days=7))
+    assert s1.total == s2.total == 17.0
+    assert s1.risk_flags == s2.risk_flags == ("self-harm-thoughts",)
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-1, 4)), min_size=9, max_size=9))
+def test_remembered_item_problems_are_the_same_as_checked_afresh(items: list[int | None]) -> None:
+    phq9 = tp.builtin_instrument("PHQ-9")
+    shared = tuple(items)
+    first = phq9.response_problems(shared, None)
+    first.append(tp.ValidationIssue("$.x", "mutating a returned list changes nothing"))
+    assert phq9.response_problems(shared, None) == phq9.response_problems(list(items), None)

@@ -312,37 +312,43 @@ def _sustained_recovery(
             RuleAction.DISCHARGE,
             f"fewer than {n} scores after baseline: " + ", ".join(short),
         )
-    baselines = {code: series.first_scored() for code, _, series in measured}
-    case_at_start = any(b is not None and b.score.case for b in baselines.values())
+    case_at_start = False
     failing: list[str] = []
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
     improved_at = [False] * n
-    evidence: list[str] = []
     for code, instrument, series in measured:
-        base = baselines[code]
+        base = series.first_scored()
         assert base is not None
-        recent = series.last_scored(n)
-        evidence.extend(p.assessment_id for p in recent)
-        changes = [score_change(instrument, base.score, p.score) for p in recent]
-        if any(p.score.case for p in recent) or any(
-            c is not None and c.reliable_deterioration for c in changes
-        ):
-            failing.append(code)
-        for j, c in enumerate(changes):
-            if c is not None and c.reliable_improvement:
+        base_score = base.score
+        case_at_start = case_at_start or bool(base_score.case)
+        failed = False
+        for j, p in enumerate(series.last_scored(n)):
+            now = p.score
+            change = score_change(instrument, base_score, now)
+            if now.case or (change is not None and change.reliable_deterioration):
+                failed = True
+            if change is not None and change.reliable_improvement:
                 improved_at[j] = True
+        if failed:
+            failing.append(code)
     fired = case_at_start and not failing and all(improved_at)
     if fired:
-        reason = f"reliable recovery over the last {n} measurements"
-    elif not case_at_start:
+        # The recent points of every listed measure, measure by measure.
+        evidence = tuple(p.assessment_id for _, _, s in measured for p in s.last_scored(n))
+        return Verdict(
+            rule.kind,
+            True,
+            RuleAction.DISCHARGE,
+            f"reliable recovery over the last {n} measurements",
+            evidence,
+        )
+    if not case_at_start:
         reason = "no listed measure was in the clinical range at baseline"
     elif failing:
         reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
     else:
         reason = f"no reliable improvement at each of the last {n} measurements"
-    return Verdict(
-        rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(evidence) if fired else ()
-    )
+    return Verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
 
 
 @_evaluates(Plateau)

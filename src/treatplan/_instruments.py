@@ -237,6 +237,20 @@ class Instrument:
         self, items: Sequence[int | None] | None, total: float | None
     ) -> list[ValidationIssue]:
         """Problems with a response to this instrument, with paths relative to the assessment."""
+        if total is None and type(items) is tuple:
+            # Item tuples are immutable and shared (every version of a plan holds the
+            # same assessment objects; a simulator draws from a fixed set of patterns):
+            # check each tuple once per definition.
+            known = _ITEM_PROBLEMS.get(self, items)
+            if known is None:
+                found = tuple(self._response_problems(items, None))
+                known = _ITEM_PROBLEMS.put(found, self, items)
+            return list(known)
+        return self._response_problems(items, total)
+
+    def _response_problems(
+        self, items: Sequence[int | None] | None, total: float | None
+    ) -> list[ValidationIssue]:
         problems: list[ValidationIssue] = []
         if items is None and total is None:
             return [ValidationIssue("$", "item responses or a total")]
@@ -289,6 +303,10 @@ class _Responses:
 #: Scoring checks every response of every assessment against its item's choices:
 #: remember them per definition (definitions are immutable; a plan has a few).
 _RESPONSES: IdentityCache[_Responses] = IdentityCache(256)
+
+
+#: The problems of each item tuple, per definition object (see ``response_problems``).
+_ITEM_PROBLEMS: IdentityCache[tuple[ValidationIssue, ...]] = IdentityCache(4096)
 
 
 def _responses(instrument: Instrument) -> _Responses:

@@ -166,7 +166,41 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
             case=case,
             risk_assessed=not instrument.risk_items,
         )
-    items = assessment.items
+    parts = _ITEM_PARTS.get(instrument, assessment.items)
+    if parts is None:
+        parts = _ITEM_PARTS.put(
+            _item_parts(instrument, assessment.items), instrument, assessment.items
+        )
+    total, prorated, answered, missing, band, case, flags, risk_assessed, reason = parts
+    return Score(
+        instrument=instrument.code,
+        assessment_id=assessment.id,
+        administered_at=assessment.administered_at,
+        direction=instrument.direction,
+        total=total,
+        prorated=prorated,
+        answered=answered,
+        missing=missing,
+        band=band,
+        case=case,
+        risk_flags=flags,
+        risk_assessed=risk_assessed,
+        reason=reason,
+    )
+
+
+_Parts = tuple[
+    float | None, bool, int, int, str | None, bool | None, tuple[str, ...], bool, str | None
+]
+#: What a score reads from its item responses, per (definition, item tuple) object
+#: pair: both are immutable and shared (plan versions share assessments; a simulator
+#: draws from a fixed set of item patterns), so each tuple is read once.
+_ITEM_PARTS: IdentityCache[_Parts] = IdentityCache(4096)
+
+
+def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts:
+    """Total, prorating, answered and missing counts, band, caseness, risk flags,
+    whether risk was assessed and why there is no total, from item responses."""
     answered = [(n, r) for n, r in enumerate(items, start=1) if r is not None]
     missing = len(items) - len(answered)
     flags: list[str] = []
@@ -198,20 +232,16 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         else:
             total = float(sum(values))
     band, case = _band_and_case(instrument, total)
-    return Score(
-        instrument=instrument.code,
-        assessment_id=assessment.id,
-        administered_at=assessment.administered_at,
-        direction=instrument.direction,
-        total=total,
-        prorated=total is not None and missing > 0,
-        answered=len(answered),
-        missing=missing,
-        band=band,
-        case=case,
-        risk_flags=tuple(flags),
-        risk_assessed=risk_assessed,
-        reason=reason,
+    return (
+        total,
+        total is not None and missing > 0,
+        len(answered),
+        missing,
+        band,
+        case,
+        tuple(flags),
+        risk_assessed,
+        reason,
     )
 
 

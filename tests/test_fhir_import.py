@@ -301,7 +301,7 @@ def test_bad_entries_are_refused_and_bad_plans_raise() -> None:
     assert [n.path for n in report.refused] == ["$.entry[0].resource", "$.entry[1].resource"]
     with pytest.raises(tp.ValidationError):
         tp.fhir.import_measures(_plan(), {"resourceType": "Bundle", "entry": {}})
-    with pytest.raises(tp.ValidationError):
+    with pytest.raises(tp.ArgumentError, match="plan: expected a TreatmentPlan"):
         tp.fhir.import_measures("plan", [])  # type: ignore[arg-type]
 
 

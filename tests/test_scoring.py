@@ -376,7 +376,8 @@ def test_assessments_sharing_one_item_tuple_keep_their_own_id_and_time() -> None
     t0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
     first = Assessment("a1", "PHQ-9", t0, items=items)
     second = Assessment("a2", "PHQ-9", t0 + timedelta(days=7), items=items)
-    s1, s2 = tp.score(tp.builtin_instrument("PHQ-9"), first), tp.score(tp.builtin_instrument("PHQ-9"), second)
+    phq9 = tp.builtin_instrument("PHQ-9")
+    s1, s2 = tp.score(phq9, first), tp.score(phq9, second)
     assert (s1.assessment_id, s1.administered_at) == ("a1", t0)
     assert (s2.assessment_id, s2.administered_at) == ("a2", t0 + timedelta(days=7))
     assert s1.total == s2.total == 17.0

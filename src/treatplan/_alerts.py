@@ -22,7 +22,7 @@ from . import _validation as v
 from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
-from ._model import MeasureTarget, TreatmentPlan
+from ._model import MeasureTarget, TreatmentPlan, check_plan
 from ._monitoring import ExpectedResponse, TrackSignal, track
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
@@ -142,7 +142,10 @@ def alerts(
     A review is overdue after the date the last review set or, with ``cadence``,
     after the date the cadence sets (whichever is earlier).
     """
+    check_plan(plan)
     v.check_time_argument(as_of, "as_of")
+    v.check_argument(policy, AlertPolicy, "policy", "an AlertPolicy")
+    v.check_argument(cadence, ReviewCadence, "cadence", "a ReviewCadence")
     view = as_of_view(plan, as_of)
     due = review_due_date(view, cadence) if cadence is not None else _stored_due(view)
     grace = cadence.grace_days if cadence is not None else 0

@@ -24,7 +24,7 @@ from dateutil.relativedelta import relativedelta
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError
 from ._memo import IdentityCache
-from ._model import Schedule, TreatmentPlan
+from ._model import Schedule, TreatmentPlan, check_plan
 from ._state import as_of_view, state_of
 from ._transitions import Phase
 
@@ -122,6 +122,9 @@ def next_review_date(
     the ``every_sessions``-th scheduled session after it (from the interventions'
     RFC 5545 schedules), whichever is earlier; ``None`` when neither applies.
     """
+    check_plan(plan)
+    v.check_time_argument(after, "after")
+    v.check_argument(cadence, ReviewCadence, "cadence", "a ReviewCadence")
     chosen = cadence or DEFAULT_CADENCE
     candidates: list[date] = []
     if chosen.every_weeks is not None:
@@ -138,6 +141,8 @@ def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -
     set, the cadence's weeks and the cadence's sessions (attended since the last
     review, then scheduled). ``None`` outside the phases that have reviews or
     before the plan is agreed."""
+    check_plan(plan)
+    v.check_argument(cadence, ReviewCadence, "cadence", "a ReviewCadence")
     chosen = cadence or DEFAULT_CADENCE
     if plan.phase not in REVIEW_PHASES:
         return None
@@ -190,6 +195,8 @@ def review_status(
     Due from ``within_days`` before the due date until ``grace_days`` after it;
     overdue after that.
     """
+    check_plan(plan)
+    v.check_argument(cadence, ReviewCadence, "cadence", "a ReviewCadence")
     chosen = cadence or DEFAULT_CADENCE
     if not isinstance(on, date) or isinstance(on, datetime):
         raise ValidationError.at("on", "a calendar date")
@@ -226,7 +233,10 @@ def due_reviews(
     """
     if isinstance(plans, TreatmentPlan) or not isinstance(plans, Iterable):
         raise ArgumentError("plans", "an iterable of TreatmentPlans (for one, use review_status)")
-    found = [review_status(p, on, cadence, within_days=within_days) for p in plans]
+    chosen = list(plans)
+    for i, plan in enumerate(chosen):
+        check_plan(plan, f"plans[{i}]")
+    found = [review_status(p, on, cadence, within_days=within_days) for p in chosen]
     wanted = [r for r in found if r.status in (ReviewStatus.DUE, ReviewStatus.OVERDUE)]
     wanted.sort(key=lambda r: (r.due or on, r.plan_id))
     return tuple(wanted)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._errors import ValidationError
 from ._lifecycle import latest_time
-from ._model import TreatmentPlan
+from ._model import TreatmentPlan, check_plan
 from ._review import Findings, review
 from ._state import live_objectives, objective_achievement, state_of
 
@@ -55,6 +55,7 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
 def plan_html(plan: TreatmentPlan, as_of: datetime | None = None) -> str:
     """A plan as HTML: phase, objectives with their achievement, latest scores with band
     and change category, and alerts as of ``as_of`` (default: the plan's latest time)."""
+    check_plan(plan)
     when = latest_time(plan) if as_of is None else as_of
     found = review(plan, when)
     outcome = f" ({plan.outcome.value})" if plan.outcome else ""
@@ -134,6 +135,7 @@ def measures_frame(plan: TreatmentPlan, library: str = "pandas") -> Any:
     (nullable boolean), prorated (boolean), risk flags (``;``-separated). Needs the
     ``pandas`` (default) or ``polars`` extra.
     """
+    check_plan(plan)
     if library not in ("pandas", "polars"):
         raise ValidationError.at("library", "'pandas' or 'polars'")
     state = state_of(plan)

@@ -26,7 +26,7 @@ from ._change import change_between, score_change
 from ._errors import ValidationError
 from ._instruments import Instrument
 from ._memo import IdentityCache
-from ._model import Attendance, Session, TreatmentPlan
+from ._model import Attendance, Session, TreatmentPlan, check_plan
 from ._rules import (
     AllOf,
     AnyOf,
@@ -100,6 +100,7 @@ def _evaluates(kind: type[R]) -> Callable[[_Step[R]], _Step[R]]:
 
 def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
     """Evaluate ``rule`` on ``plan`` as it stood at ``as_of`` (a timezone-aware date-time)."""
+    check_plan(plan)
     v.check_time_argument(as_of, "as_of")
     evaluator = _EVALUATORS.get(type(rule))
     if evaluator is None:

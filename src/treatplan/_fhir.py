@@ -79,6 +79,7 @@ from ._model import (
     Schedule,
     Transition,
     TreatmentPlan,
+    check_plan,
 )
 from ._scoring import plan_score, score
 
@@ -214,6 +215,7 @@ def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
     Raises :class:`~treatplan.UnknownReferenceError` (an ``IndexError``) when
     ``upto`` is not the index of a history record.
     """
+    check_plan(plan)
     if upto is None:
         return _status_after(plan.history)
     if not 0 <= upto < len(plan.history):
@@ -233,6 +235,7 @@ def care_plan_status(plan: TreatmentPlan) -> str:
 
     See docs/references.md#lifecycle-and-fhir.
     """
+    check_plan(plan)
     if plan.phase is not Phase.CLOSED:
         return CARE_PLAN_STATUS[plan.phase]
     return "completed" if plan.outcome is EpisodeOutcome.COMPLETED else "revoked"
@@ -296,6 +299,7 @@ def fhir_subset(plan: TreatmentPlan) -> TreatmentPlan:
     Date-times keep their instant and offset (an offset FHIR cannot write, not a
     whole minute or beyond +-14:00, becomes UTC).
     """
+    check_plan(plan)
     return attrs.evolve(
         plan,
         history=tuple(attrs.evolve(t, at=_fhir_instant(t.at)) for t in plan.history),
@@ -347,8 +351,7 @@ def to_fhir(
     same plan always gives the same bundle. Raises :class:`ValidationError` for an
     unknown version or bundle type.
     """
-    if not isinstance(plan, TreatmentPlan):
-        raise ValidationError.at("plan", "a TreatmentPlan")
+    check_plan(plan)
     if version not in ("R4", "R5"):
         raise ValidationError.at("version", "'R4' or 'R5'")
     if bundle not in ("collection", "transaction"):

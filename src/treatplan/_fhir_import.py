@@ -39,7 +39,7 @@ from ._errors import TreatplanError, ValidationError
 from ._fhir_codes import LOINC, LOINC_FORMS
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._lifecycle import record_assessment
-from ._model import Assessment, TreatmentPlan
+from ._model import Assessment, TreatmentPlan, check_plan
 from ._scoring import score
 
 __all__ = ["FhirImportNote", "FhirImportReport", "import_measures"]
@@ -130,8 +130,7 @@ def import_measures(plan: TreatmentPlan, source: Any) -> tuple[TreatmentPlan, Fh
     plan and a :class:`FhirImportReport`; ``plan`` itself is untouched. Raises
     :class:`~treatplan.ValidationError` only when ``source`` is none of those shapes.
     """
-    if not isinstance(plan, TreatmentPlan):
-        raise ValidationError.at("plan", "a TreatmentPlan")
+    check_plan(plan)
     reader = _Reader(plan, source)
     return reader.run()
 

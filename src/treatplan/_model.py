@@ -27,7 +27,7 @@ import attrs
 from dateutil import rrule as _rrule
 
 from . import _validation as v
-from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
@@ -67,6 +67,7 @@ __all__ = [
     "SupportLevel",
     "Transition",
     "TreatmentPlan",
+    "check_plan",
 ]
 
 #: The version of the JSON document layout this release writes. See docs/schema.md.
@@ -1146,3 +1147,14 @@ def _history_problems(history: tuple[Transition, ...]) -> list[ValidationIssue]:
         elif spec.outcome is not record.outcome:
             problems.append(ValidationIssue(f"{path}.outcome", "the outcome the event sets"))
     return problems
+
+
+def check_plan(value: object, name: str = "plan") -> None:
+    """Raise :class:`~treatplan.ArgumentError` naming ``name`` unless ``value`` is a plan.
+
+    Every public function that takes a plan calls this first, so a wrong argument
+    (a plan id, a JSON dict, a list of plans) gets a library error that says what
+    was expected instead of an ``AttributeError`` from deep inside.
+    """
+    if not isinstance(value, TreatmentPlan):
+        raise ArgumentError(name, "a TreatmentPlan")

@@ -43,7 +43,7 @@ from ._cadence import (
     status_on,
 )
 from ._change import ChangeCategory, score_change
-from ._errors import UnknownReferenceError, ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._evaluation import Verdict, evaluate
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
@@ -56,6 +56,7 @@ from ._model import (
     ProgressReview,
     ReviewDecision,
     TreatmentPlan,
+    check_plan,
 )
 from ._monitoring import TrackPoint, TrackSignal, track
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
@@ -236,7 +237,9 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     now (the plan keeps no history of them); every record (sessions, scores,
     reviews, transitions) counts only up to ``as_of``.
     """
+    check_plan(plan)
     v.check_time_argument(as_of, "as_of")
+    v.check_argument(policy, ReviewPolicy, "policy", "a ReviewPolicy")
     chosen = policy or _DEFAULT_POLICY
     view = as_of_view(plan, as_of)
     state = state_of(view)
@@ -567,6 +570,18 @@ def record_findings(
     the next review date comes from the policy's cadence. The review goes in
     through :func:`~treatplan.record_review`, so its rules apply.
     """
+    check_plan(plan)
+    v.check_time_argument(as_of, "as_of")
+    if not v.is_ref(review_id):
+        raise ArgumentError(
+            "review_id", "an opaque reference (1-128 letters, digits, . _ : / # -)"
+        )
+    v.check_argument(policy, ReviewPolicy, "policy", "a ReviewPolicy")
+    v.check_argument(findings, Findings, "findings", "the Findings of treatplan.review")
+    if progress is not None and (
+        isinstance(progress, ObjectiveProgress | str) or not isinstance(progress, Iterable)
+    ):
+        raise ArgumentError("progress", "an iterable of ObjectiveProgress")
     chosen = policy or _DEFAULT_POLICY
     found = findings if findings is not None else review(plan, as_of, chosen)
     records = (

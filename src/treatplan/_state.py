@@ -39,7 +39,7 @@ from typing import cast
 import attrs
 
 from . import _validation as v
-from ._errors import UnknownReferenceError, ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import plan_with
 from ._model import (
     AchievementStatus,
@@ -54,6 +54,7 @@ from ._model import (
     ProgressReview,
     Session,
     TreatmentPlan,
+    check_plan,
 )
 from ._scoring import ScoredPoint, plan_score
 
@@ -671,6 +672,7 @@ def plan_series(plan: TreatmentPlan) -> Mapping[str, tuple[ScoredPoint, ...]]:
     ``session`` of each point counts the sessions attended up to and including the
     one it was taken at (standalone scores: attended at or before it).
     """
+    check_plan(plan)
     return state_of(plan).plan_series()
 
 
@@ -680,6 +682,7 @@ def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:
 
     The plan itself when nothing is dated after ``as_of`` (checked in constant time).
     """
+    check_plan(plan)
     limit = v.instant(as_of)
     state = state_of(plan)
     last_event = v.instant(plan.history[-1].at)
@@ -711,6 +714,11 @@ def objective_achievement(
     objective itself do not override. ``plan`` must already be cut to ``as_of``
     for the reviews (see :func:`as_of_view`); scores are cut here.
     """
+    check_plan(plan)
+    if not isinstance(objective, Objective):
+        raise ArgumentError("objective", "an Objective of the plan")
+    if as_of is not None:
+        v.check_time_argument(as_of, "as_of")
     oid = objective.id
     if objective.status is GoalStatus.COMPLETED:
         return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")

@@ -31,8 +31,8 @@ import attrs
 
 from . import _validation as v
 from ._change import score_change
-from ._errors import ValidationError
-from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan
+from ._errors import ArgumentError, ValidationError
+from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan, check_plan
 from ._monitoring import TrackSignal, track
 from ._state import as_of_view, state_of
 
@@ -154,6 +154,7 @@ def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> Care
     intensity). The split is NG222's; the steps are the policy's configurable
     service default after CG90's stepped care.
     """
+    v.check_argument(policy, SteppedCarePolicy, "policy", "a SteppedCarePolicy")
     chosen = policy or _DEFAULT_POLICY
     if not v.is_number(intake):
         raise ValidationError.at("intake", "a finite number")
@@ -168,6 +169,8 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
     A plan with no interventions serving a live objective is at step 1
     (assessment and monitoring).
     """
+    check_plan(plan)
+    v.check_argument(policy, SteppedCarePolicy, "policy", "a SteppedCarePolicy")
     chosen = policy or _DEFAULT_POLICY
     dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
     live = {o.id for o in plan.objectives if o.status not in dead}
@@ -194,6 +197,12 @@ def step_advice(
     measures (``None`` when there are none); ``deteriorated`` whether any of them
     reliably deteriorated from baseline.
     """
+    if not isinstance(current, CareStep):
+        raise ArgumentError("current", "a CareStep")
+    v.check_argument(signal, TrackSignal, "signal", "a TrackSignal or None")
+    if not isinstance(deteriorated, bool):
+        raise ArgumentError("deteriorated", "True or False")
+    v.check_argument(policy, SteppedCarePolicy, "policy", "a SteppedCarePolicy")
     chosen = policy or _DEFAULT_POLICY
     off_track = signal is not None and _SEVERITY[signal] >= _SEVERITY[chosen.step_up_signal]
     worse = deteriorated and chosen.step_up_on_deterioration
@@ -228,7 +237,10 @@ def plan_step_advice(
     Looks at the latest score of each of ``instruments`` the plan measures:
     its expected-response signal and whether it reliably deteriorated.
     """
+    check_plan(plan)
     v.check_time_argument(as_of, "as_of")
+    if isinstance(instruments, str) or not all(isinstance(c, str) for c in instruments):
+        raise ArgumentError("instruments", "a tuple of instrument codes such as ('PHQ-9',)")
     signal, deteriorated = latest_status(plan, as_of, instruments)
     return step_advice(current_step(plan, policy), signal, deteriorated, policy)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._lifecycle import allowed_events
-from ._model import TreatmentPlan
+from ._model import TreatmentPlan, check_plan
 from ._state import objective_achievement, state_of
 
 __all__ = ["summary"]
@@ -11,6 +11,7 @@ __all__ = ["summary"]
 
 def summary(plan: TreatmentPlan) -> str:
     """A readable, multi-line summary of a plan (it includes the plan's clinical text)."""
+    check_plan(plan)
     out: list[str] = []
     add = out.append
     phase = plan.phase.value + (f" ({plan.outcome.value})" if plan.outcome else "")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._errors import ValidationError, ValidationIssue
+from ._errors import ArgumentError, ValidationError, ValidationIssue
 
 T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -248,6 +248,15 @@ def is_ref(value: object) -> bool:
 
 def is_aware(value: object) -> bool:
     return isinstance(value, datetime) and value.utcoffset() is not None
+
+
+def check_argument(
+    value: object, kinds: type[Any] | tuple[type[Any], ...], name: str, expected: str
+) -> None:
+    """Raise :class:`~treatplan.ArgumentError` naming ``name`` unless ``value`` is
+    ``None`` (the parameter's default) or of one of ``kinds``."""
+    if value is not None and not isinstance(value, kinds):
+        raise ArgumentError(name, expected)
 
 
 def check_time_argument(value: object, name: str) -> None:

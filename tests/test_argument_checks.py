@@ -1,0 +1,150 @@
+"""Public functions called with the wrong kind of argument raise a library error.
+
+Each names the parameter and what it expected (`ArgumentError`, also a
+`TypeError`), instead of an `AttributeError` or `TypeError` from deep inside, and
+never repeats the value it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+import treatplan as tp
+from measured_plans import SECRET, T0, build, week
+
+NOW = week(3)
+PLAN = build(phq9=[18, 16, 14, 12])
+OBJECTIVE = PLAN.objectives[0]
+WRONG_PLANS: list[object] = [SECRET, {"plan_id": SECRET}, None, [PLAN], 7]
+
+#: Every public function whose first parameter is a plan, called with the rest of a
+#: valid argument list.
+TAKES_A_PLAN: dict[str, Callable[[Any], object]] = {
+    "alerts": lambda p: tp.alerts(p, NOW),
+    "describe": lambda p: tp.describe(p),
+    "evaluate": lambda p: tp.evaluate(tp.rules.SessionLimit(3), p, NOW),
+    "objective_achievement": lambda p: tp.objective_achievement(p, OBJECTIVE),
+    "record_findings": lambda p: tp.record_findings(p, NOW, review_id="r1"),
+    "review": lambda p: tp.review(p, NOW),
+    "reviews.next_review_date": lambda p: tp.reviews.next_review_date(p, NOW),
+    "reviews.review_due_date": lambda p: tp.reviews.review_due_date(p),
+    "reviews.review_status": lambda p: tp.reviews.review_status(p, NOW.date()),
+    "fhir.care_plan_status": lambda p: tp.fhir.care_plan_status(p),
+    "fhir.episode_status": lambda p: tp.fhir.episode_status(p),
+    "fhir.fhir_subset": lambda p: tp.fhir.fhir_subset(p),
+    "fhir.to_fhir": lambda p: tp.fhir.to_fhir(p),
+    "fhir.import_measures": lambda p: tp.fhir.import_measures(p, []),
+    "instruments.plan_series": lambda p: tp.instruments.plan_series(p),
+    "instruments.plan_scores": lambda p: tp.instruments.plan_scores(p, "PHQ-9"),
+    "instruments.measures_frame": lambda p: tp.instruments.measures_frame(p),
+    "stepped.current_step": lambda p: tp.stepped.current_step(p),
+    "stepped.plan_step_advice": lambda p: tp.stepped.plan_step_advice(p, NOW),
+    "outcomes.talking_therapies_outcome": lambda p: tp.outcomes.talking_therapies_outcome(p),
+    "outcomes.plan_gas_t_score": lambda p: tp.outcomes.plan_gas_t_score(p),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAKES_A_PLAN))
+def test_every_function_taking_a_plan_accepts_a_plan(name: str) -> None:
+    pytest.importorskip("pandas") if name == "instruments.measures_frame" else None
+    TAKES_A_PLAN[name](PLAN)
+
+
+@pytest.mark.parametrize("wrong", WRONG_PLANS, ids=type)
+@pytest.mark.parametrize("name", sorted(TAKES_A_PLAN))
+def test_every_function_taking_a_plan_names_it_when_given_something_else(
+    name: str, wrong: object
+) -> None:
+    with pytest.raises(tp.ArgumentError) as caught:
+        TAKES_A_PLAN[name](wrong)
+    assert caught.value.parameter == "plan"
+    assert "a TreatmentPlan" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert isinstance(caught.value, TypeError)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: tp.alerts(PLAN, NOW, tp.ReviewPolicy()), "policy"),
+        (lambda: tp.alerts(PLAN, NOW, cadence=SECRET), "cadence"),  # type: ignore[arg-type]
+        (lambda: tp.review(PLAN, NOW, tp.monitoring.AlertPolicy()), "policy"),  # type: ignore[arg-type]
+        (lambda: tp.record_findings(PLAN, NOW, review_id="r1", policy=SECRET), "policy"),  # type: ignore[arg-type]
+        (lambda: tp.record_findings(PLAN, NOW, review_id="r1", findings=SECRET), "findings"),  # type: ignore[arg-type]
+        (lambda: tp.record_findings(PLAN, NOW, review_id=None), "review_id"),  # type: ignore[arg-type]
+        (lambda: tp.record_findings(PLAN, NOW, review_id=SECRET + " !"), "review_id"),
+        (
+            lambda: tp.record_findings(
+                PLAN,
+                NOW,
+                review_id="r1",
+                progress=tp.ObjectiveProgress(OBJECTIVE.id, tp.AchievementStatus.IMPROVING),  # type: ignore[arg-type]
+            ),
+            "progress",
+        ),
+        (lambda: tp.record_findings(PLAN, NOW, review_id="r1", progress=7), "progress"),  # type: ignore[arg-type]
+        (lambda: tp.objective_achievement(PLAN, OBJECTIVE.id), "objective"),  # type: ignore[arg-type]
+        (lambda: tp.reviews.review_status(PLAN, NOW.date(), SECRET), "cadence"),  # type: ignore[arg-type]
+        (lambda: tp.reviews.review_due_date(PLAN, SECRET), "cadence"),  # type: ignore[arg-type]
+        (lambda: tp.reviews.next_review_date(PLAN, NOW, SECRET), "cadence"),  # type: ignore[arg-type]
+        (lambda: tp.reviews.due_reviews([PLAN, SECRET], NOW.date()), "plans[1]"),  # type: ignore[list-item]
+        (lambda: tp.stepped.current_step(PLAN, SECRET), "policy"),  # type: ignore[arg-type]
+        (lambda: tp.stepped.initial_step(18, SECRET), "policy"),  # type: ignore[arg-type]
+        (lambda: tp.stepped.step_advice(2, None, False), "current"),  # type: ignore[arg-type]
+        (lambda: tp.stepped.step_advice(tp.stepped.CareStep(2), SECRET, False), "signal"),  # type: ignore[arg-type]
+        (lambda: tp.stepped.step_advice(tp.stepped.CareStep(2), None, "no"), "deteriorated"),  # type: ignore[arg-type]
+        (
+            lambda: tp.stepped.step_advice(tp.stepped.CareStep(2), None, False, SECRET),  # type: ignore[arg-type]
+            "policy",
+        ),
+        (lambda: tp.stepped.plan_step_advice(PLAN, NOW, instruments="PHQ-9"), "instruments"),  # type: ignore[arg-type]
+        (lambda: tp.stepped.plan_step_advice(PLAN, NOW, instruments=(9,)), "instruments"),  # type: ignore[arg-type]
+    ],
+)
+def test_other_arguments_of_the_wrong_kind_are_named(
+    call: Callable[[], object], parameter: str
+) -> None:
+    with pytest.raises(tp.ArgumentError) as caught:
+        call()
+    assert caught.value.parameter == parameter
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: tp.objective_achievement(PLAN, OBJECTIVE, "2026-01-01"), "as_of"),  # type: ignore[arg-type]
+        (lambda: tp.objective_achievement(PLAN, OBJECTIVE, datetime(2026, 1, 1)), "as_of"),
+        (lambda: tp.reviews.next_review_date(PLAN, datetime(2026, 1, 1)), "after"),
+        (lambda: tp.reviews.next_review_date(PLAN, date(2026, 1, 1)), "after"),  # type: ignore[arg-type]
+        (lambda: tp.record_findings(PLAN, "today", review_id="r1"), "as_of"),  # type: ignore[arg-type]
+    ],
+)
+def test_times_are_checked_where_a_time_is_taken(
+    call: Callable[[], object], parameter: str
+) -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        call()
+    assert caught.value.problems[0].path == parameter
+
+
+def test_step_advice_still_advises_from_a_valid_signal() -> None:
+    advice = tp.stepped.step_advice(
+        tp.stepped.CareStep(2), tp.monitoring.TrackSignal.RED, deteriorated=False
+    )
+    assert advice.decision is tp.ReviewDecision.STEP_UP
+    assert advice.advised == tp.stepped.CareStep(3)
+
+
+def test_due_reviews_takes_any_iterable_of_plans_once() -> None:
+    plans = iter([PLAN])
+    found = tp.reviews.due_reviews(plans, datetime(2027, 1, 1, tzinfo=UTC).date())
+    assert all(r.plan_id == PLAN.plan_id for r in found)
+
+
+def test_the_referral_time_is_the_plans_own() -> None:
+    assert PLAN.history[0].at == T0

@@ -148,3 +148,23 @@ def test_due_reviews_takes_any_iterable_of_plans_once() -> None:
 
 def test_the_referral_time_is_the_plans_own() -> None:
     assert PLAN.history[0].at == T0
+
+
+# --------------------------------------------------------------------------- huge numbers
+def _with_huge_total() -> tuple[dict[str, Any], str]:
+    bundle = tp.fhir.to_fhir(PLAN)
+    for i, entry in enumerate(bundle["entry"]):
+        if "valueQuantity" in entry["resource"]:
+            entry["resource"]["valueQuantity"]["value"] = 10**400
+            return bundle, f"$.entry[{i}].resource.valueQuantity.value"
+    raise AssertionError("no Observation with a valueQuantity")
+
+
+def test_a_number_beyond_float_range_in_fhir_is_refused_at_its_path() -> None:
+    bundle, path = _with_huge_total()
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.fhir.from_fhir(bundle)
+    assert [p.path for p in caught.value.problems] == [path]
+    for read in (tp.fhir.plan_from_fhir, lambda b: tp.fhir.import_measures(PLAN, b)):
+        _, report = read(bundle)
+        assert [n.path for n in report.refused] == [path]

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -82,6 +81,7 @@ from ._model import (
     check_plan,
 )
 from ._scoring import plan_score, score
+from ._validation import is_number
 
 __all__ = [
     "CARE_PLAN_STATUS",
@@ -1227,7 +1227,7 @@ class _Importer:
                 for _, e in _extensions(quantity, f"{path}.valueQuantity", _EXT_COMPUTED)
             )
             total = _get(quantity, "value", f"{path}.valueQuantity", float)
-            if not math.isfinite(total):
+            if not is_number(total):
                 raise ValidationError.at(total_path, "a finite number")
             if not definition.total_min <= total <= definition.total_max:
                 raise ValidationError.at(

@@ -41,6 +41,7 @@ from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._lifecycle import record_assessment
 from ._model import Assessment, TreatmentPlan, check_plan
 from ._scoring import score
+from ._validation import MAX_NUMBER
 
 __all__ = ["FhirImportNote", "FhirImportReport", "import_measures"]
 
@@ -210,7 +211,8 @@ def when(text: Any, path: str) -> datetime:
 def _whole(value: Any, path: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Refusal(path, f"expected {what}: a number")
-    if not math.isfinite(value) or value != int(value):
+    # The bound first: math.isfinite raises OverflowError on ints beyond float range.
+    if abs(value) > MAX_NUMBER or not math.isfinite(value) or value != int(value):
         raise _Refusal(path, f"expected {what}: a finite whole number")
     return int(value)
 

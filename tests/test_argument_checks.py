@@ -168,3 +168,30 @@ def test_a_number_beyond_float_range_in_fhir_is_refused_at_its_path() -> None:
     for read in (tp.fhir.plan_from_fhir, lambda b: tp.fhir.import_measures(PLAN, b)):
         _, report = read(bundle)
         assert [n.path for n in report.refused] == [path]
+
+
+# --------------------------------------------------------------------------- deep rules
+def _nested(levels: int) -> tp.rules.Rule:
+    rule: tp.rules.Rule = tp.rules.SessionLimit(3)
+    for n in range(levels):
+        rule = tp.rules.AnyOf([rule]) if n % 2 else tp.rules.AllOf([rule])
+    return rule
+
+
+def test_the_deepest_rule_that_can_be_built_round_trips_and_evaluates() -> None:
+    deepest = _nested(tp.rules.MAX_RULE_DEPTH)
+    plan = tp.revise(PLAN, discharge_criteria=deepest)
+    assert tp.loads(tp.dumps(plan)) == plan
+    assert tp.evaluate(deepest, plan, NOW).fired is True
+    assert tp.loads(tp.dumps(tp.ReviewPolicy(rules=(deepest,))), tp.ReviewPolicy).rules == (
+        deepest,
+    )
+
+
+@pytest.mark.parametrize("composite", [tp.rules.AnyOf, tp.rules.AllOf])
+def test_rules_nested_deeper_cannot_be_built(composite: Any) -> None:
+    deepest = _nested(tp.rules.MAX_RULE_DEPTH)
+    with pytest.raises(tp.ValidationError) as caught:
+        composite([tp.rules.SessionLimit(2), deepest])
+    assert caught.value.problems[0].path == "$.rules"
+    assert str(tp.rules.MAX_RULE_DEPTH) in caught.value.problems[0].expected

@@ -24,6 +24,7 @@ from . import _validation as v
 from ._errors import ValidationError
 
 __all__ = [
+    "MAX_RULE_DEPTH",
     "RULE_TYPES",
     "AllOf",
     "AnyOf",
@@ -248,8 +249,25 @@ class AuthorisationUsed:
     kind: Literal["authorisation_used"] = attrs.field(default="authorisation_used", init=False)
 
 
+#: How deep composite rules (:class:`AnyOf`, :class:`AllOf`) may nest. Every rule that
+#: can be built can be written and read back: a plan document holding the deepest
+#: allowed rule stays inside the JSON reader's nesting limit, and evaluating,
+#: writing or showing it never comes near Python's recursion limit.
+MAX_RULE_DEPTH = 24
+
+
+def rule_depth(rule: object) -> int:
+    """How many composite levels ``rule`` has (0 for a simple rule)."""
+    if isinstance(rule, AnyOf | AllOf):
+        return 1 + max(map(rule_depth, rule.rules))
+    return 0
+
+
 def _rules_validator(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     v.items_of(RULE_TYPES, "termination rules", min_length=1, max_length=100)(_, attribute, value)
+    # Each child was checked when it was built, so the walk stops within the limit.
+    if 1 + max(map(rule_depth, value)) > MAX_RULE_DEPTH:
+        raise v.fail(attribute, f"rules nested at most {MAX_RULE_DEPTH} levels deep")
 
 
 @attrs.frozen

@@ -8,6 +8,7 @@ authorisation used), composable with :class:`AnyOf` and :class:`AllOf`;
 
 from ._evaluation import Verdict, evaluate
 from ._rules import (
+    MAX_RULE_DEPTH,
     AllOf,
     AnyOf,
     AuthorisationUsed,
@@ -27,6 +28,7 @@ from ._rules import (
 )
 
 __all__ = [
+    "MAX_RULE_DEPTH",
     "AllOf",
     "AnyOf",
     "AuthorisationUsed",

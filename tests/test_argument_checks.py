@@ -195,3 +195,90 @@ def test_rules_nested_deeper_cannot_be_built(composite: Any) -> None:
         composite([tp.rules.SessionLimit(2), deepest])
     assert caught.value.problems[0].path == "$.rules"
     assert str(tp.rules.MAX_RULE_DEPTH) in caught.value.problems[0].expected
+
+
+# --------------------------------------------------------------------------- arithmetic
+PHQ9 = tp.instruments.PHQ9
+NORMS = tp.instruments.Norms(20.0, 6.0, 6.0, 4.0, 0.85)
+HIGHER_IS_WORSE = tp.instruments.Direction.HIGHER_IS_WORSE
+NAN, INF, HUGE = float("nan"), float("inf"), 10**400
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: tp.change.in_clinical_range(5, 10, "higher_is_better"), "direction"),  # type: ignore[arg-type]
+        (lambda: tp.change.in_clinical_range(5, 10, None), "direction"),  # type: ignore[arg-type]
+        (lambda: tp.change.in_clinical_range(NAN, 10, HIGHER_IS_WORSE), "total"),
+        (lambda: tp.change.in_clinical_range(5, SECRET, HIGHER_IS_WORSE), "cutoff"),  # type: ignore[arg-type]
+        (lambda: tp.change.clinical_cutoffs(NORMS, "up"), "direction"),  # type: ignore[arg-type]
+        (lambda: tp.change.clinical_cutoffs("PHQ-9", HIGHER_IS_WORSE), "norms"),  # type: ignore[arg-type]
+        (lambda: tp.change.reliable_change_index(NAN, 5, 5, 0.8), "pre"),
+        (lambda: tp.change.reliable_change_index(5, 5, SECRET, 0.8), "sd_pre"),  # type: ignore[arg-type]
+        (lambda: tp.change.reliable_change_index(5, 5, 5, HUGE), "reliability"),
+        (
+            lambda: tp.change.jacobson_truax_change(18, 8, sd_pre=5, reliability=0.8, z=NAN),
+            "z",
+        ),
+        (lambda: tp.change.jacobson_truax_change(18, 8, sd_pre=5, reliability=0.8, z=0), "z"),
+        (lambda: tp.change.jacobson_truax_change(HUGE, 8, sd_pre=5, reliability=0.8), "pre"),
+        (
+            lambda: tp.change.jacobson_truax_change(18, 8, sd_pre=5, reliability=0.8, cutoff=NAN),
+            "cutoff",
+        ),
+        (lambda: tp.change.fixed_threshold_change(18, None, threshold=6), "post"),  # type: ignore[arg-type]
+        (lambda: tp.change.fixed_threshold_change(18, 8, threshold=INF), "threshold"),
+        (lambda: tp.change.classify_change("PHQ-9", 18, 8), "instrument"),  # type: ignore[arg-type]
+        (lambda: tp.change.classify_change(PHQ9, 18, 8, method="bogus"), "method"),  # type: ignore[arg-type]
+        (lambda: tp.change.classify_change(PHQ9, 18, 8, cutoff="zz"), "cutoff"),  # type: ignore[arg-type]
+        (lambda: tp.change.classify_change(PHQ9, 18, 8, z=-1), "z"),
+        (lambda: tp.change.Cutoffs(1, 2, 3).get("z"), "choice"),  # type: ignore[arg-type]
+        (lambda: tp.change.hageman_arrindell_cs_index(10, 12, None), "stats"),  # type: ignore[arg-type]
+        (lambda: tp.instruments.is_case("PHQ-9", 12), "instrument"),  # type: ignore[arg-type]
+        (lambda: tp.instruments.is_case(PHQ9, NAN), "total"),
+        (lambda: tp.instruments.band_of(PHQ9, INF), "total"),
+        (lambda: tp.instruments.band_of(PHQ9, HUGE), "total"),
+        (lambda: tp.instruments.band_of(PHQ9, "12"), "total"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.expected_signal(PHQ9, 18, 3, NAN), "total"),
+        (lambda: tp.monitoring.expected_signal("PHQ-9", 18, 3, 12), "instrument"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.expected_signal(PHQ9, NAN, 3, 12), "intake"),
+        (lambda: tp.monitoring.expected_signal(PHQ9, 18, 3, 12, SECRET), "response"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.LogLinearCurve().expected(PHQ9, 18, -1), "session"),
+        (lambda: tp.monitoring.LogLinearCurve().expected(PHQ9, 18.0, 2.5), "session"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.LogLinearCurve().expected("PHQ-9", 18.0, 2), "instrument"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.ExpectedResponse().classify(PHQ9, 18, 2, NAN), "total"),
+        (lambda: tp.monitoring.ExpectedResponse().classify(PHQ9, 18, 2, 9, case="no"), "case"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.expected_trajectory("PHQ-9", 18), "instrument"),  # type: ignore[arg-type]
+        (
+            lambda: tp.monitoring.track(
+                tp.builtin_instrument("GAD-7"), tp.instruments.plan_series(PLAN)["PHQ-9"]
+            ),
+            "points",
+        ),
+        (
+            lambda: tp.monitoring.track(PHQ9, tp.instruments.plan_series(PLAN)["PHQ-9"][0]),  # type: ignore[arg-type]
+            "points",
+        ),
+        (lambda: tp.monitoring.track("PHQ-9", ()), "instrument"),  # type: ignore[arg-type]
+        (lambda: tp.monitoring.track(PHQ9, (), SECRET), "response"),  # type: ignore[arg-type]
+    ],
+)
+def test_arithmetic_names_the_argument_it_cannot_use(
+    call: Callable[[], object], parameter: str
+) -> None:
+    with pytest.raises(tp.ArgumentError) as caught:
+        call()
+    assert caught.value.parameter == parameter
+    assert SECRET not in str(caught.value)
+
+
+def test_arithmetic_still_answers_for_good_arguments() -> None:
+    assert tp.change.in_clinical_range(10, 10, HIGHER_IS_WORSE) is True
+    assert tp.change.Cutoffs(1, 2, 3).get("b") == 2
+    assert tp.change.Cutoffs(1, 2, 3).get(tp.change.CutoffChoice.C) == 3
+    assert tp.instruments.band_of(PHQ9, 12) is not None
+    points = tp.instruments.plan_series(PLAN)["PHQ-9"]
+    assert len(tp.monitoring.track(PHQ9, points)) == len(points)
+    assert len(tp.monitoring.track(PHQ9, list(points))) == len(points)
+    signal = tp.monitoring.expected_signal(PHQ9, 18, 3, 17)
+    assert signal in set(tp.monitoring.TrackSignal)

@@ -101,7 +101,14 @@ class Cutoffs:
 
     def get(self, choice: CutoffChoice) -> float:
         """The cut-off named by ``choice``."""
-        return {CutoffChoice.A: self.a, CutoffChoice.B: self.b, CutoffChoice.C: self.c}[choice]
+        found = (
+            {"a": self.a, "b": self.b, "c": self.c}.get(choice)
+            if isinstance(choice, str)
+            else None
+        )
+        if found is None:
+            raise ArgumentError("choice", "a CutoffChoice (a, b or c)")
+        return found
 
 
 @attrs.frozen
@@ -184,10 +191,20 @@ class ClinicalChange:
         return self.reliable_improvement or self.reliable_deterioration
 
 
+def _check_direction(direction: object) -> None:
+    if not isinstance(direction, Direction):
+        raise ArgumentError("direction", "a Direction (treatplan.instruments.Direction)")
+
+
+def _check_z(z: object) -> None:
+    if not (v.is_number(z) and z > 0):  # type: ignore[operator]
+        raise ArgumentError("z", "a finite number above 0")
+
+
 def _check_sd_reliability(sd: float, reliability: float, sd_name: str, r_name: str) -> None:
-    if not (math.isfinite(sd) and sd > 0):
+    if not (v.is_number(sd) and sd > 0):
         raise ArgumentError(sd_name, "a finite number above 0")
-    if not (math.isfinite(reliability) and 0 <= reliability < 1):
+    if not (v.is_number(reliability) and 0 <= reliability < 1):
         raise ArgumentError(r_name, "a number from 0 up to (not including) 1")
 
 
@@ -202,6 +219,7 @@ def standard_error_of_difference(sd_pre: float, reliability: float) -> float:
 
 def reliable_change_index(pre: float, post: float, sd_pre: float, reliability: float) -> float:
     """Jacobson-Truax RC = (post - pre) / S_diff (signed like ``post - pre``)."""
+    _check_finite(pre, post)
     return (post - pre) / standard_error_of_difference(sd_pre, reliability)
 
 
@@ -221,6 +239,9 @@ def clinical_cutoffs(norms: Norms, direction: Direction) -> Cutoffs:
     higher-is-better: a = M1 + 2 SD1, b = M0 - 2 SD0; both:
     c = (SD0 * M1 + SD1 * M0) / (SD0 + SD1).
     """
+    if not isinstance(norms, Norms):
+        raise ArgumentError("norms", "the Norms of an instrument")
+    _check_direction(direction)
     m1, sd1 = norms.clinical_mean, norms.clinical_sd
     m0, sd0 = norms.functional_mean, norms.functional_sd
     toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
@@ -244,6 +265,10 @@ def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool
     is neither clinical at pre nor functional at post. The two agree everywhere
     except at a total exactly equal to a (usually non-integer) a, b or c.
     """
+    _check_direction(direction)
+    for name, value in (("total", total), ("cutoff", cutoff)):
+        if not v.is_number(value):
+            raise ArgumentError(name, "a finite number")
     if direction is Direction.HIGHER_IS_BETTER:
         return total < cutoff
     return total >= cutoff
@@ -279,7 +304,7 @@ def _improvement(pre: float, post: float, direction: Direction) -> float:
 
 def _check_finite(pre: float, post: float) -> None:
     for name, value in (("pre", pre), ("post", post)):
-        if not math.isfinite(value):
+        if not v.is_number(value):
             raise ArgumentError(name, "a finite number")
 
 
@@ -302,6 +327,9 @@ def _build(
     ``ranges`` (clinical at pre, at post) overrides the raw-score range test.
     """
     _check_finite(pre, post)
+    _check_direction(direction)
+    if cutoff is not None and not v.is_number(cutoff):
+        raise ArgumentError("cutoff", "a finite number or None")
     improvement = _improvement(pre, post, direction)
     at_pre: bool | None = None
     at_post: bool | None = None
@@ -346,6 +374,8 @@ def jacobson_truax_change(
     Mendoza 1986). ``cutoff`` (a caseness cut-off or a, b or c from
     :func:`clinical_cutoffs`) decides recovered and harmed.
     """
+    _check_z(z)
+    _check_finite(pre, post)
     index = reliable_change_index(pre, post, sd_pre, reliability)
     return _build(
         pre,
@@ -397,7 +427,7 @@ def _toward_health(value: float, direction: Direction) -> float:
 
 
 def _positive_reliability(reliability: float, name: str) -> float:
-    if not (math.isfinite(reliability) and 0 < reliability < 1):
+    if not (v.is_number(reliability) and 0 < reliability < 1):
         raise ArgumentError(name, "a number above 0 and below 1")
     return reliability
 
@@ -444,7 +474,7 @@ def _cs_index(
     total: float, cutoff: float, mean: float, sd: float, reliability: float, name: str
 ) -> float:
     r = _positive_reliability(reliability, name)
-    if not math.isfinite(cutoff):
+    if not v.is_number(cutoff):
         raise ArgumentError("cutoff", "a finite number")
     true_estimate = mean + r * (total - mean)
     standard_error = sd * math.sqrt(1 - r)
@@ -466,8 +496,10 @@ def hageman_arrindell_cs_index(
     ``-z`` on a higher-is-worse measure). As the clinicalsignificance R package
     (``.calc_cutoff_ha_data``), which takes M, SD and r_xx at post.
     """
-    if not math.isfinite(total):
+    if not v.is_number(total):
         raise ArgumentError("total", "a finite number")
+    if not isinstance(stats, HagemanArrindell):
+        raise ArgumentError("stats", "a HagemanArrindell")
     if at_pre:
         return _cs_index(
             total, cutoff, stats.mean_pre, stats.sd_pre, stats.reliability_pre, "reliability_pre"
@@ -503,6 +535,9 @@ def hageman_arrindell_change(
     harm; a clinical sample is rarely reliably functional at pre, so the two
     agree for nearly all treated clients.
     """
+    _check_z(z)
+    _check_finite(pre, post)
+    _check_direction(direction)
     index = hageman_arrindell_rc(pre, post, stats)
     ranges: tuple[bool, bool] | None = None
     if cutoff is not None:
@@ -538,7 +573,8 @@ def fixed_threshold_change(
     NHS Talking Therapies: PHQ-9 changes of 6 or more, GAD-7 of 4 or more
     (NHS Talking Therapies manual; docs/references.md#change).
     """
-    if not (math.isfinite(threshold) and threshold > 0):
+    _check_finite(pre, post)
+    if not (v.is_number(threshold) and threshold > 0):
         raise ArgumentError("threshold", "a finite number above 0")
     return _build(
         pre,
@@ -575,6 +611,14 @@ def classify_change(
     as a true-score cut-off (an approximation: caseness cut-offs are set on
     observed totals). A numeric ``cutoff`` is used as given, on that scale.
     """
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError(
+            "instrument", "an Instrument (for a code, use treatplan.builtin_instrument('PHQ-9'))"
+        )
+    if method is not None and not isinstance(method, ChangeMethod):
+        raise ArgumentError("method", "a ChangeMethod or None")
+    if z is not None:
+        _check_z(z)
     norms = instrument.norms
     if method is None:
         if instrument.reliable_change is not None:

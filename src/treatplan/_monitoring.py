@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import ValidationError, ValidationIssue
+from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
 from ._scoring import ScoredPoint, is_case
@@ -200,6 +200,7 @@ class LogLinearCurve:
     def expected(self, instrument: Instrument, intake: float, session: int) -> ExpectedScore:
         """The expected score ``session`` sessions after an intake score of ``intake``."""
         if type(intake) is not float or type(session) is not int:
+            _check_expected_arguments(instrument, intake, session)
             return self._expected(instrument, intake, session)
         # Every review charts each score against the same expectations again: remember
         # them per (curve, definition) objects, by (intake, session).
@@ -209,6 +210,7 @@ class LogLinearCurve:
         key = (intake, session)
         point = table.get(key)
         if point is None:
+            _check_expected_arguments(instrument, intake, session)
             point = self._expected(instrument, intake, session)
             if len(table) >= _EXPECTED_PER_CURVE:
                 table.clear()
@@ -236,6 +238,15 @@ class LogLinearCurve:
         alarm = at(distance + self.alarm_z * spread)
         lower, upper = (better, worse) if worse_up else (worse, better)
         return ExpectedScore(session, expected, min(lower, expected), max(upper, expected), alarm)
+
+
+def _check_expected_arguments(instrument: object, intake: object, session: object) -> None:
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError("instrument", "an Instrument")
+    if not v.is_number(intake):
+        raise ArgumentError("intake", "a finite number")
+    if not v.is_int(session) or session < 0:  # type: ignore[operator]
+        raise ArgumentError("session", "an integer of at least 0")
 
 
 def _points(value: Any) -> Any:
@@ -276,6 +287,7 @@ class TabulatedCurve:
 
     def expected(self, instrument: Instrument, intake: float, session: int) -> ExpectedScore:
         """The tabulated expectation at ``session`` (interpolated between points)."""
+        _check_expected_arguments(instrument, intake, session)
         pts = self.points
         sessions = [p.session for p in pts]
         i = bisect.bisect_left(sessions, session)
@@ -350,6 +362,10 @@ class ExpectedResponse:
         ``case`` is whether ``total`` is in the clinical range (``None``: unknown).
         The intake itself (session 0) is always green.
         """
+        if not v.is_number(total):
+            raise ArgumentError("total", "a finite number")
+        if case is not None and not isinstance(case, bool):
+            raise ArgumentError("case", "True, False or None")
         point = self.expected(instrument, intake, session)
         if session == 0 or (self.non_case_is_green and case is False):
             return point, TrackSignal.GREEN
@@ -370,6 +386,9 @@ def expected_trajectory(
         raise ValidationError.at("sessions", "an integer from 0 to 10000")
     if not v.is_number(intake):
         raise ValidationError.at("intake", "a finite number")
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError("instrument", "an Instrument")
+    v.check_argument(response, ExpectedResponse, "response", "an ExpectedResponse")
     chosen = response or _DEFAULT_RESPONSE
     return tuple(chosen.expected(instrument, intake, s) for s in range(sessions + 1))
 
@@ -382,6 +401,10 @@ def expected_signal(
     response: ExpectedResponse | None = None,
 ) -> TrackSignal:
     """Green, amber or red for ``total`` at ``session`` sessions after ``intake``."""
+    _check_expected_arguments(instrument, intake, session)
+    if not v.is_number(total):
+        raise ArgumentError("total", "a finite number")
+    v.check_argument(response, ExpectedResponse, "response", "an ExpectedResponse")
     chosen = response or _DEFAULT_RESPONSE
     return chosen.classify(instrument, intake, session, total, case=is_case(instrument, total))[1]
 
@@ -416,6 +439,15 @@ def track(
     With ``expected=False`` (a process measure such as the alliance) the points
     carry no expectation and no signal.
     """
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError("instrument", "an Instrument")
+    v.check_argument(response, ExpectedResponse, "response", "an ExpectedResponse")
+    if not isinstance(points, tuple | list) or not all(
+        isinstance(p, ScoredPoint) and p.score.instrument == instrument.code for p in points
+    ):
+        raise ArgumentError(
+            "points", "a sequence of ScoredPoints of that instrument (see plan_series)"
+        )
     chosen = response or _DEFAULT_RESPONSE
     baseline = next((p for p in points if p.score.total is not None), None)
     out: list[TrackPoint] = []

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import attrs
 
+from . import _validation as v
 from ._errors import ArgumentError, ValidationError
 from ._instruments import Band, Direction, Instrument
 from ._memo import IdentityCache
@@ -94,6 +95,15 @@ class ScoredPoint:
         return self.score.total
 
 
+def _check_total(instrument: object, total: object) -> None:
+    if not isinstance(instrument, Instrument):
+        raise ArgumentError(
+            "instrument", "an Instrument (for a code, use treatplan.builtin_instrument('PHQ-9'))"
+        )
+    if not v.is_number(total):
+        raise ArgumentError("total", "a finite number")
+
+
 def band_of(instrument: Instrument, total: float) -> Band | None:
     """The instrument's band for ``total``, or ``None`` when it has no bands.
 
@@ -104,6 +114,7 @@ def band_of(instrument: Instrument, total: float) -> Band | None:
     is open (:attr:`Band.low_open`, WSAS "> 20") is reached only past that edge:
     WSAS 20 is "significant impairment", 20.5 "moderately severe impairment".
     """
+    _check_total(instrument, total)
     for band in instrument.bands:
         if band.contains(total):
             return band
@@ -118,6 +129,7 @@ def is_case(instrument: Instrument, total: float) -> bool | None:
     2001). Higher-is-better (ORS, SRS): a case below it (ORS < 25, Miller et al.
     2003).
     """
+    _check_total(instrument, total)
     cutoff = instrument.caseness_cutoff
     if cutoff is None:
         return None
@@ -143,7 +155,7 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
     """
     if not isinstance(instrument, Instrument):
         raise ArgumentError(
-            "instrument", "an Instrument (for a code, use treatplan.instrument('PHQ-9'))"
+            "instrument", "an Instrument (for a code, use treatplan.builtin_instrument('PHQ-9'))"
         )
     if not isinstance(assessment, Assessment):
         raise ArgumentError("assessment", "an Assessment")

@@ -7,6 +7,7 @@ never repeats the value it was given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -282,3 +283,28 @@ def test_arithmetic_still_answers_for_good_arguments() -> None:
     assert len(tp.monitoring.track(PHQ9, list(points))) == len(points)
     signal = tp.monitoring.expected_signal(PHQ9, 18, 3, 17)
     assert signal in set(tp.monitoring.TrackSignal)
+
+
+# --------------------------------------------------------------------------- rule references
+@pytest.mark.parametrize(
+    "rule",
+    [
+        tp.rules.Plateau(instruments=("NOPE-1",)),
+        tp.rules.SustainedRecovery(instruments=("PHQ-9", "NOPE-1")),
+        tp.rules.ReliableDeterioration(instruments=("NOPE-1",)),
+    ],
+    ids=lambda r: r.kind,
+)
+def test_a_measure_rule_naming_an_unknown_instrument_is_refused(rule: tp.rules.Rule) -> None:
+    position = list(rule.instruments).index("NOPE-1")  # type: ignore[union-attr]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.revise(PLAN, discharge_criteria=tp.rules.AnyOf([tp.rules.SessionLimit(9), rule]))
+    assert [p.path for p in caught.value.problems] == [
+        f"$.discharge_criteria.rules[1].instruments[{position}]"
+    ]
+    with pytest.raises(tp.UnknownReferenceError):
+        tp.evaluate(rule, PLAN, NOW)
+    document = json.loads(tp.dumps(PLAN))
+    document["discharge_criteria"] = json.loads(tp.dumps(rule))
+    with pytest.raises(tp.ValidationError):
+        tp.from_dict(document)

@@ -287,9 +287,12 @@ def _measured(
     """(code, instrument, series up to the limit) for each of ``codes`` with a scored point."""
     out: list[tuple[str, Instrument, Series]] = []
     for code in codes:
+        # An UnknownReferenceError for a code the plan can't read, even when unscored:
+        # a typo would otherwise make the rule silently never fire.
+        instrument = plan.instrument(code)
         series = state.series(code).until(limit)
         if series.n_scored:
-            out.append((code, plan.instrument(code), series))
+            out.append((code, instrument, series))
     return out
 
 

@@ -1046,7 +1046,7 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
             if prog.objective not in objective_ids:
                 add(ValidationIssue(f"{path}.progress[{pi}].objective", "the id of an objective"))
     if plan.discharge_criteria is not None:
-        problems.extend(_rule_reference_problems(plan.discharge_criteria, objective_ids))
+        problems.extend(_rule_reference_problems(plan.discharge_criteria, plan, objective_ids))
     history_problems = _history_problems(plan.history)
     problems.extend(history_problems)
     if not history_problems:
@@ -1103,16 +1103,29 @@ def record_time_problem(history: tuple[Transition, ...], when: datetime, kind: s
 
 
 def _rule_reference_problems(
-    rule: Any, objective_ids: set[str], path: str = "$.discharge_criteria"
+    rule: Any,
+    plan: TreatmentPlan,
+    objective_ids: set[str],
+    path: str = "$.discharge_criteria",
 ) -> list[ValidationIssue]:
-    """Objectives named by GoalsMet rules, at any depth, exist in the plan: a typo
-    would otherwise make the rule silently never fire."""
+    """Objectives named by GoalsMet rules and instruments named by measure rules, at
+    any depth, exist in the plan: a typo would otherwise make the rule silently
+    never fire."""
     problems: list[ValidationIssue] = []
     for i, oid in enumerate(getattr(rule, "objectives", ())):
         if oid not in objective_ids:
             problems.append(ValidationIssue(f"{path}.objectives[{i}]", "the id of an objective"))
+    for i, code in enumerate(getattr(rule, "instruments", ())):
+        try:
+            plan.instrument(code)
+        except KeyError:
+            problems.append(
+                ValidationIssue(
+                    f"{path}.instruments[{i}]", "the code of a built-in or custom instrument"
+                )
+            )
     for i, child in enumerate(getattr(rule, "rules", ())):
-        problems.extend(_rule_reference_problems(child, objective_ids, f"{path}.rules[{i}]"))
+        problems.extend(_rule_reference_problems(child, plan, objective_ids, f"{path}.rules[{i}]"))
     return problems
 
 

@@ -308,3 +308,81 @@ def test_a_measure_rule_naming_an_unknown_instrument_is_refused(rule: tp.rules.R
     document["discharge_criteria"] = json.loads(tp.dumps(rule))
     with pytest.raises(tp.ValidationError):
         tp.from_dict(document)
+
+
+# --------------------------------------------------------------------------- model helpers
+AE = tp.ArgumentError
+category = tp.change.change_category
+OTHER_PLAN = build(phq9=[20, 19], targets=[tp.MeasureTarget("PHQ-9", tp.Comparator.BELOW, 5)])
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter", "error"),
+    [
+        (lambda: tp.stepped.SteppedCarePolicy().step_of("bogus"), "modality", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: tp.instruments.Band("x", 0, 4).contains("3"), "total", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: OBJECTIVE.target.met_by(None), "total", tp.ArgumentError),  # type: ignore[union-attr, arg-type]
+        (lambda: PHQ9.allowed("1"), "item", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: PLAN.assessments[0].problems_against("PHQ-9"), "instrument", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: tp.fhir.episode_status(PLAN, "1"), "upto", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: tp.fhir.episode_status(PLAN, 1.5), "upto", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: tp.fhir.episode_status(PLAN, 99), "upto", tp.UnknownReferenceError),
+        (
+            lambda: tp.change.change_category("yes", False, None, None),
+            "improvement_reliable",
+            tp.ArgumentError,
+        ),  # type: ignore[arg-type]
+        (
+            lambda: tp.change.change_category(False, 1, None, None),
+            "deterioration_reliable",
+            tp.ArgumentError,
+        ),  # type: ignore[arg-type]
+        (
+            lambda: tp.change.change_category(False, False, "no", None),
+            "clinical_at_pre",
+            tp.ArgumentError,
+        ),  # type: ignore[arg-type]
+        (
+            lambda: tp.change.change_category(False, False, None, 0),
+            "clinical_at_post",
+            tp.ArgumentError,
+        ),  # type: ignore[arg-type]
+        (
+            lambda: tp.instruments.plan_score(PLAN, tp.Assessment("a", "NOPE-1", NOW, total=3)),
+            "assessment.instrument",
+            tp.UnknownReferenceError,
+        ),
+        (lambda: tp.document.migrate({}, to_version="1"), "to_version", tp.ArgumentError),  # type: ignore[arg-type]
+        (lambda: tp.document.migrate({}, to_version=99), "to_version", tp.ArgumentError),
+        (lambda: tp.document.migrate({}, to_version=0), "to_version", tp.ArgumentError),
+        (lambda: tp.document.migrate({}, migrations=[]), "migrations", tp.ArgumentError),  # type: ignore[arg-type]
+        (
+            lambda: tp.objective_achievement(PLAN, OTHER_PLAN.objectives[0]),
+            "objective",
+            tp.ArgumentError,
+        ),
+    ],
+)
+def test_model_helpers_name_the_argument_they_cannot_use(
+    call: Callable[[], object], parameter: str, error: type[tp.TreatplanError]
+) -> None:
+    with pytest.raises(error) as caught:
+        call()
+    assert getattr(caught.value, "parameter", None) == parameter
+
+
+def test_an_equal_copy_of_an_objective_is_the_plans_objective() -> None:
+    copy = tp.loads(tp.dumps(PLAN)).objectives[0]
+    assert copy is not OBJECTIVE
+    assert tp.objective_achievement(PLAN, copy) == tp.objective_achievement(PLAN, OBJECTIVE)
+
+
+def test_a_list_member_of_the_wrong_kind_is_named_in_the_singular() -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.instruments.Instrument("X-1", "x", 3, 0, 3, risk_items=(SECRET,))  # type: ignore[arg-type]
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("$.risk_items[0]", "a risk item")
+    ]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.Session("s1", NOW, tp.Attendance.ATTENDED, assessments=(SECRET,))  # type: ignore[arg-type]
+    assert caught.value.problems[0].expected == "an assessment"

@@ -285,6 +285,18 @@ def change_category(
     Without a cut-off (``None`` ranges) reliable improvement is "improved" and
     reliable worsening "deteriorated".
     """
+    for name, flag in (
+        ("improvement_reliable", improvement_reliable),
+        ("deterioration_reliable", deterioration_reliable),
+    ):
+        if not isinstance(flag, bool):
+            raise ArgumentError(name, "True or False")
+    for name, side in (
+        ("clinical_at_pre", clinical_at_pre),
+        ("clinical_at_post", clinical_at_post),
+    ):
+        if side is not None and not isinstance(side, bool):
+            raise ArgumentError(name, "True, False or None")
     if improvement_reliable and deterioration_reliable:
         raise ArgumentError(
             "deterioration_reliable", "False when improvement_reliable is True (not both)"

@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._fhir_codes import LOINC_FORMS, LoincForm
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._json import from_dict, to_dict
@@ -218,6 +218,8 @@ def episode_status(plan: TreatmentPlan, upto: int | None = None) -> str:
     check_plan(plan)
     if upto is None:
         return _status_after(plan.history)
+    if not isinstance(upto, int) or isinstance(upto, bool):
+        raise ArgumentError("upto", "the index of a history record (an integer)")
     if not 0 <= upto < len(plan.history):
         raise UnknownReferenceError("upto", "the index of a history record")
     return _status_after(plan.history[: upto + 1])

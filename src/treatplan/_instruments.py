@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from . import _validation as v
-from ._errors import UnknownReferenceError, ValidationError, ValidationIssue
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._memo import IdentityCache
 
 __all__ = [
@@ -77,6 +77,8 @@ class Band:
 
     def contains(self, total: float) -> bool:
         """Whether ``total`` lies within the band."""
+        if not v.is_number(total):
+            raise ArgumentError("total", "a finite number")
         return self.reached(total) and total <= self.high
 
 
@@ -220,6 +222,8 @@ class Instrument:
     # -- derived -----------------------------------------------------------
     def allowed(self, item: int) -> tuple[int, ...]:
         """The responses item ``item`` (1-based) accepts."""
+        if not v.is_int(item):
+            raise ArgumentError("item", "an item number (an integer from 1)")
         responses = _responses(self).allowed
         if 1 <= item <= len(responses):
             return responses[item - 1]

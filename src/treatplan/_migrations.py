@@ -73,6 +73,12 @@ def migrate(
     loader to report. A step that fails on a malformed old document raises
     :class:`~treatplan.ValidationError` naming the version it was reading.
     """
+    if not isinstance(to_version, int) or isinstance(to_version, bool):
+        raise ArgumentError("to_version", "a schema version number")
+    if to_version < 1 or (migrations is None and to_version > SCHEMA_VERSION):
+        raise ArgumentError("to_version", f"a schema version from 1 to {SCHEMA_VERSION}")
+    if migrations is not None and not isinstance(migrations, Mapping):
+        raise ArgumentError("migrations", "a mapping of schema version to migration function")
     steps = MIGRATIONS if migrations is None else migrations
     if not isinstance(document, Mapping):
         return document

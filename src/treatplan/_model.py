@@ -328,6 +328,9 @@ class MeasureTarget:
     kind: Literal["measure"] = attrs.field(default="measure", init=False)
 
     def met_by(self, total: float) -> bool:
+        """Whether a total meets the target."""
+        if not v.is_number(total):
+            raise ArgumentError("total", "a finite number")
         return self.comparator.holds(total, self.threshold)
 
 
@@ -684,6 +687,9 @@ class Assessment:
             raise ValidationError.at("$", "item responses or a total")
 
     def problems_against(self, instrument: Instrument) -> list[ValidationIssue]:
+        """What is wrong with the responses as answers to ``instrument`` (empty: nothing)."""
+        if not isinstance(instrument, Instrument):
+            raise ArgumentError("instrument", "an Instrument")
         return instrument.response_problems(self.items, self.total)
 
 

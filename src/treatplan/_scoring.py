@@ -23,7 +23,7 @@ from fractions import Fraction
 import attrs
 
 from . import _validation as v
-from ._errors import ArgumentError, ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._instruments import Band, Direction, Instrument
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
@@ -281,7 +281,12 @@ def plan_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
         raise ArgumentError("plan", "a TreatmentPlan")
     if not isinstance(assessment, Assessment):
         raise ArgumentError("assessment", "an Assessment")
-    instrument = plan.instrument(assessment.instrument)
+    try:
+        instrument = plan.instrument(assessment.instrument)
+    except KeyError:
+        raise UnknownReferenceError(
+            "assessment.instrument", "the code of a built-in or custom instrument"
+        ) from None
     hit = _SCORES.get(assessment, instrument)
     if hit is not None:
         return hit

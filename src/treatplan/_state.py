@@ -715,7 +715,10 @@ def objective_achievement(
     for the reviews (see :func:`as_of_view`); scores are cut here.
     """
     check_plan(plan)
-    if not isinstance(objective, Objective):
+    # Identity first (the usual case, cheap), then equality (a copy of one of them).
+    if not isinstance(objective, Objective) or (
+        all(o is not objective for o in plan.objectives) and objective not in plan.objectives
+    ):
         raise ArgumentError("objective", "an Objective of the plan")
     if as_of is not None:
         v.check_time_argument(as_of, "as_of")

@@ -126,6 +126,8 @@ class SteppedCarePolicy:
 
     def step_of(self, modality: Modality) -> CareStep:
         """The step at which this policy delivers ``modality``."""
+        if not isinstance(modality, Modality):
+            raise ArgumentError("modality", "a Modality")
         for entry in self.modality_steps:
             if entry.modality is modality:
                 return CareStep(entry.step)

@@ -209,13 +209,15 @@ def items_of(
 ) -> Validator:
     """A tuple whose members are ``kind`` (and pass ``each``); errors name the index."""
 
+    one = _one_of(expected)
+
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, tuple):
             raise fail(attribute, f"a list of {expected}")
         if not min_length <= len(value) <= max_length:
             raise fail(attribute, f"a list of {min_length} to {max_length} {expected}")
         problems = [
-            ValidationIssue(f"$.{attribute.name}[{i}]", expected)
+            ValidationIssue(f"$.{attribute.name}[{i}]", one)
             for i, member in enumerate(value)
             if not isinstance(member, kind) or (each is not None and not each(member))
         ]
@@ -225,6 +227,12 @@ def items_of(
             raise fail(attribute, f"a list of distinct {expected}")
 
     return check
+
+
+def _one_of(plural: str) -> str:
+    """One member of a list described by ``plural``: "risk items" -> "a risk item"."""
+    singular = plural[:-1] if plural.endswith("s") else plural
+    return ("an " if singular[0] in "aeiou" else "a ") + singular
 
 
 def is_int(value: object) -> bool:

@@ -386,3 +386,32 @@ def test_a_list_member_of_the_wrong_kind_is_named_in_the_singular() -> None:
     with pytest.raises(tp.ValidationError) as caught:
         tp.Session("s1", NOW, tp.Attendance.ATTENDED, assessments=(SECRET,))  # type: ignore[arg-type]
     assert caught.value.problems[0].expected == "an assessment"
+
+
+# --------------------------------------------------------------------------- FHIR statuses
+@pytest.mark.parametrize("junk", [SECRET, 5, "finished"])
+@pytest.mark.parametrize(
+    ("resource_type", "field", "level"),
+    [
+        ("EpisodeOfCare", "status", None),
+        ("CarePlan", "status", None),
+        ("Goal", "lifecycleStatus", "long-term-goal"),
+    ],
+)
+def test_a_status_that_disagrees_with_the_lifecycle_is_refused_at_its_path(
+    resource_type: str, field: str, level: str | None, junk: object
+) -> None:
+    bundle = tp.fhir.to_fhir(PLAN)
+    for i, entry in enumerate(bundle["entry"]):
+        resource = entry["resource"]
+        if resource["resourceType"] == resource_type and (
+            level is None or level in json.dumps(resource.get("category", []))
+        ):
+            resource[field] = junk
+            path = f"$.entry[{i}].resource.{field}"
+            break
+    assert tp.fhir.from_fhir(tp.fhir.to_fhir(PLAN)) == tp.fhir.fhir_subset(PLAN)
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.fhir.from_fhir(bundle)
+    assert [p.path for p in caught.value.problems] == [path]
+    assert SECRET not in str(caught.value)

@@ -232,15 +232,20 @@ def _status_after(history: Sequence[Transition]) -> str:
     return "finished" if any(t.target in _STARTED for t in history) else "cancelled"
 
 
+def _care_plan_status_of(history: Sequence[Transition]) -> str:
+    last = history[-1]
+    if last.target is not Phase.CLOSED:
+        return CARE_PLAN_STATUS[last.target]
+    return "completed" if last.outcome is EpisodeOutcome.COMPLETED else "revoked"
+
+
 def care_plan_status(plan: TreatmentPlan) -> str:
     """CarePlan.status of ``plan``: closed is ``completed``, else ``revoked``.
 
     See docs/references.md#lifecycle-and-fhir.
     """
     check_plan(plan)
-    if plan.phase is not Phase.CLOSED:
-        return CARE_PLAN_STATUS[plan.phase]
-    return "completed" if plan.outcome is EpisodeOutcome.COMPLETED else "revoked"
+    return _care_plan_status_of(plan.history)
 
 
 def _activity_status(plan: TreatmentPlan) -> str:
@@ -259,11 +264,15 @@ def _activity_status(plan: TreatmentPlan) -> str:
 
 
 def _long_term_goal_status(plan: TreatmentPlan, goal: Goal) -> str:
+    return _long_term_goal_status_of(goal, plan.phase is Phase.CLOSED)
+
+
+def _long_term_goal_status_of(goal: Goal, closed: bool) -> str:
     # The model keeps no status for a long-term goal: completed when every objective
     # is, cancelled when the episode closed without that, otherwise active.
     if goal.objectives and all(o.status is GoalStatus.COMPLETED for o in goal.objectives):
         return "completed"
-    return "cancelled" if plan.phase is Phase.CLOSED else "active"
+    return "cancelled" if closed else "active"
 
 
 # --------------------------------------------------------------------------- times
@@ -875,8 +884,18 @@ class _Importer:
                 f"{eoc_path}.identifier", "the plan identifier of the CarePlan"
             )
         history = self.history(episode, eoc_path)
+        # The statuses are derived from the lifecycle: one that disagrees (or is not a
+        # status at all) means the bundle was edited by hand or mangled in transit.
+        if _get(episode, "status", eoc_path, str) != _status_after(history):
+            raise ValidationError.at(
+                f"{eoc_path}.status", "the EpisodeOfCare status of the plan's phase"
+            )
+        if _get(care_plan, "status", cp_path, str) != _care_plan_status_of(history):
+            raise ValidationError.at(
+                f"{cp_path}.status", "the CarePlan status of the plan's phase"
+            )
         problems = tuple(self.condition(p, r) for p, r in self.by_type.get("Condition", []))
-        goals = self.goals()
+        goals = self.goals(history[-1].target is Phase.CLOSED)
         interventions = self.interventions(care_plan, cp_path)
         assessments = sorted(
             (self.observation(p, r) for p, r in self.by_type.get("Observation", [])),
@@ -981,7 +1000,7 @@ class _Importer:
             diagnosis=diagnosis,
         )
 
-    def goals(self) -> tuple[Goal, ...]:
+    def goals(self, closed: bool) -> tuple[Goal, ...]:
         goals = []
         for path, resource in self.by_type.get("Goal", []):
             if _goal_level(resource, path) != "long-term-goal":
@@ -1015,22 +1034,27 @@ class _Importer:
                 self.part_id(*self.resolve(ref, f"{path}.addresses[{i}]", "Condition"))
                 for i, ref in enumerate(_optional(resource, "addresses", path, list) or [])
             ]
-            goals.append(
-                _build(
-                    path,
-                    Goal,
-                    id=self.part_id(path, resource),
-                    statement=_get(
-                        _get(resource, "description", path, Mapping),
-                        "text",
-                        f"{path}.description",
-                        str,
-                    ),
-                    domain=domain,
-                    objectives=tuple(objectives),
-                    addresses=tuple(addresses),
-                )
+            goal = _build(
+                path,
+                Goal,
+                id=self.part_id(path, resource),
+                statement=_get(
+                    _get(resource, "description", path, Mapping),
+                    "text",
+                    f"{path}.description",
+                    str,
+                ),
+                domain=domain,
+                objectives=tuple(objectives),
+                addresses=tuple(addresses),
             )
+            # Derived on export (see _long_term_goal_status): it must agree.
+            status = _get(resource, "lifecycleStatus", path, str)
+            if status != _long_term_goal_status_of(goal, closed):
+                raise ValidationError.at(
+                    f"{path}.lifecycleStatus", "the status of the goal's objectives and phase"
+                )
+            goals.append(goal)
         return tuple(goals)
 
     def objective(self, path: str, resource: dict[str, Any]) -> Objective:

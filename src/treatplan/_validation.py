@@ -337,10 +337,11 @@ def collect(checks: Iterable[tuple[str, Callable[[], None]]]) -> None:
 def instance(*kinds: type[Any]) -> Validator:
     """An instance of one of ``kinds``."""
     names = " or ".join(k.__name__ for k in kinds)
+    article = "an" if names[0] in "AEIOU" else "a"
 
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, kinds):
-            raise fail(attribute, f"a {names}")
+            raise fail(attribute, f"{article} {names}")
 
     return check
 

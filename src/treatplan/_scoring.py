@@ -161,10 +161,14 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         raise ArgumentError("assessment", "an Assessment")
     if assessment.instrument != instrument.code:
         raise ValidationError.at("$.instrument", "the code of the instrument being scored")
-    problems = assessment.problems_against(instrument)
-    if problems:
-        raise ValidationError(problems)
-    if assessment.items is None:
+    items = assessment.items
+    # Parts are remembered only for item tuples that passed the checks below.
+    parts = _ITEM_PARTS.get(instrument, items) if items is not None else None
+    if parts is None:
+        problems = assessment.problems_against(instrument)
+        if problems:
+            raise ValidationError(problems)
+    if items is None:
         assert assessment.total is not None  # an Assessment has items or a total
         recorded = float(assessment.total)
         band, case = _band_and_case(instrument, recorded)
@@ -178,11 +182,8 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
             case=case,
             risk_assessed=not instrument.risk_items,
         )
-    parts = _ITEM_PARTS.get(instrument, assessment.items)
     if parts is None:
-        parts = _ITEM_PARTS.put(
-            _item_parts(instrument, assessment.items), instrument, assessment.items
-        )
+        parts = _ITEM_PARTS.put(_item_parts(instrument, items), instrument, items)
     total, prorated, answered, missing, band, case, flags, risk_assessed, reason = parts
     return Score(
         instrument=instrument.code,

@@ -366,13 +366,10 @@ def _validators(validator: Any) -> Iterator[Any]:
     if inner is not None:
         yield from _validators(inner)
         return
-    many = getattr(validator, "_validators", None)  # attrs.validators.and_
+    # attrs.validators.and_, which attrs also makes of a list of validators
+    many = getattr(validator, "_validators", None)
     if many is not None:
         for each in many:
-            yield from _validators(each)
-        return
-    if isinstance(validator, list | tuple):
-        for each in validator:
             yield from _validators(each)
         return
     yield validator

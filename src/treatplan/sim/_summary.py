@@ -102,7 +102,7 @@ class Tally:
             self.dropout_events[result.dropout_at] = (
                 self.dropout_events.get(result.dropout_at, 0) + 1
             )
-        elif result.censored_at is not None:  # pragma: no branch - started: so censored
+        elif result.censored_at is not None:  # pragma: no branch - started, no drop-out: censored
             self.dropout_censored[result.censored_at] = (
                 self.dropout_censored.get(result.censored_at, 0) + 1
             )

@@ -1201,6 +1201,16 @@ _MORE_BAD: list[tuple[str, Any, str]] = [
         "$.entry[4].resource.target[0].dueDate",
     ),
     (
+        "true where a number belongs",
+        lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", True),
+        "$.entry[5].resource.valueQuantity.value",
+    ),
+    (
+        "due date not in the YYYY-MM-DD form",
+        lambda b: _resource(b, "Goal", 1)["target"][0].__setitem__("dueDate", "2026-6-1"),
+        "$.entry[4].resource.target[0].dueDate",
+    ),
+    (
         "unknown LOINC code",
         lambda b: _resource(b, "Observation")["code"].__setitem__(
             "coding", [{"system": "http://loinc.org", "code": "0000-0"}]

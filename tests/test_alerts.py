@@ -283,3 +283,13 @@ def test_new_alerts_round_trip_through_json() -> None:
     assert tp.loads(tp.dumps(found.alerts), tuple[tp.Alert, ...]) == found.alerts
     rule = tp.rules.AuthorisationUsed(25, warn_at=(0.28,))
     assert tp.loads(tp.dumps(rule), tp.rules.AuthorisationUsed) == rule
+
+
+def test_measures_that_could_not_be_scored_raise_no_tracking_or_alliance_alert() -> None:
+    # GAD-7 and SRS taken at every session but with no item answered: monitored (two
+    # sessions) yet never scored, so neither tracking nor alliance alerts can be judged.
+    gad7, srs = (None,) * 7, (None,) * 4
+    plan = build(phq9=[15, 13, 11], gad7=[gad7, gad7, gad7], srs=[None, srs, srs])
+    found = tp.alerts(plan, week(3))
+    assert {a.instrument for a in found} <= {"PHQ-9"}
+    assert kinds(plan) == []

@@ -602,3 +602,49 @@ def test_change_category_table(
         assert category is (C.RECOVERED if (at_pre, at_post) == (True, False) else C.IMPROVED)
     else:
         assert category is (C.HARMED if (at_pre, at_post) == (False, True) else C.DETERIORATED)
+
+
+# --------------------------------------------------------------------------- edges
+def test_non_finite_totals_are_refused_by_name() -> None:
+    with pytest.raises(tp.ArgumentError, match="pre"):
+        tp.change.fixed_threshold_change(math.nan, 5, threshold=6)
+    with pytest.raises(tp.ArgumentError, match="post"):
+        tp.change.fixed_threshold_change(10, math.inf, threshold=6)
+    with pytest.raises(tp.ArgumentError, match="cutoff"):
+        tp.change.hageman_arrindell_cs_index(10, math.nan, STATS)
+
+
+def test_without_a_cutoff_nobody_recovers() -> None:
+    # A reliable_change threshold but no caseness cut-off and no norms: reliable change
+    # only, never "recovered".
+    bare = attrs.evolve(tp.instruments.PHQ9, caseness_cutoff=None, norms=None)
+    result = tp.change.classify_change(bare, 20, 5)
+    assert result.method is ChangeMethod.FIXED_THRESHOLD
+    assert result.category is C.IMPROVED
+
+
+def test_a_method_the_instrument_cannot_support_is_refused() -> None:
+    no_threshold = attrs.evolve(
+        tp.instruments.PHQ9, reliable_change=None, norms=Norms(20, 5, 5, 4, 0.8)
+    )
+    with pytest.raises(tp.ArgumentError, match="no reliable_change threshold"):
+        tp.change.classify_change(no_threshold, 20, 5, method=ChangeMethod.FIXED_THRESHOLD)
+    with pytest.raises(tp.ArgumentError, match="no norms"):
+        tp.change.classify_change(tp.instruments.PHQ9, 20, 5, method=ChangeMethod.JACOBSON_TRUAX)
+
+
+def test_the_change_table_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    from treatplan import _change
+
+    monkeypatch.setattr(_change, "_CHANGES_PER_INSTRUMENT", 2)
+    instrument = attrs.evolve(tp.instruments.PHQ9)  # a fresh object: a table of its own
+    pairs = [(20.0, 5.0), (20.0, 19.0), (5.0, 20.0)]
+    found = [_change.change_between(instrument, pre, post) for pre, post in pairs]
+    assert [c.category for c in found if c is not None] == [
+        C.RECOVERED,
+        C.UNCHANGED,
+        C.HARMED,
+    ]
+    table = _change._CHANGES.get(instrument)
+    assert table is not None
+    assert list(table) == [(5.0, 20.0)]

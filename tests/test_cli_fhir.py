@@ -146,3 +146,12 @@ def test_import_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     broken.write_text(json.dumps({"resourceType": "Bundle", "entry": []}), encoding="utf-8")
     assert main(["fhir", "import-plan", str(broken)]) == 1
     assert "$: expected exactly one CarePlan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["import-measures", "import-plan"])
+def test_import_of_a_missing_source_is_the_usual_file_error(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = [str(ACTIVE)] if command == "import-measures" else []
+    assert main(["fhir", command, *before, str(tmp_path / "gone.json")]) == 2
+    assert "gone.json: expected an accessible file (" in capsys.readouterr().err

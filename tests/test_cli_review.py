@@ -128,3 +128,30 @@ def test_band_labels_follow_the_band_edges(capsys: pytest.CaptureFixture[str]) -
             assert band_range(band).startswith(">") == band.low_open
             assert band.contains(band.high)
             assert band.contains(band.low) != band.low_open
+
+
+def test_review_report_of_a_bare_referral_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = tp.loads(WALKTHROUGH.read_text(encoding="utf-8")).history[0].at
+    path = tmp_path / "referral.json"
+    path.write_text(tp.dumps(tp.TreatmentPlan.refer("plan-r", "client-r", at=at, by="gp")))
+    assert main(["review", str(path), "--as-of", at.date().isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "Ending rules: the plan states no discharge criteria" in out
+    assert "Measures: none scored" in out
+    assert "Alerts: none" in out
+    for absent in ("Alert log", "Objectives:", "NHS Talking Therapies"):
+        assert absent not in out
+
+
+def test_an_instrument_without_a_source_is_listed_without_one() -> None:
+    import attrs
+
+    from treatplan._cli_review import _instrument_line
+
+    cited = _instrument_line(tp.instruments.PHQ9)
+    assert "source: " in cited
+    uncited = _instrument_line(attrs.evolve(tp.instruments.PHQ9, source=None))
+    assert "source" not in uncited
+    assert uncited.startswith("PHQ-9")

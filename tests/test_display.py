@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import attrs
@@ -87,3 +89,41 @@ def test_measures_frame_in_polars_and_bad_library() -> None:
     assert frame.schema["case"] == pl.Boolean
     with pytest.raises(tp.ValidationError, match="library"):
         tp.instruments.measures_frame(plan, "excel")
+
+
+def test_a_plan_without_objectives_has_no_objective_table() -> None:
+    at = _example("mbc-walkthrough.json").history[0].at
+    page = tp.TreatmentPlan.refer("plan-x", "client-x", at=at, by="gp")._repr_html_()  # type: ignore[attr-defined]
+    assert "plan-x" in page
+    assert "<th>objective</th>" not in page
+    with_objectives = _example("mbc-walkthrough.json")._repr_html_()  # type: ignore[attr-defined]
+    assert "<th>objective</th>" in with_objectives
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_measures_frame_without_the_extra_names_it(
+    library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, library, None)  # as if not installed
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.instruments.measures_frame(_example("mbc-walkthrough.json"), library)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("library", f"the {library} extra (pip install 'treatplan[{library}]')")
+    ]
+
+
+def test_the_notebook_view_loads_its_module_on_first_use() -> None:
+    # In a fresh interpreter: the display module is imported only when a notebook first
+    # asks for a plan's HTML.
+    code = (
+        "import sys, datetime as d, treatplan as tp\n"
+        "assert 'treatplan._display' not in sys.modules\n"
+        "at = d.datetime(2026, 1, 5, tzinfo=d.timezone.utc)\n"
+        "page = tp.TreatmentPlan.refer('plan-q', 'client-q', at=at, by='gp')._repr_html_()\n"
+        "assert 'treatplan._display' in sys.modules\n"
+        "print(page)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "plan-q" in done.stdout
+    assert "referred" in done.stdout

@@ -1106,3 +1106,208 @@ def test_an_item_response_out_of_range_is_refused_at_its_component() -> None:
     with pytest.raises(tp.ValidationError) as info:
         tp.fhir.from_fhir(bundle)
     assert info.value.problems[0].path.endswith(".component[3]")
+
+
+# --------------------------------------------------------------------------- more import errors
+def _status_event(b: dict[str, Any]) -> dict[str, Any]:
+    extension: dict[str, Any] = _resource(b, "EpisodeOfCare")["statusHistory"][0]["extension"][0]
+    return extension
+
+
+def _instrument_extension(b: dict[str, Any], text: str) -> None:
+    _resource(b, "CarePlan")["extension"] = [
+        {
+            "url": f"{tp.fhir.FHIR_NAMESPACE}/StructureDefinition/instrument-definition",
+            "valueString": text,
+        }
+    ]
+
+
+_MORE_BAD: list[tuple[str, Any, str]] = [
+    (
+        "empty status history",
+        lambda b: _resource(b, "EpisodeOfCare").__setitem__("statusHistory", []),
+        "$.entry[0].resource.statusHistory",
+    ),
+    (
+        "status history entry not an object",
+        lambda b: _resource(b, "EpisodeOfCare")["statusHistory"].__setitem__(0, 5),
+        "$.entry[0].resource.statusHistory[0]",
+    ),
+    (
+        "event from another code system",
+        lambda b: _status_event(b)["extension"][0]["valueCoding"].__setitem__(
+            "system", "http://example.org/events"
+        ),
+        "$.entry[0].resource.statusHistory[0].extension[0].extension[0].valueCoding.system",
+    ),
+    (
+        "event sub-extension missing",
+        lambda b: _status_event(b).__setitem__("extension", _status_event(b)["extension"][1:]),
+        "$.entry[0].resource.statusHistory[0].extension[0].extension",
+    ),
+    (
+        "plan identifier not a string",
+        lambda b: _resource(b, "EpisodeOfCare")["identifier"][0].__setitem__("value", 5),
+        "$.entry[0].resource.identifier",
+    ),
+    (
+        "activity not an object",
+        lambda b: _resource(b, "CarePlan").__setitem__("activity", [5]),
+        "$.entry[1].resource.activity[0]",
+    ),
+    (
+        "instrument definition not JSON",
+        lambda b: _instrument_extension(b, "{" + SECRET),
+        "$.entry[1].resource.extension[0].valueString",
+    ),
+    (
+        "instrument definition not an instrument",
+        lambda b: _instrument_extension(b, json.dumps({"code": SECRET})),
+        "$.entry[1].resource.extension[0].valueString",
+    ),
+    (
+        "goal extension not an object",
+        lambda b: _resource(b, "Goal", 0).__setitem__("extension", [5]),
+        "$.entry[3].resource.extension[0]",
+    ),
+    (
+        "goal category not an object",
+        lambda b: _resource(b, "Goal", 0)["category"].append(5),
+        "$.entry[3].resource.category[2]",
+    ),
+    (
+        "goal relationship without its target",
+        lambda b: _resource(b, "Goal", 0)["extension"][0].__setitem__(
+            "extension", _resource(b, "Goal", 0)["extension"][0]["extension"][:1]
+        ),
+        "$.entry[3].resource.extension[0].extension",
+    ),
+    (
+        "objective not at the objective level",
+        lambda b: _resource(b, "Goal", 1)["category"][0]["coding"][0].__setitem__(
+            "code", "long-term-objective"
+        ),
+        "$.entry[4].resource.category",
+    ),
+    (
+        "objective with two targets",
+        lambda b: _resource(b, "Goal", 1)["target"].append(_resource(b, "Goal", 1)["target"][0]),
+        "$.entry[4].resource.target",
+    ),
+    (
+        "due date that does not exist",
+        lambda b: _resource(b, "Goal", 1)["target"][0].__setitem__("dueDate", "2026-02-30"),
+        "$.entry[4].resource.target[0].dueDate",
+    ),
+    (
+        "true where a number belongs",
+        lambda b: _resource(b, "Observation")["valueQuantity"].__setitem__("value", True),
+        "$.entry[5].resource.valueQuantity.value",
+    ),
+    (
+        "due date not in the YYYY-MM-DD form",
+        lambda b: _resource(b, "Goal", 1)["target"][0].__setitem__("dueDate", "2026-6-1"),
+        "$.entry[4].resource.target[0].dueDate",
+    ),
+    (
+        "unknown LOINC code",
+        lambda b: _resource(b, "Observation")["code"].__setitem__(
+            "coding", [{"system": "http://loinc.org", "code": "0000-0"}]
+        ),
+        "$.entry[5].resource.code.coding",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"), [(m, p) for _, m, p in _MORE_BAD], ids=[n for n, _, _ in _MORE_BAD]
+)
+def test_more_bad_bundles_raise_with_a_path_and_no_clinical_text(mutate: Any, path: str) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.from_fhir(_broken(mutate))
+    paths = [p.path for p in info.value.problems]
+    assert path in paths
+    assert SECRET not in str(info.value)
+
+
+def test_a_behaviour_target_needs_a_count_period_unit() -> None:
+    base = _plan_through()
+    walks = tp.Objective(
+        "obj-2",
+        "walks",
+        tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK),
+        date(2026, 5, 1),
+    )
+    goal = attrs.evolve(base.goals[0], objectives=(*base.goals[0].objectives, walks))
+    bundle = tp.fhir.to_fhir(attrs.evolve(base, goals=(goal,)))
+    behaviour = _entries(bundle, "Goal")[2]
+    behaviour["target"][0]["detailQuantity"]["code"] = "/h"
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.from_fhir(bundle)
+    assert [(p.path, p.expected) for p in info.value.problems] == [
+        (
+            "$.entry[5].resource.target[0].detailQuantity.code",
+            "one of the UCUM units /d, /wk, /mo",
+        )
+    ]
+
+
+def test_a_diagnosis_is_the_first_coding_of_a_known_system() -> None:
+    plan = attrs.evolve(
+        _plan_through(),
+        presenting_problems=(
+            tp.PresentingProblem(
+                "prob-1", "low mood", (), tp.Diagnosis("F32.1", tp.CodeSystem.ICD_10)
+            ),
+        ),
+    )
+    bundle = tp.fhir.to_fhir(plan)
+    (condition,) = _entries(bundle, "Condition")
+    known = condition["code"]["coding"][0]
+    condition["code"]["coding"] = [
+        {"system": "http://example.org/local-codes", "code": "LOW-MOOD"},
+        known,
+        {**known, "code": "F33.1"},
+    ]
+    assert tp.fhir.from_fhir(bundle).presenting_problems == plan.presenting_problems
+
+
+def test_loinc_alone_identifies_any_builtin_instrument() -> None:
+    bundle = tp.fhir.to_fhir(_plan_through())
+    (obs,) = _entries(bundle, "Observation")
+    obs["code"]["coding"] = [{"system": "http://loinc.org", "code": "70274-6"}]  # GAD-7
+    obs["valueQuantity"]["value"] = 5
+    (assessment,) = tp.fhir.from_fhir(bundle).assessments
+    assert (assessment.instrument, assessment.total) == ("GAD-7", 5)
+
+
+def test_to_fhir_needs_a_plan() -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.to_fhir(tp.dumps(_plan_through()))  # type: ignore[arg-type]
+    assert [(p.path, p.expected) for p in info.value.problems] == [("plan", "a TreatmentPlan")]
+
+
+def test_a_goal_without_objectives_round_trips() -> None:
+    plan = tp.TreatmentPlan.refer(
+        "plan-1",
+        "client-1",
+        T0,
+        "gp-1",
+        goals=(tp.Goal("goal-1", "feel better", tp.GoalDomain.EMOTIONAL_WELLBEING),),
+    )
+    bundle = tp.fhir.to_fhir(plan)
+    (goal,) = _entries(bundle, "Goal")
+    assert "extension" not in goal
+    assert tp.fhir.from_fhir(bundle).goals == plan.goals
+
+
+def test_a_missing_item_has_no_answer_in_the_questionnaire_response() -> None:
+    items = (2, 1, 1, 1, 1, 1, 1, 1, None)
+    plan = attrs.evolve(
+        _plan_through(), assessments=(tp.Assessment("a-1", "PHQ-9", T0, items=items),)
+    )
+    bundle = tp.fhir.to_fhir(plan, questionnaire_responses=True)
+    (response,) = _entries(bundle, "QuestionnaireResponse")
+    answered = ["answer" in item for item in response["item"]]
+    assert answered == [True] * 8 + [False]

@@ -701,3 +701,111 @@ def test_a_care_plan_that_makes_no_valid_plan_is_refused() -> None:
     with pytest.raises(tp.ValidationError) as info:
         tp.fhir.plan_from_fhir(bundle)
     assert "x" * 50 not in str(info.value)
+
+
+# --------------------------------------------------------------------------- more edges
+def test_an_own_identifier_that_is_no_reference_is_not_used() -> None:
+    identifier = [{"system": "http://treatplan.dev/fhir/identifier/plan-part", "value": "a b"}]
+    _, report = tp.fhir.import_measures(_plan(), _obs(identifier=identifier, valueInteger=4))
+    [imported] = report.imported
+    assert imported.startswith("fhir-")
+
+
+def test_an_effective_period_that_is_not_an_object_is_refused() -> None:
+    resource = _obs(valueInteger=4, effectivePeriod=SECRET)
+    del resource["effectiveDateTime"]
+    updated, report = tp.fhir.import_measures(_plan(), resource)
+    assert updated == _plan()
+    [note] = report.refused
+    assert note.path == "$.effectivePeriod"
+    assert "a period with an end or a start" in note.reason
+    assert SECRET not in str(note)
+
+
+def test_answers_that_are_not_objects_are_passed_over() -> None:
+    nested = _qr(
+        item=[
+            {
+                "linkId": "q",
+                "answer": [
+                    {"valueString": "x", "item": [_answer("70274-6", valueInteger=2)]},
+                    SECRET,  # a second answer, not an object: no items to look for in it
+                ],
+            }
+        ]
+    )
+    updated, report = tp.fhir.import_measures(_plan(), nested)
+    assert [a.total for a in _added(updated, report)] == [2]
+
+
+def test_a_plan_refusing_an_assessment_is_reported_at_the_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The plan's own checks (here a stand-in refusing every item) are reported at the
+    # resource, each reason said once as "expected ...".
+    from treatplan import _fhir_import
+
+    def refuse(plan: tp.TreatmentPlan, assessment: tp.Assessment) -> tp.TreatmentPlan:
+        raise tp.ValidationError(
+            [
+                tp.ValidationIssue("$.items[0]", "expected an item this plan accepts"),
+                tp.ValidationIssue("$.items[1]", "an item this plan accepts"),
+            ]
+        )
+
+    monkeypatch.setattr(_fhir_import, "record_assessment", refuse)
+    updated, report = tp.fhir.import_measures(_plan(), _obs(valueInteger=4))
+    assert updated == _plan()
+    assert report.imported == ()
+    assert [(n.path, n.reason) for n in report.refused] == [
+        ("$", "expected an item this plan accepts"),
+        ("$", "expected an item this plan accepts"),
+    ]
+
+
+def _other_careplan() -> dict[str, Any]:
+    return _fixture("other-careplan.json")  # type: ignore[no-any-return]
+
+
+def test_a_part_without_an_id_gets_a_stable_one() -> None:
+    bundle = _other_careplan()
+    full_url = bundle["entry"][2]["fullUrl"]
+    del bundle["entry"][2]["resource"]["id"]
+    for resource in (bundle["entry"][0]["resource"], bundle["entry"][4]["resource"]):
+        resource["addresses"][0]["reference"] = full_url
+    plan, _ = tp.fhir.plan_from_fhir(bundle)
+    again, _ = tp.fhir.plan_from_fhir(copy.deepcopy(bundle))
+    first = plan.presenting_problems[0]
+    assert first.id.startswith("Condition-")
+    assert first.id == again.presenting_problems[0].id
+    assert plan.goals[0].addresses == (first.id,)
+
+
+def test_a_subject_that_is_not_an_object_is_refused() -> None:
+    bundle = _other_careplan()
+    bundle["entry"][0]["resource"]["subject"] = "Patient/p-1001"
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.plan_from_fhir(bundle)
+    assert [p.path for p in info.value.problems] == ["$.entry[0].resource.subject"]
+
+
+def test_a_target_measure_without_loinc_is_not_carried() -> None:
+    bundle = _other_careplan()
+    bundle["entry"][4]["resource"]["target"][0]["measure"] = {"text": SECRET}
+    plan, report = tp.fhir.plan_from_fhir(bundle)
+    assert [o.target.instrument for o in plan.objectives] == ["GAD-7"]  # type: ignore[union-attr]
+    assert "$.entry[4].resource.target[0]" in {n.path for n in report.skipped}
+    assert all(SECRET not in str(n) for n in report.skipped)
+
+
+def test_a_goal_listed_twice_makes_no_valid_plan() -> None:
+    bundle = _other_careplan()
+    bundle["entry"][0]["resource"]["goal"].append({"reference": "Goal/goal-1"})
+    with pytest.raises(
+        tp.ValidationError, match="the CarePlan does not make a valid plan"
+    ) as info:
+        tp.fhir.plan_from_fhir(bundle)
+    assert [p.path for p in info.value.problems] == [
+        "$.goals[3].id",
+        "$.goals[3].objectives[0].id",
+    ]

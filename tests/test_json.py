@@ -721,3 +721,60 @@ def test_loads_refuses_what_is_not_json_text(value: Any) -> None:
     with pytest.raises(tp.ValidationError) as caught:
         tp.loads(value)
     assert [p.path for p in caught.value.problems] == ["$"]
+
+
+# --------------------------------------------------------------------------- edges
+def _problem_list(call: Callable[[], Any]) -> list[tuple[str, str]]:
+    with pytest.raises(tp.ValidationError) as caught:
+        call()
+    return [(p.path, p.expected) for p in caught.value.problems]
+
+
+def test_dates_and_times_that_match_the_format_but_do_not_exist() -> None:
+    doc = tp.to_dict(active_plan())
+    doc["history"][0]["at"] = "2026-02-30T09:00:00+00:00"
+    doc["goals"][0]["objectives"][0]["target_date"] = "2026-02-30"
+    assert _problem_list(lambda: tp.from_dict(doc)) == [
+        (
+            "$.history[0].at",
+            "an RFC 3339 date-time with a UTC offset, e.g. 2026-01-05T09:00:00+00:00",
+        ),
+        ("$.goals[0].objectives[0].target_date", "an ISO 8601 date, YYYY-MM-DD"),
+    ]
+
+
+def test_rules_that_are_not_objects_or_of_another_kind() -> None:
+    doc = tp.to_dict(active_plan())
+    doc["discharge_criteria"] = {"kind": "any_of", "rules": [5]}
+    assert _problem_list(lambda: tp.from_dict(doc)) == [
+        ("$.discharge_criteria.rules[0]", "a JSON object with a kind")
+    ]
+    assert _problem_list(lambda: tp.from_dict(5, tp.rules.GoalsMet)) == [("$", "a JSON object")]
+    assert _problem_list(lambda: tp.from_dict({"kind": "plateau"}, tp.rules.GoalsMet)) == [
+        ("$", "kind 'goals_met'")
+    ]
+
+
+def test_the_plan_hook_refuses_a_non_object() -> None:
+    # from_dict checks the root before the converter runs; the converter's own plan hook
+    # refuses a non-object too, for callers of the converter (tp._json.converter()).
+    from treatplan import _json
+
+    with pytest.raises(Exception, match="a JSON object") as caught:
+        _json.converter().structure([], tp.TreatmentPlan)
+    assert _json._problems(caught.value) == [tp.ValidationIssue("$", "a JSON object")]
+
+
+def test_error_paths_from_cattrs_notes() -> None:
+    # Recursion (a document deeper than the interpreter allows) is reported as nesting,
+    # and a note the path builder does not know leaves the path as it was.
+    from cattrs.errors import AttributeValidationNote
+
+    from treatplan import _json
+
+    assert _json._problems(RecursionError()) == [
+        tp.ValidationIssue("$", f"nesting no deeper than {_json.MAX_DEPTH}")
+    ]
+    error = ValueError()
+    error.__notes__ = [AttributeValidationNote("x", "goal", int), "an unrelated note"]
+    assert _json._step(error) == ".goal"

@@ -987,3 +987,45 @@ def test_random_walks_keep_history_valid(events: list[Event], gaps: list[int]) -
     rebuilt = tp.TreatmentPlan(**{f.name: getattr(plan, f.name) for f in attrs.fields(type(plan))})
     assert rebuilt == plan
     assert len(plan.history) >= 1
+
+
+# --------------------------------------------------------------------------- argument edges
+def test_a_reason_with_a_lone_surrogate_is_refused() -> None:
+    plan = plan_in(Phase.ACTIVE)
+    with pytest.raises(tp.ValidationError, match="no lone surrogates") as caught:
+        tp.fire(plan, Event.PAUSE, at=later(plan), by=CLINICIAN, reason="away \ud800")
+    assert [p.path for p in caught.value.problems] == ["reason"]
+    assert "\ud800" not in str(caught.value)
+
+
+def test_records_of_the_wrong_kind_are_refused_by_name() -> None:
+    plan = plan_in(Phase.ACTIVE)
+    review = tp.ProgressReview("r-1", later(plan), tp.ReviewDecision.CONTINUE)
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.record_assessment(plan, review)  # type: ignore[arg-type]
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("assessment", "an Assessment")
+    ]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.record_review(plan, phq9("a-9", later(plan)))  # type: ignore[arg-type]
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("review", "a ProgressReview")
+    ]
+
+
+def test_a_review_needs_a_new_id_and_a_time_not_before_the_last() -> None:
+    plan = plan_in(Phase.ACTIVE)
+    first = tp.record_review(
+        plan, tp.ProgressReview("r-1", later(plan, 7), tp.ReviewDecision.CONTINUE)
+    )
+    clash = tp.ProgressReview("a-base", later(plan, 8), tp.ReviewDecision.CONTINUE)
+    early = tp.ProgressReview("r-2", later(plan, 6), tp.ReviewDecision.CONTINUE)
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.record_review(first, clash)
+    assert [p.path for p in caught.value.problems] == ["$.id"]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.record_review(first, early)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("$.at", "a time not before the previous review")
+    ]
+    assert first.reviews == (tp.ProgressReview("r-1", later(plan, 7), tp.ReviewDecision.CONTINUE),)

@@ -151,3 +151,29 @@ def test_a_newer_document_gets_a_clear_error() -> None:
 def test_versions_below_one_are_refused(version: int) -> None:
     with pytest.raises(tp.ValidationError):
         tp.from_dict({**V1, "schema_version": version})
+
+
+def test_a_step_raising_a_validation_error_passes_it_on() -> None:
+    registry = synthetic_registry()
+
+    @migration(3, registry)
+    def strict(doc: dict[str, Any]) -> dict[str, Any]:
+        raise tp.ValidationError.at("$.history", "a history this step understands")
+
+    with pytest.raises(tp.ValidationError) as caught:
+        migrate(V1, to_version=4, migrations=registry)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("$.history", "a history this step understands")
+    ]
+
+
+def test_a_step_that_returns_no_dict_is_a_programming_error() -> None:
+    registry = synthetic_registry()
+
+    @migration(3, registry)
+    def forgetful(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["note"] = "changed in place"
+        return None  # type: ignore[return-value]
+
+    with pytest.raises(tp.ArgumentError, match="a function returning a dict"):
+        migrate(V1, to_version=4, migrations=registry)

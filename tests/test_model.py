@@ -790,6 +790,7 @@ def test_a_zoned_schedule_keeps_wall_clock_time_across_daylight_saving() -> None
         "FREQ=WEEKLY;COUNT",
         "FREQ=WEEKLY;UNTIL=20261231T000000",
         "FREQ=WEEKLY;UNTIL=20261231",
+        " FREQ = WEEKLY ; COUNT = 2",  # passes the profile (parts are trimmed), not dateutil
     ],
 )
 def test_schedules_refuse_rules_outside_the_safe_profile(rule: str) -> None:

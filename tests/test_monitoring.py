@@ -355,3 +355,32 @@ def test_track_charts_from_the_first_score() -> None:
         tp.instruments.PHQ9, tp.instruments.plan_series(plan)["PHQ-9"], expected=False
     )
     assert all(t.expected is None and t.signal is None for t in silent)
+
+
+def test_tabulated_curve_holds_its_first_point_before_it() -> None:
+    late = tp.monitoring.TabulatedCurve(
+        "PHQ-9",
+        intake_low=15,
+        intake_high=27,
+        points=(
+            tp.monitoring.ExpectedScore(2, 16, 14, 18, 20),
+            tp.monitoring.ExpectedScore(6, 12, 10, 14, 16),
+        ),
+    )
+    assert late.expected(tp.instruments.PHQ9, 18, 0) == tp.monitoring.ExpectedScore(
+        0, 16, 14, 18, 20
+    )
+
+
+def test_an_unscored_point_is_charted_without_expectation() -> None:
+    from measured_plans import build, week
+
+    plan = build(phq9=[15, (None,) * 9, 12])
+    points = tp.instruments.plan_series(plan)["PHQ-9"]
+    chart = tp.monitoring.track(tp.instruments.PHQ9, points)
+    assert [p.total for p in chart] == [15, None, 12]
+    unscored = chart[1]
+    assert unscored.expected is None
+    assert unscored.signal is None
+    assert unscored.at == week(1)
+    assert chart[2].expected is not None

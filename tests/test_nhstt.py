@@ -230,3 +230,19 @@ def test_policy_fields_are_validated_without_echoing_values() -> None:
         Policy(min_treatment_sessions=-1)
     assert [p.path for p in info.value.problems] == ["$.min_treatment_sessions"]
     assert "-1" not in str(info.value)
+
+
+def test_a_higher_is_better_measure_gains_upwards() -> None:
+    # SRS (higher is better) standing in for the anxiety measure: 30 -> 39 is a gain of 9.
+    from measured_plans import build
+
+    plan = build(phq9=[15, 8, 6], srs=[30, 35, 39])
+    policy = Policy(anxiety="SRS", anxiety_reliable_change=5)
+    result = tp.outcomes.talking_therapies_outcome(plan, policy)
+    assert (result.anxiety_first, result.anxiety_last) == (30, 39)
+    assert result.case_at_start
+    assert result.recovered
+    assert result.reliable_improvement
+    assert not result.reliable_deterioration
+    worse = tp.outcomes.talking_therapies_outcome(build(phq9=[15, 14], srs=[39, 30]), policy)
+    assert worse.reliable_deterioration

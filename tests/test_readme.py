@@ -39,6 +39,9 @@ def test_ci_installs_and_tests_as_the_readme_says() -> None:
     assert run_tests
     assert install.group(0).strip() in ci
     assert run_tests.group(0).strip() in ci
+    # CI ends with the README's test command, the coverage gate included.
+    assert ci.strip().splitlines()[-1] == run_tests.group(0).strip()
+    assert "--cov-fail-under=100" in run_tests.group(0)
 
 
 def test_ten_line_example_runs_and_raises_as_described() -> None:

@@ -444,3 +444,26 @@ def test_review_policy_round_trips_through_json() -> None:
     assert tp.from_dict(tp.to_dict(policy), tp.ReviewPolicy) == policy
     with pytest.raises(tp.ValidationError):
         tp.ReviewPolicy(rules=("not a rule",))  # type: ignore[arg-type]
+
+
+def test_a_review_rule_adds_its_reason_when_risk_already_decided() -> None:
+    # Item 9 endorsed at a plateau: the risk item decides (revise the plan) and the
+    # plateau rule's reason is still given.
+    items = (2, 1, 1, 1, 1, 1, 1, 1, 1)  # total 10, item 9 endorsed
+    plan = build(
+        phq9=[12, 10, 10, items], criteria=tp.rules.Plateau(window=3, instruments=("PHQ-9",))
+    )
+    found = tp.review(plan, after(plan))
+    reasons = found.suggestion.reasons
+    assert found.suggestion.decision is tp.ReviewDecision.REVISE_PLAN
+    assert reasons[0] == "risk item endorsed: review the risk assessment and safety plan"
+    assert any(r.startswith("plateau: ") for r in reasons[1:])
+
+
+def test_review_status_before_the_referral_is_not_applicable() -> None:
+    plan = build(phq9=[15, 13])
+    before = (T0 - timedelta(days=1)).date()
+    status = tp.reviews.review_status(plan, before)
+    assert status == tp.reviews.ReviewDue(
+        plan.plan_id, tp.reviews.ReviewStatus.NOT_APPLICABLE, None
+    )

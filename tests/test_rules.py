@@ -477,6 +477,14 @@ def test_evaluate_needs_an_aware_as_of() -> None:
         tp.evaluate(tp.rules.SessionLimit(1), active_plan(), datetime(2026, 2, 1))
 
 
+def test_evaluate_needs_a_rule() -> None:
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.evaluate("session_limit", active_plan(), datetime(2026, 2, 1, tzinfo=UTC))  # type: ignore[arg-type]
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("rule", "a termination rule")
+    ]
+
+
 # --------------------------------------------------------------------------- properties
 attendance_codes = st.text(alphabet="ADCS", max_size=16)
 leaf_rules = st.one_of(

@@ -77,3 +77,16 @@ def test_measurement_error_matches_the_reliability() -> None:
     sd = (sum((d - mean) ** 2 for d in draws) / len(draws)) ** 0.5
     assert abs(mean) < 0.15
     assert abs(sd - error) < 0.2
+
+
+def test_a_draw_at_the_very_top_picks_the_last_weighted_option() -> None:
+    # Rounding can leave a draw at the total weight after every subtraction: the pick
+    # is then the last option with weight, never one without.
+    from treatplan.sim._dynamics import _pick
+
+    class Top(random.Random):
+        def random(self) -> float:
+            return 1.0
+
+    assert _pick(Top(), ["a", "b", "c"], {"a": 1.0, "b": 2.0, "c": 0.0}) == "b"
+    assert _pick(random.Random(3), ["a", "b"], {"a": 0.0, "b": 1.0}) == "b"

@@ -139,3 +139,39 @@ def test_plots_of_a_run_where_nobody_starts(tmp_path: Path) -> None:
             plt.close("all")
     finally:
         plt.close("all")
+
+
+def test_trajectories_show_at_most_forty_clients(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from treatplan.sim._plots import _pyplot, _trajectories
+
+    intake = round(DEFAULT_SCENARIO.population.phq9.mean)
+    rows = [
+        ",".join(
+            str(intake) if c == "baseline_phq9" else (f"c{n}" if c == "client" else "")
+            for c in CLIENT_COLUMNS
+        )
+        for n in range(50)
+    ]
+    (tmp_path / "clients.csv").write_text(
+        "\n".join([",".join(CLIENT_COLUMNS), *rows]) + "\n", encoding="utf-8"
+    )
+    (tmp_path / "sessions.csv").write_text(",".join(SESSION_COLUMNS) + "\n", encoding="utf-8")
+    plt = _pyplot()
+    try:
+        _trajectories(plt, tmp_path, DEFAULT_SCENARIO, tmp_path / "t.png")
+        ax = plt.gcf().axes[0]
+        # The expected line and the alarm line, then one line per client shown.
+        assert len(ax.lines) - 2 - 1 == 40  # less the caseness line
+    finally:
+        plt.close("all")
+
+
+def test_plots_without_matplotlib_say_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from treatplan.sim._plots import _pyplot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install 'treatplan\[plots\]'"):
+        _pyplot()

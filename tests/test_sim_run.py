@@ -133,3 +133,17 @@ def test_bad_replicates_and_scenario() -> None:
         simulate_replicates(DEFAULT_SCENARIO, 10, replicates=0)
     with pytest.raises(TypeError, match="Scenario"):
         simulate("default", 10)  # type: ignore[arg-type]
+
+
+def test_an_error_while_collecting_leaves_no_chunk_behind(tmp_path: Path) -> None:
+    # Serial with a window of 3: chunks wait to be collected; a progress callback that
+    # fails ends the run with its error, and the waiting chunks are let go.
+    seen: list[int] = []
+
+    def failing(done: int, total: int) -> None:
+        seen.append(done)
+        raise RuntimeError("progress display gone")
+
+    with pytest.raises(RuntimeError, match="progress display gone"):
+        simulate(DEFAULT_SCENARIO, 50, seed=1, chunk_size=10, max_in_flight=3, progress=failing)
+    assert seen == [10]

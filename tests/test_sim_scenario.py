@@ -106,3 +106,36 @@ def test_the_default_scenario_cannot_be_changed_under_later_runs() -> None:
     assert weights["action"] == 0.30
     copy = pickle.loads(pickle.dumps(DEFAULT_SCENARIO))  # as sent to worker processes
     assert copy == DEFAULT_SCENARIO
+
+
+@pytest.mark.parametrize(
+    ("population", "path", "expected"),
+    [
+        ({"readiness": {}}, "$.population.readiness", "an object with weights for"),
+        (
+            {"support": {"none": -1, "strong": 1}},
+            "$.population.support.none",
+            "non-negative numbers",
+        ),
+        ({"support": {"none": 0, "strong": 0}}, "$.population.support", "not all zero"),
+        ({"barriers": {"weather": 0.1}}, "$.population.barriers", "keys among"),
+        ({"barriers": {"cost": 1.5}}, "$.population.barriers.cost", "probabilities from 0 to 1"),
+    ],
+)
+def test_population_weights_and_probabilities_are_checked(
+    population: dict[str, object], path: str, expected: str
+) -> None:
+    with pytest.raises(tp.ValidationError) as err:
+        Scenario.from_dict({"population": population})
+    assert [p.path for p in err.value.problems] == [path]
+    assert expected in err.value.problems[0].expected
+    assert "weather" not in str(err.value)
+
+
+def test_population_weights_built_in_python_must_be_objects() -> None:
+    from treatplan.sim import Population
+
+    with pytest.raises(tp.ValidationError, match="an object with weights for"):
+        Population(readiness=[1.0, 2.0])  # type: ignore[arg-type]
+    with pytest.raises(tp.ValidationError, match="an object with probabilities for"):
+        Population(barriers=[0.1])  # type: ignore[arg-type]

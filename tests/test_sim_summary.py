@@ -164,3 +164,21 @@ def test_t_quantile_far_in_the_tails() -> None:
     assert t_quantile(1e-100, 10**5) == pytest.approx(-21.29759838971532, rel=1e-13)
     # df = 1/2: the quantile is beyond the largest float.
     assert t_quantile(1e-250, 0.5) == -math.inf
+
+
+def test_a_rate_known_in_fewer_than_two_replicates_has_no_interval() -> None:
+    # Recovery is undefined (no cases) in two replicates of three: the one value is
+    # kept, without an interval; a rate undefined in all stays undefined.
+    nan = Rate(math.nan, math.nan, math.nan, 0)
+    one = _summary(0.4)
+    rates = {"dropout": nan, "recovery": nan}
+    undefined = Summary("s", 1, {"referred": 100}, rates, {"mean_wait_days": 0.0})
+    combined = combine_replicates([one, undefined, undefined])
+    recovery = combined.rates["recovery"]
+    assert recovery.value == 0.4
+    assert math.isnan(recovery.low)
+    assert math.isnan(recovery.high)
+    assert recovery.n == 100
+    nothing = combine_replicates([undefined, undefined]).rates["dropout"]
+    assert math.isnan(nothing.value)
+    assert nothing.n == 0

@@ -292,3 +292,18 @@ def test_a_service_sweep_without_an_out_folder() -> None:
 
 def test_an_interval_of_nothing() -> None:
     assert all(v != v for v in _sweep._t_interval([float("nan")]))
+
+
+def test_a_failing_run_without_an_out_folder_raises_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[Any] = []
+
+    def broken(*args: Any) -> Any:
+        calls.append(args)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_sweep, "run_arm", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        sweep(DEFAULT_SCENARIO, [{}], clients=5, replicates=2)
+    assert len(calls) == 1  # the first failure ends the sweep

@@ -370,3 +370,28 @@ def test_a_clinicians_recorded_status_overrides_the_measure() -> None:
     assert found.objectives[0].state is not tp.reviews.ObjectiveState.ACHIEVED
     assert found.objectives[0].source is tp.AchievementSource.RECORDED
     assert not found.verdicts[0].fired
+
+
+def test_a_series_index_outside_its_points_is_a_library_error() -> None:
+    from measured_plans import build
+
+    series = _state.state_of(build(phq9=[15, 13, 11])).series("PHQ-9")
+    assert series[-1].score.total == 11
+    assert series[0].score.total == 15
+    with pytest.raises(tp.UnknownReferenceError, match="one of the 3 points"):
+        series[3]
+    with pytest.raises(tp.UnknownReferenceError):
+        series[-4]
+
+
+def test_achievement_as_of_an_earlier_time_uses_the_scores_then() -> None:
+    from measured_plans import build, week
+
+    plan = build(phq9=[15, 12, 8])  # objective: PHQ-9 below 10
+    objective = plan.objectives[0]
+    assert tp.objective_achievement(plan, objective).achieved
+    then = tp.objective_achievement(plan, objective, week(1) + timedelta(hours=1))
+    assert not then.achieved
+    assert "12" in then.detail
+    before_any = tp.objective_achievement(plan, objective, week(0) - timedelta(hours=1))
+    assert before_any.source is tp.AchievementSource.NONE

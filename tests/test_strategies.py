@@ -123,6 +123,16 @@ def test_datetimes_include_utc_and_other_offsets() -> None:
     assert west.isoformat()[-6] == "-"
 
 
+@given(st.data())
+def test_rrules_are_schedule_rules(data: Any) -> None:
+    start = data.draw(tps.aware_datetimes())
+    rule = data.draw(tps.rrules(start=start))
+    schedule = tp.Schedule(start, rule)  # a valid schedule: the rule is in the safe profile
+    assert schedule.rrule == rule
+    assert "FREQ=" in rule
+    assert "UNTIL=" not in data.draw(tps.rrules())  # no start: never an UNTIL
+
+
 @given(tps.schedules())
 def test_schedules_expand(schedule: tp.Schedule) -> None:
     first = schedule.occurrences(limit=5)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import math
 import types
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -220,3 +221,27 @@ def test_collect_prefixes_and_gathers_every_problem() -> None:
         v.collect([("$.a", bad("$.x")), ("$.b[2]", lambda: None), ("$.c", bad("$"))])
     assert [p.path for p in caught.value.problems] == ["$.a.x", "$.c"]
     v.collect([("$.a", lambda: None)])  # nothing wrong: no error
+
+
+def test_fixed_offset_leaves_what_it_cannot_convert() -> None:
+    class Floating(tzinfo):
+        """A tzinfo that knows no offset: the time is naive in effect."""
+
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    floating = datetime(2026, 1, 5, 9, 0, tzinfo=Floating())
+    assert v.fixed_offset(floating) is floating
+    assert v.fixed_offset("not a time") == "not a time"
+    zoned = datetime(2026, 7, 1, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert v.fixed_offset(zoned).tzinfo == timezone(timedelta(hours=1))
+
+
+def test_floats_converts_sequences_only() -> None:
+    assert v.floats([1, 0.5]) == (1.0, 0.5)
+    assert v.floats("0.8") == "0.8"  # left for the validator to refuse
+    import treatplan as tp
+
+    with pytest.raises(ValidationError) as caught:
+        tp.monitoring.AlertPolicy(authorisation_warnings="0.8")  # type: ignore[arg-type]
+    assert [p.path for p in caught.value.problems] == ["$.authorisation_warnings"]

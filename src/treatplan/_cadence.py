@@ -40,6 +40,8 @@ __all__ = [
 
 #: Phases in which reviews are expected (and can be overdue).
 REVIEW_PHASES = frozenset({Phase.ACTIVE, Phase.ON_HOLD, Phase.ENDING, Phase.FOLLOW_UP})
+#: The events that lead into a review phase from outside one.
+_INTO_REVIEW = ("agree_plan", "resume_treatment")
 
 
 def _check_cadence(instance: ReviewCadence, *_: object) -> None:
@@ -76,11 +78,10 @@ class ReviewStatus(enum.StrEnum):
 
 
 # --------------------------------------------------------------------------- cadence
-def _agreed_at(plan: TreatmentPlan) -> datetime | None:
-    for t in reversed(plan.history):
-        if t.event in ("agree_plan", "resume_treatment"):
-            return t.at
-    return None
+def _agreed_at(plan: TreatmentPlan) -> datetime:
+    # Only agree_plan and resume_treatment lead into a review phase, so a plan in one
+    # always has such a record.
+    return next(t.at for t in reversed(plan.history) if t.event in _INTO_REVIEW)
 
 
 #: How many occurrences of a schedule are projected (ten years of weekly sessions).
@@ -148,8 +149,6 @@ def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -
         return None
     last = plan.reviews[-1] if plan.reviews else None
     anchor = last.at if last is not None else _agreed_at(plan)
-    if anchor is None:
-        return None
     candidates: list[date] = []
     if last is not None and last.next_review is not None:
         candidates.append(last.next_review)

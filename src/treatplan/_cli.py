@@ -165,7 +165,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: {_os_expectation(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return code
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -58,7 +58,7 @@ def _slot_setters(cls: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
     ``object.__setattr__`` makes every time (and frozen attrs' ``__setattr__``)."""
     setters: dict[str, Any] = {}
     for name in names:
-        for klass in cls.__mro__:
+        for klass in cls.__mro__:  # pragma: no branch - each slot name is in a class of the MRO
             if name in klass.__dict__:
                 setters[f"set_{name}"] = klass.__dict__[name].__set__
                 break

@@ -783,12 +783,12 @@ def _timing(schedule: Schedule) -> dict[str, Any]:
     )
     unit = _RRULE_FREQ_TO_UNIT.get(parts.get("FREQ", ""))
     if unit is not None and set(parts) <= {"FREQ", "INTERVAL", "COUNT"}:
-        interval = parts.get("INTERVAL", "1")
-        if interval.isdigit() and int(interval) > 0:
-            repeat.update({"frequency": 1, "period": int(interval), "periodUnit": unit})
-            count = parts.get("COUNT")
-            if count is not None and count.isdigit() and int(count) > 0:
-                repeat["count"] = int(count)
+        # INTERVAL and COUNT are whole numbers from 1 (Schedule checks its rule).
+        interval = int(parts.get("INTERVAL", "1"))
+        repeat.update({"frequency": 1, "period": interval, "periodUnit": unit})
+        count = parts.get("COUNT")
+        if count is not None:
+            repeat["count"] = int(count)
     timing: dict[str, Any] = {"repeat": repeat, "code": {"text": schedule.rrule}}
     if schedule.timezone is not None:
         timing["extension"] = [{"url": _EXT_TIMEZONE, "valueCode": schedule.timezone}]

@@ -223,7 +223,7 @@ def _request(event: Event | str, at: datetime, by: str, reason: str | None) -> _
     # shared check.
     if at.tzinfo not in _WHOLE_MINUTE_OFFSETS or not v.MIN_INSTANT <= at < v.MAX_INSTANT:
         when = v.time_problem(at)
-        if when is not None:
+        if when is not None:  # pragma: no branch - the fast check passes every valid time
             raise ValidationError.at("at", when)
     if not v.is_ref(by):
         raise ValidationError.at("by", "an opaque reference (who fired the event)")

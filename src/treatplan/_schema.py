@@ -234,7 +234,9 @@ class _Generator:
             return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
         if isinstance(hint, type) and (issubclass(hint, enum.Enum) or attrs.has(hint)):
             return self.ref(hint)
-        raise ArgumentError("hint", "a type with a JSON Schema mapping")  # pragma: no cover
+        raise ArgumentError(  # pragma: no cover - every field type of the model is mapped above
+            "hint", "a type with a JSON Schema mapping"
+        )
 
 
 # The plan document: schema_version first, then the derived phase and outcome
@@ -366,13 +368,10 @@ def _validators(validator: Any) -> Iterator[Any]:
     if inner is not None:
         yield from _validators(inner)
         return
-    many = getattr(validator, "_validators", None)  # attrs.validators.and_
+    # attrs.validators.and_, which attrs also makes of a list of validators
+    many = getattr(validator, "_validators", None)
     if many is not None:
         for each in many:
-            yield from _validators(each)
-        return
-    if isinstance(validator, list | tuple):
-        for each in validator:
             yield from _validators(each)
         return
     yield validator

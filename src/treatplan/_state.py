@@ -144,11 +144,6 @@ class Series:
         n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
         return Series(self._log, n, n_scored, n_risky)
 
-    def after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
-        """The points strictly after ``instant`` (a UTC instant)."""
-        start = bisect.bisect_right(self._points, instant, 0, self.n, key=_point_time)
-        return tuple(self._points[start : self.n])
-
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
         risky = self._log.risky

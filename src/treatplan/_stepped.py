@@ -266,8 +266,9 @@ def latest_status(
             continue
         instrument = view.instrument(code)
         chart = track(instrument, (base, last) if last is not base else (base,))
-        if chart[-1].signal is not None:
-            signals.append(chart[-1].signal)
+        signal = chart[-1].signal
+        assert signal is not None  # track gives every scored point a signal
+        signals.append(signal)
         if last is not base:
             change = score_change(instrument, base.score, last.score)
             deteriorated |= change is not None and change.reliable_deterioration

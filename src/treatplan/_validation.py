@@ -275,11 +275,6 @@ def check_time_argument(value: object, name: str) -> None:
         raise ValidationError.at(name, problem)
 
 
-def is_plan_time(value: object) -> bool:
-    """Whether ``value`` is a time a plan may hold (see :func:`time_problem`)."""
-    return time_problem(value) is None
-
-
 def fixed_offset(value: Any) -> Any:
     """Converter: an aware date-time with its zone replaced by the fixed UTC offset in force.
 

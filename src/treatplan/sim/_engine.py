@@ -26,7 +26,7 @@ the clinical outcomes, so stage 2 can run on any number of workers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -649,11 +649,3 @@ def _result(
     ]
     censored_at = attended if started and dropout_at is None else None
     return ClientResult(client, sessions, events, dropout_at, censored_at, plan)
-
-
-def iter_clients(
-    scenario: Scenario, seed: int, admissions: list[Admission]
-) -> Iterator[ClientResult]:
-    """Simulate each admission in turn."""
-    for admission in admissions:
-        yield simulate_client(scenario, seed, admission)

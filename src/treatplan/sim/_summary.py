@@ -87,7 +87,7 @@ class Tally:
             c["completed"] += 1
         elif outcome == "dropped_out":
             c["dropped_out"] += 1
-        elif row[_COL["phase"]] != "closed":
+        else:  # a started episode closes only as completed or dropped out
             c["still_open"] += 1
         if row[_COL["improved_by_session_8"]] is True:
             c["improved_by_session_8"] += 1
@@ -102,7 +102,7 @@ class Tally:
             self.dropout_events[result.dropout_at] = (
                 self.dropout_events.get(result.dropout_at, 0) + 1
             )
-        elif result.censored_at is not None:
+        elif result.censored_at is not None:  # pragma: no branch - started, no drop-out: censored
             self.dropout_censored[result.censored_at] = (
                 self.dropout_censored.get(result.censored_at, 0) + 1
             )

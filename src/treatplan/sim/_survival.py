@@ -544,7 +544,9 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
             h *= delta
         if abs(delta - 1.0) < eps:
             return h
-    raise ArithmeticError("incomplete beta fraction did not converge")  # pragma: no cover
+    raise ArithmeticError(  # pragma: no cover - modified Lentz converges for 0 < x < 1
+        "incomplete beta fraction did not converge"
+    )
 
 
 def _t_tail(t: float, df: float) -> float:
@@ -621,4 +623,6 @@ def t_quantile(p: float, df: float) -> float:
         if abs(proposal - t) <= 1e-15 * t:
             return sign * proposal
         t = proposal
-    raise ArithmeticError("t quantile did not converge")  # pragma: no cover
+    raise ArithmeticError(  # pragma: no cover - Newton steps guarded by bisection converge
+        "t quantile did not converge"
+    )

@@ -14,11 +14,17 @@ exit code. Choices are matched without regard to case (:func:`case_insensitive`)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from ._errors import TreatplanError, ValidationError
 from ._json import loads
@@ -31,6 +37,9 @@ from ._version import __version__
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+#: A run stopped by Ctrl-C (SIGINT) exits 128 + 2, one stopped by SIGTERM 128 + 15.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 #: The name of the plan-file positional in every sub-command's usage line.
 PLAN_METAVAR = "PLAN"
@@ -108,6 +117,44 @@ def load_plan(path: str) -> TreatmentPlan:
         raise file_error(path, exc) from None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (from ``timeout``, CI or a scheduler), raised where Ctrl-C would be.
+
+    A :class:`KeyboardInterrupt`, so a run stops and cleans up as it does on Ctrl-C.
+    """
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM must not cut the clean-up short: ignore it from now on.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only:
+    elsewhere Python cannot install signal handlers, and the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_exit(error: KeyboardInterrupt) -> int:
+    """The exit code for a run stopped by ``error``: 143 for SIGTERM, 130 for Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
+
+
+def ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C and SIGTERM to the parent, which stops the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def case_insensitive(choices: Sequence[str]) -> Callable[[str], str]:
     """An argparse ``type`` mapping any spelling of one of ``choices`` to that choice.
 
@@ -138,6 +185,32 @@ def read_plan_text(path: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError.at("$", "UTF-8 text") from None
+
+
+def parse_json(text: str) -> Any:
+    """JSON ``text`` as data, or a :class:`ValidationError` at ``$`` with the line and
+    column where it stops being well-formed (the same words as :func:`treatplan.loads`)."""
+    where: str | None = None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+    if where is not None:  # raised outside the handler: no __context__ with document text
+        raise ValidationError.at("$", f"well-formed JSON{where}")
+    return data
+
+
+def read_json(path: str) -> Any:
+    """The JSON document in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`
+    in the one format every sub-command uses (``FILE: $: expected well-formed JSON ...``)."""
+    try:
+        return parse_json(read_plan_text(path))
+    except (OSError, TreatplanError) as exc:
+        raise file_error(path, exc) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

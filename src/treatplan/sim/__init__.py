@@ -14,6 +14,7 @@ or worker count runs them.
 True
 """
 
+from ._checks import MAX_CLIENTS, MAX_REPLICATES
 from ._codebook import CODEBOOK, Column
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
@@ -125,6 +126,8 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "ENDING_CAUSES",
     "EVENT_COLUMNS",
     "FORMATS",
+    "MAX_CLIENTS",
+    "MAX_REPLICATES",
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
     "TABLES",

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from .._errors import TreatplanError
+from . import _checks as checks
 from ._scenario import Scenario
 
 __all__ = [
@@ -63,6 +64,7 @@ def utc_now() -> str:
 
 def scenario_sha256(scenario: Scenario) -> str:
     """SHA-256 of the scenario's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
     text = json.dumps(
         scenario.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
@@ -125,7 +127,7 @@ class RunFolder:
         keep_partial: bool = False,
     ) -> None:
         # Absolute, so that "." or "out/" name a folder with a name and a parent.
-        self.target = Path(os.path.abspath(target))
+        self.target = Path(os.path.abspath(checks.folder("target", target)))
         self.record = dict(record)
         self.overwrite = overwrite
         self.keep_partial = keep_partial

@@ -22,12 +22,13 @@ import pytest
 from treatplan import sim
 from treatplan._cli import (
     EXIT_TERMINATED,
+    MAX_CLIENTS,
+    MAX_REPLICATES,
     Terminated,
     interrupted_exit,
     main,
     sigterm_interrupts,
 )
-from treatplan._cli_simulate import MAX_CLIENTS, MAX_REPLICATES
 
 SECRET = "SECRET-NOTE"
 
@@ -64,7 +65,7 @@ def test_counts_above_the_bound_are_a_usage_error_naming_the_flag(
 
 
 def test_the_largest_count_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    from treatplan._cli_simulate import count
+    from treatplan._cli import count
 
     assert count(MAX_CLIENTS)(str(MAX_CLIENTS)) == MAX_CLIENTS
     assert count(MAX_CLIENTS)(" 7 ") == 7

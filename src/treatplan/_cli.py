@@ -41,6 +41,12 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
+#: The most referrals one run simulates (``treatplan.sim.MAX_CLIENTS``; kept here so
+#: that building the parser does not import the simulator, and a test keeps them equal).
+MAX_CLIENTS = 10_000_000
+#: The most replicate seeds one run takes (``treatplan.sim.MAX_REPLICATES``).
+MAX_REPLICATES = 1_000
+
 #: The name of the plan-file positional in every sub-command's usage line.
 PLAN_METAVAR = "PLAN"
 PLAN_HELP = "a plan JSON file ('-' for stdin)"
@@ -153,6 +159,38 @@ def ignore_interrupts() -> None:
     """Worker processes leave Ctrl-C and SIGTERM to the parent, which stops the run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def count(most: int) -> Callable[[str], int]:
+    """An argparse ``type``: a positive integer of at most ``most`` (the message names
+    the bound, never the text given)."""
+    expected = f"expected a positive integer of at most {most:,}"
+
+    def convert(text: str) -> int:
+        # Long digit strings are refused before int() spends time on them.
+        if len(text.strip()) > len(str(most)) + 1:
+            raise argparse.ArgumentTypeError(expected)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(expected) from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(expected)
+        return value
+
+    return convert
+
+
+def load_scenario_arg(path: str) -> Any:
+    """The scenario in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`
+    (``FILE: $.path: expected ...``, as for plan files)."""
+    from .sim import Scenario
+
+    data = read_json(path)
+    try:
+        return Scenario.from_dict(data)
+    except TreatplanError as exc:
+        raise file_error(path, exc) from None
 
 
 def case_insensitive(choices: Sequence[str]) -> Callable[[str], str]:

@@ -14,19 +14,14 @@ from typing import Any
 from ._cli import (
     EXIT_OK,
     EXIT_USAGE,
-    file_error,
+    MAX_CLIENTS,
+    MAX_REPLICATES,
+    count,
     ignore_interrupts,
     interrupted_exit,
-    read_json,
+    load_scenario_arg,
     sigterm_interrupts,
 )
-from ._errors import TreatplanError
-
-#: The most referrals one run simulates (``treatplan.sim.MAX_CLIENTS``; kept here so
-#: that building the parser does not import the simulator, and a test keeps them equal).
-MAX_CLIENTS = 10_000_000
-#: The most replicate seeds one run takes (``treatplan.sim.MAX_REPLICATES``).
-MAX_REPLICATES = 1_000
 
 
 def register(subparsers: Any) -> None:
@@ -128,26 +123,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def count(most: int) -> Callable[[str], int]:
-    """An argparse ``type``: a positive integer of at most ``most`` (the message names
-    the bound, never the text given)."""
-    expected = f"expected a positive integer of at most {most:,}"
-
-    def convert(text: str) -> int:
-        # Long digit strings are refused before int() spends time on them.
-        if len(text.strip()) > len(str(most)) + 1:
-            raise argparse.ArgumentTypeError(expected)
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(expected) from None
-        if not 1 <= value <= most:
-            raise argparse.ArgumentTypeError(expected)
-        return value
-
-    return convert
-
-
 class _ProgressBar:
     """A progress line on stderr, shown only once a run has taken a couple of seconds."""
 
@@ -178,18 +153,6 @@ class _ProgressBar:
             self.shown = False
             sys.stderr.write("\n")
             sys.stderr.flush()
-
-
-def load_scenario_arg(path: str) -> Any:
-    """The scenario in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`
-    (``FILE: $.path: expected ...``, as for plan files)."""
-    from .sim import Scenario
-
-    data = read_json(path)
-    try:
-        return Scenario.from_dict(data)
-    except TreatplanError as exc:
-        raise file_error(path, exc) from None
 
 
 def _command(args: argparse.Namespace) -> list[str]:

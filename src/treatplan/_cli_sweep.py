@@ -14,16 +14,19 @@ from ._cli import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MAX_CLIENTS,
+    MAX_REPLICATES,
     PlanFileError,
     case_insensitive,
+    count,
     display_name,
     file_error,
     ignore_interrupts,
     interrupted_exit,
+    load_scenario_arg,
     read_json,
     sigterm_interrupts,
 )
-from ._cli_simulate import MAX_CLIENTS, MAX_REPLICATES, count, load_scenario_arg
 from ._errors import TreatplanError, ValidationError
 
 _FORMATS = ("csv", "parquet")

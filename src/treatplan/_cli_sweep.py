@@ -125,7 +125,7 @@ def _grid_from_sets(sets: list[str]) -> list[tuple[str, list[Any]]]:
 
 def _arms_from_spec(data: Any, base: Any) -> list[Any]:
     """Arms from a sweep document; errors name JSON paths, never keys or values."""
-    from .sim import Arm, check_grid, grid
+    from .sim import MAX_ARMS, Arm, check_grid, grid
 
     if not isinstance(data, dict) or set(data) - {"grid", "arms"} or not data:
         raise ValidationError.at("$", 'an object with "grid" or "arms"')
@@ -149,6 +149,8 @@ def _arms_from_spec(data: Any, base: Any) -> list[Any]:
     arms = data["arms"]
     if not isinstance(arms, list) or not arms:
         raise ValidationError.at("$.arms", "a non-empty array of objects")
+    if len(arms) > MAX_ARMS:
+        raise ValidationError.at("$.arms", f"at most {MAX_ARMS:,} arms")
     out = []
     for i, arm in enumerate(arms):
         if not isinstance(arm, dict):

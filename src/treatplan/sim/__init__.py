@@ -74,6 +74,7 @@ from ._survival import (
     t_quantile,
 )
 from ._sweep import (
+    MAX_ARMS,
     SWEEP_COLUMNS,
     Arm,
     SweepError,
@@ -96,6 +97,7 @@ from ._tables import (
 __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     # Service model and sweeps (issue 11).
     "CAPACITY_SCENARIO",
+    "MAX_ARMS",
     "QUEUE_COLUMNS",
     "SWEEP_COLUMNS",
     "WAIT_COLUMNS",

@@ -32,7 +32,9 @@ def is_int(value: Any) -> bool:
 def integer(name: str, value: Any, low: int, high: int) -> int:
     """``value`` if it is an integer from ``low`` to ``high``."""
     if not is_int(value) or not low <= value <= high:
-        raise ArgumentError(name, f"an integer from {low:,} to {high:,}")
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(low)
+        bounds = f" of at most {high:,}" if kind else f" from {low:,} to {high:,}"
+        raise ArgumentError(name, (kind or "an integer") + bounds)
     return int(value)
 
 
@@ -50,10 +52,10 @@ def instance(name: str, value: Any, kind: type[Any] | tuple[type[Any], ...], wha
         raise ArgumentError(name, what)
 
 
-def folder(name: str, value: Any) -> Path:
-    """A folder given as a string or path."""
+def folder(name: str, value: Any, what: str = "a folder (a str or os.PathLike)") -> Path:
+    """A folder (or file) given as a non-empty string or path."""
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
-        raise ArgumentError(name, "a folder (a str or os.PathLike)")
+        raise ArgumentError(name, what)
     return Path(value)
 
 

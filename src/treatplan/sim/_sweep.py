@@ -38,6 +38,7 @@ import attrs
 from .. import _validation as v
 from .._errors import ArgumentError, TreatplanError, ValidationError
 from .._version import __version__
+from . import _checks as checks
 from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
 from ._run import _simulate_into, run_record
@@ -229,6 +230,11 @@ def apply_overrides(
     ``<where>[i]`` for the first override that names no field or whose value
     the scenario does not accept (no path or value is repeated in the message).
     """
+    checks.instance("base", base, Scenario, "a treatplan.sim.Scenario")
+    pairs = "a list of (dotted path, value) pairs"
+    checks.sequence("overrides", overrides, pairs)
+    if not all(isinstance(o, list | tuple) and len(o) == 2 for o in overrides):
+        raise ArgumentError("overrides", pairs)
     data = base.to_dict()
     for i, (path, value) in enumerate(overrides):
         if not _is_path(path) or not _set(data, path, value):
@@ -406,13 +412,16 @@ def sweep(
     ``sweep.<table_format>`` and, with ``plots``, ``sweep.png``; a rerun into the
     same folder reuses completed runs and refuses a folder holding another sweep.
     """
-    if not isinstance(base, Scenario):
-        raise ArgumentError("base", "a treatplan.sim.Scenario")
+    checks.instance("base", base, Scenario, "a treatplan.sim.Scenario")
+    checks.seed(seed)
+    if out_dir is not None:
+        checks.folder("out_dir", out_dir)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ArgumentError("executor", "a concurrent.futures.Executor or None")
     if table_format not in SWEEP_FORMATS:
         raise ArgumentError("table_format", "'csv' or 'parquet'")
-    for name, number in (("clients", clients), ("replicates", replicates)):
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            raise ArgumentError(name, "a positive integer")
+    checks.clients(clients)
+    checks.integer("replicates", replicates, 1, checks.MAX_REPLICATES)
     arm_list = _arms(arms)
     if not arm_list:
         raise ArgumentError("arms", "at least one arm")

@@ -283,3 +283,49 @@ def test_a_missing_scenario_is_a_file_that_cannot_be_read(
     assert capsys.readouterr().err == (
         f"{path}: expected an accessible file (No such file or directory)\n"
     )
+
+
+def test_a_count_that_is_no_number_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["simulate", "--clients", "1e3"])
+    assert info.value.code == 2
+    assert "argument --clients: expected a positive integer" in capsys.readouterr().err
+
+
+# -- 2: a sweep's grid is capped and takes each path once ------------------------------
+
+
+def _spec(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_sweep_file_with_too_many_arms_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = [{"path": "policy.review_every", "values": list(range(1, 11))}] * 12
+    spec = _spec(tmp_path, {"grid": grid})
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 1
+    assert capsys.readouterr().err == f"{spec}: $.grid: expected at most 1,000 arms " + (
+        "(the product of the value counts)\n"
+    )
+    arms = [{"horizon_weeks": 10}] * (sim.MAX_ARMS + 1)
+    spec = _spec(tmp_path, {"arms": arms})
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o")]) == 1
+    assert capsys.readouterr().err == f"{spec}: $.arms: expected at most 1,000 arms\n"
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_path_given_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    grid = [{"path": "horizon_weeks", "values": [10]}, {"path": "horizon_weeks", "values": [11]}]
+    spec = _spec(tmp_path, {"grid": grid})
+    assert main(["sweep", str(spec)]) == 1
+    assert capsys.readouterr().err == (
+        f"{spec}: $.grid[1].path: expected a path not given earlier in the grid\n"
+    )
+    argv = ["sweep", "--set", "horizon_weeks=10", "--set", "horizon_weeks=11"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "error: --set[1].path: expected a path not given earlier in the grid\n"
+    )

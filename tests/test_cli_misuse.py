@@ -329,3 +329,102 @@ def test_a_path_given_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     assert capsys.readouterr().err == (
         "error: --set[1].path: expected a path not given earlier in the grid\n"
     )
+
+
+# -- 13: --as-of out of range is a usage error naming the flag ----------------------------
+
+PLAN = Path(__file__).parent.parent / "examples" / "adolescent-anxiety-family.json"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        ("1990-01-01", "a time on or after the referral"),
+        ("9999-12-31", "a date-time from 1900-01-01T00:00:00Z"),
+    ],
+)
+def test_as_of_out_of_range_names_the_flag(
+    as_of: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["review", "--as-of", as_of, str(PLAN)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"treatplan review: error: argument --as-of: expected {expected}")
+    assert "as_of:" not in err
+    assert as_of not in err
+
+
+def test_other_review_refusals_are_not_blamed_on_as_of(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import treatplan._cli_review as cli_review
+    from treatplan import ArgumentError, ValidationError
+
+    def refuse(error: Exception) -> None:
+        def review(*args: object) -> None:
+            raise error
+
+        monkeypatch.setattr(cli_review, "review", review)
+
+    refuse(ArgumentError("as_of", "a later time"))
+    assert main(["review", str(PLAN)]) == 2
+    assert "argument --as-of: expected a later time" in capsys.readouterr().err
+    refuse(ArgumentError("policy", "a policy"))
+    assert main(["review", str(PLAN)]) == 1
+    assert capsys.readouterr().err == "error: policy: expected a policy\n"
+    refuse(ValidationError.at("$.goals", "goals"))
+    assert main(["review", str(PLAN)]) == 1
+    assert capsys.readouterr().err == "error: $.goals: expected goals\n"
+
+
+# -- 14: argparse never quotes what the user typed, and reports unknown options -----------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--bogus-" + SECRET], "treatplan: error: unrecognized arguments: expected only"),
+        ([SECRET], "treatplan: error: argument COMMAND: expected one of 'validate', "),
+        ([], "treatplan: error: the following arguments are required: COMMAND"),
+        (
+            ["review", "--bogus-" + SECRET, str(PLAN)],
+            "treatplan review: error: unrecognized arguments: expected only",
+        ),
+        (["--x-" + SECRET, "validate", str(PLAN)], "treatplan validate: error: unrecognized"),
+        (
+            ["fhir", "--fhir-version", SECRET, str(PLAN)],
+            "treatplan fhir: error: argument --fhir-version: expected one of 'R4', 'R5'",
+        ),
+        (["review", f"--json={SECRET}", str(PLAN)], "argument --json: expected no value"),
+        (["simulate", "--seed", SECRET], "argument --seed: expected an integer"),
+        (["sweep", "--format", SECRET, "--set", "a=1"], "argument --format: expected one of"),
+        (["simulate", "--ov", "--out", "x", "--o"], "ambiguous option: expected an option"),
+        (["fhir", "import-plan", str(PLAN), "--x-" + SECRET], "unrecognized arguments"),
+    ],
+)
+def test_argparse_errors_name_the_argument_not_the_text(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ")
+    assert expected in err
+    assert SECRET not in err
+
+
+def test_a_float_flag_is_reworded(capsys: pytest.CaptureFixture[str]) -> None:
+    from treatplan._cli import CliParser
+
+    parser = CliParser(prog="p")
+    parser.add_argument("--rate", type=float)
+    parser.add_argument("--when", type=lambda text: int(text, 16))
+    for argv, expected in (
+        (["--rate", SECRET], "argument --rate: expected a number"),
+        (["--when", SECRET], "argument --when: expected a valid value"),
+    ):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        err = capsys.readouterr().err
+        assert expected in err
+        assert SECRET not in err

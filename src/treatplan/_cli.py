@@ -18,13 +18,14 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from ._errors import TreatplanError, ValidationError
 from ._json import loads
@@ -62,16 +63,84 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+#: argparse's messages that quote what the user typed, and how treatplan words them
+#: instead: the argument's name and what it expects, never the text given.
+_ARGPARSE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(argument [^:]+): invalid choice: .* \(choose from (.*)\)", re.S),
+        r"\1: expected one of \2",
+    ),
+    (re.compile(r"(argument [^:]+): invalid int value: .*", re.S), r"\1: expected an integer"),
+    (re.compile(r"(argument [^:]+): invalid float value: .*", re.S), r"\1: expected a number"),
+    (re.compile(r"(argument [^:]+): invalid \S+ value: .*", re.S), r"\1: expected a valid value"),
+    (
+        re.compile(r"(argument [^:]+): ignored explicit argument .*", re.S),
+        r"\1: expected no value",
+    ),
+    (
+        re.compile(r"unrecognized arguments: .*", re.S),
+        "unrecognized arguments: expected only the options and arguments listed by --help",
+    ),
+    (
+        re.compile(r"ambiguous option: .*", re.S),
+        "ambiguous option: expected an option name that matches one option (see --help)",
+    ),
+)
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse's parser, with messages that never repeat what the user typed.
+
+    argparse quotes the offending text (``invalid choice: 'SECRET-NOTE'``,
+    ``unrecognized arguments: --SECRET``); :meth:`error` rewords those messages
+    as ``argument --flag: expected ...`` and keeps argparse's usage line and exit
+    code 2. ``commands`` maps each sub-command to its parser.
+    """
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, replacement in _ARGPARSE_MESSAGES:
+            if pattern.fullmatch(message):
+                message = pattern.sub(replacement, message)
+                break
+        super().error(message)
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="treatplan",
         description="Typed psychotherapy treatment plans: validate, inspect, review, simulate.",
     )
     parser.add_argument("--version", action="version", version=f"treatplan {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not required here: main() reports an unknown option before a missing command.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    parser.commands = dict(subparsers.choices)
     return parser
+
+
+def parse_arguments(parser: CliParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``: an unknown option is reported (by its sub-command's parser, with
+    its usage) before a missing command, and never quoted."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        owner = parser.commands.get(args.command, parser) if args.command else parser
+        owner.error("unrecognized arguments: (not quoted)")
+    if args.command is None:
+        parser.error("the following arguments are required: COMMAND")
+    return args
+
+
+class UsageError(Exception):
+    """A flag's value that parsed but the library refused (a ``--as-of`` before the
+    referral): reported as argparse reports a malformed one, naming the flag, exit 2."""
+
+    def __init__(self, flag: str, expected: str) -> None:
+        super().__init__(f"argument {flag}: expected {expected}")
+        self.flag = flag
+        self.expected = expected
 
 
 class PlanFileError(Exception):
@@ -252,14 +321,16 @@ def read_json(path: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(build_parser(), argv)
     try:
         code: int = args.func(args)
     except PlanFileError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return exc.exit_code
+    except UsageError as exc:
+        print(f"treatplan {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValidationError as exc:  # an argument the library refused, not a file
         for problem in exc.problems:
             print(f"error: {problem.path}: expected {problem.expected}", file=sys.stderr)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._cli import file_error, load_plan, read_json
+from ._cli import CliParser, file_error, load_plan, read_json
 from ._errors import ValidationError
 from ._fhir import to_fhir
 from ._fhir_import import import_measures
@@ -37,7 +37,7 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-class _FhirParser(argparse.ArgumentParser):
+class _FhirParser(CliParser):
     """``fhir PLAN`` exports; ``fhir import-measures ...`` and ``fhir import-plan ...``
     are actions of their own (argparse cannot mix a positional with sub-commands)."""
 
@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=_export)
 
-    measures = argparse.ArgumentParser(
+    measures = CliParser(
         prog="treatplan fhir import-measures",
         description=(
             "Add the LOINC-coded measures (Observations, QuestionnaireResponses) in a FHIR "
@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     measures.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
     measures.set_defaults(func=_import_measures)
 
-    plans = argparse.ArgumentParser(
+    plans = CliParser(
         prog="treatplan fhir import-plan",
         description=(
             "Build a plan from another system's CarePlan, Goals, Conditions (and "

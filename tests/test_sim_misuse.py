@@ -458,3 +458,46 @@ def test_an_instrument_without_items_has_no_patterns(monkeypatch: pytest.MonkeyP
     # ItemPatterns takes an Instrument; a stand-in past the type check reaches the item check.
     monkeypatch.setattr(_checks, "instance", lambda *args: None)
     _raises(lambda: sim.ItemPatterns(_NoItems()), tp.ArgumentError, "instrument: expected")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "where"),
+    [
+        (lambda: sim.ending_cause(SECRET), tp.ValidationError, "$[0]: expected an object"),
+        (lambda: sim.episode_endings([SECRET]), tp.ValidationError, "$[0]: expected an object"),
+        (lambda: sim.episode_endings(SECRET), tp.ArgumentError, "clients: expected the rows"),
+        (lambda: sim.episode_endings(5), tp.ArgumentError, "clients: expected the rows"),
+        (lambda: sim.episode_endings({"a": 1}), tp.ArgumentError, "clients: expected the rows"),
+        (
+            lambda: sim.episode_endings([], horizon_weeks="6"),
+            tp.ArgumentError,
+            "horizon_weeks: expected",
+        ),
+        (lambda: sim.recovery_times(5, []), tp.ArgumentError, "clients: expected the rows"),
+        (lambda: sim.recovery_times([], SECRET), tp.ArgumentError, "sessions: expected the rows"),
+        (
+            lambda: sim.recovery_times([], [], depression_caseness=-1),
+            tp.ArgumentError,
+            "depression_caseness: expected",
+        ),
+        (
+            lambda: sim.recovery_times([], [], anxiety_caseness=99),
+            tp.ArgumentError,
+            "anxiety_caseness: expected",
+        ),
+        (
+            lambda: sim.recovery_times([], [], horizon_weeks=0),
+            tp.ArgumentError,
+            "horizon_weeks: expected",
+        ),
+    ],
+)
+def test_table_readers_check_their_rows(
+    call: Callable[[], object], kind: type[Exception], where: str
+) -> None:
+    _raises(call, kind, where)
+
+
+def test_table_readers_take_good_rows_and_a_horizon() -> None:
+    assert sim.episode_endings(iter([]), "weeks", horizon_weeks=6).durations == ()
+    assert sim.recovery_times([], [], horizon_weeks=6).durations == ()

@@ -355,6 +355,8 @@ class _Row:
     """One table row; a bad or missing cell is an error naming its JSON path (never its text)."""
 
     def __init__(self, index: int, cells: Mapping[str, Any]) -> None:
+        if not isinstance(cells, Mapping):
+            raise ValidationError.at(f"$[{index}]", "an object (a table row)")
         self.index, self.cells = index, cells
 
     def text(self, column: str) -> str:
@@ -407,6 +409,18 @@ def _check_scale(scale: str) -> None:
         raise ArgumentError("scale", "'sessions' or 'weeks'")
 
 
+def _table(name: str, rows: Any) -> Iterable[Mapping[str, Any]]:
+    """``rows`` if they can be a table's rows (an iterable, not a text or a single row)."""
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise ArgumentError(name, "the rows of a table (a list of mappings)")
+    return rows
+
+
+def _check_horizon(horizon_weeks: Any) -> None:
+    if horizon_weeks is not None:
+        checks.integer("horizon_weeks", horizon_weeks, 1, 100_000)
+
+
 def _endings(rows: Iterable[_Row], scale: Scale, horizon_weeks: int | None) -> Durations:
     refs: list[str] = []
     durations: list[float] = []
@@ -448,7 +462,8 @@ def episode_endings(
     naming its row and column.
     """
     _check_scale(scale)
-    rows = (_Row(i, cells) for i, cells in enumerate(clients))
+    _check_horizon(horizon_weeks)
+    rows = (_Row(i, cells) for i, cells in enumerate(_table("clients", clients)))
     return _endings((row for row in rows if row.flag("started")), scale, horizon_weeks)
 
 
@@ -483,9 +498,13 @@ def recovery_times(
     the share that recovered while in treatment.
     """
     _check_scale(scale)
+    _check_horizon(horizon_weeks)
+    checks.integer("depression_caseness", depression_caseness, 0, 27)
+    checks.integer("anxiety_caseness", anxiety_caseness, 0, 21)
+    _table("clients", clients)
     first: dict[str, tuple[int, date]] = {}
     attended: dict[str, int] = {}
-    for i, cells in enumerate(sessions):
+    for i, cells in enumerate(_table("sessions", sessions)):
         session = _Row(i, cells)
         phq, gad = session.integer("phq9"), session.integer("gad7")
         if phq is None or gad is None:

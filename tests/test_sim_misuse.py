@@ -501,3 +501,18 @@ def test_table_readers_check_their_rows(
 def test_table_readers_take_good_rows_and_a_horizon() -> None:
     assert sim.episode_endings(iter([]), "weeks", horizon_weeks=6).durations == ()
     assert sim.recovery_times([], [], horizon_weeks=6).durations == ()
+
+
+def test_check_manifest_names_the_parameter_not_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / SECRET
+    folder.mkdir()
+    _raises(lambda: sim.check_manifest(folder), tp.ArgumentError, "folder: expected a complete")
+    _raises(lambda: sim.check_manifest(5), tp.ArgumentError, "folder: expected a folder")  # type: ignore[arg-type]
+    run = tmp_path / "run"
+    sim.simulate(SC, clients=2, seed=1, out_dir=run)
+    assert sim.check_manifest(run)["complete"] is True
+    (run / "clients.csv").write_text(SECRET, encoding="utf-8")
+    message = _raises(lambda: sim.check_manifest(run), tp.ArgumentError, "folder: expected")
+    assert "what differs from it: 1 file(s)" in message
+    (run / SECRET).write_text("", encoding="utf-8")
+    _raises(lambda: sim.check_manifest(run), tp.ArgumentError, "files differ")

@@ -89,8 +89,10 @@ def test_review_rejects_bad_dates(value: str, capsys: pytest.CaptureFixture[str]
 
 
 def test_review_before_the_referral_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["review", str(WALKTHROUGH), "--as-of", "2020-01-01"]) == 1
-    assert capsys.readouterr().err.startswith("error: as_of: expected ")
+    assert main(["review", str(WALKTHROUGH), "--as-of", "2020-01-01"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "treatplan review: error: argument --as-of: expected "
+    )
 
 
 def test_review_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -415,12 +415,12 @@ def test_clients_must_be_a_number(capsys: pytest.CaptureFixture[str]) -> None:
 def test_workers_ignore_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
     import signal
 
-    from treatplan._cli_simulate import _ignore_sigint
+    from treatplan._cli import ignore_interrupts
 
     calls: list[tuple[object, object]] = []
     monkeypatch.setattr(signal, "signal", lambda *a: calls.append(a))
-    _ignore_sigint()
-    assert calls == [(signal.SIGINT, signal.SIG_IGN)]
+    ignore_interrupts()
+    assert calls == [(signal.SIGINT, signal.SIG_IGN), (signal.SIGTERM, signal.SIG_IGN)]
 
 
 def test_a_folder_filled_meanwhile_is_not_replaced(

@@ -126,7 +126,7 @@ def test_bad_set_and_bad_json(
     spec.write_text("{private")
     assert _run(str(spec)) == 1
     err = capsys.readouterr().err
-    assert err == f"{spec}: $: expected well-formed JSON\n"
+    assert err == f"{spec}: $: expected well-formed JSON (line 1, column 2)\n"
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,5 +154,5 @@ def test_parquet_types_and_typed_rows(out: Path, tmp_path: Path) -> None:
 
 def test_a_folder_without_tables(tmp_path: Path) -> None:
     pytest.importorskip("pandas")
-    with pytest.raises(FileNotFoundError, match="no clients table"):
+    with pytest.raises(ValueError, match="out_dir: expected a run folder with a clients table"):
         to_dataframe(tmp_path, "clients")

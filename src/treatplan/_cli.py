@@ -14,11 +14,18 @@ exit code. Choices are matched without regard to case (:func:`case_insensitive`)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import json
 import os
+import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
 
 from ._errors import TreatplanError, ValidationError
 from ._json import loads
@@ -31,6 +38,15 @@ from ._version import __version__
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+#: A run stopped by Ctrl-C (SIGINT) exits 128 + 2, one stopped by SIGTERM 128 + 15.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+#: The most referrals one run simulates (``treatplan.sim.MAX_CLIENTS``; kept here so
+#: that building the parser does not import the simulator, and a test keeps them equal).
+MAX_CLIENTS = 10_000_000
+#: The most replicate seeds one run takes (``treatplan.sim.MAX_REPLICATES``).
+MAX_REPLICATES = 1_000
 
 #: The name of the plan-file positional in every sub-command's usage line.
 PLAN_METAVAR = "PLAN"
@@ -47,16 +63,84 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+#: argparse's messages that quote what the user typed, and how treatplan words them
+#: instead: the argument's name and what it expects, never the text given.
+_ARGPARSE_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(argument [^:]+): invalid choice: .* \(choose from (.*)\)", re.S),
+        r"\1: expected one of \2",
+    ),
+    (re.compile(r"(argument [^:]+): invalid int value: .*", re.S), r"\1: expected an integer"),
+    (re.compile(r"(argument [^:]+): invalid float value: .*", re.S), r"\1: expected a number"),
+    (re.compile(r"(argument [^:]+): invalid \S+ value: .*", re.S), r"\1: expected a valid value"),
+    (
+        re.compile(r"(argument [^:]+): ignored explicit argument .*", re.S),
+        r"\1: expected no value",
+    ),
+    (
+        re.compile(r"unrecognized arguments: .*", re.S),
+        "unrecognized arguments: expected only the options and arguments listed by --help",
+    ),
+    (
+        re.compile(r"ambiguous option: .*", re.S),
+        "ambiguous option: expected an option name that matches one option (see --help)",
+    ),
+)
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse's parser, with messages that never repeat what the user typed.
+
+    argparse quotes the offending text (``invalid choice: 'SECRET-NOTE'``,
+    ``unrecognized arguments: --SECRET``); :meth:`error` rewords those messages
+    as ``argument --flag: expected ...`` and keeps argparse's usage line and exit
+    code 2. ``commands`` maps each sub-command to its parser.
+    """
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, replacement in _ARGPARSE_MESSAGES:
+            if pattern.fullmatch(message):
+                message = pattern.sub(replacement, message)
+                break
+        super().error(message)
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(
         prog="treatplan",
         description="Typed psychotherapy treatment plans: validate, inspect, review, simulate.",
     )
     parser.add_argument("--version", action="version", version=f"treatplan {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not required here: main() reports an unknown option before a missing command.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    parser.commands = dict(subparsers.choices)
     return parser
+
+
+def parse_arguments(parser: CliParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``: an unknown option is reported (by its sub-command's parser, with
+    its usage) before a missing command, and never quoted."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        owner = parser.commands.get(args.command, parser) if args.command else parser
+        owner.error("unrecognized arguments: (not quoted)")
+    if args.command is None:
+        parser.error("the following arguments are required: COMMAND")
+    return args
+
+
+class UsageError(Exception):
+    """A flag's value that parsed but the library refused (a ``--as-of`` before the
+    referral): reported as argparse reports a malformed one, naming the flag, exit 2."""
+
+    def __init__(self, flag: str, expected: str) -> None:
+        super().__init__(f"argument {flag}: expected {expected}")
+        self.flag = flag
+        self.expected = expected
 
 
 class PlanFileError(Exception):
@@ -108,6 +192,76 @@ def load_plan(path: str) -> TreatmentPlan:
         raise file_error(path, exc) from None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (from ``timeout``, CI or a scheduler), raised where Ctrl-C would be.
+
+    A :class:`KeyboardInterrupt`, so a run stops and cleans up as it does on Ctrl-C.
+    """
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM must not cut the clean-up short: ignore it from now on.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only:
+    elsewhere Python cannot install signal handlers, and the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_exit(error: KeyboardInterrupt) -> int:
+    """The exit code for a run stopped by ``error``: 143 for SIGTERM, 130 for Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
+
+
+def ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C and SIGTERM to the parent, which stops the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def count(most: int) -> Callable[[str], int]:
+    """An argparse ``type``: a positive integer of at most ``most`` (the message names
+    the bound, never the text given)."""
+    expected = f"expected a positive integer of at most {most:,}"
+
+    def convert(text: str) -> int:
+        # Long digit strings are refused before int() spends time on them.
+        if len(text.strip()) > len(str(most)) + 1:
+            raise argparse.ArgumentTypeError(expected)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(expected) from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(expected)
+        return value
+
+    return convert
+
+
+def load_scenario_arg(path: str) -> Any:
+    """The scenario in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`
+    (``FILE: $.path: expected ...``, as for plan files)."""
+    from .sim import Scenario
+
+    data = read_json(path)
+    try:
+        return Scenario.from_dict(data)
+    except TreatplanError as exc:
+        raise file_error(path, exc) from None
+
+
 def case_insensitive(choices: Sequence[str]) -> Callable[[str], str]:
     """An argparse ``type`` mapping any spelling of one of ``choices`` to that choice.
 
@@ -140,15 +294,43 @@ def read_plan_text(path: str) -> str:
         raise ValidationError.at("$", "UTF-8 text") from None
 
 
+def parse_json(text: str) -> Any:
+    """JSON ``text`` as data, or a :class:`ValidationError` at ``$`` with the line and
+    column where it stops being well-formed (the same words as :func:`treatplan.loads`)."""
+    where: str | None = None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+    if where is not None:  # raised outside the handler: no __context__ with document text
+        raise ValidationError.at("$", f"well-formed JSON{where}")
+    return data
+
+
+def read_json(path: str) -> Any:
+    """The JSON document in file ``path`` (``-`` for stdin), or a :class:`PlanFileError`
+    in the one format every sub-command uses (``FILE: $: expected well-formed JSON ...``)."""
+    try:
+        return parse_json(read_plan_text(path))
+    except (OSError, TreatplanError) as exc:
+        raise file_error(path, exc) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(build_parser(), argv)
     try:
         code: int = args.func(args)
     except PlanFileError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return exc.exit_code
+    except UsageError as exc:
+        print(f"treatplan {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValidationError as exc:  # an argument the library refused, not a file
         for problem in exc.problems:
             print(f"error: {problem.path}: expected {problem.expected}", file=sys.stderr)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._cli import file_error, load_plan, read_plan_text
+from ._cli import CliParser, file_error, load_plan, read_json
 from ._errors import ValidationError
 from ._fhir import to_fhir
 from ._fhir_import import import_measures
@@ -37,7 +37,7 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-class _FhirParser(argparse.ArgumentParser):
+class _FhirParser(CliParser):
     """``fhir PLAN`` exports; ``fhir import-measures ...`` and ``fhir import-plan ...``
     are actions of their own (argparse cannot mix a positional with sub-commands)."""
 
@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=_export)
 
-    measures = argparse.ArgumentParser(
+    measures = CliParser(
         prog="treatplan fhir import-measures",
         description=(
             "Add the LOINC-coded measures (Observations, QuestionnaireResponses) in a FHIR "
@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     measures.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
     measures.set_defaults(func=_import_measures)
 
-    plans = argparse.ArgumentParser(
+    plans = CliParser(
         prog="treatplan fhir import-plan",
         description=(
             "Build a plan from another system's CarePlan, Goals, Conditions (and "
@@ -129,20 +129,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_json(path: str) -> Any:
-
-    try:
-        text = read_plan_text(path)
-    except OSError as exc:
-        raise file_error(path, exc) from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        # Built outside the handler, so the chain holds nothing of the document.
-        pass
-    raise ValidationError.at("$", "well-formed JSON")
-
-
 def _write_plan(plan: Any, out: str | None) -> None:
 
     text = dumps(plan) + "\n"
@@ -162,8 +148,11 @@ def _report(report: Any) -> None:
 def _import_measures(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
-    source = _read_json(args.source)
-    updated, report = import_measures(plan, source)
+    source = read_json(args.source)
+    try:
+        updated, report = import_measures(plan, source)
+    except ValidationError as exc:  # a problem in the FHIR document: name its file
+        raise file_error(args.source, exc) from None
     _write_plan(updated, args.out)
     _report(report)
     print(f"imported {len(report.imported)} assessment(s)", file=sys.stderr)
@@ -172,7 +161,11 @@ def _import_measures(args: argparse.Namespace) -> int:
 
 def _import_plan(args: argparse.Namespace) -> int:
 
-    plan, report = plan_from_fhir(_read_json(args.source))
+    source = read_json(args.source)
+    try:
+        plan, report = plan_from_fhir(source)
+    except ValidationError as exc:
+        raise file_error(args.source, exc) from None
     _write_plan(plan, args.out)
     _report(report)
     return 1 if report.refused else 0

@@ -11,7 +11,8 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from ._cli import PLAN_HELP, PLAN_METAVAR, load_plan
+from ._cli import PLAN_HELP, PLAN_METAVAR, UsageError, load_plan
+from ._errors import ArgumentError, ValidationError
 from ._evaluation import Verdict
 from ._instruments import Band, Direction, Instrument, instruments
 from ._json import to_dict
@@ -63,6 +64,13 @@ def _as_of_arg(text: str) -> date | datetime:
     return parsed
 
 
+def _as_of_refusal(error: ArgumentError | ValidationError) -> str | None:
+    """What ``review`` expected of ``as_of``, if that is what it refused."""
+    if isinstance(error, ArgumentError):
+        return error.expected if error.parameter == "as_of" else None
+    return next((p.expected for p in error.problems if p.path == "as_of"), None)
+
+
 def resolve_as_of(plan: TreatmentPlan, given: date | datetime | None) -> datetime:
     """The moment to review ``plan`` at, from a command-line value."""
     if isinstance(given, datetime):
@@ -77,7 +85,13 @@ def resolve_as_of(plan: TreatmentPlan, given: date | datetime | None) -> datetim
 def _review(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
-    findings = review(plan, resolve_as_of(plan, args.as_of), ReviewPolicy(alert_log=True))
+    try:
+        findings = review(plan, resolve_as_of(plan, args.as_of), ReviewPolicy(alert_log=True))
+    except (ArgumentError, ValidationError) as exc:
+        refused = _as_of_refusal(exc)
+        if refused is None:
+            raise
+        raise UsageError("--as-of", refused) from None
     if args.json:
         print(json.dumps(to_dict(findings), indent=2, ensure_ascii=False, allow_nan=False))
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -12,8 +11,17 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-#: Exit codes of ``treatplan simulate`` (documented in docs/concepts/simulation.md).
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from ._cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    MAX_CLIENTS,
+    MAX_REPLICATES,
+    count,
+    ignore_interrupts,
+    interrupted_exit,
+    load_scenario_arg,
+    sigterm_interrupts,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +37,7 @@ def register(subparsers: Any) -> None:
             "complete: a folder without manifest.json is incomplete. Same scenario and "
             "seed: byte-identical tables, whatever --workers. Exit codes: 0 done, 1 invalid "
             "scenario, 2 usage error (including a non-empty --out or a missing extra), "
-            "130 interrupted."
+            "130 interrupted by Ctrl-C, 143 stopped by SIGTERM."
         ),
     )
     p.add_argument(
@@ -39,7 +47,11 @@ def register(subparsers: Any) -> None:
         help="scenario JSON (default: the built-in scenario); repeat to compare scenarios",
     )
     p.add_argument(
-        "--clients", metavar="N", type=_positive, default=2000, help="referrals (default 2000)"
+        "--clients",
+        metavar="N",
+        type=count(MAX_CLIENTS),
+        default=2000,
+        help=f"referrals (default 2000, at most {MAX_CLIENTS:,})",
     )
     p.add_argument("--seed", metavar="S", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
@@ -52,9 +64,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--replicates",
         metavar="R",
-        type=_positive,
+        type=count(MAX_REPLICATES),
         default=1,
-        help="replicate seeds; rates get 95%% intervals across them (default 1)",
+        help=(
+            "replicate seeds; rates get 95%% intervals across them "
+            f"(default 1, at most {MAX_REPLICATES:,})"
+        ),
     )
     p.add_argument("--chunk-size", type=_positive, default=250, help=argparse.SUPPRESS)
     p.add_argument(
@@ -140,11 +155,6 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
-def _ignore_sigint() -> None:
-    """Worker processes leave Ctrl-C to the parent, which stops the run (no traceback)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _command(args: argparse.Namespace) -> list[str]:
     """The command line that reproduces this run (recorded in the manifest)."""
     command = ["treatplan", "simulate"]
@@ -159,9 +169,8 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .sim import DEFAULT_SCENARIO, compare, load_scenario
-    from .sim._manifest import OutputExistsError, RunFolder
-    from .sim._run import check_extras, replicates_into, run_record
+    from .sim import DEFAULT_SCENARIO
+    from .sim._run import check_extras, run_record
 
     if args.print_scenario:
         sys.stdout.write(DEFAULT_SCENARIO.to_json())
@@ -179,7 +188,11 @@ def _simulate(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    scenarios = [load_scenario(f) for f in args.scenario] if args.scenario else [DEFAULT_SCENARIO]
+    scenarios = (
+        [load_scenario_arg(path) for path in args.scenario]
+        if args.scenario
+        else [DEFAULT_SCENARIO]
+    )
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         print("error: compared scenarios need distinct names", file=sys.stderr)
@@ -194,6 +207,20 @@ def _simulate(args: argparse.Namespace) -> int:
         formats,
         _command(args),
     )
+    with sigterm_interrupts():
+        return _run(args, out, record, list(zip(scenarios, folders, strict=True)))
+
+
+def _run(
+    args: argparse.Namespace, out: Path, record: dict[str, Any], targets: list[tuple[Any, str]]
+) -> int:
+    """Run each (scenario, folder) of ``targets`` and commit them into ``out``; stopped by
+    Ctrl-C or SIGTERM, leave ``out`` as it was (or keep the partial folder, marked partial)."""
+    from .sim import compare
+    from .sim._manifest import OutputExistsError, RunFolder
+    from .sim._run import replicates_into
+
+    formats = args.formats
     try:
         folder = RunFolder(out, record, overwrite=args.overwrite, keep_partial=args.keep_partial)
     except OutputExistsError as exc:
@@ -204,7 +231,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.workers > 1:
         workers = min(args.workers, os.cpu_count() or args.workers)
         make_executor = lambda: ProcessPoolExecutor(  # noqa: E731
-            max_workers=workers, initializer=_ignore_sigint
+            max_workers=workers, initializer=ignore_interrupts
         )
     summaries = []
     bar = _ProgressBar("", quiet=True)  # replaced per scenario; finish() is safe at any time
@@ -212,7 +239,7 @@ def _simulate(args: argparse.Namespace) -> int:
         with folder:
             executor = make_executor()
             try:
-                for scenario, name in zip(scenarios, folders, strict=True):
+                for scenario, name in targets:
                     target = folder.path / name
                     bar = _ProgressBar(f"simulating {scenario.name}", not show_progress)
                     try:
@@ -242,11 +269,11 @@ def _simulate(args: argparse.Namespace) -> int:
                 if executor is not None:
                     executor.shutdown(cancel_futures=True)
             folder.commit()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         bar.finish()
         kept = f"; partial results kept in {folder.partial}/" if folder.partial else ""
         print(f"interrupted: no complete run written to {out}/{kept}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_exit(stop)
     except OutputExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,17 +14,22 @@ from ._cli import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MAX_CLIENTS,
+    MAX_REPLICATES,
     PlanFileError,
     case_insensitive,
+    count,
     display_name,
     file_error,
-    read_plan_text,
+    ignore_interrupts,
+    interrupted_exit,
+    load_scenario_arg,
+    read_json,
+    sigterm_interrupts,
 )
 from ._errors import TreatplanError, ValidationError
 
 _FORMATS = ("csv", "parquet")
-#: The exit code of an interrupted sweep (128 + SIGINT), as for ``treatplan simulate``.
-EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
@@ -58,8 +63,20 @@ def register(subparsers: Any) -> None:
         default=[],
         help="a grid parameter: a dotted path and its values (JSON scalars); repeat",
     )
-    p.add_argument("--clients", metavar="N", type=_positive, default=500, help="referrals per run")
-    p.add_argument("--replicates", metavar="R", type=_positive, default=2, help="seeds per arm")
+    p.add_argument(
+        "--clients",
+        metavar="N",
+        type=count(MAX_CLIENTS),
+        default=500,
+        help=f"referrals per run (default 500, at most {MAX_CLIENTS:,})",
+    )
+    p.add_argument(
+        "--replicates",
+        metavar="R",
+        type=count(MAX_REPLICATES),
+        default=2,
+        help=f"seeds per arm (default 2, at most {MAX_REPLICATES:,})",
+    )
     p.add_argument("--seed", metavar="S", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
         "--workers", metavar="K", type=_positive, default=1, help="worker processes (default 1)"
@@ -108,7 +125,7 @@ def _grid_from_sets(sets: list[str]) -> list[tuple[str, list[Any]]]:
 
 def _arms_from_spec(data: Any, base: Any) -> list[Any]:
     """Arms from a sweep document; errors name JSON paths, never keys or values."""
-    from .sim import Arm, check_grid, grid
+    from .sim import MAX_ARMS, Arm, check_grid, grid
 
     if not isinstance(data, dict) or set(data) - {"grid", "arms"} or not data:
         raise ValidationError.at("$", 'an object with "grid" or "arms"')
@@ -132,21 +149,14 @@ def _arms_from_spec(data: Any, base: Any) -> list[Any]:
     arms = data["arms"]
     if not isinstance(arms, list) or not arms:
         raise ValidationError.at("$.arms", "a non-empty array of objects")
+    if len(arms) > MAX_ARMS:
+        raise ValidationError.at("$.arms", f"at most {MAX_ARMS:,} arms")
     out = []
     for i, arm in enumerate(arms):
         if not isinstance(arm, dict):
             raise ValidationError.at(f"$.arms[{i}]", "an object from dotted paths to values")
         out.append(Arm(f"arm-{i}", tuple(arm.items())))
     return out
-
-
-def _read_json(path: str) -> Any:
-
-    text = read_plan_text(path)
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise ValidationError.at("$", "well-formed JSON") from None
 
 
 def _executor(args: argparse.Namespace) -> tuple[Executor | None, Any]:
@@ -156,12 +166,13 @@ def _executor(args: argparse.Namespace) -> tuple[Executor | None, Any]:
         executor: Executor = client.get_executor()
         return executor, client
     if args.workers > 1:
-        return ProcessPoolExecutor(max_workers=min(args.workers, os.cpu_count() or 1)), None
+        workers = min(args.workers, os.cpu_count() or 1)
+        return ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts), None
     return None, None
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sim import CAPACITY_SCENARIO, SweepError, check_grid, grid, load_scenario, sweep
+    from .sim import CAPACITY_SCENARIO, SweepError, check_grid, grid, sweep
 
     # Extras are checked before any work starts.
     needs = [("parquet", "pyarrow")] if args.format == "parquet" else []
@@ -179,16 +190,12 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.spec is not None and args.set:
         print("error: give a sweep file (SPEC) or --set, not both", file=sys.stderr)
         return EXIT_USAGE
-    base = CAPACITY_SCENARIO
-    if args.scenario is not None:
-        try:
-            base = load_scenario(args.scenario)
-        except (OSError, TreatplanError) as exc:
-            raise file_error(args.scenario, exc) from None
+    base = CAPACITY_SCENARIO if args.scenario is None else load_scenario_arg(args.scenario)
     if args.spec is not None:
+        spec = read_json(args.spec)
         try:
-            arms = _arms_from_spec(_read_json(args.spec), base)
-        except (OSError, TreatplanError) as exc:
+            arms = _arms_from_spec(spec, base)
+        except TreatplanError as exc:
             raise file_error(args.spec, exc) from None
     else:
         parameters = _grid_from_sets(args.set)
@@ -196,17 +203,18 @@ def _sweep(args: argparse.Namespace) -> int:
         arms = grid(parameters)
     executor, client = _executor(args)
     try:
-        result = sweep(
-            base,
-            arms,
-            clients=args.clients,
-            replicates=args.replicates,
-            seed=args.seed,
-            executor=executor,
-            out_dir=args.out,
-            table_format=args.format,
-            plots=args.plots,
-        )
+        with sigterm_interrupts():
+            result = sweep(
+                base,
+                arms,
+                clients=args.clients,
+                replicates=args.replicates,
+                seed=args.seed,
+                executor=executor,
+                out_dir=args.out,
+                table_format=args.format,
+                plots=args.plots,
+            )
     except ValidationError as exc:
         where = display_name(args.spec) if args.spec is not None else "--set"
         raise PlanFileError(
@@ -215,13 +223,13 @@ def _sweep(args: argparse.Namespace) -> int:
     except SweepError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         print(
             f"interrupted: completed runs are kept in {args.out}/runs/; "
             "run the same command again to continue",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return interrupted_exit(stop)
     finally:
         if client is not None:  # Dask's executor: the client owns the work
             client.close()

@@ -14,6 +14,7 @@ or worker count runs them.
 True
 """
 
+from ._checks import MAX_CLIENTS, MAX_REPLICATES
 from ._codebook import CODEBOOK, Column
 from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
 from ._engine import (
@@ -73,6 +74,7 @@ from ._survival import (
     t_quantile,
 )
 from ._sweep import (
+    MAX_ARMS,
     SWEEP_COLUMNS,
     Arm,
     SweepError,
@@ -95,6 +97,7 @@ from ._tables import (
 __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     # Service model and sweeps (issue 11).
     "CAPACITY_SCENARIO",
+    "MAX_ARMS",
     "QUEUE_COLUMNS",
     "SWEEP_COLUMNS",
     "WAIT_COLUMNS",
@@ -125,6 +128,8 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "ENDING_CAUSES",
     "EVENT_COLUMNS",
     "FORMATS",
+    "MAX_CLIENTS",
+    "MAX_REPLICATES",
     "NON_ATTENDANCE_RULES",
     "SESSION_COLUMNS",
     "TABLES",

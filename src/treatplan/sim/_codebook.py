@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .. import _validation as v
 from .._alerts import AlertKind
 from .._lifecycle import Event
 from .._model import Attendance, BarrierKind, EpisodeOutcome, Phase, Readiness, SupportLevel
@@ -24,6 +25,21 @@ __all__ = ["CODEBOOK", "COLUMN_TYPES", "Column", "codebook_dict", "codebook_mark
 
 #: Column types: how a column loads (``category`` has a closed list of ``values``).
 COLUMN_TYPES = ("string", "integer", "boolean", "date", "datetime", "category")
+
+
+def _column_type(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in COLUMN_TYPES or not isinstance(value, str):
+        raise v.fail(attribute, f"one of {', '.join(COLUMN_TYPES)}")
+
+
+def _optional_text(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or len(value) > v.MAX_TEXT:
+        raise v.fail(attribute, f"a string (empty allowed) of at most {v.MAX_TEXT} characters")
+
+
+def _labels(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(x, str) and x for x in value):
+        raise v.fail(attribute, "a tuple of non-empty strings")
 
 
 @attrs.frozen
@@ -36,12 +52,12 @@ class Column:
     ``empty`` says when the cell is empty (CSV) or ``null`` (JSON Lines, Parquet).
     """
 
-    name: str
-    type: str
-    meaning: str
-    unit: str = ""
-    values: tuple[str, ...] = ()
-    empty: str = ""
+    name: str = attrs.field(validator=v.text(max_length=100))
+    type: str = attrs.field(validator=_column_type)
+    meaning: str = attrs.field(validator=v.text())
+    unit: str = attrs.field(default="", validator=_optional_text)
+    values: tuple[str, ...] = attrs.field(default=(), validator=_labels)
+    empty: str = attrs.field(default="", validator=_optional_text)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""

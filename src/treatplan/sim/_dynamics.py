@@ -14,11 +14,15 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
+from .. import _validation as v
+from .._errors import ArgumentError
 from .._instruments import Instrument
 from .._model import Barrier, BarrierKind, ClientFactors, Readiness, SupportLevel
+from . import _checks as checks
 from ._scenario import Scenario
 
 __all__ = ["ClientTraits", "ItemPatterns", "draw_traits", "true_scores"]
@@ -58,6 +62,13 @@ def _pick(rng: random.Random, options: Sequence[str], weights: dict[str, float])
 
 def draw_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
     """Draw one client's factors, intake severity and response from the scenario."""
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.instance("rng", rng, random.Random, "a random.Random")
+    return drawn_traits(scenario, rng)
+
+
+def drawn_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
+    """:func:`draw_traits` without its argument checks (the engine's path)."""
     pop, resp = scenario.population, scenario.response
     readiness = Readiness(_pick(rng, [r.value for r in _READINESS], pop.readiness))
     support = SupportLevel(_pick(rng, [s.value for s in _SUPPORT], pop.support))
@@ -105,6 +116,24 @@ def true_scores(
     ``boost`` adds to the client's response from dose ``boost_from`` on (a plan
     revised after feedback), continuing the log-linear curve without a jump.
     """
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.instance("traits", traits, ClientTraits, "a treatplan.sim.ClientTraits")
+    for name, value in (("dose", dose), ("boost", boost), ("boost_from", boost_from)):
+        if not v.is_number(value) or (name != "boost" and value < 0):
+            raise ArgumentError(
+                name, "a finite number" + ("" if name == "boost" else ", not negative")
+            )
+    return scores_after(scenario, traits, dose, boost, boost_from)
+
+
+def scores_after(
+    scenario: Scenario,
+    traits: ClientTraits,
+    dose: float,
+    boost: float = 0.0,
+    boost_from: float = 0.0,
+) -> tuple[float, float]:
+    """:func:`true_scores` without its argument checks (the engine's path, every session)."""
     resp = scenario.response
     log_reference = math.log1p(resp.reference_sessions)
     fraction = traits.response * math.log1p(dose) / log_reference
@@ -137,8 +166,12 @@ class ItemPatterns:
         item_weights: Sequence[float] | None = None,
         per_total: int = 32,
     ) -> None:
+        checks.instance("instrument", instrument, Instrument, "a treatplan.instruments.Instrument")
         n, low, high = instrument.item_count, instrument.item_min, instrument.item_max
-        weights = list(item_weights) if item_weights is not None else [1.0] * n
+        if n < 1 or high < low:
+            raise ArgumentError("instrument", "an instrument with items and an item range")
+        weights = [1.0] * n if item_weights is None else _weights(item_weights, n)
+        checks.integer("per_total", per_total, 1, 1_000)
         rng = random.Random(f"treatplan-items:{instrument.code}")
         self.instrument = instrument
         self.sem_sd = 0.0
@@ -160,6 +193,15 @@ class ItemPatterns:
         total = min(self.high, max(self.low, total))
         options = self.patterns[total - self.low]
         return options[int(rng.random() * len(options))]
+
+
+def _weights(item_weights: Any, n: int) -> list[float]:
+    expected = f"one positive, finite weight per item ({n})"
+    if not isinstance(item_weights, list | tuple) or len(item_weights) != n:
+        raise ArgumentError("item_weights", expected)
+    if not all(v.is_number(w) and w > 0 for w in item_weights):
+        raise ArgumentError("item_weights", expected)
+    return [float(w) for w in item_weights]
 
 
 def observe(rng: random.Random, true: float, sem: float, low: int, high: int) -> int:

@@ -61,7 +61,8 @@ from .._review import ReviewPolicy, record_findings, review
 from .._state import state_of
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
-from ._dynamics import ClientTraits, ItemPatterns, draw_traits, observe, sem, true_scores
+from . import _checks as checks
+from ._dynamics import ClientTraits, ItemPatterns, drawn_traits, observe, scores_after, sem
 from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, ServicePolicy
 from ._random import client_stream
 from ._scenario import Scenario
@@ -147,8 +148,9 @@ class WaitingList:
     """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
+        checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
         self.scenario = scenario
-        self.seed = seed
+        self.seed = checks.seed(seed)
         self._next_slot = 0.0
         self._days_per_referral = 7.0 / scenario.capacity.referrals_per_week
         self._days_per_start = 7.0 / scenario.capacity.starts_per_week
@@ -335,7 +337,7 @@ def _assessments(
     at: datetime,
     tag: str,
 ) -> tuple[Assessment, Assessment, int, int]:
-    true_phq, true_gad = true_scores(
+    true_phq, true_gad = scores_after(
         ctx.scenario, state.traits, state.dose, state.boost, state.boost_from
     )
     phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
@@ -368,6 +370,9 @@ def simulate_client(
     API and raises :class:`treatplan.TreatplanError` unless plan and rows agree
     exactly; by default one client in :data:`VERIFY_EVERY` is verified.
     """
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.seed(seed)
+    checks.instance("admission", admission, Admission, "a treatplan.sim.Admission")
     chosen = policy if policy is not None else DEFAULT_POLICY
     result = _simulate(scenario, seed, admission, chosen, _FAST)
     if verify if verify is not None else admission.index % VERIFY_EVERY == 0:
@@ -391,7 +396,7 @@ def _simulate(
     settings, engagement = scenario.policy, scenario.engagement
     index = admission.index
     rng = client_stream(seed, index, "clinical")
-    traits = draw_traits(scenario, rng)
+    traits = drawn_traits(scenario, rng)
     name = f"client-{index}"
     referred_at = ctx.at(admission.referred_day)
     plan = TreatmentPlan.refer(

@@ -27,7 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._errors import TreatplanError
+from .._errors import ArgumentError, TreatplanError
+from . import _checks as checks
 from ._scenario import Scenario
 
 __all__ = [
@@ -63,6 +64,7 @@ def utc_now() -> str:
 
 def scenario_sha256(scenario: Scenario) -> str:
     """SHA-256 of the scenario's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
     text = json.dumps(
         scenario.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
@@ -125,7 +127,7 @@ class RunFolder:
         keep_partial: bool = False,
     ) -> None:
         # Absolute, so that "." or "out/" name a folder with a name and a parent.
-        self.target = Path(os.path.abspath(target))
+        self.target = Path(os.path.abspath(checks.folder("target", target)))
         self.record = dict(record)
         self.overwrite = overwrite
         self.keep_partial = keep_partial
@@ -208,23 +210,32 @@ class RunFolder:
 def check_manifest(folder: str | Path) -> dict[str, Any]:
     """Verify a run folder against its ``manifest.json``; returns the manifest.
 
-    Raises :class:`TreatplanError` when the manifest is missing (an
-    incomplete run), marked partial, or a file is missing, extra, or differs in
-    size or SHA-256.
+    Raises :class:`treatplan.ArgumentError` (a :class:`TreatplanError`)
+    naming ``folder`` when the manifest is missing (an incomplete run), marked
+    partial, or a file is missing, extra, or differs in size or SHA-256.
     """
-    root = Path(folder)
+    root = checks.folder("folder", folder)
     path = root / MANIFEST
+    # The messages name the parameter, not the folder's path (which may hold a name).
     if not path.is_file():
-        raise TreatplanError(f"{root}: no {MANIFEST}: an incomplete run")
+        raise ArgumentError("folder", f"a complete run (no {MANIFEST}: an incomplete run)")
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("complete") is not True:
-        raise TreatplanError(f"{root}: a partial run (its manifest says complete: false)")
+        raise ArgumentError(
+            "folder", "a complete run (a partial run: its manifest says complete: false)"
+        )
     listed: Sequence[Mapping[str, Any]] = manifest["files"]
     found = {e["path"]: e for e in _file_entries(root)}
     expected = {e["path"]: e for e in listed}
     if set(found) != set(expected):
-        raise TreatplanError(f"{root}: files differ from the manifest's list")
-    for name, entry in expected.items():
-        if found[name] != dict(entry):
-            raise TreatplanError(f"{root}: {name} differs from the manifest")
+        raise ArgumentError(
+            "folder", "the files its manifest lists (files differ from the manifest's list)"
+        )
+    differing = sum(found[name] != dict(entry) for name, entry in expected.items())
+    if differing:
+        raise ArgumentError(
+            "folder",
+            f"the files its manifest lists (what differs from it: {differing} file(s), in "
+            "size or SHA-256)",
+        )
     return manifest

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import random
 
+from . import _checks as checks
+
 __all__ = ["client_stream", "replicate_seed"]
 
 
@@ -26,11 +28,16 @@ def client_stream(seed: int, index: int, purpose: str = "clinical") -> random.Ra
     ``purpose`` separates independent streams of the same client (``"intake"``
     for the waiting-list pass, ``"clinical"`` for the episode itself).
     """
+    checks.seed(seed)
+    checks.integer("index", index, 0, checks.MAX_SEED)
+    checks.instance("purpose", purpose, str, "a purpose label (a str)")
     return random.Random(_derive(seed, index, purpose))
 
 
 def replicate_seed(seed: int, replicate: int) -> int:
     """The seed of replicate ``replicate`` of a run seeded ``seed`` (replicate 0 is ``seed``)."""
+    checks.seed(seed)
+    checks.integer("replicate", replicate, 0, checks.MAX_REPLICATES)
     if replicate == 0:
         return seed
     return _derive(seed, "replicate", replicate) % (2**63)

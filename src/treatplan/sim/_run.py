@@ -27,6 +27,7 @@ import attrs
 
 from .._errors import ArgumentError
 from .._version import __version__
+from . import _checks as checks
 from ._codebook import codebook_dict
 from ._engine import Admission, WaitingList, simulate_client
 from ._manifest import MANIFEST, RunFolder, scenario_sha256
@@ -56,6 +57,9 @@ __all__ = [
 
 #: A progress callback: (clients done, clients in all).
 Progress = Callable[[int, int], None]
+
+#: What :func:`simulate` needs of a ``policy`` (the methods of :class:`ServicePolicy`).
+_POLICY_METHODS = ("start_step", "wants_alerts", "on_feedback", "review_due", "decide", "end")
 
 _EXTRAS = {"parquet": ("pyarrow", "parquet"), "plots": ("matplotlib", "plots")}
 
@@ -93,7 +97,17 @@ def run_chunk(
     formats: Sequence[str],
     policy: ServicePolicy | None = None,
 ) -> ChunkOutput:
-    """Simulate a chunk of clients and format their rows (runs in a worker)."""
+    """Simulate a chunk of clients and format their rows (runs in a worker).
+
+    ``formats``: the text formats to format the rows in (``csv``, ``jsonl``), or none.
+    """
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.seed(seed)
+    checks.sequence("admissions", admissions, "a list of treatplan.sim.Admission")
+    if not all(isinstance(a, Admission) for a in admissions):
+        raise ArgumentError("admissions", "a list of treatplan.sim.Admission")
+    if not isinstance(formats, list | tuple) or not set(formats) <= set(TEXT_FORMATS):
+        raise ArgumentError("formats", f"a list among {', '.join(TEXT_FORMATS)}")
     tally = Tally()
     rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
     for admission in admissions:
@@ -137,13 +151,30 @@ class _Done:
         return False
 
 
-def _check(scenario: Scenario, clients: int, chunk_size: int) -> None:
-    if not isinstance(scenario, Scenario):
-        raise ArgumentError("scenario", "a treatplan.sim.Scenario")
-    if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
-        raise ArgumentError("clients", "a non-negative integer")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ArgumentError("chunk_size", "a positive integer")
+def _check(
+    scenario: Scenario,
+    clients: int,
+    seed: int,
+    chunk_size: int,
+    options: Mapping[str, Any],
+) -> None:
+    """Check :func:`simulate`'s arguments before any work (or any folder) is made."""
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.clients(clients)
+    checks.seed(seed)
+    checks.integer("chunk_size", chunk_size, 1, checks.MAX_CLIENTS)
+    executor = options.get("executor")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ArgumentError("executor", "a concurrent.futures.Executor or None")
+    if options.get("max_in_flight") is not None:
+        checks.integer("max_in_flight", options["max_in_flight"], 1, 10_000)
+    if options.get("progress") is not None and not callable(options["progress"]):
+        raise ArgumentError("progress", "a callable taking (done, total), or None")
+    policy = options.get("policy")
+    if policy is not None and not all(
+        callable(getattr(policy, name, None)) for name in _POLICY_METHODS
+    ):
+        raise ArgumentError("policy", "a treatplan.sim.ServicePolicy or None")
 
 
 def _version() -> str:
@@ -301,8 +332,6 @@ def simulate(
     the service's decisions (default :class:`DefaultPolicy`; it must pickle to
     run on a process pool).
     """
-    _check(scenario, clients, chunk_size)
-    formats = check_formats(formats)
     options: dict[str, Any] = {
         "executor": executor,
         "chunk_size": chunk_size,
@@ -311,8 +340,11 @@ def simulate(
         "progress": progress,
         "policy": policy,
     }
+    _check(scenario, clients, seed, chunk_size, options)
+    options["formats"] = formats = check_formats(formats)
     if out_dir is None:
         return _simulate_into(None, scenario, clients, seed, about={}, **options)
+    checks.folder("out_dir", out_dir)
     check_extras(formats)
     record = run_record([(scenario, ".")], clients, seed, 1, formats, command)
     with RunFolder(out_dir, record, overwrite=overwrite, keep_partial=keep_partial) as folder:
@@ -397,10 +429,7 @@ def simulate_replicates(
     ``manifest.json`` for the whole run; the other options are those of
     :func:`simulate`.
     """
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
-        raise ArgumentError("replicates", "an integer of at least 1")
-    _check(scenario, clients, chunk_size)
-    formats = check_formats(formats)
+    checks.integer("replicates", replicates, 1, checks.MAX_REPLICATES)
     options: dict[str, Any] = {
         "executor": executor,
         "chunk_size": chunk_size,
@@ -409,9 +438,12 @@ def simulate_replicates(
         "progress": progress,
         "policy": policy,
     }
+    _check(scenario, clients, seed, chunk_size, options)
+    options["formats"] = formats = check_formats(formats)
     record = run_record([(scenario, ".")], clients, seed, replicates, formats, command)
     if out_dir is None:
         return replicates_into(None, scenario, clients, seed, replicates, record=record, **options)
+    checks.folder("out_dir", out_dir)
     check_extras(formats)
     with RunFolder(out_dir, record, overwrite=overwrite, keep_partial=keep_partial) as folder:
         combined, runs = replicates_into(

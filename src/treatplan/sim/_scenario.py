@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,6 +26,7 @@ from .._errors import ArgumentError, ValidationError
 from .._json import from_dict, to_dict
 from .._model import BarrierKind, Readiness, SupportLevel
 from .._rules import (
+    RULE_TYPES,
     AnyOf,
     ClientRequest,
     ConsecutiveMissed,
@@ -225,6 +227,11 @@ class Engagement:
     improved_ending_rate: float = attrs.field(default=0.03, validator=_probability())
 
 
+def _ending_rules(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, RULE_TYPES):
+        raise v.fail(attribute, "a termination rule (treatplan.rules; AnyOf for several)")
+
+
 def _default_rules() -> Rule:
     # docs/references.md#ending-therapy: reliable recovery sustained for 2 measurements; a session
     # limit (NHS Talking Therapies high-intensity courses are commonly capped at
@@ -274,7 +281,7 @@ class Policy:
 
     session_interval_days: int = attrs.field(default=7, validator=v.integer(low=1, high=365))
     review_every: int = attrs.field(default=6, validator=v.integer(low=1, high=1000))
-    ending_rules: Rule = attrs.field(factory=_default_rules)
+    ending_rules: Rule = attrs.field(factory=_default_rules, validator=_ending_rules)
     alerts_every_session: bool = attrs.field(default=False, validator=v.boolean())
     feedback: bool = attrs.field(default=False, validator=v.boolean())
     stepped_care: bool = attrs.field(default=False, validator=v.boolean())
@@ -465,8 +472,21 @@ class Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario JSON file."""
-    return Scenario.from_json(Path(path).read_bytes())
+    """Read a scenario JSON file.
+
+    Raises :class:`treatplan.ArgumentError` for a file that cannot be read (its
+    reason, not its name, in the message) and :class:`treatplan.ValidationError`
+    for one that is not a valid scenario.
+    """
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ArgumentError("path", "a file path (a str or os.PathLike)")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    else:
+        return Scenario.from_json(data)
+    raise ArgumentError("path", f"a readable scenario file ({reason})")
 
 
 #: The built-in scenario, calibrated to the figures in docs/references.md#simulation-figures.

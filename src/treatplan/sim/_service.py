@@ -34,9 +34,11 @@ from typing import Any, Protocol
 
 import attrs
 
+from .. import _validation as v
 from .._errors import ArgumentError
 from .._model import ReviewDecision
 from .._stepped import SteppedCarePolicy, initial_step
+from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
 from ._random import client_stream
 from ._scenario import Scenario, Service
@@ -87,6 +89,8 @@ _STANDARD_WEEKS = (6, 18)
 # Event kinds, in the order events at the same time are handled: places free first,
 # so a client arriving at that moment can take one.
 _FREE, _ARRIVAL, _SLOT, _RENEGE = range(4)
+#: More servers than any service has: the Erlang C sum runs over them.
+_MAX_SERVERS = 100_000
 
 
 @attrs.frozen
@@ -98,8 +102,10 @@ class Episode:
     ``duration - step_up_after``).
     """
 
-    duration: float
-    step_up_after: float | None = None
+    duration: float = attrs.field(validator=v.number(low=0, high=v.MAX_NUMBER))
+    step_up_after: float | None = attrs.field(
+        default=None, validator=v.number(low=0, high=v.MAX_NUMBER, optional=True)
+    )
 
 
 class Episodes(Protocol):
@@ -129,8 +135,10 @@ class ExponentialEpisodes:
     horizon_days = math.inf
 
     def __init__(self, mean_days: float, seed: int) -> None:
+        if not v.is_number(mean_days) or not 0 < mean_days <= v.MAX_NUMBER:
+            raise ArgumentError("mean_days", "a finite number of days above 0")
         self.mean_days = mean_days
-        self.seed = seed
+        self.seed = checks.seed(seed)
 
     def route(self, index: int, referred: float) -> tuple[int, float]:
         return 3, 0.0
@@ -161,8 +169,9 @@ class ClinicalEpisodes:
     """
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
+        checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
         self.scenario = scenario
-        self.seed = seed
+        self.seed = checks.seed(seed)
         self.horizon_days = scenario.horizon_weeks * _WEEK
         self.results: dict[int, ClientResult] = {}
         self._probe = scenario.policy.stepped_care or (
@@ -600,10 +609,16 @@ def simulate_service(
     the clients, sessions and events tables (CSV) and ``summary.json``. The
     result is byte-identical for one ``(scenario, clients, seed)``.
     """
-    if not isinstance(scenario, Scenario):
-        raise ArgumentError("scenario", "a treatplan.sim.Scenario")
-    if isinstance(clients, bool) or not isinstance(clients, int) or clients < 0:
-        raise ArgumentError("clients", "a non-negative integer")
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.integer("clients", clients, 0, checks.MAX_CLIENTS)
+    checks.seed(seed)
+    if out_dir is not None:
+        checks.folder("out_dir", out_dir)
+    if episodes is not None:
+        horizon = getattr(episodes, "horizon_days", None)
+        methods = all(callable(getattr(episodes, m, None)) for m in ("route", "start", "leave"))
+        if not methods or not (horizon == math.inf or v.is_number(horizon)):
+            raise ArgumentError("episodes", "a treatplan.sim.Episodes (or None)")
     service = scenario.service or Service()
     clinical = ClinicalEpisodes(scenario, seed) if episodes is None else None
     loop = _Loop(scenario, service, clinical or episodes, seed)  # type: ignore[arg-type]
@@ -654,10 +669,14 @@ def erlang_c_mean_wait(arrivals_per_day: float, mean_days: float, servers: int) 
 
     ``a = lambda * mean_days`` is the offered load; the queue must be stable (``a < c``).
     """
+    for name, value in (("arrivals_per_day", arrivals_per_day), ("mean_days", mean_days)):
+        if not v.is_number(value) or not 0 < value <= v.MAX_NUMBER:
+            raise ArgumentError(name, "a finite number above 0")
+    checks.integer("servers", servers, 1, _MAX_SERVERS)
     load = arrivals_per_day * mean_days
-    if not 0 < load < servers:
+    if not load < servers:
         raise ArgumentError(
-            "arrivals_per_day", "a stable M/M/c queue: 0 < arrivals x mean length < servers"
+            "servers", "more than arrivals_per_day x mean_days (a stable M/M/c queue)"
         )
     term, total = 1.0, 1.0  # a^k / k!, summed for k < c
     for k in range(1, servers):
@@ -673,6 +692,8 @@ def plot_service(result: ServiceResult, path: str | Path) -> Path:
     """Draw a service run (needs ``treatplan[plots]``): waiting lists and places in use
     over time, and the distribution of waits to first treatment; returns ``path``.
     """
+    checks.instance("result", result, ServiceResult, "a treatplan.sim.ServiceResult")
+    target = checks.folder("path", path, "a file path (a str or os.PathLike)")
     matplotlib = importlib.import_module("matplotlib")
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
@@ -698,7 +719,6 @@ def plot_service(result: ServiceResult, path: str | Path) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.tight_layout()
-    target = Path(path)
     fig.savefig(target, dpi=100)
     plt.close(fig)
     return target

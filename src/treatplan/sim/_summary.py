@@ -16,7 +16,9 @@ from typing import Any
 
 import attrs
 
+from .. import _validation as v
 from .._errors import ArgumentError
+from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, ClientResult
 from ._survival import t_quantile
 
@@ -136,14 +138,26 @@ class Tally:
         return curve
 
 
+def _proportion(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # NaN stands for "no denominator" (nothing to count), or an interval not computed.
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise v.fail(attribute, "a proportion from 0 to 1 (or NaN)")
+    if not (math.isnan(value) or 0 <= value <= 1):
+        raise v.fail(attribute, "a proportion from 0 to 1 (or NaN)")
+
+
 @attrs.frozen
 class Rate:
-    """A proportion with its 95% interval and the counts behind it (``n`` = denominator)."""
+    """A proportion with its 95% interval and the counts behind it (``n`` = denominator).
 
-    value: float
-    low: float
-    high: float
-    n: int
+    ``value``, ``low`` and ``high`` are proportions from 0 to 1, or NaN when
+    there is nothing to count or no interval.
+    """
+
+    value: float = attrs.field(validator=_proportion)
+    low: float = attrs.field(validator=_proportion)
+    high: float = attrs.field(validator=_proportion)
+    n: int = attrs.field(validator=v.integer(low=0))
 
     def __str__(self) -> str:
         return f"{100 * self.value:5.1f}% ({100 * self.low:.1f}-{100 * self.high:.1f})"
@@ -198,6 +212,8 @@ class Summary:
 
 def summarise(tally: Tally, scenario: str = "default") -> Summary:
     """The summary of one run (Wilson 95% intervals)."""
+    checks.instance("tally", tally, Tally, "a treatplan.sim.Tally")
+    checks.instance("scenario", scenario, str, "a scenario name (a str)")
     c = tally.counts
     started, counted = c["started"], c["counted"]
     funnel = {
@@ -256,14 +272,26 @@ def _t(df: int) -> float:
     return t_quantile(0.975, df)
 
 
+def _summaries(summaries: Any, expected: str) -> list[Summary]:
+    """``summaries`` as a list, if it is a non-empty collection of :class:`Summary`."""
+    if isinstance(summaries, Summary | str | bytes | Mapping):
+        raise ArgumentError("summaries", expected)
+    try:
+        listed = list(summaries)
+    except TypeError:
+        raise ArgumentError("summaries", expected) from None
+    if not listed or not all(isinstance(s, Summary) for s in listed):
+        raise ArgumentError("summaries", expected)
+    return listed
+
+
 def combine_replicates(summaries: Sequence[Summary]) -> Summary:
     """One summary over replicate seeds: mean rates with t 95% intervals across replicates.
 
     With one replicate the run's own (Wilson) intervals are kept. Funnel counts
     and figures are averaged.
     """
-    if not summaries:
-        raise ArgumentError("summaries", "at least one summary to combine")
+    summaries = _summaries(summaries, "at least one treatplan.sim.Summary, in a list")
     if len(summaries) == 1:
         return summaries[0]
     k = len(summaries)
@@ -303,7 +331,7 @@ _FIGURE_LABELS = {
 
 def compare(summaries: Iterable[Summary]) -> str:
     """Summaries side by side as a plain-text table (one column per scenario)."""
-    columns = list(summaries)
+    columns = _summaries(summaries, "at least one treatplan.sim.Summary, in a list")
     label_width = 36
     width = max(24, *(len(s.scenario) + 2 for s in columns))
     lines = [" " * label_width + "".join(f"{s.scenario:>{width}}" for s in columns)]
@@ -336,4 +364,5 @@ def compare(summaries: Iterable[Summary]) -> str:
 
 def format_summary(summary: Summary) -> str:
     """One summary as plain text."""
+    checks.instance("summary", summary, Summary, "a treatplan.sim.Summary")
     return compare([summary])

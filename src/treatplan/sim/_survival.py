@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 import attrs
 
+from .. import _validation as v
 from .._errors import ArgumentError, ValidationError
+from . import _checks as checks
 
 __all__ = [
     "ENDING_CAUSES",
@@ -148,13 +150,15 @@ def _event_table(
     durations: Sequence[float], causes: Sequence[str | None]
 ) -> tuple[list[float], list[int], list[dict[str, int]], list[int]]:
     """Distinct times, the number at risk before each, events by cause, censorings."""
+    checks.sequence("durations", durations, "a list of finite numbers, not negative")
+    _check_causes(causes)
     if len(durations) != len(causes):
         raise ArgumentError("causes", "one cause (or None) per duration")
     table: dict[float, tuple[dict[str, int], list[int]]] = {}
     for time, cause in zip(durations, causes, strict=True):
-        time = float(time)
-        if not math.isfinite(time) or time < 0:
+        if not v.is_number(time) or time < 0:
             raise ArgumentError("durations", "finite numbers, not negative")
+        time = float(time)
         by_cause, censored = table.setdefault(time, ({}, [0]))
         if cause is None:
             censored[0] += 1
@@ -170,6 +174,13 @@ def _event_table(
         censored_counts.append(censored[0])
         remaining -= sum(by_cause.values()) + censored[0]
     return times, at_risk, events, censored_counts
+
+
+def _check_causes(causes: Any) -> None:
+    expected = "a list of causes (str, or None for a censoring), one per duration"
+    checks.sequence("causes", causes, expected)
+    if not all(c is None or isinstance(c, str) for c in causes):
+        raise ArgumentError("causes", expected)
 
 
 def _log_log_interval(value: float, se: float, z: float) -> tuple[float, float]:
@@ -197,8 +208,10 @@ def kaplan_meier(
     collapses onto it.
     """
     z = _z(confidence)
-    if len(durations) != len(observed):
-        raise ArgumentError("observed", "one flag per duration")
+    checks.sequence("durations", durations, "a list of finite numbers, not negative")
+    checks.sequence("observed", observed, "a list of booleans, one flag per duration")
+    if len(durations) != len(observed) or not all(isinstance(o, bool) for o in observed):
+        raise ArgumentError("observed", "a list of booleans, one flag per duration")
     causes = ["event" if o else None for o in observed]
     times, at_risk, events, censored = _event_table(durations, causes)
     survival, greenwood = 1.0, 0.0
@@ -312,6 +325,7 @@ def competing_risks(
 
     At every time the estimates add up to 1 - S(t), S the all-cause Kaplan-Meier.
     """
+    _check_causes(causes)
     present = sorted({c for c in causes if c is not None})
     return {c: cumulative_incidence(durations, causes, c, confidence=confidence) for c in present}
 
@@ -341,6 +355,8 @@ class _Row:
     """One table row; a bad or missing cell is an error naming its JSON path (never its text)."""
 
     def __init__(self, index: int, cells: Mapping[str, Any]) -> None:
+        if not isinstance(cells, Mapping):
+            raise ValidationError.at(f"$[{index}]", "an object (a table row)")
         self.index, self.cells = index, cells
 
     def text(self, column: str) -> str:
@@ -393,6 +409,18 @@ def _check_scale(scale: str) -> None:
         raise ArgumentError("scale", "'sessions' or 'weeks'")
 
 
+def _table(name: str, rows: Any) -> Iterable[Mapping[str, Any]]:
+    """``rows`` if they can be a table's rows (an iterable, not a text or a single row)."""
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise ArgumentError(name, "the rows of a table (a list of mappings)")
+    return rows
+
+
+def _check_horizon(horizon_weeks: Any) -> None:
+    if horizon_weeks is not None:
+        checks.integer("horizon_weeks", horizon_weeks, 1, 100_000)
+
+
 def _endings(rows: Iterable[_Row], scale: Scale, horizon_weeks: int | None) -> Durations:
     refs: list[str] = []
     durations: list[float] = []
@@ -434,7 +462,8 @@ def episode_endings(
     naming its row and column.
     """
     _check_scale(scale)
-    rows = (_Row(i, cells) for i, cells in enumerate(clients))
+    _check_horizon(horizon_weeks)
+    rows = (_Row(i, cells) for i, cells in enumerate(_table("clients", clients)))
     return _endings((row for row in rows if row.flag("started")), scale, horizon_weeks)
 
 
@@ -469,9 +498,13 @@ def recovery_times(
     the share that recovered while in treatment.
     """
     _check_scale(scale)
+    _check_horizon(horizon_weeks)
+    checks.integer("depression_caseness", depression_caseness, 0, 27)
+    checks.integer("anxiety_caseness", anxiety_caseness, 0, 21)
+    _table("clients", clients)
     first: dict[str, tuple[int, date]] = {}
     attended: dict[str, int] = {}
-    for i, cells in enumerate(sessions):
+    for i, cells in enumerate(_table("sessions", sessions)):
         session = _Row(i, cells)
         phq, gad = session.integer("phq9"), session.integer("gad7")
         if phq is None or gad is None:

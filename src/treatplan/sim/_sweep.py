@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,8 +35,10 @@ from typing import Any
 
 import attrs
 
+from .. import _validation as v
 from .._errors import ArgumentError, TreatplanError, ValidationError
 from .._version import __version__
+from . import _checks as checks
 from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
 from ._run import _simulate_into, run_record
@@ -45,6 +48,7 @@ from ._summary import Summary
 from ._survival import t_quantile
 
 __all__ = [
+    "MAX_ARMS",
     "SWEEP_COLUMNS",
     "Arm",
     "SweepError",
@@ -62,6 +66,11 @@ __all__ = [
 SWEEP_COLUMNS = ("arm", "replicate", "metric", "value", "ci_low", "ci_high")
 #: The table's file formats.
 SWEEP_FORMATS = ("csv", "parquet")
+#: The most arms one sweep runs (each runs every replicate seed): a grid is the
+#: product of its parameters' value counts, and grows faster than it looks.
+MAX_ARMS = 1_000
+_TOO_MANY_ARMS = f"at most {MAX_ARMS:,} arms (the product of the value counts)"
+_PARAMETERS = "a mapping (or list of pairs) from dotted paths to non-empty lists of values"
 _METRICS = "metrics.json"
 #: Metrics the comparison plot shows, when the runs have them.
 _PLOTTED = (
@@ -72,35 +81,108 @@ _PLOTTED = (
 )
 
 
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+def _arm_name(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    # The name is a folder name in the output (runs/<name>/): no separators, no leading dot.
+    if not isinstance(value, str) or not _ARM_NAME.match(value):
+        raise v.fail(attribute, "a name of 1-64 letters, digits and . _ - (not starting with .)")
+
+
+def _overrides(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in value
+    ):
+        raise v.fail(attribute, "a tuple of (dotted path, value) pairs")
+
+
 @attrs.frozen
 class Arm:
-    """One arm of a sweep: its name and its overrides (dotted path, value), in order."""
+    """One arm of a sweep: its name and its overrides (dotted path, value), in order.
 
-    name: str
-    overrides: tuple[tuple[str, Any], ...]
+    The name is also the arm's folder name under ``runs/``.
+    """
+
+    name: str = attrs.field(validator=_arm_name)
+    overrides: tuple[tuple[str, Any], ...] = attrs.field(validator=_overrides)
 
     def values(self) -> dict[str, Any]:
         """The overrides as a mapping from path to value."""
         return dict(self.overrides)
 
 
+def _parameters(parameters: Any, name: str = "parameters") -> list[tuple[str, tuple[Any, ...]]]:
+    """``parameters`` as (path, values) pairs, each path once, values a non-empty list."""
+    if isinstance(parameters, Mapping):
+        items = list(parameters.items())
+    elif isinstance(parameters, list | tuple):
+        items = list(parameters)
+    else:
+        raise ArgumentError(name, _PARAMETERS)
+    pairs: list[tuple[str, tuple[Any, ...]]] = []
+    for item in items:
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise ArgumentError(name, _PARAMETERS)
+        path, values = item
+        if not _is_path(path) or not isinstance(values, list | tuple) or not values:
+            raise ArgumentError(name, _PARAMETERS)
+        pairs.append((path, tuple(values)))
+    if not pairs:
+        raise ArgumentError(name, "at least one parameter")
+    if len({path for path, _ in pairs}) != len(pairs):
+        raise ArgumentError(name, "each path once")
+    if _arm_count(len(values) for _, values in pairs) > MAX_ARMS:
+        raise ArgumentError(name, _TOO_MANY_ARMS)
+    return pairs
+
+
+def _arm_count(counts: Iterable[int]) -> int:
+    """The number of combinations, stopping once it is past :data:`MAX_ARMS`."""
+    total = 1
+    for count in counts:
+        total *= count
+        if total > MAX_ARMS:
+            break
+    return total
+
+
 def grid(
     parameters: Mapping[str, Sequence[Any]] | Sequence[tuple[str, Sequence[Any]]],
 ) -> list[Arm]:
-    """Every combination of the parameters' values, the last parameter varying fastest."""
-    items = list(parameters.items()) if isinstance(parameters, Mapping) else list(parameters)
+    """Every combination of the parameters' values, the last parameter varying fastest.
+
+    Each path may be given once, with a non-empty list of values, and the
+    combinations may number at most :data:`MAX_ARMS`; otherwise
+    :class:`treatplan.ArgumentError` names ``parameters``, before anything is built.
+    """
+    items = _parameters(parameters)
     paths = [path for path, _ in items]
     arms = []
-    for number, combination in enumerate(itertools.product(*(list(v) for _, v in items))):
+    for number, combination in enumerate(itertools.product(*(values for _, values in items))):
         arms.append(Arm(f"arm-{number}", tuple(zip(paths, combination, strict=True))))
     return arms
 
 
-def _arms(overrides: Iterable[Mapping[str, Any] | Arm]) -> list[Arm]:
-    return [
-        a if isinstance(a, Arm) else Arm(f"arm-{number}", tuple(a.items()))
-        for number, a in enumerate(overrides)
-    ]
+def _arms(overrides: Any) -> list[Arm]:
+    """The arms of :func:`sweep`, each an :class:`Arm` or a mapping from path to value."""
+    expected = f"an iterable of at most {MAX_ARMS:,} Arm values or mappings"
+    if isinstance(overrides, str | bytes | Mapping | Arm) or not isinstance(overrides, Iterable):
+        raise ArgumentError("arms", expected)
+    arms: list[Arm] = []
+    for number, arm in enumerate(overrides):
+        if number == MAX_ARMS or not isinstance(arm, Arm | Mapping):
+            raise ArgumentError("arms", expected)
+        arms.append(arm if isinstance(arm, Arm) else Arm(f"arm-{number}", _pairs(arm)))
+    if len({arm.name for arm in arms}) != len(arms):
+        raise ArgumentError("arms", "arms with distinct names")
+    return arms
+
+
+def _pairs(arm: Mapping[Any, Any]) -> tuple[tuple[str, Any], ...]:
+    if not all(isinstance(path, str) for path in arm):
+        raise ArgumentError("arms", "mappings from dotted paths (strings) to values")
+    return tuple(arm.items())
 
 
 def _with_service(data: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +230,11 @@ def apply_overrides(
     ``<where>[i]`` for the first override that names no field or whose value
     the scenario does not accept (no path or value is repeated in the message).
     """
+    checks.instance("base", base, Scenario, "a treatplan.sim.Scenario")
+    pairs = "a list of (dotted path, value) pairs"
+    checks.sequence("overrides", overrides, pairs)
+    if not all(isinstance(o, list | tuple) and len(o) == 2 for o in overrides):
+        raise ArgumentError("overrides", pairs)
     data = base.to_dict()
     for i, (path, value) in enumerate(overrides):
         if not _is_path(path) or not _set(data, path, value):
@@ -172,12 +259,21 @@ def check_grid(
 ) -> None:
     """Check every parameter's path and each of its values on its own.
 
-    Raises :class:`treatplan.ValidationError` at ``<where>[i].path`` or
-    ``<where>[i].values[j]``.
+    Raises :class:`treatplan.ValidationError` at ``<where>[i].path`` (also for a
+    path given twice), ``<where>[i].values[j]``, or ``<where>`` when the grid would
+    have more than :data:`MAX_ARMS` arms (checked first, before any value).
     """
+    if _arm_count(len(values) for _, values in parameters) > MAX_ARMS:
+        raise ValidationError.at(
+            where, f"at most {MAX_ARMS:,} arms (the product of the value counts)"
+        )
+    seen: set[str] = set()
     for i, (path, values) in enumerate(parameters):
         if not _is_path(path) or not _set(base.to_dict(), path, None):
             raise ValidationError.at(f"{where}[{i}].path", _NOT_A_PATH)
+        if path in seen:
+            raise ValidationError.at(f"{where}[{i}].path", "a path not given earlier in the grid")
+        seen.add(path)
         for j, value in enumerate(values):
             try:
                 apply_overrides(base, [(path, value)])
@@ -316,13 +412,16 @@ def sweep(
     ``sweep.<table_format>`` and, with ``plots``, ``sweep.png``; a rerun into the
     same folder reuses completed runs and refuses a folder holding another sweep.
     """
-    if not isinstance(base, Scenario):
-        raise ArgumentError("base", "a treatplan.sim.Scenario")
+    checks.instance("base", base, Scenario, "a treatplan.sim.Scenario")
+    checks.seed(seed)
+    if out_dir is not None:
+        checks.folder("out_dir", out_dir)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ArgumentError("executor", "a concurrent.futures.Executor or None")
     if table_format not in SWEEP_FORMATS:
         raise ArgumentError("table_format", "'csv' or 'parquet'")
-    for name, number in (("clients", clients), ("replicates", replicates)):
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            raise ArgumentError(name, "a positive integer")
+    checks.clients(clients)
+    checks.integer("replicates", replicates, 1, checks.MAX_REPLICATES)
     arm_list = _arms(arms)
     if not arm_list:
         raise ArgumentError("arms", "at least one arm")

@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import IO, Any
 
 from .._errors import ArgumentError
+from . import _checks as checks
 from ._codebook import CODEBOOK
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
 
@@ -207,7 +208,7 @@ def _find(out_dir: Path, table: str) -> Path:
         path = out_dir / f"{table}.{fmt}"
         if path.exists():
             return path
-    raise FileNotFoundError(f"no {table} table (csv, jsonl or parquet) in {out_dir}")
+    raise ArgumentError("out_dir", f"a run folder with a {table} table (csv, jsonl or parquet)")
 
 
 def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> Any:
@@ -223,6 +224,7 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
     """
     if table not in TABLES:
         raise ArgumentError("table", f"one of {', '.join(TABLES)}")
+    checks.folder("out_dir", out_dir)
     if library not in ("pandas", "polars"):
         raise ArgumentError("library", "'pandas' or 'polars'")
     lib = _import(library, library)
@@ -335,6 +337,9 @@ def write_parquet(out_dir: str | Path) -> list[Path]:
     Columns get their codebook types (``int64``, ``bool``, ``date32``,
     ``timestamp[s, UTC]``, dictionary-encoded categories, ``string``).
     """
+    folder = checks.folder("out_dir", out_dir)
+    if not all((folder / f"{table}.csv").is_file() for table in TABLES):
+        raise ArgumentError("out_dir", f"a run folder with the CSV tables ({', '.join(TABLES)})")
     pa = _import("pyarrow", "parquet")
     pa_csv = _import("pyarrow.csv", "parquet")
     pq = _import("pyarrow.parquet", "parquet")

@@ -1,0 +1,66 @@
+"""Argument checks for the simulator's public functions.
+
+Each raises :class:`treatplan.ArgumentError` naming the parameter and what it
+takes, never the value given (a wrong argument may be anything, clinical text
+included).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .._errors import ArgumentError
+
+#: The most referrals one run simulates: about 30 minutes per million clients on one
+#: core, so a larger run is far more likely a mistyped number than a plan.
+MAX_CLIENTS = 10_000_000
+#: The most replicate seeds one run (or one sweep arm) takes.
+MAX_REPLICATES = 1_000
+#: The largest seed: seeds are hashed, so any integer would do, but a bound keeps
+#: a manifest's seed an ordinary JSON number.
+MAX_SEED = 2**63 - 1
+
+
+def is_int(value: Any) -> bool:
+    """A real integer: ``True`` and ``1.0`` are not counts or seeds."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def integer(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` if it is an integer from ``low`` to ``high``."""
+    if not is_int(value) or not low <= value <= high:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(low)
+        bounds = f" of at most {high:,}" if kind else f" from {low:,} to {high:,}"
+        raise ArgumentError(name, (kind or "an integer") + bounds)
+    return int(value)
+
+
+def clients(value: Any, name: str = "clients") -> int:
+    return integer(name, value, 1, MAX_CLIENTS)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    """A run seed: an integer, so that a run can be repeated from it."""
+    return integer(name, value, -MAX_SEED, MAX_SEED)
+
+
+def instance(name: str, value: Any, kind: type[Any] | tuple[type[Any], ...], what: str) -> None:
+    if not isinstance(value, kind):
+        raise ArgumentError(name, what)
+
+
+def folder(name: str, value: Any, what: str = "a folder (a str or os.PathLike)") -> Path:
+    """A folder (or file) given as a non-empty string or path."""
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ArgumentError(name, what)
+    return Path(value)
+
+
+def sequence(name: str, value: Any, what: str) -> Sequence[Any]:
+    """A list or tuple (not a string, a mapping or a single item)."""
+    if not isinstance(value, list | tuple):
+        raise ArgumentError(name, what)
+    return value

@@ -13,6 +13,7 @@ import enum
 import functools
 import json
 import re
+import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _fast
@@ -77,6 +79,10 @@ _PLAIN_MEMBERS: dict[Any, frozenset[type]] = {
     str: frozenset({str}),
     int | None: frozenset({int, type(None)}),
 }
+
+
+#: Python types json writes as they are.
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 class _Expected(ValueError):
@@ -146,7 +152,9 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
     # Registered for StrEnum too: otherwise the str hook above would win for str-based enums.
     conv.register_structure_hook(enum.Enum, _structure_enum)
     conv.register_structure_hook(enum.StrEnum, _structure_enum)
-    conv.register_unstructure_hook(enum.StrEnum, lambda e: e.value)
+    # str.__str__ of a StrEnum member is its value as a plain str, without the
+    # enum's value property: the cheapest way to write one.
+    conv.register_unstructure_hook(enum.StrEnum, str.__str__)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook(date, _structure_date)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
@@ -185,6 +193,27 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         return structure_tuple
 
     conv.register_structure_hook_factory(is_homogeneous_tuple, tuple_hook)
+
+    # Registered before the hook below, which cattrs then tries first.
+    def tuple_unstructure(t: Any) -> Callable[[tuple[Any, ...]], list[Any]]:
+        hook = conv.get_unstructure_hook(get_args(t)[0])  # looked up once per tuple type
+        return lambda value: [hook(x) for x in value]
+
+    conv.register_unstructure_hook_factory(is_homogeneous_tuple, tuple_unstructure)
+
+    # Arrays of JSON scalars (item responses, ids) are written as they are: one list()
+    # call, not a hook per member.
+    def is_plain_tuple(t: Any) -> bool:
+        return is_homogeneous_tuple(t) and get_args(t)[0] in _PLAIN_MEMBERS
+
+    conv.register_unstructure_hook_func(is_plain_tuple, list)
+
+    # Optional JSON scalars (a total, a note) are written as they are, with no wrapper.
+    def is_optional_scalar(t: Any) -> bool:
+        members = get_args(t) if isinstance(t, types.UnionType) else ()
+        return type(None) in members and all(m in _SCALARS for m in members)
+
+    conv.register_unstructure_hook_func(is_optional_scalar, identity)
 
     # Schedule keeps its parsed rule in a private field that is not data.
     conv.register_unstructure_hook(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import copy
 import json
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,6 +179,15 @@ def _history(doc: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _nested_rule(doc: dict[str, Any], levels: int) -> dict[str, Any]:
+    """The document's discharge criteria wrapped in ``levels`` any_of rules (two JSON
+    levels each: the rule object and its list)."""
+    rule: dict[str, Any] = doc["discharge_criteria"]
+    for _ in range(levels):
+        rule = {"kind": "any_of", "rules": [rule]}
+    return rule
+
+
 DECLINED: dict[str, Any] = {
     "not an object": lambda doc: doc.clear(),
     "an unknown plan key": _set(lambda d: d, "extra", 1),
@@ -185,6 +197,7 @@ DECLINED: dict[str, Any] = {
         lambda d: d, "client_factors", json.loads("[" * 70 + "]" * 70)
     ),
     "records not a list": _set(lambda d: d, "sessions", {}),
+    "rules nested too deep": lambda doc: doc.update(discharge_criteria=_nested_rule(doc, 40)),
     "assessment not an object": lambda doc: doc["assessments"].__setitem__(0, []),
     "assessment unknown key": _set(_assessment, "score", 3),
     "assessment items not a list": _set(_assessment, "items", "2,2"),
@@ -254,6 +267,9 @@ ACCEPTED: dict[str, Any] = {
         attendance="did_not_attend", interventions=[], assessments=[], duration_minutes=None
     ),
     "times in Z": _set(_assessment, "administered_at", "2026-01-12T10:00:00Z"),
+    "rules nested within the bound": lambda doc: doc.update(
+        discharge_criteria=_nested_rule(doc, 25)
+    ),
 }
 
 
@@ -280,3 +296,33 @@ def test_too_many_records_are_refused_before_any_are_built() -> None:
         _json._fast_plan(doc)
     with pytest.raises(tp.LimitError):
         tp.from_dict(doc)
+
+
+def _schema_depth(kind: Any, seen: frozenset[Any] = frozenset()) -> int:
+    """How deep JSON of type ``kind`` nests (containers only); a type met again on its
+    own path (a recursive type) counts as infinitely deep."""
+    if kind in seen:
+        return 10**6
+    if attrs.has(kind):
+        hints = typing.get_type_hints(kind)
+        return 1 + max(
+            (_schema_depth(hints[a.name], seen | {kind}) for a in attrs.fields(kind) if a.init),
+            default=0,
+        )
+    args = typing.get_args(kind)
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        return max(_schema_depth(a, seen) for a in args)
+    if origin in (tuple, list, dict):
+        return 1 + max(_schema_depth(a, seen) for a in args if a is not Ellipsis)
+    return 0
+
+
+def test_only_rules_nest_without_bound() -> None:
+    # Why the fast path checks the depth of the discharge criteria alone.
+    for name, kind in _json._plan_types().items():
+        depth = _schema_depth(kind)
+        if name == "discharge_criteria":
+            assert depth >= 10**6
+        else:
+            assert depth < _json.MAX_DEPTH - 1, name

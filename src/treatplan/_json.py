@@ -377,6 +377,8 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 #: Optional free-text fields, checked by their own validators.
 _SESSION_NOTE = attrs.fields(Session).note
 _TRANSITION_REASON = attrs.fields(Transition).reason
+#: An opaque reference, as the ``ref`` validator checks (json gives exact ``str``).
+is_ref = v.is_ref
 
 
 class _Times(dict[str, datetime]):
@@ -398,41 +400,40 @@ class _Times(dict[str, datetime]):
         return when
 
 
-def _ref(value: Any) -> str:
-    if type(value) is not str or not v.is_ref(value):
-        raise _Slow
-    return value
-
-
 def _text(value: Any, field: attrs.Attribute[Any]) -> Any:
     if value is not None:
         field.validator(None, field, value)  # type: ignore[misc]  # raises if it fails
     return value
 
 
+#: What json gives for an item response: an integer (never bool: type() is exact) or null.
+_ITEM_TYPES = frozenset({int, type(None)})
+
+
 def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
+        raise _Slow
+    ident, instrument = doc["id"], doc["instrument"]
+    if not (is_ref(ident) and is_ref(instrument)):
         raise _Slow
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
-        # Integers (never bool: type() is exact) or nulls, at most 1000 of them, each
-        # from -1000 to 1000: the items validator.
+        # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
         if type(items) is not list or len(items) > 1000:
             raise _Slow
-        present = [i for i in items if i is not None] if None in items else items
-        if present and (
-            not all(type(i) is int for i in present) or min(present) < -1000 or max(present) > 1000
-        ):
+        kinds = set(map(type, items))
+        if not kinds <= _ITEM_TYPES:
+            raise _Slow
+        present = [i for i in items if i is not None] if type(None) in kinds else items
+        if present and (min(present) < -1000 or max(present) > 1000):
             raise _Slow
         items = tuple(items)
     elif total is None:
         raise _Slow  # neither responses nor a total
     if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
         raise _Slow
-    return _fast.loaded_assessment(
-        _ref(doc["id"]), _ref(doc["instrument"]), times[doc["administered_at"]], items, total
-    )
+    return _fast.loaded_assessment(ident, instrument, times[doc["administered_at"]], items, total)
 
 
 def _fast_session(doc: Any, times: _Times) -> Session:
@@ -469,8 +470,11 @@ def _fast_session(doc: Any, times: _Times) -> Session:
     if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
         raise _Slow
     note = _text(doc.get("note"), _SESSION_NOTE)
+    ident = doc["id"]
+    if not is_ref(ident):
+        raise _Slow
     return _fast.loaded_session(
-        _ref(doc["id"]), times[doc["at"]], attendance, interventions, assessments, minutes, note
+        ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
     )
 
 
@@ -487,9 +491,10 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     if (target is Phase.CLOSED) != (outcome is not None):
         raise _Slow
     reason = _text(doc.get("reason"), _TRANSITION_REASON)
-    return _fast.new_transition(
-        _ref(doc["event"]), source, target, times[doc["at"]], _ref(doc["by"]), reason, outcome
-    )
+    event, by = doc["event"], doc["by"]
+    if not (is_ref(event) and is_ref(by)):
+        raise _Slow
+    return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 
 def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) -> tuple[T, ...]:
@@ -526,7 +531,9 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
         elif name == "assessments":
             fields[name] = _fast_records(value, _fast_assessment, times)
         else:
-            if not _depth_ok(value, MAX_DEPTH - 1):
+            # Only rules nest without bound (any_of, all_of): every other part the
+            # converter accepts has the schema's few levels, far below MAX_DEPTH.
+            if name == "discharge_criteria" and not _depth_ok(value, MAX_DEPTH - 1):
                 raise _Slow
             fields[name] = quick.structure(value, types[name])
     plan = TreatmentPlan(**fields)  # validated: every check that spans the plan runs

@@ -13,6 +13,7 @@ import json
 import types
 import typing
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,24 @@ def test_only_rules_nest_without_bound() -> None:
             assert depth >= 10**6
         else:
             assert depth < _json.MAX_DEPTH - 1, name
+
+
+@pytest.mark.parametrize(
+    ("text", "inside"),
+    [
+        ("1900-01-01T00:00:00Z", True),
+        ("1900-01-01T00:30:00+01:00", False),
+        ("1901-01-01T00:30:00+14:00", True),
+        ("2199-12-31T23:59:59+00:00", True),
+        ("2199-12-31T23:59:59-01:00", False),
+        ("2198-12-31T23:59:59-23:59", True),
+    ],
+)
+def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, inside: bool) -> None:
+    times = _json._Times()
+    if inside:
+        assert times[text] == datetime.fromisoformat(text)
+        assert tp.document.MIN_INSTANT <= times[text] < tp.document.MAX_INSTANT
+    else:
+        with pytest.raises(_json._Slow):
+            times[text]

@@ -67,3 +67,9 @@ def test_a_time_past_the_end_at_an_unusual_offset_is_refused() -> None:
     at = datetime(2199, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-31)))
     with pytest.raises(tp.ValidationError, match=r"\bat\b"):
         _lifecycle._checked(tp.Event.PAUSE, at, "clin-1", None)
+
+
+def test_a_reason_with_a_lone_surrogate_is_refused() -> None:
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    with pytest.raises(tp.ValidationError, match="reason"):
+        _lifecycle._checked(tp.Event.PAUSE, at, "clin-1", "ok \ud800")

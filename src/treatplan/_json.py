@@ -377,8 +377,7 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 #: Optional free-text fields, checked by their own validators.
 _SESSION_NOTE = attrs.fields(Session).note
 _TRANSITION_REASON = attrs.fields(Transition).reason
-#: An opaque reference, as the ``ref`` validator checks (json gives exact ``str``).
-is_ref = v.is_ref
+match_ref = v.match_ref
 
 
 #: Years strictly between these lie inside the plan range at any UTC offset.
@@ -422,7 +421,10 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
         raise _Slow
     ident, instrument = doc["id"], doc["instrument"]
-    if not (is_ref(ident) and is_ref(instrument)):
+    # Opaque references, as the ``ref`` validator checks.
+    if not (type(ident) is str and type(instrument) is str):
+        raise _Slow
+    if not (match_ref(ident) and match_ref(instrument)):
         raise _Slow
     items = doc.get("items")
     total = doc.get("total")
@@ -479,7 +481,7 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         raise _Slow
     note = _text(doc.get("note"), _SESSION_NOTE)
     ident = doc["id"]
-    if not is_ref(ident):
+    if type(ident) is not str or not match_ref(ident):
         raise _Slow
     return _fast.loaded_session(
         ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
@@ -500,7 +502,7 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
         raise _Slow
     reason = _text(doc.get("reason"), _TRANSITION_REASON)
     event, by = doc["event"], doc["by"]
-    if not (is_ref(event) and is_ref(by)):
+    if not (type(event) is str and type(by) is str and match_ref(event) and match_ref(by)):
         raise _Slow
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 

@@ -254,7 +254,7 @@ def _checked(
         when = v.time_problem(at)
         if when is not None:
             raise ValidationError.at("at", when)
-    if not is_ref(by):
+    if not (isinstance(by, str) and match_ref(by)):  # is_ref, inline
         raise ValidationError.at("by", "an opaque reference (who fired the event)")
     if reason is not None:
         if not isinstance(reason, str):
@@ -265,12 +265,12 @@ def _checked(
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
-        elif not v.is_storable_text(reason):
+        elif find_control(reason) is not None:  # is_storable_text, inline
             raise ValidationError.at("reason", v.STORABLE_TEXT)
     return ev, at, reason
 
 
-is_ref = v.is_ref
+match_ref, find_control = v.match_ref, v.find_control
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 

@@ -85,6 +85,11 @@ _PLAIN_MEMBERS: dict[Any, frozenset[type]] = {
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
+def _optional_list(value: tuple[Any, ...] | None) -> list[Any] | None:
+    """An optional array of scalars (item responses) as JSON-ready data."""
+    return None if value is None else list(value)
+
+
 class _Expected(ValueError):
     """A leaf type mismatch: the message is what was expected."""
 
@@ -207,6 +212,12 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         return is_homogeneous_tuple(t) and get_args(t)[0] in _PLAIN_MEMBERS
 
     conv.register_unstructure_hook_func(is_plain_tuple, list)
+
+    def is_optional_plain_tuple(t: Any) -> bool:
+        members = get_args(t) if isinstance(t, types.UnionType) else ()
+        return len(members) == 2 and type(None) in members and any(map(is_plain_tuple, members))
+
+    conv.register_unstructure_hook_func(is_optional_plain_tuple, _optional_list)
 
     # Optional JSON scalars (a total, a note) are written as they are, with no wrapper.
     def is_optional_scalar(t: Any) -> bool:

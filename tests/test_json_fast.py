@@ -233,6 +233,7 @@ DECLINED: dict[str, Any] = {
     "session duration too long": _set(_session, "duration_minutes", 24 * 60 + 1),
     "session note blank": _set(_session, "note", " "),
     "session without id": _drop(_session, "id"),
+    "session id not a reference": _set(_session, "id", "session one"),
     "transition unknown source": _set(_history, "source", "nowhere"),
     "transition unknown outcome": _set(_history, "outcome", "won"),
     "transition closed without outcome": _set(_history, "outcome", None),
@@ -264,6 +265,11 @@ ACCEPTED: dict[str, Any] = {
         _session(doc).pop(key) for key in ("interventions", "duration_minutes", "note")
     ],
     "a session note": _set(_session, "note", "Homework reviewed."),
+    "a missed session with its lists left out": lambda doc: [
+        _session(doc).update(attendance="did_not_attend"),
+        _session(doc).pop("interventions"),
+        _session(doc).pop("assessments"),
+    ],
     "a missed session": lambda doc: _session(doc).update(
         attendance="did_not_attend", interventions=[], assessments=[], duration_minutes=None
     ),

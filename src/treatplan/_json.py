@@ -385,6 +385,9 @@ _TRANSITION_KEYS = frozenset({"event", "source", "target", "at", "by", "reason",
 _ATTENDANCE = {m.value: m for m in Attendance}
 _PHASES = {m.value: m for m in Phase}
 _OUTCOMES = {m.value: m for m in EpisodeOutcome}
+# Enum members looked up once: class attribute access is slow.
+_ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
+_STR = frozenset({str})
 #: Optional free-text fields, checked by their own validators.
 _SESSION_NOTE = attrs.fields(Session).note
 _TRANSITION_REASON = attrs.fields(Transition).reason
@@ -416,12 +419,6 @@ class _Times(dict[str, datetime]):
             raise _Slow
         self[text] = when
         return when
-
-
-def _text(value: Any, field: attrs.Attribute[Any]) -> Any:
-    if value is not None:
-        field.validator(None, field, value)  # type: ignore[misc]  # raises if it fails
-    return value
 
 
 #: What json gives for an item response: an integer (never bool: type() is exact) or null.
@@ -468,7 +465,7 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         if (
             type(interventions) is not list
             or len(interventions) > 100
-            or not all(type(i) is str for i in interventions)
+            or not set(map(type, interventions)) <= _STR
             or len(set(interventions)) != len(interventions)
         ):
             raise _Slow
@@ -485,12 +482,14 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         if type(assessments) is not list:
             raise _Slow
         assessments = ()
-    if attendance is not Attendance.ATTENDED and (interventions or assessments):
+    if attendance is not _ATTENDED and (interventions or assessments):
         raise _Slow
     minutes = doc.get("duration_minutes")
     if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
         raise _Slow
-    note = _text(doc.get("note"), _SESSION_NOTE)
+    note = doc.get("note")
+    if note is not None:
+        _SESSION_NOTE.validator(None, _SESSION_NOTE, note)  # type: ignore[misc]  # raises if bad
     ident = doc["id"]
     if type(ident) is not str or not match_ref(ident):
         raise _Slow
@@ -509,9 +508,11 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     outcome = doc.get("outcome")
     if outcome is not None:
         outcome = _OUTCOMES[outcome]
-    if (target is Phase.CLOSED) != (outcome is not None):
+    if (target is _CLOSED) != (outcome is not None):
         raise _Slow
-    reason = _text(doc.get("reason"), _TRANSITION_REASON)
+    reason = doc.get("reason")
+    if reason is not None:
+        _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
     event, by = doc["event"], doc["by"]
     if not (type(event) is str and type(by) is str and match_ref(event) and match_ref(by)):
         raise _Slow

@@ -39,7 +39,6 @@ from ._errors import (
 )
 from ._instruments import Instrument
 from ._instruments import instrument as builtin_instrument
-from ._json import dumps, from_dict, loads, to_dict
 from ._lifecycle import (
     EventCheck,
     allowed_events,
@@ -106,6 +105,7 @@ if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
     from . import strategies as strategies
     from ._alerts import Alert, alerts
     from ._evaluation import Verdict, evaluate
+    from ._json import dumps, from_dict, loads, to_dict
     from ._review import Findings, ReviewPolicy, record_findings, review
 
 __all__ = [
@@ -297,12 +297,27 @@ def _plan_html(plan: TreatmentPlan) -> str:
 TreatmentPlan._repr_html_ = _plan_html  # type: ignore[attr-defined]
 
 
+#: JSON reading and writing, loaded with cattrs on first use: a caller that builds
+#: plans in code (the simulator, a notebook) never pays for the converter.
+_LAZY_IO: dict[str, str] = {
+    "dumps": "treatplan._json",
+    "from_dict": "treatplan._json",
+    "loads": "treatplan._json",
+    "to_dict": "treatplan._json",
+}
+
+
 def __getattr__(name: str) -> Any:
     # Loading on first use keeps ``import treatplan`` to the everyday path (PEP 562):
     # the FHIR, schema, simulation and strategy modules, and the judgement modules,
     # load only when asked for.
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    io = _LAZY_IO.get(name)
+    if io is not None:
+        value = getattr(importlib.import_module(io), name)
+        globals()[name] = value
+        return value
     lazy = _LAZY.get(name)
     if lazy is not None:
         importlib.import_module("treatplan._display")  # attaches the findings' view too

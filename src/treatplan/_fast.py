@@ -34,6 +34,8 @@ from ._model import (
 __all__ = [
     "drawn_assessment",
     "drawn_session",
+    "loaded_assessment",
+    "loaded_session",
     "new_transition",
     "plan_with",
     "replace_field",
@@ -194,3 +196,40 @@ def drawn_session(
         duration_minutes=None,
         note=None,
     )
+
+
+#: ``loaded_assessment(id, instrument, administered_at, items, total)``: an assessment
+#: read from a plan document by the JSON layer's fast path. Safe because that path
+#: (``treatplan._json._fast_assessment``) checks what :class:`Assessment`'s converters,
+#: validators and post-init check would: ``id`` and ``instrument`` are opaque
+#: references, ``administered_at`` an RFC 3339 time in the plan range with a
+#: fixed-offset zone (the converter's output), ``items`` a tuple of at most 1000 ints
+#: from -1000 to 1000 or nulls, ``total`` a finite number within the numeric bound,
+#: and not both ``None``. The plan's constructor then checks the responses against the
+#: instrument, as for any assessment. tests/test_json_fast.py holds this to the
+#: validated path.
+loaded_assessment: Callable[
+    [str, str, datetime, tuple[int | None, ...] | None, float | None], Assessment
+] = _new_assessment
+#: ``loaded_session(id, at, attendance, interventions, assessments, duration_minutes,
+#: note)``: a session read from a plan document by the JSON layer's fast path. Safe
+#: because that path (``treatplan._json._fast_session``) checks what :class:`Session`'s
+#: converters, validators and post-init check would: an opaque reference ``id``, ``at``
+#: as for :data:`loaded_assessment`, an :class:`Attendance` member, at most 100
+#: distinct intervention id strings, at most 100 assessments each built by
+#: :data:`loaded_assessment`, neither unless attended, a duration from 1 to 1440
+#: minutes or ``None``, and a ``note`` that passed the field's own validator. Whether
+#: ids and interventions fit the plan is checked by the plan's constructor.
+#: tests/test_json_fast.py holds this to the validated path.
+loaded_session: Callable[
+    [
+        str,
+        datetime,
+        Attendance,
+        tuple[str, ...],
+        tuple[Assessment, ...],
+        int | None,
+        str | None,
+    ],
+    Session,
+] = _new_session

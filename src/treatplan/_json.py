@@ -13,6 +13,8 @@ import enum
 import functools
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar, get_args, overload
@@ -26,12 +28,25 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from . import _fast
 from . import _validation as v
 from ._errors import LimitError, ValidationError, ValidationIssue
 from ._migrations import migrate
-from ._model import SCHEMA_VERSION, ObjectiveTarget, Schedule, TreatmentPlan
+from ._model import (
+    SCHEMA_VERSION,
+    Assessment,
+    Attendance,
+    EpisodeOutcome,
+    ObjectiveTarget,
+    Phase,
+    Schedule,
+    Session,
+    Transition,
+    TreatmentPlan,
+)
 from ._rules import RULE_TYPES, Rule
 
 __all__ = [
@@ -64,6 +79,15 @@ _PLAIN_MEMBERS: dict[Any, frozenset[type]] = {
     str: frozenset({str}),
     int | None: frozenset({int, type(None)}),
 }
+
+
+#: Python types json writes as they are.
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+def _optional_list(value: tuple[Any, ...] | None) -> list[Any] | None:
+    """An optional array of scalars (item responses) as JSON-ready data."""
+    return None if value is None else list(value)
 
 
 class _Expected(ValueError):
@@ -118,8 +142,11 @@ def _structure_enum(value: Any, kind: type[enum.Enum]) -> enum.Enum:
         raise _Expected("one of " + v.enum_choices(kind)) from None
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
+    """The converter; ``detailed=False`` gives the quick one the fast load path uses, which
+    accepts exactly the same documents (same hooks, same constructors) but collects no
+    error detail: a document it refuses is read again by the detailed one."""
+    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=True)
     for kind, expected in (
         (str, "a string"),
         (int, "an integer"),
@@ -130,7 +157,9 @@ def _make_converter() -> cattrs.Converter:
     # Registered for StrEnum too: otherwise the str hook above would win for str-based enums.
     conv.register_structure_hook(enum.Enum, _structure_enum)
     conv.register_structure_hook(enum.StrEnum, _structure_enum)
-    conv.register_unstructure_hook(enum.StrEnum, lambda e: e.value)
+    # str.__str__ of a StrEnum member is its value as a plain str, without the
+    # enum's value property: the cheapest way to write one.
+    conv.register_unstructure_hook(enum.StrEnum, str.__str__)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook(date, _structure_date)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
@@ -140,29 +169,62 @@ def _make_converter() -> cattrs.Converter:
     def is_homogeneous_tuple(t: Any) -> bool:
         return getattr(t, "__origin__", None) is tuple
 
-    def structure_tuple(value: Any, t: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list):
-            raise _Expected("a JSON array")
+    def tuple_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+        # Made once per tuple type: the member type and its hook are looked up here,
+        # not on every array.
         (member, _ellipsis) = get_args(t)
         # Fast path for the common leaf arrays (item responses, ids): members that are
         # already exactly what the strict hooks would accept need no per-item call.
         plain = _PLAIN_MEMBERS.get(member)
-        if plain is not None and all(type(x) in plain for x in value):
-            return tuple(value)
         hook = conv.get_structure_hook(member)
-        out: list[Any] = []
-        errors: list[Exception] = []
-        for i, item in enumerate(value):
-            try:
-                out.append(hook(item, member))
-            except Exception as exc:
-                exc.__notes__ = [*getattr(exc, "__notes__", []), _Index(i)]
-                errors.append(exc)
-        if errors:
-            raise IterableValidationError("While structuring a list", errors, t)
-        return tuple(out)
 
-    conv.register_structure_hook_func(is_homogeneous_tuple, structure_tuple)
+        def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+            if not isinstance(value, list):
+                raise _Expected("a JSON array")
+            if plain is not None and all(type(x) in plain for x in value):
+                return tuple(value)
+            out: list[Any] = []
+            errors: list[Exception] = []
+            for i, item in enumerate(value):
+                try:
+                    out.append(hook(item, member))
+                except Exception as exc:
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), _Index(i)]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError("While structuring a list", errors, t)
+            return tuple(out)
+
+        return structure_tuple
+
+    conv.register_structure_hook_factory(is_homogeneous_tuple, tuple_hook)
+
+    # Registered before the hook below, which cattrs then tries first.
+    def tuple_unstructure(t: Any) -> Callable[[tuple[Any, ...]], list[Any]]:
+        hook = conv.get_unstructure_hook(get_args(t)[0])  # looked up once per tuple type
+        return lambda value: [hook(x) for x in value]
+
+    conv.register_unstructure_hook_factory(is_homogeneous_tuple, tuple_unstructure)
+
+    # Arrays of JSON scalars (item responses, ids) are written as they are: one list()
+    # call, not a hook per member.
+    def is_plain_tuple(t: Any) -> bool:
+        return is_homogeneous_tuple(t) and get_args(t)[0] in _PLAIN_MEMBERS
+
+    conv.register_unstructure_hook_func(is_plain_tuple, list)
+
+    def is_optional_plain_tuple(t: Any) -> bool:
+        members = get_args(t) if isinstance(t, types.UnionType) else ()
+        return len(members) == 2 and type(None) in members and any(map(is_plain_tuple, members))
+
+    conv.register_unstructure_hook_func(is_optional_plain_tuple, _optional_list)
+
+    # Optional JSON scalars (a total, a note) are written as they are, with no wrapper.
+    def is_optional_scalar(t: Any) -> bool:
+        members = get_args(t) if isinstance(t, types.UnionType) else ()
+        return type(None) in members and all(m in _SCALARS for m in members)
+
+    conv.register_unstructure_hook_func(is_optional_scalar, identity)
 
     # Schedule keeps its parsed rule in a private field that is not data.
     conv.register_unstructure_hook(
@@ -291,6 +353,219 @@ def converter() -> cattrs.Converter:
     return _make_converter()
 
 
+@functools.cache
+def _quick_converter() -> cattrs.Converter:
+    """The converter without error detail, for the parts of a plan the fast path hands on."""
+    return _make_converter(detailed=False)
+
+
+# --------------------------------------------------------------------------- fast path
+# A valid plan document is read by the functions below: they check each value of the
+# records a plan holds many of (history, sessions, assessments) exactly as the slow
+# path's hooks and the records' validators would, build the records through
+# treatplan._fast, hand the few other parts to the quick converter (the same hooks and
+# validated constructors), and build the plan with its validated constructor, which runs
+# every check that spans the plan. On the first doubt they raise, and the document is
+# read again by the detailed converter, which either reports every problem with its
+# JSON path or (for something the fast path does not handle) returns the plan: the fast
+# path decides nothing, it only spares a valid document the cost of error detail.
+# tests/test_json_fast.py holds it to the slow path on generated plans.
+
+
+class _Slow(Exception):
+    """The fast path declines the document: read it with the detailed converter."""
+
+
+_HOT = frozenset({"history", "sessions", "assessments"})
+_ASSESSMENT_KEYS = frozenset({"id", "instrument", "administered_at", "items", "total"})
+_SESSION_KEYS = frozenset(
+    {"id", "at", "attendance", "interventions", "assessments", "duration_minutes", "note"}
+)
+_TRANSITION_KEYS = frozenset({"event", "source", "target", "at", "by", "reason", "outcome"})
+_ATTENDANCE = {m.value: m for m in Attendance}
+_PHASES = {m.value: m for m in Phase}
+_OUTCOMES = {m.value: m for m in EpisodeOutcome}
+# Enum members looked up once: class attribute access is slow.
+_ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
+_STR = frozenset({str})
+#: Optional free-text fields, checked by their own validators.
+_SESSION_NOTE = attrs.fields(Session).note
+_TRANSITION_REASON = attrs.fields(Transition).reason
+match_ref = v.match_ref
+
+
+#: Years strictly between these lie inside the plan range at any UTC offset.
+_SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
+
+
+class _Times(dict[str, datetime]):
+    """Date-times read once per document: records at one session share their time.
+
+    A miss parses exactly as the slow path's hook and checks the range as the
+    validator does; the offset is whole minutes by the RFC 3339 pattern itself (no
+    seconds), and ``fromisoformat`` gives a fixed-offset zone, which the model's
+    converter keeps as it is.
+    """
+
+    def __missing__(self, text: str) -> datetime:
+        if type(text) is not str or not _RFC3339.match(text):
+            raise _Slow
+        when = datetime.fromisoformat(text)  # ValueError: declined, like any doubt
+        # Years strictly inside the range are inside it at any offset (under a day):
+        # comparing times at two offsets is slow, so the ends alone are compared.
+        if not _SAFE_YEARS[0] < when.year < _SAFE_YEARS[1] and not (
+            v.MIN_INSTANT <= when < v.MAX_INSTANT
+        ):
+            raise _Slow
+        self[text] = when
+        return when
+
+
+#: What json gives for an item response: an integer (never bool: type() is exact) or null.
+_ITEM_TYPES = frozenset({int, type(None)})
+
+
+def _fast_assessment(doc: Any, times: _Times) -> Assessment:
+    if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
+        raise _Slow
+    ident, instrument = doc["id"], doc["instrument"]
+    # Opaque references, as the ``ref`` validator checks.
+    if not (type(ident) is str and type(instrument) is str):
+        raise _Slow
+    if not (match_ref(ident) and match_ref(instrument)):
+        raise _Slow
+    items = doc.get("items")
+    total = doc.get("total")
+    if items is not None:
+        # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
+        if type(items) is not list or len(items) > 1000:
+            raise _Slow
+        kinds = set(map(type, items))
+        if not kinds <= _ITEM_TYPES:
+            raise _Slow
+        present = [i for i in items if i is not None] if type(None) in kinds else items
+        if present and (min(present) < -1000 or max(present) > 1000):
+            raise _Slow
+        items = tuple(items)
+    elif total is None:
+        raise _Slow  # neither responses nor a total
+    if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
+        raise _Slow
+    return _fast.loaded_assessment(ident, instrument, times[doc["administered_at"]], items, total)
+
+
+def _fast_session(doc: Any, times: _Times) -> Session:
+    if type(doc) is not dict or not doc.keys() <= _SESSION_KEYS:
+        raise _Slow
+    attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
+    interventions = doc.get("interventions", ())
+    assessments = doc.get("assessments", ())
+    if interventions:
+        # Distinct strings, at most 100: the interventions validator.
+        if (
+            type(interventions) is not list
+            or len(interventions) > 100
+            or not set(map(type, interventions)) <= _STR
+            or len(set(interventions)) != len(interventions)
+        ):
+            raise _Slow
+        interventions = tuple(interventions)
+    elif interventions != ():
+        if type(interventions) is not list:
+            raise _Slow
+        interventions = ()
+    if assessments:
+        if type(assessments) is not list or len(assessments) > 100:
+            raise _Slow
+        assessments = tuple([_fast_assessment(a, times) for a in assessments])
+    elif assessments != ():
+        if type(assessments) is not list:
+            raise _Slow
+        assessments = ()
+    if attendance is not _ATTENDED and (interventions or assessments):
+        raise _Slow
+    minutes = doc.get("duration_minutes")
+    if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
+        raise _Slow
+    note = doc.get("note")
+    if note is not None:
+        _SESSION_NOTE.validator(None, _SESSION_NOTE, note)  # type: ignore[misc]  # raises if bad
+    ident = doc["id"]
+    if type(ident) is not str or not match_ref(ident):
+        raise _Slow
+    return _fast.loaded_session(
+        ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
+    )
+
+
+def _fast_transition(doc: Any, times: _Times) -> Transition:
+    if type(doc) is not dict or not doc.keys() <= _TRANSITION_KEYS:
+        raise _Slow
+    source = doc["source"]
+    if source is not None:
+        source = _PHASES[source]
+    target = _PHASES[doc["target"]]
+    outcome = doc.get("outcome")
+    if outcome is not None:
+        outcome = _OUTCOMES[outcome]
+    if (target is _CLOSED) != (outcome is not None):
+        raise _Slow
+    reason = doc.get("reason")
+    if reason is not None:
+        _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
+    event, by = doc["event"], doc["by"]
+    if not (type(event) is str and type(by) is str and match_ref(event) and match_ref(by)):
+        raise _Slow
+    return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
+
+
+def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) -> tuple[T, ...]:
+    if type(value) is not list:
+        raise _Slow
+    return tuple([build(item, times) for item in value])
+
+
+@functools.cache
+def _plan_types() -> dict[str, Any]:
+    """The plan's fields and their types: the keys a plan document may have."""
+    hints = typing.get_type_hints(TreatmentPlan)
+    return {a.name: hints[a.name] for a in attrs.fields(TreatmentPlan) if a.init}
+
+
+def _fast_plan(doc: Any) -> TreatmentPlan:
+    """A plan from a valid document; raises on any doubt (see above)."""
+    if type(doc) is not dict or doc.get("schema_version") != SCHEMA_VERSION:
+        raise _Slow  # older documents are migrated on the detailed path
+    _check_record_count(doc)
+    body = dict(doc)
+    phase, outcome = body.pop("phase", None), body.pop("outcome", None)
+    types = _plan_types()
+    if not body.keys() <= types.keys():
+        raise _Slow
+    times = _Times()
+    quick = _quick_converter()
+    fields: dict[str, Any] = {}
+    for name, value in body.items():
+        if name == "history":
+            fields[name] = _fast_records(value, _fast_transition, times)
+        elif name == "sessions":
+            fields[name] = _fast_records(value, _fast_session, times)
+        elif name == "assessments":
+            fields[name] = _fast_records(value, _fast_assessment, times)
+        else:
+            # Only rules nest without bound (any_of, all_of): every other part the
+            # converter accepts has the schema's few levels, far below MAX_DEPTH.
+            if name == "discharge_criteria" and not _depth_ok(value, MAX_DEPTH - 1):
+                raise _Slow
+            fields[name] = quick.structure(value, types[name])
+    plan = TreatmentPlan(**fields)  # validated: every check that spans the plan runs
+    if phase != plan.phase.value or outcome != (
+        plan.outcome.value if plan.outcome is not None else None
+    ):
+        raise _Slow
+    return plan
+
+
 # --------------------------------------------------------------------------- errors
 def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
     """Flatten a cattrs error tree into problems with JSON paths. Values are never echoed."""
@@ -389,11 +664,14 @@ def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
     """
     if kind is TreatmentPlan:
         _check_version(data)
+        try:
+            return _fast_plan(data)
+        except Exception:  # declined: the detailed path below decides
+            pass
     if not _depth_ok(data):
         raise ValidationError.at("$", f"a document nested no deeper than {MAX_DEPTH} levels")
     if kind is TreatmentPlan:
         data = migrate(data)  # documents of earlier schema versions upgrade first
-    if kind is TreatmentPlan:
         _check_record_count(data)
     try:
         return converter().structure(data, kind)

@@ -32,6 +32,10 @@ _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}\Z")
 #: refuses NUL in text, and the others have no place in clinical prose.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 STORABLE_TEXT = "text without control characters (tab and line breaks allowed)"
+#: The patterns' own methods, for hot paths that check a ``str`` inline: ``match_ref(s)``
+#: is :func:`is_ref` and ``find_control(s) is None`` :func:`is_storable_text`.
+match_ref = _REF.match
+find_control = _CONTROL.search
 
 #: The earliest instant a plan may hold (inclusive): 1900-01-01T00:00:00Z.
 MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)

@@ -1,0 +1,356 @@
+"""The JSON fast path (treatplan._json._fast_plan and friends), held to the detailed path.
+
+The fast path reads a valid document without error detail and builds the records a
+plan holds many of through treatplan._fast; on any doubt it declines and the
+detailed converter reads the document. It must never accept a document the detailed
+path refuses, and what it accepts must equal what the detailed path builds.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import treatplan as tp
+from treatplan import _json
+from treatplan import strategies as tps
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
+SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _base() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    return doc
+
+
+def _detailed(doc: Any) -> tp.TreatmentPlan:
+    """The detailed path alone: every hook with error detail, validated constructors."""
+    return _json.converter().structure(doc, tp.TreatmentPlan)  # type: ignore[no-any-return]
+
+
+def _fast(doc: Any) -> tp.TreatmentPlan | None:
+    try:
+        return _json._fast_plan(doc)
+    except Exception:
+        return None
+
+
+def _agrees(doc: Any) -> tp.TreatmentPlan | None:
+    """The fast path's answer, checked against the detailed path's."""
+    fast = _fast(copy.deepcopy(doc))
+    try:
+        slow: tp.TreatmentPlan | None = _detailed(copy.deepcopy(doc))
+    except Exception:
+        slow = None
+    if fast is not None:
+        assert slow is not None, "the fast path accepted a document the detailed path refuses"
+        assert fast == slow
+        assert tp.dumps(fast) == tp.dumps(slow)
+    return fast
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_generated_plans_take_the_fast_path_and_equal_the_detailed_one(
+    plan: tp.TreatmentPlan,
+) -> None:
+    doc = tp.to_dict(plan)
+    fast = _agrees(doc)
+    assert fast == plan
+    assert tp.from_dict(doc) == plan
+
+
+def test_the_examples_take_the_fast_path() -> None:
+    for path in sorted(EXAMPLE.parent.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        assert _agrees(doc) is not None, path.name
+
+
+# Values a broken document may hold where a record's value belongs.
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1001,
+    1001,
+    1.5,
+    float("inf"),
+    1e10,
+    "",
+    " ",
+    "x",
+    "a b",
+    "\x00",
+    "\ud800",
+    "attended",
+    "did_not_attend",
+    "closed",
+    "completed",
+    "2026-01-19T10:00:00+00:00",
+    "2026-02-30T10:00:00+00:00",
+    "1899-12-31T23:59:59+00:00",
+    "2026-01-19T10:00:00",
+    "2026-01-19",
+    [],
+    [1, None],
+    [True],
+    [-1000, 1000],
+    [None, 2.0],
+    ["a", "a"],
+    ["int-gsh"],
+    {},
+    {"a": 1},
+]
+
+
+def _locations(doc: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Every (container, key) holding a value inside the hot records of ``doc``."""
+    places: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            places.append((node, key))
+            if isinstance(value, dict | list):
+                walk(value)
+
+    for name in ("history", "sessions", "assessments"):
+        places.append((doc, name))
+        walk(doc[name])
+    return places
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_broken_record_is_never_accepted_by_the_fast_path_alone(data: Any) -> None:
+    doc = _base()
+    places = _locations(doc)
+    for _ in range(data.draw(st.integers(1, 2))):
+        node, key = data.draw(st.sampled_from(places))
+        action = data.draw(st.sampled_from(["replace", "delete", "extra"]))
+        if action == "replace":
+            node[key] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
+        elif action == "delete" and isinstance(node, dict):
+            node.pop(key, None)
+        elif isinstance(node, dict):
+            node["unknown"] = 1
+    _agrees(doc)
+
+
+def _session(doc: dict[str, Any]) -> dict[str, Any]:
+    session: dict[str, Any] = doc["sessions"][0]
+    return session
+
+
+def _assessment(doc: dict[str, Any]) -> dict[str, Any]:
+    assessment: dict[str, Any] = doc["assessments"][0]
+    return assessment
+
+
+def _set(path: Callable[[dict[str, Any]], dict[str, Any]], key: str, value: Any) -> Any:
+    def change(doc: dict[str, Any]) -> None:
+        path(doc)[key] = value
+
+    return change
+
+
+def _drop(path: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> Any:
+    def change(doc: dict[str, Any]) -> None:
+        del path(doc)[key]
+
+    return change
+
+
+def _history(doc: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = doc["history"][-1]
+    return record
+
+
+def _nested_rule(doc: dict[str, Any], levels: int) -> dict[str, Any]:
+    """The document's discharge criteria wrapped in ``levels`` any_of rules (two JSON
+    levels each: the rule object and its list)."""
+    rule: dict[str, Any] = doc["discharge_criteria"]
+    for _ in range(levels):
+        rule = {"kind": "any_of", "rules": [rule]}
+    return rule
+
+
+DECLINED: dict[str, Any] = {
+    "not an object": lambda doc: doc.clear(),
+    "an unknown plan key": _set(lambda d: d, "extra", 1),
+    "phase not the last target": _set(lambda d: d, "phase", "active"),
+    "outcome not the last outcome": _set(lambda d: d, "outcome", None),
+    "a deep value outside the records": _set(
+        lambda d: d, "client_factors", json.loads("[" * 70 + "]" * 70)
+    ),
+    "records not a list": _set(lambda d: d, "sessions", {}),
+    "rules nested too deep": lambda doc: doc.update(discharge_criteria=_nested_rule(doc, 40)),
+    "assessment not an object": lambda doc: doc["assessments"].__setitem__(0, []),
+    "assessment unknown key": _set(_assessment, "score", 3),
+    "assessment items not a list": _set(_assessment, "items", "2,2"),
+    "assessment too many items": _set(_assessment, "items", [1] * 1001),
+    "assessment item not an integer": _set(_assessment, "items", [1, True, None]),
+    "assessment item too small": _set(_assessment, "items", [-1001, None]),
+    "assessment item too large": _set(_assessment, "items", [1001]),
+    "assessment with neither items nor total": _set(_assessment, "items", None),
+    "assessment total not a number": _set(_assessment, "total", "12"),
+    "assessment total too large": _set(_assessment, "total", 1e10),
+    "assessment id not a reference": _set(_assessment, "id", "a b"),
+    "assessment time not a string": _set(_assessment, "administered_at", 1),
+    "assessment time without offset": _set(_assessment, "administered_at", "2026-01-12T10:00:00"),
+    "assessment time not a day": _set(_assessment, "administered_at", "2026-02-30T10:00:00Z"),
+    "assessment time before 1900": _set(_assessment, "administered_at", "1899-12-31T10:00:00Z"),
+    "session unknown key": _set(_session, "room", 3),
+    "session attendance unknown": _set(_session, "attendance", "late"),
+    "session interventions repeated": _set(_session, "interventions", ["int-gsh", "int-gsh"]),
+    "session interventions not strings": _set(_session, "interventions", [1]),
+    "session interventions too many": _set(
+        _session, "interventions", [f"i{n}" for n in range(101)]
+    ),
+    "session interventions not a list": _set(_session, "interventions", "int-gsh"),
+    "session interventions falsy, not a list": _set(_session, "interventions", 0),
+    "session assessments too many": lambda doc: _session(doc).__setitem__(
+        "assessments", _session(doc)["assessments"] * 34
+    ),
+    "session assessments not a list": _set(_session, "assessments", {"a": 1}),
+    "session assessments falsy, not a list": _set(_session, "assessments", ""),
+    "session not attended with records": _set(_session, "attendance", "did_not_attend"),
+    "session duration not an integer": _set(_session, "duration_minutes", 30.0),
+    "session duration too long": _set(_session, "duration_minutes", 24 * 60 + 1),
+    "session note blank": _set(_session, "note", " "),
+    "session without id": _drop(_session, "id"),
+    "session id not a reference": _set(_session, "id", "session one"),
+    "transition unknown source": _set(_history, "source", "nowhere"),
+    "transition unknown outcome": _set(_history, "outcome", "won"),
+    "transition closed without outcome": _set(_history, "outcome", None),
+    "transition reason with a control character": _set(_history, "reason", "a\x00b"),
+    "transition without source": _drop(_history, "source"),
+    "a cross reference broken": _set(_assessment, "instrument", "NOPE-1"),
+}
+
+
+@pytest.mark.parametrize("change", DECLINED.values(), ids=list(DECLINED))
+def test_the_fast_path_declines_and_the_detailed_path_reports(change: Any) -> None:
+    doc = _base()
+    change(doc)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any exception declines
+        _json._fast_plan(copy.deepcopy(doc))
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    assert all(p.path.startswith("$") for p in caught.value.problems)
+
+
+ACCEPTED: dict[str, Any] = {
+    "items with nulls": _set(_assessment, "items", [2, None, 2, 2, 2, 2, 1, 1, 0]),
+    "a total instead of items": lambda doc: _assessment(doc).update(items=None, total=14),
+    "a float total": lambda doc: _assessment(doc).update(items=None, total=14.5),
+    "no interventions or assessments": lambda doc: _session(doc).update(
+        interventions=[], assessments=[]
+    ),
+    "defaults left out": lambda doc: [
+        _session(doc).pop(key) for key in ("interventions", "duration_minutes", "note")
+    ],
+    "a session note": _set(_session, "note", "Homework reviewed."),
+    "a missed session with its lists left out": lambda doc: [
+        _session(doc).update(attendance="did_not_attend"),
+        _session(doc).pop("interventions"),
+        _session(doc).pop("assessments"),
+    ],
+    "a missed session": lambda doc: _session(doc).update(
+        attendance="did_not_attend", interventions=[], assessments=[], duration_minutes=None
+    ),
+    "times in Z": _set(_assessment, "administered_at", "2026-01-12T10:00:00Z"),
+    "rules nested within the bound": lambda doc: doc.update(
+        discharge_criteria=_nested_rule(doc, 25)
+    ),
+}
+
+
+@pytest.mark.parametrize("change", ACCEPTED.values(), ids=list(ACCEPTED))
+def test_the_fast_path_accepts_what_the_detailed_path_accepts(change: Any) -> None:
+    doc = _base()
+    change(doc)
+    assert _agrees(doc) is not None
+
+
+def test_an_older_document_is_left_to_the_detailed_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = _base()
+    doc["schema_version"] = 0
+    with pytest.raises(Exception):  # noqa: B017, PT011 - declined
+        _json._fast_plan(doc)
+    with pytest.raises(tp.ValidationError):
+        tp.from_dict(doc)
+
+
+def test_too_many_records_are_refused_before_any_are_built() -> None:
+    doc = _base()
+    doc["assessments"] = doc["assessments"] * (tp.document.MAX_RECORDS // 2)
+    with pytest.raises(tp.LimitError):
+        _json._fast_plan(doc)
+    with pytest.raises(tp.LimitError):
+        tp.from_dict(doc)
+
+
+def _schema_depth(kind: Any, seen: frozenset[Any] = frozenset()) -> int:
+    """How deep JSON of type ``kind`` nests (containers only); a type met again on its
+    own path (a recursive type) counts as infinitely deep."""
+    if kind in seen:
+        return 10**6
+    if attrs.has(kind):
+        hints = typing.get_type_hints(kind)
+        return 1 + max(
+            (_schema_depth(hints[a.name], seen | {kind}) for a in attrs.fields(kind) if a.init),
+            default=0,
+        )
+    args = typing.get_args(kind)
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        return max(_schema_depth(a, seen) for a in args)
+    if origin in (tuple, list, dict):
+        return 1 + max(_schema_depth(a, seen) for a in args if a is not Ellipsis)
+    return 0
+
+
+def test_only_rules_nest_without_bound() -> None:
+    # Why the fast path checks the depth of the discharge criteria alone.
+    for name, kind in _json._plan_types().items():
+        depth = _schema_depth(kind)
+        if name == "discharge_criteria":
+            assert depth >= 10**6
+        else:
+            assert depth < _json.MAX_DEPTH - 1, name
+
+
+@pytest.mark.parametrize(
+    ("text", "inside"),
+    [
+        ("1900-01-01T00:00:00Z", True),
+        ("1900-01-01T00:30:00+01:00", False),
+        ("1901-01-01T00:30:00+14:00", True),
+        ("2199-12-31T23:59:59+00:00", True),
+        ("2199-12-31T23:59:59-01:00", False),
+        ("2198-12-31T23:59:59-23:59", True),
+    ],
+)
+def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, inside: bool) -> None:
+    times = _json._Times()
+    if inside:
+        assert times[text] == datetime.fromisoformat(text)
+        assert tp.document.MIN_INSTANT <= times[text] < tp.document.MAX_INSTANT
+    else:
+        with pytest.raises(_json._Slow):
+            times[text]

@@ -22,10 +22,25 @@ PLAN = build(phq9=[18, 16, 14, 12])
 OBJECTIVE = PLAN.objectives[0]
 WRONG_PLANS: list[object] = [SECRET, {"plan_id": SECRET}, None, [PLAN], 7]
 
+REVIEW = tp.ProgressReview("extra-r", NOW, tp.ReviewDecision.CONTINUE)
 #: Every public function whose first parameter is a plan, called with the rest of a
 #: valid argument list.
 TAKES_A_PLAN: dict[str, Callable[[Any], object]] = {
     "alerts": lambda p: tp.alerts(p, NOW),
+    "allowed_events": lambda p: tp.allowed_events(p),
+    "check_event": lambda p: tp.check_event(p, "drop_out", at=NOW),
+    "latest_time": lambda p: tp.latest_time(p),
+    "fire": lambda p: tp.fire(p, "drop_out", at=NOW, by="clin", reason="moved away"),
+    "record_assessment": lambda p: tp.record_assessment(
+        p, tp.Assessment("extra-1", "PHQ-9", NOW, total=9)
+    ),
+    "record_session": lambda p: tp.record_session(
+        p, tp.Session("extra-s", NOW, tp.Attendance.ATTENDED)
+    ),
+    "record_review": lambda p: tp.record_review(
+        p, tp.ProgressReview("extra-r", NOW, tp.ReviewDecision.CONTINUE)
+    ),
+    "revise": lambda p: tp.revise(p, presenting_problems=PLAN.presenting_problems),
     "describe": lambda p: tp.describe(p),
     "evaluate": lambda p: tp.evaluate(tp.rules.SessionLimit(3), p, NOW),
     "objective_achievement": lambda p: tp.objective_achievement(p, OBJECTIVE),
@@ -415,3 +430,65 @@ def test_a_status_that_disagrees_with_the_lifecycle_is_refused_at_its_path(
         tp.fhir.from_fhir(bundle)
     assert [p.path for p in caught.value.problems] == [path]
     assert SECRET not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- revise and JSON
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda: tp.revise(PLAN, goals=PLAN.goals[0]), "goals"),  # type: ignore[arg-type]
+        (lambda: tp.revise(PLAN, goals="goal"), "goals"),
+        (lambda: tp.revise(PLAN, interventions=7), "interventions"),  # type: ignore[arg-type]
+        (lambda: tp.revise(PLAN, presenting_problems=b"x"), "presenting_problems"),
+        (lambda: tp.from_dict(tp.to_dict(PLAN), "TreatmentPlan"), "kind"),  # type: ignore[call-overload]
+        (lambda: tp.from_dict(5, int), "kind"),
+        (lambda: tp.loads('"x"', str), "kind"),
+        (lambda: tp.to_dict(object()), "value"),
+        (lambda: tp.dumps(object()), "value"),
+        (lambda: tp.dumps(PLAN, indent="x"), "indent"),  # type: ignore[arg-type]
+        (lambda: tp.dumps(PLAN, indent=-1), "indent"),
+    ],
+)
+def test_revise_and_json_name_the_argument_they_cannot_use(
+    call: Callable[[], object], parameter: str
+) -> None:
+    with pytest.raises(tp.ArgumentError) as caught:
+        call()
+    assert caught.value.parameter == parameter
+
+
+def test_rules_and_targets_read_as_their_union() -> None:
+    rule = tp.rules.AnyOf([tp.rules.SessionLimit(3), tp.rules.ClientRequest()])
+    assert tp.from_dict(tp.to_dict(rule), tp.rules.Rule) == rule
+    target = OBJECTIVE.target
+    assert tp.from_dict(tp.to_dict(target), tp.ObjectiveTarget) == target
+    with pytest.raises(tp.ValidationError, match="invalid termination rule document"):
+        tp.from_dict({"kind": SECRET}, tp.rules.Rule)
+    with pytest.raises(tp.ValidationError, match="invalid objective target document"):
+        tp.from_dict({"kind": SECRET}, tp.ObjectiveTarget)
+    assert tp.to_dict("text") == "text"
+    assert tp.dumps(PLAN, indent=0).startswith("{\n")
+
+
+@pytest.mark.parametrize("key", ["goals", "sessions", "history"])
+def test_a_list_member_that_is_not_an_object_is_named_by_its_type(key: str) -> None:
+    document = tp.to_dict(PLAN)
+    document[key] = [None, 5]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(document)
+    kind = {"goals": "Goal", "sessions": "Session", "history": "Transition"}[key]
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        (f"$.{key}[0]", f"an object (a {kind})"),
+        (f"$.{key}[1]", f"an object (a {kind})"),
+    ]
+
+
+def test_an_integer_of_thousands_of_digits_is_out_of_range_where_it_lands() -> None:
+    text = tp.dumps(PLAN, indent=None)
+    first = PLAN.all_assessments()[0]
+    assert first.total is not None
+    marker = f'"total":{first.total:g}'
+    assert marker in text
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.loads(text.replace(marker, '"total":1' + "0" * 5000, 1))
+    assert caught.value.problems[0].path.endswith(".total")

@@ -275,7 +275,7 @@ ACCEPTED: dict[str, Any] = {
     ),
     "times in Z": _set(_assessment, "administered_at", "2026-01-12T10:00:00Z"),
     "rules nested within the bound": lambda doc: doc.update(
-        discharge_criteria=_nested_rule(doc, 25)
+        discharge_criteria=_nested_rule(doc, 20)
     ),
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import math
 import re
 import types
 import typing
@@ -33,7 +34,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _fast
 from . import _validation as v
-from ._errors import LimitError, ValidationError, ValidationIssue
+from ._errors import ArgumentError, LimitError, ValidationError, ValidationIssue
 from ._migrations import migrate
 from ._model import (
     SCHEMA_VERSION,
@@ -567,7 +568,7 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 
 
 # --------------------------------------------------------------------------- errors
-def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
+def _problems(exc: BaseException, path: str = "$", member: Any = None) -> list[ValidationIssue]:
     """Flatten a cattrs error tree into problems with JSON paths. Values are never echoed."""
     if isinstance(exc, ValidationError):
         return list(exc.prefixed(path).problems)
@@ -575,6 +576,12 @@ def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
         return [_unknown_key_problem(path, exc.cl, len(exc.extra_fields))]
     if isinstance(exc, ClassValidationError | IterableValidationError):
         out: list[ValidationIssue] = []
+        # The type of a list's members, from the note on the list (tuple[Goal, ...]).
+        of = None
+        if isinstance(exc, IterableValidationError):
+            for note in getattr(exc, "__notes__", []):
+                args = get_args(getattr(note, "type", None))
+                of = args[0] if args else of
         for inner in exc.exceptions:
             step = _step(inner)
             if step is _MAPPING_VALUE:
@@ -585,7 +592,7 @@ def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
                     for p in _problems(inner, path)
                 )
             else:
-                out.extend(_problems(inner, path + step))
+                out.extend(_problems(inner, path + step, of))
         return out
     if isinstance(exc, _Expected):
         return [ValidationIssue(path, str(exc))]
@@ -593,6 +600,11 @@ def _problems(exc: BaseException, path: str = "$") -> list[ValidationIssue]:
         return [ValidationIssue(path, "a required key")]
     if isinstance(exc, RecursionError):
         return [ValidationIssue(path, f"nesting no deeper than {MAX_DEPTH}")]
+    # The type being built (a list member, or a field cattrs noted): say which.
+    kinds = [member, *(getattr(n, "type", None) for n in getattr(exc, "__notes__", []))]
+    for kind in kinds:
+        if isinstance(kind, type) and attrs.has(kind):
+            return [ValidationIssue(path, f"an object (a {kind.__name__})")]
     return [ValidationIssue(path, "a valid value")]
 
 
@@ -650,7 +662,24 @@ def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
 # --------------------------------------------------------------------------- public
 def to_dict(value: Any) -> Any:
     """A plan (or any part of one) as JSON-ready Python data."""
-    return converter().unstructure(value)
+    out = converter().unstructure(value)
+    if out is value and not isinstance(value, str | int | float | bool | None):
+        # Nothing the converter knows (an arbitrary object comes back as itself).
+        raise ArgumentError("value", "a treatplan value (a plan or a part of one)")
+    return out
+
+
+def _check_kind(kind: Any) -> str:
+    """The name of a document ``kind`` the converter reads, or an ArgumentError."""
+    if kind is Rule:
+        return "termination rule"
+    if kind is ObjectiveTarget:
+        return "objective target"
+    if isinstance(kind, type) and attrs.has(kind):
+        return kind.__name__
+    raise ArgumentError(
+        "kind", "a treatplan class such as TreatmentPlan or ReviewPolicy (or Rule)"
+    )
 
 
 @overload
@@ -662,6 +691,7 @@ def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
 
     Raises :class:`ValidationError` listing every problem with its JSON path.
     """
+    name = _check_kind(kind)
     if kind is TreatmentPlan:
         _check_version(data)
         try:
@@ -679,7 +709,7 @@ def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
         problems = _problems(exc)
     # Raised outside the handler, so the error has no __context__: the cattrs
     # exceptions underneath may name document keys.
-    raise ValidationError(problems, f"invalid {kind.__name__} document")
+    raise ValidationError(problems, f"invalid {name} document")
 
 
 def _check_record_count(data: Any) -> None:
@@ -726,6 +756,8 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
 
     ``indent=None`` writes compact JSON, without spaces after separators.
     """
+    if indent is not None and not (v.is_int(indent) and 0 <= indent <= 16):
+        raise ArgumentError("indent", "None (compact) or a number of spaces from 0 to 16")
     return json.dumps(
         to_dict(value),
         indent=indent,
@@ -746,13 +778,14 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
     """
     if not isinstance(text, str | bytes | bytearray):
         raise ValidationError.at("$", "JSON text (str or bytes)")
+    _check_kind(kind)
     if len(text) > MAX_DOCUMENT_SIZE:  # before parsing: a huge input costs nothing
         raise LimitError.at(
             "$", f"a document of at most {MAX_DOCUMENT_SIZE:,} bytes (characters for a str)"
         )
     where: str | None = None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         where = (
             f" (line {exc.lineno}, column {exc.colno})"
@@ -762,6 +795,13 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
     if where is not None:  # raised outside the handler: no __context__ with document text
         raise ValidationError.at("$", f"well-formed JSON{where}")
     return from_dict(data, kind)
+
+
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to convert an integer of thousands of digits (a ValueError that
+    # would read as malformed JSON); no field takes one, so read it as out of range
+    # and let the field's check name its path.
+    return int(digits) if len(digits) <= 400 else math.inf
 
 
 def _reject_constant(name: str) -> float:

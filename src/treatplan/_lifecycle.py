@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from . import _validation as v
-from ._errors import TransitionError, ValidationError, ValidationIssue
+from ._errors import ArgumentError, TransitionError, ValidationError, ValidationIssue
 from ._fast import new_transition, replace_field, with_history
 from ._model import (
     Assessment,
@@ -31,6 +31,7 @@ from ._model import (
     ProgressReview,
     Session,
     TreatmentPlan,
+    check_plan,
     record_time_problem,
 )
 from ._state import (
@@ -284,6 +285,7 @@ def check_event(
     reason: str | None = "unspecified",
 ) -> EventCheck:
     """Whether ``event`` may fire on ``plan`` at ``at``, with every failed guard."""
+    check_plan(plan)
     request = _request(event, at, by, reason)
     reasons = _failures(plan, request, state_of(plan))
     target = TRANSITIONS[request.event.value].target
@@ -299,6 +301,7 @@ def allowed_events(
     session, assessment or review, whichever is later. ``reason`` is assumed given
     unless you pass ``None``.
     """
+    check_plan(plan)
     when = latest_time(plan) if at is None else at
     return tuple(
         check_event(plan, ev, at=when, reason=reason) for ev in Event if ev is not Event.REFER
@@ -308,6 +311,7 @@ def allowed_events(
 def latest_time(plan: TreatmentPlan) -> datetime:
     """The plan's latest time: its last transition or latest record, whichever is later
     (an event may not be dated before it)."""
+    check_plan(plan)
     latest = state_of(plan).latest_record
     last = plan.last_event_at
     if latest is None or latest <= v.instant(last):
@@ -330,6 +334,7 @@ def fire(
     naive ``at``, ``by`` not an opaque reference); the input plan is unchanged.
     A blank ``reason`` counts as none.
     """
+    check_plan(plan)
     ev, at, reason = _checked(event, at, by, reason)
     name, sources, target, outcome, needs_reason, guarded = _FIRE[ev]
     history = plan.history
@@ -398,6 +403,7 @@ def _dated_in_phase(
 
 def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
     """Add a standalone assessment (outside a session): any open phase."""
+    check_plan(plan)
     _require_phase(plan, "assessment")
     if not isinstance(assessment, Assessment):
         raise ValidationError.at("assessment", "an Assessment")
@@ -414,6 +420,7 @@ def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentP
 
 def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     """Add a session, in time order, in assessing, active, ending or follow-up."""
+    check_plan(plan)
     _require_phase(plan, "session")
     if not isinstance(session, Session):
         raise ValidationError.at("session", "a Session")
@@ -443,6 +450,7 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
 
 def record_review(plan: TreatmentPlan, review: ProgressReview) -> TreatmentPlan:
     """Add a progress review, in time order, once the plan is agreed."""
+    check_plan(plan)
     _require_phase(plan, "review")
     if not isinstance(review, ProgressReview):
         raise ValidationError.at("review", "a ProgressReview")
@@ -478,6 +486,7 @@ def revise(
     Allowed in any open phase but follow-up; the whole result is validated.
     History, sessions, assessments and reviews cannot be revised: they are records.
     """
+    check_plan(plan)
     _require_phase(plan, "revision")
     forbidden = sorted(
         set(other) & {"history", "sessions", "assessments", "reviews", "plan_id", "client_ref"}
@@ -487,12 +496,17 @@ def revise(
             "revise", "only plan content, not the records: " + ", ".join(forbidden)
         )
     changes: dict[str, Any] = dict(other)
-    if presenting_problems is not None:
-        changes["presenting_problems"] = tuple(presenting_problems)
-    if goals is not None:
-        changes["goals"] = tuple(goals)
-    if interventions is not None:
-        changes["interventions"] = tuple(interventions)
+    for name, given, kind in (
+        ("presenting_problems", presenting_problems, "PresentingProblems"),
+        ("goals", goals, "Goals"),
+        ("interventions", interventions, "Interventions"),
+    ):
+        if given is None:
+            continue
+        # A single record or a string is a slip, not a list of one (or of characters).
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise ArgumentError(name, f"a list of {kind}")
+        changes[name] = tuple(given)
     try:
         return attrs.evolve(plan, **changes)
     except TypeError:

@@ -492,3 +492,54 @@ def test_an_integer_of_thousands_of_digits_is_out_of_range_where_it_lands() -> N
     with pytest.raises(tp.ValidationError) as caught:
         tp.loads(text.replace(marker, '"total":1' + "0" * 5000, 1))
     assert caught.value.problems[0].path.endswith(".total")
+
+
+def _long_term_goal(bundle: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    for i, entry in enumerate(bundle["entry"]):
+        resource = entry["resource"]
+        if resource["resourceType"] == "Goal" and "long-term" in json.dumps(
+            resource.get("category")
+        ):
+            return i, resource
+    raise AssertionError("no long-term goal")
+
+
+def test_a_goal_relationship_other_than_a_milestone_is_not_an_objective() -> None:
+    bundle = tp.fhir.to_fhir(PLAN)
+    _, goal = _long_term_goal(bundle)
+    extra = json.loads(json.dumps(goal["extension"][0]))
+    extra["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] = "predecessor"
+    goal["extension"].append(extra)
+    assert tp.fhir.from_fhir(bundle) == tp.fhir.fhir_subset(PLAN)
+
+
+def test_a_fhir_element_that_should_be_an_object_is_named() -> None:
+    bundle = tp.fhir.to_fhir(PLAN)
+    i, goal = _long_term_goal(bundle)
+    goal["description"] = SECRET
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.fhir.from_fhir(bundle)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        (f"$.entry[{i}].resource.description", "a JSON object")
+    ]
+    bundle = tp.fhir.to_fhir(PLAN)
+    entries = bundle["entry"]
+    i = next(n for n, e in enumerate(entries) if e["resource"]["resourceType"] == "Condition")
+    entries[i]["resource"]["code"]["coding"] = [SECRET]
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.fhir.from_fhir(bundle)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        (f"$.entry[{i}].resource.code.coding[0]", "a JSON object")
+    ]
+
+
+def test_lists_of_values_read_as_tuples_or_lists_of_their_class() -> None:
+    found = tp.review(PLAN, NOW)
+    assert tp.loads(tp.dumps(found.verdicts), tuple[tp.Verdict, ...]) == found.verdicts
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict([5], list[tp.Alert])
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("$[0]", "an object (an Alert)")
+    ]
+    with pytest.raises(tp.ArgumentError):
+        tp.from_dict([], tuple[int, ...])

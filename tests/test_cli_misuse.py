@@ -428,3 +428,19 @@ def test_a_float_flag_is_reworded(capsys: pytest.CaptureFixture[str]) -> None:
         err = capsys.readouterr().err
         assert expected in err
         assert SECRET not in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+@pytest.mark.parametrize("workers", ["0", "-2", "two"])
+def test_workers_must_be_a_positive_integer(
+    command: str, workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, "--workers", workers]
+    if command == "sweep":
+        argv += ["--set", "horizon_weeks=1"]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err
+    assert "expected a positive integer" in err

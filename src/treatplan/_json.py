@@ -604,7 +604,8 @@ def _problems(exc: BaseException, path: str = "$", member: Any = None) -> list[V
     kinds = [member, *(getattr(n, "type", None) for n in getattr(exc, "__notes__", []))]
     for kind in kinds:
         if isinstance(kind, type) and attrs.has(kind):
-            return [ValidationIssue(path, f"an object (a {kind.__name__})")]
+            article = "an" if kind.__name__[0] in "AEIOU" else "a"
+            return [ValidationIssue(path, f"an object ({article} {kind.__name__})")]
     return [ValidationIssue(path, "a valid value")]
 
 
@@ -669,17 +670,27 @@ def to_dict(value: Any) -> Any:
     return out
 
 
+def _readable(kind: Any) -> bool:
+    """Whether the converter reads documents of ``kind``: a treatplan value class, one
+    of the tagged unions, or a tuple or list of those (``tuple[Alert, ...]``)."""
+    if kind is Rule or kind is ObjectiveTarget or (isinstance(kind, type) and attrs.has(kind)):
+        return True
+    if typing.get_origin(kind) in (tuple, list):
+        return all(arg is Ellipsis or _readable(arg) for arg in get_args(kind))
+    return False
+
+
 def _check_kind(kind: Any) -> str:
     """The name of a document ``kind`` the converter reads, or an ArgumentError."""
+    if not _readable(kind):
+        raise ArgumentError(
+            "kind", "a treatplan class such as TreatmentPlan or ReviewPolicy (or Rule)"
+        )
     if kind is Rule:
         return "termination rule"
     if kind is ObjectiveTarget:
         return "objective target"
-    if isinstance(kind, type) and attrs.has(kind):
-        return kind.__name__
-    raise ArgumentError(
-        "kind", "a treatplan class such as TreatmentPlan or ReviewPolicy (or Rule)"
-    )
+    return str(kind.__name__)
 
 
 @overload

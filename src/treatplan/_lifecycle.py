@@ -266,7 +266,7 @@ def _checked(
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")
         elif not reason.isascii() and not v.is_unicode(reason):
             raise ValidationError.at("reason", "valid Unicode text (no lone surrogates)")
-        elif find_control(reason) is not None:  # is_storable_text, inline
+        elif find_control(reason) is not None:  # storable text, checked inline
             raise ValidationError.at("reason", v.STORABLE_TEXT)
     return ev, at, reason
 

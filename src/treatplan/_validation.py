@@ -33,7 +33,7 @@ _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 STORABLE_TEXT = "text without control characters (tab and line breaks allowed)"
 #: The patterns' own methods, for hot paths that check a ``str`` inline: ``match_ref(s)``
-#: is :func:`is_ref` and ``find_control(s) is None`` :func:`is_storable_text`.
+#: is :func:`is_ref`, and ``find_control(s) is None`` means storable text.
 match_ref = _REF.match
 find_control = _CONTROL.search
 
@@ -69,11 +69,6 @@ def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
             raise fail(attribute, STORABLE_TEXT)
 
     return check
-
-
-def is_storable_text(value: str) -> bool:
-    """Whether ``value`` has no C0 control character other than tab, LF and CR."""
-    return _CONTROL.search(value) is None
 
 
 def is_unicode(value: str) -> bool:

@@ -796,7 +796,7 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
         )
     where: str | None = None
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        data = _parse(text)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         where = (
             f" (line {exc.lineno}, column {exc.colno})"
@@ -806,6 +806,17 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
     if where is not None:  # raised outside the handler: no __context__ with document text
         raise ValidationError.at("$", f"well-formed JSON{where}")
     return from_dict(data, kind)
+
+
+def _parse(text: str | bytes | bytearray) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+    # Not a syntax error: an integer too long for Python to convert. Read again with
+    # a Python hook for integers (slower, so only now).
+    return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def _parse_int(digits: str) -> int | float:

@@ -431,7 +431,7 @@ def test_a_float_flag_is_reworded(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("command", ["simulate", "sweep"])
-@pytest.mark.parametrize("workers", ["0", "-2", "two"])
+@pytest.mark.parametrize("workers", ["0", "-2", "two", "257"])
 def test_workers_must_be_a_positive_integer(
     command: str, workers: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

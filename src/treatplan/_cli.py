@@ -47,6 +47,10 @@ EXIT_TERMINATED = 143
 MAX_CLIENTS = 10_000_000
 #: The most replicate seeds one run takes (``treatplan.sim.MAX_REPLICATES``).
 MAX_REPLICATES = 1_000
+#: The most worker processes a run starts (``--workers``), and the largest chunk of
+#: clients a worker takes at once (``--chunk-size``).
+MAX_WORKERS = 256
+MAX_CHUNK = 100_000
 
 #: The name of the plan-file positional in every sub-command's usage line.
 PLAN_METAVAR = "PLAN"

@@ -14,8 +14,10 @@ from typing import Any
 from ._cli import (
     EXIT_OK,
     EXIT_USAGE,
+    MAX_CHUNK,
     MAX_CLIENTS,
     MAX_REPLICATES,
+    MAX_WORKERS,
     count,
     ignore_interrupts,
     interrupted_exit,
@@ -57,9 +59,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--workers",
         metavar="K",
-        type=_positive,
+        type=count(MAX_WORKERS),
         default=1,
-        help="worker processes (default 1: in-process)",
+        help=f"worker processes (default 1: in-process; at most {MAX_WORKERS})",
     )
     p.add_argument(
         "--replicates",
@@ -71,7 +73,7 @@ def register(subparsers: Any) -> None:
             f"(default 1, at most {MAX_REPLICATES:,})"
         ),
     )
-    p.add_argument("--chunk-size", type=_positive, default=250, help=argparse.SUPPRESS)
+    p.add_argument("--chunk-size", type=count(MAX_CHUNK), default=250, help=argparse.SUPPRESS)
     p.add_argument(
         "--out", metavar="DIR", default="treatplan-out", help="output directory (treatplan-out)"
     )
@@ -111,16 +113,6 @@ def register(subparsers: Any) -> None:
         "-q", "--quiet", action="store_true", help="no progress on stderr, even on a terminal"
     )
     p.set_defaults(func=_simulate)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer")
-    return value
 
 
 class _ProgressBar:

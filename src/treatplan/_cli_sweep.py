@@ -16,6 +16,7 @@ from ._cli import (
     EXIT_USAGE,
     MAX_CLIENTS,
     MAX_REPLICATES,
+    MAX_WORKERS,
     PlanFileError,
     case_insensitive,
     count,
@@ -79,7 +80,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seed", metavar="S", type=int, default=1, help="random seed (default 1)")
     p.add_argument(
-        "--workers", metavar="K", type=_positive, default=1, help="worker processes (default 1)"
+        "--workers",
+        metavar="K",
+        type=count(MAX_WORKERS),
+        default=1,
+        help="worker processes (default 1)",
     )
     p.add_argument(
         "--dask", metavar="ADDRESS", help="run on a Dask cluster (needs treatplan[dask])"
@@ -94,16 +99,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--plots", action="store_true", help="draw sweep.png (needs matplotlib)")
     p.set_defaults(func=_sweep)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer")
-    return value
 
 
 def _scalar(text: str) -> Any:

@@ -84,7 +84,7 @@ def register(subparsers: Any) -> None:
         metavar="K",
         type=count(MAX_WORKERS),
         default=1,
-        help="worker processes (default 1)",
+        help=f"worker processes (default 1, at most {MAX_WORKERS})",
     )
     p.add_argument(
         "--dask", metavar="ADDRESS", help="run on a Dask cluster (needs treatplan[dask])"

@@ -1125,8 +1125,6 @@ class _Importer:
             return local
         loinc = _first_code(concept, _LOINC)
         if loinc is not None:
-            from ._instruments import BUILTIN_INSTRUMENTS
-
             for instrument in (*self.custom.values(), *BUILTIN_INSTRUMENTS.values()):
                 if instrument.loinc == loinc:
                     return instrument.code
@@ -1437,8 +1435,6 @@ def _date(text: str, path: str) -> date:
 
 
 def _builtin_definition(code: str, path: str) -> Instrument:
-    from ._instruments import BUILTIN_INSTRUMENTS
-
     if code not in BUILTIN_INSTRUMENTS:
         raise ValidationError.at(f"{path}.code", "a built-in or custom instrument")
     return BUILTIN_INSTRUMENTS[code]

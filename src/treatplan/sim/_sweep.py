@@ -20,7 +20,9 @@ from the runs whose manifests say they completed.
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import itertools
 import json
 import math
@@ -37,6 +39,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ArgumentError, TreatplanError, ValidationError
+from .._json import to_dict
 from .._version import __version__
 from . import _checks as checks
 from ._manifest import RunFolder, check_manifest, scenario_sha256
@@ -187,8 +190,6 @@ def _pairs(arm: Mapping[Any, Any]) -> tuple[tuple[str, Any], ...]:
 
 def _with_service(data: dict[str, Any]) -> dict[str, Any]:
     if "service" not in data:
-        from .._json import to_dict
-
         data["service"] = to_dict(Service())
     return data
 
@@ -609,9 +610,6 @@ def _cell(value: Any) -> Any:
 def _write_table(
     out: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]], table_format: str
 ) -> Path:
-    import csv
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)

@@ -137,6 +137,27 @@ def test_is_int_and_is_number() -> None:
     assert not v.is_number(float("nan"))
 
 
+class _Number(float):
+    """A float subclass: takes the general path of ``is_number``."""
+
+
+class _Whole(enum.IntEnum):
+    ONE = 1
+
+
+@given(st.one_of(st.integers(), st.floats(), st.floats().map(_Number), st.sampled_from(_Whole)))
+def test_is_number_fast_path_agrees_with_its_definition(value: float) -> None:
+    # Finite, not a bool, and within MAX_NUMBER either side: the definition the exact
+    # int and float shortcuts must agree with (subclasses take the general path).
+    defined = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= v.MAX_NUMBER
+        and math.isfinite(value)
+    )
+    assert v.is_number(value) is defined
+
+
 # --------------------------------------------------------------------------- time
 def test_aware_datetimes_only() -> None:
     ist = timezone(timedelta(hours=5, minutes=30))

@@ -239,6 +239,13 @@ def is_int(value: object) -> bool:
 
 
 def is_number(value: object) -> bool:
+    # Exact ints and floats first (the hot path of scoring and rules): int-to-float
+    # comparison is exact in Python and never overflows, and NaN and the infinities
+    # fail the bound.
+    if type(value) is int:
+        return -MAX_NUMBER <= value <= MAX_NUMBER
+    if type(value) is float:
+        return abs(value) <= MAX_NUMBER
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)

@@ -99,6 +99,10 @@ class TalkingTherapiesOutcome:
     reliable_recovery: bool | None
 
 
+#: The default policy, built once (a frozen value: sharing it is safe).
+_DEFAULT_POLICY = TalkingTherapiesPolicy()
+
+
 def talking_therapies_outcome(
     plan: TreatmentPlan, policy: TalkingTherapiesPolicy | None = None
 ) -> TalkingTherapiesOutcome:
@@ -123,7 +127,7 @@ def talking_therapies_outcome(
         raise ArgumentError("plan", "a TreatmentPlan")
     if policy is not None and not isinstance(policy, TalkingTherapiesPolicy):
         raise ArgumentError("policy", "a TalkingTherapiesPolicy or None")
-    policy = policy or TalkingTherapiesPolicy()
+    policy = policy or _DEFAULT_POLICY
     depression = plan.instrument(policy.depression)
     anxiety = plan.instrument(policy.anxiety)
     dep_case = _threshold(policy.depression_caseness, depression.caseness_cutoff, "caseness")

@@ -4,7 +4,7 @@ recording a review, cadence, and due or overdue reviews across plans."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -467,3 +467,18 @@ def test_review_status_before_the_referral_is_not_applicable() -> None:
     assert status == tp.reviews.ReviewDue(
         plan.plan_id, tp.reviews.ReviewStatus.NOT_APPLICABLE, None
     )
+
+
+def test_record_findings_refuses_findings_of_another_plan_or_time() -> None:
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7], criteria=tp.rules.GoalsMet())
+    other = tp.TreatmentPlan(**{**_fields(plan), "plan_id": "other-plan"})
+    at = week(7) + timedelta(hours=1)
+    for findings in (tp.review(other, at), tp.review(plan, week(2) + timedelta(hours=1))):
+        with pytest.raises(tp.ArgumentError, match="for this plan at as_of") as caught:
+            tp.record_findings(plan, at, review_id="rv-1", findings=findings)
+        assert caught.value.parameter == "findings"
+    # The same instant at another offset is the same time: accepted.
+    own = tp.review(plan, at)
+    shifted = at.astimezone(timezone(timedelta(hours=5)))
+    recorded = tp.record_findings(plan, shifted, review_id="rv-1", findings=own)
+    assert recorded.reviews[-1].decision is own.suggestion.decision

@@ -582,6 +582,12 @@ def record_findings(
         isinstance(progress, ObjectiveProgress | str) or not isinstance(progress, Iterable)
     ):
         raise ArgumentError("progress", "an iterable of ObjectiveProgress")
+    if findings is not None and (
+        findings.plan_id != plan.plan_id or v.instant(findings.as_of) != v.instant(as_of)
+    ):
+        # Findings of another plan, or of this one at another time, would record a
+        # decision and progress the plan's own data at as_of does not support.
+        raise ArgumentError("findings", "the Findings of treatplan.review for this plan at as_of")
     chosen = policy or _DEFAULT_POLICY
     found = findings if findings is not None else review(plan, as_of, chosen)
     records = (

@@ -18,6 +18,7 @@ import attrs
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._instruments import Direction, Instrument, Norms
+from ._memo import IdentityCache
 from ._scoring import Score
 
 __all__ = [
@@ -706,25 +707,17 @@ def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange
 
 
 #: Changes between two totals, remembered per instrument definition object: a table by
-#: (pre, post) of at most _CHANGES_PER_INSTRUMENT entries, for at most
-#: _CHANGE_INSTRUMENTS definitions. Every session's ending rules and every review
-#: compare a baseline with the latest scores, and totals repeat. Keyed by ``id``: each
-#: entry holds its definition, so no other object can take that id while it lives
-#: (the same guarantee as :class:`~treatplan._memo.IdentityCache`, one dict call
-#: cheaper on the hottest lookup of a simulation).
-_CHANGES: dict[int, tuple[Instrument, dict[tuple[float, float], ClinicalChange | None]]] = {}
-_CHANGE_INSTRUMENTS = 256
+#: (pre, post) of at most _CHANGES_PER_INSTRUMENT entries. Every session's ending rules
+#: and every review compare a baseline with the latest scores, and totals repeat.
+_CHANGES: IdentityCache[dict[tuple[float, float], ClinicalChange | None]] = IdentityCache(256)
 _CHANGES_PER_INSTRUMENT = 4096
 
 
 def change_between(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
     """:func:`change_of`, remembered per (definition object, pre, post)."""
-    entry = _CHANGES.get(id(instrument))
-    if entry is None:
-        if len(_CHANGES) >= _CHANGE_INSTRUMENTS:
-            _CHANGES.clear()
-        entry = _CHANGES[id(instrument)] = (instrument, {})
-    table = entry[1]
+    table = _CHANGES.get(instrument)
+    if table is None:
+        table = _CHANGES.put({}, instrument)
     key = (pre, post)
     if key in table:
         return table[key]

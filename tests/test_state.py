@@ -384,6 +384,51 @@ def test_a_series_index_outside_its_points_is_a_library_error() -> None:
         series[-4]
 
 
+def test_achievement_as_of_an_earlier_time_uses_the_reviews_then() -> None:
+    from measured_plans import build, week
+
+    walks = tp.BehaviourTarget("walks", tp.Comparator.AT_LEAST, 3, "walks", tp.CountPeriod.WEEK)
+    plan = build(phq9=[17, 16, 14, 13], targets=[tp.GasTarget(level=0), walks])
+    gas, behaviour = plan.objectives
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-1",
+            week(1) + timedelta(hours=2),
+            tp.ReviewDecision.CONTINUE,
+            progress=(
+                tp.ObjectiveProgress(gas.id, tp.AchievementStatus.IMPROVING, gas_level=-1),
+                tp.ObjectiveProgress(behaviour.id, tp.AchievementStatus.IMPROVING),
+            ),
+        ),
+    )
+    plan = tp.record_review(
+        plan,
+        tp.ProgressReview(
+            "rev-2",
+            week(3) + timedelta(hours=2),
+            tp.ReviewDecision.CONTINUE,
+            progress=(
+                tp.ObjectiveProgress(gas.id, tp.AchievementStatus.ACHIEVED, gas_level=1),
+                tp.ObjectiveProgress(behaviour.id, tp.AchievementStatus.ACHIEVED),
+            ),
+        ),
+    )
+    assert tp.objective_achievement(plan, gas).achieved
+    assert tp.objective_achievement(plan, behaviour).achieved
+    # Between the reviews: the first one's answer, as review() and GoalsMet give it.
+    between = week(2) + timedelta(hours=1)
+    then = tp.objective_achievement(plan, gas, between)
+    assert (then.achieved, then.value, then.evidence) == (False, -1.0, ("rev-1",))
+    assert not tp.objective_achievement(plan, behaviour, between).achieved
+    findings = tp.review(plan, between)
+    assert [f.state.value for f in findings.objectives] != ["achieved", "achieved"]
+    assert findings.objectives[0].gas_level == -1
+    # Before any review: nothing recorded yet.
+    early = tp.objective_achievement(plan, gas, week(1))
+    assert early.source is tp.AchievementSource.NONE
+
+
 def test_achievement_as_of_an_earlier_time_uses_the_scores_then() -> None:
     from measured_plans import build, week
 

@@ -706,8 +706,8 @@ def objective_achievement(
     latest score of its instrument (up to ``as_of``), a GAS target on the latest GAS
     level recorded at a review, and a behaviour target on the latest achievement
     recorded at a review. Progress notes (``in-progress``, ``improving``, ...) on the
-    objective itself do not override. ``plan`` must already be cut to ``as_of``
-    for the reviews (see :func:`as_of_view`); scores are cut here.
+    objective itself do not override. Scores and reviews dated after ``as_of`` are
+    left out.
     """
     check_plan(plan)
     # Identity first (the usual case, cheap), then equality (a copy of one of them).
@@ -749,6 +749,15 @@ def objective_achievement(
             (latest.assessment_id,),
         )
     record = state.progress.get(oid)
+    if as_of is not None and plan.reviews and v.instant(plan.reviews[-1].at) > v.instant(as_of):
+        # Reviews after as_of did not exist yet: the progress recorded up to then.
+        limit = v.instant(as_of)
+        progress: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
+        for review in plan.reviews:
+            if v.instant(review.at) > limit:
+                break
+            _add_progress(progress, review)
+        record = progress.get(oid)
     if isinstance(target, GasTarget) and record is not None and record[2] is not None:
         level = record[2]
         met = level >= target.level

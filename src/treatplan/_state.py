@@ -455,6 +455,10 @@ def _add_progress(
         progress[p.objective] = (review.id, p, level)
 
 
+def _review_time(review: ProgressReview) -> datetime:
+    return v.instant(review.at)
+
+
 def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
     """Every assessment of ``plan`` scored, sorted by time (stable: session assessments
     in session order, then standalone ones), and grouped by instrument."""
@@ -751,11 +755,9 @@ def objective_achievement(
     record = state.progress.get(oid)
     if as_of is not None and plan.reviews and v.instant(plan.reviews[-1].at) > v.instant(as_of):
         # Reviews after as_of did not exist yet: the progress recorded up to then.
-        limit = v.instant(as_of)
+        then = bisect.bisect_right(plan.reviews, v.instant(as_of), key=_review_time)
         progress: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
-        for review in plan.reviews:
-            if v.instant(review.at) > limit:
-                break
+        for review in plan.reviews[:then]:
             _add_progress(progress, review)
         record = progress.get(oid)
     if isinstance(target, GasTarget) and record is not None and record[2] is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -136,7 +137,7 @@ def test_plan_without_gas_levels_has_no_t_score() -> None:
     assert tp.outcomes.plan_gas_t_score(_plan(_review("r-1", 28, ("o-1", None)))) is None
 
 
-def test_plan_t_score_uses_the_latest_review_with_levels_and_goal_weights() -> None:
+def test_plan_t_score_uses_the_latest_levels_and_goal_weights() -> None:
     plan = _plan(
         _review("r-1", 28, ("o-1", -1), ("o-2", -1)),
         _review("r-2", 56, ("o-1", 1), ("o-2", 2), ("o-3", 0)),
@@ -147,3 +148,23 @@ def test_plan_t_score_uses_the_latest_review_with_levels_and_goal_weights() -> N
     # T = 50 + 50 / sqrt(0.7 * 11 + 0.3 * 25) = 50 + 50 / sqrt(15.2) = 62.8248
     assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(62.8248, abs=1e-4)
     assert tp.outcomes.plan_gas_t_score(plan, rho=0) == pytest.approx(50 + 50 / math.sqrt(11))
+
+
+def test_plan_t_score_keeps_earlier_levels_of_objectives_a_review_did_not_rate() -> None:
+    # r-2 rates o-1 only: o-2 stays at -2, the level its review finding reports.
+    plan = _plan(_review("r-1", 28, ("o-1", 1), ("o-2", -2)), _review("r-2", 56, ("o-1", 1)))
+    assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(
+        tp.outcomes.gas_t_score([1, -2], [3, 1])
+    )
+    found = tp.review(plan, T0 + timedelta(days=57))
+    assert [f.gas_level for f in found.objectives[:2]] == [1, -2]
+    assert found.gas_t_score == tp.outcomes.plan_gas_t_score(plan)
+
+
+def test_plan_t_score_leaves_out_cancelled_objectives() -> None:
+    plan = _plan(_review("r-1", 28, ("o-1", 1), ("o-2", -2)))
+    goal = plan.goals[0]
+    cancelled = attrs.evolve(goal.objectives[1], status=tp.GoalStatus.CANCELLED)
+    objectives = (goal.objectives[0], cancelled, goal.objectives[2])
+    plan = attrs.evolve(plan, goals=(attrs.evolve(goal, objectives=objectives),))
+    assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(tp.outcomes.gas_t_score([1], [3]))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from . import _validation as v
 from ._errors import ArgumentError
 from ._model import GasTarget, TreatmentPlan
+from ._state import live_objectives, state_of
 
 __all__ = ["DEFAULT_GAS_RHO", "gas_t_score", "plan_gas_t_score"]
 
@@ -52,24 +53,24 @@ def gas_t_score(
 
 
 def plan_gas_t_score(plan: TreatmentPlan, *, rho: float = DEFAULT_GAS_RHO) -> float | None:
-    """The GAS T-score at the plan's latest review that records GAS levels, or ``None``.
+    """The GAS T-score of the plan's objectives at their latest GAS levels, or ``None``.
 
-    Levels come from that review's ``ObjectiveProgress.gas_level``; each weight is
-    the objective's ``GasTarget.weight`` (1.0 when the objective has another kind
-    of target).
+    Each live objective (not cancelled, rejected or entered in error) counts with
+    the latest GAS level recorded for it at a review, the level its review finding
+    reports (:func:`~treatplan.objective_achievement`): a review that rates only
+    some objectives leaves the others at their earlier levels. Each weight is the
+    objective's ``GasTarget.weight`` (1.0 when the objective has another kind of
+    target). ``None`` when no objective has a level yet.
     """
     if not isinstance(plan, TreatmentPlan):
         raise ArgumentError("plan", "a TreatmentPlan")
-    for review in reversed(plan.reviews):
-        scored = [p for p in review.progress if p.gas_level is not None]
-        if not scored:
-            continue
-        levels: list[int] = []
-        weights: list[float] = []
-        for progress in scored:
-            assert progress.gas_level is not None
-            target = plan.objective(progress.objective).target
-            levels.append(progress.gas_level)
+    progress = state_of(plan).progress
+    levels: list[int] = []
+    weights: list[float] = []
+    for objective in live_objectives(plan):
+        record = progress.get(objective.id)
+        if record is not None and record[2] is not None:
+            target = objective.target
+            levels.append(record[2])
             weights.append(target.weight if isinstance(target, GasTarget) else 1.0)
-        return gas_t_score(levels, weights, rho=rho)
-    return None
+    return gas_t_score(levels, weights, rho=rho) if levels else None

@@ -65,6 +65,38 @@ def test_series_same_as_scoring_afresh(plan: tp.TreatmentPlan) -> None:
         assert list(got) == list(expected)  # instrument order too
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(treatment_plans(max_records=12))
+def test_standalone_scores_extend_the_series_as_a_fresh_build_orders_them(
+    plan: tp.TreatmentPlan,
+) -> None:
+    # Each standalone assessment appended to the previous version's state, as
+    # record_assessment does: series and instrument order as scoring afresh.
+    version = _fast.plan_with(plan, assessments=())
+    state = _state.state_of(version)
+    for k, assessment in enumerate(plan.assessments, start=1):
+        version = _fast.plan_with(plan, assessments=plan.assessments[:k])
+        state = _state.with_assessment(state, version, assessment)
+        object.__setattr__(version, "_state", state)
+        got = tp.instruments.plan_series(version)
+        expected = _reference_series(version)
+        assert _as_dict(got) == expected
+        assert list(got) == list(expected)
+
+
+def test_a_back_dated_first_score_of_a_new_measure_keeps_the_measure_order() -> None:
+    plan = tp.TreatmentPlan.refer("p", "c", at=T0 - timedelta(days=7), by="x")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=T0 - timedelta(days=7), by="x")
+    plan = tp.record_assessment(plan, tp.Assessment("phq-1", "PHQ-9", T0, items=(2,) * 9))
+    back_dated = tp.Assessment("gad-0", "GAD-7", T0 - timedelta(days=3), items=(1,) * 7)
+    plan = tp.record_assessment(plan, back_dated)
+    again = tp.loads(tp.dumps(plan))
+    assert list(tp.instruments.plan_series(plan)) == ["GAD-7", "PHQ-9"]
+    assert list(tp.instruments.plan_series(again)) == ["GAD-7", "PHQ-9"]
+    at = T0 + timedelta(days=1)
+    assert tp.review(plan, at) == tp.review(again, at)
+
+
 def _session(n: int, phq: int) -> tp.Session:
     at = T0 + timedelta(weeks=n)
     a = tp.Assessment(f"phq-{n}", "PHQ-9", at, items=(phq,) * 9)

@@ -627,6 +627,10 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     series = parent.series(assessment.instrument)
     if series and series[-1].at > when:
         return _build(plan)  # back-dated among its instrument's scores: rebuild exactly
+    if not series and any(parent.series(code)[0].at > when for code in parent.series_counts):
+        # The first score of a measure, dated before another measure's first: the
+        # measures are in the order first measured, so rebuild exactly.
+        return _build(plan)
     child = _child(parent)
     _claim_ids(child, [assessment.id])
     n = parent.n_sessions

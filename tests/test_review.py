@@ -482,3 +482,30 @@ def test_record_findings_refuses_findings_of_another_plan_or_time() -> None:
     shifted = at.astimezone(timezone(timedelta(hours=5)))
     recorded = tp.record_findings(plan, shifted, review_id="rv-1", findings=own)
     assert recorded.reviews[-1].decision is own.suggestion.decision
+
+
+def test_a_review_during_a_session_leaves_out_its_later_scores() -> None:
+    # Questionnaires completed at the end of a session had no answers at its start:
+    # every part of the findings leaves them out (the measures and the outcome).
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=start, by="gp-1")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=start, by="c-1")
+    plan = tp.record_assessment(plan, tp.Assessment("phq-0", "PHQ-9", start, total=18))
+    plan = tp.record_assessment(plan, tp.Assessment("gad-0", "GAD-7", start, total=15))
+    session_at = start + timedelta(days=7)
+    end = session_at + timedelta(minutes=50)
+    late = (
+        tp.Assessment("phq-1", "PHQ-9", end, total=4),
+        tp.Assessment("gad-1", "GAD-7", end, total=3),
+    )
+    plan = tp.record_session(
+        plan, tp.Session("s1", session_at, tp.Attendance.ATTENDED, assessments=late)
+    )
+    during = tp.review(plan, session_at + timedelta(minutes=20))
+    assert [(m.instrument, m.latest) for m in during.measures] == [("PHQ-9", 18), ("GAD-7", 15)]
+    assert during.talking_therapies is not None
+    assert during.talking_therapies.depression_last is None
+    assert during.talking_therapies.recovered is None
+    after = tp.review(plan, end)
+    assert after.talking_therapies is not None
+    assert after.talking_therapies.depression_last == 4

@@ -696,10 +696,21 @@ def as_of_view(plan: TreatmentPlan, as_of: datetime) -> TreatmentPlan:
     return plan_with(
         plan,
         history=tuple(t for t in plan.history if v.instant(t.at) <= limit),
-        sessions=tuple(s for s in plan.sessions if v.instant(s.at) <= limit),
+        sessions=tuple(
+            _session_as_of(s, limit) for s in plan.sessions if v.instant(s.at) <= limit
+        ),
         assessments=tuple(a for a in plan.assessments if v.instant(a.administered_at) <= limit),
         reviews=tuple(r for r in plan.reviews if v.instant(r.at) <= limit),
     )
+
+
+def _session_as_of(session: Session, limit: datetime) -> Session:
+    """``session`` without the assessments dated after ``limit`` (questionnaires
+    completed at the end of a session had no answers yet at its start)."""
+    kept = tuple(a for a in session.assessments if v.instant(a.administered_at) <= limit)
+    if len(kept) == len(session.assessments):
+        return session
+    return attrs.evolve(session, assessments=kept)
 
 
 # --------------------------------------------------------------------------- achievement

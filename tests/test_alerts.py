@@ -239,6 +239,21 @@ def test_authorisation_from_policy_or_session_limit() -> None:
     assert "authorisation" not in kinds(build(phq9=[15] + [None] * 4), monitored=())
 
 
+def test_authorisation_alert_warns_at_the_rule_s_own_fractions() -> None:
+    # The rule's verdict and the alert answer one question: they agree on when to warn.
+    rule = tp.rules.AuthorisationUsed(authorised_sessions=10, warn_at=(0.5,))
+    plan = build(phq9=[15] + [None] * 6, criteria=rule)
+    at = week(6) + timedelta(hours=1)
+    assert tp.evaluate(rule, plan, at).fired
+    found = tp.alerts(plan, at, tp.monitoring.AlertPolicy(monitored=()))
+    assert [a.message for a in found if a.kind is tp.monitoring.AlertKind.AUTHORISATION] == [
+        "6 of 10 authorised sessions used (60%; warning at 50%)"
+    ]
+    # A session limit has no fractions of its own: the policy's apply.
+    limit = build(phq9=[15] + [None] * 6, criteria=tp.rules.SessionLimit(10))
+    assert "authorisation" not in kinds(limit, at, monitored=())
+
+
 def test_policy_validation_names_the_field() -> None:
     with pytest.raises(tp.ValidationError) as caught:
         tp.monitoring.AlertPolicy(authorisation_warnings=(0.9, 0.8))

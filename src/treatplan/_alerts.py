@@ -102,7 +102,8 @@ class AlertPolicy:
       monitored measure counts as missing (default 2).
     - ``authorised_sessions``: the authorised block; ``None`` takes it from the
       plan's ``AuthorisationUsed`` (or ``SessionLimit``) discharge rule.
-      ``authorisation_warnings``: fractions used that warn (80% and 90%).
+      ``authorisation_warnings``: fractions used that warn (80% and 90%), unless
+      the block comes from an ``AuthorisationUsed`` rule, whose ``warn_at`` applies.
     - ``response``: the expected-response curves.
     """
 
@@ -390,21 +391,26 @@ def _missing(
     return out
 
 
-def authorised_block(plan: TreatmentPlan, policy: AlertPolicy) -> tuple[int, bool] | None:
-    """The authorised number of sessions and whether missed ones count, if known."""
+def authorised_block(
+    plan: TreatmentPlan, policy: AlertPolicy
+) -> tuple[int, bool, tuple[float, ...]] | None:
+    """The authorised number of sessions, whether missed ones count, and the fractions
+    used that warn, if known: an :class:`AuthorisationUsed` rule's own ``warn_at``
+    (so its verdict and the alert agree), else the policy's ``authorisation_warnings``."""
+    warnings = policy.authorisation_warnings
     if policy.authorised_sessions is not None:
-        return policy.authorised_sessions, False
-    found: list[tuple[int, bool]] = []
-    limits: list[tuple[int, bool]] = []
+        return policy.authorised_sessions, False, warnings
+    found: list[tuple[int, bool, tuple[float, ...]]] = []
+    limits: list[tuple[int, bool, tuple[float, ...]]] = []
     stack: list[Any] = [plan.discharge_criteria] if plan.discharge_criteria is not None else []
     while stack:
         rule = stack.pop()
         if isinstance(rule, AnyOf | AllOf):
             stack.extend(rule.rules)
         elif isinstance(rule, AuthorisationUsed):
-            found.append((rule.authorised_sessions, rule.count_missed))
+            found.append((rule.authorised_sessions, rule.count_missed, rule.warn_at))
         elif isinstance(rule, SessionLimit):
-            limits.append((rule.max_sessions, rule.count_missed))
+            limits.append((rule.max_sessions, rule.count_missed, warnings))
     chosen = found or limits
     return min(chosen) if chosen else None
 
@@ -415,7 +421,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
     block = authorised_block(plan, policy)
     if block is None:
         return None
-    authorised, count_missed = block
+    authorised, count_missed, warnings = block
     used = sessions_used(plan, as_of, count_missed)
     if used >= authorised:
         return Alert(
@@ -423,7 +429,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
             AlertLevel.URGENT,
             f"authorisation used up: {used} of {authorised} sessions",
         )
-    crossed = crossed_fractions(used, authorised, policy.authorisation_warnings)
+    crossed = crossed_fractions(used, authorised, warnings)
     if not crossed:
         return None
     return Alert(

@@ -509,3 +509,14 @@ def test_a_review_during_a_session_leaves_out_its_later_scores() -> None:
     after = tp.review(plan, end)
     assert after.talking_therapies is not None
     assert after.talking_therapies.depression_last == 4
+
+
+def test_every_objective_achieved_without_an_ending_rule_says_so() -> None:
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7])  # no discharge criteria
+    found = tp.review(plan, plan.sessions[-1].at + timedelta(hours=1))
+    assert [o.state for o in found.objectives] == [tp.reviews.ObjectiveState.ACHIEVED]
+    assert found.suggestion.decision is tp.ReviewDecision.CONTINUE
+    assert any("every objective achieved" in r for r in found.suggestion.reasons)
+    # Not said while an objective is still open.
+    early = tp.review(plan, plan.sessions[2].at + timedelta(hours=1))
+    assert not any("every objective achieved" in r for r in early.suggestion.reasons)

@@ -532,6 +532,12 @@ def _suggest(
     if decision is None:
         decision = ReviewDecision.CONTINUE
         reasons.append("on track: continue")
+        if objectives and all(f.state is ObjectiveState.ACHIEVED for f in objectives):
+            # Ending is the plan's ending rules' call; say why it is not suggested.
+            reasons.append(
+                "every objective achieved, but no ending rule fired: "
+                "consider whether to plan the ending"
+            )
     if AlertKind.RISK_NOT_ASSESSED in kinds:
         reasons.append("risk item not assessed at the latest score: ask about risk")
     urgent = sum(1 for a in found if a.level is AlertLevel.URGENT)

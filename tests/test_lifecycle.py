@@ -784,6 +784,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         delta=deltas,
         offset=offsets,
         with_assessment=st.booleans(),
+        taken=st.one_of(st.just(timedelta(0)), deltas),
         reuse_id=rarely,
         unknown_intervention=rarely,
     )
@@ -793,6 +794,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         delta: timedelta,
         offset: timezone,
         with_assessment: bool,
+        taken: timedelta,
         reuse_id: bool,
         unknown_intervention: bool,
     ) -> None:
@@ -808,7 +810,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             interventions = ("i-unknown",)
         elif attended and known:
             interventions = (known[0],)
-        assessments = (phq9(self.fresh_id("a"), at),) if attended and with_assessment else ()
+        # Its questionnaire at the session's start, or some time from it (before it is
+        # refused; after it, the time must be in a phase that allows assessments).
+        taken_at = at + taken
+        with_one = attended and with_assessment
+        assessments = (phq9(self.fresh_id("a"), taken_at),) if with_one else ()
         session = tp.Session(sid, at, attendance, interventions, assessments)
         phase_ok = plan.phase in tp.lifecycle.RECORDING_PHASES["session"]
         invalid = (
@@ -816,6 +822,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             or (last is not None and at.astimezone(UTC) < last.astimezone(UTC))
             or not dated_in_allowed_phase(plan, at, "session")
             or "i-unknown" in interventions
+            or (with_one and taken < timedelta(0))
+            or (with_one and not dated_in_allowed_phase(plan, taken_at, "assessment"))
         )
         self.attempt(
             lambda: tp.record_session(plan, session),
@@ -930,6 +938,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         plan = self.plan
         for s in plan.sessions:
             assert dated_in_allowed_phase(plan, s.at, "session")
+            for a in s.assessments:  # taken at or after the session's start
+                assert a.administered_at.astimezone(UTC) >= s.at.astimezone(UTC)
+                assert dated_in_allowed_phase(plan, a.administered_at, "assessment")
         for a in plan.assessments:
             assert dated_in_allowed_phase(plan, a.administered_at, "assessment")
         for r in plan.reviews:
@@ -1029,3 +1040,40 @@ def test_a_review_needs_a_new_id_and_a_time_not_before_the_last() -> None:
         ("$.at", "a time not before the previous review")
     ]
     assert first.reviews == (tp.ProgressReview("r-1", later(plan, 7), tp.ReviewDecision.CONTINUE),)
+
+
+def test_a_session_s_assessments_are_taken_at_or_after_its_start() -> None:
+    plan = tp.fire(ready(T0), Event.BEGIN_ASSESSMENT, at=T0, by=CLINICIAN)
+    plan = tp.fire(plan, Event.AGREE_PLAN, at=T0, by=CLINICIAN)
+    at = T0 + timedelta(days=7)
+    before = tp.Session(
+        "s1", at, tp.Attendance.ATTENDED, assessments=(phq9("a1", at - timedelta(hours=1)),)
+    )
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.record_session(plan, before)
+    assert [(p.path, p.expected) for p in caught.value.problems] == [
+        ("$.assessments[0].administered_at", "a time not before the session")
+    ]
+    # At the start, or later in the session: recorded.
+    after = tp.Session(
+        "s1",
+        at,
+        tp.Attendance.ATTENDED,
+        assessments=(phq9("a1", at), phq9("a2", at + timedelta(minutes=50))),
+    )
+    recorded = tp.record_session(plan, after)
+    # Not after the episode closed, whichever way the plan is made.
+    closed = tp.fire(
+        recorded, Event.DROP_OUT, at=at + timedelta(minutes=55), by=CLINICIAN, reason="moved"
+    )
+    late = tp.Session(
+        "s1", at, tp.Attendance.ATTENDED, assessments=(phq9("a1", at + timedelta(days=30)),)
+    )
+    document = tp.to_dict(closed)
+    document["sessions"] = [tp.to_dict(late)]
+    with pytest.raises(tp.ValidationError) as loaded:
+        tp.from_dict(document)
+    assert [p.path for p in loaded.value.problems] == [
+        "$.sessions[0].assessments[0].administered_at"
+    ]
+    assert "a time at which the phase was one of" in loaded.value.problems[0].expected

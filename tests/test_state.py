@@ -149,8 +149,8 @@ def test_series_when_a_session_does_not_simply_come_after() -> None:
         late,
         tp.Attendance.ATTENDED,
         assessments=(
+            tp.Assessment("phq-2", "PHQ-9", late + timedelta(hours=1), total=5),
             tp.Assessment("gad-2", "GAD-7", late, total=4),
-            tp.Assessment("phq-2", "PHQ-9", late - timedelta(hours=1), total=5),
         ),
     )
     plan = tp.record_session(plan, session)

@@ -33,6 +33,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
     record_time_problem,
+    session_assessment_problem,
 )
 from ._state import (
     PlanState,
@@ -401,6 +402,15 @@ def _dated_in_phase(
     return [] if why is None else [ValidationIssue(path, why)]
 
 
+def _taken_at_session(
+    plan: TreatmentPlan, session: Session, a: Assessment, path: str
+) -> list[ValidationIssue]:
+    """A session's assessment is taken at or after the session's start, in a phase
+    that allows assessments (see :func:`~treatplan._model.session_assessment_problem`)."""
+    why = session_assessment_problem(plan.history, session, a)
+    return [] if why is None else [ValidationIssue(path, why)]
+
+
 def record_assessment(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
     """Add a standalone assessment (outside a session): any open phase."""
     check_plan(plan)
@@ -441,6 +451,7 @@ def record_session(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
         ]
     for i, a in enumerate(session.assessments):
         problems += _assessment_problems(plan, a, f"$.assessments[{i}]", taken)
+        problems += _taken_at_session(plan, session, a, f"$.assessments[{i}].administered_at")
     if problems:
         raise ValidationError(problems, "session cannot be recorded")
     new = replace_field(plan, "sessions", (*plan.sessions, session), None)

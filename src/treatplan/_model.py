@@ -1071,6 +1071,11 @@ def _record_phase_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
         why = record_time_problem(plan.history, s.at, "session")
         if why is not None:
             problems.append(ValidationIssue(f"$.sessions[{i}].at", why))
+        for j, a in enumerate(s.assessments):
+            why = session_assessment_problem(plan.history, s, a)
+            if why is not None:
+                path = f"$.sessions[{i}].assessments[{j}].administered_at"
+                problems.append(ValidationIssue(path, why))
     for i, r in enumerate(plan.reviews):
         why = record_time_problem(plan.history, r.at, "review")
         if why is not None:
@@ -1080,6 +1085,25 @@ def _record_phase_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
 
 def _event_instant(record: Transition) -> datetime:
     return v.instant(record.at)
+
+
+def session_assessment_problem(
+    history: tuple[Transition, ...], session: Session, assessment: Assessment
+) -> str | None:
+    """What an assessment taken at ``session`` needs and lacks, or None.
+
+    It is dated at or after the session's start (a questionnaire completed before
+    the session is a standalone assessment), in a phase that allows assessments.
+    So the plan as it stood at any time holds a score exactly when its session had
+    started and the score was taken, and nothing is dated after the episode closed.
+    One at the session's own time is allowed whenever the session is.
+    """
+    taken, started = v.instant(assessment.administered_at), v.instant(session.at)
+    if taken == started:
+        return None  # every phase that allows a session allows an assessment
+    if taken < started:
+        return "a time not before the session"
+    return record_time_problem(history, assessment.administered_at, "assessment")
 
 
 def record_time_problem(history: tuple[Transition, ...], when: datetime, kind: str) -> str | None:

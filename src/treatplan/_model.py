@@ -1098,6 +1098,8 @@ def session_assessment_problem(
     started and the score was taken, and nothing is dated after the episode closed.
     One at the session's own time is allowed whenever the session is.
     """
+    if assessment.administered_at is session.at:
+        return None  # the usual case (one time object), allowed whenever the session is
     taken, started = v.instant(assessment.administered_at), v.instant(session.at)
     if taken == started:
         return None  # every phase that allows a session allows an assessment

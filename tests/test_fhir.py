@@ -1311,3 +1311,36 @@ def test_a_missing_item_has_no_answer_in_the_questionnaire_response() -> None:
     (response,) = _entries(bundle, "QuestionnaireResponse")
     answered = ["answer" in item for item in response["item"]]
     assert answered == [True] * 8 + [False]
+
+
+def _closed_plan_bundle() -> dict[str, Any]:
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    plan = tp.TreatmentPlan.refer("plan-1", "client-1", at=start, by="gp-1")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=start, by="c-1")
+    for n in range(2):
+        at = start + timedelta(hours=n + 1)
+        plan = tp.record_assessment(plan, tp.Assessment(f"phq-{n}", "PHQ-9", at, total=12))
+    plan = tp.fire(plan, tp.Event.DECLINE, at=start + timedelta(days=2), by="c-1", reason="r")
+    return tp.fhir.to_fhir(plan)
+
+
+def test_plan_problems_of_an_observation_are_reported_at_the_observation() -> None:
+    # The bundle has no $.assessments: a problem of the plan it makes names the
+    # Observation the assessment came from.
+    bundle = _closed_plan_bundle()
+    entries = [
+        i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "Observation"
+    ]
+    late = copy.deepcopy(bundle)
+    late["entry"][entries[1]]["resource"]["effectiveDateTime"] = "2026-02-05T09:00:00Z"
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.from_fhir(late)
+    assert [p.path for p in info.value.problems] == [
+        f"$.entry[{entries[1]}].resource.effectiveDateTime"
+    ]
+    twice = copy.deepcopy(bundle)
+    first = twice["entry"][entries[0]]["resource"]["identifier"]
+    twice["entry"][entries[1]]["resource"]["identifier"] = first
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.from_fhir(twice)
+    assert [p.path for p in info.value.problems] == [f"$.entry[{entries[1]}].resource"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -292,6 +293,24 @@ def _datetime_text(when: datetime) -> str:
 def _assessment_order(assessment: Assessment) -> tuple[datetime, str]:
     """Time order, then id: the same order whatever order the parts came in."""
     return assessment.administered_at.astimezone(UTC), assessment.id
+
+
+def _observed_order(pair: tuple[Assessment, str]) -> tuple[datetime, str]:
+    return _assessment_order(pair[0])
+
+
+_PLAN_ASSESSMENT = re.compile(r"\$\.assessments\[(\d+)\](.*)")
+
+
+def _in_bundle(issue: ValidationIssue, observation_paths: list[str]) -> ValidationIssue:
+    """A problem of the plan a bundle makes, at the Observation it came from: the
+    bundle has no ``$.assessments`` for its reader to find."""
+    found = _PLAN_ASSESSMENT.fullmatch(issue.path)
+    if found is None:
+        return issue
+    path = observation_paths[int(found.group(1))]
+    field = ".effectiveDateTime" if found.group(2) == ".administered_at" else ""
+    return ValidationIssue(path + field, issue.expected)
 
 
 # --------------------------------------------------------------------------- the subset
@@ -897,9 +916,9 @@ class _Importer:
         problems = tuple(self.condition(p, r) for p, r in self.by_type.get("Condition", []))
         goals = self.goals(history[-1].target is Phase.CLOSED)
         interventions = self.interventions(care_plan, cp_path)
-        assessments = sorted(
-            (self.observation(p, r) for p, r in self.by_type.get("Observation", [])),
-            key=_assessment_order,
+        observed = sorted(
+            ((self.observation(p, r), p) for p, r in self.by_type.get("Observation", [])),
+            key=_observed_order,
         )
         try:
             return TreatmentPlan(
@@ -909,11 +928,15 @@ class _Importer:
                 presenting_problems=problems,
                 goals=goals,
                 interventions=interventions,
-                assessments=tuple(assessments),
+                assessments=tuple(a for a, _ in observed),
                 custom_instruments=tuple(self.custom.values()),
             )
         except ValidationError as exc:
-            raise ValidationError(exc.problems, "the bundle does not make a valid plan") from None
+            paths = [p for _, p in observed]
+            raise ValidationError(
+                [_in_bundle(issue, paths) for issue in exc.problems],
+                "the bundle does not make a valid plan",
+            ) from None
 
     def history(self, episode: dict[str, Any], path: str) -> tuple[Transition, ...]:
         entries = _get(episode, "statusHistory", path, list)

@@ -1344,3 +1344,61 @@ def test_plan_problems_of_an_observation_are_reported_at_the_observation() -> No
     with pytest.raises(tp.ValidationError) as info:
         tp.fhir.from_fhir(twice)
     assert [p.path for p in info.value.problems] == [f"$.entry[{entries[1]}].resource"]
+
+
+def _objective_goal(bundle: dict[str, Any], objective_id: str) -> dict[str, Any]:
+    for _, resource in _resources(bundle):
+        if resource["resourceType"] == "Goal" and resource["identifier"][0]["value"] == (
+            objective_id
+        ):
+            return resource
+    raise AssertionError(objective_id)
+
+
+def test_achievement_status_carries_what_the_scores_give_flagged_as_derived() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from measured_plans import build
+
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7])  # objective: PHQ-9 below 10
+    objective = plan.objectives[0]
+    assert objective.achievement is None
+    status = _objective_goal(tp.fhir.to_fhir(plan), objective.id)["achievementStatus"]
+    assert status["coding"][0]["code"] == "achieved"
+    assert status["extension"] == [
+        {
+            "url": f"{tp.fhir.FHIR_NAMESPACE}/StructureDefinition/derived-achievement",
+            "valueBoolean": True,
+        }
+    ]
+    # Imported, it is derived again from the same scores, not recorded.
+    back = tp.fhir.from_fhir(tp.fhir.to_fhir(plan))
+    assert back.objectives[0].achievement is None
+    assert tp.objective_achievement(back, back.objectives[0]).achieved
+    # Not met yet: in progress; once the episode closed: not achieved.
+    early = build(phq9=[17, 16, 14])
+    status = _objective_goal(tp.fhir.to_fhir(early), objective.id)["achievementStatus"]
+    assert status["coding"][0]["code"] == "in-progress"
+    at = early.sessions[-1].at + timedelta(days=1)
+    closed = tp.fire(early, tp.Event.DROP_OUT, at=at, by="clin-1", reason="moved away")
+    status = _objective_goal(tp.fhir.to_fhir(closed), objective.id)["achievementStatus"]
+    assert status["coding"][0]["code"] == "not-achieved"
+    # No score yet: no status. A recorded one travels as recorded, unflagged.
+    unscored = attrs.evolve(plan, sessions=(), assessments=())
+    assert "achievementStatus" not in _objective_goal(tp.fhir.to_fhir(unscored), objective.id)
+    recorded = attrs.evolve(objective, achievement=tp.AchievementStatus.NOT_ATTAINABLE)
+    goal = attrs.evolve(plan.goals[0], objectives=(recorded,))
+    stated = attrs.evolve(plan, goals=(goal,))
+    status = _objective_goal(tp.fhir.to_fhir(stated), objective.id)["achievementStatus"]
+    assert status == {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/goal-achievement",
+                "code": "not-attainable",
+            }
+        ]
+    }
+    assert tp.fhir.from_fhir(tp.fhir.to_fhir(stated)).objectives[0].achievement is (
+        tp.AchievementStatus.NOT_ATTAINABLE
+    )

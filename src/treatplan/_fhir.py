@@ -82,6 +82,7 @@ from ._model import (
     check_plan,
 )
 from ._scoring import plan_score, score
+from ._state import AchievementSource, objective_achievement
 from ._validation import is_number
 
 __all__ = [
@@ -120,6 +121,7 @@ _EXT_GAS_WEIGHT = _SD + "gas-weight"
 _EXT_FORMAT = _SD + "intervention-format"
 _EXT_INSTRUMENT = _SD + "instrument-definition"
 _EXT_COMPUTED = _SD + "computed-total"
+_EXT_DERIVED = _SD + "derived-achievement"
 _CS_EVENT = _CS + "lifecycle-event"
 _CS_GOAL_LEVEL = _CS + "goal-level"
 _CS_GOAL_DOMAIN = _CS + "goal-domain"
@@ -631,6 +633,10 @@ class _Exporter:
         }
         if objective.achievement is not None:
             body["achievementStatus"] = _concept(_CS_ACHIEVEMENT, objective.achievement.value)
+        else:
+            derived = self.derived_achievement(objective)
+            if derived is not None:
+                body["achievementStatus"] = derived
         body["category"] = [_concept(_CS_GOAL_LEVEL, "short-term-objective")]
         body["description"] = {"text": objective.description}
         body["subject"] = self.patient
@@ -638,6 +644,26 @@ class _Exporter:
         target["dueDate"] = objective.target_date.isoformat()
         body["target"] = [target]
         return self.resource("Goal", objective.id, body)
+
+    def derived_achievement(self, objective: Objective) -> dict[str, Any] | None:
+        """The achievement a measure target's scores give (the one answer review
+        findings and ``GoalsMet`` read), for systems that read ``achievementStatus``;
+        flagged ``derived-achievement`` so that importing the bundle does not record
+        it. Only from scores: the bundle carries them, so the status it shows is the
+        one its own data gives; GAS levels and behaviour progress come from reviews,
+        which it does not carry."""
+        found = objective_achievement(self.plan, objective)
+        if found.source is not AchievementSource.MEASURE:
+            return None
+        if found.achieved:
+            code = AchievementStatus.ACHIEVED
+        elif self.plan.phase is Phase.CLOSED:
+            code = AchievementStatus.NOT_ACHIEVED
+        else:
+            code = AchievementStatus.IN_PROGRESS
+        concept = _concept(_CS_ACHIEVEMENT, code.value)
+        concept["extension"] = [{"url": _EXT_DERIVED, "valueBoolean": True}]
+        return concept
 
     def target(self, target: ObjectiveTarget) -> dict[str, Any]:
         if isinstance(target, MeasureTarget):
@@ -1088,6 +1114,11 @@ class _Importer:
             concept = _get(resource, "achievementStatus", path, Mapping)
             code = _first_code(concept, _CS_ACHIEVEMENT)
             achievement = _enum(AchievementStatus, code, f"{path}.achievementStatus")
+            derived = _extensions(concept, f"{path}.achievementStatus", _EXT_DERIVED)
+            if any(isinstance(e, Mapping) and e.get("valueBoolean") is True for _, e in derived):
+                # Exported from the plan's data, not recorded by a clinician: the
+                # imported plan derives it again from the same data.
+                achievement = None
         targets = _get(resource, "target", path, list)
         if len(targets) != 1 or not isinstance(targets[0], Mapping):
             raise ValidationError.at(f"{path}.target", "exactly one goal target")

@@ -40,6 +40,7 @@ from treatplan._model import (
     _rule_reference_problems,
 )
 
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
 SLOW = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -318,13 +318,7 @@ def test_record_time_problem_matches_the_reference(
 
 
 def test_a_repeated_id_names_where_it_was_first_used() -> None:
-    plan = tp.loads(
-        (
-            __import__("pathlib").Path(__file__).parent.parent
-            / "examples"
-            / "mbc-walkthrough.json"
-        ).read_text(encoding="utf-8")
-    )
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
     first, second = plan.sessions[0], plan.sessions[1]
     doubled = attrs.evolve(second.assessments[0], id=first.assessments[0].id)
     sessions = (first, attrs.evolve(second, assessments=(doubled, *second.assessments[1:])))
@@ -380,9 +374,7 @@ def test_unhashable_responses_take_the_detailed_check() -> None:
 
 
 def test_a_repeated_presenting_problem_id_is_reported_as_the_reference_does() -> None:
-    plan = tp.loads(
-        (Path(__file__).parent.parent / "examples" / "mbc-walkthrough.json").read_text()
-    )
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
     problem = plan.presenting_problems[0]
     broken = _fast.plan_with(plan, presenting_problems=(problem, problem))
     problems = _model._plan_problems(broken)

@@ -382,3 +382,11 @@ def test_a_repeated_presenting_problem_id_is_reported_as_the_reference_does() ->
     assert problems[0] == ValidationIssue(
         "$.presenting_problems[1].id", "an id not already used at $.presenting_problems[0]"
     )
+
+
+def test_a_repeated_goal_id_is_reported_as_the_reference_does() -> None:
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+    broken = _fast.plan_with(plan, goals=(plan.goals[0], plan.goals[0]))
+    problems = _model._plan_problems(broken)
+    assert problems == reference_problems(broken)
+    assert ValidationIssue("$.goals[1].id", "an id not already used at $.goals[0]") in problems

@@ -328,6 +328,14 @@ _RESPONSES: IdentityCache[_Responses] = IdentityCache(256)
 _ITEM_PROBLEMS: IdentityCache[tuple[ValidationIssue, ...]] = IdentityCache(4096)
 
 
+def uniform_responses(instrument: Instrument) -> frozenset[int | None] | None:
+    """The responses every item of ``instrument`` accepts, and null (missing), when all
+    items accept the same ones; ``None`` when some item has its own choices. Item
+    responses of the right length within this set have no problem (see
+    :meth:`Instrument.response_problems`)."""
+    return _responses(instrument).uniform
+
+
 def _responses(instrument: Instrument) -> _Responses:
     hit = _RESPONSES.get(instrument)
     if hit is not None:

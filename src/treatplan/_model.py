@@ -28,7 +28,7 @@ from dateutil import rrule as _rrule
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
-from ._instruments import BUILTIN_INSTRUMENTS, Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -1057,27 +1057,42 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
         if any(c.code == custom.code for c in plan.custom_instruments[:ci]):
             add(ValidationIssue(f"$.custom_instruments[{ci}].code", "a code not already defined"))
 
-    # Each instrument code looked up once: None for a code the plan does not define.
-    definitions: dict[str, Instrument | None] = {}
+    # Each instrument code looked up once: its definition, the responses all its items
+    # accept (or None) and its item count; None for a code the plan does not define.
+    definitions: dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None] = {}
 
     def check_assessments(records: tuple[Assessment, ...], at: str) -> None:
         for ai, a in enumerate(records):
             code = a.instrument
             if code in definitions:
-                instrument = definitions[code]
+                known = definitions[code]
             else:
-                instrument = definitions[code] = _instrument_or_none(plan, code)
+                found = _instrument_or_none(plan, code)
+                known = definitions[code] = (
+                    None if found is None else (found, uniform_responses(found), found.item_count)
+                )
             if a.id in repeated:
                 claim(a.id, f"{at}[{ai}]")
-            if instrument is None:
+            if known is None:
                 add(
                     ValidationIssue(
                         f"{at}[{ai}].instrument", "the code of a built-in or custom instrument"
                     )
                 )
                 continue
-            found = instrument.response_problems(a.items, a.total)
-            for p in found:
+            instrument, uniform, count = known
+            items = a.items
+            # Instrument.response_problems's own first test, without the call: the item
+            # tuples of a plan's assessments are ints or nulls (their validator).
+            if (
+                uniform is not None
+                and a.total is None
+                and type(items) is tuple
+                and len(items) == count
+                and uniform.issuperset(items)
+            ):
+                continue
+            for p in instrument.response_problems(items, a.total):
                 add(ValidationIssue(f"{at}[{ai}]" + p.path[1:], p.expected))
 
     check_assessments(standalone, "$.assessments")

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 import pytest
+from cattrs.gen import make_dict_unstructure_fn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -354,3 +355,51 @@ def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, insid
     else:
         with pytest.raises(_json._Slow):
             times[text]
+
+
+# --------------------------------------------------------------------------- fast dump
+def _generated_document(plan: tp.TreatmentPlan) -> dict[str, Any]:
+    """The plan document as the converter's generated functions alone write it."""
+    conv = _json.converter()
+    doc = make_dict_unstructure_fn(tp.TreatmentPlan, conv)(plan)
+    out = {"schema_version": doc.pop("schema_version"), "phase": plan.phase.value}
+    out["outcome"] = plan.outcome.value if plan.outcome is not None else None
+    out.update(doc)
+    return out
+
+
+def _same(a: Any, b: Any) -> None:
+    """Equal, with the same types and (for objects) the same key order, all the way down."""
+    assert type(a) is type(b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    else:
+        assert a == b or (a != a and b != b)
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_the_fast_dump_writes_what_the_generated_functions_write(plan: tp.TreatmentPlan) -> None:
+    _same(tp.to_dict(plan), _generated_document(plan))
+
+
+def test_the_examples_dump_as_the_generated_functions_write_them() -> None:
+    for path in sorted(EXAMPLE.parent.glob("*.json")):
+        plan = tp.loads(path.read_text(encoding="utf-8"))
+        _same(tp.to_dict(plan), _generated_document(plan))
+
+
+def test_a_time_shared_by_records_is_written_once_per_dump() -> None:
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+    session = plan.sessions[-1]
+    assert session.assessments
+    assert all(a.administered_at is session.at for a in session.assessments)
+    doc = tp.to_dict(plan)
+    written = doc["sessions"][-1]
+    assert all(a["administered_at"] is written["at"] for a in written["assessments"])

@@ -240,14 +240,29 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    plan_unstructure = make_dict_unstructure_fn(TreatmentPlan, conv)
+    # The records a plan holds many of are written by the functions of the fast dump
+    # below; the generated function writes the other parts.
+    plan_parts = make_dict_unstructure_fn(
+        TreatmentPlan,
+        conv,
+        history=override(omit=True),
+        sessions=override(omit=True),
+        assessments=override(omit=True),
+    )
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
-        doc = plan_unstructure(plan)
+        parts = plan_parts(plan)
+        written: dict[int, str] = {}
+        hot = {
+            "history": [_write_transition(t, written) for t in plan.history],
+            "assessments": [_write_assessment(a, written) for a in plan.assessments],
+            "sessions": [_write_session(s, written) for s in plan.sessions],
+        }
         # Phase and outcome are derived from the history; written for readers and checked on load.
-        out = {"schema_version": doc.pop("schema_version"), "phase": plan.phase.value}
+        out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
         out["outcome"] = plan.outcome.value if plan.outcome is not None else None
-        out.update(doc)
+        for name in _WRITTEN_ORDER:
+            out[name] = hot[name] if name in hot else parts[name]
         return out
 
     def structure_plan(value: Any, _: Any) -> TreatmentPlan:
@@ -565,6 +580,68 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
     ):
         raise _Slow
     return plan
+
+
+# --------------------------------------------------------------------------- fast dump
+# The records a plan holds many of (history, sessions, assessments) are written by the
+# functions below instead of the converter's generated ones: the same keys in the same
+# order with the same values (the hooks the converter registers above: isoformat for
+# date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
+# date-time written once per dump (records at one session share their time object).
+# tests/test_json_fast.py holds them to the generated functions on generated plans.
+
+#: The plan document's keys after schema_version, phase and outcome, in field order.
+_WRITTEN_ORDER = tuple(
+    a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
+)
+_ISOFORMAT = datetime.isoformat
+#: An enum member's value as a plain str (as the registered StrEnum hook writes it).
+_ENUM_TEXT = str.__str__
+
+
+def _write_time(at: datetime, written: dict[int, str]) -> str:
+    """``at`` as text, once per dump: keyed by identity, as the plan holds every object
+    written for as long as the dump runs (equal date-times at other offsets differ)."""
+    text = written.get(id(at))
+    if text is None:
+        text = written[id(at)] = _ISOFORMAT(at)
+    return text
+
+
+def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
+    items = a.items
+    return {
+        "id": a.id,
+        "instrument": a.instrument,
+        "administered_at": _write_time(a.administered_at, written),
+        "items": None if items is None else list(items),
+        "total": a.total,
+    }
+
+
+def _write_session(s: Session, written: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "at": _write_time(s.at, written),
+        "attendance": _ENUM_TEXT(s.attendance),
+        "interventions": list(s.interventions),
+        "assessments": [_write_assessment(a, written) for a in s.assessments],
+        "duration_minutes": s.duration_minutes,
+        "note": s.note,
+    }
+
+
+def _write_transition(t: Transition, written: dict[int, str]) -> dict[str, Any]:
+    source, outcome = t.source, t.outcome
+    return {
+        "event": t.event,
+        "source": None if source is None else _ENUM_TEXT(source),
+        "target": _ENUM_TEXT(t.target),
+        "at": _write_time(t.at, written),
+        "by": t.by,
+        "reason": t.reason,
+        "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+    }
 
 
 # --------------------------------------------------------------------------- errors

@@ -423,6 +423,12 @@ class _Times(dict[str, datetime]):
     converter keeps as it is.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: Strings of this document already found to be opaque references: a plan
+        #: names a few instruments and clinicians many times.
+        self.refs: set[str] = set()
+
     def __missing__(self, text: str) -> datetime:
         if type(text) is not str or not _RFC3339.match(text):
             raise _Slow
@@ -441,26 +447,31 @@ class _Times(dict[str, datetime]):
 _ITEM_TYPES = frozenset({int, type(None)})
 
 
+#: Every item response the items validator accepts, once its type is exactly int or None.
+_ITEM_VALUES = frozenset([*range(-1000, 1001), None])
+
+
 def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
         raise _Slow
     ident, instrument = doc["id"], doc["instrument"]
     # Opaque references, as the ``ref`` validator checks.
-    if not (type(ident) is str and type(instrument) is str):
+    if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
         raise _Slow
-    if not (match_ref(ident) and match_ref(instrument)):
-        raise _Slow
+    if instrument not in times.refs:
+        if not match_ref(instrument):
+            raise _Slow
+        times.refs.add(instrument)
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
         # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
-        if type(items) is not list or len(items) > 1000:
-            raise _Slow
-        kinds = set(map(type, items))
-        if not kinds <= _ITEM_TYPES:
-            raise _Slow
-        present = [i for i in items if i is not None] if type(None) in kinds else items
-        if present and (min(present) < -1000 or max(present) > 1000):
+        if (
+            type(items) is not list
+            or len(items) > 1000
+            or not set(map(type, items)) <= _ITEM_TYPES
+            or not _ITEM_VALUES.issuperset(items)
+        ):
             raise _Slow
         items = tuple(items)
     elif total is None:
@@ -530,8 +541,12 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     if reason is not None:
         _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
     event, by = doc["event"], doc["by"]
-    if not (type(event) is str and type(by) is str and match_ref(event) and match_ref(by)):
+    if not (type(event) is str and type(by) is str and match_ref(event)):
         raise _Slow
+    if by not in times.refs:
+        if not match_ref(by):
+            raise _Slow
+        times.refs.add(by)
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 

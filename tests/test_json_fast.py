@@ -211,6 +211,7 @@ DECLINED: dict[str, Any] = {
     "assessment total not a number": _set(_assessment, "total", "12"),
     "assessment total too large": _set(_assessment, "total", 1e10),
     "assessment id not a reference": _set(_assessment, "id", "a b"),
+    "assessment instrument not a reference": _set(_assessment, "instrument", "PHQ 9"),
     "assessment time not a string": _set(_assessment, "administered_at", 1),
     "assessment time without offset": _set(_assessment, "administered_at", "2026-01-12T10:00:00"),
     "assessment time not a day": _set(_assessment, "administered_at", "2026-02-30T10:00:00Z"),
@@ -240,6 +241,7 @@ DECLINED: dict[str, Any] = {
     "transition closed without outcome": _set(_history, "outcome", None),
     "transition reason with a control character": _set(_history, "reason", "a\x00b"),
     "transition without source": _drop(_history, "source"),
+    "transition by not a reference": _set(_history, "by", "Dr Jones"),
     "a cross reference broken": _set(_assessment, "instrument", "NOPE-1"),
 }
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 import pytest
+from cattrs.gen import make_dict_unstructure_fn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,6 +211,7 @@ DECLINED: dict[str, Any] = {
     "assessment total not a number": _set(_assessment, "total", "12"),
     "assessment total too large": _set(_assessment, "total", 1e10),
     "assessment id not a reference": _set(_assessment, "id", "a b"),
+    "assessment instrument not a reference": _set(_assessment, "instrument", "PHQ 9"),
     "assessment time not a string": _set(_assessment, "administered_at", 1),
     "assessment time without offset": _set(_assessment, "administered_at", "2026-01-12T10:00:00"),
     "assessment time not a day": _set(_assessment, "administered_at", "2026-02-30T10:00:00Z"),
@@ -239,6 +241,7 @@ DECLINED: dict[str, Any] = {
     "transition closed without outcome": _set(_history, "outcome", None),
     "transition reason with a control character": _set(_history, "reason", "a\x00b"),
     "transition without source": _drop(_history, "source"),
+    "transition by not a reference": _set(_history, "by", "Dr Jones"),
     "a cross reference broken": _set(_assessment, "instrument", "NOPE-1"),
 }
 
@@ -354,3 +357,51 @@ def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, insid
     else:
         with pytest.raises(_json._Slow):
             times[text]
+
+
+# --------------------------------------------------------------------------- fast dump
+def _generated_document(plan: tp.TreatmentPlan) -> dict[str, Any]:
+    """The plan document as the converter's generated functions alone write it."""
+    conv = _json.converter()
+    doc = make_dict_unstructure_fn(tp.TreatmentPlan, conv)(plan)
+    out = {"schema_version": doc.pop("schema_version"), "phase": plan.phase.value}
+    out["outcome"] = plan.outcome.value if plan.outcome is not None else None
+    out.update(doc)
+    return out
+
+
+def _same(a: Any, b: Any) -> None:
+    """Equal, with the same types and (for objects) the same key order, all the way down."""
+    assert type(a) is type(b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    else:
+        assert a == b or (a != a and b != b)
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_the_fast_dump_writes_what_the_generated_functions_write(plan: tp.TreatmentPlan) -> None:
+    _same(tp.to_dict(plan), _generated_document(plan))
+
+
+def test_the_examples_dump_as_the_generated_functions_write_them() -> None:
+    for path in sorted(EXAMPLE.parent.glob("*.json")):
+        plan = tp.loads(path.read_text(encoding="utf-8"))
+        _same(tp.to_dict(plan), _generated_document(plan))
+
+
+def test_a_time_shared_by_records_is_written_once_per_dump() -> None:
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+    session = plan.sessions[-1]
+    assert session.assessments
+    assert all(a.administered_at is session.at for a in session.assessments)
+    doc = tp.to_dict(plan)
+    written = doc["sessions"][-1]
+    assert all(a["administered_at"] is written["at"] for a in written["assessments"])

@@ -242,6 +242,18 @@ class Instrument:
     ) -> list[ValidationIssue]:
         """Problems with a response to this instrument, with paths relative to the assessment."""
         if total is None and type(items) is tuple:
+            responses = _responses(self)
+            # One set test instead of a look at each item, when every item accepts the
+            # same responses: exactly the detailed check's answer, as ``in`` a set and
+            # ``in`` a tuple agree for the numbers responses are (True is 1 in both);
+            # anything unhashable, or any problem at all, goes to the detailed check.
+            uniform = responses.uniform
+            if uniform is not None and len(items) == self.item_count:
+                try:
+                    if uniform.issuperset(items):
+                        return []
+                except TypeError:
+                    pass
             # Item tuples are immutable and shared (every version of a plan holds the
             # same assessment objects; a simulator draws from a fixed set of patterns):
             # check each tuple once per definition.
@@ -302,6 +314,9 @@ class _Responses:
     allowed: tuple[tuple[int, ...], ...]  # per item, 1-based item n at index n - 1
     total_min: int
     total_max: int
+    #: The responses every item accepts, and null (missing), when all items accept the
+    #: same ones; None when some item has its own choices.
+    uniform: frozenset[int | None] | None
 
 
 #: Scoring checks every response of every assessment against its item's choices:
@@ -313,12 +328,22 @@ _RESPONSES: IdentityCache[_Responses] = IdentityCache(256)
 _ITEM_PROBLEMS: IdentityCache[tuple[ValidationIssue, ...]] = IdentityCache(4096)
 
 
+def uniform_responses(instrument: Instrument) -> frozenset[int | None] | None:
+    """The responses every item of ``instrument`` accepts, and null (missing), when all
+    items accept the same ones; ``None`` when some item has its own choices. Item
+    responses of the right length within this set have no problem (see
+    :meth:`Instrument.response_problems`)."""
+    return _responses(instrument).uniform
+
+
 def _responses(instrument: Instrument) -> _Responses:
     hit = _RESPONSES.get(instrument)
     if hit is not None:
         return hit
     allowed = tuple(_allowed(instrument, n) for n in range(1, instrument.item_count + 1))
-    found = _Responses(allowed, sum(map(min, allowed)), sum(map(max, allowed)))
+    same = {frozenset(choices) for choices in allowed}
+    uniform = frozenset({*same.pop(), None}) if len(same) == 1 else None
+    found = _Responses(allowed, sum(map(min, allowed)), sum(map(max, allowed)), uniform)
     return _RESPONSES.put(found, instrument)
 
 

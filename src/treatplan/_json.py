@@ -240,14 +240,29 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    plan_unstructure = make_dict_unstructure_fn(TreatmentPlan, conv)
+    # The records a plan holds many of are written by the functions of the fast dump
+    # below; the generated function writes the other parts.
+    plan_parts = make_dict_unstructure_fn(
+        TreatmentPlan,
+        conv,
+        history=override(omit=True),
+        sessions=override(omit=True),
+        assessments=override(omit=True),
+    )
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
-        doc = plan_unstructure(plan)
+        parts = plan_parts(plan)
+        written: dict[int, str] = {}
+        hot = {
+            "history": [_write_transition(t, written) for t in plan.history],
+            "assessments": [_write_assessment(a, written) for a in plan.assessments],
+            "sessions": [_write_session(s, written) for s in plan.sessions],
+        }
         # Phase and outcome are derived from the history; written for readers and checked on load.
-        out = {"schema_version": doc.pop("schema_version"), "phase": plan.phase.value}
+        out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
         out["outcome"] = plan.outcome.value if plan.outcome is not None else None
-        out.update(doc)
+        for name in _WRITTEN_ORDER:
+            out[name] = hot[name] if name in hot else parts[name]
         return out
 
     def structure_plan(value: Any, _: Any) -> TreatmentPlan:
@@ -408,6 +423,12 @@ class _Times(dict[str, datetime]):
     converter keeps as it is.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: Strings of this document already found to be opaque references: a plan
+        #: names a few instruments and clinicians many times.
+        self.refs: set[str] = set()
+
     def __missing__(self, text: str) -> datetime:
         if type(text) is not str or not _RFC3339.match(text):
             raise _Slow
@@ -426,26 +447,31 @@ class _Times(dict[str, datetime]):
 _ITEM_TYPES = frozenset({int, type(None)})
 
 
+#: Every item response the items validator accepts, once its type is exactly int or None.
+_ITEM_VALUES = frozenset([*range(-1000, 1001), None])
+
+
 def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
         raise _Slow
     ident, instrument = doc["id"], doc["instrument"]
     # Opaque references, as the ``ref`` validator checks.
-    if not (type(ident) is str and type(instrument) is str):
+    if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
         raise _Slow
-    if not (match_ref(ident) and match_ref(instrument)):
-        raise _Slow
+    if instrument not in times.refs:
+        if not match_ref(instrument):
+            raise _Slow
+        times.refs.add(instrument)
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
         # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
-        if type(items) is not list or len(items) > 1000:
-            raise _Slow
-        kinds = set(map(type, items))
-        if not kinds <= _ITEM_TYPES:
-            raise _Slow
-        present = [i for i in items if i is not None] if type(None) in kinds else items
-        if present and (min(present) < -1000 or max(present) > 1000):
+        if (
+            type(items) is not list
+            or len(items) > 1000
+            or not set(map(type, items)) <= _ITEM_TYPES
+            or not _ITEM_VALUES.issuperset(items)
+        ):
             raise _Slow
         items = tuple(items)
     elif total is None:
@@ -515,8 +541,12 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     if reason is not None:
         _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
     event, by = doc["event"], doc["by"]
-    if not (type(event) is str and type(by) is str and match_ref(event) and match_ref(by)):
+    if not (type(event) is str and type(by) is str and match_ref(event)):
         raise _Slow
+    if by not in times.refs:
+        if not match_ref(by):
+            raise _Slow
+        times.refs.add(by)
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 
@@ -565,6 +595,68 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
     ):
         raise _Slow
     return plan
+
+
+# --------------------------------------------------------------------------- fast dump
+# The records a plan holds many of (history, sessions, assessments) are written by the
+# functions below instead of the converter's generated ones: the same keys in the same
+# order with the same values (the hooks the converter registers above: isoformat for
+# date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
+# date-time written once per dump (records at one session share their time object).
+# tests/test_json_fast.py holds them to the generated functions on generated plans.
+
+#: The plan document's keys after schema_version, phase and outcome, in field order.
+_WRITTEN_ORDER = tuple(
+    a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
+)
+_ISOFORMAT = datetime.isoformat
+#: An enum member's value as a plain str (as the registered StrEnum hook writes it).
+_ENUM_TEXT = str.__str__
+
+
+def _write_time(at: datetime, written: dict[int, str]) -> str:
+    """``at`` as text, once per dump: keyed by identity, as the plan holds every object
+    written for as long as the dump runs (equal date-times at other offsets differ)."""
+    text = written.get(id(at))
+    if text is None:
+        text = written[id(at)] = _ISOFORMAT(at)
+    return text
+
+
+def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
+    items = a.items
+    return {
+        "id": a.id,
+        "instrument": a.instrument,
+        "administered_at": _write_time(a.administered_at, written),
+        "items": None if items is None else list(items),
+        "total": a.total,
+    }
+
+
+def _write_session(s: Session, written: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "at": _write_time(s.at, written),
+        "attendance": _ENUM_TEXT(s.attendance),
+        "interventions": list(s.interventions),
+        "assessments": [_write_assessment(a, written) for a in s.assessments],
+        "duration_minutes": s.duration_minutes,
+        "note": s.note,
+    }
+
+
+def _write_transition(t: Transition, written: dict[int, str]) -> dict[str, Any]:
+    source, outcome = t.source, t.outcome
+    return {
+        "event": t.event,
+        "source": None if source is None else _ENUM_TEXT(source),
+        "target": _ENUM_TEXT(t.target),
+        "at": _write_time(t.at, written),
+        "by": t.by,
+        "reason": t.reason,
+        "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+    }
 
 
 # --------------------------------------------------------------------------- errors

@@ -19,7 +19,7 @@ import bisect
 import enum
 import re
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any, Literal, cast
 
@@ -28,7 +28,7 @@ from dateutil import rrule as _rrule
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
-from ._instruments import BUILTIN_INSTRUMENTS, Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -963,8 +963,28 @@ def _short(ref: str) -> str:
     return repr(ref if len(ref) <= 24 else ref[:23] + "…")
 
 
+def _duplicates(ids: list[str]) -> set[str]:
+    """The ids that occur more than once in ``ids`` (usually none: one set built)."""
+    if len(set(ids)) == len(ids):
+        return set()
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for ident in ids:
+        if ident in seen:
+            repeated.add(ident)
+        seen.add(ident)
+    return repeated
+
+
 def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
-    """Cross-references and invariants that span the plan's parts."""
+    """Cross-references and invariants that span the plan's parts.
+
+    Run on every plan a document or a constructor makes, so the common case (no
+    problem) is kept cheap: a JSON path is formatted only for a problem found, ids
+    are checked for duplicates in one set build before any is looked at one by one,
+    each record time is converted to UTC once, and each instrument code is looked up
+    once per plan.
+    """
     problems: list[ValidationIssue] = []
     add = problems.append
     if plan.schema_version != SCHEMA_VERSION:
@@ -972,7 +992,20 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     if plan.discharge_criteria is not None and not isinstance(plan.discharge_criteria, RULE_TYPES):
         add(ValidationIssue("$.discharge_criteria", "a termination rule"))
 
-    # Ids are unique across the whole plan so any reference is unambiguous.
+    # Ids are unique across the whole plan so any reference is unambiguous. Only the
+    # ids that occur twice are followed, in plan order, to name where each was first used.
+    sessions, standalone, reviews = plan.sessions, plan.assessments, plan.reviews
+    ids = [p.id for p in plan.presenting_problems]
+    for g in plan.goals:
+        ids.append(g.id)
+        ids += [o.id for o in g.objectives]
+    ids += [iv.id for iv in plan.interventions]
+    ids += [a.id for a in standalone]
+    for s in sessions:
+        ids.append(s.id)
+        ids += [a.id for a in s.assessments]
+    ids += [r.id for r in reviews]
+    repeated = _duplicates(ids)
     seen: dict[str, str] = {}
 
     def claim(ident: str, path: str) -> None:
@@ -983,13 +1016,16 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
 
     problem_ids: set[str] = set()
     for i, p in enumerate(plan.presenting_problems):
-        claim(p.id, f"$.presenting_problems[{i}]")
+        if p.id in repeated:
+            claim(p.id, f"$.presenting_problems[{i}]")
         problem_ids.add(p.id)
     objective_ids: set[str] = set()
     for gi, g in enumerate(plan.goals):
-        claim(g.id, f"$.goals[{gi}]")
+        if g.id in repeated:
+            claim(g.id, f"$.goals[{gi}]")
         for oi, o in enumerate(g.objectives):
-            claim(o.id, f"$.goals[{gi}].objectives[{oi}]")
+            if o.id in repeated:
+                claim(o.id, f"$.goals[{gi}].objectives[{oi}]")
             objective_ids.add(o.id)
             if isinstance(o.target, MeasureTarget):
                 _check_instrument_code(
@@ -1007,7 +1043,8 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
                 )
     intervention_ids: set[str] = set()
     for ii, iv in enumerate(plan.interventions):
-        claim(iv.id, f"$.interventions[{ii}]")
+        if iv.id in repeated:
+            claim(iv.id, f"$.interventions[{ii}]")
         intervention_ids.add(iv.id)
         for si, oid in enumerate(iv.serves):
             if oid not in objective_ids:
@@ -1020,67 +1057,130 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
         if any(c.code == custom.code for c in plan.custom_instruments[:ci]):
             add(ValidationIssue(f"$.custom_instruments[{ci}].code", "a code not already defined"))
 
-    def check_assessment(a: Assessment, path: str) -> None:
-        claim(a.id, path)
-        instrument = _check_instrument_code(plan, a.instrument, add, f"{path}.instrument")
-        if instrument is not None:
-            for p in a.problems_against(instrument):
-                add(ValidationIssue(path + p.path[1:], p.expected))
+    # Each instrument code looked up once: its definition, the responses all its items
+    # accept (or None) and its item count; None for a code the plan does not define.
+    definitions: dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None] = {}
 
-    for ai, a in enumerate(plan.assessments):
-        check_assessment(a, f"$.assessments[{ai}]")
-    previous: datetime | None = None
-    for si, s in enumerate(plan.sessions):
-        path = f"$.sessions[{si}]"
-        claim(s.id, path)
-        if previous is not None and v.instant(s.at) < previous:
-            add(ValidationIssue(f"{path}.at", "a time not before the previous session"))
-        previous = v.instant(s.at)
+    def check_assessments(records: tuple[Assessment, ...], at: str) -> None:
+        for ai, a in enumerate(records):
+            code = a.instrument
+            if code in definitions:
+                known = definitions[code]
+            else:
+                found = _instrument_or_none(plan, code)
+                known = definitions[code] = (
+                    None if found is None else (found, uniform_responses(found), found.item_count)
+                )
+            if a.id in repeated:
+                claim(a.id, f"{at}[{ai}]")
+            if known is None:
+                add(
+                    ValidationIssue(
+                        f"{at}[{ai}].instrument", "the code of a built-in or custom instrument"
+                    )
+                )
+                continue
+            instrument, uniform, count = known
+            items = a.items
+            # Instrument.response_problems's own first test, without the call: the item
+            # tuples of a plan's assessments are ints or nulls (their validator).
+            if (
+                uniform is not None
+                and a.total is None
+                and type(items) is tuple
+                and len(items) == count
+                and uniform.issuperset(items)
+            ):
+                continue
+            for p in instrument.response_problems(items, a.total):
+                add(ValidationIssue(f"{at}[{ai}]" + p.path[1:], p.expected))
+
+    check_assessments(standalone, "$.assessments")
+    session_instants = [v.instant(s.at) for s in sessions]
+    for si, s in enumerate(sessions):
+        if s.id in repeated:
+            claim(s.id, f"$.sessions[{si}]")
+        if si and session_instants[si] < session_instants[si - 1]:
+            add(ValidationIssue(f"$.sessions[{si}].at", "a time not before the previous session"))
         for ii, iid in enumerate(s.interventions):
             if iid not in intervention_ids:
-                add(ValidationIssue(f"{path}.interventions[{ii}]", "the id of an intervention"))
-        for ai, a in enumerate(s.assessments):
-            check_assessment(a, f"{path}.assessments[{ai}]")
-    previous = None
-    for ri, r in enumerate(plan.reviews):
-        path = f"$.reviews[{ri}]"
-        claim(r.id, path)
-        if previous is not None and v.instant(r.at) < previous:
-            add(ValidationIssue(f"{path}.at", "a time not before the previous review"))
-        previous = v.instant(r.at)
+                add(
+                    ValidationIssue(
+                        f"$.sessions[{si}].interventions[{ii}]", "the id of an intervention"
+                    )
+                )
+        if s.assessments:
+            check_assessments(s.assessments, f"$.sessions[{si}].assessments")
+    review_instants = [v.instant(r.at) for r in reviews]
+    for ri, r in enumerate(reviews):
+        if r.id in repeated:
+            claim(r.id, f"$.reviews[{ri}]")
+        if ri and review_instants[ri] < review_instants[ri - 1]:
+            add(ValidationIssue(f"$.reviews[{ri}].at", "a time not before the previous review"))
         for pi, prog in enumerate(r.progress):
             if prog.objective not in objective_ids:
-                add(ValidationIssue(f"{path}.progress[{pi}].objective", "the id of an objective"))
+                add(
+                    ValidationIssue(
+                        f"$.reviews[{ri}].progress[{pi}].objective", "the id of an objective"
+                    )
+                )
     if plan.discharge_criteria is not None:
         problems.extend(_rule_reference_problems(plan.discharge_criteria, plan, objective_ids))
-    history_problems = _history_problems(plan.history)
+    history = plan.history
+    event_instants = [v.instant(t.at) for t in history]
+    history_problems = _history_problems(history, event_instants)
     problems.extend(history_problems)
     if not history_problems:
-        problems.extend(_record_phase_problems(plan))
+        problems.extend(
+            _record_phase_problems(
+                plan,
+                event_instants,
+                [v.instant(a.administered_at) for a in standalone],
+                session_instants,
+                review_instants,
+            )
+        )
     return problems
 
 
-def _record_phase_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
-    """Every record is dated in a phase that allows it (see :func:`record_time_problem`)."""
+def _record_phase_problems(
+    plan: TreatmentPlan,
+    event_instants: list[datetime],
+    assessment_instants: list[datetime],
+    session_instants: list[datetime],
+    review_instants: list[datetime],
+) -> list[ValidationIssue]:
+    """Every record is dated in a phase that allows it (see :func:`record_time_problem`).
+
+    Takes the instants of the history and of the records (UTC, in plan order), each
+    converted once by the caller.
+    """
     problems: list[ValidationIssue] = []
-    for i, a in enumerate(plan.assessments):
-        why = record_time_problem(plan.history, a.administered_at, "assessment")
-        if why is not None:
-            problems.append(ValidationIssue(f"$.assessments[{i}].administered_at", why))
+    history = plan.history
+    for name, field, kind, instants in (
+        ("assessments", "administered_at", "assessment", assessment_instants),
+        ("sessions", "at", "session", session_instants),
+        ("reviews", "at", "review", review_instants),
+    ):
+        phases = RECORDING_PHASES[kind]
+        for i, instant in enumerate(instants):
+            why = _phase_problem(history, event_instants, None, instant, phases)
+            if why is not None:
+                problems.append(ValidationIssue(f"$.{name}[{i}].{field}", why))
     for i, s in enumerate(plan.sessions):
-        why = record_time_problem(plan.history, s.at, "session")
-        if why is not None:
-            problems.append(ValidationIssue(f"$.sessions[{i}].at", why))
         for j, a in enumerate(s.assessments):
-            why = session_assessment_problem(plan.history, s, a)
+            why = session_assessment_problem(history, s, a)
             if why is not None:
                 path = f"$.sessions[{i}].assessments[{j}].administered_at"
                 problems.append(ValidationIssue(path, why))
-    for i, r in enumerate(plan.reviews):
-        why = record_time_problem(plan.history, r.at, "review")
-        if why is not None:
-            problems.append(ValidationIssue(f"$.reviews[{i}].at", why))
     return problems
+
+
+def _instrument_or_none(plan: TreatmentPlan, code: str) -> Instrument | None:
+    try:
+        return plan.instrument(code)
+    except KeyError:
+        return None
 
 
 def _event_instant(record: Transition) -> datetime:
@@ -1118,13 +1218,26 @@ def record_time_problem(history: tuple[Transition, ...], when: datetime, kind: s
     referral, is not. Constant time for a record at or after the last event; a
     binary search of the history otherwise.
     """
-    phases = RECORDING_PHASES[kind]
-    instant = v.instant(when)
-    last = v.instant(history[-1].at)
-    if instant > last and history[-1].target in phases:
+    return _phase_problem(
+        history, history, _event_instant, v.instant(when), RECORDING_PHASES[kind]
+    )
+
+
+def _phase_problem(
+    history: tuple[Transition, ...],
+    points: Sequence[Any],
+    key: Callable[[Any], datetime] | None,
+    instant: datetime,
+    phases: frozenset[Phase],
+) -> str | None:
+    """:func:`record_time_problem` for a record at ``instant`` (UTC): ``points`` are the
+    history's records with ``key`` giving each one's instant, or (``key=None``) the
+    instants themselves, converted once for a plan's many records."""
+    last = history[-1]
+    if last.target in phases and instant > (points[-1] if key is None else key(points[-1])):
         return None
-    lo = bisect.bisect_left(history, instant, key=_event_instant)
-    hi = bisect.bisect_right(history, instant, lo=lo, key=_event_instant)
+    lo = bisect.bisect_left(points, instant, key=key)
+    hi = bisect.bisect_right(points, instant, lo=lo, key=key)
     if (lo > 0 and history[lo - 1].target in phases) or any(
         history[i].target in phases for i in range(lo, hi)
     ):
@@ -1171,8 +1284,11 @@ def _check_instrument_code(
         return None
 
 
-def _history_problems(history: tuple[Transition, ...]) -> list[ValidationIssue]:
-    """The history is a connected path from the referral, with times never going back."""
+def _history_problems(
+    history: tuple[Transition, ...], event_instants: list[datetime]
+) -> list[ValidationIssue]:
+    """The history is a connected path from the referral, with times never going back
+    (``event_instants``: the records' times in UTC)."""
     problems: list[ValidationIssue] = []
     first = history[0]
     if first.source is not None or first.target is not Phase.REFERRED or first.event != "refer":
@@ -1184,7 +1300,7 @@ def _history_problems(history: tuple[Transition, ...]) -> list[ValidationIssue]:
         path = f"$.history[{i}]"
         if record.source is not before.target:
             problems.append(ValidationIssue(f"{path}.source", "the target of the previous record"))
-        if v.instant(record.at) < v.instant(before.at):
+        if event_instants[i] < event_instants[i - 1]:
             problems.append(ValidationIssue(f"{path}.at", "a time not before the previous record"))
         spec = BY_NAME.get(record.event)
         if spec is None or record.source not in spec.sources or spec.target is not record.target:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal, cast
 
 import attrs
@@ -443,26 +444,16 @@ class Schedule:
             raise ValidationError.at("$.start", when)
         if not isinstance(self.rrule, str) or not self.rrule.strip() or len(self.rrule) > 500:
             raise ValidationError.at("$.rrule", "a non-empty string of at most 500 characters")
-        dtstart = self.start
-        if self.timezone is not None:
-            zone = _zone(self.timezone)
-            if zone is None:
-                raise ValidationError.at(
-                    "$.timezone", "an IANA time zone name, e.g. Europe/London"
-                )
-            dtstart = self.start.astimezone(zone)
+        if self.timezone is not None and _zone(self.timezone) is None:
+            raise ValidationError.at("$.timezone", "an IANA time zone name, e.g. Europe/London")
         text = self.rrule.removeprefix("RRULE:")
         problem = _rule_problem(text)
         if problem is not None:
             raise ValidationError.at("$.rrule", problem)
-        parsed: Any = None
-        try:
-            parsed = _rrule.rrulestr(text, dtstart=dtstart)
-            next(iter(parsed), None)  # expandable: the first occurrence can be computed
-        except (ValueError, TypeError, OverflowError, IndexError):
-            parsed = None
-        # Raised outside the handler, so no __context__ (dateutil's messages quote the rule).
-        if not isinstance(parsed, _rrule.rrule):
+        # Equal datetimes at different offsets are equal keys: the offset is part of it.
+        parsed = _expanded_rule(text, self.start, self.start.utcoffset(), self.timezone)
+        # Raised here, so no __context__ (dateutil's messages quote the rule).
+        if parsed is None:
             raise ValidationError.at(
                 "$.rrule", "an RFC 5545 RRULE value such as FREQ=WEEKLY;COUNT=12"
             )
@@ -491,6 +482,31 @@ class Schedule:
             if when.year > v.MAX_INSTANT.year or v.instant(when) >= v.MAX_INSTANT:
                 return
             yield v.fixed_offset(when)
+
+
+@functools.lru_cache(maxsize=256)
+def _expanded_rule(
+    text: str, start: datetime, offset: timedelta | None, zone_name: str | None
+) -> _rrule.rrule | None:
+    """The parsed rule from ``start`` (in ``zone_name`` when given), or ``None`` when
+    dateutil cannot parse it or compute its first occurrence.
+
+    Parsing costs more than the rest of a plan's schedule, and plans share a few
+    rules (weekly, fortnightly): remembered by value. An ``rrule`` is immutable (it
+    is built without dateutil's occurrence cache), so schedules may share one.
+    ``offset`` is the key's only use of it: ``start`` carries it already.
+    """
+    dtstart = start
+    if zone_name is not None:
+        zone = _zone(zone_name)
+        assert zone is not None  # checked by the caller
+        dtstart = start.astimezone(zone)
+    try:
+        parsed = _rrule.rrulestr(text, dtstart=dtstart)
+        next(iter(parsed), None)  # expandable: the first occurrence can be computed
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+    return parsed if isinstance(parsed, _rrule.rrule) else None
 
 
 def _zone(name: str) -> tzinfo | None:

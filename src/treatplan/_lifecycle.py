@@ -336,8 +336,8 @@ def fire(
     """
     # --- the fast path --------------------------------------------------------------
     # The usual request is answered here by cheap tests, each of which implies that
-    # the full check below would pass (so the record and the plan need no
-    # re-validation); a request they do not settle, valid or not, takes the full
+    # the full checks (_fire_checked) would pass, so the record and the plan need no
+    # re-validation; a request they do not settle, valid or not, takes the full
     # path, which checks everything in order and explains every failure. So the
     # result and every error are the same either way (tests/test_fire_fast.py).
     if type(plan) is TreatmentPlan and type(event) is Event and type(at) is datetime:
@@ -396,7 +396,14 @@ def fire(
                 # Safe: see _append below; at, by and reason passed the tests above.
                 record = new_transition(name, last.target, target, at, by, reason, outcome)
                 return _append(plan, history, record, state)
-    # --- the full path --------------------------------------------------------------
+    return _fire_checked(plan, event, at, by, reason)
+
+
+def _fire_checked(
+    plan: TreatmentPlan, event: Event | str, at: datetime, by: str, reason: str | None
+) -> TreatmentPlan:
+    """:func:`fire` with every check made in order: its full path, which explains
+    every failure (and which tests/test_fire_fast.py holds the fast path to)."""
     check_plan(plan)
     ev, at, reason = _checked(event, at, by, reason)
     spec = _SPECS[ev]

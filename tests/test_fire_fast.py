@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
+import dateutil.tz
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +17,7 @@ import treatplan as tp
 from treatplan import _lifecycle
 from treatplan import strategies as tps
 
+ROOT = Path(__file__).resolve().parent.parent
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EVENTS = [e for e in tp.Event if e is not tp.Event.REFER]
 OFFSETS = [
@@ -73,3 +77,116 @@ def test_a_reason_with_a_lone_surrogate_is_refused() -> None:
     at = datetime(2026, 1, 5, tzinfo=UTC)
     with pytest.raises(tp.ValidationError, match="reason"):
         _lifecycle._checked(tp.Event.PAUSE, at, "clin-1", "ok \ud800")
+
+
+# --------------------------------------------------------------------------- fast vs full
+def _result(call: Any) -> tuple[str, Any]:
+    """What a call gives: the plan, or the error's type and everything it says."""
+    try:
+        plan = call()
+    except tp.TreatplanError as error:
+        said = (type(error).__name__, str(error), getattr(error, "reasons", None))
+        return "error", (*said, getattr(error, "problems", None))
+    return "plan", plan
+
+
+#: Zones of every kind a caller may pass: UTC, fixed offsets usual and unusual, and
+#: named zones (zoneinfo, dateutil) whose offsets change over the year.
+ZONES = [
+    *OFFSETS,
+    timezone(timedelta(hours=-5)),
+    timezone(timedelta(hours=14)),
+    ZoneInfo("Europe/London"),
+    ZoneInfo("America/New_York"),
+    dateutil.tz.gettz("Australia/Sydney"),
+    dateutil.tz.tzoffset("x", 3600),
+    dateutil.tz.tzutc(),
+]
+REASONS = [None, "", "   ", "a reason", " padded ", "tab\tand\nline", "é ok", "ok \ud800", "\x01"]
+
+
+@SLOW
+@given(
+    tps.treatment_plans(max_records=6),
+    st.sampled_from(list(tp.Event)),
+    st.integers(-3, 3),
+    st.sampled_from(ZONES),
+    st.sampled_from(REASONS),
+    st.sampled_from(["clin-1", "system", "bad by", "", "x" * 129]),
+    st.booleans(),
+)
+def test_the_fast_path_gives_what_the_full_path_gives(
+    plan: tp.TreatmentPlan,
+    event: tp.Event,
+    days: int,
+    zone: Any,
+    reason: str | None,
+    by: str,
+    as_text: bool,
+) -> None:
+    at = (tp.latest_time(plan) + timedelta(days=days)).astimezone(zone)
+    if by == "system":
+        by = plan.history[-1].by  # the last record's own reference
+    ev: Any = event.value if as_text else event
+    before = tp.dumps(plan)
+    fast = _result(lambda: tp.fire(plan, ev, at=at, by=by, reason=reason))
+    full = _result(lambda: _lifecycle._fire_checked(plan, ev, at, by, reason))
+    assert fast == full
+    assert tp.dumps(plan) == before  # the input is untouched
+    if fast[0] == "plan":
+        fired = fast[1]
+        assert fired.history[:-1] == plan.history  # append-only
+        record = fired.history[-1]
+        fields = {a.name: getattr(record, a.name) for a in attrs.fields(tp.Transition)}
+        assert tp.Transition(**fields) == record
+        assert tp.loads(tp.dumps(fired)) == fired
+
+
+def _active_plan() -> tp.TreatmentPlan:
+    plan = tp.loads((ROOT / "examples" / "adolescent-anxiety-family.json").read_text("utf-8"))
+    assert plan.phase is tp.Phase.ACTIVE
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("shift", "zone"),
+    [
+        (timedelta(days=1), UTC),
+        (timedelta(days=1), timezone(timedelta(hours=1))),
+        (timedelta(days=1), timezone(timedelta(hours=-9, minutes=-30))),
+        (timedelta(days=1), ZoneInfo("Europe/Berlin")),
+        (-timedelta(minutes=1), UTC),
+        (-timedelta(minutes=1), timezone(timedelta(hours=3))),
+    ],
+)
+def test_times_at_other_offsets_compare_as_instants(shift: timedelta, zone: Any) -> None:
+    plan = _active_plan()
+    at = (tp.latest_time(plan) + shift).astimezone(zone)
+    fast = _result(lambda: tp.fire(plan, "pause", at=at, by="clin-1", reason="leave"))
+    assert fast == _result(lambda: _lifecycle._fire_checked(plan, "pause", at, "clin-1", "leave"))
+    assert (fast[0] == "plan") == (shift > timedelta(0))
+    if fast[0] == "plan":
+        # The next event compares against a record at another offset than its own.
+        paused = fast[1]
+        later = (at + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-4)))
+        resumed = tp.fire(paused, tp.Event.RESUME, at=later, by="clin-2")
+        assert resumed.phase is tp.Phase.ACTIVE
+        assert resumed.history[-1].at == later
+        with pytest.raises(tp.TransitionError, match="before the last recorded transition"):
+            tp.fire(paused, tp.Event.RESUME, at=at - timedelta(seconds=1), by="clin-2")
+
+
+def test_a_time_after_the_range_in_utc_is_refused_as_the_full_path_does() -> None:
+    plan = _active_plan()
+    at = datetime(2200, 1, 1, tzinfo=UTC)
+    with pytest.raises(tp.ValidationError, match=r"\bat\b"):
+        tp.fire(plan, tp.Event.PAUSE, at=at, by="clin-1", reason="leave")
+
+
+def test_a_plan_subclass_or_a_guarded_event_takes_the_full_path() -> None:
+    plan = _active_plan()
+    at = tp.latest_time(plan) + timedelta(days=1)
+    with pytest.raises(tp.TransitionError, match="agree_plan is allowed only from"):
+        tp.fire(plan, tp.Event.AGREE_PLAN, at=at, by="clin-1")
+    with pytest.raises(tp.ArgumentError, match="plan"):
+        tp.fire("not a plan", tp.Event.PAUSE, at=at, by="clin-1")  # type: ignore[arg-type]

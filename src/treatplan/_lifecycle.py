@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -30,6 +30,7 @@ from ._model import (
     PresentingProblem,
     ProgressReview,
     Session,
+    Transition,
     TreatmentPlan,
     check_plan,
     record_time_problem,
@@ -157,20 +158,19 @@ TRANSITIONS: Mapping[str, TransitionSpec] = MappingProxyType(
 # on the hot path.
 _SPECS: Mapping[Event, TransitionSpec] = {spec.event: spec for spec in TRANSITIONS.values()}
 _NAMES: Mapping[Event, str] = {event: event.value for event in Event}
-#: What ``fire`` reads on its usual path, per event: the name, the phases it leaves,
-#: its target and outcome, whether it needs a reason, and whether it has any other
-#: guard (then every check goes through :func:`_failures`).
-_FIRE: Mapping[Event, tuple[str, frozenset[Phase], Phase, EpisodeOutcome | None, bool, bool]] = {
+#: What ``fire``'s fast path reads, per event: the name, the phases it leaves, its
+#: target and outcome, and whether it needs a reason. Refer and the events with
+#: guards beyond "a reason is required" are missing: they take the full path.
+_USUAL: Mapping[Event, tuple[str, frozenset[Phase], Phase, EpisodeOutcome | None, bool] | None] = {
     spec.event: (
-        spec.event.value,
-        spec.sources,
-        spec.target,
-        spec.outcome,
-        _reason_given in spec.guards,
-        any(g is not _reason_given for g in spec.guards),
+        (spec.event.value, spec.sources, spec.target, spec.outcome, _reason_given in spec.guards)
+        if spec.event is not Event.REFER and all(g is _reason_given for g in spec.guards)
+        else None
     )
     for spec in TRANSITIONS.values()
 }
+#: The end of the plan range (exclusive), in UTC.
+_END = v.MAX_INSTANT
 
 
 @attrs.frozen
@@ -335,37 +335,106 @@ def fire(
     naive ``at``, ``by`` not an opaque reference); the input plan is unchanged.
     A blank ``reason`` counts as none.
     """
+    # --- the fast path --------------------------------------------------------------
+    # The usual request is answered here by cheap tests, each of which implies that
+    # the full checks (_fire_checked) would pass, so the record and the plan need no
+    # re-validation; a request they do not settle, valid or not, takes the full
+    # path, which checks everything in order and explains every failure. So the
+    # result and every error are the same either way (tests/test_fire_fast.py).
+    if type(plan) is TreatmentPlan and type(event) is Event and type(at) is datetime:
+        usual = _USUAL[event]  # None for refer and for events with plan guards
+        zone = at.tzinfo
+        # The instant of ``at`` in UTC: exact for a fixed offset. UTC itself needs no
+        # conversion; another usual offset (whole minutes, so the time is storable)
+        # in a year well inside the range converts without overflow.
+        instant = (
+            at
+            if zone is UTC
+            else at.astimezone(UTC)
+            if type(zone) is timezone
+            and zone in _USUAL_OFFSETS
+            and _SAFE_YEARS[0] < at.year < _SAFE_YEARS[1]
+            else None
+        )
+        if usual is not None and instant is not None and instant < _END:
+            name, sources, target, outcome, needs_reason = usual
+            history = plan.history
+            last = history[-1]
+            # state_of(plan), its remembered answer read inline (one call less)
+            state = getattr(plan, "_state", None) or state_of(plan)
+            latest = state.latest_record
+            last_at = last.at
+            last_zone = last_at.tzinfo
+            if (
+                last.target in sources
+                # not before the last transition: times in one zone object compare
+                # directly; others as UTC instants (comparing times whose zones
+                # differ makes Python ask both for their offsets, which is slow)
+                and not (
+                    at < last_at
+                    if last_zone is zone
+                    else instant < (last_at if last_zone is UTC else last_at.astimezone(UTC))
+                )
+                # not before the latest record (so not before MIN_INSTANT either)
+                and (latest is None or instant >= latest)
+                # an opaque reference: the one on the last record is one already
+                and type(by) is str
+                and (by == last.by or match_ref(by) is not None)
+                # no reason where none is needed, or text that is storable as it is:
+                # printable (so no control character and no lone surrogate), not
+                # blank, and not too long
+                and (
+                    (reason is None and not needs_reason)
+                    or (
+                        type(reason) is str
+                        and reason.isprintable()
+                        and len(reason) <= v.MAX_TEXT
+                        and not reason.isspace()
+                        and reason != ""
+                    )
+                )
+            ):
+                # Safe: see _append below; at, by and reason passed the tests above.
+                record = new_transition(name, last.target, target, at, by, reason, outcome)
+                return _append(plan, history, record, state)
+    return _fire_checked(plan, event, at, by, reason)
+
+
+def _fire_checked(
+    plan: TreatmentPlan, event: Event | str, at: datetime, by: str, reason: str | None
+) -> TreatmentPlan:
+    """:func:`fire` with every check made in order: its full path, which explains
+    every failure (and which tests/test_fire_fast.py holds the fast path to)."""
     check_plan(plan)
     ev, at, reason = _checked(event, at, by, reason)
-    name, sources, target, outcome, needs_reason, guarded = _FIRE[ev]
+    spec = _SPECS[ev]
     history = plan.history
     last = history[-1]
     state = state_of(plan)
-    latest = state.latest_record
-    # The usual case is answered here: the phase allows the event, the time is not
-    # before the last transition or the latest record, a reason is given if needed,
-    # and the event has no other guard. Anything else asks _failures, which explains.
-    # (Times compare as instants: every plan time and ``at`` has a fixed offset.)
-    if (
-        guarded
-        or last.target not in sources
-        or at < last.at
-        or (latest is not None and at < latest)
-        or (needs_reason and reason is None)
-    ):
-        failures = _failures(plan, _Request(ev, at, by, reason), state)
-        if failures:
-            raise TransitionError(last.target.value, name, failures)
-    # The record is valid without running Transition's validators: _checked checked
-    # at, by and reason exactly as they would; event, source, target and outcome come
-    # from the table, which sets an outcome exactly on the events into closed.
-    record = new_transition(name, last.target, target, at, by, reason, outcome)
-    # Sound to skip re-validating the plan: the input was valid, and the record
-    # extends its history exactly as _history_problems requires (source is the
-    # current phase, event/target/outcome from the table, time not before the
-    # last transition) and keeps every record in its phase (the time is not before
-    # the latest record, so no record moves into the new phase). The derived state
-    # does not depend on the history: the new version shares it.
+    failures = _failures(plan, _Request(ev, at, by, reason), state)
+    if failures:
+        raise TransitionError(last.target.value, _NAMES[ev], failures)
+    record = new_transition(_NAMES[ev], last.target, spec.target, at, by, reason, spec.outcome)
+    return _append(plan, history, record, state)
+
+
+def _append(
+    plan: TreatmentPlan, history: tuple[Transition, ...], record: Transition, state: PlanState
+) -> TreatmentPlan:
+    """``plan`` (whose history is ``history`` and derived state ``state``) with
+    ``record`` appended, built without re-validation.
+
+    Only for a record ``fire`` built from a request that passed all its checks. The
+    record is valid without running Transition's validators: at, by and reason were
+    checked exactly as they would be (or by tests that imply those checks), and
+    event, source, target and outcome come from the table, which sets an outcome
+    exactly on the events into closed. The plan needs no re-validation: the input
+    was valid, and the record extends its history exactly as _history_problems
+    requires (source is the current phase, time not before the last transition) and
+    keeps every record in its phase (the time is not before the latest record, so
+    no record moves into the new phase). The derived state does not depend on the
+    history: the new version shares it.
+    """
     return with_history(plan, (*history, record), state)
 
 

@@ -181,7 +181,9 @@ def bench_import(repeat: int) -> dict[str, float]:
     # Bytecode first, as ``pip install`` compiles a wheel's modules: an editable install
     # under PYTHONDONTWRITEBYTECODE (set on some CI machines) never caches it, and
     # every import would then compile the sources, which is not what callers see.
-    # The dependencies in site-packages were compiled when pip installed them.
+    # The dependencies in site-packages were compiled when pip installed them. (This
+    # writes __pycache__ beside the sources of an editable install, as any import
+    # without PYTHONDONTWRITEBYTECODE would.)
     compileall.compile_dir(str(Path(tp.__file__).parent), quiet=1)
     modules = {
         "treatplan": "treatplan",

@@ -1343,7 +1343,12 @@ def test_plan_problems_of_an_observation_are_reported_at_the_observation() -> No
     twice["entry"][entries[1]]["resource"]["identifier"] = first
     with pytest.raises(tp.ValidationError) as info:
         tp.fhir.from_fhir(twice)
-    assert [p.path for p in info.value.problems] == [f"$.entry[{entries[1]}].resource"]
+    assert [(p.path, p.expected) for p in info.value.problems] == [
+        (
+            f"$.entry[{entries[1]}].resource",
+            f"an id not already used at $.entry[{entries[0]}].resource",
+        )
+    ]
 
 
 def _objective_goal(bundle: dict[str, Any], objective_id: str) -> dict[str, Any]:
@@ -1402,3 +1407,16 @@ def test_achievement_status_carries_what_the_scores_give_flagged_as_derived() ->
     assert tp.fhir.from_fhir(tp.fhir.to_fhir(stated)).objectives[0].achievement is (
         tp.AchievementStatus.NOT_ATTAINABLE
     )
+
+
+def test_no_achievement_status_is_derived_for_a_cancelled_objective() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from measured_plans import build
+
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7])
+    objective = attrs.evolve(plan.objectives[0], status=tp.GoalStatus.CANCELLED)
+    goal = attrs.evolve(plan.goals[0], objectives=(objective,))
+    cancelled = attrs.evolve(plan, goals=(goal,))
+    assert "achievementStatus" not in _objective_goal(tp.fhir.to_fhir(cancelled), objective.id)

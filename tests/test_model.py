@@ -370,6 +370,22 @@ def test_weekly_schedule_expands_to_dated_occurrences_at_its_offset() -> None:
     assert list(schedule) == schedule.occurrences()
 
 
+def test_schedules_sharing_a_parsed_rule_keep_their_own_start_zone() -> None:
+    # The parsed rule is remembered by value: equal starts at other offsets or under
+    # other zone names must not share it, or occurrences would carry the wrong zone.
+    named = timezone(timedelta(hours=1), "Clinic time")
+    plain = timezone(timedelta(hours=1))
+    first = tp.Schedule(datetime(2026, 1, 5, 10, tzinfo=named), "FREQ=WEEKLY;COUNT=2")
+    second = tp.Schedule(datetime(2026, 1, 5, 10, tzinfo=plain), "FREQ=WEEKLY;COUNT=2")
+    utc = tp.Schedule(datetime(2026, 1, 5, 9, tzinfo=UTC), "FREQ=WEEKLY;COUNT=2")
+    assert [w.tzname() for w in first.occurrences()] == ["Clinic time"] * 2
+    assert [w.tzname() for w in second.occurrences()] == ["UTC+01:00"] * 2
+    assert utc.occurrences()[0].isoformat() == "2026-01-05T09:00:00+00:00"
+    # The same rule from the same start: one parse, shared.
+    again = tp.Schedule(datetime(2026, 1, 5, 10, tzinfo=plain), "FREQ=WEEKLY;COUNT=2")
+    assert again._parsed is second._parsed
+
+
 def test_schedule_until_and_limits() -> None:
     start = datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=1)))
     # UNTIL is in UTC: 08:00Z on 19 January is exactly the third occurrence (inclusive).

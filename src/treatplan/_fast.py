@@ -125,8 +125,9 @@ def plan_with(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
 
     Safe for views of a valid plan cut at an instant (``as_of_view``): a prefix of
     each time-ordered record list of a valid plan, with the history cut at the same
-    instant, is itself a valid plan (ids stay unique, references resolve, times stay
-    ordered, and each record keeps the phase it was dated in).
+    instant and each kept session's assessments cut there too, is itself a valid
+    plan (ids stay unique, references resolve, times stay ordered, and each record
+    keeps the phase it was dated in).
     """
     new = object.__new__(TreatmentPlan)
     for name in _PLAN_FIELDS:

@@ -82,7 +82,7 @@ from ._model import (
     check_plan,
 )
 from ._scoring import plan_score, score
-from ._state import AchievementSource, objective_achievement
+from ._state import AchievementSource, live_objectives, objective_achievement
 from ._validation import is_number
 
 __all__ = [
@@ -302,6 +302,7 @@ def _observed_order(pair: tuple[Assessment, str]) -> tuple[datetime, str]:
 
 
 _PLAN_ASSESSMENT = re.compile(r"\$\.assessments\[(\d+)\](.*)")
+_PLAN_ASSESSMENT_IN_TEXT = re.compile(r"\$\.assessments\[(\d+)\]")
 
 
 def _in_bundle(issue: ValidationIssue, observation_paths: list[str]) -> ValidationIssue:
@@ -312,7 +313,11 @@ def _in_bundle(issue: ValidationIssue, observation_paths: list[str]) -> Validati
         return issue
     path = observation_paths[int(found.group(1))]
     field = ".effectiveDateTime" if found.group(2) == ".administered_at" else ""
-    return ValidationIssue(path + field, issue.expected)
+    # A message may name another assessment too (where a repeated id was first used).
+    expected = _PLAN_ASSESSMENT_IN_TEXT.sub(
+        lambda m: observation_paths[int(m.group(1))], issue.expected
+    )
+    return ValidationIssue(path + field, expected)
 
 
 # --------------------------------------------------------------------------- the subset
@@ -652,6 +657,8 @@ class _Exporter:
         it. Only from scores: the bundle carries them, so the status it shows is the
         one its own data gives; GAS levels and behaviour progress come from reviews,
         which it does not carry."""
+        if objective not in live_objectives(self.plan):
+            return None  # cancelled, rejected or entered in error: no reader judges it
         found = objective_achievement(self.plan, objective)
         if found.source is not AchievementSource.MEASURE:
             return None

@@ -450,8 +450,10 @@ class Schedule:
         problem = _rule_problem(text)
         if problem is not None:
             raise ValidationError.at("$.rrule", problem)
-        # Equal datetimes at different offsets are equal keys: the offset is part of it.
-        parsed = _expanded_rule(text, self.start, self.start.utcoffset(), self.timezone)
+        # Equal datetimes at different offsets (or zone names) are equal keys: the
+        # offset and the name are part of it, so occurrences keep this start's zone.
+        start = self.start
+        parsed = _expanded_rule(text, start, start.utcoffset(), start.tzname(), self.timezone)
         # Raised here, so no __context__ (dateutil's messages quote the rule).
         if parsed is None:
             raise ValidationError.at(
@@ -486,7 +488,7 @@ class Schedule:
 
 @functools.lru_cache(maxsize=256)
 def _expanded_rule(
-    text: str, start: datetime, offset: timedelta | None, zone_name: str | None
+    text: str, start: datetime, offset: timedelta | None, label: str | None, zone_name: str | None
 ) -> _rrule.rrule | None:
     """The parsed rule from ``start`` (in ``zone_name`` when given), or ``None`` when
     dateutil cannot parse it or compute its first occurrence.
@@ -494,7 +496,8 @@ def _expanded_rule(
     Parsing costs more than the rest of a plan's schedule, and plans share a few
     rules (weekly, fortnightly): remembered by value. An ``rrule`` is immutable (it
     is built without dateutil's occurrence cache), so schedules may share one.
-    ``offset`` is the key's only use of it: ``start`` carries it already.
+    ``offset`` and ``label`` (the zone's name) are only part of the key: ``start``
+    carries them already.
     """
     dtstart = start
     if zone_name is not None:

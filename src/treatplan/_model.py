@@ -519,8 +519,10 @@ def _zone(name: str) -> tzinfo | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
 def _rule_problem(text: str) -> str | None:
-    """What is wrong with an RRULE value for a schedule, or None."""
+    """What is wrong with an RRULE value for a schedule, or None (remembered by text:
+    plans share a few rules)."""
     if any(c in text for c in "\n\r"):
         return "a single RFC 5545 RRULE value"
     parts: dict[str, str] = {}

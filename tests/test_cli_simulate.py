@@ -452,3 +452,14 @@ def test_plots_are_part_of_the_committed_run(tmp_path: Path) -> None:
     listed = {entry["path"] for entry in check_manifest(out)["files"]}
     assert {"funnel.png", "cumulative_incidence.png", "trajectories.png"} <= listed
     assert "replicate-1/clients.csv" in listed
+
+
+def test_more_clients_than_the_scenario_can_date_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    assert main(["simulate", "--clients", "500000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --clients: expected at most ")
+    assert "before 2200" in err
+    assert not out.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -516,3 +517,35 @@ def test_check_manifest_names_the_parameter_not_the_path(tmp_path: Path) -> None
     assert "what differs from it: 1 file(s)" in message
     (run / SECRET).write_text("", encoding="utf-8")
     _raises(lambda: sim.check_manifest(run), tp.ArgumentError, "files differ")
+
+
+def test_more_clients_than_the_supported_dates_hold_are_refused_before_any_work(
+    tmp_path: Path,
+) -> None:
+    # 52 referrals a week from 2026, each followed two years: a run of a million
+    # clients would date plans after 2199 and fail part-way; it is refused at once.
+    most = sim.max_clients(sim.DEFAULT_SCENARIO)
+    assert 300_000 < most < 471_000
+    out = tmp_path / "run"
+    with pytest.raises(tp.ArgumentError, match=f"at most {most:,} clients") as caught:
+        sim.simulate(sim.DEFAULT_SCENARIO, most + 1, seed=1, out_dir=out)
+    assert caught.value.parameter == "clients"
+    assert not out.exists()
+    # Ten times the referrals: ten times the clients.
+    busier = sim.Scenario(capacity=sim.Capacity(referrals_per_week=520.0))
+    assert sim.max_clients(busier) >= 10 * most
+    # A start too late for even one client.
+    late = sim.Scenario(start=date(2199, 1, 1))
+    assert sim.max_clients(late) == 0
+    with pytest.raises(tp.ArgumentError, match="at most 0 clients"):
+        sim.simulate(late, 1, seed=1)
+    # A sweep checks every arm before running any.
+    with pytest.raises(tp.ArgumentError, match="clients"):
+        sim.sweep(
+            sim.DEFAULT_SCENARIO,
+            [sim.Arm("slow", (("capacity.referrals_per_week", 1.0),))],
+            clients=most,
+            seed=1,
+        )
+    with pytest.raises(tp.ArgumentError, match="scenario"):
+        sim.max_clients("default")  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from ._cli import (
     load_scenario_arg,
     sigterm_interrupts,
 )
+from ._errors import ArgumentError
 
 
 def register(subparsers: Any) -> None:
@@ -162,7 +163,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 def _simulate(args: argparse.Namespace) -> int:
     from .sim import DEFAULT_SCENARIO
-    from .sim._run import check_extras, run_record
+    from .sim._run import check_extras, check_fits, run_record
 
     if args.print_scenario:
         sys.stdout.write(DEFAULT_SCENARIO.to_json())
@@ -189,6 +190,12 @@ def _simulate(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         print("error: compared scenarios need distinct names", file=sys.stderr)
         return EXIT_USAGE
+    for scenario in scenarios:  # before any work: a run that cannot finish never starts
+        try:
+            check_fits(scenario, args.clients)
+        except ArgumentError as exc:
+            print(f"error: --{exc}", file=sys.stderr)
+            return EXIT_USAGE
     out = Path(args.out)
     folders = ["."] if len(scenarios) == 1 else names
     record = run_record(

@@ -25,6 +25,7 @@ from ._engine import (
     Admission,
     ClientResult,
     WaitingList,
+    max_clients,
     simulate_client,
 )
 from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
@@ -162,6 +163,7 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "TableWriter",
     "Tally",
     "WaitingList",
+    "max_clients",
     "check_manifest",
     "client_stream",
     "combine_replicates",

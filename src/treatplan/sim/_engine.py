@@ -61,6 +61,7 @@ from .._review import ReviewPolicy, record_findings, review
 from .._state import state_of
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
+from .._validation import MAX_INSTANT
 from . import _checks as checks
 from ._dynamics import ClientTraits, ItemPatterns, drawn_traits, observe, scores_after, sem
 from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, ServicePolicy
@@ -76,6 +77,7 @@ __all__ = [
     "Admission",
     "ClientResult",
     "WaitingList",
+    "max_clients",
     "simulate_client",
 ]
 
@@ -174,6 +176,34 @@ class WaitingList:
     def admissions(self, start: int, stop: int) -> list[Admission]:
         """Admissions of clients ``start`` to ``stop - 1`` (must continue from the last call)."""
         return [self.admit(i) for i in range(start, stop)]
+
+
+#: The margin a client's wait may take beyond referral, in mean patiences: a client
+#: waits no longer than their patience, an exponential draw that exceeds 40 means
+#: with probability e**-40 (about 4e-18).
+_PATIENCE_MARGIN = 40
+
+
+def max_clients(scenario: Scenario) -> int:
+    """How many clients ``scenario`` can simulate with every date in the supported range.
+
+    Referrals arrive at ``capacity.referrals_per_week`` from ``scenario.start``; each
+    client is followed for ``horizon_weeks`` and may wait up to their patience
+    first. Every plan date must fall before 2200 (see
+    :data:`treatplan.document.MAX_INSTANT`), so a run of more clients is refused
+    before it starts rather than failing part-way. 0 when not even one fits.
+    """
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    last = (MAX_INSTANT - timedelta(days=1)).date()
+    # Followed for the horizon, with a goal dated 16 weeks after the start (see
+    # _simulate), after a wait of at most the patience margin.
+    reserve = scenario.horizon_weeks * 7 + 16 * 7
+    reserve += math.ceil(_PATIENCE_MARGIN * scenario.population.mean_patience_weeks * 7)
+    days = (last - scenario.start).days - reserve
+    if days <= 0:
+        return 0
+    # Client i is referred before day (i + 1) * 7 / referrals_per_week.
+    return min(int(days * scenario.capacity.referrals_per_week / 7), checks.MAX_CLIENTS)
 
 
 @attrs.frozen

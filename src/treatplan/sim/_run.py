@@ -29,7 +29,7 @@ from .._errors import ArgumentError
 from .._version import __version__
 from . import _checks as checks
 from ._codebook import codebook_dict
-from ._engine import Admission, WaitingList, simulate_client
+from ._engine import Admission, WaitingList, max_clients, simulate_client
 from ._manifest import MANIFEST, RunFolder, scenario_sha256
 from ._policy import ServicePolicy
 from ._random import replicate_seed
@@ -151,6 +151,21 @@ class _Done:
         return False
 
 
+def check_fits(scenario: Scenario, clients: int) -> None:
+    """Refuse more clients than ``scenario`` can date in the supported range
+    (:func:`~treatplan.sim.max_clients`), before any work."""
+    most = max_clients(scenario)
+    if clients > most:
+        rate = scenario.capacity.referrals_per_week
+        raise ArgumentError(
+            "clients",
+            f"at most {most:,} clients for this scenario: referrals at {rate:g} a week "
+            "from its start, each followed for its horizon, must end before 2200 "
+            "(raise capacity.referrals_per_week, or choose an earlier start or a "
+            "shorter horizon)",
+        )
+
+
 def _check(
     scenario: Scenario,
     clients: int,
@@ -161,6 +176,7 @@ def _check(
     """Check :func:`simulate`'s arguments before any work (or any folder) is made."""
     checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
     checks.clients(clients)
+    check_fits(scenario, clients)
     checks.seed(seed)
     checks.integer("chunk_size", chunk_size, 1, checks.MAX_CLIENTS)
     executor = options.get("executor")

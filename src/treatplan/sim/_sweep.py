@@ -44,7 +44,7 @@ from .._version import __version__
 from . import _checks as checks
 from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
-from ._run import _simulate_into, run_record
+from ._run import _simulate_into, check_fits, run_record
 from ._scenario import Scenario, Service
 from ._service import simulate_service
 from ._summary import Summary
@@ -429,6 +429,8 @@ def sweep(
     scenarios = [
         apply_overrides(base, arm.overrides, f"$.arms[{a}]") for a, arm in enumerate(arm_list)
     ]
+    for scenario in scenarios:  # every arm fits, or nothing runs
+        check_fits(scenario, clients)
     paths: list[str] = []
     for arm in arm_list:
         for path, _ in arm.overrides:

@@ -13,7 +13,9 @@ Figures, each with a baseline measured in the same run on the same machine:
   stdlib event loop) is reported as a floor only.
 - speed-up with 2 worker processes (aim: at least 1.7x), output byte-identical.
 - peak memory for a small and a 10x larger run, streaming to disk (aim: within
-  1.2x): each process's own high-water mark (``VmHWM``), read by the run's
+  1.2x), of the default service scaled ten times (referrals and therapists) so that
+  a million clients fit the supported dates: each process's own high-water mark
+  (``VmHWM``), read by the run's
   parent process and by each worker itself, never ``ru_maxrss`` of children
   (which reports the largest descendant and carries over the parent's size).
 
@@ -256,20 +258,23 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from bench_sim import vm_hwm_kb, _worker_hwm, _barrier_init
-from treatplan.sim import simulate
+from treatplan.sim import Capacity, Scenario, simulate
 clients, workers = int(sys.argv[1]), int(sys.argv[2])
+# Ten times the default service (referrals and therapists), so that a million clients'
+# plans are all dated before 2200 (treatplan.sim.max_clients); the same for every size.
+scenario = Scenario(capacity=Capacity(referrals_per_week=520.0, therapists=180))
 with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp, "run")
     worker_kb = []
     if workers > 1:
         barrier = multiprocessing.Barrier(workers)
         with ProcessPoolExecutor(workers, initializer=_barrier_init, initargs=(barrier,)) as pool:
-            simulate(clients=clients, seed=1, out_dir=out, executor=pool)
+            simulate(scenario, clients, seed=1, out_dir=out, executor=pool)
             # One task per worker, each held at a barrier until all are running, so
             # every worker reports its own high-water mark exactly once.
             worker_kb = list(pool.map(_worker_hwm, range(workers)))
     else:
-        simulate(clients=clients, seed=1, out_dir=out)
+        simulate(scenario, clients, seed=1, out_dir=out)
 print(vm_hwm_kb(), *worker_kb)
 """
 

@@ -168,7 +168,7 @@ def test_sigterm_to_a_real_simulate_process(tmp_path: Path) -> None:
             "treatplan",
             "simulate",
             "--clients",
-            "1000000",
+            "400000",
             "--chunk-size",
             "20",
             "--workers",

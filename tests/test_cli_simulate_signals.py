@@ -30,7 +30,7 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
             "treatplan",
             "simulate",
             "--clients",
-            "1000000",
+            "400000",
             "--chunk-size",
             "20",
             "--out",

@@ -429,6 +429,15 @@ class _Times(dict[str, datetime]):
         #: names a few instruments and clinicians many times.
         self.refs: set[str] = set()
 
+    def is_ref(self, text: str) -> bool:
+        """Whether ``text`` (a string) is an opaque reference, matched once per document."""
+        if text in self.refs:
+            return True
+        if not match_ref(text):
+            return False
+        self.refs.add(text)
+        return True
+
     def __missing__(self, text: str) -> datetime:
         if type(text) is not str or not _RFC3339.match(text):
             raise _Slow
@@ -458,10 +467,8 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     # Opaque references, as the ``ref`` validator checks.
     if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
         raise _Slow
-    if instrument not in times.refs:
-        if not match_ref(instrument):
-            raise _Slow
-        times.refs.add(instrument)
+    if not times.is_ref(instrument):
+        raise _Slow
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
@@ -541,12 +548,8 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     if reason is not None:
         _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
     event, by = doc["event"], doc["by"]
-    if not (type(event) is str and type(by) is str and match_ref(event)):
+    if not (type(event) is str and type(by) is str and match_ref(event) and times.is_ref(by)):
         raise _Slow
-    if by not in times.refs:
-        if not match_ref(by):
-            raise _Slow
-        times.refs.add(by)
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 

@@ -1351,6 +1351,100 @@ def test_plan_problems_of_an_observation_are_reported_at_the_observation() -> No
     ]
 
 
+def _entry_of(bundle: dict[str, Any], kind: str, ident: str) -> int:
+    """The entry index of the ``kind`` resource carrying part id ``ident``."""
+    for i, entry in enumerate(bundle["entry"]):
+        resource = entry["resource"]
+        if resource["resourceType"] == kind and resource["identifier"][0]["value"] == ident:
+            return i
+    raise AssertionError(ident)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_plan_problems_of_any_record_are_reported_where_the_bundle_has_it(version: str) -> None:
+    # The bundle has no $.goals, $.interventions or $.history: each problem of the plan
+    # it makes names the resource (or element) the record came from, in path and message.
+    plan = tp.loads((EXAMPLES[0].parent / "adult-depression-cbt.json").read_text("utf-8"))
+    bundle = tp.fhir.to_fhir(plan, version)  # type: ignore[arg-type]
+    care_plan = next(i for i, e in enumerate(bundle["entry"]) if _kind(e) == "CarePlan")
+    episode = next(i for i, e in enumerate(bundle["entry"]) if _kind(e) == "EpisodeOfCare")
+
+    def problems(edit: Any) -> list[tuple[str, str]]:
+        changed = copy.deepcopy(bundle)
+        edit(changed)
+        with pytest.raises(tp.ValidationError) as info:
+            tp.fhir.from_fhir(changed)
+        assert "does not make a valid plan" in str(info.value)
+        return [(p.path, p.expected) for p in info.value.problems]
+
+    def identify(kind: str, ident: str, value: str) -> Any:
+        def edit(changed: dict[str, Any]) -> None:
+            entry = changed["entry"][_entry_of(changed, kind, ident)]
+            entry["resource"]["identifier"][0]["value"] = value
+
+        return edit
+
+    goal = f"$.entry[{_entry_of(bundle, 'Goal', 'goal-activity')}].resource"
+    first_goal = f"$.entry[{_entry_of(bundle, 'Goal', 'goal-mood')}].resource"
+    social = f"$.entry[{_entry_of(bundle, 'Goal', 'obj-social')}].resource"
+    phq9 = f"$.entry[{_entry_of(bundle, 'Goal', 'obj-phq9')}].resource"
+    condition = f"$.entry[{_entry_of(bundle, 'Condition', 'prob-mood')}].resource"
+    assert problems(identify("Goal", "goal-activity", "goal-mood")) == [
+        (goal, f"an id not already used at {first_goal}")
+    ]
+    assert problems(identify("Goal", "obj-social", "obj-phq9")) == [
+        (social, f"an id not already used at {phq9}")
+    ]
+    assert problems(identify("Condition", "prob-mood", "goal-mood")) == [
+        (first_goal, f"an id not already used at {condition}")
+    ]
+
+    def same_intervention_id(changed: dict[str, Any]) -> None:
+        activities = changed["entry"][care_plan]["resource"]["activity"]
+        if version == "R4":
+            activities[1]["id"] = activities[0]["id"]
+        else:
+            changed["entry"][_entry_of(changed, "ServiceRequest", "int-ba")]["resource"][
+                "identifier"
+            ][0]["value"] = "int-cbt"
+
+    if version == "R4":
+        cbt = f"$.entry[{care_plan}].resource.activity[0].detail"
+        ba = f"$.entry[{care_plan}].resource.activity[1].detail"
+    else:
+        cbt = f"$.entry[{_entry_of(bundle, 'ServiceRequest', 'int-cbt')}].resource"
+        ba = f"$.entry[{_entry_of(bundle, 'ServiceRequest', 'int-ba')}].resource"
+    assert problems(same_intervention_id) == [(ba, f"an id not already used at {cbt}")]
+
+    def late_event(changed: dict[str, Any]) -> None:
+        history = changed["entry"][episode]["resource"]["statusHistory"]
+        history[1]["period"]["start"] = "2020-01-01T00:00:00+00:00"
+
+    assert problems(late_event) == [
+        (
+            f"$.entry[{episode}].resource.statusHistory[1].period.start",
+            "a time not before the previous record",
+        )
+    ]
+
+    def bad_client(changed: dict[str, Any]) -> None:
+        changed["entry"][care_plan]["resource"]["subject"]["identifier"]["value"] = "a b"
+
+    ((path, _),) = problems(bad_client)
+    assert path == f"$.entry[{care_plan}].resource.subject.identifier.value"
+
+    def bad_plan_id(changed: dict[str, Any]) -> None:
+        for index in (care_plan, episode):
+            changed["entry"][index]["resource"]["identifier"][0]["value"] = "a b"
+
+    ((path, _),) = problems(bad_plan_id)
+    assert path == f"$.entry[{care_plan}].resource"
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    return str(entry["resource"]["resourceType"])
+
+
 def _objective_goal(bundle: dict[str, Any], objective_id: str) -> dict[str, Any]:
     for _, resource in _resources(bundle):
         if resource["resourceType"] == "Goal" and resource["identifier"][0]["value"] == (

@@ -301,23 +301,48 @@ def _observed_order(pair: tuple[Assessment, str]) -> tuple[datetime, str]:
     return _assessment_order(pair[0])
 
 
-_PLAN_ASSESSMENT = re.compile(r"\$\.assessments\[(\d+)\](.*)")
-_PLAN_ASSESSMENT_IN_TEXT = re.compile(r"\$\.assessments\[(\d+)\]")
+#: A plan path a problem of the plan a bundle makes may name: a record of one of the
+#: plan's lists (an objective inside its goal).
+_PLAN_PART = re.compile(
+    r"\$\.(history|presenting_problems|goals|interventions|assessments)\[(\d+)\]"
+    r"(?:\.objectives\[(\d+)\])?"
+)
+#: Where a field of a record is in the resource (or element) it came from, where the
+#: bundle has one place for it; any other field is reported at the resource.
+_FIELD_IN_BUNDLE = {
+    ("assessments", ".administered_at"): ".effectiveDateTime",
+    ("history", ".at"): ".period.start",
+}
 
 
-def _in_bundle(issue: ValidationIssue, observation_paths: list[str]) -> ValidationIssue:
-    """A problem of the plan a bundle makes, at the Observation it came from: the
-    bundle has no ``$.assessments`` for its reader to find."""
-    found = _PLAN_ASSESSMENT.fullmatch(issue.path)
-    if found is None:
-        return issue
-    path = observation_paths[int(found.group(1))]
-    field = ".effectiveDateTime" if found.group(2) == ".administered_at" else ""
-    # A message may name another assessment too (where a repeated id was first used).
-    expected = _PLAN_ASSESSMENT_IN_TEXT.sub(
-        lambda m: observation_paths[int(m.group(1))], issue.expected
-    )
-    return ValidationIssue(path + field, expected)
+@attrs.frozen
+class _Sources:
+    """Where in the bundle each record of the plan it makes came from."""
+
+    care_plan: str
+    parts: dict[str, list[str]]  # plan list -> the path of each record's resource
+    objectives: list[list[str]]  # for each goal, the path of each objective's Goal
+
+    def of(self, part: re.Match[str]) -> str:
+        kind, index, objective = part.group(1), int(part.group(2)), part.group(3)
+        if objective is not None:
+            return self.objectives[index][int(objective)]
+        return self.parts[kind][index]
+
+    def issue(self, issue: ValidationIssue) -> ValidationIssue:
+        """``issue`` of the plan a bundle makes, at the bundle's own paths: the bundle
+        has no ``$.goals`` or ``$.assessments`` for its reader to find."""
+        found = _PLAN_PART.match(issue.path)
+        if found is not None:
+            rest = issue.path[found.end() :]
+            field = "" if found.group(3) else _FIELD_IN_BUNDLE.get((found.group(1), rest), "")
+            path = self.of(found) + field
+        elif issue.path == "$.client_ref":
+            path = f"{self.care_plan}.subject.identifier.value"
+        else:  # the plan's own fields and instruments: from the CarePlan
+            path = self.care_plan
+        # A message may name another record too (where a repeated id was first used).
+        return ValidationIssue(path, _PLAN_PART.sub(self.of, issue.expected))
 
 
 # --------------------------------------------------------------------------- the subset
@@ -883,6 +908,10 @@ class _Importer:
             if isinstance(resource.get("id"), str):
                 self.by_url[f"{kind}/{resource['id']}"] = (rpath, resource)
         self.custom: dict[str, Instrument] = {}
+        # Where each goal, objective and intervention came from (for error paths).
+        self.goal_paths: list[str] = []
+        self.objective_paths: list[list[str]] = []
+        self.intervention_paths: list[str] = []
 
     # -- helpers ---------------------------------------------------------
     def one(self, kind: str) -> tuple[str, dict[str, Any]]:
@@ -965,9 +994,16 @@ class _Importer:
                 custom_instruments=tuple(self.custom.values()),
             )
         except ValidationError as exc:
-            paths = [p for _, p in observed]
+            parts = {
+                "history": [f"{eoc_path}.statusHistory[{i}]" for i in range(len(history))],
+                "presenting_problems": [p for p, _ in self.by_type.get("Condition", [])],
+                "goals": self.goal_paths,
+                "interventions": self.intervention_paths,
+                "assessments": [p for _, p in observed],
+            }
+            sources = _Sources(cp_path, parts, self.objective_paths)
             raise ValidationError(
-                [_in_bundle(issue, paths) for issue in exc.problems],
+                [sources.issue(issue) for issue in exc.problems],
                 "the bundle does not make a valid plan",
             ) from None
 
@@ -1072,6 +1108,7 @@ class _Importer:
                         )
             domain = _enum(GoalDomain, domain_code, f"{path}.category")
             objectives = []
+            objective_paths = []
             for i, ext in _extensions(resource, path, _EXT_GOAL_RELATIONSHIP):
                 xpath = f"{path}.extension[{i}]"
                 parts = _sub_extensions(ext, xpath)
@@ -1086,6 +1123,7 @@ class _Importer:
                     "Goal",
                 )
                 objectives.append(self.objective(opath, objective))
+                objective_paths.append(opath)
             addresses = [
                 self.part_id(*self.resolve(ref, f"{path}.addresses[{i}]", "Condition"))
                 for i, ref in enumerate(_optional(resource, "addresses", path, list) or [])
@@ -1111,6 +1149,8 @@ class _Importer:
                     f"{path}.lifecycleStatus", "the status of the goal's objectives and phase"
                 )
             goals.append(goal)
+            self.goal_paths.append(path)
+            self.objective_paths.append(objective_paths)
         return tuple(goals)
 
     def objective(self, path: str, resource: dict[str, Any]) -> Objective:
@@ -1255,6 +1295,7 @@ class _Importer:
         serves: list[tuple[str, Any]],
         timing_key: str,
     ) -> Intervention:
+        self.intervention_paths.append(path)
         modality = _enum(Modality, _first_code(code, _CS_MODALITY), f"{code_path}.coding")
         fmt = DeliveryFormat.INDIVIDUAL
         for j, ext in _extensions(element, path, _EXT_FORMAT):

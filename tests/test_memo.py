@@ -10,7 +10,7 @@ import pytest
 
 import treatplan as tp
 from treatplan import _instruments, _scoring
-from treatplan._memo import IdentityCache
+from treatplan._memo import IdentityCache, ValueCache
 
 T0 = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
 
@@ -50,9 +50,30 @@ def test_bounded_dropping_the_oldest() -> None:
     assert len(cache) == 0
 
 
-def test_size_must_be_positive() -> None:
+# --------------------------------------------------------------------------- ValueCache
+def test_value_cache_hits_for_equal_keys() -> None:
+    cache: ValueCache[tuple[str, int], str] = ValueCache(4)
+    assert cache.get(("rule", 1)) is None
+    assert cache.put("parsed", ("rule", 1)) == "parsed"
+    assert cache.get(("rule", 1)) == "parsed"  # an equal key, not the same object
+    assert cache.get(("rule", 2)) is None
+
+
+def test_value_cache_is_bounded_dropping_the_oldest() -> None:
+    cache: ValueCache[int, int] = ValueCache(3)
+    for n in range(10):
+        cache.put(n * n, n)
+        assert len(cache) <= 3
+    assert [cache.get(n) for n in (7, 8, 9)] == [49, 64, 81]
+    assert all(cache.get(n) is None for n in range(7))
+    cache.clear()
+    assert len(cache) == 0
+
+
+@pytest.mark.parametrize("cache", [IdentityCache, ValueCache])
+def test_size_must_be_positive(cache: type[IdentityCache[int] | ValueCache[int, int]]) -> None:
     with pytest.raises(ValueError, match="size"):
-        IdentityCache(0)
+        cache(0)
 
 
 def test_threads_share_a_cache() -> None:

@@ -1,37 +1,61 @@
-"""Small bounded caches keyed by object identity, for the hot paths of reviews and rules.
+"""The library's one style of cache: small, bounded, and never changing a result.
 
-The library's values are immutable, so a result computed from some objects stays
-valid for as long as those very objects exist. An :class:`IdentityCache` entry is
-keyed by the ids of its key objects and holds strong references to them, so no
-other object can take one of those ids while the entry lives: a hit is always for
-the same objects. The cache is bounded (the oldest entry goes first), so it keeps
-at most ``size`` entries' objects alive.
+Every remembered result in treatplan is held by one of the two caches here, with
+the same interface (``get``, ``put``, ``clear``) and the same eviction (the oldest
+entry goes first):
+
+- :class:`IdentityCache` for results computed from immutable values whose hashing
+  would cost more than the result saves (an instrument definition, a tuple of
+  item responses). The library's values are immutable, so a result computed from
+  some objects stays valid for as long as those very objects exist. An entry is
+  keyed by the ids of its key objects and holds strong references to them, so no
+  other object can take one of those ids while the entry lives: a hit is always for
+  the same objects.
+- :class:`ValueCache` for results of small hashable keys that many plans share by
+  value but never by identity (the text of a schedule's rule, read afresh from
+  every document).
 
 Entries are never mutated and each operation is one dict call, so threads may
 share a cache: at worst a thread recomputes a value that another thread dropped.
 A cache only ever saves work; it never changes a result.
+
+(The derived state of a plan, :mod:`treatplan._state`, is not a cache of this
+kind: it belongs to one plan version and lives and dies with it.)
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 from ._errors import ArgumentError
 
-__all__ = ["IdentityCache"]
+__all__ = ["IdentityCache", "ValueCache"]
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+def _bounded(size: int) -> int:
+    if size < 1:
+        raise ArgumentError("size", "a cache size of at least 1")
+    return size
+
+
+def _make_room(entries: OrderedDict[K, V], size: int) -> None:
+    # A loop, not an if: threads putting at once may overshoot the size for a moment.
+    while len(entries) >= size:
+        with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
+            entries.popitem(last=False)
 
 
 class IdentityCache(Generic[V]):
     """At most ``size`` values, each keyed by the identity of one or more objects."""
 
     def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ArgumentError("size", "a cache size of at least 1")
-        self.size = size
+        self.size = _bounded(size)
         # An OrderedDict drops its oldest entry in O(1); a plain dict slows down as
         # deleted slots pile up at its front.
         self._entries: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], V]] = OrderedDict()
@@ -43,12 +67,33 @@ class IdentityCache(Generic[V]):
 
     def put(self, value: V, *key: object) -> V:
         """Store ``value`` for these objects (dropping the oldest entry when full); return it."""
-        entries = self._entries
-        # A loop, not an if: threads putting at once may overshoot the size for a moment.
-        while len(entries) >= self.size:
-            with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
-                entries.popitem(last=False)
-        entries[tuple(map(id, key))] = (key, value)
+        _make_room(self._entries, self.size)
+        self._entries[tuple(map(id, key))] = (key, value)
+        return value
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class ValueCache(Generic[K, V]):
+    """At most ``size`` values, each keyed by an equal (hashable, immutable) key."""
+
+    def __init__(self, size: int) -> None:
+        self.size = _bounded(size)
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The value stored for a key equal to ``key``, or ``None``."""
+        return self._entries.get(key)
+
+    def put(self, value: V, key: K) -> V:
+        """Store ``value`` for ``key`` (dropping the oldest entry when full); return it."""
+        _make_room(self._entries, self.size)
+        self._entries[key] = value
         return value
 
     def clear(self) -> None:

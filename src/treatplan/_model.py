@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import enum
-import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,6 +29,7 @@ from dateutil import rrule as _rrule
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
+from ._memo import ValueCache
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -486,19 +486,37 @@ class Schedule:
             yield v.fixed_offset(when)
 
 
-@functools.lru_cache(maxsize=256)
+#: Parsed rules by (text, start, offset, zone label, zone name). Parsing costs more
+#: than the rest of a plan's schedule, and plans share a few rules (weekly,
+#: fortnightly), each read afresh from its document: remembered by value. An
+#: ``rrule`` is immutable (built without dateutil's occurrence cache), so schedules
+#: may share one.
+_PARSED_RULES: ValueCache[
+    tuple[str, datetime, timedelta | None, str | None, str | None], _rrule.rrule
+] = ValueCache(256)
+#: What is wrong with each rule text lately checked ("" for nothing).
+_RULE_PROBLEMS: ValueCache[str, str] = ValueCache(256)
+
+
 def _expanded_rule(
     text: str, start: datetime, offset: timedelta | None, label: str | None, zone_name: str | None
 ) -> _rrule.rrule | None:
     """The parsed rule from ``start`` (in ``zone_name`` when given), or ``None`` when
     dateutil cannot parse it or compute its first occurrence.
 
-    Parsing costs more than the rest of a plan's schedule, and plans share a few
-    rules (weekly, fortnightly): remembered by value. An ``rrule`` is immutable (it
-    is built without dateutil's occurrence cache), so schedules may share one.
-    ``offset`` and ``label`` (the zone's name) are only part of the key: ``start``
-    carries them already.
+    ``offset`` and ``label`` (the zone's name) are part of the key only: ``start``
+    carries them already, but equal date-times at different offsets are equal keys.
     """
+    key = (text, start, offset, label, zone_name)
+    parsed = _PARSED_RULES.get(key)
+    if parsed is None:
+        parsed = _parsed_rule(text, start, zone_name)
+        if parsed is not None:
+            _PARSED_RULES.put(parsed, key)
+    return parsed
+
+
+def _parsed_rule(text: str, start: datetime, zone_name: str | None) -> _rrule.rrule | None:
     dtstart = start
     if zone_name is not None:
         zone = _zone(zone_name)
@@ -519,10 +537,16 @@ def _zone(name: str) -> tzinfo | None:
         return None
 
 
-@functools.lru_cache(maxsize=256)
 def _rule_problem(text: str) -> str | None:
     """What is wrong with an RRULE value for a schedule, or None (remembered by text:
     plans share a few rules)."""
+    problem = _RULE_PROBLEMS.get(text)
+    if problem is None:
+        problem = _RULE_PROBLEMS.put(_find_rule_problem(text) or "", text)
+    return problem or None
+
+
+def _find_rule_problem(text: str) -> str | None:
     if any(c in text for c in "\n\r"):
         return "a single RFC 5545 RRULE value"
     parts: dict[str, str] = {}

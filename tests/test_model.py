@@ -794,6 +794,17 @@ def test_a_zoned_schedule_keeps_wall_clock_time_across_daylight_saving() -> None
     rejects(lambda: tp.Schedule(start, "FREQ=WEEKLY", timezone="Mars/Olympus"), "$.timezone")
 
 
+@pytest.mark.parametrize("zone", ["America", "Europe/" + "X" * 300, "Europe/London/"])
+def test_a_zone_name_the_database_cannot_open_is_refused_not_raised(zone: str) -> None:
+    # A folder of the zone database, or a name too long for a file, makes zoneinfo
+    # raise OSError (quoting the name) rather than ZoneInfoNotFoundError.
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    with pytest.raises(tp.ValidationError) as info:
+        tp.Schedule(start, "FREQ=WEEKLY;COUNT=3", timezone=zone)
+    assert [p.path for p in info.value.problems] == ["$.timezone"]
+    assert "X" * 20 not in str(info.value) and "America" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "rule",
     [

@@ -531,9 +531,14 @@ def _parsed_rule(text: str, start: datetime, zone_name: str | None) -> _rrule.rr
 
 
 def _zone(name: str) -> tzinfo | None:
+    """The IANA zone ``name``, or ``None`` when there is none by that name.
+
+    A name that is a folder of the zone database (``America``) or too long for a
+    file name makes zoneinfo raise ``OSError``, not ``ZoneInfoNotFoundError``.
+    """
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         return None
 
 

@@ -66,6 +66,16 @@ def test_steps_apply_in_order_and_set_the_version() -> None:
     assert migrate(v2, to_version=3, migrations=registry) == v3
 
 
+def test_a_document_too_deep_to_copy_is_refused_not_raised() -> None:
+    deep: dict[str, Any] = {}
+    for _ in range(5000):
+        deep = {"x": deep}
+    with pytest.raises(tp.ValidationError) as info:
+        migrate({**V1, "notes": deep}, to_version=2, migrations=synthetic_registry())
+    assert [p.path for p in info.value.problems] == ["$"]
+    assert info.value.__context__ is None
+
+
 def test_migrating_never_changes_the_input() -> None:
     before = copy.deepcopy(V1)
     registry = synthetic_registry()

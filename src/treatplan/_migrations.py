@@ -14,6 +14,7 @@ mechanism is tested with a synthetic version.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
@@ -87,7 +88,11 @@ def migrate(
         return document
     if not 1 <= version < to_version:
         return document
-    doc: dict[str, Any] = copy.deepcopy(dict(document))
+    doc: Any = _FAILED
+    with contextlib.suppress(RecursionError):  # nesting deeper than Python can copy
+        doc = copy.deepcopy(dict(document))
+    if doc is _FAILED:  # raised outside the handler: no __context__ with values
+        raise ValidationError.at("$", "a document nested shallowly enough to copy")
     while version < to_version:
         step = steps.get(version)
         if step is None:

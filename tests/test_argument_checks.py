@@ -543,3 +543,26 @@ def test_lists_of_values_read_as_tuples_or_lists_of_their_class() -> None:
     ]
     with pytest.raises(tp.ArgumentError):
         tp.from_dict([], tuple[int, ...])
+
+
+@pytest.mark.parametrize("rules", [5, None, SECRET])
+def test_a_review_policy_takes_a_list_of_rules(rules: Any) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.ReviewPolicy(rules=rules)
+    assert [p.path for p in info.value.problems] == ["$.rules"]
+    assert SECRET not in str(info.value)
+    assert tp.ReviewPolicy(rules=[tp.rules.SessionLimit(8)]).rules == (tp.rules.SessionLimit(8),)
+
+
+@pytest.mark.parametrize("parts", [{SECRET: 1}, {"history": ()}, {"_state": None}])
+def test_refer_takes_only_the_plans_content(parts: dict[str, Any]) -> None:
+    # The referral sets the history and ids; any other keyword is a slip, refused
+    # without naming it (a keyword can carry clinical text).
+    with pytest.raises(tp.ArgumentError) as info:
+        tp.TreatmentPlan.refer("p-1", "c-1", at=T0, by="gp-1", **parts)
+    assert SECRET not in str(info.value)
+    goal = PLAN.goals[0]
+    plan = tp.TreatmentPlan.refer(
+        "p-1", "c-1", at=T0, by="gp-1", presenting_problems=PLAN.presenting_problems, goals=(goal,)
+    )
+    assert plan.goals == (goal,)

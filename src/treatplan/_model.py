@@ -951,7 +951,13 @@ class TreatmentPlan(_DerivedStateSlot):
         reason: str | None = None,
         **parts: Any,
     ) -> TreatmentPlan:
-        """A new plan in phase ``referred``, its history starting with the referral."""
+        """A new plan in phase ``referred``, its history starting with the referral.
+
+        ``parts`` are the plan's content (``goals``, ``interventions``, ...), as for
+        the constructor; its records and ids are set here.
+        """
+        if not parts.keys() <= _REFER_PARTS:
+            raise ArgumentError("refer", "keyword arguments naming the plan's content")
         first = Transition(
             event="refer", source=None, target=Phase.REFERRED, at=at, by=by, reason=reason
         )
@@ -1358,6 +1364,14 @@ def _history_problems(
         elif spec.outcome is not record.outcome:
             problems.append(ValidationIssue(f"{path}.outcome", "the outcome the event sets"))
     return problems
+
+
+#: What :meth:`TreatmentPlan.refer` takes besides the ids and the referral itself.
+_REFER_PARTS = frozenset(
+    a.name
+    for a in attrs.fields(TreatmentPlan)
+    if a.init and a.name not in {"plan_id", "client_ref", "history"}
+)
 
 
 def check_plan(value: object, name: str = "plan") -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from typing import cast
 
 import attrs
 
@@ -88,6 +89,11 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- policy
+def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    # Lists and tuples become tuples; anything else is left for the check after init.
+    return cast("tuple[Rule, ...]", tuple(value) if isinstance(value, list | tuple) else value)
+
+
 @attrs.frozen
 class ReviewPolicy:
     """Everything :func:`review` needs to decide: cadence, alerts (with the
@@ -105,12 +111,14 @@ class ReviewPolicy:
     stepped_care: SteppedCarePolicy = attrs.field(
         factory=SteppedCarePolicy, validator=v.instance(SteppedCarePolicy)
     )
-    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules)
     talking_therapies: bool = attrs.field(default=True, validator=v.boolean())
     alert_log: bool = attrs.field(default=False, validator=v.boolean())
     charts: bool = attrs.field(default=True, validator=v.boolean())
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.rules, tuple):
+            raise ValidationError.at("$.rules", "a list of termination rules")
         for i, rule in enumerate(self.rules):
             if not isinstance(rule, RULE_TYPES):
                 raise ValidationError.at(f"$.rules[{i}]", "a termination rule")

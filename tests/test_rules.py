@@ -131,6 +131,22 @@ def test_goals_met_named_objectives() -> None:
     assert missing.reason == "1 of 2 objectives achieved"
 
 
+@pytest.mark.parametrize(
+    "status", [tp.GoalStatus.CANCELLED, tp.GoalStatus.ENTERED_IN_ERROR, tp.GoalStatus.REJECTED]
+)
+def test_goals_met_never_counts_a_dead_objective_as_achieved(status: tp.GoalStatus) -> None:
+    # Even when its recorded status says achieved: review leaves it out, so the rule
+    # must not end an episode on it.
+    plan = active_plan(
+        objective("o1", achievement=tp.AchievementStatus.ACHIEVED),
+        objective("o2", status=status, achievement=tp.AchievementStatus.ACHIEVED),
+    )
+    result = verdict(tp.rules.GoalsMet(objectives=("o2",)), plan)
+    assert not result.fired
+    assert result.reason == "0 of 1 objectives achieved"
+    assert result.evidence == ()
+
+
 def test_goals_met_never_fires_without_objectives() -> None:
     plan = active_plan(objective("o1", status=tp.GoalStatus.CANCELLED))
     result = verdict(tp.rules.GoalsMet(), plan)

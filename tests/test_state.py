@@ -356,6 +356,35 @@ def tps_rules(plan: tp.TreatmentPlan) -> st.SearchStrategy[tp.rules.Rule]:
 
 
 # --------------------------------------------------------------------------- one truth
+def _with_objective(plan: tp.TreatmentPlan, **changes: Any) -> tp.TreatmentPlan:
+    goal = plan.goals[0]
+    objective = attrs.evolve(goal.objectives[0], **changes)
+    return tp.revise(plan, goals=[attrs.evolve(goal, objectives=(objective,))])
+
+
+def test_an_explicit_achievement_outranks_a_completed_status() -> None:
+    # Completed means no longer pursued: it may end without being achieved.
+    from measured_plans import build
+
+    plan = build(phq9=[17, 12, 7])
+    done = tp.AchievementStatus.NOT_ACHIEVED
+    ended = _with_objective(plan, status=tp.GoalStatus.COMPLETED, achievement=done)
+    found = tp.objective_achievement(ended, ended.objectives[0])
+    assert not found.achieved
+    assert found.source is tp.AchievementSource.RECORDED
+    assert found.detail == "recorded as not-achieved"
+    completed = _with_objective(plan, status=tp.GoalStatus.COMPLETED)
+    assert tp.objective_achievement(completed, completed.objectives[0]).achieved
+
+
+def test_describe_judges_no_objective_that_is_no_longer_an_aim() -> None:
+    from measured_plans import build
+
+    plan = _with_objective(build(phq9=[17, 12, 7]), status=tp.GoalStatus.ENTERED_IN_ERROR)
+    (line,) = [x for x in tp.describe(plan).splitlines() if x.lstrip().startswith("*")]
+    assert line.endswith("[entered-in-error]")
+
+
 def test_objective_achievement_has_one_answer_in_a_review() -> None:
     """The case from the core issue: PHQ-9 falls below its target of 10."""
     from measured_plans import build

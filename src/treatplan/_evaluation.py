@@ -136,7 +136,10 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
 def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetime) -> Verdict:
     view = as_of_view(plan, limit)
     if rule.objectives:
-        chosen = [o for o in view.objectives if o.id in rule.objectives]
+        # A named objective since cancelled, rejected or entered in error is no longer
+        # an aim: like one the plan does not have, it counts as not achieved (review
+        # leaves it out), so the rule waits until its criteria are revised.
+        chosen = [o for o in live_objectives(view) if o.id in rule.objectives]
         wanted = len(rule.objectives)
     else:
         chosen = list(live_objectives(view))

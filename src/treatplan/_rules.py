@@ -79,7 +79,8 @@ class GoalsMet:
     clinician's explicit status on the objective, else the latest score for a
     measure target (up to ``as_of``), the latest GAS level for a GAS target, the
     latest review's progress for a behaviour target. A named objective the plan
-    no longer has counts as not achieved.
+    no longer has, or has cancelled, rejected or entered in error, counts as not
+    achieved (whatever its scores say): revise the criteria to drop it.
     """
 
     objectives: tuple[str, ...] = attrs.field(

@@ -719,9 +719,9 @@ def objective_achievement(
 ) -> Achievement:
     """Whether ``objective`` is achieved: the one answer every reader shares.
 
-    In order: a clinician's explicit verdict on the objective (status ``completed``,
-    or achievement ``achieved``, ``sustaining``, ``not-achieved`` or
-    ``not-attainable``) overrides the data; else a measure target is judged on the
+    In order: a clinician's explicit verdict on the objective (achievement
+    ``achieved``, ``sustaining``, ``not-achieved`` or ``not-attainable``; else status
+    ``completed``, read as achieved) overrides the data; else a measure target is judged on the
     latest score of its instrument (up to ``as_of``), a GAS target on the latest GAS
     level recorded at a review, and a behaviour target on the latest achievement
     recorded at a review. Progress notes (``in-progress``, ``improving``, ...) on the
@@ -737,13 +737,15 @@ def objective_achievement(
     if as_of is not None:
         v.check_time_argument(as_of, "as_of")
     oid = objective.id
-    if objective.status is GoalStatus.COMPLETED:
-        return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
+    # An explicit achievement first: a completed objective (no longer pursued) may
+    # have been completed without being achieved.
     if objective.achievement in TERMINAL_ACHIEVEMENT:
         achieved = objective.achievement in ACHIEVED
         return Achievement(
             oid, achieved, AchievementSource.RECORDED, f"recorded as {objective.achievement}"
         )
+    if objective.status is GoalStatus.COMPLETED:
+        return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
     state = state_of(plan)
     target = objective.target
     if isinstance(target, MeasureTarget):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._lifecycle import allowed_events
 from ._model import TreatmentPlan, check_plan
-from ._state import objective_achievement, state_of
+from ._state import live_objectives, objective_achievement, state_of
 
 __all__ = ["summary"]
 
@@ -24,9 +24,13 @@ def summary(plan: TreatmentPlan) -> str:
             add(f"  - {p.description}{dx}")
     if plan.goals:
         add("Goals:")
+        live = live_objectives(plan)
         for g in plan.goals:
             add(f"  - {g.statement} ({g.domain.value})")
             for o in g.objectives:
+                if o not in live:  # no longer an aim: its scores judge nothing
+                    add(f"      * {o.description} by {o.target_date} [{o.status.value}]")
+                    continue
                 found = objective_achievement(plan, o)
                 judged = "achieved" if found.achieved else "not achieved"
                 add(

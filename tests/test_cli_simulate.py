@@ -199,7 +199,7 @@ def test_a_used_out_is_refused_in_one_line_and_left_alone(
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     # --overwrite replaces only what looks like a treatplan run.
     assert _run(tmp_path, "--overwrite") == 2
-    assert "does not look like a treatplan run" in capsys.readouterr().err
+    assert "does not hold only a treatplan run" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -463,3 +463,20 @@ def test_more_clients_than_the_scenario_can_date_is_a_usage_error(
     assert err.startswith("error: --clients: expected at most ")
     assert "before 2200" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["x/../../earlier", "x/y", "a" * 65])
+def test_compared_scenarios_need_names_usable_as_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # Each compared run goes in --out/<name>/: a name with a separator could write a
+    # run elsewhere (over another run's files).
+    evil, plain = tmp_path / "evil.json", tmp_path / "plain.json"
+    evil.write_text(json.dumps({"name": name}))
+    plain.write_text(json.dumps({"name": "plain"}))
+    args = ["--scenario", str(evil), "--scenario", str(plain)]
+    assert _run(tmp_path / "work" / "out", *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --scenario: expected names usable as folders")
+    assert name not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.json", "plain.json"]

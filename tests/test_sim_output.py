@@ -68,16 +68,28 @@ def test_an_empty_folder_is_used(tmp_path: Path) -> None:
     assert check_manifest(tmp_path)["clients"] == 5
 
 
-def test_a_comparison_folder_counts_as_a_run(tmp_path: Path) -> None:
+def test_overwrite_replaces_only_a_folder_holding_nothing_but_a_run(tmp_path: Path) -> None:
+    # The manifest lists every file a run wrote: anything else in the folder (a file
+    # of the user's, a folder that was never a run) keeps it from being replaced.
     old = tmp_path / "run"
-    for name in ("a", "b"):
-        (old / name).mkdir(parents=True)
-        (old / name / "summary.json").write_text("{}")
+    simulate_replicates(DEFAULT_SCENARIO, 5, seed=1, replicates=2, out_dir=old)
+    (old / "replicate-0" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="does not hold only a treatplan run"):
+        simulate(DEFAULT_SCENARIO, 5, out_dir=old, overwrite=True)
+    assert (old / "replicate-0" / "notes.txt").read_text() == "mine"
+    (old / "replicate-0" / "notes.txt").unlink()
     simulate(DEFAULT_SCENARIO, 5, out_dir=old, overwrite=True)
-    assert not (old / "a").exists()
-    (tmp_path / "other" / "empty").mkdir(parents=True)
-    with pytest.raises(OutputExistsError, match="does not look like"):
-        simulate(DEFAULT_SCENARIO, 5, out_dir=tmp_path / "other", overwrite=True)
+    assert not (old / "replicate-0").exists()
+    # Looks like a run, is not one: tables without a manifest, or a broken manifest.
+    for name, manifest in (("tables", None), ("broken", "{"), ("odd", '{"files": 1}')):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "clients.csv").write_text("id,name\n")
+        if manifest is not None:
+            (folder / "manifest.json").write_text(manifest)
+        with pytest.raises(OutputExistsError, match="does not hold only"):
+            simulate(DEFAULT_SCENARIO, 5, out_dir=folder, overwrite=True)
+        assert (folder / "clients.csv").read_text() == "id,name\n"
 
 
 def test_a_failed_run_leaves_nothing_and_keep_partial_keeps_it(tmp_path: Path) -> None:

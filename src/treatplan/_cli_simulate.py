@@ -163,6 +163,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 def _simulate(args: argparse.Namespace) -> int:
     from .sim import DEFAULT_SCENARIO
+    from .sim._checks import FOLDER_NAME, is_folder_name
     from .sim._run import check_extras, check_fits, run_record
 
     if args.print_scenario:
@@ -189,6 +190,13 @@ def _simulate(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         print("error: compared scenarios need distinct names", file=sys.stderr)
+        return EXIT_USAGE
+    if len(scenarios) > 1 and not all(is_folder_name(name) for name in names):
+        # Each compared run goes in --out/<name>/: a name with a separator or a
+        # leading dot would put it somewhere else.
+        print(
+            f"error: --scenario: expected names usable as folders: {FOLDER_NAME}", file=sys.stderr
+        )
         return EXIT_USAGE
     for scenario in scenarios:  # before any work: a run that cannot finish never starts
         try:

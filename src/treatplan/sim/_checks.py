@@ -8,6 +8,7 @@ included).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,18 @@ MAX_REPLICATES = 1_000
 #: The largest seed: seeds are hashed, so any integer would do, but a bound keeps
 #: a manifest's seed an ordinary JSON number.
 MAX_SEED = 2**63 - 1
+
+
+#: A name that is also a folder name in a run's output (``runs/<arm>/``,
+#: ``<out>/<scenario>/``): no separator, no leading dot, so never ``..``.
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+#: What :func:`is_folder_name` accepts, for messages.
+FOLDER_NAME = "a name of 1-64 letters, digits and . _ - (not starting with .)"
+
+
+def is_folder_name(value: Any) -> bool:
+    """Whether ``value`` can name a folder inside a run's output, and only there."""
+    return isinstance(value, str) and _FOLDER_NAME.match(value) is not None
 
 
 def is_int(value: Any) -> bool:

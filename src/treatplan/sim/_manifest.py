@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 from collections.abc import Mapping, Sequence
@@ -41,19 +40,14 @@ __all__ = [
 
 #: The file a complete (or deliberately kept partial) run folder ends with.
 MANIFEST = "manifest.json"
-_REPLICATE = re.compile(r"replicate-\d+")
-# What an earlier treatplan run leaves: only such folders are replaced by overwrite.
-_RUN_FILES = frozenset(
-    {MANIFEST, "summary.json", "scenario.json", "codebook.json"}
-    | {f"{t}.{f}" for t in ("clients", "sessions", "events") for f in ("csv", "jsonl", "parquet")}
-)
 
 
 class OutputExistsError(TreatplanError):
     """The output folder is in use: not empty, and ``overwrite`` was not asked for.
 
-    Also raised for ``overwrite`` when the folder does not look like a
-    treatplan run (so a mistyped ``--out`` cannot delete unrelated files).
+    Also raised for ``overwrite`` when the folder holds anything but a treatplan
+    run (a ``manifest.json`` listing every file in it), so a mistyped ``--out``,
+    or a file of yours kept beside the tables, is never deleted.
     """
 
 
@@ -87,14 +81,23 @@ def _file_entries(root: Path) -> list[dict[str, Any]]:
     ]
 
 
-def _looks_like_a_run(folder: Path) -> bool:
-    names = [p.name for p in folder.iterdir()]
-    if any(n in _RUN_FILES or _REPLICATE.fullmatch(n) for n in names):
-        return True
-    # A comparison of scenarios: one run folder per scenario.
-    return bool(names) and all(
-        (folder / n).is_dir() and _looks_like_a_run(folder / n) for n in names
-    )
+def _holds_only_a_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a treatplan run and nothing else: its ``manifest.json``
+    (complete or partial) lists every file in it, so replacing it deletes nothing the
+    run did not write (a file of the user's beside the tables keeps it)."""
+    manifest = folder / MANIFEST
+    listed: set[str] = set()
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        listed = {entry["path"] for entry in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    present = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() and p != manifest
+    }
+    return present <= listed
 
 
 def _fresh_folder(target: Path, kind: str) -> Path:
@@ -150,10 +153,10 @@ class RunFolder:
                 f"{target} is not empty: replace the run in it with --overwrite "
                 "(overwrite=True), or choose another folder"
             )
-        if not _looks_like_a_run(target):
+        if not _holds_only_a_run(target):
             raise OutputExistsError(
-                f"{target} does not look like a treatplan run (no manifest.json, tables or "
-                "replicate folders); not replaced"
+                f"{target} does not hold only a treatplan run (a manifest.json listing "
+                "every file in it); not replaced"
             )
 
     def _manifest(self, complete: bool) -> dict[str, Any]:

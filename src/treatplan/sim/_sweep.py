@@ -27,7 +27,6 @@ import itertools
 import json
 import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -84,13 +83,10 @@ _PLOTTED = (
 )
 
 
-_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
-
-
 def _arm_name(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     # The name is a folder name in the output (runs/<name>/): no separators, no leading dot.
-    if not isinstance(value, str) or not _ARM_NAME.match(value):
-        raise v.fail(attribute, "a name of 1-64 letters, digits and . _ - (not starting with .)")
+    if not checks.is_folder_name(value):
+        raise v.fail(attribute, checks.FOLDER_NAME)
 
 
 def _overrides(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -465,6 +461,11 @@ def sweep(
                         results[(a, r)] = done
                         resumed += 1
                         continue
+                    if folder.exists():
+                        # Not a complete run of this sweep (its manifest lost or
+                        # changed) in the sweep's own runs/ tree, which _claim checked
+                        # holds this sweep: run it again in its place.
+                        shutil.rmtree(folder)
                 job = _submit(executor, scenario, clients, r_seed, folder, record)
                 if executor is None:  # committed at once, so an interrupt keeps it
                     results[(a, r)], count = _finish(job)
@@ -515,8 +516,7 @@ def _submit(
     folder: Path | None,
     record: Mapping[str, Any],
 ) -> _Job:
-    # overwrite: a folder left without a complete manifest is run again in its place.
-    run = RunFolder(folder, record, overwrite=True) if folder is not None else None
+    run = RunFolder(folder, record) if folder is not None else None
     where = os.fspath(run.path) if run is not None else None
     job = _Job(run)
     if executor is None:

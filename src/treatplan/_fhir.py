@@ -82,7 +82,12 @@ from ._model import (
     check_plan,
 )
 from ._scoring import plan_score, score
-from ._state import AchievementSource, live_objectives, objective_achievement
+from ._state import (
+    TERMINAL_ACHIEVEMENT,
+    AchievementSource,
+    live_objectives,
+    objective_achievement,
+)
 from ._validation import is_number
 
 __all__ = [
@@ -122,6 +127,7 @@ _EXT_FORMAT = _SD + "intervention-format"
 _EXT_INSTRUMENT = _SD + "instrument-definition"
 _EXT_COMPUTED = _SD + "computed-total"
 _EXT_DERIVED = _SD + "derived-achievement"
+_EXT_RECORDED = _SD + "recorded-achievement"
 _CS_EVENT = _CS + "lifecycle-event"
 _CS_GOAL_LEVEL = _CS + "goal-level"
 _CS_GOAL_DOMAIN = _CS + "goal-domain"
@@ -661,12 +667,18 @@ class _Exporter:
             "identifier": _identifier(_PART_ID, objective.id),
             "lifecycleStatus": objective.status.value,
         }
-        if objective.achievement is not None:
-            body["achievementStatus"] = _concept(_CS_ACHIEVEMENT, objective.achievement.value)
-        else:
-            derived = self.derived_achievement(objective)
-            if derived is not None:
-                body["achievementStatus"] = derived
+        # The recorded achievement, unless it is only a progress note (improving, ...)
+        # and the plan's data say the objective is achieved: then that answer, which
+        # every other reader gives, with the note kept beside it for the round trip.
+        recorded = objective.achievement
+        derived = None if recorded in TERMINAL_ACHIEVEMENT else self.derived_achievement(objective)
+        if derived is not None and (recorded is None or derived[1]):
+            concept = derived[0]
+            if recorded is not None:
+                concept["extension"].append({"url": _EXT_RECORDED, "valueCode": recorded.value})
+            body["achievementStatus"] = concept
+        elif recorded is not None:
+            body["achievementStatus"] = _concept(_CS_ACHIEVEMENT, recorded.value)
         body["category"] = [_concept(_CS_GOAL_LEVEL, "short-term-objective")]
         body["description"] = {"text": objective.description}
         body["subject"] = self.patient
@@ -675,17 +687,17 @@ class _Exporter:
         body["target"] = [target]
         return self.resource("Goal", objective.id, body)
 
-    def derived_achievement(self, objective: Objective) -> dict[str, Any] | None:
-        """The achievement a measure target's scores give (the one answer review
-        findings and ``GoalsMet`` read), for systems that read ``achievementStatus``;
-        flagged ``derived-achievement`` so that importing the bundle does not record
-        it. Only from scores: the bundle carries them, so the status it shows is the
-        one its own data gives; GAS levels and behaviour progress come from reviews,
-        which it does not carry."""
+    def derived_achievement(self, objective: Objective) -> tuple[dict[str, Any], bool] | None:
+        """The achievement the plan gives ``objective`` (the one answer review
+        findings, ``GoalsMet`` and the summary read: from a completed status, its
+        scores, GAS levels or reviewed progress), for systems that read
+        ``achievementStatus``; flagged ``derived-achievement`` so that importing the
+        bundle does not record it, and whether it is achieved. ``None`` when the plan
+        has no answer yet."""
         if objective not in live_objectives(self.plan):
             return None  # cancelled, rejected or entered in error: no reader judges it
         found = objective_achievement(self.plan, objective)
-        if found.source is not AchievementSource.MEASURE:
+        if found.source is AchievementSource.NONE:
             return None
         if found.achieved:
             code = AchievementStatus.ACHIEVED
@@ -695,7 +707,7 @@ class _Exporter:
             code = AchievementStatus.IN_PROGRESS
         concept = _concept(_CS_ACHIEVEMENT, code.value)
         concept["extension"] = [{"url": _EXT_DERIVED, "valueBoolean": True}]
-        return concept
+        return concept, found.achieved
 
     def target(self, target: ObjectiveTarget) -> dict[str, Any]:
         if isinstance(target, MeasureTarget):
@@ -1161,11 +1173,17 @@ class _Importer:
             concept = _get(resource, "achievementStatus", path, Mapping)
             code = _first_code(concept, _CS_ACHIEVEMENT)
             achievement = _enum(AchievementStatus, code, f"{path}.achievementStatus")
-            derived = _extensions(concept, f"{path}.achievementStatus", _EXT_DERIVED)
+            cpath = f"{path}.achievementStatus"
+            derived = _extensions(concept, cpath, _EXT_DERIVED)
             if any(isinstance(e, Mapping) and e.get("valueBoolean") is True for _, e in derived):
                 # Exported from the plan's data, not recorded by a clinician: the
-                # imported plan derives it again from the same data.
+                # imported plan derives it again from the same data, and keeps the
+                # progress note recorded beside it, if any.
                 achievement = None
+                for i, ext in _extensions(concept, cpath, _EXT_RECORDED):
+                    epath = f"{cpath}.extension[{i}].valueCode"
+                    code = _get(ext, "valueCode", f"{cpath}.extension[{i}]", str)
+                    achievement = _enum(AchievementStatus, code, epath)
         targets = _get(resource, "target", path, list)
         if len(targets) != 1 or not isinstance(targets[0], Mapping):
             raise ValidationError.at(f"{path}.target", "exactly one goal target")

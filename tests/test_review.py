@@ -482,6 +482,28 @@ def test_record_findings_refuses_findings_of_another_plan_or_time() -> None:
     shifted = at.astimezone(timezone(timedelta(hours=5)))
     recorded = tp.record_findings(plan, shifted, review_id="rv-1", findings=own)
     assert recorded.reviews[-1].decision is own.suggestion.decision
+    # Findings of an equal plan (read back from JSON) are this plan's too.
+    again = tp.loads(tp.dumps(plan))
+    assert again is not plan
+    assert tp.record_findings(again, at, review_id="rv-1", findings=own) == recorded
+
+
+def test_record_findings_refuses_findings_of_an_earlier_version_of_the_plan() -> None:
+    plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7], criteria=tp.rules.GoalsMet())
+    at = week(7) + timedelta(hours=1)
+    stale = tp.review(plan, at)
+    assert stale.suggestion.decision is tp.ReviewDecision.BEGIN_ENDING
+    # A score taken before as_of and recorded since: the plan at as_of is not the one
+    # the findings describe.
+    worse = tp.Assessment("late-phq", "PHQ-9", week(7) + timedelta(minutes=30), total=22)
+    newer = tp.record_assessment(plan, worse)
+    with pytest.raises(tp.ArgumentError, match="for this plan at as_of") as caught:
+        tp.record_findings(newer, at, review_id="rv-1", findings=stale)
+    assert caught.value.parameter == "findings"
+    fresh = tp.review(newer, at)
+    assert fresh.suggestion.decision is not tp.ReviewDecision.BEGIN_ENDING
+    recorded = tp.record_findings(newer, at, review_id="rv-1", findings=fresh)
+    assert recorded.reviews[-1].decision is fresh.suggestion.decision
 
 
 def test_a_review_during_a_session_leaves_out_its_later_scores() -> None:

@@ -48,6 +48,7 @@ from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._evaluation import Verdict, evaluate
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
+from ._memo import IdentityCache
 from ._model import (
     AchievementStatus,
     Attendance,
@@ -293,7 +294,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
     reviewable = view.phase in REVIEW_PHASES
-    return Findings(
+    found = Findings(
         plan_id=view.plan_id,
         as_of=as_of,
         phase=view.phase,
@@ -311,6 +312,13 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         gas_t_score=plan_gas_t_score(view),
         alert_log=_alert_log(view, as_of, state, chosen.alerts) if chosen.alert_log else (),
     )
+    _REVIEWED.put(plan, found)
+    return found
+
+
+#: The plan version each recent Findings was computed from, so that record_findings
+#: knows fresh findings without reviewing the plan again.
+_REVIEWED: IdentityCache[TreatmentPlan] = IdentityCache(64)
 
 
 #: Alerts that belong to a score (the rest are about the plan at the moment).
@@ -583,6 +591,10 @@ def record_findings(
     the findings (achieved, improving, no progress, not achieved, in progress);
     the next review date comes from the policy's cadence. The review goes in
     through :func:`~treatplan.record_review`, so its rules apply.
+
+    ``findings``, when given, must be what :func:`review` finds in this plan at
+    ``as_of`` with ``policy``: findings of another plan, another time or an earlier
+    version of this one (a score recorded since) raise :class:`ArgumentError`.
     """
     check_plan(plan)
     v.check_time_argument(as_of, "as_of")
@@ -596,13 +608,19 @@ def record_findings(
         isinstance(progress, ObjectiveProgress | str) or not isinstance(progress, Iterable)
     ):
         raise ArgumentError("progress", "an iterable of ObjectiveProgress")
-    if findings is not None and (
-        findings.plan_id != plan.plan_id or v.instant(findings.as_of) != v.instant(as_of)
-    ):
-        # Findings of another plan, or of this one at another time, would record a
-        # decision and progress the plan's own data at as_of does not support.
-        raise ArgumentError("findings", "the Findings of treatplan.review for this plan at as_of")
     chosen = policy or _DEFAULT_POLICY
+    if findings is not None and (
+        findings.plan_id != plan.plan_id
+        or v.instant(findings.as_of) != v.instant(as_of)
+        # Reviewed from this very plan, or else equal to a review of it now.
+        or (_REVIEWED.get(findings) is not plan and review(plan, as_of, chosen) != findings)
+    ):
+        # Findings of another plan, of this one at another time, or of another
+        # version of it (a score recorded since) would record a decision and
+        # progress the plan's own data at as_of does not support.
+        raise ArgumentError(
+            "findings", "the Findings of treatplan.review for this plan at as_of (and policy)"
+        )
     found = findings if findings is not None else review(plan, as_of, chosen)
     records = (
         tuple(progress)

@@ -116,9 +116,10 @@ def test_bad_sweep_files_name_the_json_path_and_echo_nothing(
 def test_bad_set_and_bad_json(
     tmp_path: Path, scenario: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _run("--set", "private", "--scenario", str(scenario)) == 1
-    assert "--set[0]: expected PATH=VALUE" in capsys.readouterr().err
-    assert _run("--set", "service.step3.therapists=1,private", "--scenario", str(scenario)) == 1
+    # A malformed --set is a wrong command line: a usage error, exit 2.
+    assert _run("--set", "private", "--scenario", str(scenario)) == 2
+    assert "sweep: error: argument --set[0]: expected PATH=VALUE" in capsys.readouterr().err
+    assert _run("--set", "service.step3.therapists=1,private", "--scenario", str(scenario)) == 2
     err = capsys.readouterr().err
     assert "--set[0].values[1]: expected" in err
     assert "private" not in err

@@ -504,6 +504,12 @@ def test_record_findings_refuses_findings_of_an_earlier_version_of_the_plan() ->
     assert fresh.suggestion.decision is not tp.ReviewDecision.BEGIN_ENDING
     recorded = tp.record_findings(newer, at, review_id="rv-1", findings=fresh)
     assert recorded.reviews[-1].decision is fresh.suggestion.decision
+    # Revising the plan's content after the review, as a review often decides, keeps
+    # its findings current: the records they were made from are the same.
+    extra = tp.Intervention("int-extra", tp.Modality.CBT, "booster", serves=())
+    revised = tp.revise(newer, interventions=(*newer.interventions, extra))
+    recorded = tp.record_findings(revised, at, review_id="rv-1", findings=fresh)
+    assert recorded.interventions[-1] == extra
 
 
 def test_a_review_during_a_session_leaves_out_its_later_scores() -> None:

@@ -69,10 +69,23 @@ def test_kaplan_meier_of_dropout() -> None:
 def test_tallies_merge() -> None:
     a, b = Tally(), Tally()
     a.counts["started"], b.counts["started"] = 3, 4
-    b.wait_weeks = {2: 1}
+    a.wait_days, b.wait_days = {3: 2}, {3: 1, 15: 1}
     a.merge(b)
     assert a.counts["started"] == 7
-    assert a.wait_weeks == {2: 1}
+    assert a.wait_days == {3: 3, 15: 1}
+
+
+def test_the_median_wait_is_the_median_of_the_days_waited_in_weeks() -> None:
+    # Not whole weeks: a median wait of 6 days is 0.86 weeks, not 0.
+    from treatplan.sim import summarise
+
+    tally = Tally()
+    tally.counts["started"] = 4
+    tally.wait_days = {2: 1, 6: 1, 8: 1, 40: 1}
+    assert summarise(tally, "x").figures["median_wait_weeks"] == 1.0  # (6 + 8) / 2 days
+    tally.wait_days = {6: 3}
+    assert summarise(tally, "x").figures["median_wait_weeks"] == 6 / 7
+    assert math.isnan(summarise(Tally(), "x").figures["median_wait_weeks"])
 
 
 def test_compare_lays_scenarios_side_by_side() -> None:

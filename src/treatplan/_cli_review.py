@@ -238,6 +238,9 @@ def _instrument_line(i: Instrument) -> str:
         facts.append(f"reliable change {i.reliable_change:g}")
     if i.reverse_items:
         facts.append("reverse-scored items " + ", ".join(map(str, i.reverse_items)))
+    for choice in i.item_choices:
+        allowed = ", ".join(f"{value:g}" for value in choice.values)
+        facts.append(f"item {choice.item} takes only {allowed}")
     if i.max_missing:
         facts.append(f"up to {i.max_missing} missing prorated")
     if i.risk_items:

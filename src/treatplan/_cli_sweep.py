@@ -18,6 +18,7 @@ from ._cli import (
     MAX_REPLICATES,
     MAX_WORKERS,
     PlanFileError,
+    UsageError,
     case_insensitive,
     count,
     display_name,
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
             "Run every arm (a set of overrides, each a dotted path into the scenario's JSON "
             "and a value) for each replicate seed, with common random numbers across arms. "
             "Writes sweep.csv (or .parquet: arm, parameter values, replicate, metric, value, "
-            "95%% CI), one run folder with its manifest per arm and replicate, and with "
+            "95% CI), one run folder with its manifest per arm and replicate, and with "
             "--plots a comparison plot. Rerun into the same --out to continue an interrupted "
             "sweep (Ctrl-C exits 130 and keeps the completed runs). The base scenario is "
             "the built-in capacity-limited service unless --scenario is given."
@@ -193,8 +194,12 @@ def _sweep(args: argparse.Namespace) -> int:
         except TreatplanError as exc:
             raise file_error(args.spec, exc) from None
     else:
-        parameters = _grid_from_sets(args.set)
-        check_grid(base, parameters, "--set")
+        try:
+            parameters = _grid_from_sets(args.set)
+            check_grid(base, parameters, "--set")
+        except ValidationError as exc:  # the command line is wrong: a usage error
+            problem = exc.problems[0]
+            raise UsageError(problem.path, problem.expected) from None
         arms = grid(parameters)
     executor, client = _executor(args)
     try:

@@ -76,6 +76,10 @@ class ArgumentError(TreatplanError, TypeError, ValueError):
     message is ``"<parameter>: expected <expected>"``, without the value. It is
     also a :class:`TypeError` and a :class:`ValueError`, so code written for the
     built-in errors keeps catching it.
+
+    A value that the plan model itself checks (a time given to ``fire`` or
+    ``evaluate``, a rule, a record's field) raises :class:`ValidationError` with its
+    path instead, as the constructors do: catch :class:`TreatplanError` for both.
     """
 
     parameter: str

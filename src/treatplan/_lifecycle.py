@@ -443,7 +443,9 @@ def _require_phase(plan: TreatmentPlan, what: str) -> None:
     if plan.phase not in RECORDING_PHASES[what]:
         allowed = ", ".join(sorted(p.value for p in RECORDING_PHASES[what]))
         raise TransitionError(
-            plan.phase.value, f"record_{what}", [f"a {what} may be recorded only in {allowed}"]
+            plan.phase.value,
+            f"record_{what}",
+            [f"{'an' if what[0] in 'aeiou' else 'a'} {what} may be recorded only in {allowed}"],
         )
 
 

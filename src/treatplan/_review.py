@@ -321,6 +321,21 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
 _REVIEWED: IdentityCache[TreatmentPlan] = IdentityCache(64)
 
 
+def _current(
+    findings: Findings, plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy
+) -> bool:
+    """Whether ``findings`` still describe ``plan`` at ``as_of``: reviewed from a version
+    with the very same records (a revision of goals or interventions since, the usual
+    answer to a review, changes none), or else equal to a review of it now."""
+    source = _REVIEWED.get(findings)
+    if source is not None and all(
+        getattr(source, name) is getattr(plan, name)
+        for name in ("sessions", "assessments", "reviews")
+    ):
+        return True
+    return review(plan, as_of, policy) == findings
+
+
 #: Alerts that belong to a score (the rest are about the plan at the moment).
 _SCORE_ALERTS = frozenset(
     {
@@ -592,9 +607,10 @@ def record_findings(
     the next review date comes from the policy's cadence. The review goes in
     through :func:`~treatplan.record_review`, so its rules apply.
 
-    ``findings``, when given, must be what :func:`review` finds in this plan at
-    ``as_of`` with ``policy``: findings of another plan, another time or an earlier
-    version of this one (a score recorded since) raise :class:`ArgumentError`.
+    ``findings``, when given, must be what :func:`review` found in this plan at
+    ``as_of`` (revising its content since, as a review often decides, is fine):
+    findings of another plan, another time, or a version of this one with other
+    records (a score recorded since) raise :class:`ArgumentError`.
     """
     check_plan(plan)
     v.check_time_argument(as_of, "as_of")
@@ -612,8 +628,7 @@ def record_findings(
     if findings is not None and (
         findings.plan_id != plan.plan_id
         or v.instant(findings.as_of) != v.instant(as_of)
-        # Reviewed from this very plan, or else equal to a review of it now.
-        or (_REVIEWED.get(findings) is not plan and review(plan, as_of, chosen) != findings)
+        or not _current(findings, plan, as_of, chosen)
     ):
         # Findings of another plan, of this one at another time, or of another
         # version of it (a score recorded since) would record a decision and

@@ -90,7 +90,8 @@ def ref(*, optional: bool = False) -> Validator:
         if not isinstance(value, str) or not _REF.match(value):
             raise fail(
                 attribute,
-                "an opaque reference: 1-128 characters of letters, digits and . _ : / # -",
+                "an opaque reference: 1-128 characters of letters, digits and . _ : / # -, "
+                "starting with a letter or digit",
             )
 
     return check

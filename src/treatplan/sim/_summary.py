@@ -64,7 +64,7 @@ class Tally:
             ),
             0,
         )
-        self.wait_weeks: dict[int, int] = {}
+        self.wait_days: dict[int, int] = {}  # started clients by whole days waited
         self.dropout_events: dict[int, int] = {}
         self.dropout_censored: dict[int, int] = {}
 
@@ -81,7 +81,7 @@ class Tally:
         c["sessions_attended_started"] += attended
         waited = row[_COL["waited_days"]]
         c["waited_days"] += waited
-        self.wait_weeks[waited // 7] = self.wait_weeks.get(waited // 7, 0) + 1
+        self.wait_days[waited] = self.wait_days.get(waited, 0) + 1
         if attended >= 2:
             c["two_or_more"] += 1
         outcome = row[_COL["outcome"]]
@@ -114,7 +114,7 @@ class Tally:
         for key, value in other.counts.items():
             self.counts[key] += value
         for mine, theirs in (
-            (self.wait_weeks, other.wait_weeks),
+            (self.wait_days, other.wait_days),
             (self.dropout_events, other.dropout_events),
             (self.dropout_censored, other.dropout_censored),
         ):
@@ -224,7 +224,7 @@ def summarise(tally: Tally, scenario: str = "default") -> Summary:
         "recovered": c["recovered"],
     }
     within = {
-        w: sum(n for weeks, n in tally.wait_weeks.items() if weeks < w)
+        w: sum(n for days, n in tally.wait_days.items() if days < 7 * w)
         for w in _WAIT_STANDARDS_WEEKS
     }
     rates = {
@@ -244,7 +244,7 @@ def summarise(tally: Tally, scenario: str = "default") -> Summary:
         "mean_sessions_attended_all_started": _ratio(c["sessions_attended_started"], started),
         # Waits are in weeks throughout (the NHS standards are in weeks).
         "mean_wait_weeks": _ratio(c["waited_days"], 7 * started),
-        "median_wait_weeks": _median_week(tally.wait_weeks),
+        "median_wait_weeks": _median(tally.wait_days) / 7,
         "declined_before_starting": float(c["declined"]),
         "still_open_at_horizon": float(c["still_open"]),
     }
@@ -255,16 +255,21 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
 
-def _median_week(hist: Mapping[int, int]) -> float:
+def _median(hist: Mapping[int, int]) -> float:
+    """The median of the values counted in ``hist`` (value -> count): the mean of the
+    two middle values when the count is even; NaN when there are none."""
     total = sum(hist.values())
     if not total:
         return math.nan
+    # The 0-based positions of the middle value(s) in sorted order.
+    lower, upper = (total - 1) // 2, total // 2
+    found: list[int] = []
     seen = 0
-    for week in sorted(hist):
-        seen += hist[week]
-        if 2 * seen >= total:
-            return float(week)
-    return math.nan  # pragma: no cover - the loop always reaches half
+    for value in sorted(hist):
+        seen += hist[value]
+        while len(found) < 2 and seen > (lower, upper)[len(found)]:
+            found.append(value)
+    return (found[0] + found[1]) / 2
 
 
 def _t(df: int) -> float:
@@ -325,7 +330,7 @@ _FIGURE_LABELS = {
     "mean_sessions_attended": "mean sessions (counted)",
     "mean_sessions_attended_all_started": "mean sessions (all started)",
     "mean_wait_weeks": "mean wait (weeks)",
-    "median_wait_weeks": "median wait (weeks, whole)",
+    "median_wait_weeks": "median wait (weeks)",
 }
 
 

@@ -435,7 +435,10 @@ def test_agree_plan_needs_every_live_objective_served() -> None:
         interventions=[intervention("i1", "o1")],
     )
     plan = tp.record_assessment(plan, phq9("a1", T0))
-    assert agree_failures(plan) == ("objectives not served by any intervention: o2",)
+    # Named by path, never by id (ids can carry clinical text).
+    assert agree_failures(plan) == (
+        "objectives not served by any intervention: $.goals[0].objectives[1]",
+    )
     # A cancelled objective need not be served.
     cancelled = attrs.evolve(behaviour_objective("o2"), status=tp.GoalStatus.CANCELLED)
     plan = tp.revise(plan, goals=[goal("g1", objective("o1"), cancelled)])
@@ -449,7 +452,8 @@ def test_agree_plan_needs_baselines_for_measure_targets() -> None:
     )
     plan = tp.record_assessment(plan, phq9("a1", T0))
     assert agree_failures(plan) == (
-        "no baseline score for the instruments in objective targets: GAD-7",
+        "no baseline score for the instrument of objective targets: "
+        "$.goals[0].objectives[1].target.instrument",
     )
     plan = tp.record_assessment(plan, tp.Assessment("a2", "GAD-7", T0, items=GAD7_ITEMS))
     assert tp.fire(plan, "agree_plan", at=later(plan), by=CLINICIAN).phase is Phase.ACTIVE
@@ -462,8 +466,9 @@ def test_agree_plan_error_names_every_failed_guard_and_the_time() -> None:
     expected = (
         "event time is before the last recorded transition",
         "a baseline assessment is required before the plan is agreed",
-        "objectives not served by any intervention: o1",
-        "no baseline score for the instruments in objective targets: PHQ-9",
+        "objectives not served by any intervention: $.goals[0].objectives[0]",
+        "no baseline score for the instrument of objective targets: "
+        "$.goals[0].objectives[0].target.instrument",
     )
     assert info.value.reasons == expected
     message = str(info.value)

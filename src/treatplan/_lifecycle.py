@@ -12,7 +12,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -27,6 +27,7 @@ from ._model import (
     Goal,
     Intervention,
     MeasureTarget,
+    Objective,
     PresentingProblem,
     ProgressReview,
     Session,
@@ -90,9 +91,19 @@ def _has_measurable_goal(plan: TreatmentPlan, _: _Request) -> str | None:
     return None
 
 
+def _live_objective_paths(plan: TreatmentPlan) -> Iterator[tuple[str, Objective]]:
+    """Each live objective with its JSON path. Guards name paths, never ids or codes:
+    a reason is shown to whoever fired the event, and ids can carry clinical text."""
+    live = live_objectives(plan)
+    for gi, goal in enumerate(plan.goals):
+        for oi, objective in enumerate(goal.objectives):
+            if objective in live:
+                yield f"$.goals[{gi}].objectives[{oi}]", objective
+
+
 def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
     served = {oid for i in plan.interventions for oid in i.serves}
-    unserved = [o.id for o in live_objectives(plan) if o.id not in served]
+    unserved = [path for path, o in _live_objective_paths(plan) if o.id not in served]
     if unserved:
         return "objectives not served by any intervention: " + ", ".join(unserved)
     return None
@@ -100,15 +111,13 @@ def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
 
 def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | None:
     measured = {a.instrument for a in plan.all_assessments()}
-    missing = sorted(
-        {
-            o.target.instrument
-            for o in live_objectives(plan)
-            if isinstance(o.target, MeasureTarget) and o.target.instrument not in measured
-        }
-    )
+    missing = [
+        f"{path}.target.instrument"
+        for path, o in _live_objective_paths(plan)
+        if isinstance(o.target, MeasureTarget) and o.target.instrument not in measured
+    ]
     if missing:
-        return "no baseline score for the instruments in objective targets: " + ", ".join(missing)
+        return "no baseline score for the instrument of objective targets: " + ", ".join(missing)
     return None
 
 

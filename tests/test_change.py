@@ -648,3 +648,13 @@ def test_the_change_table_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) 
     table = _change._CHANGES.get(instrument)
     assert table is not None
     assert list(table) == [(5.0, 20.0)]
+
+
+@pytest.mark.parametrize(("sd", "reliability"), [(1e-320, 0.8), (5, 0.9999999999999999)])
+def test_an_sd_too_small_for_a_finite_change_index_is_refused(
+    sd: float, reliability: float
+) -> None:
+    # Below a standard error of 1e-9 every change index would overflow (or divide by 0).
+    with pytest.raises(tp.ArgumentError) as info:
+        tp.change.jacobson_truax_change(18, 8, sd_pre=sd, reliability=reliability)
+    assert info.value.parameter == "sd_pre"

@@ -138,6 +138,25 @@ def test_norms_reject_non_positive_sds_and_unit_reliability_without_echoing() ->
     assert "20" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("sd", "reliability"), [(1e-320, 0.9999999999999999), (1e-320, 0.5), (5, 1e-30), (1e-10, 0.5)]
+)
+def test_norms_reject_sds_whose_standard_error_rounds_to_zero(
+    sd: float, reliability: float
+) -> None:
+    # The change arithmetic divides by SD * sqrt(1 - r) and SD * sqrt(r): near 0,
+    # every change index would overflow or divide by zero.
+    with pytest.raises(ValidationError) as info:
+        Norms(
+            clinical_mean=20,
+            clinical_sd=sd,
+            functional_mean=8,
+            functional_sd=4,
+            reliability=reliability,
+        )
+    assert "$.clinical_sd" in {p.path for p in info.value.problems}
+
+
 def test_norms_reject_reliability_above_one() -> None:
     with pytest.raises(ValidationError):
         attrs.evolve(NORMS, reliability=1.5)

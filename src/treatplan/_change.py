@@ -17,7 +17,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
-from ._instruments import Direction, Instrument, Norms
+from ._instruments import SMALLEST_ERROR, Direction, Instrument, Norms
 from ._memo import IdentityCache
 from ._scoring import Score
 
@@ -206,6 +206,10 @@ def _check_sd_reliability(sd: float, reliability: float, sd_name: str, r_name: s
         raise ArgumentError(sd_name, "a finite number above 0")
     if not (v.is_number(reliability) and 0 <= reliability < 1):
         raise ArgumentError(r_name, "a number from 0 up to (not including) 1")
+    if sd * math.sqrt(1 - reliability) < SMALLEST_ERROR:  # a change index would overflow
+        raise ArgumentError(
+            sd_name, "an SD whose standard error at this reliability is at least 1e-9"
+        )
 
 
 def standard_error_of_difference(sd_pre: float, reliability: float) -> float:

@@ -10,6 +10,7 @@ the plan (``TreatmentPlan.custom_instruments``).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "ORS",
     "PCL5",
     "PHQ9",
+    "SMALLEST_ERROR",
     "SRS",
     "WSAS",
     "Band",
@@ -108,6 +110,10 @@ class RiskItem:
     flag: str = attrs.field(validator=v.ref())
 
 
+#: The smallest standard error (and true-score SD) norms may imply, in points.
+SMALLEST_ERROR = 1e-9
+
+
 @attrs.frozen
 class Norms:
     """Population norms for Jacobson-Truax clinical significance and reliable change.
@@ -132,6 +138,22 @@ class Norms:
                 problems.append(ValidationIssue(f"$.{name}", "a number above 0"))
         if not 0 < self.reliability < 1:
             problems.append(ValidationIssue("$.reliability", "a number above 0 and below 1"))
+        if not problems:
+            # The change arithmetic divides by each sample's standard error, SD *
+            # sqrt(1 - r), and by its true-score SD, SD * sqrt(r): below a billionth of
+            # a point (an SD that small, or a reliability that close to 0 or 1) every
+            # change index would overflow or divide by zero.
+            for name in ("clinical_sd", "functional_sd"):
+                sd = getattr(self, name)
+                r = self.reliability
+                if min(sd * math.sqrt(1 - r), sd * math.sqrt(r)) < SMALLEST_ERROR:
+                    problems.append(
+                        ValidationIssue(
+                            f"$.{name}",
+                            "an SD whose standard error and true-score SD at this "
+                            "reliability are at least 1e-9",
+                        )
+                    )
         if problems:
             raise ValidationError(problems)
 

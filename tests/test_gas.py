@@ -143,11 +143,33 @@ def test_plan_t_score_uses_the_latest_levels_and_goal_weights() -> None:
         _review("r-2", 56, ("o-1", 1), ("o-2", 2), ("o-3", 0)),
         _review("r-3", 84, ("o-1", None)),
     )
-    # r-2: levels (1, 2, 0), weights (3, 1, 1 for the measure-target objective)
-    # sum(w x) = 3 + 2 + 0 = 5; sum(w^2) = 11; (sum w)^2 = 25
-    # T = 50 + 50 / sqrt(0.7 * 11 + 0.3 * 25) = 50 + 50 / sqrt(15.2) = 62.8248
-    assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(62.8248, abs=1e-4)
-    assert tp.outcomes.plan_gas_t_score(plan, rho=0) == pytest.approx(50 + 50 / math.sqrt(11))
+    # r-3 rates o-1 without a level: no level of o-1 stands (r-2's is out of date), so
+    # o-1 is left out. r-2: levels (2, 0), weights (1, 1 for the measure-target one)
+    # sum(w x) = 2; sum(w^2) = 2; (sum w)^2 = 4
+    # T = 50 + 20 / sqrt(0.7 * 2 + 0.3 * 4) = 50 + 20 / sqrt(2.6) = 62.4035
+    assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(62.4035, abs=1e-4)
+    assert tp.outcomes.plan_gas_t_score(plan, rho=0) == pytest.approx(50 + 20 / math.sqrt(2))
+    # Without r-3: levels (1, 2, 0), weights (3, 1, 1); sum(w x) = 5; sum(w^2) = 11;
+    # (sum w)^2 = 25; T = 50 + 50 / sqrt(0.7 * 11 + 0.3 * 25) = 62.8248
+    earlier = attrs.evolve(plan, reviews=plan.reviews[:2])
+    assert tp.outcomes.plan_gas_t_score(earlier) == pytest.approx(62.8248, abs=1e-4)
+
+
+def test_a_later_rating_without_a_level_outranks_an_earlier_level() -> None:
+    # Achieved at +1, then rated worsening with no level: not achieved, and no ending.
+    plan = _plan(
+        _review("r-1", 28, ("o-1", 1)),
+        tp.ProgressReview(
+            "r-2",
+            T0 + timedelta(days=56),
+            tp.ReviewDecision.CONTINUE,
+            progress=(tp.ObjectiveProgress("o-1", tp.AchievementStatus.WORSENING),),
+        ),
+    )
+    found = tp.objective_achievement(plan, plan.objectives[0])
+    assert not found.achieved
+    assert found.source is tp.AchievementSource.REVIEW
+    assert found.detail == "progress worsening at r-2"
 
 
 def test_plan_t_score_keeps_earlier_levels_of_objectives_a_review_did_not_rate() -> None:

@@ -56,9 +56,10 @@ def plan_gas_t_score(plan: TreatmentPlan, *, rho: float = DEFAULT_GAS_RHO) -> fl
     """The GAS T-score of the plan's objectives at their latest GAS levels, or ``None``.
 
     Each live objective (not cancelled, rejected or entered in error) counts with
-    the latest GAS level recorded for it at a review, the level its review finding
+    the GAS level of its latest rating at a review, the level its review finding
     reports (:func:`~treatplan.objective_achievement`): a review that rates only
-    some objectives leaves the others at their earlier levels. Each weight is the
+    some objectives leaves the others at their earlier ratings, and an objective
+    whose latest rating has no level is left out. Each weight is the
     objective's ``GasTarget.weight`` (1.0 when the objective has another kind of
     target). ``None`` when no objective has a level yet.
     """

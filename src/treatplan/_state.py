@@ -219,9 +219,10 @@ class AchievementSource(enum.StrEnum):
     RECORDED = "recorded"
     #: The latest score of the target's instrument against the target.
     MEASURE = "measure"
-    #: The latest GAS level recorded at a review against the target level.
+    #: The GAS level of the latest rating at a review against the target level.
     GAS = "gas"
-    #: The latest progress recorded at a review (behaviour targets).
+    #: The latest progress recorded at a review (behaviour targets, and GAS targets
+    #: whose latest rating has no level).
     REVIEW = "review"
     #: Nothing to judge yet.
     NONE = "none"
@@ -447,12 +448,11 @@ def _append_session(log: _Sessions, s: Session) -> None:
 def _add_progress(
     progress: dict[str, tuple[str, ObjectiveProgress, int | None]], review: ProgressReview
 ) -> None:
+    # The latest rating of each objective replaces the earlier one, GAS level and all:
+    # a review that rates an objective without a level (worsening, say) leaves no
+    # earlier level standing. An objective a review does not rate keeps its rating.
     for p in review.progress:
-        level = p.gas_level
-        if level is None:
-            earlier = progress.get(p.objective)
-            level = earlier[2] if earlier is not None else None
-        progress[p.objective] = (review.id, p, level)
+        progress[p.objective] = (review.id, p, p.gas_level)
 
 
 def _review_time(review: ProgressReview) -> datetime:
@@ -722,9 +722,10 @@ def objective_achievement(
     In order: a clinician's explicit verdict on the objective (achievement
     ``achieved``, ``sustaining``, ``not-achieved`` or ``not-attainable``; else status
     ``completed``, read as achieved) overrides the data; else a measure target is judged on the
-    latest score of its instrument (up to ``as_of``), a GAS target on the latest GAS
-    level recorded at a review, and a behaviour target on the latest achievement
-    recorded at a review. Progress notes (``in-progress``, ``improving``, ...) on the
+    latest score of its instrument (up to ``as_of``), a GAS target on the GAS level
+    of its latest rating at a review (or, when that rating has no level, on its
+    achievement), and a behaviour target on the latest achievement recorded at a
+    review. Progress notes (``in-progress``, ``improving``, ...) on the
     objective itself do not override. Scores and reviews dated after ``as_of`` are
     left out.
     """

@@ -388,3 +388,22 @@ def test_item_choices_stay_within_the_item_range() -> None:
             item_choices=(tp.instruments.ItemChoices(2, (0, 2, 10**6)),),
         )
     assert [p.path for p in caught.value.problems] == ["$.item_choices[0].values"]
+
+
+def test_a_wide_custom_instrument_costs_memory_by_its_definition_not_its_responses() -> None:
+    # 1,000 items of 2,001 responses each: the allowed responses are one shared range,
+    # never 2 million remembered numbers (a 20 KB document could otherwise hold GBs).
+    import tracemalloc
+
+    wide = Instrument(code="WIDE", name="wide", item_count=1000, item_min=-1000, item_max=1000)
+    tracemalloc.start()
+    try:
+        problems = wide.response_problems(tuple([5] * 999 + [2000]), None)
+        assert wide.response_problems((-1000,) * 1000, None) == []
+        assert (wide.total_min, wide.total_max) == (-1_000_000, 1_000_000)
+        assert wide.allowed(3) == tuple(range(-1000, 1001))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [p.path for p in problems] == ["$.items[999]"]
+    assert peak < 2_000_000

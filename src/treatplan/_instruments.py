@@ -248,8 +248,8 @@ class Instrument:
             raise ArgumentError("item", "an item number (an integer from 1)")
         responses = _responses(self).allowed
         if 1 <= item <= len(responses):
-            return responses[item - 1]
-        return _allowed(self, item)
+            return tuple(responses[item - 1])
+        return tuple(_allowed(self, item))
 
     @property
     def total_min(self) -> int:
@@ -276,6 +276,8 @@ class Instrument:
                         return []
                 except TypeError:
                     pass
+            if len(items) > _REMEMBERED_ITEMS:  # a long tuple is rare: not worth holding
+                return self._response_problems(items, None)
             # Item tuples are immutable and shared (every version of a plan holds the
             # same assessment objects; a simulator draws from a fixed set of patterns):
             # check each tuple once per definition.
@@ -322,18 +324,21 @@ class Instrument:
         return problems
 
 
-def _allowed(instrument: Instrument, item: int) -> tuple[int, ...]:
+def _allowed(instrument: Instrument, item: int) -> Sequence[int]:
     for choice in instrument.item_choices:
         if choice.item == item:
             return choice.values
-    return tuple(range(instrument.item_min, instrument.item_max + 1))
+    return range(instrument.item_min, instrument.item_max + 1)
 
 
 @attrs.frozen
 class _Responses:
     """What an instrument definition accepts, worked out once per definition object."""
 
-    allowed: tuple[tuple[int, ...], ...]  # per item, 1-based item n at index n - 1
+    # Per item, 1-based item n at index n - 1: the item's own choices, or one range
+    # shared by every other item (a definition may have 1,000 items of 2,001
+    # responses each: never a tuple of every response of every item).
+    allowed: tuple[Sequence[int], ...]
     total_min: int
     total_max: int
     #: The responses every item accepts, and null (missing), when all items accept the
@@ -348,6 +353,8 @@ _RESPONSES: IdentityCache[_Responses] = IdentityCache(256)
 
 #: The problems of each item tuple, per definition object (see ``response_problems``).
 _ITEM_PROBLEMS: IdentityCache[tuple[ValidationIssue, ...]] = IdentityCache(4096)
+#: The longest item tuple remembered there (every built-in instrument's fits).
+_REMEMBERED_ITEMS = 64
 
 
 def uniform_responses(instrument: Instrument) -> frozenset[int | None] | None:
@@ -362,10 +369,14 @@ def _responses(instrument: Instrument) -> _Responses:
     hit = _RESPONSES.get(instrument)
     if hit is not None:
         return hit
-    allowed = tuple(_allowed(instrument, n) for n in range(1, instrument.item_count + 1))
-    same = {frozenset(choices) for choices in allowed}
-    uniform = frozenset({*same.pop(), None}) if len(same) == 1 else None
-    found = _Responses(allowed, sum(map(min, allowed)), sum(map(max, allowed)), uniform)
+    full = range(instrument.item_min, instrument.item_max + 1)
+    choices = {c.item: c.values for c in instrument.item_choices}
+    allowed = tuple(choices.get(n, full) for n in range(1, instrument.item_count + 1))
+    # Only a fast path's set: None (the detailed check) whenever any item has choices.
+    uniform = None if choices else frozenset({*full, None})
+    low = sum(min(c) for c in choices.values()) + full[0] * (len(allowed) - len(choices))
+    high = sum(max(c) for c in choices.values()) + full[-1] * (len(allowed) - len(choices))
+    found = _Responses(allowed, low, high, uniform)
     return _RESPONSES.put(found, instrument)
 
 

@@ -837,3 +837,23 @@ def test_goals_met_must_name_objectives_the_plan_has() -> None:
         lambda: tp.revise(plan, goals=[goal], discharge_criteria=nested),
         "$.discharge_criteria.rules[1].rules[0].objectives[1]",
     )
+
+
+class _Stamp(datetime):
+    """A date-time subclass, as pandas' Timestamp is."""
+
+
+def test_a_datetime_subclass_is_stored_as_a_plain_datetime() -> None:
+    # A subclass may carry more than a document keeps (pandas: nanoseconds): a plan
+    # stores the plain date-time to the microsecond, so it reads back equal.
+    pd = pytest.importorskip("pandas")
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    plan = tp.TreatmentPlan.refer(
+        "plan-1", "client-1", at=_Stamp(2026, 1, 5, 9, tzinfo=UTC), by="gp"
+    )
+    assert type(plan.history[0].at) is datetime
+    later = pd.Timestamp(t0) + pd.Timedelta(days=1, nanoseconds=1)
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=later, by="c-1")
+    assert type(plan.history[1].at) is datetime
+    assert plan.history[1].at == t0 + timedelta(days=1)
+    assert tp.loads(tp.dumps(plan)) == plan

@@ -289,8 +289,21 @@ def fixed_offset(value: Any) -> Any:
     document can: the same instant and wall clock, with a fixed offset. This makes
     ``loads(dumps(plan)) == plan`` hold for every plan, including times in a zone's
     repeated hour, where Python never equates a zoned time with its fixed-offset twin.
-    Anything else is left for the validator to reject.
+    A subclass (a ``pandas.Timestamp``) becomes a plain date-time to the microsecond,
+    as a document keeps it. Anything else is left for the validator to reject.
     """
+    if isinstance(value, datetime) and type(value) is not datetime:
+        value = datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            value.tzinfo,
+            fold=value.fold,
+        )
     if isinstance(value, datetime) and not isinstance(value.tzinfo, timezone | None):
         offset = value.utcoffset()
         if offset is not None:

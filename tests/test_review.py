@@ -548,3 +548,12 @@ def test_every_objective_achieved_without_an_ending_rule_says_so() -> None:
     # Not said while an objective is still open.
     early = tp.review(plan, plan.sessions[2].at + timedelta(hours=1))
     assert not any("every objective achieved" in r for r in early.suggestion.reasons)
+
+
+def test_a_review_in_the_last_weeks_of_the_range_has_no_next_review() -> None:
+    # The cadence's next date would fall after 2199, where no plan date can be.
+    plan = build(phq9=[15, 13])
+    late = datetime(2199, 12, 31, 23, 0, tzinfo=UTC)
+    recorded = tp.record_findings(plan, late, review_id="rv-late")
+    assert recorded.reviews[-1].next_review is None
+    assert tp.record_findings(plan, week(2), review_id="rv-1").reviews[-1].next_review

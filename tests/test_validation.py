@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import treatplan as tp
 from treatplan import ValidationError
 from treatplan import ValidationIssue as Problem
 from treatplan import _validation as v
@@ -266,3 +267,11 @@ def test_floats_converts_sequences_only() -> None:
     with pytest.raises(ValidationError) as caught:
         tp.monitoring.AlertPolicy(authorisation_warnings="0.8")  # type: ignore[arg-type]
     assert [p.path for p in caught.value.problems] == ["$.authorisation_warnings"]
+
+
+def test_a_list_member_is_named_in_the_singular() -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.Assessment("a1", "PHQ-9", datetime(2026, 1, 5, 9, tzinfo=UTC), items=(1, "x"))
+    assert [(p.path, p.expected) for p in info.value.problems] == [
+        ("$.items[1]", "an integer or null")
+    ]

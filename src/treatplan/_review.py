@@ -587,6 +587,12 @@ _PROGRESS = {
 }
 
 
+def _in_range(due: date | None) -> date | None:
+    """``due``, or ``None`` when it falls after the last date a plan can hold (a review
+    recorded in the plan's last weeks has no next review)."""
+    return due if due is None or due.year < v.MAX_INSTANT.year else None
+
+
 def record_findings(
     plan: TreatmentPlan,
     as_of: datetime,
@@ -651,7 +657,7 @@ def record_findings(
         # A closed plan has no suggestion; record_review refuses it anyway.
         decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
         progress=records,
-        next_review=next_review_date(plan, as_of, chosen.cadence),
+        next_review=_in_range(next_review_date(plan, as_of, chosen.cadence)),
         by=by,
         client_requested_ending=client_requested_ending,
         note=note,

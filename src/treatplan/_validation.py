@@ -230,8 +230,9 @@ def items_of(
 
 
 def _one_of(plural: str) -> str:
-    """One member of a list described by ``plural``: "risk items" -> "a risk item"."""
-    singular = plural[:-1] if plural.endswith("s") else plural
+    """One member of a list described by ``plural``: "risk items" -> "a risk item",
+    "integers or nulls" -> "an integer or null"."""
+    singular = " or ".join(p[:-1] if p.endswith("s") else p for p in plural.split(" or "))
     return ("an " if singular[0] in "aeiou" else "a ") + singular
 
 

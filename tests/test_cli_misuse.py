@@ -324,10 +324,12 @@ def test_a_path_given_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     assert capsys.readouterr().err == (
         f"{spec}: $.grid[1].path: expected a path not given earlier in the grid\n"
     )
+    # On the command line it is a usage error (exit 2), naming the flag.
     argv = ["sweep", "--set", "horizon_weeks=10", "--set", "horizon_weeks=11"]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert capsys.readouterr().err == (
-        "error: --set[1].path: expected a path not given earlier in the grid\n"
+        "treatplan sweep: error: argument --set[1].path: expected a path not given "
+        "earlier in the grid\n"
     )
 
 

@@ -98,6 +98,8 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
         "__slots__": (),
         "__setattr__": object.__setattr__,
         "__delattr__": object.__delattr__,  # both: else stores go through a Python slot
+        "__init__": object.__init__,  # ``Unfrozen()``: an empty instance, cheaper than
+        # ``object.__new__(Unfrozen)`` (no argument tuples to build)
         "__module__": __name__,
         "__doc__": "An instance being filled by treatplan._fast (never seen outside).",
     }
@@ -123,21 +125,20 @@ def _plan_copier(replaced: str) -> Any:
     """
     values = {name: f"source.{name}" for name in _PLAN_FIELDS}
     values[replaced] = "value"
-    body = ["def make(source, value, state):", "    new = new_instance(Unfrozen)"]
+    body = ["def make(source, value, state):", "    new = Unfrozen()"]
     body += _fill(TreatmentPlan, values)
     body += ["    new._state = state", "    new.__class__ = cls", "    return new"]
-    namespace = {"new_instance": object.__new__, "Unfrozen": _UnfrozenPlan, "cls": TreatmentPlan}
+    namespace = {"Unfrozen": _UnfrozenPlan, "cls": TreatmentPlan}
     return _compile(f"TreatmentPlan.{replaced}", "\n".join(body) + "\n", namespace)
 
 
 def _transition_maker() -> Any:
     """``make(event, source, target, at, by, reason, outcome)``: a :class:`Transition`."""
     names = _fields(Transition)
-    body = ["def make(" + ", ".join(names) + "):", "    new = new_instance(Unfrozen)"]
+    body = ["def make(" + ", ".join(names) + "):", "    new = Unfrozen()"]
     body += _fill(Transition, {name: name for name in names})
     body += ["    new.__class__ = cls", "    return new"]
     namespace = {
-        "new_instance": object.__new__,
         "Unfrozen": _UnfrozenTransition,
         "cls": Transition,
     }
@@ -154,15 +155,14 @@ def _appender() -> Any:
     record = {name: name for name in names}
     record["source"] = "source_phase"  # ``source`` is the plan here
     values = {name: f"source.{name}" for name in _PLAN_FIELDS}
-    values["history"] = "(*history, record)"
+    values["history"] = "history + (record,)"
     params = ["source", "history", "state", *(record[name] for name in names)]
-    body = ["def make(" + ", ".join(params) + "):", "    record = new_instance(UnfrozenRecord)"]
+    body = ["def make(" + ", ".join(params) + "):", "    record = UnfrozenRecord()"]
     body += _fill(Transition, record, "record")
-    body += ["    record.__class__ = Record", "    new = new_instance(Unfrozen)"]
+    body += ["    record.__class__ = Record", "    new = Unfrozen()"]
     body += _fill(TreatmentPlan, values)
     body += ["    new._state = state", "    new.__class__ = cls", "    return new"]
     namespace = {
-        "new_instance": object.__new__,
         "Unfrozen": _UnfrozenPlan,
         "cls": TreatmentPlan,
         "UnfrozenRecord": _UnfrozenTransition,

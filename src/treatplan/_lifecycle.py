@@ -12,6 +12,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 from __future__ import annotations
 
 import contextlib
+import string
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
@@ -273,6 +274,11 @@ def _checked(
 
 match_ref, find_control = v.match_ref, v.find_control
 _MAX_TEXT = v.MAX_TEXT
+#: An opaque reference (``v.match_ref``): 1 to 128 of these characters, the first in
+#: ``_ALNUM``. tests/test_fire_fast.py holds the inline check to the pattern.
+_ALNUM = string.ascii_letters + string.digits
+_REF_CHARS = _ALNUM + "._:/#-"
+_MAX_REF = 128
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
@@ -374,18 +380,30 @@ def fire(
             if (
                 last.target in sources
                 # not before the last transition: times in one zone object compare
-                # directly; others as UTC instants (comparing times whose zones
-                # differ makes Python ask both for their offsets, which is slow)
+                # directly, and so do UTC instants; comparing times whose zones
+                # differ makes Python ask both for their offsets, which is slow, and
+                # so is converting one. Any offset is under a day, so a time two or
+                # more calendar days after the last one's date is after it whatever
+                # the offsets: only a closer time needs converting.
                 and not (
                     at < last_at
                     if last_zone is zone
-                    else instant < (last_at if last_zone is UTC else last_at.astimezone(UTC))
+                    else instant < last_at
+                    if last_zone is UTC
+                    else instant.toordinal() < last_at.toordinal() + 2
+                    and instant < last_at.astimezone(UTC)
                 )
                 # not before the latest record (so not before MIN_INSTANT either)
                 and (latest is None or instant >= latest)
                 # an opaque reference: the one on the last record is one already
                 and type(by) is str
-                and (by == last.by or match_ref(by) is not None)
+                and (
+                    by == last.by
+                    # the pattern of a reference, without a regular expression: at
+                    # most 128 characters, each a letter, digit or one of ._:/#-
+                    # (strip leaves nothing), the first a letter or digit
+                    or (0 < len(by) <= _MAX_REF and not by.strip(_REF_CHARS) and by[0] in _ALNUM)
+                )
                 # no reason where none is needed, or text that is storable as it is:
                 # printable (so no control character and no lone surrogate), not
                 # blank, and not too long

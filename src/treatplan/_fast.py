@@ -67,17 +67,16 @@ def _slot_setters(cls: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
     return setters
 
 
-def _copier(cls: type[Any], replaced: str | None, fields: tuple[str, ...] = ()) -> Any:
-    """``make(**values)`` building ``cls`` from every field, by slot setters (the
-    loaded and drawn records of the JSON layer and the simulator)."""
-    fields = fields or _fields(cls)
+def _copier(cls: type[Any]) -> Any:
+    """``make(**values)`` building ``cls`` from every field through its slots'
+    setters (the records the JSON layer loads and the simulator draws)."""
+    fields = _fields(cls)
     body = ["def make(" + ", ".join(fields) + "):", "    new = new_instance(cls)"]
     body += [f"    set_{n}(new, {n})" for n in fields]
     body.append("    return new")
-    label = f"{cls.__qualname__}.{replaced or '__init_unchecked__'}"
     namespace = {"new_instance": object.__new__, "cls": cls}
     namespace.update(_slot_setters(cls, fields))
-    return _compile(label, "\n".join(body) + "\n", namespace)
+    return _compile(f"{cls.__qualname__}.__init_unchecked__", "\n".join(body) + "\n", namespace)
 
 
 def _unfrozen(cls: type[Any]) -> type[Any]:
@@ -178,8 +177,8 @@ _REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = {
     name: _plan_copier(name) for name in _PLAN_FIELDS
 }
 _new_transition: Callable[..., Transition] = _transition_maker()
-_new_assessment: Callable[..., Assessment] = _copier(Assessment, None)
-_new_session: Callable[..., Session] = _copier(Session, None)
+_new_assessment: Callable[..., Assessment] = _copier(Assessment)
+_new_session: Callable[..., Session] = _copier(Session)
 
 
 def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> TreatmentPlan:

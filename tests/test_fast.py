@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -96,6 +97,68 @@ def test_fire_checks_its_arguments_exactly_as_a_transition_does(
         assert fast_ok == slow_ok
 
 
+@SLOW
+@given(tps.treatment_plans(max_records=8), tps.transitions())
+def test_a_plan_with_one_more_record_equals_the_validated_one(
+    plan: tp.TreatmentPlan, record: tp.Transition
+) -> None:
+    # Not a valid plan in general (the record need not follow the history): what is
+    # compared is the construction, field by field, against attrs' own.
+    fields = [getattr(record, a.name) for a in attrs.fields(tp.Transition)]
+    made = _fast.with_transition(plan, plan.history, "state", *fields)
+    assert type(made) is tp.TreatmentPlan
+    assert made.history == (*plan.history, record)
+    assert made.history[-1] is not record  # a new record, equal to the given one
+    assert type(made.history[-1]) is tp.Transition
+    for a in attrs.fields(tp.TreatmentPlan):
+        if a.name != "history":
+            assert getattr(made, a.name) is getattr(plan, a.name)
+    assert object.__getattribute__(made, "_state") == "state"
+
+
+def _made_fast() -> tuple[tp.TreatmentPlan, tp.TreatmentPlan]:
+    """A plan made by fire's fast path, and the same plan built by the constructor."""
+    plan = tp.TreatmentPlan.refer("p", "c", at=datetime(2026, 1, 5, tzinfo=UTC), by="g")
+    fired = tp.fire(plan, tp.Event.WAITLIST, at=datetime(2026, 1, 6, tzinfo=UTC), by="g")
+    return fired, _validated(fired)
+
+
+def test_values_made_fast_are_plain_frozen_instances() -> None:
+    fired, validated = _made_fast()
+    record = fired.history[-1]
+    # Filled through a private subclass, then given their real class: nothing of
+    # the subclass shows.
+    assert type(fired) is tp.TreatmentPlan
+    assert type(record) is tp.Transition
+    assert fired == validated
+    assert hash(fired) == hash(validated)
+    assert repr(fired) == repr(validated)
+    assert repr(record) == repr(validated.history[-1])
+    assert attrs.asdict(fired) == attrs.asdict(validated)
+    assert pickle.loads(pickle.dumps(fired)) == fired
+    assert attrs.evolve(record, reason="x").reason == "x"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fired.plan_id = "other"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        record.by = "other"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del record.by
+    assert tp.dumps(fired) == tp.dumps(validated)
+
+
+def test_the_unfrozen_subclasses_add_no_slot_and_take_plain_stores() -> None:
+    for unfrozen, cls in (
+        (_fast._UnfrozenPlan, tp.TreatmentPlan),
+        (_fast._UnfrozenTransition, tp.Transition),
+    ):
+        assert unfrozen.__bases__ == (cls,)
+        assert unfrozen.__dict__["__slots__"] == ()
+        assert unfrozen.__basicsize__ == cls.__basicsize__  # so __class__ may change
+        empty = unfrozen()
+        empty.__class__ = cls
+        assert type(empty) is cls
+
+
 def test_generated_code_is_registered_with_linecache() -> None:
     make = _fast._REPLACE["history"]
     filename = make.__code__.co_filename
@@ -111,3 +174,8 @@ def test_a_new_plan_builds_its_state_on_first_use() -> None:
     copy = _fast.plan_with(plan)
     assert copy == plan
     assert object.__getattribute__(copy, "_state") is None  # rebuilt on first use
+
+
+def test_slot_setters_find_slots_declared_on_a_base_class() -> None:
+    setters = _fast._slot_setters(tp.TreatmentPlan, ("plan_id", "_state"))
+    assert set(setters) == {"set_plan_id", "set__state"}  # _state: _DerivedStateSlot's

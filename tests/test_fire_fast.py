@@ -190,3 +190,59 @@ def test_a_plan_subclass_or_a_guarded_event_takes_the_full_path() -> None:
         tp.fire(plan, tp.Event.AGREE_PLAN, at=at, by="clin-1")
     with pytest.raises(tp.ArgumentError, match="plan"):
         tp.fire("not a plan", tp.Event.PAUSE, at=at, by="clin-1")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- inline checks
+#: Every character class of a reference and some just outside it.
+REF_ALPHABET = "aZ09._:/#-" + " \t\né\x00+@"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(REF_ALPHABET, max_size=6),
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/#-]{120,130}", fullmatch=True),
+    )
+)
+def test_the_inline_reference_check_is_the_pattern(by: str) -> None:
+    # fire's fast path checks a new reference by strip and membership, the full path
+    # by the pattern: the same answer for every string.
+    plan = _active_plan()
+    at = tp.latest_time(plan) + timedelta(days=1)
+    fast = _result(lambda: tp.fire(plan, tp.Event.PAUSE, at=at, by=by, reason="leave"))
+    assert fast == _result(lambda: _lifecycle._fire_checked(plan, "pause", at, by, "leave"))
+    assert (fast[0] == "plan") == (_lifecycle.match_ref(by) is not None)
+    if fast[0] == "plan":
+        assert fast[1].history[-1].by == by
+
+
+#: Offsets as far apart as zones go, and the usual ones between.
+FAR_OFFSETS = [
+    UTC,
+    timezone(timedelta(hours=14)),
+    timezone(timedelta(hours=-12)),
+    timezone(timedelta(hours=5, minutes=45)),
+    timezone(timedelta(hours=-9, minutes=-30)),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(FAR_OFFSETS),
+    st.sampled_from(FAR_OFFSETS),
+    st.integers(-3 * 24 * 60, 3 * 24 * 60),
+    st.integers(0, 24 * 60 - 1),
+)
+def test_a_time_near_the_last_transition_at_another_offset_is_compared_exactly(
+    last_zone: Any, zone: Any, minutes: int, minute_of_day: int
+) -> None:
+    # The fast path settles a time two or more calendar days after the last
+    # transition's date without converting either: around that boundary, at the
+    # offsets furthest apart, it must agree with the instants.
+    plan = _active_plan()
+    start = tp.latest_time(plan) + timedelta(days=1, minutes=minute_of_day)
+    paused = tp.fire(plan, tp.Event.PAUSE, at=start.astimezone(last_zone), by="c", reason="r")
+    at = (start + timedelta(minutes=minutes)).astimezone(zone)
+    fast = _result(lambda: tp.fire(paused, tp.Event.RESUME, at=at, by="c"))
+    assert fast == _result(lambda: _lifecycle._fire_checked(paused, "resume", at, "c", None))
+    assert (fast[0] == "plan") == (minutes >= 0)

@@ -39,7 +39,7 @@ __all__ = [
     "new_transition",
     "plan_with",
     "replace_field",
-    "with_history",
+    "with_transition",
 ]
 
 
@@ -67,44 +67,118 @@ def _slot_setters(cls: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
     return setters
 
 
-def _copier(cls: type[Any], replaced: str | None, fields: tuple[str, ...] = ()) -> Any:
+def _copier(cls: type[Any]) -> Any:
+    """``make(**values)`` building ``cls`` from every field through its slots'
+    setters (the records the JSON layer loads and the simulator draws)."""
+    fields = _fields(cls)
+    body = ["def make(" + ", ".join(fields) + "):", "    new = new_instance(cls)"]
+    body += [f"    set_{n}(new, {n})" for n in fields]
+    body.append("    return new")
+    namespace = {"new_instance": object.__new__, "cls": cls}
+    namespace.update(_slot_setters(cls, fields))
+    return _compile(f"{cls.__qualname__}.__init_unchecked__", "\n".join(body) + "\n", namespace)
+
+
+def _unfrozen(cls: type[Any]) -> type[Any]:
+    """A subclass of the frozen, slotted ``cls`` that adds no slot and takes plain
+    attribute stores: a place to fill a new instance before it becomes a ``cls``.
+
+    Why: a frozen attrs class refuses ``new.x = ...`` (its ``__setattr__`` raises),
+    so filling an instance takes a call per slot (``object.__setattr__`` or the
+    slot's ``__set__``), a C call through an argument tuple each. With the plain
+    ``object`` attribute methods back, the interpreter writes each slot directly
+    (its specialised slot store), some three times cheaper; the filled instance is
+    then given its real class by ``__class__`` assignment, which Python allows
+    because the layouts are the same (no slot added). The result is an ordinary
+    ``cls`` instance: its type is ``cls``, so equality, hashing, pickling, repr and
+    attrs see no difference. The subclass never leaves this module.
+    """
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,  # both: else stores go through a Python slot
+        "__init__": object.__init__,  # ``Unfrozen()``: an empty instance, cheaper than
+        # ``object.__new__(Unfrozen)`` (no argument tuples to build)
+        "__module__": __name__,
+        "__doc__": "An instance being filled by treatplan._fast (never seen outside).",
+    }
+    return type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+
+
+_UnfrozenPlan = _unfrozen(TreatmentPlan)
+_UnfrozenTransition = _unfrozen(Transition)
+
+
+def _fill(cls: type[Any], values: dict[str, str], target: str = "new") -> list[str]:
+    """Lines that store ``values`` (field name -> expression) on ``target``, an
+    instance of ``_unfrozen(cls)``, every field of ``cls`` in order."""
+    return [f"    {target}.{name} = {values[name]}" for name in _fields(cls)]
+
+
+def _plan_copier(replaced: str) -> Any:
     """``make(source, value, state)``: a copy of plan ``source`` with field
-    ``replaced`` set to ``value`` and derived state ``state``; or, with
-    ``replaced=None``, ``make(**values)`` building ``cls`` from every field.
+    ``replaced`` set to ``value`` and derived state ``state``.
 
     Unrolled, as attrs generates ``__init__``: a loop over the fields costs about
     twice as much, and these run on every lifecycle operation.
     """
-    fields = fields or _fields(cls)
-    extra: tuple[str, ...] = ()
-    if replaced is None:
-        head = "def make(" + ", ".join(fields) + "):"
-        values = list(fields)
-    else:
-        head = "def make(source, value, state):"
-        values = ["value" if name == replaced else f"source.{name}" for name in fields]
-        extra = ("_state",)
-    body = [head, "    new = new_instance(cls)"]
-    body += [f"    set_{n}(new, {x})" for n, x in zip(fields, values, strict=True)]
-    body += [f"    set_{n}(new, state)" for n in extra]
-    body.append("    return new")
-    label = f"{cls.__qualname__}.{replaced or '__init_unchecked__'}"
-    namespace = {"new_instance": object.__new__, "cls": cls}
-    namespace.update(_slot_setters(cls, fields + extra))
-    return _compile(label, "\n".join(body) + "\n", namespace)
+    values = {name: f"source.{name}" for name in _PLAN_FIELDS}
+    values[replaced] = "value"
+    body = ["def make(source, value, state):", "    new = Unfrozen()"]
+    body += _fill(TreatmentPlan, values)
+    body += ["    new._state = state", "    new.__class__ = cls", "    return new"]
+    namespace = {"Unfrozen": _UnfrozenPlan, "cls": TreatmentPlan}
+    return _compile(f"TreatmentPlan.{replaced}", "\n".join(body) + "\n", namespace)
+
+
+def _transition_maker() -> Any:
+    """``make(event, source, target, at, by, reason, outcome)``: a :class:`Transition`."""
+    names = _fields(Transition)
+    body = ["def make(" + ", ".join(names) + "):", "    new = Unfrozen()"]
+    body += _fill(Transition, {name: name for name in names})
+    body += ["    new.__class__ = cls", "    return new"]
+    namespace = {
+        "Unfrozen": _UnfrozenTransition,
+        "cls": Transition,
+    }
+    return _compile("Transition.__init_unchecked__", "\n".join(body) + "\n", namespace)
+
+
+def _appender() -> Any:
+    """``make(source, history, state, event, source_phase, target, at, by, reason,
+    outcome)``: plan ``source`` (whose history is ``history``) with one more history
+    record made of the last seven arguments, and derived state ``state``. The two
+    constructions of :func:`_plan_copier` and :func:`_transition_maker` in one call:
+    ``fire`` makes both every time."""
+    names = _fields(Transition)
+    record = {name: name for name in names}
+    record["source"] = "source_phase"  # ``source`` is the plan here
+    values = {name: f"source.{name}" for name in _PLAN_FIELDS}
+    values["history"] = "history + (record,)"
+    params = ["source", "history", "state", *(record[name] for name in names)]
+    body = ["def make(" + ", ".join(params) + "):", "    record = UnfrozenRecord()"]
+    body += _fill(Transition, record, "record")
+    body += ["    record.__class__ = Record", "    new = Unfrozen()"]
+    body += _fill(TreatmentPlan, values)
+    body += ["    new._state = state", "    new.__class__ = cls", "    return new"]
+    namespace = {
+        "Unfrozen": _UnfrozenPlan,
+        "cls": TreatmentPlan,
+        "UnfrozenRecord": _UnfrozenTransition,
+        "Record": Transition,
+    }
+    return _compile("TreatmentPlan.fired", "\n".join(body) + "\n", namespace)
 
 
 _PLAN_FIELDS = _fields(TreatmentPlan)
 #: For each plan field, ``copy(plan, value, state)`` with that field replaced (no
 #: validation) and the given derived state.
 _REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = {
-    name: _copier(TreatmentPlan, name, _PLAN_FIELDS) for name in _PLAN_FIELDS
+    name: _plan_copier(name) for name in _PLAN_FIELDS
 }
-_new_transition: Callable[..., Transition] = _copier(Transition, None)
-#: ``copy(plan, history, state)``: the hot path of ``fire``.
-_with_history = _REPLACE["history"]
-_new_assessment: Callable[..., Assessment] = _copier(Assessment, None)
-_new_session: Callable[..., Session] = _copier(Session, None)
+_new_transition: Callable[..., Transition] = _transition_maker()
+_new_assessment: Callable[..., Assessment] = _copier(Assessment)
+_new_session: Callable[..., Session] = _copier(Session)
 
 
 def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> TreatmentPlan:
@@ -136,11 +210,29 @@ def plan_with(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     return new
 
 
-#: ``with_history(plan, history, state)``: :func:`replace_field` of ``history``, the
-#: hot path of ``fire`` (same conditions), called without the field lookup.
-with_history: Callable[[TreatmentPlan, tuple[Transition, ...], Any], TreatmentPlan] = _REPLACE[
-    "history"
-]
+#: ``with_transition(plan, history, state, event, source, target, at, by, reason,
+#: outcome)``: ``plan``, whose history is ``history``, with one more history record
+#: (:data:`new_transition` of the last seven arguments) and derived state ``state``;
+#: the hot path of ``fire``, both constructions in one call. Safe when the record is
+#: (see :data:`new_transition`) and when it extends the history as the plan's own
+#: check requires: its source is the current phase, its time is not before the last
+#: transition nor before the latest record (so no record moves into the new phase).
+#: ``state`` is the plan's derived state, which does not depend on the history.
+with_transition: Callable[
+    [
+        TreatmentPlan,
+        tuple[Transition, ...],
+        Any,
+        str,
+        Phase,
+        Phase,
+        datetime,
+        str,
+        str | None,
+        EpisodeOutcome | None,
+    ],
+    TreatmentPlan,
+] = _appender()
 #: ``new_transition(event, source, target, at, by, reason, outcome)``: a history record
 #: ``fire`` has checked. Safe because ``fire`` checks ``at`` (an aware date-time,
 #: converted to a fixed offset, inside the supported range), ``by`` (an opaque

@@ -12,6 +12,7 @@ leaves the input untouched (plans are immutable, so nothing can be half-applied)
 from __future__ import annotations
 
 import contextlib
+import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
@@ -21,7 +22,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, TransitionError, ValidationError, ValidationIssue
-from ._fast import new_transition, replace_field, with_history
+from ._fast import replace_field, with_transition
 from ._model import (
     Assessment,
     Goal,
@@ -31,7 +32,6 @@ from ._model import (
     PresentingProblem,
     ProgressReview,
     Session,
-    Transition,
     TreatmentPlan,
     check_plan,
     record_time_problem,
@@ -282,6 +282,12 @@ def _checked(
 
 
 match_ref, find_control = v.match_ref, v.find_control
+_MAX_TEXT = v.MAX_TEXT
+#: An opaque reference (``v.match_ref``): 1 to 128 of these characters, the first in
+#: ``_ALNUM``. tests/test_fire_fast.py holds the inline check to the pattern.
+_ALNUM = string.ascii_letters + string.digits
+_REF_CHARS = _ALNUM + "._:/#-"
+_MAX_REF = 128
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
@@ -369,26 +375,44 @@ def fire(
             name, sources, target, outcome, needs_reason = usual
             history = plan.history
             last = history[-1]
-            # state_of(plan), its remembered answer read inline (one call less)
-            state = getattr(plan, "_state", None) or state_of(plan)
+            # state_of(plan), its remembered answer read inline (one call less); a plan
+            # made by the constructor, copy or pickle has none yet.
+            try:
+                state: Any = plan._state
+            except AttributeError:
+                state = None
+            if state is None:
+                state = state_of(plan)
             latest = state.latest_record
             last_at = last.at
             last_zone = last_at.tzinfo
             if (
                 last.target in sources
                 # not before the last transition: times in one zone object compare
-                # directly; others as UTC instants (comparing times whose zones
-                # differ makes Python ask both for their offsets, which is slow)
+                # directly, and so do UTC instants; comparing times whose zones
+                # differ makes Python ask both for their offsets, which is slow, and
+                # so is converting one. Any offset is under a day, so a time two or
+                # more calendar days after the last one's date is after it whatever
+                # the offsets: only a closer time needs converting.
                 and not (
                     at < last_at
                     if last_zone is zone
-                    else instant < (last_at if last_zone is UTC else last_at.astimezone(UTC))
+                    else instant < last_at
+                    if last_zone is UTC
+                    else instant.toordinal() < last_at.toordinal() + 2
+                    and instant < last_at.astimezone(UTC)
                 )
                 # not before the latest record (so not before MIN_INSTANT either)
                 and (latest is None or instant >= latest)
                 # an opaque reference: the one on the last record is one already
                 and type(by) is str
-                and (by == last.by or match_ref(by) is not None)
+                and (
+                    by == last.by
+                    # the pattern of a reference, without a regular expression: at
+                    # most 128 characters, each a letter, digit or one of ._:/#-
+                    # (strip leaves nothing), the first a letter or digit
+                    or (0 < len(by) <= _MAX_REF and not by.strip(_REF_CHARS) and by[0] in _ALNUM)
+                )
                 # no reason where none is needed, or text that is storable as it is:
                 # printable (so no control character and no lone surrogate), not
                 # blank, and not too long
@@ -396,16 +420,16 @@ def fire(
                     (reason is None and not needs_reason)
                     or (
                         type(reason) is str
+                        and 0 < len(reason) <= _MAX_TEXT
                         and reason.isprintable()
-                        and len(reason) <= v.MAX_TEXT
                         and not reason.isspace()
-                        and reason != ""
                     )
                 )
             ):
-                # Safe: see _append below; at, by and reason passed the tests above.
-                record = new_transition(name, last.target, target, at, by, reason, outcome)
-                return _append(plan, history, record, state)
+                # Safe: see below _fire_checked; at, by, reason passed the tests above.
+                return with_transition(
+                    plan, history, state, name, last.target, target, at, by, reason, outcome
+                )
     return _fire_checked(plan, event, at, by, reason)
 
 
@@ -423,28 +447,22 @@ def _fire_checked(
     failures = _failures(plan, _Request(ev, at, by, reason), state)
     if failures:
         raise TransitionError(last.target.value, _NAMES[ev], failures)
-    record = new_transition(_NAMES[ev], last.target, spec.target, at, by, reason, spec.outcome)
-    return _append(plan, history, record, state)
+    # Safe: see the note below.
+    return with_transition(
+        plan, history, state, _NAMES[ev], last.target, spec.target, at, by, reason, spec.outcome
+    )
 
 
-def _append(
-    plan: TreatmentPlan, history: tuple[Transition, ...], record: Transition, state: PlanState
-) -> TreatmentPlan:
-    """``plan`` (whose history is ``history`` and derived state ``state``) with
-    ``record`` appended, built without re-validation.
-
-    Only for a record ``fire`` built from a request that passed all its checks. The
-    record is valid without running Transition's validators: at, by and reason were
-    checked exactly as they would be (or by tests that imply those checks), and
-    event, source, target and outcome come from the table, which sets an outcome
-    exactly on the events into closed. The plan needs no re-validation: the input
-    was valid, and the record extends its history exactly as _history_problems
-    requires (source is the current phase, time not before the last transition) and
-    keeps every record in its phase (the time is not before the latest record, so
-    no record moves into the new phase). The derived state does not depend on the
-    history: the new version shares it.
-    """
-    return with_history(plan, (*history, record), state)
+# Why fire's appending (_fast.with_transition, no re-validation) is safe, on either
+# path: only a request that passed all the checks gets there. The record is valid
+# without running Transition's validators: at, by and reason were checked exactly as
+# they would be (or by tests that imply those checks), and event, source, target and
+# outcome come from the table, which sets an outcome exactly on the events into
+# closed. The plan needs no re-validation: the input was valid, and the record
+# extends its history exactly as _history_problems requires (source is the current
+# phase, time not before the last transition) and keeps every record in its phase
+# (the time is not before the latest record, so no record moves into the new phase).
+# The derived state does not depend on the history: the new version shares it.
 
 
 # --------------------------------------------------------------------------- recording

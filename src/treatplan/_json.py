@@ -38,13 +38,34 @@ from ._errors import ArgumentError, LimitError, ValidationError, ValidationIssue
 from ._migrations import migrate
 from ._model import (
     SCHEMA_VERSION,
+    AchievementStatus,
     Assessment,
     Attendance,
+    Barrier,
+    BarrierKind,
+    ClientFactors,
+    CodeSystem,
+    Comparator,
+    DeliveryFormat,
+    Diagnosis,
     EpisodeOutcome,
+    Goal,
+    GoalDomain,
+    GoalStatus,
+    Intervention,
+    MeasureTarget,
+    Modality,
+    Objective,
+    ObjectiveProgress,
     ObjectiveTarget,
     Phase,
+    PresentingProblem,
+    ProgressReview,
+    Readiness,
+    ReviewDecision,
     Schedule,
     Session,
+    SupportLevel,
     Transition,
     TreatmentPlan,
 )
@@ -559,6 +580,207 @@ def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) 
     return tuple([build(item, times) for item in value])
 
 
+# The plan's other parts (presenting problems, goals, interventions, reviews, client
+# factors) are built by their validated constructors, which run every field check; the
+# readers below only do what the converter's hooks do before it: refuse unknown keys,
+# look up enum members, parse dates and times, read lists, and pass every other value
+# through as json gave it (json gives exact types, and each such field's validator
+# checks the type the hook would: str, int but not bool, a finite number, a bool).
+# A key left out is a default left out; a missing required key is a KeyError. Any
+# doubt raises, and the detailed converter reads the document.
+_PROGRESS_KEYS = frozenset({"objective", "achievement", "gas_level", "note"})
+_REVIEW_KEYS = frozenset(
+    {"id", "at", "decision", "progress", "next_review", "by", "client_requested_ending", "note"}
+)
+_SCHEDULE_KEYS = frozenset({"start", "rrule", "timezone"})
+_INTERVENTION_KEYS = frozenset(
+    {"id", "modality", "technique", "format", "serves", "schedule", "delivered_by"}
+)
+_MEASURE_KEYS = frozenset({"kind", "instrument", "comparator", "threshold"})
+_OBJECTIVE_KEYS = frozenset(
+    {"id", "description", "target", "target_date", "status", "achievement"}
+)
+_GOAL_KEYS = frozenset({"id", "statement", "domain", "objectives", "addresses"})
+_DIAGNOSIS_KEYS = frozenset({"code", "system"})
+_PROBLEM_KEYS = frozenset({"id", "description", "behavioural_definitions", "diagnosis"})
+_BARRIER_KEYS = frozenset({"kind", "mitigation"})
+_FACTORS_KEYS = frozenset({"readiness", "support", "barriers"})
+
+
+def _members(kind: type[enum.Enum]) -> dict[Any, Any]:
+    """An enum's members by value, and ``None`` for ``None`` (optional fields)."""
+    return {None: None, **{m.value: m for m in kind}}
+
+
+# Optional members allowed by lookup: a required field given null gets None, which
+# its validator refuses, as the hook would.
+_ACHIEVEMENTS = _members(AchievementStatus)
+_DECISIONS = _members(ReviewDecision)
+_MODALITIES = _members(Modality)
+_FORMATS = _members(DeliveryFormat)
+_COMPARATORS = _members(Comparator)
+_GOAL_STATUSES = _members(GoalStatus)
+_DOMAINS = _members(GoalDomain)
+_CODE_SYSTEMS = _members(CodeSystem)
+_BARRIER_KINDS = _members(BarrierKind)
+#: The fields' own defaults, for a key left out.
+_DEFAULT_FORMAT: DeliveryFormat = attrs.fields(Intervention).format.default  # type: ignore[assignment]
+_DEFAULT_STATUS: GoalStatus = attrs.fields(Objective).status.default  # type: ignore[assignment]
+_READINESS = _members(Readiness)
+_SUPPORT = _members(SupportLevel)
+
+
+def _fast_list(doc: dict[str, Any], key: str) -> list[Any]:
+    """The array under ``key`` (an empty one when the key is left out)."""
+    value = doc.get(key, _EMPTY)
+    if type(value) is not list:
+        raise _Slow
+    return value
+
+
+_EMPTY: list[Any] = []
+
+
+def _fast_date(value: Any) -> date | None:
+    """An optional date, parsed as the date hook parses it."""
+    if value is None:
+        return None
+    if type(value) is not str or not _FULL_DATE.match(value):
+        raise _Slow
+    return date.fromisoformat(value)  # ValueError: declined
+
+
+def _fast_review(doc: Any, times: _Times) -> ProgressReview:
+    if type(doc) is not dict or not doc.keys() <= _REVIEW_KEYS:
+        raise _Slow
+    progress = []
+    for p in _fast_list(doc, "progress"):
+        if type(p) is not dict or not p.keys() <= _PROGRESS_KEYS:
+            raise _Slow
+        progress.append(
+            ObjectiveProgress(
+                objective=p["objective"],
+                achievement=_ACHIEVEMENTS[p["achievement"]],
+                gas_level=p.get("gas_level"),
+                note=p.get("note"),
+            )
+        )
+    return ProgressReview(
+        id=doc["id"],
+        at=times[doc["at"]],
+        decision=_DECISIONS[doc["decision"]],
+        progress=progress,
+        next_review=_fast_date(doc.get("next_review")),
+        by=doc.get("by"),
+        client_requested_ending=doc.get("client_requested_ending", False),
+        note=doc.get("note"),
+    )
+
+
+def _fast_intervention(doc: Any, times: _Times) -> Intervention:
+    if type(doc) is not dict or not doc.keys() <= _INTERVENTION_KEYS:
+        raise _Slow
+    schedule = doc.get("schedule")
+    if schedule is not None:
+        if type(schedule) is not dict or not schedule.keys() <= _SCHEDULE_KEYS:
+            raise _Slow
+        schedule = Schedule(
+            start=times[schedule["start"]],
+            rrule=schedule["rrule"],
+            timezone=schedule.get("timezone"),
+        )
+    return Intervention(
+        id=doc["id"],
+        modality=_MODALITIES[doc["modality"]],
+        technique=doc["technique"],
+        format=_FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT,
+        serves=_fast_list(doc, "serves"),
+        schedule=schedule,
+        delivered_by=doc.get("delivered_by"),
+    )
+
+
+def _fast_target(doc: Any) -> ObjectiveTarget:
+    if type(doc) is dict and doc.get("kind") == "measure" and doc.keys() <= _MEASURE_KEYS:
+        return MeasureTarget(
+            instrument=doc["instrument"],
+            comparator=_COMPARATORS[doc["comparator"]],
+            threshold=doc["threshold"],
+        )
+    # The other kinds are rare: the quick converter reads them (same hooks and constructors).
+    target: ObjectiveTarget = _quick_converter().structure(doc, ObjectiveTarget)  # type: ignore[arg-type]
+    return target
+
+
+def _fast_goal(doc: Any, _: _Times) -> Goal:
+    if type(doc) is not dict or not doc.keys() <= _GOAL_KEYS:
+        raise _Slow
+    objectives = []
+    for o in _fast_list(doc, "objectives"):
+        if type(o) is not dict or not o.keys() <= _OBJECTIVE_KEYS:
+            raise _Slow
+        objectives.append(
+            Objective(
+                id=o["id"],
+                description=o["description"],
+                target=_fast_target(o["target"]),
+                target_date=_fast_date(o["target_date"]),  # type: ignore[arg-type]
+                status=_GOAL_STATUSES[o["status"]] if "status" in o else _DEFAULT_STATUS,
+                achievement=_ACHIEVEMENTS[o.get("achievement")],
+            )
+        )
+    return Goal(
+        id=doc["id"],
+        statement=doc["statement"],
+        domain=_DOMAINS[doc["domain"]],
+        objectives=objectives,
+        addresses=_fast_list(doc, "addresses"),
+    )
+
+
+def _fast_problem(doc: Any, _: _Times) -> PresentingProblem:
+    if type(doc) is not dict or not doc.keys() <= _PROBLEM_KEYS:
+        raise _Slow
+    diagnosis = doc.get("diagnosis")
+    if diagnosis is not None:
+        if type(diagnosis) is not dict or not diagnosis.keys() <= _DIAGNOSIS_KEYS:
+            raise _Slow
+        diagnosis = Diagnosis(code=diagnosis["code"], system=_CODE_SYSTEMS[diagnosis["system"]])
+    return PresentingProblem(
+        id=doc["id"],
+        description=doc["description"],
+        behavioural_definitions=_fast_list(doc, "behavioural_definitions"),
+        diagnosis=diagnosis,
+    )
+
+
+def _fast_client_factors(doc: Any) -> ClientFactors:
+    if type(doc) is not dict or not doc.keys() <= _FACTORS_KEYS:
+        raise _Slow
+    barriers = []
+    for b in _fast_list(doc, "barriers"):
+        if type(b) is not dict or not b.keys() <= _BARRIER_KEYS:
+            raise _Slow
+        barriers.append(Barrier(kind=_BARRIER_KINDS[b["kind"]], mitigation=b.get("mitigation")))
+    return ClientFactors(
+        readiness=_READINESS[doc.get("readiness")],
+        support=_SUPPORT[doc.get("support")],
+        barriers=barriers,
+    )
+
+
+#: The readers of the plan's lists of records, by field name.
+_LIST_READERS: dict[str, Callable[[Any, _Times], Any]] = {
+    "history": _fast_transition,
+    "sessions": _fast_session,
+    "assessments": _fast_assessment,
+    "reviews": _fast_review,
+    "interventions": _fast_intervention,
+    "goals": _fast_goal,
+    "presenting_problems": _fast_problem,
+}
+
+
 @functools.cache
 def _plan_types() -> dict[str, Any]:
     """The plan's fields and their types: the keys a plan document may have."""
@@ -580,12 +802,11 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
     quick = _quick_converter()
     fields: dict[str, Any] = {}
     for name, value in body.items():
-        if name == "history":
-            fields[name] = _fast_records(value, _fast_transition, times)
-        elif name == "sessions":
-            fields[name] = _fast_records(value, _fast_session, times)
-        elif name == "assessments":
-            fields[name] = _fast_records(value, _fast_assessment, times)
+        reader = _LIST_READERS.get(name)
+        if reader is not None:
+            fields[name] = _fast_records(value, reader, times)
+        elif name == "client_factors":
+            fields[name] = _fast_client_factors(value)
         else:
             # Only rules nest without bound (any_of, all_of): every other part the
             # converter accepts has the schema's few levels, far below MAX_DEPTH.

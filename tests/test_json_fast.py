@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
+from treatplan import _fast as fast_module
 from treatplan import _json
 from treatplan import strategies as tps
 
@@ -370,6 +371,11 @@ DECLINED: dict[str, Any] = {
     "barrier unknown key": _with_barrier({"kind": "cost", "amount": 3}),
     "barrier kind unknown": _with_barrier({"kind": "weather"}),
     "barrier mitigation blank": _with_barrier({"kind": "cost", "mitigation": ""}),
+    "plan id not a reference": _set(lambda d: d, "plan_id", "plan one"),
+    "client reference not a string": _set(lambda d: d, "client_ref", 7),
+    "schema version true": _set(lambda d: d, "schema_version", True),
+    "no history": _set(lambda d: d, "history", []),
+    "too many goals": lambda doc: doc.update(goals=doc["goals"] * 101),
 }
 
 
@@ -577,3 +583,52 @@ def test_a_time_shared_by_records_is_written_once_per_dump() -> None:
     doc = tp.to_dict(plan)
     written = doc["sessions"][-1]
     assert all(a["administered_at"] is written["at"] for a in written["assessments"])
+
+
+# --------------------------------------------------------------------------- loaded_plan
+def _fields(plan: tp.TreatmentPlan) -> dict[str, Any]:
+    return {a.name: getattr(plan, a.name) for a in attrs.fields(tp.TreatmentPlan) if a.init}
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_loaded_plan_equals_the_validated_constructor(plan: tp.TreatmentPlan) -> None:
+    fields = _fields(plan)
+    assert fast_module.loaded_plan(fields) == tp.TreatmentPlan(**fields) == plan
+    # Fields left out take their defaults, as in the validated constructor.
+    few = {k: fields[k] for k in ("plan_id", "client_ref", "history")}
+    assert fast_module.loaded_plan(few) == tp.TreatmentPlan(**few)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"plan_id": "plan one"},
+        {"client_ref": None},
+        {"schema_version": True},
+        {"schema_version": 2},
+        {"history": ()},
+        {"custom_instruments": (None,) * 101},
+        {"client_factors": {}},
+        {"plan_id": 7},
+    ],
+    ids=repr,
+)
+def test_loaded_plan_refuses_what_the_validated_constructor_refuses(
+    changes: dict[str, Any],
+) -> None:
+    fields = {**_fields(tp.loads(EXAMPLE.read_text(encoding="utf-8"))), **changes}
+    with pytest.raises(tp.ValidationError):
+        fast_module.loaded_plan(fields)
+    with pytest.raises(tp.ValidationError):
+        tp.TreatmentPlan(**fields)
+
+
+def test_loaded_plan_runs_the_checks_that_span_the_plan() -> None:
+    fields = _fields(tp.loads(EXAMPLE.read_text(encoding="utf-8")))
+    fields["sessions"] = fields["sessions"][::-1]  # out of time order
+    with pytest.raises(tp.ValidationError) as fast:
+        fast_module.loaded_plan(fields)
+    with pytest.raises(tp.ValidationError) as validated:
+        tp.TreatmentPlan(**fields)
+    assert fast.value.problems == validated.value.problems

@@ -807,13 +807,17 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
             fields[name] = _fast_records(value, reader, times)
         elif name == "client_factors":
             fields[name] = _fast_client_factors(value)
+        elif name == "plan_id" or name == "client_ref" or name == "schema_version":
+            fields[name] = value  # checked by loaded_plan
         else:
             # Only rules nest without bound (any_of, all_of): every other part the
             # converter accepts has the schema's few levels, far below MAX_DEPTH.
             if name == "discharge_criteria" and not _depth_ok(value, MAX_DEPTH - 1):
                 raise _Slow
             fields[name] = quick.structure(value, types[name])
-    plan = TreatmentPlan(**fields)  # validated: every check that spans the plan runs
+    # Every check that spans the plan runs; the field validators, which the readers
+    # above have done the work of, do not (see loaded_plan).
+    plan = _fast.loaded_plan(fields)
     if phase != plan.phase.value or outcome != (
         plan.outcome.value if plan.outcome is not None else None
     ):

@@ -371,6 +371,37 @@ DECLINED: dict[str, Any] = {
     "barrier unknown key": _with_barrier({"kind": "cost", "amount": 3}),
     "barrier kind unknown": _with_barrier({"kind": "weather"}),
     "barrier mitigation blank": _with_barrier({"kind": "cost", "mitigation": ""}),
+    "rule not an object": _set(lambda d: d, "discharge_criteria", "any_of"),
+    "rule kind unknown": _set(lambda d: d, "discharge_criteria", {"kind": "luck"}),
+    "rule without kind": _set(lambda d: d, "discharge_criteria", {"days": 3}),
+    "rule unknown key": _set(lambda d: d, "discharge_criteria", {"kind": "inactivity", "x": 1}),
+    "rule days true": _set(
+        lambda d: d, "discharge_criteria", {"kind": "inactivity", "days": True}
+    ),
+    "rule days a float": _set(
+        lambda d: d, "discharge_criteria", {"kind": "inactivity", "days": 9.0}
+    ),
+    "rule action unknown": _set(
+        lambda d: d, "discharge_criteria", {"kind": "plateau", "action": "panic"}
+    ),
+    "rule action null": _set(
+        lambda d: d, "discharge_criteria", {"kind": "plateau", "action": None}
+    ),
+    "rule fractions with true": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [0.5, True]},
+    ),
+    "rule codes a string": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "reliable_deterioration", "instruments": "PHQ-9"},
+    ),
+    "rules not a list": _set(lambda d: d, "discharge_criteria", {"kind": "any_of", "rules": {}}),
+    "rules empty": _set(lambda d: d, "discharge_criteria", {"kind": "all_of", "rules": []}),
+    "a nested rule broken": _set(
+        lambda d: d, "discharge_criteria", {"kind": "any_of", "rules": [{"kind": "inactivity"}]}
+    ),
     "plan id not a reference": _set(lambda d: d, "plan_id", "plan one"),
     "client reference not a string": _set(lambda d: d, "client_ref", 7),
     "schema version true": _set(lambda d: d, "schema_version", True),
@@ -458,6 +489,32 @@ ACCEPTED: dict[str, Any] = {
     ),
     "client factors defaults left out": _set(lambda d: d, "client_factors", {}),
     "client factors left out": lambda doc: doc.pop("client_factors"),
+    "no discharge criteria": _set(lambda d: d, "discharge_criteria", None),
+    "discharge criteria left out": lambda doc: doc.pop("discharge_criteria"),
+    "rules of every kind": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {
+            "kind": "any_of",
+            "rules": [
+                {"kind": "goals_met", "objectives": ["obj-phq9"]},
+                {"kind": "goals_met"},
+                {"kind": "session_limit", "max_sessions": 20, "count_missed": True},
+                {"kind": "consecutive_missed", "count": 2},
+                {"kind": "missed_in_window", "max_missed": 2, "window": 4},
+                {"kind": "missed_within_days", "count": 2, "days": 30},
+                {"kind": "inactivity", "days": 60},
+                {"kind": "time_limit", "days": 365, "from_referral": True},
+                {"kind": "client_request"},
+                {"kind": "sustained_recovery", "consecutive": 3, "instruments": ["PHQ-9"]},
+                {"kind": "plateau", "window": 3, "action": "discharge"},
+                {"kind": "reliable_deterioration"},
+                {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [1e-1, 0.5]},
+                {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": []},
+                {"kind": "all_of", "rules": [{"kind": "client_request"}]},
+            ],
+        },
+    ),
 }
 
 
@@ -632,3 +689,13 @@ def test_loaded_plan_runs_the_checks_that_span_the_plan() -> None:
     with pytest.raises(tp.ValidationError) as validated:
         tp.TreatmentPlan(**fields)
     assert fast.value.problems == validated.value.problems
+
+
+def test_a_rule_field_of_another_type_is_left_to_the_quick_converter() -> None:
+    @attrs.frozen
+    class Odd:
+        name: str
+        kind: str = attrs.field(default="odd", init=False)
+
+    assert _json._rule_reader(Odd) is None
+    assert _json._rule_reader(tp.rules.Plateau) is not None

@@ -485,11 +485,15 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
         raise _Slow
     ident, instrument = doc["id"], doc["instrument"]
-    # Opaque references, as the ``ref`` validator checks.
+    # Opaque references, as the ``ref`` validator checks (an instrument code matched
+    # once per document: _Times.is_ref inline).
     if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
         raise _Slow
-    if not times.is_ref(instrument):
-        raise _Slow
+    refs = times.refs
+    if instrument not in refs:
+        if not match_ref(instrument):
+            raise _Slow
+        refs.add(instrument)
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
@@ -769,6 +773,54 @@ def _fast_client_factors(doc: Any) -> ClientFactors:
     )
 
 
+def _rule_reader(cls: type[Any]) -> tuple[type[Any], frozenset[str], dict[str, Any]] | None:
+    """How :func:`_fast_rule` reads rule class ``cls``: the class, its keys and its enum
+    fields' members; None (the quick converter reads it) for a field of another type."""
+    hints = typing.get_type_hints(cls)
+    enums: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        kind = hints[a.name]
+        if not a.init:
+            continue
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            enums[a.name] = _members(kind)
+        elif kind not in _RULE_VALUE_TYPES:
+            return None
+    keys = frozenset(a.name for a in attrs.fields(cls) if a.init) | {"kind"}
+    return cls, keys, enums
+
+
+#: Rule field types passed through as json gives them: their validators check what the
+#: hooks would (an int that is not a bool, a bool, an array of strings or of finite
+#: numbers: a list the converters make a tuple of, anything else refused).
+_RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, ...])
+_RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
+
+
+def _fast_rule(doc: Any) -> Rule:
+    """A termination rule, nested ones included (the caller has checked the depth)."""
+    if type(doc) is not dict:
+        raise _Slow
+    reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
+    if reader is None:
+        raise _Slow
+    cls, keys, enums = reader
+    if not doc.keys() <= keys:
+        raise _Slow
+    values = dict(doc)
+    del values["kind"]
+    for name, members in enums.items():
+        if name in values:
+            values[name] = members[values[name]]
+    if "rules" in values:
+        rules = values["rules"]
+        if type(rules) is not list:
+            raise _Slow
+        values["rules"] = [_fast_rule(r) for r in rules]
+    rule: Rule = cls(**values)  # validated
+    return rule
+
+
 #: The readers of the plan's lists of records, by field name.
 _LIST_READERS: dict[str, Callable[[Any, _Times], Any]] = {
     "history": _fast_transition,
@@ -809,11 +861,13 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
             fields[name] = _fast_client_factors(value)
         elif name == "plan_id" or name == "client_ref" or name == "schema_version":
             fields[name] = value  # checked by loaded_plan
-        else:
+        elif name == "discharge_criteria":
             # Only rules nest without bound (any_of, all_of): every other part the
             # converter accepts has the schema's few levels, far below MAX_DEPTH.
-            if name == "discharge_criteria" and not _depth_ok(value, MAX_DEPTH - 1):
+            if not _depth_ok(value, MAX_DEPTH - 1):
                 raise _Slow
+            fields[name] = None if value is None else _fast_rule(value)
+        else:
             fields[name] = quick.structure(value, types[name])
     # Every check that spans the plan runs; the field validators, which the readers
     # above have done the work of, do not (see loaded_plan).

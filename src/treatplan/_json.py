@@ -261,15 +261,23 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    # The records a plan holds many of are written by the functions of the fast dump
-    # below; the generated function writes the other parts.
+    # The plan's lists are written by the functions of the fast dump below; the
+    # generated function writes the other parts.
     plan_parts = make_dict_unstructure_fn(
         TreatmentPlan,
         conv,
         history=override(omit=True),
         sessions=override(omit=True),
         assessments=override(omit=True),
+        reviews=override(omit=True),
+        interventions=override(omit=True),
+        goals=override(omit=True),
+        presenting_problems=override(omit=True),
     )
+
+    # Targets other than measures are written by the union's hook, as the generated
+    # function for an objective writes them.
+    union_target = conv.get_unstructure_hook(ObjectiveTarget)
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
         parts = plan_parts(plan)
@@ -278,6 +286,10 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
             "history": [_write_transition(t, written) for t in plan.history],
             "assessments": [_write_assessment(a, written) for a in plan.assessments],
             "sessions": [_write_session(s, written) for s in plan.sessions],
+            "reviews": [_write_review(r, written) for r in plan.reviews],
+            "interventions": [_write_intervention(i, written) for i in plan.interventions],
+            "goals": [_write_goal(g, union_target) for g in plan.goals],
+            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
         }
         # Phase and outcome are derived from the history; written for readers and checked on load.
         out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
@@ -880,8 +892,9 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 
 
 # --------------------------------------------------------------------------- fast dump
-# The records a plan holds many of (history, sessions, assessments) are written by the
-# functions below instead of the converter's generated ones: the same keys in the same
+# The plan's lists (history, sessions, assessments, reviews, interventions, goals,
+# presenting problems) are written by the functions below instead of the converter's
+# generated ones (rules, client factors and custom instruments are not): the same keys in the same
 # order with the same values (the hooks the converter registers above: isoformat for
 # date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
 # date-time written once per dump (records at one session share their time object).
@@ -892,6 +905,7 @@ _WRITTEN_ORDER = tuple(
     a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
 )
 _ISOFORMAT = datetime.isoformat
+_DATE_TEXT = date.isoformat
 #: An enum member's value as a plain str (as the registered StrEnum hook writes it).
 _ENUM_TEXT = str.__str__
 
@@ -938,6 +952,89 @@ def _write_transition(t: Transition, written: dict[int, str]) -> dict[str, Any]:
         "by": t.by,
         "reason": t.reason,
         "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+    }
+
+
+def _write_review(r: ProgressReview, written: dict[int, str]) -> dict[str, Any]:
+    next_review = r.next_review
+    return {
+        "id": r.id,
+        "at": _write_time(r.at, written),
+        "decision": _ENUM_TEXT(r.decision),
+        "progress": [
+            {
+                "objective": p.objective,
+                "achievement": _ENUM_TEXT(p.achievement),
+                "gas_level": p.gas_level,
+                "note": p.note,
+            }
+            for p in r.progress
+        ],
+        "next_review": None if next_review is None else _DATE_TEXT(next_review),
+        "by": r.by,
+        "client_requested_ending": r.client_requested_ending,
+        "note": r.note,
+    }
+
+
+def _write_intervention(i: Intervention, written: dict[int, str]) -> dict[str, Any]:
+    schedule = i.schedule
+    return {
+        "id": i.id,
+        "modality": _ENUM_TEXT(i.modality),
+        "technique": i.technique,
+        "format": _ENUM_TEXT(i.format),
+        "serves": list(i.serves),
+        "schedule": None
+        if schedule is None
+        else {
+            "start": _write_time(schedule.start, written),
+            "rrule": schedule.rrule,
+            "timezone": schedule.timezone,
+        },
+        "delivered_by": i.delivered_by,
+    }
+
+
+def _write_goal(g: Goal, union_target: Callable[[Any], Any]) -> dict[str, Any]:
+    objectives = []
+    for o in g.objectives:
+        target, achievement = o.target, o.achievement
+        objectives.append(
+            {
+                "id": o.id,
+                "description": o.description,
+                "target": {
+                    "kind": "measure",
+                    "instrument": target.instrument,
+                    "comparator": _ENUM_TEXT(target.comparator),
+                    "threshold": target.threshold,
+                }
+                if type(target) is MeasureTarget
+                else union_target(target),
+                "target_date": _DATE_TEXT(o.target_date),
+                "status": _ENUM_TEXT(o.status),
+                "achievement": None if achievement is None else _ENUM_TEXT(achievement),
+            }
+        )
+    return {
+        "id": g.id,
+        "statement": g.statement,
+        "domain": _ENUM_TEXT(g.domain),
+        "objectives": objectives,
+        "addresses": list(g.addresses),
+    }
+
+
+def _write_problem(p: PresentingProblem) -> dict[str, Any]:
+    diagnosis = p.diagnosis
+    return {
+        "id": p.id,
+        "description": p.description,
+        "behavioural_definitions": list(p.behavioural_definitions),
+        "diagnosis": None
+        if diagnosis is None
+        else {"code": diagnosis.code, "system": _ENUM_TEXT(diagnosis.system)},
     }
 
 

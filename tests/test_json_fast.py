@@ -508,6 +508,7 @@ ACCEPTED: dict[str, Any] = {
                 {"kind": "client_request"},
                 {"kind": "sustained_recovery", "consecutive": 3, "instruments": ["PHQ-9"]},
                 {"kind": "plateau", "window": 3, "action": "discharge"},
+                {"kind": "plateau"},
                 {"kind": "reliable_deterioration"},
                 {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [1e-1, 0.5]},
                 {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": []},

@@ -1246,6 +1246,9 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
         separators=(",", ":") if indent is None else None,
         ensure_ascii=False,
         allow_nan=False,
+        # to_dict builds a new tree from frozen values, which cannot hold themselves:
+        # no cycle to look for (the check costs a dict insert and delete per container).
+        check_circular=False,
     )
 
 

@@ -245,13 +245,13 @@ loaded_session: Callable[
 _new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan, None)
 
 
-#: Each plan field's default, for a document that leaves the field out (the one
-#: ``ClientFactors()`` is shared: it is immutable, and equal to a fresh one).
 def _default(field: attrs.Attribute[Any]) -> Any:
     factory = getattr(field.default, "factory", None)
     return field.default if factory is None else factory()
 
 
+#: Each plan field's default, for a document that leaves the field out (the one
+#: ``ClientFactors()`` is shared: it is immutable, and equal to a fresh one).
 _PLAN_DEFAULTS: dict[str, Any] = {
     a.name: _default(a) for a in attrs.fields(TreatmentPlan) if a.default is not attrs.NOTHING
 }

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
+from treatplan import _fast as fast_module
 from treatplan import _json
 from treatplan import strategies as tps
 
@@ -129,10 +130,23 @@ def _locations(doc: dict[str, Any]) -> list[tuple[Any, Any]]:
             if isinstance(value, dict | list):
                 walk(value)
 
-    for name in ("history", "sessions", "assessments"):
+    for name in _READ_INLINE:
         places.append((doc, name))
         walk(doc[name])
     return places
+
+
+#: The plan's parts the fast path reads itself (the rest go to the quick converter).
+_READ_INLINE = (
+    "history",
+    "sessions",
+    "assessments",
+    "reviews",
+    "interventions",
+    "goals",
+    "presenting_problems",
+    "client_factors",
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -179,6 +193,50 @@ def _drop(path: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> Any:
 def _history(doc: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = doc["history"][-1]
     return record
+
+
+def _review(doc: dict[str, Any]) -> dict[str, Any]:
+    review: dict[str, Any] = doc["reviews"][0]
+    return review
+
+
+def _progress(doc: dict[str, Any]) -> dict[str, Any]:
+    progress: dict[str, Any] = _review(doc)["progress"][0]
+    return progress
+
+
+def _intervention(doc: dict[str, Any]) -> dict[str, Any]:
+    intervention: dict[str, Any] = doc["interventions"][0]
+    return intervention
+
+
+def _schedule(doc: dict[str, Any]) -> dict[str, Any]:
+    schedule: dict[str, Any] = _intervention(doc)["schedule"]
+    return schedule
+
+
+def _goal(doc: dict[str, Any]) -> dict[str, Any]:
+    goal: dict[str, Any] = doc["goals"][0]
+    return goal
+
+
+def _objective(doc: dict[str, Any]) -> dict[str, Any]:
+    objective: dict[str, Any] = _goal(doc)["objectives"][0]
+    return objective
+
+
+def _problem(doc: dict[str, Any]) -> dict[str, Any]:
+    problem: dict[str, Any] = doc["presenting_problems"][0]
+    return problem
+
+
+def _factors(doc: dict[str, Any]) -> dict[str, Any]:
+    factors: dict[str, Any] = doc["client_factors"]
+    return factors
+
+
+def _with_barrier(barrier: Any) -> Any:
+    return _set(_factors, "barriers", [barrier])
 
 
 def _nested_rule(doc: dict[str, Any], levels: int) -> dict[str, Any]:
@@ -243,6 +301,112 @@ DECLINED: dict[str, Any] = {
     "transition without source": _drop(_history, "source"),
     "transition by not a reference": _set(_history, "by", "Dr Jones"),
     "a cross reference broken": _set(_assessment, "instrument", "NOPE-1"),
+    "review not an object": lambda doc: doc["reviews"].__setitem__(0, "review"),
+    "review unknown key": _set(_review, "score", 1),
+    "review decision unknown": _set(_review, "decision", "wait"),
+    "review time malformed": _set(_review, "at", "2026-02-09 11:00"),
+    "review progress not a list": _set(_review, "progress", {}),
+    "review progress null": _set(_review, "progress", None),
+    "progress not an object": lambda doc: _review(doc)["progress"].__setitem__(0, 1),
+    "progress unknown key": _set(_progress, "score", 1),
+    "progress achievement null": _set(_progress, "achievement", None),
+    "progress gas level true": _set(_progress, "gas_level", True),
+    "review next date malformed": _set(_review, "next_review", "2026-3-23"),
+    "review next date not a day": _set(_review, "next_review", "2026-02-30"),
+    "review next date a number": _set(_review, "next_review", 20260323),
+    "review by not a reference": _set(_review, "by", "Dr Jones"),
+    "review client request null": _set(_review, "client_requested_ending", None),
+    "review client request a number": _set(_review, "client_requested_ending", 0),
+    "intervention not an object": lambda doc: doc["interventions"].__setitem__(0, None),
+    "intervention unknown key": _set(_intervention, "room", 1),
+    "intervention modality unknown": _set(_intervention, "modality", "magic"),
+    "intervention format null": _set(_intervention, "format", None),
+    "intervention serves not a list": _set(_intervention, "serves", "obj-phq9"),
+    "intervention serves null": _set(_intervention, "serves", None),
+    "intervention serves not strings": _set(_intervention, "serves", [1]),
+    "schedule not an object": _set(_intervention, "schedule", "weekly"),
+    "schedule unknown key": _set(_schedule, "until", 1),
+    "schedule start malformed": _set(_schedule, "start", "soon"),
+    "schedule rule not a string": _set(_schedule, "rrule", 7),
+    "schedule rule malformed": _set(_schedule, "rrule", "FREQ=SOMETIMES"),
+    "goal not an object": lambda doc: doc["goals"].__setitem__(0, []),
+    "goal unknown key": _set(_goal, "why", "x"),
+    "goal domain unknown": _set(_goal, "domain", "luck"),
+    "goal objectives not a list": _set(_goal, "objectives", {}),
+    "goal addresses repeated": _set(_goal, "addresses", ["prob-mood", "prob-mood"]),
+    "objective not an object": lambda doc: _goal(doc)["objectives"].__setitem__(0, "o"),
+    "objective unknown key": _set(_objective, "why", "x"),
+    "objective date null": _set(_objective, "target_date", None),
+    "objective date with a time": _set(_objective, "target_date", "2026-05-31T00:00:00Z"),
+    "objective status unknown": _set(_objective, "status", "done"),
+    "objective achievement unknown": _set(_objective, "achievement", "sort-of"),
+    "objective target not an object": _set(_objective, "target", "PHQ-9 below 10"),
+    "objective target without kind": lambda doc: _objective(doc)["target"].pop("kind"),
+    "objective target of an unknown kind": lambda doc: _objective(doc)["target"].update(
+        kind="luck"
+    ),
+    "measure target unknown key": lambda doc: _objective(doc)["target"].update(extra=1),
+    "measure target comparator unknown": lambda doc: _objective(doc)["target"].update(
+        comparator="near"
+    ),
+    "measure target threshold a string": lambda doc: _objective(doc)["target"].update(
+        threshold="10"
+    ),
+    "measure target threshold true": lambda doc: _objective(doc)["target"].update(threshold=True),
+    "gas target level out of range": _set(_objective, "target", {"kind": "gas", "level": 3}),
+    "problem not an object": lambda doc: doc["presenting_problems"].__setitem__(0, 0),
+    "problem unknown key": _set(_problem, "onset", "2020"),
+    "problem description blank": _set(_problem, "description", " "),
+    "problem definitions empty strings": _set(_problem, "behavioural_definitions", [""]),
+    "problem diagnosis not an object": _set(_problem, "diagnosis", "F41.2"),
+    "problem diagnosis unknown key": _set(_problem, "diagnosis", {"code": "F1", "note": "x"}),
+    "problem diagnosis system unknown": _set(
+        _problem, "diagnosis", {"code": "F1", "system": "ICD-9"}
+    ),
+    "client factors not an object": _set(lambda d: d, "client_factors", []),
+    "client factors unknown key": _set(_factors, "mood", "low"),
+    "client factors readiness unknown": _set(_factors, "readiness", "eager"),
+    "client factors barriers not a list": _set(_factors, "barriers", "cost"),
+    "barrier not an object": _with_barrier("cost"),
+    "barrier unknown key": _with_barrier({"kind": "cost", "amount": 3}),
+    "barrier kind unknown": _with_barrier({"kind": "weather"}),
+    "barrier mitigation blank": _with_barrier({"kind": "cost", "mitigation": ""}),
+    "rule not an object": _set(lambda d: d, "discharge_criteria", "any_of"),
+    "rule kind unknown": _set(lambda d: d, "discharge_criteria", {"kind": "luck"}),
+    "rule without kind": _set(lambda d: d, "discharge_criteria", {"days": 3}),
+    "rule unknown key": _set(lambda d: d, "discharge_criteria", {"kind": "inactivity", "x": 1}),
+    "rule days true": _set(
+        lambda d: d, "discharge_criteria", {"kind": "inactivity", "days": True}
+    ),
+    "rule days a float": _set(
+        lambda d: d, "discharge_criteria", {"kind": "inactivity", "days": 9.0}
+    ),
+    "rule action unknown": _set(
+        lambda d: d, "discharge_criteria", {"kind": "plateau", "action": "panic"}
+    ),
+    "rule action null": _set(
+        lambda d: d, "discharge_criteria", {"kind": "plateau", "action": None}
+    ),
+    "rule fractions with true": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [0.5, True]},
+    ),
+    "rule codes a string": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "reliable_deterioration", "instruments": "PHQ-9"},
+    ),
+    "rules not a list": _set(lambda d: d, "discharge_criteria", {"kind": "any_of", "rules": {}}),
+    "rules empty": _set(lambda d: d, "discharge_criteria", {"kind": "all_of", "rules": []}),
+    "a nested rule broken": _set(
+        lambda d: d, "discharge_criteria", {"kind": "any_of", "rules": [{"kind": "inactivity"}]}
+    ),
+    "plan id not a reference": _set(lambda d: d, "plan_id", "plan one"),
+    "client reference not a string": _set(lambda d: d, "client_ref", 7),
+    "schema version true": _set(lambda d: d, "schema_version", True),
+    "no history": _set(lambda d: d, "history", []),
+    "too many goals": lambda doc: doc.update(goals=doc["goals"] * 101),
 }
 
 
@@ -279,6 +443,78 @@ ACCEPTED: dict[str, Any] = {
     "times in Z": _set(_assessment, "administered_at", "2026-01-12T10:00:00Z"),
     "rules nested within the bound": lambda doc: doc.update(
         discharge_criteria=_nested_rule(doc, 20)
+    ),
+    "review defaults left out": lambda doc: [
+        _review(doc).pop(key)
+        for key in ("progress", "next_review", "by", "client_requested_ending", "note")
+    ],
+    "progress defaults left out": lambda doc: [
+        _progress(doc).pop(k) for k in ("gas_level", "note")
+    ],
+    "progress with a GAS level and note": lambda doc: _progress(doc).update(
+        gas_level=-1, note="Some change."
+    ),
+    "intervention defaults left out": lambda doc: [
+        _intervention(doc).pop(key) for key in ("format", "serves", "schedule", "delivered_by")
+    ],
+    "a schedule in a zone": _set(_schedule, "timezone", "Europe/London"),
+    "a schedule without its zone key": lambda doc: _schedule(doc).pop("timezone"),
+    "goal addresses left out": lambda doc: _goal(doc).pop("addresses"),
+    "objective defaults left out": lambda doc: [
+        _objective(doc).pop(k) for k in ("status", "achievement")
+    ],
+    "objective met": _set(_objective, "achievement", "achieved"),
+    "a GAS target": _set(_objective, "target", {"kind": "gas", "level": 1, "weight": 2}),
+    "a behaviour target": _set(
+        _objective,
+        "target",
+        {
+            "kind": "behaviour",
+            "behaviour": "walks",
+            "comparator": "at_least",
+            "count": 3,
+            "unit": "walks",
+            "period": "week",
+        },
+    ),
+    "a float threshold": lambda doc: _objective(doc)["target"].update(threshold=9.5),
+    "problem defaults left out": lambda doc: [
+        _problem(doc).pop(k) for k in ("behavioural_definitions", "diagnosis")
+    ],
+    "problem definitions": _set(_problem, "behavioural_definitions", ["Sleeps 4 hours."]),
+    "client factors set": lambda doc: _factors(doc).update(
+        readiness="action",
+        support="strong",
+        barriers=[{"kind": "cost"}, {"kind": "time", "mitigation": "Evening sessions."}],
+    ),
+    "client factors defaults left out": _set(lambda d: d, "client_factors", {}),
+    "client factors left out": lambda doc: doc.pop("client_factors"),
+    "no discharge criteria": _set(lambda d: d, "discharge_criteria", None),
+    "discharge criteria left out": lambda doc: doc.pop("discharge_criteria"),
+    "rules of every kind": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {
+            "kind": "any_of",
+            "rules": [
+                {"kind": "goals_met", "objectives": ["obj-phq9"]},
+                {"kind": "goals_met"},
+                {"kind": "session_limit", "max_sessions": 20, "count_missed": True},
+                {"kind": "consecutive_missed", "count": 2},
+                {"kind": "missed_in_window", "max_missed": 2, "window": 4},
+                {"kind": "missed_within_days", "count": 2, "days": 30},
+                {"kind": "inactivity", "days": 60},
+                {"kind": "time_limit", "days": 365, "from_referral": True},
+                {"kind": "client_request"},
+                {"kind": "sustained_recovery", "consecutive": 3, "instruments": ["PHQ-9"]},
+                {"kind": "plateau", "window": 3, "action": "discharge"},
+                {"kind": "plateau"},
+                {"kind": "reliable_deterioration"},
+                {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [1e-1, 0.5]},
+                {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": []},
+                {"kind": "all_of", "rules": [{"kind": "client_request"}]},
+            ],
+        },
     ),
 }
 
@@ -405,3 +641,62 @@ def test_a_time_shared_by_records_is_written_once_per_dump() -> None:
     doc = tp.to_dict(plan)
     written = doc["sessions"][-1]
     assert all(a["administered_at"] is written["at"] for a in written["assessments"])
+
+
+# --------------------------------------------------------------------------- loaded_plan
+def _fields(plan: tp.TreatmentPlan) -> dict[str, Any]:
+    return {a.name: getattr(plan, a.name) for a in attrs.fields(tp.TreatmentPlan) if a.init}
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_loaded_plan_equals_the_validated_constructor(plan: tp.TreatmentPlan) -> None:
+    fields = _fields(plan)
+    assert fast_module.loaded_plan(fields) == tp.TreatmentPlan(**fields) == plan
+    # Fields left out take their defaults, as in the validated constructor.
+    few = {k: fields[k] for k in ("plan_id", "client_ref", "history")}
+    assert fast_module.loaded_plan(few) == tp.TreatmentPlan(**few)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"plan_id": "plan one"},
+        {"client_ref": None},
+        {"schema_version": True},
+        {"schema_version": 2},
+        {"history": ()},
+        {"custom_instruments": (None,) * 101},
+        {"client_factors": {}},
+        {"plan_id": 7},
+    ],
+    ids=repr,
+)
+def test_loaded_plan_refuses_what_the_validated_constructor_refuses(
+    changes: dict[str, Any],
+) -> None:
+    fields = {**_fields(tp.loads(EXAMPLE.read_text(encoding="utf-8"))), **changes}
+    with pytest.raises(tp.ValidationError):
+        fast_module.loaded_plan(fields)
+    with pytest.raises(tp.ValidationError):
+        tp.TreatmentPlan(**fields)
+
+
+def test_loaded_plan_runs_the_checks_that_span_the_plan() -> None:
+    fields = _fields(tp.loads(EXAMPLE.read_text(encoding="utf-8")))
+    fields["sessions"] = fields["sessions"][::-1]  # out of time order
+    with pytest.raises(tp.ValidationError) as fast:
+        fast_module.loaded_plan(fields)
+    with pytest.raises(tp.ValidationError) as validated:
+        tp.TreatmentPlan(**fields)
+    assert fast.value.problems == validated.value.problems
+
+
+def test_a_rule_field_of_another_type_is_left_to_the_quick_converter() -> None:
+    @attrs.frozen
+    class Odd:
+        name: str
+        kind: str = attrs.field(default="odd", init=False)
+
+    assert _json._rule_reader(Odd) is None
+    assert _json._rule_reader(tp.rules.Plateau) is not None

@@ -403,3 +403,17 @@ def test_a_repeated_goal_id_is_reported_as_the_reference_does() -> None:
     problems = _model._plan_problems(broken)
     assert problems == reference_problems(broken)
     assert ValidationIssue("$.goals[1].id", "an id not already used at $.goals[0]") in problems
+
+
+def test_an_unknown_intervention_among_known_ones_is_reported_as_the_reference_does() -> None:
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+    session = plan.sessions[-1]
+    known = session.interventions[0]
+    changed = attrs.evolve(session, interventions=(known, "no-such-intervention"))
+    broken = _fast.plan_with(plan, sessions=(*plan.sessions[:-1], changed))
+    problems = _model._plan_problems(broken)
+    assert problems == reference_problems(broken)
+    last = len(plan.sessions) - 1
+    assert problems == [
+        ValidationIssue(f"$.sessions[{last}].interventions[1]", "the id of an intervention")
+    ]

@@ -21,20 +21,26 @@ from typing import Any
 
 import attrs
 
+from . import _validation as v
+from ._errors import ValidationError
 from ._model import (
+    SCHEMA_VERSION,
     Assessment,
     Attendance,
+    ClientFactors,
     EpisodeOutcome,
     Phase,
     Session,
     Transition,
     TreatmentPlan,
+    _plan_problems,
 )
 
 __all__ = [
     "drawn_assessment",
     "drawn_session",
     "loaded_assessment",
+    "loaded_plan",
     "loaded_session",
     "new_transition",
     "plan_with",
@@ -326,3 +332,54 @@ loaded_session: Callable[
     ],
     Session,
 ] = _new_session
+
+
+_new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan, None)
+
+
+def _default(field: attrs.Attribute[Any]) -> Any:
+    factory = getattr(field.default, "factory", None)
+    return field.default if factory is None else factory()
+
+
+#: Each plan field's default, for a document that leaves the field out (the one
+#: ``ClientFactors()`` is shared: it is immutable, and equal to a fresh one).
+_PLAN_DEFAULTS: dict[str, Any] = {
+    a.name: _default(a) for a in attrs.fields(TreatmentPlan) if a.default is not attrs.NOTHING
+}
+#: The plan's lists with at most 100 members (the others are bounded by the JSON
+#: layer's MAX_RECORDS, far below their validators' 100,000).
+_SHORT_LISTS = ("presenting_problems", "goals", "interventions", "custom_instruments")
+
+
+def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
+    """A plan read from a document by the JSON layer's fast path: its post-init check
+    (``_plan_problems``, every check that spans the plan) runs, its field validators
+    do not; raises :class:`ValidationError` as the validated constructor would.
+
+    Safe because what those validators check is either checked here (``plan_id`` and
+    ``client_ref`` opaque references, ``schema_version`` exactly the int
+    ``SCHEMA_VERSION``, at least one history record, at most 100 presenting problems,
+    goals, interventions and custom instruments) or guaranteed by that path
+    (``treatplan._json._fast_plan``): every list field is a tuple whose members its
+    readers built with the validated constructors or the ``loaded_*`` functions of this
+    module, or the quick converter built (same constructors), ``client_factors`` is a
+    :class:`ClientFactors`, and there are at most ``MAX_RECORDS`` records in all.
+    ``discharge_criteria`` has no field validator: ``_plan_problems`` checks it.
+    tests/test_json_fast.py holds this to the validated path.
+    """
+    values = {**_PLAN_DEFAULTS, **fields}
+    if (
+        not (v.is_ref(values["plan_id"]) and v.is_ref(values["client_ref"]))
+        or type(values["schema_version"]) is not int
+        or values["schema_version"] != SCHEMA_VERSION
+        or not values["history"]
+        or any(len(values[name]) > 100 for name in _SHORT_LISTS)
+        or type(values["client_factors"]) is not ClientFactors
+    ):
+        raise ValidationError.at("$", "a plan the validated constructor builds")
+    plan = _new_plan(**values)
+    problems = _plan_problems(plan)
+    if problems:
+        raise ValidationError(problems, "invalid treatment plan")
+    return plan

@@ -38,13 +38,34 @@ from ._errors import ArgumentError, LimitError, ValidationError, ValidationIssue
 from ._migrations import migrate
 from ._model import (
     SCHEMA_VERSION,
+    AchievementStatus,
     Assessment,
     Attendance,
+    Barrier,
+    BarrierKind,
+    ClientFactors,
+    CodeSystem,
+    Comparator,
+    DeliveryFormat,
+    Diagnosis,
     EpisodeOutcome,
+    Goal,
+    GoalDomain,
+    GoalStatus,
+    Intervention,
+    MeasureTarget,
+    Modality,
+    Objective,
+    ObjectiveProgress,
     ObjectiveTarget,
     Phase,
+    PresentingProblem,
+    ProgressReview,
+    Readiness,
+    ReviewDecision,
     Schedule,
     Session,
+    SupportLevel,
     Transition,
     TreatmentPlan,
 )
@@ -240,15 +261,23 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    # The records a plan holds many of are written by the functions of the fast dump
-    # below; the generated function writes the other parts.
+    # The plan's lists are written by the functions of the fast dump below; the
+    # generated function writes the other parts.
     plan_parts = make_dict_unstructure_fn(
         TreatmentPlan,
         conv,
         history=override(omit=True),
         sessions=override(omit=True),
         assessments=override(omit=True),
+        reviews=override(omit=True),
+        interventions=override(omit=True),
+        goals=override(omit=True),
+        presenting_problems=override(omit=True),
     )
+
+    # Targets other than measures are written by the union's hook, as the generated
+    # function for an objective writes them.
+    union_target = conv.get_unstructure_hook(ObjectiveTarget)
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
         parts = plan_parts(plan)
@@ -257,6 +286,10 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
             "history": [_write_transition(t, written) for t in plan.history],
             "assessments": [_write_assessment(a, written) for a in plan.assessments],
             "sessions": [_write_session(s, written) for s in plan.sessions],
+            "reviews": [_write_review(r, written) for r in plan.reviews],
+            "interventions": [_write_intervention(i, written) for i in plan.interventions],
+            "goals": [_write_goal(g, union_target) for g in plan.goals],
+            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
         }
         # Phase and outcome are derived from the history; written for readers and checked on load.
         out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
@@ -464,11 +497,15 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
         raise _Slow
     ident, instrument = doc["id"], doc["instrument"]
-    # Opaque references, as the ``ref`` validator checks.
+    # Opaque references, as the ``ref`` validator checks (an instrument code matched
+    # once per document: _Times.is_ref inline).
     if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
         raise _Slow
-    if not times.is_ref(instrument):
-        raise _Slow
+    refs = times.refs
+    if instrument not in refs:
+        if not match_ref(instrument):
+            raise _Slow
+        refs.add(instrument)
     items = doc.get("items")
     total = doc.get("total")
     if items is not None:
@@ -559,6 +596,255 @@ def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) 
     return tuple([build(item, times) for item in value])
 
 
+# The plan's other parts (presenting problems, goals, interventions, reviews, client
+# factors) are built by their validated constructors, which run every field check; the
+# readers below only do what the converter's hooks do before it: refuse unknown keys,
+# look up enum members, parse dates and times, read lists, and pass every other value
+# through as json gave it (json gives exact types, and each such field's validator
+# checks the type the hook would: str, int but not bool, a finite number, a bool).
+# A key left out is a default left out; a missing required key is a KeyError. Any
+# doubt raises, and the detailed converter reads the document.
+_PROGRESS_KEYS = frozenset({"objective", "achievement", "gas_level", "note"})
+_REVIEW_KEYS = frozenset(
+    {"id", "at", "decision", "progress", "next_review", "by", "client_requested_ending", "note"}
+)
+_SCHEDULE_KEYS = frozenset({"start", "rrule", "timezone"})
+_INTERVENTION_KEYS = frozenset(
+    {"id", "modality", "technique", "format", "serves", "schedule", "delivered_by"}
+)
+_MEASURE_KEYS = frozenset({"kind", "instrument", "comparator", "threshold"})
+_OBJECTIVE_KEYS = frozenset(
+    {"id", "description", "target", "target_date", "status", "achievement"}
+)
+_GOAL_KEYS = frozenset({"id", "statement", "domain", "objectives", "addresses"})
+_DIAGNOSIS_KEYS = frozenset({"code", "system"})
+_PROBLEM_KEYS = frozenset({"id", "description", "behavioural_definitions", "diagnosis"})
+_BARRIER_KEYS = frozenset({"kind", "mitigation"})
+_FACTORS_KEYS = frozenset({"readiness", "support", "barriers"})
+
+
+def _members(kind: type[enum.Enum]) -> dict[Any, Any]:
+    """An enum's members by value, and ``None`` for ``None`` (optional fields)."""
+    return {None: None, **{m.value: m for m in kind}}
+
+
+# Optional members allowed by lookup: a required field given null gets None, which
+# its validator refuses, as the hook would.
+_ACHIEVEMENTS = _members(AchievementStatus)
+_DECISIONS = _members(ReviewDecision)
+_MODALITIES = _members(Modality)
+_FORMATS = _members(DeliveryFormat)
+_COMPARATORS = _members(Comparator)
+_GOAL_STATUSES = _members(GoalStatus)
+_DOMAINS = _members(GoalDomain)
+_CODE_SYSTEMS = _members(CodeSystem)
+_BARRIER_KINDS = _members(BarrierKind)
+#: The fields' own defaults, for a key left out.
+_DEFAULT_FORMAT: DeliveryFormat = attrs.fields(Intervention).format.default  # type: ignore[assignment]
+_DEFAULT_STATUS: GoalStatus = attrs.fields(Objective).status.default  # type: ignore[assignment]
+_READINESS = _members(Readiness)
+_SUPPORT = _members(SupportLevel)
+
+
+def _fast_list(doc: dict[str, Any], key: str) -> list[Any]:
+    """The array under ``key`` (an empty one when the key is left out)."""
+    value = doc.get(key, _EMPTY)
+    if type(value) is not list:
+        raise _Slow
+    return value
+
+
+_EMPTY: list[Any] = []
+
+
+def _fast_date(value: Any) -> date | None:
+    """An optional date, parsed as the date hook parses it."""
+    if value is None:
+        return None
+    if type(value) is not str or not _FULL_DATE.match(value):
+        raise _Slow
+    return date.fromisoformat(value)  # ValueError: declined
+
+
+def _fast_review(doc: Any, times: _Times) -> ProgressReview:
+    if type(doc) is not dict or not doc.keys() <= _REVIEW_KEYS:
+        raise _Slow
+    progress = []
+    for p in _fast_list(doc, "progress"):
+        if type(p) is not dict or not p.keys() <= _PROGRESS_KEYS:
+            raise _Slow
+        progress.append(
+            ObjectiveProgress(
+                objective=p["objective"],
+                achievement=_ACHIEVEMENTS[p["achievement"]],
+                gas_level=p.get("gas_level"),
+                note=p.get("note"),
+            )
+        )
+    return ProgressReview(
+        id=doc["id"],
+        at=times[doc["at"]],
+        decision=_DECISIONS[doc["decision"]],
+        progress=progress,
+        next_review=_fast_date(doc.get("next_review")),
+        by=doc.get("by"),
+        client_requested_ending=doc.get("client_requested_ending", False),
+        note=doc.get("note"),
+    )
+
+
+def _fast_intervention(doc: Any, times: _Times) -> Intervention:
+    if type(doc) is not dict or not doc.keys() <= _INTERVENTION_KEYS:
+        raise _Slow
+    schedule = doc.get("schedule")
+    if schedule is not None:
+        if type(schedule) is not dict or not schedule.keys() <= _SCHEDULE_KEYS:
+            raise _Slow
+        schedule = Schedule(
+            start=times[schedule["start"]],
+            rrule=schedule["rrule"],
+            timezone=schedule.get("timezone"),
+        )
+    return Intervention(
+        id=doc["id"],
+        modality=_MODALITIES[doc["modality"]],
+        technique=doc["technique"],
+        format=_FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT,
+        serves=_fast_list(doc, "serves"),
+        schedule=schedule,
+        delivered_by=doc.get("delivered_by"),
+    )
+
+
+def _fast_target(doc: Any) -> ObjectiveTarget:
+    if type(doc) is dict and doc.get("kind") == "measure" and doc.keys() <= _MEASURE_KEYS:
+        return MeasureTarget(
+            instrument=doc["instrument"],
+            comparator=_COMPARATORS[doc["comparator"]],
+            threshold=doc["threshold"],
+        )
+    # The other kinds are rare: the quick converter reads them (same hooks and constructors).
+    target: ObjectiveTarget = _quick_converter().structure(doc, ObjectiveTarget)  # type: ignore[arg-type]
+    return target
+
+
+def _fast_goal(doc: Any, _: _Times) -> Goal:
+    if type(doc) is not dict or not doc.keys() <= _GOAL_KEYS:
+        raise _Slow
+    objectives = []
+    for o in _fast_list(doc, "objectives"):
+        if type(o) is not dict or not o.keys() <= _OBJECTIVE_KEYS:
+            raise _Slow
+        objectives.append(
+            Objective(
+                id=o["id"],
+                description=o["description"],
+                target=_fast_target(o["target"]),
+                target_date=_fast_date(o["target_date"]),  # type: ignore[arg-type]
+                status=_GOAL_STATUSES[o["status"]] if "status" in o else _DEFAULT_STATUS,
+                achievement=_ACHIEVEMENTS[o.get("achievement")],
+            )
+        )
+    return Goal(
+        id=doc["id"],
+        statement=doc["statement"],
+        domain=_DOMAINS[doc["domain"]],
+        objectives=objectives,
+        addresses=_fast_list(doc, "addresses"),
+    )
+
+
+def _fast_problem(doc: Any, _: _Times) -> PresentingProblem:
+    if type(doc) is not dict or not doc.keys() <= _PROBLEM_KEYS:
+        raise _Slow
+    diagnosis = doc.get("diagnosis")
+    if diagnosis is not None:
+        if type(diagnosis) is not dict or not diagnosis.keys() <= _DIAGNOSIS_KEYS:
+            raise _Slow
+        diagnosis = Diagnosis(code=diagnosis["code"], system=_CODE_SYSTEMS[diagnosis["system"]])
+    return PresentingProblem(
+        id=doc["id"],
+        description=doc["description"],
+        behavioural_definitions=_fast_list(doc, "behavioural_definitions"),
+        diagnosis=diagnosis,
+    )
+
+
+def _fast_client_factors(doc: Any) -> ClientFactors:
+    if type(doc) is not dict or not doc.keys() <= _FACTORS_KEYS:
+        raise _Slow
+    barriers = []
+    for b in _fast_list(doc, "barriers"):
+        if type(b) is not dict or not b.keys() <= _BARRIER_KEYS:
+            raise _Slow
+        barriers.append(Barrier(kind=_BARRIER_KINDS[b["kind"]], mitigation=b.get("mitigation")))
+    return ClientFactors(
+        readiness=_READINESS[doc.get("readiness")],
+        support=_SUPPORT[doc.get("support")],
+        barriers=barriers,
+    )
+
+
+def _rule_reader(cls: type[Any]) -> tuple[type[Any], frozenset[str], dict[str, Any]] | None:
+    """How :func:`_fast_rule` reads rule class ``cls``: the class, its keys and its enum
+    fields' members; None (the quick converter reads it) for a field of another type."""
+    hints = typing.get_type_hints(cls)
+    enums: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        kind = hints[a.name]
+        if not a.init:
+            continue
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            enums[a.name] = _members(kind)
+        elif kind not in _RULE_VALUE_TYPES:
+            return None
+    keys = frozenset(a.name for a in attrs.fields(cls) if a.init) | {"kind"}
+    return cls, keys, enums
+
+
+#: Rule field types passed through as json gives them: their validators check what the
+#: hooks would (an int that is not a bool, a bool, an array of strings or of finite
+#: numbers: a list the converters make a tuple of, anything else refused).
+_RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, ...])
+_RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
+
+
+def _fast_rule(doc: Any) -> Rule:
+    """A termination rule, nested ones included (the caller has checked the depth)."""
+    if type(doc) is not dict:
+        raise _Slow
+    reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
+    if reader is None:
+        raise _Slow
+    cls, keys, enums = reader
+    if not doc.keys() <= keys:
+        raise _Slow
+    values = dict(doc)
+    del values["kind"]
+    for name, members in enums.items():
+        if name in values:
+            values[name] = members[values[name]]
+    if "rules" in values:
+        rules = values["rules"]
+        if type(rules) is not list:
+            raise _Slow
+        values["rules"] = [_fast_rule(r) for r in rules]
+    rule: Rule = cls(**values)  # validated
+    return rule
+
+
+#: The readers of the plan's lists of records, by field name.
+_LIST_READERS: dict[str, Callable[[Any, _Times], Any]] = {
+    "history": _fast_transition,
+    "sessions": _fast_session,
+    "assessments": _fast_assessment,
+    "reviews": _fast_review,
+    "interventions": _fast_intervention,
+    "goals": _fast_goal,
+    "presenting_problems": _fast_problem,
+}
+
+
 @functools.cache
 def _plan_types() -> dict[str, Any]:
     """The plan's fields and their types: the keys a plan document may have."""
@@ -580,19 +866,24 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
     quick = _quick_converter()
     fields: dict[str, Any] = {}
     for name, value in body.items():
-        if name == "history":
-            fields[name] = _fast_records(value, _fast_transition, times)
-        elif name == "sessions":
-            fields[name] = _fast_records(value, _fast_session, times)
-        elif name == "assessments":
-            fields[name] = _fast_records(value, _fast_assessment, times)
-        else:
+        reader = _LIST_READERS.get(name)
+        if reader is not None:
+            fields[name] = _fast_records(value, reader, times)
+        elif name == "client_factors":
+            fields[name] = _fast_client_factors(value)
+        elif name == "plan_id" or name == "client_ref" or name == "schema_version":
+            fields[name] = value  # checked by loaded_plan
+        elif name == "discharge_criteria":
             # Only rules nest without bound (any_of, all_of): every other part the
             # converter accepts has the schema's few levels, far below MAX_DEPTH.
-            if name == "discharge_criteria" and not _depth_ok(value, MAX_DEPTH - 1):
+            if not _depth_ok(value, MAX_DEPTH - 1):
                 raise _Slow
+            fields[name] = None if value is None else _fast_rule(value)
+        else:
             fields[name] = quick.structure(value, types[name])
-    plan = TreatmentPlan(**fields)  # validated: every check that spans the plan runs
+    # Every check that spans the plan runs; the field validators, which the readers
+    # above have done the work of, do not (see loaded_plan).
+    plan = _fast.loaded_plan(fields)
     if phase != plan.phase.value or outcome != (
         plan.outcome.value if plan.outcome is not None else None
     ):
@@ -601,8 +892,9 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 
 
 # --------------------------------------------------------------------------- fast dump
-# The records a plan holds many of (history, sessions, assessments) are written by the
-# functions below instead of the converter's generated ones: the same keys in the same
+# The plan's lists (history, sessions, assessments, reviews, interventions, goals,
+# presenting problems) are written by the functions below instead of the converter's
+# generated ones (rules, client factors and custom instruments are not): the same keys in the same
 # order with the same values (the hooks the converter registers above: isoformat for
 # date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
 # date-time written once per dump (records at one session share their time object).
@@ -613,6 +905,7 @@ _WRITTEN_ORDER = tuple(
     a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
 )
 _ISOFORMAT = datetime.isoformat
+_DATE_TEXT = date.isoformat
 #: An enum member's value as a plain str (as the registered StrEnum hook writes it).
 _ENUM_TEXT = str.__str__
 
@@ -659,6 +952,89 @@ def _write_transition(t: Transition, written: dict[int, str]) -> dict[str, Any]:
         "by": t.by,
         "reason": t.reason,
         "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+    }
+
+
+def _write_review(r: ProgressReview, written: dict[int, str]) -> dict[str, Any]:
+    next_review = r.next_review
+    return {
+        "id": r.id,
+        "at": _write_time(r.at, written),
+        "decision": _ENUM_TEXT(r.decision),
+        "progress": [
+            {
+                "objective": p.objective,
+                "achievement": _ENUM_TEXT(p.achievement),
+                "gas_level": p.gas_level,
+                "note": p.note,
+            }
+            for p in r.progress
+        ],
+        "next_review": None if next_review is None else _DATE_TEXT(next_review),
+        "by": r.by,
+        "client_requested_ending": r.client_requested_ending,
+        "note": r.note,
+    }
+
+
+def _write_intervention(i: Intervention, written: dict[int, str]) -> dict[str, Any]:
+    schedule = i.schedule
+    return {
+        "id": i.id,
+        "modality": _ENUM_TEXT(i.modality),
+        "technique": i.technique,
+        "format": _ENUM_TEXT(i.format),
+        "serves": list(i.serves),
+        "schedule": None
+        if schedule is None
+        else {
+            "start": _write_time(schedule.start, written),
+            "rrule": schedule.rrule,
+            "timezone": schedule.timezone,
+        },
+        "delivered_by": i.delivered_by,
+    }
+
+
+def _write_goal(g: Goal, union_target: Callable[[Any], Any]) -> dict[str, Any]:
+    objectives = []
+    for o in g.objectives:
+        target, achievement = o.target, o.achievement
+        objectives.append(
+            {
+                "id": o.id,
+                "description": o.description,
+                "target": {
+                    "kind": "measure",
+                    "instrument": target.instrument,
+                    "comparator": _ENUM_TEXT(target.comparator),
+                    "threshold": target.threshold,
+                }
+                if type(target) is MeasureTarget
+                else union_target(target),
+                "target_date": _DATE_TEXT(o.target_date),
+                "status": _ENUM_TEXT(o.status),
+                "achievement": None if achievement is None else _ENUM_TEXT(achievement),
+            }
+        )
+    return {
+        "id": g.id,
+        "statement": g.statement,
+        "domain": _ENUM_TEXT(g.domain),
+        "objectives": objectives,
+        "addresses": list(g.addresses),
+    }
+
+
+def _write_problem(p: PresentingProblem) -> dict[str, Any]:
+    diagnosis = p.diagnosis
+    return {
+        "id": p.id,
+        "description": p.description,
+        "behavioural_definitions": list(p.behavioural_definitions),
+        "diagnosis": None
+        if diagnosis is None
+        else {"code": diagnosis.code, "system": _ENUM_TEXT(diagnosis.system)},
     }
 
 
@@ -870,6 +1246,9 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
         separators=(",", ":") if indent is None else None,
         ensure_ascii=False,
         allow_nan=False,
+        # to_dict builds a new tree from frozen values, which cannot hold themselves:
+        # no cycle to look for (the check costs a dict insert and delete per container).
+        check_circular=False,
     )
 
 

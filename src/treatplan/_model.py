@@ -20,7 +20,7 @@ import enum
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal, cast
 
 import attrs
@@ -1117,7 +1117,8 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     # accept (or None) and its item count; None for a code the plan does not define.
     definitions: dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None] = {}
 
-    def check_assessments(records: tuple[Assessment, ...], at: str) -> None:
+    def check_assessments(records: tuple[Assessment, ...], session: int | None) -> None:
+        """Check standalone assessments (``session`` None) or those of a session."""
         for ai, a in enumerate(records):
             code = a.instrument
             if code in definitions:
@@ -1128,11 +1129,12 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
                     None if found is None else (found, uniform_responses(found), found.item_count)
                 )
             if a.id in repeated:
-                claim(a.id, f"{at}[{ai}]")
+                claim(a.id, where(session, ai))
             if known is None:
                 add(
                     ValidationIssue(
-                        f"{at}[{ai}].instrument", "the code of a built-in or custom instrument"
+                        where(session, ai) + ".instrument",
+                        "the code of a built-in or custom instrument",
                     )
                 )
                 continue
@@ -1149,25 +1151,33 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
             ):
                 continue
             for p in instrument.response_problems(items, a.total):
-                add(ValidationIssue(f"{at}[{ai}]" + p.path[1:], p.expected))
+                add(ValidationIssue(where(session, ai) + p.path[1:], p.expected))
 
-    check_assessments(standalone, "$.assessments")
-    session_instants = [v.instant(s.at) for s in sessions]
+    def where(session: int | None, index: int) -> str:
+        """The path of an assessment: standalone, or taken at session ``session``."""
+        if session is None:
+            return f"$.assessments[{index}]"
+        return f"$.sessions[{session}].assessments[{index}]"
+
+    check_assessments(standalone, None)
+    # v.instant inline (astimezone to UTC): once per record, without the call.
+    session_instants = [s.at.astimezone(UTC) for s in sessions]
     for si, s in enumerate(sessions):
         if s.id in repeated:
             claim(s.id, f"$.sessions[{si}]")
         if si and session_instants[si] < session_instants[si - 1]:
             add(ValidationIssue(f"$.sessions[{si}].at", "a time not before the previous session"))
-        for ii, iid in enumerate(s.interventions):
-            if iid not in intervention_ids:
-                add(
-                    ValidationIssue(
-                        f"$.sessions[{si}].interventions[{ii}]", "the id of an intervention"
+        if not intervention_ids.issuperset(s.interventions):
+            for ii, iid in enumerate(s.interventions):
+                if iid not in intervention_ids:
+                    add(
+                        ValidationIssue(
+                            f"$.sessions[{si}].interventions[{ii}]", "the id of an intervention"
+                        )
                     )
-                )
         if s.assessments:
-            check_assessments(s.assessments, f"$.sessions[{si}].assessments")
-    review_instants = [v.instant(r.at) for r in reviews]
+            check_assessments(s.assessments, si)
+    review_instants = [r.at.astimezone(UTC) for r in reviews]
     for ri, r in enumerate(reviews):
         if r.id in repeated:
             claim(r.id, f"$.reviews[{ri}]")
@@ -1183,7 +1193,7 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     if plan.discharge_criteria is not None:
         problems.extend(_rule_reference_problems(plan.discharge_criteria, plan, objective_ids))
     history = plan.history
-    event_instants = [v.instant(t.at) for t in history]
+    event_instants = [t.at.astimezone(UTC) for t in history]
     history_problems = _history_problems(history, event_instants)
     problems.extend(history_problems)
     if not history_problems:
@@ -1191,7 +1201,7 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
             _record_phase_problems(
                 plan,
                 event_instants,
-                [v.instant(a.administered_at) for a in standalone],
+                [a.administered_at.astimezone(UTC) for a in standalone],
                 session_instants,
                 review_instants,
             )
@@ -1213,18 +1223,32 @@ def _record_phase_problems(
     """
     problems: list[ValidationIssue] = []
     history = plan.history
+    last_target, last_instant = history[-1].target, event_instants[-1]
+    bisect_left = bisect.bisect_left
     for name, field, kind, instants in (
         ("assessments", "administered_at", "assessment", assessment_instants),
         ("sessions", "at", "session", session_instants),
         ("reviews", "at", "review", review_instants),
     ):
         phases = RECORDING_PHASES[kind]
+        open_end = last_target in phases
         for i, instant in enumerate(instants):
+            # _phase_problem's own first two tests, without the call: after the last
+            # event in a phase that allows the record, or in the phase an earlier
+            # event entered (the usual cases).
+            if open_end and instant > last_instant:
+                continue
+            lo = bisect_left(event_instants, instant)
+            if lo and history[lo - 1].target in phases:
+                continue
             why = _phase_problem(history, event_instants, None, instant, phases)
             if why is not None:
                 problems.append(ValidationIssue(f"$.{name}[{i}].{field}", why))
     for i, s in enumerate(plan.sessions):
+        started = s.at
         for j, a in enumerate(s.assessments):
+            if a.administered_at is started:
+                continue  # session_assessment_problem's first test, without the call
             why = session_assessment_problem(history, s, a)
             if why is not None:
                 path = f"$.sessions[{i}].assessments[{j}].administered_at"

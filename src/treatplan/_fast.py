@@ -334,7 +334,7 @@ loaded_session: Callable[
 ] = _new_session
 
 
-_new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan, None)
+_new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan)
 
 
 def _default(field: attrs.Attribute[Any]) -> Any:

@@ -753,6 +753,15 @@ def test_rules_that_are_not_objects_or_of_another_kind() -> None:
     assert _problem_list(lambda: tp.from_dict({"kind": "plateau"}, tp.rules.GoalsMet)) == [
         ("$", "kind 'goals_met'")
     ]
+    # The plan's own rule (optional) is read as a nested one is: an unknown or missing
+    # kind names the kinds, at the rule (not "a required key"); none is none.
+    for rule in ({"kind": "no_such_rule"}, {"max_sessions": 3}):
+        doc["discharge_criteria"] = rule
+        ((path, expected),) = _problem_list(lambda: tp.from_dict(doc))
+        assert path == "$.discharge_criteria"
+        assert expected.startswith("one of 'goals_met', 'session_limit'")
+    doc["discharge_criteria"] = None
+    assert tp.from_dict(doc).discharge_criteria is None
 
 
 def test_the_plan_hook_refuses_a_non_object() -> None:

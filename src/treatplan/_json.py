@@ -333,6 +333,11 @@ def _register_union(conv: cattrs.Converter, union: Any, members: tuple[type[Any]
         return conv.structure(value, member)
 
     conv.register_structure_hook(union, structure)
+    # An optional field of the union (discharge_criteria) goes through the same hook:
+    # cattrs' own handling of ``X | None`` would report a missing kind as a missing key.
+    conv.register_structure_hook(
+        union | None, lambda value, _: None if value is None else structure(value, union)
+    )
 
     def unstructure(value: Any) -> Any:
         return conv.unstructure(value, type(value))

@@ -249,7 +249,7 @@ class Instrument:
         responses = _responses(self).allowed
         if 1 <= item <= len(responses):
             return tuple(responses[item - 1])
-        return tuple(_allowed(self, item))
+        return tuple(range(self.item_min, self.item_max + 1))  # no such item: the range
 
     @property
     def total_min(self) -> int:
@@ -322,13 +322,6 @@ class Instrument:
                     )
                 )
         return problems
-
-
-def _allowed(instrument: Instrument, item: int) -> Sequence[int]:
-    for choice in instrument.item_choices:
-        if choice.item == item:
-            return choice.values
-    return range(instrument.item_min, instrument.item_max + 1)
 
 
 @attrs.frozen

@@ -460,7 +460,7 @@ def test_more_clients_than_the_scenario_can_date_is_a_usage_error(
     out = tmp_path / "o"
     assert main(["simulate", "--clients", "500000", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --clients: expected at most ")
+    assert err.startswith("treatplan simulate: error: argument --clients: expected at most ")
     assert "before 2200" in err
     assert not out.exists()
 
@@ -477,6 +477,8 @@ def test_compared_scenarios_need_names_usable_as_folders(
     args = ["--scenario", str(evil), "--scenario", str(plain)]
     assert _run(tmp_path / "work" / "out", *args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --scenario: expected names usable as folders")
+    assert err.startswith(
+        "treatplan simulate: error: argument --scenario: expected names usable as folders"
+    )
     assert name not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.json", "plain.json"]

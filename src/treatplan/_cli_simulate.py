@@ -18,6 +18,7 @@ from ._cli import (
     MAX_CLIENTS,
     MAX_REPLICATES,
     MAX_WORKERS,
+    UsageError,
     count,
     ignore_interrupts,
     interrupted_exit,
@@ -189,21 +190,16 @@ def _simulate(args: argparse.Namespace) -> int:
     )
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
-        print("error: compared scenarios need distinct names", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--scenario", "compared scenarios with distinct names")
     if len(scenarios) > 1 and not all(is_folder_name(name) for name in names):
         # Each compared run goes in --out/<name>/: a name with a separator or a
         # leading dot would put it somewhere else.
-        print(
-            f"error: --scenario: expected names usable as folders: {FOLDER_NAME}", file=sys.stderr
-        )
-        return EXIT_USAGE
+        raise UsageError("--scenario", f"names usable as folders: {FOLDER_NAME}")
     for scenario in scenarios:  # before any work: a run that cannot finish never starts
         try:
             check_fits(scenario, args.clients)
         except ArgumentError as exc:
-            print(f"error: --{exc}", file=sys.stderr)
-            return EXIT_USAGE
+            raise UsageError(f"--{exc.parameter}", exc.expected) from None
     out = Path(args.out)
     folders = ["."] if len(scenarios) == 1 else names
     record = run_record(

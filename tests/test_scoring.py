@@ -391,3 +391,23 @@ def test_remembered_item_problems_are_the_same_as_checked_afresh(items: list[int
     first = phq9.response_problems(shared, None)
     first.append(tp.ValidationIssue("$.x", "mutating a returned list changes nothing"))
     assert phq9.response_problems(shared, None) == phq9.response_problems(list(items), None)
+
+
+def test_a_total_beside_complete_items_must_be_theirs() -> None:
+    # Scoring reads complete items, never the total beside them: a total that
+    # disagrees (CORE-10's reverse-scored items 2 and 3 reflected) is refused.
+    core = tp.instruments.CORE10
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    items = (0,) * 10
+    assert core.response_problems(items, 8) == []
+    assert [p.path for p in core.response_problems(items, 0)] == ["$.total"]
+    # With a missing item the total is the recorder's own (prorating is scoring's).
+    assert core.response_problems((None,) + (0,) * 9, 0) == []
+    plan = tp.TreatmentPlan.refer("p-1", "c-1", at=at, by="gp-1")
+    wrong = tp.Assessment("a1", "PHQ-9", at, items=(1,) * 9, total=25)
+    with pytest.raises(ValidationError) as info:
+        tp.record_assessment(plan, wrong)
+    assert [p.path for p in info.value.problems] == ["$.total"]
+    right = attrs.evolve(wrong, total=9)
+    assert tp.score(tp.instruments.PHQ9, right).total == 9
+    assert tp.record_assessment(plan, right).assessments == (right,)

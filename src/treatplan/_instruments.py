@@ -41,6 +41,7 @@ __all__ = [
     "RiskItem",
     "instrument",
     "instruments",
+    "scored_response",
 ]
 
 
@@ -321,7 +322,41 @@ class Instrument:
                         f"a number from {responses.total_min} to {responses.total_max}",
                     )
                 )
+            elif not problems and items is not None and _disagrees(self, items, total):
+                # Scoring reads complete items, never a total beside them: one that
+                # disagrees would be kept but never used (FHIR import refuses it too).
+                problems.append(
+                    ValidationIssue(
+                        "$.total",
+                        "the total of the item responses (reverse-scored items reflected), "
+                        "or no total",
+                    )
+                )
         return problems
+
+
+def _disagrees(instrument: Instrument, items: Sequence[int | None], total: float) -> bool:
+    """Whether ``total`` is not the total of complete item responses (never, when one
+    is missing: prorating is scoring's, and a total beside missing items is the
+    recorder's own)."""
+    computed = 0
+    for n, response in enumerate(items, 1):
+        if response is None:
+            return False
+        computed += scored_response(instrument, n, response)
+    return total != computed
+
+
+def scored_response(instrument: Instrument, item: int, response: int) -> int:
+    """How ``response`` to item ``item`` (1-based) counts in the total: as it is, or
+    reflected for a reverse-scored item (its lowest allowed response counts as its
+    highest)."""
+    if item not in instrument.reverse_items:
+        return response
+    choices = _responses(instrument).allowed[item - 1]
+    if type(choices) is range:  # its ends, without walking it
+        return choices[0] + choices[-1] - response
+    return min(choices) + max(choices) - response
 
 
 @attrs.frozen

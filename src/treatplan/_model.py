@@ -712,7 +712,10 @@ class Assessment:
     """One administration of an instrument: item responses (``None`` = missing) or a total.
 
     The responses are checked against the instrument's definition when the
-    assessment becomes part of a plan (built-in or ``custom_instruments``).
+    assessment becomes part of a plan (built-in or ``custom_instruments``). Scoring
+    reads the items when there are any, so a total given beside complete items must
+    be their total (reverse-scored items reflected); beside items with some missing,
+    a total is kept as recorded.
     """
 
     id: str = attrs.field(validator=v.ref())

@@ -24,7 +24,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
-from ._instruments import Band, Direction, Instrument
+from ._instruments import Band, Direction, Instrument, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 
@@ -138,11 +138,6 @@ def is_case(instrument: Instrument, total: float) -> bool | None:
     return total >= cutoff
 
 
-def _reflect(instrument: Instrument, item: int, response: int) -> int:
-    choices = instrument.allowed(item)
-    return min(choices) + max(choices) - response
-
-
 def _round_half_up(value: Fraction) -> int:
     return math.floor(value + Fraction(1, 2))
 
@@ -232,9 +227,7 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
             f"{instrument.code} allows at most {instrument.max_missing} missing"
         )
     else:
-        values = [
-            _reflect(instrument, n, r) if n in instrument.reverse_items else r for n, r in answered
-        ]
+        values = [scored_response(instrument, n, r) for n, r in answered]
         if missing:
             prorated = Fraction(sum(values) * instrument.item_count, len(values))
             scaled = _round_half_up(prorated) if instrument.round_prorated else prorated

@@ -52,6 +52,7 @@ from ._instruments import (
     ItemChoices,
     Norms,
     RiskItem,
+    scored_response,
 )
 from ._json import to_dict
 from ._lifecycle import (
@@ -625,8 +626,12 @@ def _draw_assessment(
             missing = _subset(draw, range(instrument.item_count), instrument.max_missing)
             for index in missing:
                 answers[index] = None
-        else:
-            total = sum(a for a in answers if a is not None)
+        else:  # complete: the total scoring gives them (reverse-scored items reflected)
+            total = sum(
+                scored_response(instrument, n, a)
+                for n, a in enumerate(answers, 1)
+                if a is not None
+            )
         items = tuple(answers)
     return Assessment(
         id=ident, instrument=instrument.code, administered_at=at, items=items, total=total
@@ -642,7 +647,8 @@ def assessments(
 ) -> Assessment:
     """An :class:`~treatplan.Assessment` valid against one of ``instruments`` (default
     PHQ-9 and GAD-7): item responses in range with at most ``max_missing`` nulls, or a
-    total within the instrument's range, or both (the total then the raw item sum).
+    total within the instrument's range, or both (the total then the total of the
+    items, reverse-scored items reflected).
     ``at`` defaults to :func:`aware_datetimes`."""
     when = draw(at if at is not None else _DATETIMES)
     return _draw_assessment(draw, draw(_REFS), _builtin_pool(instruments), when)

@@ -30,6 +30,7 @@ from .._version import __version__
 from . import _checks as checks
 from ._codebook import codebook_dict
 from ._engine import Admission, WaitingList, max_clients, simulate_client
+from ._heap import MALLOC_TRIM, HeapTrimmer
 from ._manifest import MANIFEST, RunFolder, scenario_sha256
 from ._policy import ServicePolicy
 from ._random import replicate_seed
@@ -249,9 +250,12 @@ def _simulate_into(
     chunk_formats = text_formats if writer is not None else ()
     pending: deque[Future[ChunkOutput] | _Done] = deque()
     done = 0
+    # Without it the parent's peak memory creeps up with the clients (see _heap).
+    heap = HeapTrimmer(trim=MALLOC_TRIM)
 
     def collect() -> None:
         nonlocal done
+        heap.tick()  # before the next chunk arrives: the earlier ones are freed by now
         output = pending.popleft().result()
         tally.merge(output.tally)
         if writer is not None:

@@ -179,3 +179,58 @@ def test_a_new_plan_builds_its_state_on_first_use() -> None:
 def test_slot_setters_find_slots_declared_on_a_base_class() -> None:
     setters = _fast._slot_setters(tp.TreatmentPlan, ("plan_id", "_state"))
     assert set(setters) == {"set_plan_id", "set__state"}  # _state: _DerivedStateSlot's
+
+
+_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _state_figures(plan: tp.TreatmentPlan, state: Any) -> dict[str, Any]:
+    n = state.n_sessions
+    return {
+        "ids": {i for i in state.ids if state.uses_id(i)},
+        "latest": (state.latest_record, state.latest_in_sessions, state.latest_standalone),
+        "series": dict(state.plan_series()),
+        "sessions": [(state.attended(k), state.offered(k)) for k in range(n + 1)],
+        "counted": state.counted_ids(n, True),
+    }
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8), st.data())
+def test_a_simulated_record_equals_the_checked_one(plan: tp.TreatmentPlan, data: Any) -> None:
+    """simulated_record skips record_*'s checks: for any record they accept (made as
+    the simulator makes its own, after every earlier record), it builds the same plan
+    and extends the derived state to what a fresh build of that plan finds."""
+    from treatplan._state import _build, state_of, with_assessment, with_session
+
+    parent = state_of(plan)
+    after = max(plan.history[-1].at.astimezone(UTC), parent.latest_record or _EPOCH)
+    at = after + timedelta(days=data.draw(st.integers(0, 30), label="days"))
+    instrument = tp.builtin_instrument(data.draw(st.sampled_from(["PHQ-9", "GAD-7"])))
+    items = tuple(
+        data.draw(st.sampled_from(instrument.allowed(n)))
+        for n in range(1, instrument.item_count + 1)
+    )
+    score = _fast.drawn_assessment("sim-a", instrument.code, at, items)
+    if data.draw(st.booleans(), label="session"):
+        attended = data.draw(st.booleans(), label="attended")
+        record: Any = _fast.drawn_session(
+            "sim-s",
+            at,
+            tp.Attendance.ATTENDED if attended else tp.Attendance.DID_NOT_ATTEND,
+            tuple(i.id for i in plan.interventions[:1]) if attended else (),
+            (score,) if attended else (),
+        )
+        field, extend, checked_record = "sessions", with_session, tp.record_session
+    else:
+        record, field, extend = score, "assessments", with_assessment
+        checked_record = tp.record_assessment
+    try:
+        checked = checked_record(plan, record)
+    except tp.TreatplanError:
+        return  # the simulator never makes a record the checks refuse
+    fast = _fast.simulated_record(plan, field, record, parent, extend)
+    assert fast == checked
+    assert _validated(fast) == fast
+    assert _state_figures(fast, state_of(fast)) == _state_figures(checked, _build(checked))
+    assert _state_figures(plan, state_of(plan)) == _state_figures(plan, _build(plan))

@@ -45,6 +45,7 @@ __all__ = [
     "new_transition",
     "plan_with",
     "replace_field",
+    "simulated_record",
     "with_transition",
 ]
 
@@ -295,6 +296,39 @@ def drawn_session(
         duration_minutes=None,
         note=None,
     )
+
+
+def simulated_record(
+    plan: TreatmentPlan,
+    field: str,
+    record: Session | Assessment,
+    parent_state: Any,
+    extend: Callable[[Any, TreatmentPlan, Any], Any],
+) -> TreatmentPlan:
+    """``plan`` with ``record`` appended to its ``sessions`` or ``assessments``, none of
+    :func:`~treatplan.record_session`'s or :func:`~treatplan.record_assessment`'s
+    checks made, and derived state ``extend(parent_state, new_plan, record)`` (the
+    parent's state extended: ``_state.with_session`` or ``_state.with_assessment``).
+
+    Only the simulator's engine (``treatplan.sim._engine``) calls this, and only for
+    records it made itself, which pass every one of those checks by construction:
+    the plan is in a phase that allows the record (screening and baseline scores at
+    referral and at the start of assessment, sessions only between agreeing the plan
+    and the ending); every id follows a fixed pattern no other id of the plan
+    matches (``s<n>`` from the engine's own session count, ``phq9-<tag>`` and
+    ``gad7-<tag>`` with a distinct tag per record); each session is dated a whole
+    number of days (at least one) after the previous one, so after every earlier
+    record and transition, and its scores are taken at its start; its interventions
+    are ids of interventions in the plan (kept by the engine, never read back from
+    what a policy can reach); and every item response is drawn from the
+    instrument's own allowed responses (:func:`drawn_assessment`). The engine's
+    verification sample (one client in ``VERIFY_EVERY``, by index) rebuilds the
+    client through the public, checked functions and requires an equal plan, and
+    tests/test_fast.py holds this to the checked path on generated plans.
+    """
+    new = _REPLACE[field](plan, (*getattr(plan, field), record), None)
+    object.__setattr__(new, "_state", extend(parent_state, new, record))
+    return new
 
 
 #: ``loaded_assessment(id, instrument, administered_at, items, total)``: an assessment

@@ -206,16 +206,19 @@ def collect(
     review_due: date | None,
     grace_days: int = 0,
     risk_since: datetime | None = None,
+    upto: dict[str, Series] | None = None,
 ) -> tuple[Alert, ...]:
     """The alerts of a plan already cut to ``as_of``, from its scored series.
 
     The review is overdue more than ``grace_days`` after ``review_due``. Risk items
     are read on each instrument's latest score and, with ``risk_since``, on every
-    score after that instant too.
+    score after that instant too. ``upto`` is :func:`series_until` of the plan at
+    ``as_of`` when the caller has it already.
     """
     out: list[Alert] = []
     add = out.append
-    upto = series_until(plan, as_of)
+    if upto is None:
+        upto = series_until(plan, as_of)
 
     # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1), and with
     # ``risk_since`` on every earlier score after it (endorsements between reviews).

@@ -48,14 +48,14 @@ from ._rules import (
 from ._state import (
     PlanState,
     Series,
+    achievement_of,
     as_of_view,
     counted_sessions,
     live_objectives,
-    objective_achievement,
     state_of,
 )
 
-__all__ = ["Verdict", "crossed_fractions", "evaluate"]
+__all__ = ["Verdict", "crossed_fractions", "evaluate", "verdict_of"]
 
 
 @attrs.frozen
@@ -102,10 +102,16 @@ def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
     """Evaluate ``rule`` on ``plan`` as it stood at ``as_of`` (a timezone-aware date-time)."""
     check_plan(plan)
     v.check_time_argument(as_of, "as_of")
+    return verdict_of(rule, plan, state_of(plan), v.instant(as_of))
+
+
+def verdict_of(rule: Rule, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    """:func:`evaluate` of ``rule`` on ``plan`` (whose derived state is ``state``) at the
+    UTC instant ``limit``: for callers that hold the state and checked plan and time."""
     evaluator = _EVALUATORS.get(type(rule))
     if evaluator is None:
         raise ValidationError.at("rule", "a termination rule")
-    return evaluator(rule, plan, state_of(plan), v.instant(as_of))
+    return evaluator(rule, plan, state, limit)
 
 
 def _run(rule: Rule, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
@@ -144,7 +150,8 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     else:
         chosen = list(live_objectives(view))
         wanted = len(chosen)
-    met = [o.id for o in chosen if objective_achievement(view, o, limit).achieved]
+    state = state_of(view)
+    met = [o.id for o in chosen if achievement_of(view, state, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
     return Verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))

@@ -63,6 +63,7 @@ __all__ = [
     "AchievementSource",
     "PlanState",
     "Series",
+    "achievement_of",
     "as_of_view",
     "live_objectives",
     "objective_achievement",
@@ -735,8 +736,18 @@ def objective_achievement(
         all(o is not objective for o in plan.objectives) and objective not in plan.objectives
     ):
         raise ArgumentError("objective", "an Objective of the plan")
-    if as_of is not None:
-        v.check_time_argument(as_of, "as_of")
+    if as_of is None:
+        return achievement_of(plan, state_of(plan), objective, None)
+    v.check_time_argument(as_of, "as_of")
+    return achievement_of(plan, state_of(plan), objective, v.instant(as_of))
+
+
+def achievement_of(
+    plan: TreatmentPlan, state: PlanState, objective: Objective, limit: datetime | None
+) -> Achievement:
+    """:func:`objective_achievement` of an objective of ``plan`` (whose derived state is
+    ``state``) up to the UTC instant ``limit`` (``None``: every record), arguments
+    already checked: for callers that hold the state and have checked their own."""
     oid = objective.id
     # An explicit achievement first: a completed objective (no longer pursued) may
     # have been completed without being achieved.
@@ -747,14 +758,13 @@ def objective_achievement(
         )
     if objective.status is GoalStatus.COMPLETED:
         return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
-    state = state_of(plan)
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
         series = state.series(code)
         latest = series.latest_scored()
-        if latest is not None and as_of is not None and latest.at > v.instant(as_of):
-            earlier = [p for p in series.scored() if p.at <= v.instant(as_of)]
+        if latest is not None and limit is not None and latest.at > limit:
+            earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
             return Achievement(oid, False, AchievementSource.NONE, f"no {code} score yet")
@@ -771,9 +781,9 @@ def objective_achievement(
             (latest.assessment_id,),
         )
     record = state.progress.get(oid)
-    if as_of is not None and plan.reviews and v.instant(plan.reviews[-1].at) > v.instant(as_of):
+    if limit is not None and plan.reviews and v.instant(plan.reviews[-1].at) > limit:
         # Reviews after as_of did not exist yet: the progress recorded up to then.
-        then = bisect.bisect_right(plan.reviews, v.instant(as_of), key=_review_time)
+        then = bisect.bisect_right(plan.reviews, limit, key=_review_time)
         progress: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
         for review in plan.reviews[:then]:
             _add_progress(progress, review)

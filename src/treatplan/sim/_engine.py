@@ -36,7 +36,7 @@ from .._alerts import Alert, alerts
 from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
-from .._evaluation import evaluate
+from .._evaluation import verdict_of
 from .._fast import drawn_assessment, drawn_session, simulated_record
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
@@ -591,7 +591,8 @@ def _simulate(
                 state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
                 row = (name, offered, at.isoformat(), "did_not_attend", "", "", "")
             sessions.append(row)
-            ending = policy.end(state, evaluate(rules, plan, at))
+            # ``at`` is already a UTC instant, inside the supported range.
+            ending = policy.end(state, verdict_of(rules, plan, state_of(plan), at))
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason

@@ -336,9 +336,10 @@ def _sustained_recovery(
         base_score = base.score
         case_at_start = case_at_start or bool(base_score.case)
         failed = False
+        changes = series.changes_from_baseline(instrument, n)
         for j, p in enumerate(series.last_scored(n)):
             now = p.score
-            change = score_change(instrument, base_score, now)
+            change = changes[j]
             if now.case or (change is not None and change.reliable_deterioration):
                 failed = True
             if change is not None and change.reliable_improvement:

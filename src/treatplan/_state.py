@@ -39,8 +39,10 @@ from typing import cast
 import attrs
 
 from . import _validation as v
+from ._change import ClinicalChange, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import plan_with
+from ._instruments import Instrument
 from ._model import (
     AchievementStatus,
     Assessment,
@@ -145,6 +147,32 @@ class Series:
         n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
         return Series(self._log, n, n_scored, n_risky)
 
+    def changes_from_baseline(
+        self, instrument: Instrument, count: int
+    ) -> list[ClinicalChange | None]:
+        """:func:`~treatplan._change.score_change` from the first scored point to each
+        of the last ``count`` scored points (fewer when there are fewer), by
+        ``instrument`` (the definition the plan reads these scores with).
+
+        Remembered per point in the shared log, for one definition at a time: the log
+        only grows and its first scored point never changes, so a point's change from
+        baseline is computed once for a chain of versions, however often the ending
+        rules and reviews ask.
+        """
+        log, n = self._log, self.n_scored
+        with _LOGS_LOCK:
+            memo = log.changes
+            if memo is None or memo[0] is not instrument:
+                memo = log.changes = (instrument, [])
+            known = memo[1]
+            if len(known) < n:
+                scored = log.scored
+                base = scored[0].score
+                known.extend(
+                    score_change(instrument, base, p.score) for p in scored[len(known) : n]
+                )
+            return known[max(0, n - count) : n]
+
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
         risky = self._log.risky
@@ -159,7 +187,7 @@ def _point_time(point: ScoredPoint) -> datetime:
 class _SeriesLog:
     """One instrument's append-only logs: every point, the scored ones, the risky ones."""
 
-    __slots__ = ("points", "risky", "scored")
+    __slots__ = ("changes", "points", "risky", "scored")
 
     def __init__(
         self,
@@ -170,6 +198,9 @@ class _SeriesLog:
         self.points: list[ScoredPoint] = points if points is not None else []
         self.scored: list[ScoredPoint] = scored if scored is not None else []
         self.risky: list[ScoredPoint] = risky if risky is not None else []
+        # Each scored point's change from the first, by one instrument definition
+        # (Series.changes_from_baseline); a prefix copy starts afresh.
+        self.changes: tuple[Instrument, list[ClinicalChange | None]] | None = None
 
     def append(self, point: ScoredPoint) -> None:
         self.points.append(point)

@@ -427,9 +427,10 @@ def _reliable_deterioration(
     return Verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
 
 
-#: Each tuple of warning fractions as exact fractions, per tuple object (rules and
-#: policies are immutable, and every evaluation reads the same few).
-_EXACT: IdentityCache[tuple[Fraction, ...]] = IdentityCache(256)
+#: Each tuple of warning fractions as exact fractions (numerator, positive denominator),
+#: per tuple object (rules and policies are immutable, and every evaluation reads the
+#: same few).
+_EXACT: IdentityCache[tuple[tuple[int, int], ...]] = IdentityCache(256)
 
 
 def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
@@ -441,8 +442,12 @@ def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list
     """
     exact = _EXACT.get(fractions)
     if exact is None:
-        exact = _EXACT.put(tuple(Fraction(str(f)) for f in fractions), fractions)
-    return [f for f, x in zip(fractions, exact, strict=True) if used >= x * total]
+        exact = _EXACT.put(
+            tuple(Fraction(str(f)).as_integer_ratio() for f in fractions), fractions
+        )
+    # used >= (n / d) * total, in integers (d > 0): the same exact comparison, without
+    # building a Fraction per fraction per call.
+    return [f for f, (n, d) in zip(fractions, exact, strict=True) if used * d >= n * total]
 
 
 @_evaluates(AuthorisationUsed)

@@ -262,11 +262,22 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     # Risk items endorsed at any score since the previous review are reported, not only
     # those on the latest score (every score when there is no previous review).
     since = view.reviews[-1].at if view.reviews else EPOCH
+    charts: dict[str, tuple[TrackPoint, ...]] = {}
     alert_list = collect(
-        view, as_of, chosen.alerts, due, chosen.cadence.grace_days, risk_since=since, upto=upto
+        view,
+        as_of,
+        chosen.alerts,
+        due,
+        chosen.cadence.grace_days,
+        risk_since=since,
+        upto=upto,
+        charts=charts,
     )
 
-    measures = tuple(_measure_finding(view, code, series, chosen) for code, series in upto.items())
+    measures = tuple(
+        _measure_finding(view, code, series, chosen, charts.get(code))
+        for code, series in upto.items()
+    )
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [
         c
@@ -384,8 +395,15 @@ def _worst(signals: Iterable[TrackSignal | None]) -> TrackSignal | None:
 
 
 def _measure_finding(
-    plan: TreatmentPlan, code: str, series: Series, policy: ReviewPolicy
+    plan: TreatmentPlan,
+    code: str,
+    series: Series,
+    policy: ReviewPolicy,
+    ends_chart: tuple[TrackPoint, ...] | None = None,
 ) -> MeasureFinding:
+    """``ends_chart``: the alerts' chart of the first and latest scores of ``code``
+    (with the same response), when they drew it: the chart reported without
+    ``policy.charts``."""
     instrument = plan.instrument(code)
     base = series.first_scored()
     last = series.latest_scored()
@@ -393,6 +411,8 @@ def _measure_finding(
     tracked = code != policy.alerts.alliance_instrument
     if policy.charts:
         chart = track(instrument, series.points(), policy.alerts.response, expected=tracked)
+    elif ends_chart is not None:
+        chart = ends_chart
     else:
         ends = (
             () if base is None or last is None else (base, last) if last is not base else (base,)

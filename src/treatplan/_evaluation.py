@@ -470,11 +470,12 @@ def _authorisation_used(
 
 
 # --------------------------------------------------------------------------- composites
-_ORDER = (RuleAction.WARN, RuleAction.REVIEW, RuleAction.DISCHARGE)
+#: Each action's weight: a composite takes the strongest action among its children.
+_WEIGHT = {RuleAction.WARN: 0, RuleAction.REVIEW: 1, RuleAction.DISCHARGE: 2}
 
 
 def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
-    return max(actions, key=_ORDER.index) if actions else RuleAction.DISCHARGE
+    return max(actions, key=_WEIGHT.__getitem__) if actions else RuleAction.DISCHARGE
 
 
 @_evaluates(AnyOf)

@@ -597,10 +597,9 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     builds afresh, which is always exact.
     """
     at = v.instant(session.at)
-    taken = sorted(
-        ((v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)),
-        key=_time_then_position,
-    )
+    taken = [(v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)]
+    if len(taken) > 1:
+        taken.sort(key=_time_then_position)
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers

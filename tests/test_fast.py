@@ -234,3 +234,98 @@ def test_a_simulated_record_equals_the_checked_one(plan: tp.TreatmentPlan, data:
     assert _validated(fast) == fast
     assert _state_figures(fast, state_of(fast)) == _state_figures(checked, _build(checked))
     assert _state_figures(plan, state_of(plan)) == _state_figures(plan, _build(plan))
+
+
+def test_frozen_makers_build_what_the_constructors_build() -> None:
+    from treatplan._evaluation import Verdict, new_verdict
+    from treatplan._scoring import Score, ScoredPoint, new_score, new_scored_point
+
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    a = tp.Assessment("a1", "PHQ-9", at, items=(1, 2, 0, 3, 1, 0, 0, 1, 1))
+    real = tp.score(tp.builtin_instrument("PHQ-9"), a)
+    fields = {f.name: getattr(real, f.name) for f in attrs.fields(Score)}
+    cases: list[tuple[Any, Any]] = [
+        (new_score(**fields), Score(**fields)),
+        (new_score("PHQ-9", "a2", at, None), Score("PHQ-9", "a2", at, None)),
+        (new_scored_point(real, 3, at), ScoredPoint(real, 3, at)),
+        (
+            new_verdict("x", True, tp.rules.RuleAction.WARN, "r", ("e",)),
+            Verdict("x", True, tp.rules.RuleAction.WARN, "r", ("e",)),
+        ),
+        (
+            new_verdict("x", False, tp.rules.RuleAction.REVIEW, "r"),
+            Verdict("x", False, tp.rules.RuleAction.REVIEW, "r"),
+        ),
+    ]
+    for made, built in cases:
+        assert type(made) is type(built)
+        assert made == built
+        assert hash(made) == hash(built)
+        assert repr(made) == repr(built)
+        assert pickle.loads(pickle.dumps(made)) == built
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            made.__setattr__("reason" if isinstance(made, Verdict) else "score", None)
+    for maker, cls in (
+        (new_score, Score),
+        (new_scored_point, ScoredPoint),
+        (new_verdict, Verdict),
+    ):
+        made_params = inspect.signature(maker).parameters.values()
+        params = inspect.signature(cls).parameters.values()
+        assert [(p.name, p.default, p.kind) for p in made_params] == [
+            (p.name, p.default, p.kind) for p in params
+        ]
+
+
+@attrs.frozen
+class _Checked:
+    value: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+
+@attrs.frozen
+class _Converted:
+    value: int = attrs.field(converter=int)
+
+
+@attrs.frozen
+class _Made:
+    value: tuple[int, ...] = attrs.field(factory=tuple)
+
+
+@attrs.frozen
+class _Hidden:
+    value: int = attrs.field(init=False, default=0)
+
+
+@attrs.frozen
+class _KeywordOnly:
+    value: int = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class _Private:
+    _value: int
+
+
+@attrs.frozen
+class _PostInit:
+    value: int
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@attrs.frozen
+class _PreInit:
+    value: int
+
+    def __attrs_pre_init__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "cls", [_Checked, _Converted, _Made, _Hidden, _KeywordOnly, _Private, _PostInit, _PreInit]
+)
+def test_frozen_makers_refuse_an_init_that_does_more_than_store(cls: type[Any]) -> None:
+    with pytest.raises(TypeError, match="does more than store"):
+        _fast.frozen_maker(cls)

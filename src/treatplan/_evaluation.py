@@ -24,6 +24,7 @@ import attrs
 from . import _validation as v
 from ._change import change_between, score_change
 from ._errors import ValidationError
+from ._fast import frozen_maker
 from ._instruments import Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
@@ -55,7 +56,7 @@ from ._state import (
     state_of,
 )
 
-__all__ = ["Verdict", "crossed_fractions", "evaluate", "verdict_of"]
+__all__ = ["Verdict", "crossed_fractions", "evaluate", "new_verdict", "verdict_of"]
 
 
 @attrs.frozen
@@ -79,6 +80,11 @@ class Verdict:
         if not self.children:
             return (self,)
         return tuple(leaf for c in self.children for leaf in c.fired_leaves())
+
+
+#: ``Verdict(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): rules are evaluated after every session.
+new_verdict = frozen_maker(Verdict)
 
 
 R = TypeVar("R")
@@ -154,7 +160,7 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     met = [o.id for o in chosen if achievement_of(view, state, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
-    return Verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
+    return new_verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
 
 
 @_evaluates(SessionLimit)
@@ -163,7 +169,7 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         used >= rule.max_sessions,
         RuleAction.DISCHARGE,
@@ -180,7 +186,7 @@ def _consecutive_missed(
         if not _is_missed(s, rule.include_client_cancellations):
             break
         run.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(run) >= rule.count,
         RuleAction.DISCHARGE,
@@ -201,7 +207,7 @@ def _missed_in_window(
         seen += 1
         if _is_missed(s, rule.include_client_cancellations):
             missed.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(missed) > rule.max_missed,
         RuleAction.DISCHARGE,
@@ -222,7 +228,7 @@ def _missed_within_days(
             break  # sessions are in time order (a plan invariant)
         if _is_missed(s, rule.include_client_cancellations):
             missed.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(missed) >= rule.count,
         RuleAction.DISCHARGE,
@@ -239,7 +245,7 @@ def _inactivity(
     last = plan.sessions[attended[-1]] if attended else None
     since = plan.history[0].at if last is None else last.at
     idle = (limit - v.instant(since)).days
-    return Verdict(
+    return new_verdict(
         rule.kind,
         idle >= rule.days,
         RuleAction.DISCHARGE,
@@ -262,10 +268,10 @@ def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datet
             None,
         )
         if agreed is None:
-            return Verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
+            return new_verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
         start = agreed
     elapsed = (limit - start).days
-    return Verdict(
+    return new_verdict(
         rule.kind,
         elapsed >= rule.days,
         RuleAction.DISCHARGE,
@@ -281,7 +287,7 @@ def _client_request(
     if asked and (state.latest_record is None or state.latest_record > limit):
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         bool(asked),
         RuleAction.DISCHARGE,
@@ -317,10 +323,12 @@ def _sustained_recovery(
         if m[1].caseness_cutoff is not None
     ]
     if not measured:
-        return Verdict(rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures")
+        return new_verdict(
+            rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
+        )
     short = [code for code, _, series in measured if series.n_scored - 1 < n]
     if short:
-        return Verdict(
+        return new_verdict(
             rule.kind,
             False,
             RuleAction.DISCHARGE,
@@ -350,7 +358,7 @@ def _sustained_recovery(
     if fired:
         # The recent points of every listed measure, measure by measure.
         evidence = tuple(p.assessment_id for _, _, s in measured for p in s.last_scored(n))
-        return Verdict(
+        return new_verdict(
             rule.kind,
             True,
             RuleAction.DISCHARGE,
@@ -363,7 +371,7 @@ def _sustained_recovery(
         reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
     else:
         reason = f"no reliable improvement at each of the last {n} measurements"
-    return Verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+    return new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
 
 
 @_evaluates(Plateau)
@@ -375,12 +383,12 @@ def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: dateti
         if m[1].reliable_change is not None or m[1].norms is not None
     ]
     if not judged:
-        return Verdict(rule.kind, False, rule.action, "no scores on the listed measures")
+        return new_verdict(rule.kind, False, rule.action, "no scores on the listed measures")
     evidence: list[str] = []
     moving: list[str] = []
     for code, instrument, series in judged:
         if series.n_scored < n:
-            return Verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
+            return new_verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
         recent = series.last_scored(n)
         totals = [p.score.total for p in recent if p.score.total is not None]
         change = change_between(instrument, min(totals), max(totals))
@@ -388,13 +396,13 @@ def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: dateti
             moving.append(code)
         evidence.extend(p.assessment_id for p in recent)
     if moving:
-        return Verdict(
+        return new_verdict(
             rule.kind,
             False,
             rule.action,
             f"reliable change within the last {n} scores: " + ", ".join(moving),
         )
-    return Verdict(
+    return new_verdict(
         rule.kind,
         True,
         rule.action,
@@ -424,7 +432,7 @@ def _reliable_deterioration(
         if worse
         else "no reliable deterioration"
     )
-    return Verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
+    return new_verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
 
 
 #: Each tuple of warning fractions as exact fractions (numerator, positive denominator),
@@ -458,15 +466,15 @@ def _authorisation_used(
     used, total = len(counted), rule.authorised_sessions
     text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
     if used >= total:
-        return Verdict(
+        return new_verdict(
             rule.kind, True, RuleAction.DISCHARGE, text + ": authorisation used up", counted
         )
     crossed = crossed_fractions(used, total, rule.warn_at)
     if crossed:
-        return Verdict(
+        return new_verdict(
             rule.kind, True, RuleAction.WARN, text + f": reached {crossed[-1]:.0%}", counted
         )
-    return Verdict(rule.kind, False, RuleAction.WARN, text)
+    return new_verdict(rule.kind, False, RuleAction.WARN, text)
 
 
 # --------------------------------------------------------------------------- composites
@@ -486,7 +494,7 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
     # Each record once, in first-seen order: several rules often cite the same sessions.
     evidence = tuple(dict.fromkeys(e for c in fired for e in c.evidence))
-    return Verdict(rule.kind, bool(fired), action, reason, evidence, children)
+    return new_verdict(rule.kind, bool(fired), action, reason, evidence, children)
 
 
 @_evaluates(AllOf)
@@ -501,4 +509,4 @@ def _all_of(rule: AllOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
         else "not yet: " + "; ".join(f"{c.rule}: {c.reason}" for c in pending)
     )
     evidence = tuple(dict.fromkeys(e for c in children for e in c.evidence)) if fired else ()
-    return Verdict(rule.kind, fired, action, reason, evidence, children)
+    return new_verdict(rule.kind, fired, action, reason, evidence, children)

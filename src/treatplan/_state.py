@@ -58,7 +58,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
-from ._scoring import ScoredPoint, plan_score
+from ._scoring import ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
     "Achievement",
@@ -514,7 +514,7 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
         entry = logs.get(a.instrument)
         if entry is None:
             entry = logs[a.instrument] = _SeriesLog()
-        entry.append(ScoredPoint(plan_score(plan, a), number, when))
+        entry.append(new_scored_point(plan_score(plan, a), number, when))
     state.series_logs = logs
     state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
 
@@ -640,7 +640,10 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         number = log.attended[child.n_sessions]
         _extend_series(
             child,
-            [(a.instrument, ScoredPoint(plan_score(plan, a), number, w)) for w, _, a in taken],
+            [
+                (a.instrument, new_scored_point(plan_score(plan, a), number, w))
+                for w, _, a in taken
+            ],
             parent.series_counts,
         )
         child.latest_in_sessions = taken[-1][0]
@@ -670,7 +673,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = ScoredPoint(plan_score(plan, assessment), number, when)
+    point = new_scored_point(plan_score(plan, assessment), number, when)
     _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when

@@ -488,7 +488,7 @@ def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
 
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
-    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    children = tuple([_run(r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
     action = _strongest([c.action for c in (fired or children)])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
@@ -499,7 +499,7 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
 
 @_evaluates(AllOf)
 def _all_of(rule: AllOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
-    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    children = tuple([_run(r, plan, state, limit) for r in rule.rules])
     fired = all(c.fired for c in children)
     action = _strongest([c.action for c in children])
     pending = [c for c in children if not c.fired]

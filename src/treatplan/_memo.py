@@ -70,8 +70,10 @@ class IdentityCache(Generic[V]):
 
     def put(self, value: V, *key: object) -> V:
         """Store ``value`` for these objects (dropping the oldest entry when full); return it."""
-        _make_room(self._entries, self.size)
-        self._entries[tuple(map(id, key))] = (key, value)
+        entries = self._entries
+        if len(entries) >= self.size:
+            _make_room(entries, self.size)
+        entries[tuple(map(id, key))] = (key, value)
         return value
 
     def clear(self) -> None:
@@ -95,8 +97,10 @@ class ValueCache(Generic[K, V]):
 
     def put(self, value: V, key: K) -> V:
         """Store ``value`` for ``key`` (dropping the oldest entry when full); return it."""
-        _make_room(self._entries, self.size)
-        self._entries[key] = value
+        entries = self._entries
+        if len(entries) >= self.size:
+            _make_room(entries, self.size)
+        entries[key] = value
         return value
 
     def clear(self) -> None:

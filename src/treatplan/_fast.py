@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from . import _validation as v
-from ._errors import ValidationError
+from ._errors import ArgumentError, ValidationError
 from ._model import (
     SCHEMA_VERSION,
     Assessment,
@@ -143,7 +143,7 @@ def frozen_maker(cls: type[T]) -> Callable[..., T]:
         or hasattr(cls, "__attrs_pre_init__")
         or hasattr(cls, "__attrs_post_init__")
     ):
-        raise TypeError(f"{cls.__qualname__}: its __init__ does more than store its arguments")
+        raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
     namespace: dict[str, Any] = {"Unfrozen": _unfrozen(cls), "cls": cls}
     params: list[str] = []
     for a in fields:

@@ -329,3 +329,37 @@ class _PreInit:
 def test_frozen_makers_refuse_an_init_that_does_more_than_store(cls: type[Any]) -> None:
     with pytest.raises(tp.ArgumentError, match="only stores its arguments"):
         _fast.frozen_maker(cls)
+
+
+_CONTENT = ("presenting_problems", "goals", "interventions", "discharge_criteria")
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8), st.data())
+def test_a_simulated_revision_equals_revise(plan: tp.TreatmentPlan, data: Any) -> None:
+    """The simulator's revision runs the plan's own check, not the field validators:
+    for content the validated constructors made, the same plan or the same error."""
+    donor = data.draw(tps.treatment_plans(max_records=2), label="donor")
+    changes = {
+        name: getattr(donor if data.draw(st.booleans(), label=name) else plan, name)
+        for name in _CONTENT
+    }
+    checked: tp.TreatmentPlan | tp.TreatplanError
+    try:
+        checked = tp.revise(plan, **changes)
+    except tp.TransitionError:
+        return  # a phase that allows no revision: the simulator revises in none
+    except tp.ValidationError as error:
+        checked = error
+    fast: tp.TreatmentPlan | tp.TreatplanError
+    try:
+        fast = _fast.simulated_revision(plan, **changes)
+    except tp.ValidationError as error:
+        fast = error
+    if isinstance(checked, tp.TreatmentPlan):
+        assert fast == checked
+        assert isinstance(fast, tp.TreatmentPlan)
+        assert _validated(fast) == fast
+    else:
+        assert isinstance(fast, tp.ValidationError)
+        assert str(fast) == str(checked)

@@ -49,6 +49,7 @@ __all__ = [
     "plan_with",
     "replace_field",
     "simulated_record",
+    "simulated_revision",
     "with_transition",
 ]
 
@@ -466,3 +467,29 @@ def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
     return plan
+
+
+def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    """:func:`~treatplan.revise` of ``plan`` for the simulator's engine: the plan's own
+    check (``_plan_problems``, every check that spans the plan: ids, references,
+    times, phases, rules) runs and raises :class:`ValidationError` as the constructor
+    would; the field validators do not, and the derived state is built on first use.
+
+    Only ``treatplan.sim._engine`` calls this, and only where ``revise``'s own checks
+    hold by construction: the plan is assessing (the plan is written before it is
+    agreed) or active (a step up at a review), both phases that allow revision; the
+    changes are ``presenting_problems``, ``goals`` and ``interventions`` (tuples of at
+    most three records its context built with the validated constructors, so each
+    field validator's check, a tuple of that record type of at most 100, holds) and
+    ``discharge_criteria`` (the scenario's rule, validated with the scenario and
+    checked again by ``_plan_problems``); every other field is the valid plan's own.
+    The verification sample rebuilds clients through ``revise``, and tests/test_fast.py
+    holds this to it.
+    """
+    values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
+    values.update(changes)
+    new = _new_plan(**values)
+    problems = _plan_problems(new)
+    if problems:
+        raise ValidationError(problems, "invalid treatment plan")
+    return new

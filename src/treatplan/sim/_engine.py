@@ -37,7 +37,7 @@ from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
 from .._evaluation import verdict_of
-from .._fast import drawn_assessment, drawn_session, simulated_record
+from .._fast import drawn_assessment, drawn_session, simulated_record, simulated_revision
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
@@ -325,30 +325,37 @@ class _Builder:
     simulator's fast path.
 
     The fast path (:mod:`treatplan._fast`) builds the very same values from parts
-    the engine drew itself and appends them without re-checking what the engine
-    guarantees by construction (see :func:`treatplan._fast.simulated_record`); the
-    verification sample rebuilds clients with the checked constructors and
-    :func:`~treatplan.record_session` / :func:`~treatplan.record_assessment`, and
-    requires equal plans and rows.
+    the engine drew itself and appends them, or revises the plan, without
+    re-checking what the engine guarantees by construction (see
+    :func:`treatplan._fast.simulated_record` and
+    :func:`~treatplan._fast.simulated_revision`); the verification sample rebuilds
+    clients with the checked constructors, :func:`~treatplan.record_session`,
+    :func:`~treatplan.record_assessment` and :func:`~treatplan.revise`, and requires
+    equal plans and rows.
     """
 
-    __slots__ = ("assessment", "record_assessment", "record_session", "session")
+    __slots__ = ("assessment", "record_assessment", "record_session", "revise", "session")
 
     def __init__(self, checked: bool) -> None:
         self.assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment]
         self.session: Callable[..., Session]
         self.record_assessment: Callable[[TreatmentPlan, Assessment], TreatmentPlan]
         self.record_session: Callable[[TreatmentPlan, Session], TreatmentPlan]
+        self.revise: Callable[..., TreatmentPlan]
         if checked:
             self.assessment = _checked_assessment
             self.session = _checked_session
             self.record_assessment = record_assessment
             self.record_session = record_session
+            self.revise = revise
         else:
             self.assessment = drawn_assessment
             self.session = drawn_session
             self.record_assessment = _drawn_assessment_recorded
             self.record_session = _drawn_session_recorded
+            # Safe: the engine's own revisions, in phases that allow them (see
+            # simulated_revision).
+            self.revise = simulated_revision
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -486,7 +493,7 @@ def _simulate(
         state.step = policy.start_step(state)
         low_intensity = state.step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
-        plan = revise(
+        plan = build.revise(
             plan,
             presenting_problems=(ctx.problem,),
             goals=(ctx.goal(target_date),),
@@ -565,7 +572,7 @@ def _simulate(
                     )
                     if decision is ReviewDecision.STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
-                        plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
+                        plan = build.revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         state.step, state.dose_per_session = 3, 1.0
                         delivered = state.delivered = (ctx.cbt.id,)
                     state.plan = plan

@@ -363,3 +363,36 @@ def test_a_simulated_revision_equals_revise(plan: tp.TreatmentPlan, data: Any) -
     else:
         assert isinstance(fast, tp.ValidationError)
         assert str(fast) == str(checked)
+
+
+@SLOW
+@given(tps.refs(), tps.refs(), tps.aware_datetimes(), tps.refs(), tps.client_factors())
+def test_a_simulated_referral_equals_refer(
+    plan_id: str, client_ref: str, at: datetime, by: str, factors: tp.ClientFactors
+) -> None:
+    at = at.astimezone(timezone(at.utcoffset() or timedelta(0)))  # a fixed offset
+    fast = _fast.simulated_referral(plan_id, client_ref, at, by, factors)
+    checked = tp.TreatmentPlan.refer(plan_id, client_ref, at=at, by=by, client_factors=factors)
+    assert fast == checked
+    assert _validated(fast) == fast
+    assert tp.loads(tp.dumps(fast)) == fast
+
+
+def test_a_simulated_referral_refuses_what_refer_refuses() -> None:
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    factors = tp.ClientFactors()
+    bad = [
+        ("plan 1", "c", at, "svc", factors),  # not an opaque reference
+        ("p", "c", at, "", factors),
+        ("p", "c", at.replace(tzinfo=None), "svc", factors),  # naive
+        ("p", "c", datetime(1800, 1, 1, tzinfo=UTC), "svc", factors),  # out of range
+        ("p", "c", "2026-01-05T09:00:00Z", "svc", factors),
+        ("p", "c", at, "svc", None),
+    ]
+    for args in bad:
+        with pytest.raises(tp.ValidationError):
+            _fast.simulated_referral(*args)  # type: ignore[arg-type]
+        with pytest.raises(tp.TreatplanError):
+            tp.TreatmentPlan.refer(  # type: ignore[arg-type]
+                args[0], args[1], at=args[2], by=args[3], client_factors=args[4]
+            )

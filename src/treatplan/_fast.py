@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import linecache
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -49,6 +49,7 @@ __all__ = [
     "plan_with",
     "replace_field",
     "simulated_record",
+    "simulated_referral",
     "simulated_revision",
     "with_transition",
 ]
@@ -493,3 +494,40 @@ def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
     return new
+
+
+def simulated_referral(
+    plan_id: str, client_ref: str, at: datetime, by: str, client_factors: ClientFactors
+) -> TreatmentPlan:
+    """:meth:`TreatmentPlan.refer` for the simulator's engine: a new plan in phase
+    ``referred`` with default content, built without the field validators of the plan
+    and of its first history record.
+
+    Only ``treatplan.sim._engine`` calls this. Safe because what those validators
+    check is checked here, cheaply (``plan_id``, ``client_ref`` and ``by`` opaque
+    references, ``at`` a storable time whose zone is a fixed offset, the converter's
+    output, and ``client_factors`` a :class:`ClientFactors`, which its own validated
+    constructor made), and every other field takes the constructor's default
+    (``_PLAN_DEFAULTS``). The plan's own check (``_plan_problems``) has nothing to
+    find in a plan that holds only a referral and no content. The engine's ids are
+    ``plan-<n>`` and ``client-<n>``, its times the scenario's start plus whole days:
+    the refusal below is for misuse. The verification sample rebuilds clients
+    through ``refer``, and tests/test_fast.py holds this to it.
+    """
+    if (
+        not (v.is_ref(plan_id) and v.is_ref(client_ref) and v.is_ref(by))
+        or type(at) is not datetime
+        or type(at.tzinfo) is not timezone
+        or v.time_problem(at) is not None
+        or type(client_factors) is not ClientFactors
+    ):
+        raise ValidationError.at("$", "a referral the validated constructor makes")
+    first = _new_transition("refer", None, Phase.REFERRED, at, by, None, None)
+    values = {
+        **_PLAN_DEFAULTS,
+        "plan_id": plan_id,
+        "client_ref": client_ref,
+        "history": (first,),
+        "client_factors": client_factors,
+    }
+    return _new_plan(**values)

@@ -37,12 +37,19 @@ from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
 from .._evaluation import verdict_of
-from .._fast import drawn_assessment, drawn_session, simulated_record, simulated_revision
+from .._fast import (
+    drawn_assessment,
+    drawn_session,
+    simulated_record,
+    simulated_referral,
+    simulated_revision,
+)
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
     Assessment,
     Attendance,
+    ClientFactors,
     Comparator,
     Goal,
     GoalDomain,
@@ -325,16 +332,16 @@ class _Builder:
     simulator's fast path.
 
     The fast path (:mod:`treatplan._fast`) builds the very same values from parts
-    the engine drew itself and appends them, or revises the plan, without
-    re-checking what the engine guarantees by construction (see
-    :func:`treatplan._fast.simulated_record` and
+    the engine drew itself and refers, appends or revises without re-checking what
+    the engine guarantees by construction (see :func:`treatplan._fast.simulated_referral`,
+    :func:`~treatplan._fast.simulated_record` and
     :func:`~treatplan._fast.simulated_revision`); the verification sample rebuilds
-    clients with the checked constructors, :func:`~treatplan.record_session`,
-    :func:`~treatplan.record_assessment` and :func:`~treatplan.revise`, and requires
-    equal plans and rows.
+    clients with the checked constructors, :meth:`~treatplan.TreatmentPlan.refer`,
+    :func:`~treatplan.record_session`, :func:`~treatplan.record_assessment` and
+    :func:`~treatplan.revise`, and requires equal plans and rows.
     """
 
-    __slots__ = ("assessment", "record_assessment", "record_session", "revise", "session")
+    __slots__ = ("assessment", "record_assessment", "record_session", "refer", "revise", "session")
 
     def __init__(self, checked: bool) -> None:
         self.assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment]
@@ -342,12 +349,14 @@ class _Builder:
         self.record_assessment: Callable[[TreatmentPlan, Assessment], TreatmentPlan]
         self.record_session: Callable[[TreatmentPlan, Session], TreatmentPlan]
         self.revise: Callable[..., TreatmentPlan]
+        self.refer: Callable[[str, str, datetime, str, ClientFactors], TreatmentPlan]
         if checked:
             self.assessment = _checked_assessment
             self.session = _checked_session
             self.record_assessment = record_assessment
             self.record_session = record_session
             self.revise = revise
+            self.refer = _checked_referral
         else:
             self.assessment = drawn_assessment
             self.session = drawn_session
@@ -356,6 +365,7 @@ class _Builder:
             # Safe: the engine's own revisions, in phases that allow them (see
             # simulated_revision).
             self.revise = simulated_revision
+            self.refer = simulated_referral  # safe: the engine's own ids, times, factors
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -366,6 +376,12 @@ def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> T
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     # Safe: a session the engine made, after every earlier record (see simulated_record).
     return simulated_record(plan, "sessions", session, state_of(plan), with_session)
+
+
+def _checked_referral(
+    plan_id: str, client_ref: str, at: datetime, by: str, client_factors: ClientFactors
+) -> TreatmentPlan:
+    return TreatmentPlan.refer(plan_id, client_ref, at=at, by=by, client_factors=client_factors)
 
 
 def _checked_assessment(
@@ -458,9 +474,7 @@ def _simulate(
     traits = drawn_traits(scenario, rng)
     name = f"client-{index}"
     referred_at = ctx.at(admission.referred_day)
-    plan = TreatmentPlan.refer(
-        f"plan-{index}", name, at=referred_at, by=_BY, client_factors=traits.factors
-    )
+    plan = build.refer(f"plan-{index}", name, referred_at, _BY, traits.factors)
     state = ClientState(scenario, seed, index, traits, plan, ctx.review_policy, referred_at)
     # Screening measures at referral (routine in NHS Talking Therapies).
     a, b, intake_phq, intake_gad = _assessments(ctx, build, rng, state, referred_at, "screen")

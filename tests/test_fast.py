@@ -179,3 +179,220 @@ def test_a_new_plan_builds_its_state_on_first_use() -> None:
 def test_slot_setters_find_slots_declared_on_a_base_class() -> None:
     setters = _fast._slot_setters(tp.TreatmentPlan, ("plan_id", "_state"))
     assert set(setters) == {"set_plan_id", "set__state"}  # _state: _DerivedStateSlot's
+
+
+_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _state_figures(plan: tp.TreatmentPlan, state: Any) -> dict[str, Any]:
+    n = state.n_sessions
+    return {
+        "ids": {i for i in state.ids if state.uses_id(i)},
+        "latest": (state.latest_record, state.latest_in_sessions, state.latest_standalone),
+        "series": dict(state.plan_series()),
+        "sessions": [(state.attended(k), state.offered(k)) for k in range(n + 1)],
+        "counted": state.counted_ids(n, True),
+    }
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8), st.data())
+def test_a_simulated_record_equals_the_checked_one(plan: tp.TreatmentPlan, data: Any) -> None:
+    """simulated_record skips record_*'s checks: for any record they accept (made as
+    the simulator makes its own, after every earlier record), it builds the same plan
+    and extends the derived state to what a fresh build of that plan finds."""
+    from treatplan._state import _build, state_of, with_assessment, with_session
+
+    parent = state_of(plan)
+    after = max(plan.history[-1].at.astimezone(UTC), parent.latest_record or _EPOCH)
+    at = after + timedelta(days=data.draw(st.integers(0, 30), label="days"))
+    instrument = tp.builtin_instrument(data.draw(st.sampled_from(["PHQ-9", "GAD-7"])))
+    items = tuple(
+        data.draw(st.sampled_from(instrument.allowed(n)))
+        for n in range(1, instrument.item_count + 1)
+    )
+    score = _fast.drawn_assessment("sim-a", instrument.code, at, items)
+    if data.draw(st.booleans(), label="session"):
+        attended = data.draw(st.booleans(), label="attended")
+        record: Any = _fast.drawn_session(
+            "sim-s",
+            at,
+            tp.Attendance.ATTENDED if attended else tp.Attendance.DID_NOT_ATTEND,
+            tuple(i.id for i in plan.interventions[:1]) if attended else (),
+            (score,) if attended else (),
+        )
+        field, extend, checked_record = "sessions", with_session, tp.record_session
+    else:
+        record, field, extend = score, "assessments", with_assessment
+        checked_record = tp.record_assessment
+    try:
+        checked = checked_record(plan, record)
+    except tp.TreatplanError:
+        return  # the simulator never makes a record the checks refuse
+    fast = _fast.simulated_record(plan, field, record, parent, extend)
+    assert fast == checked
+    assert _validated(fast) == fast
+    assert _state_figures(fast, state_of(fast)) == _state_figures(checked, _build(checked))
+    assert _state_figures(plan, state_of(plan)) == _state_figures(plan, _build(plan))
+
+
+def test_frozen_makers_build_what_the_constructors_build() -> None:
+    from treatplan._evaluation import Verdict, new_verdict
+    from treatplan._scoring import Score, ScoredPoint, new_score, new_scored_point
+
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    a = tp.Assessment("a1", "PHQ-9", at, items=(1, 2, 0, 3, 1, 0, 0, 1, 1))
+    real = tp.score(tp.builtin_instrument("PHQ-9"), a)
+    fields = {f.name: getattr(real, f.name) for f in attrs.fields(Score)}
+    cases: list[tuple[Any, Any]] = [
+        (new_score(**fields), Score(**fields)),
+        (new_score("PHQ-9", "a2", at, None), Score("PHQ-9", "a2", at, None)),
+        (new_scored_point(real, 3, at), ScoredPoint(real, 3, at)),
+        (
+            new_verdict("x", True, tp.rules.RuleAction.WARN, "r", ("e",)),
+            Verdict("x", True, tp.rules.RuleAction.WARN, "r", ("e",)),
+        ),
+        (
+            new_verdict("x", False, tp.rules.RuleAction.REVIEW, "r"),
+            Verdict("x", False, tp.rules.RuleAction.REVIEW, "r"),
+        ),
+    ]
+    for made, built in cases:
+        assert type(made) is type(built)
+        assert made == built
+        assert hash(made) == hash(built)
+        assert repr(made) == repr(built)
+        assert pickle.loads(pickle.dumps(made)) == built
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            made.__setattr__("reason" if isinstance(made, Verdict) else "score", None)
+    for maker, cls in (
+        (new_score, Score),
+        (new_scored_point, ScoredPoint),
+        (new_verdict, Verdict),
+    ):
+        made_params = inspect.signature(maker).parameters.values()
+        params = inspect.signature(cls).parameters.values()
+        assert [(p.name, p.default, p.kind) for p in made_params] == [
+            (p.name, p.default, p.kind) for p in params
+        ]
+
+
+@attrs.frozen
+class _Checked:
+    value: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+
+@attrs.frozen
+class _Converted:
+    value: int = attrs.field(converter=int)
+
+
+@attrs.frozen
+class _Made:
+    value: tuple[int, ...] = attrs.field(factory=tuple)
+
+
+@attrs.frozen
+class _Hidden:
+    value: int = attrs.field(init=False, default=0)
+
+
+@attrs.frozen
+class _KeywordOnly:
+    value: int = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class _Private:
+    _value: int
+
+
+@attrs.frozen
+class _PostInit:
+    value: int
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@attrs.frozen
+class _PreInit:
+    value: int
+
+    def __attrs_pre_init__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "cls", [_Checked, _Converted, _Made, _Hidden, _KeywordOnly, _Private, _PostInit, _PreInit]
+)
+def test_frozen_makers_refuse_an_init_that_does_more_than_store(cls: type[Any]) -> None:
+    with pytest.raises(tp.ArgumentError, match="only stores its arguments"):
+        _fast.frozen_maker(cls)
+
+
+_CONTENT = ("presenting_problems", "goals", "interventions", "discharge_criteria")
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8), st.data())
+def test_a_simulated_revision_equals_revise(plan: tp.TreatmentPlan, data: Any) -> None:
+    """The simulator's revision runs the plan's own check, not the field validators:
+    for content the validated constructors made, the same plan or the same error."""
+    donor = data.draw(tps.treatment_plans(max_records=2), label="donor")
+    changes = {
+        name: getattr(donor if data.draw(st.booleans(), label=name) else plan, name)
+        for name in _CONTENT
+    }
+    checked: tp.TreatmentPlan | tp.TreatplanError
+    try:
+        checked = tp.revise(plan, **changes)
+    except tp.TransitionError:
+        return  # a phase that allows no revision: the simulator revises in none
+    except tp.ValidationError as error:
+        checked = error
+    fast: tp.TreatmentPlan | tp.TreatplanError
+    try:
+        fast = _fast.simulated_revision(plan, **changes)
+    except tp.ValidationError as error:
+        fast = error
+    if isinstance(checked, tp.TreatmentPlan):
+        assert fast == checked
+        assert isinstance(fast, tp.TreatmentPlan)
+        assert _validated(fast) == fast
+    else:
+        assert isinstance(fast, tp.ValidationError)
+        assert str(fast) == str(checked)
+
+
+@SLOW
+@given(tps.refs(), tps.refs(), tps.aware_datetimes(), tps.refs(), tps.client_factors())
+def test_a_simulated_referral_equals_refer(
+    plan_id: str, client_ref: str, at: datetime, by: str, factors: tp.ClientFactors
+) -> None:
+    at = at.astimezone(timezone(at.utcoffset() or timedelta(0)))  # a fixed offset
+    fast = _fast.simulated_referral(plan_id, client_ref, at, by, factors)
+    checked = tp.TreatmentPlan.refer(plan_id, client_ref, at=at, by=by, client_factors=factors)
+    assert fast == checked
+    assert _validated(fast) == fast
+    assert tp.loads(tp.dumps(fast)) == fast
+
+
+def test_a_simulated_referral_refuses_what_refer_refuses() -> None:
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    factors = tp.ClientFactors()
+    bad = [
+        ("plan 1", "c", at, "svc", factors),  # not an opaque reference
+        ("p", "c", at, "", factors),
+        ("p", "c", at.replace(tzinfo=None), "svc", factors),  # naive
+        ("p", "c", datetime(1800, 1, 1, tzinfo=UTC), "svc", factors),  # out of range
+        ("p", "c", "2026-01-05T09:00:00Z", "svc", factors),
+        ("p", "c", at, "svc", None),
+    ]
+    for args in bad:
+        with pytest.raises(tp.ValidationError):
+            _fast.simulated_referral(*args)  # type: ignore[arg-type]
+        with pytest.raises(tp.TreatplanError):
+            tp.TreatmentPlan.refer(  # type: ignore[arg-type]
+                args[0], args[1], at=args[2], by=args[3], client_factors=args[4]
+            )

@@ -134,3 +134,20 @@ def test_score_in_remembers_per_assessment_and_definition() -> None:
     custom_plan = tp.TreatmentPlan.refer("p", "c", at=T0, by="x", custom_instruments=(strict,))
     assert _scoring.plan_score(custom_plan, a).case is True
     assert first.case is False
+
+
+def test_making_room_survives_another_thread_emptying_the_cache() -> None:
+    from collections import OrderedDict
+
+    from treatplan._memo import _make_room
+
+    class EmptiedMeanwhile(OrderedDict[int, int]):
+        """Full when measured, but another thread takes the oldest entry first."""
+
+        def popitem(self, last: bool = True) -> tuple[int, int]:
+            self.clear()
+            raise KeyError("popitem(): dictionary is empty")
+
+    entries = EmptiedMeanwhile({1: 1, 2: 2})
+    _make_room(entries, 2)
+    assert len(entries) == 0

@@ -557,3 +557,29 @@ def test_a_review_in_the_last_weeks_of_the_range_has_no_next_review() -> None:
     recorded = tp.record_findings(plan, late, review_id="rv-late")
     assert recorded.reviews[-1].next_review is None
     assert tp.record_findings(plan, week(2), review_id="rv-1").reviews[-1].next_review
+
+
+def test_measure_findings_reuse_the_alerts_charts_exactly() -> None:
+    """Without charts, a review reports the alerts' chart of the first and latest
+    scores of each tracked measure: the same findings as drawing it again."""
+    from hypothesis import HealthCheck, given, settings
+
+    from treatplan import _alerts, _review, _state
+    from treatplan.strategies import treatment_plans
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(treatment_plans(max_records=10))
+    def check(plan: tp.TreatmentPlan) -> None:
+        at = max(
+            [plan.history[-1].at.astimezone(UTC)]
+            + [t for t in (_state.state_of(plan).latest_record,) if t is not None]
+        )
+        for policy in (tp.ReviewPolicy(charts=False), tp.ReviewPolicy(charts=True)):
+            found = tp.review(plan, at, policy)
+            again = tuple(
+                _review._measure_finding(plan, code, series, policy)
+                for code, series in _alerts.series_until(plan, at).items()
+            )
+            assert found.measures == again
+
+    check()

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
@@ -628,3 +628,20 @@ def test_service_cancellations_never_change_a_verdict(codes: str, rule: tp.rules
     ]
     without = attrs.evolve(with_cancellations, sessions=tuple(kept))
     assert tp.evaluate(rule, with_cancellations, as_of) == tp.evaluate(rule, without, as_of)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 200),
+    st.integers(1, 200),
+    st.lists(st.floats(0.01, 1.0, allow_nan=False).map(lambda f: round(f, 3)), max_size=4),
+)
+def test_crossed_fractions_compare_exactly(used: int, total: int, fractions: list[float]) -> None:
+    from fractions import Fraction
+
+    from treatplan._evaluation import crossed_fractions
+
+    warn_at = tuple(fractions)
+    expected = [f for f in warn_at if used >= Fraction(str(f)) * total]
+    assert crossed_fractions(used, total, warn_at) == expected
+    assert crossed_fractions(7, 25, (0.28,)) == [0.28]  # 0.28 * 25 is 7.000000000000001

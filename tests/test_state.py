@@ -501,3 +501,24 @@ def test_achievement_as_of_an_earlier_time_uses_the_scores_then() -> None:
     assert "12" in then.detail
     before_any = tp.objective_achievement(plan, objective, week(0) - timedelta(hours=1))
     assert before_any.source is tp.AchievementSource.NONE
+
+
+def test_changes_from_baseline_are_score_change_remembered_per_point() -> None:
+    plan = _started()
+    phq9 = tp.builtin_instrument("PHQ-9")
+    other = attrs.evolve(phq9)  # an equal definition, but another object
+    versions = [plan]
+    for n in range(1, 6):
+        versions.append(tp.record_session(versions[-1], _session(n, (3, 1, 0, 2, 0)[n - 1])))
+    # Asked out of order, for several versions of one chain and two definitions.
+    for plan in (versions[3], versions[5], versions[1], versions[4], versions[0]):
+        series = _state.state_of(plan).series("PHQ-9")
+        base = series.first_scored()
+        assert base is not None
+        for instrument in (phq9, other, phq9):
+            for count in (1, 2, 10):
+                expected = [
+                    _change.score_change(instrument, base.score, p.score)
+                    for p in series.last_scored(count)
+                ]
+                assert series.changes_from_baseline(instrument, count) == expected

@@ -23,7 +23,7 @@ from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
 from ._model import MeasureTarget, TreatmentPlan, check_plan
-from ._monitoring import ExpectedResponse, TrackSignal, track
+from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, track
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
 from ._state import Series, as_of_view, live_objectives, state_of
@@ -206,16 +206,22 @@ def collect(
     review_due: date | None,
     grace_days: int = 0,
     risk_since: datetime | None = None,
+    upto: dict[str, Series] | None = None,
+    charts: dict[str, tuple[TrackPoint, ...]] | None = None,
 ) -> tuple[Alert, ...]:
     """The alerts of a plan already cut to ``as_of``, from its scored series.
 
     The review is overdue more than ``grace_days`` after ``review_due``. Risk items
     are read on each instrument's latest score and, with ``risk_since``, on every
-    score after that instant too.
+    score after that instant too. ``upto`` is :func:`series_until` of the plan at
+    ``as_of`` when the caller has it already; ``charts``, when given, receives the
+    chart of the first and latest scores of each outcome measure tracked here (a
+    review reports the same chart, and need not draw it again).
     """
     out: list[Alert] = []
     add = out.append
-    upto = series_until(plan, as_of)
+    if upto is None:
+        upto = series_until(plan, as_of)
 
     # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1), and with
     # ``risk_since`` on every earlier score after it (endorsements between reviews).
@@ -254,6 +260,8 @@ def collect(
         tp = track(
             instrument, (newest,) if newest is baseline else (baseline, newest), policy.response
         )
+        if charts is not None:
+            charts[code] = tp
         signal = tp[-1].signal
         expected = tp[-1].expected
         if signal is TrackSignal.RED and expected is not None:

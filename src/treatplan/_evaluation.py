@@ -24,6 +24,7 @@ import attrs
 from . import _validation as v
 from ._change import change_between, score_change
 from ._errors import ValidationError
+from ._fast import frozen_maker
 from ._instruments import Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
@@ -48,14 +49,14 @@ from ._rules import (
 from ._state import (
     PlanState,
     Series,
+    achievement_of,
     as_of_view,
     counted_sessions,
     live_objectives,
-    objective_achievement,
     state_of,
 )
 
-__all__ = ["Verdict", "crossed_fractions", "evaluate"]
+__all__ = ["Verdict", "crossed_fractions", "evaluate", "new_verdict", "verdict_of"]
 
 
 @attrs.frozen
@@ -81,6 +82,11 @@ class Verdict:
         return tuple(leaf for c in self.children for leaf in c.fired_leaves())
 
 
+#: ``Verdict(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): rules are evaluated after every session.
+new_verdict = frozen_maker(Verdict)
+
+
 R = TypeVar("R")
 _Evaluator = Callable[[Any, TreatmentPlan, PlanState, datetime], Verdict]
 _Step = Callable[[R, TreatmentPlan, PlanState, datetime], Verdict]
@@ -102,10 +108,16 @@ def evaluate(rule: Rule, plan: TreatmentPlan, as_of: datetime) -> Verdict:
     """Evaluate ``rule`` on ``plan`` as it stood at ``as_of`` (a timezone-aware date-time)."""
     check_plan(plan)
     v.check_time_argument(as_of, "as_of")
+    return verdict_of(rule, plan, state_of(plan), v.instant(as_of))
+
+
+def verdict_of(rule: Rule, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
+    """:func:`evaluate` of ``rule`` on ``plan`` (whose derived state is ``state``) at the
+    UTC instant ``limit``: for callers that hold the state and checked plan and time."""
     evaluator = _EVALUATORS.get(type(rule))
     if evaluator is None:
         raise ValidationError.at("rule", "a termination rule")
-    return evaluator(rule, plan, state_of(plan), v.instant(as_of))
+    return evaluator(rule, plan, state, limit)
 
 
 def _run(rule: Rule, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
@@ -144,10 +156,11 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     else:
         chosen = list(live_objectives(view))
         wanted = len(chosen)
-    met = [o.id for o in chosen if objective_achievement(view, o, limit).achieved]
+    state = state_of(view)
+    met = [o.id for o in chosen if achievement_of(view, state, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
-    return Verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
+    return new_verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
 
 
 @_evaluates(SessionLimit)
@@ -156,7 +169,7 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         used >= rule.max_sessions,
         RuleAction.DISCHARGE,
@@ -173,7 +186,7 @@ def _consecutive_missed(
         if not _is_missed(s, rule.include_client_cancellations):
             break
         run.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(run) >= rule.count,
         RuleAction.DISCHARGE,
@@ -194,7 +207,7 @@ def _missed_in_window(
         seen += 1
         if _is_missed(s, rule.include_client_cancellations):
             missed.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(missed) > rule.max_missed,
         RuleAction.DISCHARGE,
@@ -215,7 +228,7 @@ def _missed_within_days(
             break  # sessions are in time order (a plan invariant)
         if _is_missed(s, rule.include_client_cancellations):
             missed.append(s.id)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         len(missed) >= rule.count,
         RuleAction.DISCHARGE,
@@ -232,7 +245,7 @@ def _inactivity(
     last = plan.sessions[attended[-1]] if attended else None
     since = plan.history[0].at if last is None else last.at
     idle = (limit - v.instant(since)).days
-    return Verdict(
+    return new_verdict(
         rule.kind,
         idle >= rule.days,
         RuleAction.DISCHARGE,
@@ -255,10 +268,10 @@ def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datet
             None,
         )
         if agreed is None:
-            return Verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
+            return new_verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
         start = agreed
     elapsed = (limit - start).days
-    return Verdict(
+    return new_verdict(
         rule.kind,
         elapsed >= rule.days,
         RuleAction.DISCHARGE,
@@ -274,7 +287,7 @@ def _client_request(
     if asked and (state.latest_record is None or state.latest_record > limit):
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
-    return Verdict(
+    return new_verdict(
         rule.kind,
         bool(asked),
         RuleAction.DISCHARGE,
@@ -310,10 +323,12 @@ def _sustained_recovery(
         if m[1].caseness_cutoff is not None
     ]
     if not measured:
-        return Verdict(rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures")
+        return new_verdict(
+            rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
+        )
     short = [code for code, _, series in measured if series.n_scored - 1 < n]
     if short:
-        return Verdict(
+        return new_verdict(
             rule.kind,
             False,
             RuleAction.DISCHARGE,
@@ -329,9 +344,10 @@ def _sustained_recovery(
         base_score = base.score
         case_at_start = case_at_start or bool(base_score.case)
         failed = False
+        changes = series.changes_from_baseline(instrument, n)
         for j, p in enumerate(series.last_scored(n)):
             now = p.score
-            change = score_change(instrument, base_score, now)
+            change = changes[j]
             if now.case or (change is not None and change.reliable_deterioration):
                 failed = True
             if change is not None and change.reliable_improvement:
@@ -342,7 +358,7 @@ def _sustained_recovery(
     if fired:
         # The recent points of every listed measure, measure by measure.
         evidence = tuple(p.assessment_id for _, _, s in measured for p in s.last_scored(n))
-        return Verdict(
+        return new_verdict(
             rule.kind,
             True,
             RuleAction.DISCHARGE,
@@ -355,7 +371,7 @@ def _sustained_recovery(
         reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
     else:
         reason = f"no reliable improvement at each of the last {n} measurements"
-    return Verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+    return new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
 
 
 @_evaluates(Plateau)
@@ -367,12 +383,12 @@ def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: dateti
         if m[1].reliable_change is not None or m[1].norms is not None
     ]
     if not judged:
-        return Verdict(rule.kind, False, rule.action, "no scores on the listed measures")
+        return new_verdict(rule.kind, False, rule.action, "no scores on the listed measures")
     evidence: list[str] = []
     moving: list[str] = []
     for code, instrument, series in judged:
         if series.n_scored < n:
-            return Verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
+            return new_verdict(rule.kind, False, rule.action, f"fewer than {n} scores on {code}")
         recent = series.last_scored(n)
         totals = [p.score.total for p in recent if p.score.total is not None]
         change = change_between(instrument, min(totals), max(totals))
@@ -380,13 +396,13 @@ def _plateau(rule: Plateau, plan: TreatmentPlan, state: PlanState, limit: dateti
             moving.append(code)
         evidence.extend(p.assessment_id for p in recent)
     if moving:
-        return Verdict(
+        return new_verdict(
             rule.kind,
             False,
             rule.action,
             f"reliable change within the last {n} scores: " + ", ".join(moving),
         )
-    return Verdict(
+    return new_verdict(
         rule.kind,
         True,
         rule.action,
@@ -416,12 +432,13 @@ def _reliable_deterioration(
         if worse
         else "no reliable deterioration"
     )
-    return Verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
+    return new_verdict(rule.kind, bool(worse), RuleAction.REVIEW, reason, tuple(evidence))
 
 
-#: Each tuple of warning fractions as exact fractions, per tuple object (rules and
-#: policies are immutable, and every evaluation reads the same few).
-_EXACT: IdentityCache[tuple[Fraction, ...]] = IdentityCache(256)
+#: Each tuple of warning fractions as exact fractions (numerator, positive denominator),
+#: per tuple object (rules and policies are immutable, and every evaluation reads the
+#: same few).
+_EXACT: IdentityCache[tuple[tuple[int, int], ...]] = IdentityCache(256)
 
 
 def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list[float]:
@@ -433,8 +450,12 @@ def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list
     """
     exact = _EXACT.get(fractions)
     if exact is None:
-        exact = _EXACT.put(tuple(Fraction(str(f)) for f in fractions), fractions)
-    return [f for f, x in zip(fractions, exact, strict=True) if used >= x * total]
+        exact = _EXACT.put(
+            tuple(Fraction(str(f)).as_integer_ratio() for f in fractions), fractions
+        )
+    # used >= (n / d) * total, in integers (d > 0): the same exact comparison, without
+    # building a Fraction per fraction per call.
+    return [f for f, (n, d) in zip(fractions, exact, strict=True) if used * d >= n * total]
 
 
 @_evaluates(AuthorisationUsed)
@@ -445,39 +466,40 @@ def _authorisation_used(
     used, total = len(counted), rule.authorised_sessions
     text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
     if used >= total:
-        return Verdict(
+        return new_verdict(
             rule.kind, True, RuleAction.DISCHARGE, text + ": authorisation used up", counted
         )
     crossed = crossed_fractions(used, total, rule.warn_at)
     if crossed:
-        return Verdict(
+        return new_verdict(
             rule.kind, True, RuleAction.WARN, text + f": reached {crossed[-1]:.0%}", counted
         )
-    return Verdict(rule.kind, False, RuleAction.WARN, text)
+    return new_verdict(rule.kind, False, RuleAction.WARN, text)
 
 
 # --------------------------------------------------------------------------- composites
-_ORDER = (RuleAction.WARN, RuleAction.REVIEW, RuleAction.DISCHARGE)
+#: Each action's weight: a composite takes the strongest action among its children.
+_WEIGHT = {RuleAction.WARN: 0, RuleAction.REVIEW: 1, RuleAction.DISCHARGE: 2}
 
 
 def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
-    return max(actions, key=_ORDER.index) if actions else RuleAction.DISCHARGE
+    return max(actions, key=_WEIGHT.__getitem__) if actions else RuleAction.DISCHARGE
 
 
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
-    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    children = tuple([_run(r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
     action = _strongest([c.action for c in (fired or children)])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
     # Each record once, in first-seen order: several rules often cite the same sessions.
     evidence = tuple(dict.fromkeys(e for c in fired for e in c.evidence))
-    return Verdict(rule.kind, bool(fired), action, reason, evidence, children)
+    return new_verdict(rule.kind, bool(fired), action, reason, evidence, children)
 
 
 @_evaluates(AllOf)
 def _all_of(rule: AllOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
-    children = tuple(_run(r, plan, state, limit) for r in rule.rules)
+    children = tuple([_run(r, plan, state, limit) for r in rule.rules])
     fired = all(c.fired for c in children)
     action = _strongest([c.action for c in children])
     pending = [c for c in children if not c.fired]
@@ -487,4 +509,4 @@ def _all_of(rule: AllOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
         else "not yet: " + "; ".join(f"{c.rule}: {c.reason}" for c in pending)
     )
     evidence = tuple(dict.fromkeys(e for c in children for e in c.evidence)) if fired else ()
-    return Verdict(rule.kind, fired, action, reason, evidence, children)
+    return new_verdict(rule.kind, fired, action, reason, evidence, children)

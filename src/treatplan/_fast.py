@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import linecache
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, TypeVar, cast
 
 import attrs
 
 from . import _validation as v
-from ._errors import ValidationError
+from ._errors import ArgumentError, ValidationError
 from ._model import (
     SCHEMA_VERSION,
     Assessment,
@@ -36,15 +36,21 @@ from ._model import (
     _plan_problems,
 )
 
+T = TypeVar("T")
+
 __all__ = [
     "drawn_assessment",
     "drawn_session",
+    "frozen_maker",
     "loaded_assessment",
     "loaded_plan",
     "loaded_session",
     "new_transition",
     "plan_with",
     "replace_field",
+    "simulated_record",
+    "simulated_referral",
+    "simulated_revision",
     "with_transition",
 ]
 
@@ -109,6 +115,52 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
         "__doc__": "An instance being filled by treatplan._fast (never seen outside).",
     }
     return type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+
+
+def frozen_maker(cls: type[T]) -> Callable[..., T]:
+    """``make(...)``: a ``cls`` built exactly as its attrs ``__init__`` builds it (the
+    same parameters, in order, with the same defaults), for a frozen, slotted attrs
+    class whose ``__init__`` only stores its arguments.
+
+    Safe because nothing is skipped: ``cls`` is refused (``TypeError``) unless no field
+    has a validator, a converter, a factory default, an alias or ``init=False``, no
+    field is keyword-only, and the class has no ``__attrs_pre_init__`` or
+    ``__attrs_post_init__``. What changes is only how each value is stored: frozen
+    attrs stores each through ``object.__setattr__`` (a C call per field), the maker
+    fills an instance of :func:`_unfrozen` and gives it its class. For the small
+    values made many times a second (scores, scored points, verdicts), this is about
+    twice as fast. tests/test_fast.py holds each maker to the class's constructor.
+    """
+    fields = attrs.fields(cast("Any", cls))
+    if (
+        any(
+            a.validator is not None
+            or a.converter is not None
+            or isinstance(a.default, attrs.Factory)  # type: ignore[arg-type]
+            or not a.init
+            or a.kw_only
+            or a.alias != a.name
+            for a in fields
+        )
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
+    namespace: dict[str, Any] = {"Unfrozen": _unfrozen(cls), "cls": cls}
+    params: list[str] = []
+    for a in fields:
+        if a.default is attrs.NOTHING:
+            params.append(a.name)
+        else:
+            namespace[f"default_{a.name}"] = a.default
+            params.append(f"{a.name}=default_{a.name}")
+    body = ["def make(" + ", ".join(params) + "):", "    new = Unfrozen()"]
+    body += _fill(cls, {a.name: a.name for a in fields})
+    body += ["    new.__class__ = cls", "    return new"]
+    return cast(
+        "Callable[..., T]",
+        _compile(f"{cls.__qualname__}.__init_stores__", "\n".join(body) + "\n", namespace),
+    )
 
 
 _UnfrozenPlan = _unfrozen(TreatmentPlan)
@@ -297,6 +349,39 @@ def drawn_session(
     )
 
 
+def simulated_record(
+    plan: TreatmentPlan,
+    field: str,
+    record: Session | Assessment,
+    parent_state: Any,
+    extend: Callable[[Any, TreatmentPlan, Any], Any],
+) -> TreatmentPlan:
+    """``plan`` with ``record`` appended to its ``sessions`` or ``assessments``, none of
+    :func:`~treatplan.record_session`'s or :func:`~treatplan.record_assessment`'s
+    checks made, and derived state ``extend(parent_state, new_plan, record)`` (the
+    parent's state extended: ``_state.with_session`` or ``_state.with_assessment``).
+
+    Only the simulator's engine (``treatplan.sim._engine``) calls this, and only for
+    records it made itself, which pass every one of those checks by construction:
+    the plan is in a phase that allows the record (screening and baseline scores at
+    referral and at the start of assessment, sessions only between agreeing the plan
+    and the ending); every id follows a fixed pattern no other id of the plan
+    matches (``s<n>`` from the engine's own session count, ``phq9-<tag>`` and
+    ``gad7-<tag>`` with a distinct tag per record); each session is dated a whole
+    number of days (at least one) after the previous one, so after every earlier
+    record and transition, and its scores are taken at its start; its interventions
+    are ids of interventions in the plan (kept by the engine, never read back from
+    what a policy can reach); and every item response is drawn from the
+    instrument's own allowed responses (:func:`drawn_assessment`). The engine's
+    verification sample (one client in ``VERIFY_EVERY``, by index) rebuilds the
+    client through the public, checked functions and requires an equal plan, and
+    tests/test_fast.py holds this to the checked path on generated plans.
+    """
+    new = _REPLACE[field](plan, (*getattr(plan, field), record), None)
+    object.__setattr__(new, "_state", extend(parent_state, new, record))
+    return new
+
+
 #: ``loaded_assessment(id, instrument, administered_at, items, total)``: an assessment
 #: read from a plan document by the JSON layer's fast path. Safe because that path
 #: (``treatplan._json._fast_assessment``) checks what :class:`Assessment`'s converters,
@@ -383,3 +468,66 @@ def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
     return plan
+
+
+def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    """:func:`~treatplan.revise` of ``plan`` for the simulator's engine: the plan's own
+    check (``_plan_problems``, every check that spans the plan: ids, references,
+    times, phases, rules) runs and raises :class:`ValidationError` as the constructor
+    would; the field validators do not, and the derived state is built on first use.
+
+    Only ``treatplan.sim._engine`` calls this, and only where ``revise``'s own checks
+    hold by construction: the plan is assessing (the plan is written before it is
+    agreed) or active (a step up at a review), both phases that allow revision; the
+    changes are ``presenting_problems``, ``goals`` and ``interventions`` (tuples of at
+    most three records its context built with the validated constructors, so each
+    field validator's check, a tuple of that record type of at most 100, holds) and
+    ``discharge_criteria`` (the scenario's rule, validated with the scenario and
+    checked again by ``_plan_problems``); every other field is the valid plan's own.
+    The verification sample rebuilds clients through ``revise``, and tests/test_fast.py
+    holds this to it.
+    """
+    values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
+    values.update(changes)
+    new = _new_plan(**values)
+    problems = _plan_problems(new)
+    if problems:
+        raise ValidationError(problems, "invalid treatment plan")
+    return new
+
+
+def simulated_referral(
+    plan_id: str, client_ref: str, at: datetime, by: str, client_factors: ClientFactors
+) -> TreatmentPlan:
+    """:meth:`TreatmentPlan.refer` for the simulator's engine: a new plan in phase
+    ``referred`` with default content, built without the field validators of the plan
+    and of its first history record.
+
+    Only ``treatplan.sim._engine`` calls this. Safe because what those validators
+    check is checked here, cheaply (``plan_id``, ``client_ref`` and ``by`` opaque
+    references, ``at`` a storable time whose zone is a fixed offset, the converter's
+    output, and ``client_factors`` a :class:`ClientFactors`, which its own validated
+    constructor made), and every other field takes the constructor's default
+    (``_PLAN_DEFAULTS``). The plan's own check (``_plan_problems``) has nothing to
+    find in a plan that holds only a referral and no content. The engine's ids are
+    ``plan-<n>`` and ``client-<n>``, its times the scenario's start plus whole days:
+    the refusal below is for misuse. The verification sample rebuilds clients
+    through ``refer``, and tests/test_fast.py holds this to it.
+    """
+    if (
+        not (v.is_ref(plan_id) and v.is_ref(client_ref) and v.is_ref(by))
+        or type(at) is not datetime
+        or type(at.tzinfo) is not timezone
+        or v.time_problem(at) is not None
+        or type(client_factors) is not ClientFactors
+    ):
+        raise ValidationError.at("$", "a referral the validated constructor makes")
+    first = _new_transition("refer", None, Phase.REFERRED, at, by, None, None)
+    values = {
+        **_PLAN_DEFAULTS,
+        "plan_id": plan_id,
+        "client_ref": client_ref,
+        "history": (first,),
+        "client_factors": client_factors,
+    }
+    return _new_plan(**values)

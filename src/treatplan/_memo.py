@@ -25,7 +25,6 @@ kind: it belongs to one plan version and lives and dies with it.)
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -46,9 +45,13 @@ def _bounded(size: int) -> int:
 
 def _make_room(entries: OrderedDict[K, V], size: int) -> None:
     # A loop, not an if: threads putting at once may overshoot the size for a moment.
+    # try/except rather than contextlib.suppress: a full cache evicts on every put, and
+    # a context manager object per eviction costs more than the eviction.
     while len(entries) >= size:
-        with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
+        try:
             entries.popitem(last=False)
+        except KeyError:  # emptied by another thread meanwhile: measure again
+            continue
 
 
 class IdentityCache(Generic[V]):
@@ -67,8 +70,10 @@ class IdentityCache(Generic[V]):
 
     def put(self, value: V, *key: object) -> V:
         """Store ``value`` for these objects (dropping the oldest entry when full); return it."""
-        _make_room(self._entries, self.size)
-        self._entries[tuple(map(id, key))] = (key, value)
+        entries = self._entries
+        if len(entries) >= self.size:
+            _make_room(entries, self.size)
+        entries[tuple(map(id, key))] = (key, value)
         return value
 
     def clear(self) -> None:
@@ -92,8 +97,10 @@ class ValueCache(Generic[K, V]):
 
     def put(self, value: V, key: K) -> V:
         """Store ``value`` for ``key`` (dropping the oldest entry when full); return it."""
-        _make_room(self._entries, self.size)
-        self._entries[key] = value
+        entries = self._entries
+        if len(entries) >= self.size:
+            _make_room(entries, self.size)
+        entries[key] = value
         return value
 
     def clear(self) -> None:

@@ -45,7 +45,7 @@ from ._cadence import (
 )
 from ._change import ChangeCategory, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
-from ._evaluation import Verdict, evaluate
+from ._evaluation import Verdict, verdict_of
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
 from ._memo import IdentityCache
@@ -68,9 +68,9 @@ from ._state import (
     AchievementSource,
     PlanState,
     Series,
+    achievement_of,
     as_of_view,
     live_objectives,
-    objective_achievement,
     state_of,
 )
 from ._stepped import StepAdvice, SteppedCarePolicy, current_step, step_advice
@@ -262,11 +262,22 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     # Risk items endorsed at any score since the previous review are reported, not only
     # those on the latest score (every score when there is no previous review).
     since = view.reviews[-1].at if view.reviews else EPOCH
+    charts: dict[str, tuple[TrackPoint, ...]] = {}
     alert_list = collect(
-        view, as_of, chosen.alerts, due, chosen.cadence.grace_days, risk_since=since
+        view,
+        as_of,
+        chosen.alerts,
+        due,
+        chosen.cadence.grace_days,
+        risk_since=since,
+        upto=upto,
+        charts=charts,
     )
 
-    measures = tuple(_measure_finding(view, code, series, chosen) for code, series in upto.items())
+    measures = tuple(
+        _measure_finding(view, code, series, chosen, charts.get(code))
+        for code, series in upto.items()
+    )
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [
         c
@@ -279,11 +290,12 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         current_step(view, chosen.stepped_care), signal, deteriorated, chosen.stepped_care
     )
 
+    limit = v.instant(as_of)
     objectives = tuple(
-        _objective_finding(view, o, as_of, by_code, state) for o in live_objectives(view)
+        _objective_finding(view, o, as_of, limit, by_code, state) for o in live_objectives(view)
     )
     verdicts = tuple(
-        evaluate(rule, view, as_of)
+        verdict_of(rule, view, state, limit)
         for rule in (
             *((view.discharge_criteria,) if view.discharge_criteria is not None else ()),
             *chosen.rules,
@@ -383,8 +395,15 @@ def _worst(signals: Iterable[TrackSignal | None]) -> TrackSignal | None:
 
 
 def _measure_finding(
-    plan: TreatmentPlan, code: str, series: Series, policy: ReviewPolicy
+    plan: TreatmentPlan,
+    code: str,
+    series: Series,
+    policy: ReviewPolicy,
+    ends_chart: tuple[TrackPoint, ...] | None = None,
 ) -> MeasureFinding:
+    """``ends_chart``: the alerts' chart of the first and latest scores of ``code``
+    (with the same response), when they drew it: the chart reported without
+    ``policy.charts``."""
     instrument = plan.instrument(code)
     base = series.first_scored()
     last = series.latest_scored()
@@ -392,6 +411,8 @@ def _measure_finding(
     tracked = code != policy.alerts.alliance_instrument
     if policy.charts:
         chart = track(instrument, series.points(), policy.alerts.response, expected=tracked)
+    elif ends_chart is not None:
+        chart = ends_chart
     else:
         ends = (
             () if base is None or last is None else (base, last) if last is not base else (base,)
@@ -431,13 +452,14 @@ def _objective_finding(
     plan: TreatmentPlan,
     o: Objective,
     as_of: datetime,
+    limit: datetime,
     measures: Mapping[str, MeasureFinding],
     state: PlanState,
 ) -> ObjectiveFinding:
     """Where objective ``o`` stands: achieved exactly when the library's one answer
     (:func:`~treatplan._state.objective_achievement`) says so; otherwise on track,
-    off track, overdue or not assessed."""
-    achievement = objective_achievement(plan, o, as_of)
+    off track, overdue or not assessed. ``limit`` is ``as_of`` in UTC."""
+    achievement = achievement_of(plan, state, o, limit)
     source = achievement.source
     record = state.progress.get(o.id)
     level = record[2] if record is not None else None

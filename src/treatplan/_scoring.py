@@ -24,6 +24,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
+from ._fast import frozen_maker
 from ._instruments import Band, Direction, Instrument, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
@@ -33,6 +34,8 @@ __all__ = [
     "ScoredPoint",
     "band_of",
     "is_case",
+    "new_score",
+    "new_scored_point",
     "plan_score",
     "plan_scores",
     "score",
@@ -93,6 +96,13 @@ class ScoredPoint:
     @property
     def total(self) -> float | None:
         return self.score.total
+
+
+#: ``Score(...)`` and ``ScoredPoint(...)`` as their constructors build them, without
+#: frozen attrs' store per field (see :func:`treatplan._fast.frozen_maker`): every
+#: assessment recorded is scored once and placed in its series.
+new_score = frozen_maker(Score)
+new_scored_point = frozen_maker(ScoredPoint)
 
 
 def _check_total(instrument: object, total: object) -> None:
@@ -167,7 +177,7 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         assert assessment.total is not None  # an Assessment has items or a total
         recorded = float(assessment.total)
         band, case = _band_and_case(instrument, recorded)
-        return Score(
+        return new_score(
             instrument=instrument.code,
             assessment_id=assessment.id,
             administered_at=assessment.administered_at,
@@ -180,7 +190,7 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
     if parts is None:
         parts = _ITEM_PARTS.put(_item_parts(instrument, items), instrument, items)
     total, prorated, answered, missing, band, case, flags, risk_assessed, reason = parts
-    return Score(
+    return new_score(
         instrument=instrument.code,
         assessment_id=assessment.id,
         administered_at=assessment.administered_at,

@@ -39,8 +39,10 @@ from typing import cast
 import attrs
 
 from . import _validation as v
+from ._change import ClinicalChange, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import plan_with
+from ._instruments import Instrument
 from ._model import (
     AchievementStatus,
     Assessment,
@@ -56,13 +58,14 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
-from ._scoring import ScoredPoint, plan_score
+from ._scoring import ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
     "Achievement",
     "AchievementSource",
     "PlanState",
     "Series",
+    "achievement_of",
     "as_of_view",
     "live_objectives",
     "objective_achievement",
@@ -144,6 +147,32 @@ class Series:
         n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
         return Series(self._log, n, n_scored, n_risky)
 
+    def changes_from_baseline(
+        self, instrument: Instrument, count: int
+    ) -> list[ClinicalChange | None]:
+        """:func:`~treatplan._change.score_change` from the first scored point to each
+        of the last ``count`` scored points (fewer when there are fewer), by
+        ``instrument`` (the definition the plan reads these scores with).
+
+        Remembered per point in the shared log, for one definition at a time: the log
+        only grows and its first scored point never changes, so a point's change from
+        baseline is computed once for a chain of versions, however often the ending
+        rules and reviews ask.
+        """
+        log, n = self._log, self.n_scored
+        with _LOGS_LOCK:
+            memo = log.changes
+            if memo is None or memo[0] is not instrument:
+                memo = log.changes = (instrument, [])
+            known = memo[1]
+            if len(known) < n:
+                scored = log.scored
+                base = scored[0].score
+                known.extend(
+                    score_change(instrument, base, p.score) for p in scored[len(known) : n]
+                )
+            return known[max(0, n - count) : n]
+
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
         risky = self._log.risky
@@ -158,7 +187,7 @@ def _point_time(point: ScoredPoint) -> datetime:
 class _SeriesLog:
     """One instrument's append-only logs: every point, the scored ones, the risky ones."""
 
-    __slots__ = ("points", "risky", "scored")
+    __slots__ = ("changes", "points", "risky", "scored")
 
     def __init__(
         self,
@@ -169,6 +198,9 @@ class _SeriesLog:
         self.points: list[ScoredPoint] = points if points is not None else []
         self.scored: list[ScoredPoint] = scored if scored is not None else []
         self.risky: list[ScoredPoint] = risky if risky is not None else []
+        # Each scored point's change from the first, by one instrument definition
+        # (Series.changes_from_baseline); a prefix copy starts afresh.
+        self.changes: tuple[Instrument, list[ClinicalChange | None]] | None = None
 
     def append(self, point: ScoredPoint) -> None:
         self.points.append(point)
@@ -482,7 +514,7 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
         entry = logs.get(a.instrument)
         if entry is None:
             entry = logs[a.instrument] = _SeriesLog()
-        entry.append(ScoredPoint(plan_score(plan, a), number, when))
+        entry.append(new_scored_point(plan_score(plan, a), number, when))
     state.series_logs = logs
     state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
 
@@ -565,10 +597,9 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     builds afresh, which is always exact.
     """
     at = v.instant(session.at)
-    taken = sorted(
-        ((v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)),
-        key=_time_then_position,
-    )
+    taken = [(v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)]
+    if len(taken) > 1:
+        taken.sort(key=_time_then_position)
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
@@ -609,7 +640,10 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         number = log.attended[child.n_sessions]
         _extend_series(
             child,
-            [(a.instrument, ScoredPoint(plan_score(plan, a), number, w)) for w, _, a in taken],
+            [
+                (a.instrument, new_scored_point(plan_score(plan, a), number, w))
+                for w, _, a in taken
+            ],
             parent.series_counts,
         )
         child.latest_in_sessions = taken[-1][0]
@@ -639,7 +673,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = ScoredPoint(plan_score(plan, assessment), number, when)
+    point = new_scored_point(plan_score(plan, assessment), number, when)
     _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
@@ -735,8 +769,18 @@ def objective_achievement(
         all(o is not objective for o in plan.objectives) and objective not in plan.objectives
     ):
         raise ArgumentError("objective", "an Objective of the plan")
-    if as_of is not None:
-        v.check_time_argument(as_of, "as_of")
+    if as_of is None:
+        return achievement_of(plan, state_of(plan), objective, None)
+    v.check_time_argument(as_of, "as_of")
+    return achievement_of(plan, state_of(plan), objective, v.instant(as_of))
+
+
+def achievement_of(
+    plan: TreatmentPlan, state: PlanState, objective: Objective, limit: datetime | None
+) -> Achievement:
+    """:func:`objective_achievement` of an objective of ``plan`` (whose derived state is
+    ``state``) up to the UTC instant ``limit`` (``None``: every record), arguments
+    already checked: for callers that hold the state and have checked their own."""
     oid = objective.id
     # An explicit achievement first: a completed objective (no longer pursued) may
     # have been completed without being achieved.
@@ -747,14 +791,13 @@ def objective_achievement(
         )
     if objective.status is GoalStatus.COMPLETED:
         return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
-    state = state_of(plan)
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
         series = state.series(code)
         latest = series.latest_scored()
-        if latest is not None and as_of is not None and latest.at > v.instant(as_of):
-            earlier = [p for p in series.scored() if p.at <= v.instant(as_of)]
+        if latest is not None and limit is not None and latest.at > limit:
+            earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
             return Achievement(oid, False, AchievementSource.NONE, f"no {code} score yet")
@@ -771,9 +814,9 @@ def objective_achievement(
             (latest.assessment_id,),
         )
     record = state.progress.get(oid)
-    if as_of is not None and plan.reviews and v.instant(plan.reviews[-1].at) > v.instant(as_of):
+    if limit is not None and plan.reviews and v.instant(plan.reviews[-1].at) > limit:
         # Reviews after as_of did not exist yet: the progress recorded up to then.
-        then = bisect.bisect_right(plan.reviews, v.instant(as_of), key=_review_time)
+        then = bisect.bisect_right(plan.reviews, limit, key=_review_time)
         progress: dict[str, tuple[str, ObjectiveProgress, int | None]] = {}
         for review in plan.reviews[:then]:
             _add_progress(progress, review)

@@ -36,13 +36,20 @@ from .._alerts import Alert, alerts
 from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
-from .._evaluation import evaluate
-from .._fast import drawn_assessment, drawn_session
+from .._evaluation import verdict_of
+from .._fast import (
+    drawn_assessment,
+    drawn_session,
+    simulated_record,
+    simulated_referral,
+    simulated_revision,
+)
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
     Assessment,
     Attendance,
+    ClientFactors,
     Comparator,
     Goal,
     GoalDomain,
@@ -58,7 +65,7 @@ from .._model import (
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._review import ReviewPolicy, record_findings, review
-from .._state import state_of
+from .._state import state_of, with_assessment, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -321,22 +328,60 @@ def _reliably_improved(ctx: _Context, baseline: tuple[int, int], now: tuple[int,
 
 
 class _Builder:
-    """How the engine makes records: checked constructors or the simulator's fast path.
+    """How the engine makes and records records: the public, checked functions or the
+    simulator's fast path.
 
     The fast path (:mod:`treatplan._fast`) builds the very same values from parts
-    the engine drew itself; the verification sample rebuilds clients with the
-    checked constructors and requires equal plans and rows.
+    the engine drew itself and refers, appends or revises without re-checking what
+    the engine guarantees by construction (see :func:`treatplan._fast.simulated_referral`,
+    :func:`~treatplan._fast.simulated_record` and
+    :func:`~treatplan._fast.simulated_revision`); the verification sample rebuilds
+    clients with the checked constructors, :meth:`~treatplan.TreatmentPlan.refer`,
+    :func:`~treatplan.record_session`, :func:`~treatplan.record_assessment` and
+    :func:`~treatplan.revise`, and requires equal plans and rows.
     """
 
-    __slots__ = ("assessment", "session")
+    __slots__ = ("assessment", "record_assessment", "record_session", "refer", "revise", "session")
 
     def __init__(self, checked: bool) -> None:
+        self.assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment]
+        self.session: Callable[..., Session]
+        self.record_assessment: Callable[[TreatmentPlan, Assessment], TreatmentPlan]
+        self.record_session: Callable[[TreatmentPlan, Session], TreatmentPlan]
+        self.revise: Callable[..., TreatmentPlan]
+        self.refer: Callable[[str, str, datetime, str, ClientFactors], TreatmentPlan]
         if checked:
             self.assessment = _checked_assessment
             self.session = _checked_session
+            self.record_assessment = record_assessment
+            self.record_session = record_session
+            self.revise = revise
+            self.refer = _checked_referral
         else:
             self.assessment = drawn_assessment
             self.session = drawn_session
+            self.record_assessment = _drawn_assessment_recorded
+            self.record_session = _drawn_session_recorded
+            # Safe: the engine's own revisions, in phases that allow them (see
+            # simulated_revision).
+            self.revise = simulated_revision
+            self.refer = simulated_referral  # safe: the engine's own ids, times, factors
+
+
+def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
+    # Safe: a screening or baseline score the engine drew (see simulated_record).
+    return simulated_record(plan, "assessments", assessment, state_of(plan), with_assessment)
+
+
+def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
+    # Safe: a session the engine made, after every earlier record (see simulated_record).
+    return simulated_record(plan, "sessions", session, state_of(plan), with_session)
+
+
+def _checked_referral(
+    plan_id: str, client_ref: str, at: datetime, by: str, client_factors: ClientFactors
+) -> TreatmentPlan:
+    return TreatmentPlan.refer(plan_id, client_ref, at=at, by=by, client_factors=client_factors)
 
 
 def _checked_assessment(
@@ -429,18 +474,17 @@ def _simulate(
     traits = drawn_traits(scenario, rng)
     name = f"client-{index}"
     referred_at = ctx.at(admission.referred_day)
-    plan = TreatmentPlan.refer(
-        f"plan-{index}", name, at=referred_at, by=_BY, client_factors=traits.factors
-    )
+    plan = build.refer(f"plan-{index}", name, referred_at, _BY, traits.factors)
     state = ClientState(scenario, seed, index, traits, plan, ctx.review_policy, referred_at)
     # Screening measures at referral (routine in NHS Talking Therapies).
     a, b, intake_phq, intake_gad = _assessments(ctx, build, rng, state, referred_at, "screen")
-    plan = record_assessment(record_assessment(plan, a), b)
+    plan = build.record_assessment(build.record_assessment(plan, a), b)
     state.plan = plan
     sessions: list[tuple[Any, ...]] = []
     horizon_day = admission.referred_day + scenario.horizon_weeks * 7
     ended_by = ""
     dropout_at: int | None = None
+    offered = 0  # sessions booked (the engine's own count: it names each session)
 
     if admission.start_day is None:
         day = admission.declined_day if admission.declined_day is not None else 0
@@ -458,12 +502,12 @@ def _simulate(
         plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
         a, b, phq, gad = _assessments(ctx, build, rng, state, start_at, "baseline")
         state.scores.append((phq, gad))
-        plan = record_assessment(record_assessment(plan, a), b)
+        plan = build.record_assessment(build.record_assessment(plan, a), b)
         state.plan, state.at = plan, start_at
         state.step = policy.start_step(state)
         low_intensity = state.step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
-        plan = revise(
+        plan = build.revise(
             plan,
             presenting_problems=(ctx.problem,),
             goals=(ctx.goal(target_date),),
@@ -472,7 +516,9 @@ def _simulate(
         )
         plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
         state.plan = plan
-        state.delivered = (plan.interventions[0].id,)
+        # The engine's own copies of what goes into each session (ids, interventions):
+        # a policy only reads the state, and records never depend on what it can reach.
+        delivered = state.delivered = (plan.interventions[0].id,)
         hazard = engagement.dropout_hazard
         hazard *= engagement.readiness_hazard ** max(0, -traits.readiness_step)
         hazard *= engagement.barrier_hazard**traits.barrier_count
@@ -494,8 +540,8 @@ def _simulate(
             if day > horizon_day:
                 break
             at = ctx.at(day)
-            state.offered += 1
-            offered = state.offered
+            offered += 1
+            state.offered = offered
             sid = f"s{offered}"
             state.at = at
             if not state.dropped and rng.random() < state.attendance_chance:
@@ -503,8 +549,8 @@ def _simulate(
                 state.dose += state.dose_per_session
                 a, b, phq, gad = _assessments(ctx, build, rng, state, at, sid)
                 state.scores.append((phq, gad))
-                session = build.session(sid, at, _ATTENDED, state.delivered, (a, b))
-                plan = record_session(plan, session)
+                session = build.session(sid, at, _ATTENDED, delivered, (a, b))
+                plan = build.record_session(plan, session)
                 state.plan, state.attended_now = plan, True
                 # Good-enough level (Barkham 2006): clients who feel better often end.
                 feels_well = phq_target.met_by(phq) and gad_target.met_by(gad)
@@ -540,9 +586,9 @@ def _simulate(
                     )
                     if decision is ReviewDecision.STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
-                        plan = revise(plan, interventions=(*plan.interventions, ctx.cbt))
+                        plan = build.revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         state.step, state.dose_per_session = 3, 1.0
-                        state.delivered = (ctx.cbt.id,)
+                        delivered = state.delivered = (ctx.cbt.id,)
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
@@ -561,12 +607,13 @@ def _simulate(
                     ";".join(sorted(kinds)),
                 )
             else:
-                plan = record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
+                plan = build.record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
                 state.plan, state.attended_now = plan, False
                 state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
                 row = (name, offered, at.isoformat(), "did_not_attend", "", "", "")
             sessions.append(row)
-            ending = policy.end(state, evaluate(rules, plan, at))
+            # ``at`` is already a UTC instant, inside the supported range.
+            ending = policy.end(state, verdict_of(rules, plan, state_of(plan), at))
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason
@@ -589,7 +636,7 @@ def _simulate(
         state.scores,
         ended_by,
         state.step,
-        (state.offered, state.attended, state.reviews),
+        (offered, state.attended, state.reviews),
         dropout_at,
     )
 

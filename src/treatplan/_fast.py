@@ -122,7 +122,7 @@ def frozen_maker(cls: type[T]) -> Callable[..., T]:
     same parameters, in order, with the same defaults), for a frozen, slotted attrs
     class whose ``__init__`` only stores its arguments.
 
-    Safe because nothing is skipped: ``cls`` is refused (``TypeError``) unless no field
+    Safe because nothing is skipped: ``cls`` is refused (:class:`ArgumentError`) unless no field
     has a validator, a converter, a factory default, an alias or ``init=False``, no
     field is keyword-only, and the class has no ``__attrs_pre_init__`` or
     ``__attrs_post_init__``. What changes is only how each value is stored: frozen

@@ -258,6 +258,11 @@ DECLINED: dict[str, Any] = {
         lambda d: d, "client_factors", json.loads("[" * 70 + "]" * 70)
     ),
     "records not a list": _set(lambda d: d, "sessions", {}),
+    "a deep value inside a rule": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "inactivity", "days": json.loads("[" * 70 + "]" * 70)},
+    ),
     "rules nested too deep": lambda doc: doc.update(discharge_criteria=_nested_rule(doc, 40)),
     "assessment not an object": lambda doc: doc["assessments"].__setitem__(0, []),
     "assessment unknown key": _set(_assessment, "score", 3),

@@ -907,8 +907,18 @@ _RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, 
 _RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
 
 
-def _fast_rule(doc: Any) -> Rule:
-    """A termination rule, nested ones included (the caller has checked the depth)."""
+#: How many composite rules the fast path reads inside one another: each is two JSON
+#: levels (the rule and its list), so a document of nested rules stays below MAX_DEPTH
+#: (the constructors refuse rules nested deeper than MAX_RULE_DEPTH long before).
+_RULE_NESTING = (MAX_DEPTH - 2) // 2
+
+
+def _fast_rule(doc: Any, depth: int = 0) -> Rule:
+    """A termination rule, nested ones included, ``depth`` composites down.
+
+    Rules alone nest without bound in a plan document (any_of, all_of), so only here
+    is the depth counted; a value of any other field nested deep in a rule is refused
+    by that field's validator at its first level, without recursion."""
     if type(doc) is not dict:
         raise _Slow
     reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
@@ -924,9 +934,9 @@ def _fast_rule(doc: Any) -> Rule:
             values[name] = members[values[name]]
     if "rules" in values:
         rules = values["rules"]
-        if type(rules) is not list:
+        if type(rules) is not list or depth >= _RULE_NESTING:
             raise _Slow
-        values["rules"] = [_fast_rule(r) for r in rules]
+        values["rules"] = [_fast_rule(r, depth + 1) for r in rules]
     rule: Rule = cls(**values)  # validated
     return rule
 
@@ -972,10 +982,9 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
         elif name == "plan_id" or name == "client_ref" or name == "schema_version":
             fields[name] = value  # checked by loaded_plan
         elif name == "discharge_criteria":
-            # Only rules nest without bound (any_of, all_of): every other part the
-            # converter accepts has the schema's few levels, far below MAX_DEPTH.
-            if not _depth_ok(value, MAX_DEPTH - 1):
-                raise _Slow
+            # Only rules nest without bound (any_of, all_of), and _fast_rule counts
+            # their depth: every other part the converter accepts has the schema's few
+            # levels, far below MAX_DEPTH.
             fields[name] = None if value is None else _fast_rule(value)
         else:
             fields[name] = quick.structure(value, types[name])
@@ -1029,12 +1038,27 @@ def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
 
 
 def _write_session(s: Session, written: dict[int, str]) -> dict[str, Any]:
+    at = s.at
+    text = _write_time(at, written)
     return {
         "id": s.id,
-        "at": _write_time(s.at, written),
+        "at": text,
         "attendance": _ENUM_TEXT(s.attendance),
         "interventions": list(s.interventions),
-        "assessments": [_write_assessment(a, written) for a in s.assessments],
+        # _write_assessment inline: a session writes several, usually at its own time
+        # (one object), whose text it has.
+        "assessments": [
+            {
+                "id": a.id,
+                "instrument": a.instrument,
+                "administered_at": text
+                if a.administered_at is at
+                else _write_time(a.administered_at, written),
+                "items": None if a.items is None else list(a.items),
+                "total": a.total,
+            }
+            for a in s.assessments
+        ],
         "duration_minutes": s.duration_minutes,
         "note": s.note,
     }

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import treatplan as tp
 from treatplan import _fast as fast_module
 from treatplan import _json
+from treatplan import _validation as v
 from treatplan import strategies as tps
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
@@ -865,3 +866,82 @@ def test_a_document_without_client_factors_shares_the_empty_ones() -> None:
     doc["client_factors"] = {"readiness": None, "support": None, "barriers": []}
     assert _json._fast_plan(doc).client_factors == tp.ClientFactors()
     assert _json._fast_client_factors({}) is _json._fast_client_factors({"barriers": []})
+
+
+# --------------------------------------------------------------------------- batched checks
+def _checked(refs: list[Any], texts: tuple[str, ...] | list[str] = ()) -> bool:
+    """Whether _Times.check accepts these references and texts."""
+    state = _json._Times()
+    state.refs += refs
+    state.texts += texts
+    try:
+        state.check()
+    except Exception:
+        return False
+    return True
+
+
+#: Characters around the ends of the reference alphabet, and others.
+_CHARACTERS = [chr(c) for c in range(0x250)] + ["\u2028", "\ud800", "\U0001f600"]
+
+
+def test_the_reference_alphabet_is_the_validators() -> None:
+    for c in _CHARACTERS:
+        assert _checked(["a" + c]) == v.is_ref("a" + c), repr(c)
+        assert _checked([c]) == v.is_ref(c), repr(c)
+        assert _checked(["ok", c + "a", "ok"]) == v.is_ref(c + "a"), repr(c)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "",
+        "a" * 128,
+        "a" * 129,
+        "a\nb",
+        "a\n",
+        "\na",
+        "\n",
+        "a b",
+        "-a",
+        "a-",
+        "é",
+        "9",
+        "a" * 1000,
+    ],
+    ids=repr,
+)
+def test_batched_references_are_checked_as_the_validator_checks_each(ref: str) -> None:
+    assert _checked([ref]) == v.is_ref(ref)
+    assert _checked(["x", ref]) == v.is_ref(ref)
+    assert _checked([ref, "y"]) == v.is_ref(ref)
+    assert _checked(["x", ref, "y"]) == v.is_ref(ref)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ9._:/#-\n é"), max_size=6), max_size=5))
+def test_generated_references_are_checked_as_the_validator_checks_each(refs: list[str]) -> None:
+    assert _checked(refs) == all(v.is_ref(r) for r in refs)
+
+
+def test_a_reference_that_is_not_a_string_is_declined() -> None:
+    assert not _checked(["a", 7])
+    assert _checked([])
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["plain"],
+        ["Müde"],
+        ["a\tb\r\n"],
+        ["ok", "a\x00"],
+        ["\x1f"],
+        ["a\ud800"],
+        ["\ud83d", "\ude00"],
+    ],
+    ids=repr,
+)
+def test_batched_texts_are_checked_as_the_validator_checks_each(texts: list[str]) -> None:
+    valid = all(v.is_unicode(t) and v.find_control(t) is None for t in texts)
+    assert _checked(["a"], texts) == valid

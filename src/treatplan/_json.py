@@ -441,36 +441,68 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 # Enum members looked up once: class attribute access is slow.
 _ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
 _STR = frozenset({str})
-match_ref = v.match_ref
 
 
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
 
-class _Times(dict[str, datetime]):
-    """Date-times read once per document: records at one session share their time.
+# An opaque reference (the ``ref`` validator's pattern, _validation._REF) is 1 to 128
+# characters of REF_CHARS, the first a letter or digit. A pattern matched over many
+# characters reads each through its character class, so a document's references are
+# checked together with C string methods instead (see _Times.check).
+_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/#-"
+_REF_LENGTH = 128
+#: Deletes every reference character: references joined by line feeds leave only these.
+_DROP_REF_CHARS = str.maketrans("", "", _REF_CHARS)
+#: Where a reference begins (after a line feed) with no letter or digit: with a
+#: character a reference may not start with, or empty (a line feed or the end next).
+_BAD_START = re.compile(r"\n(?:[._:/#\n-]|\Z)")
 
-    A miss parses exactly as the slow path's hook and checks the range as the
-    validator does; the offset is whole minutes by the RFC 3339 pattern itself (no
-    seconds), and ``fromisoformat`` gives a fixed-offset zone, which the model's
-    converter keeps as it is.
+
+class _Times(dict[str, datetime]):
+    """What the fast path reads once per document, or checks once for all of it.
+
+    Date-times: records at one session share their time. A miss parses as the slow
+    path's hook does and checks the range as the validator does; the offset is whole
+    minutes by the RFC 3339 pattern (no seconds), and ``fromisoformat`` gives a
+    fixed-offset zone, which the model's converter keeps as it is.
+
+    References and free text: a pattern match costs far more than the few characters
+    it reads (a match state and a match object each time), and a document has a
+    hundred references, so the readers collect them in :attr:`refs` and
+    :attr:`texts`, and :meth:`check` matches each list once, before the plan is built.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        #: Strings of this document already found to be opaque references: a plan
-        #: names a few instruments and clinicians many times.
-        self.refs: set[str] = set()
+    __slots__ = ("refs", "texts")
 
-    def is_ref(self, text: str) -> bool:
-        """Whether ``text`` (a string) is an opaque reference, matched once per document."""
-        if text in self.refs:
-            return True
-        if not match_ref(text):
-            return False
-        self.refs.add(text)
-        return True
+    def __init__(self) -> None:  # dict's own __init__ has nothing to do
+        #: Every string the document gives where an opaque reference belongs.
+        self.refs: list[str] = []
+        #: Every free-text string, once its type, length and blankness are checked.
+        self.texts: list[str] = []
+
+    def check(self) -> None:
+        """Raise _Slow unless every collected reference is an opaque reference and every
+        text is valid Unicode without control characters (the ``ref`` and ``text``
+        validators' pattern and encoding tests)."""
+        refs = self.refs
+        if refs:
+            # Each reference after a line feed; TypeError for a value that is not a string.
+            joined = "\n" + "\n".join(refs)
+            if (
+                # Nothing but reference characters, and a line feed for each (one inside
+                # a reference would leave one more).
+                joined.translate(_DROP_REF_CHARS) != "\n" * len(refs)
+                or _BAD_START.search(joined)
+                or max(map(len, refs)) > _REF_LENGTH
+            ):
+                raise _Slow
+        # Text joined: a control character or lone surrogate is in the whole exactly
+        # when it is in a part (Python never pairs surrogates of two strings).
+        text = "".join(self.texts)
+        if find_control(text) or not (text.isascii() or is_unicode(text)):
+            raise _Slow
 
     def __missing__(self, text: str) -> datetime:
         if type(text) is not str or not _RFC3339.match(text):
@@ -501,22 +533,14 @@ _loaded_assessment = _fast.loaded_assessment
 _loaded_session = _fast.loaded_session
 
 
-def _is_text(value: Any, max_length: int = v.MAX_TEXT) -> bool:
-    """What the ``text`` validator accepts: a string that is not blank, of at most
-    ``max_length`` characters, valid Unicode, without control characters (an ASCII
-    string, the usual case, is valid Unicode without encoding it)."""
-    return (
-        type(value) is str
-        and len(value) <= max_length
-        and value.strip() != ""
-        and (value.isascii() or is_unicode(value))
-        and find_control(value) is None
-    )
-
-
-def _is_ref(value: Any) -> bool:
-    """What the ``ref`` validator accepts: an opaque reference."""
-    return type(value) is str and match_ref(value) is not None
+def _is_text(value: Any, times: _Times, max_length: int = v.MAX_TEXT) -> bool:
+    """What the ``text`` validator accepts, but for the tests :meth:`_Times.check` makes
+    for the whole document: a string that is not blank, of at most ``max_length``
+    characters."""
+    if type(value) is not str or len(value) > max_length or value.strip() == "":
+        return False
+    times.texts.append(value)
+    return True
 
 
 def _fast_ids(value: Any) -> tuple[str, ...]:
@@ -543,16 +567,10 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
         items, total = doc.get("items"), doc.get("total")
     else:
         raise _Slow
+    # Opaque references, as the ``ref`` validator checks: matched for the whole
+    # document by _Times.check.
     ident, instrument = doc["id"], doc["instrument"]
-    # Opaque references, as the ``ref`` validator checks (an instrument code matched
-    # once per document: _Times.is_ref inline).
-    if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
-        raise _Slow
-    refs = times.refs
-    if instrument not in refs:
-        if not match_ref(instrument):
-            raise _Slow
-        refs.add(instrument)
+    times.refs += ident, instrument
     if items is not None:
         # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
         # Both set tests iterate in C without building a set.
@@ -608,11 +626,10 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         raise _Slow
     if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
         raise _Slow
-    if note is not None and not _is_text(note):
+    if note is not None and not _is_text(note, times):
         raise _Slow
     ident = doc["id"]
-    if type(ident) is not str or not match_ref(ident):
-        raise _Slow
+    times.refs.append(ident)
     return _loaded_session(
         ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
     )
@@ -636,11 +653,10 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
         outcome = _OUTCOMES[outcome]
     if (target is _CLOSED) != (outcome is not None):
         raise _Slow
-    if reason is not None and not _is_text(reason):
+    if reason is not None and not _is_text(reason, times):
         raise _Slow
     event, by = doc["event"], doc["by"]
-    if not (type(event) is str and type(by) is str and match_ref(event) and times.is_ref(by)):
-        raise _Slow
+    times.refs += event, by
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 
@@ -726,18 +742,18 @@ def _fast_date(value: Any) -> date | None:
     return day
 
 
-def _fast_progress(doc: Any) -> ObjectiveProgress:
+def _fast_progress(doc: Any, times: _Times) -> ObjectiveProgress:
     if type(doc) is not dict or not doc.keys() <= _PROGRESS_KEYS:
         raise _Slow
     objective, achievement = doc["objective"], _ACHIEVEMENTS[doc["achievement"]]
     level, note = doc.get("gas_level"), doc.get("note")
     if not (
-        _is_ref(objective)
-        and achievement is not None
+        achievement is not None
         and (level is None or (type(level) is int and -2 <= level <= 2))
-        and (note is None or _is_text(note))
+        and (note is None or _is_text(note, times))
     ):
         raise _Slow
+    times.refs.append(objective)
     return _fast.loaded_progress(objective, achievement, level, note)
 
 
@@ -747,22 +763,23 @@ def _fast_review(doc: Any, times: _Times) -> ProgressReview:
     progress = _fast_list(doc, "progress")
     if len(progress) > 1000:
         raise _Slow
-    records = tuple([_fast_progress(p) for p in progress])
+    records = tuple([_fast_progress(p, times) for p in progress])
     ident, at, decision = doc["id"], times[doc["at"]], _DECISIONS[doc["decision"]]
     next_review = _fast_date(doc.get("next_review"))
     by, note = doc.get("by"), doc.get("note")
     ending = doc.get("client_requested_ending", False)
     if not (
-        _is_ref(ident)
-        and decision is not None
-        and (by is None or (type(by) is str and times.is_ref(by)))
+        decision is not None
         and type(ending) is bool
-        and (note is None or _is_text(note))
+        and (note is None or _is_text(note, times))
         # The post-init checks: not due before the review, one record per objective.
         and (next_review is None or next_review >= at.date())
         and len({p.objective for p in records}) == len(records)
     ):
         raise _Slow
+    times.refs.append(ident)
+    if by is not None:
+        times.refs.append(by)
     return _fast.loaded_review(ident, at, decision, records, next_review, by, ending, note)
 
 
@@ -781,65 +798,60 @@ def _fast_intervention(doc: Any, times: _Times) -> Intervention:
     ident, technique, by = doc["id"], doc["technique"], doc.get("delivered_by")
     modality = _MODALITIES[doc["modality"]]
     kind = _FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT
-    if not (
-        _is_ref(ident)
-        and modality is not None
-        and kind is not None
-        and _is_text(technique, 500)
-        and (by is None or (type(by) is str and times.is_ref(by)))
-    ):
+    if not (modality is not None and kind is not None and _is_text(technique, times, 500)):
         raise _Slow
+    times.refs.append(ident)
+    if by is not None:
+        times.refs.append(by)
     serves = _fast_ids(doc.get("serves", _EMPTY))
     return _fast.loaded_intervention(ident, modality, technique, kind, serves, schedule, by)
 
 
-def _fast_target(doc: Any) -> ObjectiveTarget:
+def _fast_target(doc: Any, times: _Times) -> ObjectiveTarget:
     if type(doc) is dict and doc.get("kind") == "measure" and doc.keys() <= _MEASURE_KEYS:
         instrument, threshold = doc["instrument"], doc["threshold"]
         comparator = _COMPARATORS[doc["comparator"]]
         if not (
-            _is_ref(instrument)
-            and comparator is not None
-            and type(threshold) in (int, float)
-            and v.is_number(threshold)
+            comparator is not None and type(threshold) in (int, float) and v.is_number(threshold)
         ):
             raise _Slow
+        times.refs.append(instrument)
         return _fast.loaded_measure_target(instrument, comparator, threshold)
     # The other kinds are rare: the quick converter reads them (same hooks and constructors).
     target: ObjectiveTarget = _quick_converter().structure(doc, ObjectiveTarget)  # type: ignore[arg-type]
     return target
 
 
-def _fast_objective(doc: Any) -> Objective:
+def _fast_objective(doc: Any, times: _Times) -> Objective:
     if type(doc) is not dict or not doc.keys() <= _OBJECTIVE_KEYS:
         raise _Slow
     ident, description = doc["id"], doc["description"]
-    target = _fast_target(doc["target"])
+    target = _fast_target(doc["target"], times)
     target_date = _fast_date(doc["target_date"])
     status = _GOAL_STATUSES[doc["status"]] if "status" in doc else _DEFAULT_STATUS
     achievement = _ACHIEVEMENTS[doc.get("achievement")]
-    if not (
-        _is_ref(ident) and _is_text(description) and target_date is not None and status is not None
-    ):
+    if not (_is_text(description, times) and target_date is not None and status is not None):
         raise _Slow
+    times.refs.append(ident)
     return _fast.loaded_objective(ident, description, target, target_date, status, achievement)
 
 
-def _fast_goal(doc: Any, _: _Times) -> Goal:
+def _fast_goal(doc: Any, times: _Times) -> Goal:
     if type(doc) is not dict or not doc.keys() <= _GOAL_KEYS:
         raise _Slow
     objectives = _fast_list(doc, "objectives")
     if len(objectives) > 100:
         raise _Slow
-    records = tuple([_fast_objective(o) for o in objectives])
+    records = tuple([_fast_objective(o, times) for o in objectives])
     ident, statement, domain = doc["id"], doc["statement"], _DOMAINS[doc["domain"]]
-    if not (_is_ref(ident) and _is_text(statement) and domain is not None):
+    if not (_is_text(statement, times) and domain is not None):
         raise _Slow
+    times.refs.append(ident)
     addresses = _fast_ids(doc.get("addresses", _EMPTY))
     return _fast.loaded_goal(ident, statement, domain, records, addresses)
 
 
-def _fast_problem(doc: Any, _: _Times) -> PresentingProblem:
+def _fast_problem(doc: Any, times: _Times) -> PresentingProblem:
     if type(doc) is not dict or not doc.keys() <= _PROBLEM_KEYS:
         raise _Slow
     diagnosis = doc.get("diagnosis")
@@ -847,20 +859,24 @@ def _fast_problem(doc: Any, _: _Times) -> PresentingProblem:
         if type(diagnosis) is not dict or not diagnosis.keys() <= _DIAGNOSIS_KEYS:
             raise _Slow
         code, system = diagnosis["code"], _CODE_SYSTEMS[diagnosis["system"]]
-        if not (_is_ref(code) and system is not None):
+        if system is None:
             raise _Slow
+        times.refs.append(code)
         diagnosis = _fast.loaded_diagnosis(code, system)
     definitions = _fast_list(doc, "behavioural_definitions")
-    # At most 100 strings, each non-empty and valid Unicode: that field's validator.
-    if (
+    # At most 100 strings, each non-empty (all: an empty string is false) and valid
+    # Unicode (joined, as in _Times.check): that field's validator.
+    if definitions and (
         len(definitions) > 100
         or not _STR.issuperset(map(type, definitions))
-        or not all(d and (d.isascii() or is_unicode(d)) for d in definitions)
+        or not all(definitions)
+        or not is_unicode("".join(definitions))
     ):
         raise _Slow
     ident, description = doc["id"], doc["description"]
-    if not (_is_ref(ident) and _is_text(description)):
+    if not _is_text(description, times):
         raise _Slow
+    times.refs.append(ident)
     return _fast.loaded_problem(ident, description, tuple(definitions), diagnosis)
 
 
@@ -988,6 +1004,7 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
             fields[name] = None if value is None else _fast_rule(value)
         else:
             fields[name] = quick.structure(value, types[name])
+    times.check()  # every reference and text of the document at once
     # Every check that spans the plan runs; the field validators, which the readers
     # above have done the work of, do not (see loaded_plan).
     plan = _fast.loaded_plan(fields)

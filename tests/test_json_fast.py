@@ -336,6 +336,11 @@ DECLINED: dict[str, Any] = {
     "schedule start malformed": _set(_schedule, "start", "soon"),
     "schedule rule not a string": _set(_schedule, "rrule", 7),
     "schedule rule malformed": _set(_schedule, "rrule", "FREQ=SOMETIMES"),
+    "schedule rule too long": _set(_schedule, "rrule", "FREQ=WEEKLY;COUNT=4" + " " * 500),
+    "schedule rule with a control character": _set(_schedule, "rrule", "FREQ=WEEKLY\x00"),
+    "schedule zone unknown": _set(_schedule, "timezone", "Mars/Olympus"),
+    "schedule zone too long": _set(_schedule, "timezone", "E" * 65),
+    "schedule zone blank": _set(_schedule, "timezone", " "),
     "goal not an object": lambda doc: doc["goals"].__setitem__(0, []),
     "goal unknown key": _set(_goal, "why", "x"),
     "goal domain unknown": _set(_goal, "domain", "luck"),
@@ -806,6 +811,7 @@ _LOADED = {
     tp.Goal: fast_module.loaded_goal,
     tp.Diagnosis: fast_module.loaded_diagnosis,
     tp.PresentingProblem: fast_module.loaded_problem,
+    tp.Schedule: fast_module.loaded_schedule,
 }
 
 
@@ -856,6 +862,8 @@ def test_loaded_records_are_plain_frozen_instances() -> None:
         name = attrs.fields(type(loaded))[0].name
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             setattr(loaded, name, "other")
+        if isinstance(loaded, tp.Schedule):  # its parsed rule, outside equality, too
+            assert loaded.occurrences(limit=20) == validated.occurrences(limit=20)
     # A non-init field takes its constant default.
     target = fast_module.loaded_measure_target("PHQ-9", tp.Comparator.BELOW, 10)
     assert target.kind == "measure"

@@ -67,6 +67,7 @@ __all__ = [
     "loaded_problem",
     "loaded_progress",
     "loaded_review",
+    "loaded_schedule",
     "loaded_session",
     "new_transition",
     "plan_with",
@@ -456,6 +457,26 @@ loaded_diagnosis: Callable[[str, CodeSystem], Diagnosis] = _loaded_maker(Diagnos
 loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], PresentingProblem] = (
     _loaded_maker(PresentingProblem)
 )
+
+
+_UnfrozenSchedule = _unfrozen(Schedule)
+
+
+def loaded_schedule(start: datetime, rrule: str, timezone: str | None) -> Schedule:
+    """A :class:`Schedule` read by the JSON layer's fast path: its parsed rule is made by
+    the class's own default (``Schedule._parse``, which checks the start, the rule text
+    and parts, and the zone name, then parses the rule), its field validators do not run.
+
+    Safe because that path checks what they would besides: ``start`` a time as for
+    :data:`loaded_assessment`, ``rrule`` storable text of at most 500 characters and
+    ``timezone`` storable text of at most 64 characters or ``None``.
+    """
+    new = _UnfrozenSchedule()
+    new.start, new.rrule, new.timezone = start, rrule, timezone
+    new._parsed = Schedule._parse(new)  # raises ValidationError for a bad rule or zone
+    new.__class__ = Schedule
+    schedule: Schedule = new
+    return schedule
 
 
 _new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan)

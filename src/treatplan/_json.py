@@ -670,9 +670,9 @@ def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) 
 # the same way: the readers below do what the converter's hooks do (refuse unknown keys,
 # look up enum members, parse dates and times, read lists) and check each field as its
 # validator would (json gives exact types, so ``type(x) is str`` is the hook's and the
-# validator's test), then build the record through treatplan._fast. Schedules (their
-# rule is parsed and checked by the constructor), client factors with content, barriers
-# and targets of the rare kinds are built by their validated constructors. A key left
+# validator's test), then build the record through treatplan._fast (a schedule's rule
+# is checked and parsed by the class's own code there). Client factors with content,
+# barriers and targets of the rare kinds are built by their validated constructors. A key left
 # out is a default left out; a missing required key is a KeyError. Any doubt raises,
 # and the detailed converter reads the document.
 _PROGRESS_KEYS = frozenset({"objective", "achievement", "gas_level", "note"})
@@ -790,11 +790,10 @@ def _fast_intervention(doc: Any, times: _Times) -> Intervention:
     if schedule is not None:
         if type(schedule) is not dict or not schedule.keys() <= _SCHEDULE_KEYS:
             raise _Slow
-        schedule = Schedule(  # validated: it parses and checks its rule
-            start=times[schedule["start"]],
-            rrule=schedule["rrule"],
-            timezone=schedule.get("timezone"),
-        )
+        rule, zone = schedule["rrule"], schedule.get("timezone")
+        if not (_is_text(rule, times, 500) and (zone is None or _is_text(zone, times, 64))):
+            raise _Slow
+        schedule = _fast.loaded_schedule(times[schedule["start"]], rule, zone)
     ident, technique, by = doc["id"], doc["technique"], doc.get("delivered_by")
     modality = _MODALITIES[doc["modality"]]
     kind = _FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT

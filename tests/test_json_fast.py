@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import types
 import typing
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 import treatplan as tp
 from treatplan import _fast as fast_module
 from treatplan import _json
+from treatplan import _validation as v
 from treatplan import strategies as tps
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
@@ -257,6 +259,11 @@ DECLINED: dict[str, Any] = {
         lambda d: d, "client_factors", json.loads("[" * 70 + "]" * 70)
     ),
     "records not a list": _set(lambda d: d, "sessions", {}),
+    "a deep value inside a rule": _set(
+        lambda d: d,
+        "discharge_criteria",
+        {"kind": "inactivity", "days": json.loads("[" * 70 + "]" * 70)},
+    ),
     "rules nested too deep": lambda doc: doc.update(discharge_criteria=_nested_rule(doc, 40)),
     "assessment not an object": lambda doc: doc["assessments"].__setitem__(0, []),
     "assessment unknown key": _set(_assessment, "score", 3),
@@ -329,6 +336,11 @@ DECLINED: dict[str, Any] = {
     "schedule start malformed": _set(_schedule, "start", "soon"),
     "schedule rule not a string": _set(_schedule, "rrule", 7),
     "schedule rule malformed": _set(_schedule, "rrule", "FREQ=SOMETIMES"),
+    "schedule rule too long": _set(_schedule, "rrule", "FREQ=WEEKLY;COUNT=4" + " " * 500),
+    "schedule rule with a control character": _set(_schedule, "rrule", "FREQ=WEEKLY\x00"),
+    "schedule zone unknown": _set(_schedule, "timezone", "Mars/Olympus"),
+    "schedule zone too long": _set(_schedule, "timezone", "E" * 65),
+    "schedule zone blank": _set(_schedule, "timezone", " "),
     "goal not an object": lambda doc: doc["goals"].__setitem__(0, []),
     "goal unknown key": _set(_goal, "why", "x"),
     "goal domain unknown": _set(_goal, "domain", "luck"),
@@ -402,6 +414,80 @@ DECLINED: dict[str, Any] = {
     "a nested rule broken": _set(
         lambda d: d, "discharge_criteria", {"kind": "any_of", "rules": [{"kind": "inactivity"}]}
     ),
+    "assessment five keys, one unknown": lambda doc: [
+        _assessment(doc).pop("total"),
+        _assessment(doc).update(score=3),
+    ],
+    "assessment total alone not a number": lambda doc: _assessment(doc).update(
+        items=None, total="12"
+    ),
+    "session not an object": lambda doc: doc["sessions"].__setitem__(0, "session"),
+    "session seven keys, one unknown": lambda doc: [
+        _session(doc).pop("note"),
+        _session(doc).update(room=3),
+    ],
+    "session note too long": _set(_session, "note", "x" * 10_001),
+    "session note not Unicode": _set(_session, "note", "a\ud800"),
+    "transition seven keys, one unknown": lambda doc: [
+        _history(doc).pop("reason"),
+        _history(doc).update(room=3),
+    ],
+    "transition reason blank": _set(_history, "reason", " "),
+    "transition unknown key beside defaults": lambda doc: [
+        _history(doc).pop("reason"),
+        _history(doc).pop("outcome"),
+        _history(doc).update(room=3),
+    ],
+    "progress objective not a reference": _set(_progress, "objective", "obj one"),
+    "progress gas level out of range": _set(_progress, "gas_level", 3),
+    "progress note with a control character": _set(_progress, "note", "a\x07"),
+    "review id not a reference": _set(_review, "id", "review one"),
+    "review decision null": _set(_review, "decision", None),
+    "review note blank": _set(_review, "note", ""),
+    "review due before it": _set(_review, "next_review", "2026-01-01"),
+    "review next date after 2199": _set(_review, "next_review", "2200-01-01"),
+    "review progress repeats an objective": lambda doc: _review(doc)["progress"].append(
+        dict(_progress(doc))
+    ),
+    "review progress too many": lambda doc: _review(doc).update(
+        progress=[dict(_progress(doc), objective=f"o{n}") for n in range(1001)]
+    ),
+    "intervention id not a reference": _set(_intervention, "id", "int one"),
+    "intervention modality null": _set(_intervention, "modality", None),
+    "intervention technique too long": _set(_intervention, "technique", "x" * 501),
+    "intervention technique not a string": _set(_intervention, "technique", 7),
+    "intervention delivered by not a reference": _set(_intervention, "delivered_by", "Dr J"),
+    "intervention delivered by a number": _set(_intervention, "delivered_by", 7),
+    "intervention serves repeated": _set(_intervention, "serves", ["obj-phq9", "obj-phq9"]),
+    "intervention serves too many": _set(_intervention, "serves", [f"o{n}" for n in range(101)]),
+    "measure target instrument not a reference": lambda doc: _objective(doc)["target"].update(
+        instrument="PHQ 9"
+    ),
+    "measure target comparator null": lambda doc: _objective(doc)["target"].update(
+        comparator=None
+    ),
+    "measure target threshold too large": lambda doc: _objective(doc)["target"].update(
+        threshold=1e10
+    ),
+    "objective id not a reference": _set(_objective, "id", "obj one"),
+    "objective description not Unicode": _set(_objective, "description", "\ud800"),
+    "objective status null": _set(_objective, "status", None),
+    "objective date before 1900": _set(_objective, "target_date", "1899-12-31"),
+    "goal id not a reference": _set(_goal, "id", "goal one"),
+    "goal statement blank": _set(_goal, "statement", "  "),
+    "goal domain null": _set(_goal, "domain", None),
+    "goal objectives too many": lambda doc: _goal(doc).update(
+        objectives=[dict(_objective(doc), id=f"o{n}") for n in range(101)]
+    ),
+    "goal addresses not strings": _set(_goal, "addresses", [1]),
+    "problem id not a reference": _set(_problem, "id", "prob one"),
+    "problem definitions not strings": _set(_problem, "behavioural_definitions", [1]),
+    "problem definitions not Unicode": _set(_problem, "behavioural_definitions", ["\ud800"]),
+    "problem definitions too many": _set(_problem, "behavioural_definitions", ["x"] * 101),
+    "problem diagnosis code not a reference": _set(
+        _problem, "diagnosis", {"code": "F 1", "system": "ICD-10-CM"}
+    ),
+    "problem diagnosis system null": _set(_problem, "diagnosis", {"code": "F1", "system": None}),
     "plan id not a reference": _set(lambda d: d, "plan_id", "plan one"),
     "client reference not a string": _set(lambda d: d, "client_ref", 7),
     "schema version true": _set(lambda d: d, "schema_version", True),
@@ -440,6 +526,16 @@ ACCEPTED: dict[str, Any] = {
     "a missed session": lambda doc: _session(doc).update(
         attendance="did_not_attend", interventions=[], assessments=[], duration_minutes=None
     ),
+    "a note in another script": _set(_session, "note", "Müde; schläft schlecht."),
+    "a note of the greatest length": _set(_session, "note", "x" * 10_000),
+    "problem definitions in another script": _set(
+        _problem, "behavioural_definitions", ["Schläft 4 Stunden."]
+    ),
+    "a transition without reason or outcome keys": lambda doc: [
+        doc["history"][0].pop(key) for key in ("reason", "outcome")
+    ],
+    "a review due on its own day": _set(_review, "next_review", "2026-02-09"),
+    "a review by a clinician named elsewhere": _set(_review, "by", "gp-2290"),
     "times in Z": _set(_assessment, "administered_at", "2026-01-12T10:00:00Z"),
     "rules nested within the bound": lambda doc: doc.update(
         discharge_criteria=_nested_rule(doc, 20)
@@ -700,3 +796,160 @@ def test_a_rule_field_of_another_type_is_left_to_the_quick_converter() -> None:
 
     assert _json._rule_reader(Odd) is None
     assert _json._rule_reader(tp.rules.Plateau) is not None
+
+
+# --------------------------------------------------------------------------- loaded records
+#: Each record class the fast path builds through treatplan._fast, and its builder.
+_LOADED = {
+    tp.Assessment: fast_module.loaded_assessment,
+    tp.Session: fast_module.loaded_session,
+    tp.ObjectiveProgress: fast_module.loaded_progress,
+    tp.ProgressReview: fast_module.loaded_review,
+    tp.Intervention: fast_module.loaded_intervention,
+    tp.MeasureTarget: fast_module.loaded_measure_target,
+    tp.Objective: fast_module.loaded_objective,
+    tp.Goal: fast_module.loaded_goal,
+    tp.Diagnosis: fast_module.loaded_diagnosis,
+    tp.PresentingProblem: fast_module.loaded_problem,
+    tp.Schedule: fast_module.loaded_schedule,
+}
+
+
+def _records(plan: tp.TreatmentPlan) -> list[Any]:
+    """Every record of ``plan`` of a class in :data:`_LOADED`."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if type(value) in _LOADED:
+            found.append(value)
+        if attrs.has(type(value)):
+            for a in attrs.fields(type(value)):
+                walk(getattr(value, a.name))
+        elif isinstance(value, tuple):
+            for member in value:
+                walk(member)
+
+    walk(plan)
+    return found
+
+
+def _rebuilt(record: Any) -> tuple[Any, Any]:
+    """``record`` built again by its loaded_* function and by its validated constructor."""
+    cls = type(record)
+    values = [getattr(record, a.name) for a in attrs.fields(cls) if a.init]
+    return _LOADED[cls](*values), cls(*values)
+
+
+@SLOW
+@given(tps.treatment_plans(max_records=8))
+def test_loaded_records_equal_the_validated_constructors(plan: tp.TreatmentPlan) -> None:
+    for record in _records(plan):
+        loaded, validated = _rebuilt(record)
+        assert type(loaded) is type(validated)
+        assert loaded == validated
+        assert hash(loaded) == hash(validated)
+        assert repr(loaded) == repr(validated)
+
+
+def test_loaded_records_are_plain_frozen_instances() -> None:
+    plan = tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+    records = _records(plan)
+    assert {type(r) for r in records} == set(_LOADED)  # the example has one of each
+    for record in records:
+        loaded, validated = _rebuilt(record)
+        assert attrs.asdict(loaded) == attrs.asdict(validated)
+        assert pickle.loads(pickle.dumps(loaded)) == validated
+        name = attrs.fields(type(loaded))[0].name
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(loaded, name, "other")
+        if isinstance(loaded, tp.Schedule):  # its parsed rule, outside equality, too
+            assert loaded.occurrences(limit=20) == validated.occurrences(limit=20)
+    # A non-init field takes its constant default.
+    target = fast_module.loaded_measure_target("PHQ-9", tp.Comparator.BELOW, 10)
+    assert target.kind == "measure"
+
+
+def test_a_document_without_client_factors_shares_the_empty_ones() -> None:
+    doc = _base()
+    doc["client_factors"] = {"readiness": None, "support": None, "barriers": []}
+    assert _json._fast_plan(doc).client_factors == tp.ClientFactors()
+    assert _json._fast_client_factors({}) is _json._fast_client_factors({"barriers": []})
+
+
+# --------------------------------------------------------------------------- batched checks
+def _checked(refs: list[Any], texts: tuple[str, ...] | list[str] = ()) -> bool:
+    """Whether _Times.check accepts these references and texts."""
+    state = _json._Times()
+    state.refs += refs
+    state.texts += texts
+    try:
+        state.check()
+    except Exception:
+        return False
+    return True
+
+
+#: Characters around the ends of the reference alphabet, and others.
+_CHARACTERS = [chr(c) for c in range(0x250)] + ["\u2028", "\ud800", "\U0001f600"]
+
+
+def test_the_reference_alphabet_is_the_validators() -> None:
+    for c in _CHARACTERS:
+        assert _checked(["a" + c]) == v.is_ref("a" + c), repr(c)
+        assert _checked([c]) == v.is_ref(c), repr(c)
+        assert _checked(["ok", c + "a", "ok"]) == v.is_ref(c + "a"), repr(c)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "",
+        "a" * 128,
+        "a" * 129,
+        "a\nb",
+        "a\n",
+        "\na",
+        "\n",
+        "a b",
+        "-a",
+        "a-",
+        "é",
+        "9",
+        "a" * 1000,
+    ],
+    ids=repr,
+)
+def test_batched_references_are_checked_as_the_validator_checks_each(ref: str) -> None:
+    assert _checked([ref]) == v.is_ref(ref)
+    assert _checked(["x", ref]) == v.is_ref(ref)
+    assert _checked([ref, "y"]) == v.is_ref(ref)
+    assert _checked(["x", ref, "y"]) == v.is_ref(ref)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ9._:/#-\n é"), max_size=6), max_size=5))
+def test_generated_references_are_checked_as_the_validator_checks_each(refs: list[str]) -> None:
+    assert _checked(refs) == all(v.is_ref(r) for r in refs)
+
+
+def test_a_reference_that_is_not_a_string_is_declined() -> None:
+    assert not _checked(["a", 7])
+    assert _checked([])
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["plain"],
+        ["Müde"],
+        ["a\tb\r\n"],
+        ["ok", "a\x00"],
+        ["\x1f"],
+        ["a\ud800"],
+        ["\ud83d", "\ude00"],
+    ],
+    ids=repr,
+)
+def test_batched_texts_are_checked_as_the_validator_checks_each(texts: list[str]) -> None:
+    valid = all(v.is_unicode(t) and v.find_control(t) is None for t in texts)
+    assert _checked(["a"], texts) == valid

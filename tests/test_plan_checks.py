@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -417,3 +418,90 @@ def test_an_unknown_intervention_among_known_ones_is_reported_as_the_reference_d
     assert problems == [
         ValidationIssue(f"$.sessions[{last}].interventions[1]", "the id of an intervention")
     ]
+
+
+# --------------------------------------------------------------------------- the lean check
+@SLOW
+@given(tps.treatment_plans(max_records=8), st.data())
+def test_the_lean_check_finds_a_plan_clean_exactly_when_the_walk_finds_nothing(
+    plan: TreatmentPlan, data: st.DataObject
+) -> None:
+    assert _model._plan_is_clean(plan)
+    broken = _break(data, plan)
+    assert _model._plan_is_clean(broken) == (reference_problems(broken) == [])
+
+
+def _plan() -> TreatmentPlan:
+    return tp.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def _first_goal(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    return _fast.plan_with(plan, goals=(attrs.evolve(plan.goals[0], **changes),))
+
+
+def _first_objective_target(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    goal = plan.goals[0]
+    first = goal.objectives[0]
+    objective = attrs.evolve(first, target=attrs.evolve(first.target, **changes))
+    return _first_goal(plan, objectives=(objective, *goal.objectives[1:]))
+
+
+def _last_review(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    review = attrs.evolve(plan.reviews[-1], **changes)
+    return _fast.plan_with(plan, reviews=(*plan.reviews[:-1], review))
+
+
+BROKEN_WHOLE_PLANS = {
+    "schema version": lambda p: _fast.plan_with(p, schema_version=SCHEMA_VERSION + 1),
+    "criteria not a rule": lambda p: _fast.plan_with(p, discharge_criteria="any_of"),
+    "a repeated objective id": lambda p: _first_goal(
+        p, objectives=(p.goals[0].objectives[0],) * 2
+    ),
+    "a goal addressing no problem": lambda p: _first_goal(p, addresses=("no-such-problem",)),
+    "an intervention serving no objective": lambda p: _fast.plan_with(
+        p,
+        interventions=(
+            attrs.evolve(p.interventions[0], serves=("no-such-objective",)),
+            *p.interventions[1:],
+        ),
+    ),
+    "an instrument defined twice": lambda p: _fast.plan_with(
+        p, custom_instruments=(tp.instruments.PHQ9, tp.instruments.PHQ9)
+    ),
+    "a target on no instrument": lambda p: _first_objective_target(p, instrument="NOPE"),
+    "a total beside complete items that is not theirs": lambda p: _fast.plan_with(
+        p, assessments=(attrs.evolve(p.assessments[0], total=99), *p.assessments[1:])
+    ),
+    "reviews out of order": lambda p: _fast.plan_with(p, reviews=p.reviews[::-1]),
+    "progress on no objective": lambda p: _last_review(
+        p,
+        progress=(attrs.evolve(p.reviews[-1].progress[0], objective="no-such-objective"),),
+    ),
+    "criteria naming no objective": lambda p: _fast.plan_with(
+        p, discharge_criteria=tp.rules.GoalsMet(objectives=("no-such-objective",))
+    ),
+    "a history out of order": lambda p: _fast.plan_with(
+        p, history=(p.history[0], p.history[2], p.history[1], *p.history[3:])
+    ),
+}
+
+
+@pytest.mark.parametrize("change", BROKEN_WHOLE_PLANS.values(), ids=list(BROKEN_WHOLE_PLANS))
+def test_the_lean_check_sends_every_kind_of_problem_to_the_walk(change: Any) -> None:
+    broken = change(_plan())
+    assert not _model._plan_is_clean(broken)
+    problems = _model._plan_problems(broken)
+    assert problems == reference_problems(broken)
+    assert problems
+
+
+def test_a_custom_instrument_check_that_passes_leaves_the_plan_clean() -> None:
+    # Responses that take the instrument's own check (a total beside items) and pass it.
+    plan = _plan()
+    first = plan.assessments[0]
+    total = sum(first.items)  # a PHQ-9 with every item answered: no item reversed
+    fine = _fast.plan_with(
+        plan, assessments=(attrs.evolve(first, total=total), *plan.assessments[1:])
+    )
+    assert _model._plan_is_clean(fine)
+    assert _model._plan_problems(fine) == reference_problems(fine) == []

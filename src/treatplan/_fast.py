@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import linecache
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -25,11 +25,29 @@ from . import _validation as v
 from ._errors import ArgumentError, ValidationError
 from ._model import (
     SCHEMA_VERSION,
+    AchievementStatus,
     Assessment,
     Attendance,
     ClientFactors,
+    CodeSystem,
+    Comparator,
+    DeliveryFormat,
+    Diagnosis,
     EpisodeOutcome,
+    Goal,
+    GoalDomain,
+    GoalStatus,
+    Intervention,
+    MeasureTarget,
+    Modality,
+    Objective,
+    ObjectiveProgress,
+    ObjectiveTarget,
     Phase,
+    PresentingProblem,
+    ProgressReview,
+    ReviewDecision,
+    Schedule,
     Session,
     Transition,
     TreatmentPlan,
@@ -43,7 +61,16 @@ __all__ = [
     "drawn_session",
     "frozen_maker",
     "loaded_assessment",
+    "loaded_diagnosis",
+    "loaded_goal",
+    "loaded_intervention",
+    "loaded_measure_target",
+    "loaded_objective",
     "loaded_plan",
+    "loaded_problem",
+    "loaded_progress",
+    "loaded_review",
+    "loaded_schedule",
     "loaded_session",
     "new_transition",
     "plan_with",
@@ -146,21 +173,7 @@ def frozen_maker(cls: type[T]) -> Callable[..., T]:
         or hasattr(cls, "__attrs_post_init__")
     ):
         raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
-    namespace: dict[str, Any] = {"Unfrozen": _unfrozen(cls), "cls": cls}
-    params: list[str] = []
-    for a in fields:
-        if a.default is attrs.NOTHING:
-            params.append(a.name)
-        else:
-            namespace[f"default_{a.name}"] = a.default
-            params.append(f"{a.name}=default_{a.name}")
-    body = ["def make(" + ", ".join(params) + "):", "    new = Unfrozen()"]
-    body += _fill(cls, {a.name: a.name for a in fields})
-    body += ["    new.__class__ = cls", "    return new"]
-    return cast(
-        "Callable[..., T]",
-        _compile(f"{cls.__qualname__}.__init_stores__", "\n".join(body) + "\n", namespace),
-    )
+    return cast("Callable[..., T]", _maker(cls, "__init_stores__", keep_defaults=True))
 
 
 _UnfrozenPlan = _unfrozen(TreatmentPlan)
@@ -226,6 +239,46 @@ def _appender() -> Any:
         "Record": Transition,
     }
     return _compile("TreatmentPlan.fired", "\n".join(body) + "\n", namespace)
+
+
+def _maker(cls: type[Any], name: str, *, keep_defaults: bool) -> Any:
+    """``make(<cls's init fields, in order>)``: a ``cls`` holding exactly those values
+    (and each field without an init argument its constant default, such as a target's
+    ``kind`` tag), filled by plain slot stores on an :func:`_unfrozen` instance.
+    ``keep_defaults``: the fields' defaults are the parameters' defaults, as in the
+    class's ``__init__``; otherwise every argument is required.
+
+    Half the cost of a call per slot (:func:`_copier`): the records the JSON layer's
+    fast path reads (:func:`_loaded_maker`) and the small values of
+    :func:`frozen_maker` are made for every record of every document and many times
+    a second.
+    """
+    namespace: dict[str, Any] = {"Unfrozen": _unfrozen(cls), "cls": cls}
+    values: dict[str, str] = {}
+    params: list[str] = []
+    for a in attrs.fields(cls):
+        if not a.init:
+            # Only constants here: a factory default would need its own call.
+            assert not hasattr(a.default, "factory")
+            namespace[f"default_{a.name}"] = a.default
+            values[a.name] = f"default_{a.name}"
+            continue
+        values[a.name] = a.name
+        if keep_defaults and a.default is not attrs.NOTHING:
+            namespace[f"default_{a.name}"] = a.default
+            params.append(f"{a.name}=default_{a.name}")
+        else:
+            params.append(a.name)
+    body = ["def make(" + ", ".join(params) + "):", "    new = Unfrozen()"]
+    body += _fill(cls, values)
+    body += ["    new.__class__ = cls", "    return new"]
+    return _compile(f"{cls.__qualname__}.{name}", "\n".join(body) + "\n", namespace)
+
+
+def _loaded_maker(cls: type[Any]) -> Any:
+    """``make(<cls's init fields, in order>)`` for the JSON layer's fast path (every
+    argument required): see :func:`_maker`."""
+    return _maker(cls, "__init_loaded__", keep_defaults=False)
 
 
 _PLAN_FIELDS = _fields(TreatmentPlan)
@@ -394,7 +447,7 @@ def simulated_record(
 #: validated path.
 loaded_assessment: Callable[
     [str, str, datetime, tuple[int | None, ...] | None, float | None], Assessment
-] = _new_assessment
+] = _loaded_maker(Assessment)
 #: ``loaded_session(id, at, attendance, interventions, assessments, duration_minutes,
 #: note)``: a session read from a plan document by the JSON layer's fast path. Safe
 #: because that path (``treatplan._json._fast_session``) checks what :class:`Session`'s
@@ -416,7 +469,100 @@ loaded_session: Callable[
         str | None,
     ],
     Session,
-] = _new_session
+] = _loaded_maker(Session)
+
+
+# The plan's other parts, read by the JSON layer's fast path (``treatplan._json``'s
+# ``_fast_*`` readers). Each is safe because its reader checks every field as the
+# class's converters, validators and post-init check would (the ``ref``, ``text``,
+# ``enum``, ``integer``, ``number``, ``a_date`` and ``items_of`` validators named on
+# the fields), and gives each list field as a tuple; which ids a record names is
+# checked by the plan's own checks (``_plan_problems``). tests/test_json_fast.py holds
+# each reader to the validated path, on generated plans and on documents broken at
+# every field.
+
+#: ``loaded_progress(objective, achievement, gas_level, note)``: an
+#: :class:`ObjectiveProgress` (an opaque reference, an :class:`AchievementStatus`, an
+#: int from -2 to 2 or ``None``, storable text or ``None``).
+loaded_progress: Callable[[str, AchievementStatus, int | None, str | None], ObjectiveProgress] = (
+    _loaded_maker(ObjectiveProgress)
+)
+#: ``loaded_review(id, at, decision, progress, next_review, by,
+#: client_requested_ending, note)``: a :class:`ProgressReview` (an opaque reference, a
+#: time as for :data:`loaded_assessment`, a :class:`ReviewDecision`, at most 1000
+#: :data:`loaded_progress` records naming distinct objectives, a date in the plan range
+#: not before the review's own date or ``None``, an opaque reference or ``None``, a
+#: bool, storable text or ``None``).
+loaded_review: Callable[
+    [
+        str,
+        datetime,
+        ReviewDecision,
+        tuple[ObjectiveProgress, ...],
+        date | None,
+        str | None,
+        bool,
+        str | None,
+    ],
+    ProgressReview,
+] = _loaded_maker(ProgressReview)
+#: ``loaded_intervention(id, modality, technique, format, serves, schedule,
+#: delivered_by)``: an :class:`Intervention` (an opaque reference, a :class:`Modality`,
+#: storable text of at most 500 characters, a :class:`DeliveryFormat`, at most 100
+#: distinct strings, a :class:`Schedule` built by its validated constructor or
+#: ``None``, an opaque reference or ``None``).
+loaded_intervention: Callable[
+    [str, Modality, str, DeliveryFormat, tuple[str, ...], Schedule | None, str | None],
+    Intervention,
+] = _loaded_maker(Intervention)
+#: ``loaded_measure_target(instrument, comparator, threshold)``: a
+#: :class:`MeasureTarget` (an opaque reference, a :class:`Comparator`, a finite number
+#: within the numeric bound); its ``kind`` is the class's constant.
+loaded_measure_target: Callable[[str, Comparator, float], MeasureTarget] = _loaded_maker(
+    MeasureTarget
+)
+#: ``loaded_objective(id, description, target, target_date, status, achievement)``: an
+#: :class:`Objective` (an opaque reference, storable text, a target built by
+#: :data:`loaded_measure_target` or a validated constructor, a date in the plan range,
+#: a :class:`GoalStatus`, an :class:`AchievementStatus` or ``None``).
+loaded_objective: Callable[
+    [str, str, ObjectiveTarget, date, GoalStatus, AchievementStatus | None], Objective
+] = _loaded_maker(Objective)
+#: ``loaded_goal(id, statement, domain, objectives, addresses)``: a :class:`Goal` (an
+#: opaque reference, storable text, a :class:`GoalDomain`, at most 100
+#: :data:`loaded_objective` records, at most 100 distinct strings).
+loaded_goal: Callable[[str, str, GoalDomain, tuple[Objective, ...], tuple[str, ...]], Goal] = (
+    _loaded_maker(Goal)
+)
+#: ``loaded_diagnosis(code, system)``: a :class:`Diagnosis` (an opaque reference and a
+#: :class:`CodeSystem`).
+loaded_diagnosis: Callable[[str, CodeSystem], Diagnosis] = _loaded_maker(Diagnosis)
+#: ``loaded_problem(id, description, behavioural_definitions, diagnosis)``: a
+#: :class:`PresentingProblem` (an opaque reference, storable text, at most 100 non-empty
+#: strings that are valid Unicode, a :data:`loaded_diagnosis` or ``None``).
+loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], PresentingProblem] = (
+    _loaded_maker(PresentingProblem)
+)
+
+
+_UnfrozenSchedule = _unfrozen(Schedule)
+
+
+def loaded_schedule(start: datetime, rrule: str, timezone: str | None) -> Schedule:
+    """A :class:`Schedule` read by the JSON layer's fast path: its parsed rule is made by
+    the class's own default (``Schedule._parse``, which checks the start, the rule text
+    and parts, and the zone name, then parses the rule), its field validators do not run.
+
+    Safe because that path checks what they would besides: ``start`` a time as for
+    :data:`loaded_assessment`, ``rrule`` storable text of at most 500 characters and
+    ``timezone`` storable text of at most 64 characters or ``None``.
+    """
+    new = _UnfrozenSchedule()
+    new.start, new.rrule, new.timezone = start, rrule, timezone
+    new._parsed = Schedule._parse(new)  # raises ValidationError for a bad rule or zone
+    new.__class__ = Schedule
+    schedule: Schedule = new
+    return schedule
 
 
 _new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan)

@@ -47,7 +47,6 @@ from ._model import (
     CodeSystem,
     Comparator,
     DeliveryFormat,
-    Diagnosis,
     EpisodeOutcome,
     Goal,
     GoalDomain,
@@ -442,39 +441,68 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 # Enum members looked up once: class attribute access is slow.
 _ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
 _STR = frozenset({str})
-#: Optional free-text fields, checked by their own validators.
-_SESSION_NOTE = attrs.fields(Session).note
-_TRANSITION_REASON = attrs.fields(Transition).reason
-match_ref = v.match_ref
 
 
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
 
-class _Times(dict[str, datetime]):
-    """Date-times read once per document: records at one session share their time.
+# An opaque reference (the ``ref`` validator's pattern, _validation._REF) is 1 to 128
+# characters of REF_CHARS, the first a letter or digit. A pattern matched over many
+# characters reads each through its character class, so a document's references are
+# checked together with C string methods instead (see _Times.check).
+_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/#-"
+_REF_LENGTH = 128
+#: Deletes every reference character: references joined by line feeds leave only these.
+_DROP_REF_CHARS = str.maketrans("", "", _REF_CHARS)
+#: Where a reference begins (after a line feed) with no letter or digit: with a
+#: character a reference may not start with, or empty (a line feed or the end next).
+_BAD_START = re.compile(r"\n(?:[._:/#\n-]|\Z)")
 
-    A miss parses exactly as the slow path's hook and checks the range as the
-    validator does; the offset is whole minutes by the RFC 3339 pattern itself (no
-    seconds), and ``fromisoformat`` gives a fixed-offset zone, which the model's
-    converter keeps as it is.
+
+class _Times(dict[str, datetime]):
+    """What the fast path reads once per document, or checks once for all of it.
+
+    Date-times: records at one session share their time. A miss parses as the slow
+    path's hook does and checks the range as the validator does; the offset is whole
+    minutes by the RFC 3339 pattern (no seconds), and ``fromisoformat`` gives a
+    fixed-offset zone, which the model's converter keeps as it is.
+
+    References and free text: a pattern match costs far more than the few characters
+    it reads (a match state and a match object each time), and a document has a
+    hundred references, so the readers collect them in :attr:`refs` and
+    :attr:`texts`, and :meth:`check` matches each list once, before the plan is built.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        #: Strings of this document already found to be opaque references: a plan
-        #: names a few instruments and clinicians many times.
-        self.refs: set[str] = set()
+    __slots__ = ("refs", "texts")
 
-    def is_ref(self, text: str) -> bool:
-        """Whether ``text`` (a string) is an opaque reference, matched once per document."""
-        if text in self.refs:
-            return True
-        if not match_ref(text):
-            return False
-        self.refs.add(text)
-        return True
+    def __init__(self) -> None:  # dict's own __init__ has nothing to do
+        #: Every string the document gives where an opaque reference belongs.
+        self.refs: list[str] = []
+        #: Every free-text string, once its type, length and blankness are checked.
+        self.texts: list[str] = []
+
+    def check(self) -> None:
+        """Raise _Slow unless every collected reference is an opaque reference and every
+        text is valid Unicode without control characters (the ``ref`` and ``text``
+        validators' pattern and encoding tests)."""
+        refs = self.refs
+        if refs:
+            # Each reference after a line feed; TypeError for a value that is not a string.
+            joined = "\n" + "\n".join(refs)
+            if (
+                # Nothing but reference characters, and a line feed for each (one inside
+                # a reference would leave one more).
+                joined.translate(_DROP_REF_CHARS) != "\n" * len(refs)
+                or _BAD_START.search(joined)
+                or max(map(len, refs)) > _REF_LENGTH
+            ):
+                raise _Slow
+        # Text joined: a control character or lone surrogate is in the whole exactly
+        # when it is in a part (Python never pairs surrogates of two strings).
+        text = "".join(self.texts)
+        if find_control(text) or not (text.isascii() or is_unicode(text)):
+            raise _Slow
 
     def __missing__(self, text: str) -> datetime:
         if type(text) is not str or not _RFC3339.match(text):
@@ -497,101 +525,138 @@ _ITEM_TYPES = frozenset({int, type(None)})
 #: Every item response the items validator accepts, once its type is exactly int or None.
 _ITEM_VALUES = frozenset([*range(-1000, 1001), None])
 
+# The readers' own bindings: a module global is one cached lookup, an attribute of
+# another module two.
+find_control = v.find_control
+is_unicode = v.is_unicode
+_loaded_assessment = _fast.loaded_assessment
+_loaded_session = _fast.loaded_session
+
+
+def _is_text(value: Any, times: _Times, max_length: int = v.MAX_TEXT) -> bool:
+    """What the ``text`` validator accepts, but for the tests :meth:`_Times.check` makes
+    for the whole document: a string that is not blank, of at most ``max_length``
+    characters."""
+    if type(value) is not str or len(value) > max_length or value.strip() == "":
+        return False
+    times.texts.append(value)
+    return True
+
+
+def _fast_ids(value: Any) -> tuple[str, ...]:
+    """A list of at most 100 distinct strings as a tuple: the ``items_of(str, ...,
+    max_length=100, unique=True)`` validator of intervention, objective and problem ids."""
+    if (
+        type(value) is not list
+        or len(value) > 100
+        or not _STR.issuperset(map(type, value))
+        or len(set(value)) != len(value)
+    ):
+        raise _Slow
+    return tuple(value)
+
 
 def _fast_assessment(doc: Any, times: _Times) -> Assessment:
-    if type(doc) is not dict or not doc.keys() <= _ASSESSMENT_KEYS:
+    if type(doc) is not dict:
         raise _Slow
+    if len(doc) == 5:
+        # Five keys, all read below (a missing one is a KeyError): exactly the
+        # assessment's keys, found without comparing a key view with them.
+        items, total = doc["items"], doc["total"]
+    elif doc.keys() <= _ASSESSMENT_KEYS:
+        items, total = doc.get("items"), doc.get("total")
+    else:
+        raise _Slow
+    # Opaque references, as the ``ref`` validator checks: matched for the whole
+    # document by _Times.check.
     ident, instrument = doc["id"], doc["instrument"]
-    # Opaque references, as the ``ref`` validator checks (an instrument code matched
-    # once per document: _Times.is_ref inline).
-    if not (type(ident) is str and type(instrument) is str and match_ref(ident)):
-        raise _Slow
-    refs = times.refs
-    if instrument not in refs:
-        if not match_ref(instrument):
-            raise _Slow
-        refs.add(instrument)
-    items = doc.get("items")
-    total = doc.get("total")
+    times.refs += ident, instrument
     if items is not None:
         # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
+        # Both set tests iterate in C without building a set.
         if (
             type(items) is not list
             or len(items) > 1000
-            or not set(map(type, items)) <= _ITEM_TYPES
+            or not _ITEM_TYPES.issuperset(map(type, items))
             or not _ITEM_VALUES.issuperset(items)
         ):
             raise _Slow
         items = tuple(items)
-    elif total is None:
-        raise _Slow  # neither responses nor a total
-    if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
-        raise _Slow
-    return _fast.loaded_assessment(ident, instrument, times[doc["administered_at"]], items, total)
+        if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
+            raise _Slow
+    elif total is None or type(total) not in (int, float) or not v.is_number(total):
+        raise _Slow  # neither responses nor a total, or not a number
+    return _loaded_assessment(ident, instrument, times[doc["administered_at"]], items, total)
 
 
 def _fast_session(doc: Any, times: _Times) -> Session:
-    if type(doc) is not dict or not doc.keys() <= _SESSION_KEYS:
+    if type(doc) is not dict:
+        raise _Slow
+    if len(doc) == 7:
+        # Seven keys, all read below: exactly the session's keys (as for assessments).
+        interventions, assessments = doc["interventions"], doc["assessments"]
+        minutes, note = doc["duration_minutes"], doc["note"]
+    elif doc.keys() <= _SESSION_KEYS:
+        interventions = doc.get("interventions", _EMPTY)
+        assessments = doc.get("assessments", _EMPTY)
+        minutes, note = doc.get("duration_minutes"), doc.get("note")
+    else:
         raise _Slow
     attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
-    interventions = doc.get("interventions", ())
-    assessments = doc.get("assessments", ())
+    if type(interventions) is not list or type(assessments) is not list:
+        raise _Slow
     if interventions:
         # Distinct strings, at most 100: the interventions validator.
         if (
-            type(interventions) is not list
-            or len(interventions) > 100
-            or not set(map(type, interventions)) <= _STR
+            len(interventions) > 100
+            or not _STR.issuperset(map(type, interventions))
             or len(set(interventions)) != len(interventions)
         ):
             raise _Slow
         interventions = tuple(interventions)
-    elif interventions != ():
-        if type(interventions) is not list:
-            raise _Slow
+    else:
         interventions = ()
     if assessments:
-        if type(assessments) is not list or len(assessments) > 100:
+        if len(assessments) > 100:
             raise _Slow
         assessments = tuple([_fast_assessment(a, times) for a in assessments])
-    elif assessments != ():
-        if type(assessments) is not list:
-            raise _Slow
+    else:
         assessments = ()
     if attendance is not _ATTENDED and (interventions or assessments):
         raise _Slow
-    minutes = doc.get("duration_minutes")
     if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
         raise _Slow
-    note = doc.get("note")
-    if note is not None:
-        _SESSION_NOTE.validator(None, _SESSION_NOTE, note)  # type: ignore[misc]  # raises if bad
-    ident = doc["id"]
-    if type(ident) is not str or not match_ref(ident):
+    if note is not None and not _is_text(note, times):
         raise _Slow
-    return _fast.loaded_session(
+    ident = doc["id"]
+    times.refs.append(ident)
+    return _loaded_session(
         ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
     )
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:
-    if type(doc) is not dict or not doc.keys() <= _TRANSITION_KEYS:
+    if type(doc) is not dict:
+        raise _Slow
+    if len(doc) == 7:
+        # Seven keys, all read below: exactly the record's keys (as for assessments).
+        outcome, reason = doc["outcome"], doc["reason"]
+    elif doc.keys() <= _TRANSITION_KEYS:
+        outcome, reason = doc.get("outcome"), doc.get("reason")
+    else:
         raise _Slow
     source = doc["source"]
     if source is not None:
         source = _PHASES[source]
     target = _PHASES[doc["target"]]
-    outcome = doc.get("outcome")
     if outcome is not None:
         outcome = _OUTCOMES[outcome]
     if (target is _CLOSED) != (outcome is not None):
         raise _Slow
-    reason = doc.get("reason")
-    if reason is not None:
-        _TRANSITION_REASON.validator(None, _TRANSITION_REASON, reason)  # type: ignore[misc]
-    event, by = doc["event"], doc["by"]
-    if not (type(event) is str and type(by) is str and match_ref(event) and times.is_ref(by)):
+    if reason is not None and not _is_text(reason, times):
         raise _Slow
+    event, by = doc["event"], doc["by"]
+    times.refs += event, by
     return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
 
 
@@ -601,14 +666,15 @@ def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) 
     return tuple([build(item, times) for item in value])
 
 
-# The plan's other parts (presenting problems, goals, interventions, reviews, client
-# factors) are built by their validated constructors, which run every field check; the
-# readers below only do what the converter's hooks do before it: refuse unknown keys,
-# look up enum members, parse dates and times, read lists, and pass every other value
-# through as json gave it (json gives exact types, and each such field's validator
-# checks the type the hook would: str, int but not bool, a finite number, a bool).
-# A key left out is a default left out; a missing required key is a KeyError. Any
-# doubt raises, and the detailed converter reads the document.
+# The plan's other parts (presenting problems, goals, interventions, reviews) are read
+# the same way: the readers below do what the converter's hooks do (refuse unknown keys,
+# look up enum members, parse dates and times, read lists) and check each field as its
+# validator would (json gives exact types, so ``type(x) is str`` is the hook's and the
+# validator's test), then build the record through treatplan._fast (a schedule's rule
+# is checked and parsed by the class's own code there). Client factors with content,
+# barriers and targets of the rare kinds are built by their validated constructors. A key left
+# out is a default left out; a missing required key is a KeyError. Any doubt raises,
+# and the detailed converter reads the document.
 _PROGRESS_KEYS = frozenset({"objective", "achievement", "gas_level", "note"})
 _REVIEW_KEYS = frozenset(
     {"id", "at", "decision", "progress", "next_review", "by", "client_requested_ending", "note"}
@@ -660,42 +726,61 @@ def _fast_list(doc: dict[str, Any], key: str) -> list[Any]:
 
 
 _EMPTY: list[Any] = []
+#: Dates a plan may hold: years from 1900 up to (not including) 2200 (``a_date``).
+_DATE_YEARS = range(v.MIN_INSTANT.year, v.MAX_INSTANT.year)
 
 
 def _fast_date(value: Any) -> date | None:
-    """An optional date, parsed as the date hook parses it."""
+    """An optional date, parsed as the date hook parses it, in the plan's range."""
     if value is None:
         return None
     if type(value) is not str or not _FULL_DATE.match(value):
         raise _Slow
-    return date.fromisoformat(value)  # ValueError: declined
+    day = date.fromisoformat(value)  # ValueError: declined
+    if day.year not in _DATE_YEARS:
+        raise _Slow
+    return day
+
+
+def _fast_progress(doc: Any, times: _Times) -> ObjectiveProgress:
+    if type(doc) is not dict or not doc.keys() <= _PROGRESS_KEYS:
+        raise _Slow
+    objective, achievement = doc["objective"], _ACHIEVEMENTS[doc["achievement"]]
+    level, note = doc.get("gas_level"), doc.get("note")
+    if not (
+        achievement is not None
+        and (level is None or (type(level) is int and -2 <= level <= 2))
+        and (note is None or _is_text(note, times))
+    ):
+        raise _Slow
+    times.refs.append(objective)
+    return _fast.loaded_progress(objective, achievement, level, note)
 
 
 def _fast_review(doc: Any, times: _Times) -> ProgressReview:
     if type(doc) is not dict or not doc.keys() <= _REVIEW_KEYS:
         raise _Slow
-    progress = []
-    for p in _fast_list(doc, "progress"):
-        if type(p) is not dict or not p.keys() <= _PROGRESS_KEYS:
-            raise _Slow
-        progress.append(
-            ObjectiveProgress(
-                objective=p["objective"],
-                achievement=_ACHIEVEMENTS[p["achievement"]],
-                gas_level=p.get("gas_level"),
-                note=p.get("note"),
-            )
-        )
-    return ProgressReview(
-        id=doc["id"],
-        at=times[doc["at"]],
-        decision=_DECISIONS[doc["decision"]],
-        progress=progress,
-        next_review=_fast_date(doc.get("next_review")),
-        by=doc.get("by"),
-        client_requested_ending=doc.get("client_requested_ending", False),
-        note=doc.get("note"),
-    )
+    progress = _fast_list(doc, "progress")
+    if len(progress) > 1000:
+        raise _Slow
+    records = tuple([_fast_progress(p, times) for p in progress])
+    ident, at, decision = doc["id"], times[doc["at"]], _DECISIONS[doc["decision"]]
+    next_review = _fast_date(doc.get("next_review"))
+    by, note = doc.get("by"), doc.get("note")
+    ending = doc.get("client_requested_ending", False)
+    if not (
+        decision is not None
+        and type(ending) is bool
+        and (note is None or _is_text(note, times))
+        # The post-init checks: not due before the review, one record per objective.
+        and (next_review is None or next_review >= at.date())
+        and len({p.objective for p in records}) == len(records)
+    ):
+        raise _Slow
+    times.refs.append(ident)
+    if by is not None:
+        times.refs.append(by)
+    return _fast.loaded_review(ident, at, decision, records, next_review, by, ending, note)
 
 
 def _fast_intervention(doc: Any, times: _Times) -> Intervention:
@@ -705,89 +790,112 @@ def _fast_intervention(doc: Any, times: _Times) -> Intervention:
     if schedule is not None:
         if type(schedule) is not dict or not schedule.keys() <= _SCHEDULE_KEYS:
             raise _Slow
-        schedule = Schedule(
-            start=times[schedule["start"]],
-            rrule=schedule["rrule"],
-            timezone=schedule.get("timezone"),
-        )
-    return Intervention(
-        id=doc["id"],
-        modality=_MODALITIES[doc["modality"]],
-        technique=doc["technique"],
-        format=_FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT,
-        serves=_fast_list(doc, "serves"),
-        schedule=schedule,
-        delivered_by=doc.get("delivered_by"),
-    )
+        rule, zone = schedule["rrule"], schedule.get("timezone")
+        if not (_is_text(rule, times, 500) and (zone is None or _is_text(zone, times, 64))):
+            raise _Slow
+        schedule = _fast.loaded_schedule(times[schedule["start"]], rule, zone)
+    ident, technique, by = doc["id"], doc["technique"], doc.get("delivered_by")
+    modality = _MODALITIES[doc["modality"]]
+    kind = _FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT
+    if not (modality is not None and kind is not None and _is_text(technique, times, 500)):
+        raise _Slow
+    times.refs.append(ident)
+    if by is not None:
+        times.refs.append(by)
+    serves = _fast_ids(doc.get("serves", _EMPTY))
+    return _fast.loaded_intervention(ident, modality, technique, kind, serves, schedule, by)
 
 
-def _fast_target(doc: Any) -> ObjectiveTarget:
+def _fast_target(doc: Any, times: _Times) -> ObjectiveTarget:
     if type(doc) is dict and doc.get("kind") == "measure" and doc.keys() <= _MEASURE_KEYS:
-        return MeasureTarget(
-            instrument=doc["instrument"],
-            comparator=_COMPARATORS[doc["comparator"]],
-            threshold=doc["threshold"],
-        )
+        instrument, threshold = doc["instrument"], doc["threshold"]
+        comparator = _COMPARATORS[doc["comparator"]]
+        if not (
+            comparator is not None and type(threshold) in (int, float) and v.is_number(threshold)
+        ):
+            raise _Slow
+        times.refs.append(instrument)
+        return _fast.loaded_measure_target(instrument, comparator, threshold)
     # The other kinds are rare: the quick converter reads them (same hooks and constructors).
     target: ObjectiveTarget = _quick_converter().structure(doc, ObjectiveTarget)  # type: ignore[arg-type]
     return target
 
 
-def _fast_goal(doc: Any, _: _Times) -> Goal:
+def _fast_objective(doc: Any, times: _Times) -> Objective:
+    if type(doc) is not dict or not doc.keys() <= _OBJECTIVE_KEYS:
+        raise _Slow
+    ident, description = doc["id"], doc["description"]
+    target = _fast_target(doc["target"], times)
+    target_date = _fast_date(doc["target_date"])
+    status = _GOAL_STATUSES[doc["status"]] if "status" in doc else _DEFAULT_STATUS
+    achievement = _ACHIEVEMENTS[doc.get("achievement")]
+    if not (_is_text(description, times) and target_date is not None and status is not None):
+        raise _Slow
+    times.refs.append(ident)
+    return _fast.loaded_objective(ident, description, target, target_date, status, achievement)
+
+
+def _fast_goal(doc: Any, times: _Times) -> Goal:
     if type(doc) is not dict or not doc.keys() <= _GOAL_KEYS:
         raise _Slow
-    objectives = []
-    for o in _fast_list(doc, "objectives"):
-        if type(o) is not dict or not o.keys() <= _OBJECTIVE_KEYS:
-            raise _Slow
-        objectives.append(
-            Objective(
-                id=o["id"],
-                description=o["description"],
-                target=_fast_target(o["target"]),
-                target_date=_fast_date(o["target_date"]),  # type: ignore[arg-type]
-                status=_GOAL_STATUSES[o["status"]] if "status" in o else _DEFAULT_STATUS,
-                achievement=_ACHIEVEMENTS[o.get("achievement")],
-            )
-        )
-    return Goal(
-        id=doc["id"],
-        statement=doc["statement"],
-        domain=_DOMAINS[doc["domain"]],
-        objectives=objectives,
-        addresses=_fast_list(doc, "addresses"),
-    )
+    objectives = _fast_list(doc, "objectives")
+    if len(objectives) > 100:
+        raise _Slow
+    records = tuple([_fast_objective(o, times) for o in objectives])
+    ident, statement, domain = doc["id"], doc["statement"], _DOMAINS[doc["domain"]]
+    if not (_is_text(statement, times) and domain is not None):
+        raise _Slow
+    times.refs.append(ident)
+    addresses = _fast_ids(doc.get("addresses", _EMPTY))
+    return _fast.loaded_goal(ident, statement, domain, records, addresses)
 
 
-def _fast_problem(doc: Any, _: _Times) -> PresentingProblem:
+def _fast_problem(doc: Any, times: _Times) -> PresentingProblem:
     if type(doc) is not dict or not doc.keys() <= _PROBLEM_KEYS:
         raise _Slow
     diagnosis = doc.get("diagnosis")
     if diagnosis is not None:
         if type(diagnosis) is not dict or not diagnosis.keys() <= _DIAGNOSIS_KEYS:
             raise _Slow
-        diagnosis = Diagnosis(code=diagnosis["code"], system=_CODE_SYSTEMS[diagnosis["system"]])
-    return PresentingProblem(
-        id=doc["id"],
-        description=doc["description"],
-        behavioural_definitions=_fast_list(doc, "behavioural_definitions"),
-        diagnosis=diagnosis,
-    )
+        code, system = diagnosis["code"], _CODE_SYSTEMS[diagnosis["system"]]
+        if system is None:
+            raise _Slow
+        times.refs.append(code)
+        diagnosis = _fast.loaded_diagnosis(code, system)
+    definitions = _fast_list(doc, "behavioural_definitions")
+    # At most 100 strings, each non-empty (all: an empty string is false) and valid
+    # Unicode (joined, as in _Times.check): that field's validator.
+    if definitions and (
+        len(definitions) > 100
+        or not _STR.issuperset(map(type, definitions))
+        or not all(definitions)
+        or not is_unicode("".join(definitions))
+    ):
+        raise _Slow
+    ident, description = doc["id"], doc["description"]
+    if not _is_text(description, times):
+        raise _Slow
+    times.refs.append(ident)
+    return _fast.loaded_problem(ident, description, tuple(definitions), diagnosis)
+
+
+#: The factors of a document that states none: immutable, and equal to a fresh one.
+_NO_FACTORS = ClientFactors()
 
 
 def _fast_client_factors(doc: Any) -> ClientFactors:
     if type(doc) is not dict or not doc.keys() <= _FACTORS_KEYS:
         raise _Slow
+    readiness, support = _READINESS[doc.get("readiness")], _SUPPORT[doc.get("support")]
+    listed = _fast_list(doc, "barriers")
+    if not listed and readiness is None and support is None:
+        return _NO_FACTORS
     barriers = []
-    for b in _fast_list(doc, "barriers"):
+    for b in listed:
         if type(b) is not dict or not b.keys() <= _BARRIER_KEYS:
             raise _Slow
         barriers.append(Barrier(kind=_BARRIER_KINDS[b["kind"]], mitigation=b.get("mitigation")))
-    return ClientFactors(
-        readiness=_READINESS[doc.get("readiness")],
-        support=_SUPPORT[doc.get("support")],
-        barriers=barriers,
-    )
+    return ClientFactors(readiness=readiness, support=support, barriers=barriers)
 
 
 def _rule_reader(cls: type[Any]) -> tuple[type[Any], frozenset[str], dict[str, Any]] | None:
@@ -814,8 +922,18 @@ _RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, 
 _RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
 
 
-def _fast_rule(doc: Any) -> Rule:
-    """A termination rule, nested ones included (the caller has checked the depth)."""
+#: How many composite rules the fast path reads inside one another: each is two JSON
+#: levels (the rule and its list), so a document of nested rules stays below MAX_DEPTH
+#: (the constructors refuse rules nested deeper than MAX_RULE_DEPTH long before).
+_RULE_NESTING = (MAX_DEPTH - 2) // 2
+
+
+def _fast_rule(doc: Any, depth: int = 0) -> Rule:
+    """A termination rule, nested ones included, ``depth`` composites down.
+
+    Rules alone nest without bound in a plan document (any_of, all_of), so only here
+    is the depth counted; a value of any other field nested deep in a rule is refused
+    by that field's validator at its first level, without recursion."""
     if type(doc) is not dict:
         raise _Slow
     reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
@@ -831,9 +949,9 @@ def _fast_rule(doc: Any) -> Rule:
             values[name] = members[values[name]]
     if "rules" in values:
         rules = values["rules"]
-        if type(rules) is not list:
+        if type(rules) is not list or depth >= _RULE_NESTING:
             raise _Slow
-        values["rules"] = [_fast_rule(r) for r in rules]
+        values["rules"] = [_fast_rule(r, depth + 1) for r in rules]
     rule: Rule = cls(**values)  # validated
     return rule
 
@@ -879,13 +997,13 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
         elif name == "plan_id" or name == "client_ref" or name == "schema_version":
             fields[name] = value  # checked by loaded_plan
         elif name == "discharge_criteria":
-            # Only rules nest without bound (any_of, all_of): every other part the
-            # converter accepts has the schema's few levels, far below MAX_DEPTH.
-            if not _depth_ok(value, MAX_DEPTH - 1):
-                raise _Slow
+            # Only rules nest without bound (any_of, all_of), and _fast_rule counts
+            # their depth: every other part the converter accepts has the schema's few
+            # levels, far below MAX_DEPTH.
             fields[name] = None if value is None else _fast_rule(value)
         else:
             fields[name] = quick.structure(value, types[name])
+    times.check()  # every reference and text of the document at once
     # Every check that spans the plan runs; the field validators, which the readers
     # above have done the work of, do not (see loaded_plan).
     plan = _fast.loaded_plan(fields)
@@ -936,12 +1054,27 @@ def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
 
 
 def _write_session(s: Session, written: dict[int, str]) -> dict[str, Any]:
+    at = s.at
+    text = _write_time(at, written)
     return {
         "id": s.id,
-        "at": _write_time(s.at, written),
+        "at": text,
         "attendance": _ENUM_TEXT(s.attendance),
         "interventions": list(s.interventions),
-        "assessments": [_write_assessment(a, written) for a in s.assessments],
+        # _write_assessment inline: a session writes several, usually at its own time
+        # (one object), whose text it has.
+        "assessments": [
+            {
+                "id": a.id,
+                "instrument": a.instrument,
+                "administered_at": text
+                if a.administered_at is at
+                else _write_time(a.administered_at, written),
+                "items": None if a.items is None else list(a.items),
+                "total": a.total,
+            }
+            for a in s.assessments
+        ],
         "duration_minutes": s.duration_minutes,
         "note": s.note,
     }

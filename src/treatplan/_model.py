@@ -1044,6 +1044,8 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
     each record time is converted to UTC once, and each instrument code is looked up
     once per plan.
     """
+    if _plan_is_clean(plan):
+        return []
     problems: list[ValidationIssue] = []
     add = problems.append
     if plan.schema_version != SCHEMA_VERSION:
@@ -1210,6 +1212,112 @@ def _plan_problems(plan: TreatmentPlan) -> list[ValidationIssue]:
             )
         )
     return problems
+
+
+#: A definitions-cache entry for an instrument code not looked up yet.
+_UNSEEN: Any = object()
+
+
+def _plan_is_clean(plan: TreatmentPlan) -> bool:
+    """Whether :func:`_plan_problems` finds nothing, decided without naming anything.
+
+    Nothing found is the common case (every valid document and constructor call), so
+    this answers it with sets and C-level subset and order tests, and no index, path or
+    duplicate tracking. It makes each of ``_plan_problems``'s checks (same order of
+    cost, none left out), so True means that walk would find nothing; False sends the
+    caller to that walk, which names every problem. tests/test_plan_checks.py holds the
+    two to the same answer on generated plans, valid and broken.
+    """
+    if plan.schema_version != SCHEMA_VERSION:
+        return False
+    rule = plan.discharge_criteria
+    if rule is not None and not isinstance(rule, RULE_TYPES):
+        return False
+    presenting, goals, interventions = plan.presenting_problems, plan.goals, plan.interventions
+    sessions, standalone, reviews = plan.sessions, plan.assessments, plan.reviews
+    objectives = [o for g in goals for o in g.objectives]
+    taken = [*standalone]
+    for s in sessions:
+        taken += s.assessments
+    problem_ids = {p.id for p in presenting}
+    objective_ids = {o.id for o in objectives}
+    intervention_ids = {i.id for i in interventions}
+    # Ids unique across the plan: the union of every record's id is as large as their count.
+    every_id = problem_ids | objective_ids | intervention_ids
+    every_id.update([g.id for g in goals], [a.id for a in taken], [s.id for s in sessions])
+    every_id.update([r.id for r in reviews])
+    if len(every_id) != (
+        len(presenting)
+        + len(goals)
+        + len(objectives)
+        + len(interventions)
+        + len(taken)
+        + len(sessions)
+        + len(reviews)
+    ):
+        return False
+    for g in goals:
+        if not problem_ids.issuperset(g.addresses):
+            return False
+    for i in interventions:
+        if not objective_ids.issuperset(i.serves):
+            return False
+    customs = plan.custom_instruments
+    if len({c.code for c in customs}) != len(customs):
+        return False
+    # Each instrument code looked up once, as _plan_problems does.
+    definitions: dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None] = {}
+    for o in objectives:
+        target = o.target
+        if (
+            isinstance(target, MeasureTarget)
+            and _instrument_or_none(plan, target.instrument) is None
+        ):
+            return False
+    for a in taken:
+        code = a.instrument
+        known = definitions.get(code, _UNSEEN)
+        if known is _UNSEEN:
+            found = _instrument_or_none(plan, code)
+            known = definitions[code] = (
+                None if found is None else (found, uniform_responses(found), found.item_count)
+            )
+        if known is None:
+            return False
+        instrument, uniform, count = known
+        items, total = a.items, a.total
+        if (
+            uniform is None
+            or total is not None
+            or type(items) is not tuple
+            or len(items) != count
+            or not uniform.issuperset(items)
+        ) and instrument.response_problems(items, total):
+            return False
+    # Times in order: a list of instants equals its sorted copy exactly when no
+    # instant is before the one ahead of it (a stable sort of a sorted list is itself).
+    session_instants = [s.at.astimezone(UTC) for s in sessions]
+    review_instants = [r.at.astimezone(UTC) for r in reviews]
+    if session_instants != sorted(session_instants) or review_instants != sorted(review_instants):
+        return False
+    if not intervention_ids.issuperset([i for s in sessions for i in s.interventions]):
+        return False
+    if not objective_ids.issuperset([p.objective for r in reviews for p in r.progress]):
+        return False
+    if rule is not None and _rule_reference_problems(rule, plan, objective_ids):
+        return False
+    history = plan.history
+    event_instants = [t.at.astimezone(UTC) for t in history]
+    return not (
+        _history_problems(history, event_instants)
+        or _record_phase_problems(
+            plan,
+            event_instants,
+            [a.administered_at.astimezone(UTC) for a in standalone],
+            session_instants,
+            review_instants,
+        )
+    )
 
 
 def _record_phase_problems(

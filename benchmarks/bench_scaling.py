@@ -5,7 +5,11 @@ and a GAD-7), built through the public API, it times per call:
 
 - ``record_session``: appending one more session (the derived state is extended);
 - ``evaluate``: the default scenario's ending rules (every built-in rule kind, in an
-  ``AnyOf``) as of the last session;
+  ``AnyOf``) as of the last session. At 10,000 sessions the session limit, the
+  authorisation and the time limit fire (their largest settings are 10,000 sessions
+  and 100 years), and a fired verdict cites every session it counted as evidence, so
+  that call (and ``review``, which evaluates them) grows with the plan by design:
+  without those three rules it stays flat (about 1.3x the 10-session call);
 - ``alerts`` as of the last session;
 - ``review`` as of the last session, with ``charts=False`` (the simulator's setting:
   a chart of every score is output that grows with the plan by definition);

@@ -43,3 +43,25 @@ def test_frozen_makers_refuse_a_class_their_stores_cannot_stand_in_for(cls: type
     library's own error, not left to fail later or with an attrs exception."""
     with pytest.raises(tp.ArgumentError, match="only stores its arguments"):
         _fast.frozen_maker(cls)
+
+
+def _type_error(call: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(TypeError) as caught:
+        call(*args, **kwargs)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((), {}), (("x",), {}), (("x",), {"nope": 1}), (("x",), {"instrument": "y"})],
+)
+def test_a_frozen_maker_misused_says_what_the_constructor_says(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """The maker stands in for ``Score(...)``: a call with missing, unknown or repeated
+    arguments fails with the constructor's own message, which names ``Score.__init__``
+    (not an anonymous generated function). Only a count of surplus positional
+    arguments differs (the constructor counts ``self``)."""
+    from treatplan._scoring import Score, new_score
+
+    assert _type_error(new_score, *args, **kwargs) == _type_error(Score, *args, **kwargs)

@@ -190,7 +190,11 @@ def frozen_maker(cls: type[T]) -> Callable[..., T]:
         or hasattr(cls, "__attrs_post_init__")
     ):
         raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
-    return cast("Callable[..., T]", _maker(cls, "__init_stores__", keep_defaults=True))
+    make = _maker(cls, "__init_stores__", keep_defaults=True)
+    # Named as the constructor it stands in for: a call with a missing or unknown
+    # argument then fails with the constructor's own message.
+    make.__name__, make.__qualname__ = "__init__", f"{cls.__qualname__}.__init__"
+    return cast("Callable[..., T]", make)
 
 
 _UnfrozenPlan = _unfrozen(TreatmentPlan)

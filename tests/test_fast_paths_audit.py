@@ -3,6 +3,9 @@ plan-wide check), each held to the validated path it stands in for."""
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -65,3 +68,47 @@ def test_a_frozen_maker_misused_says_what_the_constructor_says(
     from treatplan._scoring import Score, new_score
 
     assert _type_error(new_score, *args, **kwargs) == _type_error(Score, *args, **kwargs)
+
+
+_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
+
+
+def _posing_as(text: str) -> str:
+    """A ``str`` subclass whose content is no time at all but which hashes and compares
+    equal to ``text``: from_dict takes Python objects, not only what json gives."""
+
+    class Posing(str):
+        def __eq__(self, other: object) -> bool:
+            return other == text or str.__eq__(self, other)
+
+        def __hash__(self) -> int:
+            return hash(text)
+
+    return Posing("not a time")
+
+
+def _time_places(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    return [
+        *((s, "at") for s in doc["sessions"]),
+        *((a, "administered_at") for s in doc["sessions"] for a in s["assessments"]),
+        *((a, "administered_at") for a in doc["assessments"]),
+        *((t, "at") for t in doc["history"]),
+        *((r, "at") for r in doc["reviews"]),
+        *((i["schedule"], "start") for i in doc["interventions"] if i.get("schedule")),
+    ]
+
+
+def test_a_time_is_read_from_its_text_not_found_by_equality() -> None:
+    """The fast path reads each date-time text once per document and finds a repeat by
+    equality; a value that only poses as a text read before (equal, with its hash) is
+    not that text. Every such place is refused, as the detailed path refuses it."""
+    base = json.loads(_EXAMPLE.read_text(encoding="utf-8"))
+    every = {text for node, key in _time_places(base) for text in [node[key]]}
+    count = len(_time_places(base))
+    assert count > len(every)  # repeats exist: the look-up is what is under test
+    for index in range(count):
+        doc = copy.deepcopy(base)
+        node, key = _time_places(doc)[index]
+        node[key] = _posing_as(node[key])
+        with pytest.raises(tp.ValidationError):
+            tp.from_dict(doc)

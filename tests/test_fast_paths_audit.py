@@ -112,3 +112,37 @@ def test_a_time_is_read_from_its_text_not_found_by_equality() -> None:
         node[key] = _posing_as(node[key])
         with pytest.raises(tp.ValidationError):
             tp.from_dict(doc)
+
+
+def _public_classes() -> list[type[Any]]:
+    from treatplan._evaluation import Verdict
+    from treatplan._scoring import Score, ScoredPoint
+
+    named = [getattr(tp, name) for name in tp.__all__]
+    return [c for c in [*named, Score, ScoredPoint, Verdict] if attrs.has(c)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, not fixed: CPython refuses __class__ assignment between twin slotted "
+    "classes with __weakref__, so the fill class must subclass the public one",
+)
+def test_the_fast_paths_add_no_subclass_to_a_public_class() -> None:
+    """The makers fill an instance of a class of their own before giving it its real
+    class; that class must not show among a public class's subclasses, where cattrs'
+    ``include_subclasses`` strategy (and anything else walking ``__subclasses__()``)
+    would find a second class with the same fields."""
+    for cls in _public_classes():
+        assert [c for c in cls.__subclasses__() if c.__module__ == _fast.__name__] == [], cls
+
+
+@pytest.mark.xfail(strict=True, reason="as above: the fill class is a second subclass")
+def test_cattrs_include_subclasses_works_on_a_loaded_record() -> None:
+    from cattrs import Converter
+    from cattrs.strategies import include_subclasses
+
+    converter = Converter()
+    include_subclasses(tp.Diagnosis, converter)
+    diagnosis = tp.loads(_EXAMPLE.read_text(encoding="utf-8")).presenting_problems[0].diagnosis
+    assert diagnosis is not None
+    assert converter.structure(converter.unstructure(diagnosis), tp.Diagnosis) == diagnosis

@@ -10,9 +10,12 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import _fast
+from treatplan import _fast, _json
+from treatplan import strategies as tps
 
 
 @attrs.frozen(cache_hash=True)
@@ -146,3 +149,57 @@ def test_cattrs_include_subclasses_works_on_a_loaded_record() -> None:
     diagnosis = tp.loads(_EXAMPLE.read_text(encoding="utf-8")).presenting_problems[0].diagnosis
     assert diagnosis is not None
     assert converter.structure(converter.unstructure(diagnosis), tp.Diagnosis) == diagnosis
+
+
+#: Values a hostile or careless document puts where another belongs.
+_ODD = (
+    *("", " ", "a b", "\x00", "\x7f", "\u2028", "\ud800", "x" * 129, "\n", "-a", "0"),
+    *(True, False, 0, -1, 1.0, -0.0, 1001, 10**20, 1e10, None, [], [None], ["a", "a"], {}),
+    *("2026-01-19T10:00:00Z", "2026-01-19T10:00:00+23:59", "1900-01-01T00:30:00+01:00"),
+    *("2199-12-31T23:00:00-05:00", "2026-01-19", "2200-01-01", "1899-12-31", "attended"),
+)
+
+
+def _places(doc: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key or index) of ``doc``."""
+    found: list[tuple[Any, Any]] = []
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc)
+    for key, value in items:
+        found.append((doc, key))
+        if isinstance(value, dict | list):
+            found += _places(value)
+    return found
+
+
+def _read(doc: dict[str, Any]) -> tuple[str, Any]:
+    """What the fast path answers: ``fast`` and the plan, or ``declined``."""
+    try:
+        fast: tuple[str, Any] = ("fast", _json._fast_plan(copy.deepcopy(doc)))
+    except Exception:
+        fast = ("declined", None)
+    return fast
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tps.treatment_plans(max_records=6), st.randoms(use_true_random=False))
+def test_generated_plans_broken_anywhere_are_read_as_the_detailed_path_reads_them(
+    plan: tp.TreatmentPlan, random: Any
+) -> None:
+    """The fast path's readers against the detailed converter on generated plans (all
+    record kinds, schedules, targets, rules, factors), each broken at a random place:
+    never accepted alone, and when accepted, the same plan written the same way."""
+    base = tp.to_dict(plan)
+    assert _read(base)[0] == "fast"  # unbroken, it takes the fast path
+    for _ in range(12):
+        doc = copy.deepcopy(base)
+        node, key = random.choice(_places(doc))
+        if random.random() < 0.8 or isinstance(node, list):
+            node[key] = copy.deepcopy(random.choice(_ODD))
+        else:
+            del node[key]
+        kind, fast = _read(doc)
+        if kind == "declined":
+            continue
+        detailed = _json.converter().structure(copy.deepcopy(doc), tp.TreatmentPlan)
+        assert fast == detailed
+        assert tp.dumps(fast) == tp.dumps(detailed)

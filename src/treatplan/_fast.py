@@ -144,20 +144,37 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
     return type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
 
 
+#: The slot a class made with ``cache_hash=True`` keeps its hash in (attrs' own name):
+#: its ``__init__`` clears it, and ``hash()`` fails on an instance made without it.
+_HASH_CACHE_SLOT = "_attrs_cached_hash"
+
+
 def frozen_maker(cls: type[T]) -> Callable[..., T]:
     """``make(...)``: a ``cls`` built exactly as its attrs ``__init__`` builds it (the
     same parameters, in order, with the same defaults), for a frozen, slotted attrs
     class whose ``__init__`` only stores its arguments.
 
-    Safe because nothing is skipped: ``cls`` is refused (:class:`ArgumentError`) unless no field
-    has a validator, a converter, a factory default, an alias or ``init=False``, no
-    field is keyword-only, and the class has no ``__attrs_pre_init__`` or
+    Safe because nothing is skipped: ``cls`` is refused (:class:`ArgumentError`) unless it
+    is a slotted attrs class whose ``__init__`` attrs generated for it (not a
+    hand-written one over ``__attrs_init__``, not one inherited), with no cached hash
+    (a slot that ``__init__`` fills and ``hash()`` reads), no field has a validator, a
+    converter, a factory default, an alias or ``init=False``, no field is
+    keyword-only, and the class has no ``__attrs_pre_init__`` or
     ``__attrs_post_init__``. What changes is only how each value is stored: frozen
     attrs stores each through ``object.__setattr__`` (a C call per field), the maker
     fills an instance of :func:`_unfrozen` and gives it its class. For the small
     values made many times a second (scores, scored points, verdicts), this is about
     twice as fast. tests/test_fast.py holds each maker to the class's constructor.
     """
+    own = vars(cls) if isinstance(cls, type) else {}
+    if not (
+        attrs.has(cls)
+        and "__slots__" in own
+        and "__init__" in own
+        and not hasattr(cls, "__attrs_init__")
+        and not hasattr(cls, _HASH_CACHE_SLOT)
+    ):
+        raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
     fields = attrs.fields(cast("Any", cls))
     if (
         any(
@@ -173,7 +190,11 @@ def frozen_maker(cls: type[T]) -> Callable[..., T]:
         or hasattr(cls, "__attrs_post_init__")
     ):
         raise ArgumentError("cls", "an attrs class whose __init__ only stores its arguments")
-    return cast("Callable[..., T]", _maker(cls, "__init_stores__", keep_defaults=True))
+    make = _maker(cls, "__init_stores__", keep_defaults=True)
+    # Named as the constructor it stands in for: a call with a missing or unknown
+    # argument then fails with the constructor's own message.
+    make.__name__, make.__qualname__ = "__init__", f"{cls.__qualname__}.__init__"
+    return cast("Callable[..., T]", make)
 
 
 _UnfrozenPlan = _unfrozen(TreatmentPlan)

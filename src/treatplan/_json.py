@@ -466,7 +466,9 @@ class _Times(dict[str, datetime]):
     Date-times: records at one session share their time. A miss parses as the slow
     path's hook does and checks the range as the validator does; the offset is whole
     minutes by the RFC 3339 pattern (no seconds), and ``fromisoformat`` gives a
-    fixed-offset zone, which the model's converter keeps as it is.
+    fixed-offset zone, which the model's converter keeps as it is. A hit is found by
+    equality, which a ``str`` subclass given to :func:`from_dict` can fake (its own
+    ``__eq__`` and ``__hash__``), so each reader looks up only an exact ``str``.
 
     References and free text: a pattern match costs far more than the few characters
     it reads (a match state and a match object each time), and a document has a
@@ -586,7 +588,10 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
             raise _Slow
     elif total is None or type(total) not in (int, float) or not v.is_number(total):
         raise _Slow  # neither responses nor a total, or not a number
-    return _loaded_assessment(ident, instrument, times[doc["administered_at"]], items, total)
+    at = doc["administered_at"]
+    if type(at) is not str:  # see _Times: a time read before is found by equality
+        raise _Slow
+    return _loaded_assessment(ident, instrument, times[at], items, total)
 
 
 def _fast_session(doc: Any, times: _Times) -> Session:
@@ -628,11 +633,11 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         raise _Slow
     if note is not None and not _is_text(note, times):
         raise _Slow
-    ident = doc["id"]
+    ident, at = doc["id"], doc["at"]
+    if type(at) is not str:  # see _Times
+        raise _Slow
     times.refs.append(ident)
-    return _loaded_session(
-        ident, times[doc["at"]], attendance, interventions, assessments, minutes, note
-    )
+    return _loaded_session(ident, times[at], attendance, interventions, assessments, minutes, note)
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:
@@ -655,9 +660,11 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
         raise _Slow
     if reason is not None and not _is_text(reason, times):
         raise _Slow
-    event, by = doc["event"], doc["by"]
+    event, by, at = doc["event"], doc["by"], doc["at"]
+    if type(at) is not str:  # see _Times
+        raise _Slow
     times.refs += event, by
-    return _fast.new_transition(event, source, target, times[doc["at"]], by, reason, outcome)
+    return _fast.new_transition(event, source, target, times[at], by, reason, outcome)
 
 
 def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) -> tuple[T, ...]:
@@ -764,7 +771,10 @@ def _fast_review(doc: Any, times: _Times) -> ProgressReview:
     if len(progress) > 1000:
         raise _Slow
     records = tuple([_fast_progress(p, times) for p in progress])
-    ident, at, decision = doc["id"], times[doc["at"]], _DECISIONS[doc["decision"]]
+    ident, at, decision = doc["id"], doc["at"], _DECISIONS[doc["decision"]]
+    if type(at) is not str:  # see _Times
+        raise _Slow
+    at = times[at]
     next_review = _fast_date(doc.get("next_review"))
     by, note = doc.get("by"), doc.get("note")
     ending = doc.get("client_requested_ending", False)
@@ -793,7 +803,10 @@ def _fast_intervention(doc: Any, times: _Times) -> Intervention:
         rule, zone = schedule["rrule"], schedule.get("timezone")
         if not (_is_text(rule, times, 500) and (zone is None or _is_text(zone, times, 64))):
             raise _Slow
-        schedule = _fast.loaded_schedule(times[schedule["start"]], rule, zone)
+        start = schedule["start"]
+        if type(start) is not str:  # see _Times
+            raise _Slow
+        schedule = _fast.loaded_schedule(times[start], rule, zone)
     ident, technique, by = doc["id"], doc["technique"], doc.get("delivered_by")
     modality = _MODALITIES[doc["modality"]]
     kind = _FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT

@@ -468,7 +468,8 @@ class _Times(dict[str, datetime]):
     minutes by the RFC 3339 pattern (no seconds), and ``fromisoformat`` gives a
     fixed-offset zone, which the model's converter keeps as it is. A hit is found by
     equality, which a ``str`` subclass given to :func:`from_dict` can fake (its own
-    ``__eq__`` and ``__hash__``), so each reader looks up only an exact ``str``.
+    ``__eq__`` and ``__hash__``), so readers look times up through :meth:`time`,
+    which takes only an exact ``str``.
 
     References and free text: a pattern match costs far more than the few characters
     it reads (a match state and a match object each time), and a document has a
@@ -506,8 +507,14 @@ class _Times(dict[str, datetime]):
         if find_control(text) or not (text.isascii() or is_unicode(text)):
             raise _Slow
 
+    def time(self, text: Any) -> datetime:
+        """The date-time ``text`` gives (raise _Slow unless it is exactly a ``str``)."""
+        if type(text) is not str:
+            raise _Slow
+        return self[text]
+
     def __missing__(self, text: str) -> datetime:
-        if type(text) is not str or not _RFC3339.match(text):
+        if not _RFC3339.match(text):
             raise _Slow
         when = datetime.fromisoformat(text)  # ValueError: declined, like any doubt
         # Years strictly inside the range are inside it at any offset (under a day):
@@ -589,9 +596,7 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     elif total is None or type(total) not in (int, float) or not v.is_number(total):
         raise _Slow  # neither responses nor a total, or not a number
     at = doc["administered_at"]
-    if type(at) is not str:  # see _Times: a time read before is found by equality
-        raise _Slow
-    return _loaded_assessment(ident, instrument, times[at], items, total)
+    return _loaded_assessment(ident, instrument, times.time(at), items, total)
 
 
 def _fast_session(doc: Any, times: _Times) -> Session:
@@ -634,10 +639,10 @@ def _fast_session(doc: Any, times: _Times) -> Session:
     if note is not None and not _is_text(note, times):
         raise _Slow
     ident, at = doc["id"], doc["at"]
-    if type(at) is not str:  # see _Times
-        raise _Slow
     times.refs.append(ident)
-    return _loaded_session(ident, times[at], attendance, interventions, assessments, minutes, note)
+    return _loaded_session(
+        ident, times.time(at), attendance, interventions, assessments, minutes, note
+    )
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:
@@ -661,10 +666,8 @@ def _fast_transition(doc: Any, times: _Times) -> Transition:
     if reason is not None and not _is_text(reason, times):
         raise _Slow
     event, by, at = doc["event"], doc["by"], doc["at"]
-    if type(at) is not str:  # see _Times
-        raise _Slow
     times.refs += event, by
-    return _fast.new_transition(event, source, target, times[at], by, reason, outcome)
+    return _fast.new_transition(event, source, target, times.time(at), by, reason, outcome)
 
 
 def _fast_records(value: Any, build: Callable[[Any, _Times], T], times: _Times) -> tuple[T, ...]:
@@ -772,9 +775,7 @@ def _fast_review(doc: Any, times: _Times) -> ProgressReview:
         raise _Slow
     records = tuple([_fast_progress(p, times) for p in progress])
     ident, at, decision = doc["id"], doc["at"], _DECISIONS[doc["decision"]]
-    if type(at) is not str:  # see _Times
-        raise _Slow
-    at = times[at]
+    at = times.time(at)
     next_review = _fast_date(doc.get("next_review"))
     by, note = doc.get("by"), doc.get("note")
     ending = doc.get("client_requested_ending", False)
@@ -804,9 +805,7 @@ def _fast_intervention(doc: Any, times: _Times) -> Intervention:
         if not (_is_text(rule, times, 500) and (zone is None or _is_text(zone, times, 64))):
             raise _Slow
         start = schedule["start"]
-        if type(start) is not str:  # see _Times
-            raise _Slow
-        schedule = _fast.loaded_schedule(times[start], rule, zone)
+        schedule = _fast.loaded_schedule(times.time(start), rule, zone)
     ident, technique, by = doc["id"], doc["technique"], doc.get("delivered_by")
     modality = _MODALITIES[doc["modality"]]
     kind = _FORMATS[doc["format"]] if "format" in doc else _DEFAULT_FORMAT

@@ -39,17 +39,6 @@ from ._errors import (
 )
 from ._instruments import Instrument
 from ._instruments import instrument as builtin_instrument
-from ._lifecycle import (
-    EventCheck,
-    allowed_events,
-    check_event,
-    fire,
-    latest_time,
-    record_assessment,
-    record_review,
-    record_session,
-    revise,
-)
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -84,9 +73,6 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._scoring import Score, score
-from ._state import Achievement, AchievementSource, objective_achievement
-from ._summary import summary as describe
 from ._transitions import EpisodeOutcome, Event, Phase
 from ._version import __version__
 
@@ -106,7 +92,21 @@ if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
     from ._alerts import Alert, alerts
     from ._evaluation import Verdict, evaluate
     from ._json import dumps, from_dict, loads, to_dict
+    from ._lifecycle import (
+        EventCheck,
+        allowed_events,
+        check_event,
+        fire,
+        latest_time,
+        record_assessment,
+        record_review,
+        record_session,
+        revise,
+    )
     from ._review import Findings, ReviewPolicy, record_findings, review
+    from ._scoring import Score, score
+    from ._state import Achievement, AchievementSource, objective_achievement
+    from ._summary import summary as describe
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -297,25 +297,44 @@ def _plan_html(plan: TreatmentPlan) -> str:
 TreatmentPlan._repr_html_ = _plan_html  # type: ignore[attr-defined]
 
 
-#: JSON reading and writing, loaded with cattrs on first use: a caller that builds
-#: plans in code (the simulator, a notebook) never pays for the converter.
-_LAZY_IO: dict[str, str] = {
-    "dumps": "treatplan._json",
-    "from_dict": "treatplan._json",
-    "loads": "treatplan._json",
-    "to_dict": "treatplan._json",
+#: The lifecycle operations and the plan state they keep, and JSON reading and writing
+#: (with cattrs): loaded on first use. A caller that only reads plan data, or builds
+#: plans in code and never writes JSON, pays for neither. Name -> (module, attribute).
+_LAZY_CORE: dict[str, tuple[str, str]] = {
+    **{
+        name: ("treatplan._lifecycle", name)
+        for name in (
+            "EventCheck",
+            "allowed_events",
+            "check_event",
+            "fire",
+            "latest_time",
+            "record_assessment",
+            "record_review",
+            "record_session",
+            "revise",
+        )
+    },
+    "Score": ("treatplan._scoring", "Score"),
+    "score": ("treatplan._scoring", "score"),
+    "Achievement": ("treatplan._state", "Achievement"),
+    "AchievementSource": ("treatplan._state", "AchievementSource"),
+    "objective_achievement": ("treatplan._state", "objective_achievement"),
+    "describe": ("treatplan._summary", "summary"),
+    **{name: ("treatplan._json", name) for name in ("dumps", "from_dict", "loads", "to_dict")},
 }
 
 
 def __getattr__(name: str) -> Any:
-    # Loading on first use keeps ``import treatplan`` to the everyday path (PEP 562):
-    # the FHIR, schema, simulation and strategy modules, and the judgement modules,
-    # load only when asked for.
+    # Loading on first use keeps ``import treatplan`` to the plan data (PEP 562): the
+    # lifecycle, JSON, FHIR, schema, simulation and strategy modules, and the judgement
+    # modules, load only when asked for. A name, once loaded, is cached in this module.
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    io = _LAZY_IO.get(name)
-    if io is not None:
-        value = getattr(importlib.import_module(io), name)
+    core = _LAZY_CORE.get(name)
+    if core is not None:
+        module, attribute = core
+        value = getattr(importlib.import_module(module), attribute)
         globals()[name] = value
         return value
     lazy = _LAZY.get(name)

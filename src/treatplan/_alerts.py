@@ -24,6 +24,7 @@ from ._change import score_change
 from ._evaluation import crossed_fractions
 from ._model import MeasureTarget, TreatmentPlan, check_plan
 from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, track
+from ._records import record_repr
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
 from ._state import Series, as_of_view, live_objectives, state_of
@@ -72,6 +73,8 @@ class Alert:
     """One alert: its kind and level, a message (codes, ids and numbers only),
     the instrument it concerns, and the ids of the records it rests on."""
 
+    __repr__ = record_repr
+
     kind: AlertKind
     level: AlertLevel
     message: str
@@ -106,6 +109,8 @@ class AlertPolicy:
       the block comes from an ``AuthorisationUsed`` rule, whose ``warn_at`` applies.
     - ``response``: the expected-response curves.
     """
+
+    __repr__ = record_repr
 
     monitored: tuple[str, ...] | None = attrs.field(
         default=None,

@@ -25,6 +25,7 @@ from . import _validation as v
 from ._errors import ArgumentError, ValidationError
 from ._memo import IdentityCache
 from ._model import Schedule, TreatmentPlan, check_plan
+from ._records import record_repr
 from ._state import as_of_view, state_of
 from ._transitions import Phase
 
@@ -58,6 +59,8 @@ class ReviewCadence:
     The default (6 sessions or 12 weeks) is an illustration, not a standard:
     payers and regulators set their own (e.g. 90 days, 42 CFR 456.180).
     """
+
+    __repr__ = record_repr
 
     every_sessions: int | None = attrs.field(
         default=6, validator=v.integer(low=1, high=1000, optional=True)
@@ -175,6 +178,8 @@ def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -
 @attrs.frozen
 class ReviewDue:
     """A plan's review status on a date."""
+
+    __repr__ = record_repr
 
     plan_id: str
     status: ReviewStatus

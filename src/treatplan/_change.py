@@ -19,6 +19,7 @@ from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._instruments import SMALLEST_ERROR, Direction, Instrument, Norms
 from ._memo import IdentityCache
+from ._records import record_repr
 from ._scoring import Score
 
 __all__ = [
@@ -95,6 +96,8 @@ class Cutoffs:
     true-score scale (each SD times the square root of its reliability).
     """
 
+    __repr__ = record_repr
+
     a: float
     b: float
     c: float
@@ -118,6 +121,8 @@ class HagemanArrindell:
     Means and SDs of the sample at pre and post, reliabilities at both time
     points and the pre-post correlation.
     """
+
+    __repr__ = record_repr
 
     mean_pre: float = attrs.field(validator=v.number())
     mean_post: float = attrs.field(validator=v.number())
@@ -171,6 +176,8 @@ class ClinicalChange:
     ``clinical_at_pre``/``clinical_at_post`` mean "not reliably beyond it toward
     health" (CS_IND, see :func:`hageman_arrindell_change`).
     """
+
+    __repr__ = record_repr
 
     pre: float
     post: float

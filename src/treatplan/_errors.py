@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from ._records import record_repr
+
 __all__ = [
     "ArgumentError",
     "LimitError",
@@ -33,6 +35,8 @@ class ValidationIssue:
     ``path`` is a JSONPath-like location such as
     ``$.goals[1].objectives[0].target.threshold``.
     """
+
+    __repr__ = record_repr
 
     path: str
     expected: str

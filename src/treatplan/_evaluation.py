@@ -28,6 +28,7 @@ from ._fast import frozen_maker
 from ._instruments import Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
+from ._records import record_repr
 from ._rules import (
     AllOf,
     AnyOf,
@@ -62,6 +63,8 @@ __all__ = ["Verdict", "crossed_fractions", "evaluate", "new_verdict", "verdict_o
 @attrs.frozen
 class Verdict:
     """The result of evaluating a rule on a plan."""
+
+    __repr__ = record_repr
 
     rule: str
     fired: bool

@@ -81,6 +81,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
+from ._records import record_repr
 from ._scoring import plan_score
 from ._state import (
     TERMINAL_ACHIEVEMENT,
@@ -324,6 +325,8 @@ _FIELD_IN_BUNDLE = {
 @attrs.frozen
 class _Sources:
     """Where in the bundle each record of the plan it makes came from."""
+
+    __repr__ = record_repr
 
     care_plan: str
     parts: dict[str, list[str]]  # plan list -> the path of each record's resource

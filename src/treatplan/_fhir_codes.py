@@ -14,6 +14,8 @@ from types import MappingProxyType
 
 import attrs
 
+from ._records import record_repr
+
 LOINC = "http://loinc.org"
 
 #: LOINC answer list LL358-3 ("Not at all" .. "Nearly every day"), shared by the
@@ -26,6 +28,8 @@ _FREQUENCY_ANSWERS: Mapping[str, int] = MappingProxyType(
 @attrs.frozen
 class LoincForm:
     """The LOINC codes of one instrument form: panel, items in order, answers."""
+
+    __repr__ = record_repr
 
     panel: str
     items: tuple[str, ...]

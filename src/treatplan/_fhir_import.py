@@ -40,6 +40,7 @@ from ._fhir_codes import LOINC, LOINC_FORMS
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._lifecycle import record_assessment
 from ._model import Assessment, TreatmentPlan, check_plan
+from ._records import record_repr
 from ._scoring import score
 from ._validation import MAX_NUMBER
 
@@ -69,6 +70,8 @@ class FhirImportNote:
     ``resource_id`` is the resource's ``id`` when it is a valid FHIR id, else ``None``.
     """
 
+    __repr__ = record_repr
+
     resource_type: str | None
     resource_id: str | None
     path: str
@@ -88,6 +91,8 @@ class FhirImportReport:
     ``refused``: supported measures with a fault (a path and what was expected).
     """
 
+    __repr__ = record_repr
+
     imported: tuple[str, ...] = ()
     skipped: tuple[FhirImportNote, ...] = ()
     refused: tuple[FhirImportNote, ...] = ()
@@ -102,6 +107,8 @@ class _Refusal(Exception):
 
 @attrs.frozen
 class _Found:
+    __repr__ = record_repr
+
     path: str
     kind: str
     rid: str | None
@@ -111,6 +118,8 @@ class _Found:
 
 @attrs.define
 class _Measure:
+    __repr__ = record_repr
+
     found: _Found
     instrument: str
     at: datetime

@@ -20,6 +20,7 @@ import attrs
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._memo import IdentityCache
+from ._records import record_repr
 
 __all__ = [
     "AUDIT",
@@ -65,6 +66,8 @@ class Band:
     20.5 belongs to it while 20 itself belongs to the band below.
     """
 
+    __repr__ = record_repr
+
     label: str = attrs.field(validator=v.text(max_length=100))
     low: float = attrs.field(validator=v.number())
     high: float = attrs.field(validator=v.number())
@@ -92,6 +95,8 @@ class ItemChoices:
     AUDIT items 9 and 10 take only 0, 2 or 4 (Babor et al. 2001).
     """
 
+    __repr__ = record_repr
+
     item: int = attrs.field(validator=v.integer(low=1, high=1000))
     values: tuple[int, ...] = attrs.field(
         converter=_tuple,
@@ -105,6 +110,8 @@ class RiskItem:
 
     PHQ-9 item 9 >= 1: thoughts of self-harm (Kroenke, Spitzer & Williams 2001).
     """
+
+    __repr__ = record_repr
 
     item: int = attrs.field(validator=v.integer(low=1, high=1000))
     threshold: int = attrs.field(validator=v.integer(low=-1000, high=1000))
@@ -124,6 +131,8 @@ class Norms:
     and SD of a functional (non-clinical) sample; ``reliability``: the
     measure's reliability r_xx (e.g. Cronbach's alpha). ``source`` cites them.
     """
+
+    __repr__ = record_repr
 
     clinical_mean: float = attrs.field(validator=v.number())
     clinical_sd: float = attrs.field(validator=v.number(low=0))
@@ -174,6 +183,8 @@ class Instrument:
     off by default (rounding can move a total across a band edge: CORE-10 5.56
     is "healthy", 6 is "low level").
     """
+
+    __repr__ = record_repr
 
     code: str = attrs.field(validator=v.ref())
     name: str = attrs.field(validator=v.text(max_length=200))
@@ -362,6 +373,8 @@ def scored_response(instrument: Instrument, item: int, response: int) -> int:
 @attrs.frozen
 class _Responses:
     """What an instrument definition accepts, worked out once per definition object."""
+
+    __repr__ = record_repr
 
     # Per item, 1-based item n at index n - 1: the item's own choices, or one range
     # shared by every other item (a definition may have 1,000 items of 2,001

@@ -37,6 +37,7 @@ from ._model import (
     record_time_problem,
     session_assessment_problem,
 )
+from ._records import record_repr
 from ._state import (
     PlanState,
     live_objectives,
@@ -131,6 +132,8 @@ def _reason_given(_: TreatmentPlan, request: _Request) -> str | None:
 class TransitionSpec:
     """One row of the transition table."""
 
+    __repr__ = record_repr
+
     event: Event
     sources: frozenset[Phase]
     target: Phase
@@ -185,6 +188,8 @@ _END = v.MAX_INSTANT
 @attrs.frozen
 class EventCheck:
     """Whether an event may fire now, and if not, every reason why not."""
+
+    __repr__ = record_repr
 
     event: Event
     allowed: bool

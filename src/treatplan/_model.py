@@ -30,6 +30,7 @@ from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
 from ._memo import ValueCache
+from ._records import record_repr
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -296,6 +297,8 @@ def _instant(value: datetime) -> datetime:
 class Diagnosis:
     """A diagnosis code and the code system it comes from."""
 
+    __repr__ = record_repr
+
     code: str = attrs.field(validator=v.ref())
     system: CodeSystem = attrs.field(validator=v.enum(CodeSystem))
 
@@ -303,6 +306,8 @@ class Diagnosis:
 @attrs.frozen
 class PresentingProblem:
     """The issue in the client's words, how it shows, and optionally a diagnosis."""
+
+    __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
     description: str = attrs.field(validator=v.text())
@@ -323,6 +328,8 @@ class PresentingProblem:
 class MeasureTarget:
     """Reach a total on an instrument: e.g. PHQ-9 ``below`` 10."""
 
+    __repr__ = record_repr
+
     instrument: str = attrs.field(validator=v.ref())
     comparator: Comparator = attrs.field(validator=v.enum(Comparator))
     threshold: float = attrs.field(validator=v.number())
@@ -342,6 +349,8 @@ class GasTarget:
     Kiresuk & Sherman 1968.
     """
 
+    __repr__ = record_repr
+
     level: int = attrs.field(default=0, validator=v.integer(low=-2, high=2))
     weight: float = attrs.field(default=1.0, validator=v.positive(high=1000))
     kind: Literal["gas"] = attrs.field(default="gas", init=False)
@@ -350,6 +359,8 @@ class GasTarget:
 @attrs.frozen
 class BehaviourTarget:
     """A count of a behaviour per period, e.g. at least 3 walks per week."""
+
+    __repr__ = record_repr
 
     behaviour: str = attrs.field(validator=v.text(max_length=500))
     comparator: Comparator = attrs.field(validator=v.enum(Comparator))
@@ -373,6 +384,8 @@ class Objective:
     ``status`` and ``achievement`` use the FHIR Goal value sets.
     """
 
+    __repr__ = record_repr
+
     id: str = attrs.field(validator=v.ref())
     description: str = attrs.field(validator=v.text())
     target: ObjectiveTarget = attrs.field(validator=v.instance(*_TARGETS))
@@ -386,6 +399,8 @@ class Objective:
 @attrs.frozen
 class Goal:
     """A long-term goal in the client's own words, with its short-term objectives."""
+
+    __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
     statement: str = attrs.field(validator=v.text())
@@ -427,6 +442,8 @@ class Schedule:
     at 10:00); without it, they keep ``start``'s UTC offset. ``start`` itself is
     stored, like every plan time, with a fixed offset.
     """
+
+    __repr__ = record_repr
 
     start: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     rrule: str = attrs.field(validator=v.text(max_length=500))
@@ -689,6 +706,8 @@ def _valid_until(value: str) -> bool:
 class Intervention:
     """What the therapist does, how often, and which objectives it serves."""
 
+    __repr__ = record_repr
+
     id: str = attrs.field(validator=v.ref())
     modality: Modality = attrs.field(validator=v.enum(Modality))
     technique: str = attrs.field(validator=v.text(max_length=500))
@@ -717,6 +736,8 @@ class Assessment:
     be their total (reverse-scored items reflected); beside items with some missing,
     a total is kept as recorded.
     """
+
+    __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
     instrument: str = attrs.field(validator=v.ref())
@@ -750,6 +771,8 @@ class Assessment:
 @attrs.frozen
 class Session:
     """A scheduled contact and what happened at it."""
+
+    __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
     at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
@@ -785,6 +808,8 @@ class Session:
 class ObjectiveProgress:
     """Progress on one objective at a review, optionally with a GAS level (-2..+2)."""
 
+    __repr__ = record_repr
+
     objective: str = attrs.field(validator=v.ref())
     achievement: AchievementStatus = attrs.field(validator=v.enum(AchievementStatus))
     gas_level: int | None = attrs.field(
@@ -796,6 +821,8 @@ class ObjectiveProgress:
 @attrs.frozen
 class ProgressReview:
     """A dated review: progress per objective, the decision taken, the next review date."""
+
+    __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
     at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
@@ -823,6 +850,8 @@ class ProgressReview:
 class Barrier:
     """A practical barrier to attending, and what the plan does about it."""
 
+    __repr__ = record_repr
+
     kind: BarrierKind = attrs.field(validator=v.enum(BarrierKind))
     mitigation: str | None = attrs.field(default=None, validator=v.text(optional=True))
 
@@ -830,6 +859,8 @@ class Barrier:
 @attrs.frozen
 class ClientFactors:
     """What drives success: readiness for change, support system, practical barriers."""
+
+    __repr__ = record_repr
 
     readiness: Readiness | None = attrs.field(
         default=None, validator=v.enum(Readiness, optional=True)
@@ -850,6 +881,8 @@ class Transition:
     The first record of every plan is the referral: ``event="refer"``,
     ``source=None``. ``outcome`` is set on transitions into ``closed``.
     """
+
+    __repr__ = record_repr
 
     event: str = attrs.field(validator=v.ref())
     source: Phase | None = attrs.field(validator=v.enum(Phase, optional=True))

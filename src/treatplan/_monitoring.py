@@ -35,6 +35,7 @@ from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
+from ._records import record_repr
 from ._scoring import ScoredPoint, is_case
 
 __all__ = [
@@ -107,6 +108,8 @@ class ExpectedScore:
     (above ``upper`` when higher is worse, below ``lower`` when higher is better).
     """
 
+    __repr__ = record_repr
+
     session: int = attrs.field(validator=v.integer(low=0, high=100_000))
     expected: float = attrs.field(validator=v.number())
     lower: float = attrs.field(validator=v.number())
@@ -172,6 +175,8 @@ class LogLinearCurve:
     26 for three quarters (Howard et al. 1986); the median client halves their
     severity by session 16 (Hansen, Lambert & Forman 2002: 13-18 sessions).
     """
+
+    __repr__ = record_repr
 
     rate: float = attrs.field(default=DEFAULT_RATE, validator=_positive)
     rate_sd: float = attrs.field(default=DEFAULT_RATE_SD, validator=v.number(low=0))
@@ -263,6 +268,8 @@ class TabulatedCurve:
     ``intake_low`` to ``intake_high`` inclusive.
     """
 
+    __repr__ = record_repr
+
     instrument: str = attrs.field(validator=v.ref())
     intake_low: float = attrs.field(validator=v.number())
     intake_high: float = attrs.field(validator=v.number())
@@ -324,6 +331,8 @@ class ExpectedResponse:
     treats functioning in the normal range as no alarm); reliable deterioration
     has its own alert.
     """
+
+    __repr__ = record_repr
 
     curves: tuple[TabulatedCurve, ...] = attrs.field(
         default=(),
@@ -417,6 +426,8 @@ class TrackPoint:
     ``expected`` and ``signal`` are ``None`` for a score without a total (too
     many missing items). ``session`` counts from the baseline score (0).
     """
+
+    __repr__ = record_repr
 
     assessment_id: str
     at: datetime

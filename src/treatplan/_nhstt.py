@@ -19,6 +19,7 @@ from ._change import in_clinical_range
 from ._errors import ArgumentError
 from ._instruments import Direction, Instrument
 from ._model import Phase, TreatmentPlan
+from ._records import record_repr
 from ._state import state_of
 
 __all__ = [
@@ -56,6 +57,8 @@ class TalkingTherapiesPolicy:
     Talking Therapies definition of a finished course of treatment.
     """
 
+    __repr__ = record_repr
+
     depression: str = attrs.field(default="PHQ-9", validator=v.ref())
     anxiety: str = attrs.field(default="GAD-7", validator=v.ref())
     depression_caseness: float | None = attrs.field(
@@ -84,6 +87,8 @@ class TalkingTherapiesOutcome:
     paired scores exist (``None`` otherwise), so a running episode can be read
     too.
     """
+
+    __repr__ = record_repr
 
     counts: bool
     not_counted_because: tuple[str, ...]

@@ -62,6 +62,7 @@ from ._model import (
 )
 from ._monitoring import TrackPoint, TrackSignal, track
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
+from ._records import record_repr
 from ._rules import RULE_TYPES, Rule, RuleAction
 from ._state import (
     EPOCH,
@@ -105,6 +106,8 @@ class ReviewPolicy:
     Without ``charts`` the measure findings leave out the expected-response chart
     of every score (the latest signal is still there): faster, for simulations."""
 
+    __repr__ = record_repr
+
     cadence: ReviewCadence = attrs.field(
         factory=ReviewCadence, validator=v.instance(ReviewCadence)
     )
@@ -140,6 +143,8 @@ class ObjectiveState(enum.StrEnum):
 class ObjectiveFinding:
     """One objective at a review: its state, why, and the records it rests on."""
 
+    __repr__ = record_repr
+
     objective: str
     state: ObjectiveState
     target_date: date
@@ -160,6 +165,8 @@ class MeasureFinding:
     threshold or norms, or fewer than two scores). ``signal`` is the latest
     score's expected-response signal.
     """
+
+    __repr__ = record_repr
 
     instrument: str
     scores: int
@@ -182,6 +189,8 @@ class AttendanceSummary:
     """Sessions up to the review. ``offered`` leaves out those the service cancelled;
     ``rate`` is attended / offered."""
 
+    __repr__ = record_repr
+
     offered: int
     attended: int
     did_not_attend: int
@@ -198,6 +207,8 @@ class Suggestion:
     ``decision`` is ``None`` for a closed episode: there is nothing to decide.
     """
 
+    __repr__ = record_repr
+
     decision: ReviewDecision | None
     reasons: tuple[str, ...]
 
@@ -212,6 +223,8 @@ class Findings:
     if a review were recorded now. ``alert_log`` (when the policy asks for it)
     lists the alerts each score raised when it was taken, oldest first.
     """
+
+    __repr__ = record_repr
 
     plan_id: str
     as_of: datetime

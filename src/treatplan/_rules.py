@@ -22,6 +22,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ValidationError
+from ._records import record_repr
 
 __all__ = [
     "MAX_RULE_DEPTH",
@@ -83,6 +84,8 @@ class GoalsMet:
     achieved (whatever its scores say): revise the criteria to drop it.
     """
 
+    __repr__ = record_repr
+
     objectives: tuple[str, ...] = attrs.field(
         default=(), converter=_strings, validator=v.items_of(str, "objective ids", unique=True)
     )
@@ -93,6 +96,8 @@ class GoalsMet:
 class SessionLimit:
     """Fires when ``max_sessions`` sessions have been attended (or offered, with
     ``count_missed``)."""
+
+    __repr__ = record_repr
 
     max_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
     count_missed: bool = attrs.field(default=False, validator=v.boolean())
@@ -105,6 +110,8 @@ class ConsecutiveMissed:
     client cancellations). The count is service policy, e.g. 2 consecutive no-shows
     (docs/references.md#ending-therapy)."""
 
+    __repr__ = record_repr
+
     count: int = attrs.field(validator=v.integer(low=1, high=1000))
     include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
     kind: Literal["consecutive_missed"] = attrs.field(default="consecutive_missed", init=False)
@@ -115,6 +122,8 @@ class MissedInWindow:
     """Fires when more than ``max_missed`` of the last ``window`` scheduled sessions were
     missed. The limits are service policy, e.g. more than 1 in a 6-session course, more
     than 2 in 12 (docs/references.md#ending-therapy)."""
+
+    __repr__ = record_repr
 
     max_missed: int = attrs.field(validator=v.integer(low=0, high=1000))
     window: int = attrs.field(validator=v.integer(low=1, high=1000))
@@ -132,6 +141,8 @@ class MissedWithinDays:
     ``as_of``. The limits are service policy, e.g. 3 missed within 90 days
     (docs/references.md#ending-therapy)."""
 
+    __repr__ = record_repr
+
     count: int = attrs.field(validator=v.integer(low=1, high=1000))
     days: int = attrs.field(validator=v.integer(low=1, high=36_500))
     include_client_cancellations: bool = attrs.field(default=False, validator=v.boolean())
@@ -145,6 +156,8 @@ class Inactivity:
     Counted from the last attended session up to ``as_of``, or from the referral if none.
     """
 
+    __repr__ = record_repr
+
     days: int = attrs.field(validator=v.integer(low=1, high=36_500))
     kind: Literal["inactivity"] = attrs.field(default="inactivity", init=False)
 
@@ -152,6 +165,8 @@ class Inactivity:
 @attrs.frozen
 class TimeLimit:
     """Fires ``days`` days after the plan was agreed (or referred, with ``from_referral``)."""
+
+    __repr__ = record_repr
 
     days: int = attrs.field(validator=v.integer(low=1, high=36_500))
     from_referral: bool = attrs.field(default=False, validator=v.boolean())
@@ -161,6 +176,8 @@ class TimeLimit:
 @attrs.frozen
 class ClientRequest:
     """Fires when a progress review records that the client asked to end."""
+
+    __repr__ = record_repr
 
     kind: Literal["client_request"] = attrs.field(default="client_request", init=False)
 
@@ -192,6 +209,8 @@ class SustainedRecovery:
     position (paired measures are taken together).
     """
 
+    __repr__ = record_repr
+
     consecutive: int = attrs.field(default=2, validator=v.integer(low=1, high=1000))
     instruments: tuple[str, ...] = attrs.field(
         default=_PAIRED, converter=_strings, validator=_instrument_codes
@@ -209,6 +228,8 @@ class Plateau:
     asks whether to change the plan or to end at a good-enough level.
     """
 
+    __repr__ = record_repr
+
     window: int = attrs.field(default=4, validator=v.integer(low=2, high=1000))
     instruments: tuple[str, ...] = attrs.field(
         default=_PAIRED, converter=_strings, validator=_instrument_codes
@@ -224,6 +245,8 @@ class ReliableDeterioration:
     Its action is always review (step up, refer on or revise the plan), never
     discharge: deterioration is not a reason to end (docs/references.md#ending-therapy).
     """
+
+    __repr__ = record_repr
 
     instruments: tuple[str, ...] = attrs.field(
         default=_PAIRED, converter=_strings, validator=_instrument_codes
@@ -241,6 +264,8 @@ class AuthorisationUsed:
     default) it fires with action warn; when all are used, with discharge.
     Sessions counted: attended ones, or every offered one with ``count_missed``.
     """
+
+    __repr__ = record_repr
 
     authorised_sessions: int = attrs.field(validator=v.integer(low=1, high=10_000))
     warn_at: tuple[float, ...] = attrs.field(
@@ -276,6 +301,8 @@ class AnyOf:
     """Fires when any of its rules fires. The verdict's action is the most decisive
     among the fired rules (discharge over review over warn)."""
 
+    __repr__ = record_repr
+
     rules: tuple[Rule, ...] = attrs.field(converter=_rules, validator=_rules_validator)
     kind: Literal["any_of"] = attrs.field(default="any_of", init=False)
 
@@ -283,6 +310,8 @@ class AnyOf:
 @attrs.frozen
 class AllOf:
     """Fires when every one of its rules fires."""
+
+    __repr__ = record_repr
 
     rules: tuple[Rule, ...] = attrs.field(converter=_rules, validator=_rules_validator)
     kind: Literal["all_of"] = attrs.field(default="all_of", init=False)

@@ -28,6 +28,7 @@ from ._fast import frozen_maker
 from ._instruments import Band, Direction, Instrument, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
+from ._records import record_repr
 
 __all__ = [
     "Score",
@@ -55,6 +56,8 @@ class Score:
     (no item responses, or the risk item missing), so an empty ``risk_flags``
     then means "unknown", not "no risk".
     """
+
+    __repr__ = record_repr
 
     instrument: str
     assessment_id: str
@@ -84,6 +87,8 @@ class ScoredPoint:
     assessment was taken at (0 for a measure taken before treatment); ``at`` is
     the assessment's instant in UTC.
     """
+
+    __repr__ = record_repr
 
     score: Score
     session: int

@@ -58,6 +58,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
+from ._records import record_repr
 from ._scoring import ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
@@ -225,6 +226,8 @@ _EMPTY_LOG = _SeriesLog()
 class _Sessions:
     """Per-session prefix figures of a plan's sessions (shared log, see the module)."""
 
+    __repr__ = record_repr
+
     # For session i: its instant, and counts over sessions 0..i-1 (prefix sums, so
     # entry 0 is all zeros): attended, offered (not cancelled by the service),
     # did not attend, cancelled by the client.
@@ -269,6 +272,8 @@ class Achievement:
     ``value`` is the latest total or GAS level judged (``None`` otherwise);
     ``evidence`` the ids of the records it rests on.
     """
+
+    __repr__ = record_repr
 
     objective: str
     achieved: bool

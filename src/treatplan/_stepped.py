@@ -34,6 +34,7 @@ from ._change import score_change
 from ._errors import ArgumentError, ValidationError
 from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan, check_plan
 from ._monitoring import TrackSignal, track
+from ._records import record_repr
 from ._state import as_of_view, state_of
 
 __all__ = [
@@ -67,6 +68,8 @@ class CareStep(enum.IntEnum):
 @attrs.frozen
 class ModalityStep:
     """The step at which a service delivers a modality."""
+
+    __repr__ = record_repr
 
     modality: Modality = attrs.field(validator=v.enum(Modality))
     step: int = attrs.field(validator=v.integer(low=1, high=4))
@@ -108,6 +111,8 @@ class SteppedCarePolicy:
     the advice is to refer on.
     """
 
+    __repr__ = record_repr
+
     severity_instrument: str = attrs.field(default="PHQ-9", validator=v.ref())
     more_severe_from: float = attrs.field(default=NG222_MORE_SEVERE_PHQ9, validator=v.number())
     less_severe_step: int = attrs.field(default=2, validator=v.integer(low=1, high=4))
@@ -137,6 +142,8 @@ class SteppedCarePolicy:
 @attrs.frozen
 class StepAdvice:
     """The current step, the step advised, and why."""
+
+    __repr__ = record_repr
 
     current: CareStep
     advised: CareStep

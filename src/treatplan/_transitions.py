@@ -15,6 +15,8 @@ from types import MappingProxyType
 
 import attrs
 
+from ._records import record_repr
+
 __all__ = [
     "OPEN_PHASES",
     "RECORDING_PHASES",
@@ -73,6 +75,8 @@ class Event(enum.StrEnum):
 class Row:
     """One row of the transition table, without its guards: which phases an event
     leaves, where it goes, and the outcome it sets (events into ``closed`` only)."""
+
+    __repr__ = record_repr
 
     event: Event
     sources: frozenset[Phase]

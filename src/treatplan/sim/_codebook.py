@@ -20,6 +20,7 @@ from .. import _validation as v
 from .._alerts import AlertKind
 from .._lifecycle import Event
 from .._model import Attendance, BarrierKind, EpisodeOutcome, Phase, Readiness, SupportLevel
+from .._records import record_repr
 
 __all__ = ["CODEBOOK", "COLUMN_TYPES", "Column", "codebook_dict", "codebook_markdown"]
 
@@ -51,6 +52,8 @@ class Column:
     ``;``-separated list in a string column, the values its items take);
     ``empty`` says when the cell is empty (CSV) or ``null`` (JSON Lines, Parquet).
     """
+
+    __repr__ = record_repr
 
     name: str = attrs.field(validator=v.text(max_length=100))
     type: str = attrs.field(validator=_column_type)

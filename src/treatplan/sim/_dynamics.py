@@ -22,6 +22,7 @@ from .. import _validation as v
 from .._errors import ArgumentError
 from .._instruments import Instrument
 from .._model import Barrier, BarrierKind, ClientFactors, Readiness, SupportLevel
+from .._records import record_repr
 from . import _checks as checks
 from ._scenario import Scenario
 
@@ -38,6 +39,8 @@ _SUPPORT_MIDDLE = 1.5  # between limited and adequate
 @attrs.frozen
 class ClientTraits:
     """The latent make-up of one synthetic client (never written to a plan)."""
+
+    __repr__ = record_repr
 
     factors: ClientFactors
     readiness_step: int  # steps above (positive) or below the middle readiness level

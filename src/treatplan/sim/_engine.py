@@ -64,6 +64,7 @@ from .._model import (
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
+from .._records import record_repr
 from .._review import ReviewPolicy, record_findings, review
 from .._state import state_of, with_assessment, with_session
 from .._stepped import SteppedCarePolicy
@@ -142,6 +143,8 @@ _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 class Admission:
     """Stage-1 result for one client: when referred and when (or whether) treatment starts."""
 
+    __repr__ = record_repr
+
     index: int
     referred_day: int
     start_day: int | None
@@ -216,6 +219,8 @@ def max_clients(scenario: Scenario) -> int:
 @attrs.frozen
 class ClientResult:
     """One client's rows: the client row, its session rows and its event rows."""
+
+    __repr__ = record_repr
 
     client: tuple[Any, ...]
     sessions: list[tuple[Any, ...]]

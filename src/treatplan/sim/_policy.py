@@ -34,6 +34,7 @@ import attrs
 from .._alerts import Alert, AlertKind
 from .._evaluation import Verdict
 from .._model import ReviewDecision, TreatmentPlan
+from .._records import record_repr
 from .._review import Findings, ReviewPolicy
 from .._rules import RuleAction
 from .._stepped import initial_step
@@ -67,6 +68,8 @@ class ClientState:
     ``plan`` is the client's real :class:`treatplan.TreatmentPlan` at that point.
     Policies read these fields; the engine alone changes them.
     """
+
+    __repr__ = record_repr
 
     #: The scenario being run (its ``policy`` holds the service's settings).
     scenario: Scenario
@@ -142,6 +145,8 @@ class Ending:
     (``drop_out``); ``reason`` goes into the plan's history, ``ended_by`` into the
     clients table (rule kinds, ``;``-separated, or a label of the policy's own).
     """
+
+    __repr__ = record_repr
 
     outcome: EpisodeOutcome = attrs.field(
         validator=attrs.validators.in_((EpisodeOutcome.COMPLETED, EpisodeOutcome.DROPPED_OUT))

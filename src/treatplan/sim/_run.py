@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from .._errors import ArgumentError
+from .._records import record_repr
 from .._version import __version__
 from . import _checks as checks
 from ._codebook import codebook_dict
@@ -86,6 +87,8 @@ def check_extras(formats: Sequence[str] = (), *, plots: bool = False) -> None:
 class ChunkOutput:
     """What a worker sends back for one chunk: formatted table text and a tally."""
 
+    __repr__ = record_repr
+
     texts: dict[tuple[str, str], str]
     tally: Tally
     clients: int
@@ -130,6 +133,8 @@ class RunResult:
     ``files`` are where the run's files are (with ``out_dir``: inside it, and
     ``manifest.json`` last); ``out_dir`` is the run folder, or ``None``.
     """
+
+    __repr__ = record_repr
 
     summary: Summary
     tally: Tally = attrs.field(eq=False)

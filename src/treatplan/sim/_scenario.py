@@ -25,6 +25,7 @@ from .. import _validation as v
 from .._errors import ArgumentError, ValidationError
 from .._json import from_dict, to_dict
 from .._model import BarrierKind, Readiness, SupportLevel
+from .._records import record_repr
 from .._rules import (
     RULE_TYPES,
     AnyOf,
@@ -117,6 +118,8 @@ def _probability() -> v.Validator:
 class Normal:
     """A normal distribution, truncated to the instrument's range when sampled."""
 
+    __repr__ = record_repr
+
     mean: float = attrs.field(validator=v.number())
     sd: float = attrs.field(validator=v.number(low=0))
 
@@ -132,6 +135,8 @@ class Population:
     (how long a client waits on the list before giving up, exponential) are
     *unconfirmed*.
     """
+
+    __repr__ = record_repr
 
     phq9: Normal = attrs.field(default=Normal(15.5, 4.3), validator=v.instance(Normal))
     gad7: Normal = attrs.field(default=Normal(12.0, 4.5), validator=v.instance(Normal))
@@ -182,6 +187,8 @@ class Response:
     All rates and effect sizes here are *unconfirmed* calibration defaults.
     """
 
+    __repr__ = record_repr
+
     response: float = attrs.field(default=0.50, validator=v.number(low=-1, high=1))
     response_sd: float = attrs.field(default=0.40, validator=v.number(low=0, high=2))
     reference_sessions: int = attrs.field(default=12, validator=v.integer(low=1, high=200))
@@ -216,6 +223,8 @@ class Engagement:
     level: Barkham 2006; Stiles 2008); ``improved_ending_rate`` the same chance
     while reliably improved but still above caseness.
     """
+
+    __repr__ = record_repr
 
     attendance: float = attrs.field(default=0.92, validator=_probability())
     barrier_attendance: float = attrs.field(default=0.03, validator=_probability())
@@ -279,6 +288,8 @@ class Policy:
     limit in a scenario of your own to look at longer courses.
     """
 
+    __repr__ = record_repr
+
     session_interval_days: int = attrs.field(default=7, validator=v.integer(low=1, high=365))
     review_every: int = attrs.field(default=6, validator=v.integer(low=1, high=1000))
     ending_rules: Rule = attrs.field(factory=_default_rules, validator=_ending_rules)
@@ -300,6 +311,8 @@ class Capacity:
     arrive faster, a first-come-first-served waiting list forms; clients who
     wait longer than their patience decline. All defaults *unconfirmed*.
     """
+
+    __repr__ = record_repr
 
     referrals_per_week: float = attrs.field(default=52.0, validator=v.number(low=0.001))
     therapists: int = attrs.field(default=18, validator=v.integer(low=1, high=1_000_000))
@@ -339,6 +352,8 @@ class Patience:
     *unconfirmed*.
     """
 
+    __repr__ = record_repr
+
     distribution: str = attrs.field(
         default="exponential", validator=_one_of(PATIENCE_DISTRIBUTIONS)
     )
@@ -363,6 +378,8 @@ class Team:
     places. A place frees when an episode ends (completed, dropped out or
     discharged) or the client steps up. Defaults *unconfirmed*.
     """
+
+    __repr__ = record_repr
 
     therapists: int = attrs.field(default=4, validator=v.integer(low=0, high=1_000_000))
     caseload: int = attrs.field(default=20, validator=v.integer(low=1, high=10_000))
@@ -397,6 +414,8 @@ class Service:
     with empty lists).
     """
 
+    __repr__ = record_repr
+
     step2: Team = attrs.field(factory=Team, validator=v.instance(Team))
     step3: Team = attrs.field(factory=Team, validator=v.instance(Team))
     assessment_slots_per_week: float = attrs.field(
@@ -418,6 +437,8 @@ class Scenario:
     ``None``: intake slots only, clients independent) makes waits emerge from
     therapist capacity (:class:`Service`, :func:`treatplan.sim.simulate_service`).
     """
+
+    __repr__ = record_repr
 
     name: str = attrs.field(default="default", validator=v.ref())
     population: Population = attrs.field(factory=Population, validator=v.instance(Population))

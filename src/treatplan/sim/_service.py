@@ -37,6 +37,7 @@ import attrs
 from .. import _validation as v
 from .._errors import ArgumentError
 from .._model import ReviewDecision
+from .._records import record_repr
 from .._stepped import SteppedCarePolicy, initial_step
 from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
@@ -101,6 +102,8 @@ class Episode:
     the step-2 place and waits for a step-3 place, which is held for the rest,
     ``duration - step_up_after``).
     """
+
+    __repr__ = record_repr
 
     duration: float = attrs.field(validator=v.number(low=0, high=v.MAX_NUMBER))
     step_up_after: float | None = attrs.field(
@@ -238,6 +241,8 @@ class _Queue:
 
 @attrs.define
 class _Client:
+    __repr__ = record_repr
+
     index: int
     referred: float
     step: int = 3
@@ -465,6 +470,8 @@ class ServiceSummary:
     occupancy (places in use / places), and the referral rate per day.
     """
 
+    __repr__ = record_repr
+
     scenario: str
     counts: Mapping[str, int]
     rates: Mapping[str, Rate]
@@ -572,6 +579,8 @@ class ServiceResult:
     rows of the waits and queues tables (:data:`WAIT_COLUMNS`,
     :data:`QUEUE_COLUMNS`); ``files``: what was written.
     """
+
+    __repr__ = record_repr
 
     service: ServiceSummary
     summary: Summary | None

@@ -18,6 +18,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ArgumentError
+from .._records import record_repr
 from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, ClientResult
 from ._survival import t_quantile
@@ -154,6 +155,8 @@ class Rate:
     there is nothing to count or no interval.
     """
 
+    __repr__ = record_repr
+
     value: float = attrs.field(validator=_proportion)
     low: float = attrs.field(validator=_proportion)
     high: float = attrs.field(validator=_proportion)
@@ -189,6 +192,8 @@ class Summary:
     about half improved by session 8), and the share who started within 6 and 18
     weeks of referral.
     """
+
+    __repr__ = record_repr
 
     scenario: str
     replicates: int

@@ -30,6 +30,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ArgumentError, ValidationError
+from .._records import record_repr
 from . import _checks as checks
 
 __all__ = [
@@ -83,6 +84,8 @@ class SurvivalCurve:
     ``events`` and ``censored`` the counts at each time.
     """
 
+    __repr__ = record_repr
+
     times: tuple[float, ...]
     estimates: tuple[float, ...]
     lower: tuple[float, ...]
@@ -118,6 +121,8 @@ class CumulativeIncidence:
     still followed just before ``times[i]``; ``events`` the endings by this cause,
     ``all_events`` by any cause and ``censored`` the censorings at each time.
     """
+
+    __repr__ = record_repr
 
     cause: str
     times: tuple[float, ...]
@@ -339,6 +344,8 @@ class Durations:
     :func:`cumulative_incidence` or :func:`competing_risks`; for
     :func:`kaplan_meier`, ``observed`` marks the ends that were not censored.
     """
+
+    __repr__ = record_repr
 
     scale: str
     clients: tuple[str, ...]

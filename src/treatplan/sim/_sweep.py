@@ -39,6 +39,7 @@ import attrs
 from .. import _validation as v
 from .._errors import ArgumentError, TreatplanError, ValidationError
 from .._json import to_dict
+from .._records import record_repr
 from .._version import __version__
 from . import _checks as checks
 from ._manifest import RunFolder, check_manifest, scenario_sha256
@@ -102,6 +103,8 @@ class Arm:
 
     The name is also the arm's folder name under ``runs/``.
     """
+
+    __repr__ = record_repr
 
     name: str = attrs.field(validator=_arm_name)
     overrides: tuple[tuple[str, Any], ...] = attrs.field(validator=_overrides)
@@ -288,6 +291,8 @@ class SweepResult:
     earlier, interrupted sweep; ``seconds`` and ``client_sessions`` are the work
     done in this call (for throughput figures).
     """
+
+    __repr__ = record_repr
 
     arms: tuple[Arm, ...]
     columns: tuple[str, ...]

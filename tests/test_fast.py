@@ -167,6 +167,14 @@ def test_generated_code_is_registered_with_linecache() -> None:
     assert "def make(source, value, state):" in inspect.getsource(make)
 
 
+def test_plan_copiers_are_compiled_once_on_first_use_and_only_for_fields() -> None:
+    first = _fast._REPLACE["goals"]
+    assert _fast._REPLACE["goals"] is first
+    with pytest.raises(KeyError):
+        _fast._REPLACE["not_a_field"]
+    assert "not_a_field" not in _fast._REPLACE
+
+
 def test_a_new_plan_builds_its_state_on_first_use() -> None:
     plan = tp.TreatmentPlan.refer("p", "c", at=datetime(2026, 1, 5, tzinfo=UTC), by="g")
     with pytest.raises(AttributeError):

@@ -15,7 +15,7 @@ generated methods: tracebacks, ``inspect.getsource`` and pdb show real lines.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import Any, TypeVar, cast
 
@@ -303,11 +303,22 @@ def _loaded_maker(cls: type[Any]) -> Any:
 
 
 _PLAN_FIELDS = _fields(TreatmentPlan)
-#: For each plan field, ``copy(plan, value, state)`` with that field replaced (no
-#: validation) and the given derived state.
-_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = {
-    name: _plan_copier(name) for name in _PLAN_FIELDS
-}
+
+
+class _Copiers(dict[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]]):
+    """For each plan field, ``copy(plan, value, state)`` with that field replaced (no
+    validation) and the given derived state: compiled the first time a field is
+    replaced, since most programs replace only a few of them (``import`` stays cheap)."""
+
+    def __missing__(self, name: str) -> Callable[[TreatmentPlan, Any, Any], TreatmentPlan]:
+        if name not in _PLAN_FIELDS:
+            raise KeyError(name)
+        copier: Callable[[TreatmentPlan, Any, Any], TreatmentPlan] = _plan_copier(name)
+        self[name] = copier
+        return copier
+
+
+_REPLACE = _Copiers()
 _new_transition: Callable[..., Transition] = _transition_maker()
 _new_assessment: Callable[..., Assessment] = _copier(Assessment)
 _new_session: Callable[..., Session] = _copier(Session)

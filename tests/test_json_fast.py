@@ -29,6 +29,7 @@ from treatplan import _fast as fast_module
 from treatplan import _json
 from treatplan import _validation as v
 from treatplan import strategies as tps
+from treatplan._rules import RULE_TYPES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -148,6 +149,7 @@ _READ_INLINE = (
     "goals",
     "presenting_problems",
     "client_factors",
+    "discharge_criteria",
 )
 
 
@@ -796,6 +798,225 @@ def test_a_rule_field_of_another_type_is_left_to_the_quick_converter() -> None:
 
     assert _json._rule_reader(Odd) is None
     assert _json._rule_reader(tp.rules.Plateau) is not None
+
+
+# --------------------------------------------------------------------------- rules
+def _rule_fast(doc: Any) -> Any:
+    """_fast_rule's rule for a rule document, its references checked (None: declined)."""
+    times = _json._Times()
+    try:
+        rule = _json._fast_rule(copy.deepcopy(doc), times)
+        times.check()
+    except Exception:
+        return None
+    return rule
+
+
+def _rule_slow(doc: Any) -> Any:
+    """The detailed converter's rule for a rule document (None: refused)."""
+    try:
+        return _json.converter().structure(copy.deepcopy(doc), tp.rules.Rule)
+    except Exception:
+        return None
+
+
+def _rule_agrees(doc: Any) -> Any:
+    """The rule both paths read, or None when both refuse it: the fast path declines
+    exactly what the detailed one refuses."""
+    fast, slow = _rule_fast(doc), _rule_slow(doc)
+    assert fast == slow
+    assert type(fast) is type(slow)
+    if fast is not None:
+        assert tp.to_dict(fast) == tp.to_dict(slow)
+    return fast
+
+
+#: Each rule class's required fields, valid.
+_RULE_BASES: dict[type[Any], dict[str, Any]] = {
+    tp.rules.SessionLimit: {"max_sessions": 5},
+    tp.rules.ConsecutiveMissed: {"count": 2},
+    tp.rules.MissedInWindow: {"max_missed": 0, "window": 1000},
+    tp.rules.MissedWithinDays: {"count": 2, "days": 30},
+    tp.rules.Inactivity: {"days": 10},
+    tp.rules.TimeLimit: {"days": 10},
+    tp.rules.AuthorisationUsed: {"authorised_sessions": 8},
+    tp.rules.AnyOf: {"rules": [{"kind": "client_request"}]},
+    tp.rules.AllOf: {"rules": [{"kind": "client_request"}]},
+}
+
+
+def _rule_doc(cls: type[Any], **values: Any) -> dict[str, Any]:
+    return {"kind": _json._tag(cls), **_RULE_BASES.get(cls, {}), **values}
+
+
+def test_every_rule_class_is_read_inline() -> None:
+    for cls in RULE_TYPES:
+        assert _json._rule_reader(cls) is not None, cls
+        assert _rule_agrees(_rule_doc(cls)) is not None, cls
+
+
+@pytest.mark.parametrize(
+    ("cls", "name"), list(_json._RULE_INTS), ids=[f"{c.__name__}.{n}" for c, n in _json._RULE_INTS]
+)
+def test_the_integer_ranges_are_the_validators(cls: type[Any], name: str) -> None:
+    low, high = _json._RULE_INTS[cls, name]
+    field = attrs.fields_dict(cls)[name]
+    for value in (low - 1, low, high, high + 1, True, float(low)):
+        inside = type(value) is int and low <= value <= high
+        try:
+            field.validator(None, field, value)  # type: ignore[misc]
+        except tp.ValidationError:
+            assert not inside, value
+        else:
+            assert inside, value
+        _rule_agrees(_rule_doc(cls, **{name: value}))
+
+
+#: Rule documents at every check of the fast rule reader, valid and not.
+RULE_DOCS: dict[str, dict[str, Any]] = {
+    "a required key left out": {"kind": "inactivity"},
+    "an int field a string": {"kind": "inactivity", "days": "10"},
+    "a bool field an int": {"kind": "time_limit", "days": 3, "from_referral": 1},
+    "a bool field set": {"kind": "time_limit", "days": 3, "from_referral": True},
+    "an enum member": {"kind": "plateau", "action": "discharge"},
+    "an enum value unknown": {"kind": "plateau", "action": "panic"},
+    "an enum value a list": {"kind": "plateau", "action": []},
+    "rules not a list": {"kind": "any_of", "rules": {"kind": "client_request"}},
+    "rules empty": {"kind": "any_of", "rules": []},
+    "rules too many": {"kind": "all_of", "rules": [{"kind": "client_request"}] * 101},
+    "rules at most": {"kind": "all_of", "rules": [{"kind": "client_request"}] * 100},
+    "a rule not an object": {"kind": "any_of", "rules": ["client_request"]},
+    "fractions": {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [0.5]},
+    "fractions empty": {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": []},
+    "fractions not a list": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": 0.5,
+    },
+    "fractions with an int": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0, 0.5],
+    },
+    "fractions reaching 1": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.5, 1.0],
+    },
+    "fractions repeated": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.5, 0.5],
+    },
+    "fractions decreasing": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.9, 0.8],
+    },
+    "fractions too many": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [n / 100 for n in range(1, 22)],
+    },
+    "fractions at most": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [n / 100 for n in range(1, 21)],
+    },
+    "codes": {"kind": "reliable_deterioration", "instruments": ["PHQ-9"]},
+    "codes empty": {"kind": "reliable_deterioration", "instruments": []},
+    "codes not a list": {"kind": "reliable_deterioration", "instruments": "PHQ-9"},
+    "codes repeated": {"kind": "reliable_deterioration", "instruments": ["PHQ-9", "PHQ-9"]},
+    "codes not strings": {"kind": "reliable_deterioration", "instruments": [9]},
+    "codes not references": {"kind": "plateau", "instruments": ["PHQ 9"]},
+    "codes too many": {"kind": "plateau", "instruments": [f"c{n}" for n in range(101)]},
+    "codes at most": {"kind": "plateau", "instruments": [f"c{n}" for n in range(100)]},
+    "objective ids": {"kind": "goals_met", "objectives": ["obj-1", ""]},
+    "objective ids repeated": {"kind": "goals_met", "objectives": ["obj-1", "obj-1"]},
+    "objective ids not strings": {"kind": "goals_met", "objectives": [None]},
+    "objective ids not a list": {"kind": "goals_met", "objectives": None},
+    "the post-init check refuses": {"kind": "missed_in_window", "max_missed": 4, "window": 4},
+    "the post-init check accepts": {"kind": "missed_in_window", "max_missed": 3, "window": 4},
+    "an unknown key": {"kind": "client_request", "days": 3},
+    "an unknown kind": {"kind": "luck"},
+    "a kind not a string": {"kind": ["any_of"]},
+}
+
+
+@pytest.mark.parametrize("doc", RULE_DOCS.values(), ids=list(RULE_DOCS))
+def test_the_fast_rule_reader_agrees_with_the_detailed_path(doc: dict[str, Any]) -> None:
+    _rule_agrees(doc)
+    plan = _base()
+    plan["discharge_criteria"] = doc
+    _agrees(plan)
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    rule: dict[str, Any] = {"kind": "client_request"}
+    for _ in range(levels):
+        rule = {"kind": "all_of", "rules": [{"kind": "inactivity", "days": 3}, rule]}
+    return rule
+
+
+def test_rules_nest_as_deep_as_the_constructors_allow() -> None:
+    assert _rule_agrees(_nested(tp.rules.MAX_RULE_DEPTH)) is not None
+    assert _rule_agrees(_nested(tp.rules.MAX_RULE_DEPTH + 1)) is None
+
+
+#: Values a rule document may hold: each field's edges, other types, lists of each kind.
+_RULE_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    1000,
+    1001,
+    10_000,
+    10_001,
+    36_500,
+    36_501,
+    1.0,
+    0.5,
+    "",
+    "x",
+    "review",
+    "discharge",
+    "PHQ-9",
+    "a b",
+    [],
+    [1],
+    [0.5],
+    [0.2, 0.7],
+    [0.7, 0.2],
+    [0.5, 1.0],
+    ["PHQ-9"],
+    ["PHQ-9", "GAD-7"],
+    ["PHQ-9", "PHQ-9"],
+    ["a b"],
+    ["obj-1", ""],
+    {},
+    [{"kind": "client_request"}],
+    [{"kind": "inactivity"}],
+    [{"kind": "inactivity", "days": 5}, {"kind": "plateau", "window": 3}],
+    [{"kind": "luck"}],
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_generated_rule_documents_are_read_as_the_detailed_path_reads_them(data: Any) -> None:
+    cls = data.draw(st.sampled_from(RULE_TYPES))
+    doc: dict[str, Any] = {"kind": _json._tag(cls)}
+    for a in attrs.fields(cls):
+        if a.init and data.draw(st.booleans()):
+            doc[a.name] = copy.deepcopy(data.draw(st.sampled_from(_RULE_VALUES)))
+    if data.draw(st.integers(0, 9)) == 0:
+        doc["extra"] = 1
+    _rule_agrees(doc)
 
 
 # --------------------------------------------------------------------------- loaded records

@@ -68,7 +68,23 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._rules import RULE_TYPES, Rule
+from ._rules import (
+    MAX_RULE_DEPTH,
+    RULE_TYPES,
+    AuthorisationUsed,
+    ConsecutiveMissed,
+    GoalsMet,
+    Inactivity,
+    MissedInWindow,
+    MissedWithinDays,
+    Plateau,
+    Rule,
+    SessionLimit,
+    SustainedRecovery,
+    TimeLimit,
+    _instrument_codes,
+    _rules_validator,
+)
 
 __all__ = [
     "MAX_DOCUMENT_SIZE",
@@ -441,6 +457,7 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 # Enum members looked up once: class attribute access is slow.
 _ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
 _STR = frozenset({str})
+_FLOAT = frozenset({float})
 
 
 #: Years strictly between these lie inside the plan range at any UTC offset.
@@ -910,61 +927,144 @@ def _fast_client_factors(doc: Any) -> ClientFactors:
     return ClientFactors(readiness=readiness, support=support, barriers=barriers)
 
 
-def _rule_reader(cls: type[Any]) -> tuple[type[Any], frozenset[str], dict[str, Any]] | None:
-    """How :func:`_fast_rule` reads rule class ``cls``: the class, its keys and its enum
-    fields' members; None (the quick converter reads it) for a field of another type."""
+# How _fast_rule reads each field of a rule: the checks the field's hook, converter and
+# validator make, inline. An integer's range is not in its type: the table below gives
+# each integer field's range, as its ``v.integer`` validator in treatplan._rules states
+# it (tests/test_json_fast.py holds the table to the validators at both ends).
+_INT, _BOOL, _ENUM, _CODES, _IDS, _FRACTIONS, _RULES = range(7)
+_RULE_INTS: dict[tuple[type[Any], str], tuple[int, int]] = {
+    (SessionLimit, "max_sessions"): (1, 10_000),
+    (ConsecutiveMissed, "count"): (1, 1000),
+    (MissedInWindow, "max_missed"): (0, 1000),
+    (MissedInWindow, "window"): (1, 1000),
+    (MissedWithinDays, "count"): (1, 1000),
+    (MissedWithinDays, "days"): (1, 36_500),
+    (Inactivity, "days"): (1, 36_500),
+    (TimeLimit, "days"): (1, 36_500),
+    (SustainedRecovery, "consecutive"): (1, 1000),
+    (Plateau, "window"): (2, 1000),
+    (AuthorisationUsed, "authorised_sessions"): (1, 10_000),
+}
+#: A rule field's read: its name, how it is read (``_INT`` ...), what that needs (a
+#: range, an enum's members) and its default (``_NO_DEFAULT``: required).
+_RuleField = tuple[str, int, Any, Any]
+_NO_DEFAULT: Any = object()
+
+
+def _rule_field(cls: type[Any], a: attrs.Attribute[Any], kind: Any) -> _RuleField | None:
+    """How :func:`_fast_rule` reads field ``a`` of rule class ``cls`` (of type ``kind``),
+    or None for a field it has no inline check for."""
+    default = _NO_DEFAULT if a.default is attrs.NOTHING else a.default
+    if (cls, a.name) in _RULE_INTS:
+        return a.name, _INT, _RULE_INTS[cls, a.name], default
+    if kind is bool:
+        return a.name, _BOOL, None, default
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return a.name, _ENUM, {m.value: m for m in kind}, default
+    if a.validator is _instrument_codes:
+        return a.name, _CODES, None, default
+    if cls is GoalsMet and a.name == "objectives":
+        return a.name, _IDS, None, default
+    if a.validator is v.increasing_fractions:
+        return a.name, _FRACTIONS, None, default
+    if a.validator is _rules_validator:
+        return a.name, _RULES, None, default
+    return None
+
+
+def _rule_reader(
+    cls: type[Any],
+) -> tuple[frozenset[str], tuple[_RuleField, ...], Callable[..., Any], Any] | None:
+    """How :func:`_fast_rule` reads rule class ``cls``: the keys it takes, each init
+    field's read (in order), its maker and its post-init check (or None); None (the
+    document is declined) for a field of a kind the reader has no check for."""
     hints = typing.get_type_hints(cls)
-    enums: dict[str, Any] = {}
+    fields = []
     for a in attrs.fields(cls):
-        kind = hints[a.name]
         if not a.init:
             continue
-        if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            enums[a.name] = _members(kind)
-        elif kind not in _RULE_VALUE_TYPES:
+        read = _rule_field(cls, a, hints[a.name])
+        if read is None:
             return None
-    keys = frozenset(a.name for a in attrs.fields(cls) if a.init) | {"kind"}
-    return cls, keys, enums
+        fields.append(read)
+    keys = frozenset(f[0] for f in fields) | {"kind"}
+    post = getattr(cls, "__attrs_post_init__", None)
+    return keys, tuple(fields), _fast.loaded_rules[cls], post
 
 
-#: Rule field types passed through as json gives them: their validators check what the
-#: hooks would (an int that is not a bool, a bool, an array of strings or of finite
-#: numbers: a list the converters make a tuple of, anything else refused).
-_RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, ...])
 _RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
 
 
-#: How many composite rules the fast path reads inside one another: each is two JSON
-#: levels (the rule and its list), so a document of nested rules stays below MAX_DEPTH
-#: (the constructors refuse rules nested deeper than MAX_RULE_DEPTH long before).
-_RULE_NESTING = (MAX_DEPTH - 2) // 2
-
-
-def _fast_rule(doc: Any, depth: int = 0) -> Rule:
+def _fast_rule(doc: Any, times: _Times, depth: int = 0) -> Rule:
     """A termination rule, nested ones included, ``depth`` composites down.
 
-    Rules alone nest without bound in a plan document (any_of, all_of), so only here
-    is the depth counted; a value of any other field nested deep in a rule is refused
-    by that field's validator at its first level, without recursion."""
+    Each field is checked as its hook, converter and validator would check it (a list
+    of rules as ``_rules_validator``: 1 to 100 rules, nested at most MAX_RULE_DEPTH
+    composites deep), its opaque references collected for :meth:`_Times.check`; a key
+    left out takes the field's default (constants, valid by construction); the class's
+    own post-init check runs. Rules alone nest without bound in a plan document
+    (any_of, all_of), so only here is the depth counted; a value of any other field
+    nested deep in a rule is refused at its first level, without recursion."""
     if type(doc) is not dict:
         raise _Slow
     reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
     if reader is None:
         raise _Slow
-    cls, keys, enums = reader
+    keys, fields, make, post = reader
     if not doc.keys() <= keys:
         raise _Slow
-    values = dict(doc)
-    del values["kind"]
-    for name, members in enums.items():
-        if name in values:
-            values[name] = members[values[name]]
-    if "rules" in values:
-        rules = values["rules"]
-        if type(rules) is not list or depth >= _RULE_NESTING:
-            raise _Slow
-        values["rules"] = [_fast_rule(r, depth + 1) for r in rules]
-    rule: Rule = cls(**values)  # validated
+    values = []
+    for name, kind, spec, default in fields:
+        value = doc.get(name, _NO_DEFAULT)
+        if value is _NO_DEFAULT:
+            if default is _NO_DEFAULT:
+                raise _Slow  # a required key left out
+            value = default
+        elif kind == _INT:
+            if type(value) is not int or not spec[0] <= value <= spec[1]:
+                raise _Slow
+        elif kind == _BOOL:
+            if type(value) is not bool:
+                raise _Slow
+        elif kind == _ENUM:
+            value = spec[value]  # KeyError or TypeError: declined
+        elif kind == _RULES:
+            # _rules_validator: 1 to 100 rules; a composite at depth MAX_RULE_DEPTH
+            # would make its ancestors deeper than allowed.
+            if type(value) is not list or not 1 <= len(value) <= 100 or depth >= MAX_RULE_DEPTH:
+                raise _Slow
+            value = tuple([_fast_rule(r, times, depth + 1) for r in value])
+        elif kind == _FRACTIONS:
+            # Floats strictly between 0 and 1, strictly increasing, at most 20
+            # (increasing_fractions; an int is never strictly between 0 and 1).
+            if (
+                type(value) is not list
+                or len(value) > 20
+                or not _FLOAT.issuperset(map(type, value))
+                or not all(0.0 < f < 1.0 for f in value)
+                or value != sorted(set(value))
+            ):
+                raise _Slow
+            value = tuple(value)
+        else:
+            # Instrument codes (1 to 100 distinct opaque references) or objective ids
+            # (distinct strings): items_of's checks.
+            if (
+                type(value) is not list
+                or not _STR.issuperset(map(type, value))
+                or len(set(value)) != len(value)
+                or len(value) > (100 if kind == _CODES else 100_000)
+            ):
+                raise _Slow
+            if kind == _CODES:
+                if not value:
+                    raise _Slow
+                times.refs += value
+            value = tuple(value)
+        values.append(value)
+    rule: Rule = make(*values)
+    if post is not None:
+        post(rule)  # ValidationError: declined
     return rule
 
 
@@ -1012,7 +1112,7 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
             # Only rules nest without bound (any_of, all_of), and _fast_rule counts
             # their depth: every other part the converter accepts has the schema's few
             # levels, far below MAX_DEPTH.
-            fields[name] = None if value is None else _fast_rule(value)
+            fields[name] = None if value is None else _fast_rule(value, times)
         else:
             fields[name] = quick.structure(value, types[name])
     times.check()  # every reference and text of the document at once

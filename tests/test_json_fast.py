@@ -1174,3 +1174,37 @@ def test_a_reference_that_is_not_a_string_is_declined() -> None:
 def test_batched_texts_are_checked_as_the_validator_checks_each(texts: list[str]) -> None:
     valid = all(v.is_unicode(t) and v.find_control(t) is None for t in texts)
     assert _checked(["a"], texts) == valid
+
+
+@pytest.mark.parametrize(
+    ("responses", "valid"),
+    [
+        ([(1, 2), (None, 0)], True),
+        ([(), (-1000, 1000)], True),
+        ([(1,) * 1000], True),
+        ([(1, 2), (1,) * 1001], False),
+        ([(1, 2), (True,)], False),
+        ([(1.0,), (1, 2)], False),
+        ([(1,), (1001,)], False),
+        ([(-1001,)], False),
+        ([("1",)], False),
+    ],
+    ids=repr,
+)
+def test_batched_item_responses_are_checked_as_the_validator_checks_each(
+    responses: list[tuple[Any, ...]], valid: bool
+) -> None:
+    state = _json._Times()
+    state.responses += responses
+    field = attrs.fields(tp.Assessment).items
+    for items in responses:
+        try:
+            field.validator(None, field, items)  # type: ignore[misc]
+        except tp.ValidationError:
+            assert not valid
+    try:
+        state.check()
+    except _json._Slow:
+        assert not valid
+    else:
+        assert valid

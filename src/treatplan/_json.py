@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import json
 import math
 import re
@@ -486,26 +487,41 @@ class _Times(dict[str, datetime]):
     fixed-offset zone, which the model's converter keeps as it is. A hit is found by
     equality, which a ``str`` subclass given to :func:`from_dict` can fake (its own
     ``__eq__`` and ``__hash__``), so readers look times up through :meth:`time`,
-    which takes only an exact ``str``.
+    which takes only an exact ``str`` (the session and assessment readers make the
+    same test inline).
 
-    References and free text: a pattern match costs far more than the few characters
-    it reads (a match state and a match object each time), and a document has a
-    hundred references, so the readers collect them in :attr:`refs` and
-    :attr:`texts`, and :meth:`check` matches each list once, before the plan is built.
+    References, free text and item responses: a pattern match costs far more than the
+    few characters it reads (a match state and a match object each time), and set
+    tests over a few members cost more in their call than in their members; a document
+    has a hundred references and dozens of assessments, so the readers collect them in
+    :attr:`refs`, :attr:`texts` and :attr:`responses`, and :meth:`check` tests each
+    collection once, before the plan is built.
     """
 
-    __slots__ = ("refs", "texts")
+    __slots__ = ("refs", "responses", "texts")
 
     def __init__(self) -> None:  # dict's own __init__ has nothing to do
         #: Every string the document gives where an opaque reference belongs.
         self.refs: list[str] = []
         #: Every free-text string, once its type, length and blankness are checked.
         self.texts: list[str] = []
+        #: Every assessment's item responses, as the tuples the assessments hold.
+        self.responses: list[tuple[Any, ...]] = []
 
     def check(self) -> None:
-        """Raise _Slow unless every collected reference is an opaque reference and every
+        """Raise _Slow unless every collected reference is an opaque reference, every
         text is valid Unicode without control characters (the ``ref`` and ``text``
-        validators' pattern and encoding tests)."""
+        validators' pattern and encoding tests), and every tuple of item responses holds
+        at most 1000 integers or nulls, each from -1000 to 1000 (the items validator)."""
+        responses = self.responses
+        # Both set tests iterate in C without building a set; type() is exact, so a
+        # bool (equal to 0 or 1) or a float is refused by the first.
+        if responses and (
+            max(map(len, responses)) > 1000
+            or not _ITEM_TYPES.issuperset(map(type, _chain(responses)))
+            or not _ITEM_VALUES.issuperset(_chain(responses))
+        ):
+            raise _Slow
         refs = self.refs
         if refs:
             # Each reference after a line feed; TypeError for a value that is not a string.
@@ -553,6 +569,7 @@ _ITEM_VALUES = frozenset([*range(-1000, 1001), None])
 
 # The readers' own bindings: a module global is one cached lookup, an attribute of
 # another module two.
+_chain = itertools.chain.from_iterable
 find_control = v.find_control
 is_unicode = v.is_unicode
 _loaded_assessment = _fast.loaded_assessment
@@ -593,27 +610,23 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
         items, total = doc.get("items"), doc.get("total")
     else:
         raise _Slow
-    # Opaque references, as the ``ref`` validator checks: matched for the whole
-    # document by _Times.check.
+    # Opaque references, as the ``ref`` validator checks, and item responses, as the
+    # items validator checks: tested for the whole document by _Times.check.
     ident, instrument = doc["id"], doc["instrument"]
     times.refs += ident, instrument
     if items is not None:
-        # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
-        # Both set tests iterate in C without building a set.
-        if (
-            type(items) is not list
-            or len(items) > 1000
-            or not _ITEM_TYPES.issuperset(map(type, items))
-            or not _ITEM_VALUES.issuperset(items)
-        ):
+        if type(items) is not list:
             raise _Slow
         items = tuple(items)
+        times.responses.append(items)
         if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
             raise _Slow
     elif total is None or type(total) not in (int, float) or not v.is_number(total):
         raise _Slow  # neither responses nor a total, or not a number
     at = doc["administered_at"]
-    return _loaded_assessment(ident, instrument, times.time(at), items, total)
+    if type(at) is not str:  # _Times.time inline: the hottest reader
+        raise _Slow
+    return _loaded_assessment(ident, instrument, times[at], items, total)
 
 
 def _fast_session(doc: Any, times: _Times) -> Session:
@@ -657,9 +670,9 @@ def _fast_session(doc: Any, times: _Times) -> Session:
         raise _Slow
     ident, at = doc["id"], doc["at"]
     times.refs.append(ident)
-    return _loaded_session(
-        ident, times.time(at), attendance, interventions, assessments, minutes, note
-    )
+    if type(at) is not str:  # _Times.time inline, as in _fast_assessment
+        raise _Slow
+    return _loaded_session(ident, times[at], attendance, interventions, assessments, minutes, note)
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:

@@ -1547,6 +1547,10 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
 
 def _parse(text: str | bytes | bytearray) -> Any:
     try:
+        if type(text) is str and not text.startswith("\ufeff"):
+            # What json.loads does with such text, by a decoder made once rather than
+            # on every call (json.loads makes one for any hook).
+            return _DECODER.decode(text)
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
@@ -1566,3 +1570,7 @@ def _parse_int(digits: str) -> int | float:
 def _reject_constant(name: str) -> float:
     # NaN and Infinity are not JSON; Python's json would otherwise accept them.
     raise _Expected("finite numbers")
+
+
+#: The decoder :func:`_parse` reads text with: json's own, refusing NaN and Infinity.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)

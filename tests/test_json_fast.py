@@ -693,6 +693,28 @@ def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, insid
             times[text]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789-T:+Z.\n٣ 1"), min_size=18, max_size=34))
+def test_the_fast_paths_time_pattern_is_the_hooks_for_ascii_digits(text: str) -> None:
+    if _json._RFC3339_ASCII.match(text):
+        assert _json._RFC3339.match(text)
+    elif text.isascii():
+        assert not _json._RFC3339.match(text)
+
+
+def test_a_time_in_digits_of_another_script_is_declined() -> None:
+    text = "٢026-01-19T10:00:00+00:00"
+    assert _json._RFC3339.match(text)  # \d takes any decimal digit
+    with pytest.raises(_json._Slow):
+        _json._Times()[text]
+    doc = _base()
+    doc["sessions"][0]["at"] = text
+    assert _agrees(doc) is None
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    assert [p.path for p in caught.value.problems] == ["$.sessions[0].at"]
+
+
 # --------------------------------------------------------------------------- fast dump
 def _generated_document(plan: tp.TreatmentPlan) -> dict[str, Any]:
     """The plan document as the converter's generated functions alone write it."""

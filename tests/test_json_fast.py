@@ -1041,6 +1041,21 @@ def test_generated_rule_documents_are_read_as_the_detailed_path_reads_them(data:
     _rule_agrees(doc)
 
 
+@pytest.mark.parametrize("doc", RULE_DOCS.values(), ids=list(RULE_DOCS))
+def test_rules_are_written_as_the_converter_writes_them(doc: dict[str, Any]) -> None:
+    rule = _rule_slow(doc)
+    if rule is not None:
+        _same(_json._write_rule(rule), _json.converter().unstructure(rule, tp.rules.Rule))
+
+
+def test_every_rule_class_is_written_as_the_converter_writes_it() -> None:
+    for cls in RULE_TYPES:
+        rule = _rule_slow(_rule_doc(cls))
+        _same(_json._write_rule(rule), _json.converter().unstructure(rule, tp.rules.Rule))
+    nested = _rule_slow(_nested(3))
+    _same(_json._write_rule(nested), _json.converter().unstructure(nested, tp.rules.Rule))
+
+
 # --------------------------------------------------------------------------- loaded records
 #: Each record class the fast path builds through treatplan._fast, and its builder.
 _LOADED = {

@@ -284,42 +284,40 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    # The plan's lists are written by the functions of the fast dump below; the
-    # generated function writes the other parts.
-    plan_parts = make_dict_unstructure_fn(
-        TreatmentPlan,
-        conv,
-        history=override(omit=True),
-        sessions=override(omit=True),
-        assessments=override(omit=True),
-        reviews=override(omit=True),
-        interventions=override(omit=True),
-        goals=override(omit=True),
-        presenting_problems=override(omit=True),
-    )
 
     # Targets other than measures are written by the union's hook, as the generated
-    # function for an objective writes them.
+    # function for an objective writes them; client factors and custom instruments by
+    # their own hooks, looked up once.
     union_target = conv.get_unstructure_hook(ObjectiveTarget)
+    hints = typing.get_type_hints(TreatmentPlan)
+    write_factors = conv.get_unstructure_hook(hints["client_factors"])
+    write_instruments = conv.get_unstructure_hook(hints["custom_instruments"])
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
-        parts = plan_parts(plan)
+        # The plan's fields in field order (held to the generated function by
+        # tests/test_json_fast.py), after the schema version and the phase and outcome,
+        # which are derived from the history: written for readers and checked on load.
+        # One literal: no dict of parts to merge.
         written: dict[int, str] = {}
-        hot = {
+        last, rule = plan.history[-1], plan.discharge_criteria
+        outcome = last.outcome
+        return {
+            "schema_version": plan.schema_version,
+            "phase": _ENUM_TEXT(last.target),
+            "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+            "plan_id": plan.plan_id,
+            "client_ref": plan.client_ref,
             "history": [_write_transition(t, written) for t in plan.history],
+            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
+            "goals": [_write_goal(g, union_target) for g in plan.goals],
+            "interventions": [_write_intervention(i, written) for i in plan.interventions],
             "assessments": [_write_assessment(a, written) for a in plan.assessments],
             "sessions": [_write_session(s, written) for s in plan.sessions],
             "reviews": [_write_review(r, written) for r in plan.reviews],
-            "interventions": [_write_intervention(i, written) for i in plan.interventions],
-            "goals": [_write_goal(g, union_target) for g in plan.goals],
-            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
+            "discharge_criteria": None if rule is None else _write_rule(rule),
+            "client_factors": write_factors(plan.client_factors),
+            "custom_instruments": write_instruments(plan.custom_instruments),
         }
-        # Phase and outcome are derived from the history; written for readers and checked on load.
-        out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
-        out["outcome"] = plan.outcome.value if plan.outcome is not None else None
-        for name in _WRITTEN_ORDER:
-            out[name] = hot[name] if name in hot else parts[name]
-        return out
 
     def structure_plan(value: Any, _: Any) -> TreatmentPlan:
         if not isinstance(value, dict):
@@ -1149,16 +1147,13 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 # --------------------------------------------------------------------------- fast dump
 # The plan's lists (history, sessions, assessments, reviews, interventions, goals,
 # presenting problems) are written by the functions below instead of the converter's
-# generated ones (rules, client factors and custom instruments are not): the same keys in the same
+# generated ones, and the rules by _write_rule (client factors and custom instruments
+# are not): the same keys in the same
 # order with the same values (the hooks the converter registers above: isoformat for
 # date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
 # date-time written once per dump (records at one session share their time object).
 # tests/test_json_fast.py holds them to the generated functions on generated plans.
 
-#: The plan document's keys after schema_version, phase and outcome, in field order.
-_WRITTEN_ORDER = tuple(
-    a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
-)
 _ISOFORMAT = datetime.isoformat
 _DATE_TEXT = date.isoformat
 #: An enum member's value as a plain str (as the registered StrEnum hook writes it).
@@ -1306,6 +1301,46 @@ def _write_problem(p: PresentingProblem) -> dict[str, Any]:
         if diagnosis is None
         else {"code": diagnosis.code, "system": _ENUM_TEXT(diagnosis.system)},
     }
+
+
+def _rule_writer(cls: type[Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """How :func:`_write_rule` writes rule class ``cls``: its tag, and each init field's
+    name with what makes its value JSON-ready (None: written as it is)."""
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for a in attrs.fields(cls):
+        if not a.init:
+            continue
+        kind = hints[a.name]
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            how: Any = _ENUM_TEXT
+        elif kind == tuple[Rule, ...]:
+            how = _write_rules
+        elif getattr(kind, "__origin__", None) is tuple:
+            how = list  # strings or numbers
+        else:
+            how = None  # an int or a bool
+        fields.append((a.name, how))
+    return _tag(cls), tuple(fields)
+
+
+def _write_rule(rule: Any) -> dict[str, Any]:
+    """A termination rule as the converter's generated functions write it: its kind,
+    then each init field in order (tests/test_json_fast.py holds the two to the same
+    output)."""
+    tag, fields = _RULE_WRITERS[type(rule)]
+    out: dict[str, Any] = {"kind": tag}
+    for name, how in fields:
+        value = getattr(rule, name)
+        out[name] = value if how is None else how(value)
+    return out
+
+
+def _write_rules(rules: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [_write_rule(r) for r in rules]
+
+
+_RULE_WRITERS = {cls: _rule_writer(cls) for cls in RULE_TYPES}
 
 
 # --------------------------------------------------------------------------- errors

@@ -498,6 +498,52 @@ DECLINED: dict[str, Any] = {
 }
 
 
+def _at_session(doc: dict[str, Any]) -> dict[str, Any]:
+    """The first assessment taken at the first session."""
+    assessment: dict[str, Any] = _session(doc)["assessments"][0]
+    return assessment
+
+
+# The assessments taken at sessions are read inline in the sessions' loop: the same
+# breakages there.
+DECLINED.update(
+    {
+        "assessment at a session not an object": lambda doc: _session(doc)[
+            "assessments"
+        ].__setitem__(0, []),
+        "assessment at a session, unknown key": _set(_at_session, "score", 3),
+        "assessment at a session, five keys, one unknown": lambda doc: [
+            _at_session(doc).pop("total"),
+            _at_session(doc).update(score=3),
+        ],
+        "assessment at a session, items not a list": _set(_at_session, "items", "2,2"),
+        "assessment at a session, item true": _set(_at_session, "items", [True] * 9),
+        "assessment at a session, total not a number": _set(_at_session, "total", "12"),
+        "assessment at a session, total too large": _set(_at_session, "total", 1e10),
+        "assessment at a session, neither items nor total": _set(_at_session, "items", None),
+        "assessment at a session, total alone not a number": lambda doc: _at_session(doc).update(
+            items=None, total="12"
+        ),
+        "assessment at a session, id not a reference": _set(_at_session, "id", "a b"),
+        "assessment at a session, time not a string": _set(_at_session, "administered_at", 1),
+        "session time not a string": _set(_session, "at", 20260119),
+        "session not attended with interventions only": lambda doc: _session(doc).update(
+            attendance="did_not_attend", assessments=[]
+        ),
+    }
+)
+ACCEPTED_AT_SESSIONS: dict[str, Any] = {
+    "a standalone assessment with its total left out": lambda doc: _assessment(doc).pop("total"),
+    "assessment at a session with defaults left out": lambda doc: _at_session(doc).pop("total"),
+    "assessment at a session with a total": lambda doc: _at_session(doc).update(
+        items=None, total=14
+    ),
+    "assessment at a session with items and a total": lambda doc: _at_session(doc).update(
+        total=sum(_at_session(doc)["items"])
+    ),
+}
+
+
 @pytest.mark.parametrize("change", DECLINED.values(), ids=list(DECLINED))
 def test_the_fast_path_declines_and_the_detailed_path_reports(change: Any) -> None:
     doc = _base()
@@ -615,6 +661,9 @@ ACCEPTED: dict[str, Any] = {
         },
     ),
 }
+
+
+ACCEPTED.update(ACCEPTED_AT_SESSIONS)
 
 
 @pytest.mark.parametrize("change", ACCEPTED.values(), ids=list(ACCEPTED))

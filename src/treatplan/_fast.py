@@ -473,7 +473,7 @@ loaded_assessment: Callable[
 ] = _loaded_maker(Assessment)
 #: ``loaded_session(id, at, attendance, interventions, assessments, duration_minutes,
 #: note)``: a session read from a plan document by the JSON layer's fast path. Safe
-#: because that path (``treatplan._json._fast_session``) checks what :class:`Session`'s
+#: because that path (``treatplan._json._fast_sessions``) checks what :class:`Session`'s
 #: converters, validators and post-init check would: an opaque reference ``id``, ``at``
 #: as for :data:`loaded_assessment`, an :class:`Attendance` member, at most 100
 #: distinct intervention id strings, at most 100 assessments each built by

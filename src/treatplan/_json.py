@@ -634,50 +634,91 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
     return _loaded_assessment(ident, instrument, times[at], items, total)
 
 
-def _fast_session(doc: Any, times: _Times) -> Session:
-    if type(doc) is not dict:
+def _fast_sessions(value: Any, times: _Times) -> tuple[Session, ...]:
+    """The plan's sessions and the assessments taken at them, in one loop: each
+    assessment read as by :func:`_fast_assessment` (the same tests, inline), each
+    session's fields as its hook and validators would. A plan holds more of these than
+    of anything else, so the names the loop uses are looked up once, not per record."""
+    if type(value) is not list:
         raise _Slow
-    if len(doc) == 7:
-        # Seven keys, all read below: exactly the session's keys (as for assessments).
-        interventions, assessments = doc["interventions"], doc["assessments"]
-        minutes, note = doc["duration_minutes"], doc["note"]
-    elif doc.keys() <= _SESSION_KEYS:
-        interventions = doc.get("interventions", _EMPTY)
-        assessments = doc.get("assessments", _EMPTY)
-        minutes, note = doc.get("duration_minutes"), doc.get("note")
-    else:
-        raise _Slow
-    attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
-    if type(interventions) is not list or type(assessments) is not list:
-        raise _Slow
-    if interventions:
-        # Distinct strings, at most 100: the interventions validator.
-        if (
-            len(interventions) > 100
-            or not _STR.issuperset(map(type, interventions))
-            or len(set(interventions)) != len(interventions)
-        ):
+    refs, add_ref, add_responses = times.refs, times.refs.append, times.responses.append
+    make_session, make_assessment = _loaded_session, _loaded_assessment
+    sessions = []
+    for doc in value:
+        if type(doc) is not dict:
             raise _Slow
-        interventions = tuple(interventions)
-    else:
-        interventions = ()
-    if assessments:
-        if len(assessments) > 100:
+        if len(doc) == 7:
+            # Seven keys, all read below: exactly the session's keys (as for assessments).
+            interventions, assessments = doc["interventions"], doc["assessments"]
+            minutes, note = doc["duration_minutes"], doc["note"]
+        elif doc.keys() <= _SESSION_KEYS:
+            interventions = doc.get("interventions", _EMPTY)
+            assessments = doc.get("assessments", _EMPTY)
+            minutes, note = doc.get("duration_minutes"), doc.get("note")
+        else:
             raise _Slow
-        assessments = tuple([_fast_assessment(a, times) for a in assessments])
-    else:
-        assessments = ()
-    if attendance is not _ATTENDED and (interventions or assessments):
-        raise _Slow
-    if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
-        raise _Slow
-    if note is not None and not _is_text(note, times):
-        raise _Slow
-    ident, at = doc["id"], doc["at"]
-    times.refs.append(ident)
-    if type(at) is not str:  # _Times.time inline, as in _fast_assessment
-        raise _Slow
-    return _loaded_session(ident, times[at], attendance, interventions, assessments, minutes, note)
+        attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
+        if type(interventions) is not list or type(assessments) is not list:
+            raise _Slow
+        if interventions:
+            # Distinct strings, at most 100: the interventions validator.
+            if (
+                len(interventions) > 100
+                or not _STR.issuperset(map(type, interventions))
+                or len(set(interventions)) != len(interventions)
+            ):
+                raise _Slow
+            interventions = tuple(interventions)
+        else:
+            interventions = ()
+        if assessments:
+            if len(assessments) > 100 or attendance is not _ATTENDED:
+                raise _Slow
+            taken = []
+            for a in assessments:
+                # _fast_assessment, inline.
+                if type(a) is not dict:
+                    raise _Slow
+                if len(a) == 5:
+                    items, total = a["items"], a["total"]
+                elif a.keys() <= _ASSESSMENT_KEYS:
+                    items, total = a.get("items"), a.get("total")
+                else:
+                    raise _Slow
+                ident, instrument = a["id"], a["instrument"]
+                refs += ident, instrument
+                if items is not None:
+                    if type(items) is not list:
+                        raise _Slow
+                    items = tuple(items)
+                    add_responses(items)
+                    if total is not None and (
+                        type(total) not in (int, float) or not v.is_number(total)
+                    ):
+                        raise _Slow
+                elif total is None or type(total) not in (int, float) or not v.is_number(total):
+                    raise _Slow
+                at = a["administered_at"]
+                if type(at) is not str:
+                    raise _Slow
+                taken.append(make_assessment(ident, instrument, times[at], items, total))
+            assessments = tuple(taken)
+        else:
+            assessments = ()
+        if interventions and attendance is not _ATTENDED:
+            raise _Slow
+        if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
+            raise _Slow
+        if note is not None and not _is_text(note, times):
+            raise _Slow
+        ident, at = doc["id"], doc["at"]
+        add_ref(ident)
+        if type(at) is not str:  # _Times.time inline, as in _fast_assessment
+            raise _Slow
+        sessions.append(
+            make_session(ident, times[at], attendance, interventions, assessments, minutes, note)
+        )
+    return tuple(sessions)
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:
@@ -1089,7 +1130,6 @@ def _fast_rule(doc: Any, times: _Times, depth: int = 0) -> Rule:
 #: The readers of the plan's lists of records, by field name.
 _LIST_READERS: dict[str, Callable[[Any, _Times], Any]] = {
     "history": _fast_transition,
-    "sessions": _fast_session,
     "assessments": _fast_assessment,
     "reviews": _fast_review,
     "interventions": _fast_intervention,
@@ -1122,6 +1162,8 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
         reader = _LIST_READERS.get(name)
         if reader is not None:
             fields[name] = _fast_records(value, reader, times)
+        elif name == "sessions":
+            fields[name] = _fast_sessions(value, times)
         elif name == "client_factors":
             fields[name] = _fast_client_factors(value)
         elif name == "plan_id" or name == "client_ref" or name == "schema_version":

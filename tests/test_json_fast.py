@@ -1294,3 +1294,19 @@ def test_batched_item_responses_are_checked_as_the_validator_checks_each(
         assert not valid
     else:
         assert valid
+
+
+def test_the_references_pattern_is_the_validators() -> None:
+    assert _json._REFS.pattern == "(?:\\n" + v._REF.pattern.removesuffix("\\Z") + ")*+"
+
+
+def test_a_line_feed_inside_a_reference_is_declined() -> None:
+    assert v.is_ref("a")
+    assert not _checked(["a\nb"])
+    assert not _checked(["a\nb", "c"])
+    assert _checked(["a", "b"])
+
+
+@pytest.mark.parametrize("text", ["plain", "tab\there", "line\nbreak", "cr\r", "\x0b", "\x7f"])
+def test_texts_not_printable_are_searched_for_control_characters(text: str) -> None:
+    assert _checked(["a"], [text]) == (v.find_control(text) is None)

@@ -470,17 +470,11 @@ _FLOAT = frozenset({float})
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
 
-# An opaque reference (the ``ref`` validator's pattern, _validation._REF) is 1 to 128
-# characters of REF_CHARS, the first a letter or digit. A pattern matched over many
-# characters reads each through its character class, so a document's references are
-# checked together with C string methods instead (see _Times.check).
-_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/#-"
-_REF_LENGTH = 128
-#: Deletes every reference character: references joined by line feeds leave only these.
-_DROP_REF_CHARS = str.maketrans("", "", _REF_CHARS)
-#: Where a reference begins (after a line feed) with no letter or digit: with a
-#: character a reference may not start with, or empty (a line feed or the end next).
-_BAD_START = re.compile(r"\n(?:[._:/#\n-]|\Z)")
+#: A document's opaque references, each after a line feed: the ``ref`` validator's
+#: pattern (_validation._REF, without its end anchor), repeated. A line feed is in no
+#: reference's class, so each repetition reads exactly one reference, and it is
+#: possessive (``*+``): one pass, no state kept for backtracking however many there are.
+_REFS = re.compile(r"(?:\n[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127})*+")
 
 
 class _Times(dict[str, datetime]):
@@ -529,20 +523,21 @@ class _Times(dict[str, datetime]):
             raise _Slow
         refs = self.refs
         if refs:
-            # Each reference after a line feed; TypeError for a value that is not a string.
+            # Each reference after a line feed; TypeError for a value that is not a
+            # string. One pattern match for all (a match's own cost is many times a
+            # short reference's characters), and a line feed for each reference (one
+            # inside a reference would make one more).
             joined = "\n" + "\n".join(refs)
-            if (
-                # Nothing but reference characters, and a line feed for each (one inside
-                # a reference would leave one more).
-                joined.translate(_DROP_REF_CHARS) != "\n" * len(refs)
-                or _BAD_START.search(joined)
-                or max(map(len, refs)) > _REF_LENGTH
-            ):
+            if _REFS.fullmatch(joined) is None or joined.count("\n") != len(refs):
                 raise _Slow
         # Text joined: a control character or lone surrogate is in the whole exactly
         # when it is in a part (Python never pairs surrogates of two strings).
+        # A printable text has no control character (each is of category Cc): one C
+        # pass, where the pattern's search reads each character through its class.
         text = "".join(self.texts)
-        if find_control(text) or not (text.isascii() or is_unicode(text)):
+        if (not text.isprintable() and find_control(text)) or not (
+            text.isascii() or is_unicode(text)
+        ):
             raise _Slow
 
     def time(self, text: Any) -> datetime:

@@ -1269,10 +1269,13 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
     # (Standalone assessments are dated on their own, below: none is "moved".)
     if not _taken_clean(plan, standalone, None, definitions, ids, []):
         return False
+    # Record times in UTC (v.instant), converted only when not at UTC already:
+    # astimezone would return such a time itself, but its call costs more than the test.
     session_instants = []
     for s in sessions:
         ids.append(s.id)
-        session_instants.append(s.at.astimezone(UTC))
+        at = s.at
+        session_instants.append(at if at.tzinfo is UTC else at.astimezone(UTC))
         if s.interventions and not intervention_ids.issuperset(s.interventions):
             return False
         if s.assessments and not _taken_clean(plan, s.assessments, s, definitions, ids, moved):
@@ -1284,7 +1287,7 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
         return False
     # Times in order: a list of instants equals its sorted copy exactly when no
     # instant is before the one ahead of it (a stable sort of a sorted list is itself).
-    review_instants = [r.at.astimezone(UTC) for r in reviews]
+    review_instants = [at if (at := r.at).tzinfo is UTC else at.astimezone(UTC) for r in reviews]
     if session_instants != sorted(session_instants) or review_instants != sorted(review_instants):
         return False
     if not objective_ids.issuperset([p.objective for r in reviews for p in r.progress]):
@@ -1299,11 +1302,14 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
             if not _is_known(plan, code, definitions):
                 return False
     history = plan.history
-    event_instants = [t.at.astimezone(UTC) for t in history]
+    event_instants = [at if (at := t.at).tzinfo is UTC else at.astimezone(UTC) for t in history]
     if _history_problems(history, event_instants) or _dated_record_problems(
         history,
         event_instants,
-        [a.administered_at.astimezone(UTC) for a in standalone],
+        [
+            at if (at := a.administered_at).tzinfo is UTC else at.astimezone(UTC)
+            for a in standalone
+        ],
         session_instants,
         review_instants,
     ):

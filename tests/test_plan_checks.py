@@ -529,3 +529,17 @@ def test_codes_are_looked_up_among_custom_instruments_when_the_plan_has_some() -
     )
     assert not _model._plan_is_clean(unknown)
     assert before == _model._BUILTIN_DEFINITIONS
+
+
+def test_a_repeated_review_id_is_reported_as_the_reference_does() -> None:
+    plan = _plan()
+    first, second = plan.reviews[0], plan.reviews[1]
+    broken = _last_review(plan, id=first.id)
+    assert not _model._plan_is_clean(broken)
+    problems = _model._plan_problems(broken)
+    assert problems == reference_problems(broken)
+    assert problems == [
+        ValidationIssue(
+            f"$.reviews[{plan.reviews.index(second)}].id", "an id not already used at $.reviews[0]"
+        )
+    ]

@@ -14,7 +14,7 @@ import pickle
 import types
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -1310,3 +1310,50 @@ def test_a_line_feed_inside_a_reference_is_declined() -> None:
 @pytest.mark.parametrize("text", ["plain", "tab\there", "line\nbreak", "cr\r", "\x0b", "\x7f"])
 def test_texts_not_printable_are_searched_for_control_characters(text: str) -> None:
     assert _checked(["a"], [text]) == (v.find_control(text) is None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(0)), UTC])
+    )
+    | st.datetimes()
+)
+def test_times_are_written_as_isoformat_writes_them(at: datetime) -> None:
+    assert _json._time_text(at) == at.isoformat()
+
+
+def test_a_whole_second_utc_time_is_written_from_pieces() -> None:
+    for text in (
+        "2026-01-19T10:00:00+00:00",
+        "1900-01-01T00:00:00+00:00",
+        "0999-12-31T23:59:59+00:00",
+    ):
+        at = datetime.fromisoformat(text)
+        assert at.tzinfo is UTC
+        assert _json._time_text(at) == text == at.isoformat()
+    assert _json._time_text(datetime(2026, 1, 19, 10, 0, 0, 5, tzinfo=UTC)) == (
+        "2026-01-19T10:00:00.000005+00:00"
+    )
+
+    class Later(datetime):
+        def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+            return "later"
+
+    odd = Later(2026, 1, 19, tzinfo=UTC)
+    assert _json._time_text(odd) == datetime.isoformat(odd)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates())
+def test_dates_are_written_as_isoformat_writes_them(day: date) -> None:
+    assert _json._date_text(day) == day.isoformat()
+
+
+def test_a_date_subclass_is_written_by_isoformat() -> None:
+    class Later(date):
+        def isoformat(self) -> str:
+            return "later"
+
+    odd = Later(2026, 1, 19)
+    assert _json._date_text(odd) == date.isoformat(odd) == "2026-01-19"

@@ -18,7 +18,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, get_args, overload
 
 import attrs
@@ -1192,7 +1192,7 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 # tests/test_json_fast.py holds them to the generated functions on generated plans.
 
 _ISOFORMAT = datetime.isoformat
-_DATE_TEXT = date.isoformat
+_DATE_ISOFORMAT = date.isoformat
 #: An enum member's value as a plain str (as the registered StrEnum hook writes it).
 _ENUM_TEXT = str.__str__
 
@@ -1202,8 +1202,35 @@ def _write_time(at: datetime, written: dict[int, str]) -> str:
     written for as long as the dump runs (equal date-times at other offsets differ)."""
     text = written.get(id(at))
     if text is None:
-        text = written[id(at)] = _ISOFORMAT(at)
+        text = written[id(at)] = _time_text(at)
     return text
+
+
+#: "00" to "99", for :func:`_time_text`.
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
+
+
+def _time_text(at: datetime) -> str:
+    """What ``datetime.isoformat`` writes for ``at``. A whole-second time at UTC (the
+    usual plan time) is put together from two-digit pieces: isoformat formats each
+    field through printf, at some ten times the cost. tests/test_json_fast.py holds
+    the two to the same text."""
+    if type(at) is datetime and at.tzinfo is UTC and not at.microsecond and at.year >= 1000:
+        two = _TWO_DIGITS
+        return (
+            f"{at.year}-{two[at.month]}-{two[at.day]}"
+            f"T{two[at.hour]}:{two[at.minute]}:{two[at.second]}+00:00"
+        )
+    return _ISOFORMAT(at)
+
+
+def _date_text(day: date) -> str:
+    """What ``date.isoformat`` writes for ``day``, put together as :func:`_time_text`
+    puts a time."""
+    if type(day) is date and day.year >= 1000:
+        two = _TWO_DIGITS
+        return f"{day.year}-{two[day.month]}-{two[day.day]}"
+    return _DATE_ISOFORMAT(day)
 
 
 def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
@@ -1272,7 +1299,7 @@ def _write_review(r: ProgressReview, written: dict[int, str]) -> dict[str, Any]:
             }
             for p in r.progress
         ],
-        "next_review": None if next_review is None else _DATE_TEXT(next_review),
+        "next_review": None if next_review is None else _date_text(next_review),
         "by": r.by,
         "client_requested_ending": r.client_requested_ending,
         "note": r.note,
@@ -1314,7 +1341,7 @@ def _write_goal(g: Goal, union_target: Callable[[Any], Any]) -> dict[str, Any]:
                 }
                 if type(target) is MeasureTarget
                 else union_target(target),
-                "target_date": _DATE_TEXT(o.target_date),
+                "target_date": _date_text(o.target_date),
                 "status": _ENUM_TEXT(o.status),
                 "achievement": None if achievement is None else _ENUM_TEXT(achievement),
             }

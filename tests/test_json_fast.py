@@ -14,7 +14,7 @@ import pickle
 import types
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from treatplan import _fast as fast_module
 from treatplan import _json
 from treatplan import _validation as v
 from treatplan import strategies as tps
+from treatplan._rules import RULE_TYPES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mbc-walkthrough.json"
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -148,6 +149,7 @@ _READ_INLINE = (
     "goals",
     "presenting_problems",
     "client_factors",
+    "discharge_criteria",
 )
 
 
@@ -496,6 +498,52 @@ DECLINED: dict[str, Any] = {
 }
 
 
+def _at_session(doc: dict[str, Any]) -> dict[str, Any]:
+    """The first assessment taken at the first session."""
+    assessment: dict[str, Any] = _session(doc)["assessments"][0]
+    return assessment
+
+
+# The assessments taken at sessions are read inline in the sessions' loop: the same
+# breakages there.
+DECLINED.update(
+    {
+        "assessment at a session not an object": lambda doc: _session(doc)[
+            "assessments"
+        ].__setitem__(0, []),
+        "assessment at a session, unknown key": _set(_at_session, "score", 3),
+        "assessment at a session, five keys, one unknown": lambda doc: [
+            _at_session(doc).pop("total"),
+            _at_session(doc).update(score=3),
+        ],
+        "assessment at a session, items not a list": _set(_at_session, "items", "2,2"),
+        "assessment at a session, item true": _set(_at_session, "items", [True] * 9),
+        "assessment at a session, total not a number": _set(_at_session, "total", "12"),
+        "assessment at a session, total too large": _set(_at_session, "total", 1e10),
+        "assessment at a session, neither items nor total": _set(_at_session, "items", None),
+        "assessment at a session, total alone not a number": lambda doc: _at_session(doc).update(
+            items=None, total="12"
+        ),
+        "assessment at a session, id not a reference": _set(_at_session, "id", "a b"),
+        "assessment at a session, time not a string": _set(_at_session, "administered_at", 1),
+        "session time not a string": _set(_session, "at", 20260119),
+        "session not attended with interventions only": lambda doc: _session(doc).update(
+            attendance="did_not_attend", assessments=[]
+        ),
+    }
+)
+ACCEPTED_AT_SESSIONS: dict[str, Any] = {
+    "a standalone assessment with its total left out": lambda doc: _assessment(doc).pop("total"),
+    "assessment at a session with defaults left out": lambda doc: _at_session(doc).pop("total"),
+    "assessment at a session with a total": lambda doc: _at_session(doc).update(
+        items=None, total=14
+    ),
+    "assessment at a session with items and a total": lambda doc: _at_session(doc).update(
+        total=sum(_at_session(doc)["items"])
+    ),
+}
+
+
 @pytest.mark.parametrize("change", DECLINED.values(), ids=list(DECLINED))
 def test_the_fast_path_declines_and_the_detailed_path_reports(change: Any) -> None:
     doc = _base()
@@ -615,6 +663,9 @@ ACCEPTED: dict[str, Any] = {
 }
 
 
+ACCEPTED.update(ACCEPTED_AT_SESSIONS)
+
+
 @pytest.mark.parametrize("change", ACCEPTED.values(), ids=list(ACCEPTED))
 def test_the_fast_path_accepts_what_the_detailed_path_accepts(change: Any) -> None:
     doc = _base()
@@ -689,6 +740,28 @@ def test_times_at_the_ends_of_the_range_are_checked_as_instants(text: str, insid
     else:
         with pytest.raises(_json._Slow):
             times[text]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789-T:+Z.\n٣ 1"), min_size=18, max_size=34))
+def test_the_fast_paths_time_pattern_is_the_hooks_for_ascii_digits(text: str) -> None:
+    if _json._RFC3339_ASCII.match(text):
+        assert _json._RFC3339.match(text)
+    elif text.isascii():
+        assert not _json._RFC3339.match(text)
+
+
+def test_a_time_in_digits_of_another_script_is_declined() -> None:
+    text = "٢026-01-19T10:00:00+00:00"
+    assert _json._RFC3339.match(text)  # \d takes any decimal digit
+    with pytest.raises(_json._Slow):
+        _json._Times()[text]
+    doc = _base()
+    doc["sessions"][0]["at"] = text
+    assert _agrees(doc) is None
+    with pytest.raises(tp.ValidationError) as caught:
+        tp.from_dict(doc)
+    assert [p.path for p in caught.value.problems] == ["$.sessions[0].at"]
 
 
 # --------------------------------------------------------------------------- fast dump
@@ -796,6 +869,240 @@ def test_a_rule_field_of_another_type_is_left_to_the_quick_converter() -> None:
 
     assert _json._rule_reader(Odd) is None
     assert _json._rule_reader(tp.rules.Plateau) is not None
+
+
+# --------------------------------------------------------------------------- rules
+def _rule_fast(doc: Any) -> Any:
+    """_fast_rule's rule for a rule document, its references checked (None: declined)."""
+    times = _json._Times()
+    try:
+        rule = _json._fast_rule(copy.deepcopy(doc), times)
+        times.check()
+    except Exception:
+        return None
+    return rule
+
+
+def _rule_slow(doc: Any) -> Any:
+    """The detailed converter's rule for a rule document (None: refused)."""
+    try:
+        return _json.converter().structure(copy.deepcopy(doc), tp.rules.Rule)
+    except Exception:
+        return None
+
+
+def _rule_agrees(doc: Any) -> Any:
+    """The rule both paths read, or None when both refuse it: the fast path declines
+    exactly what the detailed one refuses."""
+    fast, slow = _rule_fast(doc), _rule_slow(doc)
+    assert fast == slow
+    assert type(fast) is type(slow)
+    if fast is not None:
+        assert tp.to_dict(fast) == tp.to_dict(slow)
+    return fast
+
+
+#: Each rule class's required fields, valid.
+_RULE_BASES: dict[type[Any], dict[str, Any]] = {
+    tp.rules.SessionLimit: {"max_sessions": 5},
+    tp.rules.ConsecutiveMissed: {"count": 2},
+    tp.rules.MissedInWindow: {"max_missed": 0, "window": 1000},
+    tp.rules.MissedWithinDays: {"count": 2, "days": 30},
+    tp.rules.Inactivity: {"days": 10},
+    tp.rules.TimeLimit: {"days": 10},
+    tp.rules.AuthorisationUsed: {"authorised_sessions": 8},
+    tp.rules.AnyOf: {"rules": [{"kind": "client_request"}]},
+    tp.rules.AllOf: {"rules": [{"kind": "client_request"}]},
+}
+
+
+def _rule_doc(cls: type[Any], **values: Any) -> dict[str, Any]:
+    return {"kind": _json._tag(cls), **_RULE_BASES.get(cls, {}), **values}
+
+
+def test_every_rule_class_is_read_inline() -> None:
+    for cls in RULE_TYPES:
+        assert _json._rule_reader(cls) is not None, cls
+        assert _rule_agrees(_rule_doc(cls)) is not None, cls
+
+
+@pytest.mark.parametrize(
+    ("cls", "name"), list(_json._RULE_INTS), ids=[f"{c.__name__}.{n}" for c, n in _json._RULE_INTS]
+)
+def test_the_integer_ranges_are_the_validators(cls: type[Any], name: str) -> None:
+    low, high = _json._RULE_INTS[cls, name]
+    field = attrs.fields_dict(cls)[name]
+    for value in (low - 1, low, high, high + 1, True, float(low)):
+        inside = type(value) is int and low <= value <= high
+        try:
+            field.validator(None, field, value)  # type: ignore[misc]
+        except tp.ValidationError:
+            assert not inside, value
+        else:
+            assert inside, value
+        _rule_agrees(_rule_doc(cls, **{name: value}))
+
+
+#: Rule documents at every check of the fast rule reader, valid and not.
+RULE_DOCS: dict[str, dict[str, Any]] = {
+    "a required key left out": {"kind": "inactivity"},
+    "an int field a string": {"kind": "inactivity", "days": "10"},
+    "a bool field an int": {"kind": "time_limit", "days": 3, "from_referral": 1},
+    "a bool field set": {"kind": "time_limit", "days": 3, "from_referral": True},
+    "an enum member": {"kind": "plateau", "action": "discharge"},
+    "an enum value unknown": {"kind": "plateau", "action": "panic"},
+    "an enum value a list": {"kind": "plateau", "action": []},
+    "rules not a list": {"kind": "any_of", "rules": {"kind": "client_request"}},
+    "rules empty": {"kind": "any_of", "rules": []},
+    "rules too many": {"kind": "all_of", "rules": [{"kind": "client_request"}] * 101},
+    "rules at most": {"kind": "all_of", "rules": [{"kind": "client_request"}] * 100},
+    "a rule not an object": {"kind": "any_of", "rules": ["client_request"]},
+    "fractions": {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": [0.5]},
+    "fractions empty": {"kind": "authorisation_used", "authorised_sessions": 8, "warn_at": []},
+    "fractions not a list": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": 0.5,
+    },
+    "fractions with an int": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0, 0.5],
+    },
+    "fractions reaching 1": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.5, 1.0],
+    },
+    "fractions repeated": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.5, 0.5],
+    },
+    "fractions decreasing": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [0.9, 0.8],
+    },
+    "fractions too many": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [n / 100 for n in range(1, 22)],
+    },
+    "fractions at most": {
+        "kind": "authorisation_used",
+        "authorised_sessions": 8,
+        "warn_at": [n / 100 for n in range(1, 21)],
+    },
+    "codes": {"kind": "reliable_deterioration", "instruments": ["PHQ-9"]},
+    "codes empty": {"kind": "reliable_deterioration", "instruments": []},
+    "codes not a list": {"kind": "reliable_deterioration", "instruments": "PHQ-9"},
+    "codes repeated": {"kind": "reliable_deterioration", "instruments": ["PHQ-9", "PHQ-9"]},
+    "codes not strings": {"kind": "reliable_deterioration", "instruments": [9]},
+    "codes not references": {"kind": "plateau", "instruments": ["PHQ 9"]},
+    "codes too many": {"kind": "plateau", "instruments": [f"c{n}" for n in range(101)]},
+    "codes at most": {"kind": "plateau", "instruments": [f"c{n}" for n in range(100)]},
+    "objective ids": {"kind": "goals_met", "objectives": ["obj-1", ""]},
+    "objective ids repeated": {"kind": "goals_met", "objectives": ["obj-1", "obj-1"]},
+    "objective ids not strings": {"kind": "goals_met", "objectives": [None]},
+    "objective ids not a list": {"kind": "goals_met", "objectives": None},
+    "the post-init check refuses": {"kind": "missed_in_window", "max_missed": 4, "window": 4},
+    "the post-init check accepts": {"kind": "missed_in_window", "max_missed": 3, "window": 4},
+    "an unknown key": {"kind": "client_request", "days": 3},
+    "an unknown kind": {"kind": "luck"},
+    "a kind not a string": {"kind": ["any_of"]},
+}
+
+
+@pytest.mark.parametrize("doc", RULE_DOCS.values(), ids=list(RULE_DOCS))
+def test_the_fast_rule_reader_agrees_with_the_detailed_path(doc: dict[str, Any]) -> None:
+    _rule_agrees(doc)
+    plan = _base()
+    plan["discharge_criteria"] = doc
+    _agrees(plan)
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    rule: dict[str, Any] = {"kind": "client_request"}
+    for _ in range(levels):
+        rule = {"kind": "all_of", "rules": [{"kind": "inactivity", "days": 3}, rule]}
+    return rule
+
+
+def test_rules_nest_as_deep_as_the_constructors_allow() -> None:
+    assert _rule_agrees(_nested(tp.rules.MAX_RULE_DEPTH)) is not None
+    assert _rule_agrees(_nested(tp.rules.MAX_RULE_DEPTH + 1)) is None
+
+
+#: Values a rule document may hold: each field's edges, other types, lists of each kind.
+_RULE_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    1000,
+    1001,
+    10_000,
+    10_001,
+    36_500,
+    36_501,
+    1.0,
+    0.5,
+    "",
+    "x",
+    "review",
+    "discharge",
+    "PHQ-9",
+    "a b",
+    [],
+    [1],
+    [0.5],
+    [0.2, 0.7],
+    [0.7, 0.2],
+    [0.5, 1.0],
+    ["PHQ-9"],
+    ["PHQ-9", "GAD-7"],
+    ["PHQ-9", "PHQ-9"],
+    ["a b"],
+    ["obj-1", ""],
+    {},
+    [{"kind": "client_request"}],
+    [{"kind": "inactivity"}],
+    [{"kind": "inactivity", "days": 5}, {"kind": "plateau", "window": 3}],
+    [{"kind": "luck"}],
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_generated_rule_documents_are_read_as_the_detailed_path_reads_them(data: Any) -> None:
+    cls = data.draw(st.sampled_from(RULE_TYPES))
+    doc: dict[str, Any] = {"kind": _json._tag(cls)}
+    for a in attrs.fields(cls):
+        if a.init and data.draw(st.booleans()):
+            doc[a.name] = copy.deepcopy(data.draw(st.sampled_from(_RULE_VALUES)))
+    if data.draw(st.integers(0, 9)) == 0:
+        doc["extra"] = 1
+    _rule_agrees(doc)
+
+
+@pytest.mark.parametrize("doc", RULE_DOCS.values(), ids=list(RULE_DOCS))
+def test_rules_are_written_as_the_converter_writes_them(doc: dict[str, Any]) -> None:
+    rule = _rule_slow(doc)
+    if rule is not None:
+        _same(_json._write_rule(rule), _json.converter().unstructure(rule, tp.rules.Rule))
+
+
+def test_every_rule_class_is_written_as_the_converter_writes_it() -> None:
+    for cls in RULE_TYPES:
+        rule = _rule_slow(_rule_doc(cls))
+        _same(_json._write_rule(rule), _json.converter().unstructure(rule, tp.rules.Rule))
+    nested = _rule_slow(_nested(3))
+    _same(_json._write_rule(nested), _json.converter().unstructure(nested, tp.rules.Rule))
 
 
 # --------------------------------------------------------------------------- loaded records
@@ -953,3 +1260,100 @@ def test_a_reference_that_is_not_a_string_is_declined() -> None:
 def test_batched_texts_are_checked_as_the_validator_checks_each(texts: list[str]) -> None:
     valid = all(v.is_unicode(t) and v.find_control(t) is None for t in texts)
     assert _checked(["a"], texts) == valid
+
+
+@pytest.mark.parametrize(
+    ("responses", "valid"),
+    [
+        ([(1, 2), (None, 0)], True),
+        ([(), (-1000, 1000)], True),
+        ([(1,) * 1000], True),
+        ([(1, 2), (1,) * 1001], False),
+        ([(1, 2), (True,)], False),
+        ([(1.0,), (1, 2)], False),
+        ([(1,), (1001,)], False),
+        ([(-1001,)], False),
+        ([("1",)], False),
+    ],
+    ids=repr,
+)
+def test_batched_item_responses_are_checked_as_the_validator_checks_each(
+    responses: list[tuple[Any, ...]], valid: bool
+) -> None:
+    state = _json._Times()
+    state.responses += responses
+    field = attrs.fields(tp.Assessment).items
+    for items in responses:
+        try:
+            field.validator(None, field, items)  # type: ignore[misc]
+        except tp.ValidationError:
+            assert not valid
+    try:
+        state.check()
+    except _json._Slow:
+        assert not valid
+    else:
+        assert valid
+
+
+def test_the_references_pattern_is_the_validators() -> None:
+    assert _json._REFS.pattern == "(?:\\n" + v._REF.pattern.removesuffix("\\Z") + ")*+"
+
+
+def test_a_line_feed_inside_a_reference_is_declined() -> None:
+    assert v.is_ref("a")
+    assert not _checked(["a\nb"])
+    assert not _checked(["a\nb", "c"])
+    assert _checked(["a", "b"])
+
+
+@pytest.mark.parametrize("text", ["plain", "tab\there", "line\nbreak", "cr\r", "\x0b", "\x7f"])
+def test_texts_not_printable_are_searched_for_control_characters(text: str) -> None:
+    assert _checked(["a"], [text]) == (v.find_control(text) is None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(0)), UTC])
+    )
+    | st.datetimes()
+)
+def test_times_are_written_as_isoformat_writes_them(at: datetime) -> None:
+    assert _json._time_text(at) == at.isoformat()
+
+
+def test_a_whole_second_utc_time_is_written_from_pieces() -> None:
+    for text in (
+        "2026-01-19T10:00:00+00:00",
+        "1900-01-01T00:00:00+00:00",
+        "0999-12-31T23:59:59+00:00",
+    ):
+        at = datetime.fromisoformat(text)
+        assert at.tzinfo is UTC
+        assert _json._time_text(at) == text == at.isoformat()
+    assert _json._time_text(datetime(2026, 1, 19, 10, 0, 0, 5, tzinfo=UTC)) == (
+        "2026-01-19T10:00:00.000005+00:00"
+    )
+
+    class Later(datetime):
+        def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+            return "later"
+
+    odd = Later(2026, 1, 19, tzinfo=UTC)
+    assert _json._time_text(odd) == datetime.isoformat(odd)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates())
+def test_dates_are_written_as_isoformat_writes_them(day: date) -> None:
+    assert _json._date_text(day) == day.isoformat()
+
+
+def test_a_date_subclass_is_written_by_isoformat() -> None:
+    class Later(date):
+        def isoformat(self) -> str:
+            return "later"
+
+    odd = Later(2026, 1, 19)
+    assert _json._date_text(odd) == date.isoformat(odd) == "2026-01-19"

@@ -505,3 +505,41 @@ def test_a_custom_instrument_check_that_passes_leaves_the_plan_clean() -> None:
     )
     assert _model._plan_is_clean(fine)
     assert _model._plan_problems(fine) == reference_problems(fine) == []
+
+
+def test_codes_are_looked_up_among_custom_instruments_when_the_plan_has_some() -> None:
+    plan = _plan()
+    custom = attrs.evolve(tp.instruments.PHQ9, code="MY-PHQ")
+    first = plan.assessments[0]
+    with_custom = _fast.plan_with(plan, custom_instruments=(custom,))
+    assert _model._plan_is_clean(with_custom)
+    for code, clean in (("MY-PHQ", True), ("NOPE", False), ("PHQ-9", True)):
+        changed = _fast.plan_with(
+            with_custom,
+            assessments=(attrs.evolve(first, instrument=code), *plan.assessments[1:]),
+        )
+        assert _model._plan_is_clean(changed) is clean, code
+        assert (_model._plan_problems(changed) == []) is clean
+        assert _model._plan_problems(changed) == reference_problems(changed)
+    # Without custom instruments only built-in codes are known, and the shared table of
+    # their definitions is read, never written.
+    before = dict(_model._BUILTIN_DEFINITIONS)
+    unknown = _fast.plan_with(
+        plan, assessments=(attrs.evolve(first, instrument="MY-PHQ"), *plan.assessments[1:])
+    )
+    assert not _model._plan_is_clean(unknown)
+    assert before == _model._BUILTIN_DEFINITIONS
+
+
+def test_a_repeated_review_id_is_reported_as_the_reference_does() -> None:
+    plan = _plan()
+    first, second = plan.reviews[0], plan.reviews[1]
+    broken = _last_review(plan, id=first.id)
+    assert not _model._plan_is_clean(broken)
+    problems = _model._plan_problems(broken)
+    assert problems == reference_problems(broken)
+    assert problems == [
+        ValidationIssue(
+            f"$.reviews[{plan.reviews.index(second)}].id", "an id not already used at $.reviews[0]"
+        )
+    ]

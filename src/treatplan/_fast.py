@@ -53,6 +53,7 @@ from ._model import (
     TreatmentPlan,
     _plan_problems,
 )
+from ._rules import RULE_TYPES
 
 T = TypeVar("T")
 
@@ -70,6 +71,7 @@ __all__ = [
     "loaded_problem",
     "loaded_progress",
     "loaded_review",
+    "loaded_rules",
     "loaded_schedule",
     "loaded_session",
     "new_transition",
@@ -482,7 +484,7 @@ loaded_assessment: Callable[
 ] = _loaded_maker(Assessment)
 #: ``loaded_session(id, at, attendance, interventions, assessments, duration_minutes,
 #: note)``: a session read from a plan document by the JSON layer's fast path. Safe
-#: because that path (``treatplan._json._fast_session``) checks what :class:`Session`'s
+#: because that path (``treatplan._json._fast_sessions``) checks what :class:`Session`'s
 #: converters, validators and post-init check would: an opaque reference ``id``, ``at``
 #: as for :data:`loaded_assessment`, an :class:`Attendance` member, at most 100
 #: distinct intervention id strings, at most 100 assessments each built by
@@ -575,6 +577,22 @@ loaded_diagnosis: Callable[[str, CodeSystem], Diagnosis] = _loaded_maker(Diagnos
 loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], PresentingProblem] = (
     _loaded_maker(PresentingProblem)
 )
+
+
+#: ``loaded_rules[cls](<cls's init fields, in order>)``: a termination rule of class
+#: ``cls`` (one of ``RULE_TYPES``) read from a plan document by the JSON layer's fast
+#: path, its ``kind`` the class's constant. Safe because that path
+#: (``treatplan._json._fast_rule``) checks each field given as the field's hook,
+#: converter and validator would (an int in the validator's range, a bool, an enum
+#: member, 1 to 100 distinct opaque references as instrument codes, distinct strings as
+#: objective ids, at most 20 increasing fractions as floats, 1 to 100 rules each built
+#: here, nested at most ``MAX_RULE_DEPTH`` composites deep), gives each list field as a
+#: tuple, takes the field's own default for a key left out, and then runs the class's
+#: ``__attrs_post_init__``. The plan's own check (``_plan_problems``) checks the objectives
+#: and instruments a rule names. tests/test_json_fast.py holds this to the validated path.
+loaded_rules: Mapping[type[Any], Callable[..., Any]] = {
+    cls: _loaded_maker(cls) for cls in RULE_TYPES
+}
 
 
 _UnfrozenSchedule = _unfrozen(Schedule)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import json
 import math
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, get_args, overload
 
 import attrs
@@ -68,7 +69,23 @@ from ._model import (
     Transition,
     TreatmentPlan,
 )
-from ._rules import RULE_TYPES, Rule
+from ._rules import (
+    MAX_RULE_DEPTH,
+    RULE_TYPES,
+    AuthorisationUsed,
+    ConsecutiveMissed,
+    GoalsMet,
+    Inactivity,
+    MissedInWindow,
+    MissedWithinDays,
+    Plateau,
+    Rule,
+    SessionLimit,
+    SustainedRecovery,
+    TimeLimit,
+    _instrument_codes,
+    _rules_validator,
+)
 
 __all__ = [
     "MAX_DOCUMENT_SIZE",
@@ -135,6 +152,13 @@ def _strict(kind: type[Any], expected: str) -> Callable[[Any, Any], Any]:
 #: (week dates, the basic format, a space separator, seconds in the offset) are refused.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z")
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+#: _RFC3339 with ASCII digits only, for the fast path: a range of characters is
+#: matched faster than the class of every script's decimal digits, and fromisoformat
+#: refuses the digits of other scripts anyway (the slow path reports such a time).
+_RFC3339_ASCII = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
 
 
 def _structure_datetime(value: Any, _: Any) -> datetime:
@@ -260,42 +284,40 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         conv.register_unstructure_hook(cls, _tagged_unstructure(conv, cls))
 
     plan_structure = make_dict_structure_fn(TreatmentPlan, conv)
-    # The plan's lists are written by the functions of the fast dump below; the
-    # generated function writes the other parts.
-    plan_parts = make_dict_unstructure_fn(
-        TreatmentPlan,
-        conv,
-        history=override(omit=True),
-        sessions=override(omit=True),
-        assessments=override(omit=True),
-        reviews=override(omit=True),
-        interventions=override(omit=True),
-        goals=override(omit=True),
-        presenting_problems=override(omit=True),
-    )
 
     # Targets other than measures are written by the union's hook, as the generated
-    # function for an objective writes them.
+    # function for an objective writes them; client factors and custom instruments by
+    # their own hooks, looked up once.
     union_target = conv.get_unstructure_hook(ObjectiveTarget)
+    hints = typing.get_type_hints(TreatmentPlan)
+    write_factors = conv.get_unstructure_hook(hints["client_factors"])
+    write_instruments = conv.get_unstructure_hook(hints["custom_instruments"])
 
     def unstructure_plan(plan: TreatmentPlan) -> dict[str, Any]:
-        parts = plan_parts(plan)
+        # The plan's fields in field order (held to the generated function by
+        # tests/test_json_fast.py), after the schema version and the phase and outcome,
+        # which are derived from the history: written for readers and checked on load.
+        # One literal: no dict of parts to merge.
         written: dict[int, str] = {}
-        hot = {
+        last, rule = plan.history[-1], plan.discharge_criteria
+        outcome = last.outcome
+        return {
+            "schema_version": plan.schema_version,
+            "phase": _ENUM_TEXT(last.target),
+            "outcome": None if outcome is None else _ENUM_TEXT(outcome),
+            "plan_id": plan.plan_id,
+            "client_ref": plan.client_ref,
             "history": [_write_transition(t, written) for t in plan.history],
+            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
+            "goals": [_write_goal(g, union_target) for g in plan.goals],
+            "interventions": [_write_intervention(i, written) for i in plan.interventions],
             "assessments": [_write_assessment(a, written) for a in plan.assessments],
             "sessions": [_write_session(s, written) for s in plan.sessions],
             "reviews": [_write_review(r, written) for r in plan.reviews],
-            "interventions": [_write_intervention(i, written) for i in plan.interventions],
-            "goals": [_write_goal(g, union_target) for g in plan.goals],
-            "presenting_problems": [_write_problem(p) for p in plan.presenting_problems],
+            "discharge_criteria": None if rule is None else _write_rule(rule),
+            "client_factors": write_factors(plan.client_factors),
+            "custom_instruments": write_instruments(plan.custom_instruments),
         }
-        # Phase and outcome are derived from the history; written for readers and checked on load.
-        out = {"schema_version": parts.pop("schema_version"), "phase": plan.phase.value}
-        out["outcome"] = plan.outcome.value if plan.outcome is not None else None
-        for name in _WRITTEN_ORDER:
-            out[name] = hot[name] if name in hot else parts[name]
-        return out
 
     def structure_plan(value: Any, _: Any) -> TreatmentPlan:
         if not isinstance(value, dict):
@@ -441,23 +463,18 @@ _OUTCOMES = {m.value: m for m in EpisodeOutcome}
 # Enum members looked up once: class attribute access is slow.
 _ATTENDED, _CLOSED = Attendance.ATTENDED, Phase.CLOSED
 _STR = frozenset({str})
+_FLOAT = frozenset({float})
 
 
 #: Years strictly between these lie inside the plan range at any UTC offset.
 _SAFE_YEARS = (v.MIN_INSTANT.year, v.MAX_INSTANT.year - 1)
 
 
-# An opaque reference (the ``ref`` validator's pattern, _validation._REF) is 1 to 128
-# characters of REF_CHARS, the first a letter or digit. A pattern matched over many
-# characters reads each through its character class, so a document's references are
-# checked together with C string methods instead (see _Times.check).
-_REF_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/#-"
-_REF_LENGTH = 128
-#: Deletes every reference character: references joined by line feeds leave only these.
-_DROP_REF_CHARS = str.maketrans("", "", _REF_CHARS)
-#: Where a reference begins (after a line feed) with no letter or digit: with a
-#: character a reference may not start with, or empty (a line feed or the end next).
-_BAD_START = re.compile(r"\n(?:[._:/#\n-]|\Z)")
+#: A document's opaque references, each after a line feed: the ``ref`` validator's
+#: pattern (_validation._REF, without its end anchor), repeated. A line feed is in no
+#: reference's class, so each repetition reads exactly one reference, and it is
+#: possessive (``*+``): one pass, no state kept for backtracking however many there are.
+_REFS = re.compile(r"(?:\n[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127})*+")
 
 
 class _Times(dict[str, datetime]):
@@ -469,42 +486,58 @@ class _Times(dict[str, datetime]):
     fixed-offset zone, which the model's converter keeps as it is. A hit is found by
     equality, which a ``str`` subclass given to :func:`from_dict` can fake (its own
     ``__eq__`` and ``__hash__``), so readers look times up through :meth:`time`,
-    which takes only an exact ``str``.
+    which takes only an exact ``str`` (the session and assessment readers make the
+    same test inline).
 
-    References and free text: a pattern match costs far more than the few characters
-    it reads (a match state and a match object each time), and a document has a
-    hundred references, so the readers collect them in :attr:`refs` and
-    :attr:`texts`, and :meth:`check` matches each list once, before the plan is built.
+    References, free text and item responses: a pattern match costs far more than the
+    few characters it reads (a match state and a match object each time), and set
+    tests over a few members cost more in their call than in their members; a document
+    has a hundred references and dozens of assessments, so the readers collect them in
+    :attr:`refs`, :attr:`texts` and :attr:`responses`, and :meth:`check` tests each
+    collection once, before the plan is built.
     """
 
-    __slots__ = ("refs", "texts")
+    __slots__ = ("refs", "responses", "texts")
 
     def __init__(self) -> None:  # dict's own __init__ has nothing to do
         #: Every string the document gives where an opaque reference belongs.
         self.refs: list[str] = []
         #: Every free-text string, once its type, length and blankness are checked.
         self.texts: list[str] = []
+        #: Every assessment's item responses, as the tuples the assessments hold.
+        self.responses: list[tuple[Any, ...]] = []
 
     def check(self) -> None:
-        """Raise _Slow unless every collected reference is an opaque reference and every
+        """Raise _Slow unless every collected reference is an opaque reference, every
         text is valid Unicode without control characters (the ``ref`` and ``text``
-        validators' pattern and encoding tests)."""
+        validators' pattern and encoding tests), and every tuple of item responses holds
+        at most 1000 integers or nulls, each from -1000 to 1000 (the items validator)."""
+        responses = self.responses
+        # Both set tests iterate in C without building a set; type() is exact, so a
+        # bool (equal to 0 or 1) or a float is refused by the first.
+        if responses and (
+            max(map(len, responses)) > 1000
+            or not _ITEM_TYPES.issuperset(map(type, _chain(responses)))
+            or not _ITEM_VALUES.issuperset(_chain(responses))
+        ):
+            raise _Slow
         refs = self.refs
         if refs:
-            # Each reference after a line feed; TypeError for a value that is not a string.
+            # Each reference after a line feed; TypeError for a value that is not a
+            # string. One pattern match for all (a match's own cost is many times a
+            # short reference's characters), and a line feed for each reference (one
+            # inside a reference would make one more).
             joined = "\n" + "\n".join(refs)
-            if (
-                # Nothing but reference characters, and a line feed for each (one inside
-                # a reference would leave one more).
-                joined.translate(_DROP_REF_CHARS) != "\n" * len(refs)
-                or _BAD_START.search(joined)
-                or max(map(len, refs)) > _REF_LENGTH
-            ):
+            if _REFS.fullmatch(joined) is None or joined.count("\n") != len(refs):
                 raise _Slow
         # Text joined: a control character or lone surrogate is in the whole exactly
         # when it is in a part (Python never pairs surrogates of two strings).
+        # A printable text has no control character (each is of category Cc): one C
+        # pass, where the pattern's search reads each character through its class.
         text = "".join(self.texts)
-        if find_control(text) or not (text.isascii() or is_unicode(text)):
+        if (not text.isprintable() and find_control(text)) or not (
+            text.isascii() or is_unicode(text)
+        ):
             raise _Slow
 
     def time(self, text: Any) -> datetime:
@@ -514,7 +547,7 @@ class _Times(dict[str, datetime]):
         return self[text]
 
     def __missing__(self, text: str) -> datetime:
-        if not _RFC3339.match(text):
+        if not _RFC3339_ASCII.match(text):
             raise _Slow
         when = datetime.fromisoformat(text)  # ValueError: declined, like any doubt
         # Years strictly inside the range are inside it at any offset (under a day):
@@ -536,6 +569,7 @@ _ITEM_VALUES = frozenset([*range(-1000, 1001), None])
 
 # The readers' own bindings: a module global is one cached lookup, an attribute of
 # another module two.
+_chain = itertools.chain.from_iterable
 find_control = v.find_control
 is_unicode = v.is_unicode
 _loaded_assessment = _fast.loaded_assessment
@@ -576,73 +610,110 @@ def _fast_assessment(doc: Any, times: _Times) -> Assessment:
         items, total = doc.get("items"), doc.get("total")
     else:
         raise _Slow
-    # Opaque references, as the ``ref`` validator checks: matched for the whole
-    # document by _Times.check.
+    # Opaque references, as the ``ref`` validator checks, and item responses, as the
+    # items validator checks: tested for the whole document by _Times.check.
     ident, instrument = doc["id"], doc["instrument"]
     times.refs += ident, instrument
     if items is not None:
-        # At most 1000 integers or nulls, each from -1000 to 1000: the items validator.
-        # Both set tests iterate in C without building a set.
-        if (
-            type(items) is not list
-            or len(items) > 1000
-            or not _ITEM_TYPES.issuperset(map(type, items))
-            or not _ITEM_VALUES.issuperset(items)
-        ):
+        if type(items) is not list:
             raise _Slow
         items = tuple(items)
+        times.responses.append(items)
         if total is not None and (type(total) not in (int, float) or not v.is_number(total)):
             raise _Slow
     elif total is None or type(total) not in (int, float) or not v.is_number(total):
         raise _Slow  # neither responses nor a total, or not a number
     at = doc["administered_at"]
-    return _loaded_assessment(ident, instrument, times.time(at), items, total)
+    if type(at) is not str:  # _Times.time inline: the hottest reader
+        raise _Slow
+    return _loaded_assessment(ident, instrument, times[at], items, total)
 
 
-def _fast_session(doc: Any, times: _Times) -> Session:
-    if type(doc) is not dict:
+def _fast_sessions(value: Any, times: _Times) -> tuple[Session, ...]:
+    """The plan's sessions and the assessments taken at them, in one loop: each
+    assessment read as by :func:`_fast_assessment` (the same tests, inline), each
+    session's fields as its hook and validators would. A plan holds more of these than
+    of anything else, so the names the loop uses are looked up once, not per record."""
+    if type(value) is not list:
         raise _Slow
-    if len(doc) == 7:
-        # Seven keys, all read below: exactly the session's keys (as for assessments).
-        interventions, assessments = doc["interventions"], doc["assessments"]
-        minutes, note = doc["duration_minutes"], doc["note"]
-    elif doc.keys() <= _SESSION_KEYS:
-        interventions = doc.get("interventions", _EMPTY)
-        assessments = doc.get("assessments", _EMPTY)
-        minutes, note = doc.get("duration_minutes"), doc.get("note")
-    else:
-        raise _Slow
-    attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
-    if type(interventions) is not list or type(assessments) is not list:
-        raise _Slow
-    if interventions:
-        # Distinct strings, at most 100: the interventions validator.
-        if (
-            len(interventions) > 100
-            or not _STR.issuperset(map(type, interventions))
-            or len(set(interventions)) != len(interventions)
-        ):
+    refs, add_ref, add_responses = times.refs, times.refs.append, times.responses.append
+    make_session, make_assessment = _loaded_session, _loaded_assessment
+    sessions = []
+    for doc in value:
+        if type(doc) is not dict:
             raise _Slow
-        interventions = tuple(interventions)
-    else:
-        interventions = ()
-    if assessments:
-        if len(assessments) > 100:
+        if len(doc) == 7:
+            # Seven keys, all read below: exactly the session's keys (as for assessments).
+            interventions, assessments = doc["interventions"], doc["assessments"]
+            minutes, note = doc["duration_minutes"], doc["note"]
+        elif doc.keys() <= _SESSION_KEYS:
+            interventions = doc.get("interventions", _EMPTY)
+            assessments = doc.get("assessments", _EMPTY)
+            minutes, note = doc.get("duration_minutes"), doc.get("note")
+        else:
             raise _Slow
-        assessments = tuple([_fast_assessment(a, times) for a in assessments])
-    else:
-        assessments = ()
-    if attendance is not _ATTENDED and (interventions or assessments):
-        raise _Slow
-    if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
-        raise _Slow
-    if note is not None and not _is_text(note, times):
-        raise _Slow
-    ident, at = doc["id"], doc["at"]
-    times.refs.append(ident)
-    return _loaded_session(
-        ident, times.time(at), attendance, interventions, assessments, minutes, note
-    )
+        attendance = _ATTENDANCE[doc["attendance"]]  # KeyError or TypeError: declined
+        if type(interventions) is not list or type(assessments) is not list:
+            raise _Slow
+        if interventions:
+            # Distinct strings, at most 100: the interventions validator.
+            if (
+                len(interventions) > 100
+                or not _STR.issuperset(map(type, interventions))
+                or len(set(interventions)) != len(interventions)
+            ):
+                raise _Slow
+            interventions = tuple(interventions)
+        else:
+            interventions = ()
+        if assessments:
+            if len(assessments) > 100 or attendance is not _ATTENDED:
+                raise _Slow
+            taken = []
+            for a in assessments:
+                # _fast_assessment, inline.
+                if type(a) is not dict:
+                    raise _Slow
+                if len(a) == 5:
+                    items, total = a["items"], a["total"]
+                elif a.keys() <= _ASSESSMENT_KEYS:
+                    items, total = a.get("items"), a.get("total")
+                else:
+                    raise _Slow
+                ident, instrument = a["id"], a["instrument"]
+                refs += ident, instrument
+                if items is not None:
+                    if type(items) is not list:
+                        raise _Slow
+                    items = tuple(items)
+                    add_responses(items)
+                    if total is not None and (
+                        type(total) not in (int, float) or not v.is_number(total)
+                    ):
+                        raise _Slow
+                elif total is None or type(total) not in (int, float) or not v.is_number(total):
+                    raise _Slow
+                at = a["administered_at"]
+                if type(at) is not str:
+                    raise _Slow
+                taken.append(make_assessment(ident, instrument, times[at], items, total))
+            assessments = tuple(taken)
+        else:
+            assessments = ()
+        if interventions and attendance is not _ATTENDED:
+            raise _Slow
+        if minutes is not None and (type(minutes) is not int or not 1 <= minutes <= 24 * 60):
+            raise _Slow
+        if note is not None and not _is_text(note, times):
+            raise _Slow
+        ident, at = doc["id"], doc["at"]
+        add_ref(ident)
+        if type(at) is not str:  # _Times.time inline, as in _fast_assessment
+            raise _Slow
+        sessions.append(
+            make_session(ident, times[at], attendance, interventions, assessments, minutes, note)
+        )
+    return tuple(sessions)
 
 
 def _fast_transition(doc: Any, times: _Times) -> Transition:
@@ -910,68 +981,150 @@ def _fast_client_factors(doc: Any) -> ClientFactors:
     return ClientFactors(readiness=readiness, support=support, barriers=barriers)
 
 
-def _rule_reader(cls: type[Any]) -> tuple[type[Any], frozenset[str], dict[str, Any]] | None:
-    """How :func:`_fast_rule` reads rule class ``cls``: the class, its keys and its enum
-    fields' members; None (the quick converter reads it) for a field of another type."""
+# How _fast_rule reads each field of a rule: the checks the field's hook, converter and
+# validator make, inline. An integer's range is not in its type: the table below gives
+# each integer field's range, as its ``v.integer`` validator in treatplan._rules states
+# it (tests/test_json_fast.py holds the table to the validators at both ends).
+_INT, _BOOL, _ENUM, _CODES, _IDS, _FRACTIONS, _RULES = range(7)
+_RULE_INTS: dict[tuple[type[Any], str], tuple[int, int]] = {
+    (SessionLimit, "max_sessions"): (1, 10_000),
+    (ConsecutiveMissed, "count"): (1, 1000),
+    (MissedInWindow, "max_missed"): (0, 1000),
+    (MissedInWindow, "window"): (1, 1000),
+    (MissedWithinDays, "count"): (1, 1000),
+    (MissedWithinDays, "days"): (1, 36_500),
+    (Inactivity, "days"): (1, 36_500),
+    (TimeLimit, "days"): (1, 36_500),
+    (SustainedRecovery, "consecutive"): (1, 1000),
+    (Plateau, "window"): (2, 1000),
+    (AuthorisationUsed, "authorised_sessions"): (1, 10_000),
+}
+#: A rule field's read: its name, how it is read (``_INT`` ...), what that needs (a
+#: range, an enum's members) and its default (``_NO_DEFAULT``: required).
+_RuleField = tuple[str, int, Any, Any]
+_NO_DEFAULT: Any = object()
+
+
+def _rule_field(cls: type[Any], a: attrs.Attribute[Any], kind: Any) -> _RuleField | None:
+    """How :func:`_fast_rule` reads field ``a`` of rule class ``cls`` (of type ``kind``),
+    or None for a field it has no inline check for."""
+    default = _NO_DEFAULT if a.default is attrs.NOTHING else a.default
+    if (cls, a.name) in _RULE_INTS:
+        return a.name, _INT, _RULE_INTS[cls, a.name], default
+    if kind is bool:
+        return a.name, _BOOL, None, default
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return a.name, _ENUM, {m.value: m for m in kind}, default
+    if a.validator is _instrument_codes:
+        return a.name, _CODES, None, default
+    if cls is GoalsMet and a.name == "objectives":
+        return a.name, _IDS, None, default
+    if a.validator is v.increasing_fractions:
+        return a.name, _FRACTIONS, None, default
+    if a.validator is _rules_validator:
+        return a.name, _RULES, None, default
+    return None
+
+
+def _rule_reader(
+    cls: type[Any],
+) -> tuple[frozenset[str], tuple[_RuleField, ...], Callable[..., Any], Any] | None:
+    """How :func:`_fast_rule` reads rule class ``cls``: the keys it takes, each init
+    field's read (in order), its maker and its post-init check (or None); None (the
+    document is declined) for a field of a kind the reader has no check for."""
     hints = typing.get_type_hints(cls)
-    enums: dict[str, Any] = {}
+    fields = []
     for a in attrs.fields(cls):
-        kind = hints[a.name]
         if not a.init:
             continue
-        if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            enums[a.name] = _members(kind)
-        elif kind not in _RULE_VALUE_TYPES:
+        read = _rule_field(cls, a, hints[a.name])
+        if read is None:
             return None
-    keys = frozenset(a.name for a in attrs.fields(cls) if a.init) | {"kind"}
-    return cls, keys, enums
+        fields.append(read)
+    keys = frozenset(f[0] for f in fields) | {"kind"}
+    post = getattr(cls, "__attrs_post_init__", None)
+    return keys, tuple(fields), _fast.loaded_rules[cls], post
 
 
-#: Rule field types passed through as json gives them: their validators check what the
-#: hooks would (an int that is not a bool, a bool, an array of strings or of finite
-#: numbers: a list the converters make a tuple of, anything else refused).
-_RULE_VALUE_TYPES = (int, bool, tuple[str, ...], tuple[float, ...], tuple[Rule, ...])
 _RULE_READERS = {_tag(cls): _rule_reader(cls) for cls in RULE_TYPES}
 
 
-#: How many composite rules the fast path reads inside one another: each is two JSON
-#: levels (the rule and its list), so a document of nested rules stays below MAX_DEPTH
-#: (the constructors refuse rules nested deeper than MAX_RULE_DEPTH long before).
-_RULE_NESTING = (MAX_DEPTH - 2) // 2
-
-
-def _fast_rule(doc: Any, depth: int = 0) -> Rule:
+def _fast_rule(doc: Any, times: _Times, depth: int = 0) -> Rule:
     """A termination rule, nested ones included, ``depth`` composites down.
 
-    Rules alone nest without bound in a plan document (any_of, all_of), so only here
-    is the depth counted; a value of any other field nested deep in a rule is refused
-    by that field's validator at its first level, without recursion."""
+    Each field is checked as its hook, converter and validator would check it (a list
+    of rules as ``_rules_validator``: 1 to 100 rules, nested at most MAX_RULE_DEPTH
+    composites deep), its opaque references collected for :meth:`_Times.check`; a key
+    left out takes the field's default (constants, valid by construction); the class's
+    own post-init check runs. Rules alone nest without bound in a plan document
+    (any_of, all_of), so only here is the depth counted; a value of any other field
+    nested deep in a rule is refused at its first level, without recursion."""
     if type(doc) is not dict:
         raise _Slow
     reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
     if reader is None:
         raise _Slow
-    cls, keys, enums = reader
+    keys, fields, make, post = reader
     if not doc.keys() <= keys:
         raise _Slow
-    values = dict(doc)
-    del values["kind"]
-    for name, members in enums.items():
-        if name in values:
-            values[name] = members[values[name]]
-    if "rules" in values:
-        rules = values["rules"]
-        if type(rules) is not list or depth >= _RULE_NESTING:
-            raise _Slow
-        values["rules"] = [_fast_rule(r, depth + 1) for r in rules]
-    rule: Rule = cls(**values)  # validated
+    values = []
+    for name, kind, spec, default in fields:
+        value = doc.get(name, _NO_DEFAULT)
+        if value is _NO_DEFAULT:
+            if default is _NO_DEFAULT:
+                raise _Slow  # a required key left out
+            value = default
+        elif kind == _INT:
+            if type(value) is not int or not spec[0] <= value <= spec[1]:
+                raise _Slow
+        elif kind == _BOOL:
+            if type(value) is not bool:
+                raise _Slow
+        elif kind == _ENUM:
+            value = spec[value]  # KeyError or TypeError: declined
+        elif kind == _RULES:
+            # _rules_validator: 1 to 100 rules; a composite at depth MAX_RULE_DEPTH
+            # would make its ancestors deeper than allowed.
+            if type(value) is not list or not 1 <= len(value) <= 100 or depth >= MAX_RULE_DEPTH:
+                raise _Slow
+            value = tuple([_fast_rule(r, times, depth + 1) for r in value])
+        elif kind == _FRACTIONS:
+            # Floats strictly between 0 and 1, strictly increasing, at most 20
+            # (increasing_fractions; an int is never strictly between 0 and 1).
+            if (
+                type(value) is not list
+                or len(value) > 20
+                or not _FLOAT.issuperset(map(type, value))
+                or not all(0.0 < f < 1.0 for f in value)
+                or value != sorted(set(value))
+            ):
+                raise _Slow
+            value = tuple(value)
+        else:
+            # Instrument codes (1 to 100 distinct opaque references) or objective ids
+            # (distinct strings): items_of's checks.
+            if (
+                type(value) is not list
+                or not _STR.issuperset(map(type, value))
+                or len(set(value)) != len(value)
+                or len(value) > (100 if kind == _CODES else 100_000)
+            ):
+                raise _Slow
+            if kind == _CODES:
+                if not value:
+                    raise _Slow
+                times.refs += value
+            value = tuple(value)
+        values.append(value)
+    rule: Rule = make(*values)
+    if post is not None:
+        post(rule)  # ValidationError: declined
     return rule
 
 
 #: The readers of the plan's lists of records, by field name.
 _LIST_READERS: dict[str, Callable[[Any, _Times], Any]] = {
     "history": _fast_transition,
-    "sessions": _fast_session,
     "assessments": _fast_assessment,
     "reviews": _fast_review,
     "interventions": _fast_intervention,
@@ -1004,6 +1157,8 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
         reader = _LIST_READERS.get(name)
         if reader is not None:
             fields[name] = _fast_records(value, reader, times)
+        elif name == "sessions":
+            fields[name] = _fast_sessions(value, times)
         elif name == "client_factors":
             fields[name] = _fast_client_factors(value)
         elif name == "plan_id" or name == "client_ref" or name == "schema_version":
@@ -1012,7 +1167,7 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
             # Only rules nest without bound (any_of, all_of), and _fast_rule counts
             # their depth: every other part the converter accepts has the schema's few
             # levels, far below MAX_DEPTH.
-            fields[name] = None if value is None else _fast_rule(value)
+            fields[name] = None if value is None else _fast_rule(value, times)
         else:
             fields[name] = quick.structure(value, types[name])
     times.check()  # every reference and text of the document at once
@@ -1029,18 +1184,15 @@ def _fast_plan(doc: Any) -> TreatmentPlan:
 # --------------------------------------------------------------------------- fast dump
 # The plan's lists (history, sessions, assessments, reviews, interventions, goals,
 # presenting problems) are written by the functions below instead of the converter's
-# generated ones (rules, client factors and custom instruments are not): the same keys in the same
+# generated ones, and the rules by _write_rule (client factors and custom instruments
+# are not): the same keys in the same
 # order with the same values (the hooks the converter registers above: isoformat for
 # date-times, the value of an enum as a plain str, a list for a tuple of scalars), each
 # date-time written once per dump (records at one session share their time object).
 # tests/test_json_fast.py holds them to the generated functions on generated plans.
 
-#: The plan document's keys after schema_version, phase and outcome, in field order.
-_WRITTEN_ORDER = tuple(
-    a.name for a in attrs.fields(TreatmentPlan) if a.init and a.name != "schema_version"
-)
 _ISOFORMAT = datetime.isoformat
-_DATE_TEXT = date.isoformat
+_DATE_ISOFORMAT = date.isoformat
 #: An enum member's value as a plain str (as the registered StrEnum hook writes it).
 _ENUM_TEXT = str.__str__
 
@@ -1050,8 +1202,35 @@ def _write_time(at: datetime, written: dict[int, str]) -> str:
     written for as long as the dump runs (equal date-times at other offsets differ)."""
     text = written.get(id(at))
     if text is None:
-        text = written[id(at)] = _ISOFORMAT(at)
+        text = written[id(at)] = _time_text(at)
     return text
+
+
+#: "00" to "99", for :func:`_time_text`.
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
+
+
+def _time_text(at: datetime) -> str:
+    """What ``datetime.isoformat`` writes for ``at``. A whole-second time at UTC (the
+    usual plan time) is put together from two-digit pieces: isoformat formats each
+    field through printf, at some ten times the cost. tests/test_json_fast.py holds
+    the two to the same text."""
+    if type(at) is datetime and at.tzinfo is UTC and not at.microsecond and at.year >= 1000:
+        two = _TWO_DIGITS
+        return (
+            f"{at.year}-{two[at.month]}-{two[at.day]}"
+            f"T{two[at.hour]}:{two[at.minute]}:{two[at.second]}+00:00"
+        )
+    return _ISOFORMAT(at)
+
+
+def _date_text(day: date) -> str:
+    """What ``date.isoformat`` writes for ``day``, put together as :func:`_time_text`
+    puts a time."""
+    if type(day) is date and day.year >= 1000:
+        two = _TWO_DIGITS
+        return f"{day.year}-{two[day.month]}-{two[day.day]}"
+    return _DATE_ISOFORMAT(day)
 
 
 def _write_assessment(a: Assessment, written: dict[int, str]) -> dict[str, Any]:
@@ -1120,7 +1299,7 @@ def _write_review(r: ProgressReview, written: dict[int, str]) -> dict[str, Any]:
             }
             for p in r.progress
         ],
-        "next_review": None if next_review is None else _DATE_TEXT(next_review),
+        "next_review": None if next_review is None else _date_text(next_review),
         "by": r.by,
         "client_requested_ending": r.client_requested_ending,
         "note": r.note,
@@ -1162,7 +1341,7 @@ def _write_goal(g: Goal, union_target: Callable[[Any], Any]) -> dict[str, Any]:
                 }
                 if type(target) is MeasureTarget
                 else union_target(target),
-                "target_date": _DATE_TEXT(o.target_date),
+                "target_date": _date_text(o.target_date),
                 "status": _ENUM_TEXT(o.status),
                 "achievement": None if achievement is None else _ENUM_TEXT(achievement),
             }
@@ -1186,6 +1365,46 @@ def _write_problem(p: PresentingProblem) -> dict[str, Any]:
         if diagnosis is None
         else {"code": diagnosis.code, "system": _ENUM_TEXT(diagnosis.system)},
     }
+
+
+def _rule_writer(cls: type[Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """How :func:`_write_rule` writes rule class ``cls``: its tag, and each init field's
+    name with what makes its value JSON-ready (None: written as it is)."""
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for a in attrs.fields(cls):
+        if not a.init:
+            continue
+        kind = hints[a.name]
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            how: Any = _ENUM_TEXT
+        elif kind == tuple[Rule, ...]:
+            how = _write_rules
+        elif getattr(kind, "__origin__", None) is tuple:
+            how = list  # strings or numbers
+        else:
+            how = None  # an int or a bool
+        fields.append((a.name, how))
+    return _tag(cls), tuple(fields)
+
+
+def _write_rule(rule: Any) -> dict[str, Any]:
+    """A termination rule as the converter's generated functions write it: its kind,
+    then each init field in order (tests/test_json_fast.py holds the two to the same
+    output)."""
+    tag, fields = _RULE_WRITERS[type(rule)]
+    out: dict[str, Any] = {"kind": tag}
+    for name, how in fields:
+        value = getattr(rule, name)
+        out[name] = value if how is None else how(value)
+    return out
+
+
+def _write_rules(rules: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [_write_rule(r) for r in rules]
+
+
+_RULE_WRITERS = {cls: _rule_writer(cls) for cls in RULE_TYPES}
 
 
 # --------------------------------------------------------------------------- errors
@@ -1434,6 +1653,10 @@ def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
 
 def _parse(text: str | bytes | bytearray) -> Any:
     try:
+        if type(text) is str and not text.startswith("\ufeff"):
+            # What json.loads does with such text, by a decoder made once rather than
+            # on every call (json.loads makes one for any hook).
+            return _DECODER.decode(text)
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
@@ -1453,3 +1676,7 @@ def _parse_int(digits: str) -> int | float:
 def _reject_constant(name: str) -> float:
     # NaN and Infinity are not JSON; Python's json would otherwise accept them.
     raise _Expected("finite numbers")
+
+
+#: The decoder :func:`_parse` reads text with: json's own, refusing NaN and Infinity.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)

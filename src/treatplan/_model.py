@@ -1256,10 +1256,12 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
 
     Nothing found is the common case (every valid document and constructor call), so
     this answers it with sets and C-level subset and order tests, and no index, path or
-    duplicate tracking. It makes each of ``_plan_problems``'s checks (same order of
-    cost, none left out), so True means that walk would find nothing; False sends the
-    caller to that walk, which names every problem. tests/test_plan_checks.py holds the
-    two to the same answer on generated plans, valid and broken.
+    duplicate tracking; the records a plan holds many of (sessions and the assessments
+    taken at them) are walked once, for everything they need. It makes each of
+    ``_plan_problems``'s checks (same order of cost, none left out), so True means that
+    walk would find nothing; False sends the caller to that walk, which names every
+    problem. tests/test_plan_checks.py holds the two to the same answer on generated
+    plans, valid and broken.
     """
     if plan.schema_version != SCHEMA_VERSION:
         return False
@@ -1268,49 +1270,109 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
         return False
     presenting, goals, interventions = plan.presenting_problems, plan.goals, plan.interventions
     sessions, standalone, reviews = plan.sessions, plan.assessments, plan.reviews
+    customs = plan.custom_instruments
+    if customs and len({c.code for c in customs}) != len(customs):
+        return False
     objectives = [o for g in goals for o in g.objectives]
-    taken = [*standalone]
-    for s in sessions:
-        taken += s.assessments
     problem_ids = {p.id for p in presenting}
     objective_ids = {o.id for o in objectives}
     intervention_ids = {i.id for i in interventions}
-    # Ids unique across the plan: the union of every record's id is as large as their count.
-    every_id = problem_ids | objective_ids | intervention_ids
-    every_id.update([g.id for g in goals], [a.id for a in taken], [s.id for s in sessions])
-    every_id.update([r.id for r in reviews])
-    if len(every_id) != (
-        len(presenting)
-        + len(goals)
-        + len(objectives)
-        + len(interventions)
-        + len(taken)
-        + len(sessions)
-        + len(reviews)
-    ):
-        return False
     for g in goals:
         if not problem_ids.issuperset(g.addresses):
             return False
     for i in interventions:
         if not objective_ids.issuperset(i.serves):
             return False
-    customs = plan.custom_instruments
-    if len({c.code for c in customs}) != len(customs):
-        return False
-    # Each instrument code looked up once, as _plan_problems does.
-    definitions: dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None] = {}
+    # Each instrument code looked up once, as _plan_problems does; in a plan without
+    # custom instruments, every code is a built-in one or none.
+    definitions = _BUILTIN_DEFINITIONS if not customs else {}
     for o in objectives:
         target = o.target
-        if (
-            isinstance(target, MeasureTarget)
-            and _instrument_or_none(plan, target.instrument) is None
+        if isinstance(target, MeasureTarget) and not _is_known(
+            plan, target.instrument, definitions
         ):
             return False
-    for a in taken:
+    # Every other record's id, in one list: those of sessions and assessments gathered
+    # as they are walked.
+    ids = [g.id for g in goals]
+    ids += [r.id for r in reviews]
+    # Assessments at a session not at its own time (one object): checked once the
+    # history is known to be sound, as _record_phase_problems does.
+    moved: list[tuple[Session, Assessment]] = []
+    # (Standalone assessments are dated on their own, below: none is "moved".)
+    if not _taken_clean(plan, standalone, None, definitions, ids, []):
+        return False
+    # Record times in UTC (v.instant), converted only when not at UTC already:
+    # astimezone would return such a time itself, but its call costs more than the test.
+    session_instants = []
+    for s in sessions:
+        ids.append(s.id)
+        at = s.at
+        session_instants.append(at if at.tzinfo is UTC else at.astimezone(UTC))
+        if s.interventions and not intervention_ids.issuperset(s.interventions):
+            return False
+        if s.assessments and not _taken_clean(plan, s.assessments, s, definitions, ids, moved):
+            return False
+    # Ids unique across the plan: the union of every record's id is as large as their count.
+    every_id = problem_ids | objective_ids | intervention_ids
+    every_id.update(ids)
+    if len(every_id) != len(presenting) + len(objectives) + len(interventions) + len(ids):
+        return False
+    # Times in order: a list of instants equals its sorted copy exactly when no
+    # instant is before the one ahead of it (a stable sort of a sorted list is itself).
+    review_instants = [at if (at := r.at).tzinfo is UTC else at.astimezone(UTC) for r in reviews]
+    if session_instants != sorted(session_instants) or review_instants != sorted(review_instants):
+        return False
+    if not objective_ids.issuperset([p.objective for r in reviews for p in r.progress]):
+        return False
+    if rule is not None:
+        named: list[str] = []
+        codes: list[str] = []
+        _rule_names(rule, named, codes)
+        if not objective_ids.issuperset(named):
+            return False
+        for code in codes:
+            if not _is_known(plan, code, definitions):
+                return False
+    history = plan.history
+    event_instants = [at if (at := t.at).tzinfo is UTC else at.astimezone(UTC) for t in history]
+    if _history_problems(history, event_instants) or _dated_record_problems(
+        history,
+        event_instants,
+        [
+            at if (at := a.administered_at).tzinfo is UTC else at.astimezone(UTC)
+            for a in standalone
+        ],
+        session_instants,
+        review_instants,
+    ):
+        return False
+    return not any(session_assessment_problem(history, s, a) for s, a in moved)
+
+
+def _taken_clean(
+    plan: TreatmentPlan,
+    records: tuple[Assessment, ...],
+    session: Session | None,
+    definitions: _Definitions,
+    ids: list[str],
+    moved: list[tuple[Any, Assessment]],
+) -> bool:
+    """For :func:`_plan_is_clean`: whether the responses of ``records`` (standalone, or
+    taken at ``session``) fit their instruments, each code looked up once in
+    ``definitions``; adds their ids to ``ids``, and to ``moved`` those not at
+    ``session``'s own time object."""
+    at = None if session is None else session.at
+    add_id = ids.append
+    for a in records:
+        add_id(a.id)
+        if a.administered_at is not at:
+            moved.append((session, a))
         code = a.instrument
         known = definitions.get(code, _UNSEEN)
         if known is _UNSEEN:
+            if definitions is _BUILTIN_DEFINITIONS:
+                return False  # no custom instruments, and no built-in one by that code
             found = _instrument_or_none(plan, code)
             known = definitions[code] = (
                 None if found is None else (found, uniform_responses(found), found.item_count)
@@ -1327,30 +1389,33 @@ def _plan_is_clean(plan: TreatmentPlan) -> bool:
             or not uniform.issuperset(items)
         ) and instrument.response_problems(items, total):
             return False
-    # Times in order: a list of instants equals its sorted copy exactly when no
-    # instant is before the one ahead of it (a stable sort of a sorted list is itself).
-    session_instants = [s.at.astimezone(UTC) for s in sessions]
-    review_instants = [r.at.astimezone(UTC) for r in reviews]
-    if session_instants != sorted(session_instants) or review_instants != sorted(review_instants):
-        return False
-    if not intervention_ids.issuperset([i for s in sessions for i in s.interventions]):
-        return False
-    if not objective_ids.issuperset([p.objective for r in reviews for p in r.progress]):
-        return False
-    if rule is not None and _rule_reference_problems(rule, plan, objective_ids):
-        return False
-    history = plan.history
-    event_instants = [t.at.astimezone(UTC) for t in history]
-    return not (
-        _history_problems(history, event_instants)
-        or _record_phase_problems(
-            plan,
-            event_instants,
-            [a.administered_at.astimezone(UTC) for a in standalone],
-            session_instants,
-            review_instants,
-        )
-    )
+    return True
+
+
+def _is_known(plan: TreatmentPlan, code: str, definitions: _Definitions) -> bool:
+    """Whether the plan defines instrument ``code`` (found in ``definitions`` first)."""
+    return (type(code) is str and definitions.get(code) is not None) or _instrument_or_none(
+        plan, code
+    ) is not None
+
+
+#: The definitions of the built-in instruments, as :func:`_plan_is_clean` keeps each
+#: code's: the instrument, the responses all its items accept (or None) and its item
+#: count. Read, never written: a plan without custom instruments uses no other.
+_Definitions = dict[str, tuple[Instrument, frozenset[int | None] | None, int] | None]
+_BUILTIN_DEFINITIONS: _Definitions = {
+    code: (found, uniform_responses(found), found.item_count)
+    for code, found in BUILTIN_INSTRUMENTS.items()
+}
+
+
+def _rule_names(rule: Any, objectives: list[str], codes: list[str]) -> None:
+    """Add the objectives and instrument codes ``rule`` names, at any depth, to the lists
+    (what :func:`_rule_reference_problems` checks)."""
+    objectives += getattr(rule, "objectives", ())
+    codes += getattr(rule, "instruments", ())
+    for child in getattr(rule, "rules", ()):
+        _rule_names(child, objectives, codes)
 
 
 def _record_phase_problems(
@@ -1365,8 +1430,32 @@ def _record_phase_problems(
     Takes the instants of the history and of the records (UTC, in plan order), each
     converted once by the caller.
     """
-    problems: list[ValidationIssue] = []
     history = plan.history
+    problems = _dated_record_problems(
+        history, event_instants, assessment_instants, session_instants, review_instants
+    )
+    for i, s in enumerate(plan.sessions):
+        started = s.at
+        for j, a in enumerate(s.assessments):
+            if a.administered_at is started:
+                continue  # session_assessment_problem's first test, without the call
+            why = session_assessment_problem(history, s, a)
+            if why is not None:
+                path = f"$.sessions[{i}].assessments[{j}].administered_at"
+                problems.append(ValidationIssue(path, why))
+    return problems
+
+
+def _dated_record_problems(
+    history: tuple[Transition, ...],
+    event_instants: list[datetime],
+    assessment_instants: list[datetime],
+    session_instants: list[datetime],
+    review_instants: list[datetime],
+) -> list[ValidationIssue]:
+    """:func:`_record_phase_problems` for the standalone assessments, sessions and
+    reviews (not the assessments taken at sessions)."""
+    problems: list[ValidationIssue] = []
     last_target, last_instant = history[-1].target, event_instants[-1]
     bisect_left = bisect.bisect_left
     for name, field, kind, instants in (
@@ -1388,15 +1477,6 @@ def _record_phase_problems(
             why = _phase_problem(history, event_instants, None, instant, phases)
             if why is not None:
                 problems.append(ValidationIssue(f"$.{name}[{i}].{field}", why))
-    for i, s in enumerate(plan.sessions):
-        started = s.at
-        for j, a in enumerate(s.assessments):
-            if a.administered_at is started:
-                continue  # session_assessment_problem's first test, without the call
-            why = session_assessment_problem(history, s, a)
-            if why is not None:
-                path = f"$.sessions[{i}].assessments[{j}].administered_at"
-                problems.append(ValidationIssue(path, why))
     return problems
 
 
@@ -1521,16 +1601,24 @@ def _history_problems(
         )
     for i in range(1, len(history)):
         before, record = history[i - 1], history[i]
-        path = f"$.history[{i}]"
+        # Each path is formatted only for a problem found (a valid history has none).
         if record.source is not before.target:
-            problems.append(ValidationIssue(f"{path}.source", "the target of the previous record"))
+            problems.append(
+                ValidationIssue(f"$.history[{i}].source", "the target of the previous record")
+            )
         if event_instants[i] < event_instants[i - 1]:
-            problems.append(ValidationIssue(f"{path}.at", "a time not before the previous record"))
+            problems.append(
+                ValidationIssue(f"$.history[{i}].at", "a time not before the previous record")
+            )
         spec = BY_NAME.get(record.event)
         if spec is None or record.source not in spec.sources or spec.target is not record.target:
-            problems.append(ValidationIssue(f"{path}.event", "an event of the transition table"))
+            problems.append(
+                ValidationIssue(f"$.history[{i}].event", "an event of the transition table")
+            )
         elif spec.outcome is not record.outcome:
-            problems.append(ValidationIssue(f"{path}.outcome", "the outcome the event sets"))
+            problems.append(
+                ValidationIssue(f"$.history[{i}].outcome", "the outcome the event sets")
+            )
     return problems
 
 

@@ -175,6 +175,19 @@ def test_plan_copiers_are_compiled_once_on_first_use_and_only_for_fields() -> No
     assert "not_a_field" not in _fast._REPLACE
 
 
+def test_the_json_makers_are_compiled_when_first_asked_for() -> None:
+    first = _fast.loaded_goal
+    assert _fast.loaded_goal is first
+    assert _fast.__dict__["loaded_goal"] is first
+    with pytest.raises(AttributeError, match="no attribute 'loaded_nothing'"):
+        _fast.loaded_nothing  # noqa: B018
+    rule_maker = _fast.loaded_rules[tp.rules.SessionLimit]
+    assert _fast.loaded_rules[tp.rules.SessionLimit] is rule_maker
+    with pytest.raises(KeyError):
+        _fast.loaded_rules[tp.Goal]
+    assert tp.Goal not in _fast.loaded_rules
+
+
 def test_a_new_plan_builds_its_state_on_first_use() -> None:
     plan = tp.TreatmentPlan.refer("p", "c", at=datetime(2026, 1, 5, tzinfo=UTC), by="g")
     with pytest.raises(AttributeError):

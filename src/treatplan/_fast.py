@@ -15,7 +15,7 @@ generated methods: tracebacks, ``inspect.getsource`` and pdb show real lines.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, TypeVar, cast
 
@@ -469,6 +469,45 @@ def simulated_record(
     return new
 
 
+class _RuleMakers(dict[type[Any], Callable[..., Any]]):
+    """The rule makers of :data:`loaded_rules`, each compiled the first time a
+    document holds that rule type."""
+
+    def __missing__(self, cls: type[Any]) -> Callable[..., Any]:
+        if cls not in RULE_TYPES:
+            raise KeyError(cls)
+        maker: Callable[..., Any] = _loaded_maker(cls)
+        self[cls] = maker
+        return maker
+
+
+#: The JSON layer's record makers below are declared here and compiled the first time
+#: that layer asks for one (:func:`__getattr__`): ``fire``, the ``record_*`` operations
+#: and the simulator never pay for them, nor does ``import treatplan``.
+_LOADED: dict[str, type[Any]] = {
+    "loaded_assessment": Assessment,
+    "loaded_session": Session,
+    "loaded_progress": ObjectiveProgress,
+    "loaded_review": ProgressReview,
+    "loaded_intervention": Intervention,
+    "loaded_measure_target": MeasureTarget,
+    "loaded_objective": Objective,
+    "loaded_goal": Goal,
+    "loaded_diagnosis": Diagnosis,
+    "loaded_problem": PresentingProblem,
+}
+
+
+def __getattr__(name: str) -> Any:
+    cls = _LOADED.get(name)
+    if cls is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    maker = _loaded_maker(cls)
+    globals()[name] = maker
+    return maker
+
+
 #: ``loaded_assessment(id, instrument, administered_at, items, total)``: an assessment
 #: read from a plan document by the JSON layer's fast path. Safe because that path
 #: (``treatplan._json._fast_assessment``) checks what :class:`Assessment`'s converters,
@@ -481,7 +520,7 @@ def simulated_record(
 #: validated path.
 loaded_assessment: Callable[
     [str, str, datetime, tuple[int | None, ...] | None, float | None], Assessment
-] = _loaded_maker(Assessment)
+]
 #: ``loaded_session(id, at, attendance, interventions, assessments, duration_minutes,
 #: note)``: a session read from a plan document by the JSON layer's fast path. Safe
 #: because that path (``treatplan._json._fast_sessions``) checks what :class:`Session`'s
@@ -503,9 +542,7 @@ loaded_session: Callable[
         str | None,
     ],
     Session,
-] = _loaded_maker(Session)
-
-
+]
 # The plan's other parts, read by the JSON layer's fast path (``treatplan._json``'s
 # ``_fast_*`` readers). Each is safe because its reader checks every field as the
 # class's converters, validators and post-init check would (the ``ref``, ``text``,
@@ -518,9 +555,7 @@ loaded_session: Callable[
 #: ``loaded_progress(objective, achievement, gas_level, note)``: an
 #: :class:`ObjectiveProgress` (an opaque reference, an :class:`AchievementStatus`, an
 #: int from -2 to 2 or ``None``, storable text or ``None``).
-loaded_progress: Callable[[str, AchievementStatus, int | None, str | None], ObjectiveProgress] = (
-    _loaded_maker(ObjectiveProgress)
-)
+loaded_progress: Callable[[str, AchievementStatus, int | None, str | None], ObjectiveProgress]
 #: ``loaded_review(id, at, decision, progress, next_review, by,
 #: client_requested_ending, note)``: a :class:`ProgressReview` (an opaque reference, a
 #: time as for :data:`loaded_assessment`, a :class:`ReviewDecision`, at most 1000
@@ -539,7 +574,7 @@ loaded_review: Callable[
         str | None,
     ],
     ProgressReview,
-] = _loaded_maker(ProgressReview)
+]
 #: ``loaded_intervention(id, modality, technique, format, serves, schedule,
 #: delivered_by)``: an :class:`Intervention` (an opaque reference, a :class:`Modality`,
 #: storable text of at most 500 characters, a :class:`DeliveryFormat`, at most 100
@@ -548,35 +583,29 @@ loaded_review: Callable[
 loaded_intervention: Callable[
     [str, Modality, str, DeliveryFormat, tuple[str, ...], Schedule | None, str | None],
     Intervention,
-] = _loaded_maker(Intervention)
+]
 #: ``loaded_measure_target(instrument, comparator, threshold)``: a
 #: :class:`MeasureTarget` (an opaque reference, a :class:`Comparator`, a finite number
 #: within the numeric bound); its ``kind`` is the class's constant.
-loaded_measure_target: Callable[[str, Comparator, float], MeasureTarget] = _loaded_maker(
-    MeasureTarget
-)
+loaded_measure_target: Callable[[str, Comparator, float], MeasureTarget]
 #: ``loaded_objective(id, description, target, target_date, status, achievement)``: an
 #: :class:`Objective` (an opaque reference, storable text, a target built by
 #: :data:`loaded_measure_target` or a validated constructor, a date in the plan range,
 #: a :class:`GoalStatus`, an :class:`AchievementStatus` or ``None``).
 loaded_objective: Callable[
     [str, str, ObjectiveTarget, date, GoalStatus, AchievementStatus | None], Objective
-] = _loaded_maker(Objective)
+]
 #: ``loaded_goal(id, statement, domain, objectives, addresses)``: a :class:`Goal` (an
 #: opaque reference, storable text, a :class:`GoalDomain`, at most 100
 #: :data:`loaded_objective` records, at most 100 distinct strings).
-loaded_goal: Callable[[str, str, GoalDomain, tuple[Objective, ...], tuple[str, ...]], Goal] = (
-    _loaded_maker(Goal)
-)
+loaded_goal: Callable[[str, str, GoalDomain, tuple[Objective, ...], tuple[str, ...]], Goal]
 #: ``loaded_diagnosis(code, system)``: a :class:`Diagnosis` (an opaque reference and a
 #: :class:`CodeSystem`).
-loaded_diagnosis: Callable[[str, CodeSystem], Diagnosis] = _loaded_maker(Diagnosis)
+loaded_diagnosis: Callable[[str, CodeSystem], Diagnosis]
 #: ``loaded_problem(id, description, behavioural_definitions, diagnosis)``: a
 #: :class:`PresentingProblem` (an opaque reference, storable text, at most 100 non-empty
 #: strings that are valid Unicode, a :data:`loaded_diagnosis` or ``None``).
-loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], PresentingProblem] = (
-    _loaded_maker(PresentingProblem)
-)
+loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], PresentingProblem]
 
 
 #: ``loaded_rules[cls](<cls's init fields, in order>)``: a termination rule of class
@@ -590,9 +619,7 @@ loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], Presenti
 #: tuple, takes the field's own default for a key left out, and then runs the class's
 #: ``__attrs_post_init__``. The plan's own check (``_plan_problems``) checks the objectives
 #: and instruments a rule names. tests/test_json_fast.py holds this to the validated path.
-loaded_rules: Mapping[type[Any], Callable[..., Any]] = {
-    cls: _loaded_maker(cls) for cls in RULE_TYPES
-}
+loaded_rules: Mapping[type[Any], Callable[..., Any]] = _RuleMakers()
 
 
 _UnfrozenSchedule = _unfrozen(Schedule)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from . import _validation as v
-from ._errors import ArgumentError, ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -474,8 +474,8 @@ class _RuleMakers(dict[type[Any], Callable[..., Any]]):
     document holds that rule type."""
 
     def __missing__(self, cls: type[Any]) -> Callable[..., Any]:
-        if cls not in RULE_TYPES:
-            raise KeyError(cls)
+        if cls not in RULE_TYPES:  # a library error that is still a KeyError
+            raise UnknownReferenceError("cls", "a termination rule class")
         maker: Callable[..., Any] = _loaded_maker(cls)
         self[cls] = maker
         return maker

@@ -279,6 +279,40 @@ def test_state_extended_record_by_record_equals_state_built_afresh(plan: tp.Trea
     assert _figures(_state.state_of(plan)) == _figures(_fresh(plan))
 
 
+_CONTENT = ("presenting_problems", "goals", "interventions", "discharge_criteria")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(treatment_plans(max_records=10), st.data())
+def test_a_revision_of_content_carries_the_state_of_its_records(
+    plan: tp.TreatmentPlan, data: st.DataObject
+) -> None:
+    donor = data.draw(treatment_plans(max_records=2), label="donor")
+    changes = {
+        name: getattr(donor if data.draw(st.booleans(), label=name) else plan, name)
+        for name in _CONTENT
+    }
+    parent = _state.state_of(plan)
+    try:
+        revised = _fast.simulated_revision(plan, parent, _state.with_revision, **changes)
+    except tp.ValidationError:
+        return  # content that does not fit the plan: nothing to carry
+    carried = _state.state_of(revised)
+    assert carried.series_logs is parent.series_logs  # extended, not rebuilt
+    assert _figures(carried) == _figures(_fresh(revised))
+    assert _figures(parent) == _figures(_fresh(plan))  # the parent is untouched
+
+
+def test_a_revision_of_what_the_state_reads_builds_it_afresh() -> None:
+    plan = tp.record_session(_started(), _session(1, 1))
+    parent = _state.state_of(plan)
+    revised = _fast.simulated_revision(
+        plan, parent, _state.with_revision, custom_instruments=plan.custom_instruments
+    )
+    assert getattr(revised, "_state", None) is None  # built on first use
+    assert _figures(_state.state_of(revised)) == _figures(parent)
+
+
 def test_a_branch_does_not_disturb_its_parent_or_sibling() -> None:
     parent = _started()
     for n in range(1, 4):

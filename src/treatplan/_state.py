@@ -59,7 +59,7 @@ from ._model import (
     check_plan,
 )
 from ._records import record_repr
-from ._scoring import ScoredPoint, new_scored_point, plan_score
+from ._scoring import Score, ScoredPoint, new_scored_point, plan_score, score
 
 __all__ = [
     "Achievement",
@@ -409,27 +409,7 @@ def state_of(plan: TreatmentPlan) -> PlanState:
 # --------------------------------------------------------------------------- building
 def _build(plan: TreatmentPlan) -> PlanState:
     state = object.__new__(PlanState)
-    ids: dict[str, int] = {}
-
-    def claim(ident: str) -> None:
-        ids.setdefault(ident, len(ids))
-
-    for p in plan.presenting_problems:
-        claim(p.id)
-    for g in plan.goals:
-        claim(g.id)
-        for o in g.objectives:
-            claim(o.id)
-    for i in plan.interventions:
-        claim(i.id)
-    for a in plan.assessments:
-        claim(a.id)
-    for s in plan.sessions:
-        claim(s.id)
-        for a in s.assessments:
-            claim(a.id)
-    for r in plan.reviews:
-        claim(r.id)
+    ids = _claimed_ids(plan)
     state.ids = ids
     state.n_ids = len(ids)
 
@@ -461,6 +441,32 @@ def _build(plan: TreatmentPlan) -> PlanState:
     state.latest_record = max(latest) if latest else None
     state._measure_cache = None
     return state
+
+
+def _claimed_ids(plan: TreatmentPlan) -> dict[str, int]:
+    """Every id of ``plan`` -> its position, in plan order (content, then records)."""
+    ids: dict[str, int] = {}
+
+    def claim(ident: str) -> None:
+        ids.setdefault(ident, len(ids))
+
+    for p in plan.presenting_problems:
+        claim(p.id)
+    for g in plan.goals:
+        claim(g.id)
+        for o in g.objectives:
+            claim(o.id)
+    for i in plan.interventions:
+        claim(i.id)
+    for a in plan.assessments:
+        claim(a.id)
+    for s in plan.sessions:
+        claim(s.id)
+        for a in s.assessments:
+            claim(a.id)
+    for r in plan.reviews:
+        claim(r.id)
+    return ids
 
 
 def _append_session(log: _Sessions, s: Session) -> None:
@@ -646,7 +652,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         _extend_series(
             child,
             [
-                (a.instrument, new_scored_point(plan_score(plan, a), number, w))
+                (a.instrument, new_scored_point(_new_score(plan, a), number, w))
                 for w, _, a in taken
             ],
             parent.series_counts,
@@ -654,6 +660,14 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         child.latest_in_sessions = taken[-1][0]
         _note_record(child, taken[-1][0])
     return child
+
+
+def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
+    """:func:`~treatplan._scoring.plan_score` of a record just appended to a valid plan
+    (its instrument is one the plan reads), without its memo: the state keeps this
+    score with its point, and an assessment this new was never scored, so a look-up
+    would always miss and only push an older score out."""
+    return score(plan.instrument(assessment.instrument), assessment)
 
 
 def _time_then_position(entry: tuple[datetime, int, Assessment]) -> tuple[datetime, int]:
@@ -678,7 +692,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = new_scored_point(plan_score(plan, assessment), number, when)
+    point = new_scored_point(_new_score(plan, assessment), number, when)
     _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
@@ -697,6 +711,21 @@ def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
     if review.client_requested_ending:
         child.requests = (*parent.requests, review.id)
     _note_record(child, v.instant(review.at))
+    return child
+
+
+def with_revision(parent: PlanState, plan: TreatmentPlan) -> PlanState:
+    """The state of ``plan``: a revision of the parent's plan that keeps its records
+    (sessions, assessments, reviews) and its custom instruments, the very same
+    objects, and changes only content (problems, goals, interventions, criteria).
+
+    Every figure but the ids reads only those records, scored by those instruments,
+    so the child shares them; the ids are claimed afresh (a revision may drop some).
+    """
+    child = _child(parent)
+    ids = _claimed_ids(plan)
+    child.ids = ids
+    child.n_ids = len(ids)
     return child
 
 

@@ -66,7 +66,7 @@ from .._model import (
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._records import record_repr
 from .._review import ReviewPolicy, record_findings, review
-from .._state import state_of, with_assessment, with_session
+from .._state import state_of, with_assessment, with_revision, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -367,15 +367,19 @@ class _Builder:
             self.session = drawn_session
             self.record_assessment = _drawn_assessment_recorded
             self.record_session = _drawn_session_recorded
-            # Safe: the engine's own revisions, in phases that allow them (see
-            # simulated_revision).
-            self.revise = simulated_revision
+            self.revise = _drawn_revision
             self.refer = simulated_referral  # safe: the engine's own ids, times, factors
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
     # Safe: a screening or baseline score the engine drew (see simulated_record).
     return simulated_record(plan, "assessments", assessment, state_of(plan), with_assessment)
+
+
+def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    # Safe: the engine's own revisions, in phases that allow them (see
+    # simulated_revision); content only, so the derived state carries over.
+    return simulated_revision(plan, state_of(plan), with_revision, **changes)
 
 
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:

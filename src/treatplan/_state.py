@@ -415,7 +415,7 @@ def _build(plan: TreatmentPlan) -> PlanState:
 
     sessions = _empty_sessions()
     for s in plan.sessions:
-        _append_session(sessions, s)
+        _append_session(sessions, s, v.instant(s.at))
     state.sessions = sessions
     state.n_sessions = len(plan.sessions)
 
@@ -469,10 +469,11 @@ def _claimed_ids(plan: TreatmentPlan) -> dict[str, int]:
     return ids
 
 
-def _append_session(log: _Sessions, s: Session) -> None:
+def _append_session(log: _Sessions, s: Session, at: datetime) -> None:
+    """Append session ``s``, at the UTC instant ``at``."""
     attendance = s.attendance
     n = len(log.instants)
-    log.instants.append(v.instant(s.at))
+    log.instants.append(at)
     attended = attendance is Attendance.ATTENDED
     log.attended.append(log.attended[n] + attended)
     log.offered.append(log.offered[n] + (attendance is not Attendance.CANCELLED_BY_SERVICE))
@@ -552,22 +553,22 @@ def _child(parent: PlanState) -> PlanState:
     return child
 
 
-#: Guards every extension of the shared logs (ids and measure series): a version is
-#: extended in place only by its first child, decided under this lock.
+#: Guards every extension of the shared logs (ids, sessions and measure series): a
+#: version is extended in place only by its first child, decided under this lock. Each
+#: extension takes it once, for all its logs.
 _LOGS_LOCK = threading.Lock()
 
 
 def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
-    """Add ``new_ids`` (all unused in the parent) to the child's ids."""
-    with _LOGS_LOCK:
-        ids = child.ids
-        if len(ids) != child.n_ids:
-            # Another version already extended this log (a branch): copy our prefix.
-            ids = {k: p for k, p in ids.items() if p < child.n_ids}
-        for ident in new_ids:
-            ids[ident] = len(ids)
-        child.ids = ids
-        child.n_ids = len(ids)
+    """Add ``new_ids`` (all unused in the parent) to the child's ids (lock held)."""
+    ids = child.ids
+    if len(ids) != child.n_ids:
+        # Another version already extended this log (a branch): copy our prefix.
+        ids = {k: p for k, p in ids.items() if p < child.n_ids}
+    for ident in new_ids:
+        ids[ident] = len(ids)
+    child.ids = ids
+    child.n_ids = len(ids)
 
 
 def _note_record(child: PlanState, instant: datetime) -> None:
@@ -580,24 +581,26 @@ def _extend_series(
     points: list[tuple[str, ScoredPoint]],
     parent_counts: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    """Append scored points (already in time order after every earlier point)."""
+    """Append scored points (already in time order after every earlier point; lock held)."""
     counts = dict(parent_counts)
     logs = child.series_logs
     copied = False
-    with _LOGS_LOCK:
-        for code, point in points:
-            own = counts.get(code, (0, 0, 0))
-            entry = logs.get(code)
-            if entry is None or entry.counts() != own:
-                # A new instrument, or a branch: this version gets its own log.
-                if not copied:
-                    logs = dict(logs)
-                    copied = True
-                entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
-            entry.append(point)
-            counts[code] = entry.counts()
+    for code, point in points:
+        own = counts.get(code, _NO_COUNTS)
+        entry = logs.get(code)
+        if entry is None or (len(entry.points), len(entry.scored), len(entry.risky)) != own:
+            # A new instrument, or a branch: this version gets its own log.
+            if not copied:
+                logs = dict(logs)
+                copied = True
+            entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
+        entry.append(point)
+        counts[code] = (len(entry.points), len(entry.scored), len(entry.risky))
     child.series_logs = logs
     child.series_counts = MappingProxyType(counts)
+
+
+_NO_COUNTS = (0, 0, 0)
 
 
 def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:
@@ -607,15 +610,20 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     time order and no standalone score is dated after it (the usual case); else
     builds afresh, which is always exact.
     """
-    at = v.instant(session.at)
-    taken = [(v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)]
-    if len(taken) > 1:
-        taken.sort(key=_time_then_position)
+    at = _utc(session.at)
+    assessments = session.assessments
+    taken = [(_utc(a.administered_at), a) for a in assessments]
+    # In time order, ties in session order (a stable sort by time alone).
+    for i in range(1, len(taken)):
+        if taken[i - 1][0] > taken[i][0]:
+            taken.sort(key=_first)
+            break
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
+    attended = session.attended
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
     # of standalone scores (sessions attended at or before each) only when:
-    if session.attended and (
+    if attended and (
         (standalone is not None and at <= standalone)
         or (
             taken
@@ -626,12 +634,15 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         )
     ):
         return _build(plan)
-    child = _child(parent)
-    _claim_ids(child, [session.id, *(a.id for a in session.assessments)])
+    n = parent.n_sessions
     log = parent.sessions
+    # Scored outside the lock: the points depend only on this version's records.
+    number = log.attended[n] + attended
+    points = [(a.instrument, new_scored_point(_new_score(plan, a), number, w)) for w, a in taken]
+    child = _child(parent)
     with _LOGS_LOCK:
-        if len(log.instants) != parent.n_sessions:
-            n = parent.n_sessions
+        _claim_ids(child, [session.id, *(a.id for a in assessments)])
+        if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
                 log.attended[: n + 1],
@@ -643,23 +654,21 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
                 log.attended_ids[: log.attended[n]],
                 log.offered_ids[: log.offered[n]],
             )
-        _append_session(log, session)
+        _append_session(log, session, at)
+        if points:
+            _extend_series(child, points, parent.series_counts)
     child.sessions = log
-    child.n_sessions = parent.n_sessions + 1
+    child.n_sessions = n + 1
     _note_record(child, at)
     if taken:
-        number = log.attended[child.n_sessions]
-        _extend_series(
-            child,
-            [
-                (a.instrument, new_scored_point(_new_score(plan, a), number, w))
-                for w, _, a in taken
-            ],
-            parent.series_counts,
-        )
         child.latest_in_sessions = taken[-1][0]
         _note_record(child, taken[-1][0])
     return child
+
+
+def _utc(value: datetime) -> datetime:
+    """:func:`~treatplan._validation.instant`, skipping the call for a time in UTC already."""
+    return value if value.tzinfo is UTC else v.instant(value)
 
 
 def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
@@ -670,8 +679,8 @@ def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
     return score(plan.instrument(assessment.instrument), assessment)
 
 
-def _time_then_position(entry: tuple[datetime, int, Assessment]) -> tuple[datetime, int]:
-    return entry[0], entry[1]
+def _first(entry: tuple[datetime, Assessment]) -> datetime:
+    return entry[0]
 
 
 def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessment) -> PlanState:
@@ -684,8 +693,6 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
         # The first score of a measure, dated before another measure's first: the
         # measures are in the order first measured, so rebuild exactly.
         return _build(plan)
-    child = _child(parent)
-    _claim_ids(child, [assessment.id])
     n = parent.n_sessions
     instants = parent.sessions.instants
     # Sessions attended at or before the assessment (a standalone score after a session
@@ -693,7 +700,10 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
     point = new_scored_point(_new_score(plan, assessment), number, when)
-    _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
+    child = _child(parent)
+    with _LOGS_LOCK:
+        _claim_ids(child, [assessment.id])
+        _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
     _note_record(child, when)
@@ -703,7 +713,8 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
 def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
     """The state of a plan: the parent's plan with ``review`` appended."""
     child = _child(parent)
-    _claim_ids(child, [review.id])
+    with _LOGS_LOCK:
+        _claim_ids(child, [review.id])
     if review.progress:
         progress = dict(parent.progress)
         _add_progress(progress, review)

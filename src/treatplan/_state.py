@@ -100,14 +100,6 @@ class Series:
         self.n_scored = n_scored
         self.n_risky = n_risky
 
-    @property
-    def _points(self) -> list[ScoredPoint]:
-        return self._log.points
-
-    @property
-    def _scored(self) -> list[ScoredPoint]:
-        return self._log.scored
-
     def __len__(self) -> int:
         return self.n
 
@@ -119,34 +111,36 @@ class Series:
             index += self.n
         if not 0 <= index < self.n:
             raise UnknownReferenceError("index", f"an index of one of the {self.n} points")
-        return self._points[index]
+        return self._log.points[index]
 
     def points(self) -> tuple[ScoredPoint, ...]:
         """Every point, in time order."""
-        return tuple(self._points[: self.n])
+        return tuple(self._log.points[: self.n])
 
     def scored(self) -> tuple[ScoredPoint, ...]:
         """The points that have a total (too many missing items leave none)."""
-        return tuple(self._scored[: self.n_scored])
+        return tuple(self._log.scored[: self.n_scored])
 
     def last_scored(self, count: int) -> tuple[ScoredPoint, ...]:
         """The last ``count`` scored points (fewer when there are fewer)."""
-        return tuple(self._scored[max(0, self.n_scored - count) : self.n_scored])
+        n = self.n_scored
+        return tuple(self._log.scored[n - count if n > count else 0 : n])
 
     def first_scored(self) -> ScoredPoint | None:
-        return self._scored[0] if self.n_scored else None
+        return self._log.scored[0] if self.n_scored else None
 
     def latest_scored(self) -> ScoredPoint | None:
-        return self._scored[self.n_scored - 1] if self.n_scored else None
+        return self._log.scored[self.n_scored - 1] if self.n_scored else None
 
     def until(self, instant: datetime) -> Series:
         """The points at or before ``instant`` (a UTC instant): itself when all are."""
-        if self.n == 0 or self._points[self.n - 1].at <= instant:
+        log = self._log
+        if self.n == 0 or log.points[self.n - 1].at <= instant:
             return self
-        n = sum(1 for p in self._points[: self.n] if p.at <= instant)
-        n_scored = sum(1 for p in self._scored[: self.n_scored] if p.at <= instant)
-        n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
-        return Series(self._log, n, n_scored, n_risky)
+        n = sum(1 for p in log.points[: self.n] if p.at <= instant)
+        n_scored = sum(1 for p in log.scored[: self.n_scored] if p.at <= instant)
+        n_risky = sum(1 for p in log.risky[: self.n_risky] if p.at <= instant)
+        return Series(log, n, n_scored, n_risky)
 
     def changes_from_baseline(
         self, instrument: Instrument, count: int
@@ -161,6 +155,11 @@ class Series:
         rules and reviews ask.
         """
         log, n = self._log, self.n_scored
+        memo = log.changes
+        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+            # Complete already: read without the lock (the list only grows, and a
+            # point's entry never changes once made).
+            return memo[1][n - count if n > count else 0 : n]
         with _LOGS_LOCK:
             memo = log.changes
             if memo is None or memo[0] is not instrument:
@@ -305,6 +304,7 @@ class PlanState:
 
     __slots__ = (
         "_measure_cache",
+        "_views",
         "ids",
         "latest_in_sessions",
         "latest_record",
@@ -331,6 +331,7 @@ class PlanState:
     progress: Mapping[str, tuple[str, ObjectiveProgress, int | None]]
     requests: tuple[str, ...]  # reviews at which the client asked to end
     _measure_cache: Mapping[str, tuple[ScoredPoint, ...]] | None
+    _views: dict[str, Series] | None  # series(code), made on first ask
 
     # -- questions ---------------------------------------------------------------
     def uses_id(self, ident: str) -> bool:
@@ -339,11 +340,23 @@ class PlanState:
         return position is not None and position < self.n_ids
 
     def series(self, code: str) -> Series:
-        """The scored points of instrument ``code`` (empty when it is not measured)."""
+        """The scored points of instrument ``code`` (empty when it is not measured):
+        one view per code and version (rules, alerts, reviews and the simulator ask
+        for the same series of one version several times)."""
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        else:
+            view = views.get(code)
+            if view is not None:
+                return view
         counts = self.series_counts.get(code)
         if counts is None:
-            return Series(_EMPTY_LOG, 0, 0, 0)
-        return Series(self.series_logs[code], *counts)
+            view = Series(_EMPTY_LOG, 0, 0, 0)
+        else:
+            view = Series(self.series_logs[code], *counts)
+        views[code] = view
+        return view
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -440,6 +453,7 @@ def _build(plan: TreatmentPlan) -> PlanState:
     ]
     state.latest_record = max(latest) if latest else None
     state._measure_cache = None
+    state._views = None
     return state
 
 
@@ -550,6 +564,7 @@ def _child(parent: PlanState) -> PlanState:
     child.progress = parent.progress
     child.requests = parent.requests
     child._measure_cache = None
+    child._views = None
     return child
 
 

@@ -294,7 +294,7 @@ def test_a_revision_of_content_carries_the_state_of_its_records(
     }
     parent = _state.state_of(plan)
     try:
-        revised = _fast.simulated_revision(plan, parent, _state.with_revision, **changes)
+        revised = _state.keep_state(plan, _fast.simulated_revision(plan, **changes))
     except tp.ValidationError:
         return  # content that does not fit the plan: nothing to carry
     carried = _state.state_of(revised)
@@ -306,11 +306,15 @@ def test_a_revision_of_content_carries_the_state_of_its_records(
 def test_a_revision_of_what_the_state_reads_builds_it_afresh() -> None:
     plan = tp.record_session(_started(), _session(1, 1))
     parent = _state.state_of(plan)
-    revised = _fast.simulated_revision(
-        plan, parent, _state.with_revision, custom_instruments=plan.custom_instruments
-    )
+    custom = (attrs.evolve(tp.instruments.PHQ9, name="PHQ-9, our copy"),)
+    revised = tp.revise(plan, custom_instruments=custom)
     assert getattr(revised, "_state", None) is None  # built on first use
-    assert _figures(_state.state_of(revised)) == _figures(parent)
+    assert _figures(_state.state_of(revised)) == _figures(_fresh(revised))
+    # A plan whose state was never asked for has none to carry.
+    fresh = attrs.evolve(plan)
+    assert getattr(tp.revise(fresh, goals=plan.goals), "_state", None) is None
+    # Revising content carries it.
+    assert _state.state_of(tp.revise(plan, goals=plan.goals)).series_logs is parent.series_logs
 
 
 def test_a_branch_does_not_disturb_its_parent_or_sibling() -> None:

@@ -23,7 +23,7 @@ from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
 from ._model import MeasureTarget, TreatmentPlan, check_plan
-from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, track
+from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, chart
 from ._records import record_repr
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
@@ -262,7 +262,7 @@ def collect(
         if newest is None or baseline is None:
             continue
         instrument = plan.instrument(code)
-        tp = track(
+        tp = chart(
             instrument, (newest,) if newest is baseline else (baseline, newest), policy.response
         )
         if charts is not None:

@@ -648,13 +648,7 @@ def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
     return plan
 
 
-def simulated_revision(
-    plan: TreatmentPlan,
-    parent_state: Any = None,
-    extend: Callable[[Any, TreatmentPlan], Any] | None = None,
-    /,
-    **changes: Any,
-) -> TreatmentPlan:
+def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     """:func:`~treatplan.revise` of ``plan`` for the simulator's engine: the plan's own
     check (``_plan_problems``, every check that spans the plan: ids, references,
     times, phases, rules) runs and raises :class:`ValidationError` as the constructor
@@ -670,11 +664,6 @@ def simulated_revision(
     checked again by ``_plan_problems``); every other field is the valid plan's own.
     The verification sample rebuilds clients through ``revise``, and tests/test_fast.py
     holds this to it.
-
-    With ``parent_state`` (the derived state of ``plan``) and ``extend``
-    (``_state.with_revision``), the result's derived state is
-    ``extend(parent_state, new_plan)`` when no change touches what that state reads
-    besides ids (the records and the custom instruments), else it is built on first use.
     """
     values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
     values.update(changes)
@@ -682,14 +671,7 @@ def simulated_revision(
     problems = _plan_problems(new)
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
-    if extend is not None and parent_state is not None and _STATE_FIELDS.isdisjoint(changes):
-        object.__setattr__(new, "_state", extend(parent_state, new))
     return new
-
-
-#: The plan fields a derived state reads besides ids: a revision that changes none of
-#: them keeps its parent's figures (``_state.with_revision``).
-_STATE_FIELDS = frozenset({"sessions", "assessments", "reviews", "custom_instruments"})
 
 
 def simulated_referral(

@@ -40,6 +40,7 @@ from ._model import (
 from ._records import record_repr
 from ._state import (
     PlanState,
+    keep_state,
     live_objectives,
     state_of,
     with_assessment,
@@ -622,9 +623,11 @@ def revise(
             raise ArgumentError(name, f"a list of {kind}")
         changes[name] = tuple(given)
     try:
-        return attrs.evolve(plan, **changes)
+        revised = attrs.evolve(plan, **changes)
     except TypeError:
         pass  # raised below, outside the handler: the TypeError names the unknown keyword
+    else:
+        return keep_state(plan, revised)  # the records are the same: so are their figures
     raise ValidationError.at("revise", "keyword arguments naming TreatmentPlan fields")
 
 

@@ -60,7 +60,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
-from ._monitoring import TrackPoint, TrackSignal, track
+from ._monitoring import TrackPoint, TrackSignal, chart
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from ._records import record_repr
 from ._rules import RULE_TYPES, Rule, RuleAction
@@ -423,18 +423,18 @@ def _measure_finding(
     # The alliance is a process measure: no expected response to track it against.
     tracked = code != policy.alerts.alliance_instrument
     if policy.charts:
-        chart = track(instrument, series.points(), policy.alerts.response, expected=tracked)
+        points = chart(instrument, series.points(), policy.alerts.response, tracked)
     elif ends_chart is not None:
-        chart = ends_chart
+        points = ends_chart
     else:
         ends = (
             () if base is None or last is None else (base, last) if last is not base else (base,)
         )
-        chart = track(instrument, ends, policy.alerts.response, expected=tracked)
+        points = chart(instrument, ends, policy.alerts.response, tracked)
     change = None
     if base is not None and last is not None and last is not base:
         change = score_change(instrument, base.score, last.score)
-    latest_chart = next((t for t in reversed(chart) if t.signal is not None), None)
+    latest_chart = next((t for t in reversed(points) if t.signal is not None), None)
     return MeasureFinding(
         instrument=code,
         scores=len(series),
@@ -454,7 +454,7 @@ def _measure_finding(
         band=last.score.band if last else None,
         case=last.score.case if last else None,
         signal=latest_chart.signal if latest_chart is not None else None,
-        trajectory=chart if policy.charts else (),
+        trajectory=points if policy.charts else (),
     )
 
 

@@ -38,6 +38,7 @@ from typing import cast
 
 import attrs
 
+from . import _scoring
 from . import _validation as v
 from ._change import ClinicalChange, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
@@ -59,7 +60,7 @@ from ._model import (
     check_plan,
 )
 from ._records import record_repr
-from ._scoring import Score, ScoredPoint, new_scored_point, plan_score, score
+from ._scoring import Score, ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
     "Achievement",
@@ -691,7 +692,7 @@ def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
     (its instrument is one the plan reads), without its memo: the state keeps this
     score with its point, and an assessment this new was never scored, so a look-up
     would always miss and only push an older score out."""
-    return score(plan.instrument(assessment.instrument), assessment)
+    return _scoring.score(plan.instrument(assessment.instrument), assessment)
 
 
 def _first(entry: tuple[datetime, Assessment]) -> datetime:
@@ -753,6 +754,24 @@ def with_revision(parent: PlanState, plan: TreatmentPlan) -> PlanState:
     child.ids = ids
     child.n_ids = len(ids)
     return child
+
+
+#: The plan fields a derived state reads besides ids (see :func:`with_revision`).
+_READ_FIELDS = ("sessions", "assessments", "reviews", "custom_instruments")
+
+
+def keep_state(plan: TreatmentPlan, revised: TreatmentPlan) -> TreatmentPlan:
+    """``revised``, a validated revision of ``plan``'s content, given ``plan``'s derived
+    state extended (:func:`with_revision`) when ``plan`` has one and the revision kept
+    its records and custom instruments (the very same objects); else its state is built
+    on first use, as always."""
+    try:
+        parent = cast("PlanState | None", plan._state)
+    except AttributeError:  # never asked yet
+        parent = None
+    if parent is not None and all(getattr(revised, n) is getattr(plan, n) for n in _READ_FIELDS):
+        object.__setattr__(revised, "_state", with_revision(parent, revised))  # see state_of
+    return revised
 
 
 def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> tuple[str, ...]:

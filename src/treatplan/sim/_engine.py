@@ -66,7 +66,7 @@ from .._model import (
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._records import record_repr
 from .._review import ReviewPolicy, record_findings, review
-from .._state import state_of, with_assessment, with_revision, with_session
+from .._state import keep_state, state_of, with_assessment, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -379,7 +379,7 @@ def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> T
 def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     # Safe: the engine's own revisions, in phases that allow them (see
     # simulated_revision); content only, so the derived state carries over.
-    return simulated_revision(plan, state_of(plan), with_revision, **changes)
+    return keep_state(plan, simulated_revision(plan, **changes))
 
 
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:

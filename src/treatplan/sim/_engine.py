@@ -269,6 +269,7 @@ class _Context:
             serves=("obj-phq9", "obj-gad7"),
         )
         # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
+        self._goals: dict[date, Goal] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
 
@@ -276,6 +277,16 @@ class _Context:
         return self.epoch + timedelta(days=day)
 
     def goal(self, target_date: date) -> Goal:
+        """The client's goal, due on ``target_date``: one (immutable) value per date,
+        shared by the clients who start the same day."""
+        goal = self._goals.get(target_date)
+        if goal is None:
+            if len(self._goals) >= 1024:
+                self._goals.clear()  # bounded: start days only move forward
+            goal = self._goals[target_date] = self._goal(target_date)
+        return goal
+
+    def _goal(self, target_date: date) -> Goal:
         return Goal(
             id="goal-1",
             statement="Feel like myself again",

@@ -337,13 +337,14 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         gas_t_score=plan_gas_t_score(view),
         alert_log=_alert_log(view, as_of, state, chosen.alerts) if chosen.alert_log else (),
     )
-    _REVIEWED.put(plan, found)
+    _REVIEWED.put((plan, chosen.cadence), found)
     return found
 
 
-#: The plan version each recent Findings was computed from, so that record_findings
-#: knows fresh findings without reviewing the plan again.
-_REVIEWED: IdentityCache[TreatmentPlan] = IdentityCache(64)
+#: The plan version and cadence each recent Findings was computed from, so that
+#: record_findings knows fresh findings (and their next review date) without
+#: reviewing the plan again.
+_REVIEWED: IdentityCache[tuple[TreatmentPlan, ReviewCadence]] = IdentityCache(64)
 
 
 def _current(
@@ -352,7 +353,8 @@ def _current(
     """Whether ``findings`` still describe ``plan`` at ``as_of``: reviewed from a version
     with the very same records (a revision of goals or interventions since, the usual
     answer to a review, changes none), or else equal to a review of it now."""
-    source = _REVIEWED.get(findings)
+    reviewed = _REVIEWED.get(findings)
+    source = reviewed[0] if reviewed is not None else None
     if source is not None and all(
         getattr(source, name) is getattr(plan, name)
         for name in ("sessions", "assessments", "reviews")
@@ -692,12 +694,29 @@ def record_findings(
         # A closed plan has no suggestion; record_review refuses it anyway.
         decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
         progress=records,
-        next_review=_in_range(next_review_date(plan, as_of, chosen.cadence)),
+        next_review=_in_range(_next_review(found, plan, as_of, chosen.cadence)),
         by=by,
         client_requested_ending=client_requested_ending,
         note=note,
     )
     return record_review(plan, record)
+
+
+def _next_review(
+    found: Findings, plan: TreatmentPlan, as_of: datetime, cadence: ReviewCadence
+) -> date | None:
+    """:func:`next_review_date` of ``plan`` after ``as_of``: the findings' own when they
+    computed it for this very time, cadence and interventions (all it reads)."""
+    reviewed = _REVIEWED.get(found)
+    if (
+        reviewed is not None
+        and reviewed[1] is cadence
+        and reviewed[0].interventions is plan.interventions
+        and found.as_of is as_of
+        and found.phase in REVIEW_PHASES  # else the findings have none
+    ):
+        return found.next_review
+    return next_review_date(plan, as_of, cadence)
 
 
 _DEFAULT_POLICY = ReviewPolicy()

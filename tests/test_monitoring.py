@@ -326,13 +326,13 @@ def test_measure_series_counts_attended_sessions() -> None:
 
 def test_measure_series_is_scored_once_per_plan_object(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = _scoring.score
+    real = _scoring.scored  # what score() runs once its arguments are checked
 
     def counting(instrument: tp.Instrument, assessment: tp.Assessment) -> tp.Score:
         calls.append(assessment.id)
         return real(instrument, assessment)
 
-    monkeypatch.setattr(_scoring, "score", counting)
+    monkeypatch.setattr(_scoring, "scored", counting)
     _scoring._SCORES.clear()
     plan = _plan()
     first = tp.instruments.plan_series(plan)

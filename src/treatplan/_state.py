@@ -692,7 +692,7 @@ def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
     (its instrument is one the plan reads), without its memo: the state keeps this
     score with its point, and an assessment this new was never scored, so a look-up
     would always miss and only push an older score out."""
-    return _scoring.score(plan.instrument(assessment.instrument), assessment)
+    return _scoring.scored(plan.instrument(assessment.instrument), assessment)
 
 
 def _first(entry: tuple[datetime, Assessment]) -> datetime:

@@ -384,3 +384,10 @@ def test_an_unscored_point_is_charted_without_expectation() -> None:
     assert unscored.signal is None
     assert unscored.at == week(1)
     assert chart[2].expected is not None
+
+
+@pytest.mark.parametrize("session", [-1, 1.5, True])
+def test_classify_refuses_a_session_that_is_not_a_count(session: object) -> None:
+    response = tp.monitoring.ExpectedResponse()
+    with pytest.raises(tp.ValidationError, match="session"):
+        response.classify(tp.instruments.PHQ9, 18, session, 17)  # type: ignore[arg-type]

@@ -286,13 +286,13 @@ def test_review_arguments_are_checked() -> None:
 
 def test_each_assessment_is_scored_once_per_review(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = _scoring.score
+    real = _scoring.scored  # what score() runs once its arguments are checked
 
     def counting(instrument: tp.Instrument, assessment: tp.Assessment) -> tp.Score:
         calls.append(assessment.id)
         return real(instrument, assessment)
 
-    monkeypatch.setattr(_scoring, "score", counting)
+    monkeypatch.setattr(_scoring, "scored", counting)
     _scoring._SCORES.clear()
     plan = build(
         phq9=[15, 13, 11, 10],

@@ -560,3 +560,10 @@ def test_changes_from_baseline_are_score_change_remembered_per_point() -> None:
                     for p in series.last_scored(count)
                 ]
                 assert series.changes_from_baseline(instrument, count) == expected
+
+
+def test_changes_from_baseline_of_a_series_without_scores_are_none() -> None:
+    series = _state.state_of(_started()).series("GAD-7")  # never measured
+    gad7 = tp.builtin_instrument("GAD-7")
+    assert series.changes_from_baseline(gad7, 2) == []
+    assert series.changes_from_baseline(gad7, 2) == []  # remembered: the same answer

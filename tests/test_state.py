@@ -567,3 +567,21 @@ def test_changes_from_baseline_of_a_series_without_scores_are_none() -> None:
     gad7 = tp.builtin_instrument("GAD-7")
     assert series.changes_from_baseline(gad7, 2) == []
     assert series.changes_from_baseline(gad7, 2) == []  # remembered: the same answer
+
+
+def test_a_new_referral_has_an_empty_state_that_grows_like_any_other() -> None:
+    plan = tp.TreatmentPlan.refer("p-empty", "c-1", at=T0, by="gp")
+    empty = _state._build(plan)
+    assert _figures(empty) == {
+        "ids": set(),
+        "latest_record": None,
+        "series": {},
+        "scored": {},
+        "sessions": [(0, 0, 0, 0)],
+        "attended_positions": [],
+        "progress": {},
+        "requests": (),
+    }
+    grown = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, total=12))
+    assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+    assert _figures(_state.state_of(plan)) == _figures(empty)  # the parent reads its own

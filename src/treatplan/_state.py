@@ -422,6 +422,15 @@ def state_of(plan: TreatmentPlan) -> PlanState:
 
 # --------------------------------------------------------------------------- building
 def _build(plan: TreatmentPlan) -> PlanState:
+    if not (
+        plan.sessions
+        or plan.assessments
+        or plan.reviews
+        or plan.presenting_problems
+        or plan.goals
+        or plan.interventions
+    ):
+        return _empty_state()  # a new referral: nothing to collect
     state = object.__new__(PlanState)
     ids = _claimed_ids(plan)
     state.ids = ids
@@ -456,6 +465,28 @@ def _build(plan: TreatmentPlan) -> PlanState:
     state._measure_cache = None
     state._views = None
     return state
+
+
+def _empty_state() -> PlanState:
+    """The state of a plan without ids or records (what :func:`_build` would make)."""
+    state = object.__new__(PlanState)
+    state.ids = {}
+    state.n_ids = 0
+    state.sessions = _empty_sessions()
+    state.n_sessions = 0
+    state.series_logs = {}
+    state.series_counts = _NO_SERIES
+    state.latest_in_sessions = state.latest_standalone = state.latest_record = None
+    state.progress = _NO_PROGRESS
+    state.requests = ()
+    state._measure_cache = None
+    state._views = None
+    return state
+
+
+# Read-only and never extended in place (extensions copy them), so shared.
+_NO_SERIES: Mapping[str, tuple[int, int, int]] = MappingProxyType({})
+_NO_PROGRESS: Mapping[str, tuple[str, ObjectiveProgress, int | None]] = MappingProxyType({})
 
 
 def _claimed_ids(plan: TreatmentPlan) -> dict[str, int]:

@@ -603,6 +603,8 @@ def loaded_schedule(start: datetime, rrule: str, timezone: str | None) -> Schedu
 
 
 _new_plan: Callable[..., TreatmentPlan] = _copier(TreatmentPlan)
+#: The same for the simulator's referrals and revisions, by plain slot stores.
+_drawn_plan: Callable[..., TreatmentPlan] = _record_maker(TreatmentPlan, _UnfrozenPlan)
 
 
 def _default(field: attrs.Attribute[Any]) -> Any:
@@ -672,7 +674,7 @@ def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     """
     values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
     values.update(changes)
-    new = _new_plan(**values)
+    new = _drawn_plan(**values)
     problems = _plan_problems(new)
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
@@ -713,4 +715,4 @@ def simulated_referral(
         "history": (first,),
         "client_factors": client_factors,
     }
-    return _new_plan(**values)
+    return _drawn_plan(**values)

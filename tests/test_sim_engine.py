@@ -160,3 +160,13 @@ def test_each_start_date_has_one_goal_value_and_the_table_stays_bounded() -> Non
         goal = ctx.goal(date(2026, 3, 2) + timedelta(days=n))
         assert goal.objectives[0].target_date == date(2026, 3, 2) + timedelta(days=n)
     assert len(ctx._goals) <= 1024
+
+
+def test_each_day_has_one_time_value_and_the_table_stays_bounded() -> None:
+    ctx = _Context(DEFAULT_SCENARIO)
+    first = ctx.at(3)
+    assert ctx.at(3) is first
+    assert first == ctx.epoch + timedelta(days=3)
+    for day in range(100_001):
+        assert ctx.at(day) == ctx.epoch + timedelta(days=day)
+    assert len(ctx._days) <= 100_000

@@ -270,11 +270,19 @@ class _Context:
         )
         # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
         self._goals: dict[date, Goal] = {}
+        self._days: dict[int, datetime] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
 
     def at(self, day: int) -> datetime:
-        return self.epoch + timedelta(days=day)
+        """The engine's time on ``day`` (days from the scenario's start): one value per
+        day, shared by every record and event of that day."""
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) >= 100_000:
+                self._days.clear()  # bounded: each client's days move forward
+            found = self._days[day] = self.epoch + timedelta(days=day)
+        return found
 
     def goal(self, target_date: date) -> Goal:
         """The client's goal, due on ``target_date``: one (immutable) value per date,
@@ -612,7 +620,7 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {x.kind.value for x in raised}
+                kinds = {x.kind.value for x in raised} if raised else set()
                 # The latest PHQ-9 score, scored once for this plan version and shared
                 # with the rules evaluated below.
                 if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
@@ -659,6 +667,15 @@ def _simulate(
         (offered, state.attended, state.reviews),
         dropout_at,
     )
+
+
+#: Each phase and outcome as its table text (``None`` as empty): an enum's ``.value``
+#: is a slow property, read here for every transition of every client.
+_TEXT: dict[Phase | EpisodeOutcome | None, str] = {
+    None: "",
+    **{p: p.value for p in Phase},
+    **{o: o.value for o in EpisodeOutcome},
+}
 
 
 def _result(
@@ -736,15 +753,16 @@ def _result(
         flag_started(by8),
         first_ri if first_ri is not None else "",
     )
+    text = _TEXT
     events = [
         (
             name,
             seq,
             t.event,
-            t.source.value if t.source else "",
-            t.target.value,
+            text[t.source],
+            text[t.target],
             t.at.isoformat(),
-            t.outcome.value if t.outcome else "",
+            text[t.outcome],
             t.reason or "",
         )
         for seq, t in enumerate(plan.history)

@@ -641,8 +641,17 @@ def _extend_series(
                 logs = dict(logs)
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
-        entry.append(point)
-        counts[code] = (len(entry.points), len(entry.scored), len(entry.risky))
+        # _SeriesLog.append, inlined (two points a session), counting as it goes.
+        n, n_scored, n_risky = own
+        entry.points.append(point)
+        score = point.score
+        if score.total is not None:
+            entry.scored.append(point)
+            n_scored += 1
+        if score.risk_flags:
+            entry.risky.append(point)
+            n_risky += 1
+        counts[code] = (n + 1, n_scored, n_risky)
     child.series_logs = logs
     child.series_counts = MappingProxyType(counts)
 
@@ -688,7 +697,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     points = [(a.instrument, new_scored_point(_new_score(plan, a), number, w)) for w, a in taken]
     child = _child(parent)
     with _LOGS_LOCK:
-        _claim_ids(child, [session.id, *(a.id for a in assessments)])
+        _claim_ids(child, [session.id, *[a.id for a in assessments]])
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -706,10 +715,11 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
             _extend_series(child, points, parent.series_counts)
     child.sessions = log
     child.n_sessions = n + 1
-    _note_record(child, at)
+    latest = taken[-1][0] if taken and taken[-1][0] > at else at
+    if child.latest_record is None or latest > child.latest_record:
+        child.latest_record = latest  # _note_record, inlined
     if taken:
         child.latest_in_sessions = taken[-1][0]
-        _note_record(child, taken[-1][0])
     return child
 
 

@@ -31,7 +31,6 @@ from ._alerts import (
     AlertLevel,
     AlertPolicy,
     collect,
-    monitored_instruments,
     series_until,
 )
 from ._cadence import (
@@ -276,6 +275,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     # those on the latest score (every score when there is no previous review).
     since = view.reviews[-1].at if view.reviews else EPOCH
     charts: dict[str, tuple[TrackPoint, ...]] = {}
+    monitored: list[str] = []
     alert_list = collect(
         view,
         as_of,
@@ -285,6 +285,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         risk_since=since,
         upto=upto,
         charts=charts,
+        monitored_out=monitored,
     )
 
     measures = tuple(
@@ -292,11 +293,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         for code, series in upto.items()
     )
     by_code = {m.instrument: m for m in measures}
-    outcome_codes = [
-        c
-        for c in monitored_instruments(view, upto, chosen.alerts)
-        if c != chosen.alerts.alliance_instrument
-    ]
+    outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
     deteriorated = any(by_code[c].reliable_deterioration for c in outcome_codes)
     step = step_advice(

@@ -40,7 +40,7 @@ import attrs
 
 from . import _scoring
 from . import _validation as v
-from ._change import ClinicalChange, score_change
+from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import plan_with
 from ._instruments import Instrument
@@ -168,10 +168,14 @@ class Series:
             known = memo[1]
             if len(known) < n:
                 scored = log.scored
-                base = scored[0].score
-                known.extend(
-                    score_change(instrument, base, p.score) for p in scored[len(known) : n]
-                )
+                base = scored[0].score.total
+                assert base is not None  # a scored point has a total
+                # score_change of each point, one call less each.
+                for p in scored[len(known) : n]:
+                    total = p.score.total
+                    assert total is not None
+                    known.append(change_between(instrument, base, total))
+
             return known[max(0, n - count) : n]
 
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:

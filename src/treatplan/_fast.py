@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from . import _validation as v
-from ._errors import ArgumentError, ValidationError
+from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -316,8 +316,8 @@ class _Copiers(dict[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]]):
     replaced, since most programs replace only a few of them (``import`` stays cheap)."""
 
     def __missing__(self, name: str) -> Callable[[TreatmentPlan, Any, Any], TreatmentPlan]:
-        if name not in _PLAN_FIELDS:
-            raise KeyError(name)
+        if name not in _PLAN_FIELDS:  # a library error that is still a KeyError
+            raise UnknownReferenceError("name", "the name of a plan field")
         copier: Callable[[TreatmentPlan, Any, Any], TreatmentPlan] = _plan_copier(name)
         self[name] = copier
         return copier

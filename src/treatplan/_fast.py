@@ -132,6 +132,9 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
     ``cls`` instance: its type is ``cls``, so equality, hashing, pickling, repr and
     attrs see no difference. The subclass never leaves this module.
     """
+    found = _UNFROZEN.get(cls)
+    if found is not None:
+        return found  # one per class: each is a second class in its __subclasses__()
     namespace = {
         "__slots__": (),
         "__setattr__": object.__setattr__,
@@ -141,7 +144,11 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
         "__module__": __name__,
         "__doc__": "An instance being filled by treatplan._fast (never seen outside).",
     }
-    return type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+    made = _UNFROZEN[cls] = type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+    return made
+
+
+_UNFROZEN: dict[type[Any], type[Any]] = {}
 
 
 #: The slot a class made with ``cache_hash=True`` keeps its hash in (attrs' own name):

@@ -335,16 +335,17 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    measured = [
-        m
-        for m in _measured(plan, state, limit, rule.instruments)
-        if m[1].caseness_cutoff is not None
-    ]
+    measured: list[tuple[str, Instrument, Series]] = []
+    short: list[str] = []  # measures with fewer than n scores after their baseline
+    for m in _measured(plan, state, limit, rule.instruments):
+        if m[1].caseness_cutoff is not None:
+            measured.append(m)
+            if m[2].n_scored - 1 < n:
+                short.append(m[0])
     if not measured:
         return new_verdict(
             rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
         )
-    short = [code for code, _, series in measured if series.n_scored - 1 < n]
     if short:
         return new_verdict(
             rule.kind,

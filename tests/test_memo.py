@@ -35,6 +35,13 @@ def test_several_key_objects() -> None:
     assert cache.get(a, b) == 1
     assert cache.get(b, a) is None
     assert cache.get(a) is None
+    c = object()
+    cache.put(3, a, b, c)  # any number of objects, none included
+    cache.put(0)
+    assert cache.get(a, b, c) == 3
+    assert cache.get(a, b) == 1
+    assert cache.get() == 0
+    assert cache.get(c, b, a) is None
 
 
 def test_bounded_dropping_the_oldest() -> None:

@@ -326,13 +326,13 @@ def test_measure_series_counts_attended_sessions() -> None:
 
 def test_measure_series_is_scored_once_per_plan_object(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = _scoring.score
+    real = _scoring.scored  # what score() runs once its arguments are checked
 
     def counting(instrument: tp.Instrument, assessment: tp.Assessment) -> tp.Score:
         calls.append(assessment.id)
         return real(instrument, assessment)
 
-    monkeypatch.setattr(_scoring, "score", counting)
+    monkeypatch.setattr(_scoring, "scored", counting)
     _scoring._SCORES.clear()
     plan = _plan()
     first = tp.instruments.plan_series(plan)
@@ -384,3 +384,10 @@ def test_an_unscored_point_is_charted_without_expectation() -> None:
     assert unscored.signal is None
     assert unscored.at == week(1)
     assert chart[2].expected is not None
+
+
+@pytest.mark.parametrize("session", [-1, 1.5, True])
+def test_classify_refuses_a_session_that_is_not_a_count(session: object) -> None:
+    response = tp.monitoring.ExpectedResponse()
+    with pytest.raises(tp.ValidationError, match="session"):
+        response.classify(tp.instruments.PHQ9, 18, session, 17)  # type: ignore[arg-type]

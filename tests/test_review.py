@@ -286,13 +286,13 @@ def test_review_arguments_are_checked() -> None:
 
 def test_each_assessment_is_scored_once_per_review(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = _scoring.score
+    real = _scoring.scored  # what score() runs once its arguments are checked
 
     def counting(instrument: tp.Instrument, assessment: tp.Assessment) -> tp.Score:
         calls.append(assessment.id)
         return real(instrument, assessment)
 
-    monkeypatch.setattr(_scoring, "score", counting)
+    monkeypatch.setattr(_scoring, "scored", counting)
     _scoring._SCORES.clear()
     plan = build(
         phq9=[15, 13, 11, 10],
@@ -510,6 +510,23 @@ def test_record_findings_refuses_findings_of_an_earlier_version_of_the_plan() ->
     revised = tp.revise(newer, interventions=(*newer.interventions, extra))
     recorded = tp.record_findings(revised, at, review_id="rv-1", findings=fresh)
     assert recorded.interventions[-1] == extra
+    # The next review is the findings' own for the plan and cadence they were made
+    # from, and comes afresh from what changed since: a new schedule, another cadence.
+    assert recorded.reviews[-1].next_review == fresh.next_review
+    daily = tp.Intervention(
+        "int-daily",
+        tp.Modality.CBT,
+        "booster",
+        serves=(),
+        schedule=tp.Schedule(at, "FREQ=DAILY;COUNT=30"),
+    )
+    rescheduled = tp.revise(newer, interventions=(*newer.interventions, daily))
+    recorded = tp.record_findings(rescheduled, at, review_id="rv-1", findings=fresh)
+    expected = tp.reviews.next_review_date(rescheduled, at, tp.reviews.ReviewCadence())
+    assert recorded.reviews[-1].next_review == expected != fresh.next_review
+    weekly = tp.reviews.ReviewPolicy(cadence=tp.reviews.ReviewCadence(every_weeks=1))
+    recorded = tp.record_findings(newer, at, review_id="rv-1", findings=fresh, policy=weekly)
+    assert recorded.reviews[-1].next_review == (at + timedelta(weeks=1)).date()
 
 
 def test_a_review_during_a_session_leaves_out_its_later_scores() -> None:

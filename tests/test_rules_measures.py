@@ -52,6 +52,18 @@ def test_sustained_recovery_edges_on_phq9_alone() -> None:
     assert not verdict(rule, build(phq9=[14, 9, 9])).fired  # a fall of 5 is not reliable
 
 
+def test_sustained_recovery_leaves_out_a_measure_without_a_caseness_cutoff() -> None:
+    plan = build(phq9=[15, 9, 9])
+    k10 = tp.Assessment("k10-a", "K10", plan.sessions[-1].at + timedelta(minutes=30), total=30)
+    plan = tp.record_assessment(plan, k10)  # K10 has no caseness cut-off: not judged
+    with_k10 = verdict(tp.rules.SustainedRecovery(instruments=("PHQ-9", "K10")), plan)
+    alone = verdict(tp.rules.SustainedRecovery(instruments=("PHQ-9",)), plan)
+    assert with_k10.fired
+    assert (with_k10.reason, with_k10.evidence) == (alone.reason, alone.evidence)
+    only_k10 = verdict(tp.rules.SustainedRecovery(instruments=("K10",)), plan)
+    assert only_k10.reason == "no scores on the listed measures"
+
+
 def test_sustained_recovery_requires_a_case_at_baseline() -> None:
     result = verdict(tp.rules.SustainedRecovery(instruments=("PHQ-9",)), build(phq9=[8, 1, 1]))
     assert not result.fired

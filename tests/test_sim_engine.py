@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import attrs
 
 import treatplan as tp
@@ -14,6 +16,7 @@ from treatplan.sim import (
     WaitingList,
     simulate_client,
 )
+from treatplan.sim._engine import _Context
 
 COL = {c: i for i, c in enumerate(CLIENT_COLUMNS)}
 
@@ -146,3 +149,24 @@ def test_feedback_revises_the_plan_once_and_reviews_at_once() -> None:
             reviewed_at = {r.at.isoformat() for r in plan.reviews}
             assert result.sessions[first - 1][2] in reviewed_at
     assert acted > 0
+
+
+def test_each_start_date_has_one_goal_value_and_the_table_stays_bounded() -> None:
+    ctx = _Context(DEFAULT_SCENARIO)
+    first = ctx.goal(date(2026, 3, 2))
+    assert ctx.goal(date(2026, 3, 2)) is first  # shared by clients starting that day
+    assert first == ctx._goal(date(2026, 3, 2))  # the same value as one made afresh
+    for n in range(1, 1100):
+        goal = ctx.goal(date(2026, 3, 2) + timedelta(days=n))
+        assert goal.objectives[0].target_date == date(2026, 3, 2) + timedelta(days=n)
+    assert len(ctx._goals) <= 1024
+
+
+def test_each_day_has_one_time_value_and_the_table_stays_bounded() -> None:
+    ctx = _Context(DEFAULT_SCENARIO)
+    first = ctx.at(3)
+    assert ctx.at(3) is first
+    assert first == ctx.epoch + timedelta(days=3)
+    for day in range(100_001):
+        assert ctx.at(day) == ctx.epoch + timedelta(days=day)
+    assert len(ctx._days) <= 100_000

@@ -279,6 +279,44 @@ def test_state_extended_record_by_record_equals_state_built_afresh(plan: tp.Trea
     assert _figures(_state.state_of(plan)) == _figures(_fresh(plan))
 
 
+_CONTENT = ("presenting_problems", "goals", "interventions", "discharge_criteria")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(treatment_plans(max_records=10), st.data())
+def test_a_revision_of_content_carries_the_state_of_its_records(
+    plan: tp.TreatmentPlan, data: st.DataObject
+) -> None:
+    donor = data.draw(treatment_plans(max_records=2), label="donor")
+    changes = {
+        name: getattr(donor if data.draw(st.booleans(), label=name) else plan, name)
+        for name in _CONTENT
+    }
+    parent = _state.state_of(plan)
+    try:
+        revised = _state.keep_state(plan, _fast.simulated_revision(plan, **changes))
+    except tp.ValidationError:
+        return  # content that does not fit the plan: nothing to carry
+    carried = _state.state_of(revised)
+    assert carried.series_logs is parent.series_logs  # extended, not rebuilt
+    assert _figures(carried) == _figures(_fresh(revised))
+    assert _figures(parent) == _figures(_fresh(plan))  # the parent is untouched
+
+
+def test_a_revision_of_what_the_state_reads_builds_it_afresh() -> None:
+    plan = tp.record_session(_started(), _session(1, 1))
+    parent = _state.state_of(plan)
+    custom = (attrs.evolve(tp.instruments.PHQ9, name="PHQ-9, our copy"),)
+    revised = tp.revise(plan, custom_instruments=custom)
+    assert getattr(revised, "_state", None) is None  # built on first use
+    assert _figures(_state.state_of(revised)) == _figures(_fresh(revised))
+    # A plan whose state was never asked for has none to carry.
+    fresh = attrs.evolve(plan)
+    assert getattr(tp.revise(fresh, goals=plan.goals), "_state", None) is None
+    # Revising content carries it.
+    assert _state.state_of(tp.revise(plan, goals=plan.goals)).series_logs is parent.series_logs
+
+
 def test_a_branch_does_not_disturb_its_parent_or_sibling() -> None:
     parent = _started()
     for n in range(1, 4):
@@ -522,3 +560,28 @@ def test_changes_from_baseline_are_score_change_remembered_per_point() -> None:
                     for p in series.last_scored(count)
                 ]
                 assert series.changes_from_baseline(instrument, count) == expected
+
+
+def test_changes_from_baseline_of_a_series_without_scores_are_none() -> None:
+    series = _state.state_of(_started()).series("GAD-7")  # never measured
+    gad7 = tp.builtin_instrument("GAD-7")
+    assert series.changes_from_baseline(gad7, 2) == []
+    assert series.changes_from_baseline(gad7, 2) == []  # remembered: the same answer
+
+
+def test_a_new_referral_has_an_empty_state_that_grows_like_any_other() -> None:
+    plan = tp.TreatmentPlan.refer("p-empty", "c-1", at=T0, by="gp")
+    empty = _state._build(plan)
+    assert _figures(empty) == {
+        "ids": set(),
+        "latest_record": None,
+        "series": {},
+        "scored": {},
+        "sessions": [(0, 0, 0, 0)],
+        "attended_positions": [],
+        "progress": {},
+        "requests": (),
+    }
+    grown = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, total=12))
+    assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+    assert _figures(_state.state_of(plan)) == _figures(empty)  # the parent reads its own

@@ -23,7 +23,7 @@ from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
 from ._model import MeasureTarget, TreatmentPlan, check_plan
-from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, track
+from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, chart
 from ._records import record_repr
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
@@ -213,6 +213,7 @@ def collect(
     risk_since: datetime | None = None,
     upto: dict[str, Series] | None = None,
     charts: dict[str, tuple[TrackPoint, ...]] | None = None,
+    monitored_out: list[str] | None = None,
 ) -> tuple[Alert, ...]:
     """The alerts of a plan already cut to ``as_of``, from its scored series.
 
@@ -221,7 +222,8 @@ def collect(
     score after that instant too. ``upto`` is :func:`series_until` of the plan at
     ``as_of`` when the caller has it already; ``charts``, when given, receives the
     chart of the first and latest scores of each outcome measure tracked here (a
-    review reports the same chart, and need not draw it again).
+    review reports the same chart, and need not draw it again); ``monitored_out``
+    receives :func:`monitored_instruments` of the plan (a review reads them too).
     """
     out: list[Alert] = []
     add = out.append
@@ -254,6 +256,8 @@ def collect(
             )
 
     monitored = monitored_instruments(plan, upto, policy)
+    if monitored_out is not None:
+        monitored_out.extend(monitored)
     for code in monitored:
         if code == policy.alliance_instrument:
             continue
@@ -262,7 +266,7 @@ def collect(
         if newest is None or baseline is None:
             continue
         instrument = plan.instrument(code)
-        tp = track(
+        tp = chart(
             instrument, (newest,) if newest is baseline else (baseline, newest), policy.response
         )
         if charts is not None:

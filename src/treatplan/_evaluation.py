@@ -147,6 +147,11 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
             yield s
 
 
+_CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
+_DID_NOT_ATTEND = Attendance.DID_NOT_ATTEND
+
+
 @_evaluates(GoalsMet)
 def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetime) -> Verdict:
     view = as_of_view(plan, limit)
@@ -184,9 +189,19 @@ def _session_limit(
 def _consecutive_missed(
     rule: ConsecutiveMissed, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
+    # _offered_backwards and _is_missed, unrolled: evaluated after every session.
     run: list[str] = []
-    for s in _offered_backwards(plan.sessions, state.sessions_until(limit)):
-        if not _is_missed(s, rule.include_client_cancellations):
+    sessions = plan.sessions
+    client_cancelled = rule.include_client_cancellations
+    for i in range(state.sessions_until(limit) - 1, -1, -1):
+        s = sessions[i]
+        attendance = s.attendance
+        if attendance is _CANCELLED_BY_SERVICE:
+            continue  # never offered
+        if not (
+            attendance is _DID_NOT_ATTEND
+            or (client_cancelled and attendance is _CANCELLED_BY_CLIENT)
+        ):
             break
         run.append(s.id)
     return new_verdict(
@@ -320,16 +335,17 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    measured = [
-        m
-        for m in _measured(plan, state, limit, rule.instruments)
-        if m[1].caseness_cutoff is not None
-    ]
+    measured: list[tuple[str, Instrument, Series]] = []
+    short: list[str] = []  # measures with fewer than n scores after their baseline
+    for m in _measured(plan, state, limit, rule.instruments):
+        if m[1].caseness_cutoff is not None:
+            measured.append(m)
+            if m[2].n_scored - 1 < n:
+                short.append(m[0])
     if not measured:
         return new_verdict(
             rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
         )
-    short = [code for code, _, series in measured if series.n_scored - 1 < n]
     if short:
         return new_verdict(
             rule.kind,
@@ -344,14 +360,12 @@ def _sustained_recovery(
     for code, instrument, series in measured:
         base = series.first_scored()
         assert base is not None
-        base_score = base.score
-        case_at_start = case_at_start or bool(base_score.case)
+        case_at_start = case_at_start or bool(base.score.case)
         failed = False
         changes = series.changes_from_baseline(instrument, n)
         for j, p in enumerate(series.last_scored(n)):
-            now = p.score
             change = changes[j]
-            if now.case or (change is not None and change.reliable_deterioration):
+            if p.score.case or (change is not None and change.reliable_deterioration):
                 failed = True
             if change is not None and change.reliable_improvement:
                 improved_at[j] = True
@@ -491,13 +505,17 @@ def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
 
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
-    children = tuple([_run(r, plan, state, limit) for r in rule.rules])
+    evaluators = _EVALUATORS  # _run, inlined: composites are evaluated after every session
+    children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
-    action = _strongest([c.action for c in (fired or children)])
-    reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired) or "no rule fired"
+    if not fired:
+        action = _strongest([c.action for c in children])
+        return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+    action = _strongest([c.action for c in fired])
+    reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)
     # Each record once, in first-seen order: several rules often cite the same sessions.
     evidence = tuple(dict.fromkeys(e for c in fired for e in c.evidence))
-    return new_verdict(rule.kind, bool(fired), action, reason, evidence, children)
+    return new_verdict(rule.kind, True, action, reason, evidence, children)
 
 
 @_evaluates(AllOf)

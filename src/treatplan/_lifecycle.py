@@ -40,6 +40,7 @@ from ._model import (
 from ._records import record_repr
 from ._state import (
     PlanState,
+    keep_state,
     live_objectives,
     state_of,
     with_assessment,
@@ -81,7 +82,8 @@ Guard = Callable[[TreatmentPlan, _Request], "str | None"]
 
 
 def _has_baseline(plan: TreatmentPlan, _: _Request) -> str | None:
-    if not plan.all_assessments():
+    # Any assessment, standalone or at a session (all_assessments, without its sort).
+    if not (plan.assessments or any(s.assessments for s in plan.sessions)):
         return "a baseline assessment is required before the plan is agreed"
     return None
 
@@ -111,7 +113,9 @@ def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
 
 
 def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | None:
-    measured = {a.instrument for a in plan.all_assessments()}
+    # The instruments of all_assessments, without its sort (only the set is read).
+    measured = {a.instrument for a in plan.assessments}
+    measured.update(a.instrument for s in plan.sessions for a in s.assessments)
     missing = [
         f"{path}.target.instrument"
         for path, o in _live_objective_paths(plan)
@@ -622,9 +626,11 @@ def revise(
             raise ArgumentError(name, f"a list of {kind}")
         changes[name] = tuple(given)
     try:
-        return attrs.evolve(plan, **changes)
+        revised = attrs.evolve(plan, **changes)
     except TypeError:
         pass  # raised below, outside the handler: the TypeError names the unknown keyword
+    else:
+        return keep_state(plan, revised)  # the records are the same: so are their figures
     raise ValidationError.at("revise", "keyword arguments naming TreatmentPlan fields")
 
 

@@ -54,6 +54,17 @@ def _make_room(entries: OrderedDict[K, V], size: int) -> None:
             continue
 
 
+def _ids(key: tuple[object, ...]) -> tuple[int, ...]:
+    """The ids of ``key``'s objects: spelled out for the one- and two-object keys every
+    cache here uses (a generator or ``map`` costs more than the look-up itself)."""
+    n = len(key)
+    if n == 1:
+        return (id(key[0]),)
+    if n == 2:
+        return (id(key[0]), id(key[1]))
+    return tuple(map(id, key))
+
+
 class IdentityCache(Generic[V]):
     """At most ``size`` values, each keyed by the identity of one or more objects."""
 
@@ -65,7 +76,10 @@ class IdentityCache(Generic[V]):
 
     def get(self, *key: object) -> V | None:
         """The value stored for exactly these objects, or ``None``."""
-        entry = self._entries.get(tuple(map(id, key)))
+        n = len(key)  # _ids(key), inlined: a look-up is the hot path of every cache
+        entry = self._entries.get(
+            (id(key[0]),) if n == 1 else (id(key[0]), id(key[1])) if n == 2 else _ids(key)
+        )
         return entry[1] if entry is not None else None
 
     def put(self, value: V, *key: object) -> V:
@@ -73,7 +87,7 @@ class IdentityCache(Generic[V]):
         entries = self._entries
         if len(entries) >= self.size:
             _make_room(entries, self.size)
-        entries[tuple(map(id, key))] = (key, value)
+        entries[_ids(key)] = (key, value)
         return value
 
     def clear(self) -> None:

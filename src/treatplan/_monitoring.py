@@ -33,6 +33,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
+from ._fast import frozen_maker
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
 from ._records import record_repr
@@ -49,6 +50,7 @@ __all__ = [
     "TabulatedCurve",
     "TrackPoint",
     "TrackSignal",
+    "chart",
     "expected_signal",
     "expected_trajectory",
     "track",
@@ -375,7 +377,15 @@ class ExpectedResponse:
             raise ArgumentError("total", "a finite number")
         if case is not None and not isinstance(case, bool):
             raise ArgumentError("case", "True, False or None")
-        point = self.expected(instrument, intake, session)
+        if not v.is_int(session) or session < 0:
+            raise ValidationError.at("session", "an integer of at least 0")
+        return self._classified(instrument, intake, session, total, case)
+
+    def _classified(
+        self, instrument: Instrument, intake: float, session: int, total: float, case: bool | None
+    ) -> tuple[ExpectedScore, TrackSignal]:
+        """:meth:`classify` with its arguments checked (the library's own charts)."""
+        point = self.curve_for(instrument.code, intake).expected(instrument, intake, session)
         if session == 0 or (self.non_case_is_green and case is False):
             return point, TrackSignal.GREEN
         return point, point.signal(total, instrument.direction)
@@ -459,25 +469,46 @@ def track(
         raise ArgumentError(
             "points", "a sequence of ScoredPoints of that instrument (see plan_series)"
         )
-    chosen = response or _DEFAULT_RESPONSE
+    return chart(instrument, points, response or _DEFAULT_RESPONSE, expected)
+
+
+#: ``TrackPoint(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): every review and alert check
+#: charts the scores.
+_new_track_point = frozen_maker(TrackPoint)
+
+
+def chart(
+    instrument: Instrument,
+    points: tuple[ScoredPoint, ...] | list[ScoredPoint],
+    response: ExpectedResponse,
+    expected: bool = True,
+) -> tuple[TrackPoint, ...]:
+    """:func:`track` with its arguments already checked (scored points of
+    ``instrument``, a response): for the library's own callers (alerts, reviews)."""
     baseline = next((p for p in points if p.score.total is not None), None)
     out: list[TrackPoint] = []
     for p in points:
-        total = p.score.total
+        score = p.score
+        total = score.total
         if not expected and baseline is not None:
             session = max(0, p.session - baseline.session)
             out.append(
-                TrackPoint(p.assessment_id, p.at, session, total, None, None, p.score.risk_flags)
+                _new_track_point(
+                    p.assessment_id, p.at, session, total, None, None, score.risk_flags
+                )
             )
             continue
         if baseline is None or total is None or baseline.score.total is None:
-            out.append(TrackPoint(p.assessment_id, p.at, 0, total, None, None, p.score.risk_flags))
+            out.append(
+                _new_track_point(p.assessment_id, p.at, 0, total, None, None, score.risk_flags)
+            )
             continue
         session = max(0, p.session - baseline.session)
-        point, signal = chosen.classify(
-            instrument, baseline.score.total, session, total, case=p.score.case
+        # A score's total (a finite number) and caseness, a session number >= 0.
+        point, signal = response._classified(
+            instrument, baseline.score.total, session, total, score.case
         )
-        out.append(
-            TrackPoint(p.assessment_id, p.at, session, total, point, signal, p.score.risk_flags)
-        )
+        flags = score.risk_flags
+        out.append(_new_track_point(p.assessment_id, p.at, session, total, point, signal, flags))
     return tuple(out)

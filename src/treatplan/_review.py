@@ -31,7 +31,6 @@ from ._alerts import (
     AlertLevel,
     AlertPolicy,
     collect,
-    monitored_instruments,
     series_until,
 )
 from ._cadence import (
@@ -60,7 +59,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
-from ._monitoring import TrackPoint, TrackSignal, track
+from ._monitoring import TrackPoint, TrackSignal, chart
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from ._records import record_repr
 from ._rules import RULE_TYPES, Rule, RuleAction
@@ -276,6 +275,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     # those on the latest score (every score when there is no previous review).
     since = view.reviews[-1].at if view.reviews else EPOCH
     charts: dict[str, tuple[TrackPoint, ...]] = {}
+    monitored: list[str] = []
     alert_list = collect(
         view,
         as_of,
@@ -285,6 +285,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         risk_since=since,
         upto=upto,
         charts=charts,
+        monitored_out=monitored,
     )
 
     measures = tuple(
@@ -292,11 +293,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         for code, series in upto.items()
     )
     by_code = {m.instrument: m for m in measures}
-    outcome_codes = [
-        c
-        for c in monitored_instruments(view, upto, chosen.alerts)
-        if c != chosen.alerts.alliance_instrument
-    ]
+    outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
     deteriorated = any(by_code[c].reliable_deterioration for c in outcome_codes)
     step = step_advice(
@@ -337,13 +334,14 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         gas_t_score=plan_gas_t_score(view),
         alert_log=_alert_log(view, as_of, state, chosen.alerts) if chosen.alert_log else (),
     )
-    _REVIEWED.put(plan, found)
+    _REVIEWED.put((plan, chosen.cadence), found)
     return found
 
 
-#: The plan version each recent Findings was computed from, so that record_findings
-#: knows fresh findings without reviewing the plan again.
-_REVIEWED: IdentityCache[TreatmentPlan] = IdentityCache(64)
+#: The plan version and cadence each recent Findings was computed from, so that
+#: record_findings knows fresh findings (and their next review date) without
+#: reviewing the plan again.
+_REVIEWED: IdentityCache[tuple[TreatmentPlan, ReviewCadence]] = IdentityCache(64)
 
 
 def _current(
@@ -352,7 +350,8 @@ def _current(
     """Whether ``findings`` still describe ``plan`` at ``as_of``: reviewed from a version
     with the very same records (a revision of goals or interventions since, the usual
     answer to a review, changes none), or else equal to a review of it now."""
-    source = _REVIEWED.get(findings)
+    reviewed = _REVIEWED.get(findings)
+    source = reviewed[0] if reviewed is not None else None
     if source is not None and all(
         getattr(source, name) is getattr(plan, name)
         for name in ("sessions", "assessments", "reviews")
@@ -423,18 +422,18 @@ def _measure_finding(
     # The alliance is a process measure: no expected response to track it against.
     tracked = code != policy.alerts.alliance_instrument
     if policy.charts:
-        chart = track(instrument, series.points(), policy.alerts.response, expected=tracked)
+        points = chart(instrument, series.points(), policy.alerts.response, tracked)
     elif ends_chart is not None:
-        chart = ends_chart
+        points = ends_chart
     else:
         ends = (
             () if base is None or last is None else (base, last) if last is not base else (base,)
         )
-        chart = track(instrument, ends, policy.alerts.response, expected=tracked)
+        points = chart(instrument, ends, policy.alerts.response, tracked)
     change = None
     if base is not None and last is not None and last is not base:
         change = score_change(instrument, base.score, last.score)
-    latest_chart = next((t for t in reversed(chart) if t.signal is not None), None)
+    latest_chart = next((t for t in reversed(points) if t.signal is not None), None)
     return MeasureFinding(
         instrument=code,
         scores=len(series),
@@ -454,7 +453,7 @@ def _measure_finding(
         band=last.score.band if last else None,
         case=last.score.case if last else None,
         signal=latest_chart.signal if latest_chart is not None else None,
-        trajectory=chart if policy.charts else (),
+        trajectory=points if policy.charts else (),
     )
 
 
@@ -692,12 +691,29 @@ def record_findings(
         # A closed plan has no suggestion; record_review refuses it anyway.
         decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
         progress=records,
-        next_review=_in_range(next_review_date(plan, as_of, chosen.cadence)),
+        next_review=_in_range(_next_review(found, plan, as_of, chosen.cadence)),
         by=by,
         client_requested_ending=client_requested_ending,
         note=note,
     )
     return record_review(plan, record)
+
+
+def _next_review(
+    found: Findings, plan: TreatmentPlan, as_of: datetime, cadence: ReviewCadence
+) -> date | None:
+    """:func:`next_review_date` of ``plan`` after ``as_of``: the findings' own when they
+    computed it for this very time, cadence and interventions (all it reads)."""
+    reviewed = _REVIEWED.get(found)
+    if (
+        reviewed is not None
+        and reviewed[1] is cadence
+        and reviewed[0].interventions is plan.interventions
+        and found.as_of is as_of
+        and found.phase in REVIEW_PHASES  # else the findings have none
+    ):
+        return found.next_review
+    return next_review_date(plan, as_of, cadence)
 
 
 _DEFAULT_POLICY = ReviewPolicy()

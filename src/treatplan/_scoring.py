@@ -40,6 +40,7 @@ __all__ = [
     "plan_score",
     "plan_scores",
     "score",
+    "scored",
 ]
 
 
@@ -171,6 +172,12 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
         raise ArgumentError("assessment", "an Assessment")
     if assessment.instrument != instrument.code:
         raise ValidationError.at("$.instrument", "the code of the instrument being scored")
+    return scored(instrument, assessment)
+
+
+def scored(instrument: Instrument, assessment: Assessment) -> Score:
+    """:func:`score` with its arguments checked: an :class:`Assessment` of
+    ``instrument``'s code (the library's own callers, which read both from a plan)."""
     items = assessment.items
     # Parts are remembered only for item tuples that passed the checks below.
     parts = _ITEM_PARTS.get(instrument, items) if items is not None else None
@@ -195,20 +202,21 @@ def score(instrument: Instrument, assessment: Assessment) -> Score:
     if parts is None:
         parts = _ITEM_PARTS.put(_item_parts(instrument, items), instrument, items)
     total, prorated, answered, missing, band, case, flags, risk_assessed, reason = parts
+    # Positional, in field order (a score is made for every assessment recorded).
     return new_score(
-        instrument=instrument.code,
-        assessment_id=assessment.id,
-        administered_at=assessment.administered_at,
-        direction=instrument.direction,
-        total=total,
-        prorated=prorated,
-        answered=answered,
-        missing=missing,
-        band=band,
-        case=case,
-        risk_flags=flags,
-        risk_assessed=risk_assessed,
-        reason=reason,
+        instrument.code,
+        assessment.id,
+        assessment.administered_at,
+        total,
+        instrument.direction,
+        prorated,
+        answered,
+        missing,
+        band,
+        case,
+        flags,
+        risk_assessed,
+        reason,
     )
 
 

@@ -38,8 +38,9 @@ from typing import cast
 
 import attrs
 
+from . import _scoring
 from . import _validation as v
-from ._change import ClinicalChange, score_change
+from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import plan_with
 from ._instruments import Instrument
@@ -59,7 +60,7 @@ from ._model import (
     check_plan,
 )
 from ._records import record_repr
-from ._scoring import ScoredPoint, new_scored_point, plan_score
+from ._scoring import Score, ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
     "Achievement",
@@ -100,14 +101,6 @@ class Series:
         self.n_scored = n_scored
         self.n_risky = n_risky
 
-    @property
-    def _points(self) -> list[ScoredPoint]:
-        return self._log.points
-
-    @property
-    def _scored(self) -> list[ScoredPoint]:
-        return self._log.scored
-
     def __len__(self) -> int:
         return self.n
 
@@ -119,34 +112,36 @@ class Series:
             index += self.n
         if not 0 <= index < self.n:
             raise UnknownReferenceError("index", f"an index of one of the {self.n} points")
-        return self._points[index]
+        return self._log.points[index]
 
     def points(self) -> tuple[ScoredPoint, ...]:
         """Every point, in time order."""
-        return tuple(self._points[: self.n])
+        return tuple(self._log.points[: self.n])
 
     def scored(self) -> tuple[ScoredPoint, ...]:
         """The points that have a total (too many missing items leave none)."""
-        return tuple(self._scored[: self.n_scored])
+        return tuple(self._log.scored[: self.n_scored])
 
     def last_scored(self, count: int) -> tuple[ScoredPoint, ...]:
         """The last ``count`` scored points (fewer when there are fewer)."""
-        return tuple(self._scored[max(0, self.n_scored - count) : self.n_scored])
+        n = self.n_scored
+        return tuple(self._log.scored[n - count if n > count else 0 : n])
 
     def first_scored(self) -> ScoredPoint | None:
-        return self._scored[0] if self.n_scored else None
+        return self._log.scored[0] if self.n_scored else None
 
     def latest_scored(self) -> ScoredPoint | None:
-        return self._scored[self.n_scored - 1] if self.n_scored else None
+        return self._log.scored[self.n_scored - 1] if self.n_scored else None
 
     def until(self, instant: datetime) -> Series:
         """The points at or before ``instant`` (a UTC instant): itself when all are."""
-        if self.n == 0 or self._points[self.n - 1].at <= instant:
+        log = self._log
+        if self.n == 0 or log.points[self.n - 1].at <= instant:
             return self
-        n = sum(1 for p in self._points[: self.n] if p.at <= instant)
-        n_scored = sum(1 for p in self._scored[: self.n_scored] if p.at <= instant)
-        n_risky = sum(1 for p in self._log.risky[: self.n_risky] if p.at <= instant)
-        return Series(self._log, n, n_scored, n_risky)
+        n = sum(1 for p in log.points[: self.n] if p.at <= instant)
+        n_scored = sum(1 for p in log.scored[: self.n_scored] if p.at <= instant)
+        n_risky = sum(1 for p in log.risky[: self.n_risky] if p.at <= instant)
+        return Series(log, n, n_scored, n_risky)
 
     def changes_from_baseline(
         self, instrument: Instrument, count: int
@@ -161,6 +156,11 @@ class Series:
         rules and reviews ask.
         """
         log, n = self._log, self.n_scored
+        memo = log.changes
+        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+            # Complete already: read without the lock (the list only grows, and a
+            # point's entry never changes once made).
+            return memo[1][n - count if n > count else 0 : n]
         with _LOGS_LOCK:
             memo = log.changes
             if memo is None or memo[0] is not instrument:
@@ -168,10 +168,14 @@ class Series:
             known = memo[1]
             if len(known) < n:
                 scored = log.scored
-                base = scored[0].score
-                known.extend(
-                    score_change(instrument, base, p.score) for p in scored[len(known) : n]
-                )
+                base = scored[0].score.total
+                assert base is not None  # a scored point has a total
+                # score_change of each point, one call less each.
+                for p in scored[len(known) : n]:
+                    total = p.score.total
+                    assert total is not None
+                    known.append(change_between(instrument, base, total))
+
             return known[max(0, n - count) : n]
 
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
@@ -305,6 +309,7 @@ class PlanState:
 
     __slots__ = (
         "_measure_cache",
+        "_views",
         "ids",
         "latest_in_sessions",
         "latest_record",
@@ -331,6 +336,7 @@ class PlanState:
     progress: Mapping[str, tuple[str, ObjectiveProgress, int | None]]
     requests: tuple[str, ...]  # reviews at which the client asked to end
     _measure_cache: Mapping[str, tuple[ScoredPoint, ...]] | None
+    _views: dict[str, Series] | None  # series(code), made on first ask
 
     # -- questions ---------------------------------------------------------------
     def uses_id(self, ident: str) -> bool:
@@ -339,11 +345,23 @@ class PlanState:
         return position is not None and position < self.n_ids
 
     def series(self, code: str) -> Series:
-        """The scored points of instrument ``code`` (empty when it is not measured)."""
+        """The scored points of instrument ``code`` (empty when it is not measured):
+        one view per code and version (rules, alerts, reviews and the simulator ask
+        for the same series of one version several times)."""
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        else:
+            view = views.get(code)
+            if view is not None:
+                return view
         counts = self.series_counts.get(code)
         if counts is None:
-            return Series(_EMPTY_LOG, 0, 0, 0)
-        return Series(self.series_logs[code], *counts)
+            view = Series(_EMPTY_LOG, 0, 0, 0)
+        else:
+            view = Series(self.series_logs[code], *counts)
+        views[code] = view
+        return view
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -408,34 +426,23 @@ def state_of(plan: TreatmentPlan) -> PlanState:
 
 # --------------------------------------------------------------------------- building
 def _build(plan: TreatmentPlan) -> PlanState:
+    if not (
+        plan.sessions
+        or plan.assessments
+        or plan.reviews
+        or plan.presenting_problems
+        or plan.goals
+        or plan.interventions
+    ):
+        return _empty_state()  # a new referral: nothing to collect
     state = object.__new__(PlanState)
-    ids: dict[str, int] = {}
-
-    def claim(ident: str) -> None:
-        ids.setdefault(ident, len(ids))
-
-    for p in plan.presenting_problems:
-        claim(p.id)
-    for g in plan.goals:
-        claim(g.id)
-        for o in g.objectives:
-            claim(o.id)
-    for i in plan.interventions:
-        claim(i.id)
-    for a in plan.assessments:
-        claim(a.id)
-    for s in plan.sessions:
-        claim(s.id)
-        for a in s.assessments:
-            claim(a.id)
-    for r in plan.reviews:
-        claim(r.id)
+    ids = _claimed_ids(plan)
     state.ids = ids
     state.n_ids = len(ids)
 
     sessions = _empty_sessions()
     for s in plan.sessions:
-        _append_session(sessions, s)
+        _append_session(sessions, s, v.instant(s.at))
     state.sessions = sessions
     state.n_sessions = len(plan.sessions)
 
@@ -460,13 +467,63 @@ def _build(plan: TreatmentPlan) -> PlanState:
     ]
     state.latest_record = max(latest) if latest else None
     state._measure_cache = None
+    state._views = None
     return state
 
 
-def _append_session(log: _Sessions, s: Session) -> None:
+def _empty_state() -> PlanState:
+    """The state of a plan without ids or records (what :func:`_build` would make)."""
+    state = object.__new__(PlanState)
+    state.ids = {}
+    state.n_ids = 0
+    state.sessions = _empty_sessions()
+    state.n_sessions = 0
+    state.series_logs = {}
+    state.series_counts = _NO_SERIES
+    state.latest_in_sessions = state.latest_standalone = state.latest_record = None
+    state.progress = _NO_PROGRESS
+    state.requests = ()
+    state._measure_cache = None
+    state._views = None
+    return state
+
+
+# Read-only and never extended in place (extensions copy them), so shared.
+_NO_SERIES: Mapping[str, tuple[int, int, int]] = MappingProxyType({})
+_NO_PROGRESS: Mapping[str, tuple[str, ObjectiveProgress, int | None]] = MappingProxyType({})
+
+
+def _claimed_ids(plan: TreatmentPlan) -> dict[str, int]:
+    """Every id of ``plan`` -> its position, in plan order (content, then records)."""
+    ids: dict[str, int] = {}
+
+    def claim(ident: str) -> None:
+        ids.setdefault(ident, len(ids))
+
+    for p in plan.presenting_problems:
+        claim(p.id)
+    for g in plan.goals:
+        claim(g.id)
+        for o in g.objectives:
+            claim(o.id)
+    for i in plan.interventions:
+        claim(i.id)
+    for a in plan.assessments:
+        claim(a.id)
+    for s in plan.sessions:
+        claim(s.id)
+        for a in s.assessments:
+            claim(a.id)
+    for r in plan.reviews:
+        claim(r.id)
+    return ids
+
+
+def _append_session(log: _Sessions, s: Session, at: datetime) -> None:
+    """Append session ``s``, at the UTC instant ``at``."""
     attendance = s.attendance
     n = len(log.instants)
-    log.instants.append(v.instant(s.at))
+    log.instants.append(at)
     attended = attendance is Attendance.ATTENDED
     log.attended.append(log.attended[n] + attended)
     log.offered.append(log.offered[n] + (attendance is not Attendance.CANCELLED_BY_SERVICE))
@@ -543,25 +600,26 @@ def _child(parent: PlanState) -> PlanState:
     child.progress = parent.progress
     child.requests = parent.requests
     child._measure_cache = None
+    child._views = None
     return child
 
 
-#: Guards every extension of the shared logs (ids and measure series): a version is
-#: extended in place only by its first child, decided under this lock.
+#: Guards every extension of the shared logs (ids, sessions and measure series): a
+#: version is extended in place only by its first child, decided under this lock. Each
+#: extension takes it once, for all its logs.
 _LOGS_LOCK = threading.Lock()
 
 
 def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
-    """Add ``new_ids`` (all unused in the parent) to the child's ids."""
-    with _LOGS_LOCK:
-        ids = child.ids
-        if len(ids) != child.n_ids:
-            # Another version already extended this log (a branch): copy our prefix.
-            ids = {k: p for k, p in ids.items() if p < child.n_ids}
-        for ident in new_ids:
-            ids[ident] = len(ids)
-        child.ids = ids
-        child.n_ids = len(ids)
+    """Add ``new_ids`` (all unused in the parent) to the child's ids (lock held)."""
+    ids = child.ids
+    if len(ids) != child.n_ids:
+        # Another version already extended this log (a branch): copy our prefix.
+        ids = {k: p for k, p in ids.items() if p < child.n_ids}
+    for ident in new_ids:
+        ids[ident] = len(ids)
+    child.ids = ids
+    child.n_ids = len(ids)
 
 
 def _note_record(child: PlanState, instant: datetime) -> None:
@@ -574,24 +632,35 @@ def _extend_series(
     points: list[tuple[str, ScoredPoint]],
     parent_counts: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    """Append scored points (already in time order after every earlier point)."""
+    """Append scored points (already in time order after every earlier point; lock held)."""
     counts = dict(parent_counts)
     logs = child.series_logs
     copied = False
-    with _LOGS_LOCK:
-        for code, point in points:
-            own = counts.get(code, (0, 0, 0))
-            entry = logs.get(code)
-            if entry is None or entry.counts() != own:
-                # A new instrument, or a branch: this version gets its own log.
-                if not copied:
-                    logs = dict(logs)
-                    copied = True
-                entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
-            entry.append(point)
-            counts[code] = entry.counts()
+    for code, point in points:
+        own = counts.get(code, _NO_COUNTS)
+        entry = logs.get(code)
+        if entry is None or (len(entry.points), len(entry.scored), len(entry.risky)) != own:
+            # A new instrument, or a branch: this version gets its own log.
+            if not copied:
+                logs = dict(logs)
+                copied = True
+            entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
+        # _SeriesLog.append, inlined (two points a session), counting as it goes.
+        n, n_scored, n_risky = own
+        entry.points.append(point)
+        score = point.score
+        if score.total is not None:
+            entry.scored.append(point)
+            n_scored += 1
+        if score.risk_flags:
+            entry.risky.append(point)
+            n_risky += 1
+        counts[code] = (n + 1, n_scored, n_risky)
     child.series_logs = logs
     child.series_counts = MappingProxyType(counts)
+
+
+_NO_COUNTS = (0, 0, 0)
 
 
 def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:
@@ -601,15 +670,20 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     time order and no standalone score is dated after it (the usual case); else
     builds afresh, which is always exact.
     """
-    at = v.instant(session.at)
-    taken = [(v.instant(a.administered_at), n, a) for n, a in enumerate(session.assessments)]
-    if len(taken) > 1:
-        taken.sort(key=_time_then_position)
+    at = _utc(session.at)
+    assessments = session.assessments
+    taken = [(_utc(a.administered_at), a) for a in assessments]
+    # In time order, ties in session order (a stable sort by time alone).
+    for i in range(1, len(taken)):
+        if taken[i - 1][0] > taken[i][0]:
+            taken.sort(key=_first)
+            break
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
+    attended = session.attended
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
     # of standalone scores (sessions attended at or before each) only when:
-    if session.attended and (
+    if attended and (
         (standalone is not None and at <= standalone)
         or (
             taken
@@ -620,12 +694,15 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         )
     ):
         return _build(plan)
-    child = _child(parent)
-    _claim_ids(child, [session.id, *(a.id for a in session.assessments)])
+    n = parent.n_sessions
     log = parent.sessions
+    # Scored outside the lock: the points depend only on this version's records.
+    number = log.attended[n] + attended
+    points = [(a.instrument, new_scored_point(_new_score(plan, a), number, w)) for w, a in taken]
+    child = _child(parent)
     with _LOGS_LOCK:
-        if len(log.instants) != parent.n_sessions:
-            n = parent.n_sessions
+        _claim_ids(child, [session.id, *[a.id for a in assessments]])
+        if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
                 log.attended[: n + 1],
@@ -637,27 +714,34 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
                 log.attended_ids[: log.attended[n]],
                 log.offered_ids[: log.offered[n]],
             )
-        _append_session(log, session)
+        _append_session(log, session, at)
+        if points:
+            _extend_series(child, points, parent.series_counts)
     child.sessions = log
-    child.n_sessions = parent.n_sessions + 1
-    _note_record(child, at)
+    child.n_sessions = n + 1
+    latest = taken[-1][0] if taken and taken[-1][0] > at else at
+    if child.latest_record is None or latest > child.latest_record:
+        child.latest_record = latest  # _note_record, inlined
     if taken:
-        number = log.attended[child.n_sessions]
-        _extend_series(
-            child,
-            [
-                (a.instrument, new_scored_point(plan_score(plan, a), number, w))
-                for w, _, a in taken
-            ],
-            parent.series_counts,
-        )
         child.latest_in_sessions = taken[-1][0]
-        _note_record(child, taken[-1][0])
     return child
 
 
-def _time_then_position(entry: tuple[datetime, int, Assessment]) -> tuple[datetime, int]:
-    return entry[0], entry[1]
+def _utc(value: datetime) -> datetime:
+    """:func:`~treatplan._validation.instant`, skipping the call for a time in UTC already."""
+    return value if value.tzinfo is UTC else v.instant(value)
+
+
+def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
+    """:func:`~treatplan._scoring.plan_score` of a record just appended to a valid plan
+    (its instrument is one the plan reads), without its memo: the state keeps this
+    score with its point, and an assessment this new was never scored, so a look-up
+    would always miss and only push an older score out."""
+    return _scoring.scored(plan.instrument(assessment.instrument), assessment)
+
+
+def _first(entry: tuple[datetime, Assessment]) -> datetime:
+    return entry[0]
 
 
 def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessment) -> PlanState:
@@ -670,16 +754,17 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
         # The first score of a measure, dated before another measure's first: the
         # measures are in the order first measured, so rebuild exactly.
         return _build(plan)
-    child = _child(parent)
-    _claim_ids(child, [assessment.id])
     n = parent.n_sessions
     instants = parent.sessions.instants
     # Sessions attended at or before the assessment (a standalone score after a session
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = new_scored_point(plan_score(plan, assessment), number, when)
-    _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
+    point = new_scored_point(_new_score(plan, assessment), number, when)
+    child = _child(parent)
+    with _LOGS_LOCK:
+        _claim_ids(child, [assessment.id])
+        _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
     _note_record(child, when)
@@ -689,7 +774,8 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
 def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
     """The state of a plan: the parent's plan with ``review`` appended."""
     child = _child(parent)
-    _claim_ids(child, [review.id])
+    with _LOGS_LOCK:
+        _claim_ids(child, [review.id])
     if review.progress:
         progress = dict(parent.progress)
         _add_progress(progress, review)
@@ -698,6 +784,39 @@ def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
         child.requests = (*parent.requests, review.id)
     _note_record(child, v.instant(review.at))
     return child
+
+
+def with_revision(parent: PlanState, plan: TreatmentPlan) -> PlanState:
+    """The state of ``plan``: a revision of the parent's plan that keeps its records
+    (sessions, assessments, reviews) and its custom instruments, the very same
+    objects, and changes only content (problems, goals, interventions, criteria).
+
+    Every figure but the ids reads only those records, scored by those instruments,
+    so the child shares them; the ids are claimed afresh (a revision may drop some).
+    """
+    child = _child(parent)
+    ids = _claimed_ids(plan)
+    child.ids = ids
+    child.n_ids = len(ids)
+    return child
+
+
+#: The plan fields a derived state reads besides ids (see :func:`with_revision`).
+_READ_FIELDS = ("sessions", "assessments", "reviews", "custom_instruments")
+
+
+def keep_state(plan: TreatmentPlan, revised: TreatmentPlan) -> TreatmentPlan:
+    """``revised``, a validated revision of ``plan``'s content, given ``plan``'s derived
+    state extended (:func:`with_revision`) when ``plan`` has one and the revision kept
+    its records and custom instruments (the very same objects); else its state is built
+    on first use, as always."""
+    try:
+        parent = cast("PlanState | None", plan._state)
+    except AttributeError:  # never asked yet
+        parent = None
+    if parent is not None and all(getattr(revised, n) is getattr(plan, n) for n in _READ_FIELDS):
+        object.__setattr__(revised, "_state", with_revision(parent, revised))  # see state_of
+    return revised
 
 
 def counted_sessions(plan: TreatmentPlan, as_of: datetime, count_missed: bool) -> tuple[str, ...]:

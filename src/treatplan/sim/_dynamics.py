@@ -33,6 +33,13 @@ _SUPPORT = tuple(SupportLevel)
 _BARRIERS = tuple(BarrierKind)
 #: Middle levels: effects are counted in steps away from these.
 _READINESS_MIDDLE = _READINESS.index(Readiness.PREPARATION)
+# Each level's value and its member, looked up once (an enum's ``.value`` and a call
+# by value are slow, and every client draws them).
+_READINESS_VALUES = [r.value for r in _READINESS]
+_SUPPORT_VALUES = [s.value for s in _SUPPORT]
+_READINESS_OF = {r.value: r for r in _READINESS}
+_SUPPORT_OF = {s.value: s for s in _SUPPORT}
+_BARRIER_VALUES = tuple((kind, kind.value) for kind in _BARRIERS)
 _SUPPORT_MIDDLE = 1.5  # between limited and adequate
 
 
@@ -73,10 +80,11 @@ def draw_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
 def drawn_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
     """:func:`draw_traits` without its argument checks (the engine's path)."""
     pop, resp = scenario.population, scenario.response
-    readiness = Readiness(_pick(rng, [r.value for r in _READINESS], pop.readiness))
-    support = SupportLevel(_pick(rng, [s.value for s in _SUPPORT], pop.support))
+    readiness = _READINESS_OF[_pick(rng, _READINESS_VALUES, pop.readiness)]
+    support = _SUPPORT_OF[_pick(rng, _SUPPORT_VALUES, pop.support)]
+    chance = pop.barriers.get
     barriers = tuple(
-        Barrier(kind) for kind in _BARRIERS if rng.random() < pop.barriers.get(kind.value, 0.0)
+        Barrier(kind) for kind, value in _BARRIER_VALUES if rng.random() < chance(value, 0.0)
     )
     z1, z2 = rng.gauss(), rng.gauss()
     rho = pop.phq9_gad7_correlation

@@ -66,7 +66,7 @@ from .._model import (
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._records import record_repr
 from .._review import ReviewPolicy, record_findings, review
-from .._state import state_of, with_assessment, with_session
+from .._state import keep_state, state_of, with_assessment, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -269,13 +269,32 @@ class _Context:
             serves=("obj-phq9", "obj-gad7"),
         )
         # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
+        self._goals: dict[date, Goal] = {}
+        self._days: dict[int, datetime] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
 
     def at(self, day: int) -> datetime:
-        return self.epoch + timedelta(days=day)
+        """The engine's time on ``day`` (days from the scenario's start): one value per
+        day, shared by every record and event of that day."""
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) >= 100_000:
+                self._days.clear()  # bounded: each client's days move forward
+            found = self._days[day] = self.epoch + timedelta(days=day)
+        return found
 
     def goal(self, target_date: date) -> Goal:
+        """The client's goal, due on ``target_date``: one (immutable) value per date,
+        shared by the clients who start the same day."""
+        goal = self._goals.get(target_date)
+        if goal is None:
+            if len(self._goals) >= 1024:
+                self._goals.clear()  # bounded: start days only move forward
+            goal = self._goals[target_date] = self._goal(target_date)
+        return goal
+
+    def _goal(self, target_date: date) -> Goal:
         return Goal(
             id="goal-1",
             statement="Feel like myself again",
@@ -367,15 +386,19 @@ class _Builder:
             self.session = drawn_session
             self.record_assessment = _drawn_assessment_recorded
             self.record_session = _drawn_session_recorded
-            # Safe: the engine's own revisions, in phases that allow them (see
-            # simulated_revision).
-            self.revise = simulated_revision
+            self.revise = _drawn_revision
             self.refer = simulated_referral  # safe: the engine's own ids, times, factors
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
     # Safe: a screening or baseline score the engine drew (see simulated_record).
     return simulated_record(plan, "assessments", assessment, state_of(plan), with_assessment)
+
+
+def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+    # Safe: the engine's own revisions, in phases that allow them (see
+    # simulated_revision); content only, so the derived state carries over.
+    return keep_state(plan, simulated_revision(plan, **changes))
 
 
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
@@ -597,7 +620,7 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {x.kind.value for x in raised}
+                kinds = {x.kind.value for x in raised} if raised else set()
                 # The latest PHQ-9 score, scored once for this plan version and shared
                 # with the rules evaluated below.
                 if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
@@ -644,6 +667,15 @@ def _simulate(
         (offered, state.attended, state.reviews),
         dropout_at,
     )
+
+
+#: Each phase and outcome as its table text (``None`` as empty): an enum's ``.value``
+#: is a slow property, read here for every transition of every client.
+_TEXT: dict[Phase | EpisodeOutcome | None, str] = {
+    None: "",
+    **{p: p.value for p in Phase},
+    **{o: o.value for o in EpisodeOutcome},
+}
 
 
 def _result(
@@ -721,15 +753,16 @@ def _result(
         flag_started(by8),
         first_ri if first_ri is not None else "",
     )
+    text = _TEXT
     events = [
         (
             name,
             seq,
             t.event,
-            t.source.value if t.source else "",
-            t.target.value,
+            text[t.source],
+            text[t.target],
             t.at.isoformat(),
-            t.outcome.value if t.outcome else "",
+            text[t.outcome],
             t.reason or "",
         )
         for seq, t in enumerate(plan.history)

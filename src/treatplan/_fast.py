@@ -319,20 +319,35 @@ def _loaded_maker(cls: type[Any]) -> Any:
 _PLAN_FIELDS = _fields(TreatmentPlan)
 
 
-class _Copiers(dict[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]]):
-    """For each plan field, ``copy(plan, value, state)`` with that field replaced (no
-    validation) and the given derived state: compiled the first time a field is
-    replaced, since most programs replace only a few of them (``import`` stays cheap)."""
-
-    def __missing__(self, name: str) -> Callable[[TreatmentPlan, Any, Any], TreatmentPlan]:
-        if name not in _PLAN_FIELDS:  # a library error that is still a KeyError
-            raise UnknownReferenceError("name", "the name of a plan field")
-        copier: Callable[[TreatmentPlan, Any, Any], TreatmentPlan] = _plan_copier(name)
-        self[name] = copier
-        return copier
+K = TypeVar("K")
 
 
-_REPLACE = _Copiers()
+class _CompiledOnFirstUse(dict[K, Callable[..., Any]]):
+    """Generated functions, each compiled by ``build(key)`` the first time ``key`` is
+    looked up, since most programs use only a few of them (``import`` stays cheap). A
+    key outside ``known`` is an :class:`UnknownReferenceError` (still a ``KeyError``)
+    naming ``argument`` and what was ``expected``."""
+
+    def __init__(
+        self, build: Callable[[K], Callable[..., Any]], known: Any, argument: str, expected: str
+    ) -> None:
+        super().__init__()
+        self._build, self._known = build, known
+        self._argument, self._expected = argument, expected
+
+    def __missing__(self, key: K) -> Callable[..., Any]:
+        if key not in self._known:
+            raise UnknownReferenceError(self._argument, self._expected)
+        made = self._build(key)
+        self[key] = made
+        return made
+
+
+#: For each plan field, ``copy(plan, value, state)`` with that field replaced (no
+#: validation) and the given derived state.
+_REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = _CompiledOnFirstUse(
+    _plan_copier, _PLAN_FIELDS, "name", "the name of a plan field"
+)
 _new_transition: Callable[..., Transition] = _transition_maker()
 _new_assessment: Callable[..., Assessment] = _record_maker(Assessment, _unfrozen(Assessment))
 _new_session: Callable[..., Session] = _record_maker(Session, _unfrozen(Session))
@@ -481,18 +496,6 @@ def simulated_record(
     return new
 
 
-class _RuleMakers(dict[type[Any], Callable[..., Any]]):
-    """The rule makers of :data:`loaded_rules`, each compiled the first time a
-    document holds that rule type."""
-
-    def __missing__(self, cls: type[Any]) -> Callable[..., Any]:
-        if cls not in RULE_TYPES:  # a library error that is still a KeyError
-            raise UnknownReferenceError("cls", "a termination rule class")
-        maker: Callable[..., Any] = _loaded_maker(cls)
-        self[cls] = maker
-        return maker
-
-
 #: The JSON layer's record makers below are declared here and compiled the first time
 #: that layer asks for one (:func:`__getattr__`): ``fire``, the ``record_*`` operations
 #: and the simulator never pay for them, nor does ``import treatplan``.
@@ -631,7 +634,10 @@ loaded_problem: Callable[[str, str, tuple[str, ...], Diagnosis | None], Presenti
 #: tuple, takes the field's own default for a key left out, and then runs the class's
 #: ``__attrs_post_init__``. The plan's own check (``_plan_problems``) checks the objectives
 #: and instruments a rule names. tests/test_json_fast.py holds this to the validated path.
-loaded_rules: Mapping[type[Any], Callable[..., Any]] = _RuleMakers()
+#: Each maker is compiled the first time a document holds that rule type.
+loaded_rules: Mapping[type[Any], Callable[..., Any]] = _CompiledOnFirstUse(
+    _loaded_maker, RULE_TYPES, "cls", "a termination rule class"
+)
 
 
 _UnfrozenSchedule = _unfrozen(Schedule)

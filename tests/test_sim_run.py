@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import filecmp
+import itertools
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from treatplan.sim import DEFAULT_SCENARIO, check_manifest, simulate, simulate_replicates
+from treatplan.sim._run import TAIL_SHARE, chunk_bounds
 
 CLIENTS = 200
 
@@ -147,3 +149,29 @@ def test_an_error_while_collecting_leaves_no_chunk_behind(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="progress display gone"):
         simulate(DEFAULT_SCENARIO, 50, seed=1, chunk_size=10, max_in_flight=3, progress=failing)
     assert seen == [10]
+
+
+@pytest.mark.parametrize(
+    ("clients", "chunk_size", "in_flight"),
+    [(50, 20, 1), (20_000, 250, 8), (10, 3, 8), (1, 250, 8), (999, 64, 2)],
+)
+def test_chunks_cover_every_client_once_in_order(
+    clients: int, chunk_size: int, in_flight: int
+) -> None:
+    bounds = list(chunk_bounds(clients, chunk_size, in_flight))
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == clients
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    sizes = [stop - start for start, stop in bounds]
+    assert max(sizes) <= chunk_size
+    # Never smaller than the tail's floor, but for the very last chunk.
+    assert min(sizes[:-1], default=chunk_size) >= max(1, chunk_size // TAIL_SHARE)
+
+
+def test_in_one_process_chunks_are_full_and_on_an_executor_the_tail_shrinks() -> None:
+    assert [b - a for a, b in chunk_bounds(50, 20)] == [20, 20, 10]
+    sizes = [b - a for a, b in chunk_bounds(20_000, 250, 8)]
+    assert sizes[:70] == [250] * 70
+    # The last chunks shrink, so no worker is left with a full chunk at the end.
+    assert sizes[-2] == 250 // TAIL_SHARE
+    assert sizes == sorted(sizes, reverse=True)

@@ -89,6 +89,26 @@ class Verdict:
 #: (see :func:`treatplan._fast.frozen_maker`): rules are evaluated after every session.
 new_verdict = frozen_maker(Verdict)
 
+#: Verdicts already made, per rule object, by what they were made from (a session
+#: count, the ids of a run of missed sessions, the codes a reason names). A verdict
+#: holds only the rule's kind and action, numbers, ids and generated text, so equal
+#: inputs make equal verdicts; rules are evaluated after every session and most
+#: verdicts repeat, and making one (its reason text above all) costs more than finding
+#: it. Verdicts are immutable, so sharing one is safe.
+_MADE: IdentityCache[dict[Any, Verdict]] = IdentityCache(256)
+#: Verdicts kept per rule at most (the table starts afresh when full).
+_MADE_PER_RULE = 1024
+
+
+def _made(rule: object) -> dict[Any, Verdict]:
+    """The verdicts already made for ``rule`` (see :data:`_MADE`)."""
+    table = _MADE.get(rule)
+    if table is None:
+        return _MADE.put({}, rule)
+    if len(table) >= _MADE_PER_RULE:
+        table.clear()
+    return table
+
 
 R = TypeVar("R")
 _Evaluator = Callable[[Any, TreatmentPlan, PlanState, datetime], Verdict]
@@ -177,12 +197,16 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    return new_verdict(
-        rule.kind,
-        used >= rule.max_sessions,
-        RuleAction.DISCHARGE,
-        f"{used} of {rule.max_sessions} sessions used",
-    )
+    made = _made(rule)
+    found = made.get(used)
+    if found is None:
+        found = made[used] = new_verdict(
+            rule.kind,
+            used >= rule.max_sessions,
+            RuleAction.DISCHARGE,
+            f"{used} of {rule.max_sessions} sessions used",
+        )
+    return found
 
 
 @_evaluates(ConsecutiveMissed)
@@ -204,13 +228,18 @@ def _consecutive_missed(
         ):
             break
         run.append(s.id)
-    return new_verdict(
-        rule.kind,
-        len(run) >= rule.count,
-        RuleAction.DISCHARGE,
-        f"{len(run)} consecutive missed sessions (limit {rule.count})",
-        tuple(reversed(run)),
-    )
+    evidence = tuple(reversed(run)) if run else ()
+    made = _made(rule)
+    found = made.get(evidence)
+    if found is None:
+        found = made[evidence] = new_verdict(
+            rule.kind,
+            len(run) >= rule.count,
+            RuleAction.DISCHARGE,
+            f"{len(run)} consecutive missed sessions (limit {rule.count})",
+            evidence,
+        )
+    return found
 
 
 @_evaluates(MissedInWindow)
@@ -337,22 +366,20 @@ def _sustained_recovery(
     n = rule.consecutive
     measured: list[tuple[str, Instrument, Series]] = []
     short: list[str] = []  # measures with fewer than n scores after their baseline
-    for m in _measured(plan, state, limit, rule.instruments):
-        if m[1].caseness_cutoff is not None:
-            measured.append(m)
-            if m[2].n_scored - 1 < n:
-                short.append(m[0])
+    # _measured, inlined (evaluated after every session), keeping the measures that
+    # have a caseness cut-off.
+    for code in rule.instruments:
+        # An UnknownReferenceError for a code the plan can't read, even when unscored.
+        instrument = plan.instrument(code)
+        series = state.series(code).until(limit)
+        if series.n_scored and instrument.caseness_cutoff is not None:
+            measured.append((code, instrument, series))
+            if series.n_scored - 1 < n:
+                short.append(code)
     if not measured:
-        return new_verdict(
-            rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
-        )
+        return _unfired_recovery(rule, ("none",))
     if short:
-        return new_verdict(
-            rule.kind,
-            False,
-            RuleAction.DISCHARGE,
-            f"fewer than {n} scores after baseline: " + ", ".join(short),
-        )
+        return _unfired_recovery(rule, ("short", *short))
     case_at_start = False
     failing: list[str] = []
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
@@ -383,12 +410,31 @@ def _sustained_recovery(
             evidence,
         )
     if not case_at_start:
-        reason = "no listed measure was in the clinical range at baseline"
-    elif failing:
-        reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
-    else:
-        reason = f"no reliable improvement at each of the last {n} measurements"
-    return new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+        return _unfired_recovery(rule, ("case",))
+    if failing:
+        return _unfired_recovery(rule, ("failing", *failing))
+    return _unfired_recovery(rule, ("improving",))
+
+
+def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
+    """The unfired verdict of ``rule`` for the reason ``why`` names (its kind, then the
+    codes it lists), remembered (see :data:`_MADE`): its text is made only once."""
+    made = _made(rule)
+    found = made.get(why)
+    if found is None:
+        n, kind, codes = rule.consecutive, why[0], ", ".join(why[1:])
+        if kind == "none":
+            reason = "no scores on the listed measures"
+        elif kind == "short":
+            reason = f"fewer than {n} scores after baseline: {codes}"
+        elif kind == "case":
+            reason = "no listed measure was in the clinical range at baseline"
+        elif kind == "failing":
+            reason = f"not recovered over the last {n} measurements: {codes}"
+        else:
+            reason = f"no reliable improvement at each of the last {n} measurements"
+        found = made[why] = new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+    return found
 
 
 @_evaluates(Plateau)

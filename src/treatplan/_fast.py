@@ -431,9 +431,8 @@ def drawn_assessment(
     :func:`~treatplan.record_assessment` still check the responses against the
     plan's definition. tests/test_sim_fast.py holds this to the validated path.
     """
-    return _new_assessment(
-        id=ident, instrument=instrument, administered_at=at, items=items, total=None
-    )
+    # Positional, in field order: id, instrument, administered_at, items, total.
+    return _new_assessment(ident, instrument, at, items, None)
 
 
 def drawn_session(
@@ -452,15 +451,9 @@ def drawn_session(
     and interventions fit the plan is still checked by
     :func:`~treatplan.record_session`.
     """
-    return _new_session(
-        id=ident,
-        at=at,
-        attendance=attendance,
-        interventions=interventions,
-        assessments=assessments,
-        duration_minutes=None,
-        note=None,
-    )
+    # Positional, in field order: id, at, attendance, interventions, assessments,
+    # duration_minutes, note.
+    return _new_session(ident, at, attendance, interventions, assessments, None, None)
 
 
 def simulated_record(

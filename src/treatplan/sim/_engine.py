@@ -271,6 +271,7 @@ class _Context:
         # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
         self._goals: dict[date, Goal] = {}
         self._days: dict[int, datetime] = {}
+        self._texts: dict[datetime, str] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
 
@@ -282,6 +283,18 @@ class _Context:
             if len(self._days) >= 100_000:
                 self._days.clear()  # bounded: each client's days move forward
             found = self._days[day] = self.epoch + timedelta(days=day)
+        return found
+
+    def text(self, at: datetime) -> str:
+        """``at.isoformat()``, made once per instant: the tables write each session's
+        and each transition's time, and a client's records share a few days. Every time
+        the engine records is one of :meth:`at` (UTC), so equal instants, found here by
+        equality, have the same text."""
+        found = self._texts.get(at)
+        if found is None:
+            if len(self._texts) >= 100_000:
+                self._texts.clear()  # bounded: each client's days move forward
+            found = self._texts[at] = at.isoformat()
         return found
 
     def goal(self, target_date: date) -> Goal:
@@ -319,11 +332,17 @@ class _Context:
 
 def _improvement(instrument: Instrument) -> Callable[[int, int], bool]:
     """Whether ``instrument`` moved reliably from one total to another, by the library's
-    change arithmetic, remembered per pair of totals (the library's change cache)."""
+    change arithmetic, remembered per pair of totals (at most one entry per pair of the
+    instrument's totals: the answer depends on nothing else)."""
+    known: dict[tuple[int, int], bool] = {}
 
     def improved(before: int, after: int) -> bool:
-        change = change_between(instrument, before, after)
-        return change is not None and change.reliable_improvement
+        key = (before, after)
+        found = known.get(key)
+        if found is None:
+            change = change_between(instrument, before, after)
+            found = known[key] = change is not None and change.reliable_improvement
+        return found
 
     return improved
 
@@ -446,8 +465,8 @@ def _assessments(
     phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
     gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
     # Items drawn from patterns of the instruments' own allowed responses.
-    a = build.assessment(f"phq9-{tag}", "PHQ-9", at, ctx.phq_items.draw(rng, phq))
-    b = build.assessment(f"gad7-{tag}", "GAD-7", at, ctx.gad_items.draw(rng, gad))
+    a = build.assessment("phq9-" + tag, "PHQ-9", at, ctx.phq_items.draw(rng, phq))
+    b = build.assessment("gad7-" + tag, "GAD-7", at, ctx.gad_items.draw(rng, gad))
     return a, b, phq, gad
 
 
@@ -628,7 +647,7 @@ def _simulate(
                 row: tuple[Any, ...] = (
                     name,
                     offered,
-                    at.isoformat(),
+                    ctx.text(at),
                     "attended",
                     phq,
                     gad,
@@ -638,7 +657,7 @@ def _simulate(
                 plan = build.record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
                 state.plan, state.attended_now = plan, False
                 state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
-                row = (name, offered, at.isoformat(), "did_not_attend", "", "", "")
+                row = (name, offered, ctx.text(at), "did_not_attend", "", "", "")
             sessions.append(row)
             # ``at`` is already a UTC instant, inside the supported range.
             ending = policy.end(state, verdict_of(rules, plan, state_of(plan), at))
@@ -754,6 +773,7 @@ def _result(
         first_ri if first_ri is not None else "",
     )
     text = _TEXT
+    at_text = ctx.text
     events = [
         (
             name,
@@ -761,7 +781,7 @@ def _result(
             t.event,
             text[t.source],
             text[t.target],
-            t.at.isoformat(),
+            at_text(t.at),
             text[t.outcome],
             t.reason or "",
         )

@@ -766,4 +766,8 @@ def simulated_referral(
         "history": (first,),
         "client_factors": client_factors,
     }
-    return _drawn_plan(**values)
+    plan = _drawn_plan(**values)
+    # No derived state yet (built on first use): said, so that first use need not find
+    # the slot empty (an AttributeError, caught, costs more than this store).
+    object.__setattr__(plan, "_state", None)
+    return plan

@@ -89,9 +89,12 @@ def _has_baseline(plan: TreatmentPlan, _: _Request) -> str | None:
 
 
 def _has_measurable_goal(plan: TreatmentPlan, _: _Request) -> str | None:
-    if not any(g.objectives for g in plan.goals):
-        return "at least one goal with a measurable objective is required"
-    return None
+    # A loop, not any() over a generator: a generator left unfinished is closed by an
+    # exception, which costs more than the test (checked at every agreement).
+    for g in plan.goals:
+        if g.objectives:
+            return None
+    return "at least one goal with a measurable objective is required"
 
 
 def _live_objective_paths(plan: TreatmentPlan) -> Iterator[tuple[str, Objective]]:

@@ -486,7 +486,13 @@ def chart(
 ) -> tuple[TrackPoint, ...]:
     """:func:`track` with its arguments already checked (scored points of
     ``instrument``, a response): for the library's own callers (alerts, reviews)."""
-    baseline = next((p for p in points if p.score.total is not None), None)
+    # The first scored point (a loop: next() over a generator closes it with an
+    # exception, which costs more than the search).
+    baseline = None
+    for p in points:
+        if p.score.total is not None:
+            baseline = p
+            break
     out: list[TrackPoint] = []
     for p in points:
         score = p.score

@@ -295,7 +295,11 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
-    deteriorated = any(by_code[c].reliable_deterioration for c in outcome_codes)
+    deteriorated = False  # any() of them (a loop: see _measure_finding)
+    for c in outcome_codes:
+        if by_code[c].reliable_deterioration:
+            deteriorated = True
+            break
     step = step_advice(
         current_step(view, chosen.stepped_care), signal, deteriorated, chosen.stepped_care
     )
@@ -433,7 +437,11 @@ def _measure_finding(
     change = None
     if base is not None and last is not None and last is not base:
         change = score_change(instrument, base.score, last.score)
-    latest_chart = next((t for t in reversed(points) if t.signal is not None), None)
+    latest_chart = None  # the latest point with a signal (a loop: see _monitoring.chart)
+    for t in reversed(points):
+        if t.signal is not None:
+            latest_chart = t
+            break
     return MeasureFinding(
         instrument=code,
         scores=len(series),
@@ -458,6 +466,8 @@ def _measure_finding(
 
 
 _MOVING = frozenset({AchievementStatus.IN_PROGRESS, AchievementStatus.IMPROVING})
+#: Each signal's text (formatting an enum member runs Python code; every review does).
+_SIGNAL_TEXT = {s: s.value for s in TrackSignal}
 
 
 def _objective_finding(
@@ -496,7 +506,7 @@ def _objective_finding(
         on_track = signal in (None, TrackSignal.GREEN)
         return finding(
             ObjectiveState.ON_TRACK if on_track else ObjectiveState.OFF_TRACK,
-            detail + f" ({signal or 'no signal'})",
+            detail + f" ({_SIGNAL_TEXT[signal] if signal is not None else 'no signal'})",
             evidence,
         )
     # A recorded verdict, a GAS level below target, or review progress: on track

@@ -186,7 +186,7 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
     steps = [
         chosen.step_of(i.modality)
         for i in plan.interventions
-        if not i.serves or any(o in live for o in i.serves)
+        if not i.serves or not live.isdisjoint(i.serves)
     ]
     return max(steps, default=CareStep.ASSESSMENT_AND_MONITORING)
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import attrs
 
-from .._alerts import Alert, alerts
+from .._alerts import Alert, AlertKind, alerts
 from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
@@ -639,7 +639,7 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {x.kind.value for x in raised} if raised else set()
+                kinds = {_ALERT_TEXT[x.kind] for x in raised} if raised else set()
                 # The latest PHQ-9 score, scored once for this plan version and shared
                 # with the rules evaluated below.
                 if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
@@ -695,6 +695,8 @@ _TEXT: dict[Phase | EpisodeOutcome | None, str] = {
     **{p: p.value for p in Phase},
     **{o: o.value for o in EpisodeOutcome},
 }
+#: Each alert kind as its table text (the same reason).
+_ALERT_TEXT = {k: k.value for k in AlertKind}
 
 
 def _result(

@@ -251,7 +251,7 @@ class DefaultPolicy:
         if not (verdict.fired and verdict.action is RuleAction.DISCHARGE):
             return None
         kinds = [leaf.rule for leaf in verdict.fired_leaves()]
-        dropped = any(k in NON_ATTENDANCE_RULES for k in kinds)
+        dropped = not NON_ATTENDANCE_RULES.isdisjoint(kinds)
         return Ending(
             EpisodeOutcome.DROPPED_OUT if dropped else EpisodeOutcome.COMPLETED,
             verdict.reason,

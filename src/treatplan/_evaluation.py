@@ -353,7 +353,7 @@ def _measured(
         # An UnknownReferenceError for a code the plan can't read, even when unscored:
         # a typo would otherwise make the rule silently never fire.
         instrument = plan.instrument(code)
-        series = state.series(code).until(limit)
+        series = state.series_until(code, limit)
         if series.n_scored:
             out.append((code, instrument, series))
     return out
@@ -371,7 +371,7 @@ def _sustained_recovery(
     for code in rule.instruments:
         # An UnknownReferenceError for a code the plan can't read, even when unscored.
         instrument = plan.instrument(code)
-        series = state.series(code).until(limit)
+        series = state.series_until(code, limit)
         if series.n_scored and instrument.caseness_cutoff is not None:
             measured.append((code, instrument, series))
             if series.n_scored - 1 < n:
@@ -385,12 +385,10 @@ def _sustained_recovery(
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
     improved_at = [False] * n
     for code, instrument, series in measured:
-        base = series.first_scored()
-        assert base is not None
+        base, recent, changes = series.recent(instrument, n)
         case_at_start = case_at_start or bool(base.score.case)
         failed = False
-        changes = series.changes_from_baseline(instrument, n)
-        for j, p in enumerate(series.last_scored(n)):
+        for j, p in enumerate(recent):
             change = changes[j]
             if p.score.case or (change is not None and change.reliable_deterioration):
                 failed = True

@@ -59,6 +59,8 @@ T = TypeVar("T")
 
 __all__ = [
     "drawn_assessment",
+    "drawn_progress",
+    "drawn_review",
     "drawn_session",
     "frozen_maker",
     "loaded_assessment",
@@ -79,6 +81,7 @@ __all__ = [
     "replace_field",
     "simulated_record",
     "simulated_referral",
+    "simulated_review",
     "simulated_revision",
     "with_transition",
 ]
@@ -486,6 +489,92 @@ def simulated_record(
     """
     new = _REPLACE[field](plan, (*getattr(plan, field), record), None)
     object.__setattr__(new, "_state", extend(parent_state, new, record))
+    return new
+
+
+#: The review records the simulator makes, each maker compiled the first time the engine
+#: records a review (``import treatplan`` never pays for them).
+_DRAWN_REVIEW_RECORDS: Mapping[type[Any], Callable[..., Any]] = _CompiledOnFirstUse(
+    lambda cls: _maker(cls, "__init_drawn__", keep_defaults=False),
+    (ObjectiveProgress, ProgressReview),
+    "cls",
+    "a review record class",
+)
+
+
+def drawn_progress(
+    objective: str, achievement: AchievementStatus, gas_level: int | None, note: None
+) -> ObjectiveProgress:
+    """An :class:`ObjectiveProgress` the simulator's engine records at a review (through
+    :func:`treatplan._review.findings_record`), without its field validators.
+
+    Safe because what they check holds by construction: ``objective`` is the id of
+    an objective of the plan (an opaque reference its own validator checked), taken
+    from :func:`~treatplan.review`'s findings of that plan; ``achievement`` is an
+    :class:`AchievementStatus` (the library's mapping of an objective's state);
+    ``gas_level`` is the level a validated review recorded, or ``None``; ``note`` is
+    ``None``. tests/test_sim_fast.py holds this to the validated constructor.
+    """
+    made: ObjectiveProgress = _DRAWN_REVIEW_RECORDS[ObjectiveProgress](
+        objective, achievement, gas_level, note
+    )
+    return made
+
+
+def drawn_review(
+    ident: str,
+    at: datetime,
+    decision: ReviewDecision,
+    progress: tuple[ObjectiveProgress, ...],
+    next_review: date | None,
+    by: str,
+    client_requested_ending: bool,
+    note: None,
+) -> ProgressReview:
+    """A :class:`ProgressReview` the simulator's engine records (through
+    :func:`treatplan._review.findings_record`), without its converter, validators and
+    post-init check.
+
+    Safe because what they check holds by construction: ``ident`` (``review-<n>``)
+    and ``by`` are the engine's opaque references; ``at`` is one of the engine's
+    times, a UTC date-time (what the converter returns unchanged); ``decision`` is a
+    :class:`ReviewDecision` (the engine checks what a policy decided, and takes the
+    checked path otherwise); ``progress`` is a tuple of :func:`drawn_progress` records
+    for distinct objectives (the findings' live objectives, each once); ``next_review``
+    is the cadence's next date, never before the review's own date
+    (:func:`~treatplan.next_review_date`), or ``None``; ``client_requested_ending`` is a
+    bool; ``note`` is ``None``. tests/test_sim_fast.py holds this to the validated
+    constructor.
+    """
+    made: ProgressReview = _DRAWN_REVIEW_RECORDS[ProgressReview](
+        ident, at, decision, progress, next_review, by, client_requested_ending, note
+    )
+    return made
+
+
+def simulated_review(
+    plan: TreatmentPlan,
+    review: ProgressReview,
+    parent_state: Any,
+    extend: Callable[[Any, ProgressReview], Any],
+) -> TreatmentPlan:
+    """``plan`` with ``review`` appended to its reviews, none of
+    :func:`~treatplan.record_review`'s checks made, and derived state
+    ``extend(parent_state, review)`` (``_state.with_review``).
+
+    Only the simulator's engine (``treatplan.sim._engine``) calls this, for a review
+    it held on this very plan at the time of the session just recorded, which passes
+    every one of those checks by construction: the plan is active (the engine reviews
+    only between agreeing the plan and the ending), so reviews are allowed and the
+    review's time is not before the latest transition; its id ``review-<n>`` (the
+    engine's own review count) matches no other id of the plan; it is dated at the
+    latest session, so not before the previous review; and its progress names the
+    plan's own objectives (:func:`drawn_progress`). The engine's verification sample
+    rebuilds clients through :func:`~treatplan.record_findings`, and
+    tests/test_sim_fast.py holds this to :func:`~treatplan.record_review`.
+    """
+    new = _REPLACE["reviews"](plan, (*plan.reviews, review), None)
+    object.__setattr__(new, "_state", extend(parent_state, review))
     return new
 
 

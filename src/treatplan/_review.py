@@ -18,7 +18,7 @@ generated text only: never the plan's free text.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import cast
 
@@ -84,6 +84,7 @@ __all__ = [
     "ObjectiveState",
     "ReviewPolicy",
     "Suggestion",
+    "findings_record",
     "record_findings",
     "review",
 ]
@@ -687,26 +688,70 @@ def record_findings(
             "findings", "the Findings of treatplan.review for this plan at as_of (and policy)"
         )
     found = findings if findings is not None else review(plan, as_of, chosen)
+    record = findings_record(
+        plan,
+        as_of,
+        found,
+        chosen.cadence,
+        review_id,
+        by,
+        decision,
+        tuple(progress) if progress is not None else None,
+        client_requested_ending,
+        note,
+    )
+    return record_review(plan, record)
+
+
+#: The record makers of :func:`findings_record`: the validated constructors, called
+#: with every field in order.
+_CHECKED_MAKERS: tuple[Callable[..., ObjectiveProgress], Callable[..., ProgressReview]] = (
+    ObjectiveProgress,
+    ProgressReview,
+)
+
+
+def findings_record(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    found: Findings,
+    cadence: ReviewCadence,
+    review_id: str,
+    by: str | None,
+    decision: ReviewDecision | None,
+    progress: tuple[ObjectiveProgress, ...] | None,
+    client_requested_ending: bool,
+    note: str | None,
+    makers: tuple[
+        Callable[..., ObjectiveProgress], Callable[..., ProgressReview]
+    ] = _CHECKED_MAKERS,
+) -> ProgressReview:
+    """The review :func:`record_findings` records, its arguments checked: the decision
+    (else the suggested one), progress per objective (else from the findings) and the
+    next review date from ``cadence``. ``makers`` make each progress record and the
+    review from every field in order (the validated constructors; the simulator's
+    engine passes :func:`treatplan._fast.drawn_progress` and
+    :func:`~treatplan._fast.drawn_review`)."""
+    make_progress, make_review = makers
     records = (
-        tuple(progress)
+        progress
         if progress is not None
         else tuple(
-            ObjectiveProgress(f.objective, _PROGRESS[f.state], gas_level=f.gas_level)
+            make_progress(f.objective, _PROGRESS[f.state], f.gas_level, None)
             for f in found.objectives
         )
     )
-    record = ProgressReview(
-        id=review_id,
-        at=as_of,
+    return make_review(
+        review_id,
+        as_of,
         # A closed plan has no suggestion; record_review refuses it anyway.
-        decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
-        progress=records,
-        next_review=_in_range(_next_review(found, plan, as_of, chosen.cadence)),
-        by=by,
-        client_requested_ending=client_requested_ending,
-        note=note,
+        decision or found.suggestion.decision or ReviewDecision.CONTINUE,
+        records,
+        _in_range(_next_review(found, plan, as_of, cadence)),
+        by,
+        client_requested_ending,
+        note,
     )
-    return record_review(plan, record)
 
 
 def _next_review(

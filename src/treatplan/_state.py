@@ -179,6 +179,22 @@ class Series:
 
             return known[max(0, n - count) : n]
 
+    def recent(
+        self, instrument: Instrument, count: int
+    ) -> tuple[ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
+        """The first scored point, the last ``count`` scored points (fewer when there are
+        fewer) and :meth:`changes_from_baseline` to each of them, in one call (the
+        ending rules ask after every session). The series must have a scored point."""
+        log, n = self._log, self.n_scored
+        start = n - count if n > count else 0
+        memo = log.changes
+        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+            changes = memo[1][start:n]  # complete already (see changes_from_baseline)
+        else:
+            changes = self.changes_from_baseline(instrument, count)
+        scored = log.scored
+        return scored[0], tuple(scored[start:n]), changes
+
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
         risky = self._log.risky
@@ -363,6 +379,18 @@ class PlanState:
             view = Series(self.series_logs[code], *counts)
         views[code] = view
         return view
+
+    def series_until(self, code: str, instant: datetime) -> Series:
+        """``series(code).until(instant)`` (a UTC instant), in one call when no point is
+        after ``instant`` (the usual case: the ending rules ask after every session)."""
+        views = self._views
+        view = views.get(code) if views is not None else None
+        if view is None:
+            view = self.series(code)
+        n = view.n
+        if n == 0 or view._log.points[n - 1].at <= instant:
+            return view
+        return view.until(instant)
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""

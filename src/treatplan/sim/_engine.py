@@ -39,9 +39,12 @@ from .._errors import TreatplanError
 from .._evaluation import verdict_of
 from .._fast import (
     drawn_assessment,
+    drawn_progress,
+    drawn_review,
     drawn_session,
     simulated_record,
     simulated_referral,
+    simulated_review,
     simulated_revision,
 )
 from .._instruments import GAD7, PHQ9, Instrument
@@ -65,8 +68,8 @@ from .._model import (
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._records import record_repr
-from .._review import ReviewPolicy, record_findings, review
-from .._state import keep_state, state_of, with_assessment, with_session
+from .._review import Findings, ReviewPolicy, findings_record, record_findings, review
+from .._state import keep_state, state_of, with_assessment, with_review, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -384,7 +387,15 @@ class _Builder:
     :func:`~treatplan.revise`, and requires equal plans and rows.
     """
 
-    __slots__ = ("assessment", "record_assessment", "record_session", "refer", "revise", "session")
+    __slots__ = (
+        "assessment",
+        "record_assessment",
+        "record_findings",
+        "record_session",
+        "refer",
+        "revise",
+        "session",
+    )
 
     def __init__(self, checked: bool) -> None:
         self.assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment]
@@ -393,6 +404,7 @@ class _Builder:
         self.record_session: Callable[[TreatmentPlan, Session], TreatmentPlan]
         self.revise: Callable[..., TreatmentPlan]
         self.refer: Callable[[str, str, datetime, str, ClientFactors], TreatmentPlan]
+        self.record_findings: Callable[..., TreatmentPlan]
         if checked:
             self.assessment = _checked_assessment
             self.session = _checked_session
@@ -400,6 +412,7 @@ class _Builder:
             self.record_session = record_session
             self.revise = revise
             self.refer = _checked_referral
+            self.record_findings = record_findings
         else:
             self.assessment = drawn_assessment
             self.session = drawn_session
@@ -407,6 +420,7 @@ class _Builder:
             self.record_session = _drawn_session_recorded
             self.revise = _drawn_revision
             self.refer = simulated_referral  # safe: the engine's own ids, times, factors
+            self.record_findings = _drawn_findings_recorded
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -423,6 +437,49 @@ def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     # Safe: a session the engine made, after every earlier record (see simulated_record).
     return simulated_record(plan, "sessions", session, state_of(plan), with_session)
+
+
+def _drawn_findings_recorded(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    *,
+    review_id: str,
+    by: str,
+    decision: ReviewDecision,
+    policy: ReviewPolicy,
+    findings: Findings,
+    client_requested_ending: bool,
+) -> TreatmentPlan:
+    """:func:`~treatplan.record_findings` of the findings of a review the engine just
+    held on ``plan`` at ``as_of``: the same record (:func:`treatplan._review.findings_record`),
+    made and appended without re-checking what holds by construction (see
+    :func:`treatplan._fast.drawn_review` and :func:`~treatplan._fast.simulated_review`)."""
+    if type(decision) is not ReviewDecision or type(client_requested_ending) is not bool:
+        # A policy's decision of another kind: the checked path says what is wrong.
+        return record_findings(
+            plan,
+            as_of,
+            review_id=review_id,
+            by=by,
+            decision=decision,
+            policy=policy,
+            findings=findings,
+            client_requested_ending=client_requested_ending,
+        )
+    record = findings_record(
+        plan,
+        as_of,
+        findings,
+        policy.cadence,
+        review_id,
+        by,
+        decision,
+        None,
+        client_requested_ending,
+        None,
+        (drawn_progress, drawn_review),
+    )
+    return simulated_review(plan, record, state_of(plan), with_review)
 
 
 def _checked_referral(
@@ -621,7 +678,7 @@ def _simulate(
                     found = review(plan, at, ctx.review_policy)
                     raised = raised or found.alerts
                     decision = policy.decide(state, found)
-                    plan = record_findings(
+                    plan = build.record_findings(
                         plan,
                         at,
                         review_id=f"review-{state.reviews}",

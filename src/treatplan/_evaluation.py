@@ -168,6 +168,7 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
 
 
 _CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_DISCHARGE = RuleAction.DISCHARGE  # read by every rule, looked up once
 _CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
 _DID_NOT_ATTEND = Attendance.DID_NOT_ATTEND
 
@@ -188,7 +189,7 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     met = [o.id for o in chosen if achievement_of(view, state, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
-    return new_verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
+    return new_verdict(rule.kind, fired, _DISCHARGE, reason, tuple(met))
 
 
 @_evaluates(SessionLimit)
@@ -203,7 +204,7 @@ def _session_limit(
         found = made[used] = new_verdict(
             rule.kind,
             used >= rule.max_sessions,
-            RuleAction.DISCHARGE,
+            _DISCHARGE,
             f"{used} of {rule.max_sessions} sessions used",
         )
     return found
@@ -235,7 +236,7 @@ def _consecutive_missed(
         found = made[evidence] = new_verdict(
             rule.kind,
             len(run) >= rule.count,
-            RuleAction.DISCHARGE,
+            _DISCHARGE,
             f"{len(run)} consecutive missed sessions (limit {rule.count})",
             evidence,
         )
@@ -257,7 +258,7 @@ def _missed_in_window(
     return new_verdict(
         rule.kind,
         len(missed) > rule.max_missed,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{len(missed)} missed of the last {seen} scheduled "
         f"(more than {rule.max_missed} of {rule.window} ends)",
         tuple(reversed(missed)),
@@ -278,7 +279,7 @@ def _missed_within_days(
     return new_verdict(
         rule.kind,
         len(missed) >= rule.count,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{len(missed)} missed within {rule.days} days (limit {rule.count})",
         tuple(reversed(missed)),
     )
@@ -295,7 +296,7 @@ def _inactivity(
     return new_verdict(
         rule.kind,
         idle >= rule.days,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{max(idle, 0)} days since the last contact (limit {rule.days})",
         (last.id,) if last is not None else (),
     )
@@ -315,13 +316,13 @@ def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datet
             None,
         )
         if agreed is None:
-            return new_verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
+            return new_verdict(rule.kind, False, _DISCHARGE, "plan not yet agreed")
         start = agreed
     elapsed = (limit - start).days
     return new_verdict(
         rule.kind,
         elapsed >= rule.days,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{max(elapsed, 0)} of {rule.days} days elapsed",
     )
 
@@ -337,7 +338,7 @@ def _client_request(
     return new_verdict(
         rule.kind,
         bool(asked),
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         "client asked to end" if asked else "no request to end recorded",
         asked,
     )
@@ -403,7 +404,7 @@ def _sustained_recovery(
         return new_verdict(
             rule.kind,
             True,
-            RuleAction.DISCHARGE,
+            _DISCHARGE,
             f"reliable recovery over the last {n} measurements",
             evidence,
         )
@@ -431,7 +432,7 @@ def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
             reason = f"not recovered over the last {n} measurements: {codes}"
         else:
             reason = f"no reliable improvement at each of the last {n} measurements"
-        found = made[why] = new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+        found = made[why] = new_verdict(rule.kind, False, _DISCHARGE, reason)
     return found
 
 
@@ -527,9 +528,7 @@ def _authorisation_used(
     used, total = len(counted), rule.authorised_sessions
     text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
     if used >= total:
-        return new_verdict(
-            rule.kind, True, RuleAction.DISCHARGE, text + ": authorisation used up", counted
-        )
+        return new_verdict(rule.kind, True, _DISCHARGE, text + ": authorisation used up", counted)
     crossed = crossed_fractions(used, total, rule.warn_at)
     if crossed:
         return new_verdict(
@@ -544,7 +543,7 @@ _WEIGHT = {RuleAction.WARN: 0, RuleAction.REVIEW: 1, RuleAction.DISCHARGE: 2}
 
 
 def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
-    return max(actions, key=_WEIGHT.__getitem__) if actions else RuleAction.DISCHARGE
+    return max(actions, key=_WEIGHT.__getitem__) if actions else _DISCHARGE
 
 
 @_evaluates(AnyOf)

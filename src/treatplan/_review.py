@@ -317,7 +317,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         )
     )
     suggestion = _suggest(alert_list, verdicts, step, objectives)
-    if view.phase is Phase.CLOSED:
+    if view.phase is _PHASE_CLOSED:
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
     reviewable = view.phase in REVIEW_PHASES
@@ -467,6 +467,33 @@ def _measure_finding(
 
 
 _MOVING = frozenset({AchievementStatus.IN_PROGRESS, AchievementStatus.IMPROVING})
+# Enum members read at every review, looked up once: a class attribute access on an
+# enum costs several times a module global's.
+_AT_CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_AT_DID_NOT_ATTEND = Attendance.DID_NOT_ATTEND
+_DECIDE_BEGIN_ENDING = ReviewDecision.BEGIN_ENDING
+_DECIDE_CONTINUE = ReviewDecision.CONTINUE
+_DECIDE_REVISE_PLAN = ReviewDecision.REVISE_PLAN
+_KIND_ALLIANCE_DROP = AlertKind.ALLIANCE_DROP
+_KIND_ALLIANCE_LOW = AlertKind.ALLIANCE_LOW
+_KIND_NOT_ON_TRACK = AlertKind.NOT_ON_TRACK
+_KIND_RELIABLE_DETERIORATION = AlertKind.RELIABLE_DETERIORATION
+_KIND_RISK_ITEM = AlertKind.RISK_ITEM
+_KIND_RISK_NOT_ASSESSED = AlertKind.RISK_NOT_ASSESSED
+_LEVEL_URGENT = AlertLevel.URGENT
+_PHASE_CLOSED = Phase.CLOSED
+_RULE_DISCHARGE = RuleAction.DISCHARGE
+_RULE_REVIEW = RuleAction.REVIEW
+_RULE_WARN = RuleAction.WARN
+_SIGNAL_GREEN = TrackSignal.GREEN
+_SOURCE_MEASURE = AchievementSource.MEASURE
+_SOURCE_NONE = AchievementSource.NONE
+_SOURCE_RECORDED = AchievementSource.RECORDED
+_STATE_ACHIEVED = ObjectiveState.ACHIEVED
+_STATE_NOT_ASSESSED = ObjectiveState.NOT_ASSESSED
+_STATE_OFF_TRACK = ObjectiveState.OFF_TRACK
+_STATE_ON_TRACK = ObjectiveState.ON_TRACK
+_STATE_OVERDUE = ObjectiveState.OVERDUE
 #: Each signal's text (formatting an enum member runs Python code; every review does).
 _SIGNAL_TEXT = {s: s.value for s in TrackSignal}
 
@@ -495,38 +522,36 @@ def _objective_finding(
 
     detail, evidence = achievement.detail, achievement.evidence
     if achievement.achieved:
-        return finding(ObjectiveState.ACHIEVED, detail, evidence)
-    if source is AchievementSource.NONE:
-        return finding(ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED, detail)
+        return finding(_STATE_ACHIEVED, detail, evidence)
+    if source is _SOURCE_NONE:
+        return finding(_STATE_OVERDUE if past_due else _STATE_NOT_ASSESSED, detail)
     if past_due:
-        return finding(ObjectiveState.OVERDUE, detail + f" by {o.target_date}", evidence)
-    if source is AchievementSource.MEASURE:
+        return finding(_STATE_OVERDUE, detail + f" by {o.target_date}", evidence)
+    if source is _SOURCE_MEASURE:
         assert isinstance(o.target, MeasureTarget)
         m = measures.get(o.target.instrument)
         signal = m.signal if m is not None else None
-        on_track = signal in (None, TrackSignal.GREEN)
+        on_track = signal in (None, _SIGNAL_GREEN)
         return finding(
-            ObjectiveState.ON_TRACK if on_track else ObjectiveState.OFF_TRACK,
+            _STATE_ON_TRACK if on_track else _STATE_OFF_TRACK,
             detail + f" ({_SIGNAL_TEXT[signal] if signal is not None else 'no signal'})",
             evidence,
         )
     # A recorded verdict, a GAS level below target, or review progress: on track
     # while the latest review records it moving.
-    moving = source is not AchievementSource.RECORDED and (
+    moving = source is not _SOURCE_RECORDED and (
         record is not None and record[1].achievement in _MOVING
     )
-    return finding(
-        ObjectiveState.ON_TRACK if moving else ObjectiveState.OFF_TRACK, detail, evidence
-    )
+    return finding(_STATE_ON_TRACK if moving else _STATE_OFF_TRACK, detail, evidence)
 
 
 def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
     n = state.n_sessions
     run = 0
     for s in reversed(plan.sessions):
-        if s.attendance is Attendance.DID_NOT_ATTEND:
+        if s.attendance is _AT_DID_NOT_ATTEND:
             run += 1
-        elif s.attendance is not Attendance.CANCELLED_BY_SERVICE:
+        elif s.attendance is not _AT_CANCELLED_BY_SERVICE:
             break
     offered = state.offered(n)
     attended = state.attended(n)
@@ -543,8 +568,8 @@ def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
 
 #: Alerts that outweigh a discharge rule, with the reason a suggestion gives.
 _OUTWEIGHING_ALERTS = (
-    (AlertKind.RELIABLE_DETERIORATION, "reliable deterioration alert: review before ending"),
-    (AlertKind.NOT_ON_TRACK, "not-on-track alert: review before ending"),
+    (_KIND_RELIABLE_DETERIORATION, "reliable deterioration alert: review before ending"),
+    (_KIND_NOT_ON_TRACK, "not-on-track alert: review before ending"),
 )
 
 
@@ -562,61 +587,57 @@ def _suggest(
     fired = [leaf for verdict in verdicts for leaf in verdict.fired_leaves()]
     reasons: list[str] = []
     decision: ReviewDecision | None = None
-    if step.decision is not ReviewDecision.CONTINUE:
+    if step.decision is not _DECIDE_CONTINUE:
         decision = step.decision
         reasons.append(step.reason)
-    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is RuleAction.WARN)
-    discharge = [f for f in fired if f.action is RuleAction.DISCHARGE]
-    review_rules = [f for f in fired if f.action is RuleAction.REVIEW]
-    if AlertKind.RISK_ITEM in kinds:
+    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is _RULE_WARN)
+    discharge = [f for f in fired if f.action is _RULE_DISCHARGE]
+    review_rules = [f for f in fired if f.action is _RULE_REVIEW]
+    if _KIND_RISK_ITEM in kinds:
         # PHQ-9 item 9 >= 1 is a risk flag (Kroenke, Spitzer & Williams 2001): never
         # suggest beginning to end while it stands unreviewed.
         reasons.append("risk item endorsed: review the risk assessment and safety plan")
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
+            decision = _DECIDE_REVISE_PLAN
     if review_rules:
         reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
+            decision = _DECIDE_REVISE_PLAN
     # Reliable deterioration means review, step up or refer rather than end
     # (docs/references.md#ending-therapy), whether or not the stepped-care policy steps up on it.
     for kind, text in _OUTWEIGHING_ALERTS:
         if kind in kinds:
             reasons.append(text)
             if decision is None:
-                decision = ReviewDecision.REVISE_PLAN
+                decision = _DECIDE_REVISE_PLAN
     if discharge:
         text = "; ".join(f"{f.rule}: {f.reason}" for f in discharge)
         if decision is None:
-            decision = ReviewDecision.BEGIN_ENDING
+            decision = _DECIDE_BEGIN_ENDING
             reasons.append("ending rule fired: " + text)
         else:
             reasons.append("ending rule fired, but outweighed: " + text)
-    lagging = [
-        f.objective
-        for f in objectives
-        if f.state in (ObjectiveState.OFF_TRACK, ObjectiveState.OVERDUE)
-    ]
+    lagging = [f.objective for f in objectives if f.state in (_STATE_OFF_TRACK, _STATE_OVERDUE)]
     if lagging:
         reasons.append("objectives off track or overdue: " + ", ".join(lagging))
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
-    for kind in (AlertKind.ALLIANCE_LOW, AlertKind.ALLIANCE_DROP):
+            decision = _DECIDE_REVISE_PLAN
+    for kind in (_KIND_ALLIANCE_LOW, _KIND_ALLIANCE_DROP):
         if kind in kinds:
             reasons.append("alliance alert: discuss the relationship and the fit of therapy")
             break
     if decision is None:
-        decision = ReviewDecision.CONTINUE
+        decision = _DECIDE_CONTINUE
         reasons.append("on track: continue")
-        if objectives and all(f.state is ObjectiveState.ACHIEVED for f in objectives):
+        if objectives and all(f.state is _STATE_ACHIEVED for f in objectives):
             # Ending is the plan's ending rules' call; say why it is not suggested.
             reasons.append(
                 "every objective achieved, but no ending rule fired: "
                 "consider whether to plan the ending"
             )
-    if AlertKind.RISK_NOT_ASSESSED in kinds:
+    if _KIND_RISK_NOT_ASSESSED in kinds:
         reasons.append("risk item not assessed at the latest score: ask about risk")
-    urgent = sum(1 for a in found if a.level is AlertLevel.URGENT)
+    urgent = sum(1 for a in found if a.level is _LEVEL_URGENT)
     if urgent:
         reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")
     return Suggestion(decision, tuple(reasons))
@@ -745,7 +766,7 @@ def findings_record(
         review_id,
         as_of,
         # A closed plan has no suggestion; record_review refuses it anyway.
-        decision or found.suggestion.decision or ReviewDecision.CONTINUE,
+        decision or found.suggestion.decision or _DECIDE_CONTINUE,
         records,
         _in_range(_next_review(found, plan, as_of, cadence)),
         by,

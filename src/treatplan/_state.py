@@ -316,6 +316,19 @@ TERMINAL_ACHIEVEMENT = frozenset(
 )
 ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
 
+# Enum members read on every record and review, looked up once: a class attribute
+# access on an enum costs several times a module global's.
+_ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
+_CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
+_COMPLETED = GoalStatus.COMPLETED
+_RECORDED, _NO_SOURCE = AchievementSource.RECORDED, AchievementSource.NONE
+_MEASURE, _GAS, _REVIEW = (
+    AchievementSource.MEASURE,
+    AchievementSource.GAS,
+    AchievementSource.REVIEW,
+)
+
 
 # --------------------------------------------------------------------------- the state
 class PlanState:
@@ -553,18 +566,16 @@ def _append_session(log: _Sessions, s: Session, at: datetime) -> None:
     attendance = s.attendance
     n = len(log.instants)
     log.instants.append(at)
-    attended = attendance is Attendance.ATTENDED
+    attended = attendance is _ATTENDED
     log.attended.append(log.attended[n] + attended)
-    log.offered.append(log.offered[n] + (attendance is not Attendance.CANCELLED_BY_SERVICE))
-    log.dna.append(log.dna[n] + (attendance is Attendance.DID_NOT_ATTEND))
-    log.client_cancelled.append(
-        log.client_cancelled[n] + (attendance is Attendance.CANCELLED_BY_CLIENT)
-    )
+    log.offered.append(log.offered[n] + (attendance is not _CANCELLED_BY_SERVICE))
+    log.dna.append(log.dna[n] + (attendance is _DID_NOT_ATTEND))
+    log.client_cancelled.append(log.client_cancelled[n] + (attendance is _CANCELLED_BY_CLIENT))
     log.treatment.append(log.treatment[n] + (attended and bool(s.interventions)))
     if attended:
         log.attended_index.append(n)
         log.attended_ids.append(s.id)
-    if attendance is not Attendance.CANCELLED_BY_SERVICE:
+    if attendance is not _CANCELLED_BY_SERVICE:
         log.offered_ids.append(s.id)
 
 
@@ -713,7 +724,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
             taken.sort(key=_first)
             break
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
-    attended = session.attendance is Attendance.ATTENDED  # session.attended, inlined
+    attended = session.attendance is _ATTENDED  # session.attended, inlined
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
     # of standalone scores (sessions attended at or before each) only when:
@@ -954,11 +965,9 @@ def achievement_of(
     # have been completed without being achieved.
     if objective.achievement in TERMINAL_ACHIEVEMENT:
         achieved = objective.achievement in ACHIEVED
-        return Achievement(
-            oid, achieved, AchievementSource.RECORDED, f"recorded as {objective.achievement}"
-        )
-    if objective.status is GoalStatus.COMPLETED:
-        return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
+        return Achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
+    if objective.status is _COMPLETED:
+        return Achievement(oid, True, _RECORDED, "recorded as completed")
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
@@ -968,7 +977,7 @@ def achievement_of(
             earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
-            return Achievement(oid, False, AchievementSource.NONE, f"no {code} score yet")
+            return Achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
         total = latest.score.total
         assert total is not None
         met = target.met_by(total)
@@ -977,7 +986,7 @@ def achievement_of(
         return Achievement(
             oid,
             met,
-            AchievementSource.MEASURE,
+            _MEASURE,
             text + (": met" if met else ": not met"),
             total,
             (latest.assessment_id,),
@@ -997,19 +1006,19 @@ def achievement_of(
         return Achievement(
             oid,
             met,
-            AchievementSource.GAS,
+            _GAS,
             text + (": met" if met else ": not met"),
             float(level),
             (record[0],),
         )
     if record is None:
-        return Achievement(oid, False, AchievementSource.NONE, "no progress recorded yet")
+        return Achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
     review_id, p, _ = record
     assert isinstance(target, BehaviourTarget | GasTarget)
     return Achievement(
         oid,
         p.achievement in ACHIEVED,
-        AchievementSource.REVIEW,
+        _REVIEW,
         f"progress {p.achievement.value} at {review_id}",
         None,
         (review_id,),

@@ -186,18 +186,20 @@ def series_until(plan: TreatmentPlan, as_of: datetime) -> dict[str, Series]:
     """Each measured instrument's series cut at ``as_of`` (those with points then)."""
     state = state_of(plan)
     limit = v.instant(as_of)
-    cut = {code: state.series(code).until(limit) for code in state.codes()}
+    cut = {code: state.series_until(code, limit) for code in state.codes()}
     return {code: series for code, series in cut.items() if series}
 
 
 def _risk_item(code: str, point: ScoredPoint) -> Alert:
-    flags = ", ".join(point.score.risk_flags)
+    score = point.score  # its assessment_id read directly (ScoredPoint's is a property)
+    flags = ", ".join(score.risk_flags)
+    ident = score.assessment_id
     return Alert(
         _KIND_RISK_ITEM,
         _LEVEL_URGENT,
-        f"{code} risk item endorsed ({flags}) at {point.assessment_id}",
+        f"{code} risk item endorsed ({flags}) at {ident}",
         code,
-        (point.assessment_id,),
+        (ident,),
         point.at,
     )
 
@@ -312,7 +314,12 @@ def collect(
                     newest.at,
                 )
             )
-        if newest is not baseline and baseline.total is not None and newest.total is not None:
+        # (score.total: ScoredPoint.total is a property)
+        if (
+            newest is not baseline
+            and baseline.score.total is not None
+            and newest.score.total is not None
+        ):
             change = score_change(instrument, baseline.score, newest.score)
             if change is not None and change.reliable_deterioration:
                 add(

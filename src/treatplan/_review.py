@@ -443,24 +443,26 @@ def _measure_finding(
         if t.signal is not None:
             latest_chart = t
             break
+    # The scores read directly (ScoredPoint's total and assessment_id are properties).
+    first = base.score if base is not None else None
+    latest = last.score if last is not None else None
+    base_total = first.total if first is not None else None
+    last_total = latest.total if latest is not None else None
     return MeasureFinding(
         instrument=code,
         scores=len(series),
-        baseline=base.total if base else None,
-        baseline_id=base.assessment_id if base else None,
-        latest=last.total if last else None,
-        latest_id=last.assessment_id if last else None,
-        change=(last.total - base.total)
-        if base is not None
-        and last is not None
-        and base.total is not None
-        and last.total is not None
+        baseline=base_total,
+        baseline_id=first.assessment_id if first is not None else None,
+        latest=last_total,
+        latest_id=latest.assessment_id if latest is not None else None,
+        change=(last_total - base_total)
+        if base_total is not None and last_total is not None
         else None,
         category=change.category if change is not None else None,
         reliable_improvement=change.reliable_improvement if change is not None else None,
         reliable_deterioration=change.reliable_deterioration if change is not None else None,
-        band=last.score.band if last else None,
-        case=last.score.case if last else None,
+        band=latest.band if latest is not None else None,
+        case=latest.case if latest is not None else None,
         signal=latest_chart.signal if latest_chart is not None else None,
         trajectory=points if policy.charts else (),
     )
@@ -514,35 +516,28 @@ def _objective_finding(
     record = state.progress.get(o.id)
     level = record[2] if record is not None else None
     past_due = as_of.date() > o.target_date
-
-    def finding(
-        found: ObjectiveState, detail: str, evidence: tuple[str, ...] = ()
-    ) -> ObjectiveFinding:
-        return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
-
     detail, evidence = achievement.detail, achievement.evidence
+    found: ObjectiveState
     if achievement.achieved:
-        return finding(_STATE_ACHIEVED, detail, evidence)
-    if source is _SOURCE_NONE:
-        return finding(_STATE_OVERDUE if past_due else _STATE_NOT_ASSESSED, detail)
-    if past_due:
-        return finding(_STATE_OVERDUE, detail + f" by {o.target_date}", evidence)
-    if source is _SOURCE_MEASURE:
+        found = _STATE_ACHIEVED
+    elif source is _SOURCE_NONE:
+        found, evidence = (_STATE_OVERDUE if past_due else _STATE_NOT_ASSESSED), ()
+    elif past_due:
+        found, detail = _STATE_OVERDUE, detail + f" by {o.target_date}"
+    elif source is _SOURCE_MEASURE:
         assert isinstance(o.target, MeasureTarget)
         m = measures.get(o.target.instrument)
         signal = m.signal if m is not None else None
-        on_track = signal in (None, _SIGNAL_GREEN)
-        return finding(
-            _STATE_ON_TRACK if on_track else _STATE_OFF_TRACK,
-            detail + f" ({_SIGNAL_TEXT[signal] if signal is not None else 'no signal'})",
-            evidence,
+        found = _STATE_ON_TRACK if signal is None or signal is _SIGNAL_GREEN else _STATE_OFF_TRACK
+        detail += f" ({_SIGNAL_TEXT[signal] if signal is not None else 'no signal'})"
+    else:
+        # A recorded verdict, a GAS level below target, or review progress: on track
+        # while the latest review records it moving.
+        moving = source is not _SOURCE_RECORDED and (
+            record is not None and record[1].achievement in _MOVING
         )
-    # A recorded verdict, a GAS level below target, or review progress: on track
-    # while the latest review records it moving.
-    moving = source is not _SOURCE_RECORDED and (
-        record is not None and record[1].achievement in _MOVING
-    )
-    return finding(_STATE_ON_TRACK if moving else _STATE_OFF_TRACK, detail, evidence)
+        found = _STATE_ON_TRACK if moving else _STATE_OFF_TRACK
+    return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
 
 
 def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:

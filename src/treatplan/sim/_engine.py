@@ -138,6 +138,8 @@ _BY = "sim-service"
 _CLINICIAN = "sim-therapist"
 _ATTEND_TIME = time(9, 0, tzinfo=UTC)
 _ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
+# The highest totals an observed score is clipped to (the instruments' ranges, from 0).
+_PHQ9_MAX, _GAD7_MAX = 27, 21
 # PHQ-9 item 9 (thoughts of self-harm) is the least endorsed item (Kroenke et al. 2001).
 _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 
@@ -277,6 +279,10 @@ class _Context:
         self._texts: dict[datetime, str] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
+        # Whether each total the engine can observe meets its target (the target's own
+        # met_by, asked once per total: the engine asks after every attended session).
+        self.phq_met = tuple(self.phq_target.met_by(t) for t in range(_PHQ9_MAX + 1))
+        self.gad_met = tuple(self.gad_target.met_by(t) for t in range(_GAD7_MAX + 1))
 
     def at(self, day: int) -> datetime:
         """The engine's time on ``day`` (days from the scenario's start): one value per
@@ -519,8 +525,8 @@ def _assessments(
     true_phq, true_gad = scores_after(
         ctx.scenario, state.traits, state.dose, state.boost, state.boost_from
     )
-    phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
-    gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
+    phq = observe(rng, true_phq, ctx.phq_sem, 0, _PHQ9_MAX)
+    gad = observe(rng, true_gad, ctx.gad_sem, 0, _GAD7_MAX)
     # Items drawn from patterns of the instruments' own allowed responses.
     a = build.assessment("phq9-" + tag, "PHQ-9", at, ctx.phq_items.draw(rng, phq))
     b = build.assessment("gad7-" + tag, "GAD-7", at, ctx.gad_items.draw(rng, gad))
@@ -637,7 +643,7 @@ def _simulate(
         day = start_day
         interval = settings.session_interval_days
         good_enough, improved_rate = engagement.good_enough_rate, engagement.improved_ending_rate
-        phq_target, gad_target = ctx.phq_target, ctx.gad_target
+        phq_met, gad_met = ctx.phq_met, ctx.gad_met
         rules = ctx.rules
         while True:
             day += interval
@@ -657,7 +663,7 @@ def _simulate(
                 plan = build.record_session(plan, session)
                 state.plan, state.attended_now = plan, True
                 # Good-enough level (Barkham 2006): clients who feel better often end.
-                feels_well = phq_target.met_by(phq) and gad_target.met_by(gad)
+                feels_well = phq_met[phq] and gad_met[gad]
                 wish = rng.random() < (good_enough if feels_well else improved_rate)
                 if wish and not state.reliably_improved:
                     # Only a client who has reliably improved (either measure) asks to end.

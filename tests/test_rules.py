@@ -191,6 +191,20 @@ def test_verdicts_made_once_per_rule_and_input_equal_fresh_ones(
     assert verdict(rule, plans[-1]) is verdict(rule, plans[-1])  # found, not made
 
 
+def test_a_composite_of_remembered_verdicts_is_remembered() -> None:
+    rule = tp.rules.SessionLimit(6)
+    plan = with_sessions("A")
+    # A composite of remembered verdicts is remembered by its children.
+    composite = tp.rules.AnyOf((rule, tp.rules.ClientRequest()))
+    unfired = verdict(composite, plan)
+    assert verdict(composite, plan) is unfired
+    assert unfired.children == (
+        verdict(rule, plan),
+        verdict(tp.rules.ClientRequest(), plan),
+    )
+    assert (unfired.fired, unfired.reason, unfired.evidence) == (False, "no rule fired", ())
+
+
 def test_session_limit_as_of_an_earlier_date() -> None:
     plan = with_sessions("AAAAAA")
     before_last = plan.sessions[-1].at - timedelta(minutes=1)

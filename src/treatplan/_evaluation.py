@@ -335,13 +335,18 @@ def _client_request(
     if asked and (state.latest_record is None or state.latest_record > limit):
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
-    return new_verdict(
-        rule.kind,
-        bool(asked),
-        _DISCHARGE,
-        "client asked to end" if asked else "no request to end recorded",
-        asked,
-    )
+    # Remembered (see _MADE) so that a composite of remembered verdicts is found too.
+    made = _made(rule)
+    found = made.get(asked)
+    if found is None:
+        found = made[asked] = new_verdict(
+            rule.kind,
+            bool(asked),
+            _DISCHARGE,
+            "client asked to end" if asked else "no request to end recorded",
+            asked,
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- measures
@@ -552,8 +557,16 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
     children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
     if not fired:
-        action = _strongest([c.action for c in children])
-        return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+        # Remembered by its children, themselves mostly remembered verdicts (see _MADE):
+        # the entry holds them (in its children), so their ids name them while it lives.
+        made = _made(rule)
+        key = tuple(map(id, children))
+        found = made.get(key)
+        if found is None:
+            action = _strongest([c.action for c in children])
+            found = new_verdict(rule.kind, False, action, "no rule fired", (), children)
+            made[key] = found
+        return found
     action = _strongest([c.action for c in fired])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)
     # Each record once, in first-seen order: several rules often cite the same sessions.

@@ -52,6 +52,7 @@ from .._lifecycle import Event, fire, record_assessment, record_session, revise
 from .._model import (
     Assessment,
     Attendance,
+    BarrierKind,
     ClientFactors,
     Comparator,
     Goal,
@@ -62,8 +63,10 @@ from .._model import (
     Objective,
     Phase,
     PresentingProblem,
+    Readiness,
     ReviewDecision,
     Session,
+    SupportLevel,
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
@@ -600,16 +603,16 @@ def _simulate(
         day = admission.declined_day if admission.declined_day is not None else 0
         day = min(day, horizon_day)
         if day > admission.referred_day:
-            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
-        plan = fire(plan, Event.DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
+            plan = fire(plan, _WAITLIST, at=referred_at, by=_BY)
+        plan = fire(plan, _DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
         state.plan = plan
         ended_by = "declined"
     else:
         start_day = admission.start_day
         if start_day > admission.referred_day:
-            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
+            plan = fire(plan, _WAITLIST, at=referred_at, by=_BY)
         start_at = ctx.at(start_day)
-        plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
+        plan = fire(plan, _BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
         a, b, phq, gad = _assessments(ctx, build, rng, state, start_at, "baseline")
         state.scores.append((phq, gad))
         plan = build.record_assessment(build.record_assessment(plan, a), b)
@@ -624,7 +627,7 @@ def _simulate(
             interventions=(ctx.self_help if low_intensity else ctx.cbt,),
             discharge_criteria=ctx.rules,
         )
-        plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
+        plan = fire(plan, _AGREE_PLAN, at=start_at, by=_CLINICIAN)
         state.plan = plan
         # The engine's own copies of what goes into each session (ids, interventions):
         # a policy only reads the state, and records never depend on what it can reach.
@@ -694,7 +697,7 @@ def _simulate(
                         findings=found,
                         client_requested_ending=state.asks_to_end,
                     )
-                    if decision is ReviewDecision.STEP_UP and state.step == 2:
+                    if decision is _STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = build.revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         state.step, state.dose_per_session = 3, 1.0
@@ -727,12 +730,12 @@ def _simulate(
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason
-                if ending.outcome is EpisodeOutcome.DROPPED_OUT:
-                    plan = fire(plan, Event.DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
+                if ending.outcome is _DROPPED_OUT:
+                    plan = fire(plan, _DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
                     dropout_at = state.attended
                 else:
-                    plan = fire(plan, Event.BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
-                    plan = fire(plan, Event.COMPLETE, at=at, by=_CLINICIAN, reason=reason)
+                    plan = fire(plan, _BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
+                    plan = fire(plan, _COMPLETE, at=at, by=_CLINICIAN, reason=reason)
                 state.plan = plan
                 break
 
@@ -760,6 +763,24 @@ _TEXT: dict[Phase | EpisodeOutcome | None, str] = {
 }
 #: Each alert kind as its table text (the same reason).
 _ALERT_TEXT = {k: k.value for k in AlertKind}
+#: Each client factor as its table text (the same reason).
+_FACTOR_TEXT: dict[Any, str] = {
+    **{r: r.value for r in Readiness},
+    **{x: x.value for x in SupportLevel},
+    **{b: b.value for b in BarrierKind},
+}
+# Enum members read for every client, looked up once: a class attribute access on an
+# enum costs several times a module global's.
+_CLOSED = Phase.CLOSED
+_AGREE_PLAN = Event.AGREE_PLAN
+_BEGIN_ASSESSMENT = Event.BEGIN_ASSESSMENT
+_BEGIN_ENDING = Event.BEGIN_ENDING
+_COMPLETE = Event.COMPLETE
+_DECLINE = Event.DECLINE
+_DROPPED_OUT = EpisodeOutcome.DROPPED_OUT
+_DROP_OUT = Event.DROP_OUT
+_STEP_UP = ReviewDecision.STEP_UP
+_WAITLIST = Event.WAITLIST
 
 
 def _result(
@@ -777,7 +798,8 @@ def _result(
 ) -> ClientResult:
     offered, attended, reviews = counts
     name = plan.client_ref
-    closed = plan.phase is Phase.CLOSED
+    phase = plan.phase
+    closed = phase is _CLOSED
     started = admission.start_day is not None
     outcome: TalkingTherapiesOutcome | None = None
     by8: bool | None = None
@@ -809,15 +831,15 @@ def _result(
     client = (
         name,
         ctx.at(admission.referred_day).date().isoformat(),
-        factors.readiness.value if factors.readiness else "",
-        factors.support.value if factors.support else "",
-        ";".join(b.kind.value for b in factors.barriers),
+        _FACTOR_TEXT[factors.readiness] if factors.readiness else "",
+        _FACTOR_TEXT[factors.support] if factors.support else "",
+        ";".join([_FACTOR_TEXT[b.kind] for b in factors.barriers]),
         intake[0],
         intake[1],
         (admission.start_day - admission.referred_day) if admission.start_day is not None else "",
         started,
-        plan.phase.value,
-        plan.outcome.value if plan.outcome else "",
+        _TEXT[phase],
+        _TEXT[plan.outcome],
         ended_by,
         plan.last_event_at.date().isoformat() if closed else "",
         offered,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 
 import treatplan as tp
@@ -164,3 +165,65 @@ def test_a_policy_decision_of_another_kind_takes_the_checked_path() -> None:
         with pytest.raises(tp.ValidationError) as checked:
             tp.record_findings(plan, at, **arguments)
         assert str(fast.value) == str(checked.value)
+
+
+def _assessing_plan(index: int) -> tp.TreatmentPlan:
+    """A plan as the engine has it when it writes the plan: screened, then assessed."""
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=index)
+    plan = tp.TreatmentPlan.refer(f"plan-{index}", f"client-{index}", at=at, by="svc")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=at, by="svc")
+    for tag in ("screen", "baseline"):
+        plan = tp.record_assessment(plan, drawn_assessment(f"phq9-{tag}", "PHQ-9", at, (1,) * 9))
+        plan = tp.record_assessment(plan, drawn_assessment(f"gad7-{tag}", "GAD-7", at, (2,) * 7))
+    return plan
+
+
+def test_a_revision_with_content_checked_before_skips_the_check_and_equals_revise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from treatplan import _fast
+    from treatplan._memo import IdentityCache
+    from treatplan.sim import DEFAULT_SCENARIO
+    from treatplan.sim._engine import _Context
+
+    ctx = _Context(DEFAULT_SCENARIO)
+    content: dict[str, Any] = {
+        "presenting_problems": (ctx.problem,),
+        "goals": (ctx.goal(date(2026, 5, 1)),),
+        "interventions": (ctx.cbt,),
+        "discharge_criteria": ctx.rules,
+    }
+    checks: list[tp.TreatmentPlan] = []
+    check = _fast._plan_problems
+    monkeypatch.setattr(_fast, "_plan_problems", lambda p: checks.append(p) or check(p))
+    seen: IdentityCache[bool] = IdentityCache(8)
+    for index in range(3):
+        plan = _assessing_plan(index)
+        fast = _fast.simulated_revision(plan, seen=seen, **content)
+        assert fast == tp.revise(plan, **content)
+    assert len(checks) == 1  # the first revision with this content only
+    # Equal content in other objects is checked again.
+    other = {**content, "interventions": (attrs.evolve(ctx.cbt),)}
+    _fast.simulated_revision(_assessing_plan(9), seen=seen, **other)
+    assert len(checks) == 2
+
+
+def test_content_the_check_refuses_is_refused_for_every_plan() -> None:
+    from treatplan import _fast
+    from treatplan._memo import IdentityCache
+    from treatplan.sim import DEFAULT_SCENARIO
+    from treatplan.sim._engine import _Context
+
+    ctx = _Context(DEFAULT_SCENARIO)
+    # An intervention serving an objective the plan does not have.
+    stray = attrs.evolve(ctx.cbt, serves=("obj-none",))
+    seen: IdentityCache[bool] = IdentityCache(8)
+    for index in range(2):
+        plan = _assessing_plan(index)
+        with pytest.raises(tp.ValidationError):
+            tp.revise(plan, goals=(ctx.goal(date(2026, 5, 1)),), interventions=(stray,))
+        with pytest.raises(tp.ValidationError):
+            _fast.simulated_revision(
+                plan, seen=seen, goals=(ctx.goal(date(2026, 5, 1)),), interventions=(stray,)
+            )
+    assert len(seen) == 0

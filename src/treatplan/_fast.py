@@ -23,6 +23,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
+from ._memo import IdentityCache
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -795,7 +796,9 @@ def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
     return plan
 
 
-def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+def simulated_revision(
+    plan: TreatmentPlan, *, seen: IdentityCache[bool] | None = None, **changes: Any
+) -> TreatmentPlan:
     """:func:`~treatplan.revise` of ``plan`` for the simulator's engine: the plan's own
     check (``_plan_problems``, every check that spans the plan: ids, references,
     times, phases, rules) runs and raises :class:`ValidationError` as the constructor
@@ -811,13 +814,41 @@ def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     checked again by ``_plan_problems``); every other field is the valid plan's own.
     The verification sample rebuilds clients through ``revise``, and tests/test_fast.py
     holds this to it.
+
+    ``seen`` (the engine's record of the content it has revised plans with, held per
+    process) makes the plan's check run only the first time a revision holds this
+    very content: the same rule, custom instruments, problems, goals and
+    interventions (the objects, which the engine's context shares between clients).
+    The check of another engine plan revised with content found clean then finds
+    nothing either, because what it could find there depends only on that content:
+    the engine's plans at a revision differ only in their records' values (times,
+    responses, the plan's and client's ids), which the content does not read; every
+    record id follows an engine pattern (``phq9-<tag>``, ``gad7-<tag>``, ``s<n>``,
+    ``review-<n>``) that no content id matches; sessions deliver only interventions
+    the revision keeps and reviews rate only the goals' objectives, which a step up
+    keeps; and the records' own times, phases and responses were checked when they
+    were recorded and a revision changes none of them. Only a check that found
+    nothing is remembered, so content the check refuses is refused for every client.
+    tests/test_sim_fast.py holds a skipped check to ``revise``.
     """
     values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
     values.update(changes)
     new = _drawn_plan(**values)
+    if seen is not None:
+        content = (
+            new.discharge_criteria,
+            new.custom_instruments,
+            *new.presenting_problems,
+            *new.goals,
+            *new.interventions,
+        )
+        if seen.get(*content) is not None:
+            return new  # checked clean before with this content (see above)
     problems = _plan_problems(new)
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
+    if seen is not None:
+        seen.put(True, *content)
     return new
 
 

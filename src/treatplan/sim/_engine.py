@@ -49,6 +49,7 @@ from .._fast import (
 )
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
+from .._memo import IdentityCache
 from .._model import (
     Assessment,
     Attendance,
@@ -438,9 +439,13 @@ def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> T
 
 
 def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
-    # Safe: the engine's own revisions, in phases that allow them (see
-    # simulated_revision); content only, so the derived state carries over.
-    return keep_state(plan, simulated_revision(plan, **changes))
+    # Safe: the engine's own revisions, in phases that allow them, with the context's
+    # content (see simulated_revision); content only, so the derived state carries over.
+    return keep_state(plan, simulated_revision(plan, seen=_REVISED_WITH, **changes))
+
+
+#: The content the engine's revisions have been checked with (see simulated_revision).
+_REVISED_WITH: IdentityCache[bool] = IdentityCache(1024)
 
 
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:

@@ -109,6 +109,9 @@ def _live_objective_paths(plan: TreatmentPlan) -> Iterator[tuple[str, Objective]
 
 def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
     served = {oid for i in plan.interventions for oid in i.serves}
+    # The paths only when one is named (each a formatted string, and a search).
+    if served.issuperset([o.id for o in live_objectives(plan)]):
+        return None
     unserved = [path for path, o in _live_objective_paths(plan) if o.id not in served]
     if unserved:
         return "objectives not served by any intervention: " + ", ".join(unserved)
@@ -119,6 +122,11 @@ def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | N
     # The instruments of all_assessments, without its sort (only the set is read).
     measured = {a.instrument for a in plan.assessments}
     measured.update(a.instrument for s in plan.sessions for a in s.assessments)
+    # The paths only when one is named (as in _objectives_served).
+    if measured.issuperset(
+        [o.target.instrument for o in live_objectives(plan) if isinstance(o.target, MeasureTarget)]
+    ):
+        return None
     missing = [
         f"{path}.target.instrument"
         for path, o in _live_objective_paths(plan)

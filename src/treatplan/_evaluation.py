@@ -102,7 +102,7 @@ _MADE_PER_RULE = 1024
 
 def _made(rule: object) -> dict[Any, Verdict]:
     """The verdicts already made for ``rule`` (see :data:`_MADE`)."""
-    table = _MADE.get(rule)
+    table = _MADE.get_one(rule)
     if table is None:
         return _MADE.put({}, rule)
     if len(table) >= _MADE_PER_RULE:
@@ -515,7 +515,7 @@ def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list
     session count exactly at a threshold reaches it: in floats 0.28 * 25 is
     7.000000000000001 and 7 sessions would miss the 28% warning.
     """
-    exact = _EXACT.get(fractions)
+    exact = _EXACT.get_one(fractions)
     if exact is None:
         exact = _EXACT.put(
             tuple(Fraction(str(f)).as_integer_ratio() for f in fractions), fractions

@@ -145,7 +145,7 @@ _RANGES: IdentityCache[tuple[float, float]] = IdentityCache(256)
 
 def _total_range(instrument: Instrument) -> tuple[float, float]:
     """The instrument's (total_min, total_max), remembered per definition object."""
-    hit = _RANGES.get(instrument)
+    hit = _RANGES.get_one(instrument)
     if hit is not None:
         return hit
     return _RANGES.put((float(instrument.total_min), float(instrument.total_max)), instrument)
@@ -217,7 +217,7 @@ class LogLinearCurve:
             return self._expected(instrument, intake, session)
         # Every review charts each score against the same expectations again: remember
         # them per (curve, definition) objects, by (intake, session).
-        table = _EXPECTED.get(self, instrument)
+        table = _EXPECTED.get_two(self, instrument)
         if table is None:
             table = _EXPECTED.put({}, self, instrument)
         key = (intake, session)

@@ -355,7 +355,7 @@ def _current(
     """Whether ``findings`` still describe ``plan`` at ``as_of``: reviewed from a version
     with the very same records (a revision of goals or interventions since, the usual
     answer to a review, changes none), or else equal to a review of it now."""
-    reviewed = _REVIEWED.get(findings)
+    reviewed = _REVIEWED.get_one(findings)
     source = reviewed[0] if reviewed is not None else None
     if source is not None and all(
         getattr(source, name) is getattr(plan, name)
@@ -775,7 +775,7 @@ def _next_review(
 ) -> date | None:
     """:func:`next_review_date` of ``plan`` after ``as_of``: the findings' own when they
     computed it for this very time, cadence and interventions (all it reads)."""
-    reviewed = _REVIEWED.get(found)
+    reviewed = _REVIEWED.get_one(found)
     if (
         reviewed is not None
         and reviewed[1] is cadence

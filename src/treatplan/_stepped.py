@@ -183,7 +183,7 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
     v.check_argument(policy, SteppedCarePolicy, "policy", "a SteppedCarePolicy")
     chosen = policy or _DEFAULT_POLICY
     live = {o.id for g in plan.goals for o in g.objectives if o.status not in _DEAD}
-    step_of = _STEP_OF.get(chosen)
+    step_of = _STEP_OF.get_one(chosen)
     if step_of is None:
         step_of = _STEP_OF.put({m: chosen.step_of(m) for m in Modality}, chosen)
     steps = [

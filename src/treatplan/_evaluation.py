@@ -101,7 +101,9 @@ _MADE_PER_RULE = 1024
 
 
 def _made(rule: object) -> dict[Any, Verdict]:
-    """The verdicts already made for ``rule`` (see :data:`_MADE`)."""
+    """The verdicts already made for ``rule`` (see :data:`_MADE`), with room for one
+    more. An evaluation finds a verdict with ``_MADE.get_one(rule) or _made(rule)``
+    (one call when the table exists) and stores a new one through this."""
     table = _MADE.get_one(rule)
     if table is None:
         return _MADE.put({}, rule)
@@ -198,10 +200,10 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    made = _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(used)
     if found is None:
-        found = made[used] = new_verdict(
+        found = _made(rule)[used] = new_verdict(
             rule.kind,
             used >= rule.max_sessions,
             _DISCHARGE,
@@ -230,10 +232,10 @@ def _consecutive_missed(
             break
         run.append(s.id)
     evidence = tuple(reversed(run)) if run else ()
-    made = _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(evidence)
     if found is None:
-        found = made[evidence] = new_verdict(
+        found = _made(rule)[evidence] = new_verdict(
             rule.kind,
             len(run) >= rule.count,
             _DISCHARGE,
@@ -336,10 +338,10 @@ def _client_request(
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
     # Remembered (see _MADE) so that a composite of remembered verdicts is found too.
-    made = _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(asked)
     if found is None:
-        found = made[asked] = new_verdict(
+        found = _made(rule)[asked] = new_verdict(
             rule.kind,
             bool(asked),
             _DISCHARGE,
@@ -423,7 +425,7 @@ def _sustained_recovery(
 def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
     """The unfired verdict of ``rule`` for the reason ``why`` names (its kind, then the
     codes it lists), remembered (see :data:`_MADE`): its text is made only once."""
-    made = _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(why)
     if found is None:
         n, kind, codes = rule.consecutive, why[0], ", ".join(why[1:])
@@ -437,7 +439,7 @@ def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
             reason = f"not recovered over the last {n} measurements: {codes}"
         else:
             reason = f"no reliable improvement at each of the last {n} measurements"
-        found = made[why] = new_verdict(rule.kind, False, _DISCHARGE, reason)
+        found = _made(rule)[why] = new_verdict(rule.kind, False, _DISCHARGE, reason)
     return found
 
 
@@ -559,13 +561,13 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
     if not fired:
         # Remembered by its children, themselves mostly remembered verdicts (see _MADE):
         # the entry holds them (in its children), so their ids name them while it lives.
-        made = _made(rule)
+        made = _MADE.get_one(rule) or _made(rule)
         key = tuple(map(id, children))
         found = made.get(key)
         if found is None:
             action = _strongest([c.action for c in children])
             found = new_verdict(rule.kind, False, action, "no rule fired", (), children)
-            made[key] = found
+            _made(rule)[key] = found
         return found
     action = _strongest([c.action for c in fired])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)

@@ -112,10 +112,9 @@ def _objectives_served(plan: TreatmentPlan, _: _Request) -> str | None:
     # The paths only when one is named (each a formatted string, and a search).
     if served.issuperset([o.id for o in live_objectives(plan)]):
         return None
+    # Some live objective is unserved, so this names at least one.
     unserved = [path for path, o in _live_objective_paths(plan) if o.id not in served]
-    if unserved:
-        return "objectives not served by any intervention: " + ", ".join(unserved)
-    return None
+    return "objectives not served by any intervention: " + ", ".join(unserved)
 
 
 def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | None:
@@ -131,10 +130,8 @@ def _measure_targets_have_baselines(plan: TreatmentPlan, _: _Request) -> str | N
         f"{path}.target.instrument"
         for path, o in _live_objective_paths(plan)
         if isinstance(o.target, MeasureTarget) and o.target.instrument not in measured
-    ]
-    if missing:
-        return "no baseline score for the instrument of objective targets: " + ", ".join(missing)
-    return None
+    ]  # at least one: some live objective's instrument has no score
+    return "no baseline score for the instrument of objective targets: " + ", ".join(missing)
 
 
 def _reason_given(_: TreatmentPlan, request: _Request) -> str | None:

@@ -158,3 +158,16 @@ def test_making_room_survives_another_thread_emptying_the_cache() -> None:
     entries = EmptiedMeanwhile({1: 1, 2: 2})
     _make_room(entries, 2)
     assert len(entries) == 0
+
+
+def test_the_one_and_two_object_look_ups_find_what_get_finds() -> None:
+    from treatplan._memo import IdentityCache
+
+    cache: IdentityCache[str] = IdentityCache(4)
+    a, b = object(), object()
+    cache.put("one", a)
+    cache.put("two", a, b)
+    assert cache.get_one(a) == cache.get(a) == "one"
+    assert cache.get_two(a, b) == cache.get(a, b) == "two"
+    assert cache.get_one(b) is None
+    assert cache.get_two(b, a) is None

@@ -391,3 +391,19 @@ def test_classify_refuses_a_session_that_is_not_a_count(session: object) -> None
     response = tp.monitoring.ExpectedResponse()
     with pytest.raises(tp.ValidationError, match="session"):
         response.classify(tp.instruments.PHQ9, 18, session, 17)  # type: ignore[arg-type]
+
+
+def test_a_chart_starts_at_the_first_scored_point() -> None:
+    from measured_plans import build
+
+    plan = build(phq9=[(None,) * 9, 15, 12])
+    chart = tp.monitoring.track(tp.instruments.PHQ9, tp.instruments.plan_series(plan)["PHQ-9"])
+    assert [p.total for p in chart] == [None, 15, 12]
+    assert chart[0].expected is None
+    assert chart[0].signal is None
+    assert chart[1].session == 0
+    assert chart[1].signal is tp.monitoring.TrackSignal.GREEN
+    assert chart[2].expected is not None
+    unscored = build(phq9=[(None,) * 9])
+    only = tp.monitoring.track(tp.instruments.PHQ9, tp.instruments.plan_series(unscored)["PHQ-9"])
+    assert [(p.total, p.expected, p.signal) for p in only] == [(None, None, None)]

@@ -173,6 +173,38 @@ def test_session_limit_counting_missed_still_skips_service_cancellations() -> No
     assert verdict(rule, with_sessions("ADSA")).reason == "3 of 4 sessions used"
 
 
+def test_verdicts_made_once_per_rule_and_input_equal_fresh_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rule's verdicts are remembered by what they were made from (the table per rule
+    starts afresh when full): a remembered verdict equals one made afresh."""
+    from treatplan import _evaluation
+
+    monkeypatch.setattr(_evaluation, "_MADE_PER_RULE", 2)
+    rule = tp.rules.SessionLimit(6)
+    plans = [with_sessions("A" * n) for n in range(1, 6)]
+    first = [verdict(rule, p) for p in plans]
+    again = [verdict(rule, p) for p in plans]
+    assert again == first
+    assert [v.reason for v in again] == [f"{n} of 6 sessions used" for n in range(1, 6)]
+    assert len(_evaluation._made(rule)) <= 2
+    assert verdict(rule, plans[-1]) is verdict(rule, plans[-1])  # found, not made
+
+
+def test_a_composite_of_remembered_verdicts_is_remembered() -> None:
+    rule = tp.rules.SessionLimit(6)
+    plan = with_sessions("A")
+    # A composite of remembered verdicts is remembered by its children.
+    composite = tp.rules.AnyOf((rule, tp.rules.ClientRequest()))
+    unfired = verdict(composite, plan)
+    assert verdict(composite, plan) is unfired
+    assert unfired.children == (
+        verdict(rule, plan),
+        verdict(tp.rules.ClientRequest(), plan),
+    )
+    assert (unfired.fired, unfired.reason, unfired.evidence) == (False, "no rule fired", ())
+
+
 def test_session_limit_as_of_an_earlier_date() -> None:
     plan = with_sessions("AAAAAA")
     before_last = plan.sessions[-1].at - timedelta(minutes=1)

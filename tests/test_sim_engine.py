@@ -170,3 +170,14 @@ def test_each_day_has_one_time_value_and_the_table_stays_bounded() -> None:
     for day in range(100_001):
         assert ctx.at(day) == ctx.epoch + timedelta(days=day)
     assert len(ctx._days) <= 100_000
+
+
+def test_each_instant_has_one_text_and_the_table_stays_bounded() -> None:
+    ctx = _Context(DEFAULT_SCENARIO)
+    first = ctx.text(ctx.at(3))
+    assert ctx.text(ctx.at(3)) is first
+    assert first == (ctx.epoch + timedelta(days=3)).isoformat()
+    for day in range(100_001):
+        at = ctx.epoch + timedelta(days=day)  # a fresh value each: found by equality
+        assert ctx.text(at) == at.isoformat()
+    assert len(ctx._texts) <= 100_000

@@ -22,6 +22,7 @@ from . import _validation as v
 from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
+from ._memo import IdentityCache
 from ._model import MeasureTarget, TreatmentPlan, check_plan
 from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, chart
 from ._records import record_repr
@@ -185,23 +186,39 @@ def series_until(plan: TreatmentPlan, as_of: datetime) -> dict[str, Series]:
     """Each measured instrument's series cut at ``as_of`` (those with points then)."""
     state = state_of(plan)
     limit = v.instant(as_of)
-    cut = {code: state.series(code).until(limit) for code in state.codes()}
+    cut = {code: state.series_until(code, limit) for code in state.codes()}
     return {code: series for code, series in cut.items() if series}
 
 
 def _risk_item(code: str, point: ScoredPoint) -> Alert:
-    flags = ", ".join(point.score.risk_flags)
+    score = point.score  # its assessment_id read directly (ScoredPoint's is a property)
+    flags = ", ".join(score.risk_flags)
+    ident = score.assessment_id
     return Alert(
-        AlertKind.RISK_ITEM,
-        AlertLevel.URGENT,
-        f"{code} risk item endorsed ({flags}) at {point.assessment_id}",
+        _KIND_RISK_ITEM,
+        _LEVEL_URGENT,
+        f"{code} risk item endorsed ({flags}) at {ident}",
         code,
-        (point.assessment_id,),
+        (ident,),
         point.at,
     )
 
 
 _ORDER = {AlertLevel.URGENT: 0, AlertLevel.WARNING: 1, AlertLevel.INFO: 2}
+# Enum members read at every alert check, looked up once: a class attribute access on
+# an enum costs several times a module global's.
+_KIND_AUTHORISATION = AlertKind.AUTHORISATION
+_KIND_LESS_CHANGE_THAN_EXPECTED = AlertKind.LESS_CHANGE_THAN_EXPECTED
+_KIND_NOT_ON_TRACK = AlertKind.NOT_ON_TRACK
+_KIND_RELIABLE_DETERIORATION = AlertKind.RELIABLE_DETERIORATION
+_KIND_REVIEW_OVERDUE = AlertKind.REVIEW_OVERDUE
+_KIND_RISK_ITEM = AlertKind.RISK_ITEM
+_KIND_RISK_NOT_ASSESSED = AlertKind.RISK_NOT_ASSESSED
+_LEVEL_URGENT = AlertLevel.URGENT
+_LEVEL_WARNING = AlertLevel.WARNING
+_PHASE_CLOSED = Phase.CLOSED
+_SIGNAL_AMBER = TrackSignal.AMBER
+_SIGNAL_RED = TrackSignal.RED
 
 
 def collect(
@@ -246,8 +263,8 @@ def collect(
             # An empty risk_flags here means unknown, not no risk (item missing or total only).
             add(
                 Alert(
-                    AlertKind.RISK_NOT_ASSESSED,
-                    AlertLevel.WARNING,
+                    _KIND_RISK_NOT_ASSESSED,
+                    _LEVEL_WARNING,
                     f"{code} risk item not assessed at {latest.assessment_id}",
                     code,
                     (latest.assessment_id,),
@@ -273,11 +290,11 @@ def collect(
             charts[code] = tp
         signal = tp[-1].signal
         expected = tp[-1].expected
-        if signal is TrackSignal.RED and expected is not None:
+        if signal is _SIGNAL_RED and expected is not None:
             add(
                 Alert(
-                    AlertKind.NOT_ON_TRACK,
-                    AlertLevel.URGENT,
+                    _KIND_NOT_ON_TRACK,
+                    _LEVEL_URGENT,
                     f"{code} {newest.total:g} at session {tp[-1].session} is beyond the "
                     f"not-on-track limit {expected.alarm:.1f} (expected {expected.expected:.1f})",
                     code,
@@ -285,11 +302,11 @@ def collect(
                     newest.at,
                 )
             )
-        elif signal is TrackSignal.AMBER and policy.amber_alerts and expected is not None:
+        elif signal is _SIGNAL_AMBER and policy.amber_alerts and expected is not None:
             add(
                 Alert(
-                    AlertKind.LESS_CHANGE_THAN_EXPECTED,
-                    AlertLevel.WARNING,
+                    _KIND_LESS_CHANGE_THAN_EXPECTED,
+                    _LEVEL_WARNING,
                     f"{code} {newest.total:g} at session {tp[-1].session} is outside the "
                     f"expected band {expected.lower:.1f}-{expected.upper:.1f}",
                     code,
@@ -297,13 +314,18 @@ def collect(
                     newest.at,
                 )
             )
-        if newest is not baseline and baseline.total is not None and newest.total is not None:
+        # (score.total: ScoredPoint.total is a property)
+        if (
+            newest is not baseline
+            and baseline.score.total is not None
+            and newest.score.total is not None
+        ):
             change = score_change(instrument, baseline.score, newest.score)
             if change is not None and change.reliable_deterioration:
                 add(
                     Alert(
-                        AlertKind.RELIABLE_DETERIORATION,
-                        AlertLevel.URGENT,
+                        _KIND_RELIABLE_DETERIORATION,
+                        _LEVEL_URGENT,
                         f"{code} reliably worse: {baseline.total:g} -> {newest.total:g}",
                         code,
                         (baseline.assessment_id, newest.assessment_id),
@@ -324,8 +346,8 @@ def collect(
         last = (plan.reviews[-1].id,) if plan.reviews else ()
         add(
             Alert(
-                AlertKind.REVIEW_OVERDUE,
-                AlertLevel.WARNING,
+                _KIND_REVIEW_OVERDUE,
+                _LEVEL_WARNING,
                 f"review overdue by {days} day{'s' if days != 1 else ''} (due {review_due})",
                 None,
                 last,
@@ -432,26 +454,36 @@ def authorised_block(
     return min(chosen) if chosen else None
 
 
+#: :func:`authorised_block` per (discharge criteria, policy) objects, the only parts of a
+#: plan and policy it reads (both immutable): every review and alert check asks, and
+#: many plans share one rule (a service's, a simulated scenario's).
+_BLOCKS: IdentityCache[tuple[tuple[int, bool, tuple[float, ...]] | None]] = IdentityCache(256)
+
+
 def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) -> Alert | None:
-    if plan.phase is Phase.CLOSED:
+    if plan.phase is _PHASE_CLOSED:
         return None
-    block = authorised_block(plan, policy)
+    criteria = plan.discharge_criteria
+    found = _BLOCKS.get(criteria, policy)
+    if found is None:
+        found = _BLOCKS.put((authorised_block(plan, policy),), criteria, policy)
+    block = found[0]
     if block is None:
         return None
     authorised, count_missed, warnings = block
     used = sessions_used(plan, as_of, count_missed)
     if used >= authorised:
         return Alert(
-            AlertKind.AUTHORISATION,
-            AlertLevel.URGENT,
+            _KIND_AUTHORISATION,
+            _LEVEL_URGENT,
             f"authorisation used up: {used} of {authorised} sessions",
         )
     crossed = crossed_fractions(used, authorised, warnings)
     if not crossed:
         return None
     return Alert(
-        AlertKind.AUTHORISATION,
-        AlertLevel.WARNING,
+        _KIND_AUTHORISATION,
+        _LEVEL_WARNING,
         f"{used} of {authorised} authorised sessions used "
         f"({used / authorised:.0%}; warning at {crossed[-1]:.0%})",
     )

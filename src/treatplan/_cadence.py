@@ -83,8 +83,12 @@ class ReviewStatus(enum.StrEnum):
 # --------------------------------------------------------------------------- cadence
 def _agreed_at(plan: TreatmentPlan) -> datetime:
     # Only agree_plan and resume_treatment lead into a review phase, so a plan in one
-    # always has such a record.
-    return next(t.at for t in reversed(plan.history) if t.event in _INTO_REVIEW)
+    # always has such a record. (A loop: next() over a generator closes it with an
+    # exception, which costs more than the search.)
+    for t in reversed(plan.history):  # pragma: no branch - see above
+        if t.event in _INTO_REVIEW:
+            break
+    return t.at
 
 
 #: How many occurrences of a schedule are projected (ten years of weekly sessions).

@@ -726,7 +726,7 @@ _CHANGES_PER_INSTRUMENT = 4096
 
 def change_between(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
     """:func:`change_of`, remembered per (definition object, pre, post)."""
-    table = _CHANGES.get(instrument)
+    table = _CHANGES.get_one(instrument)
     if table is None:
         table = _CHANGES.put({}, instrument)
     key = (pre, post)

@@ -89,6 +89,28 @@ class Verdict:
 #: (see :func:`treatplan._fast.frozen_maker`): rules are evaluated after every session.
 new_verdict = frozen_maker(Verdict)
 
+#: Verdicts already made, per rule object, by what they were made from (a session
+#: count, the ids of a run of missed sessions, the codes a reason names). A verdict
+#: holds only the rule's kind and action, numbers, ids and generated text, so equal
+#: inputs make equal verdicts; rules are evaluated after every session and most
+#: verdicts repeat, and making one (its reason text above all) costs more than finding
+#: it. Verdicts are immutable, so sharing one is safe.
+_MADE: IdentityCache[dict[Any, Verdict]] = IdentityCache(256)
+#: Verdicts kept per rule at most (the table starts afresh when full).
+_MADE_PER_RULE = 1024
+
+
+def _made(rule: object) -> dict[Any, Verdict]:
+    """The verdicts already made for ``rule`` (see :data:`_MADE`), with room for one
+    more. An evaluation finds a verdict with ``_MADE.get_one(rule) or _made(rule)``
+    (one call when the table exists) and stores a new one through this."""
+    table = _MADE.get_one(rule)
+    if table is None:
+        return _MADE.put({}, rule)
+    if len(table) >= _MADE_PER_RULE:
+        table.clear()
+    return table
+
 
 R = TypeVar("R")
 _Evaluator = Callable[[Any, TreatmentPlan, PlanState, datetime], Verdict]
@@ -148,6 +170,7 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
 
 
 _CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_DISCHARGE = RuleAction.DISCHARGE  # read by every rule, looked up once
 _CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
 _DID_NOT_ATTEND = Attendance.DID_NOT_ATTEND
 
@@ -168,7 +191,7 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
     met = [o.id for o in chosen if achievement_of(view, state, o, limit).achieved]
     fired = wanted > 0 and len(met) == wanted
     reason = f"{len(met)} of {wanted} objectives achieved"
-    return new_verdict(rule.kind, fired, RuleAction.DISCHARGE, reason, tuple(met))
+    return new_verdict(rule.kind, fired, _DISCHARGE, reason, tuple(met))
 
 
 @_evaluates(SessionLimit)
@@ -177,12 +200,16 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    return new_verdict(
-        rule.kind,
-        used >= rule.max_sessions,
-        RuleAction.DISCHARGE,
-        f"{used} of {rule.max_sessions} sessions used",
-    )
+    made = _MADE.get_one(rule) or _made(rule)
+    found = made.get(used)
+    if found is None:
+        found = _made(rule)[used] = new_verdict(
+            rule.kind,
+            used >= rule.max_sessions,
+            _DISCHARGE,
+            f"{used} of {rule.max_sessions} sessions used",
+        )
+    return found
 
 
 @_evaluates(ConsecutiveMissed)
@@ -204,13 +231,18 @@ def _consecutive_missed(
         ):
             break
         run.append(s.id)
-    return new_verdict(
-        rule.kind,
-        len(run) >= rule.count,
-        RuleAction.DISCHARGE,
-        f"{len(run)} consecutive missed sessions (limit {rule.count})",
-        tuple(reversed(run)),
-    )
+    evidence = tuple(reversed(run)) if run else ()
+    made = _MADE.get_one(rule) or _made(rule)
+    found = made.get(evidence)
+    if found is None:
+        found = _made(rule)[evidence] = new_verdict(
+            rule.kind,
+            len(run) >= rule.count,
+            _DISCHARGE,
+            f"{len(run)} consecutive missed sessions (limit {rule.count})",
+            evidence,
+        )
+    return found
 
 
 @_evaluates(MissedInWindow)
@@ -228,7 +260,7 @@ def _missed_in_window(
     return new_verdict(
         rule.kind,
         len(missed) > rule.max_missed,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{len(missed)} missed of the last {seen} scheduled "
         f"(more than {rule.max_missed} of {rule.window} ends)",
         tuple(reversed(missed)),
@@ -249,7 +281,7 @@ def _missed_within_days(
     return new_verdict(
         rule.kind,
         len(missed) >= rule.count,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{len(missed)} missed within {rule.days} days (limit {rule.count})",
         tuple(reversed(missed)),
     )
@@ -266,7 +298,7 @@ def _inactivity(
     return new_verdict(
         rule.kind,
         idle >= rule.days,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{max(idle, 0)} days since the last contact (limit {rule.days})",
         (last.id,) if last is not None else (),
     )
@@ -286,13 +318,13 @@ def _time_limit(rule: TimeLimit, plan: TreatmentPlan, _: PlanState, limit: datet
             None,
         )
         if agreed is None:
-            return new_verdict(rule.kind, False, RuleAction.DISCHARGE, "plan not yet agreed")
+            return new_verdict(rule.kind, False, _DISCHARGE, "plan not yet agreed")
         start = agreed
     elapsed = (limit - start).days
     return new_verdict(
         rule.kind,
         elapsed >= rule.days,
-        RuleAction.DISCHARGE,
+        _DISCHARGE,
         f"{max(elapsed, 0)} of {rule.days} days elapsed",
     )
 
@@ -305,13 +337,18 @@ def _client_request(
     if asked and (state.latest_record is None or state.latest_record > limit):
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
-    return new_verdict(
-        rule.kind,
-        bool(asked),
-        RuleAction.DISCHARGE,
-        "client asked to end" if asked else "no request to end recorded",
-        asked,
-    )
+    # Remembered (see _MADE) so that a composite of remembered verdicts is found too.
+    made = _MADE.get_one(rule) or _made(rule)
+    found = made.get(asked)
+    if found is None:
+        found = _made(rule)[asked] = new_verdict(
+            rule.kind,
+            bool(asked),
+            _DISCHARGE,
+            "client asked to end" if asked else "no request to end recorded",
+            asked,
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- measures
@@ -324,7 +361,7 @@ def _measured(
         # An UnknownReferenceError for a code the plan can't read, even when unscored:
         # a typo would otherwise make the rule silently never fire.
         instrument = plan.instrument(code)
-        series = state.series(code).until(limit)
+        series = state.series_until(code, limit)
         if series.n_scored:
             out.append((code, instrument, series))
     return out
@@ -337,33 +374,29 @@ def _sustained_recovery(
     n = rule.consecutive
     measured: list[tuple[str, Instrument, Series]] = []
     short: list[str] = []  # measures with fewer than n scores after their baseline
-    for m in _measured(plan, state, limit, rule.instruments):
-        if m[1].caseness_cutoff is not None:
-            measured.append(m)
-            if m[2].n_scored - 1 < n:
-                short.append(m[0])
+    # _measured, inlined (evaluated after every session), keeping the measures that
+    # have a caseness cut-off.
+    for code in rule.instruments:
+        # An UnknownReferenceError for a code the plan can't read, even when unscored.
+        instrument = plan.instrument(code)
+        series = state.series_until(code, limit)
+        if series.n_scored and instrument.caseness_cutoff is not None:
+            measured.append((code, instrument, series))
+            if series.n_scored - 1 < n:
+                short.append(code)
     if not measured:
-        return new_verdict(
-            rule.kind, False, RuleAction.DISCHARGE, "no scores on the listed measures"
-        )
+        return _unfired_recovery(rule, ("none",))
     if short:
-        return new_verdict(
-            rule.kind,
-            False,
-            RuleAction.DISCHARGE,
-            f"fewer than {n} scores after baseline: " + ", ".join(short),
-        )
+        return _unfired_recovery(rule, ("short", *short))
     case_at_start = False
     failing: list[str] = []
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
     improved_at = [False] * n
     for code, instrument, series in measured:
-        base = series.first_scored()
-        assert base is not None
+        base, recent, changes = series.recent(instrument, n)
         case_at_start = case_at_start or bool(base.score.case)
         failed = False
-        changes = series.changes_from_baseline(instrument, n)
-        for j, p in enumerate(series.last_scored(n)):
+        for j, p in enumerate(recent):
             change = changes[j]
             if p.score.case or (change is not None and change.reliable_deterioration):
                 failed = True
@@ -378,17 +411,36 @@ def _sustained_recovery(
         return new_verdict(
             rule.kind,
             True,
-            RuleAction.DISCHARGE,
+            _DISCHARGE,
             f"reliable recovery over the last {n} measurements",
             evidence,
         )
     if not case_at_start:
-        reason = "no listed measure was in the clinical range at baseline"
-    elif failing:
-        reason = f"not recovered over the last {n} measurements: " + ", ".join(failing)
-    else:
-        reason = f"no reliable improvement at each of the last {n} measurements"
-    return new_verdict(rule.kind, False, RuleAction.DISCHARGE, reason)
+        return _unfired_recovery(rule, ("case",))
+    if failing:
+        return _unfired_recovery(rule, ("failing", *failing))
+    return _unfired_recovery(rule, ("improving",))
+
+
+def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
+    """The unfired verdict of ``rule`` for the reason ``why`` names (its kind, then the
+    codes it lists), remembered (see :data:`_MADE`): its text is made only once."""
+    made = _MADE.get_one(rule) or _made(rule)
+    found = made.get(why)
+    if found is None:
+        n, kind, codes = rule.consecutive, why[0], ", ".join(why[1:])
+        if kind == "none":
+            reason = "no scores on the listed measures"
+        elif kind == "short":
+            reason = f"fewer than {n} scores after baseline: {codes}"
+        elif kind == "case":
+            reason = "no listed measure was in the clinical range at baseline"
+        elif kind == "failing":
+            reason = f"not recovered over the last {n} measurements: {codes}"
+        else:
+            reason = f"no reliable improvement at each of the last {n} measurements"
+        found = _made(rule)[why] = new_verdict(rule.kind, False, _DISCHARGE, reason)
+    return found
 
 
 @_evaluates(Plateau)
@@ -465,7 +517,7 @@ def crossed_fractions(used: int, total: int, fractions: Sequence[float]) -> list
     session count exactly at a threshold reaches it: in floats 0.28 * 25 is
     7.000000000000001 and 7 sessions would miss the 28% warning.
     """
-    exact = _EXACT.get(fractions)
+    exact = _EXACT.get_one(fractions)
     if exact is None:
         exact = _EXACT.put(
             tuple(Fraction(str(f)).as_integer_ratio() for f in fractions), fractions
@@ -483,9 +535,7 @@ def _authorisation_used(
     used, total = len(counted), rule.authorised_sessions
     text = f"{used} of {total} authorised sessions used ({used / total:.0%})"
     if used >= total:
-        return new_verdict(
-            rule.kind, True, RuleAction.DISCHARGE, text + ": authorisation used up", counted
-        )
+        return new_verdict(rule.kind, True, _DISCHARGE, text + ": authorisation used up", counted)
     crossed = crossed_fractions(used, total, rule.warn_at)
     if crossed:
         return new_verdict(
@@ -500,7 +550,7 @@ _WEIGHT = {RuleAction.WARN: 0, RuleAction.REVIEW: 1, RuleAction.DISCHARGE: 2}
 
 
 def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
-    return max(actions, key=_WEIGHT.__getitem__) if actions else RuleAction.DISCHARGE
+    return max(actions, key=_WEIGHT.__getitem__) if actions else _DISCHARGE
 
 
 @_evaluates(AnyOf)
@@ -509,8 +559,16 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
     children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
     if not fired:
-        action = _strongest([c.action for c in children])
-        return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+        # Remembered by its children, themselves mostly remembered verdicts (see _MADE):
+        # the entry holds them (in its children), so their ids name them while it lives.
+        made = _MADE.get_one(rule) or _made(rule)
+        key = tuple(map(id, children))
+        found = made.get(key)
+        if found is None:
+            action = _strongest([c.action for c in children])
+            found = new_verdict(rule.kind, False, action, "no rule fired", (), children)
+            _made(rule)[key] = found
+        return found
     action = _strongest([c.action for c in fired])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)
     # Each record once, in first-seen order: several rules often cite the same sessions.

@@ -23,6 +23,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
+from ._memo import IdentityCache
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -59,6 +60,8 @@ T = TypeVar("T")
 
 __all__ = [
     "drawn_assessment",
+    "drawn_progress",
+    "drawn_review",
     "drawn_session",
     "frozen_maker",
     "loaded_assessment",
@@ -79,6 +82,7 @@ __all__ = [
     "replace_field",
     "simulated_record",
     "simulated_referral",
+    "simulated_review",
     "simulated_revision",
     "with_transition",
 ]
@@ -431,9 +435,8 @@ def drawn_assessment(
     :func:`~treatplan.record_assessment` still check the responses against the
     plan's definition. tests/test_sim_fast.py holds this to the validated path.
     """
-    return _new_assessment(
-        id=ident, instrument=instrument, administered_at=at, items=items, total=None
-    )
+    # Positional, in field order: id, instrument, administered_at, items, total.
+    return _new_assessment(ident, instrument, at, items, None)
 
 
 def drawn_session(
@@ -452,15 +455,9 @@ def drawn_session(
     and interventions fit the plan is still checked by
     :func:`~treatplan.record_session`.
     """
-    return _new_session(
-        id=ident,
-        at=at,
-        attendance=attendance,
-        interventions=interventions,
-        assessments=assessments,
-        duration_minutes=None,
-        note=None,
-    )
+    # Positional, in field order: id, at, attendance, interventions, assessments,
+    # duration_minutes, note.
+    return _new_session(ident, at, attendance, interventions, assessments, None, None)
 
 
 def simulated_record(
@@ -493,6 +490,92 @@ def simulated_record(
     """
     new = _REPLACE[field](plan, (*getattr(plan, field), record), None)
     object.__setattr__(new, "_state", extend(parent_state, new, record))
+    return new
+
+
+#: The review records the simulator makes, each maker compiled the first time the engine
+#: records a review (``import treatplan`` never pays for them).
+_DRAWN_REVIEW_RECORDS: Mapping[type[Any], Callable[..., Any]] = _CompiledOnFirstUse(
+    lambda cls: _maker(cls, "__init_drawn__", keep_defaults=False),
+    (ObjectiveProgress, ProgressReview),
+    "cls",
+    "a review record class",
+)
+
+
+def drawn_progress(
+    objective: str, achievement: AchievementStatus, gas_level: int | None, note: None
+) -> ObjectiveProgress:
+    """An :class:`ObjectiveProgress` the simulator's engine records at a review (through
+    :func:`treatplan._review.findings_record`), without its field validators.
+
+    Safe because what they check holds by construction: ``objective`` is the id of
+    an objective of the plan (an opaque reference its own validator checked), taken
+    from :func:`~treatplan.review`'s findings of that plan; ``achievement`` is an
+    :class:`AchievementStatus` (the library's mapping of an objective's state);
+    ``gas_level`` is the level a validated review recorded, or ``None``; ``note`` is
+    ``None``. tests/test_sim_fast.py holds this to the validated constructor.
+    """
+    made: ObjectiveProgress = _DRAWN_REVIEW_RECORDS[ObjectiveProgress](
+        objective, achievement, gas_level, note
+    )
+    return made
+
+
+def drawn_review(
+    ident: str,
+    at: datetime,
+    decision: ReviewDecision,
+    progress: tuple[ObjectiveProgress, ...],
+    next_review: date | None,
+    by: str,
+    client_requested_ending: bool,
+    note: None,
+) -> ProgressReview:
+    """A :class:`ProgressReview` the simulator's engine records (through
+    :func:`treatplan._review.findings_record`), without its converter, validators and
+    post-init check.
+
+    Safe because what they check holds by construction: ``ident`` (``review-<n>``)
+    and ``by`` are the engine's opaque references; ``at`` is one of the engine's
+    times, a UTC date-time (what the converter returns unchanged); ``decision`` is a
+    :class:`ReviewDecision` (the engine checks what a policy decided, and takes the
+    checked path otherwise); ``progress`` is a tuple of :func:`drawn_progress` records
+    for distinct objectives (the findings' live objectives, each once); ``next_review``
+    is the cadence's next date, never before the review's own date
+    (:func:`~treatplan.next_review_date`), or ``None``; ``client_requested_ending`` is a
+    bool; ``note`` is ``None``. tests/test_sim_fast.py holds this to the validated
+    constructor.
+    """
+    made: ProgressReview = _DRAWN_REVIEW_RECORDS[ProgressReview](
+        ident, at, decision, progress, next_review, by, client_requested_ending, note
+    )
+    return made
+
+
+def simulated_review(
+    plan: TreatmentPlan,
+    review: ProgressReview,
+    parent_state: Any,
+    extend: Callable[[Any, ProgressReview], Any],
+) -> TreatmentPlan:
+    """``plan`` with ``review`` appended to its reviews, none of
+    :func:`~treatplan.record_review`'s checks made, and derived state
+    ``extend(parent_state, review)`` (``_state.with_review``).
+
+    Only the simulator's engine (``treatplan.sim._engine``) calls this, for a review
+    it held on this very plan at the time of the session just recorded, which passes
+    every one of those checks by construction: the plan is active (the engine reviews
+    only between agreeing the plan and the ending), so reviews are allowed and the
+    review's time is not before the latest transition; its id ``review-<n>`` (the
+    engine's own review count) matches no other id of the plan; it is dated at the
+    latest session, so not before the previous review; and its progress names the
+    plan's own objectives (:func:`drawn_progress`). The engine's verification sample
+    rebuilds clients through :func:`~treatplan.record_findings`, and
+    tests/test_sim_fast.py holds this to :func:`~treatplan.record_review`.
+    """
+    new = _REPLACE["reviews"](plan, (*plan.reviews, review), None)
+    object.__setattr__(new, "_state", extend(parent_state, review))
     return new
 
 
@@ -713,7 +796,9 @@ def loaded_plan(fields: dict[str, Any]) -> TreatmentPlan:
     return plan
 
 
-def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
+def simulated_revision(
+    plan: TreatmentPlan, *, seen: IdentityCache[bool] | None = None, **changes: Any
+) -> TreatmentPlan:
     """:func:`~treatplan.revise` of ``plan`` for the simulator's engine: the plan's own
     check (``_plan_problems``, every check that spans the plan: ids, references,
     times, phases, rules) runs and raises :class:`ValidationError` as the constructor
@@ -729,13 +814,41 @@ def simulated_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
     checked again by ``_plan_problems``); every other field is the valid plan's own.
     The verification sample rebuilds clients through ``revise``, and tests/test_fast.py
     holds this to it.
+
+    ``seen`` (the engine's record of the content it has revised plans with, held per
+    process) makes the plan's check run only the first time a revision holds this
+    very content: the same rule, custom instruments, problems, goals and
+    interventions (the objects, which the engine's context shares between clients).
+    The check of another engine plan revised with content found clean then finds
+    nothing either, because what it could find there depends only on that content:
+    the engine's plans at a revision differ only in their records' values (times,
+    responses, the plan's and client's ids), which the content does not read; every
+    record id follows an engine pattern (``phq9-<tag>``, ``gad7-<tag>``, ``s<n>``,
+    ``review-<n>``) that no content id matches; sessions deliver only interventions
+    the revision keeps and reviews rate only the goals' objectives, which a step up
+    keeps; and the records' own times, phases and responses were checked when they
+    were recorded and a revision changes none of them. Only a check that found
+    nothing is remembered, so content the check refuses is refused for every client.
+    tests/test_sim_fast.py holds a skipped check to ``revise``.
     """
     values = {name: getattr(plan, name) for name in _PLAN_FIELDS}
     values.update(changes)
     new = _drawn_plan(**values)
+    if seen is not None:
+        content = (
+            new.discharge_criteria,
+            new.custom_instruments,
+            *new.presenting_problems,
+            *new.goals,
+            *new.interventions,
+        )
+        if seen.get(*content) is not None:
+            return new  # checked clean before with this content (see above)
     problems = _plan_problems(new)
     if problems:
         raise ValidationError(problems, "invalid treatment plan")
+    if seen is not None:
+        seen.put(True, *content)
     return new
 
 
@@ -773,4 +886,8 @@ def simulated_referral(
         "history": (first,),
         "client_factors": client_factors,
     }
-    return _drawn_plan(**values)
+    plan = _drawn_plan(**values)
+    # No derived state yet (built on first use): said, so that first use need not find
+    # the slot empty (an AttributeError, caught, costs more than this store).
+    object.__setattr__(plan, "_state", None)
+    return plan

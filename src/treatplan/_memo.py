@@ -82,6 +82,17 @@ class IdentityCache(Generic[V]):
         )
         return entry[1] if entry is not None else None
 
+    def get_one(self, key: object) -> V | None:
+        """``get(key)`` for a key of one object, without packing the arguments: the
+        look-up of the library's hottest caches (per rule, per instrument definition)."""
+        entry = self._entries.get((id(key),))
+        return entry[1] if entry is not None else None
+
+    def get_two(self, first: object, second: object) -> V | None:
+        """``get(first, second)``, without packing the arguments (see :meth:`get_one`)."""
+        entry = self._entries.get((id(first), id(second)))
+        return entry[1] if entry is not None else None
+
     def put(self, value: V, *key: object) -> V:
         """Store ``value`` for these objects (dropping the oldest entry when full); return it."""
         entries = self._entries

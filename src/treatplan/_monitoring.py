@@ -101,6 +101,12 @@ class TrackSignal(enum.StrEnum):
     RED = "red"
 
 
+# Enum members read for every charted score, looked up once: a class attribute access
+# on an enum costs several times a module global's.
+_GREEN, _AMBER, _RED = TrackSignal.GREEN, TrackSignal.AMBER, TrackSignal.RED
+_HIGHER_IS_WORSE = Direction.HIGHER_IS_WORSE
+
+
 @attrs.frozen
 class ExpectedScore:
     """The expected total at a session, with its band and the not-on-track limit.
@@ -124,13 +130,13 @@ class ExpectedScore:
 
     def signal(self, total: float, direction: Direction) -> TrackSignal:
         """Green within or better than the band, amber up to ``alarm``, red beyond it."""
-        if direction is Direction.HIGHER_IS_WORSE:
+        if direction is _HIGHER_IS_WORSE:
             if total <= self.upper:
-                return TrackSignal.GREEN
-            return TrackSignal.AMBER if total <= self.alarm else TrackSignal.RED
+                return _GREEN
+            return _AMBER if total <= self.alarm else _RED
         if total >= self.lower:
-            return TrackSignal.GREEN
-        return TrackSignal.AMBER if total >= self.alarm else TrackSignal.RED
+            return _GREEN
+        return _AMBER if total >= self.alarm else _RED
 
 
 #: Each instrument definition's (total_min, total_max): computed from its items.
@@ -139,7 +145,7 @@ _RANGES: IdentityCache[tuple[float, float]] = IdentityCache(256)
 
 def _total_range(instrument: Instrument) -> tuple[float, float]:
     """The instrument's (total_min, total_max), remembered per definition object."""
-    hit = _RANGES.get(instrument)
+    hit = _RANGES.get_one(instrument)
     if hit is not None:
         return hit
     return _RANGES.put((float(instrument.total_min), float(instrument.total_max)), instrument)
@@ -211,7 +217,7 @@ class LogLinearCurve:
             return self._expected(instrument, intake, session)
         # Every review charts each score against the same expectations again: remember
         # them per (curve, definition) objects, by (intake, session).
-        table = _EXPECTED.get(self, instrument)
+        table = _EXPECTED.get_two(self, instrument)
         if table is None:
             table = _EXPECTED.put({}, self, instrument)
         key = (intake, session)
@@ -387,7 +393,7 @@ class ExpectedResponse:
         """:meth:`classify` with its arguments checked (the library's own charts)."""
         point = self.curve_for(instrument.code, intake).expected(instrument, intake, session)
         if session == 0 or (self.non_case_is_green and case is False):
-            return point, TrackSignal.GREEN
+            return point, _GREEN
         return point, point.signal(total, instrument.direction)
 
 
@@ -486,7 +492,13 @@ def chart(
 ) -> tuple[TrackPoint, ...]:
     """:func:`track` with its arguments already checked (scored points of
     ``instrument``, a response): for the library's own callers (alerts, reviews)."""
-    baseline = next((p for p in points if p.score.total is not None), None)
+    # The first scored point (a loop: next() over a generator closes it with an
+    # exception, which costs more than the search).
+    baseline = None
+    for p in points:
+        if p.score.total is not None:
+            baseline = p
+            break
     out: list[TrackPoint] = []
     for p in points:
         score = p.score

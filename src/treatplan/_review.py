@@ -18,7 +18,7 @@ generated text only: never the plan's free text.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import cast
 
@@ -84,6 +84,7 @@ __all__ = [
     "ObjectiveState",
     "ReviewPolicy",
     "Suggestion",
+    "findings_record",
     "record_findings",
     "review",
 ]
@@ -295,7 +296,11 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     by_code = {m.instrument: m for m in measures}
     outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
-    deteriorated = any(by_code[c].reliable_deterioration for c in outcome_codes)
+    deteriorated = False  # any() of them (a loop: see _measure_finding)
+    for c in outcome_codes:
+        if by_code[c].reliable_deterioration:
+            deteriorated = True
+            break
     step = step_advice(
         current_step(view, chosen.stepped_care), signal, deteriorated, chosen.stepped_care
     )
@@ -312,7 +317,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         )
     )
     suggestion = _suggest(alert_list, verdicts, step, objectives)
-    if view.phase is Phase.CLOSED:
+    if view.phase is _PHASE_CLOSED:
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
     reviewable = view.phase in REVIEW_PHASES
@@ -350,7 +355,7 @@ def _current(
     """Whether ``findings`` still describe ``plan`` at ``as_of``: reviewed from a version
     with the very same records (a revision of goals or interventions since, the usual
     answer to a review, changes none), or else equal to a review of it now."""
-    reviewed = _REVIEWED.get(findings)
+    reviewed = _REVIEWED.get_one(findings)
     source = reviewed[0] if reviewed is not None else None
     if source is not None and all(
         getattr(source, name) is getattr(plan, name)
@@ -433,31 +438,66 @@ def _measure_finding(
     change = None
     if base is not None and last is not None and last is not base:
         change = score_change(instrument, base.score, last.score)
-    latest_chart = next((t for t in reversed(points) if t.signal is not None), None)
+    latest_chart = None  # the latest point with a signal (a loop: see _monitoring.chart)
+    for t in reversed(points):
+        if t.signal is not None:
+            latest_chart = t
+            break
+    # The scores read directly (ScoredPoint's total and assessment_id are properties).
+    first = base.score if base is not None else None
+    latest = last.score if last is not None else None
+    base_total = first.total if first is not None else None
+    last_total = latest.total if latest is not None else None
     return MeasureFinding(
         instrument=code,
         scores=len(series),
-        baseline=base.total if base else None,
-        baseline_id=base.assessment_id if base else None,
-        latest=last.total if last else None,
-        latest_id=last.assessment_id if last else None,
-        change=(last.total - base.total)
-        if base is not None
-        and last is not None
-        and base.total is not None
-        and last.total is not None
+        baseline=base_total,
+        baseline_id=first.assessment_id if first is not None else None,
+        latest=last_total,
+        latest_id=latest.assessment_id if latest is not None else None,
+        change=(last_total - base_total)
+        if base_total is not None and last_total is not None
         else None,
         category=change.category if change is not None else None,
         reliable_improvement=change.reliable_improvement if change is not None else None,
         reliable_deterioration=change.reliable_deterioration if change is not None else None,
-        band=last.score.band if last else None,
-        case=last.score.case if last else None,
+        band=latest.band if latest is not None else None,
+        case=latest.case if latest is not None else None,
         signal=latest_chart.signal if latest_chart is not None else None,
         trajectory=points if policy.charts else (),
     )
 
 
 _MOVING = frozenset({AchievementStatus.IN_PROGRESS, AchievementStatus.IMPROVING})
+# Enum members read at every review, looked up once: a class attribute access on an
+# enum costs several times a module global's.
+_AT_CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_AT_DID_NOT_ATTEND = Attendance.DID_NOT_ATTEND
+_DECIDE_BEGIN_ENDING = ReviewDecision.BEGIN_ENDING
+_DECIDE_CONTINUE = ReviewDecision.CONTINUE
+_DECIDE_REVISE_PLAN = ReviewDecision.REVISE_PLAN
+_KIND_ALLIANCE_DROP = AlertKind.ALLIANCE_DROP
+_KIND_ALLIANCE_LOW = AlertKind.ALLIANCE_LOW
+_KIND_NOT_ON_TRACK = AlertKind.NOT_ON_TRACK
+_KIND_RELIABLE_DETERIORATION = AlertKind.RELIABLE_DETERIORATION
+_KIND_RISK_ITEM = AlertKind.RISK_ITEM
+_KIND_RISK_NOT_ASSESSED = AlertKind.RISK_NOT_ASSESSED
+_LEVEL_URGENT = AlertLevel.URGENT
+_PHASE_CLOSED = Phase.CLOSED
+_RULE_DISCHARGE = RuleAction.DISCHARGE
+_RULE_REVIEW = RuleAction.REVIEW
+_RULE_WARN = RuleAction.WARN
+_SIGNAL_GREEN = TrackSignal.GREEN
+_SOURCE_MEASURE = AchievementSource.MEASURE
+_SOURCE_NONE = AchievementSource.NONE
+_SOURCE_RECORDED = AchievementSource.RECORDED
+_STATE_ACHIEVED = ObjectiveState.ACHIEVED
+_STATE_NOT_ASSESSED = ObjectiveState.NOT_ASSESSED
+_STATE_OFF_TRACK = ObjectiveState.OFF_TRACK
+_STATE_ON_TRACK = ObjectiveState.ON_TRACK
+_STATE_OVERDUE = ObjectiveState.OVERDUE
+#: Each signal's text (formatting an enum member runs Python code; every review does).
+_SIGNAL_TEXT = {s: s.value for s in TrackSignal}
 
 
 def _objective_finding(
@@ -476,46 +516,37 @@ def _objective_finding(
     record = state.progress.get(o.id)
     level = record[2] if record is not None else None
     past_due = as_of.date() > o.target_date
-
-    def finding(
-        found: ObjectiveState, detail: str, evidence: tuple[str, ...] = ()
-    ) -> ObjectiveFinding:
-        return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
-
     detail, evidence = achievement.detail, achievement.evidence
+    found: ObjectiveState
     if achievement.achieved:
-        return finding(ObjectiveState.ACHIEVED, detail, evidence)
-    if source is AchievementSource.NONE:
-        return finding(ObjectiveState.OVERDUE if past_due else ObjectiveState.NOT_ASSESSED, detail)
-    if past_due:
-        return finding(ObjectiveState.OVERDUE, detail + f" by {o.target_date}", evidence)
-    if source is AchievementSource.MEASURE:
+        found = _STATE_ACHIEVED
+    elif source is _SOURCE_NONE:
+        found, evidence = (_STATE_OVERDUE if past_due else _STATE_NOT_ASSESSED), ()
+    elif past_due:
+        found, detail = _STATE_OVERDUE, detail + f" by {o.target_date}"
+    elif source is _SOURCE_MEASURE:
         assert isinstance(o.target, MeasureTarget)
         m = measures.get(o.target.instrument)
         signal = m.signal if m is not None else None
-        on_track = signal in (None, TrackSignal.GREEN)
-        return finding(
-            ObjectiveState.ON_TRACK if on_track else ObjectiveState.OFF_TRACK,
-            detail + f" ({signal or 'no signal'})",
-            evidence,
+        found = _STATE_ON_TRACK if signal is None or signal is _SIGNAL_GREEN else _STATE_OFF_TRACK
+        detail += f" ({_SIGNAL_TEXT[signal] if signal is not None else 'no signal'})"
+    else:
+        # A recorded verdict, a GAS level below target, or review progress: on track
+        # while the latest review records it moving.
+        moving = source is not _SOURCE_RECORDED and (
+            record is not None and record[1].achievement in _MOVING
         )
-    # A recorded verdict, a GAS level below target, or review progress: on track
-    # while the latest review records it moving.
-    moving = source is not AchievementSource.RECORDED and (
-        record is not None and record[1].achievement in _MOVING
-    )
-    return finding(
-        ObjectiveState.ON_TRACK if moving else ObjectiveState.OFF_TRACK, detail, evidence
-    )
+        found = _STATE_ON_TRACK if moving else _STATE_OFF_TRACK
+    return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
 
 
 def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
     n = state.n_sessions
     run = 0
     for s in reversed(plan.sessions):
-        if s.attendance is Attendance.DID_NOT_ATTEND:
+        if s.attendance is _AT_DID_NOT_ATTEND:
             run += 1
-        elif s.attendance is not Attendance.CANCELLED_BY_SERVICE:
+        elif s.attendance is not _AT_CANCELLED_BY_SERVICE:
             break
     offered = state.offered(n)
     attended = state.attended(n)
@@ -532,8 +563,8 @@ def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
 
 #: Alerts that outweigh a discharge rule, with the reason a suggestion gives.
 _OUTWEIGHING_ALERTS = (
-    (AlertKind.RELIABLE_DETERIORATION, "reliable deterioration alert: review before ending"),
-    (AlertKind.NOT_ON_TRACK, "not-on-track alert: review before ending"),
+    (_KIND_RELIABLE_DETERIORATION, "reliable deterioration alert: review before ending"),
+    (_KIND_NOT_ON_TRACK, "not-on-track alert: review before ending"),
 )
 
 
@@ -551,61 +582,57 @@ def _suggest(
     fired = [leaf for verdict in verdicts for leaf in verdict.fired_leaves()]
     reasons: list[str] = []
     decision: ReviewDecision | None = None
-    if step.decision is not ReviewDecision.CONTINUE:
+    if step.decision is not _DECIDE_CONTINUE:
         decision = step.decision
         reasons.append(step.reason)
-    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is RuleAction.WARN)
-    discharge = [f for f in fired if f.action is RuleAction.DISCHARGE]
-    review_rules = [f for f in fired if f.action is RuleAction.REVIEW]
-    if AlertKind.RISK_ITEM in kinds:
+    reasons.extend(f"{f.rule}: {f.reason}" for f in fired if f.action is _RULE_WARN)
+    discharge = [f for f in fired if f.action is _RULE_DISCHARGE]
+    review_rules = [f for f in fired if f.action is _RULE_REVIEW]
+    if _KIND_RISK_ITEM in kinds:
         # PHQ-9 item 9 >= 1 is a risk flag (Kroenke, Spitzer & Williams 2001): never
         # suggest beginning to end while it stands unreviewed.
         reasons.append("risk item endorsed: review the risk assessment and safety plan")
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
+            decision = _DECIDE_REVISE_PLAN
     if review_rules:
         reasons.extend(f"{f.rule}: {f.reason}" for f in review_rules)
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
+            decision = _DECIDE_REVISE_PLAN
     # Reliable deterioration means review, step up or refer rather than end
     # (docs/references.md#ending-therapy), whether or not the stepped-care policy steps up on it.
     for kind, text in _OUTWEIGHING_ALERTS:
         if kind in kinds:
             reasons.append(text)
             if decision is None:
-                decision = ReviewDecision.REVISE_PLAN
+                decision = _DECIDE_REVISE_PLAN
     if discharge:
         text = "; ".join(f"{f.rule}: {f.reason}" for f in discharge)
         if decision is None:
-            decision = ReviewDecision.BEGIN_ENDING
+            decision = _DECIDE_BEGIN_ENDING
             reasons.append("ending rule fired: " + text)
         else:
             reasons.append("ending rule fired, but outweighed: " + text)
-    lagging = [
-        f.objective
-        for f in objectives
-        if f.state in (ObjectiveState.OFF_TRACK, ObjectiveState.OVERDUE)
-    ]
+    lagging = [f.objective for f in objectives if f.state in (_STATE_OFF_TRACK, _STATE_OVERDUE)]
     if lagging:
         reasons.append("objectives off track or overdue: " + ", ".join(lagging))
         if decision is None:
-            decision = ReviewDecision.REVISE_PLAN
-    for kind in (AlertKind.ALLIANCE_LOW, AlertKind.ALLIANCE_DROP):
+            decision = _DECIDE_REVISE_PLAN
+    for kind in (_KIND_ALLIANCE_LOW, _KIND_ALLIANCE_DROP):
         if kind in kinds:
             reasons.append("alliance alert: discuss the relationship and the fit of therapy")
             break
     if decision is None:
-        decision = ReviewDecision.CONTINUE
+        decision = _DECIDE_CONTINUE
         reasons.append("on track: continue")
-        if objectives and all(f.state is ObjectiveState.ACHIEVED for f in objectives):
+        if objectives and all(f.state is _STATE_ACHIEVED for f in objectives):
             # Ending is the plan's ending rules' call; say why it is not suggested.
             reasons.append(
                 "every objective achieved, but no ending rule fired: "
                 "consider whether to plan the ending"
             )
-    if AlertKind.RISK_NOT_ASSESSED in kinds:
+    if _KIND_RISK_NOT_ASSESSED in kinds:
         reasons.append("risk item not assessed at the latest score: ask about risk")
-    urgent = sum(1 for a in found if a.level is AlertLevel.URGENT)
+    urgent = sum(1 for a in found if a.level is _LEVEL_URGENT)
     if urgent:
         reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")
     return Suggestion(decision, tuple(reasons))
@@ -677,26 +704,70 @@ def record_findings(
             "findings", "the Findings of treatplan.review for this plan at as_of (and policy)"
         )
     found = findings if findings is not None else review(plan, as_of, chosen)
+    record = findings_record(
+        plan,
+        as_of,
+        found,
+        chosen.cadence,
+        review_id,
+        by,
+        decision,
+        tuple(progress) if progress is not None else None,
+        client_requested_ending,
+        note,
+    )
+    return record_review(plan, record)
+
+
+#: The record makers of :func:`findings_record`: the validated constructors, called
+#: with every field in order.
+_CHECKED_MAKERS: tuple[Callable[..., ObjectiveProgress], Callable[..., ProgressReview]] = (
+    ObjectiveProgress,
+    ProgressReview,
+)
+
+
+def findings_record(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    found: Findings,
+    cadence: ReviewCadence,
+    review_id: str,
+    by: str | None,
+    decision: ReviewDecision | None,
+    progress: tuple[ObjectiveProgress, ...] | None,
+    client_requested_ending: bool,
+    note: str | None,
+    makers: tuple[
+        Callable[..., ObjectiveProgress], Callable[..., ProgressReview]
+    ] = _CHECKED_MAKERS,
+) -> ProgressReview:
+    """The review :func:`record_findings` records, its arguments checked: the decision
+    (else the suggested one), progress per objective (else from the findings) and the
+    next review date from ``cadence``. ``makers`` make each progress record and the
+    review from every field in order (the validated constructors; the simulator's
+    engine passes :func:`treatplan._fast.drawn_progress` and
+    :func:`~treatplan._fast.drawn_review`)."""
+    make_progress, make_review = makers
     records = (
-        tuple(progress)
+        progress
         if progress is not None
         else tuple(
-            ObjectiveProgress(f.objective, _PROGRESS[f.state], gas_level=f.gas_level)
+            make_progress(f.objective, _PROGRESS[f.state], f.gas_level, None)
             for f in found.objectives
         )
     )
-    record = ProgressReview(
-        id=review_id,
-        at=as_of,
+    return make_review(
+        review_id,
+        as_of,
         # A closed plan has no suggestion; record_review refuses it anyway.
-        decision=decision or found.suggestion.decision or ReviewDecision.CONTINUE,
-        progress=records,
-        next_review=_in_range(_next_review(found, plan, as_of, chosen.cadence)),
-        by=by,
-        client_requested_ending=client_requested_ending,
-        note=note,
+        decision or found.suggestion.decision or _DECIDE_CONTINUE,
+        records,
+        _in_range(_next_review(found, plan, as_of, cadence)),
+        by,
+        client_requested_ending,
+        note,
     )
-    return record_review(plan, record)
 
 
 def _next_review(
@@ -704,7 +775,7 @@ def _next_review(
 ) -> date | None:
     """:func:`next_review_date` of ``plan`` after ``as_of``: the findings' own when they
     computed it for this very time, cadence and interventions (all it reads)."""
-    reviewed = _REVIEWED.get(found)
+    reviewed = _REVIEWED.get_one(found)
     if (
         reviewed is not None
         and reviewed[1] is cadence

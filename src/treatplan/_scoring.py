@@ -180,7 +180,7 @@ def scored(instrument: Instrument, assessment: Assessment) -> Score:
     ``instrument``'s code (the library's own callers, which read both from a plan)."""
     items = assessment.items
     # Parts are remembered only for item tuples that passed the checks below.
-    parts = _ITEM_PARTS.get(instrument, items) if items is not None else None
+    parts = _ITEM_PARTS.get_two(instrument, items) if items is not None else None
     if parts is None:
         problems = assessment.problems_against(instrument)
         if problems:

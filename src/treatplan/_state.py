@@ -49,6 +49,7 @@ from ._model import (
     Assessment,
     Attendance,
     BehaviourTarget,
+    Comparator,
     GasTarget,
     GoalStatus,
     MeasureTarget,
@@ -60,7 +61,7 @@ from ._model import (
     check_plan,
 )
 from ._records import record_repr
-from ._scoring import Score, ScoredPoint, new_scored_point, plan_score
+from ._scoring import ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
     "Achievement",
@@ -177,6 +178,22 @@ class Series:
                     known.append(change_between(instrument, base, total))
 
             return known[max(0, n - count) : n]
+
+    def recent(
+        self, instrument: Instrument, count: int
+    ) -> tuple[ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
+        """The first scored point, the last ``count`` scored points (fewer when there are
+        fewer) and :meth:`changes_from_baseline` to each of them, in one call (the
+        ending rules ask after every session). The series must have a scored point."""
+        log, n = self._log, self.n_scored
+        start = n - count if n > count else 0
+        memo = log.changes
+        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+            changes = memo[1][start:n]  # complete already (see changes_from_baseline)
+        else:
+            changes = self.changes_from_baseline(instrument, count)
+        scored = log.scored
+        return scored[0], tuple(scored[start:n]), changes
 
     def risky_after(self, instant: datetime) -> tuple[ScoredPoint, ...]:
         """The points with a risk flag strictly after ``instant`` (a UTC instant)."""
@@ -299,6 +316,19 @@ TERMINAL_ACHIEVEMENT = frozenset(
 )
 ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
 
+# Enum members read on every record and review, looked up once: a class attribute
+# access on an enum costs several times a module global's.
+_ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
+_CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
+_CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
+_COMPLETED = GoalStatus.COMPLETED
+_RECORDED, _NO_SOURCE = AchievementSource.RECORDED, AchievementSource.NONE
+_MEASURE, _GAS, _REVIEW = (
+    AchievementSource.MEASURE,
+    AchievementSource.GAS,
+    AchievementSource.REVIEW,
+)
+
 
 # --------------------------------------------------------------------------- the state
 class PlanState:
@@ -362,6 +392,18 @@ class PlanState:
             view = Series(self.series_logs[code], *counts)
         views[code] = view
         return view
+
+    def series_until(self, code: str, instant: datetime) -> Series:
+        """``series(code).until(instant)`` (a UTC instant), in one call when no point is
+        after ``instant`` (the usual case: the ending rules ask after every session)."""
+        views = self._views
+        view = views.get(code) if views is not None else None
+        if view is None:
+            view = self.series(code)
+        n = view.n
+        if n == 0 or view._log.points[n - 1].at <= instant:
+            return view
+        return view.until(instant)
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -524,18 +566,16 @@ def _append_session(log: _Sessions, s: Session, at: datetime) -> None:
     attendance = s.attendance
     n = len(log.instants)
     log.instants.append(at)
-    attended = attendance is Attendance.ATTENDED
+    attended = attendance is _ATTENDED
     log.attended.append(log.attended[n] + attended)
-    log.offered.append(log.offered[n] + (attendance is not Attendance.CANCELLED_BY_SERVICE))
-    log.dna.append(log.dna[n] + (attendance is Attendance.DID_NOT_ATTEND))
-    log.client_cancelled.append(
-        log.client_cancelled[n] + (attendance is Attendance.CANCELLED_BY_CLIENT)
-    )
+    log.offered.append(log.offered[n] + (attendance is not _CANCELLED_BY_SERVICE))
+    log.dna.append(log.dna[n] + (attendance is _DID_NOT_ATTEND))
+    log.client_cancelled.append(log.client_cancelled[n] + (attendance is _CANCELLED_BY_CLIENT))
     log.treatment.append(log.treatment[n] + (attended and bool(s.interventions)))
     if attended:
         log.attended_index.append(n)
         log.attended_ids.append(s.id)
-    if attendance is not Attendance.CANCELLED_BY_SERVICE:
+    if attendance is not _CANCELLED_BY_SERVICE:
         log.offered_ids.append(s.id)
 
 
@@ -670,16 +710,21 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     time order and no standalone score is dated after it (the usual case); else
     builds afresh, which is always exact.
     """
-    at = _utc(session.at)
+    at = session.at
+    if at.tzinfo is not UTC:  # v.instant, skipped for a time in UTC already (here and below)
+        at = v.instant(at)
     assessments = session.assessments
-    taken = [(_utc(a.administered_at), a) for a in assessments]
+    taken: list[tuple[datetime, Assessment]] = []
+    for a in assessments:
+        when = a.administered_at
+        taken.append((when if when.tzinfo is UTC else v.instant(when), a))
     # In time order, ties in session order (a stable sort by time alone).
     for i in range(1, len(taken)):
         if taken[i - 1][0] > taken[i][0]:
             taken.sort(key=_first)
             break
     in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
-    attended = session.attended
+    attended = session.attendance is _ATTENDED  # session.attended, inlined
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
     # of standalone scores (sessions attended at or before each) only when:
@@ -698,10 +743,20 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     log = parent.sessions
     # Scored outside the lock: the points depend only on this version's records.
     number = log.attended[n] + attended
-    points = [(a.instrument, new_scored_point(_new_score(plan, a), number, w)) for w, a in taken]
+    points: list[tuple[str, ScoredPoint]] = []
+    if taken:
+        # Each score by _scoring.scored, not plan_score: the state keeps it with its
+        # point, and an assessment this new was never scored, so plan_score's memo
+        # would always miss and only push an older score out.
+        instrument_of, score_of = plan.instrument, _scoring.scored
+        for w, a in taken:
+            code = a.instrument
+            points.append((code, new_scored_point(score_of(instrument_of(code), a), number, w)))
     child = _child(parent)
     with _LOGS_LOCK:
-        _claim_ids(child, [session.id, *[a.id for a in assessments]])
+        _claim_ids(
+            child, [session.id, *[a.id for a in assessments]] if assessments else [session.id]
+        )
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -727,44 +782,40 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     return child
 
 
-def _utc(value: datetime) -> datetime:
-    """:func:`~treatplan._validation.instant`, skipping the call for a time in UTC already."""
-    return value if value.tzinfo is UTC else v.instant(value)
-
-
-def _new_score(plan: TreatmentPlan, assessment: Assessment) -> Score:
-    """:func:`~treatplan._scoring.plan_score` of a record just appended to a valid plan
-    (its instrument is one the plan reads), without its memo: the state keeps this
-    score with its point, and an assessment this new was never scored, so a look-up
-    would always miss and only push an older score out."""
-    return _scoring.scored(plan.instrument(assessment.instrument), assessment)
-
-
 def _first(entry: tuple[datetime, Assessment]) -> datetime:
     return entry[0]
 
 
 def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessment) -> PlanState:
     """The state of ``plan``: the parent's plan with a standalone ``assessment`` appended."""
-    when = v.instant(assessment.administered_at)
-    series = parent.series(assessment.instrument)
-    if series and series[-1].at > when:
-        return _build(plan)  # back-dated among its instrument's scores: rebuild exactly
-    if not series and any(parent.series(code)[0].at > when for code in parent.series_counts):
-        # The first score of a measure, dated before another measure's first: the
-        # measures are in the order first measured, so rebuild exactly.
-        return _build(plan)
+    code = assessment.instrument
+    when = assessment.administered_at
+    if when.tzinfo is not UTC:  # v.instant, skipped for a time in UTC already
+        when = v.instant(when)
+    # The series read through the logs (a view each would cost more than the test).
+    logs, counts = parent.series_logs, parent.series_counts
+    own = counts.get(code)
+    if own is not None:
+        if logs[code].points[own[0] - 1].at > when:
+            return _build(plan)  # back-dated among its instrument's scores: rebuild exactly
+    else:
+        for other in counts:
+            if logs[other].points[0].at > when:
+                # The first score of a measure, dated before another measure's first:
+                # the measures are in the order first measured, so rebuild exactly.
+                return _build(plan)
     n = parent.n_sessions
     instants = parent.sessions.instants
     # Sessions attended at or before the assessment (a standalone score after a session
     # at the same instant counts that session).
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
-    point = new_scored_point(_new_score(plan, assessment), number, when)
+    # Scored by _scoring.scored (see with_session).
+    point = new_scored_point(_scoring.scored(plan.instrument(code), assessment), number, when)
     child = _child(parent)
     with _LOGS_LOCK:
         _claim_ids(child, [assessment.id])
-        _extend_series(child, [(assessment.instrument, point)], parent.series_counts)
+        _extend_series(child, [(code, point)], counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
     _note_record(child, when)
@@ -899,6 +950,10 @@ def objective_achievement(
     return achievement_of(plan, state_of(plan), objective, v.instant(as_of))
 
 
+#: Each comparator's text (an enum's ``.value`` is a slow property; every review reads it).
+_COMPARATOR_TEXT = {c: c.value for c in Comparator}
+
+
 def achievement_of(
     plan: TreatmentPlan, state: PlanState, objective: Objective, limit: datetime | None
 ) -> Achievement:
@@ -910,11 +965,9 @@ def achievement_of(
     # have been completed without being achieved.
     if objective.achievement in TERMINAL_ACHIEVEMENT:
         achieved = objective.achievement in ACHIEVED
-        return Achievement(
-            oid, achieved, AchievementSource.RECORDED, f"recorded as {objective.achievement}"
-        )
-    if objective.status is GoalStatus.COMPLETED:
-        return Achievement(oid, True, AchievementSource.RECORDED, "recorded as completed")
+        return Achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
+    if objective.status is _COMPLETED:
+        return Achievement(oid, True, _RECORDED, "recorded as completed")
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
@@ -924,15 +977,16 @@ def achievement_of(
             earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
-            return Achievement(oid, False, AchievementSource.NONE, f"no {code} score yet")
+            return Achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
         total = latest.score.total
         assert total is not None
         met = target.met_by(total)
-        text = f"{code} {total:g}, target {target.comparator.value} {target.threshold:g}"
+        comparator = _COMPARATOR_TEXT[target.comparator]
+        text = f"{code} {total:g}, target {comparator} {target.threshold:g}"
         return Achievement(
             oid,
             met,
-            AchievementSource.MEASURE,
+            _MEASURE,
             text + (": met" if met else ": not met"),
             total,
             (latest.assessment_id,),
@@ -952,19 +1006,19 @@ def achievement_of(
         return Achievement(
             oid,
             met,
-            AchievementSource.GAS,
+            _GAS,
             text + (": met" if met else ": not met"),
             float(level),
             (record[0],),
         )
     if record is None:
-        return Achievement(oid, False, AchievementSource.NONE, "no progress recorded yet")
+        return Achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
     review_id, p, _ = record
     assert isinstance(target, BehaviourTarget | GasTarget)
     return Achievement(
         oid,
         p.achievement in ACHIEVED,
-        AchievementSource.REVIEW,
+        _REVIEW,
         f"progress {p.achievement.value} at {review_id}",
         None,
         (review_id,),

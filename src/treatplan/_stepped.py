@@ -32,6 +32,7 @@ import attrs
 from . import _validation as v
 from ._change import score_change
 from ._errors import ArgumentError, ValidationError
+from ._memo import IdentityCache
 from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan, check_plan
 from ._monitoring import TrackSignal, track
 from ._records import record_repr
@@ -181,14 +182,22 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
     check_plan(plan)
     v.check_argument(policy, SteppedCarePolicy, "policy", "a SteppedCarePolicy")
     chosen = policy or _DEFAULT_POLICY
-    dead = {GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED}
-    live = {o.id for o in plan.objectives if o.status not in dead}
+    live = {o.id for g in plan.goals for o in g.objectives if o.status not in _DEAD}
+    step_of = _STEP_OF.get_one(chosen)
+    if step_of is None:
+        step_of = _STEP_OF.put({m: chosen.step_of(m) for m in Modality}, chosen)
     steps = [
-        chosen.step_of(i.modality)
+        step_of[i.modality]  # a Modality: the plan's validators checked it
         for i in plan.interventions
-        if not i.serves or any(o in live for o in i.serves)
+        if not i.serves or not live.isdisjoint(i.serves)
     ]
     return max(steps, default=CareStep.ASSESSMENT_AND_MONITORING)
+
+
+_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
+#: Each policy's :meth:`SteppedCarePolicy.step_of` of every modality, per policy object
+#: (immutable): every review asks, and making a ``CareStep`` costs more than finding it.
+_STEP_OF: IdentityCache[dict[Modality, CareStep]] = IdentityCache(64)
 
 
 _SEVERITY = {TrackSignal.GREEN: 0, TrackSignal.AMBER: 1, TrackSignal.RED: 2}

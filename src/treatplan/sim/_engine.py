@@ -32,23 +32,28 @@ from typing import Any
 
 import attrs
 
-from .._alerts import Alert, alerts
+from .._alerts import Alert, AlertKind, alerts
 from .._cadence import ReviewCadence
 from .._change import change_between
 from .._errors import TreatplanError
 from .._evaluation import verdict_of
 from .._fast import (
     drawn_assessment,
+    drawn_progress,
+    drawn_review,
     drawn_session,
     simulated_record,
     simulated_referral,
+    simulated_review,
     simulated_revision,
 )
 from .._instruments import GAD7, PHQ9, Instrument
 from .._lifecycle import Event, fire, record_assessment, record_session, revise
+from .._memo import IdentityCache
 from .._model import (
     Assessment,
     Attendance,
+    BarrierKind,
     ClientFactors,
     Comparator,
     Goal,
@@ -59,14 +64,16 @@ from .._model import (
     Objective,
     Phase,
     PresentingProblem,
+    Readiness,
     ReviewDecision,
     Session,
+    SupportLevel,
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
 from .._records import record_repr
-from .._review import ReviewPolicy, record_findings, review
-from .._state import keep_state, state_of, with_assessment, with_session
+from .._review import Findings, ReviewPolicy, findings_record, record_findings, review
+from .._state import keep_state, state_of, with_assessment, with_review, with_session
 from .._stepped import SteppedCarePolicy
 from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
@@ -135,6 +142,8 @@ _BY = "sim-service"
 _CLINICIAN = "sim-therapist"
 _ATTEND_TIME = time(9, 0, tzinfo=UTC)
 _ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
+# The highest totals an observed score is clipped to (the instruments' ranges, from 0).
+_PHQ9_MAX, _GAD7_MAX = 27, 21
 # PHQ-9 item 9 (thoughts of self-harm) is the least endorsed item (Kroenke et al. 2001).
 _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 
@@ -271,8 +280,13 @@ class _Context:
         # Caseness cut-offs from the instrument definitions (NHS Talking Therapies).
         self._goals: dict[date, Goal] = {}
         self._days: dict[int, datetime] = {}
+        self._texts: dict[datetime, str] = {}
         self.phq_target = MeasureTarget("PHQ-9", Comparator.BELOW, PHQ9.caseness_cutoff or 10)
         self.gad_target = MeasureTarget("GAD-7", Comparator.BELOW, GAD7.caseness_cutoff or 8)
+        # Whether each total the engine can observe meets its target (the target's own
+        # met_by, asked once per total: the engine asks after every attended session).
+        self.phq_met = tuple(self.phq_target.met_by(t) for t in range(_PHQ9_MAX + 1))
+        self.gad_met = tuple(self.gad_target.met_by(t) for t in range(_GAD7_MAX + 1))
 
     def at(self, day: int) -> datetime:
         """The engine's time on ``day`` (days from the scenario's start): one value per
@@ -282,6 +296,18 @@ class _Context:
             if len(self._days) >= 100_000:
                 self._days.clear()  # bounded: each client's days move forward
             found = self._days[day] = self.epoch + timedelta(days=day)
+        return found
+
+    def text(self, at: datetime) -> str:
+        """``at.isoformat()``, made once per instant: the tables write each session's
+        and each transition's time, and a client's records share a few days. Every time
+        the engine records is one of :meth:`at` (UTC), so equal instants, found here by
+        equality, have the same text."""
+        found = self._texts.get(at)
+        if found is None:
+            if len(self._texts) >= 100_000:
+                self._texts.clear()  # bounded: each client's days move forward
+            found = self._texts[at] = at.isoformat()
         return found
 
     def goal(self, target_date: date) -> Goal:
@@ -319,11 +345,17 @@ class _Context:
 
 def _improvement(instrument: Instrument) -> Callable[[int, int], bool]:
     """Whether ``instrument`` moved reliably from one total to another, by the library's
-    change arithmetic, remembered per pair of totals (the library's change cache)."""
+    change arithmetic, remembered per pair of totals (at most one entry per pair of the
+    instrument's totals: the answer depends on nothing else)."""
+    known: dict[tuple[int, int], bool] = {}
 
     def improved(before: int, after: int) -> bool:
-        change = change_between(instrument, before, after)
-        return change is not None and change.reliable_improvement
+        key = (before, after)
+        found = known.get(key)
+        if found is None:
+            change = change_between(instrument, before, after)
+            found = known[key] = change is not None and change.reliable_improvement
+        return found
 
     return improved
 
@@ -365,7 +397,15 @@ class _Builder:
     :func:`~treatplan.revise`, and requires equal plans and rows.
     """
 
-    __slots__ = ("assessment", "record_assessment", "record_session", "refer", "revise", "session")
+    __slots__ = (
+        "assessment",
+        "record_assessment",
+        "record_findings",
+        "record_session",
+        "refer",
+        "revise",
+        "session",
+    )
 
     def __init__(self, checked: bool) -> None:
         self.assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment]
@@ -374,6 +414,7 @@ class _Builder:
         self.record_session: Callable[[TreatmentPlan, Session], TreatmentPlan]
         self.revise: Callable[..., TreatmentPlan]
         self.refer: Callable[[str, str, datetime, str, ClientFactors], TreatmentPlan]
+        self.record_findings: Callable[..., TreatmentPlan]
         if checked:
             self.assessment = _checked_assessment
             self.session = _checked_session
@@ -381,6 +422,7 @@ class _Builder:
             self.record_session = record_session
             self.revise = revise
             self.refer = _checked_referral
+            self.record_findings = record_findings
         else:
             self.assessment = drawn_assessment
             self.session = drawn_session
@@ -388,6 +430,7 @@ class _Builder:
             self.record_session = _drawn_session_recorded
             self.revise = _drawn_revision
             self.refer = simulated_referral  # safe: the engine's own ids, times, factors
+            self.record_findings = _drawn_findings_recorded
 
 
 def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> TreatmentPlan:
@@ -396,14 +439,61 @@ def _drawn_assessment_recorded(plan: TreatmentPlan, assessment: Assessment) -> T
 
 
 def _drawn_revision(plan: TreatmentPlan, **changes: Any) -> TreatmentPlan:
-    # Safe: the engine's own revisions, in phases that allow them (see
-    # simulated_revision); content only, so the derived state carries over.
-    return keep_state(plan, simulated_revision(plan, **changes))
+    # Safe: the engine's own revisions, in phases that allow them, with the context's
+    # content (see simulated_revision); content only, so the derived state carries over.
+    return keep_state(plan, simulated_revision(plan, seen=_REVISED_WITH, **changes))
+
+
+#: The content the engine's revisions have been checked with (see simulated_revision).
+_REVISED_WITH: IdentityCache[bool] = IdentityCache(1024)
 
 
 def _drawn_session_recorded(plan: TreatmentPlan, session: Session) -> TreatmentPlan:
     # Safe: a session the engine made, after every earlier record (see simulated_record).
     return simulated_record(plan, "sessions", session, state_of(plan), with_session)
+
+
+def _drawn_findings_recorded(
+    plan: TreatmentPlan,
+    as_of: datetime,
+    *,
+    review_id: str,
+    by: str,
+    decision: ReviewDecision,
+    policy: ReviewPolicy,
+    findings: Findings,
+    client_requested_ending: bool,
+) -> TreatmentPlan:
+    """:func:`~treatplan.record_findings` of the findings of a review the engine just
+    held on ``plan`` at ``as_of``: the same record (:func:`treatplan._review.findings_record`),
+    made and appended without re-checking what holds by construction (see
+    :func:`treatplan._fast.drawn_review` and :func:`~treatplan._fast.simulated_review`)."""
+    if type(decision) is not ReviewDecision or type(client_requested_ending) is not bool:
+        # A policy's decision of another kind: the checked path says what is wrong.
+        return record_findings(
+            plan,
+            as_of,
+            review_id=review_id,
+            by=by,
+            decision=decision,
+            policy=policy,
+            findings=findings,
+            client_requested_ending=client_requested_ending,
+        )
+    record = findings_record(
+        plan,
+        as_of,
+        findings,
+        policy.cadence,
+        review_id,
+        by,
+        decision,
+        None,
+        client_requested_ending,
+        None,
+        (drawn_progress, drawn_review),
+    )
+    return simulated_review(plan, record, state_of(plan), with_review)
 
 
 def _checked_referral(
@@ -443,11 +533,11 @@ def _assessments(
     true_phq, true_gad = scores_after(
         ctx.scenario, state.traits, state.dose, state.boost, state.boost_from
     )
-    phq = observe(rng, true_phq, ctx.phq_sem, 0, 27)
-    gad = observe(rng, true_gad, ctx.gad_sem, 0, 21)
+    phq = observe(rng, true_phq, ctx.phq_sem, 0, _PHQ9_MAX)
+    gad = observe(rng, true_gad, ctx.gad_sem, 0, _GAD7_MAX)
     # Items drawn from patterns of the instruments' own allowed responses.
-    a = build.assessment(f"phq9-{tag}", "PHQ-9", at, ctx.phq_items.draw(rng, phq))
-    b = build.assessment(f"gad7-{tag}", "GAD-7", at, ctx.gad_items.draw(rng, gad))
+    a = build.assessment("phq9-" + tag, "PHQ-9", at, ctx.phq_items.draw(rng, phq))
+    b = build.assessment("gad7-" + tag, "GAD-7", at, ctx.gad_items.draw(rng, gad))
     return a, b, phq, gad
 
 
@@ -518,16 +608,16 @@ def _simulate(
         day = admission.declined_day if admission.declined_day is not None else 0
         day = min(day, horizon_day)
         if day > admission.referred_day:
-            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
-        plan = fire(plan, Event.DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
+            plan = fire(plan, _WAITLIST, at=referred_at, by=_BY)
+        plan = fire(plan, _DECLINE, at=ctx.at(day), by=_BY, reason=admission.declined_reason)
         state.plan = plan
         ended_by = "declined"
     else:
         start_day = admission.start_day
         if start_day > admission.referred_day:
-            plan = fire(plan, Event.WAITLIST, at=referred_at, by=_BY)
+            plan = fire(plan, _WAITLIST, at=referred_at, by=_BY)
         start_at = ctx.at(start_day)
-        plan = fire(plan, Event.BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
+        plan = fire(plan, _BEGIN_ASSESSMENT, at=start_at, by=_CLINICIAN)
         a, b, phq, gad = _assessments(ctx, build, rng, state, start_at, "baseline")
         state.scores.append((phq, gad))
         plan = build.record_assessment(build.record_assessment(plan, a), b)
@@ -542,7 +632,7 @@ def _simulate(
             interventions=(ctx.self_help if low_intensity else ctx.cbt,),
             discharge_criteria=ctx.rules,
         )
-        plan = fire(plan, Event.AGREE_PLAN, at=start_at, by=_CLINICIAN)
+        plan = fire(plan, _AGREE_PLAN, at=start_at, by=_CLINICIAN)
         state.plan = plan
         # The engine's own copies of what goes into each session (ids, interventions):
         # a policy only reads the state, and records never depend on what it can reach.
@@ -561,7 +651,7 @@ def _simulate(
         day = start_day
         interval = settings.session_interval_days
         good_enough, improved_rate = engagement.good_enough_rate, engagement.improved_ending_rate
-        phq_target, gad_target = ctx.phq_target, ctx.gad_target
+        phq_met, gad_met = ctx.phq_met, ctx.gad_met
         rules = ctx.rules
         while True:
             day += interval
@@ -581,7 +671,7 @@ def _simulate(
                 plan = build.record_session(plan, session)
                 state.plan, state.attended_now = plan, True
                 # Good-enough level (Barkham 2006): clients who feel better often end.
-                feels_well = phq_target.met_by(phq) and gad_target.met_by(gad)
+                feels_well = phq_met[phq] and gad_met[gad]
                 wish = rng.random() < (good_enough if feels_well else improved_rate)
                 if wish and not state.reliably_improved:
                     # Only a client who has reliably improved (either measure) asks to end.
@@ -602,7 +692,7 @@ def _simulate(
                     found = review(plan, at, ctx.review_policy)
                     raised = raised or found.alerts
                     decision = policy.decide(state, found)
-                    plan = record_findings(
+                    plan = build.record_findings(
                         plan,
                         at,
                         review_id=f"review-{state.reviews}",
@@ -612,7 +702,7 @@ def _simulate(
                         findings=found,
                         client_requested_ending=state.asks_to_end,
                     )
-                    if decision is ReviewDecision.STEP_UP and state.step == 2:
+                    if decision is _STEP_UP and state.step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = build.revise(plan, interventions=(*plan.interventions, ctx.cbt))
                         state.step, state.dose_per_session = 3, 1.0
@@ -620,7 +710,7 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {x.kind.value for x in raised} if raised else set()
+                kinds = {_ALERT_TEXT[x.kind] for x in raised} if raised else set()
                 # The latest PHQ-9 score, scored once for this plan version and shared
                 # with the rules evaluated below.
                 if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
@@ -628,7 +718,7 @@ def _simulate(
                 row: tuple[Any, ...] = (
                     name,
                     offered,
-                    at.isoformat(),
+                    ctx.text(at),
                     "attended",
                     phq,
                     gad,
@@ -638,19 +728,19 @@ def _simulate(
                 plan = build.record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
                 state.plan, state.attended_now = plan, False
                 state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
-                row = (name, offered, at.isoformat(), "did_not_attend", "", "", "")
+                row = (name, offered, ctx.text(at), "did_not_attend", "", "", "")
             sessions.append(row)
             # ``at`` is already a UTC instant, inside the supported range.
             ending = policy.end(state, verdict_of(rules, plan, state_of(plan), at))
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason
-                if ending.outcome is EpisodeOutcome.DROPPED_OUT:
-                    plan = fire(plan, Event.DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
+                if ending.outcome is _DROPPED_OUT:
+                    plan = fire(plan, _DROP_OUT, at=at, by=_CLINICIAN, reason=reason)
                     dropout_at = state.attended
                 else:
-                    plan = fire(plan, Event.BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
-                    plan = fire(plan, Event.COMPLETE, at=at, by=_CLINICIAN, reason=reason)
+                    plan = fire(plan, _BEGIN_ENDING, at=at, by=_CLINICIAN, reason=reason)
+                    plan = fire(plan, _COMPLETE, at=at, by=_CLINICIAN, reason=reason)
                 state.plan = plan
                 break
 
@@ -676,6 +766,26 @@ _TEXT: dict[Phase | EpisodeOutcome | None, str] = {
     **{p: p.value for p in Phase},
     **{o: o.value for o in EpisodeOutcome},
 }
+#: Each alert kind as its table text (the same reason).
+_ALERT_TEXT = {k: k.value for k in AlertKind}
+#: Each client factor as its table text (the same reason).
+_FACTOR_TEXT: dict[Any, str] = {
+    **{r: r.value for r in Readiness},
+    **{x: x.value for x in SupportLevel},
+    **{b: b.value for b in BarrierKind},
+}
+# Enum members read for every client, looked up once: a class attribute access on an
+# enum costs several times a module global's.
+_CLOSED = Phase.CLOSED
+_AGREE_PLAN = Event.AGREE_PLAN
+_BEGIN_ASSESSMENT = Event.BEGIN_ASSESSMENT
+_BEGIN_ENDING = Event.BEGIN_ENDING
+_COMPLETE = Event.COMPLETE
+_DECLINE = Event.DECLINE
+_DROPPED_OUT = EpisodeOutcome.DROPPED_OUT
+_DROP_OUT = Event.DROP_OUT
+_STEP_UP = ReviewDecision.STEP_UP
+_WAITLIST = Event.WAITLIST
 
 
 def _result(
@@ -693,7 +803,8 @@ def _result(
 ) -> ClientResult:
     offered, attended, reviews = counts
     name = plan.client_ref
-    closed = plan.phase is Phase.CLOSED
+    phase = plan.phase
+    closed = phase is _CLOSED
     started = admission.start_day is not None
     outcome: TalkingTherapiesOutcome | None = None
     by8: bool | None = None
@@ -725,15 +836,15 @@ def _result(
     client = (
         name,
         ctx.at(admission.referred_day).date().isoformat(),
-        factors.readiness.value if factors.readiness else "",
-        factors.support.value if factors.support else "",
-        ";".join(b.kind.value for b in factors.barriers),
+        _FACTOR_TEXT[factors.readiness] if factors.readiness else "",
+        _FACTOR_TEXT[factors.support] if factors.support else "",
+        ";".join([_FACTOR_TEXT[b.kind] for b in factors.barriers]),
         intake[0],
         intake[1],
         (admission.start_day - admission.referred_day) if admission.start_day is not None else "",
         started,
-        plan.phase.value,
-        plan.outcome.value if plan.outcome else "",
+        _TEXT[phase],
+        _TEXT[plan.outcome],
         ended_by,
         plan.last_event_at.date().isoformat() if closed else "",
         offered,
@@ -754,6 +865,7 @@ def _result(
         first_ri if first_ri is not None else "",
     )
     text = _TEXT
+    at_text = ctx.text
     events = [
         (
             name,
@@ -761,7 +873,7 @@ def _result(
             t.event,
             text[t.source],
             text[t.target],
-            t.at.isoformat(),
+            at_text(t.at),
             text[t.outcome],
             t.reason or "",
         )

@@ -54,6 +54,7 @@ __all__ = [
 
 #: Alerts a clinician with feedback acts on (Lambert 2017).
 FEEDBACK_ALERTS = frozenset({AlertKind.NOT_ON_TRACK, AlertKind.RELIABLE_DETERIORATION})
+_DISCHARGE = RuleAction.DISCHARGE  # read after every session: an enum member looked up once
 #: Rule kinds whose firing means the client stopped coming: the episode closes as dropped out.
 NON_ATTENDANCE_RULES = frozenset(
     {"consecutive_missed", "missed_in_window", "missed_within_days", "inactivity"}
@@ -248,10 +249,10 @@ class DefaultPolicy:
         return decision
 
     def end(self, state: ClientState, verdict: Verdict) -> Ending | None:
-        if not (verdict.fired and verdict.action is RuleAction.DISCHARGE):
+        if not (verdict.fired and verdict.action is _DISCHARGE):
             return None
         kinds = [leaf.rule for leaf in verdict.fired_leaves()]
-        dropped = any(k in NON_ATTENDANCE_RULES for k in kinds)
+        dropped = not NON_ATTENDANCE_RULES.isdisjoint(kinds)
         return Ending(
             EpisodeOutcome.DROPPED_OUT if dropped else EpisodeOutcome.COMPLETED,
             verdict.reason,

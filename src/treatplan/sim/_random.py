@@ -28,6 +28,19 @@ def client_stream(seed: int, index: int, purpose: str = "clinical") -> random.Ra
     ``purpose`` separates independent streams of the same client (``"intake"``
     for the waiting-list pass, ``"clinical"`` for the episode itself).
     """
+    if (
+        type(seed) is int
+        and type(index) is int
+        and type(purpose) is str
+        and -checks.MAX_SEED <= seed <= checks.MAX_SEED
+        and 0 <= index <= checks.MAX_SEED
+    ):
+        # What the checks below accept, asked in one expression, and _derive's text
+        # written directly: a run makes one or two streams per client, and the parent
+        # process makes every client's intake stream itself (its share of the run).
+        text = f"treatplan-sim:{seed}:{index}:{purpose}"
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        return random.Random(int.from_bytes(digest, "big"))
     checks.seed(seed)
     checks.integer("index", index, 0, checks.MAX_SEED)
     checks.instance("purpose", purpose, str, "a purpose label (a str)")

@@ -7,6 +7,7 @@ than 1 missed in a 6-session course (more than 2 in 12); 3 missed within 90 days
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import attrs
@@ -15,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Attendance, Event
+from treatplan import Attendance, Event, _evaluation
+from treatplan._memo import IdentityCache
 from treatplan.strategies import treatment_plans
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -720,13 +722,39 @@ def _outcome(rule: tp.rules.Rule, plan: tp.TreatmentPlan, as_of: datetime) -> ob
 
 
 @settings(max_examples=30, deadline=None)
-@given(plan=treatment_plans(max_records=10))
+@given(plan=treatment_plans(max_records=10), squeezed=st.booleans())
 def test_remembered_verdicts_equal_fresh_ones_on_any_plan_at_any_time(
-    plan: tp.TreatmentPlan,
+    plan: tp.TreatmentPlan, squeezed: bool
 ) -> None:
     """The same rule objects, evaluated on every generated plan as of times around each
     record (cancellations, client requests, scores after ``as_of``, nested in composites):
-    each verdict equals that of a fresh copy of the rule, which has nothing remembered."""
-    for as_of in _record_times(plan):
-        for rule in _SHARED_RULES:
-            assert _outcome(rule, plan, as_of) == _outcome(copy.deepcopy(rule), plan, as_of)
+    each verdict equals that of a fresh copy of the rule, which has nothing remembered.
+    ``squeezed``: with room for one verdict per rule and three rules, so that tables
+    start afresh and rules' tables are dropped all the time."""
+    with pytest.MonkeyPatch.context() as patch:
+        if squeezed:
+            patch.setattr(_evaluation, "_MADE_PER_RULE", 1)
+            patch.setattr(_evaluation, "_MADE", IdentityCache(3))
+        for as_of in _record_times(plan):
+            for rule in _SHARED_RULES:
+                fresh = _outcome(copy.deepcopy(rule), plan, as_of)
+                assert _outcome(rule, plan, as_of) == fresh
+
+
+def test_remembered_verdicts_shared_by_threads_equal_fresh_ones() -> None:
+    """Two threads evaluating the same rule objects on the same plans at once (each
+    in its own order) find the verdicts one thread alone makes afresh."""
+    plans = [
+        with_sessions(codes, plan=active_plan()) for codes in ("ADDA", "DCDC", "AAADD", "SDSD")
+    ]
+    jobs = [(p, after(p, d)) for p in plans for d in (-8.0, -1.0, 0.0, 30.0)]
+    expected = [[_outcome(copy.deepcopy(r), p, t) for r in _SHARED_RULES] for p, t in jobs]
+
+    def run(order: list[tuple[tp.TreatmentPlan, datetime]]) -> list[list[object]]:
+        return [[_outcome(r, p, t) for r in _SHARED_RULES] for p, t in order]
+
+    with ThreadPoolExecutor(2) as pool:
+        forward = pool.submit(run, jobs)
+        backward = pool.submit(run, jobs[::-1])
+        assert forward.result() == expected
+        assert backward.result() == expected[::-1]

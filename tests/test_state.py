@@ -594,7 +594,7 @@ def test_series_until_and_recent_are_the_steps_they_shortcut(plan: tp.TreatmentP
     scored point, ``last_scored`` and ``score_change`` from baseline, at every time
     around a score (scores after ``as_of`` cut off), asked in any order."""
     state = _state.state_of(plan)
-    instants = sorted({p.at for code in state.codes() for p in state.series(code)})
+    instants = sorted({p.at for code in state.codes() for p in state.series(code).points()})
     times = [t + timedelta(seconds=d) for t in instants for d in (-1, 0)]
     times.append(datetime(2100, 1, 1, tzinfo=UTC))
     for at in reversed(times):  # latest first: the memo of changes grows before the cuts

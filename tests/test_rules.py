@@ -6,6 +6,8 @@ than 1 missed in a 6-session course (more than 2 in 12); 3 missed within 90 days
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import attrs
@@ -14,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan import Attendance, Event
+from treatplan import Attendance, Event, _evaluation
+from treatplan._memo import IdentityCache
+from treatplan.strategies import treatment_plans
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 AGREED = T0 + timedelta(days=2)
@@ -677,3 +681,80 @@ def test_crossed_fractions_compare_exactly(used: int, total: int, fractions: lis
     expected = [f for f in warn_at if used >= Fraction(str(f)) * total]
     assert crossed_fractions(used, total, warn_at) == expected
     assert crossed_fractions(7, 25, (0.28,)) == [0.28]  # 0.28 * 25 is 7.000000000000001
+
+
+# --------------------------------------------------------------------------- remembered verdicts
+_R = tp.rules
+_LEAVES = (
+    _R.SessionLimit(3),
+    _R.SessionLimit(2, count_missed=True),
+    _R.ConsecutiveMissed(1),
+    _R.ConsecutiveMissed(2, include_client_cancellations=True),
+    _R.ClientRequest(),
+    _R.SustainedRecovery(1, ("PHQ-9",)),
+    _R.SustainedRecovery(2, ("PHQ-9", "GAD-7")),
+    _R.Inactivity(14),
+)
+#: Rule objects shared by every example below, so each is evaluated on many plans at
+#: many times and its remembered verdicts (treatplan._evaluation._MADE) are reused.
+_SHARED_RULES = (
+    *_LEAVES,
+    _R.AnyOf(_LEAVES[:4]),
+    _R.AnyOf((_R.AnyOf((_LEAVES[1], _LEAVES[4])), _R.AllOf((_LEAVES[2], _LEAVES[5])), _LEAVES[6])),
+    _R.AllOf((_LEAVES[0], _LEAVES[4])),
+)
+
+
+def _record_times(plan: tp.TreatmentPlan) -> list[datetime]:
+    """Each record's and event's time, a second either side, and far before and after."""
+    times = [s.at for s in plan.sessions] + [r.at for r in plan.reviews]
+    times += [a.administered_at for a in plan.all_assessments()]
+    times += [t.at for t in plan.history]
+    around = {t + timedelta(seconds=d) for t in times for d in (-1, 0, 1)}
+    return [datetime(2000, 1, 1, tzinfo=UTC), *sorted(around), max(times) + timedelta(days=400)]
+
+
+def _outcome(rule: tp.rules.Rule, plan: tp.TreatmentPlan, as_of: datetime) -> object:
+    try:
+        return tp.evaluate(rule, plan, as_of)
+    except tp.TreatplanError as e:
+        return type(e), str(e)
+
+
+@settings(max_examples=30, deadline=None)
+@given(plan=treatment_plans(max_records=10), squeezed=st.booleans())
+def test_remembered_verdicts_equal_fresh_ones_on_any_plan_at_any_time(
+    plan: tp.TreatmentPlan, squeezed: bool
+) -> None:
+    """The same rule objects, evaluated on every generated plan as of times around each
+    record (cancellations, client requests, scores after ``as_of``, nested in composites):
+    each verdict equals that of a fresh copy of the rule, which has nothing remembered.
+    ``squeezed``: with room for one verdict per rule and three rules, so that tables
+    start afresh and rules' tables are dropped all the time."""
+    with pytest.MonkeyPatch.context() as patch:
+        if squeezed:
+            patch.setattr(_evaluation, "_MADE_PER_RULE", 1)
+            patch.setattr(_evaluation, "_MADE", IdentityCache(3))
+        for as_of in _record_times(plan):
+            for rule in _SHARED_RULES:
+                fresh = _outcome(copy.deepcopy(rule), plan, as_of)
+                assert _outcome(rule, plan, as_of) == fresh
+
+
+def test_remembered_verdicts_shared_by_threads_equal_fresh_ones() -> None:
+    """Two threads evaluating the same rule objects on the same plans at once (each
+    in its own order) find the verdicts one thread alone makes afresh."""
+    plans = [
+        with_sessions(codes, plan=active_plan()) for codes in ("ADDA", "DCDC", "AAADD", "SDSD")
+    ]
+    jobs = [(p, after(p, d)) for p in plans for d in (-8.0, -1.0, 0.0, 30.0)]
+    expected = [[_outcome(copy.deepcopy(r), p, t) for r in _SHARED_RULES] for p, t in jobs]
+
+    def run(order: list[tuple[tp.TreatmentPlan, datetime]]) -> list[list[object]]:
+        return [[_outcome(r, p, t) for r in _SHARED_RULES] for p, t in order]
+
+    with ThreadPoolExecutor(2) as pool:
+        forward = pool.submit(run, jobs)
+        backward = pool.submit(run, jobs[::-1])
+        assert forward.result() == expected
+        assert backward.result() == expected[::-1]

@@ -227,3 +227,58 @@ def test_a_disagreeing_fast_path_fails_verification(monkeypatch: pytest.MonkeyPa
 def test_the_default_sample_is_every_hundredth_client() -> None:
     sample = [a for a in _admissions(201) if a.index % _engine.VERIFY_EVERY == 0]
     assert [a.index for a in sample] == [0, 100, 200]
+
+
+class _StepUpAndReviewOften(DefaultPolicy):
+    """Starts everyone at step 2, reviews after every attended session and steps up at
+    the second: the engine's review records and step-up revisions on every client."""
+
+    def start_step(self, state: ClientState) -> int | None:
+        return 2
+
+    def review_due(self, state: ClientState) -> bool:
+        return True
+
+    def decide(self, state: ClientState, findings: tp.Findings) -> tp.ReviewDecision:
+        if state.attended == 2:
+            return tp.ReviewDecision.STEP_UP
+        return super().decide(state, findings)
+
+
+_OTHER_RULES = tp.rules.AnyOf(
+    (
+        tp.rules.AllOf((tp.rules.SustainedRecovery(1, ("PHQ-9",)), tp.rules.SessionLimit(4))),
+        tp.rules.SessionLimit(9, count_missed=True),
+        tp.rules.ConsecutiveMissed(1, include_client_cancellations=True),
+        tp.rules.ClientRequest(),
+    )
+)
+
+
+@pytest.mark.parametrize("policy", [DefaultPolicy(), _StepUpAndReviewOften()], ids=type)
+def test_every_client_of_another_scenario_agrees_with_the_checked_constructors(
+    policy: ServicePolicy,
+) -> None:
+    """With other ending rules, stepped care, feedback, alerts and a review at every
+    session, each client (its remembered verdicts, review records and revisions checked
+    once per content) equals the client the checked constructors build."""
+    scenario = attrs.evolve(
+        DEFAULT_SCENARIO,
+        policy=Policy(
+            review_every=1,
+            ending_rules=_OTHER_RULES,
+            stepped_care=True,
+            feedback=True,
+            alerts_every_session=True,
+        ),
+    )
+    reviews = stepped_up = 0
+    for a in _admissions(60, scenario):
+        checked = _engine._simulate(scenario, SEED, a, policy, _engine._CHECKED)
+        fast = simulate_client(scenario, SEED, a, keep_plan=True, policy=policy, verify=True)
+        assert fast == checked
+        assert fast.plan is not None
+        reviews += len(fast.plan.reviews)
+        stepped_up += len(fast.plan.interventions) == 2
+    assert reviews > 100
+    assert stepped_up > (20 if isinstance(policy, _StepUpAndReviewOften) else 0)

@@ -585,3 +585,34 @@ def test_a_new_referral_has_an_empty_state_that_grows_like_any_other() -> None:
     grown = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, total=12))
     assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
     assert _figures(_state.state_of(plan)) == _figures(empty)  # the parent reads its own
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(treatment_plans(max_records=12))
+def test_series_until_and_recent_are_the_steps_they_shortcut(plan: tp.TreatmentPlan) -> None:
+    """``series_until`` is ``series(code).until`` and ``Series.recent`` is the first
+    scored point, ``last_scored`` and ``score_change`` from baseline, at every time
+    around a score (scores after ``as_of`` cut off), asked in any order."""
+    state = _state.state_of(plan)
+    instants = sorted({p.at for code in state.codes() for p in state.series(code).points()})
+    times = [t + timedelta(seconds=d) for t in instants for d in (-1, 0)]
+    times.append(datetime(2100, 1, 1, tzinfo=UTC))
+    for at in reversed(times):  # latest first: the memo of changes grows before the cuts
+        for code in state.codes():
+            cut = state.series_until(code, at)
+            expected = state.series(code).until(at)
+            assert (cut.points(), cut.scored(), cut.n_risky) == (
+                expected.points(),
+                expected.scored(),
+                expected.n_risky,
+            )
+            if not cut.n_scored:
+                continue
+            instrument = plan.instrument(code)
+            for count in (1, 2, 5):
+                base, recent, changes = cut.recent(instrument, count)
+                assert base == cut.first_scored()
+                assert recent == cut.last_scored(count)
+                assert changes == [
+                    _change.score_change(instrument, base.score, p.score) for p in recent
+                ]

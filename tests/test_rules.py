@@ -758,3 +758,22 @@ def test_remembered_verdicts_shared_by_threads_equal_fresh_ones() -> None:
         backward = pool.submit(run, jobs[::-1])
         assert forward.result() == expected
         assert backward.result() == expected[::-1]
+
+
+def test_an_unfired_any_of_is_remembered_only_when_its_children_are() -> None:
+    """An unfired AnyOf is remembered by its children's verdicts: one with a child
+    whose verdict is made afresh every time (Inactivity) would add an entry at every
+    evaluation that is never found again, so it is not remembered at all."""
+    plan = with_sessions("AA", plan=active_plan())
+    as_of = after(plan, 1.0)
+    remembered = _R.AnyOf((_R.SessionLimit(9), _R.AnyOf((_R.ConsecutiveMissed(3),))))
+    fresh_child = _R.AnyOf((_R.Inactivity(300), _R.SessionLimit(9)))
+    nested = _R.AnyOf((_R.SessionLimit(9), fresh_child))
+    for _ in range(5):
+        assert not tp.evaluate(remembered, plan, as_of).fired
+        assert not tp.evaluate(nested, plan, as_of).fired
+    assert len(_evaluation._MADE.get(remembered) or {}) == 1
+    assert tp.evaluate(remembered, plan, as_of) is tp.evaluate(remembered, plan, as_of)
+    assert not _evaluation._MADE.get(fresh_child)
+    assert not _evaluation._MADE.get(nested)
+    assert tp.evaluate(nested, plan, as_of) == tp.evaluate(copy.deepcopy(nested), plan, as_of)

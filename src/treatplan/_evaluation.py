@@ -553,14 +553,44 @@ def _strongest(actions: Sequence[RuleAction]) -> RuleAction:
     return max(actions, key=_WEIGHT.__getitem__) if actions else _DISCHARGE
 
 
+#: The rules whose unfired verdicts are remembered (see :data:`_MADE`).
+_REMEMBERED_WHEN_UNFIRED = frozenset(
+    {SessionLimit, ConsecutiveMissed, SustainedRecovery, ClientRequest}
+)
+#: Per AnyOf rule: whether every child's unfired verdict is remembered.
+_CHILDREN_REMEMBERED: IdentityCache[bool] = IdentityCache(256)
+
+
+def _children_remembered(rule: AnyOf) -> bool:
+    """Whether every unfired verdict of ``rule``'s children is a remembered one (nested
+    ``AnyOf`` rules included), so that an unfired verdict of ``rule`` is worth
+    remembering by its children's identities."""
+    found = _CHILDREN_REMEMBERED.get_one(rule)
+    if found is None:
+        found = _CHILDREN_REMEMBERED.put(
+            all(
+                type(r) in _REMEMBERED_WHEN_UNFIRED
+                or (type(r) is AnyOf and _children_remembered(r))
+                for r in rule.rules
+            ),
+            rule,
+        )
+    return found
+
+
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
     evaluators = _EVALUATORS  # _run, inlined: composites are evaluated after every session
     children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
     fired = [c for c in children if c.fired]
     if not fired:
-        # Remembered by its children, themselves mostly remembered verdicts (see _MADE):
-        # the entry holds them (in its children), so their ids name them while it lives.
+        if not _children_remembered(rule):
+            # A child verdict made afresh at every evaluation would make a new key,
+            # never found again: nothing to remember.
+            action = _strongest([c.action for c in children])
+            return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+        # Remembered by its children, themselves remembered verdicts (see _MADE): the
+        # entry holds them (in its children), so their ids name them while it lives.
         made = _MADE.get_one(rule) or _made(rule)
         key = tuple(map(id, children))
         found = made.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import pickle
+import weakref
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 import treatplan as tp
 from treatplan import _fast, _lifecycle
 from treatplan import strategies as tps
+from treatplan._records import SlottedRecord
 
 FIELDS = tuple(a.name for a in attrs.fields(tp.TreatmentPlan))
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -146,17 +148,54 @@ def test_values_made_fast_are_plain_frozen_instances() -> None:
     assert tp.dumps(fired) == tp.dumps(validated)
 
 
-def test_the_unfrozen_subclasses_add_no_slot_and_take_plain_stores() -> None:
-    for unfrozen, cls in (
-        (_fast._UnfrozenPlan, tp.TreatmentPlan),
-        (_fast._UnfrozenTransition, tp.Transition),
-    ):
-        assert unfrozen.__bases__ == (cls,)
-        assert unfrozen.__dict__["__slots__"] == ()
-        assert unfrozen.__basicsize__ == cls.__basicsize__  # so __class__ may change
-        empty = unfrozen()
-        empty.__class__ = cls
-        assert type(empty) is cls
+def _record_classes() -> list[type[Any]]:
+    """Every attrs class of the plan data and rules modules, and the small values the
+    judgement layers make many times a second."""
+    from treatplan import _evaluation, _model, _monitoring, _rules, _scoring
+
+    found = [
+        c
+        for module in (_model, _rules)
+        for c in vars(module).values()
+        if isinstance(c, type) and attrs.has(c) and c.__module__ == module.__name__
+    ]
+    values = [_scoring.Score, _scoring.ScoredPoint, _evaluation.Verdict, _monitoring.TrackPoint]
+    return [*found, *values]
+
+
+@pytest.mark.parametrize("cls", _record_classes(), ids=lambda c: c.__name__)
+def test_each_record_class_has_a_twin_of_its_layout_that_is_not_a_subclass(cls: type[Any]) -> None:
+    unfrozen = _fast._unfrozen(cls)
+    assert _fast._unfrozen(cls) is unfrozen  # one twin per class
+    assert issubclass(cls, SlottedRecord)
+    assert unfrozen.__bases__ == cls.__bases__
+    assert unfrozen.__dict__["__slots__"] == cls.__dict__["__slots__"]
+    assert unfrozen.__basicsize__ == cls.__basicsize__  # so __class__ may change
+    assert not issubclass(unfrozen, cls)
+    assert unfrozen not in cls.__subclasses__()
+    empty = unfrozen()
+    empty.__class__ = cls
+    assert type(empty) is cls
+    weakref.ref(empty)  # the slot the base holds
+
+
+def test_a_class_with_its_own_weakref_slot_or_two_bases_gets_no_twin() -> None:
+    @attrs.frozen
+    class OwnSlot:
+        x: int
+
+    class Other:
+        __slots__ = ()
+
+    @attrs.frozen
+    class TwoBases(SlottedRecord, Other):
+        x: int
+
+    for cls in (OwnSlot, TwoBases):
+        with pytest.raises(tp.ArgumentError):
+            _fast._unfrozen(cls)
+    assert OwnSlot not in _fast._UNFROZEN
+    assert TwoBases not in _fast._UNFROZEN
 
 
 def test_generated_code_is_registered_with_linecache() -> None:

@@ -125,11 +125,6 @@ def _public_classes() -> list[type[Any]]:
     return [c for c in [*named, Score, ScoredPoint, Verdict] if attrs.has(c)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, not fixed: CPython refuses __class__ assignment between twin slotted "
-    "classes with __weakref__, so the fill class must subclass the public one",
-)
 def test_the_fast_paths_add_no_subclass_to_a_public_class() -> None:
     """The makers fill an instance of a class of their own before giving it its real
     class; that class must not show among a public class's subclasses, where cattrs'
@@ -139,7 +134,6 @@ def test_the_fast_paths_add_no_subclass_to_a_public_class() -> None:
         assert [c for c in cls.__subclasses__() if c.__module__ == _fast.__name__] == [], cls
 
 
-@pytest.mark.xfail(strict=True, reason="as above: the fill class is a second subclass")
 def test_cattrs_include_subclasses_works_on_a_loaded_record() -> None:
     from cattrs import Converter
     from cattrs.strategies import include_subclasses

@@ -28,7 +28,7 @@ from ._fast import frozen_maker
 from ._instruments import Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._rules import (
     AllOf,
     AnyOf,
@@ -61,7 +61,7 @@ __all__ = ["Verdict", "crossed_fractions", "evaluate", "new_verdict", "verdict_o
 
 
 @attrs.frozen
-class Verdict:
+class Verdict(SlottedRecord):
     """The result of evaluating a rule on a plan."""
 
     __repr__ = record_repr

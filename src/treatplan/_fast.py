@@ -125,8 +125,8 @@ def _copier(cls: type[Any]) -> Any:
 
 
 def _unfrozen(cls: type[Any]) -> type[Any]:
-    """A subclass of the frozen, slotted ``cls`` that adds no slot and takes plain
-    attribute stores: a place to fill a new instance before it becomes a ``cls``.
+    """A twin of the frozen, slotted ``cls`` that takes plain attribute stores: a place
+    to fill a new instance before it becomes a ``cls``.
 
     Why: a frozen attrs class refuses ``new.x = ...`` (its ``__setattr__`` raises),
     so filling an instance takes a call per slot (``object.__setattr__`` or the
@@ -134,15 +134,23 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
     ``object`` attribute methods back, the interpreter writes each slot directly
     (its specialised slot store), some three times cheaper; the filled instance is
     then given its real class by ``__class__`` assignment, which Python allows
-    because the layouts are the same (no slot added). The result is an ordinary
-    ``cls`` instance: its type is ``cls``, so equality, hashing, pickling, repr and
-    attrs see no difference. The subclass never leaves this module.
+    because the layouts are the same: the twin has ``cls``'s base and ``cls``'s own
+    slots, in order. The result is an ordinary ``cls`` instance: its type is
+    ``cls``, so equality, hashing, pickling, repr and attrs see no difference. The
+    twin is not a subclass of ``cls``, so it never shows among ``cls``'s
+    ``__subclasses__()``; it never leaves this module.
+
+    ``cls`` must keep its weak-reference slot in a base (:class:`SlottedRecord`):
+    CPython finds a ``__weakref__`` slot beside the fields a different layout.
     """
     found = _UNFROZEN.get(cls)
     if found is not None:
-        return found  # one per class: each is a second class in its __subclasses__()
+        return found
+    own = vars(cls).get("__slots__", ("__weakref__",))
+    if "__weakref__" in own or len(cls.__bases__) != 1:
+        raise ArgumentError("cls", "a slotted record class based on SlottedRecord")
     namespace = {
-        "__slots__": (),
+        "__slots__": own,
         "__setattr__": object.__setattr__,
         "__delattr__": object.__delattr__,  # both: else stores go through a Python slot
         "__init__": object.__init__,  # ``Unfrozen()``: an empty instance, cheaper than
@@ -150,7 +158,7 @@ def _unfrozen(cls: type[Any]) -> type[Any]:
         "__module__": __name__,
         "__doc__": "An instance being filled by treatplan._fast (never seen outside).",
     }
-    made = _UNFROZEN[cls] = type(f"_Unfrozen{cls.__name__}", (cls,), namespace)
+    made = _UNFROZEN[cls] = type(f"_Unfrozen{cls.__name__}", cls.__bases__, namespace)
     return made
 
 

@@ -30,7 +30,7 @@ from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
 from ._memo import ValueCache
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -294,7 +294,7 @@ def _instant(value: datetime) -> datetime:
 
 # --------------------------------------------------------------------------- problems
 @attrs.frozen
-class Diagnosis:
+class Diagnosis(SlottedRecord):
     """A diagnosis code and the code system it comes from."""
 
     __repr__ = record_repr
@@ -304,7 +304,7 @@ class Diagnosis:
 
 
 @attrs.frozen
-class PresentingProblem:
+class PresentingProblem(SlottedRecord):
     """The issue in the client's words, how it shows, and optionally a diagnosis."""
 
     __repr__ = record_repr
@@ -325,7 +325,7 @@ class PresentingProblem:
 
 # --------------------------------------------------------------------------- targets
 @attrs.frozen
-class MeasureTarget:
+class MeasureTarget(SlottedRecord):
     """Reach a total on an instrument: e.g. PHQ-9 ``below`` 10."""
 
     __repr__ = record_repr
@@ -343,7 +343,7 @@ class MeasureTarget:
 
 
 @attrs.frozen
-class GasTarget:
+class GasTarget(SlottedRecord):
     """Reach a Goal Attainment Scaling level (-2..+2; 0 is the expected outcome).
 
     Kiresuk & Sherman 1968.
@@ -357,7 +357,7 @@ class GasTarget:
 
 
 @attrs.frozen
-class BehaviourTarget:
+class BehaviourTarget(SlottedRecord):
     """A count of a behaviour per period, e.g. at least 3 walks per week."""
 
     __repr__ = record_repr
@@ -378,7 +378,7 @@ _TARGETS = (MeasureTarget, GasTarget, BehaviourTarget)
 
 # --------------------------------------------------------------------------- goals
 @attrs.frozen
-class Objective:
+class Objective(SlottedRecord):
     """A short-term SMART objective: specific text, a measurable target, a date.
 
     ``status`` and ``achievement`` use the FHIR Goal value sets.
@@ -397,7 +397,7 @@ class Objective:
 
 
 @attrs.frozen
-class Goal:
+class Goal(SlottedRecord):
     """A long-term goal in the client's own words, with its short-term objectives."""
 
     __repr__ = record_repr
@@ -429,7 +429,7 @@ SCHEDULE_FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 
 
 @attrs.frozen
-class Schedule:
+class Schedule(SlottedRecord):
     """When an intervention happens: an RFC 5545 recurrence rule from a start time.
 
     ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;BYDAY=MO;COUNT=12``, kept
@@ -703,7 +703,7 @@ def _valid_until(value: str) -> bool:
 
 
 @attrs.frozen
-class Intervention:
+class Intervention(SlottedRecord):
     """What the therapist does, how often, and which objectives it serves."""
 
     __repr__ = record_repr
@@ -727,7 +727,7 @@ class Intervention:
 
 # --------------------------------------------------------------------------- measures
 @attrs.frozen
-class Assessment:
+class Assessment(SlottedRecord):
     """One administration of an instrument: item responses (``None`` = missing) or a total.
 
     The responses are checked against the instrument's definition when the
@@ -769,7 +769,7 @@ class Assessment:
 
 # --------------------------------------------------------------------------- sessions
 @attrs.frozen
-class Session:
+class Session(SlottedRecord):
     """A scheduled contact and what happened at it."""
 
     __repr__ = record_repr
@@ -805,7 +805,7 @@ class Session:
 
 # --------------------------------------------------------------------------- reviews
 @attrs.frozen
-class ObjectiveProgress:
+class ObjectiveProgress(SlottedRecord):
     """Progress on one objective at a review, optionally with a GAS level (-2..+2)."""
 
     __repr__ = record_repr
@@ -819,7 +819,7 @@ class ObjectiveProgress:
 
 
 @attrs.frozen
-class ProgressReview:
+class ProgressReview(SlottedRecord):
     """A dated review: progress per objective, the decision taken, the next review date."""
 
     __repr__ = record_repr
@@ -847,7 +847,7 @@ class ProgressReview:
 
 # --------------------------------------------------------------------------- client factors
 @attrs.frozen
-class Barrier:
+class Barrier(SlottedRecord):
     """A practical barrier to attending, and what the plan does about it."""
 
     __repr__ = record_repr
@@ -857,7 +857,7 @@ class Barrier:
 
 
 @attrs.frozen
-class ClientFactors:
+class ClientFactors(SlottedRecord):
     """What drives success: readiness for change, support system, practical barriers."""
 
     __repr__ = record_repr
@@ -875,7 +875,7 @@ class ClientFactors:
 
 # --------------------------------------------------------------------------- history
 @attrs.frozen
-class Transition:
+class Transition(SlottedRecord):
     """One record of the append-only lifecycle history.
 
     The first record of every plan is the referral: ``event="refer"``,
@@ -900,7 +900,7 @@ class Transition:
 
 
 # --------------------------------------------------------------------------- the plan
-class _DerivedStateSlot:
+class _DerivedStateSlot(SlottedRecord):
     """Room on each plan for its derived state (:mod:`treatplan._state`), built on
     first use. A slot of a base class, not an attrs field: a cache of facts derivable
     from the plan's fields, so never compared, hashed, shown, copied or serialised."""

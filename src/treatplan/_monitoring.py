@@ -36,7 +36,7 @@ from ._errors import ArgumentError, ValidationError, ValidationIssue
 from ._fast import frozen_maker
 from ._instruments import Direction, Instrument
 from ._memo import IdentityCache
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._scoring import ScoredPoint, is_case
 
 __all__ = [
@@ -436,7 +436,7 @@ def expected_signal(
 
 # --------------------------------------------------------------------------- tracking
 @attrs.frozen
-class TrackPoint:
+class TrackPoint(SlottedRecord):
     """One score on the expected-response chart.
 
     ``expected`` and ``signal`` are ``None`` for a score without a total (too

@@ -1,4 +1,5 @@
-"""How record classes show themselves: one ``__repr__`` shared by every attrs class.
+"""How record classes are laid out and show themselves: the base that holds their
+weak-reference slot, and one ``__repr__`` shared by every attrs class.
 
 attrs writes and compiles a ``__repr__`` for each class it builds. Compiling is most
 of what a class costs at import, and the library has about a hundred record classes,
@@ -13,7 +14,24 @@ from typing import Any
 
 import attrs
 
-__all__ = ["record_repr"]
+__all__ = ["SlottedRecord", "record_repr"]
+
+
+class SlottedRecord:
+    """Base of the record classes :mod:`treatplan._fast` builds without their
+    ``__init__``: it holds their weak-reference slot, so that each class's own slots
+    are its fields alone.
+
+    Why: the fast paths fill a twin class (the same base and the same own slots, with
+    plain attribute stores) and then give the instance its real class by
+    ``__class__`` assignment. CPython allows that only between classes of the same
+    layout, and a ``__weakref__`` slot declared beside the fields (attrs' default)
+    makes twin layouts differ. A twin that is not a subclass stays out of the
+    record class's ``__subclasses__()``, where cattrs' ``include_subclasses`` (and
+    anything else that walks them) would find a second class with the same fields.
+    """
+
+    __slots__ = ("__weakref__",)
 
 
 def record_repr(self: Any) -> str:

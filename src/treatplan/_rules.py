@@ -22,7 +22,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ValidationError
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 
 __all__ = [
     "MAX_RULE_DEPTH",
@@ -73,7 +73,7 @@ class RuleAction(enum.StrEnum):
 
 
 @attrs.frozen
-class GoalsMet:
+class GoalsMet(SlottedRecord):
     """Fires when the named objectives (default: every live objective) are achieved.
 
     Achievement is the library's one answer (``objective_achievement``): a
@@ -93,7 +93,7 @@ class GoalsMet:
 
 
 @attrs.frozen
-class SessionLimit:
+class SessionLimit(SlottedRecord):
     """Fires when ``max_sessions`` sessions have been attended (or offered, with
     ``count_missed``)."""
 
@@ -105,7 +105,7 @@ class SessionLimit:
 
 
 @attrs.frozen
-class ConsecutiveMissed:
+class ConsecutiveMissed(SlottedRecord):
     """Fires after ``count`` consecutive missed sessions (did not attend; optionally late
     client cancellations). The count is service policy, e.g. 2 consecutive no-shows
     (docs/references.md#ending-therapy)."""
@@ -118,7 +118,7 @@ class ConsecutiveMissed:
 
 
 @attrs.frozen
-class MissedInWindow:
+class MissedInWindow(SlottedRecord):
     """Fires when more than ``max_missed`` of the last ``window`` scheduled sessions were
     missed. The limits are service policy, e.g. more than 1 in a 6-session course, more
     than 2 in 12 (docs/references.md#ending-therapy)."""
@@ -136,7 +136,7 @@ class MissedInWindow:
 
 
 @attrs.frozen
-class MissedWithinDays:
+class MissedWithinDays(SlottedRecord):
     """Fires when ``count`` or more sessions were missed within the ``days`` before
     ``as_of``. The limits are service policy, e.g. 3 missed within 90 days
     (docs/references.md#ending-therapy)."""
@@ -150,7 +150,7 @@ class MissedWithinDays:
 
 
 @attrs.frozen
-class Inactivity:
+class Inactivity(SlottedRecord):
     """Fires when there has been no attended contact for ``days`` whole days.
 
     Counted from the last attended session up to ``as_of``, or from the referral if none.
@@ -163,7 +163,7 @@ class Inactivity:
 
 
 @attrs.frozen
-class TimeLimit:
+class TimeLimit(SlottedRecord):
     """Fires ``days`` days after the plan was agreed (or referred, with ``from_referral``)."""
 
     __repr__ = record_repr
@@ -174,7 +174,7 @@ class TimeLimit:
 
 
 @attrs.frozen
-class ClientRequest:
+class ClientRequest(SlottedRecord):
     """Fires when a progress review records that the client asked to end."""
 
     __repr__ = record_repr
@@ -195,7 +195,7 @@ def _instrument_codes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
 
 
 @attrs.frozen
-class SustainedRecovery:
+class SustainedRecovery(SlottedRecord):
     """Fires when reliable recovery has held for ``consecutive`` measurements in a row.
 
     Reliable recovery as NHS Talking Therapies defines it for paired measures
@@ -219,7 +219,7 @@ class SustainedRecovery:
 
 
 @attrs.frozen
-class Plateau:
+class Plateau(SlottedRecord):
     """Fires when no two of the last ``window`` scores differ reliably, on every
     listed measure the plan scores (no reliable change over the last N measurements).
 
@@ -239,7 +239,7 @@ class Plateau:
 
 
 @attrs.frozen
-class ReliableDeterioration:
+class ReliableDeterioration(SlottedRecord):
     """Fires when the latest score of a listed measure is reliably worse than its baseline.
 
     Its action is always review (step up, refer on or revise the plan), never
@@ -257,7 +257,7 @@ class ReliableDeterioration:
 
 
 @attrs.frozen
-class AuthorisationUsed:
+class AuthorisationUsed(SlottedRecord):
     """Warns as an authorised block of sessions is used up, and fires to discharge at the end.
 
     At ``warn_at`` fractions of ``authorised_sessions`` used (80% and 90% by
@@ -297,7 +297,7 @@ def _rules_validator(_: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
 
 
 @attrs.frozen
-class AnyOf:
+class AnyOf(SlottedRecord):
     """Fires when any of its rules fires. The verdict's action is the most decisive
     among the fired rules (discharge over review over warn)."""
 
@@ -308,7 +308,7 @@ class AnyOf:
 
 
 @attrs.frozen
-class AllOf:
+class AllOf(SlottedRecord):
     """Fires when every one of its rules fires."""
 
     __repr__ = record_repr

@@ -28,7 +28,7 @@ from ._fast import frozen_maker
 from ._instruments import Band, Direction, Instrument, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 
 __all__ = [
     "Score",
@@ -45,7 +45,7 @@ __all__ = [
 
 
 @attrs.frozen
-class Score:
+class Score(SlottedRecord):
     """The scored result of one assessment.
 
     ``total`` is ``None`` when too many items are missing (``reason`` says so);
@@ -81,7 +81,7 @@ class Score:
 
 
 @attrs.frozen
-class ScoredPoint:
+class ScoredPoint(SlottedRecord):
     """One assessment, scored once, with the sessions attended by then.
 
     ``session`` counts attended sessions up to and including the one the

@@ -90,6 +90,8 @@ _STANDARD_WEEKS = (6, 18)
 # Event kinds, in the order events at the same time are handled: places free first,
 # so a client arriving at that moment can take one.
 _FREE, _ARRIVAL, _SLOT, _RENEGE = range(4)
+#: Idle assessment slots stepped one by one before the clock jumps (see _Loop._next_slot).
+_SLOT_STEPS = 1_000
 #: More servers than any service has: the Erlang C sum runs over them.
 _MAX_SERVERS = 100_000
 
@@ -291,7 +293,6 @@ class _Loop:
         heapq.heappush(self.events, (at, kind, self._seq, index))
 
     def run(self, clients: int) -> None:
-        self.remaining = clients
         for queue in self.queues.values():
             queue.record(0.0)
         if clients:
@@ -371,11 +372,28 @@ class _Loop:
             client.assessed = at
             self.join(at, client, f"step{client.step}")
             self.start_waiting(at, self.queues[f"step{client.step}"])
-        if queue.waiting or len(self.clients) < self.remaining or self._arrivals_pending(at):
+        if queue.waiting:
             self.push(at + self._slot_gap, _SLOT, -1)
+        elif self.clients[-1].referred > at:  # the next referral, not yet arrived
+            self.push(self._next_slot(at, self.clients[-1].referred), _SLOT, -1)
 
-    def _arrivals_pending(self, at: float) -> bool:
-        return bool(self.clients) and self.clients[-1].referred > at
+    def _next_slot(self, at: float, arrival: float) -> float:
+        """The first slot at or after ``arrival``: slots while the list is empty assess nobody.
+
+        Skipping them bounds the loop's work by the clients, whatever the slot rate.
+        Slot times are stepped by repeated addition, as one event after another
+        would (so runs keep their exact times), for up to :data:`_SLOT_STEPS` slots;
+        a longer idle stretch jumps to its lattice point by multiplication.
+        """
+        gap = self._slot_gap
+        slot = at + gap
+        for _ in range(_SLOT_STEPS):
+            if slot >= arrival:
+                return slot
+            slot += gap
+        # Rounding may land this a hair before the arrival: that slot finds the
+        # list empty and steps once more.
+        return slot + math.ceil((arrival - slot) / gap) * gap
 
     def start_waiting(self, at: float, queue: _Queue) -> None:
         while queue.busy < queue.places:

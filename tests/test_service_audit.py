@@ -83,3 +83,58 @@ def test_the_engine_run_with_huge_slot_rates_finishes() -> None:
     )
     result = simulate_service(scenario, 3, 1)
     assert result.service.counts["referred"] == 3
+
+
+# ----------------------------------------------------------------- patience at the horizon
+
+
+@pytest.mark.parametrize(
+    ("patience", "fate"),
+    [
+        (Patience("never"), "waiting_at_end"),
+        (Patience("fixed", 30.0), "waiting_at_end"),  # patience past the horizon
+        (Patience("fixed", 2.0), "left_waiting"),  # patience runs out first
+    ],
+)
+def test_still_waiting_at_the_horizon_is_censored_not_left(patience: Patience, fate: str) -> None:
+    # No places: everybody waits. A 10-week horizon ends follow-up before a 30-week
+    # patience (and "never") runs out; those clients did not leave, they are censored.
+    scenario = attrs.evolve(
+        _scenario(1.0, patience=patience), service=Service(step3=Team(0, 1, 7), patience=patience)
+    )
+    episodes = _Fixed(1.0, horizon_days=70.0)
+    result = simulate_service(scenario, 6, 1, episodes=episodes)
+    assert {r[_W["fate"]] for r in result.waits} == {fate}
+    left = fate == "left_waiting"
+    assert result.service.counts["left_waiting"] == (6 if left else 0)
+    assert result.service.rates["left_while_waiting"].value == (1.0 if left else 0.0)
+    assert [r[_W["left_day"]] != "" for r in result.waits] == [left] * 6
+    reasons = {reason for _, _, reason in episodes.left}
+    assert reasons == ({"declined while waiting"} if left else {"waiting"})
+    # Followed until the horizon (or patience), and told the episode source once each.
+    days = 14.0 if left else 70.0
+    assert sorted(i for i, _, _ in episodes.left) == list(range(6))
+    for (_, at, _), row in zip(sorted(episodes.left), result.waits, strict=True):
+        assert at == pytest.approx(float(row[_W["referred_day"]]) + days)
+
+
+def test_the_engines_clients_waiting_at_the_horizon_are_censored() -> None:
+    # The audit's case: with patience "never" and no places, 93% were reported as
+    # leaving while waiting at the scenario's 156-week horizon.
+    service = CAPACITY_SCENARIO.service
+    assert service is not None
+    scenario = attrs.evolve(
+        CAPACITY_SCENARIO,
+        service=attrs.evolve(
+            service,
+            warmup_weeks=0,
+            patience=Patience("never"),
+            step2=attrs.evolve(service.step2, therapists=0),
+            step3=attrs.evolve(service.step3, therapists=0),
+        ),
+    )
+    result = simulate_service(scenario, 30, 1)
+    counts = result.service.counts
+    assert counts["left_waiting"] == 0
+    assert counts["waiting_at_end"] == 30 - counts["declined_at_referral"]
+    assert result.service.rates["left_while_waiting"].value == 0.0

@@ -64,7 +64,8 @@ __all__ = [
 #: since the scenario's start (fractions of a day from the arrival process); empty
 #: where a stage was not reached. ``fate``: ``declined_at_referral``,
 #: ``left_waiting`` (patience ran out), ``not_taken_up`` (offered a place after a
-#: wait, did not take it up), ``started``, or ``waiting_at_end``.
+#: wait, did not take it up), ``started``, or ``waiting_at_end`` (still waiting
+#: when the run or the client's follow-up, the scenario's horizon, ended: censored).
 WAIT_COLUMNS = (
     "client",
     "referred_day",
@@ -310,7 +311,7 @@ class _Loop:
             else:
                 self.renege(at, self.clients[index])
         for client in self.clients:
-            if client.fate == "waiting_at_end":  # only without a horizon and without places
+            if client.fate == "waiting_at_end" and client.queue is not None:  # no horizon
                 self.episodes.leave(client.index, client.referred, client.referred, "waiting")
 
     def arrive_next(self, clients: int) -> None:
@@ -319,9 +320,7 @@ class _Loop:
         self._arrival += rng.expovariate(self._rate)
         client = _Client(index, self._arrival)
         decline = rng.random() < self.scenario.population.decline_at_referral
-        client.patience = min(
-            self.service.patience.draw_days(rng.random()), self.episodes.horizon_days
-        )
+        client.patience = self.service.patience.draw_days(rng.random())
         client.take_up = rng.random()
         if decline:
             client.fate = "declined_at_referral"
@@ -337,8 +336,10 @@ class _Loop:
             self.episodes.leave(index, at, at, "declined at referral")
             return
         client.step, client.severity = self.episodes.route(index, at)
-        if math.isfinite(client.patience):
-            self.push(at + client.patience, _RENEGE, index)
+        # Followed until patience runs out or the horizon ends follow-up, if sooner.
+        until = min(client.patience, self.episodes.horizon_days)
+        if math.isfinite(until):
+            self.push(at + until, _RENEGE, index)
         if self._slot_gap:
             self.join(at, client, "assessment")
         else:
@@ -442,6 +443,10 @@ class _Loop:
         client.queue = None
         queue.waiting -= 1
         queue.record(at)
+        if client.patience > self.episodes.horizon_days:
+            # Still waiting when follow-up ends: censored, not a client who left.
+            self.episodes.leave(client.index, client.referred, at, "waiting")
+            return
         client.fate, client.left = "left_waiting", at
         self.episodes.leave(client.index, client.referred, at, "declined while waiting")
 

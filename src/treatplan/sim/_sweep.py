@@ -27,9 +27,10 @@ import itertools
 import json
 import math
 import os
+import secrets
 import shutil
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from ._scenario import Scenario, Service
 from ._service import simulate_service
 from ._summary import Summary
 from ._survival import t_quantile
+from ._tables import _import
 
 __all__ = [
     "MAX_ARMS",
@@ -422,6 +424,11 @@ def sweep(
         raise ArgumentError("executor", "a concurrent.futures.Executor or None")
     if table_format not in SWEEP_FORMATS:
         raise ArgumentError("table_format", "'csv' or 'parquet'")
+    # A missing extra is reported before any run, not after all of them.
+    if table_format == "parquet":
+        _import("pyarrow.parquet", "parquet")
+    if plots:
+        _import("matplotlib", "plots")
     checks.clients(clients)
     checks.integer("replicates", replicates, 1, checks.MAX_REPLICATES)
     arm_list = _arms(arms)
@@ -617,35 +624,68 @@ def _cell(value: Any) -> Any:
 def _write_table(
     out: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]], table_format: str
 ) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    csv_path = out / "sweep.csv"
-    csv_path.write_text(buffer.getvalue(), encoding="utf-8")
+    """Write the tidy table aside and move it into place, so a failed write (a full
+    disk, an interrupt) leaves the earlier table of a resumed sweep whole."""
     if table_format == "csv":
-        return csv_path
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_cell(v) for v in row] for row in rows)
+        data = buffer.getvalue().encode("utf-8")
+        return _replace(out / "sweep.csv", lambda aside: aside.write_bytes(data))
     pa = importlib.import_module("pyarrow")
     pq = importlib.import_module("pyarrow.parquet")
-
-    table = {
-        name: [
-            None if isinstance(row[i], float) and not math.isfinite(row[i]) else _arrow(row[i])
-            for row in rows
-        ]
-        for i, name in enumerate(columns)
-    }
-    path = out / "sweep.parquet"
-    pq.write_table(pa.table(table), path)
-    csv_path.unlink()
+    table = pa.table(
+        {name: _arrow_column(pa, [row[i] for row in rows]) for i, name in enumerate(columns)}
+    )
+    path = _replace(out / "sweep.parquet", lambda aside: pq.write_table(table, aside))
+    # One table per sweep: a CSV from an earlier call into this folder would mislead.
+    (out / "sweep.csv").unlink(missing_ok=True)
     return path
 
 
-def _arrow(value: Any) -> Any:
-    # One type per column: parameter values and replicate numbers as text.
-    if isinstance(value, float):
-        return value
-    return value if isinstance(value, str) else json.dumps(value)
+def _replace(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` through a hidden file beside it, then rename it into place."""
+    aside = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
+    try:
+        write(aside)
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
+    return path
+
+
+#: The largest magnitude of a 64-bit integer column.
+_INT64 = 2**63 - 1
+
+
+def _arrow_column(pa: Any, values: Sequence[Any]) -> Any:
+    """One type per column, as a CSV reader would type the CSV table.
+
+    All booleans: bool; all integers: int64; integers and floats: double (a
+    non-finite float is null); anything else (text, lists, ``all`` among the
+    replicate numbers): each value as its CSV cell text. An arm without a
+    parameter (an empty cell in the CSV) is null.
+    """
+    present = [value for value in values if value != ""]
+    if present and all(isinstance(value, bool) for value in present):
+        return pa.array([None if value == "" else value for value in values], pa.bool_())
+    if present and all(_is_small_int(value) for value in present):
+        return pa.array([None if value == "" else value for value in values], pa.int64())
+    if all(isinstance(value, float) or _is_small_int(value) or value == "" for value in values):
+        return pa.array(
+            [
+                None if value == "" or not math.isfinite(float(value)) else float(value)
+                for value in values
+            ],
+            pa.float64(),
+        )
+    cells = [_cell(value) for value in values]
+    return pa.array([None if cell == "" else str(cell) for cell in cells], pa.string())
+
+
+def _is_small_int(value: Any) -> bool:
+    return checks.is_int(value) and abs(value) <= _INT64
 
 
 def _plot(

@@ -194,7 +194,9 @@ def test_a_used_out_is_refused_in_one_line_and_left_alone(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
-    assert captured.err.startswith(f"error: {tmp_path} is not empty")
+    # The folder is named by its option, never by its path (which may hold a name).
+    assert captured.err.startswith("error: --out is not empty")
+    assert str(tmp_path) not in captured.err
     assert "--overwrite" in captured.err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     # --overwrite replaces only what looks like a treatplan run.
@@ -206,7 +208,8 @@ def test_a_used_out_is_refused_in_one_line_and_left_alone(
 def test_a_file_as_out_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out").write_text("x")
     assert _run(tmp_path / "out") == 2
-    assert "is not a folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == "error: --out names a file that is not a folder: choose a folder\n"
 
 
 def test_overwrite_replaces_an_earlier_run_only_once_the_new_one_is_complete(

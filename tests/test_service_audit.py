@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import attrs
 import pytest
 
+from treatplan import ArgumentError
 from treatplan.sim import (
     CAPACITY_SCENARIO,
     WAIT_COLUMNS,
     Capacity,
     Episode,
+    OutputExistsError,
     Patience,
     Population,
     Scenario,
     Service,
+    SweepError,
     Team,
+    check_manifest,
     simulate_service,
+    sweep,
 )
 
 _W = {name: i for i, name in enumerate(WAIT_COLUMNS)}
@@ -138,3 +144,50 @@ def test_the_engines_clients_waiting_at_the_horizon_are_censored() -> None:
     assert counts["left_waiting"] == 0
     assert counts["waiting_at_end"] == 30 - counts["declined_at_referral"]
     assert result.service.rates["left_while_waiting"].value == 0.0
+
+
+# ----------------------------------------------------------------- out_dir
+
+
+def _quick() -> Scenario:
+    service = CAPACITY_SCENARIO.service
+    assert service is not None
+    return attrs.evolve(CAPACITY_SCENARIO, service=attrs.evolve(service, warmup_weeks=0))
+
+
+def test_out_dir_is_written_aside_with_a_manifest_and_refused_when_in_use(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    first = simulate_service(_quick(), 8, 1, out_dir=out)
+    manifest = check_manifest(out)
+    assert manifest["clients"] == 8
+    assert manifest["seed"] == 1
+    assert all(p.is_file() and p.parent == out for p in first.files)
+    assert first.files[-1].name == "manifest.json"
+    assert {p.name for p in out.iterdir()} == {p.name for p in first.files}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing left beside it
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # The audit's case: a second run into a complete run folder broke its manifest.
+    with pytest.raises(OutputExistsError, match="out_dir"):
+        simulate_service(_quick(), 8, 2, out_dir=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    again = simulate_service(_quick(), 8, 2, out_dir=out, overwrite=True)
+    assert check_manifest(out)["seed"] == 2
+    assert again.waits != first.waits
+    with pytest.raises(ArgumentError, match="overwrite"):
+        simulate_service(_quick(), 8, 2, out_dir=out, overwrite=1)  # type: ignore[arg-type]
+
+
+def test_an_out_dir_that_is_a_file_is_refused_naming_the_parameter(tmp_path: Path) -> None:
+    afile = tmp_path / "JohnSmith-notes"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputExistsError) as info:
+        simulate_service(_quick(), 5, 1, out_dir=afile)
+    assert "out_dir" in str(info.value)
+    assert "JohnSmith" not in str(info.value)
+    with pytest.raises(SweepError) as swept:
+        sweep(_quick(), [{}], clients=5, replicates=1, out_dir=afile)
+    assert "out_dir" in str(swept.value)
+    assert "JohnSmith" not in str(swept.value)
+    assert afile.read_text(encoding="utf-8") == "x"

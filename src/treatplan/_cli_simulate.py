@@ -225,7 +225,9 @@ def _run(
 
     formats = args.formats
     try:
-        folder = RunFolder(out, record, overwrite=args.overwrite, keep_partial=args.keep_partial)
+        folder = RunFolder(
+            out, record, overwrite=args.overwrite, keep_partial=args.keep_partial, name="--out"
+        )
     except OutputExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

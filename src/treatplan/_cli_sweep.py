@@ -221,7 +221,7 @@ def _sweep(args: argparse.Namespace) -> int:
             [f"{where}: {p.path}: expected {p.expected}" for p in exc.problems], EXIT_INVALID
         ) from None
     except SweepError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: --out {exc.detail}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         print(

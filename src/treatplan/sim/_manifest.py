@@ -115,8 +115,10 @@ class RunFolder:
     """Write a run into a hidden folder beside ``target``; move it into place on commit.
 
     ``record`` is what the manifest says about the run (command, seed, clients,
-    ...). Use as a context manager: leaving the block without :meth:`commit`
-    (an error, ``KeyboardInterrupt``) removes the partial folder, or with
+    ...); ``name`` is how messages name the folder (``out_dir``, ``--out``), never
+    by its path, which may hold a client's name. Use as a context manager: leaving
+    the block without :meth:`commit` (an error, ``KeyboardInterrupt``) removes the
+    partial folder, or with
     ``keep_partial`` keeps it, renamed ``<target>.partial`` when that name is
     free, with a manifest marked ``"complete": false``.
     """
@@ -128,9 +130,11 @@ class RunFolder:
         *,
         overwrite: bool = False,
         keep_partial: bool = False,
+        name: str = "out_dir",
     ) -> None:
         # Absolute, so that "." or "out/" name a folder with a name and a parent.
         self.target = Path(os.path.abspath(checks.folder("target", target)))
+        self.name = name  # how messages name the folder: never its path (it may hold a name)
         self.record = dict(record)
         self.overwrite = overwrite
         self.keep_partial = keep_partial
@@ -143,19 +147,19 @@ class RunFolder:
 
     def check(self) -> None:
         """Raise :class:`OutputExistsError` unless the target may receive this run."""
-        target = self.target
+        target, name = self.target, self.name
         if target.exists() and not target.is_dir():
-            raise OutputExistsError(f"{target} exists and is not a folder")
+            raise OutputExistsError(f"{name} names a file that is not a folder: choose a folder")
         if not target.is_dir() or not any(target.iterdir()):
             return
         if not self.overwrite:
             raise OutputExistsError(
-                f"{target} is not empty: replace the run in it with --overwrite "
+                f"{name} is not empty: replace the run in it with --overwrite "
                 "(overwrite=True), or choose another folder"
             )
         if not _holds_only_a_run(target):
             raise OutputExistsError(
-                f"{target} does not hold only a treatplan run (a manifest.json listing "
+                f"{name} does not hold only a treatplan run (a manifest.json listing "
                 "every file in it); not replaced"
             )
 

@@ -41,7 +41,9 @@ from .._records import record_repr
 from .._stepped import SteppedCarePolicy, initial_step
 from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
+from ._manifest import MANIFEST, RunFolder
 from ._random import client_stream
+from ._run import run_record
 from ._scenario import Scenario, Service
 from ._summary import Rate, Summary, Tally, _wilson, summarise
 from ._tables import TABLES, TableWriter, format_rows, write_json
@@ -630,6 +632,7 @@ def simulate_service(
     *,
     out_dir: str | Path | None = None,
     episodes: Episodes | None = None,
+    overwrite: bool = False,
 ) -> ServiceResult:
     """Simulate ``clients`` referrals to a service with shared capacity, in event order.
 
@@ -638,19 +641,44 @@ def simulate_service(
     from the engine (:class:`ClinicalEpisodes`) unless ``episodes`` is given (for
     example :class:`ExponentialEpisodes`). With ``out_dir``, writes
     ``waits.csv``, ``queues.csv`` and ``service.json`` and, for engine episodes,
-    the clients, sessions and events tables (CSV) and ``summary.json``. The
-    result is byte-identical for one ``(scenario, clients, seed)``.
+    the clients, sessions and events tables (CSV) and ``summary.json``, then
+    ``manifest.json``, as :func:`~treatplan.sim.simulate` does: the run is written
+    aside and moved into place when complete, and a non-empty ``out_dir`` is
+    refused (:class:`~treatplan.sim.OutputExistsError`) unless ``overwrite``
+    (which replaces an earlier run only). The result is byte-identical for one
+    ``(scenario, clients, seed)``.
     """
     checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
     checks.integer("clients", clients, 0, checks.MAX_CLIENTS)
     checks.seed(seed)
     if out_dir is not None:
         checks.folder("out_dir", out_dir)
+    if not isinstance(overwrite, bool):
+        raise ArgumentError("overwrite", "True or False")
     if episodes is not None:
         horizon = getattr(episodes, "horizon_days", None)
         methods = all(callable(getattr(episodes, m, None)) for m in ("route", "start", "leave"))
         if not methods or not (horizon == math.inf or v.is_number(horizon)):
             raise ArgumentError("episodes", "a treatplan.sim.Episodes (or None)")
+    if out_dir is None:
+        return _service_into(None, scenario, clients, seed, episodes)
+    record = run_record([(scenario, ".")], clients, seed, 1, ("csv",), None)
+    with RunFolder(out_dir, record, overwrite=overwrite) as folder:
+        result = _service_into(folder.path, scenario, clients, seed, episodes)
+        target = folder.commit()
+    files = tuple(target / p.relative_to(folder.path) for p in result.files)
+    return attrs.evolve(result, files=(*files, target / MANIFEST))
+
+
+def _service_into(
+    out: Path | None,
+    scenario: Scenario,
+    clients: int,
+    seed: int,
+    episodes: Episodes | None = None,
+) -> ServiceResult:
+    """The work of :func:`simulate_service` (arguments checked); ``out``: an empty folder
+    the files go straight into (the caller commits it), or ``None``."""
     service = scenario.service or Service()
     clinical = ClinicalEpisodes(scenario, seed) if episodes is None else None
     loop = _Loop(scenario, service, clinical or episodes, seed)  # type: ignore[arg-type]
@@ -672,10 +700,8 @@ def simulate_service(
         clients,
         tally.counts["session_rows"],
     )
-    if out_dir is None:
+    if out is None:
         return result
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     files = [out / "waits.csv", out / "queues.csv"]
     files[0].write_text(_csv_text(WAIT_COLUMNS, waits), encoding="utf-8")
     files[1].write_text(_csv_text(QUEUE_COLUMNS, queues), encoding="utf-8")

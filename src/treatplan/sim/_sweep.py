@@ -47,7 +47,7 @@ from ._manifest import RunFolder, check_manifest, scenario_sha256
 from ._random import replicate_seed
 from ._run import _simulate_into, check_fits, run_record
 from ._scenario import Scenario, Service
-from ._service import simulate_service
+from ._service import _service_into
 from ._summary import Summary
 from ._survival import t_quantile
 from ._tables import _import
@@ -324,7 +324,7 @@ def run_arm(
     out = Path(folder) if folder is not None else None
     metrics: dict[str, list[float]]
     if scenario.service is not None:
-        result = simulate_service(scenario, clients, seed, out_dir=out)
+        result = _service_into(out, scenario, clients, seed)
         assert result.summary is not None  # the engine's episodes have a clinical summary
         metrics = _metrics_of(result.summary, "clinical")
         service = result.service
@@ -390,7 +390,15 @@ def _completed(folder: Path, record: Mapping[str, Any]) -> dict[str, list[float]
 
 
 class SweepError(TreatplanError):
-    """The output folder holds a different sweep."""
+    """The output folder holds a different sweep (or is not a folder).
+
+    The message names the parameter (``out_dir``), never the folder's path;
+    ``detail`` is the message without it.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"out_dir {detail}")
+        self.detail = detail
 
 
 def sweep(
@@ -558,6 +566,8 @@ def _finish(job: _Job) -> tuple[dict[str, list[float]], int]:
 def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
     """Write ``sweep.json``, or check that the folder's sweep is this one (to resume it)."""
     path = out / "sweep.json"
+    if out.exists() and not out.is_dir():
+        raise SweepError("names a file that is not a folder: choose a folder")
     if path.is_file():
         try:
             earlier = json.loads(path.read_text(encoding="utf-8"))
@@ -565,15 +575,14 @@ def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
             earlier = None
         if earlier != json.loads(_json_text(spec)):
             raise SweepError(
-                f"{out} holds a different sweep: choose another folder, "
-                "or remove it to start again"
+                "holds a different sweep: choose another folder, or remove it to start again"
             )
         # Runs a killed sweep was writing: never committed, so never complete.
         for stale in sorted((out / "runs").glob("*/.replicate-*.partial-*")):
             shutil.rmtree(stale, ignore_errors=True)
         return
     if out.exists() and any(out.iterdir()):
-        raise SweepError(f"{out} is not empty and holds no sweep: choose another folder")
+        raise SweepError("is not empty and holds no sweep: choose another folder")
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(_json_text(spec), encoding="utf-8")
     (out / "scenario.json").write_text(base.to_json(), encoding="utf-8")

@@ -214,19 +214,46 @@ class RunFolder:
             self.partial = self.path
 
 
+_DAMAGED = f"a run whose {MANIFEST} is readable JSON as treatplan writes it (it is damaged)"
+#: What each entry of a manifest's ``files`` holds, and of which type.
+_ENTRY_KEYS = {"path": str, "bytes": int, "sha256": str}
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest at ``path``, with the shape :func:`check_manifest` relies on, or
+    :class:`ArgumentError` naming ``folder`` (a damaged or foreign file)."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON
+        raise ArgumentError("folder", _DAMAGED) from None
+    if not isinstance(manifest, dict):
+        raise ArgumentError("folder", _DAMAGED)
+    if manifest.get("complete") is True:
+        files = manifest.get("files")
+        if not isinstance(files, list) or not all(
+            isinstance(entry, dict)
+            and entry.keys() == _ENTRY_KEYS.keys()
+            and all(type(entry[key]) is kind for key, kind in _ENTRY_KEYS.items())
+            for entry in files
+        ):
+            raise ArgumentError("folder", _DAMAGED)
+    return manifest
+
+
 def check_manifest(folder: str | Path) -> dict[str, Any]:
     """Verify a run folder against its ``manifest.json``; returns the manifest.
 
     Raises :class:`treatplan.ArgumentError` (a :class:`TreatplanError`)
-    naming ``folder`` when the manifest is missing (an incomplete run), marked
-    partial, or a file is missing, extra, or differs in size or SHA-256.
+    naming ``folder`` when the manifest is missing (an incomplete run), damaged
+    (not JSON, or not shaped as treatplan writes it), marked partial, or a file
+    is missing, extra, or differs in size or SHA-256.
     """
     root = checks.folder("folder", folder)
     path = root / MANIFEST
     # The messages name the parameter, not the folder's path (which may hold a name).
     if not path.is_file():
         raise ArgumentError("folder", f"a complete run (no {MANIFEST}: an incomplete run)")
-    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    manifest = _read_manifest(path)
     if manifest.get("complete") is not True:
         raise ArgumentError(
             "folder", "a complete run (a partial run: its manifest says complete: false)"
@@ -234,6 +261,8 @@ def check_manifest(folder: str | Path) -> dict[str, Any]:
     listed: Sequence[Mapping[str, Any]] = manifest["files"]
     found = {e["path"]: e for e in _file_entries(root)}
     expected = {e["path"]: e for e in listed}
+    if len(expected) != len(listed):
+        raise ArgumentError("folder", _DAMAGED)
     if set(found) != set(expected):
         raise ArgumentError(
             "folder", "the files its manifest lists (files differ from the manifest's list)"

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
-from .._errors import ArgumentError
+from .._errors import ArgumentError, ValidationError
 from . import _checks as checks
 from ._codebook import CODEBOOK
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
@@ -145,13 +145,29 @@ def _table_of(path: Path) -> str:
     return table
 
 
+#: What each codebook type takes, for messages about a damaged table.
+_KIND_TEXT = MappingProxyType(
+    {
+        "integer": "an integer",
+        "boolean": "true or false",
+        "date": "a date (YYYY-MM-DD)",
+        "datetime": "a date and time (ISO 8601)",
+    }
+)
+
+
 def _typed(kind: str, text: str) -> Any:
-    """A CSV cell (or a JSON string) as the Python value of its codebook type."""
+    """A CSV cell (or a JSON string) as the Python value of its codebook type.
+
+    Raises ``ValueError`` for text that is not of the type (the caller names the cell).
+    """
     if text == "":
         return None
     if kind == "integer":
         return int(text)
     if kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError("not a boolean")
         return text == "true"
     if kind == "date":
         return date.fromisoformat(text)
@@ -167,14 +183,84 @@ def _text(value: Any) -> str:
     return str(_csv_cell(value))
 
 
-def _text_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Rows of a CSV or JSON Lines table, every cell as its CSV text."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        if path.suffix == ".csv":
-            yield from csv.DictReader(handle)
-        else:
-            for line in handle:
-                yield {k: _text(v) for k, v in json.loads(line).items()}
+def _damaged(table: str, where: str = "", expected: str = "") -> ValidationError:
+    """A damaged table, named by its table, row and column (codebook names, never the
+    file's path or its content)."""
+    return ValidationError.at(
+        f"{table}{where}", expected or f"a {table} table as treatplan writes it"
+    )
+
+
+def _text_rows(path: Path, table: str) -> Iterator[dict[str, str]]:
+    """Rows of a CSV or JSON Lines table, every cell as its CSV text.
+
+    Raises :class:`ValidationError` at ``<table>[row]`` (rows from 0, after a CSV's
+    header) for a row that is not one cell per codebook column.
+    """
+    columns = TABLES[table]
+    row = -1
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            if path.suffix == ".csv":
+                reader = csv.reader(handle)
+                if next(reader, None) != list(columns):
+                    raise _damaged(table, ".header", "the codebook's columns, in order")
+                for row, cells in enumerate(reader):
+                    if len(cells) != len(columns):
+                        raise _damaged(table, f"[{row}]", f"{len(columns)} cells, one per column")
+                    yield dict(zip(columns, cells, strict=True))
+            else:
+                for row, line in enumerate(handle):
+                    yield _json_row(table, row, line)
+    except UnicodeDecodeError:  # read in blocks: no row to name
+        raise _damaged(table, "", "UTF-8 text") from None
+    except csv.Error:
+        raise _damaged(table, f"[{row + 1}]", "a well-formed CSV row") from None
+
+
+#: The JSON values a JSON Lines table holds.
+_JSON_CELLS = (str, int, type(None))
+
+
+def _json_row(table: str, row: int, line: str) -> dict[str, str]:
+    columns = TABLES[table]
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        raise _damaged(table, f"[{row}]", "a JSON object on each line") from None
+    if not isinstance(data, dict) or list(data) != list(columns):
+        raise _damaged(table, f"[{row}]", "an object with the codebook's columns, in order")
+    for name, value in data.items():
+        if not isinstance(value, _JSON_CELLS):  # bool is an int
+            raise _damaged(table, f"[{row}].{name}", "text, an integer, true, false or null")
+    return {k: _text(v) for k, v in data.items()}
+
+
+def _typed_rows(path: Path, table: str) -> list[dict[str, Any]]:
+    kinds = _TYPES[table]
+    rows = []
+    for row, cells in enumerate(_text_rows(path, table)):
+        typed = {}
+        for name, text in cells.items():
+            try:
+                typed[name] = _typed(kinds[name], text)
+            except ValueError:
+                raise _damaged(table, f"[{row}].{name}", _KIND_TEXT[kinds[name]]) from None
+        rows.append(typed)
+    return rows
+
+
+def _parquet_rows(path: Path, table: str) -> list[dict[str, Any]]:
+    pa = _import("pyarrow", "parquet")
+    pq = _import("pyarrow.parquet", "parquet")
+    try:
+        data = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError):  # its messages name the file
+        raise _damaged(table, "", f"a Parquet {table} table as treatplan writes it") from None
+    if data.column_names != list(TABLES[table]):
+        raise _damaged(table, ".header", "the codebook's columns, in order")
+    rows: list[dict[str, Any]] = data.to_pylist()
+    return rows
 
 
 def read_table(path: str | Path) -> list[dict[str, Any]]:
@@ -183,16 +269,19 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
     Values take their codebook types: ``int``, ``bool``, :class:`~datetime.date`,
     :class:`~datetime.datetime` (UTC), ``str`` (categories too); an empty cell is
     ``None``. CSV and JSON Lines files of the same run read back equal. Parquet
-    needs the ``parquet`` extra.
+    needs the ``parquet`` extra. A damaged table (not UTF-8, a row with other
+    cells, a cell not of its column's type) raises
+    :class:`treatplan.ValidationError` at ``<table>[row].<column>``.
     """
     path = Path(path)
     table = _table_of(path)
-    if path.suffix == ".parquet":
-        pq = _import("pyarrow.parquet", "parquet")
-        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
-        return rows
-    kinds = _TYPES[table]
-    return [{k: _typed(kinds[k], v) for k, v in row.items()} for row in _text_rows(path)]
+    try:
+        if path.suffix == ".parquet":
+            return _parquet_rows(path, table)
+        return _typed_rows(path, table)
+    except OSError as exc:  # its message names the file
+        reason = exc.strerror or type(exc).__name__
+        raise ArgumentError("path", f"a readable table file ({reason})") from None
 
 
 def _import(module: str, extra: str) -> Any:
@@ -220,7 +309,8 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
     ``category`` (with every codebook value as a category) and ``string``.
     polars: ``Int64``, ``Boolean``, ``Date``, ``Datetime`` (UTC), ``Enum`` and
     ``String``. Needs the ``pandas`` or ``polars`` extra (and ``parquet`` for
-    Parquet files).
+    Parquet files). A damaged table raises :class:`treatplan.ValidationError`
+    naming the table (and its row and column when they can be found).
     """
     if table not in TABLES:
         raise ArgumentError("table", f"one of {', '.join(TABLES)}")
@@ -229,14 +319,21 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
         raise ArgumentError("library", "'pandas' or 'polars'")
     lib = _import(library, library)
     path = _find(Path(out_dir), table)
-    if library == "pandas":
-        return _pandas(lib, path, table)
-    return _polars(lib, path, table)
+    if path.suffix == ".parquet":
+        _import("pyarrow", "parquet")
+    try:
+        if library == "pandas":
+            return _pandas(lib, path, table)
+        return _polars(lib, path, table)
+    except Exception:  # pandas', polars' and pyarrow's many errors, some naming the file
+        failure = _damaged(table)
+    # Only on failure: find the row and column to name (a valid table reads fast).
+    read_table(path)
+    raise failure
 
 
 def _pandas(pd: Any, path: Path, table: str) -> Any:
     if path.suffix == ".parquet":
-        _import("pyarrow", "parquet")
         frame = pd.read_parquet(path)
         # Back to text, then through the same typing as CSV: one set of dtypes.
         text = {}
@@ -250,7 +347,7 @@ def _pandas(pd: Any, path: Path, table: str) -> Any:
     elif path.suffix == ".csv":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     else:
-        rows = list(_text_rows(path))
+        rows = list(_text_rows(path, table))
         frame = pd.DataFrame(rows, columns=list(TABLES[table]), dtype=object)
     return frame.assign(**{n: _pandas_column(pd, frame[n], table, n) for n in TABLES[table]})
 
@@ -261,7 +358,10 @@ def _pandas_column(pd: Any, text: Any, table: str, name: str) -> Any:
     if kind == "integer":
         return pd.to_numeric(missing).astype("Int64")
     if kind == "boolean":
-        return text.map({"true": True, "false": False}).astype("boolean")
+        flags = text.map({"true": True, "false": False})
+        if (flags.isna() & (text != "")).any():  # not true, false or empty: damaged
+            raise ValueError(name)
+        return flags.astype("boolean")
     if kind == "date":
         return pd.to_datetime(missing, format="%Y-%m-%d")
     if kind == "datetime":
@@ -288,11 +388,17 @@ def _polars(pl: Any, path: Path, table: str) -> Any:
     if path.suffix == ".csv":
         frame = pl.read_csv(path, infer_schema_length=0)
     else:
-        rows = list(_text_rows(path))
+        rows = list(_text_rows(path, table))
         frame = pl.DataFrame(
             {n: [r[n] or None for r in rows] for n in columns},
             schema=dict.fromkeys(columns, pl.String),
         )
+    flags = [n for n in columns if _TYPES[table][n] == "boolean"]
+    not_flags = frame.select(
+        (pl.col(n).is_not_null() & ~pl.col(n).is_in(["true", "false"])).any() for n in flags
+    )
+    if flags and any(not_flags.row(0)):  # not true, false or empty: damaged
+        raise ValueError(table)
     return frame.with_columns(_polars_column(pl, table, n) for n in columns)
 
 

@@ -71,9 +71,10 @@ def test_validate_unreadable_and_malformed(
     # The worst outcome decides: a file that cannot be read (2) over an invalid one (1).
     assert main(["validate", str(broken), str(missing)]) == 2
     err = capsys.readouterr().err.splitlines()
+    # Files are named by their argument (the second PLAN is PLAN[1]), never by path.
     assert err == [
-        f"{broken}: $: expected well-formed JSON (line 1, column 2)",
-        f"{missing}: expected an accessible file (No such file or directory)",
+        "PLAN[0]: $: expected well-formed JSON (line 1, column 2)",
+        "PLAN[1]: expected an accessible file (No such file or directory)",
     ]
     assert main(["validate", str(broken)]) == 1
 
@@ -134,7 +135,7 @@ def test_a_missing_file_is_exit_2_with_one_message_everywhere(
     missing = tmp_path / "missing.json"
     assert main([command, str(missing)]) == 2
     assert capsys.readouterr().err == (
-        f"{missing}: expected an accessible file (No such file or directory)\n"
+        "PLAN: expected an accessible file (No such file or directory)\n"
     )
 
 
@@ -145,7 +146,7 @@ def test_malformed_json_is_exit_1_with_one_message_everywhere(
     empty = tmp_path / "empty.json"
     empty.write_text("\n")
     assert main([command, str(empty)]) == 1
-    assert capsys.readouterr().err == f"{empty}: $: expected well-formed JSON (line 2, column 1)\n"
+    assert capsys.readouterr().err == "PLAN: $: expected well-formed JSON (line 2, column 1)\n"
 
 
 @pytest.mark.parametrize("command", PLAN_COMMANDS)
@@ -158,7 +159,8 @@ def test_an_invalid_plan_names_paths_not_content(
     bad.write_text(json.dumps(doc))
     assert main([command, str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{bad}: $.goals[0].objectives[0].target_date: expected ")
+    assert err.startswith("PLAN: $.goals[0].objectives[0].target_date: expected ")
+    assert str(tmp_path) not in err
     assert "next spring" not in err
 
 
@@ -183,8 +185,9 @@ def test_the_plan_positional_is_plan_everywhere(
 
 
 def test_a_library_error_that_is_not_a_validation_error_names_the_file() -> None:
-    error = file_error("plan.json", tp.TreatplanError("not allowed"))
-    assert error.lines == ("plan.json: not allowed",)
+    # A path no argument of the command line gave is "file", never its path.
+    error = file_error("JohnSmith.json", tp.TreatplanError("not allowed"))
+    assert error.lines == ("file: not allowed",)
     assert error.exit_code == 1
 
 
@@ -248,3 +251,30 @@ def test_validate_quiet_and_stdin_bytes(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(source), encoding="utf-8"))
     assert main(["validate", "-"]) == 0
     assert capsys.readouterr().out == "<stdin>: valid\n"
+
+
+def test_an_os_error_on_a_file_of_the_command_line_names_its_argument(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(sorted(EXAMPLES.glob("*.json"))[0])
+
+    def fail(plan: tp.TreatmentPlan) -> str:
+        raise OSError(errno.EIO, "Input/output error", path)
+
+    monkeypatch.setattr("treatplan._cli_core.summary", fail)
+    assert main(["show", path]) == 2
+    assert capsys.readouterr().err == "PLAN: expected an accessible file (Input/output error)\n"
+
+
+def test_several_files_of_one_argument_are_numbered_and_valid_ones_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = str(sorted(EXAMPLES.glob("*.json"))[0])
+    missing = tmp_path / "JohnSmith.json"
+    assert main(["validate", good, str(missing), "-q"]) == 2
+    assert capsys.readouterr().err == (
+        "PLAN[1]: expected an accessible file (No such file or directory)\n"
+    )
+    # What was asked for on stdout names the file as given.
+    assert main(["validate", good]) == 0
+    assert capsys.readouterr().out == f"{good}: valid\n"

@@ -63,7 +63,7 @@ def test_invalid_plan_reports_paths_not_text(
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fhir", str(tmp_path / "missing.json")]) == 2
-    assert "missing.json: expected an accessible file (" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("PLAN: expected an accessible file (")
 
 
 # --------------------------------------------------------------------------- new options
@@ -156,4 +156,4 @@ def test_import_of_a_missing_source_is_the_usual_file_error(
 ) -> None:
     before = [str(ACTIVE)] if command == "import-measures" else []
     assert main(["fhir", command, *before, str(tmp_path / "gone.json")]) == 2
-    assert "gone.json: expected an accessible file (" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("SOURCE: expected an accessible file (")

@@ -98,7 +98,7 @@ def test_review_before_the_referral_is_an_error(capsys: pytest.CaptureFixture[st
 def test_review_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["review", str(tmp_path / "none.json")]) == 2
     assert capsys.readouterr().err == (
-        f"{tmp_path / 'none.json'}: expected an accessible file (No such file or directory)\n"
+        "PLAN: expected an accessible file (No such file or directory)\n"
     )
 
 

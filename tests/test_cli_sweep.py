@@ -108,7 +108,7 @@ def test_bad_sweep_files_name_the_json_path_and_echo_nothing(
     code = _run(str(spec), "--scenario", str(scenario), "--out", str(tmp_path / "o"))
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith(f"{spec}: {where}: expected ")
+    assert err.startswith(f"SPEC: {where}: expected ")
     assert "private" not in err
     assert not (tmp_path / "o").exists()
 
@@ -127,7 +127,7 @@ def test_bad_set_and_bad_json(
     spec.write_text("{private")
     assert _run(str(spec)) == 1
     err = capsys.readouterr().err
-    assert err == f"{spec}: $: expected well-formed JSON (line 1, column 2)\n"
+    assert err == "SPEC: $: expected well-formed JSON (line 1, column 2)\n"
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -161,9 +161,39 @@ class PlanFileError(Exception):
         self.exit_code = exit_code
 
 
+#: How error messages name each file given on the command line: by its argument
+#: (``PLAN``, ``SPEC``, ``--scenario``; ``PLAN[1]`` for the second of several), never
+#: by its path, which may hold a client's name. Filled by :func:`label_files`.
+_FILE_LABELS: dict[str, str] = {}
+
+
+def _argument_label(action: argparse.Action) -> str:
+    if action.option_strings:
+        return max(action.option_strings, key=len)
+    return action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+
+
+def label_files(parser: CliParser, args: argparse.Namespace) -> None:
+    """Name every text value of ``args`` by its argument, for :func:`display_name`."""
+    _FILE_LABELS.clear()
+    command = parser.commands.get(args.command)
+    # A command's own parsers for its actions (``fhir import-plan``) come after it.
+    parsers = [command, *getattr(command, "actions", {}).values()]
+    values = vars(args)
+    for owner in parsers:
+        for action in owner._actions:  # argparse keeps no public list of them
+            value = values.get(action.dest)
+            texts = value if isinstance(value, list) else [value]
+            for i, text in enumerate(texts):
+                if isinstance(text, str):
+                    label = _argument_label(action)
+                    _FILE_LABELS.setdefault(text, f"{label}[{i}]" if len(texts) > 1 else label)
+
+
 def display_name(path: str) -> str:
-    """How messages name a file given on the command line (``-`` is ``<stdin>``)."""
-    return "<stdin>" if path == "-" else path
+    """How error messages name a file given on the command line: its argument
+    (:func:`label_files`), ``<stdin>`` for ``-``, else ``file``; never the path."""
+    return "<stdin>" if path == "-" else _FILE_LABELS.get(path, "file")
 
 
 def file_error(path: str, error: OSError | TreatplanError) -> PlanFileError:
@@ -325,7 +355,9 @@ def read_json(path: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_arguments(build_parser(), argv)
+    parser = build_parser()
+    args = parse_arguments(parser, argv)
+    label_files(parser, args)
     try:
         code: int = args.func(args)
     except PlanFileError as exc:
@@ -347,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:  # a file a command opened itself (a scenario, an output file)
-        name = display_name(str(exc.filename)) if exc.filename is not None else "error"
+        name = _FILE_LABELS.get(str(exc.filename), "error")
         print(f"{name}: {_os_expectation(exc)}", file=sys.stderr)
         return EXIT_USAGE
     return code

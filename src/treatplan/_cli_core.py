@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._cli import EXIT_OK, PLAN_HELP, PLAN_METAVAR, PlanFileError, display_name, load_plan
+from ._cli import EXIT_OK, PLAN_HELP, PLAN_METAVAR, PlanFileError, load_plan
 from ._lifecycle import TRANSITIONS, mermaid
 from ._summary import summary
 
@@ -51,7 +51,8 @@ def _validate(args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
         else:
             if not args.quiet:
-                print(f"{display_name(name)}: valid")
+                # Output the user asked for, not an error: the file as they named it.
+                print(f"{'<stdin>' if name == '-' else name}: valid")
     return code
 
 

@@ -214,3 +214,26 @@ def test_ctrl_c_keeps_completed_runs_and_exits_130(
     err = capsys.readouterr().err
     assert err.startswith("error: --out holds a different sweep")
     assert str(tmp_path) not in err
+
+
+def test_a_bad_dask_address_is_one_line_naming_the_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    argv = ["--set", "horizon_weeks=10", "--clients", "3", "--replicates", "1"]
+    expected = (
+        "treatplan sweep: error: argument --dask: expected the address of a running "
+        "Dask scheduler (tcp://HOST:PORT)\n"
+    )
+    # A malformed address: distributed's ValueError quotes it.
+    assert _run(*argv, "--dask", "JohnSmith", "--out", str(tmp_path / "a")) == 2
+    assert capsys.readouterr().err == expected
+
+    def unreachable(address: str) -> Any:
+        raise OSError(f"Timed out trying to connect to {address}")
+
+    monkeypatch.setattr(distributed, "Client", unreachable)
+    assert _run(*argv, "--dask", "tcp://JohnSmith:1", "--out", str(tmp_path / "b")) == 2
+    assert capsys.readouterr().err == expected
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()

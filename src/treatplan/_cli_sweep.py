@@ -158,7 +158,13 @@ def _arms_from_spec(data: Any, base: Any) -> list[Any]:
 def _executor(args: argparse.Namespace) -> tuple[Executor | None, Any]:
     if args.dask:
         distributed = importlib.import_module("distributed")
-        client = distributed.Client(args.dask)
+        try:
+            client = distributed.Client(args.dask)
+        except Exception:  # a malformed address (ValueError), or none answers (OSError)
+            # Not quoted: an address is typed text like any other.
+            raise UsageError(
+                "--dask", "the address of a running Dask scheduler (tcp://HOST:PORT)"
+            ) from None
         executor: Executor = client.get_executor()
         return executor, client
     if args.workers > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 
 import attrs
@@ -13,6 +14,7 @@ from treatplan.sim import (
     CAPACITY_SCENARIO,
     WAIT_COLUMNS,
     Capacity,
+    ClinicalEpisodes,
     Episode,
     OutputExistsError,
     Patience,
@@ -191,3 +193,38 @@ def test_an_out_dir_that_is_a_file_is_refused_naming_the_parameter(tmp_path: Pat
     assert "out_dir" in str(swept.value)
     assert "JohnSmith" not in str(swept.value)
     assert afile.read_text(encoding="utf-8") == "x"
+
+
+# ----------------------------------------------------------------- runs that do not fit
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"capacity": Capacity(referrals_per_week=0.01)},  # 2,000 referrals over 3,800 years
+        {"start": date(2199, 12, 31)},
+    ],
+)
+def test_a_run_that_cannot_be_dated_is_refused_up_front_naming_clients(
+    change: dict[str, object],
+) -> None:
+    scenario = attrs.evolve(_quick(), **change)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError) as info:
+        simulate_service(scenario, 2000, 1)
+    assert info.value.parameter == "clients"
+    assert "capacity.referrals_per_week" in info.value.expected
+    # Synthetic episodes date nothing: no limit.
+    assert simulate_service(scenario, 3, 1, episodes=_Fixed(1.0)).clients == 3
+
+
+def test_drawn_referrals_later_than_the_mean_are_refused_naming_clients() -> None:
+    episodes = ClinicalEpisodes(_quick(), 1)
+    last = episodes._last_referral
+    assert episodes.route(0, last)[0] in (2, 3)
+    for call in (
+        lambda: episodes.route(1, last + 1),
+        lambda: episodes.leave(1, last + 1, last + 1, "declined at referral"),
+    ):
+        with pytest.raises(ArgumentError) as info:
+            call()
+        assert info.value.parameter == "clients"

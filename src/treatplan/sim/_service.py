@@ -28,7 +28,7 @@ import importlib
 import io
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,11 +39,12 @@ from .._errors import ArgumentError
 from .._model import ReviewDecision
 from .._records import record_repr
 from .._stepped import SteppedCarePolicy, initial_step
+from .._validation import MAX_INSTANT
 from . import _checks as checks
 from ._engine import CLIENT_COLUMNS, Admission, ClientResult, simulate_client
 from ._manifest import MANIFEST, RunFolder
 from ._random import client_stream
-from ._run import run_record
+from ._run import check_fits, run_record
 from ._scenario import Scenario, Service
 from ._summary import Rate, Summary, Tally, _wilson, summarise
 from ._tables import TABLES, TableWriter, format_rows, write_json
@@ -187,11 +188,28 @@ class ClinicalEpisodes:
         )
         self._steps = SteppedCarePolicy(more_severe_from=scenario.policy.step_up_threshold)
         self._routed: dict[int, int] = {}
+        # The last referral day whose plan (followed for the horizon, with a goal due
+        # 16 weeks after a start within it) stays in the supported range.
+        last = (MAX_INSTANT - timedelta(days=1)).date()
+        self._last_referral = (last - scenario.start).days - self.horizon_days - 16 * _WEEK
+
+    def _check_fits(self, referred: float) -> None:
+        # check_fits refuses runs whose referrals at the mean rate would not fit; the
+        # drawn arrivals can still run later than the mean, rarely: refused here.
+        if referred > self._last_referral:
+            raise ArgumentError(
+                "clients",
+                "fewer clients for this scenario and seed: the referrals drawn at "
+                "capacity.referrals_per_week from its start, each followed for its "
+                "horizon, must end before 2200 (or choose an earlier start or a shorter "
+                "horizon)",
+            )
 
     def _day(self, at: date) -> int:
         return (at - self.scenario.start).days
 
     def route(self, index: int, referred: float) -> tuple[int, float]:
+        self._check_fits(referred)
         if not self._probe:
             return 3, 0.0
         day = int(referred)
@@ -223,6 +241,7 @@ class ClinicalEpisodes:
         return Episode(max(0.0, end - at), step_up)
 
     def leave(self, index: int, referred: float, at: float, reason: str) -> None:
+        self._check_fits(referred)
         day = int(referred)
         left = max(day, min(int(at), day + int(self.horizon_days)))
         admission = Admission(index, day, None, left, reason)
@@ -660,6 +679,8 @@ def simulate_service(
         methods = all(callable(getattr(episodes, m, None)) for m in ("route", "start", "leave"))
         if not methods or not (horizon == math.inf or v.is_number(horizon)):
             raise ArgumentError("episodes", "a treatplan.sim.Episodes (or None)")
+    if episodes is None:  # plans are dated: the run must fit the supported range
+        check_fits(scenario, clients)
     if out_dir is None:
         return _service_into(None, scenario, clients, seed, episodes)
     record = run_record([(scenario, ".")], clients, seed, 1, ("csv",), None)

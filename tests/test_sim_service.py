@@ -179,7 +179,12 @@ def test_step_up_frees_the_step2_place_and_waits_for_step3(tmp_path: Path) -> No
     assert result.service.counts["stepped_up"] == 20
     assert result.service.figures["mean_step3_wait_after_step_up_days"] > 0
     assert result.summary is None
-    assert {p.name for p in result.files} == {"waits.csv", "queues.csv", "service.json"}
+    assert {p.name for p in result.files} == {
+        "waits.csv",
+        "queues.csv",
+        "service.json",
+        "manifest.json",  # written last, as by simulate
+    }
 
 
 def test_assessment_stage_and_first_to_second_wait() -> None:

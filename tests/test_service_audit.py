@@ -24,6 +24,7 @@ from treatplan.sim import (
     SweepError,
     Team,
     check_manifest,
+    plot_service,
     simulate_service,
     sweep,
 )
@@ -228,3 +229,55 @@ def test_drawn_referrals_later_than_the_mean_are_refused_naming_clients() -> Non
         with pytest.raises(ArgumentError) as info:
             call()
         assert info.value.parameter == "clients"
+
+
+# ----------------------------------------------------------------- plot_service
+
+
+@pytest.fixture(scope="module")
+def small_run() -> object:
+    return simulate_service(_quick(), 5, 1)
+
+
+def test_plot_service_returns_the_path_it_wrote(small_run: object, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    written = plot_service(small_run, tmp_path / "service")  # type: ignore[arg-type]
+    assert written == tmp_path / "service.png"
+    assert [p.name for p in tmp_path.iterdir()] == ["service.png"]
+    assert plot_service(small_run, tmp_path / "s.SVG") == tmp_path / "s.SVG"  # type: ignore[arg-type]
+    assert (tmp_path / "s.SVG").read_bytes().startswith(b"<?xml")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("JohnSmith-caseload.report", "a file name ending in a format matplotlib writes"),
+        ("nodir/JohnSmith.png", "a file in an existing folder"),
+        ("folder.png", "a file path, not a folder"),
+    ],
+)
+def test_plot_service_refuses_bad_paths_naming_the_parameter(
+    small_run: object, tmp_path: Path, name: str, expected: str
+) -> None:
+    pytest.importorskip("matplotlib")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(ArgumentError) as info:
+        plot_service(small_run, tmp_path / name)  # type: ignore[arg-type]
+    assert info.value.parameter == "path"
+    assert info.value.expected.startswith(expected)
+    assert "JohnSmith" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.png"]
+
+
+def test_plot_service_reports_a_failed_write_naming_the_parameter(
+    small_run: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figure = pytest.importorskip("matplotlib.figure")
+
+    def full_disk(self: object, target: object, **options: object) -> None:
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(figure.Figure, "savefig", full_disk)
+    with pytest.raises(ArgumentError) as info:
+        plot_service(small_run, tmp_path / "JohnSmith.png")  # type: ignore[arg-type]
+    assert str(info.value) == "path: expected a file that can be written (No space left on device)"

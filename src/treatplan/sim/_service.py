@@ -769,14 +769,33 @@ def erlang_c_mean_wait(arrivals_per_day: float, mean_days: float, servers: int) 
 
 def plot_service(result: ServiceResult, path: str | Path) -> Path:
     """Draw a service run (needs ``treatplan[plots]``): waiting lists and places in use
-    over time, and the distribution of waits to first treatment; returns ``path``.
+    over time, and the distribution of waits to first treatment.
+
+    The file's suffix picks the format (``.png``, ``.pdf``, ``.svg``, ... as
+    matplotlib writes them); a name without one gets ``.png``. Returns the path
+    written. :class:`treatplan.ArgumentError` names ``path`` for a format
+    matplotlib does not write, a folder, a missing parent folder or a file that
+    cannot be written (never the path itself).
     """
     checks.instance("result", result, ServiceResult, "a treatplan.sim.ServiceResult")
     target = checks.folder("path", path, "a file path (a str or os.PathLike)")
+    if not target.suffix:
+        target = target.with_name(target.name + ".png")
+    if target.is_dir():
+        raise ArgumentError("path", "a file path, not a folder")
+    if not target.parent.is_dir():
+        raise ArgumentError("path", "a file in an existing folder")
     matplotlib = importlib.import_module("matplotlib")
     matplotlib.use("Agg")
     plt = importlib.import_module("matplotlib.pyplot")
     fig, (lists, places, hist) = plt.subplots(1, 3, figsize=(13, 3.6))
+    formats = fig.canvas.get_supported_filetypes()
+    if target.suffix[1:].lower() not in formats:
+        plt.close(fig)
+        raise ArgumentError(
+            "path",
+            f"a file name ending in a format matplotlib writes: .{', .'.join(sorted(formats))}",
+        )
     for name in ("assessment", "step2", "step3"):
         rows = [row for row in result.queues if row[1] == name]
         if not any(row[2] or row[3] for row in rows):
@@ -798,6 +817,12 @@ def plot_service(result: ServiceResult, path: str | Path) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(target, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(target, dpi=100)
+    except OSError as exc:  # its message names the file
+        raise ArgumentError(
+            "path", f"a file that can be written ({exc.strerror or type(exc).__name__})"
+        ) from None
+    finally:
+        plt.close(fig)
     return target

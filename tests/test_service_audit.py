@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
 import attrs
@@ -24,6 +25,7 @@ from treatplan.sim import (
     SweepError,
     Team,
     check_manifest,
+    erlang_c_mean_wait,
     plot_service,
     simulate_service,
     sweep,
@@ -281,3 +283,34 @@ def test_plot_service_reports_a_failed_write_naming_the_parameter(
     with pytest.raises(ArgumentError) as info:
         plot_service(small_run, tmp_path / "JohnSmith.png")  # type: ignore[arg-type]
     assert str(info.value) == "path: expected a file that can be written (No space left on device)"
+
+
+# ----------------------------------------------------------------- Erlang C
+
+
+def _erlang_c_exact(load: int, servers: int) -> Fraction:
+    """The Erlang C probability of waiting in exact rational arithmetic (the textbook sum)."""
+    term, total = Fraction(1), Fraction(1)
+    for k in range(1, servers):
+        term = term * load / k
+        total += term
+    tail = term * load / servers * servers / (servers - load)
+    return tail / (total + tail)
+
+
+@pytest.mark.parametrize(
+    ("load", "servers"), [(1, 3), (1, 2), (8, 10), (700, 800), (799, 800), (1999, 2000)]
+)
+def test_erlang_c_agrees_with_exact_arithmetic_for_large_loads(load: int, servers: int) -> None:
+    # arrivals 1 a day: the mean wait is C / (c / mean_days - 1), with mean_days = load.
+    expected = float(_erlang_c_exact(load, servers)) / (servers / load - 1)
+    assert erlang_c_mean_wait(1.0, float(load), servers) == pytest.approx(expected, rel=1e-9)
+
+
+def test_erlang_c_known_values_and_the_largest_server_counts() -> None:
+    # 10 servers, 8 erlangs: a probability of waiting of 0.409 (the textbook call-centre case).
+    assert erlang_c_mean_wait(8.0, 1.0, 10) * (10 - 8) == pytest.approx(0.40918, abs=1e-5)
+    # 100,000 servers (the bound) at 99.9% load: finite, and a wait is likely.
+    wait = erlang_c_mean_wait(99_900.0, 1.0, 100_000)
+    assert math.isfinite(wait)
+    assert 0 < wait * 100 < 1  # the probability of waiting, C = wait x (c mu - lambda)

@@ -757,13 +757,12 @@ def erlang_c_mean_wait(arrivals_per_day: float, mean_days: float, servers: int) 
         raise ArgumentError(
             "servers", "more than arrivals_per_day x mean_days (a stable M/M/c queue)"
         )
-    term, total = 1.0, 1.0  # a^k / k!, summed for k < c
-    for k in range(1, servers):
-        term *= load / k
-        total += term
-    last = term * load / servers  # a^c / c!
-    tail = last * servers / (servers - load)
-    waiting_probability = tail / (total + tail)
+    # Erlang B by its recurrence, B(k) = a B(k-1) / (k + a B(k-1)): every step stays
+    # in [0, 1], where the sum of a^k / k! overflows once a passes about 700.
+    blocking = 1.0
+    for k in range(1, servers + 1):
+        blocking = load * blocking / (k + load * blocking)
+    waiting_probability = servers * blocking / (servers - load * (1.0 - blocking))
     return waiting_probability / (servers / mean_days - arrivals_per_day)
 
 

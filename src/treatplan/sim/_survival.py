@@ -614,18 +614,36 @@ def _t_log_density(t: float, df: float) -> float:
     return log_norm - (df + 1) / 2 * log_ratio
 
 
+#: The fewest degrees of freedom :func:`t_quantile` takes: below, the iteration
+#: cannot be trusted (and no interval here has less than 1).
+_MIN_DF = 0.5
+#: The most: any larger is a mistake (a float's range ends near 1.8e308).
+_MAX_DF = 1e300
+#: From here the Cornish-Fisher start is the answer: its next term is below
+#: 1e-16 of it for the tails used, where the Newton iteration on the beta
+#: function loses digits to the large df.
+_EXPANSION_DF = 1e6
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def t_quantile(p: float, df: float) -> float:
     """The ``p`` quantile of Student's t with ``df`` degrees of freedom.
 
     Solves P(T > t) = min(p, 1 - p) by safeguarded Newton steps on log t, the
     tail being the regularised incomplete beta function (continued fraction, as
     in Press et al., *Numerical Recipes*). Agrees with ``scipy.stats.t.ppf`` to
-    about 1e-12 for df from 1 to 10^6 (tests/test_sim_survival.py).
+    about 1e-12 for df from 1 to 10^6 (tests/test_sim_survival.py); from 10^6
+    the Cornish-Fisher expansion is the answer. ``p`` and ``df`` are numbers (not
+    bools), ``df`` from 0.5 to 1e300; otherwise :class:`treatplan.ArgumentError`.
     """
-    if not 0.0 < p < 1.0:
+    if not _is_real(p) or not 0.0 < p < 1.0:
         raise ArgumentError("p", "a probability strictly between 0 and 1")
-    if not df > 0 or not math.isfinite(df):
-        raise ArgumentError("df", "a positive, finite number")
+    if not _is_real(df) or not _MIN_DF <= df <= _MAX_DF:
+        raise ArgumentError("df", f"a number of degrees of freedom from {_MIN_DF} to 1e300")
+    df = float(df)
     if p == 0.5:
         return 0.0
     tail = min(p, 1.0 - p)
@@ -639,7 +657,10 @@ def t_quantile(p: float, df: float) -> float:
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
     g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    t = max(z + g1 / df + g2 / df**2 + g3 / df**3, 1e-300)
+    expansion = z + g1 / df + g2 / df / df + g3 / df / df / df
+    if df >= _EXPANSION_DF:  # the expansion is exact to rounding here; Newton is not
+        return sign * expansion
+    t = max(expansion, 1e-300)
     low, high = 0.0, math.inf
     target = math.log(tail)
     for _ in range(200):

@@ -314,3 +314,46 @@ def test_erlang_c_known_values_and_the_largest_server_counts() -> None:
     wait = erlang_c_mean_wait(99_900.0, 1.0, 100_000)
     assert math.isfinite(wait)
     assert 0 < wait * 100 < 1  # the probability of waiting, C = wait x (c mu - lambda)
+
+
+# ----------------------------------------------------------------- custom episodes
+
+
+class _Routed(_Fixed):
+    def __init__(self, routed: object = (3, 0.0), started: object = None) -> None:
+        super().__init__(1.0)
+        self.routed, self.started = routed, started
+
+    def route(self, index: int, referred: float) -> tuple[int, float]:
+        return self.routed  # type: ignore[return-value]
+
+    def start(self, index: int, referred: float, at: float) -> Episode:
+        return self.started or Episode(1.0)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("episodes", "expected"),
+    [
+        (_Routed((7, 0.0)), "route()"),  # once a KeyError 'step7'
+        (_Routed((True, 0.0)), "route()"),
+        (_Routed((2, "JohnSmith")), "route()"),
+        (_Routed((2, math.nan)), "route()"),
+        (_Routed([2, 0.0]), "route()"),
+        (_Routed((2,)), "route()"),
+        (_Routed(started=10.0), "start()"),
+        (_Fixed(1.0, horizon_days=-50.0), "horizon_days above 0"),  # once left before referred
+        (_Fixed(1.0, horizon_days=0.0), "horizon_days above 0"),
+        (_Fixed(1.0, horizon_days=math.nan), "horizon_days above 0"),
+    ],
+)
+def test_custom_episodes_are_checked_naming_episodes(episodes: object, expected: str) -> None:
+    with pytest.raises(ArgumentError) as info:
+        simulate_service(_scenario(1.0), 3, 1, episodes=episodes)  # type: ignore[arg-type]
+    assert info.value.parameter == "episodes"
+    assert expected in info.value.expected
+    assert "JohnSmith" not in str(info.value)
+
+
+def test_custom_episodes_may_route_with_integer_severity() -> None:
+    result = simulate_service(_scenario(1.0), 3, 1, episodes=_Routed((2, 4)))
+    assert {row[_W["step"]] for row in result.waits} == {2}

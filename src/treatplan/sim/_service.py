@@ -356,7 +356,16 @@ class _Loop:
             client.left = at
             self.episodes.leave(index, at, at, "declined at referral")
             return
-        client.step, client.severity = self.episodes.route(index, at)
+        routed = self.episodes.route(index, at)
+        if (
+            not isinstance(routed, tuple)
+            or len(routed) != 2
+            or routed[0] not in (2, 3)
+            or isinstance(routed[0], bool)
+            or not v.is_number(routed[1])
+        ):
+            raise ArgumentError("episodes", "an Episodes whose route() gives (2 or 3, a number)")
+        client.step, client.severity = int(routed[0]), float(routed[1])
         # Followed until patience runs out or the horizon ends follow-up, if sooner.
         until = min(client.patience, self.episodes.horizon_days)
         if math.isfinite(until):
@@ -435,6 +444,8 @@ class _Loop:
                 self.episodes.leave(client.index, client.referred, at, "did not take up")
                 continue
             episode = self.episodes.start(client.index, client.referred, at)
+            if not isinstance(episode, Episode):
+                raise ArgumentError("episodes", "an Episodes whose start() gives an Episode")
             client.fate, client.started = "started", at
             queue.busy += 1
             queue.record(at)
@@ -675,10 +686,12 @@ def simulate_service(
     if not isinstance(overwrite, bool):
         raise ArgumentError("overwrite", "True or False")
     if episodes is not None:
-        horizon = getattr(episodes, "horizon_days", None)
+        horizon: Any = getattr(episodes, "horizon_days", None)
         methods = all(callable(getattr(episodes, m, None)) for m in ("route", "start", "leave"))
-        if not methods or not (horizon == math.inf or v.is_number(horizon)):
-            raise ArgumentError("episodes", "a treatplan.sim.Episodes (or None)")
+        if not methods or not (horizon == math.inf or (v.is_number(horizon) and horizon > 0)):
+            raise ArgumentError(
+                "episodes", "a treatplan.sim.Episodes (horizon_days above 0, or math.inf), or None"
+            )
     if episodes is None:  # plans are dated: the run must fit the supported range
         check_fits(scenario, clients)
     if out_dir is None:

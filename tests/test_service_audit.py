@@ -357,3 +357,22 @@ def test_custom_episodes_are_checked_naming_episodes(episodes: object, expected:
 def test_custom_episodes_may_route_with_integer_severity() -> None:
     result = simulate_service(_scenario(1.0), 3, 1, episodes=_Routed((2, 4)))
     assert {row[_W["step"]] for row in result.waits} == {2}
+
+
+# ----------------------------------------------------------------- memory
+
+
+def test_without_tables_to_write_no_rows_are_kept_and_the_summary_is_the_same(
+    tmp_path: Path,
+) -> None:
+    kept = simulate_service(_quick(), 12, 3, out_dir=tmp_path / "run")
+    lean = simulate_service(_quick(), 12, 3)
+    assert lean.summary is not None
+    assert kept.summary is not None
+    assert lean.summary.to_dict() == kept.summary.to_dict()
+    assert lean.session_rows == kept.session_rows > 0
+    assert (lean.waits, lean.queues) == (kept.waits, kept.queues)
+    episodes = ClinicalEpisodes(_quick(), 3, keep_rows=False)
+    episodes.leave(0, 1.0, 1.0, "declined at referral")
+    assert episodes.results == {}
+    assert episodes.tally.counts["referred"] == 1

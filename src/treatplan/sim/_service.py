@@ -175,14 +175,21 @@ class ClinicalEpisodes:
       for the rest of the episode. The engine's episode runs on without that
       wait: the plan's session dates, scores and drop-out do not see it, and
       clients do not leave while waiting for step 3 (approximated).
+
+    ``results`` holds each client's rows for the tables (by index) unless
+    ``keep_rows`` is false; ``tally`` counts every client for the summary.
     """
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, *, keep_rows: bool = True) -> None:
         checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
         self.scenario = scenario
         self.seed = checks.seed(seed)
         self.horizon_days = scenario.horizon_weeks * _WEEK
+        # Each client's rows, by index, for the tables; without tables to write only
+        # the tally is kept (its counts do not depend on the order clients end in).
+        self.keep_rows = keep_rows
         self.results: dict[int, ClientResult] = {}
+        self.tally = Tally()
         self._probe = scenario.policy.stepped_care or (
             scenario.service is not None and scenario.service.order == "priority"
         )
@@ -237,7 +244,7 @@ class ClinicalEpisodes:
                 if review.decision is ReviewDecision.STEP_UP:
                     step_up = max(0.0, self._day(review.at.date()) - at)
                     break
-        self.results[index] = attrs.evolve(result, plan=None)
+        self._ended(index, attrs.evolve(result, plan=None))
         return Episode(max(0.0, end - at), step_up)
 
     def leave(self, index: int, referred: float, at: float, reason: str) -> None:
@@ -245,7 +252,13 @@ class ClinicalEpisodes:
         day = int(referred)
         left = max(day, min(int(at), day + int(self.horizon_days)))
         admission = Admission(index, day, None, left, reason)
-        self.results[index] = simulate_client(self.scenario, self.seed, admission)
+        self._ended(index, simulate_client(self.scenario, self.seed, admission))
+
+    def _ended(self, index: int, result: ClientResult) -> None:
+        """Count a client's final result (once each), and keep it for the tables."""
+        self.tally.add(result)
+        if self.keep_rows:
+            self.results[index] = result
 
 
 class _Queue:
@@ -714,7 +727,8 @@ def _service_into(
     """The work of :func:`simulate_service` (arguments checked); ``out``: an empty folder
     the files go straight into (the caller commits it), or ``None``."""
     service = scenario.service or Service()
-    clinical = ClinicalEpisodes(scenario, seed) if episodes is None else None
+    keep_rows = out is not None
+    clinical = ClinicalEpisodes(scenario, seed, keep_rows=keep_rows) if episodes is None else None
     loop = _Loop(scenario, service, clinical or episodes, seed)  # type: ignore[arg-type]
     loop.run(clients)
     waits = tuple(_wait_row(c, bool(loop._slot_gap)) for c in loop.clients)
@@ -722,8 +736,7 @@ def _service_into(
     summary: Summary | None = None
     tally = Tally()
     if clinical is not None:
-        for index in range(clients):
-            tally.add(clinical.results[index])
+        tally = clinical.tally
         summary = summarise(tally, scenario.name)
     result = ServiceResult(
         _summarise(loop, scenario.name),

@@ -111,3 +111,12 @@ def test_a_resumed_sweeps_table_is_never_truncated_in_place(
     assert (tmp_path / "sweep.csv").read_bytes() == before
     with (tmp_path / "sweep.csv").open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == len(again.rows)
+
+
+def test_the_comparison_plot_is_written_aside_too(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    arms = grid({"service.step3.therapists": [1, 2]})
+    result = sweep(SMALL, arms, clients=5, replicates=1, out_dir=tmp_path, plots=True)
+    assert result.files[-1] == tmp_path / "sweep.png"
+    assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

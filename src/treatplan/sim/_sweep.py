@@ -731,7 +731,7 @@ def _plot(
         ax.set_title(metric.split(".", 1)[-1].replace("_", " "), fontsize=9)
     fig.suptitle("Sweep: mean over replicates with 95% intervals", fontsize=10)
     fig.tight_layout()
-    path = out / "sweep.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:  # aside and renamed, as the table is
+        return _replace(out / "sweep.png", lambda aside: fig.savefig(aside, dpi=100, format="png"))
+    finally:
+        plt.close(fig)

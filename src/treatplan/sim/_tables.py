@@ -156,19 +156,21 @@ _KIND_TEXT = MappingProxyType(
 )
 
 
+_FLAGS = MappingProxyType({"true": True, "false": False})
+
+
 def _typed(kind: str, text: str) -> Any:
     """A CSV cell (or a JSON string) as the Python value of its codebook type.
 
-    Raises ``ValueError`` for text that is not of the type (the caller names the cell).
+    Raises ``ValueError`` (``KeyError`` for a boolean) for text that is not of the
+    type: the caller names the cell.
     """
     if text == "":
         return None
     if kind == "integer":
         return int(text)
     if kind == "boolean":
-        if text not in ("true", "false"):
-            raise ValueError("not a boolean")
-        return text == "true"
+        return _FLAGS[text]  # a KeyError for other text
     if kind == "date":
         return date.fromisoformat(text)
     if kind == "datetime":
@@ -244,7 +246,7 @@ def _typed_rows(path: Path, table: str) -> list[dict[str, Any]]:
         for name, text in cells.items():
             try:
                 typed[name] = _typed(kinds[name], text)
-            except ValueError:
+            except (ValueError, KeyError):
                 raise _damaged(table, f"[{row}].{name}", _KIND_TEXT[kinds[name]]) from None
         rows.append(typed)
     return rows
@@ -360,7 +362,7 @@ def _pandas_column(pd: Any, text: Any, table: str, name: str) -> Any:
     if kind == "boolean":
         flags = text.map({"true": True, "false": False})
         if (flags.isna() & (text != "")).any():  # not true, false or empty: damaged
-            raise ValueError(name)
+            raise _damaged(table)  # to_dataframe then finds the row and column
         return flags.astype("boolean")
     if kind == "date":
         return pd.to_datetime(missing, format="%Y-%m-%d")
@@ -398,7 +400,7 @@ def _polars(pl: Any, path: Path, table: str) -> Any:
         (pl.col(n).is_not_null() & ~pl.col(n).is_in(["true", "false"])).any() for n in flags
     )
     if flags and any(not_flags.row(0)):  # not true, false or empty: damaged
-        raise ValueError(table)
+        raise _damaged(table)  # to_dataframe then finds the row and column
     return frame.with_columns(_polars_column(pl, table, n) for n in columns)
 
 

@@ -239,6 +239,13 @@ class ClientResult:
     plan: TreatmentPlan | None = None  # the client's final plan, when asked for
 
 
+#: How many days' times (and their texts) a process keeps: a client's records span at
+#: most its wait and its horizon, and clients come in referral order, so the days in
+#: use are a window of a few hundred that only moves forward. Bounded well below a
+#: long run's span, so that a process's memory does not grow with its clients.
+_DAYS_KEPT = 4096
+
+
 class _Context:
     """Per-scenario constants, built once per process."""
 
@@ -293,7 +300,7 @@ class _Context:
         day, shared by every record and event of that day."""
         found = self._days.get(day)
         if found is None:
-            if len(self._days) >= 100_000:
+            if len(self._days) >= _DAYS_KEPT:
                 self._days.clear()  # bounded: each client's days move forward
             found = self._days[day] = self.epoch + timedelta(days=day)
         return found
@@ -305,7 +312,7 @@ class _Context:
         equality, have the same text."""
         found = self._texts.get(at)
         if found is None:
-            if len(self._texts) >= 100_000:
+            if len(self._texts) >= _DAYS_KEPT:
                 self._texts.clear()  # bounded: each client's days move forward
             found = self._texts[at] = at.isoformat()
         return found

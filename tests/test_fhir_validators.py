@@ -98,9 +98,9 @@ def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
     plan = _load(ROOT / "examples" / "adult-depression-cbt.json")
     bundle = tp.fhir.to_fhir(plan, version, questionnaire_responses=True)  # type: ignore[arg-type]
     url_of = {
-        (e["resource"]["resourceType"], e["resource"]["identifier"][0]["value"]
+        (e["resource"]["resourceType"], (e["resource"]["identifier"][0]["value"]
          if isinstance(e["resource"]["identifier"], list)
-         else e["resource"]["identifier"]["value"]): e["fullUrl"]
+         else e["resource"]["identifier"]["value"]).removeprefix(f"{plan.plan_id}/")): e["fullUrl"]
         for e in bundle["entry"]
     }  # fmt: skip
     care_plan = url_of["CarePlan", plan.plan_id]
@@ -110,7 +110,7 @@ def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
         if isinstance(o.target, tp.MeasureTarget)
     }
     for obs in _resources(bundle, "Observation"):
-        assessment_id = obs["identifier"][0]["value"]
+        assessment_id = obs["identifier"][0]["value"].removeprefix(f"{plan.plan_id}/")
         instrument = next(a for a in plan.all_assessments() if a.id == assessment_id).instrument
         assert obs["basedOn"] == [{"reference": care_plan}]
         goals = [

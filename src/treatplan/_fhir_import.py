@@ -371,7 +371,11 @@ class _Reader:
         for ident in identifiers if isinstance(identifiers, list) else []:
             if isinstance(ident, Mapping) and ident.get("system") == _PART_ID:
                 value = ident.get("value")
-                if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9._:/#-]{1,128}", value):
+                if not isinstance(value, str):
+                    continue
+                # This plan's own export says ``<plan id>/<part id>``: the part id.
+                value = value.removeprefix(f"{self.plan.plan_id}/")
+                if re.fullmatch(r"[A-Za-z0-9._:/#-]{1,128}", value):
                     return value
         if found.rid is not None:
             key = f"{found.kind}/{found.rid}"

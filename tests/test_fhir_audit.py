@@ -21,6 +21,7 @@ import treatplan as tp
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 PART = "http://treatplan.dev/fhir/identifier/plan-part"
+CLIENT = "http://treatplan.dev/fhir/identifier/client"
 
 
 def _load(path: Path) -> tp.TreatmentPlan:
@@ -121,3 +122,27 @@ def test_questionnaire_responses_carry_the_plan_qualified_identifier(version: st
             ident = resource["identifier"]
             ident = ident[0] if version == "R5" else ident
             assert ident["value"].startswith(f"{plan.plan_id}/")
+
+
+# --------------------------------------------------------------------------- answers
+PHQ9_ITEMS = [
+    "44250-9", "44255-8", "44259-0", "44254-1", "44251-7",
+    "44258-2", "44252-5", "44253-3", "44260-8",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("steer", [8, "x", None, [1]])
+def test_a_key_in_an_answer_never_moves_it_to_another_item(steer: Any) -> None:
+    plan = _active()
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": {"identifier": {"system": CLIENT, "value": plan.client_ref}},
+        "authored": _later(plan),
+        "item": [{"linkId": c, "answer": [{"valueInteger": 0}]} for c in PHQ9_ITEMS],
+    }
+    response["item"][0]["answer"][0] = {"valueInteger": 3, "_n": steer}
+    updated, report = tp.fhir.import_measures(plan, response)
+    assert report.refused == ()
+    [added] = [a for a in updated.assessments if a.id in report.imported]
+    assert added.items == (3, 0, 0, 0, 0, 0, 0, 0, 0)  # item 1, never item 9

@@ -551,7 +551,9 @@ class _Reader:
     # -- QuestionnaireResponses ------------------------------------------------
     def questionnaire_response(self, found: _Found) -> list[_Measure]:
         resource, path = found.resource, found.path
-        answered: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        # The item number travels beside the answer, never inside it: the answer is
+        # the sender's object, and none of its keys may steer the mapping.
+        answered: dict[str, list[tuple[str, int, Mapping[str, Any]]]] = {}
         totals: dict[str, tuple[str, Mapping[str, Any]]] = {}
         total_of = {
             self.plan.instrument(code).loinc: code
@@ -572,7 +574,7 @@ class _Reader:
                 totals[total_of[key]] = (epath, element)
             elif key in self.item_of:
                 code, number = self.item_of[key]
-                answered.setdefault(code, []).append((epath, {"_n": number, **element}))
+                answered.setdefault(code, []).append((epath, number, element))
         instruments = sorted(set(answered) | set(totals))
         if not instruments:
             self.skipped.append(
@@ -596,8 +598,8 @@ class _Reader:
             )  # fmt: skip
             if code in totals:
                 self.take_total(measure, totals[code][1], totals[code][0])
-            for epath, element in answered.get(code, []):
-                self.take_item(measure, definition, element["_n"], element, epath)
+            for epath, number, element in answered.get(code, []):
+                self.take_item(measure, definition, number, element, epath)
             self.check(measure, definition)
             out.append(measure)
         return out

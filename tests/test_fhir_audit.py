@@ -37,6 +37,11 @@ def _later(plan: tp.TreatmentPlan, days: int = 1) -> str:
     return (tp.latest_time(plan) + timedelta(days=days)).isoformat()
 
 
+def _added(plan: tp.TreatmentPlan, report: tp.fhir.FhirImportReport) -> list[tp.Assessment]:
+    by_id = {a.id: a for a in plan.assessments}
+    return [by_id[i] for i in report.imported]
+
+
 def _urls(bundle: dict[str, Any]) -> set[str]:
     return {e["request"]["url"] for e in bundle["entry"]}
 
@@ -100,6 +105,7 @@ def test_another_plans_part_identifier_keeps_its_plan_id() -> None:
     obs = {
         "resourceType": "Observation",
         "status": "final",
+        "subject": {"identifier": {"system": CLIENT, "value": plan.client_ref}},
         "identifier": [{"system": PART, "value": 5}, {"system": PART, "value": "plan-x/phq9-a"}],
         "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
         "effectiveDateTime": _later(plan),
@@ -146,3 +152,158 @@ def test_a_key_in_an_answer_never_moves_it_to_another_item(steer: Any) -> None:
     assert report.refused == ()
     [added] = [a for a in updated.assessments if a.id in report.imported]
     assert added.items == (3, 0, 0, 0, 0, 0, 0, 0, 0)  # item 1, never item 9
+
+
+# --------------------------------------------------------------------------- whose measures
+SECRET = "I feel awful"
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+def _obs(oid: str, subject: Any = None, **body: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}], "text": SECRET},
+        "effectiveDateTime": "2026-05-02T10:00:00+00:00",
+        "valueInteger": 8,
+        **body,
+    }
+    if subject is not None:
+        resource["subject"] = subject
+    return resource
+
+
+def _mine(plan: tp.TreatmentPlan) -> dict[str, Any]:
+    return {"identifier": {"system": CLIENT, "value": plan.client_ref}}
+
+
+def test_another_patients_measures_in_a_searchset_are_skipped() -> None:
+    plan = _active()
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {"resource": _obs("o1", _mine(plan))},
+            {"resource": _obs("o2", {"identifier": {"system": CLIENT, "value": "client-x"}})},
+            {"resource": _obs("o3", {"reference": "Patient/p2"}, effectiveDateTime="2026-05-03")},
+        ],
+    }
+    updated, report = tp.fhir.import_measures(plan, bundle, subject="Patient/p1")
+    assert [a.total for a in _added(updated, report)] == [8]
+    assert [(n.path, n.reason) for n in report.skipped] == [
+        ("$.entry[1].resource.subject", "another subject: not the plan's client"),
+        ("$.entry[2].resource.subject", "another subject: not the plan's client"),
+    ]
+    assert report.refused == ()
+    assert SECRET not in str(report)
+    assert "client-x" not in str(report)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        None,  # no subject at all: it could be anyone's
+        {"identifier": {"system": NHS, "value": "9434765919"}},  # a scheme the plan cannot match
+        {"reference": "Group/g1"},
+        {"identifier": {"system": CLIENT, "value": 5}},
+        {"display": SECRET},
+        "Patient/p1",  # not a Reference object
+    ],
+)
+def test_a_measure_the_plan_cannot_attribute_is_refused(subject: Any) -> None:
+    plan = _active()
+    updated, report = tp.fhir.import_measures(plan, _obs("o1", subject), subject="Patient/p1")
+    assert updated == plan
+    [note] = report.refused
+    assert note.path == "$.subject"
+    assert note.reason.startswith("expected a subject")
+    assert SECRET not in note.reason
+    assert "9434765919" not in note.reason
+
+
+@pytest.mark.parametrize(
+    ("given", "subject"),
+    [
+        ("Patient/p1", {"reference": "Patient/p1"}),
+        ("Patient/p1", {"reference": "https://ehr.example.org/fhir/Patient/p1"}),
+        ("https://ehr.example.org/fhir/Patient/p1", {"reference": "Patient/p1"}),
+        (f"{NHS}|9434765919", {"identifier": {"system": NHS, "value": "9434765919"}}),
+    ],
+)
+def test_subject_names_the_client_by_reference_or_identifier(given: str, subject: Any) -> None:
+    plan = _active()
+    updated, report = tp.fhir.import_measures(plan, _obs("o1", subject), subject=given)
+    assert len(report.imported) == 1
+    assert updated.client_ref == plan.client_ref  # the name is matched, never stored
+
+
+@pytest.mark.parametrize("given", ["", "a b", 5, "x" * 600, "a|b|c", f"{SECRET}\n"])
+def test_a_subject_that_is_no_reference_is_an_argument_error(given: Any) -> None:
+    with pytest.raises(tp.ArgumentError) as info:
+        tp.fhir.import_measures(_active(), [], subject=given)
+    assert "subject" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_questionnaire_responses_of_another_patient_are_skipped() -> None:
+    plan = _active()
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "q1",
+        "status": "completed",
+        "subject": {"identifier": {"system": CLIENT, "value": "client-x"}},
+        "authored": _later(plan),
+        "item": [{"linkId": c, "answer": [{"valueInteger": 1}]} for c in PHQ9_ITEMS],
+    }
+    updated, report = tp.fhir.import_measures(plan, response)
+    assert updated == plan
+    assert [n.path for n in report.skipped] == ["$.subject"]
+
+
+def test_a_panel_member_of_another_patient_refuses_the_panel() -> None:
+    plan = _active()
+    member = _obs("m1", {"identifier": {"system": CLIENT, "value": "client-x"}})
+    member["code"] = {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]}
+    member["valueInteger"] = 1
+    panel = _obs("p1", _mine(plan), hasMember=[{"reference": "Observation/m1"}])
+    panel["code"] = {"coding": [{"system": "http://loinc.org", "code": "44249-1"}]}
+    _, report = tp.fhir.import_measures(plan, [panel, member])
+    assert report.imported == ()
+    assert [n.path for n in report.refused] == ["$[1].subject"]
+    assert report.refused[0].resource_id == "p1"
+
+
+def test_plan_from_fhir_takes_only_the_care_plans_patients_measures() -> None:
+    care_plan = {
+        "resourceType": "CarePlan",
+        "id": "cp1",
+        "status": "active",
+        "intent": "plan",
+        "subject": {"reference": "Patient/p1"},
+        "created": "2026-01-01",
+    }
+    mine = _obs("o1", {"reference": "Patient/p1"})
+    other = _obs("o2", {"reference": "Patient/p2"}, valueInteger=26)
+    plan, report = tp.fhir.plan_from_fhir([care_plan, mine, other])
+    assert [a.total for a in plan.assessments] == [8]
+    assert [(n.path, n.reason) for n in report.skipped if n.resource_type == "Observation"] == [
+        ("$[2].subject", "another subject: not the plan's client")
+    ]
+
+
+def test_the_command_line_takes_the_subject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treatplan._cli import main
+
+    plan = _active()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(tp.dumps(plan), encoding="utf-8")
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps([_obs("o1", {"reference": "Patient/p1"})]), encoding="utf-8")
+    assert main(["fhir", "import-measures", str(plan_file), str(source)]) == 1
+    assert "refused: $[0].subject" in capsys.readouterr().err
+    args = ["fhir", "import-measures", str(plan_file), str(source), "--subject", "Patient/p1"]
+    assert main(args) == 0
+    assert len(tp.loads(capsys.readouterr().out).assessments) == len(plan.assessments) + 1

@@ -28,11 +28,16 @@ def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+#: How the fixtures' EHR names the client: measures are imported only for their plan's
+#: client, and a plan built from that EHR's CarePlan has this client reference.
+PATIENT = "Patient/p-1001"
+
+
 def _plan() -> tp.TreatmentPlan:
     plan: tp.TreatmentPlan = tp.loads(
         (ROOT / "examples" / "adolescent-anxiety-family.json").read_text(encoding="utf-8")
     )
-    return plan
+    return attrs.evolve(plan, client_ref=PATIENT)
 
 
 def _added(plan: tp.TreatmentPlan, report: tp.fhir.FhirImportReport) -> list[tp.Assessment]:
@@ -47,6 +52,7 @@ def _obs(**body: Any) -> dict[str, Any]:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
         "effectiveDateTime": "2026-05-02T10:00:00Z",
+        "subject": {"reference": PATIENT},
         **body,
     }
 
@@ -281,7 +287,7 @@ def test_measures_before_the_episode_are_refused_at_their_time() -> None:
 
 def test_a_closed_plan_takes_no_measures() -> None:
     plan = tp.loads((ROOT / "examples" / "adult-depression-cbt.json").read_text("utf-8"))
-    updated, report = tp.fhir.import_measures(plan, _obs(valueInteger=3))
+    updated, report = tp.fhir.import_measures(plan, _obs(valueInteger=3), subject=PATIENT)
     assert updated == plan
     [note] = report.refused
     assert note.path == "$"
@@ -316,6 +322,7 @@ def _qr(**body: Any) -> dict[str, Any]:
         "id": "q1",
         "status": "completed",
         "authored": "2026-05-02T10:00:00+01:00",
+        "subject": {"reference": PATIENT},
         **body,
     }
 
@@ -538,9 +545,10 @@ def test_references_resolve_by_full_url_and_absolute_url() -> None:
     assert [a.total for a in _added(updated, report)] == [5]
     panel["hasMember"] = [{"display": SECRET}]
     _, report = tp.fhir.import_measures(_plan(), bundle)
-    # The panel is refused; its member, no longer consumed, is read alone (and has no time).
+    # The panel is refused; its member, no longer consumed, is read alone (and has no
+    # subject of its own).
     assert [n.path for n in report.refused] == [
-        "$.entry[0].resource",
+        "$.entry[0].resource.subject",
         "$.entry[1].resource.hasMember[0].reference",
     ]
 

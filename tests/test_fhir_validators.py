@@ -27,6 +27,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "fhir").glob("*.json"))
 NODE_MODULES = Path(os.environ.get("TREATPLAN_NODE_MODULES", ROOT / ".ci-node" / "node_modules"))
 LOINC = "http://loinc.org"
+CLIENT = f"{tp.fhir.FHIR_NAMESPACE}/identifier/client"
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 VARIANTS = [
     (version, bundle, responses)
@@ -143,6 +144,7 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     again, report = tp.fhir.import_measures(
         tp.TreatmentPlan.refer("p", "c", plan.history[0].at, "x"),
         _resources(bundle, "QuestionnaireResponse"),
+        subject=f"{CLIENT}|{plan.client_ref}",  # the same client, known to the EHR
     )
     assert report.refused == ()
     assert [a.items for a in again.assessments] == [a.items for a in with_items]
@@ -152,7 +154,7 @@ def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     plan = _load(ROOT / "examples" / "mbc-walkthrough.json")
     bundle = json.loads(json.dumps(tp.fhir.to_fhir(plan, "R5", bundle="transaction")))
     fresh = tp.TreatmentPlan.refer("p2", "c2", plan.history[0].at, "clinician-1")
-    updated, report = tp.fhir.import_measures(fresh, bundle)
+    updated, report = tp.fhir.import_measures(fresh, bundle, subject=f"{CLIENT}|{plan.client_ref}")
     assert report.refused == ()
     in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
     coded = [a for a in in_order if plan.instrument(a.instrument).loinc]

@@ -2,8 +2,8 @@
 
 * ``treatplan fhir PLAN [--fhir-version R4|R5] [--bundle collection|transaction]
   [--questionnaire-responses]`` prints the Bundle;
-* ``treatplan fhir import-measures PLAN SOURCE [--out FILE]`` adds the measures in a
-  FHIR document to a plan and writes the plan JSON;
+* ``treatplan fhir import-measures PLAN SOURCE [--subject REF] [--out FILE]`` adds the
+  measures of the plan's client in a FHIR document to a plan and writes the plan JSON;
 * ``treatplan fhir import-plan SOURCE [--out FILE]`` builds a plan from another
   system's CarePlan, Goals and Conditions.
 
@@ -99,6 +99,14 @@ def register(subparsers: Any) -> None:
     )
     measures.add_argument("plan", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
     measures.add_argument("source", metavar="SOURCE", help="a FHIR JSON file ('-' for stdin)")
+    measures.add_argument(
+        "--subject",
+        metavar="REF",
+        help=(
+            "how SOURCE names the plan's client, a reference (Patient/123) or an "
+            "identifier (system|value); measures of any other subject are not imported"
+        ),
+    )
     measures.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
     measures.set_defaults(func=_import_measures)
 
@@ -150,7 +158,7 @@ def _import_measures(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     source = read_json(args.source)
     try:
-        updated, report = import_measures(plan, source)
+        updated, report = import_measures(plan, source, subject=args.subject)
     except ValidationError as exc:  # a problem in the FHIR document: name its file
         raise file_error(args.source, exc) from None
     _write_plan(updated, args.out)

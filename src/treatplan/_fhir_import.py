@@ -19,6 +19,11 @@ plan it returns is valid. Rules (docs/concepts/fhir.md, "Reading measures"):
   earlier in the input, is a duplicate and skipped;
 * a total that disagrees with complete item responses is refused, as is a total
   that is not a finite whole number;
+* a measure is the plan's client's only when its ``subject`` names the client:
+  treatplan's own client identifier, the plan's ``Patient/<id>`` client reference,
+  or the reference or ``system|value`` identifier given as ``subject=``. A subject
+  naming another patient in one of those schemes is skipped; a measure without a
+  subject, or with one the plan cannot match, is refused (it may be anyone's);
 * anything else is skipped. Every skipped or refused resource is reported with its
   type, id (when a valid FHIR id) and JSON path, and the reason; never its content.
 """
@@ -35,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import TreatplanError, ValidationError
+from ._errors import ArgumentError, TreatplanError, ValidationError
 from ._fhir_codes import LOINC, LOINC_FORMS
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._lifecycle import record_assessment
@@ -48,6 +53,7 @@ __all__ = ["FhirImportNote", "FhirImportReport", "import_measures"]
 
 _NAMESPACE = "http://treatplan.dev/fhir"
 _PART_ID = _NAMESPACE + "/identifier/plan-part"
+_CLIENT_ID = _NAMESPACE + "/identifier/client"
 _CS_ITEM = _NAMESPACE + "/CodeSystem/instrument-item"
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, _NAMESPACE + "/import")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -132,17 +138,73 @@ class _Measure:
 
 
 # --------------------------------------------------------------------------- public
-def import_measures(plan: TreatmentPlan, source: Any) -> tuple[TreatmentPlan, FhirImportReport]:
+def import_measures(
+    plan: TreatmentPlan, source: Any, *, subject: str | None = None
+) -> tuple[TreatmentPlan, FhirImportReport]:
     """Record the measures in ``source`` as assessments of ``plan``, in time order.
 
     ``source`` is a FHIR Bundle (any type: collection, searchset, transaction...), a
-    single resource, or a JSON array of resources, as parsed JSON. Returns the new
-    plan and a :class:`FhirImportReport`; ``plan`` itself is untouched. Raises
-    :class:`~treatplan.ValidationError` only when ``source`` is none of those shapes.
+    single resource, or a JSON array of resources, as parsed JSON. Only measures
+    whose ``subject`` names the plan's client are recorded: by treatplan's client
+    identifier, by the plan's own ``Patient/<id>`` client reference, or by
+    ``subject``, the reference (``Patient/123``) or ``system|value`` identifier by
+    which ``source`` names this client. Returns the new plan and a
+    :class:`FhirImportReport`; ``plan`` itself is untouched. Raises
+    :class:`~treatplan.ValidationError` only when ``source`` is none of those shapes,
+    and :class:`~treatplan.ArgumentError` for a ``subject`` that is not such a text.
     """
     check_plan(plan)
-    reader = _Reader(plan, source)
-    return reader.run()
+    names: set[tuple[str, str]] = set()
+    if subject is not None:
+        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+            raise ArgumentError(
+                "subject", "a reference (Patient/123) or an identifier (system|value)"
+            )
+        names.add(_name_of(subject))
+    return measures_for(plan, source, names)
+
+
+def measures_for(
+    plan: TreatmentPlan, source: Any, names: set[tuple[str, str]]
+) -> tuple[TreatmentPlan, FhirImportReport]:
+    """:func:`import_measures` for a checked plan, ``names`` naming its client too."""
+    return _Reader(plan, source, names).run()
+
+
+# --------------------------------------------------------------------------- subjects
+_SUBJECT = re.compile(r"[^\x00-\x20|]{1,512}(\|[^\x00-\x20|]{1,512})?")
+
+
+def _reference_token(text: str) -> str:
+    """A reference as ``Type/id``: an absolute URL names what its last two segments do."""
+    return "/".join(text.rstrip("/").split("/")[-2:])
+
+
+def _name_of(text: str) -> tuple[str, str]:
+    """``("identifier", "system|value")`` or ``("reference", "Type/id")``."""
+    return ("identifier", text) if "|" in text else ("reference", _reference_token(text))
+
+
+def subject_names(subject: Any) -> set[tuple[str, str]]:
+    """The ways a FHIR ``subject`` Reference names its patient (see :func:`_name_of`)."""
+    names: set[tuple[str, str]] = set()
+    if not isinstance(subject, Mapping):
+        return names
+    ref = subject.get("reference")
+    if isinstance(ref, str):
+        names.add(("reference", _reference_token(ref)))
+    ident = subject.get("identifier")
+    if isinstance(ident, Mapping):
+        system, value = ident.get("system"), ident.get("value")
+        if isinstance(system, str) and isinstance(value, str):
+            names.add(("identifier", f"{system}|{value}"))
+    return names
+
+
+def _scheme(name: tuple[str, str]) -> tuple[str, str]:
+    """Where a name comes from: the identifier system, or the referenced type."""
+    kind, token = name
+    return kind, token.rsplit("|" if kind == "identifier" else "/", 1)[0]
 
 
 # --------------------------------------------------------------------------- reading
@@ -251,8 +313,13 @@ def _coded_answer(coding: Any, path: str, answers: Mapping[str, int]) -> int:
 
 
 class _Reader:
-    def __init__(self, plan: TreatmentPlan, source: Any) -> None:
+    def __init__(self, plan: TreatmentPlan, source: Any, names: set[tuple[str, str]]) -> None:
         self.plan = plan
+        # How the input may name the plan's client.
+        self.client = {("identifier", f"{_CLIENT_ID}|{plan.client_ref}"), *names}
+        if "/" in plan.client_ref:  # a Patient/<id> reference, from plan_from_fhir
+            self.client.add(("reference", _reference_token(plan.client_ref)))
+        self.schemes = {_scheme(name) for name in self.client}
         self.skipped: list[FhirImportNote] = []
         self.refused: list[FhirImportNote] = []
         self.found = resources_of(source, self.refused)
@@ -366,6 +433,29 @@ class _Reader:
         self.skipped.append(_note(found, found.path, "not a supported measure resource"))
         return []
 
+    def for_client(self, found: _Found, resource: Mapping[str, Any], path: str) -> bool:
+        """Whether the measure is the plan's client's: False (skipped) for another
+        patient; a refusal when there is no subject or one the plan cannot match."""
+        if "subject" not in resource:
+            raise _Refusal(
+                f"{path}.subject",
+                "expected a subject naming the plan's client: without one the measure "
+                "may be another patient's",
+            )
+        names = subject_names(resource["subject"])
+        if names & self.client:
+            return True
+        if any(_scheme(name) in self.schemes for name in names):
+            self.skipped.append(
+                _note(found, f"{path}.subject", "another subject: not the plan's client")
+            )
+            return False
+        raise _Refusal(
+            f"{path}.subject",
+            "expected a subject this plan can match: treatplan's client identifier, the "
+            "plan's client reference, or the reference given as subject",
+        )
+
     def assessment_id(self, found: _Found, instrument: str) -> str:
         identifiers = found.resource.get("identifier")
         for ident in identifiers if isinstance(identifiers, list) else []:
@@ -402,6 +492,8 @@ class _Reader:
                 _note(found, f"{path}.status", "not a result: status is not final")
             )
             return []
+        if not self.for_client(found, resource, path):
+            return []
         at, at_path = self.effective(resource, path)
         definition = self.plan.instrument(instrument)
         measure = _Measure(
@@ -421,6 +513,10 @@ class _Reader:
                     f"{path}.hasMember[{j}].reference",
                     "expected a reference to an Observation in the same input",
                 )
+            if "subject" in member.resource and not (
+                subject_names(member.resource["subject"]) & self.client
+            ):
+                raise _Refusal(f"{member.path}.subject", "expected the plan's client as subject")
             parts.append((member.path, member.resource))
             self.consumed.add(member.order)
         for ppath, part in parts:
@@ -585,6 +681,8 @@ class _Reader:
             self.skipped.append(
                 _note(found, f"{path}.status", "not a result: status is not completed")
             )
+            return []
+        if not self.for_client(found, resource, path):
             return []
         if "authored" not in resource:
             raise _Refusal(f"{path}.authored", "expected the time the answers were given")

@@ -21,8 +21,9 @@ from ._fhir_import import (
     _Found,
     _loinc_codes,
     _Refusal,
-    import_measures,
+    measures_for,
     resources_of,
+    subject_names,
     when,
 )
 from ._instruments import BUILTIN_INSTRUMENTS
@@ -67,7 +68,8 @@ def plan_from_fhir(source: Any) -> tuple[TreatmentPlan, FhirImportReport]:
     ``source`` is a Bundle (any type) or a JSON array of resources holding exactly
     one CarePlan. The plan is in phase ``referred`` at the episode's start; its
     measures (Observations, QuestionnaireResponses) are then added as by
-    :func:`import_measures`. Returns the plan and a report whose ``skipped`` lists
+    :func:`import_measures`, those whose subject names the patient as the CarePlan
+    does. Returns the plan and a report whose ``skipped`` lists
     every element not carried. Raises :class:`~treatplan.ValidationError`, naming a
     path, when an essential is missing: the CarePlan, an opaque subject reference,
     a plan identifier, or a start time.
@@ -169,7 +171,8 @@ class _Builder:
             raise ValidationError(
                 exc.problems, "the CarePlan does not make a valid plan"
             ) from None
-        plan, measures = import_measures(plan, source)
+        # Measures are the client's when they name the patient as the CarePlan does.
+        plan, measures = measures_for(plan, source, subject_names(cp.get("subject")))
         return plan, FhirImportReport(
             imported=(
                 plan.plan_id,

@@ -307,3 +307,57 @@ def test_the_command_line_takes_the_subject(
     args = ["fhir", "import-measures", str(plan_file), str(source), "--subject", "Patient/p1"]
     assert main(args) == 0
     assert len(tp.loads(capsys.readouterr().out).assessments) == len(plan.assessments) + 1
+
+
+# --------------------------------------------------------------------------- wrong JSON types
+def _unhashable_cases(plan: tp.TreatmentPlan) -> list[tuple[dict[str, Any], str]]:
+    mine = _mine(plan)
+    quantity = {"value": 12, "system": "http://unitsofmeasure.org", "code": ["x"]}
+    ordinal = _obs("o4", mine, component=[{
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44250-9"}]},
+        "valueCoding": {"extension": [{"url": {}, "valueDecimal": 1}]},
+    }])  # fmt: skip
+    del ordinal["valueInteger"]
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": {},
+        "subject": mine,
+        "authored": "2026-05-02",
+        "item": [{"linkId": "44250-9", "answer": [{"valueInteger": 1}]}],
+    }
+    no_int = _obs("o3", mine, valueQuantity=quantity)
+    del no_int["valueInteger"]
+    return [
+        (_obs("o1", mine, status=["final"]), "$.status"),
+        (response, "$.status"),
+        (no_int, "$.valueQuantity.code"),
+        (ordinal, "$.component[0].valueCoding"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_unhashable_values_are_refused_at_their_path(case: int) -> None:
+    plan = _active()
+    resource, path = _unhashable_cases(plan)[case]
+    updated, report = tp.fhir.import_measures(plan, resource)
+    assert updated == plan
+    [note] = report.refused
+    assert note.path == path
+    assert note.reason.startswith("expected")
+    assert SECRET not in note.reason
+
+
+def test_an_unhashable_status_on_the_command_line_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treatplan._cli import main
+
+    plan = _active()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(tp.dumps(plan), encoding="utf-8")
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps([_obs("o1", _mine(plan), status=["final"])]), encoding="utf-8")
+    assert main(["fhir", "import-measures", str(plan_file), str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "refused: $[0].status (Observation/o1): expected a status code" in err
+    assert "Traceback" not in err

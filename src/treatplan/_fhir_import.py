@@ -288,10 +288,15 @@ def _whole(value: Any, path: str, what: str) -> int:
     return int(value)
 
 
+def _one_of(value: Any, codes: frozenset[str]) -> bool:
+    """``value in codes`` for any JSON value (a list or object is in no set of codes)."""
+    return isinstance(value, str) and value in codes
+
+
 def _quantity_value(quantity: Any, path: str, what: str) -> int:
     if not isinstance(quantity, Mapping) or "value" not in quantity:
         raise _Refusal(f"{path}.value", f"expected {what}: a quantity with a value")
-    if quantity.get("system") == _UCUM and quantity.get("code") not in _SCORE_UNITS:
+    if quantity.get("system") == _UCUM and not _one_of(quantity.get("code"), _SCORE_UNITS):
         raise _Refusal(f"{path}.code", "expected the UCUM unit {score} or 1")
     return _whole(quantity["value"], f"{path}.value", what)
 
@@ -303,7 +308,7 @@ def _coded_answer(coding: Any, path: str, answers: Mapping[str, int]) -> int:
             return answers[code]
         extensions = coding.get("extension")
         for i, ext in enumerate(extensions if isinstance(extensions, list) else []):
-            if isinstance(ext, Mapping) and ext.get("url") in _ORDINAL_EXTENSIONS:
+            if isinstance(ext, Mapping) and _one_of(ext.get("url"), _ORDINAL_EXTENSIONS):
                 return _whole(
                     ext.get("valueDecimal", ext.get("valueInteger")),
                     f"{path}.extension[{i}].valueDecimal",
@@ -487,6 +492,8 @@ class _Reader:
             self.skipped.append(_note(found, f"{path}.code", reason))
             return []
         status = resource.get("status")
+        if not isinstance(status, str):
+            raise _Refusal(f"{path}.status", "expected a status code (a string)")
         if status not in _OBSERVATION_RESULTS:
             self.skipped.append(
                 _note(found, f"{path}.status", "not a result: status is not final")
@@ -677,7 +684,10 @@ class _Reader:
                 _note(found, f"{path}.item", "not a supported measure: no LOINC item codes")
             )
             return []
-        if resource.get("status") not in _RESPONSE_RESULTS:
+        status = resource.get("status")
+        if not isinstance(status, str):
+            raise _Refusal(f"{path}.status", "expected a status code (a string)")
+        if status not in _RESPONSE_RESULTS:
             self.skipped.append(
                 _note(found, f"{path}.status", "not a result: status is not completed")
             )

@@ -361,3 +361,89 @@ def test_an_unhashable_status_on_the_command_line_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert "refused: $[0].status (Observation/o1): expected a status code" in err
     assert "Traceback" not in err
+
+
+def _care_plan_bundle(
+    cp: dict[str, Any] | None = None,
+    cond: dict[str, Any] | None = None,
+    goal: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A minimal other-system bundle: CarePlan, Condition, Goal with a PHQ-9 target."""
+    care_plan = {
+        "resourceType": "CarePlan", "id": "cp1", "status": "active", "intent": "plan",
+        "identifier": [{"value": "plan-1"}], "subject": {"reference": "Patient/p1"},
+        "period": {"start": "2025-01-01T10:00:00+00:00"},
+        "addresses": [{"reference": "Condition/c1"}], "goal": [{"reference": "Goal/g1"}],
+        **(cp or {}),
+    }  # fmt: skip
+    condition = {"resourceType": "Condition", "id": "c1", "code": {"text": SECRET}, **(cond or {})}
+    target = {
+        "measure": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+        "detailQuantity": {"value": 10, "comparator": "<"},
+        "dueDate": "2025-06-01",
+    }
+    the_goal = {
+        "resourceType": "Goal", "id": "g1", "lifecycleStatus": "active",
+        "description": {"text": SECRET}, "target": [target], **(goal or {}),
+    }  # fmt: skip
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in (care_plan, condition, the_goal)],
+    }
+
+
+def _target(value: Any) -> dict[str, Any]:
+    return {
+        "target": [{
+            "measure": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
+            "detailQuantity": {"value": value, "comparator": "<"},
+            "dueDate": "2025-06-01",
+        }]
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bundle", "path"),
+    [
+        (_care_plan_bundle({"identifier": 5}), "$.entry[0].resource.identifier"),
+        (_care_plan_bundle({"activity": 5}), "$.entry[0].resource.activity"),
+        (_care_plan_bundle({"addresses": 5}), "$.entry[0].resource.addresses"),
+        (_care_plan_bundle({"goal": {}}), "$.entry[0].resource.goal"),
+        (_care_plan_bundle(cond={"code": {"coding": 5}}), "$.entry[1].resource.code.coding"),
+        (
+            _care_plan_bundle(cond={"code": {"text": "", "coding": 5}}),
+            "$.entry[1].resource.code.coding",
+        ),
+        (
+            _care_plan_bundle(goal={"description": {"coding": 5}}),
+            "$.entry[2].resource.description.coding",
+        ),
+        (_care_plan_bundle(goal={"target": 5}), "$.entry[2].resource.target"),
+        (_care_plan_bundle(goal={"addresses": 5}), "$.entry[2].resource.addresses"),
+        (
+            _care_plan_bundle(goal={"lifecycleStatus": ["active"]}),
+            "$.entry[2].resource.lifecycleStatus",
+        ),
+        (
+            _care_plan_bundle(goal=_target(10**400)),
+            "$.entry[2].resource.target[0].detailQuantity.value",
+        ),
+        (
+            _care_plan_bundle(goal=_target(1e300)),
+            "$.entry[2].resource.target[0].detailQuantity.value",
+        ),
+    ],
+)
+def test_plan_from_fhir_wrong_types_raise_naming_the_path(bundle: Any, path: str) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.plan_from_fhir(bundle)
+    assert [p.path for p in info.value.problems] == [path]
+    assert SECRET not in str(info.value)
+
+
+def test_a_care_plan_alone_with_an_entry_key_is_read_as_a_resource() -> None:
+    bundle = _care_plan_bundle()
+    care_plan = {**bundle["entry"][0]["resource"], "entry": 5, "addresses": [], "goal": []}
+    plan, _ = tp.fhir.plan_from_fhir(care_plan)
+    assert plan.plan_id == "plan-1"

@@ -39,6 +39,7 @@ from ._model import (
     PresentingProblem,
     TreatmentPlan,
 )
+from ._validation import is_number
 
 __all__ = ["IMPORTED_BY", "plan_from_fhir"]
 
@@ -80,8 +81,8 @@ def plan_from_fhir(source: Any) -> tuple[TreatmentPlan, FhirImportReport]:
     for f in found:
         if f.rid is not None:
             by_ref[f"{f.kind}/{f.rid}"] = f
-    if isinstance(source, Mapping):
-        for i, entry in enumerate(source.get("entry") or []):
+    if isinstance(source, Mapping) and source.get("resourceType") == "Bundle":
+        for i, entry in enumerate(source.get("entry") or []):  # a list: resources_of checked
             url = entry.get("fullUrl") if isinstance(entry, Mapping) else None
             hit = next((f for f in found if f.path == f"$.entry[{i}].resource"), None)
             if isinstance(url, str) and hit is not None:
@@ -100,13 +101,23 @@ def _resolve(by_ref: Mapping[str, _Found], ref: Any) -> _Found | None:
     return by_ref.get(text) or by_ref.get("/".join(text.rstrip("/").split("/")[-2:]))
 
 
-def _text(concept: Any) -> str | None:
+def _array(obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
+    """``obj[key]``, a JSON array, or [] when absent; another type is refused at its path."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError.at(f"{path}.{key}", "a JSON array")
+    return value
+
+
+def _text(concept: Any, path: str) -> str | None:
     if not isinstance(concept, Mapping):
         return None
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         return text
-    for coding in concept.get("coding") or []:
+    for coding in _array(concept, "coding", path):
         if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
             return str(coding["display"])
     return None
@@ -139,7 +150,7 @@ class _Builder:
         cp, path = self.cp.resource, self.cp.path
         client_ref = self.client_ref(cp.get("subject"), f"{path}.subject")
         plan_id = None
-        for ident in cp.get("identifier") or []:
+        for ident in _array(cp, "identifier", path):
             value = ident.get("value") if isinstance(ident, Mapping) else None
             if isinstance(value, str) and _REF.fullmatch(value):
                 plan_id = value
@@ -151,7 +162,7 @@ class _Builder:
         start = self.start(cp, path)
         problems = self.conditions(cp, path)
         goals = self.goals(cp, path, {p.id for p in problems})
-        for i, _ in enumerate(cp.get("activity") or []):
+        for i, _ in enumerate(_array(cp, "activity", path)):
             self.skip(
                 self.cp,
                 f"{path}.activity[{i}]",
@@ -225,7 +236,7 @@ class _Builder:
 
     def conditions(self, cp: Mapping[str, Any], path: str) -> list[PresentingProblem]:
         out = []
-        for i, ref in enumerate(cp.get("addresses") or []):
+        for i, ref in enumerate(_array(cp, "addresses", path)):
             rpath = f"{path}.addresses[{i}]"
             inner = ref.get("reference") if isinstance(ref, Mapping) else None
             # R5 CarePlan.addresses is a CodeableReference: the Reference is inside.
@@ -235,12 +246,12 @@ class _Builder:
                 continue
             self.used.add(target.order)
             code = target.resource.get("code")
-            description = _text(code)
+            description = _text(code, f"{target.path}.code")
             if description is None:
                 self.skip(target, f"{target.path}.code", "not carried: expected code.text")
                 continue
             diagnosis = None
-            for coding in (code or {}).get("coding") or []:
+            for coding in _array(code, "coding", f"{target.path}.code"):
                 system = (
                     _SYSTEMS.get(str(coding.get("system")))
                     if isinstance(coding, Mapping)
@@ -255,24 +266,24 @@ class _Builder:
 
     def goals(self, cp: Mapping[str, Any], path: str, problems: set[str]) -> list[Goal]:
         out = []
-        for i, ref in enumerate(cp.get("goal") or []):
+        for i, ref in enumerate(_array(cp, "goal", path)):
             target = _resolve(self.by_ref, ref)
             if target is None or target.kind != "Goal":
                 self.skip(self.cp, f"{path}.goal[{i}]", "not carried: no Goal in the input")
                 continue
             self.used.add(target.order)
             goal, gpath = target.resource, target.path
-            statement = _text(goal.get("description"))
+            statement = _text(goal.get("description"), f"{gpath}.description")
             if statement is None:
                 self.skip(target, f"{gpath}.description", "not carried: expected a description")
                 continue
             objectives = []
-            for j, tgt in enumerate(goal.get("target") or []):
+            for j, tgt in enumerate(_array(goal, "target", gpath)):
                 objective = self.objective(target, tgt, f"{gpath}.target[{j}]", statement, j)
                 if objective is not None:
                     objectives.append(objective)
             addresses = []
-            for j, aref in enumerate(goal.get("addresses") or []):
+            for j, aref in enumerate(_array(goal, "addresses", gpath)):
                 hit = _resolve(self.by_ref, aref)
                 if hit is not None and self.part_id(hit) in problems:
                     addresses.append(self.part_id(hit))
@@ -324,12 +335,16 @@ class _Builder:
                 "comparator, and a dueDate",
             )
             return None
+        if not is_number(value):  # 10**400 or 1e300: refused here, not as $.threshold
+            raise ValidationError.at(f"{path}.detailQuantity.value", "a finite number")
         try:
             due_date = date.fromisoformat(due)
         except ValueError:
             self.skip(goal, f"{path}.dueDate", "not carried: expected a date")
             return None
         status = goal.resource.get("lifecycleStatus")
+        if status is not None and not isinstance(status, str):
+            raise ValidationError.at(f"{goal.path}.lifecycleStatus", "a status code (a string)")
         return Objective(
             f"{self.part_id(goal)}#target-{index + 1}",
             statement,

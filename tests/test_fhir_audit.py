@@ -447,3 +447,43 @@ def test_a_care_plan_alone_with_an_entry_key_is_read_as_a_resource() -> None:
     care_plan = {**bundle["entry"][0]["resource"], "entry": 5, "addresses": [], "goal": []}
     plan, _ = tp.fhir.plan_from_fhir(care_plan)
     assert plan.plan_id == "plan-1"
+
+
+# --------------------------------------------------------------------------- the client reference
+NHS_SUBJECT = {"identifier": {"system": NHS, "value": "9434765919"}, "display": SECRET}
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        NHS_SUBJECT,
+        {"identifier": {"system": CLIENT, "value": "a b"}},
+        {"reference": "https://ehr.example.org/fhir/Patient/p1"},
+        {"reference": "Group/g1"},
+        {"identifier": "9434765919"},
+    ],
+)
+def test_a_subject_without_an_opaque_client_reference_is_refused(subject: Any) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.plan_from_fhir(_care_plan_bundle({"subject": subject}))
+    assert [p.path for p in info.value.problems] == ["$.entry[0].resource.subject"]
+    assert "9434765919" not in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_another_systems_identifier_gives_way_to_the_patient_reference() -> None:
+    subject = {**NHS_SUBJECT, "reference": "Patient/p1"}
+    plan, report = tp.fhir.plan_from_fhir(_care_plan_bundle({"subject": subject}))
+    assert plan.client_ref == "Patient/p1"
+    assert "9434765919" not in json.dumps(tp.fhir.to_fhir(plan))
+    assert "9434765919" not in tp.dumps(plan)
+    [note] = [n for n in report.skipped if n.path.endswith(".subject.identifier")]
+    assert note.path == "$.entry[0].resource.subject.identifier"
+    assert "9434765919" not in str(note)
+
+
+def test_treatplans_own_client_identifier_is_the_client_reference() -> None:
+    subject = {"identifier": {"system": CLIENT, "value": "client-1"}, "reference": "Patient/p1"}
+    plan, report = tp.fhir.plan_from_fhir(_care_plan_bundle({"subject": subject}))
+    assert plan.client_ref == "client-1"
+    assert not any(n.path.endswith(".subject.identifier") for n in report.skipped)

@@ -639,7 +639,11 @@ def test_a_codeable_concept_without_codings_is_refused() -> None:
 
 
 def test_plan_import_variants() -> None:
-    patient = {"identifier": {"system": "https://ehr.example.org/mrn", "value": "c-77"}}
+    # An MRN is a personal identifier, never the client reference: the reference is.
+    patient = {
+        "identifier": {"system": "https://ehr.example.org/mrn", "value": "c-77"},
+        "reference": "Patient/p-77",
+    }
     resources = [
         {
             "resourceType": "CarePlan",
@@ -689,7 +693,8 @@ def test_plan_import_variants() -> None:
         {"resourceType": "Practitioner"},
     ]
     plan, report = tp.fhir.plan_from_fhir(resources)
-    assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "c-77")
+    assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "Patient/p-77")
+    assert "c-77" not in tp.dumps(plan)
     assert [p.description for p in plan.presenting_problems] == ["Panic disorder"]
     assert plan.presenting_problems[0].diagnosis is None
     [objective] = plan.objectives

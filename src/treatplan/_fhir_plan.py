@@ -47,6 +47,8 @@ __all__ = ["IMPORTED_BY", "plan_from_fhir"]
 IMPORTED_BY = "fhir-import"
 
 _REF = re.compile(r"[A-Za-z0-9._:/#-]{1,128}")
+_PATIENT = re.compile(r"Patient/[A-Za-z0-9\-.]{1,64}")
+_CLIENT_ID = "http://treatplan.dev/fhir/identifier/client"
 _SYSTEMS = {
     "http://hl7.org/fhir/sid/icd-10-cm": CodeSystem.ICD_10_CM,
     "http://hl7.org/fhir/sid/icd-10": CodeSystem.ICD_10,
@@ -199,17 +201,32 @@ class _Builder:
             refused=(*self.refused, *measures.refused),
         )
 
-    @staticmethod
-    def client_ref(subject: Any, path: str) -> str:
+    def client_ref(self, subject: Any, path: str) -> str:
+        """treatplan's own opaque client identifier, else a plain ``Patient/<id>``.
+
+        Another system's identifier (a national patient number, an MRN) is a
+        personal identifier, never an opaque reference: it is not carried."""
         if isinstance(subject, Mapping):
             ident = subject.get("identifier")
+            system = ident.get("system") if isinstance(ident, Mapping) else None
             value = ident.get("value") if isinstance(ident, Mapping) else None
-            if isinstance(value, str) and _REF.fullmatch(value):
+            if system == _CLIENT_ID and isinstance(value, str) and _REF.fullmatch(value):
                 return value
+            if ident is not None:
+                self.skip(
+                    self.cp,
+                    f"{path}.identifier",
+                    "not carried: only treatplan's client identifier (an opaque value) "
+                    "is a client reference",
+                )
             ref = subject.get("reference")
-            if isinstance(ref, str) and _REF.fullmatch(ref):
+            if isinstance(ref, str) and _PATIENT.fullmatch(ref):
                 return ref
-        raise ValidationError.at(path, "a subject reference or identifier (an opaque reference)")
+        raise ValidationError.at(
+            path,
+            "a subject naming the client opaquely: treatplan's client identifier or a "
+            "Patient/<id> reference (another system's identifier is not carried)",
+        )
 
     def start(self, cp: Mapping[str, Any], path: str) -> Any:
         candidates: list[tuple[str, Any]] = []
@@ -250,6 +267,7 @@ class _Builder:
             if description is None:
                 self.skip(target, f"{target.path}.code", "not carried: expected code.text")
                 continue
+            assert isinstance(code, Mapping)  # _text found a description in it
             diagnosis = None
             for coding in _array(code, "coding", f"{target.path}.code"):
                 system = (

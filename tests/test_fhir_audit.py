@@ -487,3 +487,37 @@ def test_treatplans_own_client_identifier_is_the_client_reference() -> None:
     plan, report = tp.fhir.plan_from_fhir(_care_plan_bundle({"subject": subject}))
     assert plan.client_ref == "client-1"
     assert not any(n.path.endswith(".subject.identifier") for n in report.skipped)
+
+
+# --------------------------------------------------------------------------- conditions in error
+VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
+
+@pytest.mark.parametrize("code", ["entered-in-error", "refuted"])
+def test_a_condition_entered_in_error_or_refuted_is_no_presenting_problem(code: str) -> None:
+    status = {"coding": ["x", {"system": VER_STATUS, "code": code}]}
+    plan, report = tp.fhir.plan_from_fhir(_care_plan_bundle(cond={"verificationStatus": status}))
+    assert plan.presenting_problems == ()
+    paths = {n.path: n.reason for n in report.skipped}
+    assert paths["$.entry[1].resource.verificationStatus.coding[1]"] == (
+        f"not carried: the Condition's verification status is {code}"
+    )
+    assert SECRET not in str(report)
+
+
+@pytest.mark.parametrize(
+    "status", [{"coding": [{"system": VER_STATUS, "code": "confirmed"}]}, "confirmed", {}]
+)
+def test_a_confirmed_or_unstated_condition_is_carried(status: Any) -> None:
+    bundle = _care_plan_bundle(cond={"verificationStatus": status})
+    plan, _ = tp.fhir.plan_from_fhir(bundle)
+    assert [p.description for p in plan.presenting_problems] == [SECRET]
+
+
+def test_a_verification_status_coding_that_is_no_list_is_refused() -> None:
+    bundle = _care_plan_bundle(cond={"verificationStatus": {"coding": 5}})
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.plan_from_fhir(bundle)
+    assert [p.path for p in info.value.problems] == [
+        "$.entry[1].resource.verificationStatus.coding"
+    ]

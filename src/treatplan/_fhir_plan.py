@@ -61,6 +61,8 @@ _COMPARATORS = {
     ">=": Comparator.AT_LEAST,
     ">": Comparator.ABOVE,
 }
+#: Condition.verificationStatus codes (condition-ver-status) that make no problem.
+_NOT_A_PROBLEM = frozenset({"entered-in-error", "refuted"})
 _PLAN_KINDS = frozenset({"CarePlan", "EpisodeOfCare", "Condition", "Goal"})
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "http://treatplan.dev/fhir/import-plan")
 
@@ -262,6 +264,8 @@ class _Builder:
                 self.skip(self.cp, rpath, "not carried: no Condition in the input")
                 continue
             self.used.add(target.order)
+            if self.not_a_problem(target):
+                continue
             code = target.resource.get("code")
             description = _text(code, f"{target.path}.code")
             if description is None:
@@ -281,6 +285,23 @@ class _Builder:
                     break
             out.append(PresentingProblem(self.part_id(target), description, diagnosis=diagnosis))
         return out
+
+    def not_a_problem(self, condition: _Found) -> bool:
+        """A Condition recorded in error, or ruled out, is no presenting problem."""
+        vpath = f"{condition.path}.verificationStatus"
+        status = condition.resource.get("verificationStatus")
+        if not isinstance(status, Mapping):
+            return False
+        for i, coding in enumerate(_array(status, "coding", vpath)):
+            code = coding.get("code") if isinstance(coding, Mapping) else None
+            if isinstance(code, str) and code in _NOT_A_PROBLEM:
+                self.skip(
+                    condition,
+                    f"{vpath}.coding[{i}]",
+                    f"not carried: the Condition's verification status is {code}",
+                )
+                return True
+        return False
 
     def goals(self, cp: Mapping[str, Any], path: str, problems: set[str]) -> list[Goal]:
         out = []

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import pytest
 
 import treatplan as tp
+from treatplan._fhir_import import MAX_NESTING
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -520,4 +521,67 @@ def test_a_verification_status_coding_that_is_no_list_is_refused() -> None:
         tp.fhir.plan_from_fhir(bundle)
     assert [p.path for p in info.value.problems] == [
         "$.entry[1].resource.verificationStatus.coding"
+    ]
+
+
+# --------------------------------------------------------------------------- deep nesting
+def _nested_response(plan: tp.TreatmentPlan, depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"linkId": "44250-9", "answer": [{"valueInteger": 1}]}
+    for _ in range(depth):
+        node = {"linkId": "g", "item": [node]}
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": _mine(plan),
+        "authored": _later(plan),
+        "item": [node],
+    }
+
+
+def test_a_deeply_nested_questionnaire_response_is_refused_at_a_path() -> None:
+    plan = _active()
+    response = _nested_response(plan, 3000)
+    updated, report = tp.fhir.import_measures(plan, response)
+    assert updated == plan
+    [note] = report.refused
+    assert note.path == "$" + ".item[0]" * (MAX_NESTING + 1)
+    assert note.reason == "expected items nested at most 64 levels deep"
+    bundle = _care_plan_bundle({"subject": _mine(plan)})
+    bundle["entry"].append({"resource": response})
+    _, built = tp.fhir.plan_from_fhir(bundle)
+    assert [n.reason for n in built.refused] == [note.reason]
+
+
+def test_items_nested_within_the_limit_are_read_in_document_order() -> None:
+    plan = _active()
+    response = _nested_response(plan, 64)
+    response["item"].append({"linkId": "44255-8", "answer": [{"valueInteger": 2}]})
+    updated, report = tp.fhir.import_measures(plan, response)
+    [added] = _added(updated, report)
+    assert added.items is not None
+    assert added.items[:2] == (1, 2)
+
+
+def _deep(depth: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"url": "x"}
+    for _ in range(depth):
+        node = {"url": "x", "extension": [node]}
+    return node
+
+
+@pytest.mark.parametrize("odd", ["deep", "circular", "keys"])
+def test_a_resource_without_an_id_that_json_cannot_write_is_refused(odd: str) -> None:
+    plan = _active()
+    resource = _obs("x", _mine(plan), effectiveDateTime=_later(plan))
+    del resource["id"]
+    if odd == "deep":
+        resource["extension"] = [_deep(100_000)]
+    elif odd == "circular":
+        resource["extension"] = [resource]
+    else:
+        resource["extension"] = [{1: "x", "url": "y"}]
+    updated, report = tp.fhir.import_measures(plan, resource)
+    assert updated == plan
+    assert [(n.path, n.reason) for n in report.refused] == [
+        ("$", "expected an id, or a resource JSON can write")
     ]

@@ -30,6 +30,7 @@ plan it returns is valid. Rules (docs/concepts/fhir.md, "Reading measures"):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -474,8 +475,12 @@ class _Reader:
                     return value
         if found.rid is not None:
             key = f"{found.kind}/{found.rid}"
-        else:
-            key = json.dumps(found.resource, sort_keys=True, default=str)
+        else:  # the content names it: a deep, circular or oddly keyed object cannot
+            key = None
+            with contextlib.suppress(RecursionError, TypeError, ValueError):
+                key = json.dumps(found.resource, sort_keys=True, default=str)
+            if key is None:  # raised outside the handler: no __context__ quoting it
+                raise _Refusal(found.path, "expected an id, or a resource JSON can write")
         return f"fhir-{uuid.uuid5(_UUID_NAMESPACE, f'{key}#{instrument}')}"
 
     # -- Observations --------------------------------------------------------
@@ -713,16 +718,32 @@ class _Reader:
         return out
 
 
+#: How deep QuestionnaireResponse items may nest (groups in groups, items under
+#: answers); real forms nest a few levels. Deeper input is refused at its path.
+MAX_NESTING = 64
+
+
 def _items(node: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Every item of a QuestionnaireResponse, groups and answers' nested items included."""
-    items = node.get("item")
-    for i, item in enumerate(items if isinstance(items, list) else []):
-        if not isinstance(item, Mapping):
+    """Every item of a QuestionnaireResponse, groups and answers' nested items included,
+    in document order. Iterative, so no nesting raises RecursionError."""
+    # (an item to yield?, its path, the object, its nesting depth), last first
+    stack: list[tuple[bool, str, Mapping[str, Any], int]] = [(False, path, node, 0)]
+    while stack:
+        is_item, here, obj, depth = stack.pop()
+        if is_item:
+            yield here, obj
             continue
-        ipath = f"{path}.item[{i}]"
-        yield ipath, item
-        yield from _items(item, ipath)
-        answers = item.get("answer")
-        for j, answer in enumerate(answers if isinstance(answers, list) else []):
-            if isinstance(answer, Mapping):
-                yield from _items(answer, f"{ipath}.answer[{j}]")
+        pending: list[tuple[bool, str, Mapping[str, Any], int]] = []
+        items = obj.get("item")
+        if items and depth > MAX_NESTING:
+            raise _Refusal(here, f"expected items nested at most {MAX_NESTING} levels deep")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, Mapping):
+                continue
+            ipath = f"{here}.item[{i}]"
+            pending += [(True, ipath, item, depth), (False, ipath, item, depth + 1)]
+            answers = item.get("answer")
+            for j, answer in enumerate(answers if isinstance(answers, list) else []):
+                if isinstance(answer, Mapping):
+                    pending.append((False, f"{ipath}.answer[{j}]", answer, depth + 1))
+        stack += reversed(pending)

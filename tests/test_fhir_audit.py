@@ -8,7 +8,9 @@ entered in error, amended results and deep nesting.
 from __future__ import annotations
 
 import copy
+import errno
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -584,4 +586,67 @@ def test_a_resource_without_an_id_that_json_cannot_write_is_refused(odd: str) ->
     assert updated == plan
     assert [(n.path, n.reason) for n in report.refused] == [
         ("$", "expected an id, or a resource JSON can write")
+    ]
+
+
+# --------------------------------------------------------------------------- --out
+def _cli_files(tmp_path: Path) -> tuple[tp.TreatmentPlan, Path, Path]:
+    plan = _active()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(tp.dumps(plan), encoding="utf-8")
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps([_obs("o1", _mine(plan))]), encoding="utf-8")
+    return plan, plan_file, source
+
+
+def test_out_replaces_the_plan_whole_and_keeps_its_mode(tmp_path: Path) -> None:
+    from treatplan._cli import main
+
+    plan, plan_file, source = _cli_files(tmp_path)
+    plan_file.chmod(0o640)
+    assert (
+        main(["fhir", "import-measures", str(plan_file), str(source), "--out", str(plan_file)])
+        == 0
+    )
+    updated = tp.loads(plan_file.read_text(encoding="utf-8"))
+    assert len(updated.assessments) == len(plan.assessments) + 1
+    assert plan_file.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "source.json"]
+    fresh = tmp_path / "new.json"
+    assert main(["fhir", "import-measures", str(plan_file), str(source), "--out", str(fresh)]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_failed_write_leaves_the_old_plan_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treatplan._cli import main
+
+    _, plan_file, source = _cli_files(tmp_path)
+    before = plan_file.read_bytes()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    args = ["fhir", "import-measures", str(plan_file), str(source), "--out", str(plan_file)]
+    assert main(args) == 2
+    assert plan_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "source.json"]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{plan_file}: expected an accessible file (No space left on device)"]
+
+
+def test_out_in_a_missing_folder_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treatplan._cli import main
+
+    _, plan_file, source = _cli_files(tmp_path)
+    out = tmp_path / "missing" / "plan.json"
+    assert main(["fhir", "import-measures", str(plan_file), str(source), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{out}: expected an accessible file (No such file or directory)"
     ]

@@ -13,8 +13,12 @@ Reports of what was skipped or refused go to stderr, one line each, with paths.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import stat
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -142,8 +146,35 @@ def _write_plan(plan: Any, out: str | None) -> None:
     text = dumps(plan) + "\n"
     if out is None:
         sys.stdout.write(text)
-    else:
-        Path(out).write_text(text, encoding="utf-8")
+        return
+    try:
+        _replace(Path(out), text)
+    except OSError as exc:  # named by the --out given, never the temporary file
+        raise file_error(out, exc) from None
+
+
+def _replace(target: Path, text: str) -> None:
+    """Write ``target`` whole or not at all: a temporary file beside it, then a rename,
+    so a failed write (a full disk, a file size limit) leaves the old file intact."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private: give it the mode the file had, or a new one's.
+        if target.exists():
+            mode = stat.S_IMODE(target.stat().st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _report(report: Any) -> None:

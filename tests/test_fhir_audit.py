@@ -650,3 +650,65 @@ def test_out_in_a_missing_folder_is_one_line_and_exit_2(
     assert capsys.readouterr().err.splitlines() == [
         f"{out}: expected an accessible file (No such file or directory)"
     ]
+
+
+# --------------------------------------------------------------------------- amended results
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"effectiveDateTime": "2026-05-03T10:00:00+00:00"},  # a new time
+        {"valueInteger": 5},  # a new value at the same time
+    ],
+)
+def test_an_amended_result_of_a_recorded_resource_is_refused_not_lost(
+    change: dict[str, Any],
+) -> None:
+    plan = _active()
+    first, _ = tp.fhir.import_measures(plan, _obs("o1", _mine(plan)))
+    amended = _obs("o1", _mine(plan), status="amended", **change)
+    updated, report = tp.fhir.import_measures(first, amended)
+    assert updated == first
+    assert report.skipped == ()
+    [note] = report.refused
+    assert note.path == "$"
+    assert note.reason.startswith("expected a new result: this resource was recorded before")
+
+
+def test_the_same_result_again_is_a_duplicate_of_its_resource() -> None:
+    plan = _active()
+    first, _ = tp.fhir.import_measures(plan, _obs("o1", _mine(plan)))
+    again, report = tp.fhir.import_measures(first, _obs("o1", _mine(plan), status="corrected"))
+    assert again == first
+    assert [n.reason for n in report.skipped] == [
+        "a duplicate: already recorded from this resource"
+    ]
+    # Another resource at the same time is a duplicate by its time.
+    _, report = tp.fhir.import_measures(first, _obs("o2", _mine(plan)))
+    assert [n.reason for n in report.skipped] == ["a duplicate: this instrument at this time"]
+
+
+def test_one_resource_twice_in_an_input_with_two_results_keeps_the_first() -> None:
+    plan = _active()
+    later = _obs("o1", _mine(plan), effectiveDateTime="2026-05-03T10:00:00+00:00")
+    updated, report = tp.fhir.import_measures(plan, [_obs("o1", _mine(plan)), later])
+    assert len(report.imported) == 1
+    assert [n.path for n in report.refused] == ["$[1]"]
+    assert len(updated.assessments) == len(plan.assessments) + 1
+
+
+def test_a_result_with_items_matches_its_record_without_the_recorded_total() -> None:
+    plan = _active()
+    components = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueInteger": 1,
+        }
+        for code in PHQ9_ITEMS
+    ]
+    resource = _obs("o1", _mine(plan), component=components, valueInteger=9)
+    first, report = tp.fhir.import_measures(plan, resource)
+    assert len(report.imported) == 1
+    del resource["valueInteger"]
+    again, report = tp.fhir.import_measures(first, resource)
+    assert again == first
+    assert report.refused == ()

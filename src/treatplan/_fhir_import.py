@@ -289,6 +289,20 @@ def _whole(value: Any, path: str, what: str) -> int:
     return int(value)
 
 
+def _same_result(
+    prior: Assessment, measure: _Measure, items: tuple[int | None, ...] | None, total: float | None
+) -> bool:
+    """Whether ``measure`` says what the assessment recorded from it says: instrument,
+    instant, items, and the total when there are no items (a total beside items is
+    theirs, and treatplan's own export may leave a recorded one out)."""
+    return (
+        prior.instrument == measure.instrument
+        and prior.administered_at == measure.at
+        and prior.items == items
+        and (items is not None or prior.total == total)
+    )
+
+
 def _one_of(value: Any, codes: frozenset[str]) -> bool:
     """``value in codes`` for any JSON value (a list or object is in no set of codes)."""
     return isinstance(value, str) and value in codes
@@ -386,22 +400,41 @@ class _Reader:
         measures.sort(key=lambda m: (m.at.astimezone(UTC), m.found.order))
         plan = self.plan
         seen = {(a.instrument, a.administered_at.astimezone(UTC)) for a in plan.all_assessments()}
-        known_ids = {a.id for a in plan.all_assessments()}
+        known = {a.id: a for a in plan.all_assessments()}
         imported: list[str] = []
         for m in measures:
             key = (m.instrument, m.at.astimezone(UTC))
-            if key in seen or m.aid in known_ids:
-                self.skipped.append(
-                    _note(m.found, m.found.path, "a duplicate: this instrument at this time")
+            items = None if m.items is None else tuple(m.items)
+            total = None if m.total is None else float(m.total)
+            prior = known.get(m.aid)
+            if prior is not None and not _same_result(prior, m, items, total):
+                # Recorded assessments are never changed (plans are append-only): an
+                # amended or corrected result of the same resource is not applied.
+                self.refused.append(
+                    _note(
+                        m.found,
+                        m.found.path,
+                        "expected a new result: this resource was recorded before with "
+                        "another time or value; a recorded assessment is not changed "
+                        "(amend the plan by hand)",
+                    )
                 )
+                continue
+            if prior is not None or key in seen:
+                reason = (
+                    "a duplicate: already recorded from this resource"
+                    if prior is not None
+                    else "a duplicate: this instrument at this time"
+                )
+                self.skipped.append(_note(m.found, m.found.path, reason))
                 continue
             try:
                 assessment = Assessment(
                     id=m.aid,
                     instrument=m.instrument,
                     administered_at=m.at,
-                    items=None if m.items is None else tuple(m.items),
-                    total=None if m.total is None else float(m.total),
+                    items=items,
+                    total=total,
                 )
                 plan = record_assessment(plan, assessment)
             except ValidationError as exc:
@@ -415,7 +448,7 @@ class _Reader:
                 self.refused.append(_note(m.found, m.found.path, str(exc)))
                 continue
             seen.add(key)
-            known_ids.add(m.aid)
+            known[m.aid] = assessment
             imported.append(m.aid)
         self.refused.sort(key=lambda n: n.path)
         return plan, FhirImportReport(tuple(imported), tuple(self.skipped), tuple(self.refused))

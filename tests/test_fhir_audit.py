@@ -712,3 +712,40 @@ def test_a_result_with_items_matches_its_record_without_the_recorded_total() -> 
     again, report = tp.fhir.import_measures(first, resource)
     assert again == first
     assert report.refused == ()
+
+
+# --------------------------------------------------------------------------- input paths
+@pytest.mark.parametrize(
+    ("bundle", "problems"),
+    [
+        (
+            _care_plan_bundle(cond={"code": {"text": "low\x01mood"}}),
+            ["$.entry[1].resource.code"],
+        ),
+        (
+            _care_plan_bundle(goal={"description": {"text": "feel\x01better"}}),
+            ["$.entry[2].resource.description"],
+        ),
+        (
+            _care_plan_bundle(goal={"description": {"text": "feel\x01better"}, "target": []}),
+            ["$.entry[2].resource.description"],
+        ),
+        (
+            _care_plan_bundle({"goal": [{"reference": "Goal/g1"}, {"reference": "Goal/g1"}]}),
+            ["$.entry[2].resource", "$.entry[2].resource.target[0]"],
+        ),
+        (
+            _care_plan_bundle({"subject": {"identifier": {"system": CLIENT, "value": ".x"}}}),
+            ["$.entry[0].resource.subject.identifier.value"],
+        ),
+        (
+            _care_plan_bundle({"period": {"start": "0001-01-01"}}),
+            ["$.entry[0].resource.period.start"],
+        ),
+    ],
+)
+def test_plan_from_fhir_names_paths_of_the_input(bundle: Any, problems: list[str]) -> None:
+    with pytest.raises(tp.ValidationError) as info:
+        tp.fhir.plan_from_fhir(bundle)
+    assert [p.path for p in info.value.problems] == problems
+    assert all("$.goals" not in p.expected for p in info.value.problems)

@@ -818,7 +818,8 @@ def test_a_goal_listed_twice_makes_no_valid_plan() -> None:
         tp.ValidationError, match="the CarePlan does not make a valid plan"
     ) as info:
         tp.fhir.plan_from_fhir(bundle)
+    # Named where the input has them: the Goal listed twice, and its target.
     assert [p.path for p in info.value.problems] == [
-        "$.goals[3].id",
-        "$.goals[3].objectives[0].id",
+        "$.entry[4].resource",
+        "$.entry[4].resource.target[0]",
     ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from ._errors import ValidationError
+from ._errors import ValidationError, ValidationIssue
+from ._fhir import _Sources
 from ._fhir_import import (
     FhirImportNote,
     FhirImportReport,
@@ -115,6 +116,23 @@ def _array(obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
     return value
 
 
+T = TypeVar("T")
+
+
+def _made(
+    fields: Mapping[str, str], path: str, make: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """``make(*args, **kwargs)``, its validation problems named at the input's paths:
+    ``fields`` maps a model path to the element it came from, anything else is at ``path``."""
+    try:
+        return make(*args, **kwargs)
+    except ValidationError as exc:
+        raise ValidationError(
+            [ValidationIssue(fields.get(p.path, path), p.expected) for p in exc.problems],
+            "the CarePlan does not make a valid plan",
+        ) from None
+
+
 def _text(concept: Any, path: str) -> str | None:
     if not isinstance(concept, Mapping):
         return None
@@ -141,6 +159,11 @@ class _Builder:
         self.refused = notes
         self.skipped: list[FhirImportNote] = []
         self.used: set[int] = {care_plan.order}
+        # Where each problem, goal and objective came from (for error paths).
+        self.problem_paths: list[str] = []
+        self.goal_paths: list[str] = []
+        self.objective_paths: list[list[str]] = []
+        self.start_path = care_plan.path
 
     def skip(self, found: _Found, path: str, reason: str) -> None:
         self.skipped.append(FhirImportNote(found.kind, found.rid, path, reason))
@@ -182,9 +205,20 @@ class _Builder:
             plan = TreatmentPlan.refer(
                 plan_id, client_ref, start, IMPORTED_BY, presenting_problems=problems, goals=goals
             )
-        except ValidationError as exc:
+        except ValidationError as exc:  # at the input's paths, not the plan's
+            sources = _Sources(
+                path,
+                {"presenting_problems": self.problem_paths, "goals": self.goal_paths},
+                self.objective_paths,
+            )
             raise ValidationError(
-                exc.problems, "the CarePlan does not make a valid plan"
+                [
+                    ValidationIssue(self.start_path, p.expected)
+                    if p.path == "$.at" or p.path.startswith("$.history")
+                    else sources.issue(p)
+                    for p in exc.problems
+                ],
+                "the CarePlan does not make a valid plan",
             ) from None
         # Measures are the client's when they name the patient as the CarePlan does.
         plan, measures = measures_for(plan, source, subject_names(cp.get("subject")))
@@ -248,6 +282,7 @@ class _Builder:
                 path, "a start time: EpisodeOfCare.period.start, period.start or created"
             )
         where, text = candidates[0]
+        self.start_path = where
         try:
             return when(text, where)
         except _Refusal as refusal:
@@ -283,7 +318,17 @@ class _Builder:
                 if system is not None and isinstance(value, str) and _REF.fullmatch(value):
                     diagnosis = Diagnosis(value, system)
                     break
-            out.append(PresentingProblem(self.part_id(target), description, diagnosis=diagnosis))
+            out.append(
+                _made(
+                    {},
+                    f"{target.path}.code",  # every field of a problem comes from its code
+                    PresentingProblem,
+                    self.part_id(target),
+                    description,
+                    diagnosis=diagnosis,
+                )
+            )
+            self.problem_paths.append(target.path)
         return out
 
     def not_a_problem(self, condition: _Found) -> bool:
@@ -317,10 +362,12 @@ class _Builder:
                 self.skip(target, f"{gpath}.description", "not carried: expected a description")
                 continue
             objectives = []
+            objective_paths = []
             for j, tgt in enumerate(_array(goal, "target", gpath)):
                 objective = self.objective(target, tgt, f"{gpath}.target[{j}]", statement, j)
                 if objective is not None:
                     objectives.append(objective)
+                    objective_paths.append(f"{gpath}.target[{j}]")
             addresses = []
             for j, aref in enumerate(_array(goal, "addresses", gpath)):
                 hit = _resolve(self.by_ref, aref)
@@ -329,7 +376,10 @@ class _Builder:
                 else:
                     self.skip(target, f"{gpath}.addresses[{j}]", "not carried: no such problem")
             out.append(
-                Goal(
+                _made(
+                    {"$.statement": f"{gpath}.description"},
+                    gpath,
+                    Goal,
                     self.part_id(target),
                     statement,
                     GoalDomain.OTHER,
@@ -337,6 +387,8 @@ class _Builder:
                     addresses=addresses,
                 )
             )
+            self.goal_paths.append(gpath)
+            self.objective_paths.append(objective_paths)
         return out
 
     def objective(
@@ -384,7 +436,10 @@ class _Builder:
         status = goal.resource.get("lifecycleStatus")
         if status is not None and not isinstance(status, str):
             raise ValidationError.at(f"{goal.path}.lifecycleStatus", "a status code (a string)")
-        return Objective(
+        return _made(
+            {"$.description": f"{goal.path}.description"},
+            path,
+            Objective,
             f"{self.part_id(goal)}#target-{index + 1}",
             statement,
             MeasureTarget(instrument, comparator, float(value)),

@@ -88,12 +88,18 @@ def test_the_old_version_flag_is_gone(capsys: pytest.CaptureFixture[str]) -> Non
     assert info.value.code == 2
 
 
+#: How the fixtures' EHR names the client (measures of other subjects are not imported).
+EHR = ["--subject", "Patient/p-1001"]
+
+
 def test_import_measures_writes_the_plan_and_review_shows_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "plan.json"
     source = FIXTURES / "ehr-measures-searchset.json"
-    assert main(["fhir", "import-measures", str(ACTIVE), str(source), "--out", str(out)]) == 0
+    assert (
+        main(["fhir", "import-measures", str(ACTIVE), str(source), "--out", str(out), *EHR]) == 0
+    )
     err = capsys.readouterr().err
     assert "imported 4 assessment(s)" in err
     assert "skipped: $.entry[2].resource (Encounter/enc-0521)" in err
@@ -111,7 +117,7 @@ def test_import_measures_to_stdout_from_stdin(
 ) -> None:
     source = FIXTURES / "ehr-measures-transaction.json"
     monkeypatch.setattr("sys.stdin", io.StringIO(source.read_text(encoding="utf-8")))
-    assert main(["fhir", "import-measures", str(ACTIVE), "-"]) == 0
+    assert main(["fhir", "import-measures", str(ACTIVE), "-", *EHR]) == 0
     plan = tp.loads(capsys.readouterr().out)
     assert plan.assessments[-1].instrument == "GAD-7"
 
@@ -120,7 +126,7 @@ def test_import_measures_refusals_exit_1_with_paths_and_no_text(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source = FIXTURES / "ehr-measure-faults.json"
-    assert main(["fhir", "import-measures", str(ACTIVE), str(source)]) == 1
+    assert main(["fhir", "import-measures", str(ACTIVE), str(source), *EHR]) == 1
     captured = capsys.readouterr()
     assert tp.loads(captured.out) == tp.loads(ACTIVE.read_text(encoding="utf-8"))
     assert "refused: $.entry[0].resource.valueInteger (Observation/contradictory)" in captured.err

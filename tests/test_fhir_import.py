@@ -28,11 +28,16 @@ def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+#: How the fixtures' EHR names the client: measures are imported only for their plan's
+#: client, and a plan built from that EHR's CarePlan has this client reference.
+PATIENT = "Patient/p-1001"
+
+
 def _plan() -> tp.TreatmentPlan:
     plan: tp.TreatmentPlan = tp.loads(
         (ROOT / "examples" / "adolescent-anxiety-family.json").read_text(encoding="utf-8")
     )
-    return plan
+    return attrs.evolve(plan, client_ref=PATIENT)
 
 
 def _added(plan: tp.TreatmentPlan, report: tp.fhir.FhirImportReport) -> list[tp.Assessment]:
@@ -47,6 +52,7 @@ def _obs(**body: Any) -> dict[str, Any]:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
         "effectiveDateTime": "2026-05-02T10:00:00Z",
+        "subject": {"reference": PATIENT},
         **body,
     }
 
@@ -281,7 +287,7 @@ def test_measures_before_the_episode_are_refused_at_their_time() -> None:
 
 def test_a_closed_plan_takes_no_measures() -> None:
     plan = tp.loads((ROOT / "examples" / "adult-depression-cbt.json").read_text("utf-8"))
-    updated, report = tp.fhir.import_measures(plan, _obs(valueInteger=3))
+    updated, report = tp.fhir.import_measures(plan, _obs(valueInteger=3), subject=PATIENT)
     assert updated == plan
     [note] = report.refused
     assert note.path == "$"
@@ -316,6 +322,7 @@ def _qr(**body: Any) -> dict[str, Any]:
         "id": "q1",
         "status": "completed",
         "authored": "2026-05-02T10:00:00+01:00",
+        "subject": {"reference": PATIENT},
         **body,
     }
 
@@ -538,9 +545,10 @@ def test_references_resolve_by_full_url_and_absolute_url() -> None:
     assert [a.total for a in _added(updated, report)] == [5]
     panel["hasMember"] = [{"display": SECRET}]
     _, report = tp.fhir.import_measures(_plan(), bundle)
-    # The panel is refused; its member, no longer consumed, is read alone (and has no time).
+    # The panel is refused; its member, no longer consumed, is read alone (and has no
+    # subject of its own).
     assert [n.path for n in report.refused] == [
-        "$.entry[0].resource",
+        "$.entry[0].resource.subject",
         "$.entry[1].resource.hasMember[0].reference",
     ]
 
@@ -631,7 +639,11 @@ def test_a_codeable_concept_without_codings_is_refused() -> None:
 
 
 def test_plan_import_variants() -> None:
-    patient = {"identifier": {"system": "https://ehr.example.org/mrn", "value": "c-77"}}
+    # An MRN is a personal identifier, never the client reference: the reference is.
+    patient = {
+        "identifier": {"system": "https://ehr.example.org/mrn", "value": "c-77"},
+        "reference": "Patient/p-77",
+    }
     resources = [
         {
             "resourceType": "CarePlan",
@@ -681,7 +693,8 @@ def test_plan_import_variants() -> None:
         {"resourceType": "Practitioner"},
     ]
     plan, report = tp.fhir.plan_from_fhir(resources)
-    assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "c-77")
+    assert (plan.plan_id, plan.client_ref) == ("CarePlan/cp-9", "Patient/p-77")
+    assert "c-77" not in tp.dumps(plan)
     assert [p.description for p in plan.presenting_problems] == ["Panic disorder"]
     assert plan.presenting_problems[0].diagnosis is None
     [objective] = plan.objectives
@@ -805,7 +818,8 @@ def test_a_goal_listed_twice_makes_no_valid_plan() -> None:
         tp.ValidationError, match="the CarePlan does not make a valid plan"
     ) as info:
         tp.fhir.plan_from_fhir(bundle)
+    # Named where the input has them: the Goal listed twice, and its target.
     assert [p.path for p in info.value.problems] == [
-        "$.goals[3].id",
-        "$.goals[3].objectives[0].id",
+        "$.entry[4].resource",
+        "$.entry[4].resource.target[0]",
     ]

@@ -27,6 +27,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "fhir").glob("*.json"))
 NODE_MODULES = Path(os.environ.get("TREATPLAN_NODE_MODULES", ROOT / ".ci-node" / "node_modules"))
 LOINC = "http://loinc.org"
+CLIENT = f"{tp.fhir.FHIR_NAMESPACE}/identifier/client"
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 VARIANTS = [
     (version, bundle, responses)
@@ -98,9 +99,9 @@ def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
     plan = _load(ROOT / "examples" / "adult-depression-cbt.json")
     bundle = tp.fhir.to_fhir(plan, version, questionnaire_responses=True)  # type: ignore[arg-type]
     url_of = {
-        (e["resource"]["resourceType"], e["resource"]["identifier"][0]["value"]
+        (e["resource"]["resourceType"], (e["resource"]["identifier"][0]["value"]
          if isinstance(e["resource"]["identifier"], list)
-         else e["resource"]["identifier"]["value"]): e["fullUrl"]
+         else e["resource"]["identifier"]["value"]).removeprefix(f"{plan.plan_id}/")): e["fullUrl"]
         for e in bundle["entry"]
     }  # fmt: skip
     care_plan = url_of["CarePlan", plan.plan_id]
@@ -110,7 +111,7 @@ def test_observations_link_to_their_goal_and_care_plan(version: str) -> None:
         if isinstance(o.target, tp.MeasureTarget)
     }
     for obs in _resources(bundle, "Observation"):
-        assessment_id = obs["identifier"][0]["value"]
+        assessment_id = obs["identifier"][0]["value"].removeprefix(f"{plan.plan_id}/")
         instrument = next(a for a in plan.all_assessments() if a.id == assessment_id).instrument
         assert obs["basedOn"] == [{"reference": care_plan}]
         goals = [
@@ -143,6 +144,7 @@ def test_questionnaire_responses_carry_loinc_items_and_answers() -> None:
     again, report = tp.fhir.import_measures(
         tp.TreatmentPlan.refer("p", "c", plan.history[0].at, "x"),
         _resources(bundle, "QuestionnaireResponse"),
+        subject=f"{CLIENT}|{plan.client_ref}",  # the same client, known to the EHR
     )
     assert report.refused == ()
     assert [a.items for a in again.assessments] == [a.items for a in with_items]
@@ -152,7 +154,7 @@ def test_an_exported_bundle_imports_into_another_plan_as_measures() -> None:
     plan = _load(ROOT / "examples" / "mbc-walkthrough.json")
     bundle = json.loads(json.dumps(tp.fhir.to_fhir(plan, "R5", bundle="transaction")))
     fresh = tp.TreatmentPlan.refer("p2", "c2", plan.history[0].at, "clinician-1")
-    updated, report = tp.fhir.import_measures(fresh, bundle)
+    updated, report = tp.fhir.import_measures(fresh, bundle, subject=f"{CLIENT}|{plan.client_ref}")
     assert report.refused == ()
     in_order = sorted(plan.all_assessments(), key=lambda a: (a.administered_at, a.id))
     coded = [a for a in in_order if plan.instrument(a.instrument).loinc]

@@ -2,8 +2,8 @@
 
 * ``treatplan fhir PLAN [--fhir-version R4|R5] [--bundle collection|transaction]
   [--questionnaire-responses]`` prints the Bundle;
-* ``treatplan fhir import-measures PLAN SOURCE [--out FILE]`` adds the measures in a
-  FHIR document to a plan and writes the plan JSON;
+* ``treatplan fhir import-measures PLAN SOURCE [--subject REF] [--out FILE]`` adds the
+  measures of the plan's client in a FHIR document to a plan and writes the plan JSON;
 * ``treatplan fhir import-plan SOURCE [--out FILE]`` builds a plan from another
   system's CarePlan, Goals and Conditions.
 
@@ -13,8 +13,12 @@ Reports of what was skipped or refused go to stderr, one line each, with paths.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import stat
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -99,6 +103,14 @@ def register(subparsers: Any) -> None:
     )
     measures.add_argument("plan", metavar="PLAN", help="a plan JSON file ('-' for stdin)")
     measures.add_argument("source", metavar="SOURCE", help="a FHIR JSON file ('-' for stdin)")
+    measures.add_argument(
+        "--subject",
+        metavar="REF",
+        help=(
+            "how SOURCE names the plan's client, a reference (Patient/123) or an "
+            "identifier (system|value); measures of any other subject are not imported"
+        ),
+    )
     measures.add_argument("--out", metavar="FILE", help="write the plan here, not to stdout")
     measures.set_defaults(func=_import_measures)
 
@@ -134,8 +146,35 @@ def _write_plan(plan: Any, out: str | None) -> None:
     text = dumps(plan) + "\n"
     if out is None:
         sys.stdout.write(text)
-    else:
-        Path(out).write_text(text, encoding="utf-8")
+        return
+    try:
+        _replace(Path(out), text)
+    except OSError as exc:  # named by the --out given, never the temporary file
+        raise file_error(out, exc) from None
+
+
+def _replace(target: Path, text: str) -> None:
+    """Write ``target`` whole or not at all: a temporary file beside it, then a rename,
+    so a failed write (a full disk, a file size limit) leaves the old file intact."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private: give it the mode the file had, or a new one's.
+        if target.exists():
+            mode = stat.S_IMODE(target.stat().st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _report(report: Any) -> None:
@@ -150,7 +189,7 @@ def _import_measures(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     source = read_json(args.source)
     try:
-        updated, report = import_measures(plan, source)
+        updated, report = import_measures(plan, source, subject=args.subject)
     except ValidationError as exc:  # a problem in the FHIR document: name its file
         raise file_error(args.source, exc) from None
     _write_plan(updated, args.out)

@@ -475,6 +475,12 @@ class _Exporter:
         name = f"{self.plan.plan_id}\x00{kind}\x00{local}"
         return f"urn:uuid:{uuid.uuid5(_UUID_NAMESPACE, name)}"
 
+    def part_identifier(self, local: str) -> list[dict[str, Any]]:
+        """The identifier of a plan part: part ids are unique only within their plan,
+        so the value is ``<plan id>/<part id>``, and conditional URLs of two plans
+        never meet."""
+        return _identifier(_PART_ID, f"{self.plan.plan_id}/{local}")
+
     def ref(self, kind: str, local: str) -> dict[str, Any]:
         return {"reference": self.url(kind, local)}
 
@@ -602,7 +608,7 @@ class _Exporter:
         extensions.append({"url": _EXT_FORMAT, "valueCode": intervention.format.value})
         body: dict[str, Any] = {
             "extension": extensions,
-            "identifier": _identifier(_PART_ID, intervention.id),
+            "identifier": self.part_identifier(intervention.id),
             "status": care_plan_status(self.plan),
             "intent": "plan",
             "code": {"concept": self.intervention_code(intervention)},
@@ -622,7 +628,7 @@ class _Exporter:
             code["coding"] = [_coding(DIAGNOSIS_SYSTEMS[dx.system], dx.code)]
         code["text"] = problem.description
         body: dict[str, Any] = {
-            "identifier": _identifier(_PART_ID, problem.id),
+            "identifier": self.part_identifier(problem.id),
             # The plan records no clinical status: a problem it addresses is active.
             "clinicalStatus": _concept(_CS_CONDITION_CLINICAL, "active"),
             "category": [_concept(_CS_CONDITION_CATEGORY, "problem-list-item")],
@@ -653,7 +659,7 @@ class _Exporter:
                 }
                 for o in goal.objectives
             ]
-        body["identifier"] = _identifier(_PART_ID, goal.id)
+        body["identifier"] = self.part_identifier(goal.id)
         body["lifecycleStatus"] = _long_term_goal_status(self.plan, goal)
         body["category"] = [
             _concept(_CS_GOAL_LEVEL, "long-term-goal"),
@@ -667,7 +673,7 @@ class _Exporter:
 
     def objective(self, goal: Goal, objective: Objective) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "identifier": _identifier(_PART_ID, objective.id),
+            "identifier": self.part_identifier(objective.id),
             "lifecycleStatus": objective.status.value,
         }
         # The recorded achievement, unless it is only a progress note (improving, ...)
@@ -766,7 +772,7 @@ class _Exporter:
                 {"url": _EXT_PERTAINS_TO_GOAL, "valueReference": self.ref("Goal", oid)}
                 for oid in goals
             ]
-        body["identifier"] = _identifier(_PART_ID, assessment.id)
+        body["identifier"] = self.part_identifier(assessment.id)
         body["basedOn"] = [self.ref("CarePlan", self.plan.plan_id)]  # R4 and R5 allow it
         body["status"] = "final"
         body["category"] = [_concept(_CS_OBSERVATION_CATEGORY, "survey")]
@@ -813,7 +819,7 @@ class _Exporter:
             if form is not None
             else f"{FHIR_NAMESPACE}/Questionnaire/{quote(instrument.code, safe='')}"
         )
-        identifier = {"system": _PART_ID, "value": assessment.id}
+        identifier = self.part_identifier(assessment.id)[0]
         items = []
         for n, response in enumerate(assessment.items or (), 1):
             item: dict[str, Any] = {
@@ -927,6 +933,7 @@ class _Importer:
         self.goal_paths: list[str] = []
         self.objective_paths: list[list[str]] = []
         self.intervention_paths: list[str] = []
+        self.plan_id = ""  # set first thing by plan(): part identifiers are qualified by it
 
     # -- helpers ---------------------------------------------------------
     def one(self, kind: str) -> tuple[str, dict[str, Any]]:
@@ -943,7 +950,9 @@ class _Importer:
         return target
 
     def part_id(self, path: str, resource: dict[str, Any]) -> str:
-        return _identifier_value(resource, path, _PART_ID)
+        value = _identifier_value(resource, path, _PART_ID)
+        # ``<plan id>/<part id>``; bundles written before that change carry the part id alone.
+        return value.removeprefix(f"{self.plan_id}/")
 
     # -- the plan --------------------------------------------------------
     def plan(self) -> TreatmentPlan:
@@ -975,6 +984,7 @@ class _Importer:
             str,
         )
         plan_id = _identifier_value(care_plan, cp_path, _PLAN_ID)
+        self.plan_id = plan_id
         if _identifier_value(episode, eoc_path, _PLAN_ID) != plan_id:
             raise ValidationError.at(
                 f"{eoc_path}.identifier", "the plan identifier of the CarePlan"

@@ -19,12 +19,18 @@ plan it returns is valid. Rules (docs/concepts/fhir.md, "Reading measures"):
   earlier in the input, is a duplicate and skipped;
 * a total that disagrees with complete item responses is refused, as is a total
   that is not a finite whole number;
+* a measure is the plan's client's only when its ``subject`` names the client:
+  treatplan's own client identifier, the plan's ``Patient/<id>`` client reference,
+  or the reference or ``system|value`` identifier given as ``subject=``. A subject
+  naming another patient in one of those schemes is skipped; a measure without a
+  subject, or with one the plan cannot match, is refused (it may be anyone's);
 * anything else is skipped. Every skipped or refused resource is reported with its
   type, id (when a valid FHIR id) and JSON path, and the reason; never its content.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -35,7 +41,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import TreatplanError, ValidationError
+from ._errors import ArgumentError, TreatplanError, ValidationError
 from ._fhir_codes import LOINC, LOINC_FORMS
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._lifecycle import record_assessment
@@ -48,6 +54,7 @@ __all__ = ["FhirImportNote", "FhirImportReport", "import_measures"]
 
 _NAMESPACE = "http://treatplan.dev/fhir"
 _PART_ID = _NAMESPACE + "/identifier/plan-part"
+_CLIENT_ID = _NAMESPACE + "/identifier/client"
 _CS_ITEM = _NAMESPACE + "/CodeSystem/instrument-item"
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, _NAMESPACE + "/import")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -132,17 +139,73 @@ class _Measure:
 
 
 # --------------------------------------------------------------------------- public
-def import_measures(plan: TreatmentPlan, source: Any) -> tuple[TreatmentPlan, FhirImportReport]:
+def import_measures(
+    plan: TreatmentPlan, source: Any, *, subject: str | None = None
+) -> tuple[TreatmentPlan, FhirImportReport]:
     """Record the measures in ``source`` as assessments of ``plan``, in time order.
 
     ``source`` is a FHIR Bundle (any type: collection, searchset, transaction...), a
-    single resource, or a JSON array of resources, as parsed JSON. Returns the new
-    plan and a :class:`FhirImportReport`; ``plan`` itself is untouched. Raises
-    :class:`~treatplan.ValidationError` only when ``source`` is none of those shapes.
+    single resource, or a JSON array of resources, as parsed JSON. Only measures
+    whose ``subject`` names the plan's client are recorded: by treatplan's client
+    identifier, by the plan's own ``Patient/<id>`` client reference, or by
+    ``subject``, the reference (``Patient/123``) or ``system|value`` identifier by
+    which ``source`` names this client. Returns the new plan and a
+    :class:`FhirImportReport`; ``plan`` itself is untouched. Raises
+    :class:`~treatplan.ValidationError` only when ``source`` is none of those shapes,
+    and :class:`~treatplan.ArgumentError` for a ``subject`` that is not such a text.
     """
     check_plan(plan)
-    reader = _Reader(plan, source)
-    return reader.run()
+    names: set[tuple[str, str]] = set()
+    if subject is not None:
+        if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+            raise ArgumentError(
+                "subject", "a reference (Patient/123) or an identifier (system|value)"
+            )
+        names.add(_name_of(subject))
+    return measures_for(plan, source, names)
+
+
+def measures_for(
+    plan: TreatmentPlan, source: Any, names: set[tuple[str, str]]
+) -> tuple[TreatmentPlan, FhirImportReport]:
+    """:func:`import_measures` for a checked plan, ``names`` naming its client too."""
+    return _Reader(plan, source, names).run()
+
+
+# --------------------------------------------------------------------------- subjects
+_SUBJECT = re.compile(r"[^\x00-\x20|]{1,512}(\|[^\x00-\x20|]{1,512})?")
+
+
+def _reference_token(text: str) -> str:
+    """A reference as ``Type/id``: an absolute URL names what its last two segments do."""
+    return "/".join(text.rstrip("/").split("/")[-2:])
+
+
+def _name_of(text: str) -> tuple[str, str]:
+    """``("identifier", "system|value")`` or ``("reference", "Type/id")``."""
+    return ("identifier", text) if "|" in text else ("reference", _reference_token(text))
+
+
+def subject_names(subject: Any) -> set[tuple[str, str]]:
+    """The ways a FHIR ``subject`` Reference names its patient (see :func:`_name_of`)."""
+    names: set[tuple[str, str]] = set()
+    if not isinstance(subject, Mapping):
+        return names
+    ref = subject.get("reference")
+    if isinstance(ref, str):
+        names.add(("reference", _reference_token(ref)))
+    ident = subject.get("identifier")
+    if isinstance(ident, Mapping):
+        system, value = ident.get("system"), ident.get("value")
+        if isinstance(system, str) and isinstance(value, str):
+            names.add(("identifier", f"{system}|{value}"))
+    return names
+
+
+def _scheme(name: tuple[str, str]) -> tuple[str, str]:
+    """Where a name comes from: the identifier system, or the referenced type."""
+    kind, token = name
+    return kind, token.rsplit("|" if kind == "identifier" else "/", 1)[0]
 
 
 # --------------------------------------------------------------------------- reading
@@ -226,10 +289,29 @@ def _whole(value: Any, path: str, what: str) -> int:
     return int(value)
 
 
+def _same_result(
+    prior: Assessment, measure: _Measure, items: tuple[int | None, ...] | None, total: float | None
+) -> bool:
+    """Whether ``measure`` says what the assessment recorded from it says: instrument,
+    instant, items, and the total when there are no items (a total beside items is
+    theirs, and treatplan's own export may leave a recorded one out)."""
+    return (
+        prior.instrument == measure.instrument
+        and prior.administered_at == measure.at
+        and prior.items == items
+        and (items is not None or prior.total == total)
+    )
+
+
+def _one_of(value: Any, codes: frozenset[str]) -> bool:
+    """``value in codes`` for any JSON value (a list or object is in no set of codes)."""
+    return isinstance(value, str) and value in codes
+
+
 def _quantity_value(quantity: Any, path: str, what: str) -> int:
     if not isinstance(quantity, Mapping) or "value" not in quantity:
         raise _Refusal(f"{path}.value", f"expected {what}: a quantity with a value")
-    if quantity.get("system") == _UCUM and quantity.get("code") not in _SCORE_UNITS:
+    if quantity.get("system") == _UCUM and not _one_of(quantity.get("code"), _SCORE_UNITS):
         raise _Refusal(f"{path}.code", "expected the UCUM unit {score} or 1")
     return _whole(quantity["value"], f"{path}.value", what)
 
@@ -241,7 +323,7 @@ def _coded_answer(coding: Any, path: str, answers: Mapping[str, int]) -> int:
             return answers[code]
         extensions = coding.get("extension")
         for i, ext in enumerate(extensions if isinstance(extensions, list) else []):
-            if isinstance(ext, Mapping) and ext.get("url") in _ORDINAL_EXTENSIONS:
+            if isinstance(ext, Mapping) and _one_of(ext.get("url"), _ORDINAL_EXTENSIONS):
                 return _whole(
                     ext.get("valueDecimal", ext.get("valueInteger")),
                     f"{path}.extension[{i}].valueDecimal",
@@ -251,8 +333,13 @@ def _coded_answer(coding: Any, path: str, answers: Mapping[str, int]) -> int:
 
 
 class _Reader:
-    def __init__(self, plan: TreatmentPlan, source: Any) -> None:
+    def __init__(self, plan: TreatmentPlan, source: Any, names: set[tuple[str, str]]) -> None:
         self.plan = plan
+        # How the input may name the plan's client.
+        self.client = {("identifier", f"{_CLIENT_ID}|{plan.client_ref}"), *names}
+        if "/" in plan.client_ref:  # a Patient/<id> reference, from plan_from_fhir
+            self.client.add(("reference", _reference_token(plan.client_ref)))
+        self.schemes = {_scheme(name) for name in self.client}
         self.skipped: list[FhirImportNote] = []
         self.refused: list[FhirImportNote] = []
         self.found = resources_of(source, self.refused)
@@ -313,22 +400,41 @@ class _Reader:
         measures.sort(key=lambda m: (m.at.astimezone(UTC), m.found.order))
         plan = self.plan
         seen = {(a.instrument, a.administered_at.astimezone(UTC)) for a in plan.all_assessments()}
-        known_ids = {a.id for a in plan.all_assessments()}
+        known = {a.id: a for a in plan.all_assessments()}
         imported: list[str] = []
         for m in measures:
             key = (m.instrument, m.at.astimezone(UTC))
-            if key in seen or m.aid in known_ids:
-                self.skipped.append(
-                    _note(m.found, m.found.path, "a duplicate: this instrument at this time")
+            items = None if m.items is None else tuple(m.items)
+            total = None if m.total is None else float(m.total)
+            prior = known.get(m.aid)
+            if prior is not None and not _same_result(prior, m, items, total):
+                # Recorded assessments are never changed (plans are append-only): an
+                # amended or corrected result of the same resource is not applied.
+                self.refused.append(
+                    _note(
+                        m.found,
+                        m.found.path,
+                        "expected a new result: this resource was recorded before with "
+                        "another time or value; a recorded assessment is not changed "
+                        "(amend the plan by hand)",
+                    )
                 )
+                continue
+            if prior is not None or key in seen:
+                reason = (
+                    "a duplicate: already recorded from this resource"
+                    if prior is not None
+                    else "a duplicate: this instrument at this time"
+                )
+                self.skipped.append(_note(m.found, m.found.path, reason))
                 continue
             try:
                 assessment = Assessment(
                     id=m.aid,
                     instrument=m.instrument,
                     administered_at=m.at,
-                    items=None if m.items is None else tuple(m.items),
-                    total=None if m.total is None else float(m.total),
+                    items=items,
+                    total=total,
                 )
                 plan = record_assessment(plan, assessment)
             except ValidationError as exc:
@@ -342,7 +448,7 @@ class _Reader:
                 self.refused.append(_note(m.found, m.found.path, str(exc)))
                 continue
             seen.add(key)
-            known_ids.add(m.aid)
+            known[m.aid] = assessment
             imported.append(m.aid)
         self.refused.sort(key=lambda n: n.path)
         return plan, FhirImportReport(tuple(imported), tuple(self.skipped), tuple(self.refused))
@@ -366,17 +472,48 @@ class _Reader:
         self.skipped.append(_note(found, found.path, "not a supported measure resource"))
         return []
 
+    def for_client(self, found: _Found, resource: Mapping[str, Any], path: str) -> bool:
+        """Whether the measure is the plan's client's: False (skipped) for another
+        patient; a refusal when there is no subject or one the plan cannot match."""
+        if "subject" not in resource:
+            raise _Refusal(
+                f"{path}.subject",
+                "expected a subject naming the plan's client: without one the measure "
+                "may be another patient's",
+            )
+        names = subject_names(resource["subject"])
+        if names & self.client:
+            return True
+        if any(_scheme(name) in self.schemes for name in names):
+            self.skipped.append(
+                _note(found, f"{path}.subject", "another subject: not the plan's client")
+            )
+            return False
+        raise _Refusal(
+            f"{path}.subject",
+            "expected a subject this plan can match: treatplan's client identifier, the "
+            "plan's client reference, or the reference given as subject",
+        )
+
     def assessment_id(self, found: _Found, instrument: str) -> str:
         identifiers = found.resource.get("identifier")
         for ident in identifiers if isinstance(identifiers, list) else []:
             if isinstance(ident, Mapping) and ident.get("system") == _PART_ID:
                 value = ident.get("value")
-                if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9._:/#-]{1,128}", value):
+                if not isinstance(value, str):
+                    continue
+                # This plan's own export says ``<plan id>/<part id>``: the part id.
+                value = value.removeprefix(f"{self.plan.plan_id}/")
+                if re.fullmatch(r"[A-Za-z0-9._:/#-]{1,128}", value):
                     return value
         if found.rid is not None:
             key = f"{found.kind}/{found.rid}"
-        else:
-            key = json.dumps(found.resource, sort_keys=True, default=str)
+        else:  # the content names it: a deep, circular or oddly keyed object cannot
+            key = None
+            with contextlib.suppress(RecursionError, TypeError, ValueError):
+                key = json.dumps(found.resource, sort_keys=True, default=str)
+            if key is None:  # raised outside the handler: no __context__ quoting it
+                raise _Refusal(found.path, "expected an id, or a resource JSON can write")
         return f"fhir-{uuid.uuid5(_UUID_NAMESPACE, f'{key}#{instrument}')}"
 
     # -- Observations --------------------------------------------------------
@@ -393,10 +530,14 @@ class _Reader:
             self.skipped.append(_note(found, f"{path}.code", reason))
             return []
         status = resource.get("status")
+        if not isinstance(status, str):
+            raise _Refusal(f"{path}.status", "expected a status code (a string)")
         if status not in _OBSERVATION_RESULTS:
             self.skipped.append(
                 _note(found, f"{path}.status", "not a result: status is not final")
             )
+            return []
+        if not self.for_client(found, resource, path):
             return []
         at, at_path = self.effective(resource, path)
         definition = self.plan.instrument(instrument)
@@ -417,6 +558,10 @@ class _Reader:
                     f"{path}.hasMember[{j}].reference",
                     "expected a reference to an Observation in the same input",
                 )
+            if "subject" in member.resource and not (
+                subject_names(member.resource["subject"]) & self.client
+            ):
+                raise _Refusal(f"{member.path}.subject", "expected the plan's client as subject")
             parts.append((member.path, member.resource))
             self.consumed.add(member.order)
         for ppath, part in parts:
@@ -547,7 +692,9 @@ class _Reader:
     # -- QuestionnaireResponses ------------------------------------------------
     def questionnaire_response(self, found: _Found) -> list[_Measure]:
         resource, path = found.resource, found.path
-        answered: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        # The item number travels beside the answer, never inside it: the answer is
+        # the sender's object, and none of its keys may steer the mapping.
+        answered: dict[str, list[tuple[str, int, Mapping[str, Any]]]] = {}
         totals: dict[str, tuple[str, Mapping[str, Any]]] = {}
         total_of = {
             self.plan.instrument(code).loinc: code
@@ -568,17 +715,22 @@ class _Reader:
                 totals[total_of[key]] = (epath, element)
             elif key in self.item_of:
                 code, number = self.item_of[key]
-                answered.setdefault(code, []).append((epath, {"_n": number, **element}))
+                answered.setdefault(code, []).append((epath, number, element))
         instruments = sorted(set(answered) | set(totals))
         if not instruments:
             self.skipped.append(
                 _note(found, f"{path}.item", "not a supported measure: no LOINC item codes")
             )
             return []
-        if resource.get("status") not in _RESPONSE_RESULTS:
+        status = resource.get("status")
+        if not isinstance(status, str):
+            raise _Refusal(f"{path}.status", "expected a status code (a string)")
+        if status not in _RESPONSE_RESULTS:
             self.skipped.append(
                 _note(found, f"{path}.status", "not a result: status is not completed")
             )
+            return []
+        if not self.for_client(found, resource, path):
             return []
         if "authored" not in resource:
             raise _Refusal(f"{path}.authored", "expected the time the answers were given")
@@ -592,23 +744,39 @@ class _Reader:
             )  # fmt: skip
             if code in totals:
                 self.take_total(measure, totals[code][1], totals[code][0])
-            for epath, element in answered.get(code, []):
-                self.take_item(measure, definition, element["_n"], element, epath)
+            for epath, number, element in answered.get(code, []):
+                self.take_item(measure, definition, number, element, epath)
             self.check(measure, definition)
             out.append(measure)
         return out
 
 
+#: How deep QuestionnaireResponse items may nest (groups in groups, items under
+#: answers); real forms nest a few levels. Deeper input is refused at its path.
+MAX_NESTING = 64
+
+
 def _items(node: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """Every item of a QuestionnaireResponse, groups and answers' nested items included."""
-    items = node.get("item")
-    for i, item in enumerate(items if isinstance(items, list) else []):
-        if not isinstance(item, Mapping):
+    """Every item of a QuestionnaireResponse, groups and answers' nested items included,
+    in document order. Iterative, so no nesting raises RecursionError."""
+    # (an item to yield?, its path, the object, its nesting depth), last first
+    stack: list[tuple[bool, str, Mapping[str, Any], int]] = [(False, path, node, 0)]
+    while stack:
+        is_item, here, obj, depth = stack.pop()
+        if is_item:
+            yield here, obj
             continue
-        ipath = f"{path}.item[{i}]"
-        yield ipath, item
-        yield from _items(item, ipath)
-        answers = item.get("answer")
-        for j, answer in enumerate(answers if isinstance(answers, list) else []):
-            if isinstance(answer, Mapping):
-                yield from _items(answer, f"{ipath}.answer[{j}]")
+        pending: list[tuple[bool, str, Mapping[str, Any], int]] = []
+        items = obj.get("item")
+        if items and depth > MAX_NESTING:
+            raise _Refusal(here, f"expected items nested at most {MAX_NESTING} levels deep")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, Mapping):
+                continue
+            ipath = f"{here}.item[{i}]"
+            pending += [(True, ipath, item, depth), (False, ipath, item, depth + 1)]
+            answers = item.get("answer")
+            for j, answer in enumerate(answers if isinstance(answers, list) else []):
+                if isinstance(answer, Mapping):
+                    pending.append((False, f"{ipath}.answer[{j}]", answer, depth + 1))
+        stack += reversed(pending)

@@ -662,6 +662,17 @@ def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
     child.n_ids = len(ids)
 
 
+def _share_series(child: PlanState, parent: PlanState) -> None:
+    """Give ``child``, whose series are its parent's (the same logs and counts), the
+    parent's series views and tuples: both made once per series, not once per version
+    (a review, the usual answer to one and a revision append no score)."""
+    views = parent._views
+    if views is None:
+        views = parent._views = {}
+    child._views = views
+    child._measure_cache = parent._measure_cache
+
+
 def _note_record(child: PlanState, instant: datetime) -> None:
     if child.latest_record is None or instant > child.latest_record:
         child.latest_record = instant
@@ -669,29 +680,45 @@ def _note_record(child: PlanState, instant: datetime) -> None:
 
 def _extend_series(
     child: PlanState,
-    points: list[tuple[str, ScoredPoint]],
+    points: list[tuple[str, ScoredPoint, Instrument]],
     parent_counts: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    """Append scored points (already in time order after every earlier point; lock held)."""
+    """Append scored points (already in time order after every earlier point; lock held),
+    each with the definition it was scored by.
+
+    A log whose changes from baseline are remembered for that definition, complete up
+    to this point (:meth:`Series.changes_from_baseline`), gets the new point's change
+    too: the ending rules ask for it after every session, and would otherwise take the
+    lock again to add it.
+    """
     counts = dict(parent_counts)
     logs = child.series_logs
     copied = False
-    for code, point in points:
+    for code, point, instrument in points:
         own = counts.get(code, _NO_COUNTS)
+        n, n_scored, n_risky = own
         entry = logs.get(code)
-        if entry is None or (len(entry.points), len(entry.scored), len(entry.risky)) != own:
+        # Every append to a log's scored and risky lists goes with one to its points, so
+        # a log whose points end where this version's do ends there in all three.
+        if entry is None or len(entry.points) != n:
             # A new instrument, or a branch: this version gets its own log.
             if not copied:
                 logs = dict(logs)
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
         # _SeriesLog.append, inlined (two points a session), counting as it goes.
-        n, n_scored, n_risky = own
         entry.points.append(point)
         score = point.score
-        if score.total is not None:
-            entry.scored.append(point)
+        total = score.total
+        if total is not None:
+            scored = entry.scored
+            scored.append(point)
             n_scored += 1
+            memo = entry.changes
+            if memo is not None and memo[0] is instrument and len(memo[1]) == n_scored - 1:
+                base = scored[0].score.total
+                assert base is not None  # a scored point has a total
+                memo[1].append(change_between(instrument, base, total))
         if score.risk_flags:
             entry.risky.append(point)
             n_risky += 1
@@ -743,7 +770,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     log = parent.sessions
     # Scored outside the lock: the points depend only on this version's records.
     number = log.attended[n] + attended
-    points: list[tuple[str, ScoredPoint]] = []
+    points: list[tuple[str, ScoredPoint, Instrument]] = []
     if taken:
         # Each score by _scoring.scored, not plan_score: the state keeps it with its
         # point, and an assessment this new was never scored, so plan_score's memo
@@ -751,12 +778,17 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         instrument_of, score_of = plan.instrument, _scoring.scored
         for w, a in taken:
             code = a.instrument
-            points.append((code, new_scored_point(score_of(instrument_of(code), a), number, w)))
+            instrument = instrument_of(code)
+            points.append((code, new_scored_point(score_of(instrument, a), number, w), instrument))
     child = _child(parent)
     with _LOGS_LOCK:
-        _claim_ids(
-            child, [session.id, *[a.id for a in assessments]] if assessments else [session.id]
-        )
+        if assessments:
+            new_ids = [session.id]
+            for a in assessments:
+                new_ids.append(a.id)
+            _claim_ids(child, new_ids)
+        else:
+            _claim_ids(child, [session.id])
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -811,11 +843,12 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
     # Scored by _scoring.scored (see with_session).
-    point = new_scored_point(_scoring.scored(plan.instrument(code), assessment), number, when)
+    instrument = plan.instrument(code)
+    point = new_scored_point(_scoring.scored(instrument, assessment), number, when)
     child = _child(parent)
     with _LOGS_LOCK:
         _claim_ids(child, [assessment.id])
-        _extend_series(child, [(code, point)], counts)
+        _extend_series(child, [(code, point, instrument)], counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
     _note_record(child, when)
@@ -825,6 +858,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
 def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
     """The state of a plan: the parent's plan with ``review`` appended."""
     child = _child(parent)
+    _share_series(child, parent)
     with _LOGS_LOCK:
         _claim_ids(child, [review.id])
     if review.progress:
@@ -846,6 +880,7 @@ def with_revision(parent: PlanState, plan: TreatmentPlan) -> PlanState:
     so the child shares them; the ids are claimed afresh (a revision may drop some).
     """
     child = _child(parent)
+    _share_series(child, parent)
     ids = _claimed_ids(plan)
     child.ids = ids
     child.n_ids = len(ids)

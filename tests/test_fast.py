@@ -299,6 +299,83 @@ def test_frozen_makers_build_what_the_constructors_build() -> None:
         ]
 
 
+def _makers_of_records() -> list[tuple[Any, type[Any]]]:
+    from treatplan._alerts import Alert, _new_alert
+    from treatplan._cadence import ReviewDue, _new_review_due
+    from treatplan._review import (
+        AttendanceSummary,
+        Findings,
+        MeasureFinding,
+        ObjectiveFinding,
+        Suggestion,
+        _new_attendance,
+        _new_findings,
+        _new_measure_finding,
+        _new_objective_finding,
+        _new_suggestion,
+    )
+    from treatplan._state import Achievement, _new_achievement
+    from treatplan._stepped import StepAdvice, _new_step_advice
+
+    return [
+        (_new_alert, Alert),
+        (_new_review_due, ReviewDue),
+        (_new_attendance, AttendanceSummary),
+        (_new_findings, Findings),
+        (_new_measure_finding, MeasureFinding),
+        (_new_objective_finding, ObjectiveFinding),
+        (_new_suggestion, Suggestion),
+        (_new_achievement, Achievement),
+        (_new_step_advice, StepAdvice),
+    ]
+
+
+def test_the_makers_of_review_records_build_what_the_constructors_build() -> None:
+    """Each record a review (and its alerts, achievements and step advice) makes, made
+    by its frozen maker from a real review's values, equals the constructor's."""
+    from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
+
+    for admission in WaitingList(DEFAULT_SCENARIO, 3).admissions(0, 40):
+        plan = simulate_client(DEFAULT_SCENARIO, 3, admission, keep_plan=True).plan
+        assert plan is not None
+        if len(plan.sessions) < 4:
+            continue
+        at = plan.sessions[3].at
+        found = tp.review(plan, at)
+        if found.alerts:
+            break
+    records: list[Any] = [
+        found,
+        found.attendance,
+        found.suggestion,
+        found.step,
+        *found.alerts,
+        *found.measures,
+        *found.objectives,
+        tp.objective_achievement(plan, plan.objectives[0]),
+        tp.reviews.review_status(plan, at.date()),
+    ]
+    makers = {cls: maker for maker, cls in _makers_of_records()}
+    assert {type(r) for r in records} == set(makers)
+    for record in records:
+        cls = type(record)
+        fields = {f.name: getattr(record, f.name) for f in attrs.fields(cls)}
+        made = makers[cls](**fields)
+        positional = makers[cls](*fields.values())
+        for built in (made, positional):
+            assert type(built) is cls
+            assert built == record == cls(**fields)
+            assert hash(built) == hash(cls(**fields))
+            assert repr(built) == repr(cls(**fields))
+            assert pickle.loads(pickle.dumps(built)) == record
+    for maker, cls in _makers_of_records():
+        made_params = inspect.signature(maker).parameters.values()
+        params = inspect.signature(cls).parameters.values()
+        assert [(p.name, p.default, p.kind) for p in made_params] == [
+            (p.name, p.default, p.kind) for p in params
+        ]
+
+
 @attrs.frozen
 class _Checked:
     value: int = attrs.field(validator=attrs.validators.instance_of(int))

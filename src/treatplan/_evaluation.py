@@ -582,16 +582,21 @@ def _children_remembered(rule: AnyOf) -> bool:
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
     evaluators = _EVALUATORS  # _run, inlined: composites are evaluated after every session
     children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
-    fired = [c for c in children if c.fired]
-    if not fired:
-        if not _children_remembered(rule):
-            # A child verdict made afresh at every evaluation would make a new key,
-            # never found again: nothing to remember.
-            action = _strongest([c.action for c in children])
-            return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+    for c in children:
+        if c.fired:
+            break
+    else:
         # Remembered by its children, themselves remembered verdicts (see _MADE): the
-        # entry holds them (in its children), so their ids name them while it lives.
-        made = _MADE.get_one(rule) or _made(rule)
+        # entry holds them (in its children), so their ids name them while it lives. A
+        # table exists only for a rule whose children's verdicts are all remembered.
+        made = _MADE.get_one(rule)
+        if made is None:
+            if not _children_remembered(rule):
+                # A child verdict made afresh at every evaluation would make a new key,
+                # never found again: nothing to remember.
+                action = _strongest([c.action for c in children])
+                return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+            made = _made(rule)
         key = tuple(map(id, children))
         found = made.get(key)
         if found is None:
@@ -599,6 +604,7 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
             found = new_verdict(rule.kind, False, action, "no rule fired", (), children)
             _made(rule)[key] = found
         return found
+    fired = [c for c in children if c.fired]
     action = _strongest([c.action for c in fired])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)
     # Each record once, in first-seen order: several rules often cite the same sessions.

@@ -45,6 +45,7 @@ from ._cadence import (
 from ._change import ChangeCategory, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._evaluation import Verdict, verdict_of
+from ._fast import frozen_maker
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
 from ._memo import IdentityCache
@@ -251,6 +252,15 @@ class Findings:
         raise UnknownReferenceError("instrument", "the code of an instrument scored here")
 
 
+#: The findings' records as their constructors build them, without frozen attrs' store
+#: per field (see :func:`treatplan._fast.frozen_maker`): every review makes each.
+_new_objective_finding = frozen_maker(ObjectiveFinding)
+_new_measure_finding = frozen_maker(MeasureFinding)
+_new_attendance = frozen_maker(AttendanceSummary)
+_new_suggestion = frozen_maker(Suggestion)
+_new_findings = frozen_maker(Findings)
+
+
 # --------------------------------------------------------------------------- review
 def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = None) -> Findings:
     """What a review finds in ``plan`` as it stood at ``as_of``.
@@ -321,7 +331,7 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
     reviewable = view.phase in REVIEW_PHASES
-    found = Findings(
+    found = _new_findings(
         plan_id=view.plan_id,
         as_of=as_of,
         phase=view.phase,
@@ -448,7 +458,7 @@ def _measure_finding(
     latest = last.score if last is not None else None
     base_total = first.total if first is not None else None
     last_total = latest.total if latest is not None else None
-    return MeasureFinding(
+    return _new_measure_finding(
         instrument=code,
         scores=len(series),
         baseline=base_total,
@@ -537,7 +547,7 @@ def _objective_finding(
             record is not None and record[1].achievement in _MOVING
         )
         found = _STATE_ON_TRACK if moving else _STATE_OFF_TRACK
-    return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
+    return _new_objective_finding(o.id, found, o.target_date, detail, evidence, level, source)
 
 
 def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
@@ -550,7 +560,7 @@ def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
             break
     offered = state.offered(n)
     attended = state.attended(n)
-    return AttendanceSummary(
+    return _new_attendance(
         offered=offered,
         attended=attended,
         did_not_attend=state.did_not_attend(n),
@@ -635,7 +645,7 @@ def _suggest(
     urgent = sum(1 for a in found if a.level is _LEVEL_URGENT)
     if urgent:
         reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")
-    return Suggestion(decision, tuple(reasons))
+    return _new_suggestion(decision, tuple(reasons))
 
 
 # --------------------------------------------------------------------------- recording

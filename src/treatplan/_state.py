@@ -42,7 +42,7 @@ from . import _scoring
 from . import _validation as v
 from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
-from ._fast import plan_with
+from ._fast import frozen_maker, plan_with
 from ._instruments import Instrument
 from ._model import (
     AchievementStatus,
@@ -303,6 +303,10 @@ class Achievement:
     value: float | None = None
     evidence: tuple[str, ...] = ()
 
+
+#: ``Achievement(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): every review judges each objective.
+_new_achievement = frozen_maker(Achievement)
 
 #: Achievement values a clinician records as a verdict, not as a progress note:
 #: they override the achievement derived from the plan's data.
@@ -1000,9 +1004,9 @@ def achievement_of(
     # have been completed without being achieved.
     if objective.achievement in TERMINAL_ACHIEVEMENT:
         achieved = objective.achievement in ACHIEVED
-        return Achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
+        return _new_achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
     if objective.status is _COMPLETED:
-        return Achievement(oid, True, _RECORDED, "recorded as completed")
+        return _new_achievement(oid, True, _RECORDED, "recorded as completed")
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
@@ -1012,13 +1016,13 @@ def achievement_of(
             earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
-            return Achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
+            return _new_achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
         total = latest.score.total
         assert total is not None
         met = target.met_by(total)
         comparator = _COMPARATOR_TEXT[target.comparator]
         text = f"{code} {total:g}, target {comparator} {target.threshold:g}"
-        return Achievement(
+        return _new_achievement(
             oid,
             met,
             _MEASURE,
@@ -1038,7 +1042,7 @@ def achievement_of(
         level = record[2]
         met = level >= target.level
         text = f"GAS level {level:+d}, target {target.level:+d}"
-        return Achievement(
+        return _new_achievement(
             oid,
             met,
             _GAS,
@@ -1047,10 +1051,10 @@ def achievement_of(
             (record[0],),
         )
     if record is None:
-        return Achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
+        return _new_achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
     review_id, p, _ = record
     assert isinstance(target, BehaviourTarget | GasTarget)
-    return Achievement(
+    return _new_achievement(
         oid,
         p.achievement in ACHIEVED,
         _REVIEW,

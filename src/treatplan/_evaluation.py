@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _validation as v
-from ._change import change_between, score_change
+from ._change import ClinicalChange, change_between, score_change
 from ._errors import ValidationError
 from ._fast import frozen_maker
 from ._instruments import Instrument
@@ -47,6 +47,7 @@ from ._rules import (
     SustainedRecovery,
     TimeLimit,
 )
+from ._scoring import ScoredPoint
 from ._state import (
     PlanState,
     Series,
@@ -372,17 +373,21 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    measured: list[tuple[str, Instrument, Series]] = []
+    # (code, first scored point, the last n scored points, their changes from the first)
+    measured: list[
+        tuple[str, ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]
+    ] = []
     short: list[str] = []  # measures with fewer than n scores after their baseline
     # _measured, inlined (evaluated after every session), keeping the measures that
-    # have a caseness cut-off.
+    # have a caseness cut-off, each read with its recent points in one call.
     for code in rule.instruments:
         # An UnknownReferenceError for a code the plan can't read, even when unscored.
         instrument = plan.instrument(code)
-        series = state.series_until(code, limit)
-        if series.n_scored and instrument.caseness_cutoff is not None:
-            measured.append((code, instrument, series))
-            if series.n_scored - 1 < n:
+        n_scored, base, recent, changes = state.recent_until(code, instrument, n, limit)
+        if n_scored and instrument.caseness_cutoff is not None:
+            assert base is not None  # a series with a scored point has a first one
+            measured.append((code, base, recent, changes))
+            if n_scored - 1 < n:
                 short.append(code)
     if not measured:
         return _unfired_recovery(rule, ("none",))
@@ -392,8 +397,7 @@ def _sustained_recovery(
     failing: list[str] = []
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
     improved_at = [False] * n
-    for code, instrument, series in measured:
-        base, recent, changes = series.recent(instrument, n)
+    for code, base, recent, changes in measured:
         case_at_start = case_at_start or bool(base.score.case)
         failed = False
         for j, p in enumerate(recent):
@@ -407,7 +411,7 @@ def _sustained_recovery(
     fired = case_at_start and not failing and all(improved_at)
     if fired:
         # The recent points of every listed measure, measure by measure.
-        evidence = tuple(p.assessment_id for _, _, s in measured for p in s.last_scored(n))
+        evidence = tuple(p.score.assessment_id for _, _, recent, _ in measured for p in recent)
         return new_verdict(
             rule.kind,
             True,

@@ -409,6 +409,33 @@ class PlanState:
             return view
         return view.until(instant)
 
+    def recent_until(
+        self, code: str, instrument: Instrument, count: int, instant: datetime
+    ) -> tuple[int, ScoredPoint | None, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
+        """How many scored points ``series_until(code, instant)`` has and, when it has
+        any, its :meth:`Series.recent` (by ``instrument``), in one call: read from the
+        logs without a view when no point is after ``instant`` (the usual case: the
+        ending rules ask after every session). No scored point: ``(0, None, (), [])``."""
+        counts = self.series_counts.get(code)
+        if counts is not None:
+            log = self.series_logs[code]
+            n_scored = counts[1]
+            if log.points[counts[0] - 1].at <= instant:
+                if not n_scored:
+                    return 0, None, (), []
+                memo = log.changes
+                start = n_scored - count if n_scored > count else 0
+                if memo is not None and memo[0] is instrument and len(memo[1]) >= n_scored:
+                    changes = memo[1][start:n_scored]  # complete (see changes_from_baseline)
+                else:
+                    changes = Series(log, *counts).changes_from_baseline(instrument, count)
+                scored = log.scored
+                return n_scored, scored[0], tuple(scored[start:n_scored]), changes
+        series = self.series_until(code, instant)
+        if not series.n_scored:
+            return 0, None, (), []
+        return series.n_scored, *series.recent(instrument, count)
+
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
         return tuple(self.series_counts)

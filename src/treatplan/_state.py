@@ -409,6 +409,11 @@ class PlanState:
             return view
         return view.until(instant)
 
+    def latest_point(self, code: str) -> ScoredPoint | None:
+        """``series(code)[-1]`` (``None`` when ``code`` is not measured), without a view."""
+        counts = self.series_counts.get(code)
+        return self.series_logs[code].points[counts[0] - 1] if counts is not None else None
+
     def recent_until(
         self, code: str, instrument: Instrument, count: int, instant: datetime
     ) -> tuple[int, ScoredPoint | None, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
@@ -561,8 +566,10 @@ def _empty_state() -> PlanState:
     return state
 
 
-# Read-only and never extended in place (extensions copy them), so shared.
-_NO_SERIES: Mapping[str, tuple[int, int, int]] = MappingProxyType({})
+# Read-only and never extended in place (extensions copy them), so shared. Counts are
+# plain dicts, never changed once a state holds them: copying one (every record) is a
+# fast dict copy, where a read-only proxy's goes key by key.
+_NO_SERIES: Mapping[str, tuple[int, int, int]] = {}
 _NO_PROGRESS: Mapping[str, tuple[str, ObjectiveProgress, int | None]] = MappingProxyType({})
 
 
@@ -649,7 +656,7 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
             entry = logs[a.instrument] = _SeriesLog()
         entry.append(new_scored_point(plan_score(plan, a), number, when))
     state.series_logs = logs
-    state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
+    state.series_counts = {c: e.counts() for c, e in logs.items()}
 
 
 def _time(entry: tuple[datetime, int, Assessment]) -> datetime:
@@ -755,7 +762,7 @@ def _extend_series(
             n_risky += 1
         counts[code] = (n + 1, n_scored, n_risky)
     child.series_logs = logs
-    child.series_counts = MappingProxyType(counts)
+    child.series_counts = counts
 
 
 _NO_COUNTS = (0, 0, 0)

@@ -711,9 +711,10 @@ def _simulate(
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
                 kinds = {_ALERT_TEXT[x.kind] for x in raised} if raised else set()
-                # The latest PHQ-9 score, scored once for this plan version and shared
-                # with the rules evaluated below.
-                if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
+                # The latest PHQ-9 score, as the plan's derived state scored it.
+                latest = state_of(plan).latest_point("PHQ-9")
+                assert latest is not None  # screened at referral
+                if latest.score.risk_flags:
                     kinds.add("risk_item")
                 row: tuple[Any, ...] = (
                     name,

@@ -99,14 +99,12 @@ new_verdict = frozen_maker(Verdict)
 _MADE: IdentityCache[dict[Any, Verdict]] = IdentityCache(256)
 #: Verdicts kept per rule at most (the table starts afresh when full).
 _MADE_PER_RULE = 1024
-#: :data:`_MADE`'s entry for one rule: ``_MADE.get_one`` without its Python call.
-_FIND_MADE = _MADE.find
 
 
 def _made(rule: object) -> dict[Any, Verdict]:
     """The verdicts already made for ``rule`` (see :data:`_MADE`), with room for one
-    more. An evaluation finds the table with ``_FIND_MADE((id(rule),))`` (no call when
-    it exists, else this) and stores a new verdict through this."""
+    more. An evaluation finds a verdict with ``_MADE.get_one(rule) or _made(rule)``
+    (one call when the table exists) and stores a new one through this."""
     table = _MADE.get_one(rule)
     if table is None:
         return _MADE.put({}, rule)
@@ -203,8 +201,7 @@ def _session_limit(
 ) -> Verdict:
     k = state.sessions_until(limit)
     used = state.offered(k) if rule.count_missed else state.attended(k)
-    entry = _FIND_MADE((id(rule),))  # _MADE.get_one, without its call
-    made = entry[1] if entry is not None else _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(used)
     if found is None:
         found = _made(rule)[used] = new_verdict(
@@ -236,8 +233,7 @@ def _consecutive_missed(
             break
         run.append(s.id)
     evidence = tuple(reversed(run)) if run else ()
-    entry = _FIND_MADE((id(rule),))  # _MADE.get_one, without its call
-    made = entry[1] if entry is not None else _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(evidence)
     if found is None:
         found = _made(rule)[evidence] = new_verdict(
@@ -343,8 +339,7 @@ def _client_request(
         by_id = {r.id: r for r in plan.reviews if r.client_requested_ending}
         asked = tuple(i for i in asked if v.instant(by_id[i].at) <= limit)
     # Remembered (see _MADE) so that a composite of remembered verdicts is found too.
-    entry = _FIND_MADE((id(rule),))  # _MADE.get_one, without its call
-    made = entry[1] if entry is not None else _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(asked)
     if found is None:
         found = _made(rule)[asked] = new_verdict(
@@ -434,8 +429,7 @@ def _sustained_recovery(
 def _unfired_recovery(rule: SustainedRecovery, why: tuple[str, ...]) -> Verdict:
     """The unfired verdict of ``rule`` for the reason ``why`` names (its kind, then the
     codes it lists), remembered (see :data:`_MADE`): its text is made only once."""
-    entry = _FIND_MADE((id(rule),))  # _MADE.get_one, without its call
-    made = entry[1] if entry is not None else _made(rule)
+    made = _MADE.get_one(rule) or _made(rule)
     found = made.get(why)
     if found is None:
         n, kind, codes = rule.consecutive, why[0], ", ".join(why[1:])
@@ -599,16 +593,14 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
         # Remembered by its children, themselves remembered verdicts (see _MADE): the
         # entry holds them (in its children), so their ids name them while it lives. A
         # table exists only for a rule whose children's verdicts are all remembered.
-        entry = _FIND_MADE((id(rule),))  # _MADE.get_one, without its call
-        if entry is None:
+        made = _MADE.get_one(rule)
+        if made is None:
             if not _children_remembered(rule):
                 # A child verdict made afresh at every evaluation would make a new key,
                 # never found again: nothing to remember.
                 action = _strongest([c.action for c in children])
                 return new_verdict(rule.kind, False, action, "no rule fired", (), children)
             made = _made(rule)
-        else:
-            made = entry[1]
         key = tuple(map(id, children))
         found = made.get(key)
         if found is None:

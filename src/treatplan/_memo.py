@@ -73,11 +73,6 @@ class IdentityCache(Generic[V]):
         # An OrderedDict drops its oldest entry in O(1); a plain dict slows down as
         # deleted slots pile up at its front.
         self._entries: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], V]] = OrderedDict()
-        #: ``find((id(key),))``: the entry ``(objects, value)`` stored for a key of one
-        #: object, or ``None``; the dict's own look-up, for the few paths where the
-        #: Python call of :meth:`get_one` shows (the ending rules evaluated after every
-        #: simulated session).
-        self.find = self._entries.get
 
     def get(self, *key: object) -> V | None:
         """The value stored for exactly these objects, or ``None``."""

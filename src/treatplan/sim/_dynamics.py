@@ -159,7 +159,11 @@ def scores_after(
     if traits.sudden_gain_session and dose >= traits.sudden_gain_session:
         phq -= resp.sudden_gain_points
         gad -= resp.sudden_gain_points * 0.75
-    return min(27.0, max(0.0, phq)), min(21.0, max(0.0, gad))
+    # min(27.0, max(0.0, phq)) and the same for GAD-7, spelled out: the builtins parse
+    # their arguments as keywords, and this runs for every score drawn.
+    phq = phq if phq > 0.0 else 0.0
+    gad = gad if gad > 0.0 else 0.0
+    return (phq if phq < 27.0 else 27.0), (gad if gad < 21.0 else 21.0)
 
 
 class ItemPatterns:
@@ -201,7 +205,10 @@ class ItemPatterns:
 
     def draw(self, rng: random.Random, total: int) -> tuple[int, ...]:
         """Item responses summing to ``total`` (clipped to the instrument's range)."""
-        total = min(self.high, max(self.low, total))
+        # min(self.high, max(self.low, total)), spelled out (see scores_after).
+        low, high = self.low, self.high
+        total = total if total > low else low
+        total = total if total < high else high
         options = self.patterns[total - self.low]
         return options[int(rng.random() * len(options))]
 
@@ -217,7 +224,10 @@ def _weights(item_weights: Any, n: int) -> list[float]:
 
 def observe(rng: random.Random, true: float, sem: float, low: int, high: int) -> int:
     """An observed total: the true score plus normal measurement error, rounded and clipped."""
-    return min(high, max(low, round(true + rng.gauss(0.0, sem))))
+    total = round(true + rng.gauss(0.0, sem))
+    # min(high, max(low, total)), spelled out (see scores_after).
+    total = total if total > low else low
+    return total if total < high else high
 
 
 def sem(sd: float, reliability: float) -> float:

@@ -411,3 +411,25 @@ def test_a_total_beside_complete_items_must_be_theirs() -> None:
     right = attrs.evolve(wrong, total=9)
     assert tp.score(tp.instruments.PHQ9, right).total == 9
     assert tp.record_assessment(plan, right).assessments == (right,)
+
+
+def test_remembered_bands_and_caseness_equal_band_of_and_is_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each total's band and caseness, remembered per definition (the table starts
+    afresh when full), are band_of's and is_case's, for instruments with and without
+    reverse-scored items."""
+    from treatplan import _scoring
+
+    monkeypatch.setattr(_scoring, "_BANDS_PER_INSTRUMENT", 3)
+    for code in ("PHQ-9", "GAD-7", "CORE-10", "WSAS"):
+        instrument = tp.builtin_instrument(code)
+        for total in [*range(0, 30, 3), 20.5, 9.5, 0.0]:
+            if not instrument.total_min <= total <= instrument.total_max:
+                continue
+            band = tp.instruments.band_of(instrument, total)
+            assert _scoring._band_and_case(instrument, total) == (
+                band.label if band is not None else None,
+                tp.instruments.is_case(instrument, total),
+            )
+    assert _scoring._band_and_case(tp.builtin_instrument("PHQ-9"), None) == (None, None)

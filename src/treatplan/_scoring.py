@@ -250,7 +250,12 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
             f"{instrument.code} allows at most {instrument.max_missing} missing"
         )
     else:
-        values = [scored_response(instrument, n, r) for n, r in answered]
+        # scored_response of each item; every response as it is when no item is
+        # reverse-scored (what scored_response returns then).
+        if instrument.reverse_items:
+            values = [scored_response(instrument, n, r) for n, r in answered]
+        else:
+            values = [r for _, r in answered]
         if missing:
             prorated = Fraction(sum(values) * instrument.item_count, len(values))
             scaled = _round_half_up(prorated) if instrument.round_prorated else prorated
@@ -275,11 +280,29 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
 
 
 def _band_and_case(instrument: Instrument, total: float | None) -> tuple[str | None, bool | None]:
-    """The band label and caseness of ``total`` (both ``None`` without a total)."""
+    """The band label and caseness of ``total`` (both ``None`` without a total),
+    remembered per definition object and total (a few dozen totals recur)."""
     if total is None:
         return None, None
-    band = band_of(instrument, total)
-    return (band.label if band is not None else None), is_case(instrument, total)
+    table = _BANDS.get_one(instrument)
+    if table is None:
+        table = _BANDS.put({}, instrument)
+    found = table.get(total)
+    if found is None:
+        band = band_of(instrument, total)
+        if len(table) >= _BANDS_PER_INSTRUMENT:
+            table.clear()
+        found = table[total] = (
+            (band.label if band is not None else None),
+            is_case(instrument, total),
+        )
+    return found
+
+
+#: :func:`_band_and_case` per instrument definition object: a table by total of at most
+#: _BANDS_PER_INSTRUMENT entries (the answer depends on nothing else; both immutable).
+_BANDS: IdentityCache[dict[float, tuple[str | None, bool | None]]] = IdentityCache(256)
+_BANDS_PER_INSTRUMENT = 4096
 
 
 #: Scores remembered per (assessment, instrument definition) object pair: successive

@@ -198,6 +198,16 @@ class ClinicalChange:
         return self.reliable_improvement or self.reliable_deterioration
 
 
+# Enum members read by every change classified, looked up once: a class attribute
+# access on an enum costs several times a module global's.
+_HIGHER_IS_BETTER, _HIGHER_IS_WORSE = Direction.HIGHER_IS_BETTER, Direction.HIGHER_IS_WORSE
+_RECOVERED, _IMPROVED = ChangeCategory.RECOVERED, ChangeCategory.IMPROVED
+_HARMED, _DETERIORATED = ChangeCategory.HARMED, ChangeCategory.DETERIORATED
+_UNCHANGED = ChangeCategory.UNCHANGED
+_FIXED_THRESHOLD, _JACOBSON_TRUAX = ChangeMethod.FIXED_THRESHOLD, ChangeMethod.JACOBSON_TRUAX
+_HAGEMAN_ARRINDELL = ChangeMethod.HAGEMAN_ARRINDELL
+
+
 def _check_direction(direction: object) -> None:
     if not isinstance(direction, Direction):
         raise ArgumentError("direction", "a Direction (treatplan.instruments.Direction)")
@@ -255,7 +265,7 @@ def clinical_cutoffs(norms: Norms, direction: Direction) -> Cutoffs:
     _check_direction(direction)
     m1, sd1 = norms.clinical_mean, norms.clinical_sd
     m0, sd0 = norms.functional_mean, norms.functional_sd
-    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    toward_health = -1.0 if direction is _HIGHER_IS_WORSE else 1.0
     return Cutoffs(
         a=m1 + toward_health * 2 * sd1,
         b=m0 - toward_health * 2 * sd0,
@@ -280,7 +290,7 @@ def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool
     for name, value in (("total", total), ("cutoff", cutoff)):
         if not v.is_number(value):
             raise ArgumentError(name, "a finite number")
-    if direction is Direction.HIGHER_IS_BETTER:
+    if direction is _HIGHER_IS_BETTER:
         return total < cutoff
     return total >= cutoff
 
@@ -314,15 +324,15 @@ def change_category(
         )
     if improvement_reliable:
         recovered = clinical_at_pre is True and clinical_at_post is False
-        return ChangeCategory.RECOVERED if recovered else ChangeCategory.IMPROVED
+        return _RECOVERED if recovered else _IMPROVED
     if deterioration_reliable:
         harmed = clinical_at_pre is False and clinical_at_post is True
-        return ChangeCategory.HARMED if harmed else ChangeCategory.DETERIORATED
-    return ChangeCategory.UNCHANGED
+        return _HARMED if harmed else _DETERIORATED
+    return _UNCHANGED
 
 
 def _improvement(pre: float, post: float, direction: Direction) -> float:
-    return post - pre if direction is Direction.HIGHER_IS_BETTER else pre - post
+    return post - pre if direction is _HIGHER_IS_BETTER else pre - post
 
 
 def _check_finite(pre: float, post: float) -> None:
@@ -404,7 +414,7 @@ def jacobson_truax_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.JACOBSON_TRUAX,
+        method=_JACOBSON_TRUAX,
         index=index,
         reliable=abs(index) > z,
         cutoff=cutoff,
@@ -446,7 +456,7 @@ def hageman_arrindell_rc(pre: float, post: float, stats: HagemanArrindell) -> fl
 
 def _toward_health(value: float, direction: Direction) -> float:
     """``value`` (signed like a raw-score difference) signed so positive is healthier."""
-    return -value if direction is Direction.HIGHER_IS_WORSE else value
+    return -value if direction is _HIGHER_IS_WORSE else value
 
 
 def _positive_reliability(reliability: float, name: str) -> float:
@@ -485,7 +495,7 @@ def hageman_arrindell_cutoffs(
     m1, m0 = norms.clinical_mean, norms.functional_mean
     true_sd1 = norms.clinical_sd * math.sqrt(r1)
     true_sd0 = norms.functional_sd * math.sqrt(r0)
-    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    toward_health = -1.0 if direction is _HIGHER_IS_WORSE else 1.0
     return Cutoffs(
         a=m1 + toward_health * 2 * true_sd1,
         b=m0 - toward_health * 2 * true_sd0,
@@ -574,7 +584,7 @@ def hageman_arrindell_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.HAGEMAN_ARRINDELL,
+        method=_HAGEMAN_ARRINDELL,
         index=index,
         reliable=abs(index) > z,
         cutoff=cutoff,
@@ -603,7 +613,7 @@ def fixed_threshold_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.FIXED_THRESHOLD,
+        method=_FIXED_THRESHOLD,
         index=None,
         reliable=abs(post - pre) >= threshold,
         cutoff=cutoff,
@@ -645,9 +655,9 @@ def classify_change(
     norms = instrument.norms
     if method is None:
         if instrument.reliable_change is not None:
-            method = ChangeMethod.FIXED_THRESHOLD
+            method = _FIXED_THRESHOLD
         elif norms is not None:
-            method = ChangeMethod.JACOBSON_TRUAX
+            method = _JACOBSON_TRUAX
         else:
             raise ArgumentError(
                 "instrument",
@@ -655,7 +665,7 @@ def classify_change(
                 "(or pass method and stats); it has neither",
             )
     direction = instrument.direction
-    true_scores = method is ChangeMethod.HAGEMAN_ARRINDELL
+    true_scores = method is _HAGEMAN_ARRINDELL
 
     def norm_cutoffs() -> Cutoffs:
         if norms is None:
@@ -677,7 +687,7 @@ def classify_change(
         level = norm_cutoffs().c
     else:
         level = None
-    if method is ChangeMethod.FIXED_THRESHOLD:
+    if method is _FIXED_THRESHOLD:
         if instrument.reliable_change is None:
             raise ArgumentError(
                 "method", "not fixed_threshold: the instrument has no reliable_change threshold"
@@ -685,7 +695,7 @@ def classify_change(
         return fixed_threshold_change(
             pre, post, threshold=instrument.reliable_change, direction=direction, cutoff=level
         )
-    if method is ChangeMethod.JACOBSON_TRUAX:
+    if method is _JACOBSON_TRUAX:
         if norms is None:
             raise ArgumentError("method", "not jacobson_truax: the instrument has no norms")
         return jacobson_truax_change(

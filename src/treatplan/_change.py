@@ -290,6 +290,11 @@ def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool
     for name, value in (("total", total), ("cutoff", cutoff)):
         if not v.is_number(value):
             raise ArgumentError(name, "a finite number")
+    return _in_range(total, cutoff, direction)
+
+
+def _in_range(total: float, cutoff: float, direction: Direction) -> bool:
+    """:func:`in_clinical_range` of arguments already checked."""
     if direction is _HIGHER_IS_BETTER:
         return total < cutoff
     return total >= cutoff
@@ -322,6 +327,18 @@ def change_category(
         raise ArgumentError(
             "deterioration_reliable", "False when improvement_reliable is True (not both)"
         )
+    return _category(
+        improvement_reliable, deterioration_reliable, clinical_at_pre, clinical_at_post
+    )
+
+
+def _category(
+    improvement_reliable: bool,
+    deterioration_reliable: bool,
+    clinical_at_pre: bool | None,
+    clinical_at_post: bool | None,
+) -> ChangeCategory:
+    """:func:`change_category` of arguments already checked (not both reliable)."""
     if improvement_reliable:
         recovered = clinical_at_pre is True and clinical_at_post is False
         return _RECOVERED if recovered else _IMPROVED
@@ -369,8 +386,9 @@ def _build(
     if ranges is not None:
         at_pre, at_post = ranges
     elif cutoff is not None:
-        at_pre = in_clinical_range(pre, cutoff, direction)
-        at_post = in_clinical_range(post, cutoff, direction)
+        # in_clinical_range of the numbers and direction checked above.
+        at_pre = _in_range(pre, cutoff, direction)
+        at_post = _in_range(post, cutoff, direction)
     sign = improvement if toward_health is None else toward_health
     better = reliable and sign > 0
     worse = reliable and sign < 0
@@ -386,7 +404,8 @@ def _build(
         cutoff=cutoff,
         clinical_at_pre=at_pre,
         clinical_at_post=at_post,
-        category=change_category(better, worse, at_pre, at_post),
+        # change_category of two bools (not both: one sign) and ranges, all made here.
+        category=_category(better, worse, at_pre, at_post),
     )
 
 

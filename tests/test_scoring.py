@@ -433,3 +433,31 @@ def test_remembered_bands_and_caseness_equal_band_of_and_is_case(
                 tp.instruments.is_case(instrument, total),
             )
     assert _scoring._band_and_case(tp.builtin_instrument("PHQ-9"), None) == (None, None)
+
+
+def test_risk_flags_are_in_item_order_whatever_order_the_definition_lists_them() -> None:
+    """Several risk items listed out of order: flags come in item order, and a missing
+    risk item means risk was not assessed (complete and incomplete responses alike)."""
+    from treatplan.instruments import RiskItem
+
+    four = Instrument(
+        code="FOUR",
+        name="four items",
+        item_count=4,
+        item_min=0,
+        item_max=3,
+        max_missing=1,
+        risk_items=(
+            RiskItem(item=4, threshold=2, flag="late"),
+            RiskItem(item=1, threshold=1, flag="early"),
+        ),
+    )
+    complete = tp.score(four, Assessment("a-1", "FOUR", T0, items=(1, 0, 0, 3)))
+    assert complete.risk_flags == ("early", "late")
+    assert complete.risk_assessed
+    assert complete.total == 4.0
+    partial = tp.score(four, Assessment("a-2", "FOUR", T0, items=(2, 0, 1, None)))
+    assert partial.risk_flags == ("early",)
+    assert not partial.risk_assessed
+    assert partial.total == 4.0
+    assert partial.prorated

@@ -17,15 +17,17 @@ decide the total; a recorded ``total`` is used only when there are no items.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
+from typing import cast
 
 import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import frozen_maker
-from ._instruments import Band, Direction, Instrument, scored_response
+from ._instruments import Band, Direction, Instrument, RiskItem, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 from ._records import record_repr
@@ -232,11 +234,18 @@ _ITEM_PARTS: IdentityCache[_Parts] = IdentityCache(4096)
 def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts:
     """Total, prorating, answered and missing counts, band, caseness, risk flags,
     whether risk was assessed and why there is no total, from item responses."""
-    answered = [(n, r) for n, r in enumerate(items, start=1) if r is not None]
-    missing = len(items) - len(answered)
+    # Every item answered (the usual case): the responses themselves are the answers,
+    # without pairing each with its number.
+    complete = None not in items
+    answered: list[tuple[int, int]] = (
+        [] if complete else [(n, r) for n, r in enumerate(items, start=1) if r is not None]
+    )
+    n_answered = len(items) if complete else len(answered)
+    missing = len(items) - n_answered
     flags: list[str] = []
     risk_assessed = True
-    for risk in sorted(instrument.risk_items, key=lambda r: r.item):
+    risks = instrument.risk_items
+    for risk in sorted(risks, key=_risk_item_number) if len(risks) > 1 else risks:
         response = items[risk.item - 1]
         if response is None:
             risk_assessed = False
@@ -244,7 +253,7 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
             flags.append(risk.flag)
     total: float | None = None
     reason: str | None = None
-    if missing > instrument.max_missing or not answered:
+    if missing > instrument.max_missing or not n_answered:
         reason = (
             f"{missing} of {instrument.item_count} items missing; "
             f"{instrument.code} allows at most {instrument.max_missing} missing"
@@ -252,8 +261,12 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
     else:
         # scored_response of each item; every response as it is when no item is
         # reverse-scored (what scored_response returns then).
+        values: Sequence[int]
         if instrument.reverse_items:
-            values = [scored_response(instrument, n, r) for n, r in answered]
+            pairs = enumerate(cast("tuple[int, ...]", items), start=1) if complete else answered
+            values = [scored_response(instrument, n, r) for n, r in pairs]
+        elif complete:
+            values = cast("tuple[int, ...]", items)
         else:
             values = [r for _, r in answered]
         if missing:
@@ -269,7 +282,7 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
     return (
         total,
         total is not None and missing > 0,
-        len(answered),
+        n_answered,
         missing,
         band,
         case,
@@ -277,6 +290,10 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
         risk_assessed,
         reason,
     )
+
+
+def _risk_item_number(risk: RiskItem) -> int:
+    return risk.item
 
 
 def _band_and_case(instrument: Instrument, total: float | None) -> tuple[str | None, bool | None]:

@@ -302,6 +302,7 @@ def test_frozen_makers_build_what_the_constructors_build() -> None:
 def _makers_of_records() -> list[tuple[Any, type[Any]]]:
     from treatplan._alerts import Alert, _new_alert
     from treatplan._cadence import ReviewDue, _new_review_due
+    from treatplan._change import ClinicalChange, _new_change
     from treatplan._review import (
         AttendanceSummary,
         Findings,
@@ -327,11 +328,12 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
         (_new_suggestion, Suggestion),
         (_new_achievement, Achievement),
         (_new_step_advice, StepAdvice),
+        (_new_change, ClinicalChange),
     ]
 
 
 def test_the_makers_of_review_records_build_what_the_constructors_build() -> None:
-    """Each record a review (and its alerts, achievements and step advice) makes, made
+    """Each record a review (and its alerts, achievements, step advice and changes) makes, made
     by its frozen maker from a real review's values, equals the constructor's."""
     from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
 
@@ -354,6 +356,7 @@ def test_the_makers_of_review_records_build_what_the_constructors_build() -> Non
         *found.objectives,
         tp.objective_achievement(plan, plan.objectives[0]),
         tp.reviews.review_status(plan, at.date()),
+        tp.change.classify_change(tp.builtin_instrument("PHQ-9"), 17, 8),
     ]
     makers = {cls: maker for maker, cls in _makers_of_records()}
     assert {type(r) for r in records} == set(makers)

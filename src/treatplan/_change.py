@@ -17,6 +17,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
+from ._fast import frozen_maker
 from ._instruments import SMALLEST_ERROR, Direction, Instrument, Norms
 from ._memo import IdentityCache
 from ._records import record_repr
@@ -197,6 +198,11 @@ class ClinicalChange:
         """Whether the change is reliable in either direction."""
         return self.reliable_improvement or self.reliable_deterioration
 
+
+#: ``ClinicalChange(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): the first time each pair of totals
+#: is compared, on every instrument.
+_new_change = frozen_maker(ClinicalChange)
 
 # Enum members read by every change classified, looked up once: a class attribute
 # access on an enum costs several times a module global's.
@@ -392,7 +398,7 @@ def _build(
     sign = improvement if toward_health is None else toward_health
     better = reliable and sign > 0
     worse = reliable and sign < 0
-    return ClinicalChange(
+    return _new_change(
         pre=pre,
         post=post,
         difference=post - pre,

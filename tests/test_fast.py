@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import pickle
+import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -303,6 +304,7 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
     from treatplan._alerts import Alert, _new_alert
     from treatplan._cadence import ReviewDue, _new_review_due
     from treatplan._change import ClinicalChange, _new_change
+    from treatplan._nhstt import TalkingTherapiesOutcome, _new_outcome
     from treatplan._review import (
         AttendanceSummary,
         Findings,
@@ -317,6 +319,8 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
     )
     from treatplan._state import Achievement, _new_achievement
     from treatplan._stepped import StepAdvice, _new_step_advice
+    from treatplan.sim._dynamics import ClientTraits, _new_traits
+    from treatplan.sim._engine import Admission, ClientResult, _new_admission, _new_result
 
     return [
         (_new_alert, Alert),
@@ -329,16 +333,22 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
         (_new_achievement, Achievement),
         (_new_step_advice, StepAdvice),
         (_new_change, ClinicalChange),
+        (_new_outcome, TalkingTherapiesOutcome),
+        (_new_traits, ClientTraits),
+        (_new_admission, Admission),
+        (_new_result, ClientResult),
     ]
 
 
-def test_the_makers_of_review_records_build_what_the_constructors_build() -> None:
+def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_build() -> None:
     """Each record a review (and its alerts, achievements, step advice and changes) makes, made
     by its frozen maker from a real review's values, equals the constructor's."""
     from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
+    from treatplan.sim._dynamics import drawn_traits
 
     for admission in WaitingList(DEFAULT_SCENARIO, 3).admissions(0, 40):
-        plan = simulate_client(DEFAULT_SCENARIO, 3, admission, keep_plan=True).plan
+        client = simulate_client(DEFAULT_SCENARIO, 3, admission, keep_plan=True)
+        plan = client.plan
         assert plan is not None
         if len(plan.sessions) < 4:
             continue
@@ -357,7 +367,13 @@ def test_the_makers_of_review_records_build_what_the_constructors_build() -> Non
         tp.objective_achievement(plan, plan.objectives[0]),
         tp.reviews.review_status(plan, at.date()),
         tp.change.classify_change(tp.builtin_instrument("PHQ-9"), 17, 8),
+        tp.outcomes.talking_therapies_outcome(plan),
+        drawn_traits(DEFAULT_SCENARIO, random.Random(3)),
+        admission,
+        client,
     ]
+    from treatplan.sim._engine import ClientResult
+
     makers = {cls: maker for maker, cls in _makers_of_records()}
     assert {type(r) for r in records} == set(makers)
     for record in records:
@@ -368,7 +384,8 @@ def test_the_makers_of_review_records_build_what_the_constructors_build() -> Non
         for built in (made, positional):
             assert type(built) is cls
             assert built == record == cls(**fields)
-            assert hash(built) == hash(cls(**fields))
+            if cls is not ClientResult:  # holds lists of rows: unhashable either way
+                assert hash(built) == hash(cls(**fields))
             assert repr(built) == repr(cls(**fields))
             assert pickle.loads(pickle.dumps(built)) == record
     for maker, cls in _makers_of_records():

@@ -20,6 +20,7 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ArgumentError
+from .._fast import frozen_maker
 from .._instruments import Instrument
 from .._model import Barrier, BarrierKind, ClientFactors, Readiness, SupportLevel
 from .._records import record_repr
@@ -58,6 +59,11 @@ class ClientTraits:
     response: float  # proportional fall at the reference dose (negative: deteriorates)
     sudden_gain_session: int  # 0 for none
     worse_before_better: bool
+
+
+#: ``ClientTraits(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): one per simulated client.
+_new_traits = frozen_maker(ClientTraits)
 
 
 def _pick(rng: random.Random, options: Sequence[str], weights: dict[str, float]) -> str:
@@ -101,7 +107,7 @@ def drawn_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
         response = min(response, 0.95)
     sudden = rng.randint(2, 6) if rng.random() < resp.sudden_gain_rate else 0
     worse_first = rng.random() < resp.worse_before_better_rate
-    return ClientTraits(
+    return _new_traits(
         factors=ClientFactors(readiness=readiness, support=support, barriers=barriers),
         readiness_step=readiness_step,
         support_step=support_step,

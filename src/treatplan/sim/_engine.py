@@ -42,6 +42,7 @@ from .._fast import (
     drawn_progress,
     drawn_review,
     drawn_session,
+    frozen_maker,
     simulated_record,
     simulated_referral,
     simulated_review,
@@ -161,6 +162,11 @@ class Admission:
     declined_reason: str | None
 
 
+#: ``Admission(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): one per client.
+_new_admission = frozen_maker(Admission)
+
+
 class WaitingList:
     """First-come-first-served intake at the scenario's capacity (serial and cheap).
 
@@ -184,13 +190,14 @@ class WaitingList:
         referred_day = int(arrival)
         patience = rng.expovariate(1.0 / (pop.mean_patience_weeks * 7.0))
         if rng.random() < pop.decline_at_referral:
-            return Admission(index, referred_day, None, referred_day, "declined at referral")
+            return _new_admission(index, referred_day, None, referred_day, "declined at referral")
         start = max(arrival, self._next_slot)
         if start - arrival > patience:
             declined = referred_day + max(1, int(patience))
-            return Admission(index, referred_day, None, declined, "declined while waiting")
+            return _new_admission(index, referred_day, None, declined, "declined while waiting")
         self._next_slot = start + self._days_per_start
-        return Admission(index, referred_day, max(referred_day, math.ceil(start)), None, None)
+        start_day = max(referred_day, math.ceil(start))
+        return _new_admission(index, referred_day, start_day, None, None)
 
     def admissions(self, start: int, stop: int) -> list[Admission]:
         """Admissions of clients ``start`` to ``stop - 1`` (must continue from the last call)."""
@@ -237,6 +244,10 @@ class ClientResult:
     dropout_at: int | None  # attended sessions when the episode closed as dropped out
     censored_at: int | None  # attended sessions when followed without drop-out (or None)
     plan: TreatmentPlan | None = None  # the client's final plan, when asked for
+
+
+#: ``ClientResult(...)`` as its constructor builds it (see :data:`_new_admission`).
+_new_result = frozen_maker(ClientResult)
 
 
 class _Context:
@@ -575,7 +586,12 @@ def simulate_client(
                 f"verification failed: client {admission.index} rebuilt through the "
                 "checked constructors differs from the fast path"
             )
-    return result if keep_plan else attrs.evolve(result, plan=None)
+    if keep_plan:
+        return result
+    # attrs.evolve(result, plan=None), spelled out: evolve reads every field by name.
+    return _new_result(
+        result.client, result.sessions, result.events, result.dropout_at, result.censored_at
+    )
 
 
 def _simulate(
@@ -881,4 +897,4 @@ def _result(
         for seq, t in enumerate(plan.history)
     ]
     censored_at = attended if started and dropout_at is None else None
-    return ClientResult(client, sessions, events, dropout_at, censored_at, plan)
+    return _new_result(client, sessions, events, dropout_at, censored_at, plan)

@@ -362,8 +362,13 @@ def collect(
     auth = _authorisation(plan, as_of, policy)
     if auth is not None:
         add(auth)
-    out.sort(key=lambda a: _ORDER[a.level])
+    if len(out) > 1:  # (sorting fewer is a no-op)
+        out.sort(key=_urgency)
     return tuple(out)
+
+
+def _urgency(alert: Alert) -> int:
+    return _ORDER[alert.level]
 
 
 def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[Alert]:

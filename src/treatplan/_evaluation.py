@@ -585,7 +585,10 @@ def _children_remembered(rule: AnyOf) -> bool:
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
     evaluators = _EVALUATORS  # _run, inlined: composites are evaluated after every session
-    children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
+    made_children: list[Verdict] = []
+    for r in rule.rules:  # a loop, not a comprehension: no function made per evaluation
+        made_children.append(evaluators[type(r)](r, plan, state, limit))
+    children = tuple(made_children)
     for c in children:
         if c.fired:
             break

@@ -726,12 +726,16 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {_ALERT_TEXT[x.kind] for x in raised} if raised else set()
                 # The latest PHQ-9 score, as the plan's derived state scored it.
                 latest = state_of(plan).latest_point("PHQ-9")
                 assert latest is not None  # screened at referral
-                if latest.score.risk_flags:
-                    kinds.add("risk_item")
+                if raised:
+                    kinds = {_ALERT_TEXT[x.kind] for x in raised}
+                    if latest.score.risk_flags:
+                        kinds.add("risk_item")
+                    kinds_text = ";".join(sorted(kinds))
+                else:  # the same text, without a set to sort (the usual case)
+                    kinds_text = "risk_item" if latest.score.risk_flags else ""
                 row: tuple[Any, ...] = (
                     name,
                     offered,
@@ -739,7 +743,7 @@ def _simulate(
                     "attended",
                     phq,
                     gad,
-                    ";".join(sorted(kinds)),
+                    kinds_text,
                 )
             else:
                 plan = build.record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))

@@ -317,7 +317,7 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
         _new_objective_finding,
         _new_suggestion,
     )
-    from treatplan._state import Achievement, _new_achievement
+    from treatplan._state import Achievement, _new_achievement, _new_sessions, _Sessions
     from treatplan._stepped import StepAdvice, _new_step_advice
     from treatplan.sim._dynamics import ClientTraits, _new_traits
     from treatplan.sim._engine import Admission, ClientResult, _new_admission, _new_result
@@ -337,12 +337,14 @@ def _makers_of_records() -> list[tuple[Any, type[Any]]]:
         (_new_traits, ClientTraits),
         (_new_admission, Admission),
         (_new_result, ClientResult),
+        (_new_sessions, _Sessions),
     ]
 
 
 def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_build() -> None:
     """Each record a review (and its alerts, achievements, step advice and changes) makes, made
     by its frozen maker from a real review's values, equals the constructor's."""
+    from treatplan._state import state_of as _state_of
     from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
     from treatplan.sim._dynamics import drawn_traits
 
@@ -371,7 +373,9 @@ def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_b
         drawn_traits(DEFAULT_SCENARIO, random.Random(3)),
         admission,
         client,
+        _state_of(plan).sessions,
     ]
+    from treatplan._state import _Sessions
     from treatplan.sim._engine import ClientResult
 
     makers = {cls: maker for maker, cls in _makers_of_records()}
@@ -384,7 +388,7 @@ def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_b
         for built in (made, positional):
             assert type(built) is cls
             assert built == record == cls(**fields)
-            if cls is not ClientResult:  # holds lists of rows: unhashable either way
+            if cls not in (ClientResult, _Sessions):  # hold lists: unhashable either way
                 assert hash(built) == hash(cls(**fields))
             assert repr(built) == repr(cls(**fields))
             assert pickle.loads(pickle.dumps(built)) == record

@@ -263,8 +263,13 @@ class _Sessions:
     offered_ids: list[str]  # ids of offered sessions, in order
 
 
+#: ``_Sessions(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): one per new referral.
+_new_sessions = frozen_maker(_Sessions)
+
+
 def _empty_sessions() -> _Sessions:
-    return _Sessions([], [0], [0], [0], [0], [0], [], [], [])
+    return _new_sessions([], [0], [0], [0], [0], [0], [], [], [])
 
 
 class AchievementSource(enum.StrEnum):

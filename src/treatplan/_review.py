@@ -299,11 +299,11 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         monitored_out=monitored,
     )
 
-    measures = tuple(
-        _measure_finding(view, code, series, chosen, charts.get(code))
-        for code, series in upto.items()
-    )
-    by_code = {m.instrument: m for m in measures}
+    # Loops, not generators: a review is held at many sessions of a simulated episode.
+    by_code: dict[str, MeasureFinding] = {}
+    for code, series in upto.items():
+        by_code[code] = _measure_finding(view, code, series, chosen, charts.get(code))
+    measures = tuple(by_code.values())
     outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
     deteriorated = False  # any() of them (a loop: see _measure_finding)
@@ -316,16 +316,16 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     )
 
     limit = v.instant(as_of)
-    objectives = tuple(
-        _objective_finding(view, o, as_of, limit, by_code, state) for o in live_objectives(view)
-    )
-    verdicts = tuple(
-        verdict_of(rule, view, state, limit)
-        for rule in (
-            *((view.discharge_criteria,) if view.discharge_criteria is not None else ()),
-            *chosen.rules,
-        )
-    )
+    found_objectives: list[ObjectiveFinding] = []
+    for o in live_objectives(view):
+        found_objectives.append(_objective_finding(view, o, as_of, limit, by_code, state))
+    objectives = tuple(found_objectives)
+    made: list[Verdict] = []
+    if view.discharge_criteria is not None:
+        made.append(verdict_of(view.discharge_criteria, view, state, limit))
+    for rule in chosen.rules:
+        made.append(verdict_of(rule, view, state, limit))
+    verdicts = tuple(made)
     suggestion = _suggest(alert_list, verdicts, step, objectives)
     if view.phase is _PHASE_CLOSED:
         outcome = view.outcome.value if view.outcome is not None else "closed"

@@ -809,6 +809,11 @@ _STEP_UP = ReviewDecision.STEP_UP
 _WAITLIST = Event.WAITLIST
 
 
+def _flag(shown: bool, value: bool | None) -> bool | str:
+    """A table's boolean: ``value`` when ``shown`` and known, else empty."""
+    return value if shown and value is not None else ""
+
+
 def _result(
     ctx: _Context,
     plan: TreatmentPlan,
@@ -847,12 +852,6 @@ def _result(
     baseline = scores[0] if scores else None
     last = scores[-1] if len(scores) > 1 else None
 
-    def flag(value: bool | None) -> bool | str:
-        return value if counted and value is not None else ""
-
-    def flag_started(value: bool | None) -> bool | str:
-        return value if started and value is not None else ""
-
     factors = traits.factors
     client = (
         name,
@@ -877,12 +876,12 @@ def _result(
         last[0] if last else "",
         last[1] if last else "",
         counted,
-        flag(outcome.case_at_start if outcome else None),
-        flag(outcome.recovered if outcome else None),
-        flag(outcome.reliable_improvement if outcome else None),
-        flag(outcome.reliable_deterioration if outcome else None),
-        flag(outcome.reliable_recovery if outcome else None),
-        flag_started(by8),
+        _flag(counted, outcome.case_at_start if outcome else None),
+        _flag(counted, outcome.recovered if outcome else None),
+        _flag(counted, outcome.reliable_improvement if outcome else None),
+        _flag(counted, outcome.reliable_deterioration if outcome else None),
+        _flag(counted, outcome.reliable_recovery if outcome else None),
+        _flag(started, by8),
         first_ri if first_ri is not None else "",
     )
     text = _TEXT

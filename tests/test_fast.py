@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import pickle
+import random
 import weakref
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -149,8 +150,8 @@ def test_values_made_fast_are_plain_frozen_instances() -> None:
 
 
 def _record_classes() -> list[type[Any]]:
-    """Every attrs class of the plan data and rules modules, and the small values the
-    judgement layers make many times a second."""
+    """Every attrs class of the plan data and rules modules, the small values the
+    judgement layers make many times a second, and every other class a maker fills."""
     from treatplan import _evaluation, _model, _monitoring, _rules, _scoring
 
     found = [
@@ -160,7 +161,10 @@ def _record_classes() -> list[type[Any]]:
         if isinstance(c, type) and attrs.has(c) and c.__module__ == module.__name__
     ]
     values = [_scoring.Score, _scoring.ScoredPoint, _evaluation.Verdict, _monitoring.TrackPoint]
-    return [*found, *values]
+    import treatplan.sim  # noqa: F401  (its makers' classes: traits, admissions, results)
+
+    made = [c for c in _fast._UNFROZEN if c not in found and c not in values]  # every maker's
+    return [*found, *values, *sorted(made, key=lambda c: (c.__module__, c.__qualname__))]
 
 
 @pytest.mark.parametrize("cls", _record_classes(), ids=lambda c: c.__name__)
@@ -331,6 +335,106 @@ def test_frozen_makers_build_what_the_constructors_build() -> None:
         (new_scored_point, ScoredPoint),
         (new_verdict, Verdict),
     ):
+        made_params = inspect.signature(maker).parameters.values()
+        params = inspect.signature(cls).parameters.values()
+        assert [(p.name, p.default, p.kind) for p in made_params] == [
+            (p.name, p.default, p.kind) for p in params
+        ]
+
+
+def _makers_of_records() -> list[tuple[Any, type[Any]]]:
+    from treatplan._alerts import Alert, _new_alert
+    from treatplan._cadence import ReviewDue, _new_review_due
+    from treatplan._change import ClinicalChange, _new_change
+    from treatplan._nhstt import TalkingTherapiesOutcome, _new_outcome
+    from treatplan._review import (
+        AttendanceSummary,
+        Findings,
+        MeasureFinding,
+        ObjectiveFinding,
+        Suggestion,
+        _new_attendance,
+        _new_findings,
+        _new_measure_finding,
+        _new_objective_finding,
+        _new_suggestion,
+    )
+    from treatplan._state import Achievement, _new_achievement, _new_sessions, _Sessions
+    from treatplan._stepped import StepAdvice, _new_step_advice
+    from treatplan.sim._dynamics import ClientTraits, _new_traits
+    from treatplan.sim._engine import Admission, ClientResult, _new_admission, _new_result
+
+    return [
+        (_new_alert, Alert),
+        (_new_review_due, ReviewDue),
+        (_new_attendance, AttendanceSummary),
+        (_new_findings, Findings),
+        (_new_measure_finding, MeasureFinding),
+        (_new_objective_finding, ObjectiveFinding),
+        (_new_suggestion, Suggestion),
+        (_new_achievement, Achievement),
+        (_new_step_advice, StepAdvice),
+        (_new_change, ClinicalChange),
+        (_new_outcome, TalkingTherapiesOutcome),
+        (_new_traits, ClientTraits),
+        (_new_admission, Admission),
+        (_new_result, ClientResult),
+        (_new_sessions, _Sessions),
+    ]
+
+
+def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_build() -> None:
+    """Each record a review (and its alerts, achievements, step advice and changes) makes, made
+    by its frozen maker from a real review's values, equals the constructor's."""
+    from treatplan._state import state_of as _state_of
+    from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
+    from treatplan.sim._dynamics import drawn_traits
+
+    for admission in WaitingList(DEFAULT_SCENARIO, 3).admissions(0, 40):
+        client = simulate_client(DEFAULT_SCENARIO, 3, admission, keep_plan=True)
+        plan = client.plan
+        assert plan is not None
+        if len(plan.sessions) < 4:
+            continue
+        at = plan.sessions[3].at
+        found = tp.review(plan, at)
+        if found.alerts:
+            break
+    records: list[Any] = [
+        found,
+        found.attendance,
+        found.suggestion,
+        found.step,
+        *found.alerts,
+        *found.measures,
+        *found.objectives,
+        tp.objective_achievement(plan, plan.objectives[0]),
+        tp.reviews.review_status(plan, at.date()),
+        tp.change.classify_change(tp.builtin_instrument("PHQ-9"), 17, 8),
+        tp.outcomes.talking_therapies_outcome(plan),
+        drawn_traits(DEFAULT_SCENARIO, random.Random(3)),
+        admission,
+        client,
+        _state_of(plan).sessions,
+    ]
+    from treatplan._state import _Sessions
+    from treatplan.sim._engine import ClientResult
+
+    makers = {cls: maker for maker, cls in _makers_of_records()}
+    assert {type(r) for r in records} == set(makers)
+    for record in records:
+        cls = type(record)
+        fields = {f.name: getattr(record, f.name) for f in attrs.fields(cls)}
+        made = makers[cls](**fields)
+        positional = makers[cls](*fields.values())
+        for built in (made, positional):
+            assert type(built) is cls
+            assert built == record == cls(**fields)
+            if cls not in (ClientResult, _Sessions):  # hold lists: unhashable either way
+                assert hash(built) == hash(cls(**fields))
+            assert repr(built) == repr(cls(**fields))
+            assert pickle.loads(pickle.dumps(built)) == record
+    for maker, cls in _makers_of_records():
         made_params = inspect.signature(maker).parameters.values()
         params = inspect.signature(cls).parameters.values()
         assert [(p.name, p.default, p.kind) for p in made_params] == [

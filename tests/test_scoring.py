@@ -411,3 +411,53 @@ def test_a_total_beside_complete_items_must_be_theirs() -> None:
     right = attrs.evolve(wrong, total=9)
     assert tp.score(tp.instruments.PHQ9, right).total == 9
     assert tp.record_assessment(plan, right).assessments == (right,)
+
+
+def test_remembered_bands_and_caseness_equal_band_of_and_is_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each total's band and caseness, remembered per definition (the table starts
+    afresh when full), are band_of's and is_case's, for instruments with and without
+    reverse-scored items."""
+    from treatplan import _scoring
+
+    monkeypatch.setattr(_scoring, "_BANDS_PER_INSTRUMENT", 3)
+    for code in ("PHQ-9", "GAD-7", "CORE-10", "WSAS"):
+        instrument = tp.builtin_instrument(code)
+        for total in [*range(0, 30, 3), 20.5, 9.5, 0.0]:
+            if not instrument.total_min <= total <= instrument.total_max:
+                continue
+            band = tp.instruments.band_of(instrument, total)
+            assert _scoring._band_and_case(instrument, total) == (
+                band.label if band is not None else None,
+                tp.instruments.is_case(instrument, total),
+            )
+    assert _scoring._band_and_case(tp.builtin_instrument("PHQ-9"), None) == (None, None)
+
+
+def test_risk_flags_are_in_item_order_whatever_order_the_definition_lists_them() -> None:
+    """Several risk items listed out of order: flags come in item order, and a missing
+    risk item means risk was not assessed (complete and incomplete responses alike)."""
+    from treatplan.instruments import RiskItem
+
+    four = Instrument(
+        code="FOUR",
+        name="four items",
+        item_count=4,
+        item_min=0,
+        item_max=3,
+        max_missing=1,
+        risk_items=(
+            RiskItem(item=4, threshold=2, flag="late"),
+            RiskItem(item=1, threshold=1, flag="early"),
+        ),
+    )
+    complete = tp.score(four, Assessment("a-1", "FOUR", T0, items=(1, 0, 0, 3)))
+    assert complete.risk_flags == ("early", "late")
+    assert complete.risk_assessed
+    assert complete.total == 4.0
+    partial = tp.score(four, Assessment("a-2", "FOUR", T0, items=(2, 0, 1, None)))
+    assert partial.risk_flags == ("early",)
+    assert not partial.risk_assessed
+    assert partial.total == 4.0
+    assert partial.prorated

@@ -616,3 +616,44 @@ def test_series_until_and_recent_are_the_steps_they_shortcut(plan: tp.TreatmentP
                 assert changes == [
                     _change.score_change(instrument, base.score, p.score) for p in recent
                 ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(treatment_plans(max_records=12))
+def test_recent_until_and_latest_point_read_what_the_series_views_hold(
+    plan: tp.TreatmentPlan,
+) -> None:
+    """``recent_until`` is ``series_until``'s count of scored points and its ``recent``
+    (or ``(0, None, (), [])`` with no scored point), at every time around a score and
+    for a code not measured; ``latest_point`` is the series' last point."""
+    state = _state.state_of(plan)
+    instants = sorted({p.at for code in state.codes() for p in state.series(code).points()})
+    times = [t + timedelta(seconds=d) for t in instants for d in (-1, 0)]
+    times.append(datetime(2100, 1, 1, tzinfo=UTC))
+    codes = (*state.codes(), "PHQ-9", "GAD-7")
+    for code in codes:
+        series = state.series(code)
+        assert state.latest_point(code) == (series[-1] if series else None)
+    for at in times:  # earliest first: cuts before the memo of changes is complete
+        for code in codes:
+            cut = state.series_until(code, at)
+            instrument = plan.instrument(code)
+            for count in (1, 2):
+                found = state.recent_until(code, instrument, count, at)
+                if cut.n_scored:
+                    assert found == (cut.n_scored, *cut.recent(instrument, count))
+                else:
+                    assert found == (0, None, (), [])
+
+
+def test_recent_until_of_a_measure_without_a_total_has_no_scored_point() -> None:
+    """A measure whose every score has too many items missing has points but none
+    scored: nothing recent to read."""
+    plan = tp.TreatmentPlan.refer("p", "c", at=T0 - timedelta(days=7), by="x")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=T0 - timedelta(days=7), by="x")
+    plan = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, items=(None,) * 9))
+    state = _state.state_of(plan)
+    phq9 = plan.instrument("PHQ-9")
+    assert state.series("PHQ-9").n == 1
+    assert state.recent_until("PHQ-9", phq9, 2, T0) == (0, None, (), [])
+    assert state.recent_until("PHQ-9", phq9, 2, T0 - timedelta(days=1)) == (0, None, (), [])

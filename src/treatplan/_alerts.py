@@ -22,10 +22,11 @@ from . import _validation as v
 from ._cadence import REVIEW_PHASES, ReviewCadence, review_due_date
 from ._change import score_change
 from ._evaluation import crossed_fractions
+from ._fast import frozen_maker
 from ._memo import IdentityCache
 from ._model import MeasureTarget, TreatmentPlan, check_plan
 from ._monitoring import ExpectedResponse, TrackPoint, TrackSignal, chart
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._rules import AllOf, AnyOf, AuthorisationUsed, SessionLimit
 from ._scoring import ScoredPoint
 from ._state import Series, as_of_view, live_objectives, state_of
@@ -70,7 +71,7 @@ class AlertLevel(enum.StrEnum):
 
 
 @attrs.frozen
-class Alert:
+class Alert(SlottedRecord):
     """One alert: its kind and level, a message (codes, ids and numbers only),
     the instrument it concerns, and the ids of the records it rests on."""
 
@@ -82,6 +83,11 @@ class Alert:
     instrument: str | None = None
     evidence: tuple[str, ...] = ()
     at: datetime | None = None
+
+
+#: ``Alert(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): every review and alert check makes some.
+_new_alert = frozen_maker(Alert)
 
 
 def _optional_codes(value: Any) -> Any:
@@ -194,7 +200,7 @@ def _risk_item(code: str, point: ScoredPoint) -> Alert:
     score = point.score  # its assessment_id read directly (ScoredPoint's is a property)
     flags = ", ".join(score.risk_flags)
     ident = score.assessment_id
-    return Alert(
+    return _new_alert(
         _KIND_RISK_ITEM,
         _LEVEL_URGENT,
         f"{code} risk item endorsed ({flags}) at {ident}",
@@ -262,7 +268,7 @@ def collect(
         elif not latest.score.risk_assessed and plan.instrument(code).risk_items:
             # An empty risk_flags here means unknown, not no risk (item missing or total only).
             add(
-                Alert(
+                _new_alert(
                     _KIND_RISK_NOT_ASSESSED,
                     _LEVEL_WARNING,
                     f"{code} risk item not assessed at {latest.assessment_id}",
@@ -292,7 +298,7 @@ def collect(
         expected = tp[-1].expected
         if signal is _SIGNAL_RED and expected is not None:
             add(
-                Alert(
+                _new_alert(
                     _KIND_NOT_ON_TRACK,
                     _LEVEL_URGENT,
                     f"{code} {newest.total:g} at session {tp[-1].session} is beyond the "
@@ -304,7 +310,7 @@ def collect(
             )
         elif signal is _SIGNAL_AMBER and policy.amber_alerts and expected is not None:
             add(
-                Alert(
+                _new_alert(
                     _KIND_LESS_CHANGE_THAN_EXPECTED,
                     _LEVEL_WARNING,
                     f"{code} {newest.total:g} at session {tp[-1].session} is outside the "
@@ -323,7 +329,7 @@ def collect(
             change = score_change(instrument, baseline.score, newest.score)
             if change is not None and change.reliable_deterioration:
                 add(
-                    Alert(
+                    _new_alert(
                         _KIND_RELIABLE_DETERIORATION,
                         _LEVEL_URGENT,
                         f"{code} reliably worse: {baseline.total:g} -> {newest.total:g}",
@@ -345,7 +351,7 @@ def collect(
         days = (as_of.date() - review_due).days
         last = (plan.reviews[-1].id,) if plan.reviews else ()
         add(
-            Alert(
+            _new_alert(
                 _KIND_REVIEW_OVERDUE,
                 _LEVEL_WARNING,
                 f"review overdue by {days} day{'s' if days != 1 else ''} (due {review_due})",
@@ -356,8 +362,13 @@ def collect(
     auth = _authorisation(plan, as_of, policy)
     if auth is not None:
         add(auth)
-    out.sort(key=lambda a: _ORDER[a.level])
+    if len(out) > 1:  # (sorting fewer is a no-op)
+        out.sort(key=_urgency)
     return tuple(out)
+
+
+def _urgency(alert: Alert) -> int:
+    return _ORDER[alert.level]
 
 
 def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[Alert]:
@@ -374,7 +385,7 @@ def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[
     out: list[Alert] = []
     if latest.total < cutoff:
         out.append(
-            Alert(
+            _new_alert(
                 AlertKind.ALLIANCE_LOW,
                 AlertLevel.WARNING,
                 f"{code} {latest.total:g} is below the alliance cut-off {cutoff:g}",
@@ -389,7 +400,7 @@ def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[
         drop = previous.total - latest.total
         if policy.alliance_drop > 0 and drop >= policy.alliance_drop:
             out.append(
-                Alert(
+                _new_alert(
                     AlertKind.ALLIANCE_DROP,
                     AlertLevel.WARNING,
                     f"{code} dropped {drop:g} point{'s' if drop != 1 else ''} since the "
@@ -418,7 +429,7 @@ def _missing(
         since = [plan.sessions[i] for i in attended[last.session :]]
         if len(since) >= policy.missing_after_sessions:
             out.append(
-                Alert(
+                _new_alert(
                     AlertKind.MEASURES_MISSING,
                     AlertLevel.WARNING,
                     f"no {code} score at the last {len(since)} attended sessions",
@@ -473,7 +484,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
     authorised, count_missed, warnings = block
     used = sessions_used(plan, as_of, count_missed)
     if used >= authorised:
-        return Alert(
+        return _new_alert(
             _KIND_AUTHORISATION,
             _LEVEL_URGENT,
             f"authorisation used up: {used} of {authorised} sessions",
@@ -481,7 +492,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
     crossed = crossed_fractions(used, authorised, warnings)
     if not crossed:
         return None
-    return Alert(
+    return _new_alert(
         _KIND_AUTHORISATION,
         _LEVEL_WARNING,
         f"{used} of {authorised} authorised sessions used "

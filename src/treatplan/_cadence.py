@@ -23,9 +23,10 @@ from dateutil.relativedelta import relativedelta
 
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError
+from ._fast import frozen_maker
 from ._memo import IdentityCache
 from ._model import Schedule, TreatmentPlan, check_plan
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._state import as_of_view, state_of
 from ._transitions import Phase
 
@@ -180,7 +181,7 @@ def review_due_date(plan: TreatmentPlan, cadence: ReviewCadence | None = None) -
 
 
 @attrs.frozen
-class ReviewDue:
+class ReviewDue(SlottedRecord):
     """A plan's review status on a date."""
 
     __repr__ = record_repr
@@ -189,6 +190,11 @@ class ReviewDue:
     status: ReviewStatus
     due: date | None
     days_overdue: int = 0
+
+
+#: ``ReviewDue(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): every review asks.
+_new_review_due = frozen_maker(ReviewDue)
 
 
 def review_status(
@@ -220,12 +226,12 @@ def review_status(
 
 def status_on(plan_id: str, due: date | None, on: date, grace: int, within: int) -> ReviewDue:
     if due is None:
-        return ReviewDue(plan_id, ReviewStatus.NOT_APPLICABLE, None)
+        return _new_review_due(plan_id, ReviewStatus.NOT_APPLICABLE, None)
     if on > due + timedelta(days=grace):
-        return ReviewDue(plan_id, ReviewStatus.OVERDUE, due, (on - due).days)
+        return _new_review_due(plan_id, ReviewStatus.OVERDUE, due, (on - due).days)
     if on >= due - timedelta(days=within):
-        return ReviewDue(plan_id, ReviewStatus.DUE, due)
-    return ReviewDue(plan_id, ReviewStatus.NOT_DUE, due)
+        return _new_review_due(plan_id, ReviewStatus.DUE, due)
+    return _new_review_due(plan_id, ReviewStatus.NOT_DUE, due)
 
 
 def due_reviews(

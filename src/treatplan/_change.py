@@ -17,9 +17,10 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, ValidationError, ValidationIssue
+from ._fast import frozen_maker
 from ._instruments import SMALLEST_ERROR, Direction, Instrument, Norms
 from ._memo import IdentityCache
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._scoring import Score
 
 __all__ = [
@@ -163,7 +164,7 @@ def _difference_reliability(stats: HagemanArrindell) -> float:
 
 
 @attrs.frozen
-class ClinicalChange:
+class ClinicalChange(SlottedRecord):
     """The change from ``pre`` to ``post`` on one measure, classified.
 
     ``difference`` is ``post - pre`` (raw); ``improvement`` is signed so that
@@ -196,6 +197,21 @@ class ClinicalChange:
     def reliable(self) -> bool:
         """Whether the change is reliable in either direction."""
         return self.reliable_improvement or self.reliable_deterioration
+
+
+#: ``ClinicalChange(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): the first time each pair of totals
+#: is compared, on every instrument.
+_new_change = frozen_maker(ClinicalChange)
+
+# Enum members read by every change classified, looked up once: a class attribute
+# access on an enum costs several times a module global's.
+_HIGHER_IS_BETTER, _HIGHER_IS_WORSE = Direction.HIGHER_IS_BETTER, Direction.HIGHER_IS_WORSE
+_RECOVERED, _IMPROVED = ChangeCategory.RECOVERED, ChangeCategory.IMPROVED
+_HARMED, _DETERIORATED = ChangeCategory.HARMED, ChangeCategory.DETERIORATED
+_UNCHANGED = ChangeCategory.UNCHANGED
+_FIXED_THRESHOLD, _JACOBSON_TRUAX = ChangeMethod.FIXED_THRESHOLD, ChangeMethod.JACOBSON_TRUAX
+_HAGEMAN_ARRINDELL = ChangeMethod.HAGEMAN_ARRINDELL
 
 
 def _check_direction(direction: object) -> None:
@@ -255,7 +271,7 @@ def clinical_cutoffs(norms: Norms, direction: Direction) -> Cutoffs:
     _check_direction(direction)
     m1, sd1 = norms.clinical_mean, norms.clinical_sd
     m0, sd0 = norms.functional_mean, norms.functional_sd
-    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    toward_health = -1.0 if direction is _HIGHER_IS_WORSE else 1.0
     return Cutoffs(
         a=m1 + toward_health * 2 * sd1,
         b=m0 - toward_health * 2 * sd0,
@@ -280,7 +296,12 @@ def in_clinical_range(total: float, cutoff: float, direction: Direction) -> bool
     for name, value in (("total", total), ("cutoff", cutoff)):
         if not v.is_number(value):
             raise ArgumentError(name, "a finite number")
-    if direction is Direction.HIGHER_IS_BETTER:
+    return _in_range(total, cutoff, direction)
+
+
+def _in_range(total: float, cutoff: float, direction: Direction) -> bool:
+    """:func:`in_clinical_range` of arguments already checked."""
+    if direction is _HIGHER_IS_BETTER:
         return total < cutoff
     return total >= cutoff
 
@@ -312,17 +333,29 @@ def change_category(
         raise ArgumentError(
             "deterioration_reliable", "False when improvement_reliable is True (not both)"
         )
+    return _category(
+        improvement_reliable, deterioration_reliable, clinical_at_pre, clinical_at_post
+    )
+
+
+def _category(
+    improvement_reliable: bool,
+    deterioration_reliable: bool,
+    clinical_at_pre: bool | None,
+    clinical_at_post: bool | None,
+) -> ChangeCategory:
+    """:func:`change_category` of arguments already checked (not both reliable)."""
     if improvement_reliable:
         recovered = clinical_at_pre is True and clinical_at_post is False
-        return ChangeCategory.RECOVERED if recovered else ChangeCategory.IMPROVED
+        return _RECOVERED if recovered else _IMPROVED
     if deterioration_reliable:
         harmed = clinical_at_pre is False and clinical_at_post is True
-        return ChangeCategory.HARMED if harmed else ChangeCategory.DETERIORATED
-    return ChangeCategory.UNCHANGED
+        return _HARMED if harmed else _DETERIORATED
+    return _UNCHANGED
 
 
 def _improvement(pre: float, post: float, direction: Direction) -> float:
-    return post - pre if direction is Direction.HIGHER_IS_BETTER else pre - post
+    return post - pre if direction is _HIGHER_IS_BETTER else pre - post
 
 
 def _check_finite(pre: float, post: float) -> None:
@@ -359,12 +392,13 @@ def _build(
     if ranges is not None:
         at_pre, at_post = ranges
     elif cutoff is not None:
-        at_pre = in_clinical_range(pre, cutoff, direction)
-        at_post = in_clinical_range(post, cutoff, direction)
+        # in_clinical_range of the numbers and direction checked above.
+        at_pre = _in_range(pre, cutoff, direction)
+        at_post = _in_range(post, cutoff, direction)
     sign = improvement if toward_health is None else toward_health
     better = reliable and sign > 0
     worse = reliable and sign < 0
-    return ClinicalChange(
+    return _new_change(
         pre=pre,
         post=post,
         difference=post - pre,
@@ -376,7 +410,8 @@ def _build(
         cutoff=cutoff,
         clinical_at_pre=at_pre,
         clinical_at_post=at_post,
-        category=change_category(better, worse, at_pre, at_post),
+        # change_category of two bools (not both: one sign) and ranges, all made here.
+        category=_category(better, worse, at_pre, at_post),
     )
 
 
@@ -404,7 +439,7 @@ def jacobson_truax_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.JACOBSON_TRUAX,
+        method=_JACOBSON_TRUAX,
         index=index,
         reliable=abs(index) > z,
         cutoff=cutoff,
@@ -446,7 +481,7 @@ def hageman_arrindell_rc(pre: float, post: float, stats: HagemanArrindell) -> fl
 
 def _toward_health(value: float, direction: Direction) -> float:
     """``value`` (signed like a raw-score difference) signed so positive is healthier."""
-    return -value if direction is Direction.HIGHER_IS_WORSE else value
+    return -value if direction is _HIGHER_IS_WORSE else value
 
 
 def _positive_reliability(reliability: float, name: str) -> float:
@@ -485,7 +520,7 @@ def hageman_arrindell_cutoffs(
     m1, m0 = norms.clinical_mean, norms.functional_mean
     true_sd1 = norms.clinical_sd * math.sqrt(r1)
     true_sd0 = norms.functional_sd * math.sqrt(r0)
-    toward_health = -1.0 if direction is Direction.HIGHER_IS_WORSE else 1.0
+    toward_health = -1.0 if direction is _HIGHER_IS_WORSE else 1.0
     return Cutoffs(
         a=m1 + toward_health * 2 * true_sd1,
         b=m0 - toward_health * 2 * true_sd0,
@@ -574,7 +609,7 @@ def hageman_arrindell_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.HAGEMAN_ARRINDELL,
+        method=_HAGEMAN_ARRINDELL,
         index=index,
         reliable=abs(index) > z,
         cutoff=cutoff,
@@ -603,7 +638,7 @@ def fixed_threshold_change(
         pre,
         post,
         direction=direction,
-        method=ChangeMethod.FIXED_THRESHOLD,
+        method=_FIXED_THRESHOLD,
         index=None,
         reliable=abs(post - pre) >= threshold,
         cutoff=cutoff,
@@ -645,9 +680,9 @@ def classify_change(
     norms = instrument.norms
     if method is None:
         if instrument.reliable_change is not None:
-            method = ChangeMethod.FIXED_THRESHOLD
+            method = _FIXED_THRESHOLD
         elif norms is not None:
-            method = ChangeMethod.JACOBSON_TRUAX
+            method = _JACOBSON_TRUAX
         else:
             raise ArgumentError(
                 "instrument",
@@ -655,7 +690,7 @@ def classify_change(
                 "(or pass method and stats); it has neither",
             )
     direction = instrument.direction
-    true_scores = method is ChangeMethod.HAGEMAN_ARRINDELL
+    true_scores = method is _HAGEMAN_ARRINDELL
 
     def norm_cutoffs() -> Cutoffs:
         if norms is None:
@@ -677,7 +712,7 @@ def classify_change(
         level = norm_cutoffs().c
     else:
         level = None
-    if method is ChangeMethod.FIXED_THRESHOLD:
+    if method is _FIXED_THRESHOLD:
         if instrument.reliable_change is None:
             raise ArgumentError(
                 "method", "not fixed_threshold: the instrument has no reliable_change threshold"
@@ -685,7 +720,7 @@ def classify_change(
         return fixed_threshold_change(
             pre, post, threshold=instrument.reliable_change, direction=direction, cutoff=level
         )
-    if method is ChangeMethod.JACOBSON_TRUAX:
+    if method is _JACOBSON_TRUAX:
         if norms is None:
             raise ArgumentError("method", "not jacobson_truax: the instrument has no norms")
         return jacobson_truax_change(

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _validation as v
-from ._change import change_between, score_change
+from ._change import ClinicalChange, change_between, score_change
 from ._errors import ValidationError
 from ._fast import frozen_maker
 from ._instruments import Instrument
@@ -47,6 +47,7 @@ from ._rules import (
     SustainedRecovery,
     TimeLimit,
 )
+from ._scoring import ScoredPoint
 from ._state import (
     PlanState,
     Series,
@@ -372,17 +373,21 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    measured: list[tuple[str, Instrument, Series]] = []
+    # (code, first scored point, the last n scored points, their changes from the first)
+    measured: list[
+        tuple[str, ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]
+    ] = []
     short: list[str] = []  # measures with fewer than n scores after their baseline
     # _measured, inlined (evaluated after every session), keeping the measures that
-    # have a caseness cut-off.
+    # have a caseness cut-off, each read with its recent points in one call.
     for code in rule.instruments:
         # An UnknownReferenceError for a code the plan can't read, even when unscored.
         instrument = plan.instrument(code)
-        series = state.series_until(code, limit)
-        if series.n_scored and instrument.caseness_cutoff is not None:
-            measured.append((code, instrument, series))
-            if series.n_scored - 1 < n:
+        n_scored, base, recent, changes = state.recent_until(code, instrument, n, limit)
+        if n_scored and instrument.caseness_cutoff is not None:
+            assert base is not None  # a series with a scored point has a first one
+            measured.append((code, base, recent, changes))
+            if n_scored - 1 < n:
                 short.append(code)
     if not measured:
         return _unfired_recovery(rule, ("none",))
@@ -392,8 +397,7 @@ def _sustained_recovery(
     failing: list[str] = []
     # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
     improved_at = [False] * n
-    for code, instrument, series in measured:
-        base, recent, changes = series.recent(instrument, n)
+    for code, base, recent, changes in measured:
         case_at_start = case_at_start or bool(base.score.case)
         failed = False
         for j, p in enumerate(recent):
@@ -407,7 +411,7 @@ def _sustained_recovery(
     fired = case_at_start and not failing and all(improved_at)
     if fired:
         # The recent points of every listed measure, measure by measure.
-        evidence = tuple(p.assessment_id for _, _, s in measured for p in s.last_scored(n))
+        evidence = tuple(p.score.assessment_id for _, _, recent, _ in measured for p in recent)
         return new_verdict(
             rule.kind,
             True,
@@ -581,17 +585,25 @@ def _children_remembered(rule: AnyOf) -> bool:
 @_evaluates(AnyOf)
 def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime) -> Verdict:
     evaluators = _EVALUATORS  # _run, inlined: composites are evaluated after every session
-    children = tuple([evaluators[type(r)](r, plan, state, limit) for r in rule.rules])
-    fired = [c for c in children if c.fired]
-    if not fired:
-        if not _children_remembered(rule):
-            # A child verdict made afresh at every evaluation would make a new key,
-            # never found again: nothing to remember.
-            action = _strongest([c.action for c in children])
-            return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+    made_children: list[Verdict] = []
+    for r in rule.rules:  # a loop, not a comprehension: no function made per evaluation
+        made_children.append(evaluators[type(r)](r, plan, state, limit))
+    children = tuple(made_children)
+    for c in children:
+        if c.fired:
+            break
+    else:
         # Remembered by its children, themselves remembered verdicts (see _MADE): the
-        # entry holds them (in its children), so their ids name them while it lives.
-        made = _MADE.get_one(rule) or _made(rule)
+        # entry holds them (in its children), so their ids name them while it lives. A
+        # table exists only for a rule whose children's verdicts are all remembered.
+        made = _MADE.get_one(rule)
+        if made is None:
+            if not _children_remembered(rule):
+                # A child verdict made afresh at every evaluation would make a new key,
+                # never found again: nothing to remember.
+                action = _strongest([c.action for c in children])
+                return new_verdict(rule.kind, False, action, "no rule fired", (), children)
+            made = _made(rule)
         key = tuple(map(id, children))
         found = made.get(key)
         if found is None:
@@ -599,6 +611,7 @@ def _any_of(rule: AnyOf, plan: TreatmentPlan, state: PlanState, limit: datetime)
             found = new_verdict(rule.kind, False, action, "no rule fired", (), children)
             _made(rule)[key] = found
         return found
+    fired = [c for c in children if c.fired]
     action = _strongest([c.action for c in fired])
     reason = "; ".join(f"{c.rule}: {c.reason}" for c in fired)
     # Each record once, in first-seen order: several rules often cite the same sessions.

@@ -504,7 +504,8 @@ def chart(
         score = p.score
         total = score.total
         if not expected and baseline is not None:
-            session = max(0, p.session - baseline.session)
+            session = p.session - baseline.session
+            session = session if session > 0 else 0  # max(0, ...), without its call
             out.append(
                 _new_track_point(
                     p.assessment_id, p.at, session, total, None, None, score.risk_flags
@@ -516,7 +517,8 @@ def chart(
                 _new_track_point(p.assessment_id, p.at, 0, total, None, None, score.risk_flags)
             )
             continue
-        session = max(0, p.session - baseline.session)
+        session = p.session - baseline.session
+        session = session if session > 0 else 0  # max(0, ...), without its call
         # A score's total (a finite number) and caseness, a session number >= 0.
         point, signal = response._classified(
             instrument, baseline.score.total, session, total, score.case

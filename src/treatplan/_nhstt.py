@@ -17,9 +17,10 @@ import attrs
 from . import _validation as v
 from ._change import in_clinical_range
 from ._errors import ArgumentError
+from ._fast import frozen_maker
 from ._instruments import Direction, Instrument
 from ._model import Phase, TreatmentPlan
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._state import state_of
 
 __all__ = [
@@ -79,7 +80,7 @@ class TalkingTherapiesPolicy:
 
 
 @attrs.frozen
-class TalkingTherapiesOutcome:
+class TalkingTherapiesOutcome(SlottedRecord):
     """The NHS Talking Therapies outcome of one episode.
 
     ``counts`` is whether the episode enters the outcome statistics; when it
@@ -103,6 +104,10 @@ class TalkingTherapiesOutcome:
     reliable_deterioration: bool | None
     reliable_recovery: bool | None
 
+
+#: ``TalkingTherapiesOutcome(...)`` as its constructor builds it, without frozen attrs'
+#: store per field (see :func:`treatplan._fast.frozen_maker`): every simulated client's.
+_new_outcome = frozen_maker(TalkingTherapiesOutcome)
 
 #: The default policy, built once (a frozen value: sharing it is safe).
 _DEFAULT_POLICY = TalkingTherapiesPolicy()
@@ -177,7 +182,7 @@ def talking_therapies_outcome(
             improvement = False
         reliable_recovery = recovered and improvement
 
-    return TalkingTherapiesOutcome(
+    return _new_outcome(
         counts=not reasons,
         not_counted_because=tuple(reasons),
         treatment_sessions=sessions,

@@ -45,6 +45,7 @@ from ._cadence import (
 from ._change import ChangeCategory, score_change
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._evaluation import Verdict, verdict_of
+from ._fast import frozen_maker
 from ._gas import plan_gas_t_score
 from ._lifecycle import record_review
 from ._memo import IdentityCache
@@ -61,7 +62,7 @@ from ._model import (
 )
 from ._monitoring import TrackPoint, TrackSignal, chart
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._rules import RULE_TYPES, Rule, RuleAction
 from ._state import (
     EPOCH,
@@ -140,7 +141,7 @@ class ObjectiveState(enum.StrEnum):
 
 
 @attrs.frozen
-class ObjectiveFinding:
+class ObjectiveFinding(SlottedRecord):
     """One objective at a review: its state, why, and the records it rests on."""
 
     __repr__ = record_repr
@@ -157,7 +158,7 @@ class ObjectiveFinding:
 
 
 @attrs.frozen
-class MeasureFinding:
+class MeasureFinding(SlottedRecord):
     """One instrument at a review: baseline, latest, change, category and chart.
 
     ``change`` is latest minus baseline (raw); ``category`` is the Jacobson-Truax
@@ -185,7 +186,7 @@ class MeasureFinding:
 
 
 @attrs.frozen
-class AttendanceSummary:
+class AttendanceSummary(SlottedRecord):
     """Sessions up to the review. ``offered`` leaves out those the service cancelled;
     ``rate`` is attended / offered."""
 
@@ -201,7 +202,7 @@ class AttendanceSummary:
 
 
 @attrs.frozen
-class Suggestion:
+class Suggestion(SlottedRecord):
     """The decision the findings suggest, and the reasons in order of weight.
 
     ``decision`` is ``None`` for a closed episode: there is nothing to decide.
@@ -214,7 +215,7 @@ class Suggestion:
 
 
 @attrs.frozen
-class Findings:
+class Findings(SlottedRecord):
     """What a review finds in a plan as it stood at ``as_of``.
 
     ``verdicts`` holds the plan's discharge-criteria verdict (first, when it has
@@ -249,6 +250,15 @@ class Findings:
             if m.instrument == instrument:
                 return m
         raise UnknownReferenceError("instrument", "the code of an instrument scored here")
+
+
+#: The findings' records as their constructors build them, without frozen attrs' store
+#: per field (see :func:`treatplan._fast.frozen_maker`): every review makes each.
+_new_objective_finding = frozen_maker(ObjectiveFinding)
+_new_measure_finding = frozen_maker(MeasureFinding)
+_new_attendance = frozen_maker(AttendanceSummary)
+_new_suggestion = frozen_maker(Suggestion)
+_new_findings = frozen_maker(Findings)
 
 
 # --------------------------------------------------------------------------- review
@@ -289,11 +299,11 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
         monitored_out=monitored,
     )
 
-    measures = tuple(
-        _measure_finding(view, code, series, chosen, charts.get(code))
-        for code, series in upto.items()
-    )
-    by_code = {m.instrument: m for m in measures}
+    # Loops, not generators: a review is held at many sessions of a simulated episode.
+    by_code: dict[str, MeasureFinding] = {}
+    for code, series in upto.items():
+        by_code[code] = _measure_finding(view, code, series, chosen, charts.get(code))
+    measures = tuple(by_code.values())
     outcome_codes = [c for c in monitored if c != chosen.alerts.alliance_instrument]
     signal = _worst([by_code[c].signal for c in outcome_codes])
     deteriorated = False  # any() of them (a loop: see _measure_finding)
@@ -306,22 +316,22 @@ def review(plan: TreatmentPlan, as_of: datetime, policy: ReviewPolicy | None = N
     )
 
     limit = v.instant(as_of)
-    objectives = tuple(
-        _objective_finding(view, o, as_of, limit, by_code, state) for o in live_objectives(view)
-    )
-    verdicts = tuple(
-        verdict_of(rule, view, state, limit)
-        for rule in (
-            *((view.discharge_criteria,) if view.discharge_criteria is not None else ()),
-            *chosen.rules,
-        )
-    )
+    found_objectives: list[ObjectiveFinding] = []
+    for o in live_objectives(view):
+        found_objectives.append(_objective_finding(view, o, as_of, limit, by_code, state))
+    objectives = tuple(found_objectives)
+    made: list[Verdict] = []
+    if view.discharge_criteria is not None:
+        made.append(verdict_of(view.discharge_criteria, view, state, limit))
+    for rule in chosen.rules:
+        made.append(verdict_of(rule, view, state, limit))
+    verdicts = tuple(made)
     suggestion = _suggest(alert_list, verdicts, step, objectives)
     if view.phase is _PHASE_CLOSED:
         outcome = view.outcome.value if view.outcome is not None else "closed"
         suggestion = Suggestion(None, (f"episode closed ({outcome}): nothing to decide",))
     reviewable = view.phase in REVIEW_PHASES
-    found = Findings(
+    found = _new_findings(
         plan_id=view.plan_id,
         as_of=as_of,
         phase=view.phase,
@@ -448,7 +458,7 @@ def _measure_finding(
     latest = last.score if last is not None else None
     base_total = first.total if first is not None else None
     last_total = latest.total if latest is not None else None
-    return MeasureFinding(
+    return _new_measure_finding(
         instrument=code,
         scores=len(series),
         baseline=base_total,
@@ -537,7 +547,7 @@ def _objective_finding(
             record is not None and record[1].achievement in _MOVING
         )
         found = _STATE_ON_TRACK if moving else _STATE_OFF_TRACK
-    return ObjectiveFinding(o.id, found, o.target_date, detail, evidence, level, source)
+    return _new_objective_finding(o.id, found, o.target_date, detail, evidence, level, source)
 
 
 def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
@@ -550,7 +560,7 @@ def _attendance(plan: TreatmentPlan, state: PlanState) -> AttendanceSummary:
             break
     offered = state.offered(n)
     attended = state.attended(n)
-    return AttendanceSummary(
+    return _new_attendance(
         offered=offered,
         attended=attended,
         did_not_attend=state.did_not_attend(n),
@@ -635,7 +645,7 @@ def _suggest(
     urgent = sum(1 for a in found if a.level is _LEVEL_URGENT)
     if urgent:
         reasons.append(f"{urgent} urgent alert{'s' if urgent != 1 else ''}")
-    return Suggestion(decision, tuple(reasons))
+    return _new_suggestion(decision, tuple(reasons))
 
 
 # --------------------------------------------------------------------------- recording

@@ -17,15 +17,17 @@ decide the total; a recorded ``total`` is used only when there are no items.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
+from typing import cast
 
 import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import frozen_maker
-from ._instruments import Band, Direction, Instrument, scored_response
+from ._instruments import Band, Direction, Instrument, RiskItem, scored_response
 from ._memo import IdentityCache
 from ._model import Assessment, TreatmentPlan
 from ._records import SlottedRecord, record_repr
@@ -232,11 +234,18 @@ _ITEM_PARTS: IdentityCache[_Parts] = IdentityCache(4096)
 def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts:
     """Total, prorating, answered and missing counts, band, caseness, risk flags,
     whether risk was assessed and why there is no total, from item responses."""
-    answered = [(n, r) for n, r in enumerate(items, start=1) if r is not None]
-    missing = len(items) - len(answered)
+    # Every item answered (the usual case): the responses themselves are the answers,
+    # without pairing each with its number.
+    complete = None not in items
+    answered: list[tuple[int, int]] = (
+        [] if complete else [(n, r) for n, r in enumerate(items, start=1) if r is not None]
+    )
+    n_answered = len(items) if complete else len(answered)
+    missing = len(items) - n_answered
     flags: list[str] = []
     risk_assessed = True
-    for risk in sorted(instrument.risk_items, key=lambda r: r.item):
+    risks = instrument.risk_items
+    for risk in sorted(risks, key=_risk_item_number) if len(risks) > 1 else risks:
         response = items[risk.item - 1]
         if response is None:
             risk_assessed = False
@@ -244,13 +253,22 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
             flags.append(risk.flag)
     total: float | None = None
     reason: str | None = None
-    if missing > instrument.max_missing or not answered:
+    if missing > instrument.max_missing or not n_answered:
         reason = (
             f"{missing} of {instrument.item_count} items missing; "
             f"{instrument.code} allows at most {instrument.max_missing} missing"
         )
     else:
-        values = [scored_response(instrument, n, r) for n, r in answered]
+        # scored_response of each item; every response as it is when no item is
+        # reverse-scored (what scored_response returns then).
+        values: Sequence[int]
+        if instrument.reverse_items:
+            pairs = enumerate(cast("tuple[int, ...]", items), start=1) if complete else answered
+            values = [scored_response(instrument, n, r) for n, r in pairs]
+        elif complete:
+            values = cast("tuple[int, ...]", items)
+        else:
+            values = [r for _, r in answered]
         if missing:
             prorated = Fraction(sum(values) * instrument.item_count, len(values))
             scaled = _round_half_up(prorated) if instrument.round_prorated else prorated
@@ -264,7 +282,7 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
     return (
         total,
         total is not None and missing > 0,
-        len(answered),
+        n_answered,
         missing,
         band,
         case,
@@ -274,12 +292,34 @@ def _item_parts(instrument: Instrument, items: tuple[int | None, ...]) -> _Parts
     )
 
 
+def _risk_item_number(risk: RiskItem) -> int:
+    return risk.item
+
+
 def _band_and_case(instrument: Instrument, total: float | None) -> tuple[str | None, bool | None]:
-    """The band label and caseness of ``total`` (both ``None`` without a total)."""
+    """The band label and caseness of ``total`` (both ``None`` without a total),
+    remembered per definition object and total (a few dozen totals recur)."""
     if total is None:
         return None, None
-    band = band_of(instrument, total)
-    return (band.label if band is not None else None), is_case(instrument, total)
+    table = _BANDS.get_one(instrument)
+    if table is None:
+        table = _BANDS.put({}, instrument)
+    found = table.get(total)
+    if found is None:
+        band = band_of(instrument, total)
+        if len(table) >= _BANDS_PER_INSTRUMENT:
+            table.clear()
+        found = table[total] = (
+            (band.label if band is not None else None),
+            is_case(instrument, total),
+        )
+    return found
+
+
+#: :func:`_band_and_case` per instrument definition object: a table by total of at most
+#: _BANDS_PER_INSTRUMENT entries (the answer depends on nothing else; both immutable).
+_BANDS: IdentityCache[dict[float, tuple[str | None, bool | None]]] = IdentityCache(256)
+_BANDS_PER_INSTRUMENT = 4096
 
 
 #: Scores remembered per (assessment, instrument definition) object pair: successive

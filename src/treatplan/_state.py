@@ -42,7 +42,7 @@ from . import _scoring
 from . import _validation as v
 from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
-from ._fast import plan_with
+from ._fast import frozen_maker, plan_with
 from ._instruments import Instrument
 from ._model import (
     AchievementStatus,
@@ -60,7 +60,7 @@ from ._model import (
     TreatmentPlan,
     check_plan,
 )
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._scoring import ScoredPoint, new_scored_point, plan_score
 
 __all__ = [
@@ -244,7 +244,7 @@ _EMPTY_LOG = _SeriesLog()
 
 
 @attrs.frozen
-class _Sessions:
+class _Sessions(SlottedRecord):
     """Per-session prefix figures of a plan's sessions (shared log, see the module)."""
 
     __repr__ = record_repr
@@ -263,8 +263,13 @@ class _Sessions:
     offered_ids: list[str]  # ids of offered sessions, in order
 
 
+#: ``_Sessions(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): one per new referral.
+_new_sessions = frozen_maker(_Sessions)
+
+
 def _empty_sessions() -> _Sessions:
-    return _Sessions([], [0], [0], [0], [0], [0], [], [], [])
+    return _new_sessions([], [0], [0], [0], [0], [0], [], [], [])
 
 
 class AchievementSource(enum.StrEnum):
@@ -285,7 +290,7 @@ class AchievementSource(enum.StrEnum):
 
 
 @attrs.frozen
-class Achievement:
+class Achievement(SlottedRecord):
     """Whether an objective is achieved, and on what that rests.
 
     ``source`` says which answer applies: a clinician's explicit status
@@ -303,6 +308,10 @@ class Achievement:
     value: float | None = None
     evidence: tuple[str, ...] = ()
 
+
+#: ``Achievement(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): every review judges each objective.
+_new_achievement = frozen_maker(Achievement)
 
 #: Achievement values a clinician records as a verdict, not as a progress note:
 #: they override the achievement derived from the plan's data.
@@ -404,6 +413,38 @@ class PlanState:
         if n == 0 or view._log.points[n - 1].at <= instant:
             return view
         return view.until(instant)
+
+    def latest_point(self, code: str) -> ScoredPoint | None:
+        """``series(code)[-1]`` (``None`` when ``code`` is not measured), without a view."""
+        counts = self.series_counts.get(code)
+        return self.series_logs[code].points[counts[0] - 1] if counts is not None else None
+
+    def recent_until(
+        self, code: str, instrument: Instrument, count: int, instant: datetime
+    ) -> tuple[int, ScoredPoint | None, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
+        """How many scored points ``series_until(code, instant)`` has and, when it has
+        any, its :meth:`Series.recent` (by ``instrument``), in one call: read from the
+        logs without a view when no point is after ``instant`` (the usual case: the
+        ending rules ask after every session). No scored point: ``(0, None, (), [])``."""
+        counts = self.series_counts.get(code)
+        if counts is not None:
+            log = self.series_logs[code]
+            n_scored = counts[1]
+            if log.points[counts[0] - 1].at <= instant:
+                if not n_scored:
+                    return 0, None, (), []
+                memo = log.changes
+                start = n_scored - count if n_scored > count else 0
+                if memo is not None and memo[0] is instrument and len(memo[1]) >= n_scored:
+                    changes = memo[1][start:n_scored]  # complete (see changes_from_baseline)
+                else:
+                    changes = Series(log, *counts).changes_from_baseline(instrument, count)
+                scored = log.scored
+                return n_scored, scored[0], tuple(scored[start:n_scored]), changes
+        series = self.series_until(code, instant)
+        if not series.n_scored:
+            return 0, None, (), []
+        return series.n_scored, *series.recent(instrument, count)
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -530,8 +571,10 @@ def _empty_state() -> PlanState:
     return state
 
 
-# Read-only and never extended in place (extensions copy them), so shared.
-_NO_SERIES: Mapping[str, tuple[int, int, int]] = MappingProxyType({})
+# Read-only and never extended in place (extensions copy them), so shared. Counts are
+# plain dicts, never changed once a state holds them: copying one (every record) is a
+# fast dict copy, where a read-only proxy's goes key by key.
+_NO_SERIES: Mapping[str, tuple[int, int, int]] = {}
 _NO_PROGRESS: Mapping[str, tuple[str, ObjectiveProgress, int | None]] = MappingProxyType({})
 
 
@@ -618,7 +661,7 @@ def _score_all(state: PlanState, plan: TreatmentPlan) -> None:
             entry = logs[a.instrument] = _SeriesLog()
         entry.append(new_scored_point(plan_score(plan, a), number, when))
     state.series_logs = logs
-    state.series_counts = MappingProxyType({c: e.counts() for c, e in logs.items()})
+    state.series_counts = {c: e.counts() for c, e in logs.items()}
 
 
 def _time(entry: tuple[datetime, int, Assessment]) -> datetime:
@@ -662,6 +705,17 @@ def _claim_ids(child: PlanState, new_ids: list[str]) -> None:
     child.n_ids = len(ids)
 
 
+def _share_series(child: PlanState, parent: PlanState) -> None:
+    """Give ``child``, whose series are its parent's (the same logs and counts), the
+    parent's series views and tuples: both made once per series, not once per version
+    (a review, the usual answer to one and a revision append no score)."""
+    views = parent._views
+    if views is None:
+        views = parent._views = {}
+    child._views = views
+    child._measure_cache = parent._measure_cache
+
+
 def _note_record(child: PlanState, instant: datetime) -> None:
     if child.latest_record is None or instant > child.latest_record:
         child.latest_record = instant
@@ -669,35 +723,51 @@ def _note_record(child: PlanState, instant: datetime) -> None:
 
 def _extend_series(
     child: PlanState,
-    points: list[tuple[str, ScoredPoint]],
+    points: list[tuple[str, ScoredPoint, Instrument]],
     parent_counts: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    """Append scored points (already in time order after every earlier point; lock held)."""
+    """Append scored points (already in time order after every earlier point; lock held),
+    each with the definition it was scored by.
+
+    A log whose changes from baseline are remembered for that definition, complete up
+    to this point (:meth:`Series.changes_from_baseline`), gets the new point's change
+    too: the ending rules ask for it after every session, and would otherwise take the
+    lock again to add it.
+    """
     counts = dict(parent_counts)
     logs = child.series_logs
     copied = False
-    for code, point in points:
+    for code, point, instrument in points:
         own = counts.get(code, _NO_COUNTS)
+        n, n_scored, n_risky = own
         entry = logs.get(code)
-        if entry is None or (len(entry.points), len(entry.scored), len(entry.risky)) != own:
+        # Every append to a log's scored and risky lists goes with one to its points, so
+        # a log whose points end where this version's do ends there in all three.
+        if entry is None or len(entry.points) != n:
             # A new instrument, or a branch: this version gets its own log.
             if not copied:
                 logs = dict(logs)
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
         # _SeriesLog.append, inlined (two points a session), counting as it goes.
-        n, n_scored, n_risky = own
         entry.points.append(point)
         score = point.score
-        if score.total is not None:
-            entry.scored.append(point)
+        total = score.total
+        if total is not None:
+            scored = entry.scored
+            scored.append(point)
             n_scored += 1
+            memo = entry.changes
+            if memo is not None and memo[0] is instrument and len(memo[1]) == n_scored - 1:
+                base = scored[0].score.total
+                assert base is not None  # a scored point has a total
+                memo[1].append(change_between(instrument, base, total))
         if score.risk_flags:
             entry.risky.append(point)
             n_risky += 1
         counts[code] = (n + 1, n_scored, n_risky)
     child.series_logs = logs
-    child.series_counts = MappingProxyType(counts)
+    child.series_counts = counts
 
 
 _NO_COUNTS = (0, 0, 0)
@@ -743,7 +813,7 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     log = parent.sessions
     # Scored outside the lock: the points depend only on this version's records.
     number = log.attended[n] + attended
-    points: list[tuple[str, ScoredPoint]] = []
+    points: list[tuple[str, ScoredPoint, Instrument]] = []
     if taken:
         # Each score by _scoring.scored, not plan_score: the state keeps it with its
         # point, and an assessment this new was never scored, so plan_score's memo
@@ -751,12 +821,17 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
         instrument_of, score_of = plan.instrument, _scoring.scored
         for w, a in taken:
             code = a.instrument
-            points.append((code, new_scored_point(score_of(instrument_of(code), a), number, w)))
+            instrument = instrument_of(code)
+            points.append((code, new_scored_point(score_of(instrument, a), number, w), instrument))
     child = _child(parent)
     with _LOGS_LOCK:
-        _claim_ids(
-            child, [session.id, *[a.id for a in assessments]] if assessments else [session.id]
-        )
+        if assessments:
+            new_ids = [session.id]
+            for a in assessments:
+                new_ids.append(a.id)
+            _claim_ids(child, new_ids)
+        else:
+            _claim_ids(child, [session.id])
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -811,11 +886,12 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
     k = n if n == 0 or instants[n - 1] <= when else bisect.bisect_right(instants, when, 0, n)
     number = parent.sessions.attended[k]
     # Scored by _scoring.scored (see with_session).
-    point = new_scored_point(_scoring.scored(plan.instrument(code), assessment), number, when)
+    instrument = plan.instrument(code)
+    point = new_scored_point(_scoring.scored(instrument, assessment), number, when)
     child = _child(parent)
     with _LOGS_LOCK:
         _claim_ids(child, [assessment.id])
-        _extend_series(child, [(code, point)], counts)
+        _extend_series(child, [(code, point, instrument)], counts)
     if child.latest_standalone is None or when > child.latest_standalone:
         child.latest_standalone = when
     _note_record(child, when)
@@ -825,6 +901,7 @@ def with_assessment(parent: PlanState, plan: TreatmentPlan, assessment: Assessme
 def with_review(parent: PlanState, review: ProgressReview) -> PlanState:
     """The state of a plan: the parent's plan with ``review`` appended."""
     child = _child(parent)
+    _share_series(child, parent)
     with _LOGS_LOCK:
         _claim_ids(child, [review.id])
     if review.progress:
@@ -846,6 +923,7 @@ def with_revision(parent: PlanState, plan: TreatmentPlan) -> PlanState:
     so the child shares them; the ids are claimed afresh (a revision may drop some).
     """
     child = _child(parent)
+    _share_series(child, parent)
     ids = _claimed_ids(plan)
     child.ids = ids
     child.n_ids = len(ids)
@@ -965,9 +1043,9 @@ def achievement_of(
     # have been completed without being achieved.
     if objective.achievement in TERMINAL_ACHIEVEMENT:
         achieved = objective.achievement in ACHIEVED
-        return Achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
+        return _new_achievement(oid, achieved, _RECORDED, f"recorded as {objective.achievement}")
     if objective.status is _COMPLETED:
-        return Achievement(oid, True, _RECORDED, "recorded as completed")
+        return _new_achievement(oid, True, _RECORDED, "recorded as completed")
     target = objective.target
     if isinstance(target, MeasureTarget):
         code = target.instrument
@@ -977,13 +1055,13 @@ def achievement_of(
             earlier = [p for p in series.scored() if p.at <= limit]
             latest = earlier[-1] if earlier else None
         if latest is None:
-            return Achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
+            return _new_achievement(oid, False, _NO_SOURCE, f"no {code} score yet")
         total = latest.score.total
         assert total is not None
         met = target.met_by(total)
         comparator = _COMPARATOR_TEXT[target.comparator]
         text = f"{code} {total:g}, target {comparator} {target.threshold:g}"
-        return Achievement(
+        return _new_achievement(
             oid,
             met,
             _MEASURE,
@@ -1003,7 +1081,7 @@ def achievement_of(
         level = record[2]
         met = level >= target.level
         text = f"GAS level {level:+d}, target {target.level:+d}"
-        return Achievement(
+        return _new_achievement(
             oid,
             met,
             _GAS,
@@ -1012,10 +1090,10 @@ def achievement_of(
             (record[0],),
         )
     if record is None:
-        return Achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
+        return _new_achievement(oid, False, _NO_SOURCE, "no progress recorded yet")
     review_id, p, _ = record
     assert isinstance(target, BehaviourTarget | GasTarget)
-    return Achievement(
+    return _new_achievement(
         oid,
         p.achievement in ACHIEVED,
         _REVIEW,

@@ -32,10 +32,11 @@ import attrs
 from . import _validation as v
 from ._change import score_change
 from ._errors import ArgumentError, ValidationError
+from ._fast import frozen_maker
 from ._memo import IdentityCache
 from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan, check_plan
 from ._monitoring import TrackSignal, track
-from ._records import record_repr
+from ._records import SlottedRecord, record_repr
 from ._state import as_of_view, state_of
 
 __all__ = [
@@ -141,7 +142,7 @@ class SteppedCarePolicy:
 
 
 @attrs.frozen
-class StepAdvice:
+class StepAdvice(SlottedRecord):
     """The current step, the step advised, and why."""
 
     __repr__ = record_repr
@@ -154,6 +155,11 @@ class StepAdvice:
     @property
     def step_up(self) -> bool:
         return self.advised > self.current
+
+
+#: ``StepAdvice(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): every review advises a step.
+_new_step_advice = frozen_maker(StepAdvice)
 
 
 def initial_step(intake: float, policy: SteppedCarePolicy | None = None) -> CareStep:
@@ -226,19 +232,19 @@ def step_advice(
     worse = deteriorated and chosen.step_up_on_deterioration
     if not (off_track or worse):
         why = "on track" if signal is not None else "no scores to judge progress"
-        return StepAdvice(
+        return _new_step_advice(
             current, current, ReviewDecision.CONTINUE, f"{why}: stay at step {current}"
         )
     because = "reliable deterioration" if worse else f"not on track ({signal})"
     if current >= chosen.top_step:
-        return StepAdvice(
+        return _new_step_advice(
             current,
             current,
             ReviewDecision.REFER_ON,
             f"{because} at the top step ({current}): refer on",
         )
     advised = CareStep(current + 1)
-    return StepAdvice(
+    return _new_step_advice(
         current, advised, ReviewDecision.STEP_UP, f"{because}: step up from {current} to {advised}"
     )
 

@@ -20,9 +20,10 @@ import attrs
 
 from .. import _validation as v
 from .._errors import ArgumentError
+from .._fast import frozen_maker
 from .._instruments import Instrument
 from .._model import Barrier, BarrierKind, ClientFactors, Readiness, SupportLevel
-from .._records import record_repr
+from .._records import SlottedRecord, record_repr
 from . import _checks as checks
 from ._scenario import Scenario
 
@@ -44,7 +45,7 @@ _SUPPORT_MIDDLE = 1.5  # between limited and adequate
 
 
 @attrs.frozen
-class ClientTraits:
+class ClientTraits(SlottedRecord):
     """The latent make-up of one synthetic client (never written to a plan)."""
 
     __repr__ = record_repr
@@ -58,6 +59,11 @@ class ClientTraits:
     response: float  # proportional fall at the reference dose (negative: deteriorates)
     sudden_gain_session: int  # 0 for none
     worse_before_better: bool
+
+
+#: ``ClientTraits(...)`` as its constructor builds it, without frozen attrs' store per
+#: field (see :func:`treatplan._fast.frozen_maker`): one per simulated client.
+_new_traits = frozen_maker(ClientTraits)
 
 
 def _pick(rng: random.Random, options: Sequence[str], weights: dict[str, float]) -> str:
@@ -101,7 +107,7 @@ def drawn_traits(scenario: Scenario, rng: random.Random) -> ClientTraits:
         response = min(response, 0.95)
     sudden = rng.randint(2, 6) if rng.random() < resp.sudden_gain_rate else 0
     worse_first = rng.random() < resp.worse_before_better_rate
-    return ClientTraits(
+    return _new_traits(
         factors=ClientFactors(readiness=readiness, support=support, barriers=barriers),
         readiness_step=readiness_step,
         support_step=support_step,
@@ -159,7 +165,11 @@ def scores_after(
     if traits.sudden_gain_session and dose >= traits.sudden_gain_session:
         phq -= resp.sudden_gain_points
         gad -= resp.sudden_gain_points * 0.75
-    return min(27.0, max(0.0, phq)), min(21.0, max(0.0, gad))
+    # min(27.0, max(0.0, phq)) and the same for GAD-7, spelled out: the builtins parse
+    # their arguments as keywords, and this runs for every score drawn.
+    phq = phq if phq > 0.0 else 0.0
+    gad = gad if gad > 0.0 else 0.0
+    return (phq if phq < 27.0 else 27.0), (gad if gad < 21.0 else 21.0)
 
 
 class ItemPatterns:
@@ -201,7 +211,10 @@ class ItemPatterns:
 
     def draw(self, rng: random.Random, total: int) -> tuple[int, ...]:
         """Item responses summing to ``total`` (clipped to the instrument's range)."""
-        total = min(self.high, max(self.low, total))
+        # min(self.high, max(self.low, total)), spelled out (see scores_after).
+        low, high = self.low, self.high
+        total = total if total > low else low
+        total = total if total < high else high
         options = self.patterns[total - self.low]
         return options[int(rng.random() * len(options))]
 
@@ -217,7 +230,10 @@ def _weights(item_weights: Any, n: int) -> list[float]:
 
 def observe(rng: random.Random, true: float, sem: float, low: int, high: int) -> int:
     """An observed total: the true score plus normal measurement error, rounded and clipped."""
-    return min(high, max(low, round(true + rng.gauss(0.0, sem))))
+    total = round(true + rng.gauss(0.0, sem))
+    # min(high, max(low, total)), spelled out (see scores_after).
+    total = total if total > low else low
+    return total if total < high else high
 
 
 def sem(sd: float, reliability: float) -> float:

@@ -42,6 +42,7 @@ from .._fast import (
     drawn_progress,
     drawn_review,
     drawn_session,
+    frozen_maker,
     simulated_record,
     simulated_referral,
     simulated_review,
@@ -71,7 +72,7 @@ from .._model import (
     TreatmentPlan,
 )
 from .._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from .._records import record_repr
+from .._records import SlottedRecord, record_repr
 from .._review import Findings, ReviewPolicy, findings_record, record_findings, review
 from .._state import keep_state, state_of, with_assessment, with_review, with_session
 from .._stepped import SteppedCarePolicy
@@ -149,7 +150,7 @@ _PHQ9_ITEM_WEIGHTS = (1.0, 1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 0.8, 0.15)
 
 
 @attrs.frozen
-class Admission:
+class Admission(SlottedRecord):
     """Stage-1 result for one client: when referred and when (or whether) treatment starts."""
 
     __repr__ = record_repr
@@ -159,6 +160,11 @@ class Admission:
     start_day: int | None
     declined_day: int | None
     declined_reason: str | None
+
+
+#: ``Admission(...)`` as its constructor builds it, without frozen attrs' store per field
+#: (see :func:`treatplan._fast.frozen_maker`): one per client.
+_new_admission = frozen_maker(Admission)
 
 
 class WaitingList:
@@ -184,13 +190,14 @@ class WaitingList:
         referred_day = int(arrival)
         patience = rng.expovariate(1.0 / (pop.mean_patience_weeks * 7.0))
         if rng.random() < pop.decline_at_referral:
-            return Admission(index, referred_day, None, referred_day, "declined at referral")
+            return _new_admission(index, referred_day, None, referred_day, "declined at referral")
         start = max(arrival, self._next_slot)
         if start - arrival > patience:
             declined = referred_day + max(1, int(patience))
-            return Admission(index, referred_day, None, declined, "declined while waiting")
+            return _new_admission(index, referred_day, None, declined, "declined while waiting")
         self._next_slot = start + self._days_per_start
-        return Admission(index, referred_day, max(referred_day, math.ceil(start)), None, None)
+        start_day = max(referred_day, math.ceil(start))
+        return _new_admission(index, referred_day, start_day, None, None)
 
     def admissions(self, start: int, stop: int) -> list[Admission]:
         """Admissions of clients ``start`` to ``stop - 1`` (must continue from the last call)."""
@@ -226,7 +233,7 @@ def max_clients(scenario: Scenario) -> int:
 
 
 @attrs.frozen
-class ClientResult:
+class ClientResult(SlottedRecord):
     """One client's rows: the client row, its session rows and its event rows."""
 
     __repr__ = record_repr
@@ -244,6 +251,10 @@ class ClientResult:
 #: use are a window of a few hundred that only moves forward. Bounded well below a
 #: long run's span, so that a process's memory does not grow with its clients.
 _DAYS_KEPT = 4096
+
+
+#: ``ClientResult(...)`` as its constructor builds it (see :data:`_new_admission`).
+_new_result = frozen_maker(ClientResult)
 
 
 class _Context:
@@ -582,7 +593,12 @@ def simulate_client(
                 f"verification failed: client {admission.index} rebuilt through the "
                 "checked constructors differs from the fast path"
             )
-    return result if keep_plan else attrs.evolve(result, plan=None)
+    if keep_plan:
+        return result
+    # attrs.evolve(result, plan=None), spelled out: evolve reads every field by name.
+    return _new_result(
+        result.client, result.sessions, result.events, result.dropout_at, result.censored_at
+    )
 
 
 def _simulate(
@@ -717,11 +733,16 @@ def _simulate(
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
-                kinds = {_ALERT_TEXT[x.kind] for x in raised} if raised else set()
-                # The latest PHQ-9 score, scored once for this plan version and shared
-                # with the rules evaluated below.
-                if state_of(plan).series("PHQ-9")[-1].score.risk_flags:
-                    kinds.add("risk_item")
+                # The latest PHQ-9 score, as the plan's derived state scored it.
+                latest = state_of(plan).latest_point("PHQ-9")
+                assert latest is not None  # screened at referral
+                if raised:
+                    kinds = {_ALERT_TEXT[x.kind] for x in raised}
+                    if latest.score.risk_flags:
+                        kinds.add("risk_item")
+                    kinds_text = ";".join(sorted(kinds))
+                else:  # the same text, without a set to sort (the usual case)
+                    kinds_text = "risk_item" if latest.score.risk_flags else ""
                 row: tuple[Any, ...] = (
                     name,
                     offered,
@@ -729,7 +750,7 @@ def _simulate(
                     "attended",
                     phq,
                     gad,
-                    ";".join(sorted(kinds)),
+                    kinds_text,
                 )
             else:
                 plan = build.record_session(plan, build.session(sid, at, _DID_NOT_ATTEND))
@@ -795,6 +816,11 @@ _STEP_UP = ReviewDecision.STEP_UP
 _WAITLIST = Event.WAITLIST
 
 
+def _flag(shown: bool, value: bool | None) -> bool | str:
+    """A table's boolean: ``value`` when ``shown`` and known, else empty."""
+    return value if shown and value is not None else ""
+
+
 def _result(
     ctx: _Context,
     plan: TreatmentPlan,
@@ -833,12 +859,6 @@ def _result(
     baseline = scores[0] if scores else None
     last = scores[-1] if len(scores) > 1 else None
 
-    def flag(value: bool | None) -> bool | str:
-        return value if counted and value is not None else ""
-
-    def flag_started(value: bool | None) -> bool | str:
-        return value if started and value is not None else ""
-
     factors = traits.factors
     client = (
         name,
@@ -863,12 +883,12 @@ def _result(
         last[0] if last else "",
         last[1] if last else "",
         counted,
-        flag(outcome.case_at_start if outcome else None),
-        flag(outcome.recovered if outcome else None),
-        flag(outcome.reliable_improvement if outcome else None),
-        flag(outcome.reliable_deterioration if outcome else None),
-        flag(outcome.reliable_recovery if outcome else None),
-        flag_started(by8),
+        _flag(counted, outcome.case_at_start if outcome else None),
+        _flag(counted, outcome.recovered if outcome else None),
+        _flag(counted, outcome.reliable_improvement if outcome else None),
+        _flag(counted, outcome.reliable_deterioration if outcome else None),
+        _flag(counted, outcome.reliable_recovery if outcome else None),
+        _flag(started, by8),
         first_ri if first_ri is not None else "",
     )
     text = _TEXT
@@ -887,4 +907,4 @@ def _result(
         for seq, t in enumerate(plan.history)
     ]
     censored_at = attended if started and dropout_at is None else None
-    return ClientResult(client, sessions, events, dropout_at, censored_at, plan)
+    return _new_result(client, sessions, events, dropout_at, censored_at, plan)

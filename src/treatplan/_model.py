@@ -1036,8 +1036,10 @@ class TreatmentPlan(_DerivedStateSlot):
         return found
 
     def all_assessments(self) -> tuple[Assessment, ...]:
-        """Every assessment, standalone and taken at sessions, in time order."""
-        taken = [*self.assessments, *(a for s in self.sessions for a in s.assessments)]
+        """Every assessment, taken at sessions and standalone, in time order: ties in
+        session order, then standalone ones in the plan's order, as the plan's measure
+        series order them (the latest score and everything derived from it)."""
+        taken = [*(a for s in self.sessions for a in s.assessments), *self.assessments]
         taken.sort(key=lambda a: v.instant(a.administered_at))
         return tuple(taken)
 

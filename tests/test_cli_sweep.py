@@ -7,20 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
+from sweep_scenarios import SMALL
 from treatplan._cli import main
-from treatplan.sim import CAPACITY_SCENARIO, Capacity, Team
-
-SMALL = attrs.evolve(
-    CAPACITY_SCENARIO,
-    capacity=Capacity(referrals_per_week=10.0),
-    service=attrs.evolve(
-        CAPACITY_SCENARIO.service, step2=Team(1, 4, 20), step3=Team(1, 4, 20), warmup_weeks=0.0
-    ),
-    horizon_weeks=30,
-)
 
 
 @pytest.fixture

@@ -9,18 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
+from sweep_scenarios import SMALL
 from treatplan import ValidationError
 from treatplan.sim import (
-    CAPACITY_SCENARIO,
     DEFAULT_SCENARIO,
     SWEEP_COLUMNS,
     Arm,
-    Capacity,
     SweepError,
-    Team,
     _sweep,
     apply_overrides,
     check_grid,
@@ -28,14 +25,6 @@ from treatplan.sim import (
     sweep,
 )
 
-SMALL = attrs.evolve(
-    CAPACITY_SCENARIO,
-    capacity=Capacity(referrals_per_week=10.0),
-    service=attrs.evolve(
-        CAPACITY_SCENARIO.service, step2=Team(1, 4, 20), step3=Team(1, 4, 20), warmup_weeks=0.0
-    ),
-    horizon_weeks=30,
-)
 ARMS = grid({"service.step3.therapists": [1, 3]})
 
 

@@ -7,22 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
-from treatplan.sim import CAPACITY_SCENARIO, Capacity, Team, _sweep, grid, sweep
+from sweep_scenarios import SMALL
+from treatplan.sim import _sweep, grid, sweep
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
-
-SMALL = attrs.evolve(
-    CAPACITY_SCENARIO,
-    capacity=Capacity(referrals_per_week=10.0),
-    service=attrs.evolve(
-        CAPACITY_SCENARIO.service, step2=Team(1, 4, 20), step3=Team(1, 4, 20), warmup_weeks=0.0
-    ),
-    horizon_weeks=30,
-)
 
 
 def test_a_parquet_sweep_with_int_and_float_values_types_the_column_as_double(

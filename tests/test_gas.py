@@ -40,7 +40,7 @@ def test_weighted_goals_by_hand() -> None:
 def test_rho_is_configurable() -> None:
     # rho = 0: T = 50 + 10 * sum(x) / sqrt(n) = 50 + 10 * 2 / sqrt(2) = 64.1421
     assert tp.outcomes.gas_t_score([1, 1], rho=0) == pytest.approx(50 + 20 / math.sqrt(2))
-    assert tp.DEFAULT_GAS_RHO == 0.3
+    assert tp.outcomes.DEFAULT_GAS_RHO == 0.3
 
 
 @pytest.mark.parametrize(
@@ -62,6 +62,20 @@ def test_bad_input_is_refused(
 ) -> None:
     with pytest.raises(tp.ArgumentError, match=message):
         tp.outcomes.gas_t_score(levels, weights, rho=rho)
+
+
+def test_weights_of_any_size_in_range_give_the_score_of_their_proportions() -> None:
+    # The score depends on the weights' proportions only. A weight of 1e-300 once
+    # underflowed both sums to 0 (ZeroDivisionError) and 1e-160 lost digits.
+    assert tp.outcomes.gas_t_score([1], [1e-300]) == 60.0
+    assert tp.outcomes.gas_t_score([1], [5e-324]) == 60.0
+    assert tp.outcomes.gas_t_score([1, 1], [1e-160, 1e-160]) == tp.outcomes.gas_t_score([1, 1])
+    assert tp.outcomes.gas_t_score([2, -1, 0], [3e-200, 1e-200, 2e-200]) == pytest.approx(
+        tp.outcomes.gas_t_score([2, -1, 0], [3, 1, 2]), rel=1e-15
+    )
+    assert tp.outcomes.gas_t_score([2, 2], [1e9, 1e9]) == tp.outcomes.gas_t_score([2, 2])
+    # A goal weighted 1e-300 beside one weighted 1e9 counts for nothing.
+    assert tp.outcomes.gas_t_score([-2, 2], [1e-300, 1e9]) == 70.0
 
 
 goals = st.integers(min_value=1, max_value=8)

@@ -48,6 +48,11 @@ def gas_t_score(
     w = [1.0] * len(levels) if weights is None else [float(x) for x in weights]
     if not (v.is_number(rho) and 0 <= rho <= 1):
         raise ArgumentError("rho", "a number from 0 to 1")
+    # The score is the same for weights all scaled alike: scale them by a power of two
+    # (exact) so that the largest is in [0.5, 1), and neither sum can underflow to 0 or
+    # overflow, whatever the weights' size (1e-300 once divided by zero).
+    _, exponent = math.frexp(max(w))
+    w = [math.ldexp(x, -exponent) for x in w]
     spread = (1 - rho) * sum(x * x for x in w) + rho * sum(w) ** 2
     return 50 + 10 * sum(wi * xi for wi, xi in zip(w, levels, strict=True)) / math.sqrt(spread)
 

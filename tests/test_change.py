@@ -223,6 +223,18 @@ def test_classify_change_needs_a_threshold_or_norms() -> None:
         tp.change.classify_change(NORMED, 20, 12, method=ChangeMethod.HAGEMAN_ARRINDELL)
 
 
+def test_classify_change_refuses_z_with_the_fixed_threshold() -> None:
+    # The fixed threshold has no z criterion: z was once ignored without a word.
+    with pytest.raises(tp.ArgumentError, match="^z: expected None with the fixed-threshold"):
+        tp.change.classify_change(tp.instruments.PHQ9, 16, 10, z=100)
+    with pytest.raises(tp.ArgumentError, match="^z: "):
+        tp.change.classify_change(
+            tp.instruments.GAD7, 16, 10, method=ChangeMethod.FIXED_THRESHOLD, z=1.96
+        )
+    # With the norm-based method z is the criterion.
+    assert tp.change.classify_change(NORMED, 20, 12, z=100).reliable_improvement is False
+
+
 def test_classify_change_can_force_jacobson_truax_on_a_fixed_threshold_instrument() -> None:
     phq = attrs.evolve(
         tp.instruments.PHQ9,

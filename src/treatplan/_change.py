@@ -661,7 +661,10 @@ def classify_change(
     else Jacobson-Truax from its ``norms`` (Hageman-Arrindell needs ``stats``).
     Default cut-off: the caseness cut-off, else cut-off c from the norms, else
     none (then "recovered" and "harmed" cannot occur). ``z`` overrides the
-    method's criterion (1.96 Jacobson-Truax, 1.645 Hageman-Arrindell).
+    method's criterion (1.96 Jacobson-Truax, 1.645 Hageman-Arrindell); the fixed
+    threshold has none, so ``z`` with it (the default for PHQ-9 and GAD-7) raises
+    :class:`~treatplan.ArgumentError` rather than being ignored: pass
+    ``method=ChangeMethod.JACOBSON_TRUAX`` as well.
 
     Hageman-Arrindell works on the true-score scale: a named cut-off (a, b or c)
     comes from :func:`hageman_arrindell_cutoffs`, and the default is the
@@ -716,6 +719,12 @@ def classify_change(
         if instrument.reliable_change is None:
             raise ArgumentError(
                 "method", "not fixed_threshold: the instrument has no reliable_change threshold"
+            )
+        if z is not None:
+            raise ArgumentError(
+                "z",
+                "None with the fixed-threshold method, which has no z criterion "
+                "(for a z criterion, pass method=ChangeMethod.JACOBSON_TRUAX)",
             )
         return fixed_threshold_change(
             pre, post, threshold=instrument.reliable_change, direction=direction, cutoff=level

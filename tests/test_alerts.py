@@ -127,6 +127,15 @@ def test_alliance_policy_is_configurable() -> None:
     assert kinds(plan, alliance_cutoff=38) == ["alliance_low", "alliance_drop"]
 
 
+def test_alliance_drop_compares_with_the_previous_srs_score_and_says_so() -> None:
+    # Sessions without an SRS score between the two: the drop is from the previous score.
+    plan = build(phq9=[15, 13, 11, 10], srs=[40, None, None, 39])
+    when = plan.sessions[-1].at + timedelta(hours=1)
+    (drop,) = [a for a in tp.alerts(plan, when) if a.kind.value == "alliance_drop"]
+    assert drop.message == "SRS dropped 1 point since its previous score (40 -> 39)"
+    assert len(drop.evidence) == 2
+
+
 # --------------------------------------------------------------------------- data
 def test_measures_missing_after_n_attended_sessions() -> None:
     one_gap = build(phq9=[15, 13, None])

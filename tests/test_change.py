@@ -225,9 +225,9 @@ def test_classify_change_needs_a_threshold_or_norms() -> None:
 
 def test_classify_change_refuses_z_with_the_fixed_threshold() -> None:
     # The fixed threshold has no z criterion: z was once ignored without a word.
-    with pytest.raises(tp.ArgumentError, match="^z: expected None with the fixed-threshold"):
+    with pytest.raises(tp.ArgumentError, match=r"^z: expected None with the fixed-threshold"):
         tp.change.classify_change(tp.instruments.PHQ9, 16, 10, z=100)
-    with pytest.raises(tp.ArgumentError, match="^z: "):
+    with pytest.raises(tp.ArgumentError, match=r"^z: "):
         tp.change.classify_change(
             tp.instruments.GAD7, 16, 10, method=ChangeMethod.FIXED_THRESHOLD, z=1.96
         )

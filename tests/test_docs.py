@@ -226,7 +226,6 @@ SOURCES = [
     "Barkham",
     "Stiles",
     "Baldwin",
-    "Lin",
     "Prochaska",
     "LOINC",
     "HL7 FHIR",

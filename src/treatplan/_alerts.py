@@ -105,8 +105,9 @@ class AlertPolicy:
       targets plus any scored at two or more sessions.
     - ``alliance_instrument`` / ``alliance_cutoff`` / ``alliance_drop``: SRS
       below its cut-off (the instrument's own, else 36, Duncan et al. 2003,
-      unconfirmed) or dropping by ``alliance_drop`` points or more from the
-      previous session (1 point, as PCOMS tools alert).
+      unconfirmed) or dropping by ``alliance_drop`` points or more from its
+      previous score (the latest earlier session with an SRS score; 1 point, as
+      PCOMS tools are reported to alert, *unconfirmed*).
     - ``amber_alerts``: also warn on less change than expected (amber).
     - ``missing_after_sessions``: attended sessions without a score before a
       monitored measure counts as missing (default 2).
@@ -403,9 +404,8 @@ def _alliance(plan: TreatmentPlan, series: Series, policy: AlertPolicy) -> list[
                 _new_alert(
                     AlertKind.ALLIANCE_DROP,
                     AlertLevel.WARNING,
-                    f"{code} dropped {drop:g} point{'s' if drop != 1 else ''} since the "
-                    "last session "
-                    f"({previous.total:g} -> {latest.total:g})",
+                    f"{code} dropped {drop:g} point{'s' if drop != 1 else ''} since its "
+                    f"previous score ({previous.total:g} -> {latest.total:g})",
                     code,
                     (previous.assessment_id, latest.assessment_id),
                     latest.at,

@@ -7,7 +7,7 @@ among at-risk clients fell from 21% to 13%, Lambert 2017). This module gives:
 
 - :class:`LogLinearCurve`, the built-in expected response: the distance from the
   healthy end of the scale shrinks linearly in ``ln(1 + session)`` (fast early,
-  slower later: Lin et al. 2023), with a band for individual variation plus
+  slower later: Howard et al. 1986), with a band for individual variation plus
   measurement error. Its rates are configurable defaults derived from the
   published dose-response figures (Howard et al. 1986; see the class docstring).
 - :class:`TabulatedCurve`, expected scores supplied by the user (for example a
@@ -60,7 +60,7 @@ __all__ = [
 # Howard, Kopta, Krause & Orlinsky (1986): about 50% of clients improved by
 # session 8 and 75% by session 26. Read "improved" as a reliable improvement on
 # PHQ-9 (6 points, the NHS Talking Therapies threshold) from the typical intake
-# of depressed clients (15.5, UK service data; docs/references.md#simulation-figures): the median
+# of depressed clients (15.5, unconfirmed; docs/references.md#simulation-figures): the median
 # client removes 6 / 15.5 of their intake severity by session 8, and the client
 # at the 25th percentile of response does so by session 26.
 _HOWARD_MEDIAN_SESSION = 8
@@ -178,10 +178,10 @@ class LogLinearCurve:
     ``spread = sqrt((d0 * ln(1 + s) * rate_sd)^2 + SEM^2)``.
 
     Every number is a configurable default. ``rate`` 0.176 and ``rate_sd`` 0.087
-    make the expected PHQ-9 trajectory from the typical depressed intake (15.5)
-    reach a reliable improvement by session 8 for half of clients and by session
-    26 for three quarters (Howard et al. 1986); the median client halves their
-    severity by session 16 (Hansen, Lambert & Forman 2002: 13-18 sessions).
+    make the expected PHQ-9 trajectory from a typical depressed intake (15.5, an
+    *unconfirmed* figure) reach a reliable improvement by session 8 for half of
+    clients and by session 26 for three quarters (Howard et al. 1986); the median
+    client halves their severity by session 16 (Hansen, Lambert & Forman 2002: 13-18 sessions).
     """
 
     __repr__ = record_repr

@@ -1,7 +1,7 @@
 """Synthetic clients and their symptom dynamics.
 
 A client's *true* PHQ-9 and GAD-7 follow a log-linear dose-response curve
-(fast early, slower later: Howard et al. 1986; Lin et al. 2023) with individual
+(fast early, slower later: Howard et al. 1986) with individual
 variation, optional early sudden gains, worse-before-better starts and
 deterioration. Observed totals add measurement error whose SD is the
 instrument's standard error of measurement, SD * sqrt(1 - reliability)

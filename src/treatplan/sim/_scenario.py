@@ -128,12 +128,12 @@ class Normal:
 class Population:
     """Who is referred: intake severity and the client factors that drive success.
 
-    ``phq9``: 15.5 (SD 4.3) among depressed clients, UK service data
-    (docs/references.md#simulation-figures); all comers average 10.8 (SD 6.2).
-    ``gad7`` and its correlation with PHQ-9 are *unconfirmed* defaults. Readiness,
-    support and barrier shares, ``decline_at_referral`` and ``mean_patience_weeks``
-    (how long a client waits on the list before giving up, exponential) are
-    *unconfirmed*.
+    ``phq9``: 15.5 (SD 4.3), typical of depressed clients in UK routine care (all
+    comers average about 10.8, SD 6.2), *unconfirmed* (no single published source;
+    docs/references.md#simulation-figures). ``gad7`` and its correlation with PHQ-9
+    are *unconfirmed* defaults. Readiness, support and barrier shares,
+    ``decline_at_referral`` and ``mean_patience_weeks`` (how long a client waits on
+    the list before giving up, exponential) are *unconfirmed*.
     """
 
     __repr__ = record_repr
@@ -172,7 +172,7 @@ class Response:
 
     The expected proportional fall in the true score after ``s`` attended
     sessions is ``response * ln(1 + s) / ln(1 + reference_sessions)``, mostly
-    log-linear (Lin et al. 2023; Howard et al. 1986); ``response`` varies by
+    log-linear (Howard et al. 1986); ``response`` varies by
     client (``response_sd``) and is shifted by readiness and support
     (``readiness_effect``, ``support_effect`` per step from the middle level).
     A share of clients make an early sudden gain, a share get worse before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import pickle
 
 import pytest
@@ -98,11 +99,44 @@ def test_fire_raises_transition_error_with_the_failed_guards() -> None:
     assert len(caught.value.reasons) >= 2
 
 
-def test_validation_error_survives_pickling_for_worker_processes() -> None:
-    error = ValidationError([Problem("$.a", "x")], "invalid plan")
-    try:
-        copy = pickle.loads(pickle.dumps(error))
-    except TypeError:
-        pytest.fail("ValidationError cannot be pickled")
-    assert isinstance(copy, ValidationError)
-    assert copy.problems == error.problems
+def _every_error() -> list[TreatplanError]:
+    from treatplan.sim import OutputExistsError, SweepError
+
+    return [
+        TreatplanError("plain"),
+        ValidationError([Problem("$.a", "x"), Problem("$.b[0]", "y")], "invalid plan"),
+        ValidationError.at("$.c", "z"),
+        tp.LimitError([Problem("$", "at most 10 bytes")], "document too large"),
+        tp.ArgumentError("clients", "an integer from 1"),
+        tp.UnknownReferenceError("code", "a known instrument code"),
+        TransitionError("referred", "agree_plan", ("no goals", "no interventions")),
+        TransitionError("closed", "fire", ()),
+        OutputExistsError("out_dir: expected an empty folder"),
+        SweepError("holds another sweep"),
+    ]
+
+
+@pytest.mark.parametrize("error", _every_error(), ids=lambda e: type(e).__name__)
+def test_every_error_pickles_and_copies_as_itself(error: TreatplanError) -> None:
+    # An error raised in a worker process (or on a Dask worker) is pickled to the
+    # caller. Errors whose __init__ builds the message from its own arguments once
+    # failed to unpickle (ArgumentError, TransitionError) or came back garbled.
+    error.add_note("a note")
+    for copy in (pickle.loads(pickle.dumps(error)), copy_module.deepcopy(error)):
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert copy.args == error.args
+        assert vars(copy) == vars(error)
+        assert copy.__notes__ == ["a note"]
+
+
+def test_every_library_error_class_is_covered_by_the_pickling_test() -> None:
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        for sub in list(found):
+            found |= subclasses(sub)
+        return found
+
+    covered = {type(e) for e in _every_error()}
+    library = {c for c in subclasses(TreatplanError) if c.__module__.startswith("treatplan")}
+    assert library <= covered

@@ -91,6 +91,22 @@ def test_a_random_policy_is_reproducible_across_executors() -> None:
     assert any(r.client[COL["ended_by"]] == "coin" for r in serial)
 
 
+class _RefusesToDecide(DefaultPolicy):
+    """A policy that raises a library error at the first review."""
+
+    def decide(self, state: ClientState, findings: tp.Findings) -> tp.ReviewDecision:
+        raise tp.ArgumentError("findings", "findings this policy understands")
+
+
+def test_a_library_error_in_a_worker_process_reaches_the_caller_as_itself() -> None:
+    # It once broke the process pool (BrokenProcessPool): ArgumentError did not unpickle.
+    with (
+        ProcessPoolExecutor(max_workers=2) as pool,
+        pytest.raises(tp.ArgumentError, match=r"^findings: expected findings this policy"),
+    ):
+        simulate(DEFAULT_SCENARIO, 20, seed=SEED, policy=_RefusesToDecide(), executor=pool)
+
+
 def test_a_random_policy_is_reproducible_on_dask() -> None:
     distributed = pytest.importorskip("dask.distributed")
     serial = _run(CoinFlipReviews(), 30)

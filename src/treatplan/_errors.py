@@ -8,6 +8,7 @@ that must not leak into logs through an error message.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -25,7 +26,21 @@ __all__ = [
 
 
 class TreatplanError(Exception):
-    """Base class of every error treatplan raises on purpose."""
+    """Base class of every error treatplan raises on purpose.
+
+    Every one pickles and copies to an equal error (same class, message and
+    attributes), so one raised in a simulator worker process or on a Dask worker
+    reaches the caller as itself.
+    """
+
+    def _init_args(self) -> tuple[Any, ...]:
+        # The arguments __init__ takes to rebuild this error. An Exception pickles as
+        # ``type(self)(*self.args)``, which is wrong for every subclass whose
+        # __init__ builds its message from its own arguments.
+        return self.args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._init_args(), self.__dict__ or None)
 
 
 @attrs.frozen
@@ -54,12 +69,16 @@ class ValidationError(TreatplanError, ValueError):
     problems: tuple[ValidationIssue, ...]
 
     def __init__(self, problems: Iterable[ValidationIssue], what: str = "invalid input") -> None:
+        self._what = what
         self.problems = tuple(problems)
         if not self.problems:
             self.problems = (ValidationIssue("$", what),)
         lines = "\n".join(f"  {p}" for p in self.problems)
         n = len(self.problems)
         super().__init__(f"{what}: {n} problem{'s' if n != 1 else ''}\n{lines}")
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self.problems, self._what)
 
     @classmethod
     def at(cls, path: str, expected: str) -> ValidationError:
@@ -93,6 +112,9 @@ class ArgumentError(TreatplanError, TypeError, ValueError):
         self.parameter = parameter
         self.expected = expected
         super().__init__(f"{parameter}: expected {expected}")
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self.parameter, self.expected)
 
 
 class UnknownReferenceError(ArgumentError, KeyError, IndexError):
@@ -128,6 +150,9 @@ class TransitionError(TreatplanError):
         self.reasons = tuple(reasons)
         because = "; ".join(self.reasons) if self.reasons else "not allowed"
         super().__init__(f"{event!s} is not allowed in phase {phase!s}: {because}")
+
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self.phase, self.event, self.reasons)
 
 
 def _join(prefix: str, path: str) -> str:

@@ -400,6 +400,9 @@ class SweepError(TreatplanError):
         super().__init__(f"out_dir {detail}")
         self.detail = detail
 
+    def _init_args(self) -> tuple[Any, ...]:
+        return (self.detail,)
+
 
 def sweep(
     base: Scenario,

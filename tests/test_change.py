@@ -421,6 +421,18 @@ def test_hageman_arrindell_cutoffs_need_a_positive_reliability() -> None:
         )
 
 
+def test_hageman_arrindell_cutoffs_check_norms_and_direction() -> None:
+    # A direction as text once gave the higher-is-better cut-offs without a word.
+    norms = Norms(
+        clinical_mean=18, clinical_sd=5, functional_mean=5, functional_sd=4, reliability=0.85
+    )
+    for direction in ("higher_is_worse", None):
+        with pytest.raises(tp.ArgumentError, match=r"^direction: "):
+            tp.change.hageman_arrindell_cutoffs(norms, direction)  # type: ignore[arg-type]
+    with pytest.raises(tp.ArgumentError, match=r"^norms: expected the Norms of an instrument"):
+        tp.change.hageman_arrindell_cutoffs(None, Direction.HIGHER_IS_WORSE)  # type: ignore[arg-type]
+
+
 def test_hageman_arrindell_cs_index_by_hand() -> None:
     # CS_IND = (M + r (x - M) - cutoff) / (sqrt(r) SE); true-score cut-off 11.
     #   post 5:  12 + 0.8 * (5 - 12)  = 6.4  -> (6.4 - 11) / 2.4 = -1.9166667

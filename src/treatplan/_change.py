@@ -509,6 +509,9 @@ def hageman_arrindell_cutoffs(
     except that b uses the functional SD as Jacobson & Truax's b does (the
     package's b uses the clinical SD).
     """
+    if not isinstance(norms, Norms):
+        raise ArgumentError("norms", "the Norms of an instrument")
+    _check_direction(direction)
     r1 = _positive_reliability(
         norms.reliability if reliability_clinical is None else reliability_clinical,
         "reliability_clinical",

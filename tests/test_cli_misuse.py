@@ -123,7 +123,7 @@ def test_sigterm_to_simulate_exits_143_with_one_line_and_leaves_nothing(
     code = main(["simulate", "--clients", "600", "--chunk-size", "20", "--out", str(out)])
     assert code == 143
     err = capsys.readouterr().err
-    assert err == f"interrupted: no complete run written to {out}/\n"
+    assert err == "interrupted: no complete run written to the --out folder\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -137,7 +137,10 @@ def test_sigterm_with_keep_partial_keeps_it_marked_partial(
     argv = ["simulate", "--clients", "600", "--chunk-size", "20", "--out", str(out)]
     assert main([*argv, "--keep-partial"]) == 143
     kept = tmp_path / "out.partial"
-    assert capsys.readouterr().err.rstrip().endswith(f"partial results kept in {kept}/")
+    assert capsys.readouterr().err == (
+        "interrupted: no complete run written to the --out folder; "
+        "the partial run is kept beside it, as DIR.partial\n"
+    )
     manifest = json.loads((kept / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["complete"] is False
     assert manifest["stopped_by"] == "Terminated"
@@ -153,7 +156,8 @@ def test_sigterm_to_sweep_exits_143_and_keeps_completed_runs(
     argv = ["sweep", "--set", "horizon_weeks=20,21", "--clients", "5", "--replicates", "1"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 143
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: completed runs are kept in ")
+    assert err.startswith("interrupted: completed runs are kept in the --out folder (runs/)")
+    assert str(tmp_path) not in err
     assert "Traceback" not in err
 
 
@@ -201,7 +205,7 @@ def test_sigterm_to_a_real_simulate_process(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
     assert proc.returncode == 143, err
-    assert err.splitlines() == [f"interrupted: no complete run written to {tmp_path / 'out'}/"]
+    assert err.splitlines() == ["interrupted: no complete run written to the --out folder"]
     assert out == ""
     assert list(tmp_path.iterdir()) == []
 

@@ -141,8 +141,10 @@ def test_tables_written_starts_its_own_line_after_the_progress_bar(
     assert "40/40 clients" in captured.err
     bar, message = captured.err.rsplit("\n", 2)[:2]
     assert bar.startswith("\rsimulating default [")
-    assert message == f"tables written to {tmp_path}/"
-    assert captured.err.endswith(f"\ntables written to {tmp_path}/\n")
+    # The folder is named by its option, never by the path typed (it may hold a name).
+    assert message == "tables written to the --out folder"
+    assert captured.err.endswith("\ntables written to the --out folder\n")
+    assert str(tmp_path) not in captured.err
     assert "tables written" not in captured.out
 
 
@@ -195,13 +197,19 @@ def test_a_used_out_is_refused_in_one_line_and_left_alone(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     # The folder is named by its option, never by its path (which may hold a name).
-    assert captured.err.startswith("error: --out is not empty")
+    assert captured.err == (
+        "error: --out: expected an empty folder, or --overwrite to replace the treatplan "
+        "run in it\n"
+    )
     assert str(tmp_path) not in captured.err
     assert "--overwrite" in captured.err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     # --overwrite replaces only what looks like a treatplan run.
     assert _run(tmp_path, "--overwrite") == 2
-    assert "does not hold only a treatplan run" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "error: --out: expected a folder holding only a treatplan run (a manifest.json "
+        "listing every file in it) for --overwrite; nothing was replaced\n"
+    )
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -209,7 +217,7 @@ def test_a_file_as_out_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "out").write_text("x")
     assert _run(tmp_path / "out") == 2
     err = capsys.readouterr().err
-    assert err == "error: --out names a file that is not a folder: choose a folder\n"
+    assert err == "error: --out: expected a folder, not a file\n"
 
 
 def test_overwrite_replaces_an_earlier_run_only_once_the_new_one_is_complete(
@@ -240,7 +248,7 @@ def test_overwrite_replaces_an_earlier_run_only_once_the_new_one_is_complete(
     assert "--overwrite" in second["command"]
     assert not any(p.name.startswith("replicate-") for p in out.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing hidden left behind
-    assert "tables written to" in capsys.readouterr().err
+    assert "tables written to the --out folder" in capsys.readouterr().err
 
 
 def test_a_failed_overwrite_keeps_the_earlier_run(
@@ -281,7 +289,7 @@ def test_an_interrupted_run_prints_one_line_and_exits_130(
     assert _run(tmp_path / "out") == 130
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == f"interrupted: no complete run written to {tmp_path / 'out'}/\n"
+    assert captured.err == "interrupted: no complete run written to the --out folder\n"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -294,7 +302,10 @@ def test_keep_partial_marks_the_kept_folder(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     kept = next(tmp_path.glob(".out.partial-*"))
-    assert f"partial results kept in {kept}/" in err
+    assert err == (
+        "interrupted: no complete run written to the --out folder; "
+        "the partial run is kept beside it, in the hidden folder .DIR.partial-*\n"
+    )
     manifest = json.loads((kept / "manifest.json").read_text())
     assert manifest["complete"] is False
     from treatplan import TreatplanError
@@ -308,7 +319,8 @@ def test_the_manifest_lists_every_file_with_its_hash(tmp_path: Path) -> None:
     import hashlib
 
     from treatplan import TreatplanError
-    from treatplan.sim import DEFAULT_SCENARIO, check_manifest, scenario_sha256
+    from treatplan.sim import DEFAULT_SCENARIO, check_manifest
+    from treatplan.sim._manifest import scenario_sha256
 
     out = tmp_path / "out"
     assert _run(out, "--replicates", "2", "--format", "jsonl", "--seed", "4") == 0
@@ -441,7 +453,7 @@ def test_a_folder_filled_meanwhile_is_not_replaced(
 
     monkeypatch.setattr(treatplan.sim._run, "replicates_into", someone_else_writes)
     assert _run(out) == 2
-    assert "is not empty" in capsys.readouterr().err
+    assert "--out: expected an empty folder" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["theirs.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

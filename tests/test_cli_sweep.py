@@ -194,7 +194,8 @@ def test_ctrl_c_keeps_completed_runs_and_exits_130(
     argv += ["--clients", "8", "--replicates", "1", "--out", str(tmp_path / "o")]
     assert _run(*argv) == 130
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: completed runs are kept in ")
+    assert err.startswith("interrupted: completed runs are kept in the --out folder (runs/)")
+    assert str(tmp_path) not in err
     assert "Traceback" not in err
     monkeypatch.setattr(_sweep, "run_arm", real)
     assert _run(*argv) == 0
@@ -202,7 +203,8 @@ def test_ctrl_c_keeps_completed_runs_and_exits_130(
     argv[-3] = "9"  # another sweep into the same folder
     assert _run(*argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --out holds a different sweep")
+    assert err.startswith("error: --out: expected an empty folder or one holding this sweep")
+    assert "it holds a different sweep" in err
     assert str(tmp_path) not in err
 
 

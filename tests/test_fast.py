@@ -387,8 +387,9 @@ def test_the_makers_of_reviews_changes_and_clients_build_what_the_constructors_b
     """Each record a review (and its alerts, achievements, step advice and changes) makes, made
     by its frozen maker from a real review's values, equals the constructor's."""
     from treatplan._state import state_of as _state_of
-    from treatplan.sim import DEFAULT_SCENARIO, WaitingList, simulate_client
+    from treatplan.sim import DEFAULT_SCENARIO
     from treatplan.sim._dynamics import drawn_traits
+    from treatplan.sim._engine import WaitingList, simulate_client
 
     for admission in WaitingList(DEFAULT_SCENARIO, 3).admissions(0, 40):
         client = simulate_client(DEFAULT_SCENARIO, 3, admission, keep_plan=True)

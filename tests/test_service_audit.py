@@ -15,7 +15,6 @@ from treatplan.sim import (
     CAPACITY_SCENARIO,
     WAIT_COLUMNS,
     Capacity,
-    ClinicalEpisodes,
     Episode,
     OutputExistsError,
     Patience,
@@ -30,6 +29,7 @@ from treatplan.sim import (
     simulate_service,
     sweep,
 )
+from treatplan.sim._service import ClinicalEpisodes
 
 _W = {name: i for i, name in enumerate(WAIT_COLUMNS)}
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import treatplan as tp
-from treatplan.sim import DEFAULT_SCENARIO, ItemPatterns, draw_traits, true_scores
-from treatplan.sim._dynamics import observe, sem
+from treatplan.sim import DEFAULT_SCENARIO
+from treatplan.sim._dynamics import ItemPatterns, draw_traits, observe, sem, true_scores
 
 
 def test_item_patterns_sum_to_the_total_and_fit_the_instrument() -> None:

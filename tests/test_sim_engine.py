@@ -7,16 +7,15 @@ from datetime import date, timedelta
 import attrs
 
 import treatplan as tp
-from treatplan.sim import (
+from treatplan.sim import DEFAULT_SCENARIO, NON_ATTENDANCE_RULES, Policy
+from treatplan.sim._engine import (
+    _DAYS_KEPT,
     CLIENT_COLUMNS,
-    DEFAULT_SCENARIO,
-    NON_ATTENDANCE_RULES,
     Admission,
-    Policy,
     WaitingList,
+    _Context,
     simulate_client,
 )
-from treatplan.sim._engine import _DAYS_KEPT, _Context
 
 COL = {c: i for i, c in enumerate(CLIENT_COLUMNS)}
 

@@ -11,7 +11,7 @@ import pytest
 
 import treatplan as tp
 from treatplan._fast import drawn_assessment, drawn_session
-from treatplan.sim import ItemPatterns
+from treatplan.sim._dynamics import ItemPatterns
 
 INSTRUMENTS = [tp.instruments.PHQ9, tp.instruments.GAD7]
 

@@ -19,15 +19,25 @@ import pytest
 import treatplan as tp
 from treatplan import sim
 from treatplan.instruments import builtin_instrument
-from treatplan.sim import _checks
+from treatplan.sim import (
+    _checks,
+    _dynamics,
+    _engine,
+    _manifest,
+    _random,
+    _run,
+    _service,
+    _sweep,
+)
+from treatplan.sim._summary import Tally, summarise
 
 SECRET = "SECRET-NOTE"
 SC = sim.DEFAULT_SCENARIO
 PHQ9 = builtin_instrument("PHQ-9")
 
 
-def _admission(index: int = 0) -> sim.Admission:
-    return sim.WaitingList(SC, 1).admissions(index, index + 1)[0]
+def _admission(index: int = 0) -> _engine.Admission:
+    return _engine.WaitingList(SC, 1).admissions(index, index + 1)[0]
 
 
 def _summary() -> sim.Summary:
@@ -86,13 +96,13 @@ def test_grid_parameters_are_checked(parameters: Any, expected: str) -> None:
 def test_check_grid_counts_arms_first_and_refuses_a_repeated_path() -> None:
     many = [("horizon_weeks", list(range(1, 11)))] * 4
     _raises(
-        lambda: sim.check_grid(SC, many, "--set"),
+        lambda: _sweep.check_grid(SC, many, "--set"),
         tp.ValidationError,
         f"--set: expected at most {sim.MAX_ARMS:,} arms",
     )
     twice = [("horizon_weeks", [10]), ("horizon_weeks", [11])]
     _raises(
-        lambda: sim.check_grid(SC, twice),
+        lambda: _sweep.check_grid(SC, twice),
         tp.ValidationError,
         "$.grid[1].path: expected a path not given earlier",
     )
@@ -156,7 +166,7 @@ def test_arm_values_are_validated(name: Any, overrides: Any, where: str) -> None
     ],
 )
 def test_apply_overrides_checks_its_arguments(base: Any, overrides: Any, where: str) -> None:
-    _raises(lambda: sim.apply_overrides(base, overrides), tp.ArgumentError, where)
+    _raises(lambda: _sweep.apply_overrides(base, overrides), tp.ArgumentError, where)
 
 
 # -- 7: simulate and friends -------------------------------------------------------------
@@ -234,20 +244,22 @@ def test_simulate_replicates_checks_its_arguments(kwargs: dict[str, Any], where:
     ],
 )
 def test_run_chunk_names_its_parameters(args: tuple[Any, ...], where: str) -> None:
-    _raises(lambda: sim.run_chunk(*args), tp.ArgumentError, where)
+    _raises(lambda: _run.run_chunk(*args), tp.ArgumentError, where)
 
 
 def test_simulate_client_and_the_waiting_list_check_their_arguments() -> None:
-    _raises(lambda: sim.simulate_client(SECRET, 1, _admission()), tp.ArgumentError, "scenario")  # type: ignore[arg-type]
-    _raises(lambda: sim.simulate_client(SC, None, _admission()), tp.ArgumentError, "seed")  # type: ignore[arg-type]
-    _raises(lambda: sim.simulate_client(SC, 1, SECRET), tp.ArgumentError, "admission: expected")  # type: ignore[arg-type]
-    _raises(lambda: sim.WaitingList(SECRET, 1), tp.ArgumentError, "scenario: expected")  # type: ignore[arg-type]
-    _raises(lambda: sim.WaitingList(SC, "1"), tp.ArgumentError, "seed: expected")  # type: ignore[arg-type]
+    _raises(lambda: _engine.simulate_client(SECRET, 1, _admission()), tp.ArgumentError, "scenario")  # type: ignore[arg-type]
+    _raises(lambda: _engine.simulate_client(SC, None, _admission()), tp.ArgumentError, "seed")  # type: ignore[arg-type]
+    _raises(
+        lambda: _engine.simulate_client(SC, 1, SECRET), tp.ArgumentError, "admission: expected"
+    )  # type: ignore[arg-type]
+    _raises(lambda: _engine.WaitingList(SECRET, 1), tp.ArgumentError, "scenario: expected")  # type: ignore[arg-type]
+    _raises(lambda: _engine.WaitingList(SC, "1"), tp.ArgumentError, "seed: expected")  # type: ignore[arg-type]
 
 
 def test_run_folders_and_hashes_check_their_arguments() -> None:
-    _raises(lambda: sim.RunFolder(5, {}), tp.ArgumentError, "target: expected a folder")  # type: ignore[arg-type]
-    _raises(lambda: sim.scenario_sha256(SECRET), tp.ArgumentError, "scenario: expected")  # type: ignore[arg-type]
+    _raises(lambda: _manifest.RunFolder(5, {}), tp.ArgumentError, "target: expected a folder")  # type: ignore[arg-type]
+    _raises(lambda: _manifest.scenario_sha256(SECRET), tp.ArgumentError, "scenario: expected")  # type: ignore[arg-type]
 
 
 def test_load_scenario_reports_an_unreadable_file_without_its_name(tmp_path: Path) -> None:
@@ -300,8 +312,8 @@ def test_survival_inputs_are_checked(call: Callable[[], object], where: str) -> 
         (lambda: sim.combine_replicates(["x"]), "summaries: expected"),
         (lambda: sim.combine_replicates(SECRET), "summaries: expected"),
         (lambda: sim.format_summary(SECRET), "summary: expected"),
-        (lambda: sim.summarise(SECRET), "tally: expected"),
-        (lambda: sim.summarise(sim.Tally(), 5), "scenario: expected"),
+        (lambda: summarise(SECRET), "tally: expected"),
+        (lambda: summarise(Tally(), 5), "scenario: expected"),
     ],
 )
 def test_summaries_are_checked(call: Callable[[], object], where: str) -> None:
@@ -370,8 +382,8 @@ def test_episodes_are_validated(kwargs: dict[str, Any], where: str) -> None:
         (lambda: sim.ExponentialEpisodes(-1, 1), "mean_days: expected"),
         (lambda: sim.ExponentialEpisodes(math.inf, 1), "mean_days: expected"),
         (lambda: sim.ExponentialEpisodes(1, "x"), "seed: expected"),
-        (lambda: sim.ClinicalEpisodes(SC, SECRET), "seed: expected"),
-        (lambda: sim.ClinicalEpisodes(SECRET, 1), "scenario: expected"),
+        (lambda: _service.ClinicalEpisodes(SC, SECRET), "seed: expected"),
+        (lambda: _service.ClinicalEpisodes(SECRET, 1), "scenario: expected"),
         (lambda: sim.simulate_service(SECRET, 1), "scenario: expected"),
         (lambda: sim.simulate_service(SC, sim.MAX_CLIENTS + 1), "clients: expected"),
         (lambda: sim.simulate_service(SC, 1, "x"), "seed: expected"),
@@ -413,24 +425,24 @@ def test_plot_service_checks_its_path() -> None:
 @pytest.mark.parametrize(
     ("call", "where"),
     [
-        (lambda: sim.draw_traits(SC, 5), "rng: expected a random.Random"),
-        (lambda: sim.draw_traits(SECRET, random.Random(1)), "scenario: expected"),
-        (lambda: sim.true_scores(SECRET, _traits(), 1), "scenario: expected"),
-        (lambda: sim.true_scores(SC, SECRET, 1), "traits: expected"),
-        (lambda: sim.true_scores(SC, _traits(), -1), "dose: expected a finite number, not"),
-        (lambda: sim.true_scores(SC, _traits(), math.nan), "dose: expected"),
-        (lambda: sim.true_scores(SC, _traits(), 1, boost="x"), "boost: expected a finite"),
-        (lambda: sim.true_scores(SC, _traits(), 1, boost_from=-1), "boost_from: expected"),
-        (lambda: sim.ItemPatterns(SECRET), "instrument: expected"),
-        (lambda: sim.ItemPatterns(PHQ9, [1.0]), "item_weights: expected one positive"),
-        (lambda: sim.ItemPatterns(PHQ9, SECRET), "item_weights: expected"),
-        (lambda: sim.ItemPatterns(PHQ9, [0.0] * 9), "item_weights: expected"),
-        (lambda: sim.ItemPatterns(PHQ9, per_total=0), "per_total: expected"),
-        (lambda: sim.replicate_seed("a", 0), "seed: expected an integer"),
-        (lambda: sim.replicate_seed(1, -1), "replicate: expected"),
-        (lambda: sim.client_stream("x", 0), "seed: expected"),
-        (lambda: sim.client_stream(1, -1), "index: expected"),
-        (lambda: sim.client_stream(1, 0, purpose=5), "purpose: expected"),
+        (lambda: _dynamics.draw_traits(SC, 5), "rng: expected a random.Random"),
+        (lambda: _dynamics.draw_traits(SECRET, random.Random(1)), "scenario: expected"),
+        (lambda: _dynamics.true_scores(SECRET, _traits(), 1), "scenario: expected"),
+        (lambda: _dynamics.true_scores(SC, SECRET, 1), "traits: expected"),
+        (lambda: _dynamics.true_scores(SC, _traits(), -1), "dose: expected a finite number, not"),
+        (lambda: _dynamics.true_scores(SC, _traits(), math.nan), "dose: expected"),
+        (lambda: _dynamics.true_scores(SC, _traits(), 1, boost="x"), "boost: expected a finite"),
+        (lambda: _dynamics.true_scores(SC, _traits(), 1, boost_from=-1), "boost_from: expected"),
+        (lambda: _dynamics.ItemPatterns(SECRET), "instrument: expected"),
+        (lambda: _dynamics.ItemPatterns(PHQ9, [1.0]), "item_weights: expected one positive"),
+        (lambda: _dynamics.ItemPatterns(PHQ9, SECRET), "item_weights: expected"),
+        (lambda: _dynamics.ItemPatterns(PHQ9, [0.0] * 9), "item_weights: expected"),
+        (lambda: _dynamics.ItemPatterns(PHQ9, per_total=0), "per_total: expected"),
+        (lambda: _random.replicate_seed("a", 0), "seed: expected an integer"),
+        (lambda: _random.replicate_seed(1, -1), "replicate: expected"),
+        (lambda: _random.client_stream("x", 0), "seed: expected"),
+        (lambda: _random.client_stream(1, -1), "index: expected"),
+        (lambda: _random.client_stream(1, 0, purpose=5), "purpose: expected"),
     ],
 )
 def test_dynamics_and_random_streams_check_their_arguments(
@@ -440,15 +452,15 @@ def test_dynamics_and_random_streams_check_their_arguments(
 
 
 def _traits() -> sim.ClientTraits:
-    return sim.draw_traits(SC, random.Random(1))
+    return _dynamics.draw_traits(SC, random.Random(1))
 
 
 def test_checked_dynamics_give_what_the_engine_uses() -> None:
     traits = _traits()
-    assert sim.true_scores(SC, traits, 2.5, boost=0.1, boost_from=1) == sim.true_scores(
-        SC, traits, 2.5, 0.1, 1
-    )
-    patterns = sim.ItemPatterns(PHQ9, (1,) * 9, per_total=2)
+    assert _dynamics.true_scores(
+        SC, traits, 2.5, boost=0.1, boost_from=1
+    ) == _dynamics.true_scores(SC, traits, 2.5, 0.1, 1)
+    patterns = _dynamics.ItemPatterns(PHQ9, (1,) * 9, per_total=2)
     assert sum(patterns.draw(random.Random(1), 5)) == 5
 
 
@@ -458,7 +470,7 @@ def test_an_instrument_without_items_has_no_patterns(monkeypatch: pytest.MonkeyP
 
     # ItemPatterns takes an Instrument; a stand-in past the type check reaches the item check.
     monkeypatch.setattr(_checks, "instance", lambda *args: None)
-    _raises(lambda: sim.ItemPatterns(_NoItems()), tp.ArgumentError, "instrument: expected")  # type: ignore[arg-type]
+    _raises(lambda: _dynamics.ItemPatterns(_NoItems()), tp.ArgumentError, "instrument: expected")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,11 @@ from treatplan import TreatplanError
 from treatplan.sim import (
     DEFAULT_SCENARIO,
     OutputExistsError,
-    RunFolder,
     check_manifest,
-    scenario_sha256,
     simulate,
     simulate_replicates,
 )
+from treatplan.sim._manifest import RunFolder, scenario_sha256
 from treatplan.sim._tables import TableWriter, write_json
 
 
@@ -54,7 +53,9 @@ def test_the_scenario_hash_is_canonical() -> None:
 def test_a_used_folder_is_refused_and_overwrite_replaces_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
     simulate_replicates(DEFAULT_SCENARIO, 20, seed=1, replicates=2, out_dir=out)
-    with pytest.raises(OutputExistsError, match="is not empty"):
+    with pytest.raises(
+        OutputExistsError, match="out_dir: expected an empty folder, or overwrite=True"
+    ):
         simulate(DEFAULT_SCENARIO, 20, out_dir=out)
     assert isinstance(OutputExistsError("x"), TreatplanError)
     simulate(DEFAULT_SCENARIO, 20, seed=3, out_dir=out, overwrite=True)
@@ -74,7 +75,7 @@ def test_overwrite_replaces_only_a_folder_holding_nothing_but_a_run(tmp_path: Pa
     old = tmp_path / "run"
     simulate_replicates(DEFAULT_SCENARIO, 5, seed=1, replicates=2, out_dir=old)
     (old / "replicate-0" / "notes.txt").write_text("mine")
-    with pytest.raises(OutputExistsError, match="does not hold only a treatplan run"):
+    with pytest.raises(OutputExistsError, match="expected a folder holding only a treatplan run"):
         simulate(DEFAULT_SCENARIO, 5, out_dir=old, overwrite=True)
     assert (old / "replicate-0" / "notes.txt").read_text() == "mine"
     (old / "replicate-0" / "notes.txt").unlink()
@@ -87,7 +88,7 @@ def test_overwrite_replaces_only_a_folder_holding_nothing_but_a_run(tmp_path: Pa
         (folder / "clients.csv").write_text("id,name\n")
         if manifest is not None:
             (folder / "manifest.json").write_text(manifest)
-        with pytest.raises(OutputExistsError, match="does not hold only"):
+        with pytest.raises(OutputExistsError, match="expected a folder holding only"):
             simulate(DEFAULT_SCENARIO, 5, out_dir=folder, overwrite=True)
         assert (folder / "clients.csv").read_text() == "id,name\n"
 

@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 import pytest
 
-from treatplan.sim import CLIENT_COLUMNS, DEFAULT_SCENARIO, SESSION_COLUMNS, simulate
+from treatplan.sim import DEFAULT_SCENARIO, simulate
+from treatplan.sim._engine import CLIENT_COLUMNS, SESSION_COLUMNS
 
 
 def test_draws_trajectories_endings_recovery_and_funnel(tmp_path: Path) -> None:

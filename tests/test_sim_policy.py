@@ -12,19 +12,16 @@ import pytest
 
 import treatplan as tp
 from treatplan.sim import (
-    CLIENT_COLUMNS,
     DEFAULT_SCENARIO,
-    ClientResult,
     ClientState,
     DefaultPolicy,
     Ending,
     Policy,
     ServicePolicy,
-    WaitingList,
     _engine,
     simulate,
-    simulate_client,
 )
+from treatplan.sim._engine import CLIENT_COLUMNS, ClientResult, WaitingList, simulate_client
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COL = {c: i for i, c in enumerate(CLIENT_COLUMNS)}

@@ -7,8 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from treatplan.sim import client_stream, replicate_seed
-from treatplan.sim._random import _derive
+from treatplan.sim._random import _derive, client_stream, replicate_seed
 
 
 @given(st.integers(0, 2**40), st.integers(0, 10**7))

@@ -27,8 +27,8 @@ from treatplan.sim import (
     erlang_c_mean_wait,
     plot_service,
     simulate_service,
-    t_quantile,
 )
+from treatplan.sim._survival import t_quantile
 
 _W = {name: i for i, name in enumerate(WAIT_COLUMNS)}
 

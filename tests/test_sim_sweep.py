@@ -13,17 +13,8 @@ import pytest
 
 from sweep_scenarios import SMALL
 from treatplan import ValidationError
-from treatplan.sim import (
-    DEFAULT_SCENARIO,
-    SWEEP_COLUMNS,
-    Arm,
-    SweepError,
-    _sweep,
-    apply_overrides,
-    check_grid,
-    grid,
-    sweep,
-)
+from treatplan.sim import DEFAULT_SCENARIO, SWEEP_COLUMNS, Arm, SweepError, _sweep, grid, sweep
+from treatplan.sim._sweep import apply_overrides, check_grid
 
 ARMS = grid({"service.step3.therapists": [1, 3]})
 
@@ -171,10 +162,12 @@ def test_a_folder_with_another_sweep_or_other_files_is_refused(
     done: tuple[Any, Path], tmp_path: Path
 ) -> None:
     _, out = done
-    with pytest.raises(SweepError, match="different sweep"):
+    with pytest.raises(SweepError, match="it holds a different sweep"):
         sweep(SMALL, ARMS, clients=41, replicates=2, seed=5, out_dir=out)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(SweepError, match="holds no sweep"):
+    with pytest.raises(
+        SweepError, match="out_dir: expected an empty folder or one holding this sweep"
+    ):
         sweep(SMALL, ARMS, clients=40, out_dir=tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
@@ -270,7 +263,7 @@ def test_resume_checks_the_manifest_and_cleans_up_stale_partials(
     assert not stale.exists()
     assert (copy / "sweep.csv").read_bytes() == (out / "sweep.csv").read_bytes()
     (copy / "sweep.json").write_text("{not json")
-    with pytest.raises(SweepError, match="different sweep"):
+    with pytest.raises(SweepError, match="it holds a different sweep"):
         sweep(SMALL, ARMS, clients=40, replicates=2, seed=5, out_dir=copy)
 
 

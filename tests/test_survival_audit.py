@@ -8,7 +8,7 @@ from statistics import NormalDist
 import pytest
 
 from treatplan import ArgumentError
-from treatplan.sim import t_quantile
+from treatplan.sim._survival import t_quantile
 
 
 @pytest.mark.parametrize(

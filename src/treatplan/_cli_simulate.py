@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._cli import (
     EXIT_OK,
@@ -26,6 +26,9 @@ from ._cli import (
     sigterm_interrupts,
 )
 from ._errors import ArgumentError
+
+if TYPE_CHECKING:
+    from .sim._manifest import RunFolder
 
 
 def register(subparsers: Any) -> None:
@@ -214,6 +217,15 @@ def _simulate(args: argparse.Namespace) -> int:
         return _run(args, out, record, list(zip(scenarios, folders, strict=True)))
 
 
+def _kept(folder: RunFolder) -> str:
+    """Where a kept partial run is, named after --out, never by the path typed."""
+    if folder.partial is None:
+        return ""
+    if folder.partial.name == folder.target.name + ".partial":
+        return "; the partial run is kept beside it, as DIR.partial"
+    return "; the partial run is kept beside it, in the hidden folder .DIR.partial-*"
+
+
 def _run(
     args: argparse.Namespace, out: Path, record: dict[str, Any], targets: list[tuple[Any, str]]
 ) -> int:
@@ -276,8 +288,10 @@ def _run(
             folder.commit()
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         bar.finish()
-        kept = f"; partial results kept in {folder.partial}/" if folder.partial else ""
-        print(f"interrupted: no complete run written to {out}/{kept}", file=sys.stderr)
+        print(
+            f"interrupted: no complete run written to the --out folder{_kept(folder)}",
+            file=sys.stderr,
+        )
         return interrupted_exit(stop)
     except OutputExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -286,6 +300,6 @@ def _run(
     # Flush the summary first: with stdout a pipe or file it would otherwise come out
     # after this stderr line, and the two streams interleave when sent to one place.
     sys.stdout.flush()
-    sys.stderr.write(f"tables written to {out}/\n")
+    sys.stderr.write("tables written to the --out folder\n")
     sys.stderr.flush()
     return EXIT_OK

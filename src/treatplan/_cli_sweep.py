@@ -121,7 +121,8 @@ def _grid_from_sets(sets: list[str]) -> list[tuple[str, list[Any]]]:
 
 def _arms_from_spec(data: Any, base: Any) -> list[Any]:
     """Arms from a sweep document; errors name JSON paths, never keys or values."""
-    from .sim import MAX_ARMS, Arm, check_grid, grid
+    from .sim import MAX_ARMS, Arm, grid
+    from .sim._sweep import check_grid
 
     if not isinstance(data, dict) or set(data) - {"grid", "arms"} or not data:
         raise ValidationError.at("$", 'an object with "grid" or "arms"')
@@ -174,7 +175,8 @@ def _executor(args: argparse.Namespace) -> tuple[Executor | None, Any]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sim import CAPACITY_SCENARIO, SweepError, check_grid, grid, sweep
+    from .sim import CAPACITY_SCENARIO, SweepError, grid, sweep
+    from .sim._sweep import check_grid
 
     # Extras are checked before any work starts.
     needs = [("parquet", "pyarrow")] if args.format == "parquet" else []
@@ -227,11 +229,11 @@ def _sweep(args: argparse.Namespace) -> int:
             [f"{where}: {p.path}: expected {p.expected}" for p in exc.problems], EXIT_INVALID
         ) from None
     except SweepError as exc:
-        print(f"error: --out {exc.detail}", file=sys.stderr)
+        print(f"error: --out: {exc.detail}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         print(
-            f"interrupted: completed runs are kept in {args.out}/runs/; "
+            "interrupted: completed runs are kept in the --out folder (runs/); "
             "run the same command again to continue",
             file=sys.stderr,
         )

@@ -14,24 +14,17 @@ or worker count runs them.
 True
 """
 
+import importlib
+import warnings
+from typing import Any
+
 from ._checks import MAX_CLIENTS, MAX_REPLICATES
 from ._codebook import CODEBOOK, Column
-from ._dynamics import ClientTraits, ItemPatterns, draw_traits, true_scores
-from ._engine import (
-    CLIENT_COLUMNS,
-    EVENT_COLUMNS,
-    SESSION_COLUMNS,
-    VERIFY_EVERY,
-    Admission,
-    ClientResult,
-    WaitingList,
-    max_clients,
-    simulate_client,
-)
-from ._manifest import OutputExistsError, RunFolder, check_manifest, scenario_sha256
+from ._dynamics import ClientTraits
+from ._engine import max_clients
+from ._manifest import OutputExistsError, check_manifest
 from ._policy import NON_ATTENDANCE_RULES, ClientState, DefaultPolicy, Ending, ServicePolicy
-from ._random import client_stream, replicate_seed
-from ._run import ChunkOutput, RunResult, run_chunk, simulate, simulate_replicates
+from ._run import RunResult, simulate, simulate_replicates
 from ._scenario import (
     CAPACITY_SCENARIO,
     DEFAULT_SCENARIO,
@@ -50,7 +43,6 @@ from ._scenario import (
 from ._service import (
     QUEUE_COLUMNS,
     WAIT_COLUMNS,
-    ClinicalEpisodes,
     Episode,
     Episodes,
     ExponentialEpisodes,
@@ -60,7 +52,7 @@ from ._service import (
     plot_service,
     simulate_service,
 )
-from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary, summarise
+from ._summary import Rate, Summary, combine_replicates, compare, format_summary
 from ._survival import (
     ENDING_CAUSES,
     CumulativeIncidence,
@@ -72,73 +64,30 @@ from ._survival import (
     episode_endings,
     kaplan_meier,
     recovery_times,
-    t_quantile,
 )
-from ._sweep import (
-    MAX_ARMS,
-    SWEEP_COLUMNS,
-    Arm,
-    SweepError,
-    SweepResult,
-    apply_overrides,
-    check_grid,
-    grid,
-    sweep,
-)
-from ._tables import (
-    DEFAULT_FORMATS,
-    FORMATS,
-    TABLES,
-    TableWriter,
-    read_table,
-    to_dataframe,
-    write_parquet,
-)
+from ._sweep import MAX_ARMS, SWEEP_COLUMNS, Arm, SweepError, SweepResult, grid, sweep
+from ._tables import FORMATS, TABLES, read_table, to_dataframe, write_parquet
 
-__all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
-    # Service model and sweeps (issue 11).
+#: What a researcher scripting caseloads uses: scenarios, runs, policies, summaries,
+#: tables, survival statistics, the service model and sweeps. The engine's machinery
+#: (waiting list, chunks, table writers, run folders, random streams) stays in the
+#: private modules.
+__all__ = [
     "CAPACITY_SCENARIO",
-    "MAX_ARMS",
-    "QUEUE_COLUMNS",
-    "SWEEP_COLUMNS",
-    "WAIT_COLUMNS",
-    "Arm",
-    "ClinicalEpisodes",
-    "Episode",
-    "Episodes",
-    "ExponentialEpisodes",
-    "Patience",
-    "Service",
-    "ServiceResult",
-    "ServiceSummary",
-    "SweepError",
-    "SweepResult",
-    "Team",
-    "apply_overrides",
-    "check_grid",
-    "erlang_c_mean_wait",
-    "grid",
-    "plot_service",
-    "simulate_service",
-    "sweep",
-    # The simulator.
-    "CLIENT_COLUMNS",
     "CODEBOOK",
-    "DEFAULT_FORMATS",
     "DEFAULT_SCENARIO",
     "ENDING_CAUSES",
-    "EVENT_COLUMNS",
     "FORMATS",
+    "MAX_ARMS",
     "MAX_CLIENTS",
     "MAX_REPLICATES",
     "NON_ATTENDANCE_RULES",
-    "SESSION_COLUMNS",
+    "QUEUE_COLUMNS",
+    "SWEEP_COLUMNS",
     "TABLES",
-    "VERIFY_EVERY",
-    "Admission",
+    "WAIT_COLUMNS",
+    "Arm",
     "Capacity",
-    "ChunkOutput",
-    "ClientResult",
     "ClientState",
     "ClientTraits",
     "Column",
@@ -147,46 +96,87 @@ __all__ = [  # noqa: RUF022 - the service and sweep names are kept in one block
     "Durations",
     "Ending",
     "Engagement",
-    "ItemPatterns",
+    "Episode",
+    "Episodes",
+    "ExponentialEpisodes",
     "Normal",
     "OutputExistsError",
+    "Patience",
     "Policy",
     "Population",
     "Rate",
     "Response",
-    "RunFolder",
     "RunResult",
     "Scenario",
+    "Service",
     "ServicePolicy",
+    "ServiceResult",
+    "ServiceSummary",
     "Summary",
     "SurvivalCurve",
-    "TableWriter",
-    "Tally",
-    "WaitingList",
-    "max_clients",
+    "SweepError",
+    "SweepResult",
+    "Team",
     "check_manifest",
-    "client_stream",
     "combine_replicates",
     "compare",
     "competing_risks",
     "cumulative_incidence",
-    "draw_traits",
     "ending_cause",
     "episode_endings",
+    "erlang_c_mean_wait",
     "format_summary",
+    "grid",
     "kaplan_meier",
     "load_scenario",
+    "max_clients",
+    "plot_service",
     "read_table",
     "recovery_times",
-    "replicate_seed",
-    "run_chunk",
-    "scenario_sha256",
     "simulate",
-    "simulate_client",
     "simulate_replicates",
-    "summarise",
-    "t_quantile",
+    "simulate_service",
+    "sweep",
     "to_dataframe",
-    "true_scores",
     "write_parquet",
 ]
+
+#: Names of the 0.1 ``treatplan.sim`` that are machinery rather than API: name ->
+#: the private module that defines it. They still resolve here, with a
+#: DeprecationWarning, until 1.0 (see CHANGELOG.md).
+INTERNAL: dict[str, str] = {
+    "CLIENT_COLUMNS": "treatplan.sim._engine",
+    "EVENT_COLUMNS": "treatplan.sim._engine",
+    "SESSION_COLUMNS": "treatplan.sim._engine",
+    "Admission": "treatplan.sim._engine",
+    "ClientResult": "treatplan.sim._engine",
+    "WaitingList": "treatplan.sim._engine",
+    "simulate_client": "treatplan.sim._engine",
+    "ItemPatterns": "treatplan.sim._dynamics",
+    "draw_traits": "treatplan.sim._dynamics",
+    "true_scores": "treatplan.sim._dynamics",
+    "ChunkOutput": "treatplan.sim._run",
+    "run_chunk": "treatplan.sim._run",
+    "TableWriter": "treatplan.sim._tables",
+    "Tally": "treatplan.sim._summary",
+    "summarise": "treatplan.sim._summary",
+    "client_stream": "treatplan.sim._random",
+    "replicate_seed": "treatplan.sim._random",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = INTERNAL.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    warnings.warn(
+        f"treatplan.sim.{name} is internal ({module}); it leaves treatplan.sim in 1.0",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

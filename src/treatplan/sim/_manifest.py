@@ -134,6 +134,13 @@ class RunFolder:
     ) -> None:
         # Absolute, so that "." or "out/" name a folder with a name and a parent.
         self.target = Path(os.path.abspath(checks.folder("target", target)))
+        if not isinstance(record, Mapping) or not all(isinstance(k, str) for k in record):
+            raise ArgumentError("record", "a mapping from str to what the manifest records")
+        for flag, value in (("overwrite", overwrite), ("keep_partial", keep_partial)):
+            if not isinstance(value, bool):
+                raise ArgumentError(flag, "True or False")
+        if not isinstance(name, str) or not name:
+            raise ArgumentError("name", "how messages name the folder (a non-empty str)")
         self.name = name  # how messages name the folder: never its path (it may hold a name)
         self.record = dict(record)
         self.overwrite = overwrite
@@ -148,19 +155,21 @@ class RunFolder:
     def check(self) -> None:
         """Raise :class:`OutputExistsError` unless the target may receive this run."""
         target, name = self.target, self.name
+        # On the command line the folder is a flag (--out), and so is overwriting.
+        overwrite = "--overwrite" if name.startswith("-") else "overwrite=True"
         if target.exists() and not target.is_dir():
-            raise OutputExistsError(f"{name} names a file that is not a folder: choose a folder")
+            raise OutputExistsError(f"{name}: expected a folder, not a file")
         if not target.is_dir() or not any(target.iterdir()):
             return
         if not self.overwrite:
             raise OutputExistsError(
-                f"{name} is not empty: replace the run in it with --overwrite "
-                "(overwrite=True), or choose another folder"
+                f"{name}: expected an empty folder, or {overwrite} to replace the "
+                "treatplan run in it"
             )
         if not _holds_only_a_run(target):
             raise OutputExistsError(
-                f"{name} does not hold only a treatplan run (a manifest.json listing "
-                "every file in it); not replaced"
+                f"{name}: expected a folder holding only a treatplan run (a manifest.json "
+                f"listing every file in it) for {overwrite}; nothing was replaced"
             )
 
     def _manifest(self, complete: bool) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Service policies: the decisions a simulated service takes about each client.
 
-The engine (:func:`treatplan.sim.simulate_client`) plays the client (attendance,
+The engine (:func:`~treatplan.sim._engine.simulate_client`) plays the client (attendance,
 symptom change, wishing to end, dropping out) and keeps the plan; a *service
 policy* takes the service's decisions, at fixed points of every episode:
 
@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from .. import _validation as v
 from .._alerts import Alert, AlertKind
 from .._evaluation import Verdict
 from .._model import ReviewDecision, TreatmentPlan
@@ -137,6 +138,11 @@ class ClientState:
         return self._rng
 
 
+def _ending_outcome(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not EpisodeOutcome.COMPLETED and value is not EpisodeOutcome.DROPPED_OUT:
+        raise v.fail(attribute, "EpisodeOutcome.COMPLETED or EpisodeOutcome.DROPPED_OUT")
+
+
 @attrs.frozen
 class Ending:
     """A policy's decision to end an episode now.
@@ -145,15 +151,15 @@ class Ending:
     ``begin_ending`` then ``complete``) or :attr:`treatplan.EpisodeOutcome.DROPPED_OUT`
     (``drop_out``); ``reason`` goes into the plan's history, ``ended_by`` into the
     clients table (rule kinds, ``;``-separated, or a label of the policy's own).
+    A wrong value raises :class:`treatplan.ValidationError` at its field
+    (``$.outcome``), never repeating the value.
     """
 
     __repr__ = record_repr
 
-    outcome: EpisodeOutcome = attrs.field(
-        validator=attrs.validators.in_((EpisodeOutcome.COMPLETED, EpisodeOutcome.DROPPED_OUT))
-    )
-    reason: str
-    ended_by: str
+    outcome: EpisodeOutcome = attrs.field(validator=_ending_outcome)
+    reason: str = attrs.field(validator=v.text())
+    ended_by: str = attrs.field(validator=v.text())
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ client's index.
 
 With ``out_dir`` a run is written into a hidden folder beside it and moved into
 place, with ``manifest.json`` written last, only when complete
-(:class:`~treatplan.sim.RunFolder`).
+(:class:`~treatplan.sim._manifest.RunFolder`).
 """
 
 from __future__ import annotations
@@ -197,6 +197,13 @@ def _check(
         callable(getattr(policy, name, None)) for name in _POLICY_METHODS
     ):
         raise ArgumentError("policy", "a treatplan.sim.ServicePolicy or None")
+
+
+def _check_command(command: Sequence[str] | None) -> None:
+    if command is not None and not (
+        isinstance(command, list | tuple) and all(isinstance(a, str) for a in command)
+    ):
+        raise ArgumentError("command", "a list of strings (the command line), or None")
 
 
 def _version() -> str:
@@ -392,6 +399,7 @@ def simulate(
         "policy": policy,
     }
     _check(scenario, clients, seed, chunk_size, options)
+    _check_command(command)
     options["formats"] = formats = check_formats(formats)
     if out_dir is None:
         return _simulate_into(None, scenario, clients, seed, about={}, **options)
@@ -490,6 +498,7 @@ def simulate_replicates(
         "policy": policy,
     }
     _check(scenario, clients, seed, chunk_size, options)
+    _check_command(command)
     options["formats"] = formats = check_formats(formats)
     record = run_record([(scenario, ".")], clients, seed, replicates, formats, command)
     if out_dir is None:

@@ -9,11 +9,11 @@ when their patience runs out. See docs/concepts/service-model.md.
 Clients who share places are not independent, so one run is simulated in one
 process, in event order; parallelism comes from replicates and scenarios
 (:func:`treatplan.sim.sweep`). Every draw comes from a per-client stream
-(:func:`treatplan.sim.client_stream`), so a run is byte-identical for one
+(:func:`~treatplan.sim._random.client_stream`), so a run is byte-identical for one
 ``(scenario, clients, seed)`` whatever executor runs it, and arms of a sweep
 see the same referrals and the same clients (common random numbers).
 
-The clinical episode is the engine's: :func:`treatplan.sim.simulate_client` is
+The clinical episode is the engine's: :func:`~treatplan.sim._engine.simulate_client` is
 called with the day the client starts (a real treatment plan), and the place is
 held until the plan closes. The engine's episode runs without a break, so a
 step-up's wait for a step-3 place is modelled in the service timeline only (see

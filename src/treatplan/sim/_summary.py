@@ -217,7 +217,7 @@ class Summary:
 
 def summarise(tally: Tally, scenario: str = "default") -> Summary:
     """The summary of one run (Wilson 95% intervals)."""
-    checks.instance("tally", tally, Tally, "a treatplan.sim.Tally")
+    checks.instance("tally", tally, Tally, "a Tally (treatplan.sim._summary)")
     checks.instance("scenario", scenario, str, "a scenario name (a str)")
     c = tally.counts
     started, counted = c["started"], c["counted"]

@@ -60,7 +60,7 @@ _RECOVERY_RULES = frozenset({"sustained_recovery", "goals_met"})
 
 
 def _z(confidence: float) -> float:
-    if not 0 < confidence < 1:
+    if not v.is_number(confidence) or not 0 < confidence < 1:
         raise ArgumentError("confidence", "a number between 0 and 1")
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
@@ -268,6 +268,8 @@ def cumulative_incidence(
     with D_i the endings by any cause; the interval is F**exp(+-z se / (F |log F|)).
     """
     z = _z(confidence)
+    if not isinstance(cause, str):
+        raise ArgumentError("cause", "the name of a cause (a str)")
     times, at_risk, events, censored = _event_table(durations, causes)
     survival = 1.0  # all-cause Kaplan-Meier just before the current time
     incidence = 0.0

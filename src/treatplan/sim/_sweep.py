@@ -3,7 +3,7 @@
 An arm is a set of overrides, each a dotted path into the scenario's JSON (for
 example ``service.step3.therapists``) and a value; :func:`grid` makes every
 combination of some parameters' values, or arms are listed one by one. Every
-arm runs the same replicate seeds (:func:`treatplan.sim.replicate_seed`), so
+arm runs the same replicate seeds (:func:`~treatplan.sim._random.replicate_seed`), so
 arms see the same referrals and the same clients: common random numbers, and
 differences between arms are the parameters', not the dice's.
 
@@ -264,7 +264,19 @@ def check_grid(
     Raises :class:`treatplan.ValidationError` at ``<where>[i].path`` (also for a
     path given twice), ``<where>[i].values[j]``, or ``<where>`` when the grid would
     have more than :data:`MAX_ARMS` arms (checked first, before any value).
+    A ``base`` that is not a :class:`Scenario`, or ``parameters`` that are not
+    (path, list of values) pairs, raise :class:`treatplan.ArgumentError`.
     """
+    checks.instance("base", base, Scenario, "a treatplan.sim.Scenario")
+    shape = "a list of (dotted path, list of values) pairs"
+    checks.sequence("parameters", parameters, shape)
+    if not all(
+        isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[1], list | tuple)
+        for p in parameters
+    ):
+        raise ArgumentError("parameters", shape)
+    if not isinstance(where, str):
+        raise ArgumentError("where", "a JSON path (a str)")
     if _arm_count(len(values) for _, values in parameters) > MAX_ARMS:
         raise ValidationError.at(
             where, f"at most {MAX_ARMS:,} arms (the product of the value counts)"
@@ -397,7 +409,7 @@ class SweepError(TreatplanError):
     """
 
     def __init__(self, detail: str) -> None:
-        super().__init__(f"out_dir {detail}")
+        super().__init__(f"out_dir: {detail}")
         self.detail = detail
 
     def _init_args(self) -> tuple[Any, ...]:
@@ -570,7 +582,7 @@ def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
     """Write ``sweep.json``, or check that the folder's sweep is this one (to resume it)."""
     path = out / "sweep.json"
     if out.exists() and not out.is_dir():
-        raise SweepError("names a file that is not a folder: choose a folder")
+        raise SweepError("expected a folder, not a file")
     if path.is_file():
         try:
             earlier = json.loads(path.read_text(encoding="utf-8"))
@@ -578,14 +590,18 @@ def _claim(out: Path, spec: Mapping[str, Any], base: Scenario) -> None:
             earlier = None
         if earlier != json.loads(_json_text(spec)):
             raise SweepError(
-                "holds a different sweep: choose another folder, or remove it to start again"
+                "expected an empty folder or one holding this sweep to resume (it holds "
+                "a different sweep: choose another folder, or remove it to start again)"
             )
         # Runs a killed sweep was writing: never committed, so never complete.
         for stale in sorted((out / "runs").glob("*/.replicate-*.partial-*")):
             shutil.rmtree(stale, ignore_errors=True)
         return
     if out.exists() and any(out.iterdir()):
-        raise SweepError("is not empty and holds no sweep: choose another folder")
+        raise SweepError(
+            "expected an empty folder or one holding this sweep to resume (it is not "
+            "empty and holds no sweep)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(_json_text(spec), encoding="utf-8")
     (out / "scenario.json").write_text(base.to_json(), encoding="utf-8")

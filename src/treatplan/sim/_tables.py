@@ -69,8 +69,13 @@ def column_kind(table: str, column: str) -> str:
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
-    """``formats`` as a tuple, or ``ValueError`` naming the known ones."""
-    if isinstance(formats, str) or not formats or set(formats) - set(FORMATS):
+    """``formats`` as a tuple, or :class:`ArgumentError` naming the known ones."""
+    if (
+        not isinstance(formats, list | tuple)
+        or not formats
+        or not all(isinstance(f, str) for f in formats)
+        or set(formats) - set(FORMATS)
+    ):
         raise ArgumentError("formats", f"a non-empty list among {', '.join(FORMATS)}")
     return tuple(dict.fromkeys(formats))
 
@@ -104,7 +109,10 @@ class TableWriter:
     """Open ``<out_dir>/<table>.<format>`` files and append formatted text to them."""
 
     def __init__(self, out_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS) -> None:
-        if set(formats) - set(TEXT_FORMATS):
+        out_dir = checks.folder("out_dir", out_dir)
+        if not isinstance(formats, list | tuple) or not all(
+            isinstance(f, str) and f in TEXT_FORMATS for f in formats
+        ):
             raise ArgumentError("formats", f"formats among {', '.join(TEXT_FORMATS)}")
         out_dir.mkdir(parents=True, exist_ok=True)
         self.paths: list[Path] = []
@@ -275,7 +283,7 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
     cells, a cell not of its column's type) raises
     :class:`treatplan.ValidationError` at ``<table>[row].<column>``.
     """
-    path = Path(path)
+    path = checks.folder("path", path, "a table file (a str or os.PathLike)")
     table = _table_of(path)
     try:
         if path.suffix == ".parquet":
@@ -314,10 +322,10 @@ def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> An
     Parquet files). A damaged table raises :class:`treatplan.ValidationError`
     naming the table (and its row and column when they can be found).
     """
-    if table not in TABLES:
+    if not isinstance(table, str) or table not in TABLES:
         raise ArgumentError("table", f"one of {', '.join(TABLES)}")
     checks.folder("out_dir", out_dir)
-    if library not in ("pandas", "polars"):
+    if not isinstance(library, str) or library not in ("pandas", "polars"):
         raise ArgumentError("library", "'pandas' or 'polars'")
     lib = _import(library, library)
     path = _find(Path(out_dir), table)

@@ -66,3 +66,90 @@ def test_import_treatplan_does_not_load_what_a_caller_may_not_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+#: ``treatplan.sim.__all__`` in 0.1 (41 names, before the simulator's public face was
+#: cut down): each is either still exported or resolves with a DeprecationWarning.
+SIM_0_1 = [
+    "CLIENT_COLUMNS",
+    "DEFAULT_SCENARIO",
+    "EVENT_COLUMNS",
+    "FORMATS",
+    "NON_ATTENDANCE_RULES",
+    "SESSION_COLUMNS",
+    "TABLES",
+    "Admission",
+    "Capacity",
+    "ChunkOutput",
+    "ClientResult",
+    "ClientTraits",
+    "Engagement",
+    "ItemPatterns",
+    "Normal",
+    "Policy",
+    "Population",
+    "Rate",
+    "Response",
+    "RunResult",
+    "Scenario",
+    "Summary",
+    "TableWriter",
+    "Tally",
+    "WaitingList",
+    "client_stream",
+    "combine_replicates",
+    "compare",
+    "draw_traits",
+    "format_summary",
+    "load_scenario",
+    "read_table",
+    "replicate_seed",
+    "run_chunk",
+    "simulate",
+    "simulate_client",
+    "simulate_replicates",
+    "summarise",
+    "to_dataframe",
+    "true_scores",
+    "write_parquet",
+]
+
+
+def test_the_simulator_exports_what_a_script_uses_and_no_machinery() -> None:
+    from treatplan import sim
+
+    assert len(sim.__all__) <= 70
+    assert sim.__all__ == sorted(sim.__all__, key=lambda n: (not n.isupper(), n))
+    assert len(set(sim.__all__)) == len(sim.__all__)
+    assert set(sim.__all__).isdisjoint(sim.INTERNAL)
+    machinery = {"RunFolder", "scenario_sha256", "t_quantile", "VERIFY_EVERY", "check_grid"}
+    assert machinery.isdisjoint(dir(sim))
+    assert dir(sim) == sorted(sim.__all__)
+    assert len(SIM_0_1) == 41
+    assert set(SIM_0_1) <= set(sim.__all__) | set(sim.INTERNAL)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("treatplan.sim").sim.INTERNAL))
+def test_every_internal_sim_name_of_0_1_still_resolves_with_a_warning(name: str) -> None:
+    from treatplan import sim
+
+    module = sim.INTERNAL[name]
+    with pytest.warns(DeprecationWarning, match=f"treatplan.sim.{name} is internal"):
+        found = getattr(sim, name)
+    assert found is getattr(importlib.import_module(module), name)
+
+
+def test_an_unknown_sim_name_is_an_attribute_error() -> None:
+    from treatplan import sim
+
+    with pytest.raises(AttributeError, match="no attribute 'RunFolder'"):
+        sim.RunFolder  # noqa: B018
+
+
+def test_the_simulation_page_states_the_verification_rate() -> None:
+    from pathlib import Path
+
+    from treatplan.sim._engine import VERIFY_EVERY
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "concepts" / "simulation.md"
+    assert f"One client in {VERIFY_EVERY} (by index" in page.read_text(encoding="utf-8")

@@ -561,3 +561,62 @@ def test_more_clients_than_the_supported_dates_hold_are_refused_before_any_work(
         )
     with pytest.raises(tp.ArgumentError, match="scenario"):
         sim.max_clients("default")  # type: ignore[arg-type]
+
+
+# -- the audit's machinery cases (private modules, still checked) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "parameters", "where", "expected"),
+    [
+        (42, [("service.step3.therapists", [2, 3])], "$.grid", "base: expected"),
+        (SC, "x" + SECRET, "$.grid", "parameters: expected a list of (dotted path"),
+        (SC, [("service.step3.therapists", 2)], "$.grid", "parameters: expected a list of"),
+        (SC, [(SECRET,)], "$.grid", "parameters: expected a list of"),
+        (SC, [SECRET], "$.grid", "parameters: expected a list of"),
+        (SC, [("horizon_weeks", [10])], 5, "where: expected a JSON path"),
+    ],
+)
+def test_check_grid_checks_its_arguments(
+    base: Any, parameters: Any, where: Any, expected: str
+) -> None:
+    _raises(lambda: _sweep.check_grid(base, parameters, where), tp.ArgumentError, expected)
+
+
+def test_check_grid_accepts_pairs_as_lists() -> None:
+    _sweep.check_grid(SC, [["horizon_weeks", [10, 11]]])  # type: ignore[list-item]
+
+
+def test_table_writers_check_their_arguments(tmp_path: Path) -> None:
+    from treatplan.sim._tables import TableWriter
+
+    _raises(lambda: TableWriter(None), tp.ArgumentError, "out_dir: expected a folder")  # type: ignore[arg-type]
+    _raises(lambda: TableWriter(tmp_path, "csv"), tp.ArgumentError, "formats: expected")
+    _raises(lambda: TableWriter(tmp_path, [SECRET]), tp.ArgumentError, "formats: expected")
+    _raises(lambda: TableWriter(tmp_path, [["csv"]]), tp.ArgumentError, "formats: expected")  # type: ignore[list-item]
+    assert list(tmp_path.iterdir()) == []
+    with TableWriter(str(tmp_path / "out"), ["jsonl"]) as writer:  # type: ignore[arg-type]
+        assert [p.name for p in writer.paths] == [
+            "clients.jsonl",
+            "sessions.jsonl",
+            "events.jsonl",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"record": "x" + SECRET}, "record: expected a mapping"),
+        ({"record": {5: SECRET}}, "record: expected a mapping"),
+        ({"overwrite": SECRET}, "overwrite: expected True or False"),
+        ({"keep_partial": 1}, "keep_partial: expected True or False"),
+        ({"name": 5}, "name: expected"),
+        ({"name": ""}, "name: expected"),
+    ],
+)
+def test_run_folders_check_their_record_flags_and_name(
+    kwargs: dict[str, Any], expected: str, tmp_path: Path
+) -> None:
+    arguments = {"target": tmp_path / "out", "record": {}, **kwargs}
+    _raises(lambda: _manifest.RunFolder(**arguments), tp.ArgumentError, expected)
+    assert list(tmp_path.iterdir()) == []

@@ -681,8 +681,8 @@ def simulate_service(
 
     ``scenario.service`` (a :class:`~treatplan.sim.Service`) sets the places and
     lists; ``None`` uses the default :class:`~treatplan.sim.Service`. Episodes come
-    from the engine (:class:`ClinicalEpisodes`) unless ``episodes`` is given (for
-    example :class:`ExponentialEpisodes`). With ``out_dir``, writes
+    from the engine (every client a real treatment plan) unless ``episodes`` is
+    given (for example :class:`ExponentialEpisodes`). With ``out_dir``, writes
     ``waits.csv``, ``queues.csv`` and ``service.json`` and, for engine episodes,
     the clients, sessions and events tables (CSV) and ``summary.json``, then
     ``manifest.json``, as :func:`~treatplan.sim.simulate` does: the run is written

@@ -241,3 +241,92 @@ def test_the_valid_arguments_are_valid(world: World, tmp_path: Path) -> None:
         where = tmp_path / str(n)
         where.mkdir()
         getattr(sim, name)(**_valid(name, world, where))
+
+
+def _instances_and_arguments(w: World) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """An instance and valid arguments for each public method, by ``Class.method``.
+
+    A policy's hooks (``DefaultPolicy.end`` and the rest) are left out: the engine
+    calls them with its own state after every session, and a subclass's calls to
+    them pass on what it was given.
+    """
+    endings = sim.episode_endings(w.clients, "sessions")
+    observed = [c is not None for c in endings.causes]
+    curve = sim.kaplan_meier(endings.durations, observed)
+    incidence = sim.cumulative_incidence(endings.durations, endings.causes, "dropout")
+    episodes = sim.ExponentialEpisodes(2.0, seed=1)
+    scenario = sim.DEFAULT_SCENARIO
+    return {
+        "SurvivalCurve.at": (curve, {"time": 3}),
+        "SurvivalCurve.number_at_risk": (curve, {"time": 3.5}),
+        "CumulativeIncidence.at": (incidence, {"time": 3}),
+        "CumulativeIncidence.number_at_risk": (incidence, {"time": 3.5}),
+        "ExponentialEpisodes.route": (episodes, {"index": 0, "referred": 1.5}),
+        "ExponentialEpisodes.start": (episodes, {"index": 0, "referred": 1.5, "at": 2.0}),
+        "ExponentialEpisodes.leave": (
+            episodes,
+            {"index": 0, "referred": 1.5, "at": 2.0, "reason": "left_waiting"},
+        ),
+        "Patience.draw_days": (sim.Patience(), {"u": 0.5}),
+        "Team.places": (sim.Team(), {"session_interval_days": 14}),
+        "Scenario.from_dict": (sim.Scenario, {"data": scenario.to_dict()}),
+        "Scenario.from_json": (sim.Scenario, {"text": scenario.to_json()}),
+    }
+
+
+METHODS = [
+    "SurvivalCurve.at",
+    "SurvivalCurve.number_at_risk",
+    "CumulativeIncidence.at",
+    "CumulativeIncidence.number_at_risk",
+    "ExponentialEpisodes.route",
+    "ExponentialEpisodes.start",
+    "ExponentialEpisodes.leave",
+    "Patience.draw_days",
+    "Team.places",
+    "Scenario.from_dict",
+    "Scenario.from_json",
+]
+
+
+def test_every_public_method_that_takes_arguments_is_covered() -> None:
+    found = set()
+    for name in CALLABLES:
+        value = getattr(sim, name)
+        if not inspect.isclass(value) or name == "DefaultPolicy":
+            continue
+        for attribute, member in vars(value).items():
+            function = member.__func__ if isinstance(member, classmethod) else member
+            if attribute.startswith("_") or not inspect.isfunction(function):
+                continue
+            parameters = [p for p in inspect.signature(function).parameters if p != "self"]
+            if parameters and parameters != ["cls"]:
+                found.add(f"{name}.{attribute}")
+    assert found == set(METHODS)
+
+
+METHOD_CASES = [
+    (method, parameter)
+    for method in METHODS
+    for parameter in inspect.signature(
+        getattr(getattr(sim, method.split(".")[0]), method.split(".")[1])
+    ).parameters
+    if parameter != "self"
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "parameter"), METHOD_CASES, ids=[f"{m}-{p}" for m, p in METHOD_CASES]
+)
+def test_a_wrong_argument_to_a_method_gets_a_library_error(
+    method: str, parameter: str, world: World
+) -> None:
+    instance, valid = _instances_and_arguments(world)[method]
+    call = getattr(instance, method.split(".")[1])
+    call(**valid)
+    for bad in BAD_VALUES:
+        try:
+            call(**{**valid, parameter: bad})
+        except tp.TreatplanError as error:
+            message = _message(error)
+            assert not any(leak in message for leak in LEAKS), (method, parameter, message)

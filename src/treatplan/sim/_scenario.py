@@ -361,6 +361,8 @@ class Patience:
 
     def draw_days(self, u: float) -> float:
         """The patience in days for a uniform draw ``u`` in [0, 1)."""
+        if not v.is_number(u) or not 0 <= u < 1:
+            raise ArgumentError("u", "a number from 0 up to (not including) 1")
         if self.distribution == "never":
             return math.inf
         if self.distribution == "fixed":
@@ -387,6 +389,8 @@ class Team:
 
     def places(self, session_interval_days: int = 7) -> int:
         """Clients the team can have in treatment at once."""
+        if not v.is_int(session_interval_days) or not 1 <= session_interval_days <= 365:
+            raise ArgumentError("session_interval_days", "an integer from 1 to 365")
         per_contact = max(1, math.floor(self.contacts_per_week * session_interval_days / 7))
         return self.therapists * min(self.caseload, per_contact)
 
@@ -478,6 +482,8 @@ class Scenario:
     @classmethod
     def from_json(cls, text: str | bytes) -> Scenario:
         """Parse scenario JSON text (see :meth:`from_dict`)."""
+        if not isinstance(text, str | bytes):
+            raise ArgumentError("text", "scenario JSON text (a str or bytes)")
         where: str | None = None
         try:
             data = json.loads(text)

@@ -65,8 +65,16 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def _time(time: Any) -> float:
+    # Any real time, infinities included (at(math.inf) is the last value); not NaN,
+    # which would sort nowhere.
+    if not isinstance(time, int | float) or isinstance(time, bool) or time != time:
+        raise ArgumentError("time", "a number (not NaN)")
+    return time
+
+
 def _number_at_risk(times: tuple[float, ...], at_risk: tuple[int, ...], time: float) -> int:
-    i = bisect.bisect_left(times, time)
+    i = bisect.bisect_left(times, _time(time))
     return at_risk[i] if i < len(times) else 0
 
 
@@ -98,7 +106,7 @@ class SurvivalCurve:
 
     def at(self, time: float) -> float:
         """S(time): the step function, 1 before the first time."""
-        i = bisect.bisect_right(self.times, time)
+        i = bisect.bisect_right(self.times, _time(time))
         return self.estimates[i - 1] if i else 1.0
 
     def number_at_risk(self, time: float) -> int:
@@ -138,7 +146,7 @@ class CumulativeIncidence:
 
     def at(self, time: float) -> float:
         """F(time): the step function, 0 before the first time."""
-        i = bisect.bisect_right(self.times, time)
+        i = bisect.bisect_right(self.times, _time(time))
         return self.estimates[i - 1] if i else 0.0
 
     def number_at_risk(self, time: float) -> int:

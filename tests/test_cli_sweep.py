@@ -46,6 +46,8 @@ def test_set_runs_a_grid_and_resumes(
     printed = capsys.readouterr().out
     assert "2 arms x 1 replicates: 2 runs" in printed
     assert "0 resumed" in printed
+    assert printed.endswith("\nwritten to the --out folder: sweep.csv\n")
+    assert str(tmp_path) not in printed
     with (out / "sweep.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["service.step3.therapists"], r["service.order"]) for r in rows} == {

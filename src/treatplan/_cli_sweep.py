@@ -250,6 +250,6 @@ def _sweep(args: argparse.Namespace) -> int:
         f"in {result.seconds:.1f} s ({result.client_sessions:,} client-sessions, "
         f"{rate:,.0f}/s), {result.resumed} resumed"
     )
-    for path in result.files:
-        print(path)
+    # The files by name, in the folder named by its option: never the path typed.
+    print(f"written to the --out folder: {', '.join(path.name for path in result.files)}")
     return EXIT_OK

@@ -107,9 +107,9 @@ def run_chunk(
     """
     checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
     checks.seed(seed)
-    checks.sequence("admissions", admissions, "a list of treatplan.sim.Admission")
+    checks.sequence("admissions", admissions, "a list of admissions (WaitingList.admit)")
     if not all(isinstance(a, Admission) for a in admissions):
-        raise ArgumentError("admissions", "a list of treatplan.sim.Admission")
+        raise ArgumentError("admissions", "a list of admissions (WaitingList.admit)")
     if not isinstance(formats, list | tuple) or not set(formats) <= set(TEXT_FORMATS):
         raise ArgumentError("formats", f"a list among {', '.join(TEXT_FORMATS)}")
     tally = Tally()

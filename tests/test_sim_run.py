@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import filecmp
 import itertools
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from treatplan.sim import DEFAULT_SCENARIO, check_manifest, simulate, simulate_replicates
+import treatplan as tp
+from treatplan.sim import (
+    DEFAULT_SCENARIO,
+    check_manifest,
+    client_plan,
+    simulate,
+    simulate_replicates,
+)
 from treatplan.sim._run import TAIL_SHARE, chunk_bounds
 
 CLIENTS = 200
@@ -175,3 +183,34 @@ def test_in_one_process_chunks_are_full_and_on_an_executor_the_tail_shrinks() ->
     # The last chunks shrink, so no worker is left with a full chunk at the end.
     assert sizes[-2] == 250 // TAIL_SHARE
     assert sizes == sorted(sizes, reverse=True)
+
+
+# --------------------------------------------------------------------------- plans on request
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("client", [0, 7, 57, CLIENTS - 1])
+def test_client_plan_is_the_plan_the_run_tabled(serial: Path, client: int) -> None:
+    plan = client_plan(DEFAULT_SCENARIO, client, 11)
+    row = _rows(serial / "clients.csv")[client]
+    assert plan.client_ref == row["client"] == f"client-{client}"
+    assert plan.phase.value == row["phase"]
+    assert (plan.outcome.value if plan.outcome else "") == row["outcome"]
+    assert len(plan.sessions) == int(row["sessions_offered"])
+    assert len(plan.reviews) == int(row["reviews"])
+    events = [r for r in _rows(serial / "events.csv") if r["client"] == row["client"]]
+    assert [str(t.event) for t in plan.history] == [r["event"] for r in events]
+    # The plan is a real one: it dumps and loads back equal.
+    assert tp.loads(tp.dumps(plan)) == plan
+
+
+def test_client_plan_does_not_depend_on_the_run_size() -> None:
+    assert client_plan(DEFAULT_SCENARIO, 3, 2) == client_plan(DEFAULT_SCENARIO, 3, 2)
+    with pytest.raises(tp.ArgumentError, match=r"^client: expected"):
+        client_plan(DEFAULT_SCENARIO, -1)
+    with pytest.raises(tp.ArgumentError, match=r"^policy: expected"):
+        client_plan(DEFAULT_SCENARIO, 0, policy=object())  # type: ignore[arg-type]
+    with pytest.raises(tp.ArgumentError, match=r"^scenario: expected"):
+        client_plan(None, 0)  # type: ignore[arg-type]

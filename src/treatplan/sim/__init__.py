@@ -24,7 +24,7 @@ from ._dynamics import ClientTraits
 from ._engine import max_clients
 from ._manifest import OutputExistsError, check_manifest
 from ._policy import NON_ATTENDANCE_RULES, ClientState, DefaultPolicy, Ending, ServicePolicy
-from ._run import RunResult, simulate, simulate_replicates
+from ._run import RunResult, client_plan, simulate, simulate_replicates
 from ._scenario import (
     CAPACITY_SCENARIO,
     DEFAULT_SCENARIO,
@@ -118,6 +118,7 @@ __all__ = [
     "SweepResult",
     "Team",
     "check_manifest",
+    "client_plan",
     "combine_replicates",
     "compare",
     "competing_risks",

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from .._errors import ArgumentError
+from .._model import TreatmentPlan
 from .._records import record_repr
 from .._version import __version__
 from . import _checks as checks
@@ -52,6 +53,7 @@ __all__ = [
     "ChunkOutput",
     "RunResult",
     "check_extras",
+    "client_plan",
     "run_chunk",
     "simulate",
     "simulate_replicates",
@@ -172,6 +174,41 @@ def check_fits(scenario: Scenario, clients: int) -> None:
         )
 
 
+def client_plan(
+    scenario: Scenario = DEFAULT_SCENARIO,
+    client: int = 0,
+    seed: int = 1,
+    *,
+    policy: ServicePolicy | None = None,
+) -> TreatmentPlan:
+    """The final :class:`~treatplan.TreatmentPlan` of one client of a run, on request.
+
+    Client ``client`` (numbered from 0, the ``client-<n>`` of the tables) of
+    :func:`simulate` of ``scenario`` with ``seed`` and ``policy``, whatever the
+    run's client count, executor or chunking: its rows in the run's tables
+    describe this plan. The plan is rebuilt twice, by the simulator's fast path
+    and through the checked public API (the constructors,
+    :meth:`~treatplan.TreatmentPlan.refer`, :func:`~treatplan.record_session`,
+    :func:`~treatplan.record_assessment`, :func:`~treatplan.revise`), and the
+    two must agree exactly, or :class:`~treatplan.TreatplanError` is raised.
+    A run keeps no plans (its tables hold what it found); this costs one
+    client's episode plus the waiting list up to ``client`` (microseconds per
+    earlier client).
+    """
+    checks.instance("scenario", scenario, Scenario, "a treatplan.sim.Scenario")
+    checks.integer("client", client, 0, checks.MAX_CLIENTS - 1)
+    check_fits(scenario, client + 1)
+    checks.seed(seed)
+    _check_policy(policy)
+    waiting = WaitingList(scenario, seed)
+    for earlier in range(client):  # the list's state is the slot the next start takes
+        waiting.admit(earlier)
+    admission = waiting.admit(client)
+    result = simulate_client(scenario, seed, admission, keep_plan=True, policy=policy, verify=True)
+    assert result.plan is not None  # keep_plan
+    return result.plan
+
+
 def _check(
     scenario: Scenario,
     clients: int,
@@ -192,7 +229,10 @@ def _check(
         checks.integer("max_in_flight", options["max_in_flight"], 1, 10_000)
     if options.get("progress") is not None and not callable(options["progress"]):
         raise ArgumentError("progress", "a callable taking (done, total), or None")
-    policy = options.get("policy")
+    _check_policy(options.get("policy"))
+
+
+def _check_policy(policy: object) -> None:
     if policy is not None and not all(
         callable(getattr(policy, name, None)) for name in _POLICY_METHODS
     ):

@@ -129,7 +129,7 @@ def _findings_parts(findings: Findings) -> str:
 def measures_frame(plan: TreatmentPlan, library: str = "pandas") -> Any:
     """One plan's scored measures as a DataFrame, one row per assessment.
 
-    Columns (:data:`MEASURE_COLUMNS`): instrument (categorical), assessment id,
+    Columns, in this order: instrument (categorical), assessment id,
     ``at`` (UTC datetime), session (attended sessions by then, integer), total
     (float, missing when too many items are missing), band (categorical), case
     (nullable boolean), prorated (boolean), risk flags (``;``-separated). Needs the

@@ -434,7 +434,8 @@ class Schedule(SlottedRecord):
 
     ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;BYDAY=MO;COUNT=12``, kept
     verbatim so documents round-trip exactly and expanded with python-dateutil.
-    It may use the parts in :data:`SCHEDULE_RULE_PARTS` (not BYDAY together with
+    It may use the parts FREQ (DAILY, WEEKLY, MONTHLY or YEARLY), INTERVAL, COUNT,
+    UNTIL, BYDAY, BYMONTHDAY, BYHOUR, BYMINUTE and WKST (not BYDAY together with
     BYMONTHDAY), COUNT or UNTIL but not both (RFC 5545 3.3.10), and an UNTIL in UTC.
 
     ``timezone`` is an IANA zone name such as ``Europe/London``. With it, sessions

@@ -119,6 +119,7 @@ from ._rules import (
 )
 
 __all__ = [
+    "TextStrategy",
     "all_of_rules",
     "any_of_rules",
     "assessments",
@@ -165,6 +166,7 @@ __all__ = [
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
+#: A strategy for free text: what the ``texts`` argument of a strategy takes.
 TextStrategy = st.SearchStrategy[str]
 
 #: Earliest and latest instants generated: a window that keeps date arithmetic far from

@@ -43,6 +43,10 @@ import treatplan
 #: Replaced by the reference of the named module (default ``treatplan``) when read.
 API_MARKER = re.compile(r"<!-- treatplan-api(?:: ([\w.]+))? -->")
 
+#: Top-level names outside ``__all__`` that the reference documents: the tables of
+#: names and methods renamed before 1.0.
+RENAMES = ("MOVED", "MOVED_METHODS")
+
 #: Section titles of the API reference, by implementation module, in reading order.
 SECTIONS: dict[str, str] = {
     "treatplan._model": "Plan model",
@@ -223,7 +227,8 @@ def api_reference(package: str = "treatplan") -> str:
         out += ["```", ""]
         return "\n".join(out)
     groups: dict[str, list[str]] = {}
-    for name in names:
+    # The renames are documented beside __version__, though star-imports leave them out.
+    for name in [*names, *RENAMES]:
         defining, _ = documentation(name, package)
         groups.setdefault(defining, []).append(name)
     order = list(SECTIONS)

@@ -56,12 +56,12 @@ from ._model import (
     GasTarget,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     PresentingProblem,
     ProgressReview,
@@ -133,7 +133,6 @@ __all__ = [
     "GasTarget",
     "Goal",
     "GoalDomain",
-    "GoalStatus",
     "Instrument",
     "Intervention",
     "LimitError",
@@ -141,6 +140,7 @@ __all__ = [
     "Modality",
     "Objective",
     "ObjectiveProgress",
+    "ObjectiveStatus",
     "ObjectiveTarget",
     "Phase",
     "PresentingProblem",
@@ -201,12 +201,14 @@ _SUBMODULES = frozenset(
     }
 )
 
-#: Names of the 0.1 top level that moved before 1.0: old name -> (module, new name).
+#: Names of the 0.1 top level that moved or were renamed before 1.0: old name ->
+#: (module, new name).
 #: They still resolve, with a DeprecationWarning, until 1.0 (see CHANGELOG.md). One
 #: could not stay: ``treatplan.instruments`` is now the submodule, so the function that
 #: listed the catalogue is ``treatplan.instruments.builtin_instruments``.
 MOVED: dict[str, tuple[str, str]] = {
     "Problem": ("treatplan", "ValidationIssue"),
+    "GoalStatus": ("treatplan", "ObjectiveStatus"),
     "Outcome": ("treatplan", "EpisodeOutcome"),
     "Format": ("treatplan", "DeliveryFormat"),
     "Period": ("treatplan", "CountPeriod"),
@@ -270,6 +272,13 @@ MOVED: dict[str, tuple[str, str]] = {
         }.items()
         for name in names.split()
     },
+}
+
+
+#: Methods renamed before 1.0: old -> new. The old name still works, with a
+#: DeprecationWarning, until 1.0 (see CHANGELOG.md).
+MOVED_METHODS: dict[str, str] = {
+    "TreatmentPlan.scores": "TreatmentPlan.assessments_of",
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import enum
 import re
+import warnings
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -52,12 +53,12 @@ __all__ = [
     "GasTarget",
     "Goal",
     "GoalDomain",
-    "GoalStatus",
     "Intervention",
     "MeasureTarget",
     "Modality",
     "Objective",
     "ObjectiveProgress",
+    "ObjectiveStatus",
     "ObjectiveTarget",
     "Phase",
     "PresentingProblem",
@@ -87,8 +88,9 @@ class GoalDomain(enum.StrEnum):
     OTHER = "other"
 
 
-class GoalStatus(enum.StrEnum):
-    """Objective lifecycle status: FHIR Goal.lifecycleStatus (R4 and R5)."""
+class ObjectiveStatus(enum.StrEnum):
+    """An objective's lifecycle status: FHIR Goal.lifecycleStatus (R4 and R5), the value
+    set of the FHIR Goal each objective is exported as. A goal has no status of its own."""
 
     PROPOSED = "proposed"
     PLANNED = "planned"
@@ -390,7 +392,9 @@ class Objective(SlottedRecord):
     description: str = attrs.field(validator=v.text())
     target: ObjectiveTarget = attrs.field(validator=v.instance(*_TARGETS))
     target_date: date = attrs.field(validator=v.a_date())
-    status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=v.enum(GoalStatus))
+    status: ObjectiveStatus = attrs.field(
+        default=ObjectiveStatus.ACTIVE, validator=v.enum(ObjectiveStatus)
+    )
     achievement: AchievementStatus | None = attrs.field(
         default=None, validator=v.enum(AchievementStatus, optional=True)
     )
@@ -1044,9 +1048,20 @@ class TreatmentPlan(_DerivedStateSlot):
         taken.sort(key=lambda a: v.instant(a.administered_at))
         return tuple(taken)
 
-    def scores(self, instrument: str) -> tuple[Assessment, ...]:
-        """Assessments of one instrument, in time order."""
+    def assessments_of(self, instrument: str) -> tuple[Assessment, ...]:
+        """The assessments of one instrument, in time order (their scores:
+        :func:`treatplan.instruments.plan_scores`)."""
         return tuple(a for a in self.all_assessments() if a.instrument == instrument)
+
+    def scores(self, instrument: str) -> tuple[Assessment, ...]:
+        """Deprecated (goes in 1.0): :meth:`assessments_of`, the same assessments under a
+        name that says so; scores are :func:`treatplan.instruments.plan_scores`."""
+        warnings.warn(
+            "TreatmentPlan.scores is now TreatmentPlan.assessments_of; the old name goes in 1.0",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.assessments_of(instrument)
 
     @property
     def attended_sessions(self) -> tuple[Session, ...]:

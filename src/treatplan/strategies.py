@@ -81,12 +81,12 @@ from ._model import (
     GasTarget,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     Phase,
     PresentingProblem,
@@ -404,7 +404,7 @@ def _draw_objective(
         description=draw(texts),
         target=_draw_target(draw, pool, texts),
         target_date=draw(_DATES),
-        status=_enum(draw, GoalStatus),
+        status=_enum(draw, ObjectiveStatus),
         achievement=_enum(draw, AchievementStatus) if draw(_BOOL) else None,
     )
 

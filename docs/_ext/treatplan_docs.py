@@ -33,7 +33,7 @@ from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
-from treatplan_apidata import documentation
+from treatplan_apidata import defining_modules, documentation
 from treatplan_fhir_svg import fhir_svg
 from treatplan_lifecycle_svg import lifecycle_svg
 from treatplan_plan_svg import plan_svg
@@ -376,6 +376,16 @@ def documented_target(target: str) -> str | None:
     return None
 
 
+def _follow_imported(app: Sphinx, modname: str, fullname: str) -> str | None:
+    # [source] links: a public class whose __module__ is its public module (the errors)
+    # has its source in the module the package imports it from.
+    if not modname.startswith("treatplan"):
+        return None
+    name = fullname.split(".")[0]
+    found = defining_modules(modname).get(name)
+    return found[0] if found else None
+
+
 def _missing_reference(
     app: Sphinx, env: BuildEnvironment, node: addnodes.pending_xref, contnode: nodes.Element
 ) -> nodes.Element | None:
@@ -421,4 +431,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _escape_bars)
     app.connect("autodoc-process-signature", _signature)
     app.connect("missing-reference", _missing_reference, priority=400)
+    app.connect("viewcode-follow-imported", _follow_imported)
     return {"version": treatplan.__version__, "parallel_read_safe": True}

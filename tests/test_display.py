@@ -166,3 +166,12 @@ def test_plan_html_counts_in_words() -> None:
     assert "<p>1 goal, 11 sessions, 2 reviews;" in one_goal
     one_review = _example("adolescent-anxiety-family.json")._repr_html_()  # type: ignore[attr-defined]
     assert "<p>2 goals, 9 sessions, 1 review;" in one_review
+
+
+def test_a_goal_without_objectives_shows_alone() -> None:
+    at = _example("mbc-walkthrough.json").history[0].at
+    goal = tp.Goal("goal-1", "Feel calmer", tp.GoalDomain.EMOTIONAL_WELLBEING)
+    plan = tp.TreatmentPlan.refer("plan-x", "client-x", at=at, by="gp", goals=[goal])
+    page = plan._repr_html_()  # type: ignore[attr-defined]
+    assert "Goal <strong>goal-1</strong> (emotional_wellbeing): Feel calmer</p>" in page
+    assert "<th>objective</th>" not in page

@@ -95,7 +95,7 @@ def build_plan() -> tp.TreatmentPlan:
                         "Calm school mornings most days (GAS level 0 expected).",
                         tp.GasTarget(level=0, weight=2.0),
                         date(2026, 7, 17),
-                        status=tp.GoalStatus.ACTIVE,
+                        status=tp.ObjectiveStatus.ACTIVE,
                         achievement=tp.AchievementStatus.IN_PROGRESS,
                     ),
                 ),

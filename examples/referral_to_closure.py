@@ -263,7 +263,7 @@ def _with_achievement(goal: tp.Goal, achieved: set[str]) -> tp.Goal:
             o.description,
             o.target,
             o.target_date,
-            status=tp.GoalStatus.COMPLETED if o.id in achieved else o.status,
+            status=tp.ObjectiveStatus.COMPLETED if o.id in achieved else o.status,
             achievement=tp.AchievementStatus.ACHIEVED if o.id in achieved else o.achievement,
         )
         for o in goal.objectives

@@ -127,3 +127,51 @@ def test_the_notebook_view_loads_its_module_on_first_use() -> None:
     assert done.returncode == 0, done.stderr
     assert "plan-q" in done.stdout
     assert "referred" in done.stdout
+
+
+def test_plan_html_shows_each_goal_with_its_objectives_and_their_status() -> None:
+    plan = _example("adolescent-anxiety-family.json")
+    page = plan._repr_html_()  # type: ignore[attr-defined]
+    for goal in plan.goals:
+        assert f"Goal <strong>{goal.id}</strong> ({goal.domain.value})" in page
+    # Objectives follow their goal, each with its status.
+    order = [page.index(f"<td>{o.id}</td>") for o in plan.objectives]
+    assert order == sorted(order)
+    last = plan.goals[-1]
+    assert page.index(last.id) < page.index(f"<td>{last.objectives[0].id}</td>")
+    assert "<th>status</th>" in page
+    assert f"<td>{plan.objectives[0].status.value}</td>" in page
+    assert f"{len(plan.goals)} goals" in page
+
+
+def test_an_objective_that_no_longer_counts_shows_its_status_and_no_achievement() -> None:
+    plan = _example("adolescent-anxiety-family.json")
+    goal = plan.goals[0]
+    dropped = attrs.evolve(goal.objectives[0], status=tp.ObjectiveStatus.CANCELLED)
+    changed = tp.revise(
+        plan,
+        goals=[attrs.evolve(goal, objectives=(dropped, *goal.objectives[1:])), *plan.goals[1:]],
+    )
+    page = changed._repr_html_()  # type: ignore[attr-defined]
+    assert f"<tr><td>{dropped.id}</td>" in page
+    row = page.split(f"<tr><td>{dropped.id}</td>")[1].split("</tr>")[0]
+    assert row.endswith("<td>cancelled</td><td></td><td></td><td></td>")
+
+
+def test_plan_html_counts_in_words() -> None:
+    at = _example("mbc-walkthrough.json").history[0].at
+    page = tp.TreatmentPlan.refer("plan-x", "client-x", at=at, by="gp")._repr_html_()  # type: ignore[attr-defined]
+    assert "<p>0 goals, 0 sessions, 0 reviews;" in page
+    one_goal = _example("mbc-walkthrough.json")._repr_html_()  # type: ignore[attr-defined]
+    assert "<p>1 goal, 11 sessions, 2 reviews;" in one_goal
+    one_review = _example("adolescent-anxiety-family.json")._repr_html_()  # type: ignore[attr-defined]
+    assert "<p>2 goals, 9 sessions, 1 review;" in one_review
+
+
+def test_a_goal_without_objectives_shows_alone() -> None:
+    at = _example("mbc-walkthrough.json").history[0].at
+    goal = tp.Goal("goal-1", "Feel calmer", tp.GoalDomain.EMOTIONAL_WELLBEING)
+    plan = tp.TreatmentPlan.refer("plan-x", "client-x", at=at, by="gp", goals=[goal])
+    page = plan._repr_html_()  # type: ignore[attr-defined]
+    assert "Goal <strong>goal-1</strong> (emotional_wellbeing): Feel calmer</p>" in page
+    assert "<th>objective</th>" not in page

@@ -596,7 +596,7 @@ def test_statuses_map_every_open_phase_to_the_value_sets() -> None:
     assert set(tp.fhir.CARE_PLAN_STATUS) == set(tp.Phase) - {tp.Phase.CLOSED}
     assert set(tp.fhir.EPISODE_STATUS.values()) <= EPISODE_OF_CARE_STATUS
     assert set(tp.fhir.CARE_PLAN_STATUS.values()) <= REQUEST_STATUS
-    assert {s.value for s in tp.GoalStatus} == GOAL_LIFECYCLE_STATUS
+    assert {s.value for s in tp.ObjectiveStatus} == GOAL_LIFECYCLE_STATUS
     assert {s.value for s in tp.AchievementStatus} == GOAL_ACHIEVEMENT[1]
 
 
@@ -1599,7 +1599,7 @@ def test_no_achievement_status_is_derived_for_a_cancelled_objective() -> None:
     from measured_plans import build
 
     plan = build(phq9=[17, 16, 14, 13, 11, 9, 8, 7])
-    objective = attrs.evolve(plan.objectives[0], status=tp.GoalStatus.CANCELLED)
+    objective = attrs.evolve(plan.objectives[0], status=tp.ObjectiveStatus.CANCELLED)
     goal = attrs.evolve(plan.goals[0], objectives=(objective,))
     cancelled = attrs.evolve(plan, goals=(goal,))
     assert "achievementStatus" not in _objective_goal(tp.fhir.to_fhir(cancelled), objective.id)

@@ -699,7 +699,7 @@ def test_plan_import_variants() -> None:
     assert plan.presenting_problems[0].diagnosis is None
     [objective] = plan.objectives
     assert objective.target == tp.MeasureTarget("GAD-7", tp.Comparator.AT_MOST, 5)
-    assert objective.status is tp.GoalStatus.ACTIVE
+    assert objective.status is tp.ObjectiveStatus.ACTIVE
     paths = [n.path for n in report.skipped]
     assert "$[0].addresses[2]" in paths
     assert "$[3].code" in paths

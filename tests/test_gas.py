@@ -200,7 +200,7 @@ def test_plan_t_score_keeps_earlier_levels_of_objectives_a_review_did_not_rate()
 def test_plan_t_score_leaves_out_cancelled_objectives() -> None:
     plan = _plan(_review("r-1", 28, ("o-1", 1), ("o-2", -2)))
     goal = plan.goals[0]
-    cancelled = attrs.evolve(goal.objectives[1], status=tp.GoalStatus.CANCELLED)
+    cancelled = attrs.evolve(goal.objectives[1], status=tp.ObjectiveStatus.CANCELLED)
     objectives = (goal.objectives[0], cancelled, goal.objectives[2])
     plan = attrs.evolve(plan, goals=(attrs.evolve(goal, objectives=objectives),))
     assert tp.outcomes.plan_gas_t_score(plan) == pytest.approx(tp.outcomes.gas_t_score([1], [3]))

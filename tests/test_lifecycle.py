@@ -52,7 +52,11 @@ REASON_EVENTS = frozenset(
     }
 )
 FIRABLE = tuple(e for e in Event if e is not Event.REFER)
-DEAD = {tp.GoalStatus.CANCELLED, tp.GoalStatus.ENTERED_IN_ERROR, tp.GoalStatus.REJECTED}
+DEAD = {
+    tp.ObjectiveStatus.CANCELLED,
+    tp.ObjectiveStatus.ENTERED_IN_ERROR,
+    tp.ObjectiveStatus.REJECTED,
+}
 
 PHQ9_ITEMS = (2, 2, 2, 2, 1, 2, 2, 1, 1)
 GAD7_ITEMS = (2, 1, 2, 1, 1, 1, 1)
@@ -62,7 +66,7 @@ GAD7_ITEMS = (2, 1, 2, 1, 1, 1, 1)
 def objective(
     oid: str,
     instrument: str = "PHQ-9",
-    status: tp.GoalStatus = tp.GoalStatus.ACTIVE,
+    status: tp.ObjectiveStatus = tp.ObjectiveStatus.ACTIVE,
 ) -> tp.Objective:
     return tp.Objective(
         oid,
@@ -440,7 +444,7 @@ def test_agree_plan_needs_every_live_objective_served() -> None:
         "objectives not served by any intervention: $.goals[0].objectives[1]",
     )
     # A cancelled objective need not be served.
-    cancelled = attrs.evolve(behaviour_objective("o2"), status=tp.GoalStatus.CANCELLED)
+    cancelled = attrs.evolve(behaviour_objective("o2"), status=tp.ObjectiveStatus.CANCELLED)
     plan = tp.revise(plan, goals=[goal("g1", objective("o1"), cancelled)])
     assert tp.fire(plan, "agree_plan", at=later(plan), by=CLINICIAN).phase is Phase.ACTIVE
 
@@ -673,7 +677,7 @@ CONTENTS = {
             goal(
                 "g1",
                 objective("o1"),
-                objective("o2", status=tp.GoalStatus.CANCELLED),
+                objective("o2", status=tp.ObjectiveStatus.CANCELLED),
             )
         ],
         [intervention("i1", "o1")],

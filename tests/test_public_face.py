@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
+import attrs
 import pytest
 
 import treatplan as tp
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 SUBMODULES = (
     "change",
@@ -153,3 +157,26 @@ def test_the_simulation_page_states_the_verification_rate() -> None:
 
     page = Path(__file__).resolve().parents[1] / "docs" / "concepts" / "simulation.md"
     assert f"One client in {VERIFY_EVERY} (by index" in page.read_text(encoding="utf-8")
+
+
+def test_the_renamed_method_still_works_with_a_warning() -> None:
+    assert tp.MOVED_METHODS == {"TreatmentPlan.scores": "TreatmentPlan.assessments_of"}
+    plan = tp.loads((EXAMPLES / "mbc-walkthrough.json").read_text(encoding="utf-8"))
+    found = plan.assessments_of("PHQ-9")
+    assert found
+    assert all(type(a) is tp.Assessment and a.instrument == "PHQ-9" for a in found)
+    assert [a.administered_at for a in found] == sorted(a.administered_at for a in found)
+    with pytest.warns(
+        DeprecationWarning, match="TreatmentPlan.scores is now TreatmentPlan.assessments_of"
+    ):
+        assert plan.scores("PHQ-9") == found
+    # The scores of those assessments are what the plan_ function gives.
+    scores = tp.instruments.plan_scores(plan, "PHQ-9")
+    assert [s.administered_at for s in scores] == [a.administered_at for a in found]
+
+
+def test_objective_status_is_named_for_what_has_it() -> None:
+    assert attrs.fields(tp.Objective).status.default is tp.ObjectiveStatus.ACTIVE
+    assert "status" not in attrs.fields_dict(tp.Goal)
+    with pytest.warns(DeprecationWarning, match="GoalStatus is now treatplan.ObjectiveStatus"):
+        assert tp.GoalStatus is tp.ObjectiveStatus

@@ -8,10 +8,11 @@ from typing import Any
 
 import attrs
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import treatplan
 from treatplan import strategies
-from treatplan._records import record_repr
+from treatplan._records import counted, record_repr, short_ref
 
 
 def _attrs_written_repr(value: Any) -> str:
@@ -86,3 +87,35 @@ def test_every_record_class_uses_the_shared_repr_or_its_own() -> None:
             ):
                 generated.append(value.__qualname__)
     assert generated == []
+
+
+SENTINEL = "CLINICAL-TEXT-SENTINEL"
+
+
+@settings(max_examples=25, deadline=None)
+@given(strategies.treatment_plans(texts=st.just(SENTINEL)))
+def test_no_record_repr_shows_clinical_text(plan: treatplan.TreatmentPlan) -> None:
+    # Free text (statements, descriptions, notes, reasons, ...) stays out of reprs,
+    # which end up in logs; a record's parts are counted, as the plan counts its own.
+    for record in _records(plan):
+        assert SENTINEL not in repr(record), type(record).__name__
+    for goal in plan.goals:
+        assert f"objectives=<{len(goal.objectives)} objective" in repr(goal)
+    found = treatplan.review(plan, treatplan.latest_time(plan))
+    assert SENTINEL not in repr(found)
+    assert len(repr(found)) <= 200
+    assert repr(found).startswith(f"Findings({plan.plan_id[:23]!r}"[:-1])
+
+
+def test_counted_says_how_many() -> None:
+    show = counted("progress record")
+    assert [show(()), show((1,)), show((1, 2))] == [
+        "<0 progress records>",
+        "<1 progress record>",
+        "<2 progress records>",
+    ]
+
+
+def test_a_long_reference_is_cut_in_a_repr() -> None:
+    assert short_ref("p" * 24) == repr("p" * 24)
+    assert short_ref("p" * 25) == repr("p" * 23 + "…")

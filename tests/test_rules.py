@@ -35,7 +35,7 @@ PHQ9_ITEMS = (2, 2, 2, 2, 1, 2, 2, 1, 1)
 
 def objective(
     oid: str,
-    status: tp.GoalStatus = tp.GoalStatus.ACTIVE,
+    status: tp.ObjectiveStatus = tp.ObjectiveStatus.ACTIVE,
     achievement: tp.AchievementStatus | None = None,
 ) -> tp.Objective:
     return tp.Objective(
@@ -97,8 +97,8 @@ def test_goals_met_when_every_live_objective_is_achieved() -> None:
     plan = active_plan(
         objective("o1", achievement=tp.AchievementStatus.ACHIEVED),
         objective("o2", achievement=tp.AchievementStatus.SUSTAINING),
-        objective("o3", status=tp.GoalStatus.COMPLETED),
-        objective("o4", status=tp.GoalStatus.CANCELLED),
+        objective("o3", status=tp.ObjectiveStatus.COMPLETED),
+        objective("o4", status=tp.ObjectiveStatus.CANCELLED),
     )
     result = verdict(tp.rules.GoalsMet(), plan)
     assert result.fired
@@ -123,7 +123,7 @@ def test_goals_met_not_while_one_is_still_improving() -> None:
 def test_goals_met_named_objectives() -> None:
     plan = active_plan(
         objective("o1", achievement=tp.AchievementStatus.ACHIEVED),
-        objective("o2", status=tp.GoalStatus.CANCELLED),
+        objective("o2", status=tp.ObjectiveStatus.CANCELLED),
     )
     # Naming a cancelled objective includes it; it is not achieved.
     named = verdict(tp.rules.GoalsMet(objectives=("o1", "o2")), plan)
@@ -136,9 +136,14 @@ def test_goals_met_named_objectives() -> None:
 
 
 @pytest.mark.parametrize(
-    "status", [tp.GoalStatus.CANCELLED, tp.GoalStatus.ENTERED_IN_ERROR, tp.GoalStatus.REJECTED]
+    "status",
+    [
+        tp.ObjectiveStatus.CANCELLED,
+        tp.ObjectiveStatus.ENTERED_IN_ERROR,
+        tp.ObjectiveStatus.REJECTED,
+    ],
 )
-def test_goals_met_never_counts_a_dead_objective_as_achieved(status: tp.GoalStatus) -> None:
+def test_goals_met_never_counts_a_dead_objective_as_achieved(status: tp.ObjectiveStatus) -> None:
     # Even when its recorded status says achieved: review leaves it out, so the rule
     # must not end an episode on it.
     plan = active_plan(
@@ -152,7 +157,7 @@ def test_goals_met_never_counts_a_dead_objective_as_achieved(status: tp.GoalStat
 
 
 def test_goals_met_never_fires_without_objectives() -> None:
-    plan = active_plan(objective("o1", status=tp.GoalStatus.CANCELLED))
+    plan = active_plan(objective("o1", status=tp.ObjectiveStatus.CANCELLED))
     result = verdict(tp.rules.GoalsMet(), plan)
     assert not result.fired
     assert result.reason == "0 of 0 objectives achieved"

@@ -406,19 +406,19 @@ def test_an_explicit_achievement_outranks_a_completed_status() -> None:
 
     plan = build(phq9=[17, 12, 7])
     done = tp.AchievementStatus.NOT_ACHIEVED
-    ended = _with_objective(plan, status=tp.GoalStatus.COMPLETED, achievement=done)
+    ended = _with_objective(plan, status=tp.ObjectiveStatus.COMPLETED, achievement=done)
     found = tp.objective_achievement(ended, ended.objectives[0])
     assert not found.achieved
     assert found.source is tp.AchievementSource.RECORDED
     assert found.detail == "recorded as not-achieved"
-    completed = _with_objective(plan, status=tp.GoalStatus.COMPLETED)
+    completed = _with_objective(plan, status=tp.ObjectiveStatus.COMPLETED)
     assert tp.objective_achievement(completed, completed.objectives[0]).achieved
 
 
 def test_describe_judges_no_objective_that_is_no_longer_an_aim() -> None:
     from measured_plans import build
 
-    plan = _with_objective(build(phq9=[17, 12, 7]), status=tp.GoalStatus.ENTERED_IN_ERROR)
+    plan = _with_objective(build(phq9=[17, 12, 7]), status=tp.ObjectiveStatus.ENTERED_IN_ERROR)
     (line,) = [x for x in tp.describe(plan).splitlines() if x.lstrip().startswith("*")]
     assert line.endswith("[entered-in-error]")
 

@@ -81,7 +81,10 @@ def documentation(name: str, package: str = "treatplan") -> tuple[str, str | Non
     """``(defining module, doc)`` of public name ``name`` of ``package``."""
     obj = getattr(importlib.import_module(package), name)
     if is_documented_object(obj):
-        return getattr(obj, "__module__", package), own_docstring(obj)
+        # Where the package imports it from: a class's __module__ may be the public
+        # module (the errors say ``treatplan``) rather than the one defining it.
+        defining = defining_modules(package).get(name, (obj.__module__, name))[0]
+        return defining, own_docstring(obj)
     module, original = defining_modules(package).get(name, (package, name))
     return module, attribute_docs().get((module, original))
 

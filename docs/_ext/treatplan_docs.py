@@ -21,7 +21,10 @@ import inspect
 import io
 import os
 import re
+import types
+import typing
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import attrs
@@ -29,7 +32,8 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.application import Sphinx
-from treatplan_apidata import documentation
+from sphinx.environment import BuildEnvironment
+from treatplan_apidata import defining_modules, documentation
 from treatplan_fhir_svg import fhir_svg
 from treatplan_lifecycle_svg import lifecycle_svg
 from treatplan_plan_svg import plan_svg
@@ -38,6 +42,10 @@ import treatplan
 
 #: Replaced by the reference of the named module (default ``treatplan``) when read.
 API_MARKER = re.compile(r"<!-- treatplan-api(?:: ([\w.]+))? -->")
+
+#: Top-level names outside ``__all__`` that the reference documents: the tables of
+#: names and methods renamed before 1.0.
+RENAMES = ("MOVED", "MOVED_METHODS")
 
 #: Section titles of the API reference, by implementation module, in reading order.
 SECTIONS: dict[str, str] = {
@@ -201,9 +209,15 @@ def api_reference(package: str = "treatplan") -> str:
     out: list[str] = []
     if package != "treatplan":
         summary = (module.__doc__ or "").strip().split("\n\n")[0]
-        out += ["```{eval-rst}", f".. currentmodule:: {package}", "", summary, ""]
+        out += ["```{eval-rst}", f".. py:module:: {package}", "", summary, ""]
         # A name the top level also exports is described there (one target per name).
-        shared = [n for n in names if getattr(treatplan, n, None) is getattr(module, n)]
+        # (Only a name in the top level's ``__all__``: a moved 0.1 name still resolves at
+        # the top level, with a warning, but is documented in its new module.)
+        shared = [
+            n
+            for n in names
+            if n in treatplan.__all__ and getattr(treatplan, n) is getattr(module, n)
+        ]
         if shared:
             links = ", ".join(f":py:obj:`~treatplan.{n}`" for n in shared)
             out += [f"Also here, described with the top level: {links}.", ""]
@@ -213,13 +227,17 @@ def api_reference(package: str = "treatplan") -> str:
         out += ["```", ""]
         return "\n".join(out)
     groups: dict[str, list[str]] = {}
-    for name in names:
+    # The renames are documented beside __version__, though star-imports leave them out.
+    for name in [*names, *RENAMES]:
         defining, _ = documentation(name, package)
         groups.setdefault(defining, []).append(name)
     order = list(SECTIONS)
+    # The first group declares the module (the target of :mod:`treatplan`).
+    directive = "py:module"
     for defining in sorted(groups, key=lambda m: (order.index(m) if m in order else 99, m)):
         title = SECTIONS.get(defining) or defining.removeprefix("treatplan.").strip("_").title()
-        out += [f"## {title}", "", "```{eval-rst}", f".. currentmodule:: {package}", ""]
+        out += [f"## {title}", "", "```{eval-rst}", f".. {directive}:: {package}", ""]
+        directive = "currentmodule"
         for name in groups[defining]:
             out += _entry(name, package)
         out += ["```", ""]
@@ -244,6 +262,151 @@ def _entry(name: str, package: str = "treatplan") -> list[str]:
     return [f".. py:data:: {name}", "", *body, ""]
 
 
+def type_aliases() -> dict[str, str]:
+    """Every public type alias (``Rule``, ``ObjectiveTarget``, ...) -> where it is documented.
+
+    Given to autodoc (``autodoc_type_aliases``), so that a signature names the alias
+    instead of spelling out its union. The ``~`` shows the short name, linked.
+    """
+    found: dict[str, str] = {}
+    for package in ["treatplan", *sorted(f"treatplan.{m}" for m in treatplan._SUBMODULES)]:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            value = getattr(module, name)
+            alias = isinstance(value, types.UnionType) or typing.get_origin(value) is not None
+            if alias and name not in found:
+                found[name] = f"~{package}.{name}"
+    return found
+
+
+# Autodoc leaves an alias nested inside another type (``Iterable[Rule]``) as the repr
+# of its placeholder; the alias's own name is what a reader should see.
+_NESTED_ALIAS = re.compile(r"TypeAliasForwardRef\('([\w.~]+)'\)")
+
+
+def factory_default(default: Any) -> str:
+    """How a signature shows a default made by an ``attrs.Factory``: the value it makes
+    when that is short (``()``, ``ClientFactors()``), else ``...`` (the docstring says)."""
+    make = default.factory
+    if default.takes_self:
+        return "..."
+    if inspect.isclass(make) and attrs.has(make):
+        return f"{make.__name__}()"
+    text = repr(make())
+    return text if len(text) <= 40 else "..."
+
+
+def _signature(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: Any,
+    options: Any,
+    signature: str | None,
+    return_annotation: str,
+) -> tuple[str | None, str]:
+    """Signatures as a reader wants them: aliases by name; for an attrs class, a
+    factory default shown as what it makes (attrs' ``__init__`` says ``NOTHING``), and
+    a field whose converter takes anything shown with the field's own type."""
+    return_annotation = _NESTED_ALIAS.sub(r"\1", return_annotation or "")
+    if signature is None:
+        return None, return_annotation
+    signature = _NESTED_ALIAS.sub(r"\1", signature)
+    if inspect.isclass(obj) and attrs.has(obj):
+        fields = {f.alias: f for f in attrs.fields(obj) if f.init}
+        for parameter in inspect.signature(obj).parameters.values():
+            field = fields[parameter.name]
+            if parameter.annotation in ("Any", Any) and field.type not in (None, "Any", Any):
+                shown = field.type if isinstance(field.type, str) else repr(field.type)
+                signature = re.sub(
+                    rf"\b{parameter.name}: (?:~?typing\.)?Any(?=[,)]| =)",
+                    f"{parameter.name}: {shown}",
+                    signature,
+                    count=1,
+                )
+            if parameter.default is attrs.NOTHING:
+                shown = factory_default(field.default)
+                start = signature.index(f"{parameter.name}: ")
+                at = signature.index("= NOTHING", start)
+                signature = signature[:at] + "= " + shown + signature[at + len("= NOTHING") :]
+    return signature, return_annotation
+
+
+#: Names that annotations and docstrings write in a short or private form -> the
+#: documented name (in the shipped Python inventory).
+ELSEWHERE = {
+    "date": "datetime.date",
+    "datetime": "datetime.datetime",
+    "concurrent.futures._base.Executor": "concurrent.futures.Executor",
+}
+
+
+@cache
+def documented_names() -> tuple[dict[str, str], dict[str, str]]:
+    """Where each public name is documented: ``(top level, submodules)``, each
+    name -> its full documented path. A name the top level exports is documented
+    there only (see :func:`api_reference`); a submodule name exported by more than one
+    submodule has no single place and is left out of the second map."""
+    top = {name: f"treatplan.{name}" for name in treatplan.__all__}
+    elsewhere: dict[str, str] = {}
+    repeated: set[str] = set()
+    for sub in sorted(treatplan._SUBMODULES):
+        module = importlib.import_module(f"treatplan.{sub}")
+        for name in module.__all__:
+            if name in top:
+                continue
+            if name in elsewhere:
+                repeated.add(name)
+            elsewhere[name] = f"treatplan.{sub}.{name}"
+    return top, {n: path for n, path in elsewhere.items() if n not in repeated}
+
+
+def documented_target(target: str) -> str | None:
+    """The documented path of a Python reference that names a public treatplan object
+    by a path where it is not described: a bare name (``fire``, ``AllOf``), or a
+    submodule path of a name the top level describes (``treatplan.lifecycle.fire``)."""
+    top, elsewhere = documented_names()
+    module, _, name = target.rpartition(".")
+    if not module:
+        return top.get(name) or elsewhere.get(name)
+    if name in top and module.removeprefix("treatplan.") in treatplan._SUBMODULES:
+        exported = importlib.import_module(module)
+        if name in exported.__all__:
+            return top[name]
+    return None
+
+
+def _follow_imported(app: Sphinx, modname: str, fullname: str) -> str | None:
+    # [source] links: a public class whose __module__ is its public module (the errors)
+    # has its source in the module the package imports it from.
+    if not modname.startswith("treatplan"):
+        return None
+    name = fullname.split(".")[0]
+    found = defining_modules(modname).get(name)
+    return found[0] if found else None
+
+
+def _missing_reference(
+    app: Sphinx, env: BuildEnvironment, node: addnodes.pending_xref, contnode: nodes.Element
+) -> nodes.Element | None:
+    # Runs before intersphinx (priority 400 < 500): a stdlib or hypothesis name is
+    # rewritten for intersphinx to find; a treatplan name is resolved to its entry.
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    if target in ELSEWHERE:
+        node["reftarget"] = ELSEWHERE[target]
+        return None
+    documented = documented_target(target)
+    if documented is None:
+        return None
+    domain = env.get_domain("py")
+    found: nodes.Element | None = domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], documented, node, contnode
+    )
+    return found
+
+
 # "|RC|" in a docstring means an absolute value, not an RST substitution reference.
 _ABSOLUTE = re.compile(r"(?<![\\`\w|])\|(\w[^|`\n]*?\w|\w)\|(?![\w|])")
 
@@ -266,4 +429,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("plan-diagram", PlanDiagram)
     app.connect("source-read", _inject_api)
     app.connect("autodoc-process-docstring", _escape_bars)
+    app.connect("autodoc-process-signature", _signature)
+    app.connect("missing-reference", _missing_reference, priority=400)
+    app.connect("viewcode-follow-imported", _follow_imported)
     return {"version": treatplan.__version__, "parallel_read_safe": True}

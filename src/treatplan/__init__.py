@@ -56,12 +56,12 @@ from ._model import (
     GasTarget,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     PresentingProblem,
     ProgressReview,
@@ -75,6 +75,24 @@ from ._model import (
 )
 from ._transitions import EpisodeOutcome, Event, Phase
 from ._version import __version__
+
+# A traceback names an error by its module: ``treatplan.ValidationError``, where a
+# caller finds it to catch it, not the private module that defines it (as attrs and
+# cattrs raise ``attrs.exceptions`` and ``cattrs.errors``). Pickle and copy find each
+# class at that path, and the errors' annotations name only builtins and
+# ``ValidationIssue``, which resolve there too. The record classes keep their private
+# module: their string annotations (``datetime``, ``Rule``, ...) resolve only there,
+# and cattrs, the JSON Schema and autodoc evaluate them.
+for _error in (
+    ArgumentError,
+    LimitError,
+    TransitionError,
+    TreatplanError,
+    UnknownReferenceError,
+    ValidationError,
+):
+    _error.__module__ = __name__
+del _error
 
 if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
     from . import change as change
@@ -133,7 +151,6 @@ __all__ = [
     "GasTarget",
     "Goal",
     "GoalDomain",
-    "GoalStatus",
     "Instrument",
     "Intervention",
     "LimitError",
@@ -141,6 +158,7 @@ __all__ = [
     "Modality",
     "Objective",
     "ObjectiveProgress",
+    "ObjectiveStatus",
     "ObjectiveTarget",
     "Phase",
     "PresentingProblem",
@@ -201,12 +219,14 @@ _SUBMODULES = frozenset(
     }
 )
 
-#: Names of the 0.1 top level that moved before 1.0: old name -> (module, new name).
+#: Names of the 0.1 top level that moved or were renamed before 1.0: old name ->
+#: (module, new name).
 #: They still resolve, with a DeprecationWarning, until 1.0 (see CHANGELOG.md). One
 #: could not stay: ``treatplan.instruments`` is now the submodule, so the function that
 #: listed the catalogue is ``treatplan.instruments.builtin_instruments``.
 MOVED: dict[str, tuple[str, str]] = {
     "Problem": ("treatplan", "ValidationIssue"),
+    "GoalStatus": ("treatplan", "ObjectiveStatus"),
     "Outcome": ("treatplan", "EpisodeOutcome"),
     "Format": ("treatplan", "DeliveryFormat"),
     "Period": ("treatplan", "CountPeriod"),
@@ -270,6 +290,13 @@ MOVED: dict[str, tuple[str, str]] = {
         }.items()
         for name in names.split()
     },
+}
+
+
+#: Methods renamed before 1.0: old -> new. The old name still works, with a
+#: DeprecationWarning, until 1.0 (see CHANGELOG.md).
+MOVED_METHODS: dict[str, str] = {
+    "TreatmentPlan.scores": "TreatmentPlan.assessments_of",
 }
 
 

@@ -52,9 +52,17 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def plan_html(plan: TreatmentPlan, as_of: datetime | None = None) -> str:
-    """A plan as HTML: phase, objectives with their achievement, latest scores with band
-    and change category, and alerts as of ``as_of`` (default: the plan's latest time)."""
+    """A plan as HTML: phase; each goal with its objectives, their status and
+    achievement; latest scores with band and change category; and alerts, as of
+    ``as_of`` (default: the plan's latest time).
+
+    An objective that is cancelled, rejected or entered in error shows its status
+    and no achievement: it no longer counts towards the goal."""
     check_plan(plan)
     when = latest_time(plan) if as_of is None else as_of
     found = review(plan, when)
@@ -63,18 +71,27 @@ def plan_html(plan: TreatmentPlan, as_of: datetime | None = None) -> str:
         '<div class="treatplan-plan">',
         f"<strong>Plan {_e(plan.plan_id)}</strong> for client {_e(plan.client_ref)}: "
         f"<em>{_e(plan.phase.value)}{_e(outcome)}</em>",
-        f"<p>{len(plan.sessions)} sessions, {len(plan.reviews)} reviews; "
-        f"as of {_e(when.isoformat())}</p>",
+        f"<p>{_count(len(plan.goals), 'goal')}, {_count(len(plan.sessions), 'session')}, "
+        f"{_count(len(plan.reviews), 'review')}; as of {_e(when.isoformat())}</p>",
     ]
-    objectives = [
-        (o.id, o.description, "yes" if a.achieved else "no", a.source.value, a.detail)
-        for o in live_objectives(plan)
-        for a in (objective_achievement(plan, o, when),)
-    ]
-    if objectives:
+    live = set(map(id, live_objectives(plan)))
+    for goal in plan.goals:
         parts.append(
-            _table(("objective", "description", "achieved", "source", "detail"), objectives)
+            f"<p>Goal <strong>{_e(goal.id)}</strong> ({_e(goal.domain.value)}): "
+            f"{_e(goal.statement)}</p>"
         )
+        rows = []
+        for o in goal.objectives:
+            achieved: tuple[str | None, ...]
+            if id(o) in live:
+                a = objective_achievement(plan, o, when)
+                achieved = ("yes" if a.achieved else "no", a.source.value, a.detail)
+            else:
+                achieved = (None, None, None)
+            rows.append((o.id, o.description, o.status.value, *achieved))
+        if rows:
+            headers = ("objective", "description", "status", "achieved", "source", "detail")
+            parts.append(_table(headers, rows))
     parts.append(_findings_parts(found))
     parts.append("</div>")
     return "".join(parts)
@@ -129,7 +146,7 @@ def _findings_parts(findings: Findings) -> str:
 def measures_frame(plan: TreatmentPlan, library: str = "pandas") -> Any:
     """One plan's scored measures as a DataFrame, one row per assessment.
 
-    Columns (:data:`MEASURE_COLUMNS`): instrument (categorical), assessment id,
+    Columns, in this order: instrument (categorical), assessment id,
     ``at`` (UTC datetime), session (attended sessions by then, integer), total
     (float, missing when too many items are missing), band (categorical), case
     (nullable boolean), prorated (boolean), risk flags (``;``-separated). Needs the

@@ -130,7 +130,8 @@ class UnknownReferenceError(ArgumentError, KeyError, IndexError):
 
 
 class LimitError(ValidationError):
-    """A document is larger than treatplan reads (see :data:`treatplan.MAX_DOCUMENT_BYTES`)."""
+    """A document is larger than treatplan reads (see
+    :data:`treatplan.document.MAX_DOCUMENT_SIZE`)."""
 
 
 class TransitionError(TreatplanError):

@@ -37,12 +37,12 @@ from ._model import (
     EpisodeOutcome,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     Phase,
     PresentingProblem,
@@ -697,9 +697,9 @@ loaded_measure_target: Callable[[str, Comparator, float], MeasureTarget]
 #: ``loaded_objective(id, description, target, target_date, status, achievement)``: an
 #: :class:`Objective` (an opaque reference, storable text, a target built by
 #: :data:`loaded_measure_target` or a validated constructor, a date in the plan range,
-#: a :class:`GoalStatus`, an :class:`AchievementStatus` or ``None``).
+#: a :class:`ObjectiveStatus`, an :class:`AchievementStatus` or ``None``).
 loaded_objective: Callable[
-    [str, str, ObjectiveTarget, date, GoalStatus, AchievementStatus | None], Objective
+    [str, str, ObjectiveTarget, date, ObjectiveStatus, AchievementStatus | None], Objective
 ]
 #: ``loaded_goal(id, statement, domain, objectives, addresses)``: a :class:`Goal` (an
 #: opaque reference, storable text, a :class:`GoalDomain`, at most 100

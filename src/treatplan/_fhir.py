@@ -68,11 +68,11 @@ from ._model import (
     GasTarget,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
+    ObjectiveStatus,
     ObjectiveTarget,
     Phase,
     PresentingProblem,
@@ -280,7 +280,7 @@ def _long_term_goal_status(plan: TreatmentPlan, goal: Goal) -> str:
 def _long_term_goal_status_of(goal: Goal, closed: bool) -> str:
     # The model keeps no status for a long-term goal: completed when every objective
     # is, cancelled when the episode closed without that, otherwise active.
-    if goal.objectives and all(o.status is GoalStatus.COMPLETED for o in goal.objectives):
+    if goal.objectives and all(o.status is ObjectiveStatus.COMPLETED for o in goal.objectives):
         return "completed"
     return "cancelled" if closed else "active"
 
@@ -1212,7 +1212,9 @@ class _Importer:
             target=self.target(targets[0], tpath),
             target_date=due,
             status=_enum(
-                GoalStatus, _get(resource, "lifecycleStatus", path, str), f"{path}.lifecycleStatus"
+                ObjectiveStatus,
+                _get(resource, "lifecycleStatus", path, str),
+                f"{path}.lifecycleStatus",
             ),
             achievement=achievement,
         )

@@ -34,9 +34,9 @@ from ._model import (
     Diagnosis,
     Goal,
     GoalDomain,
-    GoalStatus,
     MeasureTarget,
     Objective,
+    ObjectiveStatus,
     PresentingProblem,
     TreatmentPlan,
 )
@@ -444,5 +444,7 @@ class _Builder:
             statement,
             MeasureTarget(instrument, comparator, float(value)),
             due_date,
-            status=GoalStatus(status) if status in set(GoalStatus) else GoalStatus.ACTIVE,
+            status=ObjectiveStatus(status)
+            if status in set(ObjectiveStatus)
+            else ObjectiveStatus.ACTIVE,
         )

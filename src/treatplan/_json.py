@@ -51,12 +51,12 @@ from ._model import (
     EpisodeOutcome,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     Phase,
     PresentingProblem,
@@ -787,13 +787,13 @@ _DECISIONS = _members(ReviewDecision)
 _MODALITIES = _members(Modality)
 _FORMATS = _members(DeliveryFormat)
 _COMPARATORS = _members(Comparator)
-_GOAL_STATUSES = _members(GoalStatus)
+_GOAL_STATUSES = _members(ObjectiveStatus)
 _DOMAINS = _members(GoalDomain)
 _CODE_SYSTEMS = _members(CodeSystem)
 _BARRIER_KINDS = _members(BarrierKind)
 #: The fields' own defaults, for a key left out.
 _DEFAULT_FORMAT: DeliveryFormat = attrs.fields(Intervention).format.default  # type: ignore[assignment]
-_DEFAULT_STATUS: GoalStatus = attrs.fields(Objective).status.default  # type: ignore[assignment]
+_DEFAULT_STATUS: ObjectiveStatus = attrs.fields(Objective).status.default  # type: ignore[assignment]
 _READINESS = _members(Readiness)
 _SUPPORT = _members(SupportLevel)
 

@@ -173,7 +173,7 @@ def _spec(event: Event) -> TransitionSpec:
 
 
 #: The transition table: event -> which phases it leaves, where it goes, its guards
-#: (the rows are data in :mod:`treatplan._transitions`; the guards read the plan).
+#: (the rows are plain data; the guards read the plan).
 TRANSITIONS: Mapping[str, TransitionSpec] = MappingProxyType(
     {event.value: _spec(event) for event in TABLE}
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import enum
 import re
+import warnings
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -30,7 +31,7 @@ from . import _validation as v
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError, ValidationIssue
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument, uniform_responses
 from ._memo import ValueCache
-from ._records import SlottedRecord, record_repr
+from ._records import SlottedRecord, counted, record_repr, short_ref
 from ._rules import RULE_TYPES, Rule
 from ._transitions import BY_NAME, RECORDING_PHASES, EpisodeOutcome, Phase
 
@@ -52,12 +53,12 @@ __all__ = [
     "GasTarget",
     "Goal",
     "GoalDomain",
-    "GoalStatus",
     "Intervention",
     "MeasureTarget",
     "Modality",
     "Objective",
     "ObjectiveProgress",
+    "ObjectiveStatus",
     "ObjectiveTarget",
     "Phase",
     "PresentingProblem",
@@ -87,8 +88,9 @@ class GoalDomain(enum.StrEnum):
     OTHER = "other"
 
 
-class GoalStatus(enum.StrEnum):
-    """Objective lifecycle status: FHIR Goal.lifecycleStatus (R4 and R5)."""
+class ObjectiveStatus(enum.StrEnum):
+    """An objective's lifecycle status: FHIR Goal.lifecycleStatus (R4 and R5), the value
+    set of the FHIR Goal each objective is exported as. A goal has no status of its own."""
 
     PROPOSED = "proposed"
     PLANNED = "planned"
@@ -310,9 +312,10 @@ class PresentingProblem(SlottedRecord):
     __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
-    description: str = attrs.field(validator=v.text())
+    description: str = attrs.field(validator=v.text(), repr=False)
     behavioural_definitions: tuple[str, ...] = attrs.field(
         default=(),
+        repr=False,
         converter=_strings,
         validator=v.items_of(
             str, "non-empty strings", max_length=100, each=lambda s: bool(s) and v.is_unicode(s)
@@ -362,10 +365,10 @@ class BehaviourTarget(SlottedRecord):
 
     __repr__ = record_repr
 
-    behaviour: str = attrs.field(validator=v.text(max_length=500))
+    behaviour: str = attrs.field(validator=v.text(max_length=500), repr=False)
     comparator: Comparator = attrs.field(validator=v.enum(Comparator))
     count: float = attrs.field(validator=v.number(low=0))
-    unit: str = attrs.field(validator=v.text(max_length=100))
+    unit: str = attrs.field(validator=v.text(max_length=100), repr=False)
     period: CountPeriod = attrs.field(validator=v.enum(CountPeriod))
     kind: Literal["behaviour"] = attrs.field(default="behaviour", init=False)
 
@@ -387,10 +390,12 @@ class Objective(SlottedRecord):
     __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
-    description: str = attrs.field(validator=v.text())
+    description: str = attrs.field(validator=v.text(), repr=False)
     target: ObjectiveTarget = attrs.field(validator=v.instance(*_TARGETS))
     target_date: date = attrs.field(validator=v.a_date())
-    status: GoalStatus = attrs.field(default=GoalStatus.ACTIVE, validator=v.enum(GoalStatus))
+    status: ObjectiveStatus = attrs.field(
+        default=ObjectiveStatus.ACTIVE, validator=v.enum(ObjectiveStatus)
+    )
     achievement: AchievementStatus | None = attrs.field(
         default=None, validator=v.enum(AchievementStatus, optional=True)
     )
@@ -403,10 +408,11 @@ class Goal(SlottedRecord):
     __repr__ = record_repr
 
     id: str = attrs.field(validator=v.ref())
-    statement: str = attrs.field(validator=v.text())
+    statement: str = attrs.field(validator=v.text(), repr=False)
     domain: GoalDomain = attrs.field(validator=v.enum(GoalDomain))
     objectives: tuple[Objective, ...] = attrs.field(
         default=(),
+        repr=counted("objective"),
         converter=_objectives,
         validator=v.items_of(Objective, "objectives", max_length=100),
     )
@@ -434,7 +440,8 @@ class Schedule(SlottedRecord):
 
     ``rrule`` is the RRULE value, e.g. ``FREQ=WEEKLY;BYDAY=MO;COUNT=12``, kept
     verbatim so documents round-trip exactly and expanded with python-dateutil.
-    It may use the parts in :data:`SCHEDULE_RULE_PARTS` (not BYDAY together with
+    It may use the parts FREQ (DAILY, WEEKLY, MONTHLY or YEARLY), INTERVAL, COUNT,
+    UNTIL, BYDAY, BYMONTHDAY, BYHOUR, BYMINUTE and WKST (not BYDAY together with
     BYMONTHDAY), COUNT or UNTIL but not both (RFC 5545 3.3.10), and an UNTIL in UTC.
 
     ``timezone`` is an IANA zone name such as ``Europe/London``. With it, sessions
@@ -710,7 +717,7 @@ class Intervention(SlottedRecord):
 
     id: str = attrs.field(validator=v.ref())
     modality: Modality = attrs.field(validator=v.enum(Modality))
-    technique: str = attrs.field(validator=v.text(max_length=500))
+    technique: str = attrs.field(validator=v.text(max_length=500), repr=False)
     format: DeliveryFormat = attrs.field(
         default=DeliveryFormat.INDIVIDUAL, validator=v.enum(DeliveryFormat)
     )
@@ -784,13 +791,14 @@ class Session(SlottedRecord):
     )
     assessments: tuple[Assessment, ...] = attrs.field(
         default=(),
+        repr=counted("assessment"),
         converter=_assessments,
         validator=v.items_of(Assessment, "assessments", max_length=100),
     )
     duration_minutes: int | None = attrs.field(
         default=None, validator=v.integer(low=1, high=24 * 60, optional=True)
     )
-    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True), repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.attendance is not Attendance.ATTENDED and (self.interventions or self.assessments):
@@ -815,7 +823,7 @@ class ObjectiveProgress(SlottedRecord):
     gas_level: int | None = attrs.field(
         default=None, validator=v.integer(low=-2, high=2, optional=True)
     )
-    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True), repr=False)
 
 
 @attrs.frozen
@@ -829,13 +837,14 @@ class ProgressReview(SlottedRecord):
     decision: ReviewDecision = attrs.field(validator=v.enum(ReviewDecision))
     progress: tuple[ObjectiveProgress, ...] = attrs.field(
         default=(),
+        repr=counted("progress record"),
         converter=_progress,
         validator=v.items_of(ObjectiveProgress, "objective progress records", max_length=1000),
     )
     next_review: date | None = attrs.field(default=None, validator=v.a_date(optional=True))
     by: str | None = attrs.field(default=None, validator=v.ref(optional=True))
     client_requested_ending: bool = attrs.field(default=False, validator=v.boolean())
-    note: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    note: str | None = attrs.field(default=None, validator=v.text(optional=True), repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.next_review is not None and self.next_review < self.at.date():
@@ -853,7 +862,7 @@ class Barrier(SlottedRecord):
     __repr__ = record_repr
 
     kind: BarrierKind = attrs.field(validator=v.enum(BarrierKind))
-    mitigation: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    mitigation: str | None = attrs.field(default=None, validator=v.text(optional=True), repr=False)
 
 
 @attrs.frozen
@@ -889,7 +898,7 @@ class Transition(SlottedRecord):
     target: Phase = attrs.field(validator=v.enum(Phase))
     at: datetime = attrs.field(converter=_instant, validator=v.aware_datetime())
     by: str = attrs.field(validator=v.ref())
-    reason: str | None = attrs.field(default=None, validator=v.text(optional=True))
+    reason: str | None = attrs.field(default=None, validator=v.text(optional=True), repr=False)
     outcome: EpisodeOutcome | None = attrs.field(
         default=None, validator=v.enum(EpisodeOutcome, optional=True)
     )
@@ -964,15 +973,16 @@ class TreatmentPlan(_DerivedStateSlot):
 
     def __repr__(self) -> str:
         # Short on purpose (at most 200 characters): a plan holds clinical text, which
-        # belongs in deliberate displays (``describe``, ``_repr_html_``), not in logs.
-        # Every field stays reachable as an attribute; ``attrs.asdict`` gives them all.
+        # belongs in deliberate displays (``describe``, ``_repr_html_``), not in logs
+        # (its records hide theirs too: see treatplan._records). Every field stays
+        # reachable as an attribute; ``attrs.asdict`` gives them all.
         outcome = f"/{self.outcome.value}" if self.outcome else ""
         counts = (
             f"goals={len(self.goals)}, sessions={len(self.sessions)}, "
             f"assessments={len(self.assessments)}, reviews={len(self.reviews)}"
         )
         return (
-            f"TreatmentPlan({_short(self.plan_id)}, client={_short(self.client_ref)}, "
+            f"TreatmentPlan({short_ref(self.plan_id)}, client={short_ref(self.client_ref)}, "
             f"phase={self.phase.value}{outcome}, {counts})"
         )
 
@@ -1043,18 +1053,24 @@ class TreatmentPlan(_DerivedStateSlot):
         taken.sort(key=lambda a: v.instant(a.administered_at))
         return tuple(taken)
 
-    def scores(self, instrument: str) -> tuple[Assessment, ...]:
-        """Assessments of one instrument, in time order."""
+    def assessments_of(self, instrument: str) -> tuple[Assessment, ...]:
+        """The assessments of one instrument, in time order (their scores:
+        :func:`treatplan.instruments.plan_scores`)."""
         return tuple(a for a in self.all_assessments() if a.instrument == instrument)
+
+    def scores(self, instrument: str) -> tuple[Assessment, ...]:
+        """Deprecated (goes in 1.0): :meth:`assessments_of`, the same assessments under a
+        name that says so; scores are :func:`treatplan.instruments.plan_scores`."""
+        warnings.warn(
+            "TreatmentPlan.scores is now TreatmentPlan.assessments_of; the old name goes in 1.0",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.assessments_of(instrument)
 
     @property
     def attended_sessions(self) -> tuple[Session, ...]:
         return tuple(s for s in self.sessions if s.attended)
-
-
-def _short(ref: str) -> str:
-    """An opaque reference for a repr: up to 24 characters, then an ellipsis."""
-    return repr(ref if len(ref) <= 24 else ref[:23] + "…")
 
 
 def _duplicates(ids: list[str]) -> set[str]:

@@ -1,20 +1,28 @@
 """How record classes are laid out and show themselves: the base that holds their
-weak-reference slot, and one ``__repr__`` shared by every attrs class.
+weak-reference slot, one ``__repr__`` shared by every attrs class, and the pieces
+that keep reprs short.
 
 attrs writes and compiles a ``__repr__`` for each class it builds. Compiling is most
 of what a class costs at import, and the library has about a hundred record classes,
 so each class names this function in its body instead (attrs' ``auto_detect`` then
 leaves it alone). The text is the one attrs would write: ``Name(field=value, ...)``
 over the fields declared with ``repr=True``, in order.
+
+Reprs end up in logs and tracebacks, and a plan holds clinical text, which belongs in
+deliberate displays (``describe``, ``_repr_html_``), not there. So a field of free
+text is declared ``repr=False``, and a field holding a record's parts (a goal's
+objectives, a session's assessments) shows how many it holds (:func:`counted`), as the
+plan's own repr does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from typing import Any
 
 import attrs
 
-__all__ = ["SlottedRecord", "record_repr"]
+__all__ = ["SlottedRecord", "counted", "record_repr", "short_ref"]
 
 
 class SlottedRecord:
@@ -46,3 +54,19 @@ def record_repr(self: Any) -> str:
     # As attrs names a class defined in a function: "Name", not "f.<locals>.Name".
     name = cls.__qualname__.rsplit(">.", 1)[-1]
     return f"{name}({', '.join(shown)})"
+
+
+def counted(noun: str) -> Callable[[Sized], str]:
+    """A field repr that shows how many items the field holds, not the items:
+    ``<3 objectives>`` (``noun`` is the singular; the plural adds an "s")."""
+
+    def show(items: Sized) -> str:
+        n = len(items)
+        return f"<{n} {noun if n == 1 else noun + 's'}>"
+
+    return show
+
+
+def short_ref(ref: str) -> str:
+    """An opaque reference for a repr: up to 24 characters, then an ellipsis."""
+    return repr(ref if len(ref) <= 24 else ref[:23] + "…")

@@ -62,7 +62,7 @@ from ._model import (
 )
 from ._monitoring import TrackPoint, TrackSignal, chart
 from ._nhstt import TalkingTherapiesOutcome, talking_therapies_outcome
-from ._records import SlottedRecord, record_repr
+from ._records import SlottedRecord, record_repr, short_ref
 from ._rules import RULE_TYPES, Rule, RuleAction
 from ._state import (
     EPOCH,
@@ -225,8 +225,6 @@ class Findings(SlottedRecord):
     lists the alerts each score raised when it was taken, oldest first.
     """
 
-    __repr__ = record_repr
-
     plan_id: str
     as_of: datetime
     phase: Phase
@@ -243,6 +241,18 @@ class Findings(SlottedRecord):
     talking_therapies: TalkingTherapiesOutcome | None = None
     gas_t_score: float | None = None
     alert_log: tuple[Alert, ...] = ()
+
+    def __repr__(self) -> str:
+        # Short, like the plan's (the whole findings ran to 13,000 characters): the
+        # plan, the time, the suggestion and counts. The rest is for deliberate
+        # displays (``_repr_html_``) and stays reachable as attributes.
+        decision = self.suggestion.decision
+        return (
+            f"Findings({short_ref(self.plan_id)}, as_of={self.as_of.isoformat()}, "
+            f"phase={self.phase.value}, suggestion={decision.value if decision else None}, "
+            f"objectives={len(self.objectives)}, measures={len(self.measures)}, "
+            f"alerts={len(self.alerts)})"
+        )
 
     def measure(self, instrument: str) -> MeasureFinding:
         """The finding for ``instrument``; ``KeyError`` when it was not scored."""

@@ -90,7 +90,7 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a plan document of the current ``schema_version``.
 
     Generated from the model on each call; equal to the file shipped in the
-    package (:func:`shipped_schema_text`).
+    package (``schema/plan-v1.schema.json``).
     """
     gen = _Generator()
     root = gen.ref(TreatmentPlan)

@@ -361,4 +361,4 @@ def plan_scores(plan: TreatmentPlan, instrument: str) -> tuple[Score, ...]:
     if not isinstance(instrument, str):
         raise ArgumentError("instrument", "an instrument code such as 'PHQ-9'")
     plan.instrument(instrument)  # an error for an unknown instrument, even when unscored
-    return tuple(plan_score(plan, a) for a in plan.scores(instrument))
+    return tuple(plan_score(plan, a) for a in plan.assessments_of(instrument))

@@ -51,10 +51,10 @@ from ._model import (
     BehaviourTarget,
     Comparator,
     GasTarget,
-    GoalStatus,
     MeasureTarget,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ProgressReview,
     Session,
     TreatmentPlan,
@@ -78,7 +78,9 @@ __all__ = [
 
 #: Before any record.
 EPOCH = datetime.min.replace(tzinfo=UTC)
-_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
+_DEAD = frozenset(
+    {ObjectiveStatus.CANCELLED, ObjectiveStatus.ENTERED_IN_ERROR, ObjectiveStatus.REJECTED}
+)
 
 
 def live_objectives(plan: TreatmentPlan) -> tuple[Objective, ...]:
@@ -330,7 +332,7 @@ ACHIEVED = frozenset({AchievementStatus.ACHIEVED, AchievementStatus.SUSTAINING})
 _ATTENDED, _DID_NOT_ATTEND = Attendance.ATTENDED, Attendance.DID_NOT_ATTEND
 _CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
 _CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
-_COMPLETED = GoalStatus.COMPLETED
+_COMPLETED = ObjectiveStatus.COMPLETED
 _RECORDED, _NO_SOURCE = AchievementSource.RECORDED, AchievementSource.NONE
 _MEASURE, _GAS, _REVIEW = (
     AchievementSource.MEASURE,

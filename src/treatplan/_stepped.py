@@ -34,7 +34,7 @@ from ._change import score_change
 from ._errors import ArgumentError, ValidationError
 from ._fast import frozen_maker
 from ._memo import IdentityCache
-from ._model import GoalStatus, Modality, ReviewDecision, TreatmentPlan, check_plan
+from ._model import Modality, ObjectiveStatus, ReviewDecision, TreatmentPlan, check_plan
 from ._monitoring import TrackSignal, track
 from ._records import SlottedRecord, record_repr
 from ._state import as_of_view, state_of
@@ -200,7 +200,9 @@ def current_step(plan: TreatmentPlan, policy: SteppedCarePolicy | None = None) -
     return max(steps, default=CareStep.ASSESSMENT_AND_MONITORING)
 
 
-_DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus.REJECTED})
+_DEAD = frozenset(
+    {ObjectiveStatus.CANCELLED, ObjectiveStatus.ENTERED_IN_ERROR, ObjectiveStatus.REJECTED}
+)
 #: Each policy's :meth:`SteppedCarePolicy.step_of` of every modality, per policy object
 #: (immutable): every review asks, and making a ``CareStep`` costs more than finding it.
 _STEP_OF: IdentityCache[dict[Modality, CareStep]] = IdentityCache(64)

@@ -81,12 +81,12 @@ from ._model import (
     GasTarget,
     Goal,
     GoalDomain,
-    GoalStatus,
     Intervention,
     MeasureTarget,
     Modality,
     Objective,
     ObjectiveProgress,
+    ObjectiveStatus,
     ObjectiveTarget,
     Phase,
     PresentingProblem,
@@ -119,6 +119,7 @@ from ._rules import (
 )
 
 __all__ = [
+    "TextStrategy",
     "all_of_rules",
     "any_of_rules",
     "assessments",
@@ -165,6 +166,7 @@ __all__ = [
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
+#: A strategy for free text: what the ``texts`` argument of a strategy takes.
 TextStrategy = st.SearchStrategy[str]
 
 #: Earliest and latest instants generated: a window that keeps date arithmetic far from
@@ -402,7 +404,7 @@ def _draw_objective(
         description=draw(texts),
         target=_draw_target(draw, pool, texts),
         target_date=draw(_DATES),
-        status=_enum(draw, GoalStatus),
+        status=_enum(draw, ObjectiveStatus),
         achievement=_enum(draw, AchievementStatus) if draw(_BOOL) else None,
     )
 

@@ -47,7 +47,8 @@ def _labels(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 class Column:
     """One column of a simulator table.
 
-    ``type`` is one of :data:`COLUMN_TYPES`; ``unit`` is the unit of a quantity
+    ``type`` is one of ``string``, ``integer``, ``boolean``, ``date``, ``datetime``,
+    ``category``; ``unit`` is the unit of a quantity
     (``""`` when it has none); ``values`` lists a category's values (or, for a
     ``;``-separated list in a string column, the values its items take);
     ``empty`` says when the cell is empty (CSV) or ``null`` (JSON Lines, Parquet).

@@ -109,6 +109,7 @@ def _valid(name: str, w: World, where: Path) -> dict[str, Any]:
             "ended_by": "policy",
         },
         "Engagement": dict,
+        "Tally": dict,
         "Episode": lambda: {"duration": 3.0},
         "ExponentialEpisodes": lambda: {"mean_days": 2.0, "seed": 1},
         "Normal": lambda: {"mean": 1.0, "sd": 2.0},
@@ -152,6 +153,7 @@ def _valid(name: str, w: World, where: Path) -> dict[str, Any]:
             "horizon_weeks": 104,
         },
         "simulate": lambda: {"scenario": sim.DEFAULT_SCENARIO, "clients": 2, "seed": 1},
+        "client_plan": lambda: {"scenario": sim.DEFAULT_SCENARIO, "client": 1, "seed": 1},
         "simulate_replicates": lambda: {
             "scenario": sim.DEFAULT_SCENARIO,
             "clients": 2,
@@ -271,6 +273,7 @@ def _instances_and_arguments(w: World) -> dict[str, tuple[Any, dict[str, Any]]]:
         "Team.places": (sim.Team(), {"session_interval_days": 14}),
         "Scenario.from_dict": (sim.Scenario, {"data": scenario.to_dict()}),
         "Scenario.from_json": (sim.Scenario, {"text": scenario.to_json()}),
+        "Tally.merge": (sim.Tally(), {"other": w.run.tally}),
     }
 
 
@@ -286,6 +289,7 @@ METHODS = [
     "Team.places",
     "Scenario.from_dict",
     "Scenario.from_json",
+    "Tally.merge",
 ]
 
 

@@ -52,7 +52,7 @@ from ._service import (
     plot_service,
     simulate_service,
 )
-from ._summary import Rate, Summary, combine_replicates, compare, format_summary
+from ._summary import Rate, Summary, Tally, combine_replicates, compare, format_summary
 from ._survival import (
     ENDING_CAUSES,
     CumulativeIncidence,
@@ -116,6 +116,7 @@ __all__ = [
     "SurvivalCurve",
     "SweepError",
     "SweepResult",
+    "Tally",
     "Team",
     "check_manifest",
     "client_plan",
@@ -159,7 +160,6 @@ INTERNAL: dict[str, str] = {
     "ChunkOutput": "treatplan.sim._run",
     "run_chunk": "treatplan.sim._run",
     "TableWriter": "treatplan.sim._tables",
-    "Tally": "treatplan.sim._summary",
     "summarise": "treatplan.sim._summary",
     "client_stream": "treatplan.sim._random",
     "replicate_seed": "treatplan.sim._random",

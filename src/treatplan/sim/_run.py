@@ -118,7 +118,7 @@ def run_chunk(
     rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in TABLES}
     for admission in admissions:
         result = simulate_client(scenario, seed, admission, policy=policy)
-        tally.add(result)
+        tally._add(result)
         rows["clients"].append(result.client)
         rows["sessions"].extend(result.sessions)
         rows["events"].extend(result.events)

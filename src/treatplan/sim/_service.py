@@ -256,7 +256,7 @@ class ClinicalEpisodes:
 
     def _ended(self, index: int, result: ClientResult) -> None:
         """Count a client's final result (once each), and keep it for the tables."""
-        self.tally.add(result)
+        self.tally._add(result)
         if self.keep_rows:
             self.results[index] = result
 

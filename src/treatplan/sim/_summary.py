@@ -39,7 +39,14 @@ _WAIT_STANDARDS_WEEKS = (6, 18)
 
 
 class Tally:
-    """Streaming counts over clients; mergeable and picklable."""
+    """Streaming counts over clients; mergeable and picklable.
+
+    :attr:`RunResult.tally <treatplan.sim.RunResult>` holds a run's: ``counts``
+    (the funnel and outcome counts by name), ``wait_days`` (started clients by
+    whole days waited) and the drop-out counts behind
+    :meth:`dropout_survival`. The engine counts each client's result; tallies
+    of chunks or replicates merge.
+    """
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = dict.fromkeys(
@@ -69,8 +76,8 @@ class Tally:
         self.dropout_events: dict[int, int] = {}
         self.dropout_censored: dict[int, int] = {}
 
-    def add(self, result: ClientResult) -> None:
-        """Count one client."""
+    def _add(self, result: ClientResult) -> None:
+        """Count one client's result (the engine's)."""
         row, c = result.client, self.counts
         c["referred"] += 1
         c["session_rows"] += len(result.sessions)
@@ -112,6 +119,8 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         """Add another tally's counts to this one."""
+        if not isinstance(other, Tally):
+            raise ArgumentError("other", "a treatplan.sim.Tally")
         for key, value in other.counts.items():
             self.counts[key] += value
         for mine, theirs in (

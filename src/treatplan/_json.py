@@ -1692,6 +1692,10 @@ def _check_version(data: Any) -> None:
         raise ValidationError.at("$.schema_version", f"an integer from 1 to {SCHEMA_VERSION}")
 
 
+@overload
+def dumps(value: AttrsInstance, *, indent: int | None = 2) -> str: ...
+@overload
+def dumps(value: tuple[AttrsInstance, ...] | list[_Part], *, indent: int | None = 2) -> str: ...
 def dumps(
     value: AttrsInstance | tuple[AttrsInstance, ...] | list[_Part], *, indent: int | None = 2
 ) -> str:

@@ -41,6 +41,8 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# The JSON-value alias by its name, not its recursive expansion.
+autodoc_type_aliases = {"JsonValue": "treatplan.document.JsonValue"}
 add_module_names = False
 
 # Links go to the published documentation; the inventories are read from the

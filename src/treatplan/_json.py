@@ -99,7 +99,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_Part = TypeVar("_Part", bound=AttrsInstance)
+#: Any one class of plan part, for a list of parts (a list is invariant: ``list[Alert]``
+#: is no ``list[AttrsInstance]``).
+Part = TypeVar("Part", bound=AttrsInstance)
 
 #: Deepest nesting a document may have; deeper is refused, not recursed into.
 MAX_DEPTH = 64
@@ -1573,8 +1575,8 @@ _NOT_A_DOCUMENT = "a treatplan plan or plan part (or a tuple or list of them)"
 @overload
 def to_dict(value: AttrsInstance) -> dict[str, JsonValue]: ...
 @overload
-def to_dict(value: tuple[AttrsInstance, ...] | list[_Part]) -> list[JsonValue]: ...
-def to_dict(value: AttrsInstance | tuple[AttrsInstance, ...] | list[_Part]) -> JsonValue:
+def to_dict(value: tuple[AttrsInstance, ...] | list[Part]) -> list[JsonValue]: ...
+def to_dict(value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part]) -> JsonValue:
     """A plan (or any part of one) as JSON-ready Python data: a dict for a plan or part,
     a list for a tuple or list of them.
 
@@ -1695,9 +1697,9 @@ def _check_version(data: Any) -> None:
 @overload
 def dumps(value: AttrsInstance, *, indent: int | None = 2) -> str: ...
 @overload
-def dumps(value: tuple[AttrsInstance, ...] | list[_Part], *, indent: int | None = 2) -> str: ...
+def dumps(value: tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2) -> str: ...
 def dumps(
-    value: AttrsInstance | tuple[AttrsInstance, ...] | list[_Part], *, indent: int | None = 2
+    value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2
 ) -> str:
     """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``.
 

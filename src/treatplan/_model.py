@@ -929,9 +929,13 @@ class ReferralParts(RevisionParts, total=False):
     taken before treatment starts (sessions and reviews come later, by the lifecycle
     operations)."""
 
+    #: The issues the client brings.
     presenting_problems: list[PresentingProblem] | tuple[PresentingProblem, ...]
+    #: The goals, each with its objectives.
     goals: list[Goal] | tuple[Goal, ...]
+    #: The planned interventions.
     interventions: list[Intervention] | tuple[Intervention, ...]
+    #: Scores taken before treatment (at referral or assessment).
     assessments: list[Assessment] | tuple[Assessment, ...]
 
 

@@ -27,7 +27,8 @@ __all__ = ["MIGRATIONS", "JsonValue", "Migration", "migrate", "migration"]
 #: Any JSON value as Python data, the type of what :func:`treatplan.to_dict` returns
 #: and what :func:`treatplan.from_dict` and :func:`migrate` read: a string, an integer,
 #: a float, ``True``/``False``, ``None``, a list of JSON values, or a dict of them with
-#: string keys.
+#: string keys. A type checker needs a value narrowed (``isinstance(doc["goals"], list)``)
+#: before it is indexed further, as with any JSON of unknown shape.
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 #: A migration step: a version N document in, a version N+1 document out.

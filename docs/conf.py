@@ -42,6 +42,8 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# The JSON-value alias by its name, not its recursive expansion.
+autodoc_type_aliases = {"JsonValue": "treatplan.document.JsonValue"}
 add_module_names = False
 # Signatures name a type alias (``Rule``) instead of spelling out its union.
 autodoc_type_aliases = type_aliases()
@@ -55,14 +57,17 @@ intersphinx_mapping = {
 }
 
 # Every cross-reference must resolve: a name that does not exist fails the build (-W)
-# instead of showing as unlinked code. Two names have no page to link to: hypothesis
-# publishes no inventory that ships here (the build is offline), and a type variable
-# is not documented on its own.
+# instead of showing as unlinked code. Some names have no page to link to:
+# hypothesis, pandas and polars (optional extras) publish no inventory that ships
+# here (the build is offline), and type variables are not documented on their own.
 nitpicky = True
 nitpick_ignore = [
     ("py:class", "hypothesis.strategies.SearchStrategy"),
     ("py:class", "st.SearchStrategy"),
+    ("py:class", "pandas.DataFrame"),
+    ("py:class", "polars.DataFrame"),
     ("py:class", "treatplan._json.T"),
+    ("py:class", "treatplan._json.Part"),
 ]
 
 html_theme = "furo"

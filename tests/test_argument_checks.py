@@ -466,7 +466,8 @@ def test_rules_and_targets_read_as_their_union() -> None:
         tp.from_dict({"kind": SECRET}, tp.rules.Rule)
     with pytest.raises(tp.ValidationError, match="invalid objective target document"):
         tp.from_dict({"kind": SECRET}, tp.ObjectiveTarget)
-    assert tp.to_dict("text") == "text"
+    with pytest.raises(tp.ArgumentError, match="value: expected a treatplan plan"):
+        tp.to_dict("text")  # type: ignore[call-overload]
     assert tp.dumps(PLAN, indent=0).startswith("{\n")
 
 

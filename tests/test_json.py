@@ -787,3 +787,104 @@ def test_error_paths_from_cattrs_notes() -> None:
     error = ValueError()
     error.__notes__ = [AttributeValidationNote("x", "goal", int), "an unrelated note"]
     assert _json._step(error) == ".goal"
+
+
+# --------------------------------------------------------------------------- what is written
+SECRET = "SECRET-7f3a"
+_AT = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
+_PLAN = tp.TreatmentPlan.refer("plan-w", "client-w", at=_AT, by="gp-1")
+
+
+@attrs.frozen
+class _UserRecord:
+    """An attrs class of the caller's: the converter could write it, but it is no document."""
+
+    name: str = SECRET
+
+
+@attrs.frozen
+class _Unresolvable:
+    """A class whose annotation names nothing (as one only a type checker sees would)."""
+
+    field: NotDefinedAnywhere  # type: ignore[name-defined]  # noqa: F821
+
+
+_Unresolvable.__module__ = "treatplan._nowhere"
+
+
+def _nested(depth: int) -> Any:
+    value: Any = _PLAN
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+NOT_DOCUMENTS: list[tuple[str, Any]] = [
+    ("nan", float("nan")),
+    ("infinity", float("inf")),
+    ("set", {1, 2}),
+    ("dict", {SECRET: object()}),
+    ("huge_int", 10**5000),
+    ("text", SECRET),
+    ("int", 42),
+    ("none", None),
+    ("bool", True),
+    ("bytes", SECRET.encode()),
+    ("enum", tp.Phase.ACTIVE),
+    ("object", object()),
+    ("list_with_text", [_PLAN, SECRET]),
+    ("tuple_of_ints", (1, 2)),
+    ("user_attrs_class", _UserRecord()),
+    ("unresolvable_annotation", _Unresolvable(SECRET)),
+    ("guards", tp.lifecycle.TRANSITIONS["refer"]),
+    ("too_deep", _nested(tp._json.MAX_DEPTH + 1)),
+]
+
+
+@pytest.mark.parametrize(
+    "value", [v for _, v in NOT_DOCUMENTS], ids=[name for name, _ in NOT_DOCUMENTS]
+)
+def test_to_dict_and_dumps_take_only_plans_and_their_parts(value: Any) -> None:
+    for write in (tp.to_dict, tp.dumps):
+        with pytest.raises(tp.ArgumentError) as caught:
+            write(value)
+        assert caught.value.parameter == "value"
+        assert str(caught.value) == (
+            "value: expected a treatplan plan or plan part (or a tuple or list of them)"
+        )
+        assert SECRET not in str(caught.value)
+
+
+def test_to_dict_writes_parts_and_lists_of_them() -> None:
+    rule = tp.rules.AnyOf([tp.rules.SessionLimit(3), tp.rules.GoalsMet()])
+    assert tp.to_dict(()) == []
+    assert tp.to_dict([rule, rule.rules[0]]) == [
+        tp.to_dict(rule),
+        {"kind": "session_limit", "max_sessions": 3, "count_missed": False},
+    ]
+    # Nested at run time as from_dict reads them; a type checker takes one level only.
+    assert tp.to_dict(((rule,), [])) == [[tp.to_dict(rule)], []]  # type: ignore[arg-type]
+    assert tp.to_dict(_nested(tp._json.MAX_DEPTH))  # as deep as a document may be
+    assert tp.dumps(()) == "[]"
+    assert tp.from_dict(tp.to_dict((rule,)), tuple[tp.rules.Rule, ...]) == (rule,)
+
+
+def test_dumps_refuses_a_number_json_cannot_hold_without_quoting_it() -> None:
+    # Results such as cut-offs are computed, not checked as a plan's fields are.
+    cutoffs = tp.change.Cutoffs(float("nan"), 1.5, 2.5)
+    assert tp.to_dict(cutoffs)["b"] == 1.5
+    with pytest.raises(tp.ArgumentError) as caught:
+        tp.dumps(cutoffs)
+    assert str(caught.value) == (
+        "value: expected a treatplan plan or plan part holding only finite numbers"
+    )
+    assert caught.value.__context__ is None  # json's message, naming the value, is not chained
+
+
+@pytest.mark.parametrize(
+    "kind", [_UserRecord, type(tp.lifecycle.TRANSITIONS["refer"]), tuple[_UserRecord, ...]]
+)
+def test_from_dict_reads_only_what_to_dict_writes(kind: Any) -> None:
+    with pytest.raises(tp.ArgumentError) as caught:
+        tp.from_dict({"name": SECRET}, kind)
+    assert caught.value.parameter == "kind"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -90,10 +90,17 @@ class Alert(SlottedRecord):
 _new_alert = frozen_maker(Alert)
 
 
-def _optional_codes(value: Any) -> Any:
+# Converters typed on their inputs, so that type checkers see what AlertPolicy takes
+# (mypy's attrs plugin reads a converter's parameter type). At run time each accepts
+# anything and leaves what is not a list or tuple to the field's validator.
+def _optional_codes(value: list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _fractions(value: list[float] | tuple[float, ...]) -> tuple[float, ...]:
+    return cast("tuple[float, ...]", v.floats(value))
 
 
 @attrs.frozen
@@ -134,7 +141,7 @@ class AlertPolicy:
         default=None, validator=v.integer(low=1, high=10_000, optional=True)
     )
     authorisation_warnings: tuple[float, ...] = attrs.field(
-        default=(0.8, 0.9), converter=v.floats, validator=v.increasing_fractions
+        default=(0.8, 0.9), converter=_fractions, validator=v.increasing_fractions
     )
     response: ExpectedResponse = attrs.field(
         factory=ExpectedResponse, validator=v.instance(ExpectedResponse)

@@ -15,13 +15,17 @@ import html
 import importlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from ._errors import ValidationError
 from ._lifecycle import latest_time
 from ._model import TreatmentPlan, check_plan
 from ._review import Findings, review
 from ._state import live_objectives, objective_achievement, state_of
+
+if TYPE_CHECKING:  # the optional extras, for the types of the frames only
+    import pandas  # type: ignore[import-untyped,unused-ignore]  # typed by pandas-stubs
+    import polars
 
 __all__ = ["findings_html", "measures_frame", "plan_html"]
 
@@ -143,7 +147,15 @@ def _findings_parts(findings: Findings) -> str:
     return measures + (alerts if findings.alerts else "<p>No alerts.</p>")
 
 
-def measures_frame(plan: TreatmentPlan, library: str = "pandas") -> Any:
+@overload
+def measures_frame(
+    plan: TreatmentPlan, library: Literal["pandas"] = "pandas"
+) -> pandas.DataFrame: ...
+@overload
+def measures_frame(plan: TreatmentPlan, library: Literal["polars"]) -> polars.DataFrame: ...
+def measures_frame(
+    plan: TreatmentPlan, library: Literal["pandas", "polars"] = "pandas"
+) -> pandas.DataFrame | polars.DataFrame:
     """One plan's scored measures as a DataFrame, one row per assessment.
 
     Columns, in this order: instrument (categorical), assessment id,

@@ -13,7 +13,7 @@ import enum
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -55,6 +55,26 @@ class Direction(enum.StrEnum):
 
 def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+# Converters typed on their inputs, so that type checkers see what each constructor
+# takes (mypy's attrs plugin reads a converter's parameter type). At run time each
+# accepts anything and leaves what is not a list or tuple to the field's validator,
+# which raises a ValidationError naming the field.
+def _ints(value: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    return cast("tuple[int, ...]", _tuple(value))
+
+
+def _bands(value: list[Band] | tuple[Band, ...]) -> tuple[Band, ...]:
+    return cast("tuple[Band, ...]", _tuple(value))
+
+
+def _item_choices(value: list[ItemChoices] | tuple[ItemChoices, ...]) -> tuple[ItemChoices, ...]:
+    return cast("tuple[ItemChoices, ...]", _tuple(value))
+
+
+def _risk_items(value: list[RiskItem] | tuple[RiskItem, ...]) -> tuple[RiskItem, ...]:
+    return cast("tuple[RiskItem, ...]", _tuple(value))
 
 
 @attrs.frozen
@@ -99,7 +119,7 @@ class ItemChoices:
 
     item: int = attrs.field(validator=v.integer(low=1, high=1000))
     values: tuple[int, ...] = attrs.field(
-        converter=_tuple,
+        converter=_ints,
         validator=v.items_of(int, "integers", min_length=1, max_length=100, each=v.is_int),
     )
 
@@ -195,7 +215,7 @@ class Instrument:
         default=Direction.HIGHER_IS_WORSE, validator=v.enum(Direction)
     )
     bands: tuple[Band, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(Band, "bands", max_length=50)
+        default=(), converter=_bands, validator=v.items_of(Band, "bands", max_length=50)
     )
     caseness_cutoff: float | None = attrs.field(default=None, validator=v.number(optional=True))
     reliable_change: float | None = attrs.field(
@@ -203,16 +223,18 @@ class Instrument:
     )
     reverse_items: tuple[int, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_ints,
         validator=v.items_of(int, "item numbers", max_length=1000, each=v.is_int, unique=True),
     )
     item_choices: tuple[ItemChoices, ...] = attrs.field(
         default=(),
-        converter=_tuple,
+        converter=_item_choices,
         validator=v.items_of(ItemChoices, "item choices", max_length=1000),
     )
     risk_items: tuple[RiskItem, ...] = attrs.field(
-        default=(), converter=_tuple, validator=v.items_of(RiskItem, "risk items", max_length=100)
+        default=(),
+        converter=_risk_items,
+        validator=v.items_of(RiskItem, "risk items", max_length=100),
     )
     max_missing: int = attrs.field(default=0, validator=v.integer(low=0, high=1000))
     round_prorated: bool = attrs.field(default=False, validator=v.boolean())

@@ -23,6 +23,7 @@ from typing import Any, TypeVar, get_args, overload
 
 import attrs
 import cattrs
+from attrs import AttrsInstance
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -36,7 +37,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import _fast
 from . import _validation as v
 from ._errors import ArgumentError, LimitError, ValidationError, ValidationIssue
-from ._migrations import migrate
+from ._migrations import JsonValue, migrate
 from ._model import (
     SCHEMA_VERSION,
     AchievementStatus,
@@ -98,6 +99,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Any one class of plan part, for a list of parts (a list is invariant: ``list[Alert]``
+#: is no ``list[AttrsInstance]``).
+Part = TypeVar("Part", bound=AttrsInstance)
 
 #: Deepest nesting a document may have; deeper is refused, not recursed into.
 MAX_DEPTH = 64
@@ -271,7 +275,7 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
 
     conv.register_unstructure_hook_func(is_optional_scalar, identity)
 
-    # Schedule keeps its parsed rule in a private field that is not data.
+    # Schedule keeps its parsed rule in a private field that is not data (_OMITTED).
     conv.register_unstructure_hook(
         Schedule,
         make_dict_unstructure_fn(Schedule, conv, _parsed=override(omit=True)),
@@ -1500,20 +1504,101 @@ def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
     return not level
 
 
+# --------------------------------------------------------------------------- documents
+#: Field types the converter writes as JSON scalars (times as RFC 3339 text).
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None), datetime, date})
+#: Fields the converter leaves out of documents: derived state, not data (the
+#: Schedule hook in _make_converter omits it).
+_OMITTED = frozenset({(Schedule, "_parsed")})
+
+
+#: Class -> whether it is a document class, decided on first use.
+_DOCUMENT_CLASSES: dict[type[Any], bool] = {}
+
+
+def _is_document_class(cls: type[Any]) -> bool:
+    """Whether ``cls`` is a document class: an attrs class of treatplan whose every field
+    holds JSON data (scalars, times, enums, arrays, objects with string keys, other such
+    classes), so that the converter reads and writes it as plain JSON. Plans, their
+    parts, policies, findings and the simulator's scenarios are; a transition table
+    (with guard functions) or a run's result (with paths) is not. Decided once a class."""
+    known = _DOCUMENT_CLASSES.get(cls)
+    if known is None:
+        known = _DOCUMENT_CLASSES[cls] = attrs.has(cls) and _is_json_type(cls, set())
+    return known
+
+
+def _is_json_type(kind: Any, open_classes: set[type[Any]]) -> bool:
+    if kind in _JSON_SCALARS:
+        return True
+    if isinstance(kind, type):
+        if issubclass(kind, enum.Enum):
+            return all(type(m.value) in (str, int) for m in kind)
+        if not attrs.has(kind) or not kind.__module__.startswith("treatplan."):
+            return False
+        if kind in open_classes:  # being checked further up (a rule inside AnyOf)
+            return True
+        open_classes.add(kind)
+        try:
+            hints = typing.get_type_hints(kind)
+        except NameError:  # an annotation only a type checker sees: not a document class
+            return False
+        return all(
+            (kind, field.name) in _OMITTED or _is_json_type(hints[field.name], open_classes)
+            for field in attrs.fields(kind)
+        )
+    origin, args = typing.get_origin(kind), get_args(kind)
+    if origin is typing.Literal:
+        return all(type(arg) in (str, int, bool) for arg in args)
+    if origin in (typing.Union, types.UnionType):
+        return all(_is_json_type(arg, open_classes) for arg in args)
+    if origin is tuple:
+        return all(arg is Ellipsis or _is_json_type(arg, open_classes) for arg in args)
+    if origin in (dict, Mapping):
+        key, member = args
+        return key is str and _is_json_type(member, open_classes)
+    return False
+
+
+def _is_document(value: Any, depth: int = 0) -> bool:
+    """Whether :func:`to_dict` writes ``value``: an instance of a document class, or a
+    tuple or list of them (nested no deeper than a document may be)."""
+    if type(value) is tuple or type(value) is list:
+        return depth < MAX_DEPTH and all(_is_document(member, depth + 1) for member in value)
+    return _is_document_class(type(value))
+
+
+_NOT_A_DOCUMENT = "a treatplan plan or plan part (or a tuple or list of them)"
+
+
 # --------------------------------------------------------------------------- public
-def to_dict(value: Any) -> Any:
-    """A plan (or any part of one) as JSON-ready Python data."""
-    out = converter().unstructure(value)
-    if out is value and not isinstance(value, str | int | float | bool | None):
-        # Nothing the converter knows (an arbitrary object comes back as itself).
-        raise ArgumentError("value", "a treatplan value (a plan or a part of one)")
+@overload
+def to_dict(value: AttrsInstance) -> dict[str, JsonValue]: ...
+@overload
+def to_dict(value: tuple[AttrsInstance, ...] | list[Part]) -> list[JsonValue]: ...
+def to_dict(value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part]) -> JsonValue:
+    """A plan (or any part of one) as JSON-ready Python data: a dict for a plan or part,
+    a list for a tuple or list of them.
+
+    ``value`` is what :func:`from_dict` reads: a :class:`TreatmentPlan`, a part of one
+    (a goal, a session, a rule, ...), a policy, findings, an alert, a simulator
+    scenario, or a tuple or list of those; anything else raises
+    :class:`~treatplan.ArgumentError`.
+    """
+    if not _is_document(value):
+        raise ArgumentError("value", _NOT_A_DOCUMENT)
+    out: JsonValue = converter().unstructure(value)
     return out
 
 
 def _readable(kind: Any) -> bool:
-    """Whether the converter reads documents of ``kind``: a treatplan value class, one
-    of the tagged unions, or a tuple or list of those (``tuple[Alert, ...]``)."""
-    if kind is Rule or kind is ObjectiveTarget or (isinstance(kind, type) and attrs.has(kind)):
+    """Whether the converter reads documents of ``kind``: a document class, one of the
+    tagged unions, or a tuple or list of those (``tuple[Alert, ...]``)."""
+    if (
+        kind is Rule
+        or kind is ObjectiveTarget
+        or (isinstance(kind, type) and _is_document_class(kind))
+    ):
         return True
     if typing.get_origin(kind) in (tuple, list):
         return all(arg is Ellipsis or _readable(arg) for arg in get_args(kind))
@@ -1534,13 +1619,20 @@ def _check_kind(kind: Any) -> str:
 
 
 @overload
-def from_dict(data: Any) -> TreatmentPlan: ...
+def from_dict(data: object) -> TreatmentPlan: ...
 @overload
-def from_dict(data: Any, kind: type[T]) -> T: ...
-def from_dict(data: Any, kind: type[Any] = TreatmentPlan) -> Any:
+def from_dict(data: object, kind: type[T]) -> T: ...
+@overload
+def from_dict(data: object, kind: types.UnionType) -> Rule | ObjectiveTarget: ...
+def from_dict(data: Any, kind: Any = TreatmentPlan) -> Any:
     """Build a ``kind`` (default :class:`TreatmentPlan`) from JSON-ready data.
 
-    Raises :class:`ValidationError` listing every problem with its JSON path.
+    ``kind`` is a treatplan class (a plan, a part of one, a policy, ...), one of the
+    unions :data:`~treatplan.rules.Rule` and :data:`ObjectiveTarget`, or a tuple or
+    list of those (``tuple[Alert, ...]``). A type checker sees the result of a union
+    ``kind`` as ``Rule | ObjectiveTarget`` (it cannot tell the two apart): narrow it
+    with ``isinstance``. Raises :class:`ValidationError` listing every problem with
+    its JSON path.
     """
     name = _check_kind(kind)
     if kind is TreatmentPlan:
@@ -1602,31 +1694,49 @@ def _check_version(data: Any) -> None:
         raise ValidationError.at("$.schema_version", f"an integer from 1 to {SCHEMA_VERSION}")
 
 
-def dumps(value: Any, *, indent: int | None = 2) -> str:
+@overload
+def dumps(value: AttrsInstance, *, indent: int | None = 2) -> str: ...
+@overload
+def dumps(value: tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2) -> str: ...
+def dumps(
+    value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2
+) -> str:
     """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``.
 
-    ``indent=None`` writes compact JSON, without spaces after separators.
+    ``value`` is what :func:`to_dict` takes. ``indent=None`` writes compact JSON,
+    without spaces after separators.
     """
     if indent is not None and not (v.is_int(indent) and 0 <= indent <= 16):
         raise ArgumentError("indent", "None (compact) or a number of spaces from 0 to 16")
-    return json.dumps(
-        to_dict(value),
-        indent=indent,
-        separators=(",", ":") if indent is None else None,
-        ensure_ascii=False,
-        allow_nan=False,
-        # to_dict builds a new tree from frozen values, which cannot hold themselves:
-        # no cycle to look for (the check costs a dict insert and delete per container).
-        check_circular=False,
-    )
+    data = to_dict(value)
+    try:
+        return json.dumps(
+            data,
+            indent=indent,
+            separators=(",", ":") if indent is None else None,
+            ensure_ascii=False,
+            allow_nan=False,
+            # to_dict builds a new tree from frozen values, which cannot hold themselves:
+            # no cycle to look for (the check costs a dict insert and delete per container).
+            check_circular=False,
+        )
+    except ValueError:
+        # A number JSON cannot hold (NaN, an infinity) in a result whose fields are not
+        # checked as a plan's are. Raised below, outside the handler: json's message
+        # quotes the value.
+        pass
+    raise ArgumentError("value", "a treatplan plan or plan part holding only finite numbers")
 
 
 @overload
 def loads(text: str | bytes) -> TreatmentPlan: ...
 @overload
 def loads(text: str | bytes, kind: type[T]) -> T: ...
-def loads(text: str | bytes, kind: type[Any] = TreatmentPlan) -> Any:
-    """Parse JSON text into a ``kind`` (default :class:`TreatmentPlan`).
+@overload
+def loads(text: str | bytes, kind: types.UnionType) -> Rule | ObjectiveTarget: ...
+def loads(text: str | bytes, kind: Any = TreatmentPlan) -> Any:
+    """Parse JSON text into a ``kind`` (default :class:`TreatmentPlan`; the kinds
+    :func:`from_dict` reads).
 
     Raises :class:`ValidationError` for text that is not JSON, or not a valid document.
     """

@@ -16,7 +16,7 @@ import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 import attrs
 
@@ -31,6 +31,7 @@ from ._model import (
     Objective,
     PresentingProblem,
     ProgressReview,
+    RevisionParts,
     Session,
     TreatmentPlan,
     check_plan,
@@ -605,9 +606,10 @@ def revise(
     presenting_problems: Iterable[PresentingProblem] | None = None,
     goals: Iterable[Goal] | None = None,
     interventions: Iterable[Intervention] | None = None,
-    **other: Any,
+    **other: Unpack[RevisionParts],
 ) -> TreatmentPlan:
-    """Revise the plan's content (problems, goals, interventions, criteria, factors).
+    """Revise the plan's content (problems, goals, interventions, criteria, factors;
+    the other names it takes are those of :class:`~treatplan.RevisionParts`).
 
     Allowed in any open phase but follow-up; the whole result is validated.
     History, sessions, assessments and reviews cannot be revised: they are records.

@@ -17,12 +17,19 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 from ._errors import ArgumentError, ValidationError
 from ._model import SCHEMA_VERSION
 
-__all__ = ["MIGRATIONS", "Migration", "migrate", "migration"]
+__all__ = ["MIGRATIONS", "JsonValue", "Migration", "migrate", "migration"]
+
+#: Any JSON value as Python data, the type of what :func:`treatplan.to_dict` returns
+#: and what :func:`treatplan.from_dict` and :func:`migrate` read: a string, an integer,
+#: a float, ``True``/``False``, ``None``, a list of JSON values, or a dict of them with
+#: string keys. A type checker needs a value narrowed (``isinstance(doc["goals"], list)``)
+#: before it is indexed further, as with any JSON of unknown shape.
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 #: A migration step: a version N document in, a version N+1 document out.
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -60,19 +67,36 @@ def migration(
     return register
 
 
+# A dict comes back a dict (the same one, or an upgraded copy); any other mapping comes
+# back as it is or as an upgraded dict.
+@overload
 def migrate(
-    document: Any,
+    document: dict[str, JsonValue],
+    *,
+    to_version: int = ...,
+    migrations: Mapping[int, Migration] | None = ...,
+) -> dict[str, JsonValue]: ...
+@overload
+def migrate(
+    document: Mapping[str, JsonValue],
+    *,
+    to_version: int = ...,
+    migrations: Mapping[int, Migration] | None = ...,
+) -> Mapping[str, JsonValue]: ...
+def migrate(
+    document: Mapping[str, JsonValue],
     *,
     to_version: int = SCHEMA_VERSION,
     migrations: Mapping[int, Migration] | None = None,
-) -> Any:
+) -> Mapping[str, JsonValue]:
     """``document`` upgraded step by step to ``to_version`` (default: the current one).
 
     A document already at ``to_version`` is returned as it is (the same object);
-    otherwise the input is deep-copied first and never modified. Anything that is
-    not a plan document of a known older version is returned unchanged for the
-    loader to report. A step that fails on a malformed old document raises
-    :class:`~treatplan.ValidationError` naming the version it was reading.
+    otherwise the input is deep-copied first and never modified; a dict comes back
+    a dict. Anything that is not a plan document of a known older version is
+    returned unchanged for the loader to report. A step that fails on a malformed
+    old document raises :class:`~treatplan.ValidationError` naming the version it
+    was reading.
     """
     if not isinstance(to_version, int) or isinstance(to_version, bool):
         raise ArgumentError("to_version", "a schema version number")
@@ -117,7 +141,8 @@ def migrate(
         version += 1
         rest = {k: value for k, value in upgraded.items() if k != "schema_version"}
         doc = {"schema_version": version, **rest}
-    return doc
+    upgraded_document: dict[str, JsonValue] = doc
+    return upgraded_document
 
 
 def missing_steps(

@@ -20,9 +20,9 @@ import enum
 import re
 import warnings
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypedDict, Unpack, cast
 
 import attrs
 from dateutil import rrule as _rrule
@@ -238,55 +238,65 @@ def _tuple(value: Any) -> Any:
 # takes (mypy's attrs plugin reads a converter's parameter type). At run time each
 # accepts anything and leaves what is not a list or tuple to the field's validator,
 # which raises a ValidationError naming the field.
-def _strings(value: Iterable[str]) -> tuple[str, ...]:
+def _strings(value: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return cast("tuple[str, ...]", _tuple(value))
 
 
-def _item_responses(value: Iterable[int | None] | None) -> tuple[int | None, ...] | None:
+def _item_responses(
+    value: list[int | None] | tuple[int | None, ...] | None,
+) -> tuple[int | None, ...] | None:
     return None if value is None else cast("tuple[int | None, ...]", _tuple(value))
 
 
-def _objectives(value: Iterable[Objective]) -> tuple[Objective, ...]:
+def _objectives(value: list[Objective] | tuple[Objective, ...]) -> tuple[Objective, ...]:
     return cast("tuple[Objective, ...]", _tuple(value))
 
 
-def _assessments(value: Iterable[Assessment]) -> tuple[Assessment, ...]:
+def _assessments(value: list[Assessment] | tuple[Assessment, ...]) -> tuple[Assessment, ...]:
     return cast("tuple[Assessment, ...]", _tuple(value))
 
 
-def _progress(value: Iterable[ObjectiveProgress]) -> tuple[ObjectiveProgress, ...]:
+def _progress(
+    value: list[ObjectiveProgress] | tuple[ObjectiveProgress, ...],
+) -> tuple[ObjectiveProgress, ...]:
     return cast("tuple[ObjectiveProgress, ...]", _tuple(value))
 
 
-def _barriers(value: Iterable[Barrier]) -> tuple[Barrier, ...]:
+def _barriers(value: list[Barrier] | tuple[Barrier, ...]) -> tuple[Barrier, ...]:
     return cast("tuple[Barrier, ...]", _tuple(value))
 
 
-def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+def _transitions(value: list[Transition] | tuple[Transition, ...]) -> tuple[Transition, ...]:
     return cast("tuple[Transition, ...]", _tuple(value))
 
 
-def _problems(value: Iterable[PresentingProblem]) -> tuple[PresentingProblem, ...]:
+def _problems(
+    value: list[PresentingProblem] | tuple[PresentingProblem, ...],
+) -> tuple[PresentingProblem, ...]:
     return cast("tuple[PresentingProblem, ...]", _tuple(value))
 
 
-def _goals(value: Iterable[Goal]) -> tuple[Goal, ...]:
+def _goals(value: list[Goal] | tuple[Goal, ...]) -> tuple[Goal, ...]:
     return cast("tuple[Goal, ...]", _tuple(value))
 
 
-def _interventions(value: Iterable[Intervention]) -> tuple[Intervention, ...]:
+def _interventions(
+    value: list[Intervention] | tuple[Intervention, ...],
+) -> tuple[Intervention, ...]:
     return cast("tuple[Intervention, ...]", _tuple(value))
 
 
-def _sessions(value: Iterable[Session]) -> tuple[Session, ...]:
+def _sessions(value: list[Session] | tuple[Session, ...]) -> tuple[Session, ...]:
     return cast("tuple[Session, ...]", _tuple(value))
 
 
-def _reviews(value: Iterable[ProgressReview]) -> tuple[ProgressReview, ...]:
+def _reviews(
+    value: list[ProgressReview] | tuple[ProgressReview, ...],
+) -> tuple[ProgressReview, ...]:
     return cast("tuple[ProgressReview, ...]", _tuple(value))
 
 
-def _instruments(value: Iterable[Instrument]) -> tuple[Instrument, ...]:
+def _instruments(value: list[Instrument] | tuple[Instrument, ...]) -> tuple[Instrument, ...]:
     return cast("tuple[Instrument, ...]", _tuple(value))
 
 
@@ -909,6 +919,35 @@ class Transition(SlottedRecord):
 
 
 # --------------------------------------------------------------------------- the plan
+class RevisionParts(TypedDict, total=False):
+    """The keyword arguments :func:`~treatplan.revise` takes besides the problems, goals
+    and interventions: a type checker holds a call to these names and types (a
+    misspelt name is an error, not a silent no-op)."""
+
+    #: When the plan has met its aims (``None`` removes the criteria).
+    discharge_criteria: Rule | None
+    #: Readiness, support and barriers.
+    client_factors: ClientFactors
+    #: The plan's own instrument definitions.
+    custom_instruments: list[Instrument] | tuple[Instrument, ...]
+
+
+class ReferralParts(RevisionParts, total=False):
+    """The plan content :meth:`TreatmentPlan.refer` takes as keyword arguments: those
+    of :class:`RevisionParts`, the problems, goals and interventions, and assessments
+    taken before treatment starts (sessions and reviews come later, by the lifecycle
+    operations)."""
+
+    #: The issues the client brings.
+    presenting_problems: list[PresentingProblem] | tuple[PresentingProblem, ...]
+    #: The goals, each with its objectives.
+    goals: list[Goal] | tuple[Goal, ...]
+    #: The planned interventions.
+    interventions: list[Intervention] | tuple[Intervention, ...]
+    #: Scores taken before treatment (at referral or assessment).
+    assessments: list[Assessment] | tuple[Assessment, ...]
+
+
 class _DerivedStateSlot(SlottedRecord):
     """Room on each plan for its derived state (:mod:`treatplan._state`), built on
     first use. A slot of a base class, not an attrs field: a cache of facts derivable
@@ -995,12 +1034,13 @@ class TreatmentPlan(_DerivedStateSlot):
         at: datetime,
         by: str,
         reason: str | None = None,
-        **parts: Any,
+        **parts: Unpack[ReferralParts],
     ) -> TreatmentPlan:
         """A new plan in phase ``referred``, its history starting with the referral.
 
-        ``parts`` are the plan's content (``goals``, ``interventions``, ...), as for
-        the constructor; its records and ids are set here.
+        ``parts`` are the plan's content (``goals``, ``interventions``, ...; see
+        :class:`ReferralParts`), as for the constructor; its records and ids are set
+        here.
         """
         if not parts.keys() <= _REFER_PARTS:
             raise ArgumentError("refer", "keyword arguments naming the plan's content")

@@ -27,7 +27,7 @@ import enum
 import itertools
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -262,8 +262,21 @@ def _check_expected_arguments(instrument: object, intake: object, session: objec
         raise ArgumentError("session", "an integer of at least 0")
 
 
-def _points(value: Any) -> Any:
+# Converters typed on their inputs, so that type checkers see what each constructor
+# takes (mypy's attrs plugin reads a converter's parameter type). At run time each
+# accepts anything and leaves what is not a list or tuple to the field's validator.
+def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _points(value: list[ExpectedScore] | tuple[ExpectedScore, ...]) -> tuple[ExpectedScore, ...]:
+    return cast("tuple[ExpectedScore, ...]", _tuple(value))
+
+
+def _curves(
+    value: list[TabulatedCurve] | tuple[TabulatedCurve, ...],
+) -> tuple[TabulatedCurve, ...]:
+    return cast("tuple[TabulatedCurve, ...]", _tuple(value))
 
 
 @attrs.frozen
@@ -344,7 +357,7 @@ class ExpectedResponse:
 
     curves: tuple[TabulatedCurve, ...] = attrs.field(
         default=(),
-        converter=_points,
+        converter=_curves,
         validator=v.items_of(TabulatedCurve, "tabulated curves", max_length=1000),
     )
     default: LogLinearCurve = attrs.field(

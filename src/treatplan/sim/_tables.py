@@ -23,12 +23,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import ArgumentError, ValidationError
 from . import _checks as checks
 from ._codebook import CODEBOOK
 from ._engine import CLIENT_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS
+
+if TYPE_CHECKING:  # the optional extras, for the types of the frames only
+    import pandas  # type: ignore[import-untyped,unused-ignore]  # typed by pandas-stubs
+    import polars
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -310,7 +314,17 @@ def _find(out_dir: Path, table: str) -> Path:
     raise ArgumentError("out_dir", f"a run folder with a {table} table (csv, jsonl or parquet)")
 
 
-def to_dataframe(out_dir: str | Path, table: str, library: str = "pandas") -> Any:
+@overload
+def to_dataframe(
+    out_dir: str | Path, table: str, library: Literal["pandas"] = "pandas"
+) -> pandas.DataFrame: ...
+@overload
+def to_dataframe(
+    out_dir: str | Path, table: str, library: Literal["polars"]
+) -> polars.DataFrame: ...
+def to_dataframe(
+    out_dir: str | Path, table: str, library: Literal["pandas", "polars"] = "pandas"
+) -> pandas.DataFrame | polars.DataFrame:
     """A written table as a pandas (default) or polars DataFrame with real dtypes.
 
     Reads ``<out_dir>/<table>.csv``, ``.jsonl`` or ``.parquet`` (the first that

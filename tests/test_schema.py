@@ -81,8 +81,15 @@ def test_cli_schema_refuses_unknown_versions(capsys: pytest.CaptureFixture[str])
 
 
 # --------------------------------------------------------------------------- structure
+UNIONS = ("Target", "Rule")
+
+
 def test_every_object_forbids_unknown_keys_and_names_required_keys() -> None:
-    objects = {n: d for n, d in SCHEMA["$defs"].items() if d.get("type") == "object"}
+    objects = {
+        n: d
+        for n, d in SCHEMA["$defs"].items()
+        if d.get("type") == "object" and n not in UNIONS  # a union's members say so
+    }
     assert {"TreatmentPlan", "Goal", "Objective", "Session", "Transition"} <= set(objects)
     for name, definition in objects.items():
         assert definition["additionalProperties"] is False, name
@@ -95,11 +102,17 @@ def test_tagged_unions_dispatch_on_kind() -> None:
         ("Target", tp.ObjectiveTarget.__args__),
         ("Rule", tp.rules.Rule.__args__),
     ):
-        refs = [m["$ref"].split("/")[-1] for m in defs[union]["oneOf"]]
+        branches = defs[union]["allOf"]
+        refs = [b["then"]["$ref"].split("/")[-1] for b in branches]
         assert refs == [m.__name__ for m in members]
-        for name in refs:
+        kinds = [tp.to_dict(_tag(name))["kind"] for name in refs]
+        assert defs[union]["required"] == ["kind"]
+        assert defs[union]["properties"]["kind"] == {"enum": kinds}
+        for name, kind, branch in zip(refs, kinds, branches, strict=True):
+            # The if requires the kind: a rule without one matches no branch.
+            assert branch["if"] == {"required": ["kind"], "properties": {"kind": {"const": kind}}}
             assert defs[name]["required"][0] == "kind"
-            assert defs[name]["properties"]["kind"] == {"const": tp.to_dict(_tag(name))["kind"]}
+            assert defs[name]["properties"]["kind"] == {"const": kind}
     # The rule union is recursive through any_of / all_of.
     assert defs["AnyOf"]["properties"]["rules"]["items"] == {"$ref": "#/$defs/Rule"}
 
@@ -151,6 +164,21 @@ def test_validator_bounds_reach_the_schema() -> None:
         ("2026-01-05T09:00+00:00", False),
         ("2026-01-05T09:00:00", False),  # naive: the loader refuses it
         ("2026-01-05", False),
+        ("2026-01-05T09:00:00+05:59", True),
+        ("2026-01-05T09:00:00+23:59", True),
+        ("2026-01-05T09:00:00+05:60", False),  # fromisoformat would read +06:00
+        ("2026-01-05T09:00:00+00:99", False),
+        ("2026-01-05T09:00:00+24:00", False),
+        ("2026-01-05T23:59:60+00:00", False),  # leap second: Python has none
+        ("2026-13-05T09:00:00+00:00", False),
+        ("2026-01-32T09:00:00+00:00", False),
+        ("2026-01-05T24:00:00+00:00", False),
+        ("1899-12-31T23:00:00-05:00", True),  # 1900-01-01T04:00Z: in range
+        ("2200-01-01T00:30:00+05:00", True),  # 2199-12-31T19:30Z: in range
+        ("1898-12-31T23:00:00+00:00", False),
+        ("2201-01-01T00:00:00+00:00", False),
+        ("2026-01-05T09:00:00+00:00\n", False),  # Python's $ would allow this
+        ("２０２６-01-05T09:00:00+00:00", False),
     ],
 )
 def test_datetime_pattern_requires_an_offset(text: str, ok: bool) -> None:
@@ -432,20 +460,13 @@ def from_schema(node: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
         return st.just(node["const"])
     if "enum" in node:
         return st.sampled_from(node["enum"])
-    for key in ("oneOf", "anyOf"):
-        if key in node and node.get("type") != "object":
-            branches = node[key]
-            if depth >= MAX_DEPTH:  # stop recursing: only branches that cannot nest
-                branches = [
-                    b
-                    for b in branches
-                    if b.get("$ref", "").split("/")[-1]
-                    not in {
-                        "AnyOf",
-                        "AllOf",
-                    }
-                ]
-            return st.one_of(*(from_schema(b, depth) for b in branches))
+    if "allOf" in node and all("if" in b for b in node["allOf"]):  # a union on kind
+        members = [b["then"] for b in node["allOf"]]
+        if depth >= MAX_DEPTH:  # stop recursing: only members that cannot nest
+            members = [m for m in members if m["$ref"].split("/")[-1] not in {"AnyOf", "AllOf"}]
+        return st.one_of(*(from_schema(m, depth) for m in members))
+    if "anyOf" in node and node.get("type") != "object":
+        return st.one_of(*(from_schema(b, depth) for b in node["anyOf"]))
     kind = node.get("type")
     if kind == "null":
         return st.none()
@@ -484,7 +505,7 @@ def _strings(node: dict[str, Any]) -> st.SearchStrategy[str]:
     if node.get("format") == "date":
         return st.dates(date(1900, 1, 1), date(2100, 1, 1)).map(date.isoformat)
     pattern = node.get("pattern")
-    if pattern is not None and pattern != _schema.NON_BLANK_PATTERN:
+    if pattern is not None and pattern != _schema.TEXT_PATTERN:
         return st.from_regex(pattern, fullmatch=True)
     low, high = node.get("minLength", 0), min(node.get("maxLength", 40), 40)
     text = st.text(min_size=low, max_size=high)

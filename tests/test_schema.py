@@ -127,7 +127,7 @@ def _tag(name: str) -> Any:
     }
     if name in samples:
         return samples[name]
-    rule = getattr(tp, name)
+    rule = getattr(tp.rules, name)
     for args in ((), (1,), (1, 2), ((tp.rules.ClientRequest(),),)):
         try:
             return rule(*args)

@@ -582,7 +582,7 @@ _ITEM_VALUES = frozenset([*range(-1000, 1001), None])
 _chain = itertools.chain.from_iterable
 find_control = v.find_control
 is_unicode = v.is_unicode
-is_blank = v.is_blank
+_BLANK = v.BLANK  # v.is_blank, inline
 _loaded_assessment = _fast.loaded_assessment
 _loaded_session = _fast.loaded_session
 
@@ -591,7 +591,7 @@ def _is_text(value: Any, times: _Times, max_length: int = v.MAX_TEXT) -> bool:
     """What the ``text`` validator accepts, but for the tests :meth:`_Times.check` makes
     for the whole document: a string that is not blank, of at most ``max_length``
     characters."""
-    if type(value) is not str or len(value) > max_length or is_blank(value):
+    if type(value) is not str or len(value) > max_length or not value.strip(_BLANK):
         return False
     times.texts.append(value)
     return True

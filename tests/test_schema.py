@@ -110,7 +110,11 @@ def test_tagged_unions_dispatch_on_kind() -> None:
         assert defs[union]["properties"]["kind"] == {"enum": kinds}
         for name, kind, branch in zip(refs, kinds, branches, strict=True):
             # The if requires the kind: a rule without one matches no branch.
-            assert branch["if"] == {"required": ["kind"], "properties": {"kind": {"const": kind}}}
+            assert branch["if"] == {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {"kind": {"const": kind}},
+            }
             assert defs[name]["required"][0] == "kind"
             assert defs[name]["properties"]["kind"] == {"const": kind}
     # The rule union is recursive through any_of / all_of.

@@ -119,6 +119,22 @@ def test_validating_rules_nested_to_the_loaders_limit_takes_linear_work(case: st
         assert problems(deepest)
 
 
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (5, "5 is not of type 'object'"),
+        ({"rules": []}, "'kind' is a required property"),
+        ({"kind": "sometimes"}, "'sometimes' is not one of ['goals_met', "),
+    ],
+)
+def test_a_rule_without_a_kind_gets_one_error_not_one_per_kind(rule: Any, message: str) -> None:
+    doc = {"kind": "any_of", "rules": [{"kind": "client_request"}, rule]}
+    validator = jsonschema.Draft202012Validator({"$defs": DEFS, "$ref": "#/$defs/Rule"})
+    [error] = validator.iter_errors(doc)
+    assert error.message.startswith(message)
+    assert list(error.absolute_path)[:2] == ["rules", 1]
+
+
 def test_no_recursive_definition_holds_a_union_over_recursive_definitions() -> None:
     # What makes the work exponential: a oneOf/anyOf whose branches recurse. Tagged
     # unions dispatch with if/then on kind instead, and no oneOf is left anywhere.

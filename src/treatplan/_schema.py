@@ -194,10 +194,10 @@ class _Generator:
         Not ``oneOf``: a validator tries every branch of a ``oneOf``, and the rule
         union nests (any_of and all_of hold rules), so the work doubled with each
         level, hours for a document of 24 levels that the loader reads in
-        milliseconds. Each ``if`` looks only at ``kind`` (and requires it, so a
-        document without kinds matches no ``if`` rather than every one): one member's
-        schema is applied to each rule, and validating takes time linear in the
-        document.
+        milliseconds. Each ``if`` looks only at ``kind`` and requires an object with
+        one (so a value without a kind matches no ``if`` rather than every one, and
+        gets one error, not one per member): one member's schema is applied to each
+        rule, and validating takes time linear in the document.
         """
         ordered = sorted(members, key=_member_order(members))
         return {
@@ -207,7 +207,11 @@ class _Generator:
             "properties": {"kind": {"enum": [_kind_of(m) for m in ordered]}},
             "allOf": [
                 {
-                    "if": {"required": ["kind"], "properties": {"kind": {"const": _kind_of(m)}}},
+                    "if": {
+                        "type": "object",
+                        "required": ["kind"],
+                        "properties": {"kind": {"const": _kind_of(m)}},
+                    },
                     "then": self.ref(m),
                 }
                 for m in ordered
@@ -348,8 +352,9 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
         "if": {"not": {"properties": {"attendance": {"const": Attendance.ATTENDED.value}}}},
         "then": {
             "properties": {
-                "interventions": {"maxItems": 0},
-                "assessments": {"maxItems": 0},
+                # "type" repeated so that ajv's strict mode sees the type of maxItems.
+                "interventions": {"type": "array", "maxItems": 0},
+                "assessments": {"type": "array", "maxItems": 0},
             }
         },
     },

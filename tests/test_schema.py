@@ -479,11 +479,12 @@ def from_schema(node: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "integer":
         return st.integers(node["minimum"], node["maximum"])
     if kind == "number":
-        if "exclusiveMinimum" in node:  # e.g. a GAS weight: above 0
+        if "exclusiveMinimum" in node:  # e.g. a GAS weight: above 0; a fraction below 1
             low, high = node["exclusiveMinimum"], node["maximum"]
-            return st.integers(int(low) + 1, int(high)) | st.floats(
-                low, high, allow_nan=False, exclude_min=True
-            )
+            below = "exclusiveMaximum" in node
+            floats = st.floats(low, high, allow_nan=False, exclude_min=True, exclude_max=below)
+            whole = range(int(low) + 1, int(high) + (0 if below else 1))
+            return st.integers(whole.start, whole.stop - 1) | floats if whole else floats
         low, high = node["minimum"], node["maximum"]
         return st.integers(int(low), int(high)) | st.floats(low, high, allow_nan=False)
     if kind == "string":
@@ -550,8 +551,12 @@ def _objects(draw: st.DrawFn, node: dict[str, Any], depth: int) -> dict[str, Any
 
 
 def _narrow(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """A branch's property schema, completed by the base one when it only adds bounds."""
-    if any(k in extra for k in ("type", "const", "enum", "$ref", "anyOf", "oneOf")):
+    """A branch's property schema, completed by the base one when it only adds bounds
+    (a "type" the base has too, repeated for ajv's strict mode, adds nothing)."""
+    same_type = "type" in extra and extra["type"] == base.get("type")
+    if any(k in extra for k in ("const", "enum", "$ref", "anyOf", "oneOf")) or (
+        "type" in extra and not same_type
+    ):
         return extra
     return {**base, **extra}
 

@@ -81,8 +81,15 @@ def test_cli_schema_refuses_unknown_versions(capsys: pytest.CaptureFixture[str])
 
 
 # --------------------------------------------------------------------------- structure
+UNIONS = ("Target", "Rule")
+
+
 def test_every_object_forbids_unknown_keys_and_names_required_keys() -> None:
-    objects = {n: d for n, d in SCHEMA["$defs"].items() if d.get("type") == "object"}
+    objects = {
+        n: d
+        for n, d in SCHEMA["$defs"].items()
+        if d.get("type") == "object" and n not in UNIONS  # a union's members say so
+    }
     assert {"TreatmentPlan", "Goal", "Objective", "Session", "Transition"} <= set(objects)
     for name, definition in objects.items():
         assert definition["additionalProperties"] is False, name
@@ -95,11 +102,21 @@ def test_tagged_unions_dispatch_on_kind() -> None:
         ("Target", tp.ObjectiveTarget.__args__),
         ("Rule", tp.rules.Rule.__args__),
     ):
-        refs = [m["$ref"].split("/")[-1] for m in defs[union]["oneOf"]]
+        branches = defs[union]["allOf"]
+        refs = [b["then"]["$ref"].split("/")[-1] for b in branches]
         assert refs == [m.__name__ for m in members]
-        for name in refs:
+        kinds = [tp.to_dict(_tag(name))["kind"] for name in refs]
+        assert defs[union]["required"] == ["kind"]
+        assert defs[union]["properties"]["kind"] == {"enum": kinds}
+        for name, kind, branch in zip(refs, kinds, branches, strict=True):
+            # The if requires the kind: a rule without one matches no branch.
+            assert branch["if"] == {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {"kind": {"const": kind}},
+            }
             assert defs[name]["required"][0] == "kind"
-            assert defs[name]["properties"]["kind"] == {"const": tp.to_dict(_tag(name))["kind"]}
+            assert defs[name]["properties"]["kind"] == {"const": kind}
     # The rule union is recursive through any_of / all_of.
     assert defs["AnyOf"]["properties"]["rules"]["items"] == {"$ref": "#/$defs/Rule"}
 
@@ -114,7 +131,7 @@ def _tag(name: str) -> Any:
     }
     if name in samples:
         return samples[name]
-    rule = getattr(tp, name)
+    rule = getattr(tp.rules, name)
     for args in ((), (1,), (1, 2), ((tp.rules.ClientRequest(),),)):
         try:
             return rule(*args)
@@ -151,6 +168,21 @@ def test_validator_bounds_reach_the_schema() -> None:
         ("2026-01-05T09:00+00:00", False),
         ("2026-01-05T09:00:00", False),  # naive: the loader refuses it
         ("2026-01-05", False),
+        ("2026-01-05T09:00:00+05:59", True),
+        ("2026-01-05T09:00:00+23:59", True),
+        ("2026-01-05T09:00:00+05:60", False),  # fromisoformat would read +06:00
+        ("2026-01-05T09:00:00+00:99", False),
+        ("2026-01-05T09:00:00+24:00", False),
+        ("2026-01-05T23:59:60+00:00", False),  # leap second: Python has none
+        ("2026-13-05T09:00:00+00:00", False),
+        ("2026-01-32T09:00:00+00:00", False),
+        ("2026-01-05T24:00:00+00:00", False),
+        ("1899-12-31T23:00:00-05:00", True),  # 1900-01-01T04:00Z: in range
+        ("2200-01-01T00:30:00+05:00", True),  # 2199-12-31T19:30Z: in range
+        ("1898-12-31T23:00:00+00:00", False),
+        ("2201-01-01T00:00:00+00:00", False),
+        ("2026-01-05T09:00:00+00:00\n", False),  # Python's $ would allow this
+        ("２０２６-01-05T09:00:00+00:00", False),
     ],
 )
 def test_datetime_pattern_requires_an_offset(text: str, ok: bool) -> None:
@@ -432,20 +464,13 @@ def from_schema(node: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
         return st.just(node["const"])
     if "enum" in node:
         return st.sampled_from(node["enum"])
-    for key in ("oneOf", "anyOf"):
-        if key in node and node.get("type") != "object":
-            branches = node[key]
-            if depth >= MAX_DEPTH:  # stop recursing: only branches that cannot nest
-                branches = [
-                    b
-                    for b in branches
-                    if b.get("$ref", "").split("/")[-1]
-                    not in {
-                        "AnyOf",
-                        "AllOf",
-                    }
-                ]
-            return st.one_of(*(from_schema(b, depth) for b in branches))
+    if "allOf" in node and all("if" in b for b in node["allOf"]):  # a union on kind
+        members = [b["then"] for b in node["allOf"]]
+        if depth >= MAX_DEPTH:  # stop recursing: only members that cannot nest
+            members = [m for m in members if m["$ref"].split("/")[-1] not in {"AnyOf", "AllOf"}]
+        return st.one_of(*(from_schema(m, depth) for m in members))
+    if "anyOf" in node and node.get("type") != "object":
+        return st.one_of(*(from_schema(b, depth) for b in node["anyOf"]))
     kind = node.get("type")
     if kind == "null":
         return st.none()
@@ -454,11 +479,12 @@ def from_schema(node: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "integer":
         return st.integers(node["minimum"], node["maximum"])
     if kind == "number":
-        if "exclusiveMinimum" in node:  # e.g. a GAS weight: above 0
+        if "exclusiveMinimum" in node:  # e.g. a GAS weight: above 0; a fraction below 1
             low, high = node["exclusiveMinimum"], node["maximum"]
-            return st.integers(int(low) + 1, int(high)) | st.floats(
-                low, high, allow_nan=False, exclude_min=True
-            )
+            below = "exclusiveMaximum" in node
+            floats = st.floats(low, high, allow_nan=False, exclude_min=True, exclude_max=below)
+            whole = range(int(low) + 1, int(high) + (0 if below else 1))
+            return st.integers(whole.start, whole.stop - 1) | floats if whole else floats
         low, high = node["minimum"], node["maximum"]
         return st.integers(int(low), int(high)) | st.floats(low, high, allow_nan=False)
     if kind == "string":
@@ -484,7 +510,7 @@ def _strings(node: dict[str, Any]) -> st.SearchStrategy[str]:
     if node.get("format") == "date":
         return st.dates(date(1900, 1, 1), date(2100, 1, 1)).map(date.isoformat)
     pattern = node.get("pattern")
-    if pattern is not None and pattern != _schema.NON_BLANK_PATTERN:
+    if pattern is not None and pattern != _schema.TEXT_PATTERN:
         return st.from_regex(pattern, fullmatch=True)
     low, high = node.get("minLength", 0), min(node.get("maxLength", 40), 40)
     text = st.text(min_size=low, max_size=high)
@@ -525,8 +551,12 @@ def _objects(draw: st.DrawFn, node: dict[str, Any], depth: int) -> dict[str, Any
 
 
 def _narrow(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """A branch's property schema, completed by the base one when it only adds bounds."""
-    if any(k in extra for k in ("type", "const", "enum", "$ref", "anyOf", "oneOf")):
+    """A branch's property schema, completed by the base one when it only adds bounds
+    (a "type" the base has too, repeated for ajv's strict mode, adds nothing)."""
+    same_type = "type" in extra and extra["type"] == base.get("type")
+    if any(k in extra for k in ("const", "enum", "$ref", "anyOf", "oneOf")) or (
+        "type" in extra and not same_type
+    ):
         return extra
     return {**base, **extra}
 

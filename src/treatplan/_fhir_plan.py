@@ -40,7 +40,7 @@ from ._model import (
     PresentingProblem,
     TreatmentPlan,
 )
-from ._validation import is_number
+from ._validation import is_blank, is_number
 
 __all__ = ["IMPORTED_BY", "plan_from_fhir"]
 
@@ -137,7 +137,7 @@ def _text(concept: Any, path: str) -> str | None:
     if not isinstance(concept, Mapping):
         return None
     text = concept.get("text")
-    if isinstance(text, str) and text.strip():
+    if isinstance(text, str) and not is_blank(text):
         return text
     for coding in _array(concept, "coding", path):
         if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):

@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, get_args, overload
+from typing import Any, TypeVar, Union, get_args, get_origin, overload
 
 import attrs
 import cattrs
@@ -154,14 +154,18 @@ def _strict(kind: type[Any], expected: str) -> Callable[[Any, Any], Any]:
 #: RFC 3339 date-times, the shape :func:`dumps` writes: a ``T`` separator, seconds,
 #: up to 6 fractional digits and an offset ``Z`` or ``+HH:MM``. ISO 8601's other forms
 #: (week dates, the basic format, a space separator, seconds in the offset) are refused.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})\Z")
+#: An offset's hours are 00-23 and its minutes 00-59: fromisoformat would read
+#: ``+05:60`` as ``+06:00``, a time RFC 3339 does not allow and dumps would rewrite.
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z"
+)
 _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 #: _RFC3339 with ASCII digits only, for the fast path: a range of characters is
 #: matched faster than the class of every script's decimal digits, and fromisoformat
 #: refuses the digits of other scripts anyway (the slow path reports such a time).
 _RFC3339_ASCII = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z"
 )
 
 
@@ -203,6 +207,11 @@ def _make_converter(*, detailed: bool = True) -> cattrs.Converter:
         (bool, "true or false"),
     ):
         conv.register_structure_hook(kind, _strict(kind, expected))
+    # An optional integer (an item response, a duration) says that null is allowed too.
+    strict_int = _strict(int, "an integer or null")
+    conv.register_structure_hook(
+        int | None, lambda value, _: None if value is None else strict_int(value, int)
+    )
     # Registered for StrEnum too: otherwise the str hook above would win for str-based enums.
     conv.register_structure_hook(enum.Enum, _structure_enum)
     conv.register_structure_hook(enum.StrEnum, _structure_enum)
@@ -350,7 +359,8 @@ def _register_union(conv: cattrs.Converter, union: Any, members: tuple[type[Any]
     def structure(value: Any, _: Any) -> Any:
         if not isinstance(value, dict):
             raise _Expected("a JSON object with a kind")
-        member = by_kind.get(value.get("kind"))  # type: ignore[arg-type]
+        kind = value.get("kind")
+        member = by_kind.get(kind) if type(kind) is str else None
         if member is None:
             err = _Expected(f"one of {choices}")
             err.__notes__ = [_Key("kind")]
@@ -576,6 +586,7 @@ _ITEM_VALUES = frozenset([*range(-1000, 1001), None])
 _chain = itertools.chain.from_iterable
 find_control = v.find_control
 is_unicode = v.is_unicode
+_BLANK = v.BLANK  # v.is_blank, inline
 _loaded_assessment = _fast.loaded_assessment
 _loaded_session = _fast.loaded_session
 
@@ -584,7 +595,7 @@ def _is_text(value: Any, times: _Times, max_length: int = v.MAX_TEXT) -> bool:
     """What the ``text`` validator accepts, but for the tests :meth:`_Times.check` makes
     for the whole document: a string that is not blank, of at most ``max_length``
     characters."""
-    if type(value) is not str or len(value) > max_length or value.strip() == "":
+    if type(value) is not str or len(value) > max_length or not value.strip(_BLANK):
         return False
     times.texts.append(value)
     return True
@@ -950,14 +961,8 @@ def _fast_problem(doc: Any, times: _Times) -> PresentingProblem:
         times.refs.append(code)
         diagnosis = _fast.loaded_diagnosis(code, system)
     definitions = _fast_list(doc, "behavioural_definitions")
-    # At most 100 strings, each non-empty (all: an empty string is false) and valid
-    # Unicode (joined, as in _Times.check): that field's validator.
-    if definitions and (
-        len(definitions) > 100
-        or not _STR.issuperset(map(type, definitions))
-        or not all(definitions)
-        or not is_unicode("".join(definitions))
-    ):
+    # At most 100 free texts (v.texts, that field's validator).
+    if len(definitions) > 100 or not all(_is_text(d, times) for d in definitions):
         raise _Slow
     ident, description = doc["id"], doc["description"]
     if not _is_text(description, times):
@@ -1065,7 +1070,8 @@ def _fast_rule(doc: Any, times: _Times, depth: int = 0) -> Rule:
     nested deep in a rule is refused at its first level, without recursion."""
     if type(doc) is not dict:
         raise _Slow
-    reader = _RULE_READERS.get(doc.get("kind"))  # type: ignore[arg-type]
+    kind = doc.get("kind")
+    reader = _RULE_READERS.get(kind) if type(kind) is str else None
     if reader is None:
         raise _Slow
     keys, fields, make, post = reader
@@ -1447,9 +1453,14 @@ def _problems(exc: BaseException, path: str = "$", member: Any = None) -> list[V
     # The type being built (a list member, or a field cattrs noted): say which.
     kinds = [member, *(getattr(n, "type", None) for n in getattr(exc, "__notes__", []))]
     for kind in kinds:
-        if isinstance(kind, type) and attrs.has(kind):
-            article = "an" if kind.__name__[0] in "AEIOU" else "a"
-            return [ValidationIssue(path, f"an object ({article} {kind.__name__})")]
+        # An optional part (``Schedule | None``) is the class or null.
+        members = get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+        for member_kind in members:
+            if isinstance(member_kind, type) and attrs.has(member_kind):
+                name = member_kind.__name__
+                article = "an" if name[0] in "AEIOU" else "a"
+                null = " or null" if type(None) in members else ""
+                return [ValidationIssue(path, f"an object ({article} {name}){null}")]
     return [ValidationIssue(path, "a valid value")]
 
 
@@ -1750,13 +1761,19 @@ def loads(text: str | bytes, kind: Any = TreatmentPlan) -> Any:
     where: str | None = None
     try:
         data = _parse(text)
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        # Well-formed perhaps, but nested deeper than Python's parser recurses.
+        where = "deep"
+    except (ValueError, UnicodeDecodeError) as exc:
         where = (
             f" (line {exc.lineno}, column {exc.colno})"
             if isinstance(exc, json.JSONDecodeError)
             else ""
         )
-    if where is not None:  # raised outside the handler: no __context__ with document text
+    # Raised outside the handler: no __context__ with document text.
+    if where == "deep":
+        raise ValidationError.at("$", f"a document nested no deeper than {MAX_DEPTH} levels")
+    if where is not None:
         raise ValidationError.at("$", f"well-formed JSON{where}")
     return from_dict(data, kind)
 

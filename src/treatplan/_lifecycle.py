@@ -288,7 +288,7 @@ def _checked(
     if reason is not None:
         if not isinstance(reason, str):
             raise ValidationError.at("reason", "a string or null")
-        if not reason.strip():
+        if v.is_blank(reason):
             reason = None  # a blank reason is no reason: guards that need one say so
         elif len(reason) > v.MAX_TEXT:
             raise ValidationError.at("reason", f"a string of at most {v.MAX_TEXT} characters")

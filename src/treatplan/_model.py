@@ -327,9 +327,7 @@ class PresentingProblem(SlottedRecord):
         default=(),
         repr=False,
         converter=_strings,
-        validator=v.items_of(
-            str, "non-empty strings", max_length=100, each=lambda s: bool(s) and v.is_unicode(s)
-        ),
+        validator=v.texts(max_items=100),
     )
     diagnosis: Diagnosis | None = attrs.field(
         default=None, validator=attrs.validators.optional(v.instance(Diagnosis))
@@ -621,7 +619,7 @@ _WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR", "SA", "SU"})
 #: The largest BYDAY ordinal per FREQ (RFC 5545: only MONTHLY and YEARLY take one).
 _BYDAY_ORDINAL = {"DAILY": 0, "WEEKLY": 0, "MONTHLY": 5, "YEARLY": 53}
 _ORDINAL_DAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)\Z")
-_UNTIL = re.compile(r"\d{8}T\d{6}Z\Z")
+_UNTIL = re.compile(r"[0-9]{8}T[0-9]{6}Z\Z")  # ASCII digits only, as COUNT
 
 
 def _rule_value_problem(parts: dict[str, str]) -> str | None:

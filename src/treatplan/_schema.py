@@ -35,6 +35,7 @@ import attrs
 
 from . import _validation as v
 from ._errors import ArgumentError
+from ._json import MAX_RECORDS
 from ._model import (
     SCHEMA_VERSION,
     Attendance,
@@ -52,19 +53,39 @@ SCHEMA_ID = f"urn:treatplan:schema:plan:v{SCHEMA_VERSION}"
 
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-#: ``datetime.isoformat()`` with an offset (``Z`` accepted too): the offset is required,
-#: as the loader refuses naive times. Offsets with seconds occur for historical zones.
+# Every pattern means the same in ECMA-262 (what JSON Schema specifies) and in Python's
+# re (python-jsonschema): plain classes and escapes only, no \s, \d or \w (whose
+# members differ), and the end of the text written as "no character follows", since
+# Python's $ also matches before a final line feed ("client-1\n" would pass).
+#: The end of the text, in both dialects (ECMA-262 has no \z, Python's $ is looser).
+END = r"(?![\s\S])"
+#: RFC 3339 as ``datetime.isoformat()`` writes it, with its offset (``Z`` accepted too):
+#: the loader refuses naive times and offsets with seconds. Fields in range (months
+#: 01-12, hours 00-23, no leap second, offsets to 23:59); years 1899 to 2200, as a
+#: time at an offset in 1900-2199 UTC may have its wall clock a day either side.
 DATETIME_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"^(1899|19[0-9]{2}|20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])" + END
 )
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-#: The opaque-reference rule of :func:`treatplan._validation.ref`, in ECMA-262 syntax.
-REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}$"
-#: A string with at least one non-space character (``text`` validators refuse blanks).
-NON_BLANK_PATTERN = r"\S"
+#: An ISO 8601 calendar date in the years a plan's dates may have, 1900 to 2199.
+DATE_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])" + END
+#: The opaque-reference rule of :func:`treatplan._validation.ref`.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}" + END
+#: The C0 control characters the ``text`` validator refuses (all but tab, LF and CR).
+_CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+#: The blank characters (:data:`treatplan._validation.BLANK`) above U+0020.
+_WIDE_BLANK_CLASS = r"\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: Free text as the ``text`` validator takes it: blanks that are not controls, then a
+#: character neither blank nor a control (U+0000-U+0020 holds every control and every
+#: blank below U+0085), then anything but controls. The first two classes share no
+#: character, so the pattern matches in time linear in the text's length.
+TEXT_PATTERN = (
+    rf"^[\t\n\r {_WIDE_BLANK_CLASS}]*[^\x00-\x20{_WIDE_BLANK_CLASS}][^{_CONTROL_CLASS}]*" + END
+)
 
-# Tagged unions, by their members: each becomes a ``oneOf`` definition of that name.
+# Tagged unions, by their members: each becomes a definition of that name that
+# dispatches on ``kind`` (see _Generator._union).
 _UNIONS: dict[frozenset[type[Any]], str] = {
     frozenset(get_args(ObjectiveTarget)): "Target",
     frozenset(RULE_TYPES): "Rule",
@@ -75,14 +96,32 @@ _UNION_DOCS = {
     "Rule": "A termination (discharge) rule, tagged by kind; any_of and all_of nest rules.",
 }
 
-# What a validator's opaque callable (a lambda or a module function) means, per field.
+# What a validator's opaque callable (a lambda or a module function) means, per field
+# (_rules._instrument_codes, v.increasing_fractions, _rules._rules_validator), and the
+# plan's record lists, which the loader caps at MAX_RECORDS records in all.
+_INSTRUMENT_CODES = ("SustainedRecovery", "Plateau", "ReliableDeterioration")
 _ITEM_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
-    ("PresentingProblem", "behavioural_definitions"): {"minLength": 1},
     ("Assessment", "items"): {"minimum": -1000, "maximum": 1000},
+    ("AuthorisationUsed", "warn_at"): {
+        "minimum": 0,
+        "maximum": 1,
+        "exclusiveMinimum": 0,
+        "exclusiveMaximum": 1,
+    },
+    **{(cls, "instruments"): {"pattern": REF_PATTERN} for cls in _INSTRUMENT_CODES},
 }
 _ARRAY_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("AnyOf", "rules"): {"minItems": 1, "maxItems": 100},
     ("AllOf", "rules"): {"minItems": 1, "maxItems": 100},
+    ("AuthorisationUsed", "warn_at"): {"maxItems": 20, "uniqueItems": True},
+    **{
+        (cls, "instruments"): {"minItems": 1, "maxItems": 100, "uniqueItems": True}
+        for cls in _INSTRUMENT_CODES
+    },
+    **{
+        ("TreatmentPlan", records): {"maxItems": MAX_RECORDS}
+        for records in ("history", "assessments", "sessions", "reviews")
+    },
 }
 
 
@@ -140,11 +179,7 @@ class _Generator:
 
     def _definition(self, kind: Any, name: str) -> dict[str, Any]:
         if isinstance(kind, frozenset):
-            members = sorted(kind, key=_member_order(kind))
-            return {
-                "description": _UNION_DOCS[name],
-                "oneOf": [self.ref(m) for m in members],
-            }
+            return self._union(kind, name)
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
             return {
                 "description": _summary(kind),
@@ -152,6 +187,36 @@ class _Generator:
                 "enum": [m.value for m in kind],
             }
         return self._object(kind)
+
+    def _union(self, members: frozenset[type[Any]], name: str) -> dict[str, Any]:
+        """A tagged union, dispatched on ``kind`` with one ``if``/``then`` per member.
+
+        Not ``oneOf``: a validator tries every branch of a ``oneOf``, and the rule
+        union nests (any_of and all_of hold rules), so the work doubled with each
+        level, hours for a document of 24 levels that the loader reads in
+        milliseconds. Each ``if`` looks only at ``kind`` and requires an object with
+        one (so a value without a kind matches no ``if`` rather than every one, and
+        gets one error, not one per member): one member's schema is applied to each
+        rule, and validating takes time linear in the document.
+        """
+        ordered = sorted(members, key=_member_order(members))
+        return {
+            "description": _UNION_DOCS[name],
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"enum": [_kind_of(m) for m in ordered]}},
+            "allOf": [
+                {
+                    "if": {
+                        "type": "object",
+                        "required": ["kind"],
+                        "properties": {"kind": {"const": _kind_of(m)}},
+                    },
+                    "then": self.ref(m),
+                }
+                for m in ordered
+            ],
+        }
 
     def _object(self, cls: type[Any]) -> dict[str, Any]:
         hints = typing.get_type_hints(cls)
@@ -224,7 +289,11 @@ class _Generator:
                 "type": "integer" if hint is int else "number",
                 "minimum": _number(low),
                 "maximum": _number(high),
-                **{k: _number(x) for k, x in leaf.items() if k == "exclusiveMinimum"},
+                **{
+                    k: _number(x)
+                    for k, x in leaf.items()
+                    if k in ("exclusiveMinimum", "exclusiveMaximum")
+                },
             }
         if hint is str:
             return {"type": "string", **leaf}
@@ -283,8 +352,9 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
         "if": {"not": {"properties": {"attendance": {"const": Attendance.ATTENDED.value}}}},
         "then": {
             "properties": {
-                "interventions": {"maxItems": 0},
-                "assessments": {"maxItems": 0},
+                # "type" repeated so that ajv's strict mode sees the type of maxItems.
+                "interventions": {"type": "array", "maxItems": 0},
+                "assessments": {"type": "array", "maxItems": 0},
             }
         },
     },
@@ -296,6 +366,11 @@ _CLASS_RULES: dict[str, dict[str, Any]] = {
         ],
     },
 }
+
+
+def _kind_of(member: type[Any]) -> str:
+    """The ``kind`` a tagged union member is written with."""
+    return str(attrs.fields_dict(member)["kind"].default)
 
 
 def _is_tag(field: attrs.Attribute[Any] | None, hints: dict[str, Any]) -> bool:
@@ -339,9 +414,10 @@ def _validator_facts(validator: Any) -> dict[str, Any]:
         factory = qualname.split(".")[0]
         bound = _closure(fn)
         if factory == "text":
-            facts["leaf"].update(
-                minLength=1, maxLength=bound["max_length"], pattern=NON_BLANK_PATTERN
-            )
+            facts["leaf"].update(minLength=1, maxLength=bound["max_length"], pattern=TEXT_PATTERN)
+        elif factory == "texts":
+            facts["array"]["maxItems"] = bound["max_items"]
+            facts["each"].update(minLength=1, maxLength=bound["max_length"], pattern=TEXT_PATTERN)
         elif factory == "ref":
             facts["leaf"].update(pattern=REF_PATTERN)
         elif factory in ("integer", "number"):

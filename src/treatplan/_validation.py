@@ -36,6 +36,21 @@ STORABLE_TEXT = "text without control characters (tab and line breaks allowed)"
 #: is :func:`is_ref`, and ``find_control(s) is None`` means storable text.
 match_ref = _REF.match
 find_control = _CONTROL.search
+#: What counts as blank in a text: Python's whitespace (what ``str.strip()`` removes)
+#: and U+FEFF, the zero-width no-break space (byte-order mark), which is white space
+#: to ECMA-262's ``\s`` though not to Python. With the union of both, a text treatplan
+#: keeps is non-blank to JSON Schema validators of either regex dialect (see
+#: ``treatplan._schema.TEXT_PATTERN``), and one either calls blank is blank here.
+BLANK = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def is_blank(value: str) -> bool:
+    """Whether ``value`` holds nothing but :data:`BLANK` characters (or nothing)."""
+    return not value.strip(BLANK)
+
 
 #: The earliest instant a plan may hold (inclusive): 1900-01-01T00:00:00Z.
 MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
@@ -59,14 +74,44 @@ def text(*, optional: bool = False, max_length: int = MAX_TEXT) -> Validator:
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
-        if not isinstance(value, str) or not value.strip():
-            raise fail(attribute, "a non-empty string")
-        if len(value) > max_length:
-            raise fail(attribute, f"a string of at most {max_length} characters")
-        if not is_unicode(value):
-            raise fail(attribute, "valid Unicode text (no lone surrogates)")
-        if _CONTROL.search(value):
-            raise fail(attribute, STORABLE_TEXT)
+        problem = text_problem(value, max_length)
+        if problem is not None:
+            raise fail(attribute, problem)
+
+    return check
+
+
+def text_problem(value: object, max_length: int = MAX_TEXT) -> str | None:
+    """What is wrong with ``value`` as free text (see :func:`text`), or None."""
+    if not isinstance(value, str) or is_blank(value):
+        return "a non-empty string"
+    if len(value) > max_length:
+        return f"a string of at most {max_length} characters"
+    if not is_unicode(value):
+        return "valid Unicode text (no lone surrogates)"
+    if _CONTROL.search(value):
+        return STORABLE_TEXT
+    return None
+
+
+def is_text(value: object, max_length: int = MAX_TEXT) -> bool:
+    """Whether ``value`` is free text the :func:`text` validator accepts."""
+    return text_problem(value, max_length) is None
+
+
+def texts(*, max_items: int, max_length: int = MAX_TEXT) -> Validator:
+    """A list of at most ``max_items`` free texts, each as :func:`text` checks it;
+    errors name the index."""
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        items_of(str, "strings", max_length=max_items)(_, attribute, value)
+        problems = [
+            ValidationIssue(f"$.{attribute.name}[{i}]", problem)
+            for i, member in enumerate(value)
+            if (problem := text_problem(member, max_length)) is not None
+        ]
+        if problems:
+            raise ValidationError(problems)
 
     return check
 

@@ -117,6 +117,7 @@ from ._rules import (
     SustainedRecovery,
     TimeLimit,
 )
+from ._validation import BLANK
 
 __all__ = [
     "TextStrategy",
@@ -198,12 +199,16 @@ def clinical_texts(*, max_length: int = 60) -> st.SearchStrategy[str]:
 
     Non-blank unicode (letters, punctuation, emoji, tabs and line breaks; no lone
     surrogates and no other C0 control characters, which treatplan refuses) of 1 to
-    ``max_length`` characters, starting with a visible character.
+    ``max_length`` characters, starting with a visible character: never a space of
+    any kind, nor U+FEFF, which JSON Schema's regex dialect (ECMA-262) counts as
+    white space, so each text is non-blank to any JSON Schema validator too.
     """
     length = max(max_length, 1)
     return st.builds(
         lambda first, rest: (first + rest)[:length],
-        st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")),
+        st.characters(
+            codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc"), exclude_characters=BLANK
+        ),
         st.text(st.characters(codec="utf-8", exclude_characters=_C0), max_size=length - 1),
     )
 

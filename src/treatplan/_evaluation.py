@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _validation as v
-from ._change import ClinicalChange, change_between, score_change
+from ._change import change_between, score_change
 from ._errors import ValidationError
 from ._fast import frozen_maker
 from ._instruments import Instrument
@@ -47,7 +47,6 @@ from ._rules import (
     SustainedRecovery,
     TimeLimit,
 )
-from ._scoring import ScoredPoint
 from ._state import (
     PlanState,
     Series,
@@ -373,45 +372,43 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    # (code, first scored point, the last n scored points, their changes from the first)
-    measured: list[
-        tuple[str, ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]
-    ] = []
+    window = (1 << n) - 1  # the last n scored points, as bits from the first of them
+    measured: list[str] = []  # the listed measures with a scored point and a cut-off
     short: list[str] = []  # measures with fewer than n scores after their baseline
-    # _measured, inlined (evaluated after every session), keeping the measures that
-    # have a caseness cut-off, each read with its recent points in one call.
+    case_at_start = False
+    failing: list[str] = []
+    # Bit j: some listed measure is reliably improved at the j-th of the last n points.
+    improved = 0
+    # Each measure's points read as bits (case, reliably worse and better than its
+    # first scored point), remembered per point by the state: evaluated after every
+    # session, and a point's facts never change.
     for code in rule.instruments:
         # An UnknownReferenceError for a code the plan can't read, even when unscored.
         instrument = plan.instrument(code)
-        n_scored, base, recent, changes = state.recent_until(code, instrument, n, limit)
+        n_scored, case, worse, better = state.baseline_flags_until(code, instrument, limit)
         if n_scored and instrument.caseness_cutoff is not None:
-            assert base is not None  # a series with a scored point has a first one
-            measured.append((code, base, recent, changes))
+            measured.append(code)
             if n_scored - 1 < n:
                 short.append(code)
+                continue
+            start = n_scored - n
+            case_at_start = case_at_start or bool(case & 1)
+            if ((case | worse) >> start) & window:
+                # In the clinical range or reliably worse at one of the last n points.
+                failing.append(code)
+            improved |= (better >> start) & window
     if not measured:
         return _unfired_recovery(rule, ("none",))
     if short:
         return _unfired_recovery(rule, ("short", *short))
-    case_at_start = False
-    failing: list[str] = []
-    # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
-    improved_at = [False] * n
-    for code, base, recent, changes in measured:
-        case_at_start = case_at_start or bool(base.score.case)
-        failed = False
-        for j, p in enumerate(recent):
-            change = changes[j]
-            if p.score.case or (change is not None and change.reliable_deterioration):
-                failed = True
-            if change is not None and change.reliable_improvement:
-                improved_at[j] = True
-        if failed:
-            failing.append(code)
-    fired = case_at_start and not failing and all(improved_at)
+    fired = case_at_start and not failing and improved == window
     if fired:
         # The recent points of every listed measure, measure by measure.
-        evidence = tuple(p.score.assessment_id for _, _, recent, _ in measured for p in recent)
+        evidence = tuple(
+            p.score.assessment_id
+            for code in measured
+            for p in state.series_until(code, limit).last_scored(n)
+        )
         return new_verdict(
             rule.kind,
             True,

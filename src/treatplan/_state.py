@@ -156,28 +156,7 @@ class Series:
         baseline is computed once for a chain of versions, however often the ending
         rules and reviews ask.
         """
-        log, n = self._log, self.n_scored
-        memo = log.changes
-        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
-            # Complete already: read without the lock (the list only grows, and a
-            # point's entry never changes once made).
-            return memo[1][n - count if n > count else 0 : n]
-        with _LOGS_LOCK:
-            memo = log.changes
-            if memo is None or memo[0] is not instrument:
-                memo = log.changes = (instrument, [])
-            known = memo[1]
-            if len(known) < n:
-                scored = log.scored
-                base = scored[0].score.total
-                assert base is not None  # a scored point has a total
-                # score_change of each point, one call less each.
-                for p in scored[len(known) : n]:
-                    total = p.score.total
-                    assert total is not None
-                    known.append(change_between(instrument, base, total))
-
-            return known[max(0, n - count) : n]
+        return _baseline_changes(self._log, self.n_scored, instrument, count)
 
     def recent(
         self, instrument: Instrument, count: int
@@ -206,10 +185,66 @@ def _point_time(point: ScoredPoint) -> datetime:
     return point.at
 
 
+def _baseline_changes(
+    log: _SeriesLog, n: int, instrument: Instrument, count: int
+) -> list[ClinicalChange | None]:
+    """:meth:`Series.changes_from_baseline` of the first ``n`` scored points of ``log``."""
+    memo = log.changes
+    if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+        # Complete already: read without the lock (the list only grows, and a
+        # point's entry never changes once made).
+        return memo[1][n - count if n > count else 0 : n]
+    with _LOGS_LOCK:
+        memo = log.changes
+        if memo is None or memo[0] is not instrument:
+            memo = log.changes = (instrument, [])
+        known = memo[1]
+        if len(known) < n:
+            scored = log.scored
+            base = scored[0].score.total
+            assert base is not None  # a scored point has a total
+            # score_change of each point, one call less each.
+            for p in scored[len(known) : n]:
+                total = p.score.total
+                assert total is not None
+                known.append(change_between(instrument, base, total))
+
+        return known[max(0, n - count) : n]
+
+
+def _baseline_flags(
+    log: _SeriesLog, n: int, instrument: Instrument
+) -> tuple[Instrument, int, int, int, int]:
+    """``log.flags`` covering at least its first ``n`` scored points (``n`` > 0) by
+    ``instrument``, extended from what it covers already (see
+    :meth:`PlanState.baseline_flags_until`)."""
+    flags = log.flags
+    if flags is not None and flags[0] is instrument:
+        _, start, case, worse, better = flags
+    else:
+        start = case = worse = better = 0
+    scored = log.scored
+    changes = _baseline_changes(log, n, instrument, n - start)
+    for i in range(start, n):
+        bit = 1 << i
+        if scored[i].score.case:
+            case |= bit
+        change = changes[i - start]
+        if change is not None:
+            if change.reliable_deterioration:
+                worse |= bit
+            if change.reliable_improvement:
+                better |= bit
+    # One immutable tuple, replaced whole: a reader sees an old or a new one, each true
+    # of the points it covers (the log only grows; its points never change).
+    made = log.flags = (instrument, n, case, worse, better)
+    return made
+
+
 class _SeriesLog:
     """One instrument's append-only logs: every point, the scored ones, the risky ones."""
 
-    __slots__ = ("changes", "points", "risky", "scored")
+    __slots__ = ("changes", "flags", "points", "risky", "scored")
 
     def __init__(
         self,
@@ -223,6 +258,9 @@ class _SeriesLog:
         # Each scored point's change from the first, by one instrument definition
         # (Series.changes_from_baseline); a prefix copy starts afresh.
         self.changes: tuple[Instrument, list[ClinicalChange | None]] | None = None
+        # Per scored point, as bits (PlanState.baseline_flags_until): by which
+        # definition, how many points covered, and the case, worse and better bits.
+        self.flags: tuple[Instrument, int, int, int, int] | None = None
 
     def append(self, point: ScoredPoint) -> None:
         self.points.append(point)
@@ -419,32 +457,32 @@ class PlanState:
         counts = self.series_counts.get(code)
         return self.series_logs[code].points[counts[0] - 1] if counts is not None else None
 
-    def recent_until(
-        self, code: str, instrument: Instrument, count: int, instant: datetime
-    ) -> tuple[int, ScoredPoint | None, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
-        """How many scored points ``series_until(code, instant)`` has and, when it has
-        any, its :meth:`Series.recent` (by ``instrument``), in one call: read from the
-        logs without a view when no point is after ``instant`` (the usual case: the
-        ending rules ask after every session). No scored point: ``(0, None, (), [])``."""
+    def baseline_flags_until(
+        self, code: str, instrument: Instrument, instant: datetime
+    ) -> tuple[int, int, int, int]:
+        """How many scored points ``series_until(code, instant)`` has, and three sets of
+        them as bits (bit ``i`` for the ``i``-th scored point): those in the clinical
+        range (their score's ``case``), and those reliably worse and reliably better
+        than the first scored point by ``instrument``
+        (:meth:`Series.changes_from_baseline`). Bits past the count may be set: read
+        only the first ``n``. ``(0, 0, 0, 0)`` without a scored point.
+
+        Remembered per point in the shared log (the ending rules ask after every
+        session): a chain of versions reads each point once.
+        """
         counts = self.series_counts.get(code)
-        if counts is not None:
-            log = self.series_logs[code]
-            n_scored = counts[1]
-            if log.points[counts[0] - 1].at <= instant:
-                if not n_scored:
-                    return 0, None, (), []
-                memo = log.changes
-                start = n_scored - count if n_scored > count else 0
-                if memo is not None and memo[0] is instrument and len(memo[1]) >= n_scored:
-                    changes = memo[1][start:n_scored]  # complete (see changes_from_baseline)
-                else:
-                    changes = Series(log, *counts).changes_from_baseline(instrument, count)
-                scored = log.scored
-                return n_scored, scored[0], tuple(scored[start:n_scored]), changes
-        series = self.series_until(code, instant)
-        if not series.n_scored:
-            return 0, None, (), []
-        return series.n_scored, *series.recent(instrument, count)
+        if counts is None:
+            return _NO_FLAGS
+        log = self.series_logs[code]
+        n = counts[1]
+        if log.points[counts[0] - 1].at > instant:
+            n = self.series_until(code, instant).n_scored
+        if not n:
+            return _NO_FLAGS
+        flags = log.flags
+        if flags is None or flags[0] is not instrument or flags[1] < n:
+            flags = _baseline_flags(log, n, instrument)
+        return n, flags[2], flags[3], flags[4]
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -731,8 +769,9 @@ def _extend_series(
 
     A log whose changes from baseline are remembered for that definition, complete up
     to this point (:meth:`Series.changes_from_baseline`), gets the new point's change
-    too: the ending rules ask for it after every session, and would otherwise take the
-    lock again to add it.
+    too, and its bits when they are remembered too
+    (:meth:`PlanState.baseline_flags_until`): the ending rules ask for both after every
+    session, and would otherwise take the lock again to add them.
     """
     counts = dict(parent_counts)
     logs = child.series_logs
@@ -761,7 +800,21 @@ def _extend_series(
             if memo is not None and memo[0] is instrument and len(memo[1]) == n_scored - 1:
                 base = scored[0].score.total
                 assert base is not None  # a scored point has a total
-                memo[1].append(change_between(instrument, base, total))
+                change = change_between(instrument, base, total)
+                memo[1].append(change)
+                flags = entry.flags
+                if flags is not None and flags[0] is instrument and flags[1] == n_scored - 1:
+                    # The point's bits too (_baseline_flags, for one point).
+                    _, _, case, worse, better = flags
+                    bit = 1 << (n_scored - 1)
+                    if score.case:
+                        case |= bit
+                    if change is not None:
+                        if change.reliable_deterioration:
+                            worse |= bit
+                        if change.reliable_improvement:
+                            better |= bit
+                    entry.flags = (instrument, n_scored, case, worse, better)
         if score.risk_flags:
             entry.risky.append(point)
             n_risky += 1
@@ -771,6 +824,7 @@ def _extend_series(
 
 
 _NO_COUNTS = (0, 0, 0)
+_NO_FLAGS = (0, 0, 0, 0)
 
 
 def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:

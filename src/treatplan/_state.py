@@ -43,7 +43,7 @@ from . import _validation as v
 from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import frozen_maker, plan_with
-from ._instruments import Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._model import (
     AchievementStatus,
     Assessment,
@@ -75,6 +75,10 @@ __all__ = [
     "plan_series",
     "state_of",
 ]
+
+#: The built-in definitions by code, as a plain dict (a read-only proxy's ``get`` costs
+#: a method call more, and every session's scores look theirs up).
+_BUILTINS: dict[str, Instrument] = dict(BUILTIN_INSTRUMENTS)
 
 #: Before any record.
 EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -536,7 +540,9 @@ class PlanState:
 def state_of(plan: TreatmentPlan) -> PlanState:
     """The derived state of ``plan``: remembered on the plan, built on first use."""
     try:
-        state = cast("PlanState | None", plan._state)
+        # (An annotation, not typing.cast: a cast is a function call, made here for
+        # every question asked of a plan.)
+        state: PlanState | None = plan._state  # type: ignore[assignment]
     except AttributeError:  # never asked yet (or a copy made by copy/pickle)
         state = None
     if state is None:
@@ -838,54 +844,65 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     if at.tzinfo is not UTC:  # v.instant, skipped for a time in UTC already (here and below)
         at = v.instant(at)
     assessments = session.assessments
-    taken: list[tuple[datetime, Assessment]] = []
-    for a in assessments:
-        when = a.administered_at
-        taken.append((when if when.tzinfo is UTC else v.instant(when), a))
-    # In time order, ties in session order (a stable sort by time alone).
-    for i in range(1, len(taken)):
-        if taken[i - 1][0] > taken[i][0]:
-            taken.sort(key=_first)
-            break
-    in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
     attended = session.attendance is _ATTENDED  # session.attended, inlined
+    standalone = parent.latest_standalone
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
-    # of standalone scores (sessions attended at or before each) only when:
-    if attended and (
-        (standalone is not None and at <= standalone)
-        or (
-            taken
-            and (
-                (in_sessions is not None and taken[0][0] < in_sessions)
-                or (standalone is not None and taken[0][0] <= standalone)
-            )
-        )
-    ):
+    # of standalone scores (sessions attended at or before each) only when no
+    # standalone score is at or after an attended session, nor a score of its after an
+    # earlier session's score or at or before a standalone one:
+    if attended and standalone is not None and at <= standalone:
         return _build(plan)
+    taken: list[tuple[datetime, Assessment]] | None = None
+    if assessments:
+        taken = []
+        for a in assessments:
+            when = a.administered_at
+            taken.append((when if when.tzinfo is UTC else v.instant(when), a))
+        # In time order, ties in session order (a stable sort by time alone).
+        for i in range(1, len(taken)):
+            if taken[i - 1][0] > taken[i][0]:
+                taken.sort(key=_first)
+                break
+        first = taken[0][0]
+        in_sessions = parent.latest_in_sessions
+        if attended and (
+            (in_sessions is not None and first < in_sessions)
+            or (standalone is not None and first <= standalone)
+        ):
+            return _build(plan)
     n = parent.n_sessions
     log = parent.sessions
-    # Scored outside the lock: the points depend only on this version's records.
-    number = log.attended[n] + attended
-    points: list[tuple[str, ScoredPoint, Instrument]] = []
-    if taken:
+    points: list[tuple[str, ScoredPoint, Instrument]] | None = None
+    if taken is not None:
+        # Scored outside the lock: the points depend only on this version's records.
         # Each score by _scoring.scored, not plan_score: the state keeps it with its
         # point, and an assessment this new was never scored, so plan_score's memo
         # would always miss and only push an older score out.
-        instrument_of, score_of = plan.instrument, _scoring.scored
+        number = log.attended[n] + attended
+        customs = plan.custom_instruments
+        points = []
         for w, a in taken:
             code = a.instrument
-            instrument = instrument_of(code)
-            points.append((code, new_scored_point(score_of(instrument, a), number, w), instrument))
+            # plan.instrument(code), without its call for a plan with no definitions
+            # of its own (the usual case): a built-in, else its error.
+            instrument = None if customs else _BUILTINS.get(code)
+            if instrument is None:
+                instrument = plan.instrument(code)
+            points.append(
+                (code, new_scored_point(_scoring.scored(instrument, a), number, w), instrument)
+            )
     child = _child(parent)
     with _LOGS_LOCK:
-        if assessments:
-            new_ids = [session.id]
-            for a in assessments:
-                new_ids.append(a.id)
-            _claim_ids(child, new_ids)
-        else:
-            _claim_ids(child, [session.id])
+        # _claim_ids, inlined (see there).
+        ids = child.ids
+        if len(ids) != child.n_ids:
+            ids = {k: p for k, p in ids.items() if p < child.n_ids}
+        ids[session.id] = len(ids)
+        for a in assessments:
+            ids[a.id] = len(ids)
+        child.ids = ids
+        child.n_ids = len(ids)
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -899,15 +916,17 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
                 log.offered_ids[: log.offered[n]],
             )
         _append_session(log, session, at)
-        if points:
+        if points is not None:
             _extend_series(child, points, parent.series_counts)
     child.sessions = log
     child.n_sessions = n + 1
-    latest = taken[-1][0] if taken and taken[-1][0] > at else at
+    latest = at
+    if taken is not None:
+        last = child.latest_in_sessions = taken[-1][0]
+        if last > at:
+            latest = last
     if child.latest_record is None or latest > child.latest_record:
         child.latest_record = latest  # _note_record, inlined
-    if taken:
-        child.latest_in_sessions = taken[-1][0]
     return child
 
 

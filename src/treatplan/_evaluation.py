@@ -25,7 +25,7 @@ from . import _validation as v
 from ._change import change_between, score_change
 from ._errors import ValidationError
 from ._fast import frozen_maker
-from ._instruments import Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
 from ._records import SlottedRecord, record_repr
@@ -169,6 +169,8 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
             yield s
 
 
+#: The built-in definitions by code, as a plain dict (see _sustained_recovery).
+_BUILTINS: dict[str, Instrument] = dict(BUILTIN_INSTRUMENTS)
 _CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
 _DISCHARGE = RuleAction.DISCHARGE  # read by every rule, looked up once
 _CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
@@ -382,9 +384,14 @@ def _sustained_recovery(
     # Each measure's points read as bits (case, reliably worse and better than its
     # first scored point), remembered per point by the state: evaluated after every
     # session, and a point's facts never change.
+    customs = plan.custom_instruments
     for code in rule.instruments:
-        # An UnknownReferenceError for a code the plan can't read, even when unscored.
-        instrument = plan.instrument(code)
+        # plan.instrument(code), without its call for a plan with no definitions of its
+        # own (the usual case): a built-in, else its error (an UnknownReferenceError for
+        # a code the plan can't read, even when unscored).
+        instrument = None if customs else _BUILTINS.get(code)
+        if instrument is None:
+            instrument = plan.instrument(code)
         n_scored, case, worse, better = state.baseline_flags_until(code, instrument, limit)
         if n_scored and instrument.caseness_cutoff is not None:
             measured.append(code)

@@ -794,6 +794,12 @@ def _extend_series(
                 logs = dict(logs)
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
+            if not n:
+                # A measure's first point: its changes from baseline and their bits
+                # are remembered from the start (the ending rules ask for them after
+                # every session), not worked out afresh at the first question.
+                entry.changes = (instrument, [])
+                entry.flags = (instrument, 0, 0, 0, 0)
         # _SeriesLog.append, inlined (two points a session), counting as it goes.
         entry.points.append(point)
         score = point.score

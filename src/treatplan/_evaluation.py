@@ -200,8 +200,11 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
 def _session_limit(
     rule: SessionLimit, _: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
-    k = state.sessions_until(limit)
-    used = state.offered(k) if rule.count_missed else state.attended(k)
+    # state.sessions_until, offered and attended, read inline (after every session).
+    log, k = state.sessions, state.n_sessions
+    if k and log.instants[k - 1] > limit:
+        k = state.sessions_until(limit)
+    used = (log.offered if rule.count_missed else log.attended)[k]
     made = _MADE.get_one(rule) or _made(rule)
     found = made.get(used)
     if found is None:
@@ -222,7 +225,10 @@ def _consecutive_missed(
     run: list[str] = []
     sessions = plan.sessions
     client_cancelled = rule.include_client_cancellations
-    for i in range(state.sessions_until(limit) - 1, -1, -1):
+    k = state.n_sessions  # state.sessions_until(limit), read inline when it is all
+    if k and state.sessions.instants[k - 1] > limit:
+        k = state.sessions_until(limit)
+    for i in range(k - 1, -1, -1):
         s = sessions[i]
         attendance = s.attendance
         if attendance is _CANCELLED_BY_SERVICE:

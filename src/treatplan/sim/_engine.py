@@ -855,8 +855,15 @@ def _result(
     counted = outcome is not None and outcome.counts
     first_ri: int | None = None
     if scores:
-        for n, now in enumerate(scores[1:], start=1):
-            if _reliably_improved(ctx, scores[0], now):
+        # _reliably_improved of each later score, inlined (a client's scores, each once).
+        (base_phq, base_gad), improved_phq, improved_gad = (
+            scores[0],
+            ctx.improved_phq,
+            ctx.improved_gad,
+        )
+        for n in range(1, len(scores)):
+            phq, gad = scores[n]
+            if improved_phq(base_phq, phq) or improved_gad(base_gad, gad):
                 first_ri = n
                 break
     baseline = scores[0] if scores else None

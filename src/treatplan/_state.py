@@ -44,6 +44,7 @@ from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import frozen_maker, plan_with
 from ._instruments import BUILTIN_INSTRUMENTS, Instrument
+from ._memo import IdentityCache
 from ._model import (
     AchievementStatus,
     Assessment,
@@ -87,7 +88,19 @@ _DEAD = frozenset({GoalStatus.CANCELLED, GoalStatus.ENTERED_IN_ERROR, GoalStatus
 
 def live_objectives(plan: TreatmentPlan) -> tuple[Objective, ...]:
     """The objectives not cancelled, rejected or entered in error, in plan order."""
-    return tuple(o for o in plan.objectives if o.status not in _DEAD)
+    goals = plan.goals
+    found = _LIVE.get_one(goals)
+    if found is None:
+        found = _LIVE.put(
+            tuple(o for g in goals for o in g.objectives if o.status not in _DEAD), goals
+        )
+    return found
+
+
+#: :func:`live_objectives` per goals tuple object, the only part of a plan it reads (goals
+#: are immutable, and a plan's versions share theirs until its goals are revised): every
+#: review, alert check and ``GoalsMet`` rule asks, several times.
+_LIVE: IdentityCache[tuple[Objective, ...]] = IdentityCache(256)
 
 
 # --------------------------------------------------------------------------- logs

@@ -634,10 +634,11 @@ def _expected_flags(
     return (len(scored), case, worse, better)
 
 
-def _masked(found: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """The bits of the points counted (bits past the count may be set)."""
-    mask = (1 << found[0]) - 1
-    return (found[0], found[1] & mask, found[2] & mask, found[3] & mask)
+def _masked(found: tuple[Any, int, int, int, int]) -> tuple[int, int, int, int]:
+    """The count and the bits of the points counted (bits past the count may be set)."""
+    _, n, case, worse, better = found
+    mask = (1 << n) - 1
+    return (n, case & mask, worse & mask, better & mask)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -665,6 +666,7 @@ def test_baseline_flags_until_and_latest_point_read_what_the_series_views_hold(
             for definition in (instrument, attrs.evolve(instrument), instrument):
                 found = state.baseline_flags_until(code, definition, at)
                 assert _masked(found) == _expected_flags(cut, definition)
+                assert found[0] is (definition if cut.n_scored else None)
 
 
 def test_baseline_flags_are_extended_with_each_session_and_start_afresh_on_a_branch() -> None:
@@ -704,5 +706,6 @@ def test_baseline_flags_of_a_measure_without_a_total_have_no_scored_point() -> N
     state = _state.state_of(plan)
     phq9 = plan.instrument("PHQ-9")
     assert state.series("PHQ-9").n == 1
-    assert state.baseline_flags_until("PHQ-9", phq9, T0) == (0, 0, 0, 0)
-    assert state.baseline_flags_until("PHQ-9", phq9, T0 - timedelta(days=1)) == (0, 0, 0, 0)
+    assert state.baseline_flags_until("PHQ-9", phq9, T0) == (None, 0, 0, 0, 0)
+    none = (None, 0, 0, 0, 0)
+    assert state.baseline_flags_until("PHQ-9", phq9, T0 - timedelta(days=1)) == none

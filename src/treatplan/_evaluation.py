@@ -398,7 +398,7 @@ def _sustained_recovery(
         instrument = None if customs else _BUILTINS.get(code)
         if instrument is None:
             instrument = plan.instrument(code)
-        n_scored, case, worse, better = state.baseline_flags_until(code, instrument, limit)
+        _, n_scored, case, worse, better = state.baseline_flags_until(code, instrument, limit)
         if n_scored and instrument.caseness_cutoff is not None:
             measured.append(code)
             if n_scored - 1 < n:

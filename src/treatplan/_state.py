@@ -476,16 +476,18 @@ class PlanState:
 
     def baseline_flags_until(
         self, code: str, instrument: Instrument, instant: datetime
-    ) -> tuple[int, int, int, int]:
+    ) -> tuple[Instrument | None, int, int, int, int]:
         """How many scored points ``series_until(code, instant)`` has, and three sets of
         them as bits (bit ``i`` for the ``i``-th scored point): those in the clinical
         range (their score's ``case``), and those reliably worse and reliably better
         than the first scored point by ``instrument``
-        (:meth:`Series.changes_from_baseline`). Bits past the count may be set: read
-        only the first ``n``. ``(0, 0, 0, 0)`` without a scored point.
+        (:meth:`Series.changes_from_baseline`), after the definition they were judged
+        by: ``(instrument, n, case, worse, better)``. Bits past ``n`` may be set: read
+        only the first ``n``. ``(None, 0, 0, 0, 0)`` without a scored point.
 
-        Remembered per point in the shared log (the ending rules ask after every
-        session): a chain of versions reads each point once.
+        Remembered per point in the shared log and extended as scores are appended (the
+        ending rules ask after every session): a chain of versions reads each point
+        once, and the usual answer is the remembered tuple itself.
         """
         counts = self.series_counts.get(code)
         if counts is None:
@@ -499,7 +501,9 @@ class PlanState:
         flags = log.flags
         if flags is None or flags[0] is not instrument or flags[1] < n:
             flags = _baseline_flags(log, n, instrument)
-        return n, flags[2], flags[3], flags[4]
+        if flags[1] == n:
+            return flags
+        return instrument, n, flags[2], flags[3], flags[4]
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -786,11 +790,10 @@ def _extend_series(
     """Append scored points (already in time order after every earlier point; lock held),
     each with the definition it was scored by.
 
-    A log whose changes from baseline are remembered for that definition, complete up
-    to this point (:meth:`Series.changes_from_baseline`), gets the new point's change
-    too, and its bits when they are remembered too
-    (:meth:`PlanState.baseline_flags_until`): the ending rules ask for both after every
-    session, and would otherwise take the lock again to add them.
+    A log whose bits (:meth:`PlanState.baseline_flags_until`) are remembered for that
+    definition, up to this point, gets the new point's bits too: the ending rules ask
+    for them after every session. (Its changes from baseline,
+    :meth:`Series.changes_from_baseline`, are extended when asked.)
     """
     counts = dict(parent_counts)
     logs = child.series_logs
@@ -808,10 +811,9 @@ def _extend_series(
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
             if not n:
-                # A measure's first point: its changes from baseline and their bits
-                # are remembered from the start (the ending rules ask for them after
-                # every session), not worked out afresh at the first question.
-                entry.changes = (instrument, [])
+                # A measure's first point: its bits are remembered from the start (the
+                # ending rules ask for them after every session), not worked out
+                # afresh at the first question.
                 entry.flags = (instrument, 0, 0, 0, 0)
         # _SeriesLog.append, inlined (two points a session), counting as it goes.
         entry.points.append(point)
@@ -820,26 +822,24 @@ def _extend_series(
         if total is not None:
             scored = entry.scored
             scored.append(point)
-            n_scored += 1
-            memo = entry.changes
-            if memo is not None and memo[0] is instrument and len(memo[1]) == n_scored - 1:
-                base = scored[0].score.total
-                assert base is not None  # a scored point has a total
+            flags = entry.flags
+            if flags is not None and flags[0] is instrument and flags[1] == n_scored:
+                # The point's bits (_baseline_flags, for one point).
+                _, _, case, worse, better = flags
+                bit = 1 << n_scored
+                if score.case:
+                    case |= bit
+                # score_change from the first scored point (itself, for the first),
+                # whose total is a number: a scored point has one.
+                base: float = scored[0].score.total  # type: ignore[assignment]
                 change = change_between(instrument, base, total)
-                memo[1].append(change)
-                flags = entry.flags
-                if flags is not None and flags[0] is instrument and flags[1] == n_scored - 1:
-                    # The point's bits too (_baseline_flags, for one point).
-                    _, _, case, worse, better = flags
-                    bit = 1 << (n_scored - 1)
-                    if score.case:
-                        case |= bit
-                    if change is not None:
-                        if change.reliable_deterioration:
-                            worse |= bit
-                        if change.reliable_improvement:
-                            better |= bit
-                    entry.flags = (instrument, n_scored, case, worse, better)
+                if change is not None:
+                    if change.reliable_deterioration:
+                        worse |= bit
+                    if change.reliable_improvement:
+                        better |= bit
+                entry.flags = (instrument, n_scored + 1, case, worse, better)
+            n_scored += 1
         if score.risk_flags:
             entry.risky.append(point)
             n_risky += 1
@@ -849,7 +849,7 @@ def _extend_series(
 
 
 _NO_COUNTS = (0, 0, 0)
-_NO_FLAGS = (0, 0, 0, 0)
+_NO_FLAGS: tuple[Instrument | None, int, int, int, int] = (None, 0, 0, 0, 0)
 
 
 def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:

@@ -875,14 +875,20 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     taken: list[tuple[datetime, Assessment]] | None = None
     if assessments:
         taken = []
+        session_at, ordered = session.at, True
         for a in assessments:
             when = a.administered_at
-            taken.append((when if when.tzinfo is UTC else v.instant(when), a))
-        # In time order, ties in session order (a stable sort by time alone).
-        for i in range(1, len(taken)):
-            if taken[i - 1][0] > taken[i][0]:
-                taken.sort(key=_first)
-                break
+            if when is session_at:  # a score taken at the session's very time (usual)
+                taken.append((at, a))
+            else:
+                taken.append((when if when.tzinfo is UTC else v.instant(when), a))
+                ordered = False
+        if not ordered:
+            # In time order, ties in session order (a stable sort by time alone).
+            for i in range(1, len(taken)):
+                if taken[i - 1][0] > taken[i][0]:
+                    taken.sort(key=_first)
+                    break
         first = taken[0][0]
         in_sessions = parent.latest_in_sessions
         if attended and (

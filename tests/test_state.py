@@ -709,3 +709,39 @@ def test_baseline_flags_of_a_measure_without_a_total_have_no_scored_point() -> N
     assert state.baseline_flags_until("PHQ-9", phq9, T0) == (None, 0, 0, 0, 0)
     none = (None, 0, 0, 0, 0)
     assert state.baseline_flags_until("PHQ-9", phq9, T0 - timedelta(days=1)) == none
+
+
+def test_a_session_with_scores_after_its_start_is_read_as_a_fresh_build() -> None:
+    """Scores taken after a session's start, out of order (sorted by time, ties in
+    session order), or before a score of an earlier session (the state is built
+    afresh): the state of the new version equals the one built from scratch."""
+    at = T0 + timedelta(weeks=1)
+    late = tp.Assessment("phq-1", "PHQ-9", at + timedelta(days=5), items=(2,) * 9)
+    first = tp.record_session(
+        _started(), tp.Session("s1", at, tp.Attendance.ATTENDED, assessments=(late,))
+    )
+    then = at + timedelta(days=1)
+    scores = (
+        tp.Assessment("phq-x", "PHQ-9", then + timedelta(hours=2), items=(1,) * 9),
+        tp.Assessment("gad-x", "GAD-7", then + timedelta(hours=1), items=(1,) * 7),
+        tp.Assessment("gad-y", "GAD-7", then + timedelta(hours=1), items=(2,) * 7),
+    )
+    session = tp.Session("s2", then, tp.Attendance.ATTENDED, assessments=scores)
+    for plan in (_started(), first):  # after no session score; before one (rebuilt)
+        grown = tp.record_session(plan, session)
+        assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+        gad = _state.state_of(grown).series("GAD-7").points()
+        assert [p.assessment_id for p in gad] == ["gad-x", "gad-y"]
+
+
+def test_standalone_scores_and_reviews_branching_off_one_version_claim_their_own_ids() -> None:
+    """Two records appended to the same version (a branch): each new version's ids are
+    its parent's and its own record's, whatever the other branch claimed."""
+    plan = _started()
+    _state.state_of(plan)
+    first = tp.record_assessment(plan, tp.Assessment("gad-1", "GAD-7", T0, total=9))
+    second = tp.record_assessment(plan, tp.Assessment("gad-2", "GAD-7", T0, total=3))
+    for grown in (first, second):
+        assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+    assert _state.state_of(second).uses_id("gad-2")
+    assert not _state.state_of(second).uses_id("gad-1")

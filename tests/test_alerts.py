@@ -317,3 +317,17 @@ def test_measures_that_could_not_be_scored_raise_no_tracking_or_alliance_alert()
     found = tp.alerts(plan, week(3))
     assert {a.instrument for a in found} <= {"PHQ-9"}
     assert kinds(plan) == []
+
+
+def test_series_until_leaves_out_a_measure_first_scored_later() -> None:
+    """The series cut at a time hold only the measures scored by then."""
+    from treatplan import _alerts
+
+    plan = tp.TreatmentPlan.refer("p", "c", at=T0 - timedelta(days=7), by="x")
+    plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=T0 - timedelta(days=7), by="x")
+    plan = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, total=12))
+    plan = tp.record_assessment(
+        plan, tp.Assessment("gad-a", "GAD-7", T0 + timedelta(days=1), total=9)
+    )
+    assert list(_alerts.series_until(plan, T0 + timedelta(hours=1))) == ["PHQ-9"]
+    assert list(_alerts.series_until(plan, T0 + timedelta(days=2))) == ["PHQ-9", "GAD-7"]

@@ -618,14 +618,39 @@ def test_series_until_and_recent_are_the_steps_they_shortcut(plan: tp.TreatmentP
                 ]
 
 
+def _expected_flags(
+    cut: _state.Series, instrument: tp.instruments.Instrument
+) -> tuple[int, int, int, int]:
+    """``baseline_flags_until`` of a cut series, from its scored points one by one."""
+    scored = cut.scored()
+    if not scored:
+        return (0, 0, 0, 0)
+    case = worse = better = 0
+    for i, p in enumerate(scored):
+        change = _change.score_change(instrument, scored[0].score, p.score)
+        case |= (1 << i) if p.score.case else 0
+        worse |= (1 << i) if change is not None and change.reliable_deterioration else 0
+        better |= (1 << i) if change is not None and change.reliable_improvement else 0
+    return (len(scored), case, worse, better)
+
+
+def _masked(found: tuple[Any, int, int, int, int]) -> tuple[int, int, int, int]:
+    """The count and the bits of the points counted (bits past the count may be set)."""
+    _, n, case, worse, better = found
+    mask = (1 << n) - 1
+    return (n, case & mask, worse & mask, better & mask)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(treatment_plans(max_records=12))
-def test_recent_until_and_latest_point_read_what_the_series_views_hold(
+def test_baseline_flags_until_and_latest_point_read_what_the_series_views_hold(
     plan: tp.TreatmentPlan,
 ) -> None:
-    """``recent_until`` is ``series_until``'s count of scored points and its ``recent``
-    (or ``(0, None, (), [])`` with no scored point), at every time around a score and
-    for a code not measured; ``latest_point`` is the series' last point."""
+    """``baseline_flags_until`` is ``series_until``'s count of scored points and, as
+    bits, which are in the clinical range and which reliably worse or better than the
+    first (``(0, 0, 0, 0)`` with no scored point), at every time around a score, for a
+    code not measured and for two definitions of one instrument (equal, not the same
+    object); ``latest_point`` is the series' last point."""
     state = _state.state_of(plan)
     instants = sorted({p.at for code in state.codes() for p in state.series(code).points()})
     times = [t + timedelta(seconds=d) for t in instants for d in (-1, 0)]
@@ -634,26 +659,89 @@ def test_recent_until_and_latest_point_read_what_the_series_views_hold(
     for code in codes:
         series = state.series(code)
         assert state.latest_point(code) == (series[-1] if series else None)
-    for at in times:  # earliest first: cuts before the memo of changes is complete
+    for at in times:  # earliest first: the remembered bits grow as the cuts do
         for code in codes:
             cut = state.series_until(code, at)
             instrument = plan.instrument(code)
-            for count in (1, 2):
-                found = state.recent_until(code, instrument, count, at)
-                if cut.n_scored:
-                    assert found == (cut.n_scored, *cut.recent(instrument, count))
-                else:
-                    assert found == (0, None, (), [])
+            for definition in (instrument, attrs.evolve(instrument), instrument):
+                found = state.baseline_flags_until(code, definition, at)
+                assert _masked(found) == _expected_flags(cut, definition)
+                assert found[0] is (definition if cut.n_scored else None)
 
 
-def test_recent_until_of_a_measure_without_a_total_has_no_scored_point() -> None:
+def test_baseline_flags_are_extended_with_each_session_and_start_afresh_on_a_branch() -> None:
+    """The bits remembered as each session is recorded (and for a version branching off
+    an earlier one, and for another definition) are those worked out afresh."""
+    versions = [_started()]
+    for n in range(1, 7):
+        versions.append(tp.record_session(versions[-1], _session(n, (3, 1, 0, 2, 0, 1)[n - 1])))
+        state = _state.state_of(versions[-1])
+        phq9 = versions[-1].instrument("PHQ-9")
+        found = state.baseline_flags_until("PHQ-9", phq9, T0 + timedelta(weeks=60))
+        assert _masked(found) == _expected_flags(state.series("PHQ-9"), phq9)
+    # A branch off the third version: its own log, whose bits start afresh.
+    branch = tp.record_session(versions[3], _session(4, 3))
+    state = _state.state_of(branch)
+    phq9 = branch.instrument("PHQ-9")
+    for definition in (attrs.evolve(phq9), phq9):
+        found = state.baseline_flags_until("PHQ-9", definition, T0 + timedelta(weeks=60))
+        assert _masked(found) == _expected_flags(state.series("PHQ-9"), definition)
+    # A score recorded after bits were remembered for another definition: not extended
+    # with it, and worked out afresh when asked.
+    other = attrs.evolve(phq9)
+    state.baseline_flags_until("PHQ-9", other, T0 + timedelta(weeks=60))
+    grown = tp.record_session(branch, _session(5, 0))
+    state = _state.state_of(grown)
+    for definition in (phq9, other):
+        found = state.baseline_flags_until("PHQ-9", definition, T0 + timedelta(weeks=60))
+        assert _masked(found) == _expected_flags(state.series("PHQ-9"), definition)
+
+
+def test_baseline_flags_of_a_measure_without_a_total_have_no_scored_point() -> None:
     """A measure whose every score has too many items missing has points but none
-    scored: nothing recent to read."""
+    scored: nothing to read."""
     plan = tp.TreatmentPlan.refer("p", "c", at=T0 - timedelta(days=7), by="x")
     plan = tp.fire(plan, tp.Event.BEGIN_ASSESSMENT, at=T0 - timedelta(days=7), by="x")
     plan = tp.record_assessment(plan, tp.Assessment("phq-a", "PHQ-9", T0, items=(None,) * 9))
     state = _state.state_of(plan)
     phq9 = plan.instrument("PHQ-9")
     assert state.series("PHQ-9").n == 1
-    assert state.recent_until("PHQ-9", phq9, 2, T0) == (0, None, (), [])
-    assert state.recent_until("PHQ-9", phq9, 2, T0 - timedelta(days=1)) == (0, None, (), [])
+    assert state.baseline_flags_until("PHQ-9", phq9, T0) == (None, 0, 0, 0, 0)
+    none = (None, 0, 0, 0, 0)
+    assert state.baseline_flags_until("PHQ-9", phq9, T0 - timedelta(days=1)) == none
+
+
+def test_a_session_with_scores_after_its_start_is_read_as_a_fresh_build() -> None:
+    """Scores taken after a session's start, out of order (sorted by time, ties in
+    session order), or before a score of an earlier session (the state is built
+    afresh): the state of the new version equals the one built from scratch."""
+    at = T0 + timedelta(weeks=1)
+    late = tp.Assessment("phq-1", "PHQ-9", at + timedelta(days=5), items=(2,) * 9)
+    first = tp.record_session(
+        _started(), tp.Session("s1", at, tp.Attendance.ATTENDED, assessments=(late,))
+    )
+    then = at + timedelta(days=1)
+    scores = (
+        tp.Assessment("phq-x", "PHQ-9", then + timedelta(hours=2), items=(1,) * 9),
+        tp.Assessment("gad-x", "GAD-7", then + timedelta(hours=1), items=(1,) * 7),
+        tp.Assessment("gad-y", "GAD-7", then + timedelta(hours=1), items=(2,) * 7),
+    )
+    session = tp.Session("s2", then, tp.Attendance.ATTENDED, assessments=scores)
+    for plan in (_started(), first):  # after no session score; before one (rebuilt)
+        grown = tp.record_session(plan, session)
+        assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+        gad = _state.state_of(grown).series("GAD-7").points()
+        assert [p.assessment_id for p in gad] == ["gad-x", "gad-y"]
+
+
+def test_standalone_scores_and_reviews_branching_off_one_version_claim_their_own_ids() -> None:
+    """Two records appended to the same version (a branch): each new version's ids are
+    its parent's and its own record's, whatever the other branch claimed."""
+    plan = _started()
+    _state.state_of(plan)
+    first = tp.record_assessment(plan, tp.Assessment("gad-1", "GAD-7", T0, total=9))
+    second = tp.record_assessment(plan, tp.Assessment("gad-2", "GAD-7", T0, total=3))
+    for grown in (first, second):
+        assert _figures(_state.state_of(grown)) == _figures(_fresh(grown))
+    assert _state.state_of(second).uses_id("gad-2")
+    assert not _state.state_of(second).uses_id("gad-1")

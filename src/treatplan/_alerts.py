@@ -200,8 +200,12 @@ def series_until(plan: TreatmentPlan, as_of: datetime) -> dict[str, Series]:
     """Each measured instrument's series cut at ``as_of`` (those with points then)."""
     state = state_of(plan)
     limit = v.instant(as_of)
-    cut = {code: state.series_until(code, limit) for code in state.codes()}
-    return {code: series for code, series in cut.items() if series}
+    cut: dict[str, Series] = {}
+    for code in state.series_counts:  # a loop: every review asks
+        series = state.series_until(code, limit)
+        if series.n:
+            cut[code] = series
+    return cut
 
 
 def _risk_item(code: str, point: ScoredPoint) -> Alert:
@@ -263,14 +267,13 @@ def collect(
 
     # Risk items on the latest score of each instrument (PHQ-9 item 9 >= 1), and with
     # ``risk_since`` on every earlier score after it (endorsements between reviews).
+    since = v.instant(risk_since) if risk_since is not None else None
     for code, points in upto.items():
         latest = points[-1]
-        if risk_since is not None:
-            out.extend(
-                _risk_item(code, p)
-                for p in points.risky_after(v.instant(risk_since))
-                if p is not latest
-            )
+        if since is not None:
+            for p in points.risky_after(since):  # a loop, not a generator: every review
+                if p is not latest:
+                    add(_risk_item(code, p))
         if latest.score.risk_flags:
             add(_risk_item(code, latest))
         elif not latest.score.risk_assessed and plan.instrument(code).risk_items:
@@ -433,8 +436,9 @@ def _missing(
     out: list[Alert] = []
     for code in monitored:
         last = upto[code][-1]
-        since = [plan.sessions[i] for i in attended[last.session :]]
-        if len(since) >= policy.missing_after_sessions:
+        # (Counted first: the sessions themselves are listed only for an alert.)
+        if len(attended) - last.session >= policy.missing_after_sessions:
+            since = [plan.sessions[i] for i in attended[last.session :]]
             out.append(
                 _new_alert(
                     AlertKind.MEASURES_MISSING,
@@ -482,7 +486,7 @@ def _authorisation(plan: TreatmentPlan, as_of: datetime, policy: AlertPolicy) ->
     if plan.phase is _PHASE_CLOSED:
         return None
     criteria = plan.discharge_criteria
-    found = _BLOCKS.get(criteria, policy)
+    found = _BLOCKS.get_two(criteria, policy)
     if found is None:
         found = _BLOCKS.put((authorised_block(plan, policy),), criteria, policy)
     block = found[0]

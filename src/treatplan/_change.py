@@ -769,6 +769,8 @@ def change_of(instrument: Instrument, pre: float, post: float) -> ClinicalChange
 #: and every review compare a baseline with the latest scores, and totals repeat.
 _CHANGES: IdentityCache[dict[tuple[float, float], ClinicalChange | None]] = IdentityCache(256)
 _CHANGES_PER_INSTRUMENT = 4096
+#: Not in a table yet (a remembered change may be ``None``).
+_UNKNOWN = object()
 
 
 def change_between(instrument: Instrument, pre: float, post: float) -> ClinicalChange | None:
@@ -777,8 +779,9 @@ def change_between(instrument: Instrument, pre: float, post: float) -> ClinicalC
     if table is None:
         table = _CHANGES.put({}, instrument)
     key = (pre, post)
-    if key in table:
-        return table[key]
+    found = table.get(key, _UNKNOWN)  # one look-up (None is a remembered answer)
+    if found is not _UNKNOWN:
+        return found  # type: ignore[return-value]
     if len(table) >= _CHANGES_PER_INSTRUMENT:
         table.clear()
     found = table[key] = change_of(instrument, pre, post)

@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import attrs
 
 from . import _validation as v
-from ._change import ClinicalChange, change_between, score_change
+from ._change import change_between, score_change
 from ._errors import ValidationError
 from ._fast import frozen_maker
-from ._instruments import Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
 from ._memo import IdentityCache
 from ._model import Attendance, Session, TreatmentPlan, check_plan
 from ._records import SlottedRecord, record_repr
@@ -47,7 +47,6 @@ from ._rules import (
     SustainedRecovery,
     TimeLimit,
 )
-from ._scoring import ScoredPoint
 from ._state import (
     PlanState,
     Series,
@@ -170,6 +169,8 @@ def _offered_backwards(sessions: tuple[Session, ...], k: int) -> Any:
             yield s
 
 
+#: The built-in definitions by code, as a plain dict (see _sustained_recovery).
+_BUILTINS: dict[str, Instrument] = dict(BUILTIN_INSTRUMENTS)
 _CANCELLED_BY_SERVICE = Attendance.CANCELLED_BY_SERVICE
 _DISCHARGE = RuleAction.DISCHARGE  # read by every rule, looked up once
 _CANCELLED_BY_CLIENT = Attendance.CANCELLED_BY_CLIENT
@@ -199,8 +200,11 @@ def _goals_met(rule: GoalsMet, plan: TreatmentPlan, _: PlanState, limit: datetim
 def _session_limit(
     rule: SessionLimit, _: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
-    k = state.sessions_until(limit)
-    used = state.offered(k) if rule.count_missed else state.attended(k)
+    # state.sessions_until, offered and attended, read inline (after every session).
+    log, k = state.sessions, state.n_sessions
+    if k and log.instants[k - 1] > limit:
+        k = state.sessions_until(limit)
+    used = (log.offered if rule.count_missed else log.attended)[k]
     made = _MADE.get_one(rule) or _made(rule)
     found = made.get(used)
     if found is None:
@@ -221,7 +225,10 @@ def _consecutive_missed(
     run: list[str] = []
     sessions = plan.sessions
     client_cancelled = rule.include_client_cancellations
-    for i in range(state.sessions_until(limit) - 1, -1, -1):
+    k = state.n_sessions  # state.sessions_until(limit), read inline when it is all
+    if k and state.sessions.instants[k - 1] > limit:
+        k = state.sessions_until(limit)
+    for i in range(k - 1, -1, -1):
         s = sessions[i]
         attendance = s.attendance
         if attendance is _CANCELLED_BY_SERVICE:
@@ -373,45 +380,48 @@ def _sustained_recovery(
     rule: SustainedRecovery, plan: TreatmentPlan, state: PlanState, limit: datetime
 ) -> Verdict:
     n = rule.consecutive
-    # (code, first scored point, the last n scored points, their changes from the first)
-    measured: list[
-        tuple[str, ScoredPoint, tuple[ScoredPoint, ...], list[ClinicalChange | None]]
-    ] = []
+    window = (1 << n) - 1  # the last n scored points, as bits from the first of them
+    measured: list[str] = []  # the listed measures with a scored point and a cut-off
     short: list[str] = []  # measures with fewer than n scores after their baseline
-    # _measured, inlined (evaluated after every session), keeping the measures that
-    # have a caseness cut-off, each read with its recent points in one call.
+    case_at_start = False
+    failing: list[str] = []
+    # Bit j: some listed measure is reliably improved at the j-th of the last n points.
+    improved = 0
+    # Each measure's points read as bits (case, reliably worse and better than its
+    # first scored point), remembered per point by the state: evaluated after every
+    # session, and a point's facts never change.
+    customs = plan.custom_instruments
     for code in rule.instruments:
-        # An UnknownReferenceError for a code the plan can't read, even when unscored.
-        instrument = plan.instrument(code)
-        n_scored, base, recent, changes = state.recent_until(code, instrument, n, limit)
+        # plan.instrument(code), without its call for a plan with no definitions of its
+        # own (the usual case): a built-in, else its error (an UnknownReferenceError for
+        # a code the plan can't read, even when unscored).
+        instrument = None if customs else _BUILTINS.get(code)
+        if instrument is None:
+            instrument = plan.instrument(code)
+        _, n_scored, case, worse, better = state.baseline_flags_until(code, instrument, limit)
         if n_scored and instrument.caseness_cutoff is not None:
-            assert base is not None  # a series with a scored point has a first one
-            measured.append((code, base, recent, changes))
+            measured.append(code)
             if n_scored - 1 < n:
                 short.append(code)
+                continue
+            start = n_scored - n
+            case_at_start = case_at_start or bool(case & 1)
+            if ((case | worse) >> start) & window:
+                # In the clinical range or reliably worse at one of the last n points.
+                failing.append(code)
+            improved |= (better >> start) & window
     if not measured:
         return _unfired_recovery(rule, ("none",))
     if short:
         return _unfired_recovery(rule, ("short", *short))
-    case_at_start = False
-    failing: list[str] = []
-    # improved_at[j]: some listed measure is reliably improved at the j-th recent point.
-    improved_at = [False] * n
-    for code, base, recent, changes in measured:
-        case_at_start = case_at_start or bool(base.score.case)
-        failed = False
-        for j, p in enumerate(recent):
-            change = changes[j]
-            if p.score.case or (change is not None and change.reliable_deterioration):
-                failed = True
-            if change is not None and change.reliable_improvement:
-                improved_at[j] = True
-        if failed:
-            failing.append(code)
-    fired = case_at_start and not failing and all(improved_at)
+    fired = case_at_start and not failing and improved == window
     if fired:
         # The recent points of every listed measure, measure by measure.
-        evidence = tuple(p.score.assessment_id for _, _, recent, _ in measured for p in recent)
+        evidence = tuple(
+            p.score.assessment_id
+            for code in measured
+            for p in state.series_until(code, limit).last_scored(n)
+        )
         return new_verdict(
             rule.kind,
             True,

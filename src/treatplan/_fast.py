@@ -361,8 +361,6 @@ _REPLACE: Mapping[str, Callable[[TreatmentPlan, Any, Any], TreatmentPlan]] = _Co
     _plan_copier, _PLAN_FIELDS, "name", "the name of a plan field"
 )
 _new_transition: Callable[..., Transition] = _transition_maker()
-_new_assessment: Callable[..., Assessment] = _record_maker(Assessment, _unfrozen(Assessment))
-_new_session: Callable[..., Session] = _record_maker(Session, _unfrozen(Session))
 
 
 def replace_field(plan: TreatmentPlan, name: str, value: Any, state: Any) -> TreatmentPlan:
@@ -428,44 +426,54 @@ new_transition: Callable[
 ] = _new_transition
 
 
-def drawn_assessment(
-    ident: str, instrument: str, at: datetime, items: tuple[int, ...]
-) -> Assessment:
-    """An assessment whose parts the simulator made itself (``treatplan.sim``).
-
-    Safe when the caller guarantees what :class:`Assessment`'s converters and
-    validators would check: ``ident`` and ``instrument`` are opaque references
-    (generated from fixed patterns), ``at`` is an aware date-time whose zone is a
-    fixed-offset :class:`datetime.timezone` (what the converter would return
-    unchanged), and ``items`` is a tuple of ``int`` drawn from the instrument's
-    own allowed responses (so a total is never needed). The instrument check
-    itself is not skipped: :func:`~treatplan.record_session` and
-    :func:`~treatplan.record_assessment` still check the responses against the
-    plan's definition. tests/test_sim_fast.py holds this to the validated path.
-    """
-    # Positional, in field order: id, instrument, administered_at, items, total.
-    return _new_assessment(ident, instrument, at, items, None)
+def _drawn_maker(
+    cls: type[Any], params: tuple[str, ...], fixed: dict[str, str]
+) -> Callable[..., Any]:
+    """``make(<params>)``: a ``cls`` holding the parameters' values (a parameter may
+    have a default, ``"name=()"``) and, in every other field, the constant expression
+    ``fixed`` gives it, filled by plain slot stores (see :func:`_record_maker`)."""
+    values = {**fixed, **{p.split("=")[0]: p.split("=")[0] for p in params}}
+    body = ["def make(" + ", ".join(params) + "):", "    new = Unfrozen()"]
+    body += _fill(cls, values)
+    body += ["    new.__class__ = cls", "    return new"]
+    namespace = {"Unfrozen": _unfrozen(cls), "cls": cls}
+    return cast(
+        "Callable[..., Any]",
+        _compile(f"{cls.__qualname__}.__init_drawn__", "\n".join(body) + "\n", namespace),
+    )
 
 
-def drawn_session(
-    ident: str,
-    at: datetime,
-    attendance: Attendance,
-    interventions: tuple[str, ...] = (),
-    assessments: tuple[Assessment, ...] = (),
-) -> Session:
-    """A session whose parts the simulator made itself (``treatplan.sim``).
+#: ``drawn_assessment(id, instrument, administered_at, items)``: an assessment whose
+#: parts the simulator made itself (``treatplan.sim``), made directly (the simulator
+#: draws two a session).
+#:
+#: Safe when the caller guarantees what :class:`Assessment`'s converters and
+#: validators would check: ``id`` and ``instrument`` are opaque references
+#: (generated from fixed patterns), ``administered_at`` is an aware date-time whose
+#: zone is a fixed-offset :class:`datetime.timezone` (what the converter would return
+#: unchanged), and ``items`` is a tuple of ``int`` drawn from the instrument's own
+#: allowed responses (so a total is never needed: ``total`` is ``None``). The
+#: instrument check itself is not skipped: :func:`~treatplan.record_session` and
+#: :func:`~treatplan.record_assessment` still check the responses against the plan's
+#: definition. tests/test_sim_fast.py holds this to the validated path.
+drawn_assessment: Callable[[str, str, datetime, tuple[int, ...]], Assessment] = _drawn_maker(
+    Assessment, ("id", "instrument", "administered_at", "items"), {"total": "None"}
+)
 
-    Safe under the same guarantees as :func:`drawn_assessment` for ``ident`` and
-    ``at``, with ``interventions`` a tuple of distinct ids and ``assessments`` a
-    tuple of :class:`Assessment`, both empty unless ``attendance`` is
-    ``attended`` (what ``Session``'s post-init check requires). Whether the ids
-    and interventions fit the plan is still checked by
-    :func:`~treatplan.record_session`.
-    """
-    # Positional, in field order: id, at, attendance, interventions, assessments,
-    # duration_minutes, note.
-    return _new_session(ident, at, attendance, interventions, assessments, None, None)
+#: ``drawn_session(id, at, attendance, interventions=(), assessments=())``: a session
+#: whose parts the simulator made itself (``treatplan.sim``), made directly.
+#:
+#: Safe under the same guarantees as :data:`drawn_assessment` for ``id`` and ``at``,
+#: with ``interventions`` a tuple of distinct ids and ``assessments`` a tuple of
+#: :class:`Assessment`, both empty unless ``attendance`` is ``attended`` (what
+#: ``Session``'s post-init check requires); ``duration_minutes`` and ``note`` are
+#: ``None``. Whether the ids and interventions fit the plan is still checked by
+#: :func:`~treatplan.record_session`.
+drawn_session: Callable[..., Session] = _drawn_maker(
+    Session,
+    ("id", "at", "attendance", "interventions=()", "assessments=()"),
+    {"duration_minutes": "None", "note": "None"},
+)
 
 
 def simulated_record(

@@ -54,12 +54,15 @@ def _make_room(entries: OrderedDict[K, V], size: int) -> None:
             continue
 
 
-def _ids(key: tuple[object, ...]) -> tuple[int, ...]:
+def _ids(key: tuple[object, ...]) -> int | tuple[int, ...]:
     """The ids of ``key``'s objects: spelled out for the one- and two-object keys every
-    cache here uses (a generator or ``map`` costs more than the look-up itself)."""
+    cache here uses (a generator or ``map`` costs more than the look-up itself). A key
+    of one object is its id itself, not a 1-tuple: most look-ups are of one object,
+    and an int is made, hashed and compared for less than a tuple holding it (an int
+    never equals a tuple, so the two kinds of key never meet)."""
     n = len(key)
     if n == 1:
-        return (id(key[0]),)
+        return id(key[0])
     if n == 2:
         return (id(key[0]), id(key[1]))
     return tuple(map(id, key))
@@ -72,20 +75,22 @@ class IdentityCache(Generic[V]):
         self.size = _bounded(size)
         # An OrderedDict drops its oldest entry in O(1); a plain dict slows down as
         # deleted slots pile up at its front.
-        self._entries: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], V]] = OrderedDict()
+        self._entries: OrderedDict[int | tuple[int, ...], tuple[tuple[object, ...], V]] = (
+            OrderedDict()
+        )
 
     def get(self, *key: object) -> V | None:
         """The value stored for exactly these objects, or ``None``."""
         n = len(key)  # _ids(key), inlined: a look-up is the hot path of every cache
         entry = self._entries.get(
-            (id(key[0]),) if n == 1 else (id(key[0]), id(key[1])) if n == 2 else _ids(key)
+            id(key[0]) if n == 1 else (id(key[0]), id(key[1])) if n == 2 else _ids(key)
         )
         return entry[1] if entry is not None else None
 
     def get_one(self, key: object) -> V | None:
         """``get(key)`` for a key of one object, without packing the arguments: the
         look-up of the library's hottest caches (per rule, per instrument definition)."""
-        entry = self._entries.get((id(key),))
+        entry = self._entries.get(id(key))
         return entry[1] if entry is not None else None
 
     def get_two(self, first: object, second: object) -> V | None:

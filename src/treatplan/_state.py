@@ -43,7 +43,8 @@ from . import _validation as v
 from ._change import ClinicalChange, change_between
 from ._errors import ArgumentError, UnknownReferenceError, ValidationError
 from ._fast import frozen_maker, plan_with
-from ._instruments import Instrument
+from ._instruments import BUILTIN_INSTRUMENTS, Instrument
+from ._memo import IdentityCache
 from ._model import (
     AchievementStatus,
     Assessment,
@@ -76,6 +77,10 @@ __all__ = [
     "state_of",
 ]
 
+#: The built-in definitions by code, as a plain dict (a read-only proxy's ``get`` costs
+#: a method call more, and every session's scores look theirs up).
+_BUILTINS: dict[str, Instrument] = dict(BUILTIN_INSTRUMENTS)
+
 #: Before any record.
 EPOCH = datetime.min.replace(tzinfo=UTC)
 _DEAD = frozenset(
@@ -85,7 +90,19 @@ _DEAD = frozenset(
 
 def live_objectives(plan: TreatmentPlan) -> tuple[Objective, ...]:
     """The objectives not cancelled, rejected or entered in error, in plan order."""
-    return tuple(o for o in plan.objectives if o.status not in _DEAD)
+    goals = plan.goals
+    found = _LIVE.get_one(goals)
+    if found is None:
+        found = _LIVE.put(
+            tuple(o for g in goals for o in g.objectives if o.status not in _DEAD), goals
+        )
+    return found
+
+
+#: :func:`live_objectives` per goals tuple object, the only part of a plan it reads (goals
+#: are immutable, and a plan's versions share theirs until its goals are revised): every
+#: review, alert check and ``GoalsMet`` rule asks, several times.
+_LIVE: IdentityCache[tuple[Objective, ...]] = IdentityCache(256)
 
 
 # --------------------------------------------------------------------------- logs
@@ -158,28 +175,7 @@ class Series:
         baseline is computed once for a chain of versions, however often the ending
         rules and reviews ask.
         """
-        log, n = self._log, self.n_scored
-        memo = log.changes
-        if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
-            # Complete already: read without the lock (the list only grows, and a
-            # point's entry never changes once made).
-            return memo[1][n - count if n > count else 0 : n]
-        with _LOGS_LOCK:
-            memo = log.changes
-            if memo is None or memo[0] is not instrument:
-                memo = log.changes = (instrument, [])
-            known = memo[1]
-            if len(known) < n:
-                scored = log.scored
-                base = scored[0].score.total
-                assert base is not None  # a scored point has a total
-                # score_change of each point, one call less each.
-                for p in scored[len(known) : n]:
-                    total = p.score.total
-                    assert total is not None
-                    known.append(change_between(instrument, base, total))
-
-            return known[max(0, n - count) : n]
+        return _baseline_changes(self._log, self.n_scored, instrument, count)
 
     def recent(
         self, instrument: Instrument, count: int
@@ -208,10 +204,66 @@ def _point_time(point: ScoredPoint) -> datetime:
     return point.at
 
 
+def _baseline_changes(
+    log: _SeriesLog, n: int, instrument: Instrument, count: int
+) -> list[ClinicalChange | None]:
+    """:meth:`Series.changes_from_baseline` of the first ``n`` scored points of ``log``."""
+    memo = log.changes
+    if memo is not None and memo[0] is instrument and len(memo[1]) >= n:
+        # Complete already: read without the lock (the list only grows, and a
+        # point's entry never changes once made).
+        return memo[1][n - count if n > count else 0 : n]
+    with _LOGS_LOCK:
+        memo = log.changes
+        if memo is None or memo[0] is not instrument:
+            memo = log.changes = (instrument, [])
+        known = memo[1]
+        if len(known) < n:
+            scored = log.scored
+            base = scored[0].score.total
+            assert base is not None  # a scored point has a total
+            # score_change of each point, one call less each.
+            for p in scored[len(known) : n]:
+                total = p.score.total
+                assert total is not None
+                known.append(change_between(instrument, base, total))
+
+        return known[max(0, n - count) : n]
+
+
+def _baseline_flags(
+    log: _SeriesLog, n: int, instrument: Instrument
+) -> tuple[Instrument, int, int, int, int]:
+    """``log.flags`` covering at least its first ``n`` scored points (``n`` > 0) by
+    ``instrument``, extended from what it covers already (see
+    :meth:`PlanState.baseline_flags_until`)."""
+    flags = log.flags
+    if flags is not None and flags[0] is instrument:
+        _, start, case, worse, better = flags
+    else:
+        start = case = worse = better = 0
+    scored = log.scored
+    changes = _baseline_changes(log, n, instrument, n - start)
+    for i in range(start, n):
+        bit = 1 << i
+        if scored[i].score.case:
+            case |= bit
+        change = changes[i - start]
+        if change is not None:
+            if change.reliable_deterioration:
+                worse |= bit
+            if change.reliable_improvement:
+                better |= bit
+    # One immutable tuple, replaced whole: a reader sees an old or a new one, each true
+    # of the points it covers (the log only grows; its points never change).
+    made = log.flags = (instrument, n, case, worse, better)
+    return made
+
+
 class _SeriesLog:
     """One instrument's append-only logs: every point, the scored ones, the risky ones."""
 
-    __slots__ = ("changes", "points", "risky", "scored")
+    __slots__ = ("changes", "flags", "points", "risky", "scored")
 
     def __init__(
         self,
@@ -225,6 +277,9 @@ class _SeriesLog:
         # Each scored point's change from the first, by one instrument definition
         # (Series.changes_from_baseline); a prefix copy starts afresh.
         self.changes: tuple[Instrument, list[ClinicalChange | None]] | None = None
+        # Per scored point, as bits (PlanState.baseline_flags_until): by which
+        # definition, how many points covered, and the case, worse and better bits.
+        self.flags: tuple[Instrument, int, int, int, int] | None = None
 
     def append(self, point: ScoredPoint) -> None:
         self.points.append(point)
@@ -421,32 +476,36 @@ class PlanState:
         counts = self.series_counts.get(code)
         return self.series_logs[code].points[counts[0] - 1] if counts is not None else None
 
-    def recent_until(
-        self, code: str, instrument: Instrument, count: int, instant: datetime
-    ) -> tuple[int, ScoredPoint | None, tuple[ScoredPoint, ...], list[ClinicalChange | None]]:
-        """How many scored points ``series_until(code, instant)`` has and, when it has
-        any, its :meth:`Series.recent` (by ``instrument``), in one call: read from the
-        logs without a view when no point is after ``instant`` (the usual case: the
-        ending rules ask after every session). No scored point: ``(0, None, (), [])``."""
+    def baseline_flags_until(
+        self, code: str, instrument: Instrument, instant: datetime
+    ) -> tuple[Instrument | None, int, int, int, int]:
+        """How many scored points ``series_until(code, instant)`` has, and three sets of
+        them as bits (bit ``i`` for the ``i``-th scored point): those in the clinical
+        range (their score's ``case``), and those reliably worse and reliably better
+        than the first scored point by ``instrument``
+        (:meth:`Series.changes_from_baseline`), after the definition they were judged
+        by: ``(instrument, n, case, worse, better)``. Bits past ``n`` may be set: read
+        only the first ``n``. ``(None, 0, 0, 0, 0)`` without a scored point.
+
+        Remembered per point in the shared log and extended as scores are appended (the
+        ending rules ask after every session): a chain of versions reads each point
+        once, and the usual answer is the remembered tuple itself.
+        """
         counts = self.series_counts.get(code)
-        if counts is not None:
-            log = self.series_logs[code]
-            n_scored = counts[1]
-            if log.points[counts[0] - 1].at <= instant:
-                if not n_scored:
-                    return 0, None, (), []
-                memo = log.changes
-                start = n_scored - count if n_scored > count else 0
-                if memo is not None and memo[0] is instrument and len(memo[1]) >= n_scored:
-                    changes = memo[1][start:n_scored]  # complete (see changes_from_baseline)
-                else:
-                    changes = Series(log, *counts).changes_from_baseline(instrument, count)
-                scored = log.scored
-                return n_scored, scored[0], tuple(scored[start:n_scored]), changes
-        series = self.series_until(code, instant)
-        if not series.n_scored:
-            return 0, None, (), []
-        return series.n_scored, *series.recent(instrument, count)
+        if counts is None:
+            return _NO_FLAGS
+        log = self.series_logs[code]
+        n = counts[1]
+        if log.points[counts[0] - 1].at > instant:
+            n = self.series_until(code, instant).n_scored
+        if not n:
+            return _NO_FLAGS
+        flags = log.flags
+        if flags is None or flags[0] is not instrument or flags[1] < n:
+            flags = _baseline_flags(log, n, instrument)
+        if flags[1] == n:
+            return flags
+        return instrument, n, flags[2], flags[3], flags[4]
 
     def codes(self) -> tuple[str, ...]:
         """The instruments measured, in the order they were first measured."""
@@ -500,7 +559,9 @@ class PlanState:
 def state_of(plan: TreatmentPlan) -> PlanState:
     """The derived state of ``plan``: remembered on the plan, built on first use."""
     try:
-        state = cast("PlanState | None", plan._state)
+        # (An annotation, not typing.cast: a cast is a function call, made here for
+        # every question asked of a plan.)
+        state: PlanState | None = plan._state  # type: ignore[assignment]
     except AttributeError:  # never asked yet (or a copy made by copy/pickle)
         state = None
     if state is None:
@@ -731,10 +792,10 @@ def _extend_series(
     """Append scored points (already in time order after every earlier point; lock held),
     each with the definition it was scored by.
 
-    A log whose changes from baseline are remembered for that definition, complete up
-    to this point (:meth:`Series.changes_from_baseline`), gets the new point's change
-    too: the ending rules ask for it after every session, and would otherwise take the
-    lock again to add it.
+    A log whose bits (:meth:`PlanState.baseline_flags_until`) are remembered for that
+    definition, up to this point, gets the new point's bits too: the ending rules ask
+    for them after every session. (Its changes from baseline,
+    :meth:`Series.changes_from_baseline`, are extended when asked.)
     """
     counts = dict(parent_counts)
     logs = child.series_logs
@@ -751,6 +812,11 @@ def _extend_series(
                 logs = dict(logs)
                 copied = True
             entry = logs[code] = (entry or _EMPTY_LOG).prefix(own)
+            if not n:
+                # A measure's first point: its bits are remembered from the start (the
+                # ending rules ask for them after every session), not worked out
+                # afresh at the first question.
+                entry.flags = (instrument, 0, 0, 0, 0)
         # _SeriesLog.append, inlined (two points a session), counting as it goes.
         entry.points.append(point)
         score = point.score
@@ -758,12 +824,24 @@ def _extend_series(
         if total is not None:
             scored = entry.scored
             scored.append(point)
+            flags = entry.flags
+            if flags is not None and flags[0] is instrument and flags[1] == n_scored:
+                # The point's bits (_baseline_flags, for one point).
+                _, _, case, worse, better = flags
+                bit = 1 << n_scored
+                if score.case:
+                    case |= bit
+                # score_change from the first scored point (itself, for the first),
+                # whose total is a number: a scored point has one.
+                base: float = scored[0].score.total  # type: ignore[assignment]
+                change = change_between(instrument, base, total)
+                if change is not None:
+                    if change.reliable_deterioration:
+                        worse |= bit
+                    if change.reliable_improvement:
+                        better |= bit
+                entry.flags = (instrument, n_scored + 1, case, worse, better)
             n_scored += 1
-            memo = entry.changes
-            if memo is not None and memo[0] is instrument and len(memo[1]) == n_scored - 1:
-                base = scored[0].score.total
-                assert base is not None  # a scored point has a total
-                memo[1].append(change_between(instrument, base, total))
         if score.risk_flags:
             entry.risky.append(point)
             n_risky += 1
@@ -773,6 +851,7 @@ def _extend_series(
 
 
 _NO_COUNTS = (0, 0, 0)
+_NO_FLAGS: tuple[Instrument | None, int, int, int, int] = (None, 0, 0, 0, 0)
 
 
 def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> PlanState:
@@ -786,54 +865,71 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
     if at.tzinfo is not UTC:  # v.instant, skipped for a time in UTC already (here and below)
         at = v.instant(at)
     assessments = session.assessments
-    taken: list[tuple[datetime, Assessment]] = []
-    for a in assessments:
-        when = a.administered_at
-        taken.append((when if when.tzinfo is UTC else v.instant(when), a))
-    # In time order, ties in session order (a stable sort by time alone).
-    for i in range(1, len(taken)):
-        if taken[i - 1][0] > taken[i][0]:
-            taken.sort(key=_first)
-            break
-    in_sessions, standalone = parent.latest_in_sessions, parent.latest_standalone
     attended = session.attendance is _ATTENDED  # session.attended, inlined
+    standalone = parent.latest_standalone
     # Appending keeps the time order (a session's scores sort after earlier sessions'
     # scores at the same instant, but before standalone ones) and the session numbers
-    # of standalone scores (sessions attended at or before each) only when:
-    if attended and (
-        (standalone is not None and at <= standalone)
-        or (
-            taken
-            and (
-                (in_sessions is not None and taken[0][0] < in_sessions)
-                or (standalone is not None and taken[0][0] <= standalone)
-            )
-        )
-    ):
+    # of standalone scores (sessions attended at or before each) only when no
+    # standalone score is at or after an attended session, nor a score of its after an
+    # earlier session's score or at or before a standalone one:
+    if attended and standalone is not None and at <= standalone:
         return _build(plan)
+    taken: list[tuple[datetime, Assessment]] | None = None
+    if assessments:
+        taken = []
+        session_at, ordered = session.at, True
+        for a in assessments:
+            when = a.administered_at
+            if when is session_at:  # a score taken at the session's very time (usual)
+                taken.append((at, a))
+            else:
+                taken.append((when if when.tzinfo is UTC else v.instant(when), a))
+                ordered = False
+        if not ordered:
+            # In time order, ties in session order (a stable sort by time alone).
+            for i in range(1, len(taken)):
+                if taken[i - 1][0] > taken[i][0]:
+                    taken.sort(key=_first)
+                    break
+        first = taken[0][0]
+        in_sessions = parent.latest_in_sessions
+        if attended and (
+            (in_sessions is not None and first < in_sessions)
+            or (standalone is not None and first <= standalone)
+        ):
+            return _build(plan)
     n = parent.n_sessions
     log = parent.sessions
-    # Scored outside the lock: the points depend only on this version's records.
-    number = log.attended[n] + attended
-    points: list[tuple[str, ScoredPoint, Instrument]] = []
-    if taken:
+    points: list[tuple[str, ScoredPoint, Instrument]] | None = None
+    if taken is not None:
+        # Scored outside the lock: the points depend only on this version's records.
         # Each score by _scoring.scored, not plan_score: the state keeps it with its
         # point, and an assessment this new was never scored, so plan_score's memo
         # would always miss and only push an older score out.
-        instrument_of, score_of = plan.instrument, _scoring.scored
+        number = log.attended[n] + attended
+        customs = plan.custom_instruments
+        points = []
         for w, a in taken:
             code = a.instrument
-            instrument = instrument_of(code)
-            points.append((code, new_scored_point(score_of(instrument, a), number, w), instrument))
+            # plan.instrument(code), without its call for a plan with no definitions
+            # of its own (the usual case): a built-in, else its error.
+            instrument = None if customs else _BUILTINS.get(code)
+            if instrument is None:
+                instrument = plan.instrument(code)
+            points.append(
+                (code, new_scored_point(_scoring.scored(instrument, a), number, w), instrument)
+            )
     child = _child(parent)
     with _LOGS_LOCK:
-        if assessments:
-            new_ids = [session.id]
-            for a in assessments:
-                new_ids.append(a.id)
-            _claim_ids(child, new_ids)
-        else:
-            _claim_ids(child, [session.id])
+        # _claim_ids, inlined (see there).
+        ids = child.ids
+        if len(ids) != child.n_ids:
+            ids = {k: p for k, p in ids.items() if p < child.n_ids}
+        ids[session.id] = len(ids)
+        for a in assessments:
+            ids[a.id] = len(ids)
+        child.ids = ids
+        child.n_ids = len(ids)
         if len(log.instants) != n:
             log = _Sessions(
                 log.instants[:n],
@@ -847,15 +943,17 @@ def with_session(parent: PlanState, plan: TreatmentPlan, session: Session) -> Pl
                 log.offered_ids[: log.offered[n]],
             )
         _append_session(log, session, at)
-        if points:
+        if points is not None:
             _extend_series(child, points, parent.series_counts)
     child.sessions = log
     child.n_sessions = n + 1
-    latest = taken[-1][0] if taken and taken[-1][0] > at else at
+    latest = at
+    if taken is not None:
+        last = child.latest_in_sessions = taken[-1][0]
+        if last > at:
+            latest = last
     if child.latest_record is None or latest > child.latest_record:
         child.latest_record = latest  # _note_record, inlined
-    if taken:
-        child.latest_in_sessions = taken[-1][0]
     return child
 
 

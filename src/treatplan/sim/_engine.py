@@ -734,7 +734,8 @@ def _simulate(
                 if not state.dropped and rng.random() < state.dropout_hazard:
                     state.dropped = True
                 # The latest PHQ-9 score, as the plan's derived state scored it.
-                latest = state_of(plan).latest_point("PHQ-9")
+                derived = state_of(plan)
+                latest = derived.latest_point("PHQ-9")
                 assert latest is not None  # screened at referral
                 if raised:
                     kinds = {_ALERT_TEXT[x.kind] for x in raised}
@@ -757,9 +758,11 @@ def _simulate(
                 state.plan, state.attended_now = plan, False
                 state.asks_to_end, state.alerts, state.acting_on_feedback = False, (), False
                 row = (name, offered, ctx.text(at), "did_not_attend", "", "", "")
+                derived = state_of(plan)
             sessions.append(row)
-            # ``at`` is already a UTC instant, inside the supported range.
-            ending = policy.end(state, verdict_of(rules, plan, state_of(plan), at))
+            # ``at`` is already a UTC instant, inside the supported range; ``derived`` is
+            # the state of the plan as it now stands.
+            ending = policy.end(state, verdict_of(rules, plan, derived, at))
             if ending is not None:
                 ended_by = ending.ended_by
                 reason = ending.reason
@@ -852,8 +855,15 @@ def _result(
     counted = outcome is not None and outcome.counts
     first_ri: int | None = None
     if scores:
-        for n, now in enumerate(scores[1:], start=1):
-            if _reliably_improved(ctx, scores[0], now):
+        # _reliably_improved of each later score, inlined (a client's scores, each once).
+        (base_phq, base_gad), improved_phq, improved_gad = (
+            scores[0],
+            ctx.improved_phq,
+            ctx.improved_gad,
+        )
+        for n in range(1, len(scores)):
+            phq, gad = scores[n]
+            if improved_phq(base_phq, phq) or improved_gad(base_gad, gad):
                 first_ri = n
                 break
     baseline = scores[0] if scores else None

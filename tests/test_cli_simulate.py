@@ -293,6 +293,55 @@ def test_an_interrupted_run_prints_one_line_and_exits_130(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_interrupt_after_the_run_is_in_place_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from treatplan.sim import check_manifest
+    from treatplan.sim._manifest import RunFolder
+
+    real = RunFolder.commit
+
+    def committed_then_interrupted(self: RunFolder) -> Path:
+        real(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "commit", committed_then_interrupted)
+    assert _run(tmp_path / "out") == 130
+    assert capsys.readouterr().err == "interrupted: the complete run is in the --out folder\n"
+    assert check_manifest(tmp_path / "out")["complete"] is True
+
+
+def test_ctrl_c_outside_a_command_is_one_line_and_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import treatplan._cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the command line is built
+
+    monkeypatch.setattr(treatplan._cli, "build_parser", interrupted)
+    assert main(["simulate", "--clients", "5"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_while_python_m_treatplan_loads_is_one_line_and_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+    import sys
+    import types
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            raise KeyboardInterrupt  # Ctrl-C while treatplan._cli is imported
+
+    monkeypatch.setitem(sys.modules, "treatplan._cli", Loading("treatplan._cli"))
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_module("treatplan", run_name="__main__")
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 def test_keep_partial_marks_the_kept_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

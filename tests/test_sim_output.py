@@ -198,3 +198,77 @@ def test_the_current_folder_as_out_dir(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.out_dir == work
     assert check_manifest(work)["clients"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+# ------------------------------------------------------------ interrupts while committing
+def _a_run(out: Path, seed: int) -> RunFolder:
+    folder = RunFolder(out, {"seed": seed}, overwrite=True)
+    (folder.path / "clients.csv").write_text(f"seed {seed}\n")
+    return folder
+
+
+def _only_the_run(parent: Path, seed: int) -> None:
+    assert [p.name for p in parent.iterdir()] == ["run"]  # no hidden .old or .partial left
+    assert check_manifest(parent / "run")["seed"] == seed
+
+
+def test_ctrl_c_between_the_two_renames_waits_until_both_are_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    out = tmp_path / "run"
+    with _a_run(out, 1) as first:
+        first.commit()
+    rename = Path.rename
+
+    def interrupted_rename(self: Path, target: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)  # held until both renames are done
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    folder = _a_run(out, 2)
+    with pytest.raises(KeyboardInterrupt), folder:
+        folder.commit()
+    assert folder.committed
+    _only_the_run(tmp_path, 2)
+
+
+def test_ctrl_c_while_removing_the_earlier_run_leaves_the_new_run_and_no_remains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from treatplan.sim import _manifest
+
+    out = tmp_path / "run"
+    with _a_run(out, 1) as first:
+        first.commit()
+    calls = []
+    rmtree = shutil.rmtree
+
+    def interrupted_rmtree(path: Path, ignore_errors: bool = False) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(_manifest.shutil, "rmtree", interrupted_rmtree)
+    folder = _a_run(out, 2)
+    with pytest.raises(KeyboardInterrupt), folder:
+        folder.commit()
+    assert len(calls) == 2  # tried again on leaving the block
+    _only_the_run(tmp_path, 2)
+
+
+def test_a_commit_outside_the_main_thread_needs_no_signal_mask(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+
+    def commit() -> Path:
+        with _a_run(out, 3) as folder:
+            return folder.commit()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(commit).result() == out
+    _only_the_run(tmp_path, 3)

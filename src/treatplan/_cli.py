@@ -355,6 +355,17 @@ def read_json(path: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as stop:
+        # Ctrl-C outside a command's own handling (while starting, or printing a
+        # summary): one line and 130, never a traceback. A run that was stopped is
+        # reported by its command, which knows what it left.
+        print("interrupted", file=sys.stderr)
+        return interrupted_exit(stop)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parse_arguments(parser, argv)
     label_files(parser, args)

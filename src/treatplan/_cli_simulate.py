@@ -288,10 +288,13 @@ def _run(
             folder.commit()
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         bar.finish()
-        print(
-            f"interrupted: no complete run written to the --out folder{_kept(folder)}",
-            file=sys.stderr,
-        )
+        if folder.committed:  # stopped after the run was moved into place
+            print("interrupted: the complete run is in the --out folder", file=sys.stderr)
+        else:
+            print(
+                f"interrupted: no complete run written to the --out folder{_kept(folder)}",
+                file=sys.stderr,
+            )
         return interrupted_exit(stop)
     except OutputExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)

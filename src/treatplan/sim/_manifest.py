@@ -15,12 +15,15 @@ as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Mapping, Sequence
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -148,6 +151,7 @@ class RunFolder:
         self.started = utc_now()
         self.partial: Path | None = None  # where a kept partial run is
         self.committed = False
+        self._old: Path | None = None  # the earlier run, moved aside while committing
         self.check()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.path = _fresh_folder(self.target, "partial")
@@ -188,15 +192,23 @@ class RunFolder:
         self.check()
         manifest = self._manifest(complete=True)
         (self.path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        old: Path | None = None
-        if self.target.is_dir():
-            old = _fresh_folder(self.target, "old")
-            self.target.rename(old / "run")
-        self.path.rename(self.target)
-        self.committed = True
-        if old is not None:
-            shutil.rmtree(old)
+        with _interrupts_held():
+            # Both renames or neither: between them the target would be gone, and the
+            # clean-up on leaving the block would then remove the new run as well.
+            if self.target.is_dir():
+                self._old = _fresh_folder(self.target, "old")
+                self.target.rename(self._old / "run")
+            self.path.rename(self.target)
+            self.committed = True
+        self._remove_old()
         return self.target
+
+    def _remove_old(self) -> None:
+        """Remove the earlier run, moved aside by :meth:`commit` (again, if an interrupt
+        stopped the first try: the new run is in place by then)."""
+        if self._old is not None:
+            shutil.rmtree(self._old, ignore_errors=True)
+            self._old = None
 
     def __enter__(self) -> RunFolder:
         return self
@@ -207,7 +219,10 @@ class RunFolder:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if self.committed or not self.path.exists():
+        if self.committed:
+            self._remove_old()
+            return
+        if not self.path.exists():
             return
         if not self.keep_partial:
             shutil.rmtree(self.path, ignore_errors=True)
@@ -221,6 +236,23 @@ class RunFolder:
             self.partial = kept
         else:
             self.partial = self.path
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM wait (POSIX, main thread): they arrive, as
+    ``KeyboardInterrupt``, when it ends. Elsewhere the block runs unchanged."""
+    if not hasattr(signal, "pthread_sigmask") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 _DAMAGED = f"a run whose {MANIFEST} is readable JSON as treatplan writes it (it is damaged)"

@@ -14,6 +14,7 @@ import copy
 import enum
 import functools
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -838,6 +839,9 @@ NOT_DOCUMENTS: list[tuple[str, Any]] = [
     ("unresolvable_annotation", _Unresolvable(SECRET)),
     ("guards", tp.lifecycle.TRANSITIONS["refer"]),
     ("too_deep", _nested(tp._json.MAX_DEPTH + 1)),
+    ("mapping_with_a_number_key", {1: _PLAN}),
+    ("mapping_to_text", {"plan": SECRET}),
+    ("mapping_to_nan", {"x": math.nan}),
 ]
 
 
@@ -850,7 +854,8 @@ def test_to_dict_and_dumps_take_only_plans_and_their_parts(value: Any) -> None:
             write(value)
         assert caught.value.parameter == "value"
         assert str(caught.value) == (
-            "value: expected a treatplan plan or plan part (or a tuple or list of them)"
+            "value: expected a treatplan plan or plan part (or a tuple or list of them, "
+            "or a mapping from text to them)"
         )
         assert SECRET not in str(caught.value)
 
@@ -867,6 +872,20 @@ def test_to_dict_writes_parts_and_lists_of_them() -> None:
     assert tp.to_dict(_nested(tp._json.MAX_DEPTH))  # as deep as a document may be
     assert tp.dumps(()) == "[]"
     assert tp.from_dict(tp.to_dict((rule,)), tuple[tp.rules.Rule, ...]) == (rule,)
+
+
+def test_to_dict_writes_mappings_from_text_to_parts_as_objects() -> None:
+    # What public functions return (plan_series) and hold (BUILTIN_INSTRUMENTS), and a
+    # caller's own envelope: each a JSON object of the parts' documents.
+    series = tp.instruments.plan_series(_PLAN)
+    assert tp.to_dict(series) == {code: tp.to_dict(s) for code, s in series.items()}
+    catalogue = tp.to_dict(tp.instruments.BUILTIN_INSTRUMENTS)  # a read-only mapping
+    assert catalogue["PHQ-9"] == tp.to_dict(tp.instruments.PHQ9)
+    envelope = {"plan": _PLAN, "rules": [tp.rules.GoalsMet()], "nested": {"plan": _PLAN}}
+    written = json.loads(tp.dumps(envelope, indent=None))
+    assert written["plan"] == written["nested"]["plan"] == tp.to_dict(_PLAN)
+    assert written["rules"] == [tp.to_dict(tp.rules.GoalsMet())]
+    assert tp.from_dict(written["plan"]) == _PLAN
 
 
 def test_dumps_refuses_a_number_json_cannot_hold_without_quoting_it() -> None:

@@ -1573,33 +1573,57 @@ def _is_json_type(kind: Any, open_classes: set[type[Any]]) -> bool:
 
 def _is_document(value: Any, depth: int = 0) -> bool:
     """Whether :func:`to_dict` writes ``value``: an instance of a document class, or a
-    tuple or list of them (nested no deeper than a document may be)."""
-    if type(value) is tuple or type(value) is list:
+    tuple or list of them, or a mapping from text to them (such as
+    :func:`~treatplan.instruments.plan_series`), nested no deeper than a document may be."""
+    kind = type(value)
+    if kind is tuple or kind is list:
         return depth < MAX_DEPTH and all(_is_document(member, depth + 1) for member in value)
-    return _is_document_class(type(value))
+    if kind is dict or kind is types.MappingProxyType:
+        return depth < MAX_DEPTH and all(
+            type(key) is str and _is_document(member, depth + 1) for key, member in value.items()
+        )
+    return _is_document_class(kind)
 
 
-_NOT_A_DOCUMENT = "a treatplan plan or plan part (or a tuple or list of them)"
+def _unstructured(value: Any) -> JsonValue:
+    """``value`` (a document, :func:`_is_document`) as JSON-ready data: the converter's,
+    with each mapping a dict (the converter would rebuild a read-only mapping's type)."""
+    kind = type(value)
+    if kind is dict or kind is types.MappingProxyType:
+        return {key: _unstructured(member) for key, member in value.items()}
+    if (kind is tuple or kind is list) and any(
+        type(member) is dict or type(member) is types.MappingProxyType for member in value
+    ):
+        return [_unstructured(member) for member in value]
+    out: JsonValue = converter().unstructure(value)
+    return out
+
+
+_NOT_A_DOCUMENT = (
+    "a treatplan plan or plan part (or a tuple or list of them, or a mapping from text to them)"
+)
 
 
 # --------------------------------------------------------------------------- public
 @overload
-def to_dict(value: AttrsInstance) -> dict[str, JsonValue]: ...
+def to_dict(value: AttrsInstance | Mapping[str, object]) -> dict[str, JsonValue]: ...
 @overload
 def to_dict(value: tuple[AttrsInstance, ...] | list[Part]) -> list[JsonValue]: ...
-def to_dict(value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part]) -> JsonValue:
+def to_dict(
+    value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part] | Mapping[str, object],
+) -> JsonValue:
     """A plan (or any part of one) as JSON-ready Python data: a dict for a plan or part,
     a list for a tuple or list of them.
 
     ``value`` is what :func:`from_dict` reads: a :class:`TreatmentPlan`, a part of one
     (a goal, a session, a rule, ...), a policy, findings, an alert, a simulator
-    scenario, or a tuple or list of those; anything else raises
-    :class:`~treatplan.ArgumentError`.
+    scenario, or a tuple or list of those; or a dict from text to any of these (such
+    as :func:`~treatplan.instruments.plan_series`), written as a JSON object. Anything
+    else raises :class:`~treatplan.ArgumentError`.
     """
     if not _is_document(value):
         raise ArgumentError("value", _NOT_A_DOCUMENT)
-    out: JsonValue = converter().unstructure(value)
-    return out
+    return _unstructured(value)
 
 
 def _readable(kind: Any) -> bool:
@@ -1706,11 +1730,13 @@ def _check_version(data: Any) -> None:
 
 
 @overload
-def dumps(value: AttrsInstance, *, indent: int | None = 2) -> str: ...
+def dumps(value: AttrsInstance | Mapping[str, object], *, indent: int | None = 2) -> str: ...
 @overload
 def dumps(value: tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2) -> str: ...
 def dumps(
-    value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2
+    value: AttrsInstance | tuple[AttrsInstance, ...] | list[Part] | Mapping[str, object],
+    *,
+    indent: int | None = 2,
 ) -> str:
     """Serialise a plan (or part) as JSON text. ``loads(dumps(p)) == p``.
 

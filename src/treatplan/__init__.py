@@ -78,24 +78,6 @@ from ._model import (
 from ._transitions import EpisodeOutcome, Event, Phase
 from ._version import __version__
 
-# A traceback names an error by its module: ``treatplan.ValidationError``, where a
-# caller finds it to catch it, not the private module that defines it (as attrs and
-# cattrs raise ``attrs.exceptions`` and ``cattrs.errors``). Pickle and copy find each
-# class at that path, and the errors' annotations name only builtins and
-# ``ValidationIssue``, which resolve there too. The record classes keep their private
-# module: their string annotations (``datetime``, ``Rule``, ...) resolve only there,
-# and cattrs, the JSON Schema and autodoc evaluate them.
-for _error in (
-    ArgumentError,
-    LimitError,
-    TransitionError,
-    TreatplanError,
-    UnknownReferenceError,
-    ValidationError,
-):
-    _error.__module__ = __name__
-del _error
-
 if TYPE_CHECKING:  # loaded on first use at run time (see __getattr__)
     from . import change as change
     from . import document as document

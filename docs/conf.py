@@ -67,6 +67,9 @@ nitpick_ignore = [
     ("py:class", "pandas.DataFrame"),
     ("py:class", "polars.DataFrame"),
     ("py:class", "treatplan._json.T"),
+    # attrs documents its instance protocol under another name than the one the
+    # signatures resolve to (attr.AttrsInstance).
+    ("py:class", "attr.AttrsInstance"),
     ("py:class", "treatplan._json.Part"),
 ]
 

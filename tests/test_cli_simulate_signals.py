@@ -42,7 +42,14 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
         text=True,
         # Its own process group, so a signal can go to the run and its workers, as Ctrl-C does.
         start_new_session=True,
+        # Ctrl-C as a terminal delivers it, whatever this process inherited: a shell
+        # starts a background job with SIGINT ignored, and a child inherits that.
+        preexec_fn=_default_interrupts,
     )
+
+
+def _default_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_rows(proc: subprocess.Popen[str], tmp_path: Path) -> Path:

@@ -886,6 +886,7 @@ def test_to_dict_writes_mappings_from_text_to_parts_as_objects() -> None:
     assert written["plan"] == written["nested"]["plan"] == tp.to_dict(_PLAN)
     assert written["rules"] == [tp.to_dict(tp.rules.GoalsMet())]
     assert tp.from_dict(written["plan"]) == _PLAN
+    assert tp.to_dict([{"plan": _PLAN}]) == [{"plan": tp.to_dict(_PLAN)}]
 
 
 def test_dumps_refuses_a_number_json_cannot_hold_without_quoting_it() -> None:

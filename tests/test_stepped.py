@@ -22,7 +22,7 @@ def test_steps_follow_nice() -> None:
 def test_ng222_splits_depression_at_phq9_16(phq9: int, step: int) -> None:
     # NICE NG222 ("Terms used in this guideline"): PHQ-9 below 16 is less severe
     # depression, 16 or more more severe. Steps 2 and 3 are the policy's default.
-    assert tp.NG222_MORE_SEVERE_PHQ9 == 16
+    assert tp.stepped.NG222_MORE_SEVERE_PHQ9 == 16
     assert tp.stepped.initial_step(phq9) == step
 
 

@@ -630,3 +630,10 @@ def test_validators_combined_with_and_give_the_facts_of_each() -> None:
     combined = _schema._validator_facts(attrs.validators.and_(v.integer(low=1, high=5)))
     assert combined == alone
     assert combined["leaf"] == {"minimum": 1, "maximum": 5}
+
+
+def test_a_definition_renamed_within_version_1_keeps_its_old_name_as_an_alias() -> None:
+    # Another schema's "$ref" to .../$defs/GoalStatus still resolves under the same $id.
+    alias = SCHEMA["$defs"]["GoalStatus"]
+    assert alias == {"$ref": "#/$defs/ObjectiveStatus", "deprecated": True}
+    assert "active" in SCHEMA["$defs"]["ObjectiveStatus"]["enum"]

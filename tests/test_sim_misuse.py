@@ -620,3 +620,18 @@ def test_run_folders_check_their_record_flags_and_name(
     arguments = {"target": tmp_path / "out", "record": {}, **kwargs}
     _raises(lambda: _manifest.RunFolder(**arguments), tp.ArgumentError, expected)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_with_a_nul_character_is_an_argument_error(tmp_path: Path) -> None:
+    # No file system takes one: open() raised a bare ValueError (embedded null byte).
+    with pytest.raises(tp.ArgumentError, match=r"^path: expected a file path"):
+        sim.load_scenario("scenario\0.json")
+    with pytest.raises(tp.ArgumentError, match=r"^out_dir: expected a folder"):
+        sim.simulate(sim.DEFAULT_SCENARIO, 2, out_dir=tmp_path / "out\0put")
+    with pytest.raises(tp.ArgumentError, match=r"^out_dir: expected a folder"):
+        sim.simulate(sim.DEFAULT_SCENARIO, 2, out_dir=b"out\0put")  # type: ignore[arg-type]
+
+
+def test_a_rate_too_large_for_a_float_is_refused_at_its_path() -> None:
+    with pytest.raises(tp.ValidationError, match=r"\$\.value: a proportion from 0 to 1"):
+        sim.Rate(value=10**5000, low=0.1, high=0.9, n=2)

@@ -188,3 +188,13 @@ def test_a_rate_known_in_fewer_than_two_replicates_has_no_interval() -> None:
     nothing = combine_replicates([undefined, undefined]).rates["dropout"]
     assert math.isnan(nothing.value)
     assert nothing.n == 0
+
+
+def test_a_tally_shows_its_main_counts() -> None:
+    from treatplan.sim import DEFAULT_SCENARIO, Tally, simulate
+
+    assert repr(Tally()) == (
+        "Tally(referred=0, started=0, completed=0, dropped_out=0, session_rows=0)"
+    )
+    tally = simulate(DEFAULT_SCENARIO, 5, seed=1).tally
+    assert repr(tally).startswith("Tally(referred=5, started=")

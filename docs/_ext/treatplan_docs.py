@@ -46,6 +46,8 @@ API_MARKER = re.compile(r"<!-- treatplan-api(?:: ([\w.]+))? -->")
 #: Top-level names outside ``__all__`` that the reference documents: the tables of
 #: names and methods renamed before 1.0.
 RENAMES = ("MOVED", "MOVED_METHODS")
+#: The same for the public submodules: the table of 0.1 names made internal.
+SUBMODULE_RENAMES = {"treatplan.sim": ("INTERNAL",)}
 
 #: Section titles of the API reference, by implementation module, in reading order.
 SECTIONS: dict[str, str] = {
@@ -221,7 +223,7 @@ def api_reference(package: str = "treatplan") -> str:
         if shared:
             links = ", ".join(f":py:obj:`~treatplan.{n}`" for n in shared)
             out += [f"Also here, described with the top level: {links}.", ""]
-        for name in names:
+        for name in [*names, *SUBMODULE_RENAMES.get(package, ())]:
             if name not in shared:
                 out += _entry(name, package)
         out += ["```", ""]

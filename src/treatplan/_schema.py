@@ -125,6 +125,11 @@ _ARRAY_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+#: Definitions renamed within schema version 1 (old name -> new): ``GoalStatus`` is
+#: the status of an objective, so it is ``ObjectiveStatus``.
+_RENAMED_DEFS = {"GoalStatus": "ObjectiveStatus"}
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a plan document of the current ``schema_version``.
 
@@ -133,6 +138,10 @@ def json_schema() -> dict[str, Any]:
     """
     gen = _Generator()
     root = gen.ref(TreatmentPlan)
+    # Definitions renamed within a schema version keep their old name as an alias, so
+    # that another schema's "$ref" to it still resolves under the same "$id".
+    for old, new in _RENAMED_DEFS.items():
+        gen.defs[old] = {"$ref": f"#/$defs/{new}", "deprecated": True}
     return {
         "$schema": _DIALECT,
         "$id": SCHEMA_ID,

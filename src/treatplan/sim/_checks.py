@@ -66,8 +66,12 @@ def instance(name: str, value: Any, kind: type[Any] | tuple[type[Any], ...], wha
 
 
 def folder(name: str, value: Any, what: str = "a folder (a str or os.PathLike)") -> Path:
-    """A folder (or file) given as a non-empty string or path."""
-    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+    """A folder (or file) given as a non-empty string or path (without a NUL character,
+    which no file system takes)."""
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentError(name, what)
+    text = os.fspath(value)
+    if not text or (b"\0" if isinstance(text, bytes) else "\0") in text:
         raise ArgumentError(name, what)
     return Path(value)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -35,6 +34,7 @@ from .._rules import (
     SessionLimit,
     SustainedRecovery,
 )
+from . import _checks as checks
 
 __all__ = [
     "CAPACITY_SCENARIO",
@@ -505,10 +505,9 @@ def load_scenario(path: str | Path) -> Scenario:
     reason, not its name, in the message) and :class:`treatplan.ValidationError`
     for one that is not a valid scenario.
     """
-    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-        raise ArgumentError("path", "a file path (a str or os.PathLike)")
+    file = checks.folder("path", path, "a file path (a str or os.PathLike)")
     try:
-        data = Path(path).read_bytes()
+        data = file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
     else:

@@ -76,6 +76,14 @@ class Tally:
         self.dropout_events: dict[int, int] = {}
         self.dropout_censored: dict[int, int] = {}
 
+    def __repr__(self) -> str:
+        c = self.counts
+        return (
+            f"Tally(referred={c['referred']}, started={c['started']}, "
+            f"completed={c['completed']}, dropped_out={c['dropped_out']}, "
+            f"session_rows={c['session_rows']})"
+        )
+
     def _add(self, result: ClientResult) -> None:
         """Count one client's result (the engine's)."""
         row, c = result.client, self.counts
@@ -152,7 +160,8 @@ def _proportion(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     # NaN stands for "no denominator" (nothing to count), or an interval not computed.
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise v.fail(attribute, "a proportion from 0 to 1 (or NaN)")
-    if not (math.isnan(value) or 0 <= value <= 1):
+    # Compared as given: math.isnan of an int too large for a float overflows.
+    if not (0 <= value <= 1 or (isinstance(value, float) and math.isnan(value))):
         raise v.fail(attribute, "a proportion from 0 to 1 (or NaN)")
 
 

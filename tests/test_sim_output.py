@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -216,7 +218,6 @@ def test_ctrl_c_between_the_two_renames_waits_until_both_are_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
-    import signal
 
     out = tmp_path / "run"
     with _a_run(out, 1) as first:
@@ -229,10 +230,49 @@ def test_ctrl_c_between_the_two_renames_waits_until_both_are_done(
 
     monkeypatch.setattr(Path, "rename", interrupted_rename)
     folder = _a_run(out, 2)
-    with pytest.raises(KeyboardInterrupt), folder:
-        folder.commit()
+    # Another thread alive, as a run's executor may leave: a signal to the process can
+    # reach it rather than the main thread, and must wait all the same.
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with pytest.raises(KeyboardInterrupt), folder:
+            folder.commit()
+    finally:
+        stop.set()
+        other.join()
     assert folder.committed
     _only_the_run(tmp_path, 2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_sigterm_held_while_committing_reaches_its_own_handler_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    out = tmp_path / "run"
+    seen: list[tuple[int, bool]] = []
+    folder = _a_run(out, 4)
+
+    def stop(signum: int, frame: object) -> None:
+        seen.append((signum, folder.committed))
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    rename = Path.rename
+
+    def terminated_rename(self: Path, target: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", terminated_rename)
+    try:
+        with folder:
+            folder.commit()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [(signal.SIGTERM, True)]  # once, after both renames
+    _only_the_run(tmp_path, 4)
 
 
 def test_ctrl_c_while_removing_the_earlier_run_leaves_the_new_run_and_no_remains(

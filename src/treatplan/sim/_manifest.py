@@ -238,21 +238,39 @@ class RunFolder:
             self.partial = self.path
 
 
+#: The signals an overwrite's two renames hold back (Ctrl-C and a polite stop).
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Within the block, Ctrl-C and SIGTERM wait (POSIX, main thread): they arrive, as
-    ``KeyboardInterrupt``, when it ends. Elsewhere the block runs unchanged."""
-    if not hasattr(signal, "pthread_sigmask") or (
-        threading.current_thread() is not threading.main_thread()
-    ):
+    """Within the block, Ctrl-C and SIGTERM wait: they are raised again, to the handlers
+    they would have reached, when it ends. Only the main thread can do this (Python
+    runs signal handlers there); elsewhere the block runs unchanged.
+
+    The Python-level handlers are swapped rather than the signals blocked: a signal
+    sent to the process reaches any thread that does not block it, and the main
+    thread would still see it at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {s: signal.getsignal(s) for s in _HELD}
+    swapped = [s for s in _HELD if previous[s] is not None]  # None: set outside Python
+    for s in swapped:
+        signal.signal(s, hold)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s in swapped:
+            signal.signal(s, previous[s])
+        for signum in dict.fromkeys(received):  # each once, in the order they came
+            signal.raise_signal(signum)
 
 
 _DAMAGED = f"a run whose {MANIFEST} is readable JSON as treatplan writes it (it is damaged)"

@@ -295,3 +295,35 @@ def test_every_client_of_another_scenario_agrees_with_the_checked_constructors(
         stepped_up += len(fast.plan.interventions) == 2
     assert reviews > 100
     assert stepped_up > (20 if isinstance(policy, _StepUpAndReviewOften) else 0)
+
+
+class _EndsWithText(DefaultPolicy):
+    def end(self, state: ClientState, verdict: tp.Verdict) -> Ending | None:
+        return "stop"  # type: ignore[return-value]
+
+
+class _StartsAtStep7(DefaultPolicy):
+    def start_step(self, state: ClientState) -> int | None:
+        return 7
+
+
+class _StartsAtStepTwoPointZero(DefaultPolicy):
+    def start_step(self, state: ClientState) -> int | None:
+        return 2.0  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (_EndsWithText(), "a policy whose end returns an Ending or None"),
+        (_StartsAtStep7(), "a policy whose start_step returns 2, 3 or None"),
+        (_StartsAtStepTwoPointZero(), "a policy whose start_step returns 2, 3 or None"),
+    ],
+)
+def test_a_policy_answer_of_the_wrong_kind_is_a_library_error(
+    policy: ServicePolicy, expected: str
+) -> None:
+    # end() returning text raised AttributeError deep in the engine; a start step of 7
+    # was written into the clients table, whose codebook allows 2 and 3.
+    with pytest.raises(tp.ArgumentError, match=f"^policy: expected {expected}"):
+        simulate(DEFAULT_SCENARIO, 30, seed=SEED, policy=policy)

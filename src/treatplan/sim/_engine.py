@@ -35,7 +35,7 @@ import attrs
 from .._alerts import Alert, AlertKind, alerts
 from .._cadence import ReviewCadence
 from .._change import change_between
-from .._errors import TreatplanError
+from .._errors import ArgumentError, TreatplanError
 from .._evaluation import verdict_of
 from .._fast import (
     drawn_assessment,
@@ -80,7 +80,7 @@ from .._transitions import EpisodeOutcome
 from .._validation import MAX_INSTANT
 from . import _checks as checks
 from ._dynamics import ClientTraits, ItemPatterns, drawn_traits, observe, scores_after, sem
-from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, ServicePolicy
+from ._policy import DEFAULT_POLICY, NON_ATTENDANCE_RULES, ClientState, Ending, ServicePolicy
 from ._random import client_stream
 from ._scenario import Scenario
 
@@ -646,6 +646,8 @@ def _simulate(
         plan = build.record_assessment(build.record_assessment(plan, a), b)
         state.plan, state.at = plan, start_at
         state.step = policy.start_step(state)
+        if state.step is not None and (type(state.step) is not int or state.step not in (2, 3)):
+            raise ArgumentError("policy", "a policy whose start_step returns 2, 3 or None")
         low_intensity = state.step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
         plan = build.revise(
@@ -764,6 +766,8 @@ def _simulate(
             # the state of the plan as it now stands.
             ending = policy.end(state, verdict_of(rules, plan, derived, at))
             if ending is not None:
+                if not isinstance(ending, Ending):
+                    raise ArgumentError("policy", "a policy whose end returns an Ending or None")
                 ended_by = ending.ended_by
                 reason = ending.reason
                 if ending.outcome is _DROPPED_OUT:

@@ -312,3 +312,88 @@ def test_a_commit_outside_the_main_thread_needs_no_signal_mask(tmp_path: Path) -
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(commit).result() == out
     _only_the_run(tmp_path, 3)
+
+
+def test_ctrl_c_and_sigterm_both_held_are_both_delivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    seen: list[int] = []
+
+    def note_and_interrupt(signum: int, frame: object) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt  # a handler that raises must not stop the next signal
+
+    previous = {s: signal.signal(s, note_and_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    rename = Path.rename
+
+    def interrupted_rename(self: Path, target: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    folder = _a_run(tmp_path / "run", 5)
+    try:
+        with pytest.raises(KeyboardInterrupt), folder:
+            folder.commit()
+    finally:
+        restored = {s: signal.getsignal(s) for s in previous}
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert sorted(seen) == sorted([signal.SIGINT, signal.SIGTERM])
+    assert restored == dict.fromkeys(previous, note_and_interrupt)  # none left holding
+    _only_the_run(tmp_path, 5)
+
+
+def test_a_failed_move_into_place_puts_the_earlier_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    with _a_run(out, 1) as first:
+        first.commit()
+    folder = _a_run(out, 2)
+    rename = Path.rename
+
+    def failing_rename(self: Path, target: Path) -> Path:
+        if self == folder.path:
+            raise PermissionError("no")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(PermissionError), folder:
+        folder.commit()
+    _only_the_run(tmp_path, 1)  # the earlier run, in place; no hidden folder left
+
+
+def test_a_failed_move_into_an_empty_target_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _a_run(tmp_path / "run", 6)
+
+    def failing_rename(self: Path, target: Path) -> Path:
+        raise PermissionError("no")
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    with pytest.raises(PermissionError), folder:
+        folder.commit()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_handler_set_outside_python_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # signal.getsignal answers None for a handler a C library installed: it cannot be
+    # put back, so it is not swapped (SIGINT is still held).
+    getsignal = signal.getsignal
+    monkeypatch.setattr(
+        signal, "getsignal", lambda s: None if s == signal.SIGTERM else getsignal(s)
+    )
+    swaps: list[int] = []
+    real_signal = signal.signal
+    monkeypatch.setattr(signal, "signal", lambda s, h: swaps.append(s) or real_signal(s, h))
+    with _a_run(tmp_path / "run", 7) as folder:
+        folder.commit()
+    assert swaps == [signal.SIGINT, signal.SIGINT]  # swapped and put back; SIGTERM untouched
+    _only_the_run(tmp_path, 7)

@@ -198,7 +198,13 @@ class RunFolder:
             if self.target.is_dir():
                 self._old = _fresh_folder(self.target, "old")
                 self.target.rename(self._old / "run")
-            self.path.rename(self.target)
+            try:
+                self.path.rename(self.target)
+            except OSError:
+                if self._old is not None:  # the earlier run goes back where it was
+                    (self._old / "run").rename(self.target)
+                    self._remove_old()
+                raise
             self.committed = True
         self._remove_old()
         return self.target
@@ -250,7 +256,8 @@ def _interrupts_held() -> Iterator[None]:
 
     The Python-level handlers are swapped rather than the signals blocked: a signal
     sent to the process reaches any thread that does not block it, and the main
-    thread would still see it at once.
+    thread would still see it at once. Each handler is restored, and each held
+    signal raised, even when a signal's handler raises part-way (nested ``finally``).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -260,17 +267,34 @@ def _interrupts_held() -> Iterator[None]:
     def hold(signum: int, frame: object) -> None:
         received.append(signum)
 
-    previous = {s: signal.getsignal(s) for s in _HELD}
-    swapped = [s for s in _HELD if previous[s] is not None]  # None: set outside Python
-    for s in swapped:
-        signal.signal(s, hold)
+    swapped: list[tuple[int, Any]] = []
     try:
+        for signum in _HELD:
+            previous = signal.getsignal(signum)
+            if previous is None:  # set outside Python: leave it alone
+                continue
+            swapped.append((signum, previous))  # before the swap, so it is restored
+            signal.signal(signum, hold)
         yield
     finally:
-        for s in swapped:
-            signal.signal(s, previous[s])
-        for signum in dict.fromkeys(received):  # each once, in the order they came
-            signal.raise_signal(signum)
+        _restore(swapped, received)
+
+
+def _restore(swapped: list[tuple[int, Any]], received: list[int]) -> None:
+    """Put back each handler of ``swapped``, then raise each signal of ``received`` once;
+    every step runs even if an earlier one raises (a handler raising KeyboardInterrupt)."""
+    if swapped:
+        (signum, previous), rest = swapped[0], swapped[1:]
+        try:
+            signal.signal(signum, previous)
+        finally:
+            _restore(rest, received)
+    elif received:
+        first, others = received[0], [s for s in received if s != received[0]]
+        try:
+            signal.raise_signal(first)
+        finally:
+            _restore([], others)
 
 
 _DAMAGED = f"a run whose {MANIFEST} is readable JSON as treatplan writes it (it is damaged)"

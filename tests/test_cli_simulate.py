@@ -546,3 +546,12 @@ def test_compared_scenarios_need_names_usable_as_folders(
     )
     assert name not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.json", "plain.json"]
+
+
+def test_the_treatplan_command_loads_through_the_interrupt_guard() -> None:
+    # The installed script imports its entry point's module before calling it: the
+    # guard must be in that function, not in treatplan._cli (imported by it).
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "treatplan"]
+    assert script.value == "treatplan.__main__:run"

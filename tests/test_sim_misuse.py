@@ -635,3 +635,24 @@ def test_a_path_with_a_nul_character_is_an_argument_error(tmp_path: Path) -> Non
 def test_a_rate_too_large_for_a_float_is_refused_at_its_path() -> None:
     with pytest.raises(tp.ValidationError, match=r"\$\.value: a proportion from 0 to 1"):
         sim.Rate(value=10**5000, low=0.1, high=0.9, n=2)
+
+
+class _OddPath:
+    """A path object whose ``__fspath__`` gives what no path is."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __fspath__(self) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    "out_dir",
+    ["out\ud800put", _OddPath(b"out"), _OddPath(1), _OddPath("")],
+    ids=["lone_surrogate", "fspath_bytes", "fspath_int", "fspath_empty"],
+)
+def test_an_unusable_path_is_an_argument_error(out_dir: Any) -> None:
+    # Once a bare UnicodeEncodeError (quoting the character) or TypeError.
+    with pytest.raises(tp.ArgumentError, match=r"^out_dir: expected a folder"):
+        sim.simulate(sim.DEFAULT_SCENARIO, 2, out_dir=out_dir)

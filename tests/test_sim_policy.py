@@ -327,3 +327,16 @@ def test_a_policy_answer_of_the_wrong_kind_is_a_library_error(
     # was written into the clients table, whose codebook allows 2 and 3.
     with pytest.raises(tp.ArgumentError, match=f"^policy: expected {expected}"):
         simulate(DEFAULT_SCENARIO, 30, seed=SEED, policy=policy)
+
+
+class _RewritesTheStep(DefaultPolicy):
+    def wants_alerts(self, state: ClientState) -> bool:
+        state.step = "SENTINEL"  # type: ignore[assignment]
+        return super().wants_alerts(state)
+
+
+def test_a_policy_writing_state_step_does_not_reach_the_tables() -> None:
+    # The engine keeps its own step: it wrote whatever a hook left in state.step.
+    rows = [r.client[COL["step"]] for r in _run(_RewritesTheStep(), 30)]
+    assert rows == [r.client[COL["step"]] for r in _run(DefaultPolicy(), 30)]
+    assert "SENTINEL" not in rows

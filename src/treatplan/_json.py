@@ -1578,22 +1578,22 @@ def _is_document(value: Any, depth: int = 0) -> bool:
     kind = type(value)
     if kind is tuple or kind is list:
         return depth < MAX_DEPTH and all(_is_document(member, depth + 1) for member in value)
-    if kind is dict or kind is types.MappingProxyType:
+    if _is_document_class(kind):
+        return True
+    if isinstance(value, Mapping):
         return depth < MAX_DEPTH and all(
             type(key) is str and _is_document(member, depth + 1) for key, member in value.items()
         )
-    return _is_document_class(kind)
+    return False
 
 
 def _unstructured(value: Any) -> JsonValue:
     """``value`` (a document, :func:`_is_document`) as JSON-ready data: the converter's,
-    with each mapping a dict (the converter would rebuild a read-only mapping's type)."""
+    with each mapping a dict (the converter would rebuild a mapping's own type)."""
     kind = type(value)
-    if kind is dict or kind is types.MappingProxyType:
+    if isinstance(value, Mapping):
         return {key: _unstructured(member) for key, member in value.items()}
-    if (kind is tuple or kind is list) and any(
-        type(member) is dict or type(member) is types.MappingProxyType for member in value
-    ):
+    if (kind is tuple or kind is list) and any(isinstance(m, Mapping) for m in value):
         return [_unstructured(member) for member in value]
     out: JsonValue = converter().unstructure(value)
     return out
@@ -1606,7 +1606,9 @@ _NOT_A_DOCUMENT = (
 
 # --------------------------------------------------------------------------- public
 @overload
-def to_dict(value: AttrsInstance | Mapping[str, object]) -> dict[str, JsonValue]: ...
+def to_dict(
+    value: AttrsInstance | Mapping[str, object],
+) -> dict[str, JsonValue]: ...
 @overload
 def to_dict(value: tuple[AttrsInstance, ...] | list[Part]) -> list[JsonValue]: ...
 def to_dict(
@@ -1730,7 +1732,11 @@ def _check_version(data: Any) -> None:
 
 
 @overload
-def dumps(value: AttrsInstance | Mapping[str, object], *, indent: int | None = 2) -> str: ...
+def dumps(
+    value: AttrsInstance | Mapping[str, object],
+    *,
+    indent: int | None = 2,
+) -> str: ...
 @overload
 def dumps(value: tuple[AttrsInstance, ...] | list[Part], *, indent: int | None = 2) -> str: ...
 def dumps(

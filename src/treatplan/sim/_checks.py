@@ -66,12 +66,19 @@ def instance(name: str, value: Any, kind: type[Any] | tuple[type[Any], ...], wha
 
 
 def folder(name: str, value: Any, what: str = "a folder (a str or os.PathLike)") -> Path:
-    """A folder (or file) given as a non-empty string or path (without a NUL character,
-    which no file system takes)."""
+    """A folder (or file) given as a non-empty string or path that names a file system
+    path: text (a path object's ``__fspath__`` too) without a NUL character, which
+    encodes to the file system's encoding."""
     if not isinstance(value, str | os.PathLike):
         raise ArgumentError(name, what)
-    text = os.fspath(value)
-    if not text or (b"\0" if isinstance(text, bytes) else "\0") in text:
+    try:
+        text = os.fspath(value)
+        usable = isinstance(text, str) and bool(text) and "\0" not in text
+        if usable:
+            os.fsencode(text)  # a lone surrogate cannot name a file
+    except (TypeError, UnicodeError):  # __fspath__ returned something else
+        usable = False
+    if not usable:
         raise ArgumentError(name, what)
     return Path(value)
 

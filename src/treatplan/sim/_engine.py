@@ -626,6 +626,7 @@ def _simulate(
     ended_by = ""
     dropout_at: int | None = None
     offered = 0  # sessions booked (the engine's own count: it names each session)
+    step: int | None = None  # the stepped-care step, once treatment starts
 
     if admission.start_day is None:
         day = admission.declined_day if admission.declined_day is not None else 0
@@ -645,10 +646,12 @@ def _simulate(
         state.scores.append((phq, gad))
         plan = build.record_assessment(build.record_assessment(plan, a), b)
         state.plan, state.at = plan, start_at
-        state.step = policy.start_step(state)
-        if state.step is not None and (type(state.step) is not int or state.step not in (2, 3)):
+        # The engine's own copy of the step: a policy reads state.step, and what it may
+        # write there never reaches the records or the tables.
+        step = state.step = policy.start_step(state)
+        if step is not None and (type(step) is not int or step not in (2, 3)):
             raise ArgumentError("policy", "a policy whose start_step returns 2, 3 or None")
-        low_intensity = state.step == 2
+        low_intensity = step == 2
         target_date = (start_at + timedelta(weeks=16)).date()
         plan = build.revise(
             plan,
@@ -727,10 +730,11 @@ def _simulate(
                         findings=found,
                         client_requested_ending=state.asks_to_end,
                     )
-                    if decision is _STEP_UP and state.step == 2:
+                    if decision is _STEP_UP and step == 2:
                         # Earlier sessions keep their low-intensity record; new ones are CBT.
                         plan = build.revise(plan, interventions=(*plan.interventions, ctx.cbt))
-                        state.step, state.dose_per_session = 3, 1.0
+                        step = state.step = 3
+                        state.dose_per_session = 1.0
                         delivered = state.delivered = (ctx.cbt.id,)
                     state.plan = plan
                 if not state.dropped and rng.random() < state.dropout_hazard:
@@ -788,7 +792,7 @@ def _simulate(
         sessions,
         state.scores,
         ended_by,
-        state.step,
+        step,
         (offered, state.attended, state.reviews),
         dropout_at,
     )

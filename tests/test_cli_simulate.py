@@ -555,3 +555,15 @@ def test_the_treatplan_command_loads_through_the_interrupt_guard() -> None:
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "treatplan"]
     assert script.value == "treatplan.__main__:run"
+
+
+def test_the_entry_point_runs_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from treatplan.__main__ import run  # imported, not run as __main__
+
+    fake = types.ModuleType("treatplan._cli")
+    fake.main = lambda: 7  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "treatplan._cli", fake)
+    assert run() == 7

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -214,21 +215,26 @@ def _only_the_run(parent: Path, seed: int) -> None:
     assert check_manifest(parent / "run")["seed"] == seed
 
 
+def _renames_signalling(monkeypatch: pytest.MonkeyPatch, *signums: int) -> None:
+    """Every Path.rename first sends ``signums`` to this process (as a user would, at
+    the worst moment of an overwrite)."""
+    rename = Path.rename
+
+    def signalling_rename(self: Path, target: Path) -> Path:
+        for signum in signums:
+            os.kill(os.getpid(), signum)
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", signalling_rename)
+
+
 def test_ctrl_c_between_the_two_renames_waits_until_both_are_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     out = tmp_path / "run"
     with _a_run(out, 1) as first:
         first.commit()
-    rename = Path.rename
-
-    def interrupted_rename(self: Path, target: Path) -> Path:
-        os.kill(os.getpid(), signal.SIGINT)  # held until both renames are done
-        return rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    _renames_signalling(monkeypatch, signal.SIGINT)  # held until both renames are done
     folder = _a_run(out, 2)
     # Another thread alive, as a run's executor may leave: a signal to the process can
     # reach it rather than the main thread, and must wait all the same.
@@ -249,8 +255,6 @@ def test_ctrl_c_between_the_two_renames_waits_until_both_are_done(
 def test_a_sigterm_held_while_committing_reaches_its_own_handler_afterwards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     out = tmp_path / "run"
     seen: list[tuple[int, bool]] = []
     folder = _a_run(out, 4)
@@ -259,13 +263,7 @@ def test_a_sigterm_held_while_committing_reaches_its_own_handler_afterwards(
         seen.append((signum, folder.committed))
 
     previous = signal.signal(signal.SIGTERM, stop)
-    rename = Path.rename
-
-    def terminated_rename(self: Path, target: Path) -> Path:
-        os.kill(os.getpid(), signal.SIGTERM)
-        return rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", terminated_rename)
+    _renames_signalling(monkeypatch, signal.SIGTERM)
     try:
         with folder:
             folder.commit()
@@ -317,8 +315,6 @@ def test_a_commit_outside_the_main_thread_needs_no_signal_mask(tmp_path: Path) -
 def test_ctrl_c_and_sigterm_both_held_are_both_delivered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     seen: list[int] = []
 
     def note_and_interrupt(signum: int, frame: object) -> None:
@@ -326,14 +322,7 @@ def test_ctrl_c_and_sigterm_both_held_are_both_delivered(
         raise KeyboardInterrupt  # a handler that raises must not stop the next signal
 
     previous = {s: signal.signal(s, note_and_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
-    rename = Path.rename
-
-    def interrupted_rename(self: Path, target: Path) -> Path:
-        os.kill(os.getpid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return rename(self, target)
-
-    monkeypatch.setattr(Path, "rename", interrupted_rename)
+    _renames_signalling(monkeypatch, signal.SIGINT, signal.SIGTERM)
     folder = _a_run(tmp_path / "run", 5)
     try:
         with pytest.raises(KeyboardInterrupt), folder:
